@@ -1,0 +1,3 @@
+package testenv
+
+func stopShared() {}
