@@ -1,0 +1,181 @@
+// Package reference parses image references the way Docker does.
+//
+// A reference names an image in a registry:
+//
+//	[DOMAIN/]PATH[:TAG][@DIGEST]
+//
+//	ubuntu                    → docker.io/library/ubuntu:latest
+//	user/app:1.0              → docker.io/user/app:1.0
+//	host:5000/a/b:tag         → host:5000/a/b:tag
+//	name@sha256:…             → docker.io/library/name@sha256:…
+//
+// The first path component is a domain only when it looks like one: it
+// holds a "." or a ":", or is "localhost", or has an upper-case letter
+// (path components never do). Otherwise the domain is Docker Hub,
+// "docker.io", and a single-component name lives under "library/" (the
+// official images). The grammar is distribution's reference/regexp.go.
+package reference
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// DefaultDomain is the domain of references that name none: Docker Hub.
+const DefaultDomain = "docker.io"
+
+// DefaultTag is the tag of references that give neither tag nor digest.
+const DefaultTag = "latest"
+
+// Errors, with distribution's own wording (what `docker pull` prints).
+var (
+	ErrInvalidFormat = errors.New("invalid reference format")
+	ErrTagFormat     = errors.New("invalid tag format")
+	ErrUppercase     = errors.New("repository name must be lowercase")
+	ErrNameEmpty     = errors.New("repository name must have at least one component")
+	ErrNameTooLong   = errors.New("repository name must not be more than 255 characters")
+)
+
+// The grammar, from distribution/reference/regexp.go.
+const (
+	alnum         = `[a-z0-9]+`
+	separator     = `(?:[._]|__|[-]+)`
+	pathComponent = alnum + `(?:` + separator + alnum + `)*`
+	domainName    = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*`
+	ipv6          = `\[(?:[a-fA-F0-9:]+)\]`
+	domainAndPort = `(?:` + domainName + `|` + ipv6 + `)(?::[0-9]+)?`
+	namePat       = `(?:` + domainAndPort + `/)?` + pathComponent + `(?:/` + pathComponent + `)*`
+	tagPat        = `[\w][\w.-]{0,127}`
+	digestPat     = `[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][[:xdigit:]]{32,}`
+)
+
+var (
+	referenceRE = regexp.MustCompile(`^(` + namePat + `)(?::(` + tagPat + `))?(?:@(` + digestPat + `))?$`)
+	tagRE       = regexp.MustCompile(`^` + tagPat + `$`)
+	hex64RE     = regexp.MustCompile(`^[a-f0-9]{64}$`)
+)
+
+// Reference is a parsed, normalized image reference.
+type Reference struct {
+	Domain string        // "docker.io", "127.0.0.1:5000"
+	Path   string        // "library/ubuntu"
+	Tag    string        // "latest"; empty when only a digest was given
+	Digest digest.Digest // set for name@sha256:…
+}
+
+// Parse parses s with Docker's rules and normalizes it: default domain,
+// "library/" for official images, tag "latest" when there is neither tag
+// nor digest.
+func Parse(s string) (Reference, error) {
+	if hex64RE.MatchString(s) {
+		return Reference{}, fmt.Errorf("invalid repository name (%s), cannot specify 64-byte hexadecimal strings", s)
+	}
+	// Split the domain off the way Docker's splitDockerDomain does.
+	domain, remainder := DefaultDomain, s
+	if i := strings.IndexRune(s, '/'); i != -1 {
+		first := s[:i]
+		if strings.ContainsAny(first, ".:") || first == "localhost" || strings.ToLower(first) != first {
+			domain, remainder = first, s[i+1:]
+		}
+	}
+	if domain == "index.docker.io" {
+		domain = DefaultDomain
+	}
+	if domain == DefaultDomain && !strings.ContainsRune(nameOf(remainder), '/') {
+		remainder = "library/" + remainder
+	}
+	if n := nameOf(remainder); strings.ToLower(n) != n {
+		return Reference{}, fmt.Errorf("%w: %w", ErrInvalidFormat, ErrUppercase)
+	}
+	full := domain + "/" + remainder
+	m := referenceRE.FindStringSubmatch(full)
+	if m == nil {
+		if s == "" {
+			return Reference{}, fmt.Errorf("%w: %w", ErrInvalidFormat, ErrNameEmpty)
+		}
+		if i := strings.LastIndex(s, ":"); i > strings.LastIndex(s, "/") && !strings.Contains(s[i:], "@") && i+1 < len(s) && !tagRE.MatchString(s[i+1:]) {
+			return Reference{}, fmt.Errorf("%w: %w", ErrInvalidFormat, ErrTagFormat)
+		}
+		return Reference{}, ErrInvalidFormat
+	}
+	r := Reference{Domain: domain, Tag: m[2]}
+	r.Path = strings.TrimPrefix(m[1], domain+"/")
+	if len(m[1]) > 255 {
+		return Reference{}, fmt.Errorf("%w: %w", ErrInvalidFormat, ErrNameTooLong)
+	}
+	if m[3] != "" {
+		d, err := digest.Parse(m[3])
+		if err != nil {
+			return Reference{}, fmt.Errorf("%w: %v", ErrInvalidFormat, err)
+		}
+		r.Digest = d
+	}
+	if r.Tag == "" && r.Digest == "" {
+		r.Tag = DefaultTag
+	}
+	return r, nil
+}
+
+// nameOf cuts the tag and digest off a reference (without domain).
+func nameOf(s string) string {
+	if i := strings.IndexRune(s, '@'); i != -1 {
+		s = s[:i]
+	}
+	if i := strings.LastIndex(s, ":"); i != -1 && !strings.Contains(s[i:], "/") {
+		s = s[:i]
+	}
+	return s
+}
+
+// Name is the repository: domain and path, "docker.io/library/ubuntu".
+func (r Reference) Name() string { return r.Domain + "/" + r.Path }
+
+// String is the full normalized reference,
+// "docker.io/library/ubuntu:latest" or "…@sha256:…".
+func (r Reference) String() string {
+	s := r.Name()
+	if r.Tag != "" {
+		s += ":" + r.Tag
+	}
+	if r.Digest != "" {
+		s += "@" + r.Digest.String()
+	}
+	return s
+}
+
+// FamiliarName is the repository as Docker shows it: "ubuntu",
+// "user/app", "host:5000/a/b".
+func (r Reference) FamiliarName() string {
+	if r.Domain != DefaultDomain {
+		return r.Name()
+	}
+	if p := strings.TrimPrefix(r.Path, "library/"); !strings.ContainsRune(p, '/') {
+		return p
+	}
+	return r.Path
+}
+
+// Familiar is the reference as Docker shows it: "ubuntu:latest".
+func (r Reference) Familiar() string {
+	s := r.FamiliarName()
+	if r.Tag != "" {
+		s += ":" + r.Tag
+	}
+	if r.Digest != "" {
+		s += "@" + r.Digest.String()
+	}
+	return s
+}
+
+// TagOrDigest is what a manifest is fetched by: the digest when pinned,
+// the tag otherwise.
+func (r Reference) TagOrDigest() string {
+	if r.Digest != "" {
+		return r.Digest.String()
+	}
+	return r.Tag
+}
