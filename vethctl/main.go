@@ -1,0 +1,407 @@
+// Command vethctl wires network namespaces the way a container runtime
+// does: named namespaces, veth pairs, a bridge, addresses, routes, an
+// address allocator, outbound NAT and a userland port forward. It speaks
+// netlink directly (no `ip` underneath); --explain prints the iproute2
+// commands each step stands for. The logic is in vethctl/network.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"mini-docker/internal/cli"
+	"mini-docker/vethctl/network"
+)
+
+const tool = "vethctl"
+
+const usage = `Usage: vethctl COMMAND [ARGS] [--explain]
+
+Network namespaces, veth pairs, bridges and port forwarding, built with
+netlink; --explain prints the equivalent ip(8) commands.
+
+Commands:
+  netns add|del|list [NAME]        named namespaces in /run/netns (like ip netns)
+  create HOST PEER [flags]         a veth pair, PEER moved into a namespace
+  delete LINK                      delete a link (both ends of a veth)
+  bridge add|del NAME [--addr CIDR]
+  attach BRIDGE LINK               plug a link into a bridge
+  show [--netns NAME|--pid PID]    links, addresses and routes
+  ipam alloc|release|list [ID]     lease addresses of a subnet (state root)
+  nat add|del --subnet CIDR --out IFACE
+  forward --listen ADDR:PORT --to ADDR:PORT
+
+Run 'vethctl COMMAND --help' for a command's flags and examples.
+
+Examples:
+  vethctl netns add box
+  vethctl create veth0 eth0 --netns box --addr 10.0.0.2/24 --gateway 10.0.0.1 --explain
+  vethctl forward --listen 127.0.0.1:8080 --to 172.18.0.2:80
+`
+
+func main() { cli.Main(tool, run) }
+
+func run(args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return cli.Usagef(tool, "no command given")
+	}
+	cmds := map[string]func([]string) error{
+		"netns": cmdNetns, "create": cmdCreate, "delete": cmdDelete, "bridge": cmdBridge,
+		"attach": cmdAttach, "show": cmdShow, "ipam": cmdIpam, "nat": cmdNat, "forward": cmdForward,
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return nil
+	case "--version":
+		fmt.Printf("%s version %s\n", tool, cli.Version)
+		return nil
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		return cli.Usagef(tool, "unknown command %q", args[0])
+	}
+	return cmd(args[1:])
+}
+
+// newFlags returns a sub-command's flag set. Flags may come after the
+// positional arguments, as with ip(8).
+func newFlags(usage, summary string, examples ...string) *cli.Flags {
+	f := cli.NewFlags(cli.Command{Tool: tool, Usage: usage, Summary: summary, Examples: examples})
+	f.SetInterspersed(true)
+	return f
+}
+
+// nsFlags adds --netns/--pid and returns a function reading them.
+func nsFlags(f *cli.Flags, what string) func() (network.NS, error) {
+	name := f.String("netns", "", what+": the namespace `NAME` (in /run/netns)")
+	pid := f.Int("pid", 0, what+": the namespace of process `PID`")
+	return func() (network.NS, error) {
+		switch {
+		case *name != "" && *pid != 0:
+			return network.NS{}, cli.Usagef(tool+" "+f.Name(), "--netns and --pid are exclusive")
+		case *pid < 0:
+			return network.NS{}, cli.Usagef(tool, "invalid --pid %d", *pid)
+		case *name != "":
+			return network.Named(*name), nil
+		case *pid != 0:
+			return network.OfPID(*pid), nil
+		}
+		return network.NS{}, nil
+	}
+}
+
+func nargs(f *cli.Flags, cmd string, n int) error {
+	if f.NArg() != n {
+		return cli.Usagef(tool+" "+cmd, "%s: want %d argument(s), got %d", cmd, n, f.NArg())
+	}
+	return nil
+}
+
+func cmdNetns(args []string) error {
+	f := newFlags("netns add|del|list [NAME]",
+		"Manage named network namespaces exactly as `ip netns` does: each is bind-mounted on /run/netns/NAME, so `ip netns exec NAME CMD` and `nsenter --net=/run/netns/NAME CMD` enter it.",
+		"vethctl netns add box", "ip netns exec box ip link", "vethctl netns list", "vethctl netns del box")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	ex := f.Explainer()
+	switch verb := f.Arg(0); verb {
+	case "add", "del", "delete":
+		if err := nargs(f, "netns "+verb, 2); err != nil {
+			return err
+		}
+		if verb == "add" {
+			_, err := network.NetnsAdd(f.Arg(1), ex)
+			return err
+		}
+		err := network.NetnsDel(f.Arg(1), ex)
+		if errors.Is(err, network.ErrNoNetns) {
+			return cli.WithHint(err, "see 'vethctl netns list'")
+		}
+		return err
+	case "list", "ls":
+		names, err := network.NetnsList()
+		for _, n := range names {
+			fmt.Println(n)
+		}
+		return err
+	default:
+		return cli.Usagef(tool+" netns", "netns: want add, del or list, got %q", verb)
+	}
+}
+
+func cmdCreate(args []string) error {
+	f := newFlags("create HOST PEER [--netns NAME | --pid PID] [--addr CIDR] [--gateway IP] [--mtu N] [--bridge BR]",
+		"Create a veth pair HOST <-> PEER, move PEER into the namespace and give it that name, set its address and default route, and bring both ends and the namespace's lo up. If a step fails, the pair is deleted.",
+		"vethctl create veth0 eth0 --netns box --addr 10.0.0.2/24 --gateway 10.0.0.1",
+		"vethctl create veth1a2b3c4 eth0 --pid 4242 --addr 172.18.0.2/16 --gateway 172.18.0.1 --bridge mini-docker0")
+	ns := nsFlags(f, "where PEER goes")
+	addr := f.String("addr", "", "PEER's address with prefix, e.g. 10.0.0.2/24")
+	gw := f.String("gateway", "", "default route inside the namespace via this `IP`")
+	mtu := f.Int("mtu", 0, "MTU of both ends (default: the kernel's 1500)")
+	br := f.String("bridge", "", "plug HOST into this bridge")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := nargs(f, "create", 2); err != nil {
+		return err
+	}
+	v := network.Veth{Host: f.Arg(0), Peer: f.Arg(1), MTU: *mtu, Bridge: *br}
+	var err error
+	if v.NS, err = ns(); err != nil {
+		return err
+	}
+	if *addr != "" {
+		if v.Addr, err = network.ParseCIDR(*addr); err != nil {
+			return cli.WithCode(err, cli.ExitToolFailure)
+		}
+	}
+	if *gw != "" {
+		if v.Gateway = net.ParseIP(*gw); v.Gateway == nil {
+			return fmt.Errorf("invalid --gateway %q (want an IP address)", *gw)
+		}
+		if v4 := v.Gateway.To4(); v4 != nil {
+			v.Gateway = v4
+		}
+	}
+	_, err = network.CreateVeth(v, f.Explainer())
+	return hintFor(err, v.NS)
+}
+
+// hintFor adds the fix for the failures a learner meets most.
+func hintFor(err error, ns network.NS) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, network.ErrNoNetns) && ns.Name != "":
+		return cli.WithHint(err, "create it first: vethctl netns add "+ns.Name)
+	case strings.Contains(err.Error(), "no bridge named"):
+		return cli.WithHint(err, "create it first: vethctl bridge add NAME --addr CIDR")
+	case strings.Contains(err.Error(), "already exists"):
+		return cli.WithHint(err, "pick another name, or delete the old link: vethctl delete NAME")
+	}
+	return err
+}
+
+func cmdDelete(args []string) error {
+	f := newFlags("delete LINK", "Delete a link of this namespace (like `ip link del`). Deleting one end of a veth pair deletes both.",
+		"vethctl delete veth0")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := nargs(f, "delete", 1); err != nil {
+		return err
+	}
+	return network.DeleteLink(f.Arg(0), f.Explainer())
+}
+
+func cmdBridge(args []string) error {
+	f := newFlags("bridge add|del NAME [--addr CIDR]",
+		"Create (with an address, up) or delete a bridge: the virtual switch the host ends of the veths plug into. Its address is the containers' gateway.",
+		"vethctl bridge add mini-docker0 --addr 172.18.0.1/16", "vethctl bridge del mini-docker0")
+	addr := f.String("addr", "", "the bridge's address with prefix, e.g. 172.18.0.1/16")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	verb := f.Arg(0)
+	if err := nargs(f, "bridge "+verb, 2); err != nil {
+		return err
+	}
+	switch verb {
+	case "add":
+		var a *net.IPNet
+		if *addr != "" {
+			var err error
+			if a, err = network.ParseCIDR(*addr); err != nil {
+				return err
+			}
+		}
+		_, err := network.AddBridge(f.Arg(1), a, f.Explainer())
+		return err
+	case "del", "delete":
+		return network.DeleteBridge(f.Arg(1), f.Explainer())
+	}
+	return cli.Usagef(tool+" bridge", "bridge: want add or del, got %q", verb)
+}
+
+func cmdAttach(args []string) error {
+	f := newFlags("attach BRIDGE LINK", "Plug LINK into BRIDGE (like `ip link set LINK master BRIDGE`).",
+		"vethctl attach mini-docker0 veth0")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := nargs(f, "attach", 2); err != nil {
+		return err
+	}
+	return hintFor(network.Attach(f.Arg(0), f.Arg(1), f.Explainer()), network.NS{})
+}
+
+func cmdShow(args []string) error {
+	f := newFlags("show [--netns NAME | --pid PID]",
+		"Show the links, IPv4 addresses and IPv4 routes of a namespace (default: this one).",
+		"vethctl show --netns box", "vethctl show --pid 4242")
+	ns := nsFlags(f, "show")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := nargs(f, "show", 0); err != nil {
+		return err
+	}
+	n, err := ns()
+	if err != nil {
+		return err
+	}
+	s, err := network.Show(n)
+	if err != nil {
+		return hintFor(err, n)
+	}
+	return s.Print(os.Stdout)
+}
+
+// stateRoot is --root, else $MINI_DOCKER_ROOT, else /var/lib/mini-docker.
+func stateRoot(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if r := os.Getenv("MINI_DOCKER_ROOT"); r != "" {
+		return r
+	}
+	return "/var/lib/mini-docker"
+}
+
+func cmdIpam(args []string) error {
+	f := newFlags("ipam alloc|release|list [ID] [--subnet CIDR] [--gateway IP] [--root DIR]",
+		"Lease addresses of a subnet to IDs (containers), as lease files under ROOT/network/. Never hands out the network, broadcast or gateway address, nor a leased one; safe for concurrent processes (flock).",
+		"vethctl ipam alloc c1 --subnet 10.0.0.0/24", "vethctl ipam list --subnet 10.0.0.0/24", "vethctl ipam release c1 --subnet 10.0.0.0/24")
+	subnet := f.String("subnet", network.DefaultSubnet, "the subnet to lease from")
+	gw := f.String("gateway", "", "the address kept for the gateway (default: the subnet's first)")
+	root := f.String("root", "", "state root (default $MINI_DOCKER_ROOT or /var/lib/mini-docker)")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	_, sn, err := net.ParseCIDR(*subnet)
+	if err != nil {
+		return fmt.Errorf("invalid --subnet %q (want e.g. 10.0.0.0/24)", *subnet)
+	}
+	var gateway net.IP
+	if *gw != "" {
+		if gateway = net.ParseIP(*gw).To4(); gateway == nil {
+			return fmt.Errorf("invalid --gateway %q (want an IPv4 address)", *gw)
+		}
+	}
+	pool, err := network.OpenPool(stateRoot(*root), sn, gateway)
+	if err != nil {
+		return err
+	}
+	switch verb := f.Arg(0); verb {
+	case "alloc", "release":
+		if err := nargs(f, "ipam "+verb, 2); err != nil {
+			return err
+		}
+		if verb == "release" {
+			return pool.Release(f.Arg(1))
+		}
+		ip, err := pool.Allocate(f.Arg(1))
+		if err != nil {
+			if errors.Is(err, network.ErrExhausted) {
+				return cli.WithHint(err, "release addresses (vethctl ipam release ID) or use a larger subnet")
+			}
+			return err
+		}
+		fmt.Println(pool.CIDR(ip))
+		return nil
+	case "list", "ls":
+		leases, err := pool.Leases()
+		for _, l := range leases {
+			fmt.Printf("%s\t%s\n", l.IP, l.ID)
+		}
+		return err
+	default:
+		return cli.Usagef(tool+" ipam", "ipam: want alloc, release or list, got %q", verb)
+	}
+}
+
+func cmdNat(args []string) error {
+	f := newFlags("nat add|del --subnet CIDR --out IFACE",
+		"Masquerade traffic from SUBNET leaving through IFACE (iptables -t nat POSTROUTING ... -j MASQUERADE) and turn on IPv4 forwarding, in this namespace. Only done when asked; `nat del` removes the rule.",
+		"vethctl nat add --subnet 172.18.0.0/16 --out eth0", "vethctl nat del --subnet 172.18.0.0/16 --out eth0")
+	subnet := f.String("subnet", "", "source subnet of the containers")
+	out := f.String("out", "", "outgoing interface")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	verb := f.Arg(0)
+	if err := nargs(f, "nat "+verb, 1); err != nil {
+		return err
+	}
+	_, sn, err := net.ParseCIDR(*subnet)
+	if err != nil {
+		return cli.Usagef(tool+" nat", "invalid --subnet %q (want e.g. 172.18.0.0/16)", *subnet)
+	}
+	n := network.NAT{Subnet: sn, Out: *out}
+	switch verb {
+	case "add":
+		_, err := network.NATAdd(n, f.Explainer())
+		return err
+	case "del", "delete":
+		return network.NATDel(n, f.Explainer())
+	}
+	return cli.Usagef(tool+" nat", "nat: want add or del, got %q", verb)
+}
+
+func cmdForward(args []string) error {
+	f := newFlags("forward --listen ADDR:PORT --to ADDR:PORT [--proto tcp,udp] [--listen-netns NAME] [--to-netns NAME]",
+		"Relay connections (TCP) and datagrams (UDP) from a listening address to a target, in user space, as docker-proxy does for `docker run -p`. Runs until interrupted; prints one line per protocol once listening.",
+		"vethctl forward --listen 127.0.0.1:8080 --to 172.18.0.2:80",
+		"vethctl forward --listen 127.0.0.1:8080 --to 127.0.0.1:80 --to-netns box --proto tcp")
+	listen := f.String("listen", "", "address to listen on, IP:PORT")
+	to := f.String("to", "", "address to relay to, IP:PORT")
+	proto := f.String("proto", "tcp,udp", "protocols to relay: tcp, udp or tcp,udp")
+	lns := f.String("listen-netns", "", "listen inside this named namespace (default: this one)")
+	tns := f.String("to-netns", "", "connect to the target from inside this named namespace")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := nargs(f, "forward", 0); err != nil {
+		return err
+	}
+	if *listen == "" || *to == "" {
+		return cli.Usagef(tool+" forward", "forward: --listen and --to are both needed")
+	}
+	var fws []*network.Forwarder
+	defer func() {
+		for _, fw := range fws {
+			fw.Close()
+		}
+	}()
+	for _, p := range strings.Split(*proto, ",") {
+		fw, err := network.StartForward(network.Forward{Proto: strings.TrimSpace(p), Listen: *listen, Target: *to,
+			ListenNS: nsOrCurrent(*lns), TargetNS: nsOrCurrent(*tns)}, f.Explainer())
+		if err != nil {
+			if strings.Contains(err.Error(), "address already in use") {
+				return cli.WithHint(err, "another program listens on that port: pick another one")
+			}
+			return err
+		}
+		fws = append(fws, fw)
+		fmt.Printf("forwarding %s %s -> %s\n", p, fw.Addr(), *to)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	return nil
+}
+
+func nsOrCurrent(name string) network.NS {
+	if name == "" {
+		return network.NS{}
+	}
+	return network.Named(name)
+}

@@ -1,0 +1,308 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/explain"
+)
+
+// Veth describes a veth pair whose host end stays in the caller's
+// namespace and whose peer goes into NS, as Docker wires a container.
+type Veth struct {
+	Host    string     // host-side name, e.g. "veth1a2b3c4"
+	Peer    string     // name inside NS, e.g. "eth0"
+	NS      NS         // where the peer goes (zero: stays with the host end)
+	Addr    *net.IPNet // the peer's address and prefix, optional
+	Gateway net.IP     // default route inside NS, optional (needs Addr)
+	MTU     int        // MTU of both ends, 0 for the kernel's 1500
+	Bridge  string     // bridge the host end joins, optional
+}
+
+// CreateVeth builds the pair step by step, the way `ip` would, and
+// returns how to delete it. On any failure what was made is removed
+// before returning, so no half-configured veth is left behind.
+func CreateVeth(v Veth, ex *explain.Printer) (undo func() error, err error) {
+	if err := v.check(); err != nil {
+		return nil, err
+	}
+	host, err := NS{}.handle()
+	if err != nil {
+		return nil, fmt.Errorf("create veth %s: netlink: %w", v.Host, err)
+	}
+	defer host.Close()
+	inside := host
+	if !v.NS.IsCurrent() {
+		if inside, err = v.NS.handle(); err != nil {
+			return nil, fmt.Errorf("create veth %s: %w", v.Host, err)
+		}
+		defer inside.Close()
+	}
+	if err := v.checkFree(host, inside); err != nil {
+		return nil, err
+	}
+	var bridge netlink.Link
+	if v.Bridge != "" {
+		if bridge, err = lookupBridge(host, v.Bridge); err != nil {
+			return nil, fmt.Errorf("create veth %s: %w", v.Host, err)
+		}
+	}
+
+	// From here on, something exists: undo it on every failure.
+	tmp, err := addPair(host, v, ex)
+	if err != nil {
+		return nil, err
+	}
+	remove := func() error { return DeleteLink(v.Host, nil) }
+	defer func() {
+		if err != nil {
+			remove()
+		}
+	}()
+	hostEnd, err := host.LinkByName(v.Host)
+	if err != nil {
+		return nil, fmt.Errorf("create veth %s: find the new link: %w", v.Host, err)
+	}
+	if bridge != nil {
+		if err = setMaster(host, hostEnd, bridge, ex); err != nil {
+			return nil, err
+		}
+	}
+	if err = linkUp(host, NS{}, hostEnd, ex); err != nil {
+		return nil, err
+	}
+	peer, err := host.LinkByName(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("create veth %s: find peer %s: %w", v.Host, tmp, err)
+	}
+	if !v.NS.IsCurrent() {
+		if peer, err = moveToNS(host, inside, peer, v.NS, ex); err != nil {
+			return nil, err
+		}
+		if peer, err = rename(inside, v.NS, peer, v.Peer, ex); err != nil {
+			return nil, err
+		}
+	}
+	if v.Addr != nil {
+		if err = addAddr(inside, v.NS, peer, v.Addr, ex); err != nil {
+			return nil, err
+		}
+	}
+	if err = linkUp(inside, v.NS, peer, ex); err != nil {
+		return nil, err
+	}
+	if !v.NS.IsCurrent() {
+		if err = loUp(inside, v.NS, ex); err != nil {
+			return nil, err
+		}
+	}
+	if v.Gateway != nil {
+		if err = addDefaultRoute(inside, v.NS, peer, v.Gateway, ex); err != nil {
+			return nil, err
+		}
+	}
+	return remove, nil
+}
+
+// addPair creates the veth pair in the host namespace. The peer starts
+// under a temporary name: its final name (eth0) is usually taken in the
+// host namespace, and a link name only has to be unique per namespace,
+// so it gets that name once it has moved. It returns the temporary name.
+func addPair(host *netlink.Handle, v Veth, ex *explain.Printer) (string, error) {
+	tmp := v.Peer
+	if !v.NS.IsCurrent() {
+		tmp = tempName(v.Host)
+	}
+	mtu := ""
+	if v.MTU > 0 {
+		mtu = fmt.Sprintf(" mtu %d", v.MTU)
+	}
+	ex.Cmd("ip link add %s%s type veth peer name %s", explain.Quote(v.Host), mtu, explain.Quote(tmp))
+	la := netlink.NewLinkAttrs()
+	la.Name = v.Host
+	la.MTU = v.MTU // netlink applies it to the peer as well
+	if err := host.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: tmp}); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return "", fmt.Errorf("create veth %s: a link named %s or %s already exists", v.Host, v.Host, tmp)
+		}
+		return "", fmt.Errorf("create veth %s (peer %s): %w", v.Host, tmp, err)
+	}
+	return tmp, nil
+}
+
+// moveToNS moves a link into another namespace. The link keeps its
+// index-based tie to its peer: what enters one end still leaves the
+// other, now across the namespace boundary.
+func moveToNS(host, inside *netlink.Handle, l netlink.Link, ns NS, ex *explain.Printer) (netlink.Link, error) {
+	name := l.Attrs().Name
+	ex.Cmd("ip link set %s netns %s", explain.Quote(name), ns.target())
+	fd, err := ns.open()
+	if err != nil {
+		return nil, fmt.Errorf("move %s: %w", name, err)
+	}
+	defer fd.Close()
+	if err := host.LinkSetNsFd(l, int(fd)); err != nil {
+		return nil, fmt.Errorf("move %s into %s: %w", name, ns, err)
+	}
+	moved, err := inside.LinkByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("move %s into %s: not found there afterwards: %w", name, ns, err)
+	}
+	return moved, nil
+}
+
+// rename gives a link its final name. The kernel refuses to rename a
+// link that is up, which is why this comes before `link set up`.
+func rename(h *netlink.Handle, ns NS, l netlink.Link, name string, ex *explain.Printer) (netlink.Link, error) {
+	old := l.Attrs().Name
+	ex.Cmd("%s link set %s name %s", ns.ip(), explain.Quote(old), explain.Quote(name))
+	if err := h.LinkSetName(l, name); err != nil {
+		return nil, fmt.Errorf("rename %s to %s in %s: %w", old, name, ns, err)
+	}
+	return h.LinkByName(name)
+}
+
+// addAddr assigns an address. With it the kernel also adds the route to
+// the address's subnet through this link ("proto kernel scope link").
+func addAddr(h *netlink.Handle, ns NS, l netlink.Link, addr *net.IPNet, ex *explain.Printer) error {
+	name := l.Attrs().Name
+	ex.Cmd("%s addr add %s dev %s", ns.ip(), addr, explain.Quote(name))
+	if err := h.AddrAdd(l, &netlink.Addr{IPNet: addr}); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("add address %s to %s in %s: already there: %w", addr, name, ns, err)
+		}
+		return fmt.Errorf("add address %s to %s in %s: %w", addr, name, ns, err)
+	}
+	return nil
+}
+
+// linkUp sets IFF_UP. A veth only carries traffic when both ends are up.
+func linkUp(h *netlink.Handle, ns NS, l netlink.Link, ex *explain.Printer) error {
+	name := l.Attrs().Name
+	ex.Cmd("%s link set %s up", ns.ip(), explain.Quote(name))
+	if err := h.LinkSetUp(l); err != nil {
+		return fmt.Errorf("set %s up in %s: %w", name, ns, err)
+	}
+	return nil
+}
+
+// loUp brings up the loopback device: a new namespace's lo starts down,
+// and then even 127.0.0.1 is unreachable inside it.
+func loUp(h *netlink.Handle, ns NS, ex *explain.Printer) error {
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("find lo in %s: %w", ns, err)
+	}
+	return linkUp(h, ns, lo, ex)
+}
+
+// addDefaultRoute sends everything not on a local subnet to the gateway
+// (the bridge's address), which must be reachable through l.
+func addDefaultRoute(h *netlink.Handle, ns NS, l netlink.Link, gw net.IP, ex *explain.Printer) error {
+	ex.Cmd("%s route add default via %s", ns.ip(), gw)
+	r := &netlink.Route{LinkIndex: l.Attrs().Index, Gw: gw}
+	if err := h.RouteAdd(r); err != nil {
+		if errors.Is(err, unix.ENETUNREACH) {
+			return fmt.Errorf("add default route via %s in %s: gateway is not in the subnet of %s", gw, ns, l.Attrs().Name)
+		}
+		return fmt.Errorf("add default route via %s in %s: %w", gw, ns, err)
+	}
+	return nil
+}
+
+// DeleteLink deletes a link of the caller's namespace. Deleting either
+// end of a veth pair deletes both, wherever the other end is.
+func DeleteLink(name string, ex *explain.Printer) error {
+	h, err := netlink.NewHandle()
+	if err != nil {
+		return fmt.Errorf("delete link %s: netlink: %w", name, err)
+	}
+	defer h.Close()
+	l, err := h.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("delete link %s: %w", name, notFound(err, name))
+	}
+	ex.Cmd("ip link del %s", explain.Quote(name))
+	if err := h.LinkDel(l); err != nil {
+		return fmt.Errorf("delete link %s: %w", name, err)
+	}
+	return nil
+}
+
+// AddAddr assigns addr to the link called name in ns (`ip addr add`).
+func AddAddr(ns NS, name string, addr *net.IPNet, ex *explain.Printer) error {
+	h, err := ns.handle()
+	if err != nil {
+		return fmt.Errorf("add address to %s: %w", name, err)
+	}
+	defer h.Close()
+	l, err := h.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("add address to %s: %w", name, notFound(err, name))
+	}
+	return addAddr(h, ns, l, addr, ex)
+}
+
+func (v Veth) check() error {
+	for _, n := range []string{v.Host, v.Peer} {
+		if err := checkLinkName(n); err != nil {
+			return err
+		}
+	}
+	if v.Host == v.Peer && v.NS.IsCurrent() {
+		return fmt.Errorf("create veth %s: both ends cannot have the same name in one namespace", v.Host)
+	}
+	if v.MTU < 0 || v.MTU > 65535 {
+		return fmt.Errorf("create veth %s: invalid MTU %d", v.Host, v.MTU)
+	}
+	if v.Gateway != nil && v.Addr == nil {
+		return fmt.Errorf("create veth %s: a gateway needs an address (--addr) on the same subnet", v.Host)
+	}
+	if v.Gateway != nil && !v.Addr.Contains(v.Gateway) {
+		return fmt.Errorf("create veth %s: gateway %s is outside %s", v.Host, v.Gateway, v.Addr)
+	}
+	return nil
+}
+
+// checkFree refuses names already taken, before anything is created.
+func (v Veth) checkFree(host, inside *netlink.Handle) error {
+	if _, err := host.LinkByName(v.Host); err == nil {
+		return fmt.Errorf("create veth %s: a link named %s already exists", v.Host, v.Host)
+	}
+	if _, err := inside.LinkByName(v.Peer); err == nil {
+		return fmt.Errorf("create veth %s: a link named %s already exists in %s", v.Host, v.Peer, v.NS)
+	}
+	return nil
+}
+
+// checkLinkName applies the kernel's rules for interface names
+// (dev_valid_name): 1 to 15 bytes, no '/', ':' or whitespace.
+func checkLinkName(name string) error {
+	if name == "" || len(name) >= unix.IFNAMSIZ || name == "." || name == ".." ||
+		strings.ContainsAny(name, "/: \t\n") {
+		return fmt.Errorf("invalid link name %q (1 to %d characters, no '/', ':' or spaces)", name, unix.IFNAMSIZ-1)
+	}
+	return nil
+}
+
+// tempName derives the peer's temporary name from the host end's name,
+// so it is unique whenever the host name is.
+func tempName(host string) string {
+	h := fnv.New32a()
+	h.Write([]byte(host))
+	return fmt.Sprintf("vtmp%08x", h.Sum32())
+}
+
+func notFound(err error, name string) error {
+	var nf netlink.LinkNotFoundError
+	if errors.As(err, &nf) {
+		return fmt.Errorf("no link named %s", name)
+	}
+	return err
+}
