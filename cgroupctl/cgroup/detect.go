@@ -1,0 +1,277 @@
+package cgroup
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Mode is how the host mounts its cgroups.
+type Mode string
+
+// The three ways a Linux host can mount cgroups.
+const (
+	// V2 is the unified hierarchy alone: one cgroup2 tree, every controller in it.
+	V2 Mode = "v2"
+	// V1 is one cgroup (v1) hierarchy per controller, or per group of controllers.
+	V1 Mode = "v1"
+	// Hybrid is v1 hierarchies holding the controllers, plus a cgroup2 tree
+	// (usually /sys/fs/cgroup/unified) with few or no controllers in it.
+	Hybrid Mode = "hybrid"
+)
+
+// Controllers is what cgroupctl uses, in the order it sets them up. On v1
+// each lives in its own hierarchy (or shares one, like "cpu,cpuacct");
+// on v2 cpuacct and freezer are not controllers: CPU usage is in every
+// group's cpu.stat and freezing is the core file cgroup.freeze.
+var Controllers = []string{"cpuset", "cpu", "cpuacct", "memory", "pids", "freezer"}
+
+// v2Controllers are the controllers cgroupctl enables in a v2 tree.
+var v2Controllers = []string{"cpuset", "cpu", "memory", "pids"}
+
+// Host is what the kernel shows about the host's cgroups, read from
+// /proc/self/mountinfo and /proc/self/cgroup, as runc reads them.
+type Host struct {
+	Mode Mode
+	// V2Root is where the cgroup2 tree is mounted ("" when it is not).
+	V2Root string
+	// V2Available lists the controllers the v2 root offers to its children
+	// (its cgroup.controllers): empty on a hybrid host whose controllers
+	// are all bound to v1 hierarchies.
+	V2Available []string
+	// V1 maps each v1 controller to the mount point of its hierarchy.
+	V1 map[string]string
+	// Self maps each hierarchy of /proc/self/cgroup ("memory", "cpu,cpuacct",
+	// "" for v2) to the calling process's cgroup in it.
+	Self map[string]string
+
+	// Driver is the tree groups are made in: V2 on a v2 host, V1 on v1 and
+	// hybrid hosts (like Docker and runc, which ignore the nearly empty v2
+	// tree), or V2 when asked with UseV2.
+	Driver Mode
+}
+
+// Detect reads the calling process's view of the cgroup mounts.
+func Detect() (*Host, error) {
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("detect cgroups: %w", err)
+	}
+	self, _ := os.ReadFile("/proc/self/cgroup") // only shown by info
+	h, err := Parse(mi, self)
+	if err != nil {
+		return nil, err
+	}
+	if h.V2Root != "" {
+		h.V2Available = readControllers(h.V2Root)
+	}
+	return h, nil
+}
+
+// Parse works out the mode from the text of /proc/self/mountinfo and
+// /proc/self/cgroup. A line of mountinfo reads
+//
+//	35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+//
+// fields: id, parent, dev, root, mount point, options, "-", fs type,
+// source, super options. For a v1 hierarchy the super options name the
+// controllers bound to it.
+func Parse(mountinfo, selfCgroup []byte) (*Host, error) {
+	h := &Host{V1: map[string]string{}, Self: map[string]string{}}
+	sc := bufio.NewScanner(bytes.NewReader(mountinfo))
+	for sc.Scan() {
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if len(f) < 5 || len(g) < 3 {
+			continue
+		}
+		point := unescape(f[4])
+		switch g[0] {
+		case "cgroup2":
+			if h.V2Root == "" {
+				h.V2Root = point
+			}
+		case "cgroup":
+			for _, opt := range strings.Split(g[2], ",") {
+				if isController(opt) {
+					if _, seen := h.V1[opt]; !seen {
+						h.V1[opt] = point
+					}
+				}
+			}
+		}
+	}
+	switch {
+	case h.V2Root != "" && len(h.V1) == 0:
+		h.Mode, h.Driver = V2, V2
+	case h.V2Root != "":
+		h.Mode, h.Driver = Hybrid, V1
+	case len(h.V1) > 0:
+		h.Mode, h.Driver = V1, V1
+	default:
+		return nil, fmt.Errorf("detect cgroups: no cgroup or cgroup2 file system is mounted (see /proc/self/mountinfo)")
+	}
+	// /proc/self/cgroup: "4:memory:/process_api/3d92", "0::/" for v2.
+	for _, line := range strings.Split(string(selfCgroup), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) == 3 {
+			h.Self[parts[1]] = parts[2]
+		}
+	}
+	return h, nil
+}
+
+// isController tells v1 controller names from mount options like "rw" or
+// "name=systemd" (a named hierarchy with no controller).
+func isController(opt string) bool {
+	switch opt {
+	case "cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices",
+		"blkio", "net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc":
+		return true
+	}
+	return false
+}
+
+// unescape undoes mountinfo's octal escapes (\040 for a space).
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var v byte
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &v); err == nil {
+				b.WriteByte(v)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func readControllers(dir string) []string {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(b))
+}
+
+// UseV2 returns a copy of h that makes its groups in the cgroup2 tree at
+// root (h's own cgroup2 mount when root is ""). On a hybrid host this is
+// the nearly empty unified tree: groups, cgroup.procs, cgroup.freeze and
+// cgroup.kill work there, limits do not (no controller is offered).
+func (h *Host) UseV2(root string) (*Host, error) {
+	c := *h
+	if root == "" {
+		root = h.V2Root
+	}
+	if root == "" {
+		return nil, fmt.Errorf("use cgroup v2: no cgroup2 file system is mounted (host mode %s)", h.Mode)
+	}
+	if _, err := os.Stat(filepath.Join(root, "cgroup.procs")); err != nil {
+		return nil, fmt.Errorf("use cgroup v2 tree %s: %w", root, err)
+	}
+	c.V2Root, c.Driver = root, V2
+	c.V2Available = readControllers(root)
+	return &c, nil
+}
+
+// UseV1 returns a copy of h that makes its groups in the v1 hierarchies.
+func (h *Host) UseV1() (*Host, error) {
+	if len(h.V1) == 0 {
+		return nil, fmt.Errorf("use cgroup v1: no v1 hierarchy is mounted (host mode %s)", h.Mode)
+	}
+	c := *h
+	c.Driver = V1
+	return &c, nil
+}
+
+// Has reports whether the driver's tree offers controller c.
+func (h *Host) Has(c string) bool {
+	if h.Driver == V2 {
+		for _, a := range h.V2Available {
+			if a == c {
+				return true
+			}
+		}
+		return false
+	}
+	_, ok := h.V1[c]
+	return ok
+}
+
+// hierarchies returns the v1 mount points cgroupctl uses, each once
+// (controllers co-mounted like "cpu,cpuacct" share one), in a fixed order.
+func (h *Host) hierarchies() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range Controllers {
+		if p, ok := h.V1[c]; ok && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Describe returns the lines `cgroupctl info` prints.
+func (h *Host) Describe() []string {
+	var l []string
+	switch h.Mode {
+	case V2:
+		l = append(l, "mode: v2 (unified hierarchy only)")
+	case V1:
+		l = append(l, "mode: v1 (one hierarchy per controller)")
+	case Hybrid:
+		l = append(l, "mode: hybrid (v1 hierarchies hold the controllers, plus a cgroup2 tree)")
+	}
+	if h.V2Root != "" {
+		av := strings.Join(readControllers(h.V2Root), " ")
+		if av == "" {
+			av = "none"
+		}
+		l = append(l, fmt.Sprintf("cgroup2 tree: %s (controllers it can enable: %s)", h.V2Root, av))
+	}
+	if len(h.V1) > 0 {
+		l = append(l, "v1 hierarchies:")
+		names := make([]string, 0, len(h.V1))
+		for c := range h.V1 {
+			names = append(names, c)
+		}
+		sort.Strings(names)
+		for _, c := range names {
+			l = append(l, fmt.Sprintf("  %-10s %s", c, h.V1[c]))
+		}
+	}
+	switch {
+	case h.Driver == V2:
+		l = append(l, "groups are made in: v2 ("+h.V2Root+")")
+	default:
+		l = append(l, "groups are made in: v1 (like runc and Docker on this host)")
+	}
+	l = append(l, "this process:")
+	keys := make([]string, 0, len(h.Self))
+	for k := range h.Self {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		name := k
+		if name == "" {
+			name = "(v2)"
+		}
+		l = append(l, fmt.Sprintf("  %-14s %s", name, h.Self[k]))
+	}
+	return l
+}

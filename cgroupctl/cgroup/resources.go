@@ -1,0 +1,295 @@
+package cgroup
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// Resources are the limits of a group, with Docker's names and units.
+// The zero value of each field means "not set": leave the kernel's value.
+type Resources struct {
+	// Memory is --memory in bytes.
+	Memory int64
+	// MemorySwap is --memory-swap: memory plus swap, in bytes; -1 means
+	// unlimited swap. When only Memory is set, Docker allows as much swap
+	// again as memory (MemorySwap = 2 × Memory); Apply does the same.
+	MemorySwap int64
+	// NanoCPUs is --cpus in billionths of a CPU (0.5 CPU = 500000000).
+	NanoCPUs int64
+	// CPUShares is --cpu-shares, the v1 relative weight (default 1024).
+	CPUShares uint64
+	// PidsLimit is --pids-limit; -1 means unlimited.
+	PidsLimit int64
+	// CpusetCpus is --cpuset-cpus, a CPU list like "0-1" or "0,2".
+	CpusetCpus string
+}
+
+// IsZero reports whether no limit is set.
+func (r Resources) IsZero() bool { return r == Resources{} }
+
+// CFSPeriod is the period Docker uses for --cpus: the group may run
+// quota microseconds in every 100 ms.
+const CFSPeriod = 100000
+
+// MinMemory is Docker's smallest --memory: "Minimum memory limit allowed is 6MB".
+const MinMemory = 6 * 1024 * 1024
+
+// sizeRE is the grammar of Docker's sizes (go-units RAMInBytes):
+// a number, then an optional unit b, k, m, g, t, p, with optional "i"
+// and "b" ("100m", "1.5g", "64MiB", "512kb"). Units are powers of 1024.
+var sizeRE = regexp.MustCompile(`^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$`)
+
+// ParseSize parses a size the way Docker does ("32m" = 33554432 bytes).
+func ParseSize(s string) (int64, error) {
+	m := sizeRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		if strings.HasPrefix(strings.TrimSpace(s), "-") {
+			return 0, fmt.Errorf("invalid size %q: must not be negative", s)
+		}
+		return 0, fmt.Errorf("invalid size %q: use a number of bytes or a number with a unit b, k, m, g (like 32m)", s)
+	}
+	n, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid size %q: %w", s, err)
+	}
+	mul := map[string]float64{"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}[strings.ToLower(m[2])]
+	v := n * mul
+	if v >= math.MaxInt64 {
+		return 0, fmt.Errorf("invalid size %q: too large", s)
+	}
+	return int64(v), nil
+}
+
+// ParseMemory parses --memory: a size of at least 6 MiB, as Docker demands
+// (below that the container cannot even start its runtime).
+func ParseMemory(s string) (int64, error) {
+	v, err := ParseSize(s)
+	if err != nil {
+		return 0, fmt.Errorf("--memory: %w", err)
+	}
+	if v < MinMemory {
+		return 0, fmt.Errorf("--memory %s: minimum memory limit allowed is 6MB", s)
+	}
+	return v, nil
+}
+
+// ParseMemorySwap parses --memory-swap: a size, or -1 for unlimited swap.
+func ParseMemorySwap(s string) (int64, error) {
+	if strings.TrimSpace(s) == "-1" {
+		return -1, nil
+	}
+	v, err := ParseSize(s)
+	if err != nil {
+		return 0, fmt.Errorf("--memory-swap: %w (or -1 for unlimited)", err)
+	}
+	if v == 0 {
+		return 0, fmt.Errorf("--memory-swap %s: must be at least --memory, or -1 for unlimited", s)
+	}
+	return v, nil
+}
+
+// ParseCPUs parses --cpus ("0.5") into nano CPUs, and checks it against
+// the CPUs this machine has, with Docker's message.
+func ParseCPUs(s string) (int64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("--cpus %q: not a number (like 0.5 or 2)", s)
+	}
+	n := runtime.NumCPU()
+	nano := int64(math.Round(f * 1e9))
+	if nano < 1e7 || nano > int64(n)*1e9 {
+		return 0, fmt.Errorf("--cpus %s: range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available", s, n, n)
+	}
+	return nano, nil
+}
+
+// ParseShares parses --cpu-shares: 2 to 262144, the kernel's v1 range.
+func ParseShares(s string) (uint64, error) {
+	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || v < 2 || v > 262144 {
+		return 0, fmt.Errorf("--cpu-shares %q: must be a whole number from 2 to 262144 (default 1024)", s)
+	}
+	return uint64(v), nil
+}
+
+// ParsePids parses --pids-limit: a positive number of tasks, or -1.
+func ParsePids(s string) (int64, error) {
+	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || v == 0 || v < -1 {
+		return 0, fmt.Errorf("--pids-limit %q: must be a positive number of tasks, or -1 for unlimited", s)
+	}
+	return v, nil
+}
+
+// ParseCpuset checks --cpuset-cpus ("0-1", "0,2") against this machine's CPUs.
+func ParseCpuset(s string) (string, error) {
+	n := runtime.NumCPU()
+	bad := fmt.Errorf("--cpuset-cpus %q: requested CPUs are not available - requested %s, available: 0-%d", s, s, n-1)
+	if strings.TrimSpace(s) == "" {
+		return "", fmt.Errorf("--cpuset-cpus: empty CPU list")
+	}
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 {
+			return "", fmt.Errorf("--cpuset-cpus %q: not a CPU list (like 0-1 or 0,2)", s)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return "", fmt.Errorf("--cpuset-cpus %q: not a CPU list (like 0-1 or 0,2)", s)
+			}
+		}
+		if b >= n {
+			return "", bad
+		}
+	}
+	return s, nil
+}
+
+// SharesToWeight converts v1 cpu.shares (2..262144, default 1024) to v2
+// cpu.weight (1..10000, default 100) the way runc (>= 1.3.2, through
+// opencontainers/cgroups) and crun (>= 1.23) do: a quadratic in log2
+// that maps minimum to minimum, default to default and maximum to
+// maximum. Older runc used the straight line 1 + (shares-2)*9999/262142,
+// which turned the default 1024 into 39 and starved containers next to
+// systemd services at 100.
+func SharesToWeight(shares uint64) uint64 {
+	switch {
+	case shares == 0:
+		return 0
+	case shares <= 2:
+		return 1
+	case shares >= 262144:
+		return 10000
+	}
+	l := math.Log2(float64(shares))
+	exponent := (l*l+125*l)/612.0 - 7.0/34.0
+	return uint64(math.Ceil(math.Pow(10, exponent)))
+}
+
+// needs lists the controllers the set limits use.
+func (r Resources) needs() []string {
+	var c []string
+	if r.CpusetCpus != "" {
+		c = append(c, "cpuset")
+	}
+	if r.NanoCPUs != 0 || r.CPUShares != 0 {
+		c = append(c, "cpu")
+	}
+	if r.Memory != 0 || r.MemorySwap != 0 {
+		c = append(c, "memory")
+	}
+	if r.PidsLimit != 0 {
+		c = append(c, "pids")
+	}
+	return c
+}
+
+// check refuses limits the driver's tree cannot hold, naming the missing
+// controller and the host's mode, before anything is created.
+func (h *Host) check(r Resources) error {
+	if r.MemorySwap > 0 && r.Memory == 0 {
+		return fmt.Errorf("--memory-swap needs --memory as well (it is memory plus swap)")
+	}
+	if r.MemorySwap > 0 && r.MemorySwap < r.Memory {
+		return fmt.Errorf("--memory-swap %d is smaller than --memory %d: it is memory plus swap, so it must be at least --memory", r.MemorySwap, r.Memory)
+	}
+	for _, c := range r.needs() {
+		if !h.Has(c) {
+			if h.Driver == V2 {
+				return fmt.Errorf("the %s controller is not available in the cgroup v2 tree %s (host mode %s; its cgroup.controllers offers: %s)",
+					c, h.V2Root, h.Mode, orNone(h.V2Available))
+			}
+			return fmt.Errorf("the %s controller is not available: no v1 hierarchy has it mounted (host mode %s)", c, h.Mode)
+		}
+	}
+	return nil
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, " ")
+}
+
+// write is one file write that sets a limit.
+type write struct {
+	controller string // which v1 hierarchy holds file ("" on v2)
+	file       string
+	value      string
+}
+
+// v2Writes are the files a v2 group's limits go to.
+func (r Resources) v2Writes() []write {
+	var w []write
+	if r.CpusetCpus != "" {
+		w = append(w, write{"cpuset", "cpuset.cpus", r.CpusetCpus})
+	}
+	if r.NanoCPUs != 0 {
+		// cpu.max is "QUOTA PERIOD": QUOTA microseconds of CPU time per PERIOD.
+		w = append(w, write{"cpu", "cpu.max", fmt.Sprintf("%d %d", quota(r.NanoCPUs), CFSPeriod)})
+	}
+	if r.CPUShares != 0 {
+		w = append(w, write{"cpu", "cpu.weight", strconv.FormatUint(SharesToWeight(r.CPUShares), 10)})
+	}
+	if r.Memory != 0 {
+		w = append(w, write{"memory", "memory.max", strconv.FormatInt(r.Memory, 10)})
+	}
+	if swap := r.swap(); swap != 0 {
+		// v2 limits swap alone (memory.swap.max), v1 and Docker count
+		// memory plus swap: runc converts by subtracting.
+		v := "max"
+		if swap > 0 {
+			v = strconv.FormatInt(swap-r.Memory, 10)
+		}
+		w = append(w, write{"memory", "memory.swap.max", v})
+	}
+	if r.PidsLimit != 0 {
+		w = append(w, write{"pids", "pids.max", limitString(r.PidsLimit)})
+	}
+	return w
+}
+
+// v1Writes are the files a v1 group's limits go to (memory is handled
+// apart, see setMemoryV1).
+func (r Resources) v1Writes() []write {
+	var w []write
+	if r.CpusetCpus != "" {
+		w = append(w, write{"cpuset", "cpuset.cpus", r.CpusetCpus})
+	}
+	if r.NanoCPUs != 0 {
+		w = append(w, write{"cpu", "cpu.cfs_period_us", strconv.Itoa(CFSPeriod)},
+			write{"cpu", "cpu.cfs_quota_us", strconv.FormatInt(quota(r.NanoCPUs), 10)})
+	}
+	if r.CPUShares != 0 {
+		w = append(w, write{"cpu", "cpu.shares", strconv.FormatUint(r.CPUShares, 10)})
+	}
+	if r.PidsLimit != 0 {
+		w = append(w, write{"pids", "pids.max", limitString(r.PidsLimit)})
+	}
+	return w
+}
+
+// swap is the memory+swap limit to apply: Docker's default of twice the
+// memory when only --memory is given.
+func (r Resources) swap() int64 {
+	if r.MemorySwap == 0 && r.Memory > 0 {
+		return 2 * r.Memory
+	}
+	return r.MemorySwap
+}
+
+func quota(nano int64) int64 { return nano * CFSPeriod / 1e9 }
+
+func limitString(v int64) string {
+	if v < 0 {
+		return "max"
+	}
+	return strconv.FormatInt(v, 10)
+}

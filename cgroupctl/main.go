@@ -1,0 +1,428 @@
+// Command cgroupctl makes control groups and limits what their processes
+// may use, on cgroup v2, v1 and hybrid hosts (lesson 03).
+//
+//	cgroupctl info
+//	cgroupctl create t1 --memory 32m --cpus 0.5 --pids-limit 100
+//	cgroupctl exec --name t1 -- hog mem 64m
+//	cgroupctl stats t1
+//	cgroupctl delete --kill t1
+//
+// On a hybrid host groups are made in the v1 hierarchies, as Docker and
+// runc do. --mode v2 makes them in the host's cgroup2 tree instead, and
+// --v2-root DIR in the cgroup2 tree mounted at DIR. Which v2 paths have
+// run on a real kernel (not only against a directory laid out like
+// cgroupfs) is listed in cgroupctl/README.md.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"mini-docker/cgroupctl/cgroup"
+	"mini-docker/internal/cli"
+)
+
+const tool = "cgroupctl"
+
+func main() { cli.Main(tool, run) }
+
+var commands = []struct {
+	name, usage, summary string
+	examples             []string
+	run                  func(c *cmd) error
+	limits, exec         bool
+}{
+	{"info", "info", "Show the host's cgroup mode (v2, v1 or hybrid), where each controller is mounted, what can be enabled, and this process's cgroups.",
+		[]string{"cgroupctl info"}, runInfo, false, false},
+	{"create", "create NAME [limits]", "Make a group under the parent (default mini-docker) with the given limits.",
+		[]string{"cgroupctl create t1 --memory 32m --cpus 0.5 --pids-limit 100", "cgroupctl --explain create t1 --memory 32m"}, runCreate, true, false},
+	{"set", "set NAME [limits]", "Change the limits of an existing group.",
+		[]string{"cgroupctl set t1 --cpus 1.5 --memory 64m"}, runSet, true, false},
+	{"add", "add NAME PID...", "Move processes (with all their threads) into a group.",
+		[]string{"cgroupctl add t1 4242"}, runAdd, false, false},
+	{"exec", "exec [--name NAME] [limits] -- CMD [ARG...]", "Join a group (making it when limits are given and it does not exist), then exec CMD: the command and all its children live in the group. Works from inside a new PID namespace (it writes 0, \"myself\", to cgroup.procs).",
+		[]string{"cgroupctl exec --name t1 --memory 32m -- hog mem 64m", "cgroupctl exec --name t1 -- sh -c 'cat /proc/self/cgroup'"}, runExec, true, true},
+	{"stats", "stats NAME [--json]", "Show memory (current, peak, limit, OOM kills), CPU (usage, throttling), pids and freezer state of a group.",
+		[]string{"cgroupctl stats t1", "cgroupctl stats --json t1"}, runStats, false, false},
+	{"freeze", "freeze NAME", "Stop every process of a group where it stands (cgroup.freeze on v2, freezer.state on v1).",
+		[]string{"cgroupctl freeze t1"}, runFreeze, false, false},
+	{"thaw", "thaw NAME", "Let the processes of a frozen group run again.",
+		[]string{"cgroupctl thaw t1"}, runThaw, false, false},
+	{"list", "list", "List the groups under the parent, with their process count and directories.",
+		[]string{"cgroupctl list", "cgroupctl list --parent mini-docker"}, runList, false, false},
+	{"delete", "delete NAME [--kill]", "Remove a group from every hierarchy (and the parent when it is left empty). A group with live processes is refused unless --kill is given (cgroup.kill on v2).",
+		[]string{"cgroupctl delete t1", "cgroupctl delete --kill t1"}, runDelete, false, false},
+}
+
+func run(args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage()
+		if len(args) == 0 {
+			return cli.Usagef(tool, "no command given")
+		}
+		return nil
+	}
+	if args[0] == "--version" {
+		fmt.Printf("%s version %s\n", tool, cli.Version)
+		return nil
+	}
+	// --explain may come before the sub-command, as in `cgroupctl --explain create t1`.
+	explainFirst := false
+	if args[0] == "--explain" {
+		explainFirst, args = true, args[1:]
+		if len(args) == 0 {
+			return cli.Usagef(tool, "no command given")
+		}
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		x := &cmd{Flags: cli.NewFlags(cli.Command{Tool: tool + " " + c.name, Usage: c.usage, Summary: c.summary, Examples: c.examples})}
+		x.SetInterspersed(!c.exec) // exec's own flags end at CMD
+		x.StringVar(&x.parent, "parent", "mini-docker", "parent group the group lives under (\"\" for the root)")
+		x.StringVar(&x.mode, "mode", "auto", "which tree to use: auto (v2 on a v2 host, v1 on v1 and hybrid hosts, like runc), v1, or v2")
+		x.StringVar(&x.v2root, "v2-root", "", "use the cgroup2 tree mounted at this directory (implies --mode v2)")
+		if c.limits {
+			x.addLimitFlags()
+		}
+		if c.name == "stats" || c.name == "info" {
+			x.BoolVar(&x.json, "json", false, "print JSON")
+		}
+		if c.name == "delete" {
+			x.BoolVar(&x.kill, "kill", false, "kill the processes still in the group first")
+		}
+		if c.name == "exec" {
+			x.StringVar(&x.name, "name", "", "group to join (default: exec-PID)")
+		}
+		if err := x.Parse(args[1:]); err != nil {
+			return cli.Done(err)
+		}
+		if explainFirst {
+			_ = x.Set("explain", "true")
+		}
+		return c.run(x)
+	}
+	return cli.Usagef(tool, "unknown command %q", args[0])
+}
+
+func usage() {
+	fmt.Printf("Usage: %s COMMAND [options]\n\nMake control groups and limit what their processes may use, on cgroup v2, v1 and hybrid hosts.\n\nCommands:\n", tool)
+	for _, c := range commands {
+		fmt.Printf("  %-46s %s\n", c.usage, firstSentence(c.summary))
+	}
+	fmt.Printf(`
+Limits (Docker's names and units):
+  --memory 100m  --memory-swap 200m|-1  --cpus 0.5  --cpu-shares 512
+  --pids-limit 100  --cpuset-cpus 0-1
+Every command takes --parent NAME (default mini-docker), --mode auto|v1|v2,
+--v2-root DIR and --explain (print every mkdir and write as a shell command).
+
+Examples:
+  cgroupctl info
+  cgroupctl exec --name t1 --memory 32m -- hog mem 64m
+  cgroupctl stats t1
+  cgroupctl delete --kill t1
+
+Run '%s COMMAND --help' for a command's options.
+`, tool)
+}
+
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i > 0 {
+		return s[:i+1]
+	}
+	return s
+}
+
+type cmd struct {
+	*cli.Flags
+	parent, mode, v2root, name string
+	json, kill                 bool
+	mem, swap, cpus, shares    string
+	pids, cpuset               string
+}
+
+func (x *cmd) addLimitFlags() {
+	x.StringVar(&x.mem, "memory", "", "memory limit (like 100m; units b, k, m, g)")
+	x.StringVar(&x.swap, "memory-swap", "", "memory plus swap limit (like 200m), -1 for unlimited swap (default: twice --memory)")
+	x.StringVar(&x.cpus, "cpus", "", "CPUs the group may use (like 0.5: half of one CPU's time)")
+	x.StringVar(&x.shares, "cpu-shares", "", "relative CPU weight (v1 cpu.shares, default 1024; converted to cpu.weight on v2)")
+	x.StringVar(&x.pids, "pids-limit", "", "most tasks (processes and threads) the group may hold, -1 for unlimited")
+	x.StringVar(&x.cpuset, "cpuset-cpus", "", "CPUs the group may run on (like 0-1 or 0,2)")
+}
+
+// resources turns the limit flags into cgroup.Resources.
+func (x *cmd) resources() (cgroup.Resources, error) {
+	var r cgroup.Resources
+	var err error
+	if x.mem != "" {
+		if r.Memory, err = cgroup.ParseMemory(x.mem); err != nil {
+			return r, err
+		}
+	}
+	if x.swap != "" {
+		if r.MemorySwap, err = cgroup.ParseMemorySwap(x.swap); err != nil {
+			return r, err
+		}
+	}
+	if x.cpus != "" {
+		if r.NanoCPUs, err = cgroup.ParseCPUs(x.cpus); err != nil {
+			return r, err
+		}
+	}
+	if x.shares != "" {
+		if r.CPUShares, err = cgroup.ParseShares(x.shares); err != nil {
+			return r, err
+		}
+	}
+	if x.pids != "" {
+		if r.PidsLimit, err = cgroup.ParsePids(x.pids); err != nil {
+			return r, err
+		}
+	}
+	if x.cpuset != "" {
+		if r.CpusetCpus, err = cgroup.ParseCpuset(x.cpuset); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// host detects the host's cgroups and picks the tree --mode asks for.
+func (x *cmd) host() (*cgroup.Host, error) {
+	h, err := cgroup.Detect()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case x.v2root != "":
+		return h.UseV2(x.v2root)
+	case x.mode == "v2":
+		return h.UseV2("")
+	case x.mode == "v1":
+		return h.UseV1()
+	case x.mode == "auto":
+		return h, nil
+	}
+	return nil, cli.Usagef(tool+" "+x.Name(), "--mode %q: use auto, v1 or v2", x.mode)
+}
+
+// group opens an existing group named by the one argument.
+func (x *cmd) group() (*cgroup.Group, error) {
+	if x.NArg() != 1 {
+		return nil, cli.Usagef(tool+" "+x.Name(), "expected one group name, got %d argument(s)", x.NArg())
+	}
+	h, err := x.host()
+	if err != nil {
+		return nil, err
+	}
+	return cgroup.Open(h, x.parent, x.Arg(0))
+}
+
+func runInfo(x *cmd) error {
+	h, err := x.host()
+	if err != nil {
+		return err
+	}
+	if x.json {
+		return printJSON(h)
+	}
+	for _, l := range h.Describe() {
+		fmt.Println(l)
+	}
+	return nil
+}
+
+func runCreate(x *cmd) error {
+	if x.NArg() != 1 {
+		return cli.Usagef(tool+" create", "expected one group name, got %d argument(s)", x.NArg())
+	}
+	r, err := x.resources()
+	if err != nil {
+		return cli.WithHint(err, "see 'cgroupctl create --help'")
+	}
+	h, err := x.host()
+	if err != nil {
+		return err
+	}
+	g, _, err := cgroup.Create(h, x.parent, x.Arg(0), r, x.Explainer())
+	if err != nil {
+		return err
+	}
+	fmt.Println(strings.Join(g.Dirs(), "\n"))
+	return nil
+}
+
+func runSet(x *cmd) error {
+	r, err := x.resources()
+	if err != nil {
+		return cli.WithHint(err, "see 'cgroupctl set --help'")
+	}
+	if r.IsZero() {
+		return cli.Usagef(tool+" set", "no limit given")
+	}
+	g, err := x.group()
+	if err != nil {
+		return err
+	}
+	return g.Set(r, x.Explainer())
+}
+
+func runAdd(x *cmd) error {
+	if x.NArg() < 2 {
+		return cli.Usagef(tool+" add", "expected a group name and at least one PID")
+	}
+	var pids []int
+	for _, a := range x.Args()[1:] {
+		p, err := strconv.Atoi(a)
+		if err != nil || p <= 0 {
+			return cli.Usagef(tool+" add", "%q is not a PID", a)
+		}
+		pids = append(pids, p)
+	}
+	h, err := x.host()
+	if err != nil {
+		return err
+	}
+	g, err := cgroup.Open(h, x.parent, x.Arg(0))
+	if err != nil {
+		return err
+	}
+	for _, p := range pids {
+		if err := g.Join(p, x.Explainer()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runExec joins the group, then becomes CMD. The group is joined by
+// writing 0 ("the writing process") so it works from inside a new PID
+// namespace, where os.Getpid() is 1 and means nothing to the host.
+func runExec(x *cmd) error {
+	argv := x.Args()
+	if len(argv) == 0 {
+		return cli.Usagef(tool+" exec", "no command given")
+	}
+	r, err := x.resources()
+	if err != nil {
+		return cli.WithHint(err, "see 'cgroupctl exec --help'")
+	}
+	h, err := x.host()
+	if err != nil {
+		return err
+	}
+	name := x.name
+	if name == "" {
+		name = fmt.Sprintf("exec-%d", os.Getpid())
+	}
+	ex := x.Explainer()
+	g, err := cgroup.Open(h, x.parent, name)
+	switch {
+	case errors.Is(err, cgroup.ErrNotFound) && (!r.IsZero() || x.name == ""):
+		var undo func() error
+		if g, undo, err = cgroup.Create(h, x.parent, name, r, ex); err != nil {
+			return err
+		}
+		if err := g.Join(0, ex); err != nil {
+			undo()
+			return err
+		}
+	case err != nil:
+		return cli.WithHint(err, "create it first, or give limits to exec so it makes it")
+	default:
+		if !r.IsZero() {
+			if err := g.Set(r, ex); err != nil {
+				return err
+			}
+		}
+		if err := g.Join(0, ex); err != nil {
+			return err
+		}
+	}
+	ex.Argv(argv...)
+	return cli.Exec(argv, os.Environ())
+}
+
+func runStats(x *cmd) error {
+	g, err := x.group()
+	if err != nil {
+		return err
+	}
+	s, err := g.Stats()
+	if err != nil {
+		return err
+	}
+	if x.json {
+		return printJSON(s)
+	}
+	for _, l := range s.Lines() {
+		fmt.Println(l)
+	}
+	return nil
+}
+
+func runFreeze(x *cmd) error {
+	g, err := x.group()
+	if err != nil {
+		return err
+	}
+	return g.Freeze(x.Explainer())
+}
+
+func runThaw(x *cmd) error {
+	g, err := x.group()
+	if err != nil {
+		return err
+	}
+	return g.Thaw(x.Explainer())
+}
+
+func runList(x *cmd) error {
+	h, err := x.host()
+	if err != nil {
+		return err
+	}
+	names, err := cgroup.List(h, x.parent)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-20s %-6s %s\n", "NAME", "PROCS", "DIRECTORIES")
+	for _, n := range names {
+		g, err := cgroup.New(h, x.parent, n)
+		if err != nil {
+			continue // a directory cgroupctl would not have made
+		}
+		procs, _ := g.Procs()
+		fmt.Printf("%-20s %-6d %s\n", n, len(procs), strings.Join(g.Dirs(), " "))
+	}
+	return nil
+}
+
+func runDelete(x *cmd) error {
+	g, err := x.group()
+	if err != nil {
+		return err
+	}
+	if err := g.Delete(x.kill, x.Explainer()); err != nil {
+		if !x.kill && !errors.Is(err, cgroup.ErrNotFound) {
+			return cli.WithHint(err, "'cgroupctl delete --kill "+g.Name+"' kills them first")
+		}
+		return err
+	}
+	return nil
+}
+
+func printJSON(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(b))
+	return nil
+}

@@ -1,0 +1,191 @@
+// Command hog uses up one resource, so lesson 03 can watch a cgroup limit
+// stop it, whatever the host has installed.
+//
+//	hog mem 64m        allocate and touch 64 MiB, 4 MiB at a time, then exit
+//	hog cpu [SECONDS]  spin on one CPU (forever, or SECONDS)
+//	hog fork N         fork N children, report how many the kernel allowed, end them
+//	hog count FILE     write an increasing counter into FILE every 10 ms
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "mem":
+		err = mem(arg(2))
+	case "cpu":
+		err = cpu(os.Args[2:])
+	case "fork":
+		err = fork(arg(2))
+	case "count":
+		err = count(arg(2))
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "hog: error: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: hog mem SIZE | hog cpu [SECONDS] | hog fork N | hog count FILE")
+	os.Exit(2)
+}
+
+func arg(i int) string {
+	if len(os.Args) <= i {
+		usage()
+	}
+	return os.Args[i]
+}
+
+// mem allocates size bytes and writes to every page, so the memory is
+// really used (charged to the cgroup), not just reserved. It reports each
+// 4 MiB, so the last line printed shows where the OOM killer struck.
+func mem(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	const step = 4 << 20
+	var keep [][]byte
+	for done := int64(0); done < n; {
+		chunk := int64(step)
+		if n-done < chunk {
+			chunk = n - done
+		}
+		b := make([]byte, chunk)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		keep = append(keep, b)
+		done += chunk
+		fmt.Printf("hog: %d MiB\n", done>>20)
+	}
+	fmt.Printf("hog: allocated %s\n", s)
+	_ = keep
+	return nil
+}
+
+func parseSize(s string) (int64, error) {
+	mul := int64(1)
+	switch strings.ToLower(s[len(s)-1:]) {
+	case "k":
+		mul = 1 << 10
+	case "m":
+		mul = 1 << 20
+	case "g":
+		mul = 1 << 30
+	}
+	if mul != 1 {
+		s = s[:len(s)-1]
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("bad size %q (like 64m)", s)
+	}
+	return v * mul, nil
+}
+
+// cpu burns one CPU in a loop that never sleeps.
+func cpu(args []string) error {
+	var until time.Time
+	if len(args) > 0 {
+		sec, err := strconv.ParseFloat(args[0], 64)
+		if err != nil {
+			return fmt.Errorf("bad SECONDS %q", args[0])
+		}
+		until = time.Now().Add(time.Duration(sec * float64(time.Second)))
+	}
+	x := 0
+	for i := 0; ; i++ {
+		x += i
+		if i%1000000 == 0 && !until.IsZero() && time.Now().After(until) {
+			return nil
+		}
+	}
+}
+
+// fork makes up to n children the way a fork bomb does, with fork(2)
+// itself (clone with only SIGCHLD): each child is one task that waits in
+// ppoll(2). When the pids limit refuses a fork (EAGAIN), it stops, ends
+// its children, and reports how many tasks the group held at the peak:
+// its own threads (the Go runtime's) plus its children.
+func fork(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("bad N %q", s)
+	}
+	var kids []int
+	var forkErr error
+	for len(kids) < n {
+		pid, _, errno := unix.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+		if errno != 0 {
+			forkErr = errno
+			break
+		}
+		if pid == 0 {
+			// The child: a copy of one thread of the Go program. It must
+			// not touch the runtime, only wait to be killed.
+			for {
+				unix.RawSyscall6(unix.SYS_PPOLL, 0, 0, 0, 0, 0, 0)
+			}
+		}
+		kids = append(kids, int(pid))
+	}
+	threads := ownThreads()
+	for _, k := range kids {
+		syscall.Kill(k, syscall.SIGKILL)
+	}
+	for _, k := range kids {
+		var ws syscall.WaitStatus
+		syscall.Wait4(k, &ws, 0, nil)
+	}
+	if forkErr != nil {
+		fmt.Printf("hog: forked %d of %d children, then fork failed: %v\n", len(kids), n, forkErr)
+		fmt.Printf("hog: tasks at the peak: %d children + %d threads of hog = %d\n", len(kids), threads, len(kids)+threads)
+		os.Exit(1)
+	}
+	fmt.Printf("hog: forked %d of %d children\n", len(kids), n)
+	return nil
+}
+
+func ownThreads() int {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+// count writes 1, 2, 3, ... into file, one number every 10 ms, so a
+// reader can tell whether it is running.
+func count(file string) error {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	for i := 1; ; i++ {
+		if _, err := f.WriteAt([]byte(fmt.Sprintf("%020d\n", i)), 0); err != nil {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
