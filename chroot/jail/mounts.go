@@ -1,0 +1,487 @@
+package jail
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/explain"
+)
+
+// mountAll mounts, under root and before pivot_root, what o asks for, in
+// the order Docker does: the kernel filesystems, the user's binds, then
+// the masked and read-only paths on top of them.
+func mountAll(root string, o Options, ex *explain.Printer) error {
+	steps := []struct {
+		on bool
+		do func() error
+	}{
+		{o.Proc, func() error { return mountProc(root, ex) }},
+		{o.Dev, func() error { return mountDev(root, o.Devpts, ex) }},
+		{o.Devpts, func() error { return mountDevpts(root, o.Dev, ex) }},
+		{o.Shm != "", func() error { return mountShm(root, o.Shm, ex) }},
+		{o.Mqueue, func() error { return mountMqueue(root, ex) }},
+		{o.Sys, func() error { return mountSys(root, ex) }},
+		{o.Cgroupfs, func() error { return mountCgroupfs(root, ex) }},
+	}
+	for _, s := range steps {
+		if s.on {
+			if err := s.do(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, b := range o.Binds {
+		if err := bindMount(root, b, ex); err != nil {
+			return err
+		}
+	}
+	for _, p := range o.Mask {
+		if err := maskPath(root, p, ex); err != nil {
+			return err
+		}
+	}
+	for _, p := range o.ReadonlyPaths {
+		if err := readonlyPath(root, p, ex); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Mount flags Docker puts on the kernel filesystems: no set-uid programs,
+// no programs at all, no device nodes, where none belong.
+const (
+	nosuidNoexecNodev = unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV
+)
+
+// mountProc mounts a proc filesystem. It shows the processes of the PID
+// namespace of the process that mounts it, so inside `unshare --pid` the
+// jail sees only its own processes.
+func mountProc(root string, ex *explain.Printer) error {
+	return mountFS(root, "/proc", "proc", "proc", nosuidNoexecNodev, "", ex)
+}
+
+// mountDev builds Docker's minimal /dev: a small tmpfs with the harmless
+// character devices and the links to /proc/self/fd. The host's /dev is
+// never visible, so no disk or kernel memory device is reachable.
+func mountDev(root string, devpts bool, ex *explain.Printer) error {
+	if err := mountFS(root, "/dev", "tmpfs", "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k", ex); err != nil {
+		return err
+	}
+	dev := filepath.Join(root, "dev")
+	for _, d := range devices {
+		if err := makeDevice(dev, d, ex); err != nil {
+			return err
+		}
+	}
+	links := [][2]string{
+		{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
+		{"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+		{"/proc/kcore", "core"},
+	}
+	if devpts {
+		// The pty multiplexer of the jail's own devpts instance, not the host's.
+		links = append(links, [2]string{"pts/ptmx", "ptmx"})
+	}
+	for _, l := range links {
+		ex.Argv("ln", "-s", l[0], filepath.Join(dev, l[1]))
+		if err := os.Symlink(l[0], filepath.Join(dev, l[1])); err != nil {
+			return fmt.Errorf("create /dev/%s: %w", l[1], err)
+		}
+	}
+	return nil
+}
+
+type device struct {
+	name         string
+	major, minor uint32
+}
+
+// devices are the character devices every container gets (runc's
+// default list), each mode 0666.
+var devices = []device{
+	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+	{"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+}
+
+// makeDevice creates one device node. In a user namespace mknod(2) of a
+// device is refused, so, like runc, it bind-mounts the host's node instead.
+func makeDevice(dev string, d device, ex *explain.Printer) error {
+	p := filepath.Join(dev, d.name)
+	ex.Cmd("mknod -m 666 %s c %d %d", p, d.major, d.minor)
+	err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor)))
+	if errors.Is(err, unix.EPERM) {
+		f, cerr := os.Create(p)
+		if cerr != nil {
+			return fmt.Errorf("create %s: %w", p, cerr)
+		}
+		f.Close()
+		return mount(ex, "/dev/"+d.name, p, "", unix.MS_BIND, "")
+	}
+	if err != nil {
+		return fmt.Errorf("mknod %s: %w", p, err)
+	}
+	// mknod applied the umask; the nodes must be usable by every user.
+	return os.Chmod(p, 0o666)
+}
+
+// mountDevpts gives the jail its own set of pseudo-terminals: with
+// newinstance, the ptys it opens are numbered from 0 and the host's
+// /dev/pts/N are not visible. gid=5 is the tty group, as in Docker.
+func mountDevpts(root string, devTmpfs bool, ex *explain.Printer) error {
+	if err := mountFS(root, "/dev/pts", "devpts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC,
+		"newinstance,ptmxmode=0666,mode=0620,gid=5", ex); err != nil {
+		return err
+	}
+	if devTmpfs {
+		return nil // mountDev linked /dev/ptmx to pts/ptmx
+	}
+	// The rootfs's own /dev: point its ptmx at the new instance, if it has one.
+	ptmx := filepath.Join(root, "dev", "ptmx")
+	if _, err := os.Lstat(ptmx); err != nil {
+		return nil
+	}
+	return mount(ex, filepath.Join(root, "dev/pts/ptmx"), ptmx, "", unix.MS_BIND, "")
+}
+
+// mountShm mounts the POSIX shared memory tmpfs (64m in Docker, --shm-size).
+func mountShm(root, size string, ex *explain.Printer) error {
+	bytes, err := ParseSize(size)
+	if err != nil {
+		return err
+	}
+	return mountFS(root, "/dev/shm", "shm", "tmpfs", nosuidNoexecNodev,
+		fmt.Sprintf("mode=1777,size=%d", bytes), ex)
+}
+
+// mountMqueue mounts the POSIX message queues of the IPC namespace.
+func mountMqueue(root string, ex *explain.Printer) error {
+	return mountFS(root, "/dev/mqueue", "mqueue", "mqueue", nosuidNoexecNodev, "", ex)
+}
+
+// mountSys mounts sysfs read-only: it shows the network devices of the
+// mounting process's network namespace. Inside a user namespace that does
+// not own the network namespace the kernel refuses a new sysfs, and, like
+// runc, the host's /sys is bind-mounted read-only instead.
+func mountSys(root string, ex *explain.Printer) error {
+	err := mountFS(root, "/sys", "sysfs", "sysfs", nosuidNoexecNodev|unix.MS_RDONLY, "", ex)
+	if errors.Is(err, unix.EPERM) {
+		return bindReadOnly(ex, "/sys", filepath.Join(root, "sys"))
+	}
+	return err
+}
+
+// mountCgroupfs shows the cgroup tree read-only at /sys/fs/cgroup, as
+// Docker does. On a cgroup v2 host that is one cgroup2 mount. On a v1 or
+// hybrid host it is a tmpfs holding one mount per hierarchy, mounted with
+// the same options as the host's (the kernel then reuses the hierarchy).
+// Inside a cgroup namespace each shows the namespace's root cgroup.
+func mountCgroupfs(root string, ex *explain.Printer) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil {
+		return fmt.Errorf("statfs /sys/fs/cgroup: %w", err)
+	}
+	dst := filepath.Join(root, "sys/fs/cgroup")
+	if st.Type == unix.CGROUP2_SUPER_MAGIC {
+		err := mountFS(root, "/sys/fs/cgroup", "cgroup", "cgroup2", nosuidNoexecNodev|unix.MS_RDONLY, "", ex)
+		if errors.Is(err, unix.EPERM) {
+			return bindReadOnly(ex, "/sys/fs/cgroup", dst)
+		}
+		return err
+	}
+	hier, err := cgroupHierarchies()
+	if err != nil {
+		return err
+	}
+	if err := mountFS(root, "/sys/fs/cgroup", "tmpfs", "tmpfs", nosuidNoexecNodev, "mode=755", ex); err != nil {
+		return err
+	}
+	for _, h := range hier {
+		err := mountFS(root, "/sys/fs/cgroup/"+h.name, "cgroup", h.fstype, nosuidNoexecNodev|unix.MS_RDONLY, h.options, ex)
+		if errors.Is(err, unix.EPERM) {
+			// A v1 hierarchy can only be mounted from the initial user namespace.
+			err = bindReadOnly(ex, "/sys/fs/cgroup/"+h.name, filepath.Join(dst, h.name))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	ex.Argv("mount", "-o", "remount,ro", dst)
+	return unix.Mount("", dst, "", unix.MS_REMOUNT|unix.MS_RDONLY|nosuidNoexecNodev, "mode=755")
+}
+
+type hierarchy struct{ name, fstype, options string }
+
+// cgroupHierarchies lists the host's cgroup mounts directly under
+// /sys/fs/cgroup, from /proc/self/mountinfo.
+func cgroupHierarchies() ([]hierarchy, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var hs []hierarchy
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// 32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+		fields := strings.Fields(sc.Text())
+		sep := indexOf(fields, "-")
+		if sep < 0 || sep+3 >= len(fields) || filepath.Dir(fields[4]) != "/sys/fs/cgroup" {
+			continue
+		}
+		fstype := fields[sep+1]
+		if fstype != "cgroup" && fstype != "cgroup2" {
+			continue
+		}
+		var opts []string
+		for _, o := range strings.Split(fields[sep+3], ",") {
+			if o != "rw" && o != "ro" {
+				opts = append(opts, o)
+			}
+		}
+		hs = append(hs, hierarchy{filepath.Base(fields[4]), fstype, strings.Join(opts, ",")})
+	}
+	return hs, sc.Err()
+}
+
+func indexOf(s []string, x string) int {
+	for i, v := range s {
+		if v == x {
+			return i
+		}
+	}
+	return -1
+}
+
+// bindMount mounts a host path at a path inside the root. The destination
+// is resolved with securejoin, as runc does: a symlink in the rootfs
+// (say /etc/hosts -> /etc/shadow of the host, or ../../..) is followed as
+// if the rootfs were already /, so the mount can never land outside it.
+func bindMount(root string, b Bind, ex *explain.Printer) error {
+	st, err := os.Stat(b.Src)
+	if err != nil {
+		return fmt.Errorf("bind source %s: %w", b.Src, unwrapPathError(err))
+	}
+	dst, err := securejoin.SecureJoin(root, b.Dst)
+	if err != nil {
+		return fmt.Errorf("resolve bind destination %s in %s: %w", b.Dst, root, err)
+	}
+	if err := makeMountPoint(dst, st.IsDir()); err != nil {
+		return err
+	}
+	if err := mount(ex, b.Src, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if b.ReadOnly {
+		return remountBindReadOnly(ex, dst)
+	}
+	return nil
+}
+
+// maskPath hides a path as Docker does: a directory under an empty
+// read-only tmpfs, a file under /dev/null. Missing paths are skipped.
+func maskPath(root, p string, ex *explain.Printer) error {
+	dst, err := securejoin.SecureJoin(root, p)
+	if err != nil {
+		return fmt.Errorf("resolve masked path %s: %w", p, err)
+	}
+	st, err := os.Stat(dst)
+	if err != nil {
+		return nil
+	}
+	if st.IsDir() {
+		return mount(ex, "tmpfs", dst, "tmpfs", unix.MS_RDONLY, "size=0")
+	}
+	return mount(ex, "/dev/null", dst, "", unix.MS_BIND, "")
+}
+
+// readonlyPath makes a path read-only: bind it onto itself, then remount
+// that bind read-only. Missing paths are skipped.
+func readonlyPath(root, p string, ex *explain.Printer) error {
+	dst, err := securejoin.SecureJoin(root, p)
+	if err != nil {
+		return fmt.Errorf("resolve read-only path %s: %w", p, err)
+	}
+	if _, err := os.Stat(dst); err != nil {
+		return nil
+	}
+	if err := mount(ex, dst, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	return remountBindReadOnly(ex, dst)
+}
+
+// bindReadOnly bind-mounts a host path read-only.
+func bindReadOnly(ex *explain.Printer, src, dst string) error {
+	if err := makeMountPoint(dst, true); err != nil {
+		return err
+	}
+	if err := mount(ex, src, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	return remountBindReadOnly(ex, dst)
+}
+
+// remountBindReadOnly: a bind mount takes the flags of its source; making
+// it read-only is a second step, a remount. The flags the mount already
+// has (nosuid, nodev, ...) must be repeated, or a user namespace refuses
+// the remount: it may not clear flags locked by a more privileged owner.
+func remountBindReadOnly(ex *explain.Printer, dst string) error {
+	ex.Argv("mount", "-o", "remount,bind,ro", dst)
+	flags := lockedFlags(dst) | unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY
+	if err := unix.Mount("", dst, "", flags, ""); err != nil {
+		return fmt.Errorf("remount %s read-only: %w", dst, err)
+	}
+	return nil
+}
+
+// lockedFlags returns the per-mount flags a path's mount has now.
+func lockedFlags(p string) uintptr {
+	var st unix.Statfs_t
+	if unix.Statfs(p, &st) != nil {
+		return 0
+	}
+	var flags uintptr
+	for _, f := range []struct{ st, ms uintptr }{
+		{unix.ST_NOSUID, unix.MS_NOSUID}, {unix.ST_NODEV, unix.MS_NODEV},
+		{unix.ST_NOEXEC, unix.MS_NOEXEC}, {unix.ST_NOATIME, unix.MS_NOATIME},
+		{unix.ST_NODIRATIME, unix.MS_NODIRATIME}, {unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if uintptr(st.Flags)&f.st != 0 {
+			flags |= f.ms
+		}
+	}
+	return flags
+}
+
+// makeWorkdir creates the working directory inside the root when it is
+// missing, as Docker does for an image's WorkingDir.
+func makeWorkdir(root, workdir string, ex *explain.Printer) error {
+	if workdir == "" || workdir == "/" {
+		return nil
+	}
+	if !filepath.IsAbs(workdir) {
+		return fmt.Errorf("workdir %s: must be an absolute path", workdir)
+	}
+	p, err := securejoin.SecureJoin(root, workdir)
+	if err != nil {
+		return fmt.Errorf("resolve workdir %s in %s: %w", workdir, root, err)
+	}
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	ex.Argv("mkdir", "-p", p)
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		return fmt.Errorf("create workdir %s: %w", workdir, err)
+	}
+	return nil
+}
+
+// mountFS mounts a filesystem at a path inside the root, creating the
+// mount point (safely inside the root) when the rootfs lacks it.
+func mountFS(root, target, source, fstype string, flags uintptr, data string, ex *explain.Printer) error {
+	dst, err := securejoin.SecureJoin(root, target)
+	if err != nil {
+		return fmt.Errorf("resolve %s in %s: %w", target, root, err)
+	}
+	if err := makeMountPoint(dst, true); err != nil {
+		return err
+	}
+	return mount(ex, source, dst, fstype, flags, data)
+}
+
+// makeMountPoint creates a directory (or, for a file bind mount, an empty
+// file) to mount on.
+func makeMountPoint(p string, dir bool) error {
+	if _, err := os.Lstat(p); err == nil {
+		return nil
+	}
+	if dir {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return fmt.Errorf("create mount point %s: %w", p, err)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("create mount point %s: %w", p, err)
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("create mount point %s: %w", p, err)
+	}
+	return f.Close()
+}
+
+// mount is mount(2), explained first as the mount(8) command line.
+func mount(ex *explain.Printer, source, target, fstype string, flags uintptr, data string) error {
+	ex.Argv(mountArgv(source, target, fstype, flags, data)...)
+	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
+		what := fstype
+		if flags&unix.MS_BIND != 0 {
+			what = "bind " + source
+		}
+		return fmt.Errorf("mount %s on %s: %w", what, target, err)
+	}
+	return nil
+}
+
+// mountArgv renders a mount(2) call as a mount(8) command.
+func mountArgv(source, target, fstype string, flags uintptr, data string) []string {
+	var opts []string
+	for _, f := range []struct {
+		flag uintptr
+		name string
+	}{
+		{unix.MS_RDONLY, "ro"}, {unix.MS_NOSUID, "nosuid"}, {unix.MS_NODEV, "nodev"},
+		{unix.MS_NOEXEC, "noexec"}, {unix.MS_STRICTATIME, "strictatime"},
+	} {
+		if flags&f.flag != 0 {
+			opts = append(opts, f.name)
+		}
+	}
+	if data != "" {
+		opts = append(opts, data)
+	}
+	argv := []string{"mount"}
+	switch {
+	case flags&unix.MS_BIND != 0 && flags&unix.MS_REC != 0:
+		argv = append(argv, "--rbind")
+	case flags&unix.MS_BIND != 0:
+		argv = append(argv, "--bind")
+	default:
+		argv = append(argv, "-t", fstype)
+	}
+	if len(opts) > 0 {
+		argv = append(argv, "-o", strings.Join(opts, ","))
+	}
+	return append(argv, source, target)
+}
+
+var sizeRE = regexp.MustCompile(`^([0-9]+)([bkmgBKMG]?)$`)
+
+// ParseSize parses a size like Docker's --shm-size: a number of bytes
+// with an optional unit b, k, m or g (powers of 1024).
+func ParseSize(s string) (int64, error) {
+	m := sizeRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("size %q: want a number with an optional unit b, k, m or g (like 64m)", s)
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("size %q: %w", s, err)
+	}
+	shift := map[string]uint{"": 0, "b": 0, "k": 10, "m": 20, "g": 30}[strings.ToLower(m[2])]
+	if n <= 0 || n > (1<<62)>>shift {
+		return 0, fmt.Errorf("size %q: out of range", s)
+	}
+	return n << shift, nil
+}

@@ -1,0 +1,157 @@
+// Command chroot runs a command with another directory as its root: the
+// classic chroot(2), or, with --pivot, the way a container runtime does it
+// (a mount namespace of its own, Docker's mounts, pivot_root). Lesson 01.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"mini-docker/chroot/jail"
+	"mini-docker/internal/cli"
+)
+
+const tool = "chroot"
+
+func main() {
+	cli.Main(tool, run)
+}
+
+func run(args []string) error {
+	if len(args) > 0 && args[0] == "prepare" {
+		return prepare(args[1:])
+	}
+	var o jail.Options
+	var pivot, docker bool
+	var binds []string
+	f := cli.NewFlags(cli.Command{
+		Tool:  tool,
+		Usage: "[--pivot [mount flags]] ROOTFS [--] [CMD [ARGS...]]\n       chroot prepare ROOTFS BINARY...",
+		Summary: "Run CMD (default /bin/sh -i) with ROOTFS as its root directory.\n" +
+			"Without --pivot: chroot(2) + chdir(\"/\") + exec, like the classic tool (escapable).\n" +
+			"With --pivot: a new mount namespace, / made private, ROOTFS bound on itself,\n" +
+			"the requested mounts, pivot_root, the old root detached, then exec.\n" +
+			"Flags may come before or after ROOTFS; use -- before CMD when it has flags.",
+		Examples: []string{
+			"chroot prepare ./jail /bin/sh ls cat     # copy binaries and their libraries",
+			"chroot ./jail /bin/sh -c 'ls /'",
+			"chroot --pivot ./rootfs --proc --dev -- ps",
+			"chroot --pivot ./rootfs --docker --bind ./hosts:/etc/hosts:ro --workdir /tmp -- sh",
+		},
+	})
+	f.BoolVar(&pivot, "pivot", false, "pivot_root in a new mount namespace instead of chroot(2)")
+	f.BoolVar(&docker, "docker", false, "Docker's default mounts, masked and read-only paths (implies the flags below)")
+	f.BoolVar(&o.Proc, "proc", false, "mount proc on /proc (nosuid,noexec,nodev)")
+	f.BoolVar(&o.Dev, "dev", false, "tmpfs on /dev with null zero full random urandom tty and the fd/std* links")
+	f.BoolVar(&o.Devpts, "devpts", false, "a new devpts instance on /dev/pts, /dev/ptmx linked to it")
+	f.StringVar(&o.Shm, "shm", "", "tmpfs of this size on /dev/shm (like 64m)")
+	f.BoolVar(&o.Mqueue, "mqueue", false, "mqueue on /dev/mqueue")
+	f.BoolVar(&o.Sys, "sys", false, "sysfs, read-only, on /sys")
+	f.BoolVar(&o.Cgroupfs, "cgroupfs", false, "the cgroup filesystem, read-only, on /sys/fs/cgroup")
+	f.StringArrayVar(&o.Mask, "mask", nil, "hide PATH (file: /dev/null over it; directory: empty read-only tmpfs); repeatable")
+	f.StringArrayVar(&o.ReadonlyPaths, "readonly-path", nil, "make PATH read-only; repeatable")
+	f.StringArrayVar(&binds, "bind", nil, "bind-mount host SRC at DST inside (SRC:DST[:ro]); repeatable")
+	f.BoolVar(&o.ReadOnly, "read-only", false, "make the root filesystem read-only")
+	f.StringVar(&o.Workdir, "workdir", "", "start in DIR inside the root (created when missing)")
+
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	rest := f.Args()
+	if len(rest) == 0 {
+		return cli.Usagef(tool, "no ROOTFS given")
+	}
+	o.Root = rest[0]
+	// Flags may also follow ROOTFS (the composition chain writes
+	// `chroot --pivot MERGED --docker --bind ... -- CMD`).
+	if err := f.Parse(rest[1:]); err != nil {
+		return cli.Done(err)
+	}
+	o.Argv = f.Args()
+	if len(o.Argv) == 0 {
+		o.Argv = []string{"/bin/sh", "-i"}
+	}
+	o.Env = os.Environ()
+	for _, b := range binds {
+		bind, err := parseBind(b)
+		if err != nil {
+			return err
+		}
+		o.Binds = append(o.Binds, bind)
+	}
+	if docker {
+		o.Docker()
+	}
+	if o.Shm != "" {
+		if _, err := jail.ParseSize(o.Shm); err != nil {
+			return cli.Usagef(tool, "--shm: %v", err)
+		}
+	}
+	ex := f.Explainer()
+	if !pivot {
+		if used := mountFlagsUsed(f); used != "" {
+			return cli.Usagef(tool, "%s needs --pivot: without a mount namespace of its own the mount would land on the host", used)
+		}
+		return withNotRootHint(jail.Chroot(o.Root, o.Argv, o.Env, ex))
+	}
+	return withNotRootHint(jail.Pivot(o, ex))
+}
+
+// mountFlagsUsed returns the first flag given that only --pivot can honour.
+func mountFlagsUsed(f *cli.Flags) string {
+	for _, name := range []string{"docker", "proc", "dev", "devpts", "shm", "mqueue", "sys",
+		"cgroupfs", "mask", "readonly-path", "bind", "read-only", "workdir"} {
+		if f.Changed(name) {
+			return "--" + name
+		}
+	}
+	return ""
+}
+
+// withNotRootHint explains a failure of a tool run without root.
+func withNotRootHint(err error) error {
+	if err == nil || os.Geteuid() == 0 {
+		return err
+	}
+	return cli.WithHint(err, "chroot needs root (CAP_SYS_CHROOT, and CAP_SYS_ADMIN for --pivot): run it with sudo")
+}
+
+// parseBind parses SRC:DST[:ro|rw].
+func parseBind(s string) (jail.Bind, error) {
+	parts := strings.Split(s, ":")
+	var b jail.Bind
+	switch {
+	case len(parts) == 3 && (parts[2] == "ro" || parts[2] == "rw"):
+		b.ReadOnly = parts[2] == "ro"
+	case len(parts) != 2:
+		return b, cli.Usagef(tool, "--bind %q: want SRC:DST or SRC:DST:ro", s)
+	}
+	b.Src, b.Dst = parts[0], parts[1]
+	if b.Src == "" || !strings.HasPrefix(b.Dst, "/") {
+		return b, cli.Usagef(tool, "--bind %q: want a host SRC and an absolute DST", s)
+	}
+	return b, nil
+}
+
+func prepare(args []string) error {
+	f := cli.NewFlags(cli.Command{
+		Tool:  tool,
+		Usage: "prepare ROOTFS BINARY...",
+		Summary: "Copy each BINARY (a path, or a name looked up in PATH) into ROOTFS at the same path,\n" +
+			"with its ELF interpreter and every shared library it needs, found like ld.so does.\n" +
+			"Prints each file and link created.",
+		Examples: []string{"chroot prepare ./jail /bin/sh ls cat"},
+	})
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if f.NArg() < 2 {
+		return cli.Usagef(tool+" prepare", "want ROOTFS and at least one BINARY")
+	}
+	made, err := jail.Prepare(f.Arg(0), f.Args()[1:], f.Explainer())
+	for _, m := range made {
+		fmt.Println(m)
+	}
+	return err
+}
