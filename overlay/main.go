@@ -1,0 +1,332 @@
+// Command overlay builds a container's layered, copy-on-write root
+// filesystem with the kernel's overlay filesystem (lesson 04).
+//
+//	overlay mount --lower l2:l1 --upper u --work w merged
+//	overlay diff merged
+//	overlay markers u
+//	overlay inspect merged
+//	overlay umount merged
+//
+// Lower layers are listed top-first, as the kernel's lowerdir option
+// lists them. The logic lives in overlay/overlayfs, which mini-docker uses.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"mini-docker/internal/cli"
+	"mini-docker/overlay/overlayfs"
+)
+
+const tool = "overlay"
+
+func main() { cli.Main(tool, run) }
+
+type cmd struct {
+	*cli.Flags
+	lower    []string
+	upper    string
+	work     string
+	readonly bool
+	method   string
+	links    string
+	root     string
+}
+
+var commands = []struct {
+	name, usage, summary string
+	examples             []string
+	run                  func(c *cmd) error
+}{
+	{"mount", "mount --lower DIR[:DIR...] (--upper DIR --work DIR | --readonly) MERGED",
+		"Mount an overlay on MERGED. --lower lists the read-only layers TOP-FIRST, as the kernel's lowerdir does: the first one hides the others (an image's layers, which are stored base-first, go in reverse). Writes land in --upper; --work is the kernel's scratch folder, empty, on the same mount as --upper. --readonly mounts the lower layers alone (at least two). Up to 500 layers: the new mount API (fsconfig, one call per layer) where the kernel has it, else mount(2) with short links in --links when the option string would pass one page.",
+		[]string{"overlay mount --lower image/l2:image/l1 --upper c1/upper --work c1/work c1/merged",
+			"overlay mount --readonly --lower l2:l1 merged",
+			"overlay --explain mount --method mount --lower l2:l1 --upper u --work w merged"}, runMount},
+	{"umount", "umount MERGED", "Unmount the overlay on MERGED. A mount still used by a process (its working directory or an open file) is refused, and the error says so.",
+		[]string{"overlay umount c1/merged"}, runUmount},
+	{"diff", "diff [--lower DIR[:DIR...]] UPPER|MERGED", "Show what a container changed, as docker diff does: A added, C changed, D deleted, sorted by path. Given a mounted MERGED dir, or an UPPER dir in use by a mounted overlay, the lower layers are found in the mount table; otherwise give them with --lower (top-first).",
+		[]string{"overlay diff c1/merged", "overlay diff --lower image/l2:image/l1 c1/upper"}, runDiff},
+	{"markers", "markers UPPER", "List the whiteouts (character devices 0/0) and opaque directories (xattr trusted.overlay.opaque=y) of an upper layer, with the name each takes in an OCI image layer (.wh.NAME, .wh..wh..opq).",
+		[]string{"overlay markers c1/upper"}, runMarkers},
+	{"inspect", "inspect MERGED", "Show the layers of the overlay mounted on MERGED, read back from /proc/self/mountinfo, as docker inspect's GraphDriver block shows them.",
+		[]string{"overlay inspect c1/merged", "overlay inspect c1/merged | jq -r .GraphDriver.Data.UpperDir"}, runInspect},
+}
+
+func run(args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage()
+		if len(args) == 0 {
+			return cli.Usagef(tool, "no command given")
+		}
+		return nil
+	}
+	if args[0] == "--version" {
+		fmt.Printf("%s version %s\n", tool, cli.Version)
+		return nil
+	}
+	// --explain may come before the sub-command: `overlay --explain mount ...`.
+	explainFirst := false
+	if args[0] == "--explain" {
+		explainFirst, args = true, args[1:]
+		if len(args) == 0 {
+			return cli.Usagef(tool, "no command given")
+		}
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		x := &cmd{Flags: cli.NewFlags(cli.Command{Tool: tool + " " + c.name, Usage: c.usage, Summary: c.summary, Examples: c.examples})}
+		x.SetInterspersed(true)
+		switch c.name {
+		case "mount":
+			x.StringArrayVar(&x.lower, "lower", nil, "read-only layers, TOP-FIRST, separated by ':' (the flag may repeat; later ones go below)")
+			x.StringVar(&x.upper, "upper", "", "writable layer: the container's changes land here")
+			x.StringVar(&x.work, "work", "", "the kernel's scratch folder: empty, on the same mount as --upper")
+			x.BoolVar(&x.readonly, "readonly", false, "mount the lower layers only (no --upper, --work): a read-only view")
+			x.StringVar(&x.method, "method", "auto", "system calls to use: auto, fsconfig (new mount API, Linux 6.8+), or mount (classic mount(2))")
+			x.StringVar(&x.links, "links", "", "folder for short layer links when a mount(2) option string would pass one page (default ROOT/overlay/l)")
+			x.StringVar(&x.root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
+		case "diff":
+			x.StringArrayVar(&x.lower, "lower", nil, "lower layers, TOP-FIRST, separated by ':' (default: from the mount table)")
+		case "inspect":
+			x.StringVar(&x.links, "links", "", "folder of short layer links to resolve (default ROOT/overlay/l)")
+			x.StringVar(&x.root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
+		}
+		if err := x.Parse(args[1:]); err != nil {
+			return cli.Done(err)
+		}
+		if explainFirst {
+			_ = x.Set("explain", "true")
+		}
+		return withHint(c.run(x))
+	}
+	return cli.Usagef(tool, "unknown command %q", args[0])
+}
+
+func usage() {
+	fmt.Printf("Usage: %s COMMAND [options]\n\nBuild a container's layered, copy-on-write root filesystem with the kernel's overlay filesystem.\n\nCommands:\n", tool)
+	for _, c := range commands {
+		fmt.Printf("  %-72s\n      %s\n", c.usage, firstSentence(c.summary))
+	}
+	fmt.Printf(`
+Lower layers are listed TOP-FIRST (the kernel's lowerdir order): in
+--lower l2:l1, l2 hides what l1 holds at the same path.
+Every command takes --explain (print each kernel step as a shell command).
+
+Examples:
+  overlay mount --lower l2:l1 --upper u --work w merged
+  overlay diff merged
+  overlay inspect merged
+  overlay umount merged
+
+Run '%s COMMAND --help' for a command's options.
+`, tool)
+}
+
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i > 0 {
+		return s[:i+1]
+	}
+	return s
+}
+
+func defaultRoot() string {
+	if r := os.Getenv("MINI_DOCKER_ROOT"); r != "" {
+		return r
+	}
+	return "/var/lib/mini-docker"
+}
+
+func (c *cmd) linkDir() string {
+	if c.links != "" {
+		return c.links
+	}
+	return filepath.Join(c.root, "overlay", "l")
+}
+
+// lowerDirs splits the --lower values on ':' (a path holding ':' can be
+// written with a backslash, "a\:b", as in the kernel's own option).
+func (c *cmd) lowerDirs() []string {
+	var out []string
+	for _, v := range c.lower {
+		out = append(out, splitColons(v)...)
+	}
+	return out
+}
+
+func splitColons(s string) []string {
+	var out []string
+	var cur strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s) && s[i+1] == ':':
+			cur.WriteByte(':')
+			i++
+		case s[i] == ':':
+			out = append(out, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(s[i])
+		}
+	}
+	return append(out, cur.String())
+}
+
+// oneArg returns the single positional argument.
+func (c *cmd) oneArg(what string) (string, error) {
+	if c.NArg() != 1 {
+		return "", cli.Usagef(c.Name(), "want exactly one %s, got %d arguments", what, c.NArg())
+	}
+	return c.Arg(0), nil
+}
+
+func runMount(c *cmd) error {
+	merged, err := c.oneArg("MERGED dir")
+	if err != nil {
+		return err
+	}
+	if len(c.lower) == 0 {
+		return cli.Usagef(tool+" mount", "missing --lower DIR[:DIR...]")
+	}
+	method := overlayfs.Method(c.method)
+	if c.method == "auto" {
+		method = overlayfs.MethodAuto
+	}
+	_, err = overlayfs.Mount(overlayfs.Options{
+		Lower:    c.lowerDirs(),
+		Upper:    c.upper,
+		Work:     c.work,
+		Merged:   merged,
+		ReadOnly: c.readonly,
+		Method:   method,
+		LinkDir:  c.linkDir(),
+	}, c.Explainer())
+	return err
+}
+
+func runUmount(c *cmd) error {
+	merged, err := c.oneArg("MERGED dir")
+	if err != nil {
+		return err
+	}
+	return overlayfs.Unmount(merged, c.Explainer())
+}
+
+func runDiff(c *cmd) error {
+	dir, err := c.oneArg("UPPER or MERGED dir")
+	if err != nil {
+		return err
+	}
+	upper, lower, err := diffLayers(dir, c.lowerDirs())
+	if err != nil {
+		return err
+	}
+	changes, err := overlayfs.Diff(upper, lower)
+	if err != nil {
+		return err
+	}
+	for _, ch := range changes {
+		fmt.Println(ch)
+	}
+	return nil
+}
+
+// diffLayers finds the upper and lower dirs for diff: from the mount when
+// dir is a mounted overlay or the upper dir of one, else dir itself with
+// the given lower dirs.
+func diffLayers(dir string, lower []string) (string, []string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return "", nil, cli.WithHint(fmt.Errorf("diff %s: no such directory", dir), "give an upper dir, or the merged dir of a mounted overlay")
+	}
+	if l, err := overlayfs.Inspect(abs, ""); err == nil {
+		if l.Upper == "" {
+			return "", nil, fmt.Errorf("diff %s: a read-only overlay has no upper layer, so no changes", dir)
+		}
+		return l.Upper, l.Lower, nil
+	}
+	if len(lower) > 0 {
+		return abs, lower, nil
+	}
+	if l, err := overlayfs.FindByUpper(abs); err == nil && l != nil {
+		return abs, l.Lower, nil
+	}
+	return abs, nil, nil
+}
+
+func runMarkers(c *cmd) error {
+	upper, err := c.oneArg("UPPER dir")
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(upper); err != nil || !fi.IsDir() {
+		return fmt.Errorf("markers %s: not a directory", upper)
+	}
+	abs, err := filepath.Abs(upper)
+	if err != nil {
+		return err
+	}
+	markers, err := overlayfs.Markers(abs)
+	if err != nil {
+		return err
+	}
+	for _, m := range markers {
+		fmt.Printf("%-8s %-30s %s\n", m.Kind, m.Path, m.OCIName())
+	}
+	return nil
+}
+
+// graphDriver is docker inspect's GraphDriver block.
+type graphDriver struct {
+	GraphDriver struct {
+		Data struct {
+			LowerDir  string
+			MergedDir string
+			UpperDir  string `json:",omitempty"`
+			WorkDir   string `json:",omitempty"`
+		}
+		Name string
+	}
+}
+
+func runInspect(c *cmd) error {
+	merged, err := c.oneArg("MERGED dir")
+	if err != nil {
+		return err
+	}
+	l, err := overlayfs.Inspect(merged, c.linkDir())
+	if err != nil {
+		return err
+	}
+	var g graphDriver
+	g.GraphDriver.Name = "overlay"
+	g.GraphDriver.Data.LowerDir = strings.Join(l.Lower, ":")
+	g.GraphDriver.Data.MergedDir = l.Merged
+	g.GraphDriver.Data.UpperDir = l.Upper
+	g.GraphDriver.Data.WorkDir = l.Work
+	b, err := json.MarshalIndent(g, "", "    ")
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(b))
+	return nil
+}
+
+// withHint turns the library's hinted errors into the toolkit's hint line.
+func withHint(err error) error {
+	var e *overlayfs.Error
+	if errors.As(err, &e) {
+		return cli.WithHint(err, e.Hint)
+	}
+	return err
+}

@@ -1,0 +1,225 @@
+package overlayfs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// mountinfoPath is the mount table of the calling process's mount
+// namespace (proc(5)).
+const mountinfoPath = "/proc/self/mountinfo"
+
+// Layers are the folders of one mounted overlay, as the kernel reports them.
+type Layers struct {
+	Lower  []string // top-first, as in the lowerdir option
+	Upper  string   // empty for a read-only overlay
+	Work   string   // empty for a read-only overlay
+	Merged string   // the mount point
+}
+
+// mountEntry is one line of /proc/self/mountinfo.
+type mountEntry struct {
+	MountPoint string
+	FSType     string
+	Source     string
+	SuperOpts  string
+}
+
+// Inspect reads back the layers of the overlay mounted on merged from
+// /proc/self/mountinfo: the kernel shows an overlay's lowerdir, upperdir
+// and workdir among its superblock options. Lower layers mounted through
+// short links (classic mount(2) from inside linkDir) are shown by the
+// kernel as the bare link names; they are resolved through linkDir when
+// it is given.
+func Inspect(merged, linkDir string) (*Layers, error) {
+	abs, err := filepath.Abs(merged)
+	if err != nil {
+		return nil, err
+	}
+	m, err := findMount(mountinfoPath, abs)
+	if err != nil {
+		return nil, err
+	}
+	if m.FSType != "overlay" {
+		return nil, fmt.Errorf("inspect %s: it is a %s mount, not an overlay", abs, m.FSType)
+	}
+	l := parseOverlayOptions(m.SuperOpts)
+	l.Merged = m.MountPoint
+	if linkDir != "" {
+		for i, dir := range l.Lower {
+			if !filepath.IsAbs(dir) {
+				if target, err := os.Readlink(filepath.Join(linkDir, dir)); err == nil {
+					l.Lower[i] = target
+				}
+			}
+		}
+	}
+	return l, nil
+}
+
+// findMount returns the topmost mount on mountPoint (the last one listed:
+// later mounts stack on earlier ones).
+func findMount(mountinfo, mountPoint string) (*mountEntry, error) {
+	entries, err := readMountinfo(mountinfo)
+	if err != nil {
+		return nil, err
+	}
+	if resolved, err := filepath.EvalSymlinks(mountPoint); err == nil {
+		mountPoint = resolved
+	}
+	var found *mountEntry
+	for i := range entries {
+		if entries[i].MountPoint == mountPoint {
+			found = &entries[i]
+		}
+	}
+	if found == nil {
+		return nil, &Error{Err: fmt.Errorf("%s is not a mount point", mountPoint),
+			Hint: "give the merged dir of a mounted overlay (see: grep overlay /proc/self/mountinfo)"}
+	}
+	return found, nil
+}
+
+// overlayMounts returns the layers of every overlay in the mount table.
+func overlayMounts(mountinfo string) ([]*Layers, error) {
+	entries, err := readMountinfo(mountinfo)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Layers
+	for _, e := range entries {
+		if e.FSType == "overlay" {
+			l := parseOverlayOptions(e.SuperOpts)
+			l.Merged = e.MountPoint
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// readMountinfo parses lines of the form (proc(5)):
+//
+//	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+//	(1)(2) (3)  (4)   (5)      (6)       (7)  (8)(9)    (10)       (11)
+func readMountinfo(path string) ([]mountEntry, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read mount table: %w", err)
+	}
+	var out []mountEntry
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		sep := -1
+		for i := 6; i < len(f); i++ {
+			if f[i] == "-" {
+				sep = i
+				break
+			}
+		}
+		if len(f) < 5 || sep < 0 || sep+3 >= len(f) {
+			continue
+		}
+		out = append(out, mountEntry{
+			MountPoint: unescapeOctal(f[4]),
+			FSType:     f[sep+1],
+			Source:     unescapeOctal(f[sep+2]),
+			SuperOpts:  f[sep+3],
+		})
+	}
+	return out, nil
+}
+
+// parseOverlayOptions reads lowerdir (a ':' list), lowerdir+ (one per
+// layer, new mount API), upperdir and workdir from an overlay's superblock
+// options. The kernel writes ',' '=' ' ' '\' inside a value as octal
+// escapes (\054 ...), so splitting on ',' is safe; inside a classic
+// lowerdir list, a ':' or ',' that is part of a path keeps overlay's own
+// backslash escape.
+func parseOverlayOptions(opts string) *Layers {
+	l := &Layers{}
+	for _, opt := range strings.Split(opts, ",") {
+		key, val, _ := strings.Cut(opt, "=")
+		val = unescapeOctal(val)
+		switch key {
+		case "lowerdir":
+			for _, d := range splitEscaped(val, ':') {
+				l.Lower = append(l.Lower, unescapeBackslash(d))
+			}
+		case "lowerdir+":
+			l.Lower = append(l.Lower, val)
+		case "upperdir":
+			l.Upper = unescapeBackslash(val)
+		case "workdir":
+			l.Work = unescapeBackslash(val)
+		}
+	}
+	return l
+}
+
+// unescapeOctal undoes the kernel's \ooo escapes in /proc/self/mountinfo.
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// splitEscaped splits s on sep, except where sep follows a backslash.
+func splitEscaped(s string, sep byte) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case sep:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+// unescapeBackslash drops overlay's escaping backslashes ("\:" → ":").
+func unescapeBackslash(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// FindByUpper returns the layers of the mounted overlay whose upper dir is
+// upper (an absolute path), or nil when no overlay uses it.
+func FindByUpper(upper string) (*Layers, error) {
+	mounts, err := overlayMounts(mountinfoPath)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range mounts {
+		if m.Upper == upper {
+			return m, nil
+		}
+	}
+	return nil, nil
+}
