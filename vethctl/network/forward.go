@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vishvananda/netns"
+
 	"mini-docker/internal/explain"
 )
 
@@ -18,8 +20,8 @@ type Forward struct {
 	Proto    string // "tcp" or "udp"
 	Listen   string // ADDR:PORT to listen on, e.g. "127.0.0.1:8080"
 	Target   string // ADDR:PORT to relay to, e.g. "172.18.0.2:80"
-	ListenNS NS     // namespace of the listening socket (zero: the caller's)
-	TargetNS NS     // namespace the target is dialed from (zero: the caller's)
+	ListenNS NS     // namespace of the listening socket (zero: the calling thread's)
+	TargetNS NS     // namespace the target is dialed from (zero: the calling thread's)
 }
 
 // UDPIdleTimeout is how long a UDP flow without traffic keeps its
@@ -35,6 +37,9 @@ type Forwarder struct {
 	mu   sync.Mutex
 	open map[io.Closer]bool
 	done chan struct{}
+	// dialNS is where upstream sockets are made: -1 to make them on any
+	// thread, when that is the process's namespace anyway.
+	dialNS netns.NsHandle
 }
 
 // StartForward opens the listening socket (so a port in use fails here,
@@ -50,7 +55,10 @@ func StartForward(f Forward, ex *explain.Printer) (*Forwarder, error) {
 		return nil, err
 	}
 	ex.Cmd("%s", f.socat())
-	fw := &Forwarder{f: f, open: map[io.Closer]bool{}, done: make(chan struct{})}
+	fw := &Forwarder{f: f, open: map[io.Closer]bool{}, done: make(chan struct{}), dialNS: -1}
+	if err := fw.openDialNS(); err != nil {
+		return nil, fmt.Errorf("forward to %s: %w", f.Target, err)
+	}
 	err := f.ListenNS.Do(func() (err error) {
 		if f.Proto == "tcp" {
 			fw.ln, err = net.Listen("tcp", f.Listen)
@@ -60,6 +68,7 @@ func StartForward(f Forward, ex *explain.Printer) (*Forwarder, error) {
 		return err
 	})
 	if err != nil {
+		fw.dialNS.Close()
 		return nil, fmt.Errorf("forward %s %s: %w", f.Proto, f.Listen, plainNetError(err))
 	}
 	fw.wg.Add(1)
@@ -100,6 +109,7 @@ func (fw *Forwarder) Close() error {
 	}
 	fw.mu.Unlock()
 	fw.wg.Wait()
+	fw.dialNS.Close()
 	return err
 }
 
@@ -124,14 +134,46 @@ func (fw *Forwarder) untrack(c io.Closer) {
 	c.Close()
 }
 
-// dial opens an upstream socket from inside TargetNS.
+// openDialNS holds the target's namespace open for the forwarder's life.
+// The zero TargetNS means the calling thread's namespace, captured now:
+// relaying goroutines run on other threads, which may be elsewhere (a
+// test's "host" namespace is joined by one locked thread only).
+func (fw *Forwarder) openDialNS() error {
+	var fd netns.NsHandle
+	var err error
+	if fw.f.TargetNS.IsCurrent() {
+		fd, err = netns.Get()
+	} else {
+		fd, err = fw.f.TargetNS.open()
+	}
+	if err != nil {
+		return err
+	}
+	process, err := netns.GetFromPath("/proc/self/ns/net")
+	if err != nil {
+		fd.Close()
+		return err
+	}
+	defer process.Close()
+	if fd.Equal(process) {
+		fd.Close()
+		return nil // any thread will do
+	}
+	fw.dialNS = fd
+	return nil
+}
+
+// dial opens an upstream socket from inside the target's namespace.
 func (fw *Forwarder) dial() (net.Conn, error) {
 	var c net.Conn
-	err := fw.f.TargetNS.Do(func() (err error) {
+	dial := func() (err error) {
 		c, err = net.DialTimeout(fw.f.Proto, fw.f.Target, 10*time.Second)
 		return err
-	})
-	return c, err
+	}
+	if fw.dialNS == -1 {
+		return c, dial()
+	}
+	return c, doIn(fw.dialNS, fw.f.TargetNS.String(), dial)
 }
 
 func (fw *Forwarder) acceptTCP() {

@@ -118,9 +118,7 @@ func (ns NS) handle() (*netlink.Handle, error) {
 
 // Do runs fn on an OS thread that has joined ns, and returns its error.
 // Sockets fn creates stay in ns for their whole life, whichever thread
-// later uses them. setns(2) changes only the calling thread, so the
-// thread is locked for fn and then thrown away (the goroutine ends still
-// locked), never returned to Go's pool while inside another namespace.
+// later uses them.
 func (ns NS) Do(fn func() error) error {
 	if ns.IsCurrent() {
 		return fn()
@@ -129,12 +127,20 @@ func (ns NS) Do(fn func() error) error {
 	if err != nil {
 		return err
 	}
+	defer fd.Close()
+	return doIn(fd, ns.String(), fn)
+}
+
+// doIn runs fn on a thread that has joined the namespace fd refers to.
+// setns(2) changes only the calling thread, so the thread is locked for
+// fn and then thrown away (the goroutine ends still locked), never given
+// back to Go's pool of threads while inside another namespace.
+func doIn(fd netns.NsHandle, what string, fn func() error) error {
 	done := make(chan error, 1)
 	go func() {
-		defer fd.Close()
 		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
 		if err := unix.Setns(int(fd), unix.CLONE_NEWNET); err != nil {
-			done <- fmt.Errorf("setns into %s: %w", ns, err)
+			done <- fmt.Errorf("setns into %s: %w", what, err)
 			return
 		}
 		done <- fn()
@@ -142,7 +148,7 @@ func (ns NS) Do(fn func() error) error {
 	return <-done
 }
 
-// checkName rejects names the kernel or /run/netns would refuse or
+// checkNetnsName rejects names the kernel or /run/netns would refuse or
 // misread.
 func checkNetnsName(name string) error {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/ \t\n") {
