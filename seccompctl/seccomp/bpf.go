@@ -1,0 +1,326 @@
+package seccomp
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Classic BPF, the little machine a seccomp filter runs on: an
+// accumulator A, loads from the seccomp_data the kernel fills in for each
+// system call, compares with constants, and a return value. Conditional
+// jumps only go forward, by at most 255 instructions (jt and jf are 8
+// bits); the unconditional jump ("ja") takes a 32-bit offset.
+
+// Offsets in struct seccomp_data (<linux/seccomp.h>): the numbers the
+// filter loads. Both amd64 and arm64 are little-endian, so the low half
+// of 64-bit argument i is at 16+8i and the high half at 20+8i.
+const (
+	offNr   = 0
+	offArch = 4
+	offArgs = 16
+)
+
+func argLo(i uint) uint32 { return offArgs + 8*uint32(i) }
+func argHi(i uint) uint32 { return offArgs + 8*uint32(i) + 4 }
+
+// The instruction codes the compiler uses.
+const (
+	ldAbsW = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+	andK   = unix.BPF_ALU | unix.BPF_AND | unix.BPF_K
+	ja     = unix.BPF_JMP | unix.BPF_JA
+	jeqK   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+	jgtK   = unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K
+	jgeK   = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
+	jsetK  = unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K
+	retK   = unix.BPF_RET | unix.BPF_K
+)
+
+// maxInsns is the kernel's limit on a filter's length (BPF_MAXINSNS).
+const maxInsns = 4096
+
+// label names a place in a program being assembled.
+type label int
+
+// next, as a jump target, means the instruction that follows.
+const next label = -1
+
+// insn is an instruction with symbolic jump targets.
+type insn struct {
+	code    uint16
+	k       uint32
+	jt, jf  label // conditional jumps
+	target  label // ja
+	comment string
+	labels  []label // the labels bound here
+}
+
+// assembler builds a program with symbolic labels, then lays it out,
+// turning any conditional jump that reaches further than 255
+// instructions into a jump to a nearby "ja" (or a copy of the "ret" it
+// was going to).
+type assembler struct {
+	prog    []*insn
+	nlabels int
+	pending []label // bound to the next instruction emitted
+}
+
+func (a *assembler) newLabel() label {
+	a.nlabels++
+	return label(a.nlabels - 1)
+}
+
+// bind places l at the next instruction emitted.
+func (a *assembler) bind(l label) { a.pending = append(a.pending, l) }
+
+func (a *assembler) emit(in *insn) {
+	in.labels = append(in.labels, a.pending...)
+	a.pending = nil
+	for _, t := range []*label{&in.jt, &in.jf} {
+		if *t == next {
+			*t = a.newLabel()
+			a.pending = append(a.pending, *t)
+		}
+	}
+	a.prog = append(a.prog, in)
+}
+
+func (a *assembler) load(off uint32, comment string) {
+	a.emit(&insn{code: ldAbsW, k: off, comment: comment})
+}
+func (a *assembler) and(k uint32) { a.emit(&insn{code: andK, k: k}) }
+func (a *assembler) jump(code uint16, k uint32, jt, jf label, comment string) {
+	a.emit(&insn{code: code, k: k, jt: jt, jf: jf, comment: comment})
+}
+func (a *assembler) jumpTo(l label, comment string) {
+	a.emit(&insn{code: ja, target: l, comment: comment})
+}
+func (a *assembler) ret(k uint32, comment string) {
+	a.emit(&insn{code: retK, k: k, comment: comment})
+}
+
+// Program is an assembled filter and the comments that explain it.
+type Program struct {
+	Insns    []unix.SockFilter
+	Comments []string
+}
+
+// link lays out the program and resolves labels into jump offsets.
+func (a *assembler) link() (*Program, error) {
+	if len(a.pending) > 0 {
+		return nil, fmt.Errorf("internal error: label bound past the end of the program")
+	}
+	for {
+		pos := map[label]int{}
+		for i, in := range a.prog {
+			for _, l := range in.labels {
+				pos[l] = i
+			}
+		}
+		// Find the first conditional jump that reaches too far and give
+		// it a trampoline right after itself.
+		fixed := false
+		for i, in := range a.prog {
+			if in.code&0x07 != unix.BPF_JMP || in.code == ja {
+				continue
+			}
+			for _, t := range []*label{&in.jt, &in.jf} {
+				p, ok := pos[*t]
+				if !ok {
+					return nil, fmt.Errorf("internal error: unbound label %d", *t)
+				}
+				if p-(i+1) <= 255 {
+					continue
+				}
+				far := a.prog[p]
+				near := a.newLabel()
+				var tramp *insn
+				if far.code == retK {
+					// Returning is cheaper than jumping to a return.
+					tramp = &insn{code: retK, k: far.k, comment: far.comment, labels: []label{near}}
+				} else {
+					tramp = &insn{code: ja, target: *t, comment: "long jump", labels: []label{near}}
+				}
+				*t = near
+				a.prog = append(a.prog[:i+1], append([]*insn{tramp}, a.prog[i+1:]...)...)
+				fixed = true
+				break
+			}
+			if fixed {
+				break
+			}
+		}
+		if fixed {
+			continue
+		}
+		if len(a.prog) > maxInsns {
+			return nil, fmt.Errorf("the filter needs %d BPF instructions, more than the kernel's limit of %d (BPF_MAXINSNS): split the profile or use fewer argument rules", len(a.prog), maxInsns)
+		}
+		out := &Program{}
+		for i, in := range a.prog {
+			f := unix.SockFilter{Code: in.code, K: in.k}
+			switch {
+			case in.code == ja:
+				f.K = uint32(pos[in.target] - (i + 1))
+			case in.code&0x07 == unix.BPF_JMP:
+				f.Jt = uint8(pos[in.jt] - (i + 1))
+				f.Jf = uint8(pos[in.jf] - (i + 1))
+			}
+			out.Insns = append(out.Insns, f)
+			out.Comments = append(out.Comments, in.comment)
+		}
+		return out, nil
+	}
+}
+
+// Data is the struct seccomp_data the kernel hands a filter.
+type Data struct {
+	Nr   uint32
+	Arch uint32
+	IP   uint64
+	Args [6]uint64
+}
+
+func (d *Data) word(off uint32) (uint32, error) {
+	switch {
+	case off == offNr:
+		return d.Nr, nil
+	case off == offArch:
+		return d.Arch, nil
+	case off == 8:
+		return uint32(d.IP), nil
+	case off == 12:
+		return uint32(d.IP >> 32), nil
+	case off >= offArgs && off < offArgs+6*8 && off%4 == 0:
+		a := d.Args[(off-offArgs)/8]
+		if (off-offArgs)%8 == 4 {
+			return uint32(a >> 32), nil
+		}
+		return uint32(a), nil
+	}
+	return 0, fmt.Errorf("load from offset %d outside seccomp_data", off)
+}
+
+// Run executes a filter on d, as the kernel would, and returns what the
+// filter returns (a SECCOMP_RET_* value). `seccompctl check` uses it, so
+// that what check says and what the kernel does come from the very same
+// instructions.
+func Run(prog []unix.SockFilter, d *Data) (uint32, error) {
+	var acc uint32
+	for pc := 0; pc < len(prog); pc++ {
+		in := prog[pc]
+		switch in.Code {
+		case ldAbsW:
+			v, err := d.word(in.K)
+			if err != nil {
+				return 0, fmt.Errorf("instruction %d: %v", pc, err)
+			}
+			acc = v
+		case andK:
+			acc &= in.K
+		case ja:
+			pc += int(in.K)
+		case jeqK, jgtK, jgeK, jsetK:
+			var t bool
+			switch in.Code {
+			case jeqK:
+				t = acc == in.K
+			case jgtK:
+				t = acc > in.K
+			case jgeK:
+				t = acc >= in.K
+			case jsetK:
+				t = acc&in.K != 0
+			}
+			if t {
+				pc += int(in.Jt)
+			} else {
+				pc += int(in.Jf)
+			}
+		case retK:
+			return in.K, nil
+		default:
+			return 0, fmt.Errorf("instruction %d: opcode %#x not supported by this interpreter", pc, in.Code)
+		}
+	}
+	return 0, fmt.Errorf("the program ran off its end without returning")
+}
+
+// RetString names a SECCOMP_RET_* value: ALLOW, ERRNO(EPERM), KILL_PROCESS.
+func RetString(r uint32) string {
+	data := r & unix.SECCOMP_RET_DATA
+	switch r & unix.SECCOMP_RET_ACTION_FULL {
+	case unix.SECCOMP_RET_ALLOW:
+		return "ALLOW"
+	case unix.SECCOMP_RET_ERRNO:
+		return fmt.Sprintf("ERRNO(%s)", errnoName(data))
+	case unix.SECCOMP_RET_KILL_PROCESS:
+		return "KILL_PROCESS"
+	case unix.SECCOMP_RET_KILL_THREAD:
+		return "KILL_THREAD"
+	case unix.SECCOMP_RET_TRAP:
+		return "TRAP"
+	case unix.SECCOMP_RET_LOG:
+		return "LOG"
+	case unix.SECCOMP_RET_TRACE:
+		return fmt.Sprintf("TRACE(%d)", data)
+	case unix.SECCOMP_RET_USER_NOTIF:
+		return "USER_NOTIF"
+	}
+	return fmt.Sprintf("%#x", r)
+}
+
+func errnoName(e uint32) string {
+	if n := unix.ErrnoName(unix.Errno(e)); n != "" {
+		return n
+	}
+	return fmt.Sprint(e)
+}
+
+// ParseErrno reads an errno given as a name (EPERM) or a number (1).
+func ParseErrno(s string) (uint, error) {
+	var n uint
+	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
+		return n, nil
+	}
+	want := strings.ToUpper(s)
+	for e := 1; e < 4096; e++ {
+		if unix.ErrnoName(unix.Errno(e)) == want {
+			return uint(e), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown errno %q (give a name such as EPERM, or a number)", s)
+}
+
+// Disassemble prints a program as BPF assembly, one instruction a line,
+// with jump targets as absolute line numbers and the compiler's comments.
+func (p *Program) Disassemble() string {
+	var b strings.Builder
+	for i, in := range p.Insns {
+		var text string
+		switch in.Code {
+		case ldAbsW:
+			text = fmt.Sprintf("ld   [%d]", in.K)
+		case andK:
+			text = fmt.Sprintf("and  #%#x", in.K)
+		case ja:
+			text = fmt.Sprintf("ja   %d", i+1+int(in.K))
+		case jeqK, jgtK, jgeK, jsetK:
+			op := map[uint16]string{jeqK: "jeq ", jgtK: "jgt ", jgeK: "jge ", jsetK: "jset"}[in.Code]
+			text = fmt.Sprintf("%s #%#x, %d, %d", op, in.K, i+1+int(in.Jt), i+1+int(in.Jf))
+		case retK:
+			text = fmt.Sprintf("ret  #%#x", in.K)
+		default:
+			text = fmt.Sprintf("op %#x k %#x jt %d jf %d", in.Code, in.K, in.Jt, in.Jf)
+		}
+		c := ""
+		if i < len(p.Comments) && p.Comments[i] != "" {
+			c = "; " + p.Comments[i]
+		}
+		line := fmt.Sprintf("%4d: %-34s %s", i, text, c)
+		b.WriteString(strings.TrimRight(line, " "))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

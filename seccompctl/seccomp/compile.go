@@ -1,0 +1,205 @@
+package seccomp
+
+import (
+	"fmt"
+	"sort"
+
+	"golang.org/x/sys/unix"
+)
+
+// Compile turns a resolved profile into a classic BPF program, in the
+// order the kernel's data asks for:
+//
+//  1. the architecture: a system call number means nothing until you know
+//     which table it indexes (on x86_64, 2 is open for 64-bit code, but
+//     fork for a 32-bit "int 0x80" call). Only the native architecture
+//     passes; anything else kills the process. On x86_64 the x32 ABI
+//     shares AUDIT_ARCH_X86_64 and sets bit 30 of the number instead, so
+//     numbers with that bit kill too. seccompctl deliberately lets no
+//     compat ABI through, even when a profile lists it (Docker's lists
+//     x86 and x32): those entry points are where filters get bypassed
+//     (socketcall(2) hides the socket family behind a pointer).
+//  2. the system call number: a linear chain of compares for short
+//     profiles (readable), a binary search for long ones (fast).
+//  3. each rule of that system call, in profile order: its argument
+//     conditions, 64-bit values compared as two 32-bit halves since BPF
+//     only handles 32-bit words; the first rule whose conditions all hold
+//     decides. When none does, the default action.
+func Compile(r *Resolved) (*Program, error) {
+	a := &assembler{}
+	a.load(offArch, "A = seccomp_data.arch")
+	archOK := a.newLabel()
+	a.jump(jeqK, r.Arch.Audit, archOK, next, r.Arch.AuditName)
+	a.ret(unix.SECCOMP_RET_KILL_PROCESS, "another architecture: kill")
+	a.bind(archOK)
+	a.load(offNr, "A = seccomp_data.nr")
+	if r.Arch.X32 {
+		nrOK := a.newLabel()
+		a.jump(jgeK, x32SyscallBit, next, nrOK, "x32 ABI (__X32_SYSCALL_BIT)?")
+		a.ret(unix.SECCOMP_RET_KILL_PROCESS, "x32 call: kill")
+		a.bind(nrOK)
+	}
+
+	groups := groupRules(r.Rules)
+	deflt := "default: " + RetString(r.DefaultRet)
+	if len(groups) <= linearMax {
+		dispatchLinear(a, groups)
+		a.ret(r.DefaultRet, deflt)
+	} else {
+		dispatchTree(a, groups, r.DefaultRet, deflt)
+	}
+	for _, g := range groups {
+		a.bind(g.body)
+		compileRules(a, g, r.DefaultRet, deflt)
+	}
+	return a.link()
+}
+
+// linearMax is the longest list of system calls compiled as a chain of
+// compares; longer ones become a binary search.
+const linearMax = 12
+
+// group is all the rules of one system call number.
+type group struct {
+	nr    uint32
+	name  string
+	rules []Rule
+	body  label
+}
+
+func groupRules(rules []Rule) []*group {
+	byNr := map[uint32]*group{}
+	var gs []*group
+	for _, r := range rules {
+		g := byNr[r.Nr]
+		if g == nil {
+			g = &group{nr: r.Nr, name: r.Name}
+			byNr[r.Nr] = g
+			gs = append(gs, g)
+		}
+		g.rules = append(g.rules, r)
+	}
+	sort.Slice(gs, func(i, j int) bool { return gs[i].nr < gs[j].nr })
+	return gs
+}
+
+func dispatchLinear(a *assembler, gs []*group) {
+	for _, g := range gs {
+		g.body = a.newLabel()
+		a.jump(jeqK, g.nr, g.body, next, g.name)
+	}
+}
+
+// dispatchTree emits a binary search over the sorted numbers: about
+// log2(n) compares instead of n for a profile of n system calls.
+func dispatchTree(a *assembler, gs []*group, deflt uint32, comment string) {
+	if len(gs) <= 4 {
+		dispatchLinear(a, gs)
+		a.ret(deflt, comment)
+		return
+	}
+	mid := len(gs) / 2
+	right := a.newLabel()
+	a.jump(jgeK, gs[mid].nr, right, next, fmt.Sprintf("nr >= %d (%s)?", gs[mid].nr, gs[mid].name))
+	dispatchTree(a, gs[:mid], deflt, comment)
+	a.bind(right)
+	dispatchTree(a, gs[mid:], deflt, comment)
+}
+
+// compileRules emits the rules of one system call: each rule's
+// conditions jump to the next rule on failure and fall through to the
+// rule's return on success.
+func compileRules(a *assembler, g *group, deflt uint32, comment string) {
+	for _, r := range g.rules {
+		if len(r.Args) == 0 {
+			a.ret(r.Ret, fmt.Sprintf("%s: %s", g.name, RetString(r.Ret)))
+			return // later rules for this call can never be reached
+		}
+		fail := a.newLabel()
+		for _, c := range r.Args {
+			compileArg(a, c, fail)
+		}
+		a.ret(r.Ret, fmt.Sprintf("%s(%s): %s", g.name, argsString(r.Args), RetString(r.Ret)))
+		a.bind(fail)
+	}
+	a.ret(deflt, g.name+": no rule matched, "+comment)
+}
+
+// compileArg emits one argument condition: fall through when it holds,
+// jump to fail when not. BPF words are 32 bits, so a 64-bit argument is
+// compared high half first, then low half.
+func compileArg(a *assembler, c Arg, fail label) {
+	hi, lo := uint32(c.Value>>32), uint32(c.Value)
+	hiC := fmt.Sprintf("A = args[%d] >> 32", c.Index)
+	loC := fmt.Sprintf("A = args[%d] & 0xffffffff", c.Index)
+	what := argString(c)
+	switch c.Op {
+	case OpEQ:
+		a.load(argHi(c.Index), hiC)
+		a.jump(jeqK, hi, next, fail, "")
+		a.load(argLo(c.Index), loC)
+		a.jump(jeqK, lo, next, fail, what)
+	case OpNE:
+		pass := a.newLabel()
+		a.load(argHi(c.Index), hiC)
+		a.jump(jeqK, hi, next, pass, "")
+		a.load(argLo(c.Index), loC)
+		a.jump(jeqK, lo, fail, next, what)
+		a.bind(pass)
+	case OpMaskedEQ:
+		mhi, mlo := uint32(c.Value>>32), uint32(c.Value)
+		whi, wlo := uint32(c.ValueTwo>>32), uint32(c.ValueTwo)
+		if mhi != 0 || whi != 0 {
+			a.load(argHi(c.Index), hiC)
+			a.and(mhi)
+			a.jump(jeqK, whi, next, fail, "")
+		}
+		a.load(argLo(c.Index), loC)
+		a.and(mlo)
+		a.jump(jeqK, wlo, next, fail, what)
+	case OpGT, OpGE:
+		pass := a.newLabel()
+		a.load(argHi(c.Index), hiC)
+		a.jump(jgtK, hi, pass, next, "")
+		a.jump(jeqK, hi, next, fail, "")
+		a.load(argLo(c.Index), loC)
+		code := uint16(jgtK)
+		if c.Op == OpGE {
+			code = jgeK
+		}
+		a.jump(code, lo, next, fail, what)
+		a.bind(pass)
+	case OpLT, OpLE:
+		pass := a.newLabel()
+		a.load(argHi(c.Index), hiC)
+		a.jump(jgtK, hi, fail, next, "")
+		a.jump(jeqK, hi, next, pass, "")
+		a.load(argLo(c.Index), loC)
+		code := uint16(jgeK) // LT fails when A >= lo
+		if c.Op == OpLE {
+			code = jgtK // LE fails when A > lo
+		}
+		a.jump(code, lo, fail, next, what)
+		a.bind(pass)
+	}
+}
+
+var opSymbols = map[Operator]string{OpEQ: "==", OpNE: "!=", OpLT: "<", OpLE: "<=", OpGT: ">", OpGE: ">="}
+
+func argString(c Arg) string {
+	if c.Op == OpMaskedEQ {
+		return fmt.Sprintf("args[%d] & %#x == %#x", c.Index, c.Value, c.ValueTwo)
+	}
+	return fmt.Sprintf("args[%d] %s %#x", c.Index, opSymbols[c.Op], c.Value)
+}
+
+func argsString(args []Arg) string {
+	s := ""
+	for i, c := range args {
+		if i > 0 {
+			s += " && "
+		}
+		s += argString(c)
+	}
+	return s
+}

@@ -1,0 +1,73 @@
+package seccomp
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+)
+
+// defaultJSON is the built-in profile: Docker's default policy for x86_64
+// and aarch64 (see profiles/README.md for where it comes from).
+//
+//go:embed profiles/default.json
+var defaultJSON []byte
+
+// DefaultProfile returns the built-in profile ("--profile default").
+func DefaultProfile() *Profile {
+	p, err := ParseProfile(defaultJSON, "default")
+	if err != nil {
+		panic("built-in seccomp profile: " + err.Error())
+	}
+	return p
+}
+
+// DefaultJSON returns the built-in profile's JSON text.
+func DefaultJSON() []byte { return append([]byte(nil), defaultJSON...) }
+
+// LoadProfile returns the profile a --profile value names: "default",
+// "unconfined" (nil: no filter at all) or a JSON file.
+func LoadProfile(name string) (*Profile, error) {
+	switch name {
+	case "default", "":
+		return DefaultProfile(), nil
+	case "unconfined":
+		return nil, nil
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("read profile: %w", err)
+	}
+	return ParseProfile(data, name)
+}
+
+// DenyProfile builds the profile of `seccompctl run --deny`: everything
+// allowed but the named system calls, which get action (with errno for
+// SCMP_ACT_ERRNO). Unlike names in a profile file, every name here must
+// exist on the architecture: the user typed it and expects it denied.
+func DenyProfile(names []string, action Action, errno uint, arch *Arch) (*Profile, error) {
+	if arch == nil {
+		var err error
+		if arch, err = NativeArch(); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range names {
+		if _, ok := arch.Number(n); !ok {
+			if KnownName(n) {
+				return nil, fmt.Errorf("deny %s: no such system call on %s (only on other architectures)", n, arch.Name)
+			}
+			return nil, fmt.Errorf("deny %s: unknown system call", n)
+		}
+	}
+	e := errno
+	return &Profile{
+		Source:        "--deny " + strings.Join(names, ","),
+		DefaultAction: ActAllow,
+		Syscalls:      []Syscall{{Names: names, Action: action, ErrnoRet: &e}},
+	}, nil
+}
+
+// NativeArch returns the architecture this program runs on.
+func NativeArch() (*Arch, error) { return LookupArch(runtime.GOARCH) }
