@@ -245,4 +245,3 @@ func trySocketpair() error {
 	}
 	return nil
 }
-
