@@ -206,7 +206,7 @@ func setGroups(groups []int, ex *explain.Printer) error {
 // capset(2) on this thread (header pid 0). The kernel lets a thread only
 // shrink its permitted set, and keeps inheritable within bounding.
 func setCaps(perm, eff, inh Set, ex *explain.Printer) error {
-	ex.Argv("capsh", "--caps="+Text(perm, inh, eff))
+	ex.Cmd("capsh --caps=%s", explain.Quote(Text(perm, inh, eff)))
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData // version 3: two 32-bit halves
 	for i := range data {
@@ -296,7 +296,7 @@ func setprivList(s Set, sign byte) string {
 
 // Text writes three sets in the text form of cap_to_text(3), which capsh
 // --caps and setcap read: "cap_chown,cap_kill=ep cap_net_raw=eip", "=ep"
-// for every capability, "=" for none.
+// for every capability, "=ep cap_chown-ep" for all but one, "=" for none.
 func Text(perm, inh, eff Set) string {
 	groups := map[string]Set{}
 	for _, c := range (perm | inh | eff).Caps() {
@@ -311,6 +311,15 @@ func Text(perm, inh, eff Set) string {
 			flags += "p"
 		}
 		groups[flags] |= SetOf(c)
+	}
+	if len(groups) == 1 {
+		// One kind of flags for most capabilities: write it as "all but",
+		// as libcap does: "=ep cap_sys_admin-ep".
+		for flags, s := range groups {
+			if s&^All() == 0 && s != All() && s.Len() > All().Len()/2 {
+				return "=" + flags + " " + (All() &^ s).String() + "-" + flags
+			}
+		}
 	}
 	var out []string
 	for _, flags := range []string{"eip", "ep", "ip", "p", "ei", "e", "i"} {

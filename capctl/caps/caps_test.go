@@ -261,6 +261,8 @@ func TestText(t *testing.T) {
 		{0, 0, 0, "="},
 		{DockerDefault, 0, DockerDefault, DockerDefault.String() + "=ep"},
 		{All(), 0, All(), "=ep"},
+		{All() &^ SetOf(CHOWN), 0, All() &^ SetOf(CHOWN), "=ep cap_chown-ep"},
+		{All() &^ SetOf(CHOWN, KILL), 0, 0, "=p cap_chown,cap_kill-p"},
 		{SetOf(NET_BIND_SERVICE), SetOf(NET_BIND_SERVICE), SetOf(NET_BIND_SERVICE), "cap_net_bind_service=eip"},
 		{SetOf(CHOWN, KILL), SetOf(KILL), SetOf(CHOWN), "cap_chown=ep cap_kill=ip"},
 	}
