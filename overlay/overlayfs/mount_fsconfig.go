@@ -95,7 +95,9 @@ func fsconfigError(fsfd int, o Options, step string, err error) error {
 	if msg != "" {
 		return fmt.Errorf("mount overlay on %s: %s: %w (kernel: %s)", o.Merged, step, err, msg)
 	}
-	return fmt.Errorf("mount overlay on %s: %s: %w", o.Merged, step, err)
+	// Many of overlay's refusals go to the kernel log only.
+	return hinted("the kernel logs its reason: dmesg | grep overlayfs | tail -1",
+		"mount overlay on %s: %s: %w", o.Merged, step, err)
 }
 
 // kernelMessages reads the messages a filesystem context holds (see

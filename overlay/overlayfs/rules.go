@@ -73,6 +73,10 @@ func checkLowers(o Options) error {
 		if err := checkDir("lower dir", l); err != nil {
 			return err
 		}
+		if l == o.Upper || l == o.Work {
+			return hinted("a container's upper and work dirs are its own, never one of the image's layers",
+				"lower dir %s is also the upper or work dir", l)
+		}
 	}
 	return nil
 }
