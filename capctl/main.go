@@ -218,17 +218,29 @@ func cmdRun(args []string) error {
 	if err != nil {
 		return badCaps(err)
 	}
-	base := caps.DockerDefault
-	if !dockerDefault {
-		if base, _, _, err = caps.ReadThread(); err != nil {
-			return err
-		}
-	}
-	final, err := caps.Compute(base, append(add, add2...), append(drop, drop2...), privileged)
+	adds, drops := append(add, add2...), append(drop, drop2...)
+	final, err := caps.Compute(caps.DockerDefault, adds, drops, privileged)
 	if err != nil {
 		return badCaps(err)
 	}
 	spec := caps.ForContainer(final, keepSet)
+	if !dockerDefault {
+		// Start from what capctl holds: its permitted set, and its
+		// bounding set as the ceiling (the same for root, and for anyone
+		// else what they may keep without CAP_SETPCAP).
+		perm, _, _, err := caps.ReadThread()
+		if err != nil {
+			return err
+		}
+		bnd, err := caps.ReadBounding()
+		if err != nil {
+			return err
+		}
+		final, _ = caps.Compute(perm, adds, drops, privileged)
+		spec = caps.ForContainer(final, keepSet)
+		bnd, _ = caps.Compute(bnd, adds, drops, privileged)
+		spec.Bounding = bnd | keepSet
+	}
 	spec.NoNewPrivs = nnp
 	env := os.Environ()
 	if user != "" {

@@ -317,3 +317,27 @@ func TestFileCapsAgainstLibcap(t *testing.T) {
 func norm(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "+", "=") }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestRunAsNonRoot(t *testing.T) {
+	testenv.Integration(t)
+	capctl := testenv.Bin(t, "capctl")
+	if err := os.Chmod(filepath.Dir(capctl), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	nobody := &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}
+	// Nothing to drop: a user without capabilities can still set
+	// no_new_privs and exec.
+	cmd := exec.Command(capctl, "run", "--no-new-privs", "--", "grep", "-E", "^(CapEff|NoNewPrivs)", "/proc/self/status")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: nobody}
+	out, code := testenv.RunCmd(t, cmd)
+	if code != 0 || !regexp.MustCompile(`CapEff:\s+0{16}\nNoNewPrivs:\s+1\n`).MatchString(out) {
+		t.Errorf("non-root run --no-new-privs: exit %d, %q", code, out)
+	}
+	// Shrinking the bounding set needs CAP_SETPCAP: a clear error, 125.
+	cmd = exec.Command(capctl, "run", "--drop", "CHOWN", "--", "true")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: nobody}
+	out, code = testenv.RunCmd(t, cmd)
+	if code != 125 || !strings.HasPrefix(out, "capctl: error: drop cap_chown from the bounding set (prctl PR_CAPBSET_DROP): operation not permitted\ncapctl: hint: ") {
+		t.Errorf("non-root --drop: exit %d, %q", code, out)
+	}
+}

@@ -120,19 +120,11 @@ func (s Spec) check() error {
 // uid 0. Dropping needs CAP_SETPCAP, so it comes first, while we still
 // have it.
 func dropBounding(keep Set, ex *explain.Printer) error {
-	var drop Set
-	for c := Cap(0); c <= Last(); c++ {
-		if keep.Has(c) {
-			continue
-		}
-		in, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0)
-		if err != nil {
-			return fmt.Errorf("read bounding set (prctl PR_CAPBSET_READ %s): %w", c, err)
-		}
-		if in == 1 {
-			drop |= SetOf(c)
-		}
+	have, err := ReadBounding()
+	if err != nil {
+		return err
 	}
+	drop := have &^ keep
 	if drop == 0 {
 		return nil
 	}
@@ -267,6 +259,22 @@ func ReadThread() (perm, eff, inh Set, err error) {
 		inh |= Set(data[i].Inheritable) << shift
 	}
 	return perm, eff, inh, nil
+}
+
+// ReadBounding returns the bounding set of the calling thread
+// (prctl PR_CAPBSET_READ for each capability the kernel knows).
+func ReadBounding() (Set, error) {
+	var s Set
+	for c := Cap(0); c <= Last(); c++ {
+		in, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0)
+		if err != nil {
+			return 0, fmt.Errorf("read bounding set (prctl PR_CAPBSET_READ %s): %w", c, err)
+		}
+		if in == 1 {
+			s |= SetOf(c)
+		}
+	}
+	return s, nil
 }
 
 // explainBounding prints the drop as setpriv --bounding-set, in whichever
