@@ -226,15 +226,17 @@ func jsonError(data []byte, source string, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		l, c := lineCol(data, syn.Offset)
+		// Offset counts the byte that broke the syntax: point at it.
+		l, c := lineCol(data, max(syn.Offset-1, 0))
 		return fmt.Errorf("%s:%d:%d: malformed JSON: %v", source, l, c, syn)
 	case errors.As(err, &typ):
-		l, c := lineCol(data, typ.Offset)
+		// Offset is the end of the offending value: its line is the one to show.
+		l, _ := lineCol(data, max(typ.Offset-1, 0))
 		field := typ.Field
 		if field == "" {
 			field = "(top level)"
 		}
-		return fmt.Errorf("%s:%d:%d: %s: a JSON %s where a %s belongs", source, l, c, field, typ.Value, goTypeWord(typ.Type.String()))
+		return fmt.Errorf("%s:%d: %s: a JSON %s where a %s belongs", source, l, field, typ.Value, goTypeWord(typ.Type.String()))
 	case errors.Is(err, errEmpty) || strings.Contains(err.Error(), "unexpected end of JSON input"):
 		l, c := lineCol(data, int64(len(data)))
 		return fmt.Errorf("%s:%d:%d: malformed JSON: unexpected end of input", source, l, c)

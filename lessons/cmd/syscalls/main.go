@@ -5,11 +5,15 @@
 //	syscalls           every probe of internal/riskycalls
 //	syscalls -v        the same, with why a runtime cares about each call
 //	syscalls int80     getpid through x86_64's 32-bit entry point (int 0x80)
+//	syscalls raw NR [ARG0 ...]   one system call by number, with up to 6 arguments
 package main
 
 import (
 	"fmt"
 	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
 
 	"mini-docker/internal/riskycalls"
 )
@@ -24,6 +28,22 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Printf("int80_getpid: OK (pid %d)\n", pid)
+	case len(os.Args) >= 3 && len(os.Args) <= 9 && os.Args[1] == "raw":
+		var v [7]uintptr
+		for i, s := range os.Args[2:] {
+			n, err := strconv.ParseUint(s, 0, 64)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "syscalls: raw: %q is not a number\n", s)
+				os.Exit(2)
+			}
+			v[i] = uintptr(n)
+		}
+		_, _, e := unix.Syscall6(v[0], v[1], v[2], v[3], v[4], v[5], v[6])
+		var err error
+		if e != 0 {
+			err = e
+		}
+		fmt.Printf("%d: %s\n", v[0], riskycalls.Outcome(err))
 	case len(os.Args) == 2 && os.Args[1] == "-v":
 		for _, p := range riskycalls.Probes() {
 			fmt.Printf("%s: %s\t# %s\n", p.Name, riskycalls.Outcome(p.Try()), p.Why)
@@ -33,7 +53,7 @@ func main() {
 			fmt.Println(r)
 		}
 	default:
-		fmt.Fprintln(os.Stderr, "usage: syscalls [-v | int80]")
+		fmt.Fprintln(os.Stderr, "usage: syscalls [-v | int80 | raw NR [ARGS...]]")
 		os.Exit(2)
 	}
 }

@@ -10,6 +10,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"flag"
 	"fmt"
 	"go/format"
 	"os"
@@ -32,6 +33,8 @@ type entry struct {
 }
 
 func main() {
+	out := flag.String("o", "zsyscalls.go", "file to write")
+	flag.Parse()
 	dir, err := unixDir()
 	if err != nil {
 		fail(err)
@@ -86,7 +89,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	if err := os.WriteFile("zsyscalls.go", src, 0o644); err != nil {
+	if err := os.WriteFile(*out, src, 0o644); err != nil {
 		fail(err)
 	}
 }
