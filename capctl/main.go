@@ -182,7 +182,7 @@ func cmdRun(args []string) error {
 	f := cli.NewFlags(cli.Command{
 		Tool: tool + " run", Usage: "[OPTIONS] -- COMMAND [ARG...]",
 		Summary: "Set the bounding, inheritable, permitted, effective and ambient capability sets (and the user) of this thread, then exec COMMAND. " +
-			"Without --docker-default the starting set is capctl's own permitted set. A capability both added and dropped is kept (Docker's rule); ALL in --cap-add gives all but the dropped; ALL in --cap-drop gives only the added. " +
+			"Without --docker-default the starting sets are capctl's own permitted and bounding sets. A capability both added and dropped is kept (Docker's rule); ALL in --cap-add gives all but the dropped; ALL in --cap-drop gives only the added. " +
 			"Names are CHOWN, CAP_CHOWN, cap_chown or ALL, comma-separated or repeated.",
 		Examples: []string{
 			"capctl run --docker-default -- grep Cap /proc/self/status",
@@ -223,24 +223,33 @@ func cmdRun(args []string) error {
 	if err != nil {
 		return badCaps(err)
 	}
+	// What this thread holds: a thread can only shrink its sets.
+	perm, _, _, err := caps.ReadThread()
+	if err != nil {
+		return err
+	}
+	bnd, err := caps.ReadBounding()
+	if err != nil {
+		return err
+	}
 	spec := caps.ForContainer(final, keepSet)
 	if !dockerDefault {
 		// Start from what capctl holds: its permitted set, and its
-		// bounding set as the ceiling (the same for root, and for anyone
-		// else what they may keep without CAP_SETPCAP).
-		perm, _, _, err := caps.ReadThread()
-		if err != nil {
-			return err
-		}
-		bnd, err := caps.ReadBounding()
-		if err != nil {
-			return err
-		}
+		// bounding set as the ceiling (the same for root; for anyone
+		// else, what they may keep without CAP_SETPCAP).
 		final, _ = caps.Compute(perm, adds, drops, privileged)
 		spec = caps.ForContainer(final, keepSet)
-		bnd, _ = caps.Compute(bnd, adds, drops, privileged)
-		spec.Bounding = bnd | keepSet
+		b, _ := caps.Compute(bnd, adds, drops, privileged)
+		spec.Bounding = b | keepSet
 	}
+	// A capability named in --cap-add or --keep must be one we hold; ALL
+	// and --privileged mean all of those we hold.
+	named, _ := caps.ParseNames(withoutAll(append(adds, append(keep, keep2...)...)))
+	if missing := named &^ (perm & bnd); missing != 0 && !privileged {
+		return cli.WithHint(cli.Errorf(cli.ExitToolFailure, "cannot give %s: capctl does not hold it (permitted %s, bounding %s)", missing, perm.Hex(), bnd.Hex()),
+			"run capctl as root, from a process that still has these capabilities")
+	}
+	spec = spec.Within(perm, bnd)
 	spec.NoNewPrivs = nnp
 	env := os.Environ()
 	if user != "" {
@@ -261,6 +270,19 @@ func cmdRun(args []string) error {
 	}
 	ex.Argv(append([]string{"exec"}, argv...)...)
 	return cli.Exec(argv, env)
+}
+
+// withoutAll returns the names of list other than ALL.
+func withoutAll(list []string) []string {
+	var out []string
+	for _, n := range list {
+		for _, item := range strings.Split(n, ",") {
+			if t := strings.TrimPrefix(strings.TrimSpace(item), "+"); t != "" && !strings.EqualFold(t, "all") && !strings.EqualFold(t, "cap_all") {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
 }
 
 func cmdSetFile(args []string) error {

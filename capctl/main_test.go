@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"mini-docker/capctl/caps"
 	"mini-docker/internal/testenv"
 )
 
@@ -339,5 +340,31 @@ func TestRunAsNonRoot(t *testing.T) {
 	out, code = testenv.RunCmd(t, cmd)
 	if code != 125 || !strings.HasPrefix(out, "capctl: error: drop cap_chown from the bounding set (prctl PR_CAPBSET_DROP): operation not permitted\ncapctl: hint: ") {
 		t.Errorf("non-root --drop: exit %d, %q", code, out)
+	}
+}
+
+func TestPrivilegedMeansAllWeHold(t *testing.T) {
+	testenv.Integration(t)
+	capctl := testenv.Bin(t, "capctl")
+	// Inside a capctl that dropped CAP_SYS_TIME, --privileged and
+	// --cap-add ALL give everything else, and naming CAP_SYS_TIME fails.
+	outer := []string{"run", "--drop", "SYS_TIME", "--", capctl}
+	mine, err := caps.ReadBounding()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := (mine &^ caps.SetOf(25)).Hex() // CAP_SYS_TIME is bit 25
+	for _, inner := range [][]string{
+		{"run", "--privileged", "--", "grep", "CapBnd", "/proc/self/status"},
+		{"run", "--docker-default", "--cap-add", "ALL", "--", "grep", "CapBnd", "/proc/self/status"},
+	} {
+		out, code := testenv.Run(t, capctl, append(outer, inner...)...)
+		if code != 0 || capLines(out)["CapBnd"] != want {
+			t.Errorf("%v: exit %d, %q; want CapBnd %s", inner, code, out, want)
+		}
+	}
+	out, code := testenv.Run(t, capctl, append(outer, "run", "--docker-default", "--cap-add", "SYS_TIME", "--", "true")...)
+	if code != 125 || !strings.HasPrefix(out, "capctl: error: cannot give cap_sys_time: capctl does not hold it") {
+		t.Errorf("--cap-add of a capability we lack: exit %d, %q", code, out)
 	}
 }

@@ -64,6 +64,21 @@ func ForContainer(caps, keep Set) Spec {
 	return Spec{Bounding: all, Permitted: all, Effective: all, Inheritable: keep, Ambient: keep}
 }
 
+// Within returns s limited to what a thread holding the permitted set
+// perm and the bounding set bnd can give: a thread can only shrink its
+// permitted and bounding sets. It makes ALL and --privileged mean "every
+// capability we have", so they work where the runtime itself runs with
+// fewer than the kernel knows (in a container, or a host with a reduced
+// bounding set).
+func (s Spec) Within(perm, bnd Set) Spec {
+	s.Bounding &= bnd
+	s.Permitted &= perm
+	s.Effective &= perm
+	s.Inheritable &= perm
+	s.Ambient &= perm
+	return s
+}
+
 // Apply gives the calling thread the sets and identity of s, in this
 // order: bounding set, user (keeping permitted capabilities across
 // setuid), capset, ambient set, no_new_privs.
