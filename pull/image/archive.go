@@ -1,0 +1,411 @@
+package image
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"mini-docker/internal/explain"
+	"mini-docker/pull/reference"
+	"mini-docker/pull/registry"
+	"mini-docker/pull/store"
+)
+
+// dockerManifest is one entry of a `docker save` tarball's manifest.json.
+type dockerManifest struct {
+	Config   string
+	RepoTags []string
+	Layers   []string
+}
+
+// Save writes the images named by refs to w as one tar archive that is
+// both an OCI image layout (oci-layout, index.json, blobs/) and a
+// `docker save` tarball (manifest.json), like Docker 25 writes: `docker
+// load`, `skopeo copy oci-archive:` and `pull load` all read it.
+func Save(s *store.Store, refs []string, w io.Writer) error {
+	tw := tar.NewWriter(w)
+	idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
+	var dm []dockerManifest
+	written := map[digest.Digest]bool{}
+	addFile := func(name string, b []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err := tw.Write(b)
+		return err
+	}
+	addBlob := func(d digest.Digest) error {
+		if written[d] {
+			return nil
+		}
+		written[d] = true
+		f, err := os.Open(s.BlobPath(d))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: "blobs/sha256/" + d.Encoded(), Mode: 0o644, Size: st.Size(), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err = io.Copy(tw, f)
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: "blobs/", Mode: 0o755, Typeflag: tar.TypeDir}); err != nil {
+		return err
+	}
+	tw.WriteHeader(&tar.Header{Name: "blobs/sha256/", Mode: 0o755, Typeflag: tar.TypeDir})
+	for _, ref := range refs {
+		img, err := s.Lookup(ref)
+		if err != nil {
+			return err
+		}
+		for _, d := range append([]digest.Digest{img.Digest, img.ID}, layerDigests(img.Manifest)...) {
+			if err := addBlob(d); err != nil {
+				return fmt.Errorf("save %s: %w", ref, err)
+			}
+		}
+		idx.Manifests = append(idx.Manifests, img.Entry)
+		entry := dockerManifest{Config: "blobs/sha256/" + img.ID.Encoded()}
+		if r, err := reference.Parse(img.Ref); err == nil && r.Tag != "" {
+			entry.RepoTags = []string{r.Familiar()}
+		}
+		for _, d := range layerDigests(img.Manifest) {
+			entry.Layers = append(entry.Layers, "blobs/sha256/"+d.Encoded())
+		}
+		dm = append(dm, entry)
+	}
+	layout, _ := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
+	ib, _ := json.Marshal(idx)
+	mb, _ := json.Marshal(dm)
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{{ocispec.ImageLayoutFile, layout}, {ocispec.ImageIndexFile, ib}, {"manifest.json", mb}} {
+		if err := addFile(f.name, f.b); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+func layerDigests(m ocispec.Manifest) []digest.Digest {
+	var ds []digest.Digest
+	for _, l := range m.Layers {
+		ds = append(ds, l.Digest)
+	}
+	return ds
+}
+
+// Load imports the images of an archive (an OCI archive, a `docker save`
+// tarball, or both at once) into the store, verifying every blob, and
+// unpacks their layers. It returns the names it tagged.
+func Load(ctx context.Context, s *store.Store, r io.Reader, ex *explain.Printer) ([]string, error) {
+	unlock, err := s.LockShared()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	// The archive is unpacked to a scratch folder first: tar has no index,
+	// and index.json or manifest.json may come after the blobs.
+	tmp, err := os.MkdirTemp(filepath.Join(s.Root, "ingest"), "load-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if err := extractPlain(r, tmp); err != nil {
+		return nil, fmt.Errorf("read archive: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, ocispec.ImageIndexFile)); err == nil {
+		return loadOCI(ctx, s, tmp, ex)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "manifest.json")); err == nil {
+		return loadDocker(ctx, s, tmp, ex)
+	}
+	return nil, errors.New("read archive: neither index.json (OCI archive) nor manifest.json (docker save) in it")
+}
+
+// extractPlain writes the regular files and folders of an archive under
+// dir (names are checked: an archive is untrusted input too).
+func extractPlain(r io.Reader, dir string) error {
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := path.Clean(hdr.Name)
+		if strings.HasPrefix(name, "/") || name == ".." || strings.HasPrefix(name, "../") {
+			return fmt.Errorf("archive entry %q: outside the archive", hdr.Name)
+		}
+		p := filepath.Join(dir, name)
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(f, tr)
+			f.Close()
+			if err != nil {
+				return err
+			}
+		case tar.TypeSymlink:
+			// docker save (before 25) links identical layers: keep the link
+			// if it stays inside.
+			t := path.Clean(path.Join(path.Dir(name), hdr.Linkname))
+			if strings.HasPrefix(t, "../") || strings.HasPrefix(hdr.Linkname, "/") {
+				return fmt.Errorf("archive entry %q: link outside the archive", hdr.Name)
+			}
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.Symlink(hdr.Linkname, p); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// importBlob copies the file at p into the store as blob desc (verified).
+func importBlob(s *store.Store, desc ocispec.Descriptor, p string, ex *explain.Printer) error {
+	if s.HasBlob(desc.Digest) {
+		return nil
+	}
+	unlock, err := s.LockBlob(desc.Digest)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	f, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("blob %s: %w", desc.Digest, err)
+	}
+	defer f.Close()
+	w, err := s.NewBlobWriter(desc)
+	if err != nil {
+		return err
+	}
+	w.Reset()
+	if _, err := io.Copy(w, f); err != nil {
+		w.Abort()
+		return err
+	}
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	ex.Note("digest %s verified", desc.Digest)
+	return nil
+}
+
+// storeImage imports an image whose manifest is known: config and layer
+// blobs from files, layers unpacked, then manifest and tag.
+func storeImage(ctx context.Context, s *store.Store, mdesc ocispec.Descriptor, mraw []byte, blobFile func(digest.Digest) string, names []reference.Reference, ex *explain.Printer) error {
+	var m ocispec.Manifest
+	if err := json.Unmarshal(mraw, &m); err != nil {
+		return fmt.Errorf("parse manifest %s: %w", mdesc.Digest, err)
+	}
+	if err := importBlob(s, m.Config, blobFile(m.Config.Digest), ex); err != nil {
+		return err
+	}
+	cfgRaw, err := s.ReadBlob(m.Config.Digest)
+	if err != nil {
+		return err
+	}
+	var cfg ocispec.Image
+	if err := json.Unmarshal(cfgRaw, &cfg); err != nil {
+		return fmt.Errorf("parse config %s: %w", m.Config.Digest, err)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
+		return fmt.Errorf("image config lists %d layers, the manifest %d", len(cfg.RootFS.DiffIDs), len(m.Layers))
+	}
+	for i, l := range m.Layers {
+		if err := importBlob(s, l, blobFile(l.Digest), ex); err != nil {
+			return err
+		}
+		if _, err := pullLayer(ctx, s, nil, l, cfg.RootFS.DiffIDs[i], ex, &progress{}); err != nil {
+			return err
+		}
+	}
+	if mdesc.Platform == nil {
+		mdesc.Platform = &ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
+	}
+	if err := s.WriteBlob(mdesc, mraw); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if _, err := s.Tag(n, mdesc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func loadOCI(ctx context.Context, s *store.Store, dir string, ex *explain.Printer) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ocispec.ImageIndexFile))
+	if err != nil {
+		return nil, err
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return nil, fmt.Errorf("parse index.json: %w", err)
+	}
+	var dm []dockerManifest
+	if b, err := os.ReadFile(filepath.Join(dir, "manifest.json")); err == nil {
+		json.Unmarshal(b, &dm)
+	}
+	blobFile := func(d digest.Digest) string { return filepath.Join(dir, "blobs", d.Algorithm().String(), d.Encoded()) }
+	var loaded []string
+	for i, entry := range idx.Manifests {
+		raw, err := os.ReadFile(blobFile(entry.Digest))
+		if err != nil {
+			return loaded, fmt.Errorf("manifest %s: %w", entry.Digest, err)
+		}
+		if err := store.Check(entry, int64(len(raw)), digest.FromBytes(raw)); err != nil {
+			return loaded, err
+		}
+		// An index in the index (a multi-platform image): take the host's.
+		if entry.MediaType == ocispec.MediaTypeImageIndex || entry.MediaType == registry.MediaTypeDockerManifestList {
+			var sub ocispec.Index
+			if err := json.Unmarshal(raw, &sub); err != nil {
+				return loaded, err
+			}
+			chosen, err := ChoosePlatform(sub, HostPlatform())
+			if err != nil {
+				return loaded, err
+			}
+			chosen.Annotations = entry.Annotations
+			entry = chosen
+			if raw, err = os.ReadFile(blobFile(entry.Digest)); err != nil {
+				return loaded, err
+			}
+			if err := store.Check(entry, int64(len(raw)), digest.FromBytes(raw)); err != nil {
+				return loaded, err
+			}
+		}
+		var names []reference.Reference
+		name := entry.Annotations[store.AnnotationImageName]
+		if name == "" && i < len(dm) && len(dm[i].RepoTags) > 0 {
+			name = dm[i].RepoTags[0]
+		}
+		if name == "" {
+			name = entry.Annotations[ocispec.AnnotationRefName]
+		}
+		if name != "" {
+			r, err := reference.Parse(name)
+			if err != nil {
+				return loaded, fmt.Errorf("image name %q in the archive: %w", name, err)
+			}
+			names = append(names, r)
+		}
+		if err := storeImage(ctx, s, entry, raw, blobFile, names, ex); err != nil {
+			return loaded, err
+		}
+		if len(names) > 0 {
+			loaded = append(loaded, names[0].Familiar())
+		} else {
+			loaded = append(loaded, entry.Digest.String())
+		}
+	}
+	return loaded, nil
+}
+
+// loadDocker imports a classic `docker save` tarball: manifest.json names
+// a config file and layer tars; the manifest is made here (OCI), with
+// each layer's media type from its first bytes.
+func loadDocker(ctx context.Context, s *store.Store, dir string, ex *explain.Printer) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return nil, err
+	}
+	var dm []dockerManifest
+	if err := json.Unmarshal(b, &dm); err != nil {
+		return nil, fmt.Errorf("parse manifest.json: %w", err)
+	}
+	var loaded []string
+	for _, e := range dm {
+		files := map[digest.Digest]string{}
+		describe := func(name, mediaType string) (ocispec.Descriptor, error) {
+			p := filepath.Join(dir, filepath.FromSlash(path.Clean(name)))
+			f, err := os.Open(p)
+			if err != nil {
+				return ocispec.Descriptor{}, err
+			}
+			defer f.Close()
+			magic := make([]byte, 4)
+			io.ReadFull(f, magic)
+			f.Seek(0, io.SeekStart)
+			h := digest.SHA256.Digester()
+			n, err := io.Copy(h.Hash(), f)
+			if err != nil {
+				return ocispec.Descriptor{}, err
+			}
+			if mediaType == "" {
+				switch {
+				case magic[0] == 0x1f && magic[1] == 0x8b:
+					mediaType = ocispec.MediaTypeImageLayerGzip
+				case magic[0] == 0x28 && magic[1] == 0xb5:
+					mediaType = ocispec.MediaTypeImageLayerZstd
+				default:
+					mediaType = ocispec.MediaTypeImageLayer
+				}
+			}
+			d := ocispec.Descriptor{MediaType: mediaType, Digest: h.Digest(), Size: n}
+			files[d.Digest] = p
+			return d, nil
+		}
+		m := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest}
+		if m.Config, err = describe(e.Config, ocispec.MediaTypeImageConfig); err != nil {
+			return loaded, err
+		}
+		for _, l := range e.Layers {
+			d, err := describe(l, "")
+			if err != nil {
+				return loaded, err
+			}
+			m.Layers = append(m.Layers, d)
+		}
+		raw, _ := json.Marshal(m)
+		mdesc := ocispec.Descriptor{MediaType: m.MediaType, Digest: digest.FromBytes(raw), Size: int64(len(raw))}
+		var names []reference.Reference
+		for _, t := range e.RepoTags {
+			r, err := reference.Parse(t)
+			if err != nil {
+				return loaded, fmt.Errorf("image name %q in manifest.json: %w", t, err)
+			}
+			names = append(names, r)
+		}
+		if err := storeImage(ctx, s, mdesc, raw, func(d digest.Digest) string { return files[d] }, names, ex); err != nil {
+			return loaded, err
+		}
+		for _, n := range names {
+			loaded = append(loaded, n.Familiar())
+		}
+		if len(names) == 0 {
+			loaded = append(loaded, m.Config.Digest.String())
+		}
+	}
+	return loaded, nil
+}

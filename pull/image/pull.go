@@ -1,0 +1,432 @@
+// Package image pulls an image from a registry into the store, the way
+// `docker pull` does, one visible step after another:
+//
+//  1. parse the reference           ubuntu → docker.io/library/ubuntu:latest
+//  2. GET the manifest by tag       an index (one manifest per platform) or a manifest
+//  3. choose the platform           --platform, default the host's
+//  4. GET the config                Env, Cmd… and the diff IDs of the layers
+//  5. GET each layer, 3 at a time   download → verify → decompress → unpack, in one pass
+//  6. store config and manifest, then tag the image in index.json
+//
+// Nothing is tagged until every blob is verified, so a failed pull leaves
+// no image behind.
+package image
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"mini-docker/internal/explain"
+	"mini-docker/pull/reference"
+	"mini-docker/pull/registry"
+	"mini-docker/pull/store"
+	"mini-docker/pull/unpack"
+)
+
+// Options configure a pull.
+type Options struct {
+	Platform      string // "os/arch[/variant]"; empty: the host's
+	MaxConcurrent int    // layers downloaded at once (default 3)
+	Registry      registry.Options
+
+	Out      io.Writer // progress and status (stdout); nil: silent
+	Err      io.Writer // "Unable to find image…" (stderr)
+	TTY      bool      // Out is a terminal: live progress bars
+	Quiet    bool      // print only the image name at the end
+	Implicit bool      // pulled because a run needed it: say so first
+	Explain  *explain.Printer
+}
+
+// Result is what a pull did.
+type Result struct {
+	Image      *store.Image
+	Digest     digest.Digest // what the tag resolved to (the index's digest for a multi-platform image)
+	Downloaded bool          // false: the store already had this image under this name
+}
+
+// Pull fetches ref into s.
+func Pull(ctx context.Context, s *store.Store, ref string, opts Options) (*Result, error) {
+	// 1. The reference, normalized as Docker does.
+	r, err := reference.Parse(ref)
+	if err != nil {
+		return nil, err
+	}
+	want, err := ParsePlatform(opts.Platform)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = 3
+	}
+	opts.Registry.Explain = opts.Explain
+	out := newOutput(opts)
+	if opts.Implicit && opts.Err != nil {
+		fmt.Fprintf(opts.Err, "Unable to find image '%s' locally\n", r.Familiar())
+	}
+
+	unlock, err := s.LockShared()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	s.CleanIngest()
+
+	repo, err := registry.New(opts.Registry).Repository(r)
+	if err != nil {
+		return nil, err
+	}
+	out.line("%s: Pulling from %s", r.TagOrDigest(), r.Path)
+
+	// 2. The manifest the tag points to.
+	raw, desc, err := repo.Manifest(ctx, r.TagOrDigest())
+	if err != nil {
+		var re *registry.Error
+		if errors.As(err, &re) && re.NotFound() {
+			return nil, fmt.Errorf("manifest for %s not found: %w", r.Familiar(), err)
+		}
+		return nil, fmt.Errorf("pull %s: %w", r.Familiar(), err)
+	}
+	tagDigest := desc.Digest
+
+	// 3. An index lists one manifest per platform: choose ours, fetch it
+	// by digest (the fetch verifies the digest).
+	switch desc.MediaType {
+	case ocispec.MediaTypeImageIndex, registry.MediaTypeDockerManifestList:
+		var idx ocispec.Index
+		if err := json.Unmarshal(raw, &idx); err != nil {
+			return nil, fmt.Errorf("parse index %s: %w", desc.Digest, err)
+		}
+		chosen, err := ChoosePlatform(idx, want)
+		if err != nil {
+			return nil, err
+		}
+		opts.Explain.Note("index %s: %s is manifest %s", desc.Digest.Encoded()[:12], PlatformString(want), chosen.Digest)
+		if raw, desc, err = repo.Manifest(ctx, chosen.Digest.String()); err != nil {
+			return nil, fmt.Errorf("pull %s: %w", r.Familiar(), err)
+		}
+		if desc.Digest != chosen.Digest || desc.Size != chosen.Size {
+			return nil, fmt.Errorf("manifest %s: got %d bytes hashing to %s: digest mismatch", chosen.Digest, desc.Size, desc.Digest)
+		}
+		desc.Platform = chosen.Platform
+	case ocispec.MediaTypeImageManifest, registry.MediaTypeDockerManifest:
+	case registry.MediaTypeDockerSchema1:
+		return nil, fmt.Errorf("pull %s: Docker image format v1 (schema 1) is not supported: push the image again with a current tool", r.Familiar())
+	default:
+		return nil, fmt.Errorf("pull %s: unsupported manifest media type %q", r.Familiar(), desc.MediaType)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("parse manifest %s: %w", desc.Digest, err)
+	}
+	if m.MediaType == "" {
+		m.MediaType = desc.MediaType
+	}
+
+	// 4. The config: the image's settings, and the diff ID (digest of the
+	// uncompressed tar) of every layer, to check what we unpack.
+	cfgRaw, err := fetchConfig(ctx, s, repo, m.Config)
+	if err != nil {
+		return nil, err
+	}
+	var cfg ocispec.Image
+	if err := json.Unmarshal(cfgRaw, &cfg); err != nil {
+		return nil, fmt.Errorf("parse config %s: %w", m.Config.Digest, err)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
+		return nil, fmt.Errorf("image %s: the config lists %d layers, the manifest %d", r.Familiar(), len(cfg.RootFS.DiffIDs), len(m.Layers))
+	}
+	if desc.Platform == nil {
+		desc.Platform = &ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
+	}
+
+	// 5. The layers, MaxConcurrent at a time.
+	if err := pullLayers(ctx, s, repo, m.Layers, cfg.RootFS.DiffIDs, opts, out); err != nil {
+		return nil, err
+	}
+
+	// 6. Config, manifest, then the tag: from here on the image exists.
+	if err := s.WriteBlob(m.Config, cfgRaw); err != nil {
+		return nil, err
+	}
+	if err := s.WriteBlob(desc, raw); err != nil {
+		return nil, err
+	}
+	changed, err := s.Tag(r, desc)
+	if err != nil {
+		return nil, err
+	}
+	out.line("Digest: %s", tagDigest)
+	if changed {
+		out.line("Status: Downloaded newer image for %s", r.Familiar())
+	} else {
+		out.line("Status: Image is up to date for %s", r.Familiar())
+	}
+	if opts.Out != nil && (!opts.Implicit || opts.Quiet) {
+		fmt.Fprintln(opts.Out, r.String())
+	}
+	img, err := s.Lookup(r.String())
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Image: img, Digest: tagDigest, Downloaded: changed}, nil
+}
+
+// fetchConfig reads the config from the store when present, else from
+// the registry (verified).
+func fetchConfig(ctx context.Context, s *store.Store, repo *registry.Repository, desc ocispec.Descriptor) ([]byte, error) {
+	if b, err := s.ReadBlob(desc.Digest); err == nil {
+		return b, nil
+	}
+	b, err := repo.FetchBlob(ctx, desc)
+	if err != nil {
+		return nil, fmt.Errorf("fetch config: %w", err)
+	}
+	return b, nil
+}
+
+// pullLayers fetches every layer, at most opts.MaxConcurrent at once. The
+// first failure cancels the others.
+func pullLayers(ctx context.Context, s *store.Store, repo *registry.Repository, layers []ocispec.Descriptor, diffIDs []digest.Digest, opts Options, out *output) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out.start(layers)
+	defer out.stop()
+	sem := make(chan struct{}, opts.MaxConcurrent)
+	errs := make([]error, len(layers))
+	var wg sync.WaitGroup
+	for i := range layers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			status, err := pullLayer(ctx, s, repo, layers[i], diffIDs[i], opts.Explain, out.progress(i))
+			if err != nil {
+				errs[i] = err
+				cancel()
+				return
+			}
+			out.done(i, status)
+		}()
+	}
+	wg.Wait()
+	// Report the failure that caused the others (they only saw the cancel).
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pullLayer brings one layer into the store: its blob in blobs/ and its
+// content unpacked in layers/<diffID>. It returns Docker's status word.
+func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, desc ocispec.Descriptor, diffID digest.Digest, ex *explain.Printer, progress *progress) (string, error) {
+	switch desc.MediaType {
+	case ocispec.MediaTypeImageLayerNonDistributable, ocispec.MediaTypeImageLayerNonDistributableGzip, //nolint:staticcheck
+		ocispec.MediaTypeImageLayerNonDistributableZstd, "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip": //nolint:staticcheck
+		return "", fmt.Errorf("layer %s: non-distributable (foreign) layers are not supported", desc.Digest)
+	}
+	if err := desc.Digest.Validate(); err != nil {
+		return "", fmt.Errorf("layer %q: %w", desc.Digest, err)
+	}
+	unlock, err := s.LockBlob(desc.Digest)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if s.HasBlob(desc.Digest) && s.HasLayer(diffID) {
+		return "Already exists", nil
+	}
+
+	// The blob is in the store (an image loaded from a file, or a layer
+	// unpacked and then removed): unpack it from there.
+	if s.HasBlob(desc.Digest) {
+		f, err := os.Open(s.BlobPath(desc.Digest))
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		if err := unpackLayer(s, desc, diffID, f, nil, ex); err != nil {
+			return "", err
+		}
+		return "Pull complete", nil
+	}
+
+	w, err := s.NewBlobWriter(desc)
+	if err != nil {
+		return "", err
+	}
+	// What a killed pull left is kept and hashed again: the download
+	// resumes where it stopped, with a Range request.
+	partial, offset, err := w.Partial()
+	if err != nil {
+		w.Abort()
+		return "", err
+	}
+	if offset > 0 {
+		ex.Note("layer %s: resuming at byte %d of %d", desc.Digest.Encoded()[:12], offset, desc.Size)
+		if err := w.Skip(offset); err != nil {
+			w.Abort()
+			return "", err
+		}
+		progress.add(offset)
+	}
+	body, err := repo.OpenBlob(ctx, desc, offset)
+	if err != nil {
+		w.Close()
+		return "", err
+	}
+	defer body.Close()
+	src := io.Reader(io.TeeReader(progress.reader(body), w))
+	if partial != nil {
+		src = io.MultiReader(io.TeeReader(partial, w.Hash()), src)
+	}
+	if err := unpackLayer(s, desc, diffID, src, w, ex); err != nil {
+		return "", err
+	}
+	return "Pull complete", nil
+}
+
+// unpackLayer is the one pass: the compressed bytes flow from src
+// (download, teed into the blob file and its hash) through the
+// decompressor (hashed again: the diff ID) into the tar unpacker. w is nil
+// when src is a blob already in the store.
+func unpackLayer(s *store.Store, desc ocispec.Descriptor, diffID digest.Digest, src io.Reader, w *store.BlobWriter, ex *explain.Printer) (err error) {
+	tmp, err := s.NewLayerDir(desc.Digest)
+	if err != nil {
+		if w != nil {
+			w.Close()
+		}
+		return err
+	}
+	// The blob writer hashes what it receives; a blob read from the store
+	// is hashed here.
+	blobHash := digest.SHA256.Digester()
+	if w == nil {
+		src = io.TeeReader(src, blobHash.Hash())
+	}
+	counted := &countingReader{r: src}
+
+	uerr := decompressAndUnpack(counted, tmp, diffID, desc)
+	// Read to the end whatever the unpacker left (tar padding, trailing
+	// bytes): the digest covers every byte.
+	if _, derr := io.Copy(io.Discard, counted); uerr == nil {
+		uerr = derr
+	}
+
+	// A blob that does not hash to its digest is the first thing to
+	// report: a corrupt stream also breaks decompression, but the cause is
+	// the blob.
+	var verr error
+	if w != nil {
+		verr = w.Verify()
+	} else {
+		verr = store.Check(desc, counted.n, blobHash.Digest())
+	}
+	if verr == nil {
+		ex.Note("digest %s verified (%d bytes)", desc.Digest, counted.n)
+	}
+	switch {
+	case verr != nil:
+		err = fmt.Errorf("layer %s: %w", desc.Digest, verr)
+	case uerr != nil:
+		err = uerr
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		if w != nil {
+			if verr != nil || !isNetwork(uerr) {
+				w.Abort()
+			} else {
+				w.Close() // keep the partial blob: the next attempt resumes
+			}
+		}
+		return err
+	}
+	if w != nil {
+		if err := w.Commit(); err != nil {
+			os.RemoveAll(tmp)
+			return fmt.Errorf("layer %s: %w", desc.Digest, err)
+		}
+	}
+	if err := s.CommitLayer(tmp, diffID); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	return nil
+}
+
+func isNetwork(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "fetch blob") || errors.Is(err, context.Canceled))
+}
+
+// decompressAndUnpack detects the compression from the stream's first
+// bytes (the media type is only a hint: registries get it wrong), unpacks
+// the tar, and checks the diff ID of the uncompressed bytes.
+func decompressAndUnpack(src io.Reader, dir string, diffID digest.Digest, desc ocispec.Descriptor) error {
+	br := bufio.NewReaderSize(src, 64<<10)
+	magic, _ := br.Peek(4)
+	var tarStream io.Reader = br
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("layer %s: gzip: %w", desc.Digest, err)
+		}
+		defer zr.Close()
+		tarStream = zr
+	case len(magic) == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd:
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return fmt.Errorf("layer %s: zstd: %w", desc.Digest, err)
+		}
+		defer zr.Close()
+		tarStream = zr
+	}
+	diffHash := digest.SHA256.Digester()
+	tee := io.TeeReader(tarStream, diffHash.Hash())
+	if err := unpack.Unpack(tee, dir); err != nil {
+		return fmt.Errorf("layer %s: %w", desc.Digest, err)
+	}
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		return fmt.Errorf("layer %s: decompress: %w", desc.Digest, err)
+	}
+	if got := diffHash.Digest(); got != diffID {
+		return fmt.Errorf("layer %s: uncompressed content hashes to %s, the config says %s: diff ID mismatch", desc.Digest, got, diffID)
+	}
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,346 @@
+// Command pull fetches images from a registry into the image store, the
+// way `docker pull` does, and manages the store: images, rmi, inspect,
+// verify, load, save. Lesson 08.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/cli"
+	"mini-docker/pull/image"
+	"mini-docker/pull/store"
+)
+
+const tool = "pull"
+
+func main() { cli.Main(tool, run) }
+
+// defaultRoot is the state root: --root, else $MINI_DOCKER_ROOT, else
+// /var/lib/mini-docker.
+func defaultRoot() string {
+	if r := os.Getenv("MINI_DOCKER_ROOT"); r != "" {
+		return r
+	}
+	return "/var/lib/mini-docker"
+}
+
+func run(args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "images":
+			return images(args[1:])
+		case "rmi":
+			return rmi(args[1:])
+		case "inspect":
+			return inspect(args[1:])
+		case "verify":
+			return verify(args[1:])
+		case "load":
+			return load(args[1:])
+		case "save":
+			return save(args[1:])
+		}
+	}
+	return pull(args)
+}
+
+func pull(args []string) error {
+	var (
+		root, platform    string
+		mirrors, insecure []string
+		quiet, implicit   bool
+		maxConcurrent     int
+	)
+	f := cli.NewFlags(cli.Command{
+		Tool:  tool,
+		Usage: "[flags] IMAGE[:TAG|@DIGEST]\n       pull images | rmi IMAGE... | inspect IMAGE | verify | load -i FILE | save -o FILE IMAGE...",
+		Summary: "Download an image from a registry into the store (<root>/images, an OCI image layout),\n" +
+			"verifying every digest, and unpack each layer into <root>/layers/ for overlayfs.\n" +
+			"Registry mirrors for docker.io: --registry-mirror, $MINI_DOCKER_REGISTRY_MIRROR, or\n" +
+			"\"registry-mirrors\" in /etc/mini-docker/daemon.json. Passwords: ~/.docker/config.json.",
+		Examples: []string{
+			"pull busybox",
+			"pull --explain 127.0.0.1:5000/library/debian:bookworm",
+			"pull --registry-mirror http://127.0.0.1:5000 debian:bookworm",
+			"pull --platform linux/arm64 alpine",
+			"pull images",
+			"pull save -o debian.tar debian:bookworm && pull load -i debian.tar",
+		},
+	})
+	f.StringVar(&root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
+	f.StringVar(&platform, "platform", "", "platform to pull from a multi-platform image, os/arch[/variant] (default: this host's)")
+	f.IntVar(&maxConcurrent, "max-concurrent", 3, "layers downloaded at the same time")
+	f.StringArrayVar(&mirrors, "registry-mirror", nil, "registry mirror for docker.io images, tried first (repeatable)")
+	f.StringArrayVar(&insecure, "insecure-registry", nil, "registry HOST:PORT that may be reached over plain HTTP (repeatable; loopback always may)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "print only the image name")
+	f.BoolVar(&implicit, "implicit", false, "the pull happens because a run needs the image (prints Docker's 'Unable to find image' line)")
+	f.MarkHidden("implicit")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if f.NArg() != 1 {
+		return cli.Usagef(tool, "pull takes exactly one image reference, got %d", f.NArg())
+	}
+	if maxConcurrent < 1 {
+		return cli.Usagef(tool, "--max-concurrent must be at least 1")
+	}
+	s, err := store.Open(root)
+	if err != nil {
+		return err
+	}
+	regOpts, err := image.RegistryOptions(mirrors, insecure)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	_, err = image.Pull(ctx, s, f.Arg(0), image.Options{
+		Platform: platform, MaxConcurrent: maxConcurrent, Registry: regOpts,
+		Out: os.Stdout, Err: os.Stderr, TTY: isTerminal(os.Stdout), Quiet: quiet, Implicit: implicit,
+		Explain: f.Explainer(),
+	})
+	return hint(err)
+}
+
+// hint adds the fix for the failures a learner meets first.
+func hint(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "invalid reference format"):
+		return cli.WithHint(err, "references look like NAME[:TAG], e.g. debian:bookworm or 127.0.0.1:5000/library/busybox:latest (lowercase)")
+	case strings.Contains(msg, "connection refused"):
+		return cli.WithHint(err, "is the registry running? (in the lessons: $REGISTRY)")
+	case strings.Contains(msg, "server gave HTTP response to HTTPS client"):
+		return cli.WithHint(err, "the registry speaks plain HTTP: add --insecure-registry HOST:PORT")
+	case strings.Contains(msg, "no such host"), strings.Contains(msg, "network is unreachable"):
+		return cli.WithHint(err, "no network: use a local registry with --registry-mirror, or `pull load -i FILE`")
+	case errors.Is(err, store.ErrDigestMismatch):
+		return cli.WithHint(err, "the registry served altered or corrupt content; nothing was stored")
+	}
+	return err
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+func storeFlags(name, usage, summary string, examples ...string) (*cli.Flags, *string) {
+	f := cli.NewFlags(cli.Command{Tool: tool + " " + name, Usage: usage, Summary: summary, Examples: examples})
+	root := f.String("root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
+	return f, root
+}
+
+func images(args []string) error {
+	f, root := storeFlags("images", "[--root DIR]", "List the images of the store, like `docker images`.", "pull images")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	s, err := store.Open(*root)
+	if err != nil {
+		return err
+	}
+	list, err := s.List()
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 8, 3, ' ', 0)
+	fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+	for _, img := range list {
+		repo, tag := splitRef(img.Ref)
+		created := "N/A"
+		if img.Config.Created != nil {
+			created = img.Config.Created.UTC().Format(time.DateOnly)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", repo, tag, img.ID.Encoded()[:12], created, humanSize(img.Size))
+	}
+	return w.Flush()
+}
+
+// splitRef shows a stored name as Docker does: familiar repository, tag.
+func splitRef(full string) (string, string) {
+	name, tag := full, "<none>"
+	if i := strings.LastIndex(full, "@"); i != -1 {
+		name = full[:i]
+	} else if i := strings.LastIndex(full, ":"); i > strings.LastIndex(full, "/") {
+		name, tag = full[:i], full[i+1:]
+	}
+	name = strings.TrimPrefix(name, "docker.io/")
+	if rest, ok := strings.CutPrefix(name, "library/"); ok && !strings.Contains(rest, "/") {
+		name = rest
+	}
+	return name, tag
+}
+
+func humanSize(n int64) string {
+	f, units, i := float64(n), []string{"B", "kB", "MB", "GB"}, 0
+	for f >= 1000 && i < len(units)-1 {
+		f /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.3g%s", f, units[i])
+}
+
+func rmi(args []string) error {
+	f, root := storeFlags("rmi", "[--root DIR] IMAGE...",
+		"Untag images and delete the blobs and unpacked layers no other image uses.", "pull rmi debian:bookworm")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if f.NArg() == 0 {
+		return cli.Usagef(tool+" rmi", "no image given")
+	}
+	s, err := store.Open(*root)
+	if err != nil {
+		return err
+	}
+	for _, ref := range f.Args() {
+		img, err := s.Lookup(ref)
+		if err != nil {
+			return err
+		}
+		removed, err := s.Remove(ref)
+		if err != nil {
+			return err
+		}
+		r, t := splitRef(img.Ref)
+		fmt.Printf("Untagged: %s:%s\n", r, t)
+		for _, d := range removed {
+			fmt.Printf("Deleted: %s\n", d)
+		}
+	}
+	return nil
+}
+
+func inspect(args []string) error {
+	f, root := storeFlags("inspect", "[--root DIR] IMAGE",
+		"Print an image's manifest digest, config and unpacked layer folders as JSON.", "pull inspect debian:bookworm")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if f.NArg() != 1 {
+		return cli.Usagef(tool+" inspect", "inspect takes one image")
+	}
+	s, err := store.Open(*root)
+	if err != nil {
+		return err
+	}
+	img, err := s.Lookup(f.Arg(0))
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(img)
+}
+
+func verify(args []string) error {
+	f, root := storeFlags("verify", "[--root DIR]",
+		"Re-hash every blob of the store and check that every image is complete (like fsck).", "pull verify")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	s, err := store.Open(*root)
+	if err != nil {
+		return err
+	}
+	ex := f.Explainer()
+	n := 0
+	problems, err := s.Verify(func(d digest.Digest) {
+		n++
+		ex.Argv("sha256sum", s.BlobPath(d))
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Println(p)
+	}
+	if len(problems) > 0 {
+		return cli.Errorf(1, "store %s: %d problem(s)", s.Dir(), len(problems))
+	}
+	fmt.Printf("%d blobs verified, store %s is consistent\n", n, s.Dir())
+	return nil
+}
+
+func load(args []string) error {
+	f, root := storeFlags("load", "[--root DIR] [-i FILE]",
+		"Import the images of a `docker save` tarball or an OCI archive (default: from stdin).",
+		"pull load -i debian.tar", "docker save busybox | pull load")
+	input := f.StringP("input", "i", "", "read from FILE instead of stdin")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	s, err := store.Open(*root)
+	if err != nil {
+		return err
+	}
+	in := os.Stdin
+	if *input != "" && *input != "-" {
+		if in, err = os.Open(*input); err != nil {
+			return err
+		}
+		defer in.Close()
+	}
+	names, err := image.Load(context.Background(), s, in, f.Explainer())
+	if err != nil {
+		return hint(err)
+	}
+	for _, n := range names {
+		fmt.Printf("Loaded image: %s\n", n)
+	}
+	return nil
+}
+
+func save(args []string) error {
+	f, root := storeFlags("save", "[--root DIR] -o FILE IMAGE...",
+		"Write images to a tar archive that is both an OCI archive and a `docker save` tarball.",
+		"pull save -o debian.tar debian:bookworm")
+	output := f.StringP("output", "o", "", "write to FILE (default: stdout, when it is not a terminal)")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if f.NArg() == 0 {
+		return cli.Usagef(tool+" save", "no image given")
+	}
+	s, err := store.Open(*root)
+	if err != nil {
+		return err
+	}
+	out := os.Stdout
+	if *output == "" && isTerminal(os.Stdout) {
+		return cli.Usagef(tool+" save", "refusing to write a tar archive to a terminal: give -o FILE")
+	}
+	if *output != "" && *output != "-" {
+		tmp := *output + ".tmp"
+		if out, err = os.Create(tmp); err != nil {
+			return err
+		}
+		if err := image.Save(s, f.Args(), out); err != nil {
+			out.Close()
+			os.Remove(tmp)
+			return err
+		}
+		if err := out.Close(); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		return os.Rename(tmp, *output)
+	}
+	return image.Save(s, f.Args(), out)
+}

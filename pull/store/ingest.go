@@ -1,0 +1,361 @@
+package store
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+)
+
+// ErrDigestMismatch is returned when content does not hash to the digest
+// that names it: the bytes were altered (or truncated) on the way.
+var ErrDigestMismatch = errors.New("digest mismatch")
+
+// ErrSizeMismatch is returned when content is longer or shorter than its
+// descriptor says.
+var ErrSizeMismatch = errors.New("size mismatch")
+
+// lock takes flock(2) on <root>/locks/NAME.lock (LOCK_SH or LOCK_EX),
+// waiting for it, and returns how to release it. The kernel drops the
+// lock when the process dies, so a killed pull never leaves one behind.
+func (s *Store) lock(name string, how int) (func(), error) {
+	p := filepath.Join(s.locks, name+".lock")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", p, err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), how)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("flock %s: %w", p, err)
+	}
+	return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
+}
+
+// LockShared is held by a pull from start to finish, so that no removal
+// deletes the blobs it has written but not yet referenced.
+func (s *Store) LockShared() (func(), error) { return s.lock("store", unix.LOCK_SH) }
+
+// LockBlob serializes the work on one blob (download, unpack) between
+// processes: the second pull of a layer waits, then finds it present.
+func (s *Store) LockBlob(d digest.Digest) (func(), error) { return s.lock(d.Encoded(), unix.LOCK_EX) }
+
+// writeFileAtomic writes data to path so that path holds either the old
+// content or all of the new, whatever happens: write a temporary file in
+// ingest/, fsync it, rename(2) it over path (atomic within a filesystem),
+// and fsync the directory so the rename itself survives a crash.
+func (s *Store) writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(s.ingest, filepath.Base(path)+"."+strconv.Itoa(os.Getpid())+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// WriteBlob stores a small blob held in memory (manifest, config) after
+// checking it against desc.
+func (s *Store) WriteBlob(desc ocispec.Descriptor, data []byte) error {
+	if err := Check(desc, int64(len(data)), digest.FromBytes(data)); err != nil {
+		return err
+	}
+	if s.HasBlob(desc.Digest) {
+		return nil
+	}
+	return s.writeFileAtomic(s.BlobPath(desc.Digest), data)
+}
+
+// Check compares what was received (size, digest) with the descriptor.
+func Check(desc ocispec.Descriptor, size int64, got digest.Digest) error {
+	if desc.Size >= 0 && size != desc.Size {
+		return fmt.Errorf("blob %s: got %d bytes, want %d: %w", desc.Digest, size, desc.Size, ErrSizeMismatch)
+	}
+	if got != desc.Digest {
+		return fmt.Errorf("blob %s: content hashes to %s: %w", desc.Digest, got, ErrDigestMismatch)
+	}
+	return nil
+}
+
+// BlobWriter receives a blob's bytes into ingest/<hex>.partial, hashing
+// them on the way; Commit verifies and moves it into blobs/.
+type BlobWriter struct {
+	s    *Store
+	desc ocispec.Descriptor
+	f    *os.File
+	h    hash.Hash
+	n    int64
+}
+
+// NewBlobWriter starts receiving blob desc. The caller holds LockBlob.
+// A partial file left by an earlier, killed attempt is reused: its bytes
+// are hashed again and Offset says where the download resumes.
+func (s *Store) NewBlobWriter(desc ocispec.Descriptor) (*BlobWriter, error) {
+	if desc.Digest.Algorithm() != digest.SHA256 {
+		return nil, fmt.Errorf("blob %s: unsupported digest algorithm", desc.Digest)
+	}
+	p := s.partialPath(desc.Digest)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("ingest blob %s: %w", desc.Digest, err)
+	}
+	return &BlobWriter{s: s, desc: desc, f: f, h: sha256.New()}, nil
+}
+
+func (s *Store) partialPath(d digest.Digest) string {
+	return filepath.Join(s.ingest, d.Encoded()+".partial")
+}
+
+// Partial opens what an earlier attempt left of blob d (for a resumed
+// download), with its size; nil when there is nothing.
+func (w *BlobWriter) Partial() (io.Reader, int64, error) {
+	st, err := w.f.Stat()
+	if err != nil || st.Size() == 0 {
+		return nil, 0, err
+	}
+	if w.desc.Size >= 0 && st.Size() >= w.desc.Size {
+		// Complete (or too long) but never committed: start over.
+		return nil, 0, w.Reset()
+	}
+	return io.NewSectionReader(w.f, 0, st.Size()), st.Size(), nil
+}
+
+// Reset throws away what was received so far.
+func (w *BlobWriter) Reset() error {
+	w.h.Reset()
+	w.n = 0
+	if err := w.f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := w.f.Seek(0, io.SeekStart)
+	return err
+}
+
+// Skip accounts for n bytes already in the partial file (fed to the
+// hash by the caller through Hash).
+func (w *BlobWriter) Skip(n int64) error {
+	w.n += n
+	_, err := w.f.Seek(n, io.SeekStart)
+	return err
+}
+
+// Hash is the running sha256 of the blob, to feed bytes already on disk.
+func (w *BlobWriter) Hash() io.Writer { return w.h }
+
+// Write appends p to the blob.
+func (w *BlobWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.h.Write(p[:n])
+	w.n += int64(n)
+	if err == nil && w.desc.Size >= 0 && w.n > w.desc.Size {
+		err = fmt.Errorf("blob %s: more than the %d bytes announced: %w", w.desc.Digest, w.desc.Size, ErrSizeMismatch)
+	}
+	return n, err
+}
+
+// Written is the number of bytes received so far.
+func (w *BlobWriter) Written() int64 { return w.n }
+
+// Verify checks size and digest of what was received.
+func (w *BlobWriter) Verify() error {
+	return Check(w.desc, w.n, digest.NewDigest(digest.SHA256, w.h))
+}
+
+// Commit verifies the blob, fsyncs it and renames it into blobs/.
+func (w *BlobWriter) Commit() error {
+	if err := w.Verify(); err != nil {
+		w.Abort()
+		return err
+	}
+	if err := w.f.Sync(); err != nil {
+		w.Abort()
+		return fmt.Errorf("fsync blob %s: %w", w.desc.Digest, err)
+	}
+	w.f.Close()
+	if err := os.Rename(w.f.Name(), w.s.BlobPath(w.desc.Digest)); err != nil {
+		os.Remove(w.f.Name())
+		return fmt.Errorf("store blob %s: %w", w.desc.Digest, err)
+	}
+	return syncDir(filepath.Dir(w.s.BlobPath(w.desc.Digest)))
+}
+
+// Abort deletes the partial blob (a blob that failed verification is
+// never kept, not even to resume from).
+func (w *BlobWriter) Abort() {
+	w.f.Close()
+	os.Remove(w.f.Name())
+}
+
+// Close keeps the partial file for a later resume (after a transient
+// failure) and releases it.
+func (w *BlobWriter) Close() { w.f.Close() }
+
+// NewLayerDir makes an empty ingest folder to unpack the layer of blob d
+// into, removing whatever a killed attempt left there.
+func (s *Store) NewLayerDir(d digest.Digest) (string, error) {
+	p := filepath.Join(s.ingest, d.Encoded()+".layer")
+	if err := os.RemoveAll(p); err != nil {
+		return "", fmt.Errorf("clean %s: %w", p, err)
+	}
+	if err := os.Mkdir(p, 0o755); err != nil {
+		return "", fmt.Errorf("make layer folder: %w", err)
+	}
+	return p, nil
+}
+
+// CommitLayer moves an unpacked, verified layer into layers/<diffID>.
+// syncfs(2) first: the rename must not reach the disk before the files.
+func (s *Store) CommitLayer(tmp string, diffID digest.Digest) error {
+	fd, err := unix.Open(tmp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("commit layer %s: %w", diffID, err)
+	}
+	err = unix.Syncfs(fd)
+	unix.Close(fd)
+	if err != nil {
+		return fmt.Errorf("syncfs for layer %s: %w", diffID, err)
+	}
+	if err := os.Rename(tmp, s.LayerDir(diffID)); err != nil {
+		if s.HasLayer(diffID) { // the same diff, unpacked from another blob
+			return os.RemoveAll(tmp)
+		}
+		return fmt.Errorf("commit layer %s: %w", diffID, err)
+	}
+	return syncDir(s.layers)
+}
+
+// Problem is one finding of Verify.
+type Problem struct {
+	Path string
+	Err  error
+}
+
+func (p Problem) String() string { return p.Path + ": " + p.Err.Error() }
+
+// Verify re-hashes every blob, checks that every image's manifest,
+// config and layers are present, and that every layer is unpacked. An
+// empty result means the store is consistent.
+func (s *Store) Verify(progress func(d digest.Digest)) ([]Problem, error) {
+	var problems []Problem
+	blobDir := filepath.Join(s.dir, "blobs", "sha256")
+	entries, err := os.ReadDir(blobDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		p := filepath.Join(blobDir, e.Name())
+		want := digest.NewDigestFromEncoded(digest.SHA256, e.Name())
+		if err := want.Validate(); err != nil {
+			problems = append(problems, Problem{p, fmt.Errorf("not a sha256 digest name")})
+			continue
+		}
+		if progress != nil {
+			progress(want)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			problems = append(problems, Problem{p, err})
+			continue
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			problems = append(problems, Problem{p, err})
+		} else if got := digest.NewDigest(digest.SHA256, h); got != want {
+			problems = append(problems, Problem{p, fmt.Errorf("content hashes to %s: %w", got, ErrDigestMismatch)})
+		}
+	}
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range idx.Manifests {
+		name := m.Annotations[AnnotationImageName]
+		img, err := s.image(m)
+		if err != nil {
+			problems = append(problems, Problem{name, err})
+			continue
+		}
+		for _, l := range img.Manifest.Layers {
+			if !s.HasBlob(l.Digest) {
+				problems = append(problems, Problem{name, fmt.Errorf("layer blob %s missing", l.Digest)})
+			}
+		}
+		if len(img.Config.RootFS.DiffIDs) != len(img.Manifest.Layers) {
+			problems = append(problems, Problem{name, fmt.Errorf("config lists %d diff IDs for %d layers", len(img.Config.RootFS.DiffIDs), len(img.Manifest.Layers))})
+		}
+		for _, d := range img.Config.RootFS.DiffIDs {
+			if !s.HasLayer(d) {
+				problems = append(problems, Problem{name, fmt.Errorf("layer %s not unpacked in %s", d, s.LayerDir(d))})
+			}
+		}
+	}
+	return problems, nil
+}
+
+// CleanIngest removes leftovers of killed pulls whose blob lock nobody
+// holds (a live pull keeps its lock).
+func (s *Store) CleanIngest() error {
+	entries, err := os.ReadDir(s.ingest)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		hex, _, ok := strings.Cut(e.Name(), ".")
+		if !ok || len(hex) != 64 {
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(s.locks, hex+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			continue
+		}
+		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+			if strings.HasSuffix(e.Name(), ".layer") {
+				os.RemoveAll(filepath.Join(s.ingest, e.Name()))
+			}
+			unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		}
+		f.Close()
+	}
+	return nil
+}

@@ -1,0 +1,373 @@
+// Package store keeps pulled images on disk as an OCI image layout, the
+// format `skopeo`, `umoci` and containerd read:
+//
+//	<root>/images/oci-layout          {"imageLayoutVersion":"1.0.0"}
+//	<root>/images/index.json          one descriptor per tagged image
+//	<root>/images/blobs/sha256/<hex>  manifests, configs and layers, by content
+//	<root>/layers/<diffID hex>/       each layer unpacked: an overlay lowerdir
+//
+// Content addressing makes sharing free: a blob's name is the sha256 of
+// its bytes, so two images with the same base layer store it once, and a
+// blob that exists never needs fetching again.
+//
+// Crash safety: nothing appears under a final name until it is complete
+// and verified. Blobs and layers are built in <root>/ingest, fsynced and
+// renamed into place; index.json is replaced the same way. A pull killed
+// at any moment leaves the store as it was, plus leftovers in ingest/.
+//
+// Concurrency: flock(2) locks under <root>/locks. Each blob has its own
+// lock (two pulls of the same image: the second waits, then finds the
+// blob present); pulls hold the store lock shared, and removal takes it
+// exclusive so that it never deletes a blob a pull is about to reference.
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+
+	"mini-docker/pull/reference"
+)
+
+// ErrNotFound is returned by Lookup (and others) for an image the store
+// does not hold.
+var ErrNotFound = errors.New("no such image")
+
+// AnnotationImageName holds the full normalized reference of an image in
+// index.json, next to the OCI ref.name (the short name skopeo and umoci
+// select by, "debian:bookworm"). containerd uses the same key.
+const AnnotationImageName = "io.containerd.image.name"
+
+// Store is an image store under a state root.
+type Store struct {
+	Root   string // the state root, /var/lib/mini-docker
+	dir    string // <root>/images: the OCI layout
+	layers string // <root>/layers
+	ingest string // <root>/ingest: work in progress
+	locks  string // <root>/locks
+}
+
+// Image is an image of the store, as mini-docker runs it.
+type Image struct {
+	Ref       string        // normalized, e.g. docker.io/library/debian:bookworm
+	Digest    digest.Digest // manifest digest
+	Config    ocispec.Image // the image's config (Env, Cmd, Entrypoint, WorkingDir, User)
+	LayerDirs []string      // unpacked layer folders usable as overlay lowerdirs, base layer first
+
+	ID        digest.Digest      // config digest: Docker's image ID
+	Manifest  ocispec.Manifest   // the manifest (OCI or Docker schema 2, same shape)
+	MediaType string             // the manifest's media type
+	Size      int64              // compressed size: manifest + config + layers
+	Entry     ocispec.Descriptor // the index.json entry
+}
+
+// Open opens (creating when needed) the store under the state root.
+func Open(root string) (*Store, error) {
+	s := &Store{
+		Root:   root,
+		dir:    filepath.Join(root, "images"),
+		layers: filepath.Join(root, "layers"),
+		ingest: filepath.Join(root, "ingest"),
+		locks:  filepath.Join(root, "locks"),
+	}
+	for _, d := range []string{filepath.Join(s.dir, "blobs", "sha256"), s.layers, s.ingest, s.locks} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("open image store: %w", err)
+		}
+	}
+	layout := filepath.Join(s.dir, ocispec.ImageLayoutFile)
+	if _, err := os.Stat(layout); errors.Is(err, os.ErrNotExist) {
+		b, _ := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
+		if err := s.writeFileAtomic(layout, b); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Dir is the OCI layout folder, <root>/images.
+func (s *Store) Dir() string { return s.dir }
+
+// BlobPath is where the blob d lives: blobs/sha256/<hex>.
+func (s *Store) BlobPath(d digest.Digest) string {
+	return filepath.Join(s.dir, "blobs", d.Algorithm().String(), d.Encoded())
+}
+
+// HasBlob reports whether blob d is in the store.
+func (s *Store) HasBlob(d digest.Digest) bool {
+	_, err := os.Stat(s.BlobPath(d))
+	return err == nil
+}
+
+// ReadBlob reads a (small) blob and checks it against its digest.
+func (s *Store) ReadBlob(d digest.Digest) ([]byte, error) {
+	if err := d.Validate(); err != nil {
+		return nil, fmt.Errorf("read blob %q: %w", d, err)
+	}
+	b, err := os.ReadFile(s.BlobPath(d))
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", d, err)
+	}
+	if got := digest.FromBytes(b); got != d {
+		return nil, fmt.Errorf("blob %s: content hashes to %s: %w", d, got, ErrDigestMismatch)
+	}
+	return b, nil
+}
+
+// LayerDir is where the layer with uncompressed digest diffID is unpacked.
+func (s *Store) LayerDir(diffID digest.Digest) string {
+	return filepath.Join(s.layers, diffID.Encoded())
+}
+
+// HasLayer reports whether the layer diffID is unpacked.
+func (s *Store) HasLayer(diffID digest.Digest) bool {
+	st, err := os.Stat(s.LayerDir(diffID))
+	return err == nil && st.IsDir()
+}
+
+// readIndex reads index.json (an empty index when there is none yet).
+func (s *Store) readIndex() (ocispec.Index, error) {
+	idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
+	b, err := os.ReadFile(filepath.Join(s.dir, ocispec.ImageIndexFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return idx, nil
+	}
+	if err != nil {
+		return idx, fmt.Errorf("read image index: %w", err)
+	}
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return idx, fmt.Errorf("parse %s: %w", filepath.Join(s.dir, ocispec.ImageIndexFile), err)
+	}
+	return idx, nil
+}
+
+func (s *Store) writeIndex(idx ocispec.Index) error {
+	if idx.Manifests == nil {
+		idx.Manifests = []ocispec.Descriptor{}
+	}
+	b, err := json.MarshalIndent(idx, "", "  ")
+	if err != nil {
+		return err
+	}
+	return s.writeFileAtomic(filepath.Join(s.dir, ocispec.ImageIndexFile), append(b, '\n'))
+}
+
+// Tag records manifest desc in index.json under ref, replacing the image
+// the name pointed to before. It returns whether anything changed.
+func (s *Store) Tag(ref reference.Reference, desc ocispec.Descriptor) (bool, error) {
+	unlock, err := s.lock("index", unix.LOCK_EX)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	idx, err := s.readIndex()
+	if err != nil {
+		return false, err
+	}
+	name := ref.String()
+	entry := ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size,
+		Platform: desc.Platform, Annotations: map[string]string{AnnotationImageName: name}}
+	if ref.Tag != "" {
+		entry.Annotations[ocispec.AnnotationRefName] = ref.Familiar()
+	}
+	kept := idx.Manifests[:0]
+	for _, m := range idx.Manifests {
+		if m.Annotations[AnnotationImageName] == name {
+			if m.Digest == desc.Digest {
+				return false, nil
+			}
+			continue
+		}
+		kept = append(kept, m)
+	}
+	idx.Manifests = append(kept, entry)
+	return true, s.writeIndex(idx)
+}
+
+var idRE = regexp.MustCompile(`^(sha256:)?[0-9a-f]{12,64}$`)
+
+// Lookup finds an image by reference ("debian", "debian:bookworm",
+// "host:5000/a/b@sha256:…") or by image ID (the config digest, or a
+// prefix of at least 12 hex digits of it), as Docker does.
+func (s *Store) Lookup(ref string) (*Image, error) {
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	if idRE.MatchString(ref) {
+		prefix := strings.TrimPrefix(ref, "sha256:")
+		for _, m := range idx.Manifests {
+			img, err := s.image(m)
+			if err == nil && strings.HasPrefix(img.ID.Encoded(), prefix) {
+				return img, nil
+			}
+		}
+	}
+	r, err := reference.Parse(ref)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range idx.Manifests {
+		name := m.Annotations[AnnotationImageName]
+		if name == r.String() {
+			return s.image(m)
+		}
+		// name@digest finds the image by content, whatever its tag.
+		if r.Digest != "" && m.Digest == r.Digest {
+			if have, err := reference.Parse(name); err == nil && have.Name() == r.Name() {
+				return s.image(m)
+			}
+		}
+	}
+	return nil, fmt.Errorf("%w: %s", ErrNotFound, r.Familiar())
+}
+
+// List returns every image of the store (index.json order).
+func (s *Store) List() ([]*Image, error) {
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	var out []*Image
+	for _, m := range idx.Manifests {
+		img, err := s.image(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, img)
+	}
+	return out, nil
+}
+
+// image loads the manifest and config an index entry points to.
+func (s *Store) image(entry ocispec.Descriptor) (*Image, error) {
+	img := &Image{Ref: entry.Annotations[AnnotationImageName], Digest: entry.Digest, MediaType: entry.MediaType, Entry: entry}
+	b, err := s.ReadBlob(entry.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", img.Ref, err)
+	}
+	if err := json.Unmarshal(b, &img.Manifest); err != nil {
+		return nil, fmt.Errorf("image %s: parse manifest: %w", img.Ref, err)
+	}
+	img.ID = img.Manifest.Config.Digest
+	cb, err := s.ReadBlob(img.ID)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", img.Ref, err)
+	}
+	if err := json.Unmarshal(cb, &img.Config); err != nil {
+		return nil, fmt.Errorf("image %s: parse config: %w", img.Ref, err)
+	}
+	img.Size = entry.Size + img.Manifest.Config.Size
+	for _, l := range img.Manifest.Layers {
+		img.Size += l.Size
+	}
+	for _, d := range img.Config.RootFS.DiffIDs {
+		img.LayerDirs = append(img.LayerDirs, s.LayerDir(d))
+	}
+	return img, nil
+}
+
+// Remove untags the image named ref (rmi) and deletes every blob and
+// unpacked layer no remaining image references. It returns what it
+// deleted.
+func (s *Store) Remove(ref string) ([]digest.Digest, error) {
+	img, err := s.Lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := s.lock("store", unix.LOCK_EX)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	unlockIdx, err := s.lock("index", unix.LOCK_EX)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := s.readIndex()
+	if err == nil {
+		kept := idx.Manifests[:0]
+		for _, m := range idx.Manifests {
+			if m.Annotations[AnnotationImageName] != img.Ref {
+				kept = append(kept, m)
+			}
+		}
+		idx.Manifests = kept
+		err = s.writeIndex(idx)
+	}
+	unlockIdx()
+	if err != nil {
+		return nil, err
+	}
+	return s.collectGarbage()
+}
+
+// Prune deletes blobs and layers no image references (left by a failed
+// pull, for instance).
+func (s *Store) Prune() ([]digest.Digest, error) {
+	unlock, err := s.lock("store", unix.LOCK_EX)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return s.collectGarbage()
+}
+
+// collectGarbage is a mark-and-sweep: mark what index.json reaches,
+// delete the rest. The caller holds the store lock exclusively.
+func (s *Store) collectGarbage() ([]digest.Digest, error) {
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	blobs, layers := map[string]bool{}, map[string]bool{}
+	for _, m := range idx.Manifests {
+		blobs[m.Digest.Encoded()] = true
+		img, err := s.image(m)
+		if err != nil {
+			return nil, fmt.Errorf("refusing to collect garbage: %w", err)
+		}
+		blobs[img.ID.Encoded()] = true
+		for _, l := range img.Manifest.Layers {
+			blobs[l.Digest.Encoded()] = true
+		}
+		for _, d := range img.Config.RootFS.DiffIDs {
+			layers[d.Encoded()] = true
+		}
+	}
+	var removed []digest.Digest
+	sweep := func(dir string, keep map[string]bool) error {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if keep[e.Name()] {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("remove %s: %w", filepath.Join(dir, e.Name()), err)
+			}
+			if e.Type().IsRegular() {
+				removed = append(removed, digest.NewDigestFromEncoded(digest.SHA256, e.Name()))
+			}
+		}
+		return nil
+	}
+	if err := sweep(filepath.Join(s.dir, "blobs", "sha256"), blobs); err != nil {
+		return removed, err
+	}
+	err = sweep(s.layers, layers)
+	sort.Slice(removed, func(i, j int) bool { return removed[i] < removed[j] })
+	return removed, err
+}
