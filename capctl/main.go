@@ -306,6 +306,14 @@ func cmdSetFile(args []string) error {
 	if f.Changed("rootid") {
 		fc.Version, fc.RootID = 3, *rootID
 	}
+	// Check every file first, so a bad name leaves no file half done.
+	for _, p := range f.Args()[1:] {
+		if st, err := os.Stat(p); err != nil {
+			return err
+		} else if !st.Mode().IsRegular() {
+			return fmt.Errorf("set capabilities of %s: not a regular file", p)
+		}
+	}
 	for _, p := range f.Args()[1:] {
 		if err := caps.SetFile(p, fc, f.Explainer()); err != nil {
 			return err

@@ -225,6 +225,10 @@ func TestBadInput(t *testing.T) {
 			}
 		}
 	}
+	out, code := testenv.Run(t, capctl, "setfile", "cap_chown+ep", file, file+".missing")
+	if code != 125 || !strings.HasPrefix(out, "capctl: error: stat "+file+".missing: no such file or directory") {
+		t.Errorf("setfile with a missing file: exit %d, %q", code, out)
+	}
 	if out, _ := testenv.Run(t, capctl, "getfile", file); out != "" {
 		t.Errorf("a failed setfile left capabilities behind: %q", out)
 	}
