@@ -271,8 +271,8 @@ func TestShowAndDecode(t *testing.T) {
 		t.Errorf("decode = %q", out)
 	}
 	if capsh, err := exec.LookPath("capsh"); err == nil { // the reference, when installed
-		ref, _ := testenv.Run(t, capsh, "--decode=000001ffffffffff")
-		mine, _ := testenv.Run(t, capctl, "decode", "000001ffffffffff")
+		ref, _ := testenv.Run(t, capsh, "--decode=00000fffffffffff")
+		mine, _ := testenv.Run(t, capctl, "decode", "00000fffffffffff")
 		if ref != mine {
 			t.Errorf("decode differs from capsh:\ncapsh:  %s\ncapctl: %s", ref, mine)
 		}

@@ -58,7 +58,7 @@ func TestNamesCoverKernel(t *testing.T) {
 			t.Errorf("Parse(%q) = %v, %v; want %d", c.DockerName(), got, err, int(c))
 		}
 	}
-	if Cap(40).String() != "cap_checkpoint_restore" || Cap(41).String() != "cap_41" {
+	if Cap(40).String() != "cap_checkpoint_restore" || Cap(41).String() != "41" || Cap(41).DockerName() != "CAP_41" {
 		t.Errorf("names: 40 = %s, 41 = %s", Cap(40), Cap(41))
 	}
 }

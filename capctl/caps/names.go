@@ -47,16 +47,22 @@ const (
 )
 
 // String returns the name libcap and getcap use: "cap_net_admin", or
-// "cap_41" for a bit newer than this program.
+// the bare number ("41") for a bit newer than this program, as libcap's
+// cap_to_name(3) does.
 func (c Cap) String() string {
 	if c >= 0 && int(c) < len(names) {
 		return "cap_" + names[c]
 	}
-	return "cap_" + strconv.Itoa(int(c))
+	return strconv.Itoa(int(c))
 }
 
 // DockerName returns the name Docker and the OCI spec use: "CAP_NET_ADMIN".
-func (c Cap) DockerName() string { return strings.ToUpper(c.String()) }
+func (c Cap) DockerName() string {
+	if c >= 0 && int(c) < len(names) {
+		return "CAP_" + strings.ToUpper(names[c])
+	}
+	return "CAP_" + strconv.Itoa(int(c))
+}
 
 // Set is a capability set as the kernel stores it: bit N is capability N.
 // It is what /proc/PID/status prints in hex (CapEff: 00000000a80425fb).
