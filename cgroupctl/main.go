@@ -70,14 +70,24 @@ func run(args []string) error {
 		fmt.Printf("%s version %s\n", tool, cli.Version)
 		return nil
 	}
-	// --explain may come before the sub-command, as in `cgroupctl --explain create t1`.
-	explainFirst := false
-	if args[0] == "--explain" {
-		explainFirst, args = true, args[1:]
-		if len(args) == 0 {
-			return cli.Usagef(tool, "no command given")
+	// The shared flags may come before the sub-command too, as in
+	// `cgroupctl --explain create t1` or `cgroupctl --mode v2 list`.
+	var pre []string
+	for len(args) > 0 && strings.HasPrefix(args[0], "--") {
+		name, _, hasValue := strings.Cut(args[0], "=")
+		switch {
+		case name == "--explain" || hasValue:
+			pre, args = append(pre, args[0]), args[1:]
+		case (name == "--mode" || name == "--v2-root" || name == "--parent") && len(args) > 1:
+			pre, args = append(pre, args[0], args[1]), args[2:]
+		default:
+			return cli.Usagef(tool, "%s: give it after the command, or see 'cgroupctl --help'", args[0])
 		}
 	}
+	if len(args) == 0 {
+		return cli.Usagef(tool, "no command given")
+	}
+	args = append(append([]string{args[0]}, pre...), args[1:]...)
 	for _, c := range commands {
 		if c.name != args[0] {
 			continue
@@ -101,9 +111,6 @@ func run(args []string) error {
 		}
 		if err := x.Parse(args[1:]); err != nil {
 			return cli.Done(err)
-		}
-		if explainFirst {
-			_ = x.Set("explain", "true")
 		}
 		return c.run(x)
 	}

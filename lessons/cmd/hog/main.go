@@ -9,6 +9,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -101,23 +102,33 @@ func parseSize(s string) (int64, error) {
 	return v * mul, nil
 }
 
-// cpu burns one CPU in a loop that never sleeps.
+// cpu burns one CPU in a loop that never sleeps. Given SECONDS, it stops
+// then and says how much CPU time the kernel gave it, rounded to 5 %, so
+// a limit shows: under --cpus 0.2 it gets about 20 % of the time it ran.
 func cpu(args []string) error {
-	var until time.Time
+	var sec float64
 	if len(args) > 0 {
-		sec, err := strconv.ParseFloat(args[0], 64)
-		if err != nil {
+		var err error
+		if sec, err = strconv.ParseFloat(args[0], 64); err != nil || sec <= 0 {
 			return fmt.Errorf("bad SECONDS %q", args[0])
 		}
-		until = time.Now().Add(time.Duration(sec * float64(time.Second)))
 	}
+	start := time.Now()
+	until := start.Add(time.Duration(sec * float64(time.Second)))
 	x := 0
 	for i := 0; ; i++ {
 		x += i
-		if i%1000000 == 0 && !until.IsZero() && time.Now().After(until) {
-			return nil
+		if i%1000000 == 0 && sec > 0 && time.Now().After(until) {
+			break
 		}
 	}
+	wall := time.Since(start).Seconds()
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	used := float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	pct := int(math.Round(used/wall*100/5) * 5)
+	fmt.Printf("hog: spun for %.1f s and got %.2f s of CPU: about %d%% of one CPU\n", wall, used, pct)
+	return nil
 }
 
 // fork makes up to n children the way a fork bomb does, with fork(2)
@@ -183,7 +194,8 @@ func count(file string) error {
 		return err
 	}
 	for i := 1; ; i++ {
-		if _, err := f.WriteAt([]byte(fmt.Sprintf("%020d\n", i)), 0); err != nil {
+		// Padded with spaces, so each write covers the last one: `read n < FILE` trims them.
+		if _, err := f.WriteAt([]byte(fmt.Sprintf("%-20d\n", i)), 0); err != nil {
 			return err
 		}
 		time.Sleep(10 * time.Millisecond)
