@@ -151,11 +151,12 @@ func optionString(o Options, lowerKey string, lower []string) string {
 	return strings.Join(opts, ",")
 }
 
+var optionEscaper = strings.NewReplacer(`\`, `\\`, `,`, `\,`)
+
 // escapeOption escapes what overlay's option parser splits on: ',' between
 // options, and ':' between lower layers in a lowerdir list.
 func escapeOption(s string, colon bool) string {
-	r := strings.NewReplacer(`\`, `\\`, `,`, `\,`)
-	s = r.Replace(s)
+	s = optionEscaper.Replace(s)
 	if colon {
 		s = strings.ReplaceAll(s, ":", `\:`)
 	}
