@@ -180,12 +180,18 @@ func (fw *Forwarder) acceptTCP() {
 	defer fw.wg.Done()
 	for {
 		client, err := fw.ln.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			// Out of file descriptors, or a connection reset before
+			// accept: wait a little and keep serving, as net/http does.
+			select {
+			case <-fw.done:
+				return
+			case <-time.After(50 * time.Millisecond):
 			}
-			return // closed
+			continue
 		}
 		fw.wg.Add(1)
 		go fw.relayTCP(client)
@@ -233,8 +239,12 @@ func (fw *Forwarder) relayUDP() {
 	buf := make([]byte, 65535)
 	for {
 		n, from, err := fw.pc.ReadFrom(buf)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
 		if err != nil {
-			return // closed
+			time.Sleep(10 * time.Millisecond) // a transient error: don't spin
+			continue
 		}
 		key := from.String()
 		mu.Lock()

@@ -32,6 +32,9 @@ func NATAdd(n NAT, ex *explain.Printer) (undo func() error, err error) {
 	if err := n.check(); err != nil {
 		return nil, err
 	}
+	if _, err := exec.LookPath("iptables"); err != nil {
+		return nil, fmt.Errorf("nat: iptables not found (install the iptables package)")
+	}
 	// The kernel routes packets between interfaces only when forwarding
 	// is on; a new namespace starts with it off.
 	ex.Cmd("sysctl -w net.ipv4.ip_forward=1")

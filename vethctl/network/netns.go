@@ -88,6 +88,11 @@ func (ns NS) open() (netns.NsHandle, error) {
 	if ns.IsCurrent() {
 		return netns.Get()
 	}
+	if ns.Name != "" {
+		if err := checkNetnsName(ns.Name); err != nil {
+			return -1, err // a "../" name would escape /run/netns
+		}
+	}
 	h, err := netns.GetFromPath(ns.Path())
 	if err == nil {
 		return h, nil
