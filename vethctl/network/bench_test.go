@@ -1,0 +1,68 @@
+package network
+
+import (
+	"fmt"
+	"net"
+	"testing"
+
+	"mini-docker/internal/testenv"
+)
+
+// BenchmarkContainerNetwork measures what mini-docker pays per container:
+// a named namespace, a veth into it on the bridge with an address and a
+// default route, then the teardown. All inside a namespace playing the
+// host.
+func BenchmarkContainerNetwork(b *testing.B) {
+	testenv.Integration(b)
+	hostName := "vb" + testID + "-host"
+	undoHost, err := NetnsAdd(hostName, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer undoHost()
+	host := Named(hostName)
+	if err := host.Do(func() error {
+		_, err := AddBridge(DefaultBridge, DefaultBridgeAddr(), nil)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	gw := net.ParseIP(DefaultGateway)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		name := fmt.Sprintf("vb%s-%d", testID, i)
+		err := host.Do(func() error {
+			delNS, err := NetnsAdd(name, nil)
+			if err != nil {
+				return err
+			}
+			defer delNS()
+			addr := &net.IPNet{IP: net.IPv4(172, 18, byte(i>>8), byte(2+i%250)).To4(), Mask: net.CIDRMask(16, 32)}
+			delVeth, err := CreateVeth(Veth{Host: fmt.Sprintf("vb%07x", i), Peer: "eth0", NS: Named(name),
+				Addr: addr, Gateway: gw, Bridge: DefaultBridge}, nil)
+			if err != nil {
+				return err
+			}
+			return delVeth()
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAllocateRelease measures one lease and its release on disk.
+func BenchmarkAllocateRelease(b *testing.B) {
+	p, err := OpenPool(b.TempDir(), mustSubnetNoT("10.9.9.0/24"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		if _, err := p.Allocate("c"); err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Release("c"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
