@@ -135,6 +135,11 @@ Examples:
   cgroupctl stats t1
   cgroupctl delete --kill t1
 
+On a hybrid host the v2 code path (--mode v2) runs for real for groups,
+joining, freezing and cgroup.kill; the v2 limit files (memory.max, cpu.max,
+pids.max, subtree_control) are tested only against a cgroupfs-shaped
+directory: see cgroupctl/README.md.
+
 Run '%s COMMAND --help' for a command's options.
 `, tool)
 }

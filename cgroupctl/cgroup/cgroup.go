@@ -378,6 +378,9 @@ func (g *Group) setMemoryV1(r Resources, ex *explain.Printer) error {
 // in a new PID namespace (where its own PID means nothing to the host)
 // joins a group before exec'ing the container's command.
 func (g *Group) Join(pid int, ex *explain.Printer) error {
+	if pid == 0 {
+		ex.Note("0 = the writing process, whatever its PID in its own PID namespace")
+	}
 	for _, d := range g.Dirs() {
 		if err := writeFile(ex, filepath.Join(d, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
 			return fmt.Errorf("join cgroup %q: %w", g.Name, err)
