@@ -97,11 +97,17 @@ func nsFlags(f *cli.Flags, what string) func() (network.NS, error) {
 	}
 }
 
-func nargs(f *cli.Flags, cmd string, n int) error {
-	if f.NArg() != n {
-		return cli.Usagef(tool+" "+cmd, "%s: want %d argument(s), got %d", cmd, n, f.NArg())
+// need checks the positional arguments after the first skip ones (the
+// verb of `netns add NAME`, ...) against the names the command wants.
+func need(f *cli.Flags, cmd string, skip int, names ...string) error {
+	got := f.Args()[min(skip, f.NArg()):]
+	if len(got) == len(names) {
+		return nil
 	}
-	return nil
+	if len(names) == 0 {
+		return cli.Usagef(tool+" "+cmd, "%s: unexpected argument %q", cmd, got[0])
+	}
+	return cli.Usagef(tool+" "+cmd, "%s: want %s, got %d argument(s)", cmd, strings.Join(names, " "), len(got))
 }
 
 func cmdNetns(args []string) error {
@@ -114,7 +120,7 @@ func cmdNetns(args []string) error {
 	ex := f.Explainer()
 	switch verb := f.Arg(0); verb {
 	case "add", "del", "delete":
-		if err := nargs(f, "netns "+verb, 2); err != nil {
+		if err := need(f, "netns "+verb, 1, "NAME"); err != nil {
 			return err
 		}
 		if verb == "add" {
@@ -143,14 +149,14 @@ func cmdCreate(args []string) error {
 		"vethctl create veth0 eth0 --netns box --addr 10.0.0.2/24 --gateway 10.0.0.1",
 		"vethctl create veth1a2b3c4 eth0 --pid 4242 --addr 172.18.0.2/16 --gateway 172.18.0.1 --bridge mini-docker0")
 	ns := nsFlags(f, "where PEER goes")
-	addr := f.String("addr", "", "PEER's address with prefix, e.g. 10.0.0.2/24")
+	addr := f.String("addr", "", "PEER's address and prefix, `CIDR` like 10.0.0.2/24")
 	gw := f.String("gateway", "", "default route inside the namespace via this `IP`")
-	mtu := f.Int("mtu", 0, "MTU of both ends (default: the kernel's 1500)")
-	br := f.String("bridge", "", "plug HOST into this bridge")
+	mtu := f.Int("mtu", 0, "MTU `N` of both ends (default: the kernel's 1500)")
+	br := f.String("bridge", "", "plug HOST into the bridge `BR`")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
-	if err := nargs(f, "create", 2); err != nil {
+	if err := need(f, "create", 0, "HOST", "PEER"); err != nil {
 		return err
 	}
 	v := network.Veth{Host: f.Arg(0), Peer: f.Arg(1), MTU: *mtu, Bridge: *br}
@@ -196,7 +202,7 @@ func cmdDelete(args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
-	if err := nargs(f, "delete", 1); err != nil {
+	if err := need(f, "delete", 0, "LINK"); err != nil {
 		return err
 	}
 	return network.DeleteLink(f.Arg(0), f.Explainer())
@@ -206,12 +212,12 @@ func cmdBridge(args []string) error {
 	f := newFlags("bridge add|del NAME [--addr CIDR]",
 		"Create (with an address, up) or delete a bridge: the virtual switch the host ends of the veths plug into. Its address is the containers' gateway.",
 		"vethctl bridge add mini-docker0 --addr 172.18.0.1/16", "vethctl bridge del mini-docker0")
-	addr := f.String("addr", "", "the bridge's address with prefix, e.g. 172.18.0.1/16")
+	addr := f.String("addr", "", "the bridge's address and prefix, `CIDR` like 172.18.0.1/16")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
 	verb := f.Arg(0)
-	if err := nargs(f, "bridge "+verb, 2); err != nil {
+	if err := need(f, "bridge "+verb, 1, "NAME"); err != nil {
 		return err
 	}
 	switch verb {
@@ -237,7 +243,7 @@ func cmdAttach(args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
-	if err := nargs(f, "attach", 2); err != nil {
+	if err := need(f, "attach", 0, "BRIDGE", "LINK"); err != nil {
 		return err
 	}
 	return hintFor(network.Attach(f.Arg(0), f.Arg(1), f.Explainer()), network.NS{})
@@ -251,7 +257,7 @@ func cmdShow(args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
-	if err := nargs(f, "show", 0); err != nil {
+	if err := need(f, "show", 0); err != nil {
 		return err
 	}
 	n, err := ns()
@@ -280,9 +286,9 @@ func cmdIpam(args []string) error {
 	f := newFlags("ipam alloc|release|list [ID] [--subnet CIDR] [--gateway IP] [--root DIR]",
 		"Lease addresses of a subnet to IDs (containers), as lease files under ROOT/network/. Never hands out the network, broadcast or gateway address, nor a leased one; safe for concurrent processes (flock).",
 		"vethctl ipam alloc c1 --subnet 10.0.0.0/24", "vethctl ipam list --subnet 10.0.0.0/24", "vethctl ipam release c1 --subnet 10.0.0.0/24")
-	subnet := f.String("subnet", network.DefaultSubnet, "the subnet to lease from")
-	gw := f.String("gateway", "", "the address kept for the gateway (default: the subnet's first)")
-	root := f.String("root", "", "state root (default $MINI_DOCKER_ROOT or /var/lib/mini-docker)")
+	subnet := f.String("subnet", network.DefaultSubnet, "the subnet to lease from, `CIDR`")
+	gw := f.String("gateway", "", "the address kept for the gateway, `IP` (default: the subnet's first)")
+	root := f.String("root", "", "state root `DIR` (default $MINI_DOCKER_ROOT or /var/lib/mini-docker)")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
@@ -302,7 +308,7 @@ func cmdIpam(args []string) error {
 	}
 	switch verb := f.Arg(0); verb {
 	case "alloc", "release":
-		if err := nargs(f, "ipam "+verb, 2); err != nil {
+		if err := need(f, "ipam "+verb, 1, "ID"); err != nil {
 			return err
 		}
 		if verb == "release" {
@@ -332,13 +338,13 @@ func cmdNat(args []string) error {
 	f := newFlags("nat add|del --subnet CIDR --out IFACE",
 		"Masquerade traffic from SUBNET leaving through IFACE (iptables -t nat POSTROUTING ... -j MASQUERADE) and turn on IPv4 forwarding, in this namespace. Only done when asked; `nat del` removes the rule.",
 		"vethctl nat add --subnet 172.18.0.0/16 --out eth0", "vethctl nat del --subnet 172.18.0.0/16 --out eth0")
-	subnet := f.String("subnet", "", "source subnet of the containers")
-	out := f.String("out", "", "outgoing interface")
+	subnet := f.String("subnet", "", "source subnet of the containers, `CIDR`")
+	out := f.String("out", "", "outgoing interface `IFACE`")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
 	verb := f.Arg(0)
-	if err := nargs(f, "nat "+verb, 1); err != nil {
+	if err := need(f, "nat "+verb, 1); err != nil {
 		return err
 	}
 	_, sn, err := net.ParseCIDR(*subnet)
@@ -361,15 +367,15 @@ func cmdForward(args []string) error {
 		"Relay connections (TCP) and datagrams (UDP) from a listening address to a target, in user space, as docker-proxy does for `docker run -p`. Runs until interrupted; prints one line per protocol once listening.",
 		"vethctl forward --listen 127.0.0.1:8080 --to 172.18.0.2:80",
 		"vethctl forward --listen 127.0.0.1:8080 --to 127.0.0.1:80 --to-netns box --proto tcp")
-	listen := f.String("listen", "", "address to listen on, IP:PORT")
-	to := f.String("to", "", "address to relay to, IP:PORT")
+	listen := f.String("listen", "", "address to listen on, `IP:PORT`")
+	to := f.String("to", "", "address to relay to, `IP:PORT`")
 	proto := f.String("proto", "tcp,udp", "protocols to relay: tcp, udp or tcp,udp")
-	lns := f.String("listen-netns", "", "listen inside this named namespace (default: this one)")
-	tns := f.String("to-netns", "", "connect to the target from inside this named namespace")
+	lns := f.String("listen-netns", "", "listen inside the namespace `NAME` (default: this one)")
+	tns := f.String("to-netns", "", "connect to the target from inside the namespace `NAME`")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
-	if err := nargs(f, "forward", 0); err != nil {
+	if err := need(f, "forward", 0); err != nil {
 		return err
 	}
 	if *listen == "" || *to == "" {
