@@ -84,7 +84,13 @@ func realHost(t *testing.T) string {
 		names = append(names, l.Attrs().Name)
 	}
 	sort.Strings(names)
-	ns, _ := network.NetnsList()
+	var ns []string // ours only: other packages' tests may run at the same time
+	all, _ := network.NetnsList()
+	for _, n := range all {
+		if strings.HasPrefix(n, "vc"+testID+"-") {
+			ns = append(ns, n)
+		}
+	}
 	rules, _ := exec.Command("nft", "list", "ruleset").CombinedOutput()
 	return fmt.Sprintf("links=%v netns=%v nft=%q", names, ns, rules)
 }

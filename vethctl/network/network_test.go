@@ -93,9 +93,25 @@ func hostState(t *testing.T) (links, nets, rules string) {
 		names = append(names, l.Attrs().Name)
 	}
 	sort.Strings(names)
-	ns, _ := NetnsList()
+	return strings.Join(names, " "), ownNetns(), nftRuleset()
+}
+
+// ownNetns lists the named namespaces this test process made: tests of
+// other packages may run at the same time and have their own.
+func ownNetns() string {
+	all, _ := NetnsList()
+	var own []string
+	for _, n := range all {
+		if strings.HasPrefix(n, "vt"+testID+"-") {
+			own = append(own, n)
+		}
+	}
+	return strings.Join(own, " ")
+}
+
+func nftRuleset() string {
 	out, _ := exec.Command("nft", "list", "ruleset").CombinedOutput()
-	return strings.Join(names, " "), strings.Join(ns, " "), string(out)
+	return string(out)
 }
 
 // serveTCP listens on addr inside ns and answers each connection's
