@@ -191,23 +191,11 @@ func (g *Group) createV2(ex *explain.Printer, made *[]string) error {
 	if err := enableControllers(ex, root, want, true); err != nil {
 		return err
 	}
+	var prepareParent func(string) error
 	if g.Parent != "" {
-		p := filepath.Join(root, g.Parent)
-		if ok, err := mkdirIfMissing(ex, p); err != nil {
-			return err
-		} else if ok {
-			*made = append(*made, p)
-		}
-		if err := enableControllers(ex, p, want, false); err != nil {
-			return err
-		}
+		prepareParent = func(p string) error { return enableControllers(ex, p, want, false) }
 	}
-	d := g.Dirs()[0]
-	if err := mkdir(ex, d); err != nil {
-		return err
-	}
-	*made = append(*made, d)
-	return nil
+	return mkdirGroup(ex, g.Dirs()[0], made, prepareParent, nil)
 }
 
 // controllersToEnable are the v2 controllers the root offers that
@@ -254,31 +242,49 @@ func enableControllers(ex *explain.Printer, dir string, want []string, isRoot bo
 // createV1 makes the parent and the group in each v1 hierarchy.
 func (g *Group) createV1(ex *explain.Printer, made *[]string) error {
 	for _, mp := range g.host.hierarchies() {
-		dirs := []string{filepath.Join(mp, g.Parent, g.Name)}
-		if g.Parent != "" {
-			dirs = []string{filepath.Join(mp, g.Parent), dirs[0]}
+		var prepareParent, prepare func(string) error
+		if mp == g.host.V1["cpuset"] {
+			prepare = func(d string) error { return inheritCpuset(ex, d) }
+			if g.Parent != "" {
+				prepareParent = prepare
+			}
 		}
-		for i, d := range dirs {
-			if i < len(dirs)-1 {
-				if ok, err := mkdirIfMissing(ex, d); err != nil {
-					return err
-				} else if ok {
-					*made = append(*made, d)
-				}
-			} else {
-				if err := mkdir(ex, d); err != nil {
-					return err
-				}
-				*made = append(*made, d)
-			}
-			if mp == g.host.V1["cpuset"] {
-				if err := inheritCpuset(ex, d); err != nil {
-					return err
-				}
-			}
+		if err := mkdirGroup(ex, filepath.Join(mp, g.Parent, g.Name), made, prepareParent, prepare); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// mkdirGroup makes the group directory dir, after its parent (made when
+// missing, then readied by prepareParent); prepare readies dir itself.
+// Another cgroupctl deleting the parent's last group removes the empty
+// parent, possibly between our two mkdirs (ENOENT): then it is made again.
+func mkdirGroup(ex *explain.Printer, dir string, made *[]string, prepareParent, prepare func(string) error) error {
+	parent := filepath.Dir(dir)
+	for attempt := 1; ; attempt++ {
+		if ok, err := mkdirIfMissing(ex, parent); err != nil {
+			return err
+		} else if ok {
+			*made = append(*made, parent)
+		}
+		if prepareParent != nil {
+			if err := prepareParent(parent); err != nil {
+				return err
+			}
+		}
+		err := mkdir(ex, dir)
+		if err == nil {
+			*made = append(*made, dir)
+			if prepare != nil {
+				return prepare(dir)
+			}
+			return nil
+		}
+		if !errors.Is(err, syscall.ENOENT) || attempt == 3 {
+			return err
+		}
+	}
 }
 
 // inheritCpuset copies the parent's CPUs and memory nodes into a new v1
