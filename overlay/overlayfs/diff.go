@@ -24,8 +24,8 @@ import (
 //     (user.overlay.opaque with the userxattr mount option): whatever the
 //     lower layers hold under the same path is hidden. The kernel marks a
 //     directory opaque when one is created where a lower one was removed
-//     (rm -rf dir; mkdir dir), and also when a new directory is made in a
-//     merged one, as a shortcut for later lookups.
+//     (rm -rf dir; mkdir dir); some kernels also mark a directory newly
+//     made in a merged one, as a shortcut for later lookups.
 //
 // OCI image layers (tar files) spell the same two things as file names:
 // ".wh.NAME" next to the removed NAME, and ".wh..wh..opq" inside an opaque
@@ -168,10 +168,11 @@ func (c Change) String() string { return string(c.Kind) + " " + c.Path }
 //	D /path   deleted: a whiteout, or a lower entry hidden by an opaque
 //	          directory (only the top of a deleted tree is listed)
 //
-// This is what docker diff shows for overlay2 (which since Docker 18.06
-// compares the container's view with the image's, rather than trusting
-// opaque markers, which the kernel also sets on new directories). With no
-// lower layers, everything in upper is A and every whiteout D.
+// This is what docker diff shows for overlay2, which since Docker 18.06
+// compares the container's view with the image's rather than trusting
+// opaque markers (a new directory may be marked opaque too, and was then
+// listed as deleted: moby#37880). With no lower layers, everything in
+// upper is A and every whiteout D.
 func Diff(upper string, lower []string) ([]Change, error) {
 	changes := map[string]ChangeKind{}
 	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {

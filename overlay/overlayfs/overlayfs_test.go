@@ -237,9 +237,9 @@ func TestOpaqueDir(t *testing.T) {
 	})
 }
 
-// The kernel marks new directories in a merged directory opaque too (a
-// lookup shortcut): diff must still call them added, not deleted (Docker
-// bug moby#37880).
+// Some kernels mark a directory made in a merged directory opaque (a
+// lookup shortcut): diff must still call it added, not deleted (Docker
+// bug moby#37880). The marker is set by hand here, as such a kernel would.
 func TestNewDirIsAdded(t *testing.T) {
 	testenv.Integration(t)
 	testenv.NoNewMounts(t)
@@ -247,6 +247,12 @@ func TestNewDirIsAdded(t *testing.T) {
 	b := newBox(t, top, base)
 
 	writeFiles(t, b.merged, map[string]string{"srv/app/run.sh": "#!/bin/sh\n", "tmp/x": "x"})
+	if err := unix.Lsetxattr(filepath.Join(b.upper, "srv"), OpaqueXattr, []byte("y"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if opaque, err := IsOpaque(filepath.Join(b.upper, "srv")); !opaque || err != nil {
+		t.Fatalf("IsOpaque after setting the marker = %v, %v", opaque, err)
+	}
 	wantLines(t, "diff", diffLines(t, b.upper, b.top, b.base), []string{
 		"A /srv",
 		"A /srv/app",

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestParseOverlayOptions(t *testing.T) {
@@ -101,5 +103,18 @@ func TestTopFirst(t *testing.T) {
 	}
 	if base[0] != "/l/1" {
 		t.Error("TopFirst changed its argument")
+	}
+}
+
+func TestIsOpaqueUserXattr(t *testing.T) {
+	dir := t.TempDir()
+	if opaque, err := IsOpaque(dir); opaque || err != nil {
+		t.Fatalf("plain folder: IsOpaque = %v, %v", opaque, err)
+	}
+	if err := unix.Lsetxattr(dir, UserOpaqueXattr, []byte("y"), 0); err != nil {
+		t.Skipf("no user xattrs here: %v", err)
+	}
+	if opaque, err := IsOpaque(dir); !opaque || err != nil {
+		t.Errorf("user.overlay.opaque=y: IsOpaque = %v, %v", opaque, err)
 	}
 }
