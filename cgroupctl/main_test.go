@@ -392,3 +392,41 @@ func TestV2TreeOnRealKernel(t *testing.T) {
 		t.Errorf("process in the killed group exited %d, want 137", code)
 	}
 }
+
+// set changes limits of a live group in the kernel's order (v1 memsw may
+// never fall below memory: growing writes memsw first, shrinking memory
+// first), and add moves a running process in.
+func TestSetAndAdd(t *testing.T) {
+	b := newBox(t)
+	b.must("create", "s1", "--memory", "32m", "--cpus", "0.5", "--pids-limit", "10")
+	for _, tt := range []struct {
+		args  []string
+		mem   int64
+		quota int64
+		pids  int64
+	}{
+		{[]string{"--memory", "128m", "--cpus", "1.5"}, 128 << 20, 150000, 10},
+		{[]string{"--memory", "16m", "--pids-limit", "-1"}, 16 << 20, 150000, -1},
+	} {
+		b.must(append([]string{"set", "s1"}, tt.args...)...)
+		s := b.stats("s1")
+		if s.Memory.Limit != tt.mem || s.CPU.QuotaUsec != tt.quota || s.Pids.Max != tt.pids {
+			t.Errorf("after set %v: memory %d, quota %d, pids %d; want %d, %d, %d",
+				tt.args, s.Memory.Limit, s.CPU.QuotaUsec, s.Pids.Max, tt.mem, tt.quota, tt.pids)
+		}
+	}
+	sleeper := exec.Command(b.hog, "cpu", "60")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sleeper.Wait()
+	b.must("add", "s1", strconv.Itoa(sleeper.Process.Pid))
+	if p := b.stats("s1").Procs; len(p) != 1 || p[0] != sleeper.Process.Pid {
+		t.Errorf("procs after add = %v, want [%d]", p, sleeper.Process.Pid)
+	}
+	list := b.must("list")
+	if !strings.Contains(list, "s1 ") || !strings.Contains(list, " 1 ") {
+		t.Errorf("list does not show s1 with 1 process:\n%s", list)
+	}
+	b.must("delete", "--kill", "s1")
+}

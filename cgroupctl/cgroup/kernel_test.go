@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 
 	"mini-docker/internal/testenv"
@@ -84,5 +85,33 @@ func TestAPIOnRealKernel(t *testing.T) {
 				t.Error("Open finds the group after undo")
 			}
 		})
+	}
+}
+
+// TestDetectMatchesStatfs cross-checks the mode read from mountinfo with
+// the file system types, the way runc decides: /sys/fs/cgroup itself a
+// cgroup2 mount is v2; a cgroup2 mount at /sys/fs/cgroup/unified under it
+// is hybrid; otherwise v1.
+func TestDetectMatchesStatfs(t *testing.T) {
+	h, err := Detect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cgroup2Magic = 0x63677270
+	var st syscall.Statfs_t
+	if err := syscall.Statfs("/sys/fs/cgroup", &st); err != nil {
+		t.Skip("no /sys/fs/cgroup:", err)
+	}
+	want := V1
+	if st.Type == cgroup2Magic {
+		want = V2
+	} else if err := syscall.Statfs("/sys/fs/cgroup/unified", &st); err == nil && st.Type == cgroup2Magic {
+		want = Hybrid
+	}
+	if h.Mode != want {
+		t.Errorf("Detect() says %s, statfs says %s", h.Mode, want)
+	}
+	if h.Mode != V2 && h.Driver != V1 {
+		t.Errorf("on a %s host groups must go to v1 (like runc), Driver = %s", h.Mode, h.Driver)
 	}
 }
