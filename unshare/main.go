@@ -31,6 +31,10 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) > 1 && args[0] == "--explain" && (args[1] == "join" || args[1] == "show") {
+		// `unshare --explain join PID ...` means `unshare join --explain PID ...`.
+		args = append([]string{args[1], args[0]}, args[2:]...)
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "join":
