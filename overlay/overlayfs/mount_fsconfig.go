@@ -14,6 +14,22 @@ import (
 // parameter (before Linux 6.8): MethodAuto then falls back to mount(2).
 var errNoNewAPI = errors.New("the kernel has no new mount API for overlay (fsopen, lowerdir+)")
 
+// hasLowerdirPlus reports whether the running kernel's overlay takes the
+// lowerdir+ parameter (Linux 6.8). Older kernels may still have fsopen,
+// but their overlay parses options the legacy way, as one string limited
+// to a page, and rejects lowerdir+ only at CMD_CREATE.
+func hasLowerdirPlus() bool {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return false
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 6 || major == 6 && minor >= 8
+}
+
 // mountFsconfig mounts with the new mount API (Linux 5.2+, overlay's
 // lowerdir+ since 6.8). Each option is its own fsconfig(2) call, so the
 // one-page limit of mount(2)'s option string does not apply: 500 layers

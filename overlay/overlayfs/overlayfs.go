@@ -104,7 +104,10 @@ func Mount(o Options, p *explain.Printer) (undo func() error, err error) {
 	case MethodMount:
 		err = mountClassic(o, p)
 	case MethodAuto:
-		err = mountFsconfig(o, p)
+		err = errNoNewAPI
+		if hasLowerdirPlus() {
+			err = mountFsconfig(o, p)
+		}
 		if errors.Is(err, errNoNewAPI) {
 			err = mountClassic(o, p)
 		}

@@ -450,6 +450,8 @@ func TestRules(t *testing.T) {
 		{"work inside upper", Options{Lower: lower, Upper: filepath.Join(dir, "upper2"), Work: nested, Merged: merged}, "neither inside the other"},
 		{"upper on overlay", Options{Lower: lower, Upper: onOverlay, Work: filepath.Join(ov.merged, "tmp"), Merged: merged}, "is on an overlay filesystem"},
 		{"upper in use", Options{Lower: lower, Upper: ov.upper, Work: work, Merged: merged}, "already in use by the overlay mounted on " + ov.merged},
+		{"merged already mounted", Options{Lower: lower, Upper: upper, Work: work, Merged: ov.merged}, "an overlay is already mounted on " + ov.merged},
+		{"read-only on a mounted overlay", Options{Lower: lower, Merged: ov.merged, ReadOnly: true}, "an overlay is already mounted on " + ov.merged},
 		{"lower is upper", Options{Lower: []string{upper}, Upper: upper, Work: work, Merged: merged}, "is also the upper or work dir"},
 		{"read-only with upper", Options{Lower: lower, Upper: upper, Work: work, Merged: merged, ReadOnly: true}, "has no upper or work dir"},
 		{"read-only, one layer", Options{Lower: []string{base}, Merged: merged, ReadOnly: true}, "needs at least 2 lower dirs"},

@@ -30,7 +30,7 @@ func checkRules(o Options) error {
 		if o.Upper != "" || o.Work != "" {
 			return hinted("drop --upper and --work, or drop --readonly", "a read-only overlay has no upper or work dir")
 		}
-		return nil
+		return checkNotInUse(o)
 	}
 	if o.Upper == "" || o.Work == "" {
 		return hinted("give both --upper DIR and --work DIR, or --readonly for a lower-only overlay",
@@ -171,8 +171,9 @@ func checkWorkEmpty(work string) error {
 	return nil
 }
 
-// checkNotInUse: two mounted overlays sharing one upper or work dir would
-// corrupt each other (the kernel warns, or refuses with EBUSY when the
+// checkNotInUse: one overlay per mount point (a second one would stack on
+// it and hide it), and two mounted overlays sharing one upper or work dir
+// would corrupt each other (the kernel warns, or refuses with EBUSY when the
 // index feature is on). Lower dirs, on the other hand, may be shared by
 // any number of overlays: that is how containers share an image.
 func checkNotInUse(o Options) error {
@@ -181,6 +182,13 @@ func checkNotInUse(o Options) error {
 		return err
 	}
 	for _, m := range mounts {
+		if m.Merged == o.Merged {
+			return hinted(fmt.Sprintf("unmount it first: overlay umount %s", o.Merged),
+				"an overlay is already mounted on %s", o.Merged)
+		}
+		if o.ReadOnly {
+			continue
+		}
 		if m.Upper == o.Upper {
 			return hinted("give each container its own upper and work dirs",
 				"upper dir %s is already in use by the overlay mounted on %s", o.Upper, m.Merged)
