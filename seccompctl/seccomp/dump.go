@@ -14,8 +14,8 @@ func Dump(p *Profile, r *Resolved, prog *Program) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "; profile %s, compiled for %s (%s), kernel %s\n", p.Source, r.Arch.Name, r.Arch.AuditName, r.Kernel)
 	fmt.Fprintf(&b, "; capabilities kept: %s\n", capsString(r.Caps))
-	fmt.Fprintf(&b, "; default action: %s; %d rules for %d system calls; %d instructions\n",
-		RetString(r.DefaultRet), len(r.Rules), countNrs(r.Rules), len(prog.Insns))
+	fmt.Fprintf(&b, "; default action: %s; %s for %s; %s\n", RetString(r.DefaultRet),
+		plural(len(r.Rules), "rule"), plural(countNrs(r.Rules), "system call"), plural(len(prog.Insns), "instruction"))
 	if len(r.CompatArches) > 0 {
 		wrap(&b, "; other architectures the profile lists, killed anyway (only the native ABI passes): ", r.CompatArches)
 	}
@@ -66,4 +66,11 @@ func wrap(b *strings.Builder, prefix string, items []string) {
 		line += it + sep
 	}
 	b.WriteString(line + "\n")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
