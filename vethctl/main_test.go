@@ -379,3 +379,31 @@ func TestHelpAndUsage(t *testing.T) {
 		t.Errorf("--help: exit %d\n%s", code, out)
 	}
 }
+
+// NAT only when asked, only inside the test's host namespace, and gone
+// after `nat del`.
+func TestNatCommand(t *testing.T) {
+	host := hostNetns(t)
+	testenv.RequireCommand(t, "iptables")
+	rules := func() string {
+		out, _ := testenv.Run(t, "nsenter", "--net="+network.NetnsDir+"/"+host, "iptables", "-w", "-t", "nat", "-S", "POSTROUTING")
+		return out
+	}
+	out, code := vethctl(t, host, "nat", "add", "--subnet", "10.216.0.0/24", "--out", "vc-out0", "--explain")
+	if code != 0 || out != "+ sysctl -w net.ipv4.ip_forward=1\n+ iptables -t nat -A POSTROUTING -s 10.216.0.0/24 -o vc-out0 -j MASQUERADE\n" {
+		t.Fatalf("nat add: exit %d\n%s", code, out)
+	}
+	if got := rules(); !strings.Contains(got, "-A POSTROUTING -s 10.216.0.0/24 -o vc-out0 -j MASQUERADE") {
+		t.Fatalf("rule missing in the host namespace:\n%s", got)
+	}
+	if out, code := vethctl(t, host, "nat", "del", "--subnet", "10.216.0.0/24", "--out", "vc-out0"); code != 0 {
+		t.Fatalf("nat del: exit %d\n%s", code, out)
+	}
+	if got := rules(); strings.Contains(got, "MASQUERADE") {
+		t.Fatalf("rule still there after nat del:\n%s", got)
+	}
+	out, code = vethctl(t, host, "nat", "del", "--subnet", "10.216.0.0/24", "--out", "vc-out0")
+	if code != 125 || !strings.Contains(out, "vethctl: error: nat del 10.216.0.0/24 via vc-out0: no such rule") {
+		t.Errorf("deleting a missing rule: exit %d\n%s", code, out)
+	}
+}
