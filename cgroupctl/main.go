@@ -325,6 +325,10 @@ func runExec(x *cmd) error {
 	if err != nil {
 		return cli.WithHint(err, "see 'cgroupctl exec --help'")
 	}
+	// Find CMD before making anything, so a typo leaves no group behind.
+	if _, err := cli.LookPath(argv[0], os.Environ()); err != nil {
+		return err
+	}
 	h, err := x.host()
 	if err != nil {
 		return err

@@ -306,13 +306,18 @@ func TestBadInput(t *testing.T) {
 		{"unknown group stats", []string{"stats", "nosuch"}, "no such cgroup"},
 		{"unknown group delete", []string{"delete", "nosuch"}, "no such cgroup"},
 		{"unknown group exec", []string{"exec", "--name", "nosuch", "--", "true"}, "no such cgroup"},
+		{"exec of a missing command", []string{"exec", "--name", "t1", "--memory", "32m", "--", "no-such-command-here"}, "not found"},
 		{"controller the v2 tree lacks", []string{"create", "t1", "--mode", "v2", "--memory", "32m"}, "memory controller is not available"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, errs, code := b.run(tt.args...)
-			if code != 125 {
-				t.Errorf("exit %d, want 125\n%s%s", code, out, errs)
+			want := 125
+			if tt.args[0] == "exec" && tt.want == "not found" {
+				want = 127 // Docker's code for a command that does not exist
+			}
+			if code != want {
+				t.Errorf("exit %d, want %d\n%s%s", code, want, out, errs)
 			}
 			lines := strings.Split(strings.TrimSpace(errs), "\n")
 			if !strings.HasPrefix(lines[0], "cgroupctl: error: ") || !strings.Contains(lines[0], tt.want) {
