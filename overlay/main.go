@@ -95,6 +95,8 @@ func run(args []string) error {
 			x.StringVar(&x.root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
 		case "diff":
 			x.StringArrayVar(&x.lower, "lower", nil, "lower layers, TOP-FIRST, separated by ':' (default: from the mount table)")
+			x.StringVar(&x.links, "links", "", "folder of short layer links to resolve (default ROOT/overlay/l)")
+			x.StringVar(&x.root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
 		case "inspect":
 			x.StringVar(&x.links, "links", "", "folder of short layer links to resolve (default ROOT/overlay/l)")
 			x.StringVar(&x.root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
@@ -224,7 +226,7 @@ func runDiff(c *cmd) error {
 	if err != nil {
 		return err
 	}
-	upper, lower, err := diffLayers(dir, c.lowerDirs())
+	upper, lower, err := diffLayers(dir, c.lowerDirs(), c.linkDir())
 	if err != nil {
 		return err
 	}
@@ -241,7 +243,7 @@ func runDiff(c *cmd) error {
 // diffLayers finds the upper and lower dirs for diff: from the mount when
 // dir is a mounted overlay or the upper dir of one, else dir itself with
 // the given lower dirs.
-func diffLayers(dir string, lower []string) (string, []string, error) {
+func diffLayers(dir string, lower []string, linkDir string) (string, []string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return "", nil, err
@@ -249,16 +251,21 @@ func diffLayers(dir string, lower []string) (string, []string, error) {
 	if _, err := os.Stat(abs); err != nil {
 		return "", nil, cli.WithHint(fmt.Errorf("diff %s: no such directory", dir), "give an upper dir, or the merged dir of a mounted overlay")
 	}
-	if l, err := overlayfs.Inspect(abs, ""); err == nil {
+	if l, err := overlayfs.Inspect(abs, linkDir); err == nil {
 		if l.Upper == "" {
 			return "", nil, fmt.Errorf("diff %s: a read-only overlay has no upper layer, so no changes", dir)
 		}
 		return l.Upper, l.Lower, nil
 	}
 	if len(lower) > 0 {
+		for i := range lower {
+			if lower[i], err = filepath.Abs(lower[i]); err != nil {
+				return "", nil, err
+			}
+		}
 		return abs, lower, nil
 	}
-	if l, err := overlayfs.FindByUpper(abs); err == nil && l != nil {
+	if l, err := overlayfs.FindByUpper(abs, linkDir); err == nil && l != nil {
 		return abs, l.Lower, nil
 	}
 	return abs, nil, nil

@@ -184,6 +184,15 @@ func TestExplain(t *testing.T) {
 	if !strings.Contains(out, `"LowerDir": "`+strings.Join(lowers, ":")+`"`) {
 		t.Errorf("inspect did not resolve the short links:\n%s", out)
 	}
+	// So does diff; without the link folder it cannot, and says so.
+	os.WriteFile(filepath.Join(dir, "merged", "new"), nil, 0o644)
+	if out := mustRun(t, dir, "diff", "--links", links, "merged"); out != "A /new\n" {
+		t.Errorf("diff --links: %q, want \"A /new\\n\"", out)
+	}
+	out, code = overlay(t, dir, "diff", "--links", filepath.Join(dir, "elsewhere"), "merged")
+	if code != 125 || !strings.Contains(out, "is not an absolute path") || !strings.Contains(out, "--links") {
+		t.Errorf("diff without the link folder: exit %d\n%s", code, out)
+	}
 }
 
 func TestErrors(t *testing.T) {

@@ -174,6 +174,12 @@ func (c Change) String() string { return string(c.Kind) + " " + c.Path }
 // listed as deleted: moby#37880). With no lower layers, everything in
 // upper is A and every whiteout D.
 func Diff(upper string, lower []string) ([]Change, error) {
+	for _, l := range lower {
+		if !filepath.IsAbs(l) {
+			return nil, &Error{Err: fmt.Errorf("diff: lower dir %q is not an absolute path", l),
+				Hint: "a bare short link name comes from a mount(2) with short links: give the link folder (--links DIR)"}
+		}
+	}
 	changes := map[string]ChangeKind{}
 	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -48,16 +48,23 @@ func Inspect(merged, linkDir string) (*Layers, error) {
 	}
 	l := parseOverlayOptions(m.SuperOpts)
 	l.Merged = m.MountPoint
-	if linkDir != "" {
-		for i, dir := range l.Lower {
-			if !filepath.IsAbs(dir) {
-				if target, err := os.Readlink(filepath.Join(linkDir, dir)); err == nil {
-					l.Lower[i] = target
-				}
+	l.resolveLinks(linkDir)
+	return l, nil
+}
+
+// resolveLinks replaces short link names (relative lower dirs) by the
+// layers they point to in linkDir.
+func (l *Layers) resolveLinks(linkDir string) {
+	if linkDir == "" {
+		return
+	}
+	for i, dir := range l.Lower {
+		if !filepath.IsAbs(dir) {
+			if target, err := os.Readlink(filepath.Join(linkDir, dir)); err == nil {
+				l.Lower[i] = target
 			}
 		}
 	}
-	return l, nil
 }
 
 // findMount returns the topmost mount on mountPoint (the last one listed:
@@ -210,14 +217,16 @@ func unescapeBackslash(s string) string {
 }
 
 // FindByUpper returns the layers of the mounted overlay whose upper dir is
-// upper (an absolute path), or nil when no overlay uses it.
-func FindByUpper(upper string) (*Layers, error) {
+// upper (an absolute path), or nil when no overlay uses it. Short link
+// names are resolved through linkDir, as in Inspect.
+func FindByUpper(upper, linkDir string) (*Layers, error) {
 	mounts, err := overlayMounts(mountinfoPath)
 	if err != nil {
 		return nil, err
 	}
 	for _, m := range mounts {
 		if m.Upper == upper {
+			m.resolveLinks(linkDir)
 			return m, nil
 		}
 	}
