@@ -45,8 +45,12 @@ func hasLowerdirPlus() bool {
 // When a step fails, the kernel leaves its reason in the context: reading
 // the fsopen file descriptor returns lines like "e overlayfs: ...".
 func mountFsconfig(o Options, p *explain.Printer) error {
-	p.Note("new mount API: fsopen(\"overlay\"), fsconfig(\"lowerdir+\") once per layer (%d), %sfsconfig(CMD_CREATE), fsmount, move_mount", len(o.Lower),
-		map[bool]string{true: "", false: "fsconfig(\"upperdir\"), fsconfig(\"workdir\"), "}[o.ReadOnly])
+	upperSteps := `fsconfig("upperdir"), fsconfig("workdir"), `
+	if o.ReadOnly {
+		upperSteps = ""
+	}
+	p.Note(`new mount API: fsopen("overlay"), fsconfig("lowerdir+") once per layer (%d), %sfsconfig(CMD_CREATE), fsmount, move_mount`,
+		len(o.Lower), upperSteps)
 	p.Argv(mountCommand(o, "lowerdir+")...)
 
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)

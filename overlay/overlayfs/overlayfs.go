@@ -85,6 +85,9 @@ func TopFirst(baseFirst []string) []string {
 // Mount mounts the overlay o describes and returns how to unmount it.
 // Nothing is left mounted when it fails.
 func Mount(o Options, p *explain.Printer) (undo func() error, err error) {
+	if o.Method != MethodAuto && o.Method != MethodFsconfig && o.Method != MethodMount {
+		return nil, fmt.Errorf("unknown mount method %q (want %q or %q)", o.Method, MethodFsconfig, MethodMount)
+	}
 	o, err = o.absolute()
 	if err != nil {
 		return nil, err
@@ -111,8 +114,6 @@ func Mount(o Options, p *explain.Printer) (undo func() error, err error) {
 		if errors.Is(err, errNoNewAPI) {
 			err = mountClassic(o, p)
 		}
-	default:
-		return nil, fmt.Errorf("unknown mount method %q (want %q or %q)", o.Method, MethodFsconfig, MethodMount)
 	}
 	if err != nil {
 		return nil, err
