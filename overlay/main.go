@@ -43,7 +43,7 @@ var commands = []struct {
 	examples             []string
 	run                  func(c *cmd) error
 }{
-	{"mount", "mount --lower DIR[:DIR...] (--upper DIR --work DIR | --readonly) MERGED",
+	{"mount", "mount [--readonly] --lower DIR[:DIR...] [--upper DIR --work DIR] MERGED",
 		"Mount an overlay on MERGED. --lower lists the read-only layers TOP-FIRST, as the kernel's lowerdir does: the first one hides the others (an image's layers, which are stored base-first, go in reverse). Writes land in --upper; --work is the kernel's scratch folder, empty, on the same mount as --upper. --readonly mounts the lower layers alone (at least two). Up to 500 layers: the new mount API (fsconfig, one call per layer) where the kernel has it, else mount(2) with short links in --links when the option string would pass one page.",
 		[]string{"overlay mount --lower image/l2:image/l1 --upper c1/upper --work c1/work c1/merged",
 			"overlay mount --readonly --lower l2:l1 merged",
@@ -82,7 +82,7 @@ func run(args []string) error {
 		if c.name != args[0] {
 			continue
 		}
-		x := &cmd{Flags: cli.NewFlags(cli.Command{Tool: tool + " " + c.name, Usage: c.usage, Summary: c.summary, Examples: c.examples})}
+		x := &cmd{Flags: cli.NewFlags(cli.Command{Tool: tool + " " + c.name, Usage: strings.TrimPrefix(c.usage, c.name+" "), Summary: c.summary, Examples: c.examples})}
 		x.SetInterspersed(true)
 		switch c.name {
 		case "mount":
@@ -115,7 +115,7 @@ func run(args []string) error {
 func usage() {
 	fmt.Printf("Usage: %s COMMAND [options]\n\nBuild a container's layered, copy-on-write root filesystem with the kernel's overlay filesystem.\n\nCommands:\n", tool)
 	for _, c := range commands {
-		fmt.Printf("  %-72s\n      %s\n", c.usage, firstSentence(c.summary))
+		fmt.Printf("  %s\n      %s\n", c.usage, firstSentence(c.summary))
 	}
 	fmt.Printf(`
 Lower layers are listed TOP-FIRST (the kernel's lowerdir order): in
