@@ -107,21 +107,19 @@ type Program struct {
 }
 
 // link lays out the program and resolves labels into jump offsets.
+// Each pass gives every conditional jump that reaches further than 255
+// instructions a trampoline right after itself; trampolines push other
+// targets further away, so passes repeat until none is needed.
 func (a *assembler) link() (*Program, error) {
 	if len(a.pending) > 0 {
 		return nil, fmt.Errorf("internal error: label bound past the end of the program")
 	}
 	for {
-		pos := map[label]int{}
+		pos := a.positions()
+		var out []*insn
+		added := false
 		for i, in := range a.prog {
-			for _, l := range in.labels {
-				pos[l] = i
-			}
-		}
-		// Find the first conditional jump that reaches too far and give
-		// it a trampoline right after itself.
-		fixed := false
-		for i, in := range a.prog {
+			out = append(out, in)
 			if in.code&0x07 != unix.BPF_JMP || in.code == ja {
 				continue
 			}
@@ -135,43 +133,50 @@ func (a *assembler) link() (*Program, error) {
 				}
 				far := a.prog[p]
 				near := a.newLabel()
-				var tramp *insn
+				tramp := &insn{code: ja, target: *t, comment: "long jump", labels: []label{near}}
 				if far.code == retK {
 					// Returning is cheaper than jumping to a return.
 					tramp = &insn{code: retK, k: far.k, comment: far.comment, labels: []label{near}}
-				} else {
-					tramp = &insn{code: ja, target: *t, comment: "long jump", labels: []label{near}}
 				}
 				*t = near
-				a.prog = append(a.prog[:i+1], append([]*insn{tramp}, a.prog[i+1:]...)...)
-				fixed = true
-				break
-			}
-			if fixed {
-				break
+				out = append(out, tramp)
+				added = true
 			}
 		}
-		if fixed {
-			continue
+		a.prog = out
+		if !added {
+			break
 		}
-		if len(a.prog) > maxInsns {
-			return nil, fmt.Errorf("the filter needs %d BPF instructions, more than the kernel's limit of %d (BPF_MAXINSNS): split the profile or use fewer argument rules", len(a.prog), maxInsns)
-		}
-		out := &Program{}
-		for i, in := range a.prog {
-			f := unix.SockFilter{Code: in.code, K: in.k}
-			switch {
-			case in.code == ja:
-				f.K = uint32(pos[in.target] - (i + 1))
-			case in.code&0x07 == unix.BPF_JMP:
-				f.Jt = uint8(pos[in.jt] - (i + 1))
-				f.Jf = uint8(pos[in.jf] - (i + 1))
-			}
-			out.Insns = append(out.Insns, f)
-			out.Comments = append(out.Comments, in.comment)
-		}
-		return out, nil
 	}
+	if len(a.prog) > maxInsns {
+		return nil, fmt.Errorf("the filter needs %d BPF instructions, more than the kernel's limit of %d (BPF_MAXINSNS): split the profile or use fewer argument rules", len(a.prog), maxInsns)
+	}
+	pos := a.positions()
+	out := &Program{}
+	for i, in := range a.prog {
+		f := unix.SockFilter{Code: in.code, K: in.k}
+		switch {
+		case in.code == ja:
+			f.K = uint32(pos[in.target] - (i + 1))
+		case in.code&0x07 == unix.BPF_JMP:
+			f.Jt = uint8(pos[in.jt] - (i + 1))
+			f.Jf = uint8(pos[in.jf] - (i + 1))
+		}
+		out.Insns = append(out.Insns, f)
+		out.Comments = append(out.Comments, in.comment)
+	}
+	return out, nil
+}
+
+// positions maps each label to the index of the instruction it is bound to.
+func (a *assembler) positions() map[label]int {
+	pos := make(map[label]int, a.nlabels)
+	for i, in := range a.prog {
+		for _, l := range in.labels {
+			pos[l] = i
+		}
+	}
+	return pos
 }
 
 // Data is the struct seccomp_data the kernel hands a filter.

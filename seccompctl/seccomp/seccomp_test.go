@@ -426,3 +426,26 @@ func firstDiff(a, b string) string {
 	}
 	return fmt.Sprintf("lengths differ: %d vs %d lines", len(al), len(bl))
 }
+
+// Compiling Docker's default profile is part of every container start.
+func BenchmarkBuildDefault(b *testing.B) {
+	p := DefaultProfile()
+	for b.Loop() {
+		if _, _, err := Build(p, Options{Arch: archAMD64, Kernel: "6.1"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The path a system call takes through the default program: about
+// log2(300) compares, not 300.
+func BenchmarkRunDefault(b *testing.B) {
+	_, prog, err := Build(DefaultProfile(), Options{Arch: archAMD64, Kernel: "6.1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := &Data{Nr: 257, Arch: unix.AUDIT_ARCH_X86_64} // openat
+	for b.Loop() {
+		Run(prog.Insns, d)
+	}
+}
