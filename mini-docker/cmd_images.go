@@ -1,0 +1,232 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/runtime"
+	"mini-docker/pull/reference"
+	"mini-docker/pull/store"
+)
+
+// storeImages gives the runtime pull's image store.
+type storeImages struct{ s *store.Store }
+
+func (a storeImages) Lookup(ref string) (*runtime.Image, error) {
+	img, err := a.s.Lookup(ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", runtime.ErrImageNotFound, ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &runtime.Image{Ref: img.Ref, ID: img.ID.String(), Config: img.Config, LayerDirs: img.LayerDirs}, nil
+}
+
+func openImages(e *runtime.Engine) error {
+	s, err := store.Open(e.Root)
+	if err != nil {
+		return err
+	}
+	e.Images = storeImages{s}
+	return nil
+}
+
+// checkRef gives Docker's "invalid reference format" before anything runs.
+func checkRef(ref string) error {
+	if _, err := reference.Parse(ref); err != nil {
+		return err
+	}
+	return nil
+}
+
+// pullFunc runs the pull tool for run, its output on our stderr as
+// docker run shows the pull progress.
+func pullFunc(e *runtime.Engine, root string, explainOn bool) runtime.PullFunc {
+	return func(ref string) error {
+		p, err := e.Tools.Path("pull", "pull")
+		if err != nil {
+			return err
+		}
+		argv := []string{p, "--implicit", "--root", root}
+		if explainOn {
+			argv = append(argv, "--explain")
+		}
+		argv = append(argv, ref)
+		e.Explain.Argv(argv...)
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			var x *exec.ExitError
+			if errors.As(err, &x) {
+				return cli.ExitCode(x.ExitCode()) // pull printed why
+			}
+			return err
+		}
+		return nil
+	}
+}
+
+// pullTool runs `pull ARGS` with our stdio (pull, images, rmi use it).
+func pullTool(c *ctx, args ...string) error {
+	t, err := runtime.SelfTools()
+	if err != nil {
+		return err
+	}
+	p, err := t.Path("pull", "pull")
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(p, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), "MINI_DOCKER_ROOT="+c.root)
+	if err := cmd.Run(); err != nil {
+		var x *exec.ExitError
+		if errors.As(err, &x) {
+			return cli.ExitCode(x.ExitCode())
+		}
+		return err
+	}
+	return nil
+}
+
+func cmdPull(c *ctx, args []string) error {
+	return pullTool(c, append([]string{"--root", c.root}, args...)...)
+}
+
+func cmdImages(c *ctx, args []string) error {
+	return pullTool(c, append([]string{"images", "--root", c.root}, args...)...)
+}
+
+// usersOf lists the containers whose image is img (by image ID).
+func usersOf(e *runtime.Engine, imageID string) []*container.Container {
+	cs, _ := e.List()
+	var out []*container.Container
+	for _, ct := range cs {
+		if ct.Image == imageID {
+			out = append(out, ct)
+		}
+	}
+	return out
+}
+
+func cmdRmi(c *ctx, args []string) error {
+	f := newFlags("rmi", "[-f] IMAGE...", "Remove images (refused while a container uses one: its layers are that container's lower layers).", "mini-docker rmi debian")
+	force := f.BoolP("force", "f", false, "also remove the containers using the image")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "rmi", 1); err != nil {
+		return err
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	s, err := store.Open(c.root)
+	if err != nil {
+		return err
+	}
+	for _, ref := range f.Args() {
+		img, err := s.Lookup(ref)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return notFound(fmt.Errorf("No such image: %s", ref))
+			}
+			return err
+		}
+		users := usersOf(e, img.ID.String())
+		if len(users) > 0 && !*force {
+			return cli.Errorf(1, "conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s",
+				ref, container.ShortID(users[0].ID), img.ID.Encoded()[:12])
+		}
+		for _, u := range users {
+			if err := e.Remove(u, true); err != nil {
+				return err
+			}
+		}
+	}
+	return pullTool(c, append([]string{"rmi", "--root", c.root}, f.Args()...)...)
+}
+
+func cmdImagePrune(c *ctx, args []string) error {
+	f := newFlags("image prune", "[-f] [-a]", "Remove images no container uses (with -a).", "mini-docker image prune -a -f")
+	force := f.BoolP("force", "f", false, "do not prompt for confirmation")
+	all := f.BoolP("all", "a", false, "remove all images not used by a container")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if !*force && !confirm("WARNING! This will remove images without a container.") {
+		return nil
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	return pruneImages(c, e, *all)
+}
+
+// pruneImages removes the images no container uses (all) and the blobs
+// no image references.
+func pruneImages(c *ctx, e *runtime.Engine, all bool) error {
+	s, err := store.Open(c.root)
+	if err != nil {
+		return err
+	}
+	if all {
+		list, err := s.List()
+		if err != nil {
+			return err
+		}
+		for _, img := range list {
+			if len(usersOf(e, img.ID.String())) == 0 {
+				if _, err := s.Remove(img.Ref); err != nil {
+					return err
+				}
+				fmt.Printf("Deleted Images:\nuntagged: %s\n", img.Ref)
+			}
+		}
+	}
+	_, err = s.Prune()
+	return err
+}
+
+// inspectImage returns the image's record for inspect.
+func inspectImage(c *ctx, e *runtime.Engine, ref string) (any, error) {
+	s, err := store.Open(c.root)
+	if err != nil {
+		return nil, err
+	}
+	img, err := s.Lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	repo := img.Ref
+	return map[string]any{
+		"Id":           img.ID.String(),
+		"RepoTags":     []string{strings.TrimPrefix(strings.TrimPrefix(repo, "docker.io/"), "library/")},
+		"RepoDigests":  []string{repoName(repo) + "@" + img.Digest.String()},
+		"Created":      img.Config.Created,
+		"Config":       img.Config.Config,
+		"Architecture": img.Config.Architecture,
+		"Os":           img.Config.OS,
+		"Size":         img.Size,
+		"RootFS":       img.Config.RootFS,
+		"GraphDriver":  map[string]any{"Name": "overlay2", "Data": map[string]string{"LowerDir": strings.Join(img.LayerDirs, ":")}},
+	}, nil
+}
+
+func repoName(ref string) string {
+	if i := strings.LastIndex(ref, "@"); i >= 0 {
+		return ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		return ref[:i]
+	}
+	return ref
+}

@@ -1,0 +1,422 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/runtime"
+)
+
+// eachContainer runs fn for every name, printing the name on success as
+// Docker does, and errors (one line each) on stderr; the exit code is 1
+// when any failed.
+func eachContainer(e *runtime.Engine, refs []string, quiet bool, fn func(ct *container.Container) error) error {
+	failed := 0
+	var last error
+	for _, ref := range refs {
+		ct, err := e.Find(ref)
+		if err == nil {
+			err = fn(ct)
+		}
+		if err != nil {
+			failed++
+			last = err
+			if len(refs) > 1 {
+				cli.Report(os.Stderr, tool, err)
+			}
+			continue
+		}
+		if !quiet {
+			fmt.Println(ref)
+		}
+	}
+	if failed == 0 {
+		return nil
+	}
+	if len(refs) > 1 {
+		return cli.ExitCode(1)
+	}
+	return notFound(last)
+}
+
+func needArgs(f *cli.Flags, name string, n int) error {
+	if f.NArg() < n {
+		return cli.Usagef("mini-docker "+name, "\"mini-docker %s\" requires at least %d argument", name, n)
+	}
+	return nil
+}
+
+func cmdLogs(c *ctx, args []string) error {
+	f := newFlags("logs", "[-f] [--tail N] CONTAINER", "Print a container's output (stdout and stderr).", "mini-docker logs -f demo")
+	follow := f.BoolP("follow", "f", false, "follow log output")
+	tail := f.String("tail", "all", "number of lines to show from the end of the logs")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "logs", 1); err != nil {
+		return err
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	ct, err := e.Find(f.Arg(0))
+	if err != nil {
+		return notFound(err)
+	}
+	lf, err := os.Open(ct.LogPath)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return err
+	}
+	defer lf.Close()
+	if *tail != "all" {
+		n, err := strconv.Atoi(*tail)
+		if err != nil {
+			return cli.Usagef("mini-docker logs", "invalid --tail %q", *tail)
+		}
+		b, _ := io.ReadAll(lf)
+		lines := strings.SplitAfter(string(b), "\n")
+		if len(lines) > 0 && lines[len(lines)-1] == "" {
+			lines = lines[:len(lines)-1]
+		}
+		if n < len(lines) {
+			lines = lines[len(lines)-n:]
+		}
+		fmt.Print(strings.Join(lines, ""))
+	} else {
+		io.Copy(os.Stdout, lf)
+	}
+	if !*follow {
+		return nil
+	}
+	for {
+		io.Copy(os.Stdout, lf)
+		cur, err := e.Find(ct.ID)
+		if err != nil || !cur.State.Running {
+			io.Copy(os.Stdout, lf)
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func cmdStop(c *ctx, args []string) error {
+	f := newFlags("stop", "[-t SECONDS] CONTAINER...", "Stop containers: SIGTERM, then SIGKILL after the grace period.", "mini-docker stop -t 1 demo")
+	secs := f.IntP("time", "t", 10, "seconds to wait before killing the container")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "stop", 1); err != nil {
+		return err
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
+		return e.Stop(ct, time.Duration(*secs)*time.Second)
+	})
+}
+
+func cmdKill(c *ctx, args []string) error {
+	f := newFlags("kill", "[-s SIGNAL] CONTAINER...", "Send a signal to containers' PID 1 (default SIGKILL).", "mini-docker kill -s TERM demo")
+	sig := f.StringP("signal", "s", "KILL", "signal to send to the container")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "kill", 1); err != nil {
+		return err
+	}
+	s, err := runtime.ParseSignal(*sig)
+	if err != nil {
+		return cli.Usagef("mini-docker kill", "%v", err)
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
+		if err := e.Kill(ct, s); err != nil {
+			return err
+		}
+		if s == syscall.SIGKILL {
+			e.WaitExit(ct, 5*time.Second)
+		}
+		return nil
+	})
+}
+
+func cmdStart(c *ctx, args []string) error {
+	f := newFlags("start", "CONTAINER...", "Start stopped containers again (in the background).", "mini-docker start demo")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "start", 1); err != nil {
+		return err
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
+		return startAgain(e, ct)
+	})
+}
+
+// startAgain starts an existing container detached, as docker start does.
+func startAgain(e *runtime.Engine, ct *container.Container) error {
+	if ct.State.Running {
+		return nil
+	}
+	if err := openImages(e); err != nil {
+		return err
+	}
+	_, err := e.Start(ct, runtime.Attach{Detach: true})
+	return err
+}
+
+func cmdRestart(c *ctx, args []string) error {
+	f := newFlags("restart", "[-t SECONDS] CONTAINER...", "Stop and start containers.", "mini-docker restart demo")
+	secs := f.IntP("time", "t", 10, "seconds to wait before killing the container")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "restart", 1); err != nil {
+		return err
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
+		if err := e.Stop(ct, time.Duration(*secs)*time.Second); err != nil {
+			return err
+		}
+		ct, err := e.Find(ct.ID)
+		if err != nil {
+			return err
+		}
+		return startAgain(e, ct)
+	})
+}
+
+func cmdPause(c *ctx, args []string) error   { return pauseCmd(c, args, true) }
+func cmdUnpause(c *ctx, args []string) error { return pauseCmd(c, args, false) }
+
+func pauseCmd(c *ctx, args []string, pause bool) error {
+	name := "unpause"
+	if pause {
+		name = "pause"
+	}
+	f := newFlags(name, "CONTAINER...", "Freeze (pause) or thaw (unpause) every process of containers, with the freezer cgroup.", "mini-docker "+name+" demo")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, name, 1); err != nil {
+		return err
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
+		if pause {
+			return e.Pause(ct)
+		}
+		return e.Unpause(ct)
+	})
+}
+
+func cmdRm(c *ctx, args []string) error {
+	f := newFlags("rm", "[-f] CONTAINER...", "Remove containers, and every mount, cgroup, link, namespace and lease they hold.", "mini-docker rm -f demo")
+	force := f.BoolP("force", "f", false, "force the removal of a running container (uses SIGKILL)")
+	f.BoolP("volumes", "v", false, "remove anonymous volumes (none here)")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "rm", 1); err != nil {
+		return err
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	failed := false
+	var last error
+	for _, ref := range f.Args() {
+		ct, err := e.Store.Find(ref)
+		if err != nil {
+			var nf *container.ErrNoSuchContainer
+			if *force && errors.As(err, &nf) {
+				continue // rm -f of what is not there succeeds, as Docker's does
+			}
+			failed, last = true, err
+			cli.Report(os.Stderr, tool, err)
+			continue
+		}
+		if err := e.Remove(ct, *force); err != nil {
+			failed, last = true, err
+			cli.Report(os.Stderr, tool, err)
+			continue
+		}
+		fmt.Println(ref)
+	}
+	if failed {
+		_ = last
+		return cli.ExitCode(1)
+	}
+	return nil
+}
+
+func cmdWait(c *ctx, args []string) error {
+	f := newFlags("wait", "CONTAINER...", "Block until containers stop, then print their exit codes.", "mini-docker wait demo")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "wait", 1); err != nil {
+		return err
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	return eachContainer(e, f.Args(), true, func(ct *container.Container) error {
+		cur, _ := e.WaitExit(ct, 0)
+		fmt.Println(cur.State.ExitCode)
+		return nil
+	})
+}
+
+func cmdTop(c *ctx, args []string) error {
+	f := newFlags("top", "CONTAINER [ps OPTIONS]", "Show the processes of a container, as seen from the host (ps -f by default).", "mini-docker top demo")
+	f.SetInterspersed(false)
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "top", 1); err != nil {
+		return err
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	ct, err := e.Find(f.Arg(0))
+	if err != nil {
+		return notFound(err)
+	}
+	if !ct.State.Running {
+		return notFound(fmt.Errorf("container %s is not running", ct.ID))
+	}
+	pids := e.Pids(ct)
+	var ps []string
+	for _, p := range pids {
+		ps = append(ps, strconv.Itoa(p))
+	}
+	psArgs := f.Args()[1:]
+	if len(psArgs) == 0 {
+		psArgs = []string{"-f"}
+	}
+	cmd := exec.Command("ps", append(psArgs, "-p", strings.Join(ps, ","))...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	return cmd.Run()
+}
+
+func cmdContainerPrune(c *ctx, args []string) error {
+	f := newFlags("container prune", "[-f]", "Remove all stopped containers.", "mini-docker container prune -f")
+	force := f.BoolP("force", "f", false, "do not prompt for confirmation")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if !*force && !confirm("WARNING! This will remove all stopped containers.") {
+		return nil
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	ids, err := pruneContainers(e)
+	fmt.Println("Deleted Containers:")
+	for _, id := range ids {
+		fmt.Println(id)
+	}
+	fmt.Println()
+	fmt.Println("Total reclaimed space: 0B")
+	return err
+}
+
+// pruneContainers removes every container that is not running.
+func pruneContainers(e *runtime.Engine) ([]string, error) {
+	cs, err := e.List()
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	var errs []error
+	for _, ct := range cs {
+		if ct.State.Running || (ct.State.Status == "created" && ct.Runtime.MonitorPid != 0 && container.Alive(ct.Runtime.MonitorPid, ct.Runtime.MonitorStart)) {
+			continue
+		}
+		if err := e.Remove(ct, false); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ids = append(ids, ct.ID)
+	}
+	return ids, errors.Join(errs...)
+}
+
+func confirm(warning string) bool {
+	fmt.Printf("%s\nAre you sure you want to continue? [y/N] ", warning)
+	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes"
+}
+
+func cmdSystemPrune(c *ctx, args []string) error {
+	f := newFlags("system prune", "[-f] [-a]", "Remove stopped containers, unused images (with -a) and what crashed runs left behind: network namespaces, cgroups, leases and mounts no container owns.", "mini-docker system prune -f")
+	force := f.BoolP("force", "f", false, "do not prompt for confirmation")
+	all := f.BoolP("all", "a", false, "remove all images not used by a container")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if !*force && !confirm("WARNING! This will remove:\n  - all stopped containers\n  - network namespaces, cgroups and leases no container owns") {
+		return nil
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	ids, err := pruneContainers(e)
+	fmt.Println("Deleted Containers:")
+	for _, id := range ids {
+		fmt.Println(id)
+	}
+	fmt.Println()
+	swept, err2 := e.Sweep()
+	if len(swept) > 0 {
+		fmt.Println("Released leftovers:")
+		for _, s := range swept {
+			fmt.Println(s)
+		}
+		fmt.Println()
+	}
+	var err3 error
+	if *all {
+		err3 = pruneImages(c, e, true)
+	}
+	fmt.Println("Total reclaimed space: 0B")
+	return errors.Join(err, err2, err3)
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/runtime"
+)
+
+func newFlags(name, usage, summary string, examples ...string) *cli.Flags {
+	f := cli.NewFlags(cli.Command{Tool: "mini-docker " + name, Usage: usage, Summary: summary, Examples: examples})
+	f.SetInterspersed(true)
+	return f
+}
+
+func engine(c *ctx, f *cli.Flags) (*runtime.Engine, error) {
+	e, err := runtime.NewEngine(c.root)
+	if err != nil {
+		return nil, err
+	}
+	e.Explain = f.Explainer()
+	return e, nil
+}
+
+// notFound gives Docker's exit code (1) to a lookup failure.
+func notFound(err error) error { return cli.WithCode(err, 1) }
+
+func cmdPs(c *ctx, args []string) error {
+	f := newFlags("ps", "[-a] [-q] [--no-trunc]", "List containers (running ones; -a for all).", "mini-docker ps -a")
+	all := f.BoolP("all", "a", false, "show all containers (default shows just running)")
+	quiet := f.BoolP("quiet", "q", false, "only display container IDs")
+	noTrunc := f.Bool("no-trunc", false, "don't truncate output")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	cs, err := e.List()
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 8, 3, ' ', 0)
+	if !*quiet {
+		fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
+	}
+	for _, ct := range cs {
+		if !*all && !ct.State.Running {
+			continue
+		}
+		id := container.ShortID(ct.ID)
+		if *noTrunc {
+			id = ct.ID
+		}
+		if *quiet {
+			fmt.Fprintln(w, id)
+			continue
+		}
+		cmd := strings.Join(append([]string{ct.Path}, ct.Args...), " ")
+		if !*noTrunc && len([]rune(cmd)) > 20 {
+			cmd = string([]rune(cmd)[:19]) + "…"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%q\t%s ago\t%s\t%s\t%s\n", id, ct.Config.Image, cmd,
+			HumanDuration(time.Since(ct.Created)), status(ct), ports(ct), strings.TrimPrefix(ct.Name, "/"))
+	}
+	return w.Flush()
+}
+
+// status is ps's STATUS column, in Docker's words.
+func status(ct *container.Container) string {
+	s := ct.State
+	switch {
+	case s.Paused:
+		return "Up " + HumanDuration(time.Since(s.StartedAt)) + " (Paused)"
+	case s.Running:
+		return "Up " + HumanDuration(time.Since(s.StartedAt))
+	case s.Status == "created":
+		return "Created"
+	case s.Status == "dead":
+		return "Dead"
+	}
+	return fmt.Sprintf("Exited (%d) %s ago", s.ExitCode, HumanDuration(time.Since(s.FinishedAt)))
+}
+
+func ports(ct *container.Container) string {
+	var out []string
+	for k, bs := range ct.HostConfig.PortBindings {
+		for _, b := range bs {
+			out = append(out, fmt.Sprintf("%s:%s->%s", b.HostIP, b.HostPort, k))
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// HumanDuration is go-units' HumanDuration, as docker ps prints times.
+func HumanDuration(d time.Duration) string {
+	if seconds := int(d.Seconds()); seconds < 1 {
+		return "Less than a second"
+	} else if seconds == 1 {
+		return "1 second"
+	} else if seconds < 60 {
+		return fmt.Sprintf("%d seconds", seconds)
+	} else if minutes := int(d.Minutes()); minutes == 1 {
+		return "About a minute"
+	} else if minutes < 60 {
+		return fmt.Sprintf("%d minutes", minutes)
+	} else if hours := int(d.Hours() + 0.5); hours == 1 {
+		return "About an hour"
+	} else if hours < 48 {
+		return fmt.Sprintf("%d hours", hours)
+	} else if hours < 24*7*2 {
+		return fmt.Sprintf("%d days", hours/24)
+	} else if hours < 24*30*2 {
+		return fmt.Sprintf("%d weeks", hours/24/7)
+	} else if hours < 24*365*2 {
+		return fmt.Sprintf("%d months", hours/24/30)
+	}
+	return fmt.Sprintf("%d years", int(d.Hours())/24/365)
+}

@@ -1,0 +1,172 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Lock is a held flock(2) on a file. flock locks belong to the open file,
+// so the kernel drops them when the holder dies: a SIGKILLed mini-docker
+// never leaves a stale lock behind.
+type Lock struct{ f *os.File }
+
+// LockFile takes an exclusive lock on path, creating it when needed.
+func LockFile(path string) (*Lock, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: flock: %w", path, err)
+	}
+	return &Lock{f: f}, nil
+}
+
+// Unlock releases the lock.
+func (l *Lock) Unlock() {
+	if l != nil && l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+}
+
+// LockContainer locks container id's state against other mini-docker
+// commands and its monitor.
+func (s *Store) LockContainer(id string) (*Lock, error) {
+	return LockFile(filepath.Join(s.Dir(id), "lock"))
+}
+
+// lockAll serialises creating and renaming containers, so two runs with
+// the same --name cannot both win.
+func (s *Store) lockAll() (*Lock, error) {
+	dir := filepath.Join(s.Root, "containers")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	return LockFile(filepath.Join(dir, ".lock"))
+}
+
+// ErrNameInUse is returned by Create when the name is taken.
+type ErrNameInUse struct{ Name, ID string }
+
+func (e *ErrNameInUse) Error() string {
+	return fmt.Sprintf("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", e.Name, e.ID)
+}
+
+// Create reserves a new container: a fresh ID, the name (a random one
+// when name is empty), and its state folder with an initial state.json in
+// status "created". fill sets the rest of the record before it is first
+// written.
+func (s *Store) Create(name string, fill func(c *Container)) (*Container, error) {
+	if name != "" {
+		name = strings.TrimPrefix(name, "/")
+		if err := CheckName(name); err != nil {
+			return nil, err
+		}
+	}
+	l, err := s.lockAll()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	taken := map[string]string{}
+	cs, _, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		taken[strings.TrimPrefix(c.Name, "/")] = c.ID
+	}
+	if name != "" {
+		if id, ok := taken[name]; ok {
+			return nil, &ErrNameInUse{Name: name, ID: id}
+		}
+	} else {
+		for retry := 0; ; retry++ {
+			name = RandomName(retry)
+			if _, ok := taken[name]; !ok {
+				break
+			}
+		}
+	}
+	c := &Container{
+		ID:       NewID(),
+		Created:  time.Now().UTC(),
+		Name:     "/" + name,
+		Driver:   "overlay2",
+		Platform: "linux",
+		State:    State{Status: "created"},
+	}
+	if fill != nil {
+		fill(c)
+	}
+	if err := os.Mkdir(s.Dir(c.ID), 0o710); err != nil {
+		return nil, fmt.Errorf("create container folder: %w", err)
+	}
+	if err := s.Save(c); err != nil {
+		os.RemoveAll(s.Dir(c.ID))
+		return nil, err
+	}
+	return c, nil
+}
+
+// ErrNoSuchContainer is Docker's answer for a name or ID that matches nothing.
+type ErrNoSuchContainer struct{ Ref string }
+
+func (e *ErrNoSuchContainer) Error() string { return "No such container: " + e.Ref }
+
+// Find resolves a container reference the way Docker does: a full ID,
+// then an exact name, then a unique ID prefix.
+func (s *Store) Find(ref string) (*Container, error) {
+	if ref == "" {
+		return nil, &ErrNoSuchContainer{Ref: ref}
+	}
+	cs, _, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if c.ID == ref {
+			return c, nil
+		}
+	}
+	for _, c := range cs {
+		if c.Name == "/"+strings.TrimPrefix(ref, "/") {
+			return c, nil
+		}
+	}
+	var match *Container
+	for _, c := range cs {
+		if strings.HasPrefix(c.ID, ref) {
+			if match != nil {
+				return nil, fmt.Errorf("multiple IDs found with provided prefix: %s", ref)
+			}
+			match = c
+		}
+	}
+	if match == nil {
+		return nil, &ErrNoSuchContainer{Ref: ref}
+	}
+	return match, nil
+}
+
+// Remove deletes container id's state folder.
+func (s *Store) Remove(id string) error {
+	if err := os.RemoveAll(s.Dir(id)); err != nil {
+		return fmt.Errorf("remove container folder %s: %w", s.Dir(id), err)
+	}
+	return nil
+}

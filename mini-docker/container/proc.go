@@ -1,0 +1,45 @@
+package container
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// StartTime returns field 22 of /proc/PID/stat (the process's start time
+// in clock ticks since boot). A PID plus its start time names one process
+// for good: the kernel reuses PIDs, never the pair.
+func StartTime(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	if f[0] == "Z" || f[0] == "X" {
+		return 0, fmt.Errorf("process %d is a zombie", pid)
+	}
+	return strconv.ParseUint(f[19], 10, 64)
+}
+
+// Alive reports whether the process pid started at start still runs
+// (start 0 checks the PID only).
+func Alive(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	st, err := StartTime(pid)
+	if err != nil {
+		return false
+	}
+	return start == 0 || st == start
+}

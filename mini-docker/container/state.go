@@ -1,0 +1,264 @@
+package container
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Container is what mini-docker records about a container, in the shape
+// `docker inspect` prints (the fields the walkthrough uses), plus the
+// private Runtime part: what the run created, so that rm, prune and crash
+// recovery can release it.
+type Container struct {
+	ID              string          `json:"Id"`
+	Created         time.Time       `json:"Created"`
+	Path            string          `json:"Path"`
+	Args            []string        `json:"Args"`
+	State           State           `json:"State"`
+	Image           string          `json:"Image"`
+	ResolvConfPath  string          `json:"ResolvConfPath"`
+	HostnamePath    string          `json:"HostnamePath"`
+	HostsPath       string          `json:"HostsPath"`
+	LogPath         string          `json:"LogPath"`
+	Name            string          `json:"Name"`
+	RestartCount    int             `json:"RestartCount"`
+	Driver          string          `json:"Driver"`
+	Platform        string          `json:"Platform"`
+	HostConfig      HostConfig      `json:"HostConfig"`
+	GraphDriver     GraphDriver     `json:"GraphDriver"`
+	Config          Config          `json:"Config"`
+	NetworkSettings NetworkSettings `json:"NetworkSettings"`
+
+	Runtime Runtime `json:"MiniDocker"`
+}
+
+// State is Docker's State object.
+type State struct {
+	Status     string    `json:"Status"` // created, running, paused, exited, dead
+	Running    bool      `json:"Running"`
+	Paused     bool      `json:"Paused"`
+	Restarting bool      `json:"Restarting"`
+	OOMKilled  bool      `json:"OOMKilled"`
+	Dead       bool      `json:"Dead"`
+	Pid        int       `json:"Pid"`
+	ExitCode   int       `json:"ExitCode"`
+	Error      string    `json:"Error"`
+	StartedAt  time.Time `json:"StartedAt"`
+	FinishedAt time.Time `json:"FinishedAt"`
+}
+
+// HostConfig is the part of Docker's HostConfig the run flags set.
+type HostConfig struct {
+	Binds          []string            `json:"Binds"`
+	NetworkMode    string              `json:"NetworkMode"`
+	PortBindings   map[string][]Port   `json:"PortBindings"`
+	AutoRemove     bool                `json:"AutoRemove"`
+	CapAdd         []string            `json:"CapAdd"`
+	CapDrop        []string            `json:"CapDrop"`
+	Privileged     bool                `json:"Privileged"`
+	ReadonlyRootfs bool                `json:"ReadonlyRootfs"`
+	SecurityOpt    []string            `json:"SecurityOpt"`
+	Memory         int64               `json:"Memory"`
+	MemorySwap     int64               `json:"MemorySwap"`
+	NanoCpus       int64               `json:"NanoCpus"`
+	CPUShares      int64               `json:"CpuShares"`
+	PidsLimit      *int64              `json:"PidsLimit"`
+	Init           *bool               `json:"Init"`
+	ShmSize        int64               `json:"ShmSize"`
+	ExtraHosts     []string            `json:"ExtraHosts"`
+	Sysctls        map[string]string   `json:"Sysctls,omitempty"`
+	LogConfig      map[string]any      `json:"LogConfig,omitempty"`
+	Tmpfs          map[string]string   `json:"Tmpfs,omitempty"`
+	Ulimits        []map[string]string `json:"Ulimits,omitempty"`
+}
+
+// Port is one host side of a published port.
+type Port struct {
+	HostIP   string `json:"HostIp"`
+	HostPort string `json:"HostPort"`
+}
+
+// GraphDriver names the overlay mount's folders, as Docker's overlay2 does.
+type GraphDriver struct {
+	Name string            `json:"Name"`
+	Data map[string]string `json:"Data"`
+}
+
+// Config is Docker's container Config.
+type Config struct {
+	Hostname     string            `json:"Hostname"`
+	Domainname   string            `json:"Domainname"`
+	User         string            `json:"User"`
+	AttachStdin  bool              `json:"AttachStdin"`
+	AttachStdout bool              `json:"AttachStdout"`
+	AttachStderr bool              `json:"AttachStderr"`
+	Tty          bool              `json:"Tty"`
+	OpenStdin    bool              `json:"OpenStdin"`
+	StdinOnce    bool              `json:"StdinOnce"`
+	Env          []string          `json:"Env"`
+	Cmd          []string          `json:"Cmd"`
+	Image        string            `json:"Image"`
+	WorkingDir   string            `json:"WorkingDir"`
+	Entrypoint   []string          `json:"Entrypoint"`
+	Labels       map[string]string `json:"Labels"`
+}
+
+// NetworkSettings is the part of Docker's NetworkSettings the walkthrough reads.
+type NetworkSettings struct {
+	Bridge      string                      `json:"Bridge"`
+	SandboxKey  string                      `json:"SandboxKey"`
+	Ports       map[string][]Port           `json:"Ports"`
+	Gateway     string                      `json:"Gateway"`
+	IPAddress   string                      `json:"IPAddress"`
+	IPPrefixLen int                         `json:"IPPrefixLen"`
+	MacAddress  string                      `json:"MacAddress"`
+	Networks    map[string]*EndpointSetting `json:"Networks"`
+}
+
+// EndpointSetting is one network the container is attached to.
+type EndpointSetting struct {
+	Gateway     string `json:"Gateway"`
+	IPAddress   string `json:"IPAddress"`
+	IPPrefixLen int    `json:"IPPrefixLen"`
+	MacAddress  string `json:"MacAddress"`
+}
+
+// Runtime records the processes and kernel objects a run made.
+type Runtime struct {
+	// Monitor is the process that waits for the container and records
+	// its exit (the mini-docker run itself, or the detached monitor).
+	MonitorPid   int    `json:"MonitorPid,omitempty"`
+	MonitorStart uint64 `json:"MonitorStart,omitempty"`
+	// PidStart is the start time of State.Pid (field 22 of
+	// /proc/PID/stat), so a recycled PID is never mistaken for it.
+	PidStart uint64 `json:"PidStart,omitempty"`
+
+	ImageRef   string            `json:"ImageRef,omitempty"`
+	Merged     string            `json:"Merged,omitempty"`     // overlay mount point
+	Cgroup     string            `json:"Cgroup,omitempty"`     // cgroupctl group name
+	Netns      string            `json:"Netns,omitempty"`      // /run/netns name
+	HostVeth   string            `json:"HostVeth,omitempty"`   // veth on the host side
+	Bridge     string            `json:"Bridge,omitempty"`     // bridge the veth is on
+	Lease      string            `json:"Lease,omitempty"`      // leased IP
+	Forwarders []int             `json:"Forwarders,omitempty"` // -p forwarder PIDs
+	Chain      []string          `json:"Chain,omitempty"`      // the exec'd chain, for exec and explain
+	Env        []string          `json:"Env,omitempty"`        // the chain's environment
+	Files      []string          `json:"Files,omitempty"`      // tools passed as fds 3, 4, ...
+	Comms      map[string]string `json:"Comms,omitempty"`      // chain stage per command name
+	Userns     bool              `json:"Userns,omitempty"`
+	Seccomp    string            `json:"Seccomp,omitempty"`
+	Caps       []string          `json:"Caps,omitempty"` // capabilities the container keeps
+	NoNewPrivs bool              `json:"NoNewPrivs,omitempty"`
+	Released   bool              `json:"Released,omitempty"` // kernel objects released
+}
+
+// Store is the containers folder of a state root.
+type Store struct {
+	Root string // the state root; containers live in Root/containers
+}
+
+// Dir returns the state folder of container id.
+func (s *Store) Dir(id string) string { return filepath.Join(s.Root, "containers", id) }
+
+// StatePath returns the path of id's state.json.
+func (s *Store) StatePath(id string) string { return filepath.Join(s.Dir(id), "state.json") }
+
+// Load reads the state of container id.
+func (s *Store) Load(id string) (*Container, error) {
+	b, err := os.ReadFile(s.StatePath(id))
+	if err != nil {
+		return nil, fmt.Errorf("read state of %s: %w", ShortID(id), err)
+	}
+	var c Container
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("read state of %s: %s: %w", ShortID(id), s.StatePath(id), err)
+	}
+	return &c, nil
+}
+
+// Save writes c's state atomically: a reader sees the old file or the
+// new one, never a mix (rename(2) replaces the name in one step).
+func (s *Store) Save(c *Container) error {
+	b, err := json.MarshalIndent(c, "", "    ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(s.StatePath(c.ID), b, 0o600)
+}
+
+// WriteFileAtomic writes data to a temporary file next to path, syncs
+// nothing (state is rebuilt after a crash anyway), and renames it over path.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// IDs lists the IDs of every container with a state folder.
+func (s *Store) IDs() ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(s.Root, "containers"))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var ids []string
+	for _, e := range ents {
+		if e.IsDir() && len(e.Name()) == 64 {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// List loads every container, newest first. Containers whose state
+// cannot be read (a run killed while creating it) are returned as
+// Broken IDs so callers can remove them.
+func (s *Store) List() (cs []*Container, broken []string, err error) {
+	ids, err := s.IDs()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, id := range ids {
+		c, err := s.Load(id)
+		if err != nil {
+			broken = append(broken, id)
+			continue
+		}
+		cs = append(cs, c)
+	}
+	sortNewestFirst(cs)
+	return cs, broken, nil
+}
+
+func sortNewestFirst(cs []*Container) {
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && cs[j].Created.After(cs[j-1].Created); j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+}

@@ -1,0 +1,154 @@
+// Command mini-docker runs containers the way `docker run` does, by
+// chaining the toolkit's eight small tools, one per kernel primitive:
+//
+//	pull → overlay mount → cgroupctl create → vethctl (netns, veth, bridge)
+//	→ unshare → cgroupctl exec → chroot --pivot → seccompctl → capctl → CMD
+//
+// `mini-docker run --explain` prints that chain as commands a learner can
+// type. It also keeps Docker's container lifecycle (ps, exec, logs, stop,
+// rm, inspect, ...) with Docker's flag names, messages and exit codes.
+// The logic is in mini-docker/runtime (the chain) and
+// mini-docker/container (state, IDs, names, locks).
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/runtime"
+)
+
+const tool = "mini-docker"
+
+const usage = `Usage: mini-docker [--root DIR] COMMAND [OPTIONS]
+
+Run containers the way Docker does, by chaining the toolkit's tools:
+pull, overlay, cgroupctl, vethctl, unshare, chroot, seccompctl, capctl.
+
+Commands:
+  run IMAGE [CMD...]       create and start a container (--explain prints the chain)
+  ps [-a] [-q]             list containers
+  exec CONTAINER CMD...    run a command in a running container
+  logs CONTAINER           print a container's output
+  stop CONTAINER...        SIGTERM, then SIGKILL after a grace period
+  kill CONTAINER...        send a signal (default SIGKILL)
+  start CONTAINER...       start stopped containers again
+  restart CONTAINER...     stop and start
+  pause/unpause CONTAINER  freeze or thaw every process (freezer cgroup)
+  rm [-f] CONTAINER...     remove containers (and everything they made)
+  wait CONTAINER...        wait for containers to end, print their exit codes
+  inspect [-f FMT] NAME... Docker's JSON for containers and images
+  top CONTAINER            the container's processes
+  pull IMAGE               pull an image into the store
+  images                   list images
+  rmi IMAGE...             remove images
+  info                     what this host supports
+  container prune          remove every stopped container
+  system prune             remove stopped containers and leftovers of crashes
+
+Global options:
+  --root DIR   state root (default $MINI_DOCKER_ROOT or /var/lib/mini-docker)
+
+Examples:
+  mini-docker run debian echo hello world
+  mini-docker run -d --name demo debian sleep 300
+  mini-docker exec -it demo bash
+  mini-docker run --explain --rm debian true
+`
+
+func main() {
+	// A detached container's monitor and --init's init are modes of this
+	// binary; checked first so they do as little as possible.
+	if len(os.Args) > 1 && os.Args[1] == runtime.MonitorArg && len(os.Args) == 4 {
+		os.Exit(runtime.RunMonitor(os.Args[2], os.Args[3]))
+	}
+	if isInit() {
+		os.Exit(runInit(os.Args[1:]))
+	}
+	cli.Main(tool, run)
+}
+
+// stateRoot returns the state root: --root, $MINI_DOCKER_ROOT, or the default.
+func stateRoot(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if r := os.Getenv("MINI_DOCKER_ROOT"); r != "" {
+		return r
+	}
+	return "/var/lib/mini-docker"
+}
+
+func run(args []string) error {
+	root := ""
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		switch {
+		case args[0] == "--root" && len(args) > 1:
+			root, args = args[1], args[2:]
+		case strings.HasPrefix(args[0], "--root="):
+			root, args = strings.TrimPrefix(args[0], "--root="), args[1:]
+		case args[0] == "-h" || args[0] == "--help":
+			fmt.Print(usage)
+			return nil
+		case args[0] == "-v" || args[0] == "--version":
+			fmt.Printf("mini-docker version %s\n", cli.Version)
+			return nil
+		default:
+			return cli.Usagef(tool, "unknown flag: %s", args[0])
+		}
+	}
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return cli.Usagef(tool, "no command given")
+	}
+	name, rest := args[0], args[1:]
+	if name == "container" || name == "system" || name == "image" {
+		if len(rest) == 0 {
+			return cli.Usagef(tool, "%s: want a sub-command", name)
+		}
+		name, rest = name+" "+rest[0], rest[1:]
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		return cli.Usagef(tool, "unknown command %q", name)
+	}
+	return cmd(&ctx{root: stateRoot(root)}, rest)
+}
+
+// ctx carries what every command needs.
+type ctx struct {
+	root string
+}
+
+var commands map[string]func(*ctx, []string) error
+
+func init() {
+	commands = map[string]func(*ctx, []string) error{
+		"run": cmdRun, "ps": cmdPs, "exec": cmdExec, "logs": cmdLogs, "stop": cmdStop,
+		"kill": cmdKill, "start": cmdStart, "restart": cmdRestart, "pause": cmdPause,
+		"unpause": cmdUnpause, "rm": cmdRm, "wait": cmdWait, "inspect": cmdInspect, "top": cmdTop,
+		"pull": cmdPull, "images": cmdImages, "rmi": cmdRmi, "info": cmdInfo, "version": cmdVersion,
+		"container prune": cmdContainerPrune, "system prune": cmdSystemPrune,
+		"container ls": cmdPs, "container list": cmdPs, "container rm": cmdRm,
+		"container inspect": cmdInspect, "image ls": cmdImages, "image rm": cmdRmi,
+		"image pull": cmdPull, "image prune": cmdImagePrune,
+	}
+}
+
+// names lists the commands, for help.
+func names() []string {
+	var n []string
+	for k := range commands {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+func cmdVersion(c *ctx, args []string) error {
+	fmt.Printf("mini-docker version %s\n", cli.Version)
+	return nil
+}

@@ -1,0 +1,261 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"mini-docker/internal/explain"
+	"mini-docker/mini-docker/container"
+)
+
+// Engine runs and manages containers under one state root.
+type Engine struct {
+	Root    string
+	Tools   Tools
+	Store   *container.Store
+	Images  ImageStore
+	Explain *explain.Printer
+	Stdout  io.Writer
+	Stderr  io.Writer
+	// Timings, when set, receives one line per stage of a run.
+	Timings io.Writer
+}
+
+// NewEngine returns an Engine on state root root, with the tools next to
+// the running executable.
+func NewEngine(root string) (*Engine, error) {
+	t, err := SelfTools()
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{Root: root, Tools: t, Store: &container.Store{Root: root},
+		Stdout: os.Stdout, Stderr: os.Stderr}, nil
+}
+
+// ErrNotRunning is Docker's answer for exec/stop/kill of a stopped container.
+type ErrNotRunning struct{ ID string }
+
+func (e *ErrNotRunning) Error() string {
+	return fmt.Sprintf("container %s is not running", e.ID)
+}
+
+// Refresh reconciles c's recorded state with the processes that really
+// exist, and releases what a dead container left behind. This is the
+// crash recovery: when mini-docker or a monitor was SIGKILLed, nobody
+// recorded the container's end, so the next command to look does.
+func (e *Engine) Refresh(c *container.Container) (*container.Container, error) {
+	if c.State.Status != "running" && c.State.Status != "paused" && c.State.Status != "created" {
+		if !c.Runtime.Released && !monitorAlive(c) {
+			return e.releaseLocked(c)
+		}
+		return c, nil
+	}
+	if monitorAlive(c) {
+		return c, nil
+	}
+	if c.State.Status == "created" {
+		// A run died while setting up: undo what it recorded.
+		if c.Runtime.Released {
+			return c, nil
+		}
+		return e.releaseLocked(c)
+	}
+	if container.Alive(c.State.Pid, c.Runtime.PidStart) {
+		return c, nil // still running, only its watcher is gone
+	}
+	l, err := e.Store.LockContainer(c.ID)
+	if err != nil {
+		return c, err
+	}
+	defer l.Unlock()
+	c, err = e.Store.Load(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if c.State.Status == "running" || c.State.Status == "paused" {
+		c.State.Status = "exited"
+		c.State.Running, c.State.Paused = false, false
+		c.State.Pid = 0
+		// Nobody saw the exit status; Docker records 255 in this case.
+		c.State.ExitCode = 255
+		c.State.Error = "the process watching the container was killed"
+		c.State.FinishedAt = time.Now().UTC()
+		if err := e.Store.Save(c); err != nil {
+			return c, err
+		}
+	}
+	return e.release(c)
+}
+
+func monitorAlive(c *container.Container) bool {
+	return c.Runtime.MonitorPid != 0 && container.Alive(c.Runtime.MonitorPid, c.Runtime.MonitorStart)
+}
+
+func (e *Engine) releaseLocked(c *container.Container) (*container.Container, error) {
+	l, err := e.Store.LockContainer(c.ID)
+	if err != nil {
+		return c, err
+	}
+	defer l.Unlock()
+	c, err = e.Store.Load(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return e.release(c)
+}
+
+// Find resolves ref and refreshes its state.
+func (e *Engine) Find(ref string) (*container.Container, error) {
+	c, err := e.Store.Find(ref)
+	if err != nil {
+		return nil, err
+	}
+	return e.Refresh(c)
+}
+
+// List returns every container, refreshed, newest first. State folders
+// that hold no readable state (a run killed before writing it) are removed.
+func (e *Engine) List() ([]*container.Container, error) {
+	cs, broken, err := e.Store.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range broken {
+		e.removeBroken(id)
+	}
+	var out []*container.Container
+	for _, c := range cs {
+		c2, err := e.Refresh(c)
+		if err != nil {
+			return nil, err
+		}
+		if c2 != nil {
+			out = append(out, c2)
+		}
+	}
+	return out, nil
+}
+
+func (e *Engine) removeBroken(id string) {
+	dir := e.Store.Dir(id)
+	st, err := os.Stat(dir)
+	if err != nil || time.Since(st.ModTime()) < 10*time.Second {
+		return // maybe being created right now
+	}
+	unmountUnder(dir)
+	e.Store.Remove(id)
+}
+
+// unmountUnder detaches any mount left below dir (a merged overlay) so
+// removing the folder cannot delete through a live mount.
+func unmountUnder(dir string) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			syscall.Unmount(unescapeMount(f[4]), syscall.MNT_DETACH)
+		}
+	}
+}
+
+func unescapeMount(s string) string {
+	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
+}
+
+// isMounted reports whether path is a mount point in our namespace.
+func isMounted(path string) bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && unescapeMount(f[4]) == path {
+			return true
+		}
+	}
+	return false
+}
+
+// release undoes every kernel object the container's last start made,
+// in reverse order, tolerating objects that are already gone. The caller
+// holds the container's lock.
+func (e *Engine) release(c *container.Container) (*container.Container, error) {
+	if c.Runtime.Released {
+		return c, nil
+	}
+	var errs []error
+	for _, pid := range c.Runtime.Forwarders {
+		if pid > 0 {
+			syscall.Kill(pid, syscall.SIGTERM)
+		}
+	}
+	c.Runtime.Forwarders = nil
+	if err := e.releaseNetwork(c); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Runtime.Cgroup != "" {
+		if err := e.deleteCgroup(c); err != nil {
+			errs = append(errs, err)
+		} else {
+			c.Runtime.Cgroup = ""
+		}
+	}
+	if m := c.Runtime.Merged; m != "" {
+		if isMounted(m) {
+			e.Explain.Argv("umount", m)
+			if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
+				errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
+			}
+		}
+		if !isMounted(m) {
+			c.Runtime.Merged = ""
+		}
+	}
+	if len(errs) == 0 {
+		c.Runtime.Released = true
+	}
+	if err := e.Store.Save(c); err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+// deleteCgroup removes the container's cgroup with cgroupctl. The last
+// processes of a killed container may still be exiting, and a cgroup
+// with members cannot be removed (EBUSY), so it retries briefly.
+func (e *Engine) deleteCgroup(c *container.Container) error {
+	cgroupctl, err := e.Tools.Path("cgroupctl", "cgroup cleanup")
+	if err != nil {
+		return err
+	}
+	argv := []string{cgroupctl, "delete", "--kill", c.Runtime.Cgroup, "--parent", CgroupParent}
+	var last error
+	ex := e.Explain
+	for i := 0; i < 50; i++ {
+		last = runTool(ex, argv)
+		if last == nil {
+			return nil
+		}
+		if te := (*ToolError)(nil); errors.As(last, &te) && strings.Contains(te.Msg, "no such") {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+		ex = nil // print the step once
+	}
+	return last
+}
+
+// stateDirs are the container's folders under its state folder.
+func graphDirs(dir string) (upper, work, merged string) {
+	return filepath.Join(dir, "diff"), filepath.Join(dir, "work"), filepath.Join(dir, "merged")
+}

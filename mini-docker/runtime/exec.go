@@ -1,0 +1,260 @@
+package runtime
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"mini-docker/mini-docker/container"
+)
+
+// ExecOptions are docker exec's flags.
+type ExecOptions struct {
+	Argv        []string
+	Env         []string
+	Workdir     string
+	User        string
+	Interactive bool
+	TTY         bool
+	Detach      bool
+}
+
+// ExecInArg is the hidden mode of mini-docker that ends an exec chain:
+// chdir, close every inherited descriptor above 2, exec the command.
+const ExecInArg = "__execin"
+
+// sealedCopy copies a tool's binary into a sealed memfd. An exec'd
+// process joins the container's mount namespace, where the host's tools
+// are out of sight, so the tools that must run inside (seccompctl,
+// capctl) are exec'd from descriptors, as /proc/self/fd/N. A plain
+// descriptor of the host file would let root in the container reopen
+// it for writing through /proc and replace a host binary (runc's
+// CVE-2019-5736); a sealed memfd cannot be written by anyone.
+func sealedCopy(path string) (*os.File, error) {
+	src, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	fd, err := unix.MemfdCreate(path[strings.LastIndex(path, "/")+1:], unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	if _, err := io.Copy(f, src); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("copy %s: %w", path, err)
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_WRITE|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seal %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// ExecChain returns the chain that runs a command in c:
+//
+//	cgroupctl exec --name ID -- unshare join PID -- \
+//	  /proc/self/fd/3 run --profile default --caps ... -- \   (seccompctl)
+//	  /proc/self/fd/4 run --docker-default ... -- \            (capctl)
+//	  /proc/self/fd/5 __execin DIR -- CMD                      (mini-docker)
+//
+// and the files to pass as descriptors 3, 4, 5.
+func (e *Engine) ExecChain(c *container.Container, o *ExecOptions) ([]string, []*os.File, error) {
+	cgroupctl, err := e.Tools.Path("cgroupctl", "exec: cgroup")
+	if err != nil {
+		return nil, nil, err
+	}
+	unshare, err := e.Tools.Path("unshare", "exec: namespaces")
+	if err != nil {
+		return nil, nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	var files []*os.File
+	fdPath := func(p string) (string, error) {
+		f, err := sealedCopy(p)
+		if err != nil {
+			return "", err
+		}
+		files = append(files, f)
+		return "/proc/self/fd/" + strconv.Itoa(2+len(files)), nil
+	}
+	fail := func(err error) ([]string, []*os.File, error) {
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, nil, err
+	}
+	chain := []string{cgroupctl, "exec", "--name", c.ID, "--parent", CgroupParent, "--",
+		unshare, "join", strconv.Itoa(c.State.Pid), "--"}
+	if c.Runtime.Seccomp != "unconfined" && c.Runtime.Seccomp != "" {
+		p, err := e.Tools.Path("seccompctl", "exec: seccomp")
+		if err != nil {
+			return fail(err)
+		}
+		fp, err := fdPath(p)
+		if err != nil {
+			return fail(err)
+		}
+		chain = append(chain, fp, "run", "--profile", c.Runtime.Seccomp, "--caps", strings.Join(c.Runtime.Caps, ","), "--")
+	}
+	p, err := e.Tools.Path("capctl", "exec: capabilities")
+	if err != nil {
+		return fail(err)
+	}
+	fp, err := fdPath(p)
+	if err != nil {
+		return fail(err)
+	}
+	chain = append(chain, fp, "run")
+	hc := c.HostConfig
+	if hc.Privileged {
+		chain = append(chain, "--privileged")
+	} else {
+		chain = append(chain, "--docker-default")
+		for _, x := range hc.CapAdd {
+			chain = append(chain, "--cap-add", x)
+		}
+		for _, x := range hc.CapDrop {
+			chain = append(chain, "--cap-drop", x)
+		}
+	}
+	user := c.Config.User
+	if o.User != "" {
+		user = o.User
+	}
+	if user != "" {
+		chain = append(chain, "--user", user)
+	}
+	if c.Runtime.NoNewPrivs {
+		chain = append(chain, "--no-new-privs")
+	}
+	chain = append(chain, "--")
+	fp, err = fdPath(self)
+	if err != nil {
+		return fail(err)
+	}
+	wd := o.Workdir
+	if wd == "" {
+		wd = c.Config.WorkingDir
+	}
+	if wd == "" {
+		wd = "/"
+	}
+	chain = append(chain, fp, ExecInArg, wd, "--")
+	return append(chain, o.Argv...), files, nil
+}
+
+// Exec runs a command in the running container c and returns its exit code.
+func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
+	if !running(c) {
+		return 1, fmt.Errorf("container %s is not running", c.ID)
+	}
+	if c.State.Paused {
+		return 1, fmt.Errorf("container %s is paused, unpause the container before exec", c.ID)
+	}
+	chain, files, err := e.ExecChain(c, o)
+	if err != nil {
+		return 125, err
+	}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	env := append([]string{}, c.Runtime.Env...)
+	if o.TTY {
+		env = setEnv(env, "TERM=xterm")
+	}
+	for _, kv := range o.Env {
+		if kv = expandEnv(kv); kv != "" {
+			env = setEnv(env, kv)
+		}
+	}
+	e.Explain.Argv(append(append([]string{"env", "-i"}, env...), chain...)...)
+	cmd := exec.Command(chain[0], chain[1:]...)
+	cmd.Env = env
+	cmd.ExtraFiles = files
+	var pty *Pty
+	if o.TTY {
+		pty, err = OpenPty()
+		if err != nil {
+			return 125, err
+		}
+		defer pty.Close()
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = pty.Slave, pty.Slave, pty.Slave
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	} else {
+		if o.Interactive {
+			cmd.Stdin = os.Stdin
+		}
+		cmd.Stdout, cmd.Stderr = e.Stdout, e.Stderr
+	}
+	if o.Detach {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			return 125, err
+		}
+		cmd.Process.Release()
+		return 0, nil
+	}
+	if err := cmd.Start(); err != nil {
+		return 125, err
+	}
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+	go func() {
+		for s := range sigs {
+			cmd.Process.Signal(s)
+		}
+	}()
+	var restore func()
+	if pty != nil {
+		pty.Slave.Close()
+		restore = pty.Attach(os.Stdin, e.Stdout, o.Interactive)
+	}
+	cmd.Wait()
+	if restore != nil {
+		restore()
+	}
+	return WaitCode(cmd.ProcessState.Sys().(syscall.WaitStatus)), nil
+}
+
+func setEnv(env []string, kv string) []string {
+	k, _, _ := strings.Cut(kv, "=")
+	for i, e := range env {
+		if ek, _, _ := strings.Cut(e, "="); ek == k {
+			env[i] = kv
+			return env
+		}
+	}
+	return append(env, kv)
+}
+
+// PrepareExecIn is the first half of mini-docker __execin DIR -- CMD,
+// the last hop of an exec chain, already inside the container: it marks
+// every descriptor above 2 close-on-exec (the sealed tool copies
+// included) and changes to DIR. It returns CMD, for the caller to exec.
+func PrepareExecIn(args []string) ([]string, error) {
+	if len(args) < 3 || args[1] != "--" {
+		return nil, fmt.Errorf("usage: %s DIR -- CMD", ExecInArg)
+	}
+	dir, argv := args[0], args[2:]
+	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err := os.Chdir(dir); err != nil {
+		return nil, fmt.Errorf("chdir to cwd (%q) failed: %w", dir, err)
+	}
+	return argv, nil
+}

@@ -1,0 +1,356 @@
+package runtime
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"mini-docker/internal/explain"
+)
+
+// The chain: how `mini-docker run` becomes the toolkit's own commands.
+//
+// Host side, one step per primitive, each undone when the container is
+// removed:
+//
+//	overlay mount --lower L3:L2:L1 --upper U --work W MERGED
+//	cgroupctl create ID --memory 32m ...
+//	vethctl netns add md-ID12 ; vethctl create vethXXXXXXX eth0 --netns md-ID12 ...
+//
+// Then one process that becomes the container, each tool applying its
+// primitive and exec'ing the next, so the user's command ends up as PID 1
+// of the new PID namespace with nothing of ours left inside:
+//
+//	unshare --mount --uts --ipc --pid --net-path /run/netns/md-ID12 --hostname ID12 -- \
+//	  cgroupctl exec --name ID -- \
+//	  chroot --pivot MERGED --docker --bind ... --workdir / -- \
+//	  seccompctl run --profile default --caps ... -- \
+//	  capctl run --docker-default -- CMD ARGS
+
+// Bridge network defaults, as in the composition contract.
+const (
+	DefaultBridge  = "mini-docker0"
+	DefaultSubnet  = "172.18.0.0/16"
+	DefaultGateway = "172.18.0.1"
+	CgroupParent   = "mini-docker"
+)
+
+// Step is one host-side command and the command that undoes it.
+type Step struct {
+	Stage string
+	Do    []string
+	Undo  []string
+}
+
+// Plan is a whole run as commands.
+type Plan struct {
+	Steps []Step
+	Env   []string // the container's environment (set with env -i)
+	Chain []string // unshare ... -- CMD
+	// Files are the tools the chain runs inside the new root, passed as
+	// descriptors 3, 4, ... (sealed copies; the printed script opens
+	// them with shell redirections).
+	Files []string
+	// Comms names the stage of each program of the chain by the command
+	// name the kernel shows for it (/proc/PID/comm), for --timings.
+	Comms map[string]string
+}
+
+// Script returns the plan as the shell script --explain prints: the
+// host steps, the chain, and the steps that undo them.
+func (p *Plan) Script() string {
+	var b strings.Builder
+	for _, s := range p.Steps {
+		fmt.Fprintf(&b, "%s\n", explain.Join(s.Do...))
+	}
+	fmt.Fprintf(&b, "%s\n", p.ChainLine())
+	for i := len(p.Steps) - 1; i >= 0; i-- {
+		if p.Steps[i].Undo != nil {
+			fmt.Fprintf(&b, "%s\n", explain.Join(p.Steps[i].Undo...))
+		}
+	}
+	return b.String()
+}
+
+// ChainLine is the chain as one shell line, started with env -i so that
+// the container sees exactly its own environment, and with the inside
+// tools opened as descriptors 3, 4, ...
+func (p *Plan) ChainLine() string {
+	argv := append([]string{"env", "-i"}, p.Env...)
+	line := explain.Join(append(argv, p.Chain...)...)
+	for i, f := range p.Files {
+		line += fmt.Sprintf(" %d<%s", 3+i, explain.Quote(f))
+	}
+	return line
+}
+
+// Spec is everything the plan is made from.
+type Spec struct {
+	ID       string
+	Self     string // mini-docker's own executable
+	Root     string // state root
+	Hostname string
+	Tools    Tools
+	Lower    []string // image layers, base first
+	Upper    string
+	Work     string
+	Merged   string
+	Limits   Limits
+	Network  string // bridge, none, host
+	Netns    string // md-ID12 (bridge)
+	HostVeth string // vethXXXXXXX (bridge)
+	Addr     string // 172.18.0.2/16 (bridge)
+	Gateway  string
+	Bridge   string
+	Etc      EtcFiles
+	Binds    []Bind
+	ReadOnly bool
+	Workdir  string
+	User     string
+	Security Security
+	Caps     CapSpec
+	Userns   bool
+	CgroupNS bool // new cgroup namespace (cgroup v2 hosts, as Docker)
+	Init     string
+	Argv     []string
+	Env      []string
+}
+
+// CapSpec is the capability part of the run flags.
+type CapSpec struct {
+	Privileged      bool
+	CapAdd, CapDrop []string
+}
+
+// BuildPlan turns a Spec into commands. It fails with a
+// MissingToolError when a stage's tool is not built.
+func BuildPlan(s *Spec) (*Plan, error) {
+	p := &Plan{Env: s.Env, Comms: map[string]string{"unshare": "namespaces", "cgroupctl": "cgroup join", "chroot": "pivot"}}
+	tool := func(name, stage string) (string, error) { return s.Tools.Path(name, stage) }
+
+	// Root filesystem: the image's layers under a fresh upper layer.
+	overlay, err := tool("overlay", "overlay mount")
+	if err != nil {
+		return nil, err
+	}
+	lower := make([]string, len(s.Lower))
+	for i, l := range s.Lower { // overlayfs lists the top-most layer first
+		lower[len(s.Lower)-1-i] = l
+	}
+	p.Steps = append(p.Steps, Step{Stage: "overlay",
+		Do:   []string{overlay, "mount", "--root", s.Root, "--lower", strings.Join(lower, ":"), "--upper", s.Upper, "--work", s.Work, s.Merged},
+		Undo: []string{overlay, "umount", s.Merged}})
+
+	// The cgroup, with the limits.
+	cgroupctl, err := tool("cgroupctl", "cgroup")
+	if err != nil {
+		return nil, err
+	}
+	create := []string{cgroupctl, "create", s.ID, "--parent", CgroupParent}
+	create = append(create, limitFlags(s.Limits)...)
+	p.Steps = append(p.Steps, Step{Stage: "cgroup", Do: create,
+		Undo: []string{cgroupctl, "delete", "--kill", s.ID, "--parent", CgroupParent}})
+
+	// The network namespace, wired to the bridge.
+	if s.Network == "bridge" {
+		vethctl, err := tool("vethctl", "network")
+		if err != nil {
+			return nil, err
+		}
+		p.Steps = append(p.Steps, Step{Stage: "netns",
+			Do:   []string{vethctl, "netns", "add", s.Netns},
+			Undo: []string{vethctl, "netns", "del", s.Netns}})
+		p.Steps = append(p.Steps, Step{Stage: "veth",
+			Do: []string{vethctl, "create", s.HostVeth, "eth0", "--netns", s.Netns,
+				"--addr", s.Addr, "--gateway", s.Gateway, "--bridge", s.Bridge}})
+	}
+
+	// The chain.
+	unshare, err := tool("unshare", "namespaces")
+	if err != nil {
+		return nil, err
+	}
+	chain := []string{unshare, "--mount", "--uts", "--ipc", "--pid"}
+	if s.CgroupNS {
+		chain = append(chain, "--cgroup")
+	}
+	if s.Userns {
+		chain = append(chain, "--user", "--map-root-user")
+	}
+	switch s.Network {
+	case "bridge":
+		chain = append(chain, "--net-path", filepath.Join("/run/netns", s.Netns))
+	case "none":
+		chain = append(chain, "--net")
+	}
+	chain = append(chain, "--hostname", s.Hostname, "--")
+
+	chain = append(chain, cgroupctl, "exec", "--name", s.ID, "--parent", CgroupParent, "--")
+
+	chroot, err := tool("chroot", "pivot")
+	if err != nil {
+		return nil, err
+	}
+	chain = append(chain, chroot, "--pivot")
+	if s.Caps.Privileged {
+		// Docker's mounts without its masks and read-only paths.
+		chain = append(chain, "--proc", "--dev", "--devpts", "--shm", "64m", "--mqueue", "--sys", "--cgroupfs")
+	} else {
+		chain = append(chain, "--docker")
+	}
+	for _, b := range []struct{ src, dst string }{
+		{s.Etc.ResolvConf, "/etc/resolv.conf"}, {s.Etc.Hostname, "/etc/hostname"}, {s.Etc.Hosts, "/etc/hosts"},
+	} {
+		chain = append(chain, "--bind", b.src+":"+b.dst)
+	}
+	for _, b := range s.Binds {
+		v := b.Source + ":" + b.Target
+		if b.ReadOnly {
+			v += ":ro"
+		}
+		chain = append(chain, "--bind", v)
+	}
+	if s.Init != "" {
+		chain = append(chain, "--bind", s.Init+":"+InitPath+":ro")
+	}
+	if s.ReadOnly {
+		chain = append(chain, "--read-only")
+	}
+	chain = append(chain, "--workdir", s.Workdir, s.Merged, "--")
+
+	// After the pivot the host's files are out of sight, so the tools
+	// that work inside the new root (seccompctl, capctl) and the last hop
+	// (mini-docker __execin: close inherited descriptors, exec CMD) come
+	// in as open files: descriptors 3, 4, 5, exec'd as /proc/self/fd/N.
+	inside := func(path string) string {
+		p.Files = append(p.Files, path)
+		return "/proc/self/fd/" + strconv.Itoa(2+len(p.Files))
+	}
+	caps := effectiveCaps(s.Caps)
+	if s.Security.Seccomp != "unconfined" {
+		seccompctl, err := tool("seccompctl", "seccomp")
+		if err != nil {
+			return nil, err
+		}
+		fd := inside(seccompctl)
+		p.Comms[filepath.Base(fd)] = "seccomp"
+		chain = append(chain, fd, "run", "--profile", s.Security.Seccomp, "--caps", strings.Join(caps, ","), "--")
+	}
+
+	if !s.Caps.Privileged || s.User != "" || s.Security.NoNewPrivs {
+		capctl, err := tool("capctl", "capabilities")
+		if err != nil {
+			return nil, err
+		}
+		fd := inside(capctl)
+		p.Comms[filepath.Base(fd)] = "caps"
+		chain = append(chain, fd, "run")
+		if s.Caps.Privileged {
+			chain = append(chain, "--privileged")
+		} else {
+			chain = append(chain, "--docker-default")
+			for _, c := range s.Caps.CapAdd {
+				chain = append(chain, "--cap-add", c)
+			}
+			for _, c := range s.Caps.CapDrop {
+				chain = append(chain, "--cap-drop", c)
+			}
+		}
+		if s.User != "" {
+			chain = append(chain, "--user", s.User)
+		}
+		if s.Security.NoNewPrivs {
+			chain = append(chain, "--no-new-privs")
+		}
+		chain = append(chain, "--")
+	}
+	if len(p.Files) > 0 {
+		fd := inside(s.Self)
+		p.Comms[filepath.Base(fd)] = "close fds"
+		chain = append(chain, fd, ExecInArg, ".", "--")
+	}
+	if s.Init != "" {
+		chain = append(chain, InitPath, "--")
+	}
+	p.Chain = append(chain, s.Argv...)
+	return p, nil
+}
+
+// InitPath is where --init's init is bind-mounted, as Docker does.
+const InitPath = "/sbin/docker-init"
+
+func limitFlags(l Limits) []string {
+	var f []string
+	if l.Memory > 0 {
+		f = append(f, "--memory", strconv.FormatInt(l.Memory, 10))
+	}
+	if l.MemorySwap != 0 {
+		f = append(f, "--memory-swap", strconv.FormatInt(l.MemorySwap, 10))
+	}
+	if l.NanoCPUs > 0 {
+		f = append(f, "--cpus", strconv.FormatFloat(float64(l.NanoCPUs)/1e9, 'f', -1, 64))
+	}
+	if l.CPUShares > 0 {
+		f = append(f, "--cpu-shares", strconv.FormatInt(l.CPUShares, 10))
+	}
+	if l.PidsLimit > 0 {
+		f = append(f, "--pids-limit", strconv.FormatInt(l.PidsLimit, 10))
+	}
+	return f
+}
+
+// DockerDefaultCaps is Docker's default capability set (CapEff
+// 00000000a80425fb).
+var DockerDefaultCaps = []string{"CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW",
+	"SETGID", "SETUID", "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"}
+
+// effectiveCaps is the set the container keeps, which gates the seccomp
+// profile's capability-dependent rules (as Docker's profile does).
+func effectiveCaps(c CapSpec) []string {
+	if c.Privileged {
+		return []string{"ALL"}
+	}
+	set := map[string]bool{}
+	var out []string
+	all := false
+	for _, a := range c.CapAdd {
+		if strings.EqualFold(a, "ALL") {
+			all = true
+		}
+	}
+	if all {
+		return []string{"ALL"}
+	}
+	norm := func(s string) string { return strings.TrimPrefix(strings.ToUpper(s), "CAP_") }
+	dropAll := false
+	for _, d := range c.CapDrop {
+		if strings.EqualFold(d, "ALL") {
+			dropAll = true
+		}
+	}
+	if !dropAll {
+		for _, k := range DockerDefaultCaps {
+			set[k] = true
+		}
+	}
+	for _, d := range c.CapDrop {
+		delete(set, norm(d))
+	}
+	for _, a := range c.CapAdd {
+		set[norm(a)] = true
+	}
+	for _, k := range DockerDefaultCaps {
+		if set[k] {
+			out = append(out, k)
+			delete(set, k)
+		}
+	}
+	var extra []string
+	for k := range set {
+		extra = append(extra, k)
+	}
+	sort.Strings(extra)
+	return append(out, extra...)
+}

@@ -1,0 +1,530 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"mini-docker/mini-docker/container"
+)
+
+// Attach says how a start connects to the terminal.
+type Attach struct {
+	Detach bool
+	Stdin  bool // -i
+	TTY    bool // -t
+}
+
+// stage times one stage of a run for --timings.
+func (e *Engine) stage(name string, start time.Time) {
+	if e.Timings != nil {
+		fmt.Fprintf(e.Timings, "%-12s %8.3f ms\n", name, float64(time.Since(start).Microseconds())/1000)
+	}
+}
+
+// lowerDirs returns the image layers recorded for c, base first.
+func lowerDirs(c *container.Container) []string {
+	l := strings.Split(c.GraphDriver.Data["LowerDir"], ":")
+	out := make([]string, 0, len(l))
+	for i := len(l) - 1; i >= 0; i-- {
+		if l[i] != "" {
+			out = append(out, l[i])
+		}
+	}
+	return out
+}
+
+// homeInLayers finds user's home in the image's /etc/passwd, reading the
+// layers directly (top-most first) since the root is not mounted yet.
+func homeInLayers(layers []string, user string) string {
+	for i := len(layers) - 1; i >= 0; i-- {
+		if _, err := os.Stat(filepath.Join(layers[i], "etc", "passwd")); err == nil {
+			return HomeOf(layers[i], user)
+		}
+	}
+	return HomeOf("/nonexistent", user)
+}
+
+// Prepare does the host-side steps of a start (overlay, cgroup,
+// network, /etc files) and returns the plan whose chain becomes the
+// container. Each object is recorded in c before it is made, so that
+// whatever happens next, release finds it. The caller holds c's lock.
+func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
+	dir := e.Store.Dir(c.ID)
+	upper, work, merged := graphDirs(dir)
+	for _, d := range []string{upper, work, merged} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	hc := c.HostConfig
+	sec := Security{Seccomp: "default"}
+	for _, o := range hc.SecurityOpt {
+		k, v, _ := strings.Cut(o, "=")
+		switch k {
+		case "seccomp":
+			sec.Seccomp = v
+		case "no-new-privileges":
+			sec.NoNewPrivs = v == "" || v == "true"
+		}
+	}
+	if hc.Privileged {
+		sec.Seccomp = "unconfined"
+	}
+	var binds []Bind
+	for _, b := range hc.Binds {
+		p := strings.Split(b, ":")
+		binds = append(binds, Bind{Source: p[0], Target: p[1], ReadOnly: len(p) > 2 && p[2] == "ro"})
+	}
+	layers := lowerDirs(c)
+	workdir := c.Config.WorkingDir
+	if workdir == "" {
+		workdir = "/"
+	}
+	pids := int64(0)
+	if hc.PidsLimit != nil {
+		pids = *hc.PidsLimit
+	}
+	spec := &Spec{
+		ID: c.ID, Self: e.self(), Root: e.Root, Hostname: c.Config.Hostname, Tools: e.Tools,
+		Lower: layers, Upper: upper, Work: work, Merged: merged,
+		Limits:   Limits{Memory: hc.Memory, MemorySwap: hc.MemorySwap, NanoCPUs: hc.NanoCpus, CPUShares: hc.CPUShares, PidsLimit: pids},
+		Network:  hc.NetworkMode,
+		Binds:    binds,
+		ReadOnly: hc.ReadonlyRootfs,
+		Workdir:  workdir,
+		User:     c.Config.User,
+		Security: sec,
+		Caps:     CapSpec{Privileged: hc.Privileged, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop},
+		Userns:   c.Runtime.Userns,
+		CgroupNS: cgroupV2(),
+		Argv:     append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...),
+	}
+	if hc.Init != nil && *hc.Init {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		spec.Init = self
+	}
+	home := homeInLayers(layers, c.Config.User)
+	spec.Env = ContainerEnv(c.Config.Hostname, c.Config.Tty, c.Config.Env, nil, home)
+
+	// Network: lease the address first, so /etc/hosts can name it.
+	var vethctl string
+	if spec.Network == "bridge" {
+		var err error
+		if vethctl, err = e.Tools.Path("vethctl", "network"); err != nil {
+			return nil, err
+		}
+		t := time.Now()
+		if err := e.ensureBridge(vethctl); err != nil {
+			return nil, err
+		}
+		c.Runtime.Lease = "pending"
+		if err := e.Store.Save(c); err != nil {
+			return nil, err
+		}
+		addr, err := e.leaseAddr(vethctl, c.ID)
+		if err != nil {
+			c.Runtime.Lease = ""
+			return nil, err
+		}
+		c.Runtime.Lease = addr
+		e.stage("ipam", t)
+		spec.Addr, spec.Gateway, spec.Bridge = addr, DefaultGateway, DefaultBridge
+		spec.Netns, spec.HostVeth = NetnsName(c.ID), hostVethName()
+		ip, _, _ := strings.Cut(addr, "/")
+		ns := &c.NetworkSettings
+		ns.IPAddress, ns.Gateway, ns.IPPrefixLen = ip, DefaultGateway, 16
+		ns.Bridge = ""
+		ns.SandboxKey = "/run/netns/" + spec.Netns
+		ns.MacAddress = ""
+		ns.Networks = map[string]*container.EndpointSetting{"bridge": {Gateway: DefaultGateway, IPAddress: ip, IPPrefixLen: 16}}
+	}
+	etc, err := WriteEtcFiles(dir, c.Config.Hostname, c.NetworkSettings.IPAddress, spec.Network == "host")
+	if err != nil {
+		return nil, err
+	}
+	spec.Etc = etc
+	c.HostnamePath, c.HostsPath, c.ResolvConfPath = etc.Hostname, etc.Hosts, etc.ResolvConf
+
+	plan, err := BuildPlan(spec)
+	if err != nil {
+		return nil, err
+	}
+	c.Runtime.Chain, c.Runtime.Env, c.Runtime.Files, c.Runtime.Comms = plan.Chain, plan.Env, plan.Files, plan.Comms
+	c.Runtime.Released = false
+	c.Runtime.Seccomp = sec.Seccomp
+	c.Runtime.Caps = effectiveCaps(spec.Caps)
+	c.Runtime.NoNewPrivs = sec.NoNewPrivs
+	c.GraphDriver.Data["UpperDir"], c.GraphDriver.Data["WorkDir"], c.GraphDriver.Data["MergedDir"] = upper, work, merged
+
+	for _, s := range plan.Steps {
+		switch s.Stage {
+		case "overlay":
+			c.Runtime.Merged = merged
+		case "cgroup":
+			c.Runtime.Cgroup = c.ID
+		case "netns":
+			c.Runtime.Netns = spec.Netns
+		case "veth":
+			c.Runtime.HostVeth = spec.HostVeth
+			c.Runtime.Bridge = spec.Bridge
+		}
+		if err := e.Store.Save(c); err != nil {
+			return nil, err
+		}
+		t := time.Now()
+		if err := runTool(e.Explain, s.Do); err != nil {
+			return nil, err
+		}
+		e.stage(s.Stage, t)
+	}
+	if spec.Network == "bridge" && len(hc.PortBindings) > 0 {
+		ip, _, _ := strings.Cut(spec.Addr, "/")
+		if err := e.startForwarders(vethctl, c, ip); err != nil {
+			return nil, err
+		}
+	}
+	c.NetworkSettings.Ports = hc.PortBindings
+	if err := e.Store.Save(c); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// cgroupV2 reports whether the host runs the unified hierarchy only
+// (Docker gives containers a cgroup namespace there, not on v1 hosts).
+func cgroupV2() bool {
+	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
+	return err == nil
+}
+
+// Start prepares c and runs it: in the foreground, this process waits
+// for it and returns its exit code; with Detach, a monitor does, and
+// Start returns once the container runs.
+func (e *Engine) Start(c *container.Container, a Attach) (int, error) {
+	l, err := e.Store.LockContainer(c.ID)
+	if err != nil {
+		return 125, err
+	}
+	c, err = e.Store.Load(c.ID)
+	if err != nil {
+		l.Unlock()
+		return 125, err
+	}
+	if c.State.Running {
+		l.Unlock()
+		return 0, nil
+	}
+	// The process that records the container's end is, for now, us.
+	c.Runtime.MonitorPid = os.Getpid()
+	c.Runtime.MonitorStart, _ = container.StartTime(os.Getpid())
+	plan, err := e.Prepare(c, a)
+	if err != nil {
+		c, _ = e.release(c)
+		l.Unlock()
+		return 125, err
+	}
+	e.Explain.Cmd("%s", plan.ChainLine())
+	if a.Detach {
+		l.Unlock()
+		return 0, e.startMonitor(c)
+	}
+	l.Unlock()
+	return e.runForeground(c, a)
+}
+
+// launch starts the chain. It returns the unshare process; the container
+// is its child.
+func launch(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, tty *os.File) (*exec.Cmd, error) {
+	chain := c.Runtime.Chain
+	cmd := exec.Command(chain[0], chain[1:]...)
+	cmd.Env = c.Runtime.Env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	for _, p := range c.Runtime.Files {
+		f, err := sealedCopy(p)
+		if err != nil {
+			for _, f := range cmd.ExtraFiles {
+				f.Close()
+			}
+			return nil, err
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	}
+	defer func() {
+		for _, f := range cmd.ExtraFiles {
+			f.Close() // the chain has its own copies
+		}
+	}()
+	if tty != nil {
+		// A terminal of its own: a new session with the pty as its
+		// controlling terminal, so Ctrl-C reaches the container's group.
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	} else {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", chain[0], err)
+	}
+	return cmd, nil
+}
+
+// containerPid finds the container's PID on the host: `unshare --pid`
+// forks, and the child (PID 1 inside) is the container. It returns 0 if
+// unshare exits first (the chain failed).
+func containerPid(unsharePid int) int {
+	p := fmt.Sprintf("/proc/%d/task/%d/children", unsharePid, unsharePid)
+	for i := 0; ; i++ {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return 0
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			n, _ := strconv.Atoi(f[0])
+			return n
+		}
+		if st, err := container.StartTime(unsharePid); err != nil || st == 0 {
+			return 0
+		}
+		if i < 200 {
+			time.Sleep(50 * time.Microsecond)
+		} else {
+			time.Sleep(time.Millisecond)
+		}
+		if i > 10000 {
+			return 0
+		}
+	}
+}
+
+// markRunning records the running container.
+func (e *Engine) markRunning(c *container.Container, pid int) error {
+	l, err := e.Store.LockContainer(c.ID)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	cur, err := e.Store.Load(c.ID)
+	if err != nil {
+		return err
+	}
+	cur.State = container.State{Status: "running", Running: true, Pid: pid, StartedAt: time.Now().UTC()}
+	cur.Runtime.PidStart, _ = container.StartTime(pid)
+	cur.Runtime.MonitorPid = os.Getpid()
+	cur.Runtime.MonitorStart, _ = container.StartTime(os.Getpid())
+	*c = *cur
+	return e.Store.Save(cur)
+}
+
+// finish records the container's end, releases its kernel objects and,
+// with --rm, removes it.
+func (e *Engine) finish(c *container.Container, ws syscall.WaitStatus) (int, error) {
+	code := WaitCode(ws)
+	l, err := e.Store.LockContainer(c.ID)
+	if err != nil {
+		return code, err
+	}
+	defer l.Unlock()
+	cur, err := e.Store.Load(c.ID)
+	if err != nil {
+		return code, err
+	}
+	oom := oomKilled(cur.Runtime.Cgroup)
+	cur.State.Status = "exited"
+	cur.State.Running, cur.State.Paused = false, false
+	cur.State.Pid = 0
+	cur.State.ExitCode = code
+	cur.State.OOMKilled = oom
+	cur.State.FinishedAt = time.Now().UTC()
+	if err := e.Store.Save(cur); err != nil {
+		return code, err
+	}
+	cur, err = e.release(cur)
+	if cur != nil && cur.HostConfig.AutoRemove && err == nil {
+		err = e.Store.Remove(cur.ID)
+	}
+	return code, err
+}
+
+// WaitCode is a wait status as Docker reports it: the exit status, or
+// 128+N when killed by signal N.
+func WaitCode(ws syscall.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// oomKilled reads the cgroup's OOM kill counter, in both hierarchies.
+func oomKilled(cg string) bool {
+	if cg == "" {
+		return false
+	}
+	for _, p := range []string{
+		filepath.Join("/sys/fs/cgroup/memory", CgroupParent, cg, "memory.oom_control"),
+		filepath.Join("/sys/fs/cgroup", CgroupParent, cg, "memory.events"),
+		filepath.Join("/sys/fs/cgroup/unified", CgroupParent, cg, "memory.events"),
+	} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) == 2 && f[0] == "oom_kill" && f[1] != "0" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// forwarded are the signals Docker's CLI proxies to the container.
+var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
+
+// runForeground runs the chain attached to our terminal, records the
+// container while it runs, and returns its exit code.
+func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
+	logf, err := os.OpenFile(c.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return 125, err
+	}
+	defer logf.Close()
+	var stdin io.Reader
+	if a.Stdin {
+		stdin = os.Stdin
+	}
+	var cmd *exec.Cmd
+	var pty *Pty
+	if a.TTY {
+		pty, err = OpenPty()
+		if err != nil {
+			e.finishFailed(c)
+			return 125, err
+		}
+		defer pty.Close()
+		cmd, err = launch(c, nil, nil, nil, pty.Slave)
+	} else {
+		cmd, err = launch(c, stdin, io.MultiWriter(e.Stdout, logf), io.MultiWriter(e.Stderr, logf), nil)
+	}
+	if err != nil {
+		e.finishFailed(c)
+		return 125, err
+	}
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+	go func() {
+		for s := range sigs {
+			cmd.Process.Signal(s)
+		}
+	}()
+	var restore func()
+	if pty != nil {
+		pty.Slave.Close()
+		restore = pty.Attach(os.Stdin, io.MultiWriter(e.Stdout, logf), a.Stdin)
+	}
+	pid, _ := e.watchChain(cmd.Process.Pid, c.Runtime.Comms)
+	if pid != 0 {
+		if err := e.markRunning(c, pid); err != nil {
+			cmd.Process.Kill()
+		}
+	}
+	cmd.Wait()
+	if restore != nil {
+		restore()
+	}
+	return e.finish(c, cmd.ProcessState.Sys().(syscall.WaitStatus))
+}
+
+// finishFailed releases a container whose chain never started.
+func (e *Engine) finishFailed(c *container.Container) {
+	l, err := e.Store.LockContainer(c.ID)
+	if err != nil {
+		return
+	}
+	defer l.Unlock()
+	if cur, err := e.Store.Load(c.ID); err == nil {
+		cur.State.Status = "exited"
+		cur.State.ExitCode = 125
+		cur.State.FinishedAt = time.Now().UTC()
+		e.Store.Save(cur)
+		e.release(cur)
+	}
+}
+
+// procState reads the command name and state letter of pid from
+// /proc/PID/stat.
+func procState(pid int) (comm string, state byte, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", 0, false
+	}
+	s := string(b)
+	i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if i < 0 || j < i || j+2 >= len(s) {
+		return "", 0, false
+	}
+	return s[i+1 : j], s[j+2], true
+}
+
+// watchChain finds the container's PID and follows it through the chain
+// until it runs the user's command: each tool exec'ing the next shows as
+// a new command name in /proc/PID/stat. It reports whether the command
+// was reached (false when the chain died first). With --timings it
+// prints how long each stage took.
+func (e *Engine) watchChain(unsharePid int, comms map[string]string) (int, bool) {
+	start := time.Now()
+	pid := containerPid(unsharePid)
+	if pid == 0 {
+		return 0, false
+	}
+	e.stage("namespaces", start)
+	last := "unshare"
+	t := time.Now()
+	for i := 0; ; i++ {
+		comm, state, ok := procState(pid)
+		if !ok || state == 'Z' || state == 'X' {
+			return pid, false
+		}
+		if comm != last {
+			if n, ok := comms[last]; ok && last != "unshare" {
+				e.stage(n, t)
+			}
+			t, last = time.Now(), comm
+			if _, ok := comms[comm]; !ok {
+				e.stage("chain total", start)
+				return pid, true
+			}
+		}
+		if i > 100 {
+			time.Sleep(100 * time.Microsecond)
+		}
+		if time.Since(start) > 30*time.Second {
+			return pid, true // a tool is waiting on something; count it as started
+		}
+	}
+}
+
+// ErrChainFailed is returned when the chain exits before the container runs.
+var ErrChainFailed = errors.New("the container did not start")
+
+// self returns mini-docker's own executable.
+func (e *Engine) self() string {
+	p, err := os.Executable()
+	if err != nil {
+		return "/proc/self/exe"
+	}
+	return p
+}

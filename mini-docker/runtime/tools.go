@@ -1,0 +1,91 @@
+package runtime
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"mini-docker/internal/explain"
+)
+
+// Tools finds the toolkit's binaries. mini-docker looks for nothing by a
+// fixed path: its siblings are the files next to its own executable, so a
+// checkout's bin/ and an installed copy each run their own tools.
+type Tools struct{ Dir string }
+
+// SelfTools returns the Tools next to the running executable.
+func SelfTools() (Tools, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return Tools{}, fmt.Errorf("find mini-docker's own executable: %w", err)
+	}
+	exe, err = filepath.EvalSymlinks(exe)
+	if err != nil {
+		return Tools{}, fmt.Errorf("find mini-docker's own executable: %w", err)
+	}
+	return Tools{Dir: filepath.Dir(exe)}, nil
+}
+
+// MissingToolError says which stage needs a tool that is not built.
+type MissingToolError struct{ Tool, Path, Stage string }
+
+func (e *MissingToolError) Error() string {
+	return fmt.Sprintf("%s: needs the %s tool, not found at %s", e.Stage, e.Tool, e.Path)
+}
+
+// Path returns the absolute path of tool, or a MissingToolError naming
+// the stage that needs it.
+func (t Tools) Path(tool, stage string) (string, error) {
+	p := filepath.Join(t.Dir, tool)
+	if st, err := os.Stat(p); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return "", &MissingToolError{Tool: tool, Path: p, Stage: stage}
+	}
+	return p, nil
+}
+
+// runTool runs one host-side step (overlay mount, cgroupctl create, ...),
+// printing it first when explaining. Its error carries the tool's own
+// message (its stderr), which already says what failed and why.
+func runTool(ex *explain.Printer, argv []string) error {
+	ex.Argv(argv...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(out.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		// The tool's own "TOOL: error: ..." line is the message; keep its
+		// first line and let the hint follow.
+		return &ToolError{Argv: argv, Msg: msg, Err: err}
+	}
+	return nil
+}
+
+// ToolError is a failed step: the command and what it printed.
+type ToolError struct {
+	Argv []string
+	Msg  string
+	Err  error
+}
+
+func (e *ToolError) Error() string {
+	first, _, _ := strings.Cut(e.Msg, "\n")
+	return fmt.Sprintf("%s: %s", filepath.Base(e.Argv[0]), strings.TrimPrefix(first, filepath.Base(e.Argv[0])+": error: "))
+}
+
+func (e *ToolError) Unwrap() error { return e.Err }
+
+// Hint returns the tool's hint line, if it printed one.
+func (e *ToolError) Hint() string {
+	for _, line := range strings.Split(e.Msg, "\n") {
+		if _, h, ok := strings.Cut(line, ": hint: "); ok {
+			return h
+		}
+	}
+	return ""
+}
