@@ -34,8 +34,11 @@ func Compile(r *Resolved) (*Program, error) {
 	a.bind(archOK)
 	a.load(offNr, "A = seccomp_data.nr")
 	if r.Arch.X32 {
+		// -1 is no call at all (a tracer cancelling one, or a program
+		// probing): let it reach the default action, as libseccomp does.
 		nrOK := a.newLabel()
 		a.jump(jgeK, x32SyscallBit, next, nrOK, "x32 ABI (__X32_SYSCALL_BIT)?")
+		a.jump(jeqK, 0xffffffff, nrOK, next, "nr -1 is not an x32 call")
 		a.ret(unix.SECCOMP_RET_KILL_PROCESS, "x32 call: kill")
 		a.bind(nrOK)
 	}

@@ -181,7 +181,8 @@ func TestArchitectureCheck(t *testing.T) {
 		{Data{Nr: 20, Arch: unix.AUDIT_ARCH_I386}, "KILL_PROCESS"},                   // int 0x80 getpid
 		{Data{Nr: 39 | x32SyscallBit, Arch: unix.AUDIT_ARCH_X86_64}, "KILL_PROCESS"}, // x32 getpid
 		{Data{Nr: 172, Arch: unix.AUDIT_ARCH_AARCH64}, "KILL_PROCESS"},
-		{Data{Nr: 9999, Arch: unix.AUDIT_ARCH_X86_64}, "ERRNO(EPERM)"}, // unknown number: the default
+		{Data{Nr: 9999, Arch: unix.AUDIT_ARCH_X86_64}, "ERRNO(EPERM)"},       // unknown number: the default
+		{Data{Nr: 0xffffffff, Arch: unix.AUDIT_ARCH_X86_64}, "ERRNO(EPERM)"}, // -1: no call, the default
 	} {
 		r, err := Run(prog.Insns, &c.d)
 		if err != nil {
