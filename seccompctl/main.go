@@ -78,7 +78,7 @@ func (p *policy) define(f *cli.Flags, cmd string, withArch bool) {
 	f.BoolVar(&p.kill, "kill", false, "with --deny: kill the process instead (SCMP_ACT_KILL_PROCESS)")
 	f.BoolVar(&p.log, "log", false, "with --deny: allow but log the calls to the kernel log (SCMP_ACT_LOG)")
 	f.BoolVar(&p.trap, "trap", false, "with --deny: send SIGSYS instead (SCMP_ACT_TRAP)")
-	f.StringVar(&p.caps, "caps", strings.Join(seccomp.DockerDefaultCaps, ","), "the capabilities the process will keep: they select the profile's capability-dependent rules (ALL, or empty for none)")
+	f.StringVar(&p.caps, "caps", "", "the capabilities the process will keep, comma-separated: they select the profile's capability-dependent rules (default: Docker's 14; ALL; '' for none)")
 	if withArch {
 		p.hasArch = true
 		f.StringVar(&p.arch, "arch", "", "compile for this architecture (amd64, arm64) instead of the running one")
@@ -97,7 +97,11 @@ func (p *policy) build(f *cli.Flags, profileArg string) (*seccomp.Profile, *secc
 		}
 		opts.Arch = a
 	}
-	caps, err := seccomp.ParseCaps(p.caps)
+	list := p.caps
+	if !f.Changed("caps") {
+		list = strings.Join(seccomp.DockerDefaultCaps, ",")
+	}
+	caps, err := seccomp.ParseCaps(list)
 	if err != nil {
 		return nil, nil, nil, cli.WithHint(cli.Usagef(tool+" "+p.cmdName, "--caps: %v", err), "capability names look like CHOWN or CAP_SYS_ADMIN; see capabilities(7)")
 	}
@@ -185,7 +189,7 @@ func cmdRun(args []string) error {
 			"seccompctl run --deny mkdir -- mkdir /tmp/x          # mkdir: cannot create directory: Operation not permitted",
 			"seccompctl run --profile default -- syscalls           # Docker's default profile",
 			"seccompctl run --profile my.json --caps CHOWN,KILL -- sh",
-			"seccompctl --explain run --deny unshare --kill -- unshare -U true",
+			"seccompctl run --explain --deny unshare --kill -- unshare -U true",
 		},
 	})
 	var p policy
