@@ -265,6 +265,18 @@ func TestInt80Refused(t *testing.T) {
 		if sig != syscall.SIGSYS {
 			t.Errorf("int 0x80 under %v: %q, signal %v; want killed by SIGSYS", flags, out, sig)
 		}
+		// An x32 call: getpid (39) with __X32_SYSCALL_BIT, through the
+		// ordinary 64-bit entry point. Without a filter the kernel runs it
+		// or answers ENOSYS (no x32 support); with one, it kills.
+		x32getpid := fmt.Sprint(0x40000000 | 39)
+		out, _, sig = result(t, exec.Command(bin, append(append([]string{"run"}, flags...), "--", helper, "raw", x32getpid)...))
+		if sig != syscall.SIGSYS {
+			t.Errorf("x32 getpid under %v: %q, signal %v; want killed by SIGSYS", flags, out, sig)
+		}
+	}
+	out, code, sig := result(t, exec.Command(bin, "run", "--profile", "unconfined", "--", helper, "raw", fmt.Sprint(0x40000000|39)))
+	if code != 0 || sig != 0 {
+		t.Errorf("x32 getpid without a filter: exit %d signal %v: %s", code, sig, out)
 	}
 }
 
