@@ -450,3 +450,27 @@ func BenchmarkRunDefault(b *testing.B) {
 		Run(prog.Insns, d)
 	}
 }
+
+// Profiles written for older and newer Docker versions read unchanged:
+// empty args/includes/excludes, null sub-architectures, the old
+// "architectures" list and single "name" form, fields we do not use.
+func TestDockerFormatVariants(t *testing.T) {
+	p, err := ParseProfile([]byte(`{
+	"defaultAction": "SCMP_ACT_ERRNO",
+	"architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+	"archMap": [{"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": null}],
+	"listenerPath": "",
+	"syscalls": [
+		{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [], "comment": "", "includes": {}, "excludes": {}},
+		{"name": "write", "action": "SCMP_ACT_ALLOW", "args": null},
+		{"names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "4.8"}, "excludes": {"caps": []}}
+	]}`), "old.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for call, want := range map[string]string{"read": "ALLOW", "write": "ALLOW", "ptrace": "ALLOW", "mkdir": "ERRNO(EPERM)"} {
+		if got := check(t, p, "", "6.1", call); got != want {
+			t.Errorf("%s: %s, want %s", call, got, want)
+		}
+	}
+}
