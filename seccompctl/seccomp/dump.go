@@ -16,8 +16,8 @@ func Dump(p *Profile, r *Resolved, prog *Program) string {
 	fmt.Fprintf(&b, "; capabilities kept: %s\n", capsString(r.Caps))
 	fmt.Fprintf(&b, "; default action: %s; %s for %s; %s\n", RetString(r.DefaultRet),
 		plural(len(r.Rules), "rule"), plural(countNrs(r.Rules), "system call"), plural(len(prog.Insns), "instruction"))
-	if len(r.CompatArches) > 0 {
-		wrap(&b, "; other architectures the profile lists, killed anyway (only the native ABI passes): ", r.CompatArches)
+	if len(r.OtherArches) > 0 {
+		wrap(&b, "; other architectures the profile lists, killed anyway (only the native ABI passes): ", r.OtherArches)
 	}
 	if len(r.NotOnArch) > 0 {
 		wrap(&b, fmt.Sprintf("; skipped, no such system call on %s: ", r.Arch.Name), r.NotOnArch)

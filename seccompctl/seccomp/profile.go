@@ -237,14 +237,9 @@ func jsonError(data []byte, source string, err error) error {
 			field = "(top level)"
 		}
 		return fmt.Errorf("%s:%d: %s: a JSON %s where a %s belongs", source, l, field, typ.Value, goTypeWord(typ.Type.String()))
-	case errors.Is(err, errEmpty) || strings.Contains(err.Error(), "unexpected end of JSON input"):
-		l, c := lineCol(data, int64(len(data)))
-		return fmt.Errorf("%s:%d:%d: malformed JSON: unexpected end of input", source, l, c)
 	}
 	return fmt.Errorf("%s: %v", source, err)
 }
-
-var errEmpty = errors.New("empty")
 
 func goTypeWord(t string) string {
 	switch {

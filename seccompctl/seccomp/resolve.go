@@ -141,9 +141,9 @@ type Resolved struct {
 	// Unknown lists names that are no system call anywhere (typos):
 	// skipped too, with a warning.
 	Unknown []string
-	// CompatArches lists the sub-architectures the profile allows that
-	// seccompctl refuses anyway (x86 on x86_64): see Compile.
-	CompatArches []string
+	// OtherArches lists the architectures the profile names besides the
+	// one compiled for: calls from them are killed anyway (see Compile).
+	OtherArches []string
 }
 
 // Resolve selects the rules of p that apply to the process opts
@@ -171,10 +171,10 @@ func Resolve(p *Profile, opts Options) (*Resolved, error) {
 		return nil, err
 	}
 	r := &Resolved{Arch: arch, Kernel: kernel, Caps: caps, DefaultAction: p.DefaultAction}
-	r.DefaultRet = retValue(p.DefaultAction, p.DefaultErrnoRet, nil)
+	r.DefaultRet = retValue(p.DefaultAction, p.DefaultErrnoRet)
 	for _, a := range p.arches() {
-		if a != arch.SCMP && !contains(r.CompatArches, a) {
-			r.CompatArches = append(r.CompatArches, a)
+		if a != arch.SCMP && !contains(r.OtherArches, a) {
+			r.OtherArches = append(r.OtherArches, a)
 		}
 	}
 	seenSkip := map[string]bool{}
@@ -183,7 +183,7 @@ func Resolve(p *Profile, opts Options) (*Resolved, error) {
 		if !selected(s, arch, caps, kv) {
 			continue
 		}
-		ret := retValue(s.Action, s.ErrnoRet, nil) // runc: EPERM when the rule gives no errnoRet
+		ret := retValue(s.Action, s.ErrnoRet)
 		for _, name := range s.names() {
 			nr, ok := arch.Number(name)
 			if !ok {
@@ -239,14 +239,13 @@ func selected(s *Syscall, arch *Arch, caps map[string]bool, kv [2]int) bool {
 }
 
 // retValue is the SECCOMP_RET_* value of an action. ERRNO carries its
-// errno in the low 16 bits (EPERM when the profile gives none), as runc
-// does; TRACE carries the errnoRet as the tracer's message.
-func retValue(a Action, errnoRet, fallback *uint) uint32 {
+// errno in the low 16 bits: EPERM when the rule gives none, as runc does
+// (a rule's errno does not default to defaultErrnoRet). TRACE carries the
+// errnoRet as the tracer's message.
+func retValue(a Action, errnoRet *uint) uint32 {
 	e := uint32(unix.EPERM)
 	if errnoRet != nil {
 		e = uint32(*errnoRet)
-	} else if fallback != nil {
-		e = uint32(*fallback)
 	}
 	switch a {
 	case ActAllow:
