@@ -26,9 +26,9 @@ func runInit(args []string) int {
 	if len(os.Args) > 1 && os.Args[1] == runtime.ExecInArg {
 		argv, err := runtime.PrepareExecIn(os.Args[2:])
 		if err != nil {
-			return cli.Report(os.Stderr, "mini-docker exec", cli.WithCode(err, 126))
+			return cli.Report(os.Stderr, tool, cli.WithCode(err, 126))
 		}
-		return cli.Report(os.Stderr, "mini-docker exec", cli.Exec(argv, os.Environ()))
+		return cli.Report(os.Stderr, tool, cli.Exec(argv, os.Environ()))
 	}
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]

@@ -14,7 +14,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	"mini-docker/internal/cli"
@@ -136,16 +135,6 @@ func init() {
 		"container inspect": cmdInspect, "image ls": cmdImages, "image rm": cmdRmi,
 		"image pull": cmdPull, "image prune": cmdImagePrune,
 	}
-}
-
-// names lists the commands, for help.
-func names() []string {
-	var n []string
-	for k := range commands {
-		n = append(n, k)
-	}
-	sort.Strings(n)
-	return n
 }
 
 func cmdVersion(c *ctx, args []string) error {

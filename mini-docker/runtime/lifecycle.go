@@ -157,6 +157,7 @@ func (e *Engine) Remove(c *container.Container, force bool) error {
 		return err
 	}
 	unmountUnder(e.Store.Dir(c.ID))
+	e.Explain.Argv("rm", "-rf", e.Store.Dir(c.ID))
 	return e.Store.Remove(c.ID)
 }
 

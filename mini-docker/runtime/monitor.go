@@ -6,9 +6,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"mini-docker/mini-docker/container"
 )
@@ -113,6 +116,7 @@ func RunMonitor(root, id string) int {
 	if started {
 		report("ok")
 	}
+	shrink()
 	cmd.Wait()
 	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	code := WaitCode(ws)
@@ -125,4 +129,38 @@ func RunMonitor(root, id string) int {
 	}
 	e.finish(c, ws)
 	return 0
+}
+
+// shrink gives back the memory the monitor will not need while it
+// waits, possibly for days: the garbage of its start-up, and the pages of
+// its own program text and read-only data that start-up touched (they
+// are mapped from the executable, so the kernel can read them back in
+// from the page cache when the monitor wakes up). Writable mappings are
+// left alone: dropping them would reset the program's variables.
+func shrink() {
+	debug.FreeOSMemory()
+	self, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return
+	}
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || f[5] != self || strings.Contains(f[1], "w") {
+			continue
+		}
+		lo, hi, ok := strings.Cut(f[0], "-")
+		if !ok {
+			continue
+		}
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_DONTNEED)
+	}
 }

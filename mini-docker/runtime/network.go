@@ -32,19 +32,29 @@ func hostVethName() string {
 	return "veth" + hex.EncodeToString(b)[:7]
 }
 
-// bridgeExists reports whether the bridge link exists in our namespace.
-func bridgeExists(name string) bool {
-	_, err := os.Stat("/sys/class/net/" + name + "/bridge")
-	return err == nil
+// linkExists reports whether a link of that name exists in our network
+// namespace. /proc/net/dev lists the links of the reader's namespace;
+// /sys/class/net would list those of whoever mounted /sys.
+func linkExists(name string) bool {
+	b, err := os.ReadFile("/proc/self/net/dev")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if n, _, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(n) == name {
+			return true
+		}
+	}
+	return false
 }
 
 // ensureBridge creates the default bridge on first use.
 func (e *Engine) ensureBridge(vethctl string) error {
-	if bridgeExists(DefaultBridge) {
+	if linkExists(DefaultBridge) {
 		return nil
 	}
 	err := runTool(e.Explain, []string{vethctl, "bridge", "add", DefaultBridge, "--addr", DefaultGateway + "/16"})
-	if err != nil && bridgeExists(DefaultBridge) {
+	if err != nil && linkExists(DefaultBridge) {
 		return nil // another run made it at the same moment
 	}
 	return err
@@ -149,14 +159,12 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 	if rt.HostVeth != "" {
 		// Deleting the namespace destroys the pair once nothing holds the
 		// namespace; a veth whose namespace never got it is deleted here.
-		if _, err := os.Stat("/sys/class/net/" + rt.HostVeth); err == nil {
-			if err := runTool(e.Explain, []string{vethctl, "delete", rt.HostVeth}); err != nil {
-				if _, err2 := os.Stat("/sys/class/net/" + rt.HostVeth); err2 == nil {
-					errs = append(errs, err)
-				}
+		if linkExists(rt.HostVeth) {
+			if err := runTool(e.Explain, []string{vethctl, "delete", rt.HostVeth}); err != nil && linkExists(rt.HostVeth) {
+				errs = append(errs, err)
 			}
 		}
-		if _, err := os.Stat("/sys/class/net/" + rt.HostVeth); os.IsNotExist(err) {
+		if !linkExists(rt.HostVeth) {
 			rt.HostVeth = ""
 		}
 	}

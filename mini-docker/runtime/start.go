@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
 )
 
@@ -60,6 +61,7 @@ func homeInLayers(layers []string, user string) string {
 func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	dir := e.Store.Dir(c.ID)
 	upper, work, merged := graphDirs(dir)
+	e.Explain.Argv("mkdir", "-p", upper, work, merged)
 	for _, d := range []string{upper, work, merged} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("create %s: %w", d, err)
@@ -153,6 +155,9 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	etc, err := WriteEtcFiles(dir, c.Config.Hostname, c.NetworkSettings.IPAddress, spec.Network == "host")
 	if err != nil {
 		return nil, err
+	}
+	for _, p := range []string{etc.Hostname, etc.Hosts, etc.ResolvConf} {
+		explainFile(e.Explain, p)
 	}
 	spec.Etc = etc
 	c.HostnamePath, c.HostsPath, c.ResolvConfPath = etc.Hostname, etc.Hosts, etc.ResolvConf
@@ -352,6 +357,7 @@ func (e *Engine) finish(c *container.Container, ws syscall.WaitStatus) (int, err
 	}
 	cur, err = e.release(cur)
 	if cur != nil && cur.HostConfig.AutoRemove && err == nil {
+		e.Explain.Argv("rm", "-rf", e.Store.Dir(cur.ID))
 		err = e.Store.Remove(cur.ID)
 	}
 	return code, err
@@ -527,4 +533,17 @@ func (e *Engine) self() string {
 		return "/proc/self/exe"
 	}
 	return p
+}
+
+// explainFile prints the command that writes the file p as it is now.
+func explainFile(ex *explain.Printer, p string) {
+	if !ex.Enabled() {
+		return
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	ex.Cmd("printf '%%s\\n' %s > %s", explain.Join(lines...), explain.Quote(p))
 }
