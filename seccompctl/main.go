@@ -236,10 +236,12 @@ func cmdDump(args []string) error {
 			"seccompctl dump --deny mkdir",
 			"seccompctl dump default | less",
 			"seccompctl dump --caps ALL default    # what --cap-add ALL would change",
+			"seccompctl dump --oci default         # the profile as dockerd hands it to runc",
 		},
 	})
 	var p policy
 	p.define(f, "dump", true)
+	oci := f.Bool("oci", false, "print the resolved profile as the OCI runtime config's linux.seccomp (what dockerd hands runc) instead of BPF")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
@@ -258,6 +260,10 @@ func cmdDump(args []string) error {
 	prof, r, prog, err := p.build(f, profileArg)
 	if err != nil {
 		return err
+	}
+	if *oci {
+		fmt.Print(r.OCI(prof).JSON())
+		return nil
 	}
 	fmt.Print(seccomp.Dump(prof, r, prog))
 	return nil

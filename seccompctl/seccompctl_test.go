@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -438,4 +439,67 @@ func TestCheckAndDumpCommands(t *testing.T) {
 	if code != 0 || out != string(want) {
 		t.Errorf("dump --deny mkdir,unshare: exit %d\n%s\nwant\n%s", code, out, want)
 	}
+}
+
+// A second implementation agrees: runc, compiling the same resolved
+// profile with libseccomp (seccompctl dump --oci, what dockerd would hand
+// it), gives the probe the same answers as seccompctl's own compiler.
+func TestRuncWithLibseccompAgrees(t *testing.T) {
+	testenv.Integration(t)
+	runc := testenv.RequireCommand(t, "runc")
+	bin := testenv.Bin(t, "seccompctl")
+	helper := testenv.Bin(t, "syscalls")
+
+	bundle := t.TempDir()
+	rootfs := filepath.Join(bundle, "rootfs")
+	for _, d := range []string{"proc", "dev", "sys", "tmp"} {
+		os.MkdirAll(filepath.Join(rootfs, d), 0o755)
+	}
+	data, err := os.ReadFile(helper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(rootfs, "syscalls"), data, 0o755)
+	if out, err := exec.Command(runc, "spec", "--bundle", bundle).CombinedOutput(); err != nil {
+		t.Fatalf("runc spec: %v\n%s", err, out)
+	}
+	ociSeccomp, err := exec.Command(bin, "dump", "--oci", "default").Output()
+	if err != nil {
+		t.Fatalf("dump --oci: %v", err)
+	}
+
+	var config map[string]any
+	raw, _ := os.ReadFile(filepath.Join(bundle, "config.json"))
+	if err := json.Unmarshal(raw, &config); err != nil {
+		t.Fatal(err)
+	}
+	var sc any
+	json.Unmarshal(ociSeccomp, &sc)
+	process := config["process"].(map[string]any)
+	process["terminal"] = false
+	process["args"] = []string{"/syscalls"}
+	process["env"] = []string{"PATH=/", "TMPDIR=/dev/shm"}
+	caps := seccomp.DockerDefaultCaps
+	process["capabilities"] = map[string]any{"bounding": caps, "effective": caps, "permitted": caps}
+	process["noNewPrivileges"] = false // as Docker: the filter goes on while CAP_SYS_ADMIN is still held
+	config["linux"].(map[string]any)["seccomp"] = sc
+	raw, _ = json.Marshal(config)
+	os.WriteFile(filepath.Join(bundle, "config.json"), raw, 0o644)
+
+	state := t.TempDir()
+	id := fmt.Sprintf("seccompctl-test-%d", os.Getpid())
+	cmd := exec.Command(runc, "--root", state, "run", "--bundle", bundle, id)
+	t.Cleanup(func() { exec.Command(runc, "--root", state, "delete", "--force", id).Run() })
+	out, code, _ := result(t, cmd)
+	if code != 0 {
+		t.Fatalf("runc run: exit %d\n%s", code, out)
+	}
+	t.Logf("the probe under runc + libseccomp:\n%s", out)
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, ": ") && !strings.Contains(l, "level=") { // runc's own warnings aside
+			lines = append(lines, l)
+		}
+	}
+	assertProbe(t, parseProbe(t, strings.Join(lines, "\n")), dockerDefaultWant)
 }
