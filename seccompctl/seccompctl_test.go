@@ -489,7 +489,13 @@ func TestRuncWithLibseccompAgrees(t *testing.T) {
 	state := t.TempDir()
 	id := fmt.Sprintf("seccompctl-test-%d", os.Getpid())
 	cmd := exec.Command(runc, "--root", state, "run", "--bundle", bundle, id)
-	t.Cleanup(func() { exec.Command(runc, "--root", state, "delete", "--force", id).Run() })
+	testenv.NoNewMounts(t)
+	t.Cleanup(func() {
+		exec.Command(runc, "--root", state, "delete", "--force", id).Run()
+		if left, _ := filepath.Glob("/sys/fs/cgroup/*/" + id); len(left) > 0 {
+			t.Errorf("runc left cgroups behind: %v", left)
+		}
+	})
 	out, code, _ := result(t, cmd)
 	if code != 0 {
 		t.Fatalf("runc run: exit %d\n%s", code, out)
