@@ -1,0 +1,199 @@
+package runtime
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+func TestParseSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		bad  bool
+	}{
+		{"32m", 32 << 20, false}, {"1g", 1 << 30, false}, {"512k", 512 << 10, false},
+		{"100", 100, false}, {"64MiB", 64 << 20, false}, {"1.5g", 3 << 29, false},
+		{"10XB", 0, true}, {"", 0, true}, {"m", 0, true},
+	} {
+		got, err := ParseSize(tc.in)
+		if (err != nil) != tc.bad || got != tc.want {
+			t.Errorf("ParseSize(%q) = %d, %v", tc.in, got, err)
+		}
+	}
+}
+
+func TestMemoryFlagError(t *testing.T) {
+	o := &Options{Memory: "10XB"}
+	_, err := o.ParseLimits()
+	want := `invalid argument "10XB" for "-m, --memory" flag: invalid size: '10XB'`
+	if err == nil || err.Error() != want {
+		t.Fatalf("ParseLimits = %v, want %s", err, want)
+	}
+}
+
+func TestContainerEnvLikeDocker(t *testing.T) {
+	got := ContainerEnv("abc123", true, []string{"PATH=/img/bin", "LANG=C.UTF-8"}, []string{"FOO=bar", "LANG=fr"}, "/root")
+	want := []string{"PATH=/img/bin", "HOSTNAME=abc123", "TERM=xterm", "LANG=fr", "FOO=bar", "HOME=/root"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("ContainerEnv = %q\nwant %q", got, want)
+	}
+	got = ContainerEnv("h", false, nil, []string{"HOME=/x"}, "/root")
+	want = []string{"PATH=" + DefaultPath, "HOSTNAME=h", "HOME=/x"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("ContainerEnv = %q, want %q", got, want)
+	}
+}
+
+func TestResolvConfDropsLoopback(t *testing.T) {
+	host := "search lan\nnameserver 127.0.0.53\nnameserver 10.0.0.1\noptions edns0\n"
+	got := string(ResolvConf([]byte(host), false))
+	if strings.Contains(got, "127.0.0.53") || !strings.Contains(got, "nameserver 10.0.0.1") || !strings.Contains(got, "search lan") {
+		t.Errorf("ResolvConf =\n%s", got)
+	}
+	got = string(ResolvConf([]byte("nameserver 127.0.0.53\nnameserver ::1\n"), false))
+	if !strings.Contains(got, "nameserver 8.8.8.8") || strings.Contains(got, "127.0.0.53") {
+		t.Errorf("ResolvConf with only loopback =\n%s", got)
+	}
+}
+
+func TestArgvEntrypointRules(t *testing.T) {
+	img := ocispec.ImageConfig{Entrypoint: []string{"/entry"}, Cmd: []string{"default"}}
+	empty := ""
+	sh := "sh"
+	for _, tc := range []struct {
+		name       string
+		o          Options
+		entry, cmd []string
+	}{
+		{"image", Options{}, []string{"/entry"}, []string{"default"}},
+		{"args replace Cmd", Options{Args: []string{"x"}}, []string{"/entry"}, []string{"x"}},
+		{"--entrypoint drops Cmd", Options{Entrypoint: &sh}, []string{"sh"}, nil},
+		{"--entrypoint '' with args", Options{Entrypoint: &empty, Args: []string{"ls"}}, nil, []string{"ls"}},
+	} {
+		e, c, err := tc.o.Argv(img)
+		if err != nil || !reflect.DeepEqual(e, tc.entry) || !reflect.DeepEqual(c, tc.cmd) {
+			t.Errorf("%s: Argv = %q %q %v", tc.name, e, c, err)
+		}
+	}
+	if _, _, err := (&Options{}).Argv(ocispec.ImageConfig{}); err == nil {
+		t.Error("no command at all: want an error")
+	}
+}
+
+func TestEffectiveCaps(t *testing.T) {
+	if got := effectiveCaps(CapSpec{}); !reflect.DeepEqual(got, DockerDefaultCaps) {
+		t.Errorf("default = %v", got)
+	}
+	got := effectiveCaps(CapSpec{CapDrop: []string{"ALL"}, CapAdd: []string{"net_bind_service"}})
+	if !reflect.DeepEqual(got, []string{"NET_BIND_SERVICE"}) {
+		t.Errorf("drop ALL add NET_BIND_SERVICE = %v", got)
+	}
+	got = effectiveCaps(CapSpec{CapAdd: []string{"SYS_ADMIN", "NET_ADMIN"}, CapDrop: []string{"CAP_CHOWN"}})
+	if got[0] == "CHOWN" || got[len(got)-2] != "NET_ADMIN" || got[len(got)-1] != "SYS_ADMIN" {
+		t.Errorf("add/drop = %v", got)
+	}
+}
+
+func TestParsePublish(t *testing.T) {
+	o := &Options{Publish: []string{"127.0.0.1:8080:80", "5353:53/udp"}}
+	ps, err := o.ParsePublish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Publish{{HostIP: "127.0.0.1", HostPort: 8080, CtrPort: 80, Proto: "tcp"}, {HostIP: "0.0.0.0", HostPort: 5353, CtrPort: 53, Proto: "udp"}}
+	if !reflect.DeepEqual(ps, want) {
+		t.Errorf("ParsePublish = %+v", ps)
+	}
+	for _, bad := range []string{"80", "x:80", "1:2:3:4", "8080:80/sctp", "8080:0"} {
+		if _, err := (&Options{Publish: []string{bad}}).ParsePublish(); err == nil {
+			t.Errorf("ParsePublish(%q): want an error", bad)
+		}
+	}
+}
+
+func TestParseVolumesRefusesMissingSource(t *testing.T) {
+	o := &Options{Volumes: []string{"/nonexistent/dir:/data"}}
+	_, err := o.ParseVolumes()
+	if err == nil || !strings.Contains(err.Error(), "bind source path does not exist: /nonexistent/dir") {
+		t.Fatalf("ParseVolumes = %v", err)
+	}
+	dir := t.TempDir()
+	bs, err := (&Options{Volumes: []string{dir + ":/data:ro"}}).ParseVolumes()
+	if err != nil || len(bs) != 1 || !bs[0].ReadOnly || bs[0].Target != "/data" {
+		t.Fatalf("ParseVolumes = %+v, %v", bs, err)
+	}
+}
+
+// fakeTools makes a folder with an executable file per tool.
+func fakeTools(t *testing.T, names ...string) Tools {
+	dir := t.TempDir()
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return Tools{Dir: dir}
+}
+
+func TestBuildPlanIsTheContractChain(t *testing.T) {
+	tools := fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl")
+	s := &Spec{ID: strings.Repeat("ab", 32), Self: "/bin/mini-docker", Root: "/r", Hostname: "abababababab", Tools: tools,
+		Lower: []string{"/l/base", "/l/top"}, Upper: "/c/diff", Work: "/c/work", Merged: "/c/merged",
+		Limits: Limits{Memory: 32 << 20, PidsLimit: 10}, Network: "bridge", Netns: "md-abababababab",
+		HostVeth: "veth1234567", Addr: "172.18.0.2/16", Gateway: "172.18.0.1", Bridge: "mini-docker0",
+		Etc: EtcFiles{Hostname: "/c/hostname", Hosts: "/c/hosts", ResolvConf: "/c/resolv.conf"},
+		Workdir: "/", Security: Security{Seccomp: "default"}, Argv: []string{"echo", "hi"}}
+	p, err := BuildPlan(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stages []string
+	for _, st := range p.Steps {
+		stages = append(stages, st.Stage)
+	}
+	if !reflect.DeepEqual(stages, []string{"overlay", "cgroup", "netns", "veth"}) {
+		t.Errorf("stages = %v", stages)
+	}
+	if got := strings.Join(p.Steps[0].Do, " "); !strings.Contains(got, "--lower /l/top:/l/base") {
+		t.Errorf("overlay step %q: want the top layer first", got)
+	}
+	if got := strings.Join(p.Steps[1].Do, " "); !strings.Contains(got, "--memory 33554432") || !strings.Contains(got, "--pids-limit 10") {
+		t.Errorf("cgroup step %q", got)
+	}
+	line := strings.Join(p.Chain, " ")
+	for _, want := range []string{
+		"unshare --mount --uts --ipc --pid --net-path /run/netns/md-abababababab --hostname abababababab --",
+		"cgroupctl exec --name " + s.ID,
+		"chroot --pivot --docker --bind /c/resolv.conf:/etc/resolv.conf",
+		"/proc/self/fd/3 run --profile default --caps CHOWN,",
+		"/proc/self/fd/4 run --docker-default --",
+		"/proc/self/fd/5 __execin . -- echo hi",
+	} {
+		if !strings.Contains(line, want) {
+			t.Errorf("chain lacks %q:\n%s", want, line)
+		}
+	}
+	if !reflect.DeepEqual(p.Files, []string{filepath.Join(tools.Dir, "seccompctl"), filepath.Join(tools.Dir, "capctl"), "/bin/mini-docker"}) {
+		t.Errorf("files = %v", p.Files)
+	}
+	if !strings.HasSuffix(p.ChainLine(), " 3<"+filepath.Join(tools.Dir, "seccompctl")+" 4<"+filepath.Join(tools.Dir, "capctl")+" 5</bin/mini-docker") {
+		t.Errorf("chain line does not open the inside tools: %s", p.ChainLine())
+	}
+}
+
+func TestBuildPlanNamesAMissingTool(t *testing.T) {
+	tools := fakeTools(t, "overlay", "cgroupctl", "unshare", "chroot", "capctl")
+	_, err := BuildPlan(&Spec{ID: "x", Tools: tools, Network: "none", Security: Security{Seccomp: "default"}, Argv: []string{"true"}})
+	if err == nil || !strings.Contains(err.Error(), "seccomp: needs the seccompctl tool") {
+		t.Fatalf("BuildPlan = %v", err)
+	}
+	// Unconfined needs no seccompctl.
+	if _, err := BuildPlan(&Spec{ID: "x", Tools: tools, Network: "none", Security: Security{Seccomp: "unconfined"}, Argv: []string{"true"}}); err != nil {
+		t.Fatal(err)
+	}
+}
