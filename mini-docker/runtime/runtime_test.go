@@ -146,7 +146,7 @@ func TestBuildPlanIsTheContractChain(t *testing.T) {
 		Lower: []string{"/l/base", "/l/top"}, Upper: "/c/diff", Work: "/c/work", Merged: "/c/merged",
 		Limits: Limits{Memory: 32 << 20, PidsLimit: 10}, Network: "bridge", Netns: "md-abababababab",
 		HostVeth: "veth1234567", Addr: "172.18.0.2/16", Gateway: "172.18.0.1", Bridge: "mini-docker0",
-		Etc: EtcFiles{Hostname: "/c/hostname", Hosts: "/c/hosts", ResolvConf: "/c/resolv.conf"},
+		Etc:     EtcFiles{Hostname: "/c/hostname", Hosts: "/c/hosts", ResolvConf: "/c/resolv.conf"},
 		Workdir: "/", Security: Security{Seccomp: "default"}, Argv: []string{"echo", "hi"}}
 	p, err := BuildPlan(s)
 	if err != nil {
