@@ -33,7 +33,7 @@ test-integration: build
 # Runs every lesson's console blocks and compares their output
 # (LESSON=03 runs only lessons whose file name starts with 03).
 lessons: build
-	LESSON=$(LESSON) $(GO) test -count=1 -timeout 30m -run 'TestLessons' -v ./lessons/
+	MINI_DOCKER_LESSONS=1 LESSON=$(LESSON) $(GO) test -count=1 -timeout 30m -run 'TestLessons' -v ./lessons/
 
 vet:
 	$(GO) vet ./...

@@ -85,4 +85,3 @@ func Exec(argv []string, env []string) error {
 	}
 	return Errorf(ExitToolFailure, "exec %s: %v", p, err)
 }
-

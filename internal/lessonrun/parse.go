@@ -1,0 +1,228 @@
+// Package lessonrun checks the workshop's lessons: it runs every command
+// of a lesson's `console` blocks in one shell and compares what each
+// prints with the output the lesson shows. The format is described in
+// lessons/README.md.
+package lessonrun
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// Lesson is a parsed lesson file.
+type Lesson struct {
+	Path    string
+	Steps   []Step // from `console` blocks, in order
+	Cleanup []Step // from `console cleanup` blocks, run at the end
+}
+
+// Step is one command and the output the lesson expects from it.
+type Step struct {
+	Line     int    // line of the `$ ` in the file (1-based)
+	Command  string // the command, continuation lines joined with newlines
+	Expected []string
+}
+
+// ParseFile reads and parses a lesson.
+func ParseFile(path string) (*Lesson, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, string(b))
+}
+
+// Parse parses lesson text; path is used in messages only.
+func Parse(path, text string) (*Lesson, error) {
+	l := &Lesson{Path: path}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(make([]byte, 1024*1024), 1024*1024)
+	const (
+		outside = iota
+		ignored
+		running
+		cleanup
+	)
+	state, lineNo, fence := outside, 0, ""
+	var cur *Step
+	var dest *[]Step
+	continuing := false
+	flush := func() {
+		if cur != nil {
+			for len(cur.Expected) > 0 && strings.TrimSpace(cur.Expected[len(cur.Expected)-1]) == "" {
+				cur.Expected = cur.Expected[:len(cur.Expected)-1]
+			}
+			*dest = append(*dest, *cur)
+			cur = nil
+		}
+	}
+	for sc.Scan() {
+		lineNo++
+		line := sc.Text()
+		trimmed := strings.TrimSpace(line)
+		if state == outside {
+			if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
+				fence = trimmed[:3]
+				info := strings.Fields(strings.TrimLeft(trimmed, "`~"))
+				switch {
+				case len(info) == 0 || info[0] != "console":
+					state = ignored
+				case len(info) == 1:
+					state, dest = running, &l.Steps
+				case info[1] == "skip":
+					state = ignored
+				case info[1] == "cleanup":
+					state, dest = cleanup, &l.Cleanup
+				default:
+					return nil, fmt.Errorf("%s:%d: unknown console block option %q (want skip or cleanup)", path, lineNo, info[1])
+				}
+			}
+			continue
+		}
+		if strings.HasPrefix(trimmed, fence) && strings.Trim(trimmed, fence[:1]) == "" {
+			if continuing {
+				return nil, fmt.Errorf("%s:%d: block ends in the middle of a continued command", path, lineNo)
+			}
+			if state != ignored {
+				flush()
+			}
+			state = outside
+			continue
+		}
+		if state == ignored {
+			continue
+		}
+		switch {
+		case continuing:
+			cur.Command += "\n" + line
+			continuing = strings.HasSuffix(line, `\`)
+		case strings.HasPrefix(line, "$ "):
+			flush()
+			cur = &Step{Line: lineNo, Command: line[2:]}
+			continuing = strings.HasSuffix(line, `\`)
+		case cur == nil:
+			if trimmed != "" {
+				return nil, fmt.Errorf("%s:%d: output line before any command in a console block: %q", path, lineNo, line)
+			}
+		default:
+			cur.Expected = append(cur.Expected, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if state != outside {
+		return nil, fmt.Errorf("%s: a code block is not closed", path)
+	}
+	return l, nil
+}
+
+// Wildcards are written {{*}}, {{n}} and {{hex}} inside a line; a line
+// that is just "..." matches any number of lines.
+var wildcard = regexp.MustCompile(`\{\{(\*|n|hex)\}\}`)
+
+// lineMatcher turns one expected line into a matcher.
+func lineMatcher(expected string) func(string) bool {
+	expected = strings.TrimRight(expected, " \t")
+	if !wildcard.MatchString(expected) {
+		return func(s string) bool { return s == expected }
+	}
+	var re strings.Builder
+	re.WriteString("^")
+	last := 0
+	for _, m := range wildcard.FindAllStringSubmatchIndex(expected, -1) {
+		re.WriteString(regexp.QuoteMeta(expected[last:m[0]]))
+		switch expected[m[2]:m[3]] {
+		case "*":
+			re.WriteString(".*")
+		case "n":
+			re.WriteString("[0-9]+")
+		case "hex":
+			re.WriteString("[0-9a-fA-F]+")
+		}
+		last = m[1]
+	}
+	re.WriteString(regexp.QuoteMeta(expected[last:]))
+	re.WriteString("$")
+	rx := regexp.MustCompile(re.String())
+	return rx.MatchString
+}
+
+// Match reports whether actual output lines match the expected lines,
+// with the wildcards above. Trailing spaces are ignored on both sides.
+func Match(expected, actual []string) bool {
+	act := make([]string, len(actual))
+	for i, a := range actual {
+		act[i] = strings.TrimRight(a, " \t\r")
+	}
+	type pat struct {
+		any bool
+		m   func(string) bool
+	}
+	pats := make([]pat, len(expected))
+	for i, e := range expected {
+		if strings.TrimSpace(e) == "..." {
+			pats[i] = pat{any: true}
+		} else {
+			pats[i] = pat{m: lineMatcher(e)}
+		}
+	}
+	// memo[i][j]: does pats[i:] match act[j:]?
+	memo := map[[2]int]bool{}
+	var match func(i, j int) bool
+	match = func(i, j int) bool {
+		key := [2]int{i, j}
+		if v, ok := memo[key]; ok {
+			return v
+		}
+		var r bool
+		switch {
+		case i == len(pats):
+			r = j == len(act)
+		case pats[i].any:
+			r = match(i+1, j) || (j < len(act) && match(i, j+1))
+		default:
+			r = j < len(act) && pats[i].m(act[j]) && match(i+1, j+1)
+		}
+		memo[key] = r
+		return r
+	}
+	return match(0, 0)
+}
+
+// Diff renders expected and actual output for a failure message, marking
+// the first line where they part.
+func Diff(expected, actual []string) string {
+	var b strings.Builder
+	first := -1
+	for i := 0; i < len(expected) && i < len(actual); i++ {
+		e := strings.TrimSpace(expected[i])
+		if e == "..." || !lineMatcher(expected[i])(strings.TrimRight(actual[i], " \t\r")) {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		first = min(len(expected), len(actual))
+	}
+	b.WriteString("--- expected (lesson)\n")
+	for i, e := range expected {
+		mark := "  "
+		if i == first {
+			mark = "> "
+		}
+		b.WriteString(mark + e + "\n")
+	}
+	b.WriteString("+++ actual\n")
+	for i, a := range actual {
+		mark := "  "
+		if i == first {
+			mark = "> "
+		}
+		b.WriteString(mark + a + "\n")
+	}
+	return b.String()
+}

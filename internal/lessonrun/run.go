@@ -1,0 +1,327 @@
+package lessonrun
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/testenv"
+)
+
+// Options says where a lesson runs.
+type Options struct {
+	// BinDir is put first on PATH (the built bin/).
+	BinDir string
+	// Env adds variables to the shell's environment.
+	Env []string
+	// RegistryStorage, when set, is served by a docker-registry started
+	// inside the lesson's network namespace on 127.0.0.1:5000 ($REGISTRY).
+	RegistryStorage string
+	// StepTimeout bounds each command (default 300 s).
+	StepTimeout time.Duration
+	// Log receives a line per command run (nil: silent).
+	Log io.Writer
+}
+
+// Failure is a lesson whose command printed something else than the
+// lesson shows.
+type Failure struct {
+	Path     string
+	Step     Step
+	Actual   []string
+	Expected []string
+}
+
+func (f *Failure) Error() string {
+	return fmt.Sprintf("%s:%d: $ %s\n%s", f.Path, f.Step.Line, f.Step.Command, Diff(f.Expected, f.Actual))
+}
+
+// RegistryAddr is where the lesson's own registry listens, inside the
+// lesson's network namespace.
+const RegistryAddr = "127.0.0.1:5000"
+
+// Run runs the lesson's steps in one bash shell, in new network, mount
+// and UTS namespaces, then its cleanup steps, then kills every process
+// the lesson left behind. It returns a *Failure on the first mismatch.
+func Run(l *Lesson, opts Options) (err error) {
+	if opts.StepTimeout == 0 {
+		opts.StepTimeout = 300 * time.Second
+	}
+	// As a child subreaper, this process inherits every orphan the lesson
+	// makes (daemons, detached monitors), so it can end them all.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl(PR_SET_CHILD_SUBREAPER): %w", err)
+	}
+	before := children()
+
+	scratch, err := os.MkdirTemp("", "lesson-")
+	if err != nil {
+		return err
+	}
+	ctl, err := os.MkdirTemp("", "lesson-ctl-")
+	if err != nil {
+		os.RemoveAll(scratch)
+		return err
+	}
+	sh, err := startShell(scratch, ctl, opts)
+	if err != nil {
+		os.RemoveAll(scratch)
+		os.RemoveAll(ctl)
+		return err
+	}
+	defer func() {
+		sh.close()
+		killNewChildren(before)
+		os.RemoveAll(scratch)
+		os.RemoveAll(ctl)
+	}()
+
+	if err := sh.prelude(opts); err != nil {
+		return fmt.Errorf("%s: setting up the lesson's shell: %w", l.Path, err)
+	}
+	var failure error
+	for _, st := range l.Steps {
+		if opts.Log != nil {
+			fmt.Fprintf(opts.Log, "%s:%d: $ %s\n", filepath.Base(l.Path), st.Line, firstLine(st.Command))
+		}
+		actual, err := sh.run(st.Command, opts.StepTimeout)
+		if err != nil {
+			failure = fmt.Errorf("%s:%d: $ %s\n%w", l.Path, st.Line, st.Command, err)
+			break
+		}
+		if !Match(st.Expected, actual) {
+			failure = &Failure{Path: l.Path, Step: st, Actual: actual, Expected: st.Expected}
+			break
+		}
+	}
+	for _, st := range l.Cleanup {
+		if sh.dead {
+			break
+		}
+		if out, err := sh.run(st.Command, opts.StepTimeout); err != nil && opts.Log != nil {
+			fmt.Fprintf(opts.Log, "%s:%d: cleanup: %v %s\n", filepath.Base(l.Path), st.Line, err, strings.Join(out, "\n"))
+		}
+	}
+	return failure
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " ..."
+	}
+	return s
+}
+
+type shell struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string
+	out    string // file each step's output goes to
+	marker string
+	dead   bool
+}
+
+func startShell(scratch, ctl string, opts Options) (*shell, error) {
+	home := filepath.Join(ctl, "home")
+	os.MkdirAll(home, 0o700)
+	env := []string{
+		"PATH=" + opts.BinDir + ":" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"LANG=C.UTF-8",
+		"TERM=dumb",
+		"MINI_DOCKER_ROOT=" + filepath.Join(scratch, ".mini-docker"),
+		"DEBIAN_TAR=" + os.Getenv("DEBIAN_TAR"),
+		"BUSYBOX=" + testenv.BusyboxPath,
+	}
+	if opts.RegistryStorage != "" {
+		env = append(env, "REGISTRY="+RegistryAddr)
+	}
+	env = append(env, opts.Env...)
+	cmd := exec.Command("bash", "--noprofile", "--norc")
+	cmd.Dir = scratch
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS,
+		Setpgid:    true,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the lesson shell: %w", err)
+	}
+	sh := &shell{cmd: cmd, stdin: stdin, lines: make(chan string, 64), out: filepath.Join(ctl, "out"),
+		marker: fmt.Sprintf("__lesson_step_done_%d__", time.Now().UnixNano())}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1024*1024), 1024*1024)
+		for sc.Scan() {
+			sh.lines <- sc.Text()
+		}
+		close(sh.lines)
+	}()
+	return sh, nil
+}
+
+// prelude makes the namespaces a safe stand-in for the host: mounts
+// receive the host's but never propagate back (slave, then shared among
+// the lesson's own mounts, so lessons still meet shared propagation),
+// the loopback link is up, a fixed hostname, and the lesson's registry.
+func (sh *shell) prelude(opts Options) error {
+	script := `mount --make-rslave / && mount --make-rshared / && hostname workshop && ip link set lo up`
+	if opts.RegistryStorage != "" {
+		cfgPath := filepath.Join(filepath.Dir(sh.out), "registry.yml")
+		cfg := testenv.RegistryConfig(RegistryAddr, opts.RegistryStorage)
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+			return err
+		}
+		script += fmt.Sprintf(` && { docker-registry serve %s >%s.log 2>&1 & } && `+
+			`for i in $(seq 200); do curl -sf http://%s/v2/ >/dev/null && break; sleep 0.05; done && `+
+			`curl -sf http://%s/v2/ >/dev/null`, cfgPath, cfgPath, RegistryAddr, RegistryAddr)
+	}
+	out, err := sh.run(script, time.Minute)
+	if err != nil {
+		return err
+	}
+	if len(out) > 0 && strings.HasPrefix(out[len(out)-1], "[exit ") {
+		return fmt.Errorf("%s", strings.Join(out, "\n"))
+	}
+	return nil
+}
+
+// run sends one command to the shell, waits for it, and returns what it
+// printed (stdout and stderr together), with "[exit N]" added when its
+// status is not zero.
+func (sh *shell) run(command string, timeout time.Duration) ([]string, error) {
+	if sh.dead {
+		return nil, fmt.Errorf("the lesson's shell has exited")
+	}
+	script := fmt.Sprintf("{ %s\n} >%s 2>&1 </dev/null; echo \"%s $?\"\n", command, sh.out, sh.marker)
+	if _, err := io.WriteString(sh.stdin, script); err != nil {
+		sh.dead = true
+		return nil, fmt.Errorf("the lesson's shell has exited: %w", err)
+	}
+	deadline := time.After(timeout)
+	code := -1
+	for code < 0 {
+		select {
+		case line, ok := <-sh.lines:
+			if !ok {
+				sh.dead = true
+				out, _ := readLines(sh.out)
+				return out, fmt.Errorf("the shell exited during the command (it ran `exit`?); output:\n%s", strings.Join(out, "\n"))
+			}
+			if rest, found := strings.CutPrefix(line, sh.marker+" "); found {
+				code, _ = strconv.Atoi(rest)
+			}
+		case <-deadline:
+			sh.dead = true
+			syscall.Kill(-sh.cmd.Process.Pid, syscall.SIGKILL)
+			out, _ := readLines(sh.out)
+			return out, fmt.Errorf("timed out after %s; output so far:\n%s", timeout, strings.Join(out, "\n"))
+		}
+	}
+	out, err := readLines(sh.out)
+	if err != nil {
+		return nil, err
+	}
+	if code != 0 {
+		out = append(out, fmt.Sprintf("[exit %d]", code))
+	}
+	return out, nil
+}
+
+func readLines(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	s := strings.TrimRight(string(b), "\n")
+	if s == "" {
+		return nil, nil
+	}
+	return strings.Split(s, "\n"), nil
+}
+
+func (sh *shell) close() {
+	sh.stdin.Close()
+	done := make(chan struct{})
+	go func() { sh.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-sh.cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+	syscall.Kill(-sh.cmd.Process.Pid, syscall.SIGKILL)
+}
+
+// children lists the PIDs whose parent is this process.
+func children() map[int]bool {
+	self := os.Getpid()
+	out := map[int]bool{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the command (which is in parentheses): state ppid ...
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) > 1 {
+			if ppid, _ := strconv.Atoi(f[1]); ppid == self {
+				out[pid] = true
+			}
+		}
+	}
+	return out
+}
+
+// killNewChildren kills and reaps every child that was not there before
+// the lesson: orphans the lesson left, reparented to us. Killing one may
+// orphan its own children to us, so repeat until none are left.
+func killNewChildren(before map[int]bool) {
+	for round := 0; round < 50; round++ {
+		found := false
+		for pid := range children() {
+			if before[pid] {
+				continue
+			}
+			found = true
+			syscall.Kill(pid, syscall.SIGKILL)
+			var ws syscall.WaitStatus
+			syscall.Wait4(pid, &ws, 0, nil)
+		}
+		if !found {
+			return
+		}
+	}
+}

@@ -1,0 +1,70 @@
+// Package lessons holds the workshop; this test checks every lesson.
+// Run it with `sudo make lessons` (or `make lessons LESSON=03`).
+package lessons
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"mini-docker/internal/lessonrun"
+	"mini-docker/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// TestLessons runs each lessons/NN-*.md in order, in its own namespaces,
+// with the built bin/ first on PATH and the test registry at $REGISTRY.
+func TestLessons(t *testing.T) {
+	if os.Getenv("MINI_DOCKER_LESSONS") != "1" {
+		t.Skip("lessons run with `make lessons` (MINI_DOCKER_LESSONS=1)")
+	}
+	testenv.Integration(t)
+	root := testenv.RepoRoot()
+	bin := filepath.Join(root, "bin")
+	if _, err := os.Stat(filepath.Join(bin, "mini-docker")); err != nil {
+		t.Fatalf("the tools are not built in %s: run make first", bin)
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "lessons", "[0-9][0-9]-*.md"))
+	sort.Strings(files)
+	only := os.Getenv("LESSON")
+	reg := testenv.SharedRegistry(t)
+	if err := testenv.PushStandardImages(reg); err != nil {
+		t.Fatal(err)
+	}
+	os.Setenv("DEBIAN_TAR", testenv.DebianTar(t))
+	ran := 0
+	for _, f := range files {
+		name := filepath.Base(f)
+		if only != "" && !strings.HasPrefix(name, only) {
+			continue
+		}
+		ran++
+		t.Run(strings.TrimSuffix(name, ".md"), func(t *testing.T) {
+			l, err := lessonrun.ParseFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(l.Steps) == 0 {
+				t.Fatalf("%s has no console block to check", name)
+			}
+			err = lessonrun.Run(l, lessonrun.Options{BinDir: bin, RegistryStorage: reg.StorageDir, Log: testWriter{t}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d commands checked", name, len(l.Steps))
+		})
+	}
+	if ran == 0 {
+		t.Fatalf("no lesson matches LESSON=%q", only)
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
