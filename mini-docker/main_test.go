@@ -1,0 +1,601 @@
+package main
+
+// Integration tests: the built mini-docker and its sibling tools, as
+// root, against the test registry. Every command that could create
+// network objects runs inside a network namespace the test made to play
+// the host (nsenter --net, which keeps the host's /sys and its cgroup
+// mounts, unlike `ip netns exec`); the namespace is deleted at the end,
+// and each test counts what it leaves behind.
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"mini-docker/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var toolNames = []string{"pull", "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "mini-docker"}
+
+// harness is one test's mini-docker: its own state root and its own
+// network namespace playing the host.
+type harness struct {
+	t       *testing.T
+	bin     string
+	root    string
+	netns   string
+	reg     *testenv.Registry
+	before  snapshot
+	cleaned bool
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	testenv.Integration(t)
+	testenv.RequireCommand(t, "nsenter")
+	testenv.RequireCommand(t, "ip")
+	var bin string
+	for _, n := range toolNames {
+		bin = testenv.Bin(t, n)
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	h := &harness{t: t, bin: bin, root: t.TempDir(), netns: "mdt-" + hex.EncodeToString(b)}
+	if out, err := exec.Command("ip", "netns", "add", h.netns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v %s", err, out)
+	}
+	exec.Command("ip", "-n", h.netns, "link", "set", "lo", "up").Run()
+	h.before = h.snap()
+	t.Cleanup(h.cleanup)
+	h.reg = testenv.SharedRegistry(t)
+	return h
+}
+
+// debian and busybox push the test images and pull them into this
+// harness's store from the host's namespace, where the registry listens.
+func (h *harness) debian() string {
+	ref := testenv.PushDebian(h.t, h.reg)
+	h.mustHost("pull", "-q", ref)
+	return ref
+}
+
+func (h *harness) busybox() string {
+	ref := testenv.PushBusybox(h.t, h.reg)
+	h.mustHost("pull", "-q", ref)
+	return ref
+}
+
+func (h *harness) command(inNetns bool, args ...string) *exec.Cmd {
+	var cmd *exec.Cmd
+	if inNetns {
+		cmd = exec.Command("nsenter", append([]string{"--net=/run/netns/" + h.netns, h.bin}, args...)...)
+	} else {
+		cmd = exec.Command(h.bin, args...)
+	}
+	cmd.Env = append(os.Environ(), "MINI_DOCKER_ROOT="+h.root)
+	return cmd
+}
+
+// md runs mini-docker in the test's network namespace: stdout, stderr, exit code.
+func (h *harness) md(args ...string) (string, string, int) {
+	h.t.Helper()
+	return runCmd(h.t, h.command(true, args...))
+}
+
+// host runs mini-docker in the host's network namespace (pulls, and
+// --network none runs, which make no network objects).
+func (h *harness) host(args ...string) (string, string, int) {
+	h.t.Helper()
+	return runCmd(h.t, h.command(false, args...))
+}
+
+func (h *harness) must(args ...string) string {
+	h.t.Helper()
+	out, errOut, code := h.md(args...)
+	if code != 0 {
+		h.t.Fatalf("mini-docker %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+func (h *harness) mustHost(args ...string) string {
+	h.t.Helper()
+	out, errOut, code := h.host(args...)
+	if code != 0 {
+		h.t.Fatalf("mini-docker %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+func runCmd(t *testing.T, cmd *exec.Cmd) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if err != nil {
+		if x, ok := err.(*exec.ExitError); ok {
+			return out.String(), errOut.String(), x.ExitCode()
+		}
+		t.Fatalf("run %v: %v", cmd.Args, err)
+	}
+	return out.String(), errOut.String(), 0
+}
+
+// snapshot counts the kernel objects and files runs make.
+type snapshot struct {
+	mounts, cgroups, netns, veths, leases, states []string
+}
+
+var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+func (h *harness) snap() snapshot {
+	var s snapshot
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], h.root) {
+			s.mounts = append(s.mounts, f[4])
+		}
+	}
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/mini-docker/*")
+	more, _ := filepath.Glob("/sys/fs/cgroup/mini-docker/*")
+	for _, d := range append(dirs, more...) {
+		if hex64.MatchString(filepath.Base(d)) {
+			s.cgroups = append(s.cgroups, d)
+		}
+	}
+	ns, _ := filepath.Glob("/run/netns/md-*")
+	s.netns = ns
+	out, _ := exec.Command("ip", "-n", h.netns, "-o", "link", "show", "type", "veth").Output()
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if l != "" {
+			s.veths = append(s.veths, l)
+		}
+	}
+	leases, _ := filepath.Glob(filepath.Join(h.root, "network", "*", "*"))
+	for _, l := range leases {
+		if filepath.Base(l) != "lock" {
+			s.leases = append(s.leases, l)
+		}
+	}
+	states, _ := filepath.Glob(filepath.Join(h.root, "containers", "*"))
+	for _, st := range states {
+		if hex64.MatchString(filepath.Base(st)) {
+			s.states = append(s.states, st)
+		}
+	}
+	return s
+}
+
+// leaks lists what after has that before had not.
+func leaks(before, after snapshot) []string {
+	var out []string
+	diff := func(kind string, b, a []string) {
+		had := map[string]bool{}
+		for _, x := range b {
+			had[x] = true
+		}
+		for _, x := range a {
+			if !had[x] {
+				out = append(out, kind+" "+x)
+			}
+		}
+	}
+	diff("mount", before.mounts, after.mounts)
+	diff("cgroup", before.cgroups, after.cgroups)
+	diff("netns", before.netns, after.netns)
+	diff("veth", before.veths, after.veths)
+	diff("lease", before.leases, after.leases)
+	diff("state", before.states, after.states)
+	return out
+}
+
+// assertNoLeaks fails when the runs so far left anything behind.
+func (h *harness) assertNoLeaks() {
+	h.t.Helper()
+	for _, l := range leaks(h.before, h.snap()) {
+		h.t.Errorf("left behind: %s", l)
+	}
+}
+
+func (h *harness) cleanup() {
+	// Remove whatever a failed test left, then check it all went.
+	if out, _, _ := h.md("ps", "-aq", "--no-trunc"); out != "" {
+		h.md(append([]string{"rm", "-f"}, strings.Fields(out)...)...)
+	}
+	for _, l := range leaks(h.before, h.snap()) {
+		h.t.Errorf("after rm -f of everything, left behind: %s", l)
+	}
+	exec.Command("ip", "netns", "del", h.netns).Run()
+}
+
+// TestRunHelloWorld is the PyCon demo: the first run pulls, the second
+// is just the output.
+func TestRunHelloWorld(t *testing.T) {
+	h := newHarness(t)
+	ref := testenv.PushDebian(t, h.reg)
+	out, errOut, code := h.host("run", "--network", "none", ref, "echo", "hello", "world")
+	if code != 0 || out != "hello world\n" {
+		t.Fatalf("first run: exit %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"Unable to find image '" + ref + "' locally", "Pull complete", "Status: Downloaded newer image for " + ref} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("first run's stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	out, errOut, code = h.host("run", "--network", "none", ref, "echo", "hello", "world")
+	if code != 0 || out != "hello world\n" || errOut != "" {
+		t.Fatalf("second run: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// Both containers stay (no --rm), exited with 0, their mounts and
+	// cgroups already released.
+	ps := h.must("ps", "-a")
+	if n := strings.Count(ps, "Exited (0)"); n != 2 {
+		t.Errorf("ps -a shows %d exited containers, want 2:\n%s", n, ps)
+	}
+	if s := h.snap(); len(s.mounts) != 0 || len(s.cgroups) != len(h.before.cgroups) {
+		t.Errorf("exited containers still hold mounts %v or cgroups %v", s.mounts, s.cgroups)
+	}
+	h.must("container", "prune", "-f")
+	h.assertNoLeaks()
+}
+
+// TestWalkthrough follows lesson 09: run -d, inspect, the namespaces,
+// the cgroup, exec, stop, rm.
+func TestWalkthrough(t *testing.T) {
+	h := newHarness(t)
+	ref := h.debian()
+	id := strings.TrimSpace(h.must("run", "-d", "--name", "demo", ref, "sleep", "300"))
+	if !hex64.MatchString(id) {
+		t.Fatalf("run -d printed %q, want a 64-hex ID", id)
+	}
+	gd := h.must("inspect", "--format", "{{json .GraphDriver}}", "demo")
+	for _, k := range []string{`"Name":"overlay2"`, `"LowerDir":`, `"UpperDir":`, `"WorkDir":`, `"MergedDir":`} {
+		if !strings.Contains(gd, k) {
+			t.Errorf("GraphDriver lacks %s: %s", k, gd)
+		}
+	}
+	pid := strings.TrimSpace(h.must("inspect", "--format", "{{.State.Pid}}", "demo"))
+	for _, ns := range []string{"ipc", "mnt", "net", "pid", "uts"} {
+		theirs, _ := os.Readlink("/proc/" + pid + "/ns/" + ns)
+		ours, _ := os.Readlink("/proc/self/ns/" + ns)
+		if theirs == "" || theirs == ours {
+			t.Errorf("namespace %s of the container = %q, ours %q: want a new one", ns, theirs, ours)
+		}
+	}
+	procs, err := os.ReadFile("/sys/fs/cgroup/memory/mini-docker/" + id + "/cgroup.procs")
+	if err != nil {
+		procs, err = os.ReadFile("/sys/fs/cgroup/mini-docker/" + id + "/cgroup.procs")
+	}
+	if err != nil || strings.TrimSpace(string(procs)) != pid {
+		t.Errorf("cgroup.procs = %q (%v), want %s", procs, err, pid)
+	}
+	ps := h.must("exec", "demo", "ps", "aux")
+	if !regexp.MustCompile(`(?m)^root\s+1\s.*sleep 300$`).MatchString(ps) {
+		t.Errorf("exec ps aux: sleep 300 is not PID 1:\n%s", ps)
+	}
+	if lines := strings.Count(strings.TrimSpace(ps), "\n") + 1; lines != 3 {
+		t.Errorf("exec ps aux shows %d lines, want the header, sleep and ps:\n%s", lines, ps)
+	}
+	if got := h.must("exec", "demo", "hostname"); got != id[:12]+"\n" {
+		t.Errorf("hostname = %q, want %s", got, id[:12])
+	}
+	links := h.must("exec", "demo", "ip", "-o", "link")
+	if !strings.Contains(links, "1: lo:") || !regexp.MustCompile(`eth0@if\d+`).MatchString(links) || strings.Count(links, "\n") != 2 {
+		t.Errorf("ip link in the container:\n%s", links)
+	}
+	if osr := h.must("exec", "demo", "cat", "/etc/os-release"); !strings.Contains(osr, `NAME="Debian GNU/Linux"`) {
+		t.Errorf("os-release:\n%s", osr)
+	}
+	for _, p := range strings.Fields(h.must("exec", "demo", "sh", "-c", "ls /proc | grep -E '^[0-9]+$'")) {
+		if len(p) > 3 {
+			t.Errorf("ls /proc in the container shows PID %s: the host's processes leak in", p)
+		}
+	}
+	if got := h.must("stop", "-t", "1", "demo"); got != "demo\n" {
+		t.Errorf("stop printed %q", got)
+	}
+	if st := h.must("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "demo"); st != "exited 137\n" {
+		t.Errorf("after stop: %q, want exited 137 (sleep ignores SIGTERM as PID 1)", st)
+	}
+	_, errOut, code := h.md("exec", "demo", "true")
+	if code == 0 || !strings.Contains(errOut, "is not running") {
+		t.Errorf("exec into a stopped container: exit %d, %q", code, errOut)
+	}
+	if got := h.must("rm", "demo"); got != "demo\n" {
+		t.Errorf("rm printed %q", got)
+	}
+	h.assertNoLeaks()
+}
+
+// TestDockerParity checks what a process sees inside, against the values
+// docker run gives.
+func TestDockerParity(t *testing.T) {
+	h := newHarness(t)
+	ref := h.debian()
+	probe := `grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status; ` +
+		`echo "pid: $$"; echo "hostname: $(hostname)"; ` +
+		`echo "env: $(env | grep -E '^(PATH|HOME|HOSTNAME|TERM)=' | sort | tr '\n' ' ')"; cat /proc/self/mountinfo`
+	out := h.must("run", "--rm", ref, "sh", "-c", probe)
+	for _, want := range []string{
+		"CapInh:\t0000000000000000", "CapPrm:\t00000000a80425fb", "CapEff:\t00000000a80425fb",
+		"CapBnd:\t00000000a80425fb", "CapAmb:\t0000000000000000", "NoNewPrivs:\t0", "Seccomp:\t2",
+		"pid: 1\n",
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ", "HOME=/root ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("probe lacks %q:\n%s", want, out)
+		}
+	}
+	host := regexp.MustCompile(`hostname: ([0-9a-f]{12})\n`).FindStringSubmatch(out)
+	if host == nil || !strings.Contains(out, "HOSTNAME="+host[1]+" ") {
+		t.Errorf("hostname and HOSTNAME should be the short ID:\n%s", out)
+	}
+	mounts := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 9 && strings.Contains(l, " - ") {
+			mounts[f[4]] = f[5] + " " + strings.Join(strings.Fields(strings.SplitN(l, " - ", 2)[1]), " ")
+		}
+	}
+	for mp, want := range map[string]string{
+		"/proc": "nosuid,nodev,noexec", "/dev": "tmpfs", "/dev/pts": "gid=5,mode=620,ptmxmode=666",
+		"/dev/shm": "size=65536k", "/dev/mqueue": "mqueue", "/sys": "ro,", "/sys/fs/cgroup": "ro",
+		"/proc/kcore": "", "/proc/keys": "", "/proc/timer_list": "", "/proc/acpi": "", "/sys/firmware": "",
+		"/proc/sys": "ro,", "/proc/sysrq-trigger": "ro,", "/proc/irq": "ro,", "/proc/bus": "ro,", "/proc/fs": "ro,",
+		"/etc/hostname": "", "/etc/hosts": "", "/etc/resolv.conf": "",
+	} {
+		if _, err := os.Lstat(mp); err != nil && (strings.HasPrefix(mp, "/proc/") || strings.HasPrefix(mp, "/sys/")) {
+			continue // this kernel has no such file: nothing to mask (Docker skips it too)
+		}
+		got, ok := mounts[mp]
+		if !ok || !strings.Contains(got, want) {
+			t.Errorf("mount %s = %q, want it with %q", mp, got, want)
+		}
+	}
+	// Only 0, 1 and 2 are open (3 is ls's own look at the folder), as in Docker.
+	if out := h.must("run", "--rm", "--network", "none", ref, "ls", "/proc/self/fd"); out != "0\n1\n2\n3\n" {
+		t.Errorf("open descriptors: %q", out)
+	}
+	// -t gives TERM=xterm; no-new-privileges and the user flag reach the process.
+	out = h.must("run", "--rm", "-t", "--security-opt", "no-new-privileges", "-u", "nobody", ref, "sh", "-c", "echo $TERM; id -u; grep NoNewPrivs /proc/self/status; grep CapEff /proc/self/status")
+	for _, want := range []string{"xterm", "65534", "NoNewPrivs:\t1", "CapEff:\t0000000000000000"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("-t --security-opt no-new-privileges -u nobody: lacks %q:\n%s", want, out)
+		}
+	}
+	h.assertNoLeaks()
+}
+
+// scriptOf takes the "+ " lines of --explain's output: the run as a
+// shell script.
+func scriptOf(stderr string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(stderr, "\n") {
+		if s, ok := strings.CutPrefix(l, "+ "); ok {
+			b.WriteString(s + "\n")
+		}
+	}
+	return b.String()
+}
+
+// between returns the text between the BEGIN and END lines.
+func between(s string) string {
+	_, s, _ = strings.Cut(s, "BEGIN\n")
+	s, _, _ = strings.Cut(s, "END\n")
+	return s
+}
+
+// TestExplainScriptByHand runs --explain's printed script with bash and
+// expects the same container output as the run itself.
+func TestExplainScriptByHand(t *testing.T) {
+	h := newHarness(t)
+	ref := h.debian()
+	probe := "echo BEGIN; hostname; cat /etc/hosts; grep -E 'CapEff|Seccomp:' /proc/self/status; ls /proc/1/fd; ip -o -4 addr show eth0 | cut -d' ' -f2,7; echo END"
+	for _, network := range []string{"none", "bridge"} {
+		out, errOut, code := h.md("run", "--rm", "--explain", "--network", network, ref, "sh", "-c", probe)
+		if code != 0 {
+			t.Fatalf("run --explain: exit %d\n%s", code, errOut)
+		}
+		script := scriptOf(errOut)
+		// Start from where the run started: no bridge yet.
+		exec.Command("ip", "-n", h.netns, "link", "del", "mini-docker0").Run()
+		for _, want := range []string{"overlay mount", "cgroupctl create", "unshare --mount", "chroot --pivot", "cgroupctl delete", "umount", "rm -rf"} {
+			if !strings.Contains(script, want) {
+				t.Errorf("script lacks %q:\n%s", want, script)
+			}
+		}
+		cmd := exec.Command("nsenter", "--net=/run/netns/"+h.netns, "bash", "-e", "-c", script)
+		byHand, errHand, code := runCmd(t, cmd)
+		if code != 0 {
+			t.Fatalf("%s: the script by hand: exit %d\n%s\nscript:\n%s", network, code, errHand, script)
+		}
+		if between(byHand) != between(out) || between(out) == "" {
+			t.Errorf("%s: by hand:\n%s\nrun:\n%s", network, between(byHand), between(out))
+		}
+	}
+	h.assertNoLeaks()
+}
+
+// TestOOMKilled: a process over its memory limit is killed by the
+// kernel; the run exits 137 and inspect says OOMKilled.
+func TestOOMKilled(t *testing.T) {
+	h := newHarness(t)
+	ref := h.debian()
+	hog := testenv.Bin(t, "hog")
+	_, errOut, code := h.md("run", "--name", "hog", "-m", "32m", "--memory-swap", "32m", "--network", "none", "-v", hog+":/hog:ro", ref, "/hog", "mem", "64m")
+	if code != 137 {
+		t.Fatalf("run -m 32m hog mem 64m: exit %d, want 137\n%s", code, errOut)
+	}
+	if got := h.must("inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}} {{.HostConfig.Memory}}", "hog"); got != "true 137 33554432\n" {
+		t.Errorf("inspect = %q, want true 137 33554432", got)
+	}
+	h.must("rm", "hog")
+	h.assertNoLeaks()
+}
+
+// TestBridgeNetworking: two containers talk by IP over the bridge, and
+// -p publishes a container's port on the (test's) host loopback.
+func TestBridgeNetworking(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	serve := "echo hello from web > /tmp/index.html; exec httpd -f -p 80 -h /tmp"
+	h.must("run", "-d", "--name", "web", "-p", "127.0.0.1:18080:80", ref, "sh", "-c", serve)
+	ip := strings.TrimSpace(h.must("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "web"))
+	if !strings.HasPrefix(ip, "172.18.") {
+		t.Fatalf("web's address = %q", ip)
+	}
+	// An HTTP request with nc (busybox-static's wget crashes on this host).
+	get := func(addr string) string { return `printf 'GET / HTTP/1.0\r\n\r\n' | nc ` + addr }
+	var out string
+	for i := 0; i < 50; i++ { // httpd needs a moment to listen
+		if out, _, _ = h.md("run", "--rm", ref, "sh", "-c", get(ip+" 80")); strings.Contains(out, "200 OK") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(out, "200 OK") || !strings.HasSuffix(out, "\r\n\r\nhello from web\n") {
+		t.Errorf("container to container: %q", out)
+	}
+	cmd := exec.Command("nsenter", "--net=/run/netns/"+h.netns, "/bin/busybox", "sh", "-c", get("127.0.0.1 18080"))
+	got, errOut, code := runCmd(t, cmd)
+	if code != 0 || !strings.HasSuffix(got, "\r\n\r\nhello from web\n") {
+		t.Errorf("through -p 127.0.0.1:18080:80: exit %d %q %s", code, got, errOut)
+	}
+	// The port is taken now: Docker's message, and nothing left behind.
+	before := h.snap()
+	_, errOut, code = h.md("run", "--rm", "-p", "127.0.0.1:18080:80", ref, "true")
+	if code != 125 || !strings.Contains(errOut, "port is already allocated") {
+		t.Errorf("second -p of the same port: exit %d %q", code, errOut)
+	}
+	if l := leaks(before, h.snap()); len(l) > 0 {
+		t.Errorf("a run refused for its port left behind %v", l)
+	}
+	h.must("rm", "-f", "web")
+	h.assertNoLeaks()
+}
+
+// TestBadInput: Docker's messages and exit codes, and nothing left behind.
+func TestBadInput(t *testing.T) {
+	h := newHarness(t)
+	ref := h.debian()
+	h.must("run", "--name", "taken", "--network", "none", ref, "true")
+	before := h.snap()
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"run", "--pull", "never", "127.0.0.1:1/nope:1", "true"}, 125, "No such image: 127.0.0.1:1/nope:1"},
+		{[]string{"run", "--bogus", ref}, 125, "unknown flag: --bogus"},
+		{[]string{"run", "--memory", "10XB", ref, "true"}, 125, `invalid argument "10XB" for "-m, --memory" flag: invalid size: '10XB'`},
+		{[]string{"run", "-v", "/nonexistent-src:/x", ref, "true"}, 125, "bind source path does not exist: /nonexistent-src"},
+		{[]string{"run", "--name", "taken", ref, "true"}, 125, `Conflict. The container name "/taken" is already in use`},
+		{[]string{"run", "UPPER", "true"}, 125, "invalid reference format"},
+		{[]string{"run", "--rm", "--network", "none", ref, "no-such-command"}, 127, "executable file not found"},
+		{[]string{"run", "--rm", "--network", "none", ref, "/etc"}, 126, "is a directory"},
+		{[]string{"run", "--network", "nosuch", ref, "true"}, 125, "network nosuch not found"},
+		{[]string{"exec", "taken", "true"}, 1, "is not running"},
+		{[]string{"stop", "nope"}, 1, "No such container: nope"},
+		{[]string{"inspect", "nope"}, 1, "No such object: nope"},
+	} {
+		_, errOut, code := h.md(tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.msg) {
+			t.Errorf("mini-docker %s: exit %d %q, want %d and %q", strings.Join(tc.args, " "), code, errOut, tc.code, tc.msg)
+		}
+	}
+	if l := leaks(before, h.snap()); len(l) > 0 {
+		t.Errorf("bad input left behind %v", l)
+	}
+	// rm -f succeeds, twice.
+	for i := 0; i < 2; i++ {
+		if _, errOut, code := h.md("rm", "-f", "taken"); code != 0 {
+			t.Errorf("rm -f #%d: exit %d %s", i+1, code, errOut)
+		}
+	}
+	h.assertNoLeaks()
+}
+
+// TestParallelAndCrashes: 20 parallel detached runs get distinct
+// addresses; then runs whose mini-docker or monitor is SIGKILLed, and
+// rm -f plus container prune leave nothing behind.
+func TestParallelAndCrashes(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	const n = 20
+	ids := make([]string, n)
+	errs := make([]string, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			out, errOut, code := h.md("run", "-d", ref, "sleep", "300")
+			if code != 0 {
+				errs[i] = errOut
+			}
+			ids[i] = strings.TrimSpace(out)
+		}(i)
+	}
+	wg.Wait()
+	ips := map[string]bool{}
+	for i := 0; i < n; i++ {
+		if errs[i] != "" {
+			t.Errorf("parallel run %d: %s", i, errs[i])
+			continue
+		}
+		ip := strings.TrimSpace(h.must("inspect", "-f", "{{.NetworkSettings.IPAddress}}", ids[i]))
+		if ips[ip] {
+			t.Errorf("address %s given twice", ip)
+		}
+		ips[ip] = true
+	}
+	// Crashes: kill the monitor of some detached containers, and the
+	// mini-docker of some foreground runs, with SIGKILL.
+	var killed int
+	for i := 0; i < 10; i++ {
+		id := strings.TrimSpace(h.must("run", "-d", ref, "sleep", "300"))
+		mon := strings.TrimSpace(h.must("inspect", "-f", "{{.MiniDocker.MonitorPid}}", id))
+		var pid int
+		fmt.Sscan(mon, &pid)
+		if pid > 0 && syscall.Kill(pid, syscall.SIGKILL) == nil {
+			killed++
+		}
+	}
+	for i := 0; i < 10; i++ {
+		cmd := h.command(true, "run", ref, "sleep", "300")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(50+i*30) * time.Millisecond) // at various stages of the run
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+	}
+	for i := 0; i < 60; i++ {
+		if _, errOut, code := h.md("run", "--rm", ref, "true"); code != 0 {
+			t.Errorf("run --rm true: exit %d %s", code, errOut)
+		}
+	}
+	if killed == 0 {
+		t.Error("no monitor was killed")
+	}
+	// The containers whose monitor died are still running: ps says so.
+	ps := h.must("ps", "-q")
+	if got := len(strings.Fields(ps)); got < n {
+		t.Errorf("ps -q lists %d running containers, want at least %d", got, n)
+	}
+	all := strings.Fields(h.must("ps", "-aq", "--no-trunc"))
+	h.must(append([]string{"rm", "-f"}, all...)...)
+	h.must("container", "prune", "-f")
+	h.assertNoLeaks()
+}
