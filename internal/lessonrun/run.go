@@ -184,7 +184,11 @@ func startShell(scratch, ctl string, opts Options) (*shell, error) {
 // the lesson's own mounts, so lessons still meet shared propagation),
 // the loopback link is up, a fixed hostname, and the lesson's registry.
 func (sh *shell) prelude(opts Options) error {
-	script := `mount --make-rslave / && mount --make-rshared / && hostname workshop && ip link set lo up`
+	// /run/netns and /run/mini-docker get a tmpfs of the lesson's own, so
+	// names the lesson gives (ip netns add red) never meet the host's.
+	script := `mount --make-rslave / && mount --make-rshared / && hostname workshop && ip link set lo up && ` +
+		`mkdir -p /run/netns /run/mini-docker && mount -t tmpfs lesson-netns /run/netns && ` +
+		`mount -t tmpfs lesson-run /run/mini-docker`
 	if opts.RegistryStorage != "" {
 		cfgPath := filepath.Join(filepath.Dir(sh.out), "registry.yml")
 		cfg := testenv.RegistryConfig(RegistryAddr, opts.RegistryStorage)
