@@ -195,7 +195,9 @@ func (sh *shell) prelude(opts Options) error {
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			return err
 		}
-		script += fmt.Sprintf(` && { docker-registry serve %s >%s.log 2>&1 & } && `+
+		// setsid -f: the registry is not a job of the lesson's shell, so a
+		// bare `wait` in a lesson does not wait for it.
+		script += fmt.Sprintf(` && setsid -f docker-registry serve %s >%s.log 2>&1 && `+
 			`for i in $(seq 200); do curl -sf http://%s/v2/ >/dev/null && break; sleep 0.05; done && `+
 			`curl -sf http://%s/v2/ >/dev/null`, cfgPath, cfgPath, RegistryAddr, RegistryAddr)
 	}
