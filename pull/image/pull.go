@@ -196,11 +196,15 @@ func fetchConfig(ctx context.Context, s *store.Store, repo *registry.Repository,
 	return b, nil
 }
 
+// errSibling cancels the layers still downloading when one has failed:
+// the pull is over, and their partial blobs are not kept for a resume.
+var errSibling = errors.New("another layer failed")
+
 // pullLayers fetches every layer, at most opts.MaxConcurrent at once. The
 // first failure cancels the others.
 func pullLayers(ctx context.Context, s *store.Store, repo *registry.Repository, layers []ocispec.Descriptor, diffIDs []digest.Digest, opts Options, out *output) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	out.start(layers)
 	defer out.stop()
 	sem := make(chan struct{}, opts.MaxConcurrent)
@@ -220,7 +224,7 @@ func pullLayers(ctx context.Context, s *store.Store, repo *registry.Repository, 
 			status, err := pullLayer(ctx, s, repo, layers[i], diffIDs[i], opts.Explain, out.progress(i))
 			if err != nil {
 				errs[i] = err
-				cancel()
+				cancel(errSibling)
 				return
 			}
 			out.done(i, status)
@@ -229,7 +233,7 @@ func pullLayers(ctx context.Context, s *store.Store, repo *registry.Repository, 
 	wg.Wait()
 	// Report the failure that caused the others (they only saw the cancel).
 	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, errSibling) {
 			return err
 		}
 	}
@@ -305,6 +309,9 @@ func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, d
 		src = io.MultiReader(io.TeeReader(partial, w.Hash()), src)
 	}
 	if err := unpackLayer(s, desc, diffID, src, w, ex); err != nil {
+		if errors.Is(context.Cause(ctx), errSibling) {
+			s.DiscardPartial(desc.Digest)
+		}
 		return "", err
 	}
 	return "Pull complete", nil

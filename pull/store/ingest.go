@@ -145,6 +145,10 @@ func (s *Store) partialPath(d digest.Digest) string {
 	return filepath.Join(s.ingest, d.Encoded()+".partial")
 }
 
+// DiscardPartial deletes what a download of blob d left in ingest/.
+// The caller holds LockBlob.
+func (s *Store) DiscardPartial(d digest.Digest) { os.Remove(s.partialPath(d)) }
+
 // Partial opens what an earlier attempt left of blob d (for a resumed
 // download), with its size; nil when there is nothing.
 func (w *BlobWriter) Partial() (io.Reader, int64, error) {
