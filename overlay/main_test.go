@@ -9,9 +9,10 @@ import (
 	"testing"
 
 	"mini-docker/internal/testenv"
+	"mini-docker/overlay/internal/mountns"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { mountns.Main(m, testenv.Main) }
 
 // scene is a folder with two image layers (l1 base, l2 top) and one
 // container's upper, work and merged folders; paths are relative to dir.
