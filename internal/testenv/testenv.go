@@ -173,15 +173,27 @@ func Mounts(t testing.TB) map[string]bool {
 	return m
 }
 
-// NoNewMounts registers a cleanup that fails t if the host mount table
-// gained entries during the test.
-func NoNewMounts(t testing.TB) {
+// NoNewMounts registers a cleanup that fails t if mounts appeared during
+// the test under the test's own temporary folders (or under the given
+// prefixes) and are still there at its end. Only those paths are checked:
+// go test runs packages in parallel, and other packages' tests mount
+// elsewhere at the same time.
+func NoNewMounts(t testing.TB, prefixes ...string) {
 	t.Helper()
+	if len(prefixes) == 0 {
+		prefixes = []string{filepath.Dir(t.TempDir())}
+	}
 	before := Mounts(t)
 	t.Cleanup(func() {
 		for mp := range Mounts(t) {
-			if !before[mp] {
-				t.Errorf("mount left behind: %s", mp)
+			if before[mp] {
+				continue
+			}
+			for _, p := range prefixes {
+				if mp == p || strings.HasPrefix(mp, strings.TrimSuffix(p, "/")+"/") {
+					t.Errorf("mount left behind: %s", mp)
+					break
+				}
 			}
 		}
 	})
