@@ -160,6 +160,17 @@ func Pull(ctx context.Context, s *store.Store, ref string, opts Options) (*Resul
 	if err := s.WriteBlob(m.Config, cfgRaw); err != nil {
 		return nil, err
 	}
+	if desc.MediaType == registry.MediaTypeDockerManifest {
+		// OCI tools (skopeo's oci: transport, umoci) read only OCI manifests
+		// from a layout: store the Docker manifest converted, as `skopeo
+		// copy … oci:` does. The blobs are the same bytes.
+		platform := desc.Platform
+		if raw, desc, err = ToOCI(m); err != nil {
+			return nil, err
+		}
+		desc.Platform = platform
+		opts.Explain.Note("Docker schema 2 manifest stored as OCI manifest %s (same config and layers)", desc.Digest)
+	}
 	if err := s.WriteBlob(desc, raw); err != nil {
 		return nil, err
 	}
@@ -436,4 +447,27 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// ToOCI converts a Docker schema 2 manifest to the OCI manifest with the
+// same config and layers (only the media types change).
+func ToOCI(m ocispec.Manifest) ([]byte, ocispec.Descriptor, error) {
+	m.MediaType = ocispec.MediaTypeImageManifest
+	m.Config.MediaType = ocispec.MediaTypeImageConfig
+	layers := make([]ocispec.Descriptor, len(m.Layers))
+	for i, l := range m.Layers {
+		switch l.MediaType {
+		case registry.MediaTypeDockerLayer:
+			l.MediaType = ocispec.MediaTypeImageLayerGzip
+		case "application/vnd.docker.image.rootfs.diff.tar":
+			l.MediaType = ocispec.MediaTypeImageLayer
+		}
+		layers[i] = l
+	}
+	m.Layers = layers
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return nil, ocispec.Descriptor{}, err
+	}
+	return raw, ocispec.Descriptor{MediaType: m.MediaType, Digest: digest.FromBytes(raw), Size: int64(len(raw))}, nil
 }
