@@ -92,7 +92,7 @@ func run(args []string) error {
 		if c.name != args[0] {
 			continue
 		}
-		x := &cmd{Flags: cli.NewFlags(cli.Command{Tool: tool + " " + c.name, Usage: c.usage, Summary: c.summary, Examples: c.examples})}
+		x := &cmd{Flags: cli.NewFlags(cli.Command{Tool: tool + " " + c.name, Usage: strings.TrimPrefix(c.usage, c.name+" "), Summary: c.summary, Examples: c.examples})}
 		x.SetInterspersed(!c.exec) // exec's own flags end at CMD
 		x.StringVar(&x.parent, "parent", "mini-docker", "parent group the group lives under (\"\" for the root)")
 		x.StringVar(&x.mode, "mode", "auto", "which tree to use: auto (v2 on a v2 host, v1 on v1 and hybrid hosts, like runc), v1, or v2")
