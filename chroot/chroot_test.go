@@ -1,0 +1,258 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"mini-docker/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// runChroot runs the built chroot with args and returns its output and exit code.
+func runChroot(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	return testenv.Run(t, testenv.Bin(t, "chroot"), args...)
+}
+
+// TestJailByHand is lesson 01's first part: an empty jail fails, prepare
+// copies a shell and its libraries, then the jail runs it and sees only
+// itself.
+func TestJailByHand(t *testing.T) {
+	testenv.Integration(t)
+	testenv.NoNewMounts(t)
+	jail := filepath.Join(t.TempDir(), "jail")
+	os.Mkdir(jail, 0o755)
+
+	out, code := runChroot(t, jail, "/bin/sh", "-c", "echo hi")
+	if code != 127 || !strings.Contains(out, filepath.Join(jail, "bin/sh")) || !strings.Contains(out, "chroot prepare") {
+		t.Fatalf("empty jail: want 127 naming %s/bin/sh and suggesting chroot prepare, got %d:\n%s", jail, code, out)
+	}
+
+	out, code = runChroot(t, "prepare", jail, "/bin/sh", "ls", "cat")
+	if code != 0 {
+		t.Fatalf("prepare: exit %d:\n%s", code, out)
+	}
+	for _, want := range []string{"/usr/bin/ls", "libc.so.6", "ld-linux"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("prepare did not copy %s:\n%s", want, out)
+		}
+	}
+
+	out, code = runChroot(t, jail, "/bin/sh", "-c", "ls /; cat /proc/version")
+	if code == 0 {
+		t.Fatalf("cat /proc/version should fail in a jail without /proc:\n%s", out)
+	}
+	if !strings.Contains(out, "usr") || strings.Contains(out, "home") || strings.Contains(out, "etc") {
+		t.Errorf("ls / inside the jail should list only what prepare made:\n%s", out)
+	}
+}
+
+// TestMissingLibrary: a dynamic binary copied without its loader fails
+// with 127 and a message that names the loader's path.
+func TestMissingLibrary(t *testing.T) {
+	testenv.Integration(t)
+	jail := t.TempDir()
+	copyFile(t, "/usr/bin/ls", filepath.Join(jail, "ls"), 0o755)
+	out, code := runChroot(t, jail, "/ls")
+	if code != 127 || !strings.Contains(out, "ld-linux") || !strings.Contains(out, "chroot prepare") {
+		t.Fatalf("want 127 naming the missing dynamic loader, got %d:\n%s", code, out)
+	}
+}
+
+// TestBadInput: one-line errors, Docker's exit codes, nothing mounted.
+func TestBadInput(t *testing.T) {
+	testenv.Integration(t)
+	testenv.NoNewMounts(t)
+	root := testenv.BusyboxRootfs(t)
+	os.WriteFile(filepath.Join(root, "notexec"), []byte("#!/bin/sh\n"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no rootfs", []string{"/nonexistent/rootfs", "/bin/sh"}, 125, "rootfs /nonexistent/rootfs: no such file or directory"},
+		{"no rootfs pivot", []string{"--pivot", "/nonexistent/rootfs", "/bin/sh"}, 125, "no such file or directory"},
+		{"no command", []string{root, "/bin/nothere"}, 127, filepath.Join(root, "bin/nothere")},
+		{"no command pivot", []string{"--pivot", root, "--proc", "--", "nothere"}, 127, "chroot prepare"},
+		{"not executable", []string{root, "/notexec"}, 126, "permission denied"},
+		{"not executable pivot", []string{"--pivot", root, "--dev", "--", "/notexec"}, 126, "permission denied"},
+		{"mount flag needs pivot", []string{"--proc", root, "/bin/sh"}, 125, "--proc needs --pivot"},
+		{"bad bind", []string{"--pivot", root, "--bind", "nodst", "true"}, 125, "want SRC:DST"},
+		{"bad shm", []string{"--pivot", root, "--shm", "lots", "true"}, 125, "--shm"},
+		{"missing bind source", []string{"--pivot", root, "--bind", "/nonexistent:/x", "true"}, 125, "bind source /nonexistent"},
+		{"relative workdir", []string{"--pivot", root, "--workdir", "tmp", "true"}, 125, "absolute"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, code := runChroot(t, c.args...)
+			if code != c.code || !strings.Contains(out, c.want) {
+				t.Fatalf("want exit %d and %q, got %d:\n%s", c.code, c.want, code, out)
+			}
+			if !strings.HasPrefix(out, "chroot: error: ") {
+				t.Errorf("want a one-line 'chroot: error:' message, got:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestNotRoot: as an ordinary user, both forms fail with a hint.
+func TestNotRoot(t *testing.T) {
+	testenv.Integration(t)
+	bin := worldReadableCopy(t, testenv.Bin(t, "chroot"))
+	root := testenv.BusyboxRootfs(t)
+	os.Chmod(filepath.Dir(root), 0o755)
+	for _, args := range [][]string{{root, "/bin/true"}, {"--pivot", root, "/bin/true"}} {
+		cmd := exec.Command(bin, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, code := testenv.RunCmd(t, cmd)
+		if code != 125 || !strings.Contains(out, "chroot: hint:") || !strings.Contains(out, "root") {
+			t.Errorf("%v as nobody: want 125 and a hint about root, got %d:\n%s", args, code, out)
+		}
+	}
+}
+
+// TestEscape: the classic escape reaches the host from a plain chroot,
+// and finds nothing above the root after pivot_root.
+func TestEscape(t *testing.T) {
+	testenv.Integration(t)
+	testenv.NoNewMounts(t)
+	root := testenv.BusyboxRootfs(t)
+	copyFile(t, testenv.Bin(t, "escape"), filepath.Join(root, "escape"), 0o755)
+	secretDir := t.TempDir()
+	secret := filepath.Join(secretDir, "host-secret")
+	os.WriteFile(secret, []byte("only-on-the-host\n"), 0o600)
+
+	out, code := runChroot(t, root, "/escape", "/bin/cat", secret)
+	if code != 0 || !strings.Contains(out, "only-on-the-host") {
+		t.Fatalf("escape from plain chroot should read the host file, got %d:\n%s", code, out)
+	}
+	out, code = runChroot(t, "--pivot", root, "--", "/escape", "/bin/cat", secret)
+	if code == 0 || strings.Contains(out, "only-on-the-host") {
+		t.Fatalf("escape under --pivot must fail, got %d:\n%s", code, out)
+	}
+}
+
+// TestPivotDocker checks, from inside, what --docker and the other flags
+// set up, as a learner would with cat /proc/self/mountinfo.
+func TestPivotDocker(t *testing.T) {
+	testenv.Integration(t)
+	testenv.NoNewMounts(t)
+	root := testenv.BusyboxRootfs(t)
+	hostDir := t.TempDir()
+	hosts := filepath.Join(hostDir, "hosts")
+	os.WriteFile(hosts, []byte("127.0.0.1 localhost\n"), 0o644)
+	// A symlink planted in the rootfs that points out of it: a bind on it
+	// must land inside the root, never on the host.
+	outside := t.TempDir()
+	os.Symlink(outside, filepath.Join(root, "etc", "evil"))
+
+	// Followed inside the root, the planted link leads to ROOT/OUTSIDE/x.
+	script := `grep -c " ` + outside + `/x " /proc/self/mountinfo
+cd /work && pwd
+ls /dev | tr '\n' ' '; echo
+grep -E ' /(proc|dev|dev/pts|dev/shm|dev/mqueue|sys|sys/fs/cgroup|etc/hosts|etc/evil/x|proc/sys|proc/keys) ' /proc/self/mountinfo | awk '{print $5, $6, $(NF-2), $NF}'
+cat /proc/keys | wc -c
+echo x >> /etc/hosts 2>/dev/null || echo hosts-ro
+cat /etc/hosts
+touch /newfile 2>/dev/null || echo root-ro
+`
+	out, code := runChroot(t, "--pivot", root, "--docker", "--read-only", "--workdir", "/work",
+		"--bind", hosts+":/etc/hosts:ro", "--bind", hostDir+":/etc/evil/x",
+		"--", "/bin/sh", "-c", script)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	checks := []string{
+		"/work\n",
+		"/proc rw,nosuid,nodev,noexec",
+		"/dev rw,nosuid",
+		"/dev/pts rw,nosuid,noexec",
+		"ptmxmode=666",
+		"/dev/shm rw,nosuid,nodev,noexec",
+		"size=65536k",
+		"/dev/mqueue rw,nosuid,nodev,noexec",
+		"/sys ro,nosuid,nodev,noexec",
+		"/sys/fs/cgroup ro,",
+		"/proc/sys ro,",
+		"/proc/keys ",
+		"/etc/hosts ro,",
+		"\n0\n", // /proc/keys reads empty: /dev/null is bound over it
+		"hosts-ro",
+		"127.0.0.1 localhost",
+		"root-ro",
+	}
+	for _, want := range checks {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %q in:\n%s", want, out)
+		}
+	}
+	if !strings.HasPrefix(out, "1\n") {
+		t.Errorf("the bind through the planted link should be mounted inside the root:\n%s", out)
+	}
+	devs := map[string]bool{}
+	for _, d := range strings.Fields(strings.Split(out, "\n")[2]) {
+		devs[d] = true
+	}
+	for _, d := range []string{"null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm", "mqueue", "fd", "stdin", "stdout", "stderr"} {
+		if !devs[d] {
+			t.Errorf("/dev lacks %s: %v", d, devs)
+		}
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("the bind through the planted symlink landed outside the root: %v", entries)
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc", "evil")); err != nil {
+		t.Errorf("planted symlink should still be there: %v", err)
+	}
+}
+
+// TestPivotOnSharedRoot: the systemd trap. With / shared, pivot_root
+// fails unless the tool makes it private first, and mounts would leak back.
+func TestPivotOnSharedRoot(t *testing.T) {
+	testenv.Integration(t)
+	testenv.NoNewMounts(t)
+	testenv.RequireCommand(t, "unshare")
+	root := testenv.BusyboxRootfs(t)
+	chroot := testenv.Bin(t, "chroot")
+	// util-linux unshare: a private copy of the mount table (so this test
+	// changes nothing on the host), then / made shared, as systemd does.
+	cmd := exec.Command("unshare", "--mount", "--propagation", "unchanged", "sh", "-c",
+		`mount --make-rshared / && "$0" --pivot "$1" --proc -- /bin/sh -c 'ls /proc/self/ >/dev/null && echo pivoted' && (grep -c "$1" /proc/self/mountinfo || true)`,
+		chroot, root)
+	out, code := testenv.RunCmd(t, cmd)
+	if code != 0 || !strings.Contains(out, "pivoted\n0\n") {
+		t.Fatalf("want the pivot to work and no mount of the rootfs left in the shared namespace, got %d:\n%s", code, out)
+	}
+}
+
+func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// worldReadableCopy copies a binary where any user can run it (the test
+// binaries' folder is private to root).
+func worldReadableCopy(t *testing.T, bin string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "chroot-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	p := filepath.Join(dir, filepath.Base(bin))
+	copyFile(t, bin, p, 0o755)
+	return p
+}
