@@ -256,3 +256,20 @@ func worldReadableCopy(t *testing.T, bin string) string {
 	copyFile(t, bin, p, 0o755)
 	return p
 }
+
+// TestPivotInUserNamespace: inside a user namespace the kernel refuses
+// mknod, a new sysfs (without a network namespace of its own), cgroup v1
+// mounts and devpts' gid=5; --docker falls back as runc does.
+func TestPivotInUserNamespace(t *testing.T) {
+	testenv.Integration(t)
+	testenv.NoNewMounts(t)
+	testenv.RequireCommand(t, "unshare")
+	root := testenv.BusyboxRootfs(t)
+	cmd := exec.Command("unshare", "--user", "--map-root-user", "--mount", "--pid", "--ipc", "--fork",
+		testenv.Bin(t, "chroot"), "--pivot", root, "--docker", "--",
+		"/bin/sh", "-c", `ls /dev | tr '\n' ' '; echo; echo hi > /dev/null && grep -c " /sys ro," /proc/self/mountinfo`)
+	out, code := testenv.RunCmd(t, cmd)
+	if code != 0 || !strings.Contains(out, "null") || !strings.Contains(out, "urandom") || !strings.HasSuffix(out, "\n1\n") {
+		t.Fatalf("want /dev and a read-only /sys in a user namespace, got %d:\n%s", code, out)
+	}
+}

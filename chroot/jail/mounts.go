@@ -138,8 +138,15 @@ func makeDevice(dev string, d device, ex *explain.Printer) error {
 // newinstance, the ptys it opens are numbered from 0 and the host's
 // /dev/pts/N are not visible. gid=5 is the tty group, as in Docker.
 func mountDevpts(root string, devTmpfs bool, ex *explain.Printer) error {
-	if err := mountFS(root, "/dev/pts", "devpts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC,
-		"newinstance,ptmxmode=0666,mode=0620,gid=5", ex); err != nil {
+	err := mountFS(root, "/dev/pts", "devpts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC,
+		"newinstance,ptmxmode=0666,mode=0620,gid=5", ex)
+	if errors.Is(err, unix.EINVAL) {
+		// In a user namespace that does not map group 5, gid=5 is invalid:
+		// like runc, mount without it (the ptys then belong to our group).
+		err = mountFS(root, "/dev/pts", "devpts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC,
+			"newinstance,ptmxmode=0666,mode=0620", ex)
+	}
+	if err != nil {
 		return err
 	}
 	if devTmpfs {
