@@ -424,13 +424,27 @@ func decompressAndUnpack(src io.Reader, dir string, diffID digest.Digest, desc o
 		defer zr.Close()
 		tarStream = zr
 	}
+	// Download, hashing and decompression run in one goroutine, the
+	// unpacking (bound by file-creation syscalls) in another, with a
+	// buffer between them: the pipeline of `curl | zcat | tar -x`.
 	diffHash := digest.SHA256.Digester()
 	tee := io.TeeReader(tarStream, diffHash.Hash())
-	if err := unpack.Unpack(tee, dir); err != nil {
-		return fmt.Errorf("layer %s: %w", desc.Digest, err)
+	pipe := newChunkPipe(16, 256<<10)
+	go pipe.fill(tee)
+	uerr := unpack.Unpack(pipe, dir)
+	if uerr == nil {
+		_, uerr = io.Copy(io.Discard, pipe) // the rest of the stream: tar padding
 	}
-	if _, err := io.Copy(io.Discard, tee); err != nil {
-		return fmt.Errorf("layer %s: decompress: %w", desc.Digest, err)
+	perr := pipe.close() // stops the filler and waits for it
+	if uerr != nil {
+		var ue *decompressError
+		if errors.As(uerr, &ue) {
+			return fmt.Errorf("layer %s: decompress: %w", desc.Digest, ue.err)
+		}
+		return fmt.Errorf("layer %s: %w", desc.Digest, uerr)
+	}
+	if perr != nil {
+		return fmt.Errorf("layer %s: decompress: %w", desc.Digest, perr)
 	}
 	if got := diffHash.Digest(); got != diffID {
 		return fmt.Errorf("layer %s: uncompressed content hashes to %s, the config says %s: diff ID mismatch", desc.Digest, got, diffID)
@@ -470,4 +484,95 @@ func ToOCI(m ocispec.Manifest) ([]byte, ocispec.Descriptor, error) {
 		return nil, ocispec.Descriptor{}, err
 	}
 	return raw, ocispec.Descriptor{MediaType: m.MediaType, Digest: digest.FromBytes(raw), Size: int64(len(raw))}, nil
+}
+
+// chunkPipe is a pipe with a buffer of n chunks, so that the writer side
+// (download and decompression) runs ahead of the reader (the unpacker).
+type chunkPipe struct {
+	ch   chan []byte
+	free chan []byte
+	done chan struct{} // closed by close: the filler stops
+	end  chan error    // the filler's final error (nil at EOF)
+	buf  []byte // the chunk being read
+	off  int    // how much of it was read
+	err  error
+}
+
+type decompressError struct{ err error }
+
+func (e *decompressError) Error() string { return e.err.Error() }
+func (e *decompressError) Unwrap() error { return e.err }
+
+func newChunkPipe(n, size int) *chunkPipe {
+	p := &chunkPipe{ch: make(chan []byte, n), free: make(chan []byte, n+1), done: make(chan struct{}), end: make(chan error, 1)}
+	for range n + 1 {
+		p.free <- make([]byte, size)
+	}
+	return p
+}
+
+// fill reads r to its end (or until close) into chunks.
+func (p *chunkPipe) fill(r io.Reader) {
+	defer close(p.ch)
+	for {
+		var buf []byte
+		select {
+		case buf = <-p.free:
+		case <-p.done:
+			p.end <- nil
+			return
+		}
+		n, err := io.ReadFull(r, buf[:cap(buf)])
+		if n > 0 {
+			select {
+			case p.ch <- buf[:n]:
+			case <-p.done:
+				p.end <- nil
+				return
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			p.end <- nil
+			return
+		}
+		if err != nil {
+			p.end <- err
+			return
+		}
+	}
+}
+
+func (p *chunkPipe) Read(b []byte) (int, error) {
+	if p.off == len(p.buf) {
+		if p.buf != nil {
+			p.free <- p.buf[:cap(p.buf)] // give the chunk back to the filler
+			p.buf = nil
+		}
+		if p.err != nil {
+			return 0, p.err
+		}
+		chunk, ok := <-p.ch
+		if !ok {
+			if err := <-p.end; err != nil {
+				p.err = &decompressError{err}
+			} else {
+				p.err = io.EOF
+			}
+			p.end <- nil // close reads it again
+			return 0, p.err
+		}
+		p.buf, p.off = chunk, 0
+	}
+	n := copy(b, p.buf[p.off:])
+	p.off += n
+	return n, nil
+}
+
+// close stops the filler (if still running) and returns its error.
+func (p *chunkPipe) close() error {
+	close(p.done)
+	for range p.ch {
+	}
+	err := <-p.end
+	return err
 }
