@@ -134,6 +134,7 @@ func init() {
 		"container ls": cmdPs, "container list": cmdPs, "container rm": cmdRm,
 		"container inspect": cmdInspect, "image ls": cmdImages, "image rm": cmdRmi,
 		"image pull": cmdPull, "image prune": cmdImagePrune,
+		"compare": cmdCompare,
 	}
 }
 

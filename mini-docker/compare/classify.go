@@ -1,0 +1,319 @@
+package compare
+
+import (
+	"net"
+	"regexp"
+	"strings"
+)
+
+// Mark is a row's verdict.
+type Mark string
+
+const (
+	Same    Mark = "✓" // the same value
+	Must    Mark = "~" // differs only where it must (IDs, addresses, paths)
+	Differs Mark = "✗" // a real difference
+)
+
+// Absent stands for a key one side did not print.
+const Absent = "(absent)"
+
+// Row is one key with both values.
+type Row struct {
+	Key    string `json:"key"`
+	Docker string `json:"docker"`
+	Mini   string `json:"mini_docker"`
+	Mark   Mark   `json:"mark"`
+	Why    string `json:"why,omitempty"`
+}
+
+// Context is what the rules need to know about the runs.
+type Context struct {
+	// DockerBridge: Docker's default network has a bridge (not so when
+	// dockerd runs with --bridge=none, as it does here and in CI).
+	DockerBridge bool
+	RunFlags     []string
+}
+
+// rule explains a difference: it returns the mark and the reason, or
+// ok=false when it does not apply to this row.
+type rule func(key, docker, mini string, d, m Side, c Context) (mark Mark, why string, ok bool)
+
+// rules are tried in order on every row whose values differ.
+var rules = []rule{
+	containerID,
+	probeArgument,
+	overlayRoot,
+	runtimeFiles,
+	cgroupPath,
+	etcHosts,
+	noDockerBridge,
+	addresses,
+	newerSeccompProfile,
+}
+
+// Classify lines up the keys of both sides (Docker's order, with keys
+// only mini-docker printed placed after their neighbours) and marks
+// each row.
+func Classify(d, m Side, c Context) []Row {
+	var rows []Row
+	for _, k := range mergeKeys(d.Keys, m.Keys) {
+		dv, dok := d.Values[k]
+		mv, mok := m.Values[k]
+		if !dok {
+			dv = Absent
+		}
+		if !mok {
+			mv = Absent
+		}
+		row := Row{Key: k, Docker: dv, Mini: mv, Mark: Same}
+		if dv != mv {
+			row.Mark, row.Why = Differs, ""
+			for _, r := range rules {
+				if mark, why, ok := r(k, dv, mv, d, m, c); ok {
+					row.Mark, row.Why = mark, why
+					break
+				}
+			}
+			if row.Mark == Differs && row.Why == "" {
+				switch {
+				case !dok:
+					row.Why = "only mini-docker has it"
+				case !mok:
+					row.Why = "only Docker has it"
+				}
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func mergeKeys(a, b []string) []string {
+	out := append([]string(nil), a...)
+	in := map[string]bool{}
+	for _, k := range a {
+		in[k] = true
+	}
+	prev := ""
+	for _, k := range b {
+		if !in[k] {
+			at := len(out)
+			if prev != "" {
+				for i, x := range out {
+					if x == prev {
+						at = i + 1
+						break
+					}
+				}
+			}
+			out = append(out[:at], append([]string{k}, out[at:]...)...)
+			in[k] = true
+		}
+		prev = k
+	}
+	return out
+}
+
+var (
+	shortID = regexp.MustCompile(`^[0-9a-f]{12}$`)
+	longID  = regexp.MustCompile(`/(docker|mini-docker)/[0-9a-f]{64}`)
+)
+
+// containerID: the host name is the container's ID, new every run.
+func containerID(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool) {
+	switch key {
+	case "hostname", "etc.hostname", "env.HOSTNAME":
+		if shortID.MatchString(dv) && shortID.MatchString(mv) {
+			return Must, "the container ID", true
+		}
+	}
+	return "", "", false
+}
+
+// probeArgument: PID 1 is the probe, whose --host-ns argument carries
+// each side's host namespaces.
+func probeArgument(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool) {
+	if key != "pid1.cmd" {
+		return "", "", false
+	}
+	strip := regexp.MustCompile(`--host-ns=\S*`)
+	if strip.ReplaceAllString(dv, "--host-ns=") == strip.ReplaceAllString(mv, "--host-ns=") {
+		return Same, "the probe's own --host-ns argument aside", true
+	}
+	return "", "", false
+}
+
+// overlayRoot: the root is an overlay of each runtime's own layer
+// folders; "uuid=" is what the kernel chose for those folders.
+func overlayRoot(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool) {
+	if key != "mount./" {
+		return "", "", false
+	}
+	norm := func(v string) string {
+		f := strings.Fields(v)
+		if len(f) != 3 {
+			return v
+		}
+		var keep []string
+		for _, o := range strings.Split(f[2], ",") {
+			name, _, _ := strings.Cut(o, "=")
+			switch strings.TrimSuffix(name, "+") {
+			case "lowerdir", "upperdir", "workdir", "datadir", "uuid":
+				continue
+			}
+			keep = append(keep, o)
+		}
+		return f[0] + " " + f[1] + " " + strings.Join(keep, ",")
+	}
+	if norm(dv) == norm(mv) {
+		return Must, "layer folders of each runtime's store", true
+	}
+	return "", "", false
+}
+
+// runtimeFiles: /etc/hostname, /etc/hosts, /etc/resolv.conf and the
+// probe's folder are bind mounts of files the runtime keeps on the host;
+// which filesystem holds them is the host's business, the per-mount
+// options (ro, nosuid, ...) are the runtime's.
+func runtimeFiles(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool) {
+	switch key {
+	case "mount./etc/hostname", "mount./etc/hosts", "mount./etc/resolv.conf", "mount." + probeDir:
+	default:
+		return "", "", false
+	}
+	df, mf := strings.Fields(dv), strings.Fields(mv)
+	if len(df) >= 2 && len(mf) >= 2 && df[1] == mf[1] {
+		return Must, "the host filesystem that holds each runtime's files", true
+	}
+	return "", "", false
+}
+
+// cgroupPath: each runtime's parent group and the container's ID.
+func cgroupPath(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool) {
+	if !strings.HasPrefix(key, "cgroup.path.") {
+		return "", "", false
+	}
+	norm := func(v string) string { return longID.ReplaceAllString(v, "/RUNTIME/ID") }
+	if norm(dv) == norm(mv) {
+		return Must, "each runtime's parent group and the container ID", true
+	}
+	return "", "", false
+}
+
+// etcHosts: the container's own line (its address and ID) aside.
+func etcHosts(key, dv, mv string, d, m Side, _ Context) (Mark, string, bool) {
+	if key != "etc.hosts" {
+		return "", "", false
+	}
+	norm := func(v, host string) string {
+		var keep []string
+		for _, l := range strings.Split(v, " ; ") {
+			f := strings.Fields(l)
+			if len(f) >= 2 && net.ParseIP(f[0]) != nil && host != "" && containsField(f[1:], host) {
+				continue
+			}
+			keep = append(keep, l)
+		}
+		return strings.Join(keep, " ; ")
+	}
+	if norm(dv, d.Values["hostname"]) == norm(mv, m.Values["hostname"]) {
+		return Must, "the container's own line (its address and ID)", true
+	}
+	return "", "", false
+}
+
+func containsField(f []string, s string) bool {
+	for _, x := range f {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// noDockerBridge: dockerd started with --bridge=none has no default
+// network, so a container without --network gets only lo, where
+// mini-docker's default bridge gives it eth0 as well.
+func noDockerBridge(key, dv, mv string, _, _ Side, c Context) (Mark, string, bool) {
+	if c.DockerBridge || hasNetworkFlag(c.RunFlags) {
+		return "", "", false
+	}
+	why := "dockerd runs with --bridge=none: Docker's default network has no eth0 here"
+	switch {
+	case key == "net.links":
+		if dv == "lo" && strings.HasPrefix(mv, "lo ") {
+			return Must, why, true
+		}
+	case key == "net.route.default":
+		if dv == "none" {
+			return Must, why, true
+		}
+	case strings.HasPrefix(key, "net.link."), strings.HasPrefix(key, "net.mac."), strings.HasPrefix(key, "net.addr."):
+		if dv == Absent && !strings.HasSuffix(key, ".lo") {
+			return Must, why, true
+		}
+	}
+	return "", "", false
+}
+
+func hasNetworkFlag(flags []string) bool {
+	for _, f := range flags {
+		if f == "--network" || f == "--net" || strings.HasPrefix(f, "--network=") || strings.HasPrefix(f, "--net=") {
+			return true
+		}
+	}
+	return false
+}
+
+// addresses: MAC and IP addresses come from each runtime's own pool;
+// the number of addresses and their prefix lengths must still agree.
+func addresses(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool) {
+	switch {
+	case strings.HasPrefix(key, "net.mac."):
+		if _, err := net.ParseMAC(dv); err == nil {
+			if _, err := net.ParseMAC(mv); err == nil {
+				return Must, "MAC address", true
+			}
+		}
+	case strings.HasPrefix(key, "net.addr."), key == "net.route.default":
+		if maskAddrs(dv) == maskAddrs(mv) {
+			return Must, "addresses from each runtime's subnet", true
+		}
+	}
+	return "", "", false
+}
+
+var ipLike = regexp.MustCompile(`[0-9a-fA-F:.]*[:.][0-9a-fA-F:.]+`)
+
+// maskAddrs replaces each address by its family, keeping prefix lengths:
+// "172.17.0.2/16 fe80::1/64" -> "IPv4/16 IPv6-link-local/64".
+func maskAddrs(s string) string {
+	return ipLike.ReplaceAllStringFunc(s, func(a string) string {
+		ip := net.ParseIP(a)
+		switch {
+		case ip == nil:
+			return a
+		case ip.IsLinkLocalUnicast():
+			return "IPv6-link-local"
+		case ip.To4() != nil:
+			return "IPv4"
+		default:
+			return "IPv6"
+		}
+	})
+}
+
+// newerSeccompProfile: seccompctl's default profile is Docker's as of
+// 2026, which refuses AF_ALG (CVE-2026-31431) and AF_VSOCK sockets; an
+// older engine's profile lets them through (EAFNOSUPPORT: the kernel has
+// no such family, so it got past the filter).
+func newerSeccompProfile(key, dv, mv string, d, m Side, _ Context) (Mark, string, bool) {
+	if key != "syscall.socket_alg" && key != "syscall.socket_vsock" {
+		return "", "", false
+	}
+	if d.Values["seccomp"] == "2" && m.Values["seccomp"] == "2" && mv == "EPERM" && (dv == "OK" || dv == "EAFNOSUPPORT") {
+		return Must, "mini-docker has Docker's 2026 seccomp profile (AF_ALG, AF_VSOCK refused); this engine's is older", true
+	}
+	return "", "", false
+}
