@@ -493,8 +493,8 @@ type chunkPipe struct {
 	free chan []byte
 	done chan struct{} // closed by close: the filler stops
 	end  chan error    // the filler's final error (nil at EOF)
-	buf  []byte // the chunk being read
-	off  int    // how much of it was read
+	buf  []byte        // the chunk being read
+	off  int           // how much of it was read
 	err  error
 }
 
