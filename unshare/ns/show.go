@@ -13,9 +13,10 @@ import (
 
 // Entry is one namespace of a process.
 type Entry struct {
-	Type   string // cgroup, ipc, mnt, net, pid, pid_for_children, ...
-	Inode  uint64 // names the namespace: same inode, same namespace
-	Shared bool   // the same namespace as PID 1 of the host
+	Type    string // cgroup, ipc, mnt, net, pid, pid_for_children, ...
+	Inode   uint64 // names the namespace: same inode, same namespace
+	Shared  bool   // the same namespace as PID 1 of the host
+	Unknown bool   // PID 1's namespace could not be read (from inside a user namespace)
 }
 
 // Show lists the namespaces of process pid (0 = this process), reading
@@ -43,10 +44,10 @@ func Show(pid int) ([]Entry, error) {
 			return nil, err
 		}
 		host, err := hostInode(n.Name())
-		if err != nil {
+		if err != nil && !errors.Is(err, os.ErrPermission) {
 			return nil, err
 		}
-		out = append(out, Entry{n.Name(), ino, ino == host})
+		out = append(out, Entry{Type: n.Name(), Inode: ino, Shared: err == nil && ino == host, Unknown: err != nil})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
 	return out, nil
@@ -86,7 +87,10 @@ func PrintEntries(w io.Writer, entries []Entry) error {
 	fmt.Fprintln(tw, "NAMESPACE\tINODE\tHOST (PID 1)")
 	for _, e := range entries {
 		state := "private"
-		if e.Shared {
+		switch {
+		case e.Unknown:
+			state = "unknown (PID 1 not readable)"
+		case e.Shared:
 			state = "shared"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\n", e.Type, e.Inode, state)
