@@ -189,9 +189,11 @@ func runtimeFiles(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool)
 	return "", "", false
 }
 
-// cgroupPath: each runtime's parent group and the container's ID.
+// cgroupPath: each runtime's parent group and the container's ID, in
+// /proc/self/cgroup and in the part of each hierarchy mounted at
+// /sys/fs/cgroup/CONTROLLER.
 func cgroupPath(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool) {
-	if !strings.HasPrefix(key, "cgroup.path.") {
+	if !strings.HasPrefix(key, "cgroup.path.") && !strings.HasPrefix(key, "mount./sys/fs/cgroup/") {
 		return "", "", false
 	}
 	norm := func(v string) string { return longID.ReplaceAllString(v, "/RUNTIME/ID") }

@@ -233,8 +233,9 @@ func namespaces(o *out, host map[string]string) {
 }
 
 // mounts: every line of /proc/self/mountinfo as target → type, the
-// per-mount options (what mount(2) flags set) and the filesystem's own
-// options (what the filesystem was created with).
+// per-mount options (what mount(2) flags set), the filesystem's own
+// options (what the filesystem was created with) and, when only part of
+// the filesystem is mounted, which part.
 func mounts(o *out) {
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
@@ -251,7 +252,14 @@ func mounts(o *out) {
 		if len(f) < 6 || len(g) < 3 {
 			continue
 		}
-		o.put("mount."+unescape(f[4]), g[0]+" "+f[5]+" "+g[2])
+		v := g[0] + " " + f[5] + " " + g[2]
+		// ROOT is the folder of the filesystem that is mounted: "/" for
+		// a whole filesystem, the source path for a bind mount (the
+		// container's own group for a cgroup hierarchy).
+		if root := unescape(f[3]); root != "/" {
+			v += " root=" + root
+		}
+		o.put("mount."+unescape(f[4]), v)
 	}
 }
 
