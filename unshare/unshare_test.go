@@ -322,3 +322,30 @@ func worldReadableCopy(t *testing.T, bin string) string {
 	}
 	return p
 }
+
+// TestInheritedFilesPass: descriptors the caller leaves open reach the
+// command (mini-docker passes its helpers as /proc/self/fd/N), through
+// the re-execution that joins namespaces and the child's, and nothing of
+// ours leaks beside them.
+func TestInheritedFilesPass(t *testing.T) {
+	testenv.Integration(t)
+	other := startContainer(t, testenv.Bin(t, "unshare"), "--net", "--", "sleep", "300")
+	f, err := os.Open("/etc/passwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(testenv.Bin(t, "unshare"), "--pid", "--uts", "--net-path", fmt.Sprintf("/proc/%d/ns/net", other),
+		"--ns", "ipc=/proc/self/ns/ipc", // already ours: skipped, and must not leak
+		"--", "sh", "-c", "readlink /proc/self/fd/3; ls /proc/self/fd | tr '\\n' ' '")
+	cmd.ExtraFiles = []*os.File{f}
+	out, code := testenv.RunCmd(t, cmd)
+	// The same command without unshare: what the test process itself
+	// passes on (its own inherited descriptors included).
+	direct := exec.Command("sh", "-c", "readlink /proc/self/fd/3; ls /proc/self/fd | tr '\\n' ' '")
+	direct.ExtraFiles = []*os.File{f}
+	want, _ := testenv.RunCmd(t, direct)
+	if code != 0 || out != want || !strings.HasPrefix(out, "/etc/passwd\n") {
+		t.Fatalf("want fd 3 passed and nothing else (%q), got %d: %q", want, code, out)
+	}
+}

@@ -77,12 +77,13 @@ func joinFirst(joins []Join, dirs *rootDirs, argv []string, ex *explain.Printer)
 		if err != nil {
 			return err
 		}
-		fds = append(fds, fd)
 		if same {
 			// Already a member: setns into one's own user namespace is
 			// refused, and for the others there is nothing to do.
+			unix.Close(fd)
 			continue
 		}
+		fds = append(fds, fd)
 		spec = append(spec, fmt.Sprintf("%s:%d", j.Type.Name, fd))
 		joined = append(joined, j.Type.Util)
 		if dirs == nil {
