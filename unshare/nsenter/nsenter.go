@@ -52,7 +52,10 @@ int nsenter_joined = 0;
 static pid_t nsenter_child = 0;
 
 static void nsenter_die(const char *what, const char *name) {
-	fprintf(stderr, "unshare: error: %s %s: %s\n", what, name, strerror(errno));
+	int err = errno;
+	fprintf(stderr, "unshare: error: %s %s: %s\n", what, name, strerror(err));
+	if ((err == EPERM || err == EACCES) && geteuid() != 0)
+		fprintf(stderr, "unshare: hint: joining another process's namespaces needs root: run it with sudo\n");
 	_exit(125);
 }
 
