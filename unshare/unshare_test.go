@@ -349,3 +349,38 @@ func TestInheritedFilesPass(t *testing.T) {
 		t.Fatalf("want fd 3 passed and nothing else (%q), got %d: %q", want, code, out)
 	}
 }
+
+// BenchmarkUnshare measures a command in new PID, mount (with /proc),
+// UTS and IPC namespaces, from start to the parent's exit.
+func BenchmarkUnshare(b *testing.B) {
+	testenv.RequireRoot(b)
+	bin := testenv.Bin(b, "unshare")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if out, err := exec.Command(bin, "--pid", "--mount-proc", "--uts", "--ipc", "--", "/bin/true").CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+	}
+}
+
+// BenchmarkJoin measures unshare join into a process in new namespaces.
+func BenchmarkJoin(b *testing.B) {
+	testenv.RequireRoot(b)
+	bin := testenv.Bin(b, "unshare")
+	cmd := exec.Command(bin, "--pid", "--mount-proc", "--uts", "--ipc", "--", "sleep", "300")
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var pid int
+	for pid == 0 {
+		pid = findSleep(cmd.Process.Pid)
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if out, err := exec.Command(bin, "join", strconv.Itoa(pid), "--", "/bin/true").CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+	}
+}
