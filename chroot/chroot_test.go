@@ -56,6 +56,7 @@ func TestJailByHand(t *testing.T) {
 // with 127 and a message that names the loader's path.
 func TestMissingLibrary(t *testing.T) {
 	testenv.Integration(t)
+	testenv.NoNewMounts(t)
 	jail := t.TempDir()
 	copyFile(t, "/usr/bin/ls", filepath.Join(jail, "ls"), 0o755)
 	out, code := runChroot(t, jail, "/ls")
@@ -104,6 +105,7 @@ func TestBadInput(t *testing.T) {
 // TestNotRoot: as an ordinary user, both forms fail with a hint.
 func TestNotRoot(t *testing.T) {
 	testenv.Integration(t)
+	testenv.NoNewMounts(t)
 	bin := worldReadableCopy(t, testenv.Bin(t, "chroot"))
 	root := testenv.BusyboxRootfs(t)
 	os.Chmod(filepath.Dir(root), 0o755)

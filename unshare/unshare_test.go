@@ -39,6 +39,7 @@ func TestPIDNamespace(t *testing.T) {
 // TestHostname: the new UTS namespace has its own name; the host's stays.
 func TestHostname(t *testing.T) {
 	testenv.Integration(t)
+	testenv.NoNewMounts(t)
 	before, _ := os.Hostname()
 	out, code := runUnshare(t, "--uts", "--hostname", "box", "--", "hostname")
 	if code != 0 || out != "box\n" {
@@ -52,6 +53,7 @@ func TestHostname(t *testing.T) {
 // TestNetNamespace: a new network namespace holds only a loopback device.
 func TestNetNamespace(t *testing.T) {
 	testenv.Integration(t)
+	testenv.NoNewMounts(t)
 	testenv.RequireCommand(t, "ip")
 	out, code := runUnshare(t, "--net", "--", "ip", "-o", "link")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -64,6 +66,7 @@ func TestNetNamespace(t *testing.T) {
 // user namespace of its own.
 func TestUnprivilegedUserNamespace(t *testing.T) {
 	testenv.Integration(t)
+	testenv.NoNewMounts(t)
 	bin := worldReadableCopy(t, testenv.Bin(t, "unshare"))
 	cases := []struct {
 		args []string
@@ -150,6 +153,7 @@ func TestJoinPlainChroot(t *testing.T) {
 // when it was killed, and forwards the signals it gets.
 func TestExitCodesAndSignals(t *testing.T) {
 	testenv.Integration(t)
+	testenv.NoNewMounts(t)
 	if _, code := runUnshare(t, "--pid", "--", "sh", "-c", "exit 3"); code != 3 {
 		t.Errorf("want exit 3, got %d", code)
 	}
@@ -178,6 +182,7 @@ func TestExitCodesAndSignals(t *testing.T) {
 // TestJoinExisting: --net-path and --ns enter existing namespaces.
 func TestJoinExisting(t *testing.T) {
 	testenv.Integration(t)
+	testenv.NoNewMounts(t)
 	c := startContainer(t, testenv.Bin(t, "unshare"), "--net", "--uts", "--hostname", "other", "--", "sleep", "300")
 	netns := fmt.Sprintf("/proc/%d/ns/net", c)
 	want, _ := os.Readlink(netns)
@@ -194,6 +199,7 @@ func TestJoinExisting(t *testing.T) {
 // TestExplain: --explain prints the util-linux commands.
 func TestExplain(t *testing.T) {
 	testenv.Integration(t)
+	testenv.NoNewMounts(t)
 	out, code := runUnshare(t, "--explain", "--user", "--map-root-user", "--pid", "--mount-proc", "--", "true")
 	for _, want := range []string{"+ unshare --user --pid --mount --fork\n", "+ echo '0 0 1' > /proc/PID/uid_map\n",
 		"+ echo deny > /proc/PID/setgroups\n", "+ mount -t proc -o nosuid,noexec,nodev proc /proc\n", "+ exec true\n"} {
@@ -211,6 +217,7 @@ func TestExplain(t *testing.T) {
 // TestShowSelf: the tool's own namespaces are the host's.
 func TestShowSelf(t *testing.T) {
 	testenv.Integration(t)
+	testenv.NoNewMounts(t)
 	out, code := runUnshare(t, "show")
 	if code != 0 || strings.Contains(out, "private") || !regexpLine(out, "net ", "shared") {
 		t.Fatalf("want every namespace shared, got %d:\n%s", code, out)
@@ -329,6 +336,7 @@ func worldReadableCopy(t *testing.T, bin string) string {
 // ours leaks beside them.
 func TestInheritedFilesPass(t *testing.T) {
 	testenv.Integration(t)
+	testenv.NoNewMounts(t)
 	other := startContainer(t, testenv.Bin(t, "unshare"), "--net", "--", "sleep", "300")
 	f, err := os.Open("/etc/passwd")
 	if err != nil {
