@@ -194,6 +194,19 @@ func TestJoinExisting(t *testing.T) {
 	if code != 0 || out != "other\n" {
 		t.Errorf("--ns uts=: want other, got %d: %s", code, out)
 	}
+
+	// A bind mount of the namespace file, as `ip netns add` makes under
+	// /run/netns: it keeps the namespace alive without any process.
+	pinned := filepath.Join(t.TempDir(), "netns")
+	os.WriteFile(pinned, nil, 0o644)
+	if err := syscall.Mount(netns, pinned, "", syscall.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Unmount(pinned, syscall.MNT_DETACH)
+	out, code = runUnshare(t, "--net-path", pinned, "--pid", "--", "readlink", "/proc/self/ns/net")
+	if code != 0 || out != want+"\n" {
+		t.Errorf("--net-path on a bind mount: want %s, got %d: %s", want, code, out)
+	}
 }
 
 // TestExplain: --explain prints the util-linux commands.
