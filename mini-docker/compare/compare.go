@@ -241,8 +241,15 @@ func runProbe(runtime string, argv []string) (Side, error) {
 	return s, nil
 }
 
+// lastLine picks the line that says what went wrong: the last one that
+// mentions an error (docker ends with a "Run 'docker run --help'" line).
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(strings.ToLower(lines[i]), "error") {
+			return strings.TrimSpace(lines[i])
+		}
+	}
 	return lines[len(lines)-1]
 }
 
