@@ -87,6 +87,9 @@ func Pull(ctx context.Context, s *store.Store, ref string, opts Options) (*Resul
 	if err != nil {
 		return nil, err
 	}
+	if reference.DefaultTagged(ref) {
+		out.line("Using default tag: %s", reference.DefaultTag)
+	}
 	out.line("%s: Pulling from %s", r.TagOrDigest(), r.Path)
 
 	// 2. The manifest the tag points to.

@@ -120,6 +120,13 @@ func Parse(s string) (Reference, error) {
 	return r, nil
 }
 
+// DefaultTagged reports whether s names neither tag nor digest, so that
+// Parse gave it the tag "latest" (Docker then says "Using default tag").
+func DefaultTagged(s string) bool {
+	i := strings.LastIndex(s, "/")
+	return !strings.Contains(s[i+1:], ":") && !strings.Contains(s, "@")
+}
+
 // nameOf cuts the tag and digest off a reference (without domain).
 func nameOf(s string) string {
 	if i := strings.IndexRune(s, '@'); i != -1 {

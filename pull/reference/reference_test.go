@@ -74,3 +74,11 @@ func TestParseRejects(t *testing.T) {
 		t.Errorf("Parse(64 hex) succeeded, want an error")
 	}
 }
+
+func TestDefaultTagged(t *testing.T) {
+	for s, want := range map[string]bool{"ubuntu": true, "host:5000/a": true, "ubuntu:22.04": false, "host:5000/a:b": false, "a@sha256:00": false} {
+		if got := DefaultTagged(s); got != want {
+			t.Errorf("DefaultTagged(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
