@@ -219,18 +219,28 @@ touch /newfile 2>/dev/null || echo root-ro
 func TestPivotOnSharedRoot(t *testing.T) {
 	testenv.Integration(t)
 	testenv.NoNewMounts(t)
-	testenv.RequireCommand(t, "unshare")
+	utilUnshare := utilLinuxUnshare(t)
 	root := testenv.BusyboxRootfs(t)
 	chroot := testenv.Bin(t, "chroot")
 	// util-linux unshare: a private copy of the mount table (so this test
 	// changes nothing on the host), then / made shared, as systemd does.
-	cmd := exec.Command("unshare", "--mount", "--propagation", "unchanged", "sh", "-c",
+	cmd := exec.Command(utilUnshare, "--mount", "--propagation", "unchanged", "sh", "-c",
 		`mount --make-rshared / && "$0" --pivot "$1" --proc -- /bin/sh -c 'ls /proc/self/ >/dev/null && echo pivoted' && (grep -c "$1" /proc/self/mountinfo || true)`,
 		chroot, root)
 	out, code := testenv.RunCmd(t, cmd)
 	if code != 0 || !strings.Contains(out, "pivoted\n0\n") {
 		t.Fatalf("want the pivot to work and no mount of the rootfs left in the shared namespace, got %d:\n%s", code, out)
 	}
+}
+
+// utilLinuxUnshare returns util-linux's unshare (not ours, which may come
+// first in PATH and takes other flags).
+func utilLinuxUnshare(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/unshare"); err == nil {
+		return "/usr/bin/unshare"
+	}
+	return testenv.RequireCommand(t, "unshare")
 }
 
 func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
@@ -265,9 +275,8 @@ func worldReadableCopy(t *testing.T, bin string) string {
 func TestPivotInUserNamespace(t *testing.T) {
 	testenv.Integration(t)
 	testenv.NoNewMounts(t)
-	testenv.RequireCommand(t, "unshare")
 	root := testenv.BusyboxRootfs(t)
-	cmd := exec.Command("unshare", "--user", "--map-root-user", "--mount", "--pid", "--ipc", "--fork",
+	cmd := exec.Command(utilLinuxUnshare(t), "--user", "--map-root-user", "--mount", "--pid", "--ipc", "--fork",
 		testenv.Bin(t, "chroot"), "--pivot", root, "--docker", "--",
 		"/bin/sh", "-c", `ls /dev | tr '\n' ' '; echo; echo hi > /dev/null && grep -c " /sys ro," /proc/self/mountinfo`)
 	out, code := testenv.RunCmd(t, cmd)
