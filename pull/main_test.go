@@ -170,6 +170,15 @@ func TestPlatformChoice(t *testing.T) {
 	if out, code := pullCmd(t, root, "--platform", "linux/"+other, ref); code != 0 {
 		t.Errorf("--platform linux/%s: exit %d\n%s", other, code, out)
 	}
+
+	// The same as a Docker manifest list (skopeo converts the index).
+	if err := l.Push("multi", reg, "edge/multi-docker:latest", testenv.FormatDocker, true); err != nil {
+		t.Fatal(err)
+	}
+	out, code = pullCmd(t, root, "--explain", reg.Ref("edge/multi-docker:latest"))
+	if code != 0 || !strings.Contains(out, "# 200 OK, application/vnd.docker.distribution.manifest.list.v2+json") {
+		t.Errorf("pull of a Docker manifest list: exit %d\n%s", code, out)
+	}
 }
 
 // TestSaveLoadRmi: save writes an archive that is both a docker-save
@@ -249,5 +258,23 @@ func tarNames(t *testing.T, p string) map[string]bool {
 			t.Fatal(err)
 		}
 		names[h.Name] = true
+	}
+}
+
+// TestProgressOnTerminal: on a terminal the layer lines are redrawn in
+// place (cursor up, erase line) and end as "Pull complete".
+func TestProgressOnTerminal(t *testing.T) {
+	testenv.Integration(t)
+	testenv.RequireCommand(t, "script")
+	ref := testenv.PushDebian(t, testenv.SharedRegistry(t))
+	bin := testenv.Bin(t, "pull")
+	// script(1) runs the command on a new pseudo-terminal.
+	out, code := testenv.Run(t, "script", "-qefc", bin+" --root "+t.TempDir()+" "+ref, "/dev/null")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, "\x1b[2K") || !regexp.MustCompile(`[0-9a-f]{12}: Pull complete`).MatchString(out) ||
+		!strings.Contains(out, "Status: Downloaded newer image for "+ref) {
+		t.Errorf("terminal output:\n%q", out)
 	}
 }

@@ -120,9 +120,10 @@ func Load(ctx context.Context, s *store.Store, r io.Reader, ex *explain.Printer)
 		return nil, err
 	}
 	defer unlock()
+	s.CleanIngest()
 	// The archive is unpacked to a scratch folder first: tar has no index,
 	// and index.json or manifest.json may come after the blobs.
-	tmp, err := os.MkdirTemp(filepath.Join(s.Root, "ingest"), "load-")
+	tmp, err := os.MkdirTemp(filepath.Join(s.Root, "ingest"), fmt.Sprintf("load-%d-", os.Getpid()))
 	if err != nil {
 		return nil, err
 	}

@@ -337,16 +337,25 @@ func (s *Store) Verify(progress func(d digest.Digest)) ([]Problem, error) {
 	return problems, nil
 }
 
-// CleanIngest removes leftovers of killed pulls whose blob lock nobody
-// holds (a live pull keeps its lock).
+// CleanIngest removes leftovers of killed pulls and loads: unpacked-layer
+// folders whose blob lock nobody holds (a live pull keeps its lock),
+// load-* folders and temporary files of processes that are gone. Partial
+// blobs stay: the next pull of the blob resumes from them.
 func (s *Store) CleanIngest() error {
 	entries, err := os.ReadDir(s.ingest)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		hex, _, ok := strings.Cut(e.Name(), ".")
-		if !ok || len(hex) != 64 {
+		p := filepath.Join(s.ingest, e.Name())
+		if pid, ok := ownerPID(e.Name()); ok {
+			if unix.Kill(pid, 0) == unix.ESRCH {
+				os.RemoveAll(p)
+			}
+			continue
+		}
+		hex, _, _ := strings.Cut(e.Name(), ".")
+		if len(hex) != 64 || !strings.HasSuffix(e.Name(), ".layer") {
 			continue
 		}
 		f, err := os.OpenFile(filepath.Join(s.locks, hex+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
@@ -354,12 +363,23 @@ func (s *Store) CleanIngest() error {
 			continue
 		}
 		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
-			if strings.HasSuffix(e.Name(), ".layer") {
-				os.RemoveAll(filepath.Join(s.ingest, e.Name()))
-			}
+			os.RemoveAll(p)
 			unix.Flock(int(f.Fd()), unix.LOCK_UN)
 		}
 		f.Close()
 	}
 	return nil
+}
+
+// ownerPID reads the process ID in the names of temporary files
+// ("index.json.PID.RANDOM") and load folders ("load-PID-RANDOM").
+func ownerPID(name string) (int, bool) {
+	var field string
+	if rest, ok := strings.CutPrefix(name, "load-"); ok {
+		field, _, _ = strings.Cut(rest, "-")
+	} else if parts := strings.Split(name, "."); len(parts) >= 4 && !strings.HasSuffix(name, ".partial") && !strings.HasSuffix(name, ".layer") {
+		field = parts[len(parts)-2]
+	}
+	pid, err := strconv.Atoi(field)
+	return pid, err == nil && pid > 0
 }

@@ -1,0 +1,261 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"mini-docker/pull/reference"
+)
+
+// addImage stores a fake image whose layers are the given contents (each
+// "unpacked" as an empty folder) and tags it name.
+func addImage(t *testing.T, s *Store, name string, layers ...string) ocispec.Descriptor {
+	t.Helper()
+	cfg := ocispec.Image{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"}, RootFS: ocispec.RootFS{Type: "layers"}}
+	m := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest}
+	for _, l := range layers {
+		d := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: digest.FromString(l), Size: int64(len(l))}
+		if err := s.WriteBlob(d, []byte(l)); err != nil {
+			t.Fatal(err)
+		}
+		diffID := digest.FromString("diff " + l)
+		if !s.HasLayer(diffID) {
+			tmp, err := s.NewLayerDir(d.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CommitLayer(tmp, diffID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m.Layers = append(m.Layers, d)
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, diffID)
+	}
+	cb, _ := json.Marshal(cfg)
+	m.Config = ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(cb), Size: int64(len(cb))}
+	if err := s.WriteBlob(m.Config, cb); err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := json.Marshal(m)
+	desc := ocispec.Descriptor{MediaType: m.MediaType, Digest: digest.FromBytes(mb), Size: int64(len(mb))}
+	if err := s.WriteBlob(desc, mb); err != nil {
+		t.Fatal(err)
+	}
+	r, err := reference.Parse(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Tag(r, desc); err != nil {
+		t.Fatal(err)
+	}
+	return desc
+}
+
+func count(t *testing.T, dir string) int {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+func TestLookupAndLayout(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := addImage(t, s, "debian:bookworm", "base", "top")
+	for _, ref := range []string{"debian:bookworm", "docker.io/library/debian:bookworm", "debian@" + desc.Digest.String()} {
+		img, err := s.Lookup(ref)
+		if err != nil {
+			t.Errorf("Lookup(%q): %v", ref, err)
+			continue
+		}
+		if img.Ref != "docker.io/library/debian:bookworm" || img.Digest != desc.Digest || len(img.LayerDirs) != 2 {
+			t.Errorf("Lookup(%q) = %s %s %v", ref, img.Ref, img.Digest, img.LayerDirs)
+		}
+	}
+	img, _ := s.Lookup("debian:bookworm")
+	if byID, err := s.Lookup(img.ID.Encoded()[:12]); err != nil || byID.Digest != desc.Digest {
+		t.Errorf("Lookup by image ID prefix: %v", err)
+	}
+	for _, ref := range []string{"debian", "ubuntu:bookworm", "other/debian:bookworm"} {
+		if _, err := s.Lookup(ref); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Lookup(%q) = %v, want ErrNotFound", ref, err)
+		}
+	}
+	// index.json is what skopeo and umoci read: the short name in ref.name.
+	b, _ := os.ReadFile(filepath.Join(s.Dir(), "index.json"))
+	var idx ocispec.Index
+	json.Unmarshal(b, &idx)
+	if len(idx.Manifests) != 1 || idx.Manifests[0].Annotations[ocispec.AnnotationRefName] != "debian:bookworm" {
+		t.Errorf("index.json = %s", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(s.Dir(), "oci-layout")); string(b) != `{"imageLayoutVersion":"1.0.0"}` {
+		t.Errorf("oci-layout = %s", b)
+	}
+	if n := count(t, filepath.Join(s.Root, "ingest")); n != 0 {
+		t.Errorf("%d temporary files left in ingest/", n)
+	}
+}
+
+func TestTagReplacesAndReportsChange(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	addImage(t, s, "app:1", "a")
+	r, _ := reference.Parse("app:1")
+	img, _ := s.Lookup("app:1")
+	if changed, err := s.Tag(r, img.Entry); err != nil || changed {
+		t.Errorf("tagging the same manifest again: changed=%v err=%v", changed, err)
+	}
+	addImage(t, s, "app:1", "b") // the tag moves to another image
+	list, _ := s.List()
+	if len(list) != 1 || list[0].Manifest.Layers[0].Digest != digest.FromString("b") {
+		t.Errorf("after retagging: %d images", len(list))
+	}
+}
+
+// TestRemoveCountsReferences: rmi deletes exactly what no remaining image
+// references.
+func TestRemoveCountsReferences(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	addImage(t, s, "one", "shared", "only-one")
+	addImage(t, s, "two", "shared", "only-two")
+	blobs := filepath.Join(s.Dir(), "blobs", "sha256")
+	if n := count(t, blobs); n != 2*2+3 {
+		t.Fatalf("%d blobs, want 7 (shared layer once)", n)
+	}
+	removed, err := s.Remove("one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 3 { // manifest, config, only-one
+		t.Errorf("removed %v, want 3 blobs", removed)
+	}
+	if !s.HasBlob(digest.FromString("shared")) || s.HasBlob(digest.FromString("only-one")) {
+		t.Errorf("the shared layer must stay, the other go")
+	}
+	if s.HasLayer(digest.FromString("diff only-one")) || !s.HasLayer(digest.FromString("diff shared")) {
+		t.Errorf("unpacked layers not counted like blobs")
+	}
+	if _, err := s.Remove("one"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second Remove = %v", err)
+	}
+	if problems, err := s.Verify(nil); err != nil || len(problems) != 0 {
+		t.Errorf("Verify after Remove: %v %v", problems, err)
+	}
+}
+
+func TestVerifyFindsDamage(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	addImage(t, s, "app", "layer")
+	os.WriteFile(s.BlobPath(digest.FromString("layer")), []byte("LAYER"), 0o644)
+	os.Remove(s.LayerDir(digest.FromString("diff layer")))
+	problems, err := s.Verify(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := ""
+	for _, p := range problems {
+		text += p.String() + "\n"
+	}
+	if !strings.Contains(text, "digest mismatch") || !strings.Contains(text, "not unpacked") {
+		t.Errorf("Verify found:\n%s", text)
+	}
+}
+
+func TestBlobWriterChecks(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	data := []byte("some layer bytes")
+	desc := ocispec.Descriptor{Digest: digest.FromBytes(data), Size: int64(len(data))}
+
+	w, _ := s.NewBlobWriter(desc)
+	w.Write([]byte("some layer bytez"))
+	if err := w.Commit(); !errors.Is(err, ErrDigestMismatch) {
+		t.Errorf("Commit of altered bytes = %v", err)
+	}
+	w, _ = s.NewBlobWriter(desc)
+	if _, err := w.Write(append(data, '!')); !errors.Is(err, ErrSizeMismatch) {
+		t.Errorf("Write past the size = %v", err)
+	}
+	w.Abort()
+	if s.HasBlob(desc.Digest) || count(t, filepath.Join(s.Root, "ingest")) != 0 {
+		t.Errorf("a failed blob left something behind")
+	}
+
+	// A partial blob is resumed: its bytes count, the rest is appended.
+	w, _ = s.NewBlobWriter(desc)
+	w.Write(data[:5])
+	w.Close()
+	w, _ = s.NewBlobWriter(desc)
+	partial, n, err := w.Partial()
+	if err != nil || n != 5 {
+		t.Fatalf("Partial = %d, %v", n, err)
+	}
+	buf := make([]byte, n)
+	partial.Read(buf)
+	w.Hash().Write(buf)
+	w.Skip(n)
+	w.Write(data[5:])
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(s.BlobPath(desc.Digest)); string(b) != string(data) {
+		t.Errorf("resumed blob = %q", b)
+	}
+}
+
+// TestConcurrentTags: index.json updates from many goroutines (as from
+// many processes: flock) lose nothing.
+func TestConcurrentTags(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	desc := addImage(t, s, "base", "x")
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, _ := reference.Parse("app:" + string(rune('a'+i)))
+			if _, err := s.Tag(r, desc); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if list, _ := s.List(); len(list) != 21 {
+		t.Errorf("%d images after 20 concurrent tags, want 21", len(list))
+	}
+}
+
+func TestCleanIngest(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	ingest := filepath.Join(s.Root, "ingest")
+	hex := digest.FromString("x").Encoded()
+	os.Mkdir(filepath.Join(ingest, hex+".layer"), 0o755)
+	os.WriteFile(filepath.Join(ingest, hex+".partial"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(ingest, "index.json.999999999.123"), nil, 0o644) // a dead process's
+	os.Mkdir(filepath.Join(ingest, "load-999999999-1"), 0o755)
+	unlock, _ := s.LockBlob(digest.FromString("busy"))
+	defer unlock()
+	busy := digest.FromString("busy").Encoded() + ".layer"
+	os.Mkdir(filepath.Join(ingest, busy), 0o755)
+
+	s.CleanIngest()
+	entries, _ := os.ReadDir(ingest)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if strings.Join(left, " ") != strings.Join([]string{hex + ".partial", busy}, " ") && strings.Join(left, " ") != busy+" "+hex+".partial" {
+		t.Errorf("left in ingest/: %v, want the partial blob and the locked layer folder", left)
+	}
+}
