@@ -95,7 +95,8 @@ func setup(t *testing.T) *suite {
 	if out, err := exec.Command("docker", "pull", "-q", s.ref).CombinedOutput(); err != nil {
 		t.Fatalf("docker pull %s: %v\n%s", s.ref, err, out)
 	}
-	t.Cleanup(func() { exec.Command("docker", "rmi", s.ref).Run() })
+	// -f: an auto-removed container may still hold the image for a moment.
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", s.ref).Run() })
 	if out, err := s.command(false, "pull", "-q", s.ref).CombinedOutput(); err != nil {
 		t.Fatalf("mini-docker pull %s: %v\n%s", s.ref, err, out)
 	}
