@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
@@ -128,66 +129,93 @@ func Load(ctx context.Context, s *store.Store, r io.Reader, ex *explain.Printer)
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	if err := extractPlain(r, tmp); err != nil {
+	links, err := extractPlain(r, tmp)
+	if err != nil {
 		return nil, fmt.Errorf("read archive: %w", err)
 	}
 	if _, err := os.Stat(filepath.Join(tmp, ocispec.ImageIndexFile)); err == nil {
 		return loadOCI(ctx, s, tmp, ex)
 	}
 	if _, err := os.Stat(filepath.Join(tmp, "manifest.json")); err == nil {
-		return loadDocker(ctx, s, tmp, ex)
+		return loadDocker(ctx, s, tmp, links, ex)
 	}
 	return nil, errors.New("read archive: neither index.json (OCI archive) nor manifest.json (docker save) in it")
 }
 
 // extractPlain writes the regular files and folders of an archive under
-// dir (names are checked: an archive is untrusted input too).
-func extractPlain(r io.Reader, dir string) error {
+// dir and returns its symlinks as a map (`docker save` before Docker 25
+// links identical layers: "a/layer.tar" -> "../b/layer.tar"). Symlinks
+// are never created on disk, so no later entry can be written through
+// one: an archive is untrusted input too.
+func extractPlain(r io.Reader, dir string) (map[string]string, error) {
+	links := map[string]string{}
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
-			return nil
+			return links, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		name := path.Clean(hdr.Name)
-		if strings.HasPrefix(name, "/") || name == ".." || strings.HasPrefix(name, "../") {
-			return fmt.Errorf("archive entry %q: outside the archive", hdr.Name)
+		name, err := archiveName(hdr.Name)
+		if err != nil {
+			return nil, err
 		}
 		p := filepath.Join(dir, name)
 		switch hdr.Typeflag {
 		case tar.TypeDir:
 			if err := os.MkdirAll(p, 0o755); err != nil {
-				return err
+				return nil, err
 			}
 		case tar.TypeReg:
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
+				return nil, err
 			}
-			f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+			f, err := os.OpenFile(p, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|syscall.O_NOFOLLOW, 0o644)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			_, err = io.Copy(f, tr)
 			f.Close()
 			if err != nil {
-				return err
+				return nil, err
 			}
 		case tar.TypeSymlink:
-			// docker save (before 25) links identical layers: keep the link
-			// if it stays inside.
-			t := path.Clean(path.Join(path.Dir(name), hdr.Linkname))
-			if strings.HasPrefix(t, "../") || strings.HasPrefix(hdr.Linkname, "/") {
-				return fmt.Errorf("archive entry %q: link outside the archive", hdr.Name)
+			target := hdr.Linkname
+			if !strings.HasPrefix(target, "/") {
+				target = path.Join(path.Dir(name), target)
 			}
-			os.MkdirAll(filepath.Dir(p), 0o755)
-			if err := os.Symlink(hdr.Linkname, p); err != nil {
-				return err
+			if links[name], err = archiveName(target); err != nil {
+				return nil, err
 			}
 		}
 	}
+}
+
+// archiveName cleans a name of the archive, refusing names outside it.
+func archiveName(name string) (string, error) {
+	clean := path.Clean(name)
+	if strings.HasPrefix(name, "/") || clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", fmt.Errorf("archive entry %q: outside the archive", name)
+	}
+	return clean, nil
+}
+
+// resolveLinks follows the archive's symlinks for name (at most 16).
+func resolveLinks(links map[string]string, name string) (string, error) {
+	name, err := archiveName(name)
+	for hops := 0; err == nil; hops++ {
+		target, ok := links[name]
+		if !ok {
+			return name, nil
+		}
+		if hops == 16 {
+			return "", fmt.Errorf("archive entry %q: too many symlinks", name)
+		}
+		name = target
+	}
+	return "", err
 }
 
 // importBlob copies the file at p into the store as blob desc (verified).
@@ -336,7 +364,7 @@ func loadOCI(ctx context.Context, s *store.Store, dir string, ex *explain.Printe
 // loadDocker imports a classic `docker save` tarball: manifest.json names
 // a config file and layer tars; the manifest is made here (OCI), with
 // each layer's media type from its first bytes.
-func loadDocker(ctx context.Context, s *store.Store, dir string, ex *explain.Printer) ([]string, error) {
+func loadDocker(ctx context.Context, s *store.Store, dir string, links map[string]string, ex *explain.Printer) ([]string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		return nil, err
@@ -349,8 +377,12 @@ func loadDocker(ctx context.Context, s *store.Store, dir string, ex *explain.Pri
 	for _, e := range dm {
 		files := map[digest.Digest]string{}
 		describe := func(name, mediaType string) (ocispec.Descriptor, error) {
-			p := filepath.Join(dir, filepath.FromSlash(path.Clean(name)))
-			f, err := os.Open(p)
+			name, err := resolveLinks(links, name)
+			if err != nil {
+				return ocispec.Descriptor{}, err
+			}
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 			if err != nil {
 				return ocispec.Descriptor{}, err
 			}

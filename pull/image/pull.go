@@ -261,7 +261,7 @@ func pullLayers(ctx context.Context, s *store.Store, repo *registry.Repository, 
 
 // pullLayer brings one layer into the store: its blob in blobs/ and its
 // content unpacked in layers/<diffID>. It returns Docker's status word.
-func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, desc ocispec.Descriptor, diffID digest.Digest, ex *explain.Printer, progress *progress) (string, error) {
+func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, desc ocispec.Descriptor, diffID digest.Digest, ex *explain.Printer, progress *progress) (status string, err error) {
 	switch desc.MediaType {
 	case ocispec.MediaTypeImageLayerNonDistributable, ocispec.MediaTypeImageLayerNonDistributableGzip, //nolint:staticcheck
 		ocispec.MediaTypeImageLayerNonDistributableZstd, "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip": //nolint:staticcheck
@@ -278,6 +278,13 @@ func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, d
 	if s.HasBlob(desc.Digest) && s.HasLayer(diffID) {
 		return "Already exists", nil
 	}
+	defer func() {
+		// Keep a partial blob only to resume after an interruption (a signal,
+		// a network failure), not when the pull failed for another reason.
+		if err != nil && errors.Is(context.Cause(ctx), errSibling) {
+			s.DiscardPartial(desc.Digest)
+		}
+	}()
 
 	// The blob is in the store (an image loaded from a file, or a layer
 	// unpacked and then removed): unpack it from there.
@@ -315,6 +322,9 @@ func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, d
 	body, err := repo.OpenBlob(ctx, desc, offset)
 	if err != nil {
 		w.Close()
+		if offset == 0 {
+			s.DiscardPartial(desc.Digest) // nothing to resume from
+		}
 		return "", err
 	}
 	defer body.Close()
@@ -323,9 +333,6 @@ func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, d
 		src = io.MultiReader(io.TeeReader(partial, w.Hash()), src)
 	}
 	if err := unpackLayer(s, desc, diffID, src, w, ex); err != nil {
-		if errors.Is(context.Cause(ctx), errSibling) {
-			s.DiscardPartial(desc.Digest)
-		}
 		return "", err
 	}
 	return "Pull complete", nil

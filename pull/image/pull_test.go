@@ -593,3 +593,60 @@ func mustRegistryOptions(t *testing.T, mirrors []string) (o registry.Options) {
 	}
 	return o
 }
+
+// TestMaxConcurrent: no more layer downloads at once than asked for.
+func TestMaxConcurrent(t *testing.T) {
+	testenv.Integration(t)
+	reg := testenv.SharedRegistry(t)
+	ref := testenv.PushEdgeImage(t, reg) // three layers
+	target, _ := url.Parse("http://" + reg.Addr)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var inflight, peak atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/blobs/") {
+			n := inflight.Add(1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			time.Sleep(150 * time.Millisecond) // hold the slot: overlapping downloads become visible
+			defer inflight.Add(-1)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ref = strings.TrimPrefix(srv.URL, "http://") + strings.TrimPrefix(ref, reg.Addr)
+	for _, max := range []int{1, 3} {
+		peak.Store(0)
+		if _, err := image.Pull(context.Background(), newStore(t), ref, image.Options{MaxConcurrent: max}); err != nil {
+			t.Fatal(err)
+		}
+		// The config is fetched alone first; then the layers, max at a time.
+		if got := peak.Load(); got != int64(max) {
+			t.Errorf("--max-concurrent %d: %d blob downloads at once", max, got)
+		}
+	}
+}
+
+// TestRegistryOptionsSources: mirrors come from the flag, the
+// environment and daemon.json, in that order; bare hosts get a scheme.
+func TestRegistryOptionsSources(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "daemon.json")
+	os.WriteFile(cfg, []byte(`{"registry-mirrors":["https://mirror.example"],"insecure-registries":["reg.lan:5000"]}`), 0o644)
+	t.Setenv("MINI_DOCKER_CONFIG", cfg)
+	t.Setenv("DOCKER_CONFIG", dir)
+	t.Setenv(image.MirrorEnv, "127.0.0.1:5000")
+	o, err := image.RegistryOptions([]string{"http://flag.example"}, []string{"other:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(o.Mirrors, " "); got != "http://flag.example http://127.0.0.1:5000 https://mirror.example" {
+		t.Errorf("mirrors = %s", got)
+	}
+	if got := strings.Join(o.Insecure, " "); got != "reg.lan:5000 other:1" {
+		t.Errorf("insecure = %s", got)
+	}
+	os.WriteFile(cfg, []byte(`{"registry-mirrors":`), 0o644)
+	if _, err := image.RegistryOptions(nil, nil); err == nil || !strings.Contains(err.Error(), cfg) {
+		t.Errorf("a broken daemon.json gives %v", err)
+	}
+}
