@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -31,32 +32,44 @@ var toolNames = []string{"pull", "overlay", "cgroupctl", "vethctl", "unshare", "
 // knownBugs are the ✗ rows mini-docker gives today, each with its cause
 // (the file to fix). compare shows them as ✗ and exits 1; the suite
 // names them instead of failing on them, and fails on any other ✗. A
-// fixed bug is reported so its line can go.
-var knownBugs = []struct{ prefix, cause string }{
-	{"groups", "root gets no supplementary groups; Docker (runc) gives the primary group too (Groups: 0): capctl --user / mini-docker/runtime"},
-	{"mount./sys/fs/cgroup/", "the whole host hierarchy is mounted (root=/); Docker binds the container's own group: chroot/jail (--cgroupfs)"},
-	{"mount./sys/fs/cgroup", "the cgroup tmpfs is mounted ro; Docker's is rw (only the hierarchies below are ro): chroot/jail (--cgroupfs)"},
-	{"cgroup.path.", "the container is not put in every v1 hierarchy (blkio, devices, name=systemd, unified stay at /): cgroupctl / mini-docker/runtime"},
-	{"cgroup.pids/pids.max", "follows from the whole-hierarchy mount: the root group has no pids.max: chroot/jail"},
-	{"cgroup.memory/", "follows from the whole-hierarchy mount: the limits read are the host root group's: chroot/jail"},
-	{"cgroup.cpu/", "follows from the whole-hierarchy mount: the limits read are the host root group's: chroot/jail"},
-	{"dev./dev/core", "/dev/core -> /proc/kcore is made even when /proc/kcore does not exist (runc only makes it when it does): chroot/jail/mounts.go"},
-	{"mount./proc/acpi", "masked folders get tmpfs size=0k; runc mounts a plain ro tmpfs: chroot/jail"},
-	{"mount./sys/firmware", "masked folders get tmpfs size=0k; runc mounts a plain ro tmpfs: chroot/jail"},
-	{"mount./proc/interrupts", "/proc/interrupts is masked; Docker 20.10 does not mask it: chroot/jail/pivot.go DockerMaskedPaths"},
-	{"masked./proc/interrupts", "/proc/interrupts is masked; Docker 20.10 does not mask it: chroot/jail/pivot.go DockerMaskedPaths"},
-	{"mount./proc/keys", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail"},
-	{"mount./proc/timer_list", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail"},
-	{"net.link.lo", "with --network none the loopback link stays down (Docker brings lo up, with 127.0.0.1): mini-docker/runtime/network.go"},
-	{"net.addr.lo", "with --network none the loopback link stays down (Docker brings lo up, with 127.0.0.1): mini-docker/runtime/network.go"},
-	{"mount./etc/hosts", "with --read-only Docker binds /etc/hosts, /etc/hostname, /etc/resolv.conf read-only; mini-docker binds them rw: mini-docker/runtime"},
-	{"mount./etc/hostname", "with --read-only Docker binds /etc/hosts, /etc/hostname, /etc/resolv.conf read-only; mini-docker binds them rw: mini-docker/runtime"},
-	{"mount./etc/resolv.conf", "with --read-only Docker binds /etc/hosts, /etc/hostname, /etc/resolv.conf read-only; mini-docker binds them rw: mini-docker/runtime"},
-	{"mount./proc/kcore", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail"},
+// prefix ending in "/" or "." matches every key under it; cases limits
+// an entry to some suite cases.
+var knownBugs = []struct {
+	prefix, cause string
+	cases         []string
+}{
+	{"groups", "Docker (runc) puts the primary GID in the supplementary groups (root: 0, -u 1000:1000: 1000); mini-docker sets none: capctl/caps/user.go, and mini-docker/runtime/plan.go passes no --user for the image's default user", nil},
+	{"mount./sys/fs/cgroup/", "the whole host hierarchy is mounted (root=/); Docker binds the container's own group: chroot/jail (--cgroupfs)", nil},
+	{"mount./sys/fs/cgroup", "the cgroup tmpfs is mounted ro; Docker's is rw (only the hierarchies below are ro): chroot/jail (--cgroupfs)", nil},
+	{"cgroup.path.", "the container is not put in every v1 hierarchy (blkio, devices, name=systemd, unified stay at /): cgroupctl / mini-docker/runtime", nil},
+	{"cgroup.pids/pids.max", "follows from the whole-hierarchy mount: the root group has no pids.max: chroot/jail", nil},
+	{"cgroup.memory/", "follows from the whole-hierarchy mount: the limits read are the host root group's: chroot/jail", nil},
+	{"cgroup.cpu/", "follows from the whole-hierarchy mount: the limits read are the host root group's: chroot/jail", nil},
+	{"dev./dev/core", "/dev/core -> /proc/kcore is made even when /proc/kcore does not exist (runc only makes it when it does): chroot/jail/mounts.go", nil},
+	{"mount./proc/acpi", "masked folders get tmpfs size=0k; runc mounts a plain ro tmpfs: chroot/jail", nil},
+	{"mount./sys/firmware", "masked folders get tmpfs size=0k; runc mounts a plain ro tmpfs: chroot/jail", nil},
+	{"mount./proc/interrupts", "/proc/interrupts is masked; Docker 20.10 does not mask it: chroot/jail/pivot.go DockerMaskedPaths", nil},
+	{"masked./proc/interrupts", "/proc/interrupts is masked; Docker 20.10 does not mask it: chroot/jail/pivot.go DockerMaskedPaths", nil},
+	{"mount./proc/keys", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail", nil},
+	{"mount./proc/timer_list", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail", nil},
+	{"mount./proc/kcore", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail", nil},
+	{"net.link.lo", "with --network none the loopback link stays down (Docker brings lo up, with 127.0.0.1): mini-docker/runtime/network.go", []string{"network-none"}},
+	{"net.addr.lo", "with --network none the loopback link stays down (Docker brings lo up, with 127.0.0.1): mini-docker/runtime/network.go", []string{"network-none"}},
+	{"mount./etc/hosts", "with --read-only Docker binds /etc/hosts, /etc/hostname, /etc/resolv.conf read-only; mini-docker binds them rw: mini-docker/runtime", []string{"read-only"}},
+	{"mount./etc/hostname", "with --read-only Docker binds /etc/hosts, /etc/hostname, /etc/resolv.conf read-only; mini-docker binds them rw: mini-docker/runtime", []string{"read-only"}},
+	{"mount./etc/resolv.conf", "with --read-only Docker binds /etc/hosts, /etc/hostname, /etc/resolv.conf read-only; mini-docker binds them rw: mini-docker/runtime", []string{"read-only"}},
+	// --privileged: Docker cannot run it on the development VM (its
+	// bounding set lacks CAP_SYS_RESOURCE), so these are read from what
+	// mini-docker gives and what runc does, not yet seen side by side.
+	{"mount./sys", "with --privileged Docker mounts /sys (and the cgroup hierarchies) rw; mini-docker keeps them ro: chroot/jail (runtime passes --docker unchanged)", []string{"privileged"}},
+	{"dev./dev/", "with --privileged Docker gives the container every host device in /dev; mini-docker only the default few: chroot/jail, mini-docker/runtime", []string{"privileged"}},
 }
 
-func knownBug(key string) string {
+func knownBug(caseName, key string) string {
 	for _, b := range knownBugs {
+		if len(b.cases) > 0 && !slices.Contains(b.cases, caseName) {
+			continue
+		}
 		if key == b.prefix || (strings.HasSuffix(b.prefix, "/") || strings.HasSuffix(b.prefix, ".")) && strings.HasPrefix(key, b.prefix) {
 			return b.cause
 		}
@@ -220,8 +233,9 @@ func TestCompareSuite(t *testing.T) {
 			}
 			known := map[string]bool{}
 			for _, row := range r.Failed() {
-				if cause := knownBug(row.Key); cause != "" {
+				if cause := knownBug(tc.name, row.Key); cause != "" {
 					known[cause] = true
+					t.Logf("✗ %s: docker %q, mini-docker %q (known)", row.Key, row.Docker, row.Mini)
 					continue
 				}
 				t.Errorf("✗ %s: docker %q, mini-docker %q %s", row.Key, row.Docker, row.Mini, row.Why)
