@@ -98,7 +98,8 @@ type fakeRegistry struct {
 	cdnAuth      string // the Authorization header the cdn saw
 	breakAfter   int    // first blob answer stops after this many bytes
 	rangeStarts  []string
-	failFirst    int // answer 503 to that many blob requests first
+	failFirst    int  // answer 503 to that many blob requests first
+	noRange      bool // ignore Range headers (answer 200 with everything)
 	blobRequests int
 }
 
@@ -200,6 +201,10 @@ func (f *fakeRegistry) serveRegistry(w http.ResponseWriter, r *http.Request) {
 			w.(http.Flusher).Flush()
 			conn, _, _ := w.(http.Hijacker).Hijack()
 			conn.Close()
+			return
+		}
+		if f.noRange {
+			w.Write(f.blob)
 			return
 		}
 		http.ServeContent(w, r, "blob", time.Time{}, bytes.NewReader(f.blob))
@@ -314,6 +319,19 @@ func TestBlobResumesWithRange(t *testing.T) {
 	}
 	if len(f.rangeStarts) != 3 || f.rangeStarts[1] != "" || !strings.HasPrefix(f.rangeStarts[2], "bytes=") {
 		t.Errorf("Range headers of the blob requests: %q, want 503, full, then a Range resume", f.rangeStarts)
+	}
+}
+
+func TestBlobResumeWithoutRangeSupport(t *testing.T) {
+	f := newFakeRegistry(t)
+	f.breakAfter = 123_457
+	f.noRange = true // the second answer starts from byte 0 again
+	b, err := f.repo(t, Options{}).FetchBlob(context.Background(), f.blobDesc())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, f.blob) {
+		t.Errorf("blob differs after a resume from a server without Range support")
 	}
 }
 
