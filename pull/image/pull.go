@@ -151,7 +151,19 @@ func Pull(ctx context.Context, s *store.Store, ref string, opts Options) (*Resul
 		return nil, fmt.Errorf("image %s: the config lists %d layers, the manifest %d", r.Familiar(), len(cfg.RootFS.DiffIDs), len(m.Layers))
 	}
 	if desc.Platform == nil {
-		desc.Platform = &ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
+		// A single-platform image: its config says what it runs on.
+		have := ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
+		desc.Platform = &have
+		if !matches(&have, want) {
+			if opts.Platform != "" {
+				return nil, fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s",
+					r.Familiar(), PlatformString(want), PlatformString(normalize(have)))
+			}
+			if opts.Err != nil && !opts.Quiet {
+				fmt.Fprintf(opts.Err, "WARNING: The requested image's platform (%s) does not match the detected host platform (%s) and no specific platform was requested\n",
+					PlatformString(normalize(have)), PlatformString(want))
+			}
+		}
 	}
 
 	// 5. The layers, MaxConcurrent at a time.
