@@ -38,7 +38,9 @@ type progress struct {
 }
 
 func newOutput(opts Options) *output {
-	return &output{w: opts.Out, tty: opts.TTY && !opts.Quiet, quiet: opts.Quiet || opts.Out == nil}
+	// --explain writes lines between the bars and would break the redraw:
+	// plain lines then.
+	return &output{w: opts.Out, tty: opts.TTY && !opts.Quiet && !opts.Explain.Enabled(), quiet: opts.Quiet || opts.Out == nil}
 }
 
 func (o *output) line(format string, args ...any) {
