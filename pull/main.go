@@ -20,6 +20,7 @@ import (
 
 	"mini-docker/internal/cli"
 	"mini-docker/pull/image"
+	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
 )
 
@@ -167,33 +168,22 @@ func images(args []string) error {
 		if img.Config.Created != nil {
 			created = img.Config.Created.UTC().Format(time.DateOnly)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", repo, tag, img.ID.Encoded()[:12], created, humanSize(img.Size))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", repo, tag, img.ID.Encoded()[:12], created, image.HumanSize(float64(img.Size)))
 	}
 	return w.Flush()
 }
 
 // splitRef shows a stored name as Docker does: familiar repository, tag.
 func splitRef(full string) (string, string) {
-	name, tag := full, "<none>"
-	if i := strings.LastIndex(full, "@"); i != -1 {
-		name = full[:i]
-	} else if i := strings.LastIndex(full, ":"); i > strings.LastIndex(full, "/") {
-		name, tag = full[:i], full[i+1:]
+	r, err := reference.Parse(full)
+	if err != nil {
+		return full, "<none>"
 	}
-	name = strings.TrimPrefix(name, "docker.io/")
-	if rest, ok := strings.CutPrefix(name, "library/"); ok && !strings.Contains(rest, "/") {
-		name = rest
+	tag := r.Tag
+	if tag == "" {
+		tag = "<none>"
 	}
-	return name, tag
-}
-
-func humanSize(n int64) string {
-	f, units, i := float64(n), []string{"B", "kB", "MB", "GB"}, 0
-	for f >= 1000 && i < len(units)-1 {
-		f /= 1000
-		i++
-	}
-	return fmt.Sprintf("%.3g%s", f, units[i])
+	return r.FamiliarName(), tag
 }
 
 func rmi(args []string) error {

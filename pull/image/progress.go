@@ -143,13 +143,13 @@ func (p *progress) bar() string {
 	}
 	rate := ""
 	if el := time.Since(p.start).Seconds(); el > 0.2 {
-		rate = "  " + humanSize(float64(n)/el) + "/s"
+		rate = "  " + HumanSize(float64(n)/el) + "/s"
 	}
-	return fmt.Sprintf("[%s] %s/%s%s", bar, humanSize(float64(n)), humanSize(float64(p.total)), rate)
+	return fmt.Sprintf("[%s] %s/%s%s", bar, HumanSize(float64(n)), HumanSize(float64(p.total)), rate)
 }
 
-// humanSize prints sizes as Docker does (decimal units: 12.3MB).
-func humanSize(f float64) string {
+// HumanSize prints sizes as Docker does (decimal units: 12.3MB).
+func HumanSize(f float64) string {
 	units := []string{"B", "kB", "MB", "GB", "TB"}
 	i := 0
 	for f >= 1000 && i < len(units)-1 {
