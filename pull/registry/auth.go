@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -79,6 +81,8 @@ type dockerConfig struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	} `json:"auths"`
+	CredsStore  string            `json:"credsStore"`  // "pass", "secretservice", "desktop"…
+	CredHelpers map[string]string `json:"credHelpers"` // host → helper
 }
 
 // DockerConfigPath is $DOCKER_CONFIG/config.json, or ~/.docker/config.json.
@@ -115,10 +119,56 @@ func LoadDockerCredentials(path string) (func(host string) (Credentials, bool), 
 			creds[credentialHost(key)] = c
 		}
 	}
+	var cfg dockerConfig
+	if err == nil {
+		json.Unmarshal(b, &cfg)
+	}
+	var mu sync.Mutex
+	asked := map[string]bool{} // a helper runs once per host
 	return func(host string) (Credentials, bool) {
-		c, ok := creds[credentialHost(host)]
+		h := credentialHost(host)
+		mu.Lock()
+		defer mu.Unlock()
+		if asked[h] {
+			c, ok := creds[h]
+			return c, ok
+		}
+		asked[h] = true
+		helper := cfg.CredsStore
+		for key, hh := range cfg.CredHelpers {
+			if credentialHost(key) == h {
+				helper = hh
+			}
+		}
+		if helper != "" {
+			if c, err := fromHelper(helper, h); err == nil {
+				creds[h] = c
+			}
+		}
+		c, ok := creds[h]
 		return c, ok
 	}, nil
+}
+
+// fromHelper asks a Docker credential helper, the way docker does: run
+// `docker-credential-NAME get` with the server on stdin, read
+// {"Username": …, "Secret": …} from stdout.
+func fromHelper(name, host string) (Credentials, error) {
+	server := host
+	if host == "docker.io" {
+		server = "https://index.docker.io/v1/"
+	}
+	cmd := exec.Command("docker-credential-"+name, "get")
+	cmd.Stdin = strings.NewReader(server)
+	out, err := cmd.Output()
+	if err != nil {
+		return Credentials{}, fmt.Errorf("docker-credential-%s get %s: %w", name, server, err)
+	}
+	var r struct{ Username, Secret string }
+	if err := json.Unmarshal(out, &r); err != nil {
+		return Credentials{}, fmt.Errorf("docker-credential-%s: %w", name, err)
+	}
+	return Credentials{Username: r.Username, Password: r.Secret}, nil
 }
 
 // credentialHost reduces a config key ("https://index.docker.io/v1/",

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -73,6 +74,28 @@ func TestDockerCredentials(t *testing.T) {
 	}
 	if _, ok := lookup("other:1"); ok {
 		t.Errorf("credentials found for an unknown host")
+	}
+}
+
+// TestCredentialHelper: credsStore and credHelpers run
+// docker-credential-NAME get, as docker does.
+func TestCredentialHelper(t *testing.T) {
+	bin := t.TempDir()
+	script := "#!/bin/sh\nread server\necho \"{\\\"Username\\\":\\\"$1-user\\\",\\\"Secret\\\":\\\"pw-for-$server\\\"}\"\n"
+	writeFile(bin+"/docker-credential-fake", script)
+	os.Chmod(bin+"/docker-credential-fake", 0o755)
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	p := t.TempDir() + "/config.json"
+	writeFile(p, `{"credsStore":"fake","credHelpers":{"other:5000":"nothere"}}`)
+	lookup, err := LoadDockerCredentials(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := lookup("docker.io"); !ok || c != (Credentials{"get-user", "pw-for-https://index.docker.io/v1/"}) {
+		t.Errorf("docker.io through the helper = %v %v", c, ok)
+	}
+	if _, ok := lookup("other:5000"); ok {
+		t.Errorf("a missing helper gave credentials")
 	}
 }
 
