@@ -38,6 +38,8 @@ var ErrOutsideRoot = errors.New("resolves outside the layer root")
 const (
 	WhiteoutPrefix = ".wh."
 	WhiteoutOpaque = ".wh..wh..opq"
+	// WhiteoutMetaPrefix starts the names AUFS kept for itself.
+	WhiteoutMetaPrefix = ".wh..wh."
 	// OpaqueXattr is how overlayfs marks a directory that hides the
 	// directories of the same name in lower layers.
 	OpaqueXattr = "trusted.overlay.opaque"
@@ -51,7 +53,7 @@ func Unpack(r io.Reader, dir string) error {
 	if err != nil {
 		return fmt.Errorf("open layer root %s: %w", dir, err)
 	}
-	u := &unpacker{root: root, dir: dir, buf: make([]byte, 256<<10)}
+	u := &unpacker{root: root, dir: dir, buf: make([]byte, 256<<10), created: map[string]bool{}}
 	defer u.close()
 
 	tr := tar.NewReader(r)
@@ -81,6 +83,7 @@ type unpacker struct {
 	dir      string // its path, for messages
 	buf      []byte
 	dirTimes []dirTime
+	created  map[string]bool // names this layer wrote
 
 	// The parent directory of the previous entry, kept open: tar streams
 	// list a directory's files together.
@@ -116,6 +119,9 @@ func (u *unpacker) entry(hdr *tar.Header, content io.Reader) error {
 	}
 	parent, base := path.Split(name)
 	parent = path.Clean("./" + parent)
+	if strings.Contains("/"+parent+"/", "/"+WhiteoutMetaPrefix) || (strings.HasPrefix(base, WhiteoutMetaPrefix) && base != WhiteoutOpaque) {
+		return nil // AUFS bookkeeping (.wh..wh.plnk/…, .wh..wh.aufs): not content
+	}
 	pfd, err := u.parent(parent, name)
 	if err != nil {
 		return err
@@ -129,6 +135,11 @@ func (u *unpacker) entry(hdr *tar.Header, content io.Reader) error {
 	}
 	if strings.HasPrefix(base, WhiteoutPrefix) {
 		target := strings.TrimPrefix(base, WhiteoutPrefix)
+		if u.created[path.Join(parent, target)] {
+			// A whiteout hides only what lower layers hold; the file this
+			// layer itself wrote hides them already.
+			return nil
+		}
 		if err := u.remove(pfd, target); err != nil {
 			return wrap(name, "remove "+target, err)
 		}
@@ -147,6 +158,7 @@ func (u *unpacker) entry(hdr *tar.Header, content io.Reader) error {
 		exists = false
 	}
 
+	u.created[name] = true
 	mode := uint32(hdr.Mode & 0o7777)
 	switch hdr.Typeflag {
 	case tar.TypeDir:

@@ -109,13 +109,20 @@ func TestUnpackKeepsMetadata(t *testing.T) {
 func TestUnpackConvertsWhiteouts(t *testing.T) {
 	testenv.RequireRoot(t)
 	root := t.TempDir()
-	err := Unpack(layer(t, dir("etc"), reg("etc/.wh.passwd", ""), reg("var/cache/.wh..wh..opq", "")), root)
+	err := Unpack(layer(t, dir("etc"), reg("etc/.wh.passwd", ""), reg("var/cache/.wh..wh..opq", ""),
+		reg("etc/hosts", "mine"), reg("etc/.wh.hosts", ""), dir(".wh..wh.plnk"), reg(".wh..wh.plnk/1.2", "x")), root)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var s unix.Stat_t
 	if err := unix.Lstat(filepath.Join(root, "etc/passwd"), &s); err != nil || s.Mode&unix.S_IFMT != unix.S_IFCHR || s.Rdev != 0 {
 		t.Errorf("etc/passwd should be a 0/0 char device (overlay whiteout): mode %o rdev %d err %v", s.Mode, s.Rdev, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "etc/hosts")); string(b) != "mine" {
+		t.Errorf("a whiteout removed a file of its own layer: etc/hosts = %q", b)
+	}
+	if _, err := os.Lstat(filepath.Join(root, ".wh..wh.plnk")); err == nil {
+		t.Errorf("AUFS metadata was unpacked")
 	}
 	if _, err := os.Lstat(filepath.Join(root, "etc/.wh.passwd")); err == nil {
 		t.Errorf("the .wh. marker itself was written")
