@@ -27,6 +27,12 @@ Commands:
   dump   print the compiled BPF program as commented assembly
   check  say which action a system call would get
 
+Examples:
+  seccompctl run --deny mkdir -- mkdir /tmp/x      # mkdir fails with EPERM
+  seccompctl run --profile default -- syscalls     # Docker's default policy
+  seccompctl dump default | head                   # the BPF program
+  seccompctl check default clone3                  # which action a call gets
+
 Run 'seccompctl COMMAND --help' for a command's flags and examples.
 `
 
