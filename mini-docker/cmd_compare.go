@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"mini-docker/internal/cli"
+	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/compare"
 	"mini-docker/mini-docker/runtime"
 )
@@ -27,6 +28,7 @@ and how long each run took. Exit status 1 when any row is ✗.
 
 Options:
       --json           print the report as JSON (values uncut)
+      --explain        print the commands compare runs (to stderr) before running them
       --docker PATH    the docker CLI (default: docker on PATH)
       --probe PATH     the probe binary (default: probe next to mini-docker)
   RUN FLAGS            any of mini-docker run's flags (-m, --cpus, --pids-limit,
@@ -44,7 +46,7 @@ Examples:
 var compareRefused = map[string]bool{
 	"-d": true, "--detach": true, "-t": true, "--tty": true, "-i": true,
 	"--interactive": true, "--name": true, "--rm": true, "-p": true, "--publish": true,
-	"--explain": true, "--entrypoint": true,
+	"--entrypoint": true,
 }
 
 func cmdCompare(c *ctx, args []string) error {
@@ -72,6 +74,8 @@ func cmdCompare(c *ctx, args []string) error {
 			return nil
 		case "--json":
 			asJSON = true
+		case "--explain":
+			o.Explain = explain.New(os.Stderr)
 		case "--docker":
 			o.Docker, err = value(&i, name)
 		case "--probe":

@@ -27,6 +27,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"mini-docker/internal/explain"
 )
 
 // Options says what to compare.
@@ -41,6 +43,8 @@ type Options struct {
 	MiniDocker string // the mini-docker binary
 	Root       string // mini-docker's state root ("" = its default)
 	Probe      string // the probe binary
+	// Explain, when not nil, prints each step as a shell command first.
+	Explain *explain.Printer
 }
 
 // Side is one runtime's run of the probe.
@@ -90,7 +94,7 @@ func Run(o Options) (*Report, error) {
 	// container without --network gets only a loopback link.
 	r.DockerBridge = exec.Command(o.Docker, "network", "inspect", "bridge").Run() == nil
 
-	dir, cleanup, err := stageProbe(o.Probe)
+	dir, cleanup, err := stageProbe(o.Probe, o.Explain)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +109,7 @@ func Run(o Options) (*Report, error) {
 	dockerArgv := append([]string{o.Docker, "run", "--rm"}, volume...)
 	dockerArgv = append(dockerArgv, o.RunFlags...)
 	dockerArgv = append(append(dockerArgv, o.Image), probeArgv(hostNamespaces(dockerdPID()))...)
-	r.Docker, err = runProbe("docker", dockerArgv)
+	r.Docker, err = runProbe("docker", dockerArgv, o.Explain)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +121,7 @@ func Run(o Options) (*Report, error) {
 	miniArgv = append(append(miniArgv, "run", "--rm"), volume...)
 	miniArgv = append(append(miniArgv, o.RunFlags...), o.MiniOnly...)
 	miniArgv = append(append(miniArgv, o.Image), probeArgv(hostNamespaces("self"))...)
-	r.Mini, err = runProbe("mini-docker", miniArgv)
+	r.Mini, err = runProbe("mini-docker", miniArgv, o.Explain)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +166,7 @@ func DockerVersion(docker string) (string, error) {
 // stageProbe copies the probe into a fresh folder that both runtimes
 // bind-mount read-only: a folder, not the file, so its mount looks the
 // same to both (and the binary cannot be changed from inside).
-func stageProbe(probe string) (string, func(), error) {
+func stageProbe(probe string, ex *explain.Printer) (string, func(), error) {
 	src, err := os.Open(probe)
 	if err != nil {
 		return "", nil, fmt.Errorf("open the probe: %w", err)
@@ -172,7 +176,12 @@ func stageProbe(probe string) (string, func(), error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("stage the probe: %w", err)
 	}
-	cleanup := func() { os.RemoveAll(dir) }
+	ex.Argv("mkdir", dir)
+	ex.Argv("install", "-m", "755", probe, filepath.Join(dir, "probe"))
+	cleanup := func() {
+		ex.Argv("rm", "-rf", dir)
+		os.RemoveAll(dir)
+	}
 	if err := os.Chmod(dir, 0o755); err != nil {
 		cleanup()
 		return "", nil, fmt.Errorf("stage the probe: %w", err)
@@ -223,8 +232,9 @@ func hostNamespaces(pid string) string {
 
 // runProbe runs one side and parses its lines, timing the whole run
 // (what a user waits for: from the command to the container's end).
-func runProbe(runtime string, argv []string) (Side, error) {
+func runProbe(runtime string, argv []string, ex *explain.Printer) (Side, error) {
 	s := Side{Runtime: runtime, Argv: argv}
+	ex.Argv(argv...)
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

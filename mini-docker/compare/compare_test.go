@@ -167,7 +167,7 @@ func leftovers(t *testing.T, s *suite) string {
 	conts, _ := filepath.Glob(filepath.Join(s.root, "containers", "[0-9a-f]*"))
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")
 	probes, _ := filepath.Glob(filepath.Join(os.TempDir(), "mini-docker-probe-*"))
-	dps, _ := exec.Command("docker", "ps", "-aq").Output()
+	dps, _ := exec.Command("docker", "ps", "-aq", "--filter", "ancestor="+s.ref).Output()
 	return fmt.Sprintf("containers %d, mounts %d, probe folders %d, docker containers %d",
 		len(conts), strings.Count(string(mounts), s.root), len(probes), len(strings.Fields(string(dps))))
 }
