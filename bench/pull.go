@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// BenchPull is benchmark 4: a cold pull of the debian image from the
+// loopback registry into an empty store, against skopeo copy + umoci
+// unpack, docker pull and the floor (curl | zcat | tar -x of the layer
+// blob); then a warm pull (the store has it: one manifest request).
+func BenchPull(e *Env, r *Report) error {
+	const bench = "4 pull, cold"
+	w, n := e.runs(1, 1), e.runs(10, 3)
+	cold := filepath.Join(e.Tmp, "pull-cold")
+	md, err := Hyperfine(e, Cmd{Name: "mini-docker pull", Prepare: "rm -rf " + cold,
+		Argv: []string{e.MD(), "--root", cold, "pull", "-q", e.Ref}}, w, n)
+	if err != nil {
+		return err
+	}
+	os.RemoveAll(cold)
+	oci := filepath.Join(e.Tmp, "skopeo")
+	skopeo, err := Hyperfine(e, Cmd{Name: "skopeo+umoci", Prepare: fmt.Sprintf("rm -rf %s && mkdir -p %s", oci, oci),
+		Shell: fmt.Sprintf("skopeo copy --quiet --insecure-policy --src-tls-verify=false docker://%s oci:%s/layout:img && umoci unpack --image %s/layout:img %s/bundle >/dev/null",
+			e.Ref, oci, oci, oci)}, w, n)
+	if err != nil {
+		return err
+	}
+	os.RemoveAll(oci)
+	blob, err := e.layerBlobURL()
+	if err != nil {
+		return err
+	}
+	tarDir := filepath.Join(e.Tmp, "tar")
+	floor, err := Hyperfine(e, Cmd{Name: "curl|zcat|tar", Prepare: fmt.Sprintf("rm -rf %s && mkdir %s", tarDir, tarDir),
+		Shell: fmt.Sprintf("curl -sf %s | zcat | tar -x -C %s", blob, tarDir)}, w, n)
+	if err != nil {
+		return err
+	}
+	os.RemoveAll(tarDir)
+	mdRow := r.sample(bench, "mini-docker pull debian", "ms", md)
+	skRow := r.sample(bench, "skopeo copy + umoci unpack", "ms", skopeo)
+	flRow := r.sample(bench, "floor: curl | zcat | tar -x (layer blob only)", "ms", floor)
+	skRow.vs(flRow)
+	mdRow.vs(flRow).atMost(1.2, "floor")
+	vsSk := *mdRow
+	r.add(vsSk).vs(skRow).atMost(1, "skopeo+umoci")
+	if e.Docker {
+		// docker rmi before each run; the engine keeps nothing of a
+		// removed image's layers, so each pull downloads and extracts.
+		dk, err := Hyperfine(e, Cmd{Name: "docker pull", Prepare: "docker rmi -f " + e.Ref,
+			Argv: []string{"docker", "pull", "-q", e.Ref}}, w, n)
+		if err != nil {
+			return err
+		}
+		dRow := r.sample(bench, "docker pull", "ms", dk)
+		dRow.vs(flRow)
+		vsD := *mdRow
+		r.add(vsD).vs(dRow).atMost(1, "docker pull")
+	} else {
+		r.add(Row{Bench: bench, Subject: "docker pull", Status: "n/a: " + e.NoDocker, Target: "mini-docker faster"})
+	}
+
+	const warm = "4 pull, warm"
+	wm, err := Hyperfine(e, Cmd{Name: "mini-docker pull (warm)", Argv: []string{e.MD(), "--root", e.Root, "pull", "-q", e.Ref}}, e.runs(3, 1), e.runs(30, 5))
+	if err != nil {
+		return err
+	}
+	wRow := r.sample(warm, "mini-docker pull debian (already in the store)", "ms", wm)
+	if e.Docker {
+		dw, err := Hyperfine(e, Cmd{Name: "docker pull (warm)", Argv: []string{"docker", "pull", "-q", e.Ref}}, e.runs(3, 1), e.runs(20, 3))
+		if err != nil {
+			return err
+		}
+		dRow := r.sample(warm, "docker pull debian (already present)", "ms", dw)
+		wRow.vs(dRow)
+	}
+	return nil
+}
+
+// layerBlobURL finds the debian layer's blob on the registry.
+func (e *Env) layerBlobURL() (string, error) {
+	repo, tag, _ := strings.Cut(strings.TrimPrefix(e.Ref, e.Reg.Addr+"/"), ":")
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/v2/%s/manifests/%s", e.Reg.Addr, repo, tag), nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var m struct {
+		Layers []struct {
+			Digest string `json:"digest"`
+		} `json:"layers"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || len(m.Layers) != 1 {
+		return "", fmt.Errorf("manifest of %s: want one layer (%v)", e.Ref, err)
+	}
+	return fmt.Sprintf("http://%s/v2/%s/blobs/%s", e.Reg.Addr, repo, m.Layers[0].Digest), nil
+}

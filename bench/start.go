@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// floorCgroup is the one cgroup the floor makes per start.
+const floorCgroup = "/sys/fs/cgroup/pids/mini-docker-bench-floor"
+
+// Start rows kept for the later comparisons (bridge vs no network).
+var startNoNet *Row
+
+// BenchStart is benchmark 1: start a container from a cached image, no
+// network, against runc on the same rootfs and settings, Docker, and
+// the floor (namespaces + chroot + one cgroup mkdir, nothing else).
+func BenchStart(e *Env, r *Report) error {
+	const bench = "1 start, no network"
+	w, n := e.runs(3, 1), e.runs(30, 5)
+	md, err := Hyperfine(e, Cmd{Name: "mini-docker", Argv: []string{e.MD(), "--root", e.Root, "run", "--rm", "--network", "none", e.Ref, "true"}}, w, n)
+	if err != nil {
+		return err
+	}
+	runc, err := Hyperfine(e, Cmd{Name: "runc", Argv: append([]string{"runc"}, e.RuncArgs()...)}, w, n)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(floorCgroup)
+	floor, err := Hyperfine(e, Cmd{Name: "floor",
+		Shell:   fmt.Sprintf("mkdir %s && /usr/bin/unshare --mount --uts --ipc --pid --fork /usr/sbin/chroot %s true", floorCgroup, e.Rootfs),
+		Prepare: fmt.Sprintf("rmdir %s 2>/dev/null || true", floorCgroup)}, w, n)
+	if err != nil {
+		return err
+	}
+	mdRow := r.sample(bench, "mini-docker run --rm --network none debian true", "ms", md)
+	runcRow := r.sample(bench, "runc run (same rootfs, namespaces, caps, seccomp)", "ms", runc)
+	floorRow := r.sample(bench, "floor: mkdir cgroup + unshare -muip --fork chroot ROOTFS true", "ms", floor)
+	startNoNet = mdRow
+	mdRow.vs(runcRow).atMost(0.5, "runc run")
+	vsFloor := *mdRow
+	r.add(vsFloor).vs(floorRow).atMost(3, "floor")
+	runcRow.vs(floorRow)
+	if !e.Docker {
+		r.add(Row{Bench: bench, Subject: "docker run --rm --network none debian true", Status: "n/a: " + e.NoDocker})
+		return nil
+	}
+	dn := e.runs(20, 3)
+	docker, err := Hyperfine(e, Cmd{Name: "docker", Argv: []string{"docker", "run", "--rm", "--network", "none", e.Ref, "true"}}, w, dn)
+	if err != nil {
+		return err
+	}
+	dRow := r.sample(bench, "docker run --rm --network none debian true", "ms", docker)
+	dRow.vs(floorRow)
+	vsDocker := *mdRow
+	vsDocker.Target, vsDocker.Status = "", ""
+	r.add(vsDocker).vs(dRow)
+	return nil
+}
+
+// BenchBridge is benchmark 2: the same start with the default (bridge)
+// network, inside the namespace playing the host.
+func BenchBridge(e *Env, r *Report) error {
+	const bench = "2 start, bridge"
+	w, n := e.runs(3, 1), e.runs(30, 5)
+	md, err := Hyperfine(e, Cmd{Name: "mini-docker bridge", InNetns: true,
+		Argv: []string{e.MD(), "--root", e.Root, "run", "--rm", e.Ref, "true"}}, w, n)
+	if err != nil {
+		return err
+	}
+	row := r.sample(bench, "mini-docker run --rm debian true (bridge, veth, IP lease)", "ms", md)
+	if startNoNet != nil {
+		row.vs(startNoNet).atMost(2, "no-network start")
+	}
+	r.add(Row{Bench: bench, Subject: "runc run with a bridge", Status: "n/a: runc has no networking of its own (a CNI plugin's job)"})
+	why := "n/a: " + e.NoDocker
+	if e.Docker {
+		out, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "driver=bridge").Output()
+		if len(bytes.TrimSpace(out)) == 0 {
+			why = "n/a: this engine has no bridge network (dockerd --bridge=none, scripts/dockerd)"
+		} else {
+			why = "n/a: not run: Docker's bridge would add veths to the real host's namespace"
+		}
+	}
+	r.add(Row{Bench: bench, Subject: "docker run --rm debian true", Status: why})
+	return nil
+}
+
+// stageLine is one line of run --timings: "NAME   12.345 ms".
+var stageLine = regexp.MustCompile(`^(\S(?:.*\S)?)\s+([0-9.]+) ms$`)
+
+// BenchStages is benchmark 3: each stage of the chain, from --timings,
+// over repeated runs with and without a network. What --timings does not
+// cover (mini-docker's own start-up, state files, waiting for the
+// command, teardown) is the run's wall time minus the stages.
+func BenchStages(e *Env, r *Report) error {
+	n := e.runs(20, 5)
+	for _, net := range []string{"none", "bridge"} {
+		samples := map[string][]float64{}
+		var order []string
+		add := func(name string, v float64) {
+			if _, ok := samples[name]; !ok {
+				order = append(order, name)
+			}
+			samples[name] = append(samples[name], v)
+		}
+		partial := 0
+		for i := 0; i < n+1; i++ {
+			argv := []string{e.MD(), "--root", e.Root, "run", "--rm", "--timings", "--network", net, e.Ref, "true"}
+			var stderr bytes.Buffer
+			cmd := exec.Command(argv[0], argv[1:]...)
+			cmd.Stderr = &stderr
+			start := startHost
+			if net == "bridge" {
+				start = e.startInNetns
+			}
+			t := time.Now()
+			err := runTimeout(cmd, start, time.Minute)
+			wall := ms(time.Since(t))
+			if err != nil {
+				return fmt.Errorf("run --timings --network %s: %v\n%s", net, err, stderr.String())
+			}
+			if i == 0 {
+				logf("run --timings --network %s printed:\n%s", net, stderr.String())
+				continue // warm-up
+			}
+			seen := map[string]int{}
+			host, chain, inChain, total := 0.0, 0.0, false, false
+			sc := bufio.NewScanner(&stderr)
+			for sc.Scan() {
+				m := stageLine.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+				if m == nil {
+					continue
+				}
+				v, _ := strconv.ParseFloat(m[2], 64)
+				name := m[1]
+				if seen[name]++; seen[name] > 1 {
+					name = fmt.Sprintf("%s #%d", name, seen[name])
+				}
+				switch {
+				case m[1] == "chain total":
+					chain, total = v, true
+				case m[1] == "namespaces":
+					inChain = true
+				case !inChain:
+					host += v
+				}
+				add(name, v)
+			}
+			add("wall (whole run, timed by the bench)", wall)
+			if total {
+				add("rest: wall − stages (start-up, state, wait, teardown)", wall-host-chain)
+			} else {
+				partial++
+			}
+		}
+		if len(order) == 0 {
+			return fmt.Errorf("run --timings printed no stage lines")
+		}
+		for _, s := range order {
+			r.Raw["3 stages | "+net+" | "+s] = samples[s]
+			r.Stages = append(r.Stages, StageRow{Network: net, Stage: s, Stats: Summarize(samples[s])})
+		}
+		if partial > 0 {
+			r.finding("run --timings --network %s: %d of %d runs printed no \"chain total\" (the stage watcher lost the container: it exited before being found), so their stages are missing.", net, partial, n)
+		}
+	}
+	r.explainStages()
+	e.hops(r)
+	return nil
+}
+
+// hops counts the programs one start executes (strace, execve only) and
+// what starting one Go program costs here, against /usr/bin/true.
+func (e *Env) hops(r *Report) {
+	if _, err := exec.LookPath("strace"); err != nil {
+		r.finding("strace not installed: exec hops not counted")
+		return
+	}
+	count := func(argv ...string) ([]string, error) {
+		out := filepath.Join(e.Tmp, "strace.txt")
+		args := append([]string{"-f", "-qq", "--seccomp-bpf", "-e", "trace=execve", "-e", "signal=none", "-o", out}, argv...)
+		if b, err := exec.Command("strace", args...).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("strace %v: %v %s", argv, err, b)
+		}
+		b, _ := os.ReadFile(out)
+		var progs []string
+		for _, l := range strings.Split(string(b), "\n") {
+			i := strings.Index(l, "execve(\"")
+			if i < 0 || strings.Contains(l, "= -1") {
+				continue
+			}
+			p := l[i+len("execve(\""):]
+			p = p[:strings.IndexByte(p, '"')]
+			switch {
+			case strings.HasPrefix(p, "/proc/self/fd/"):
+				p = "memfd " + strings.TrimPrefix(p, "/proc/self/fd/")
+			case p == "/proc/self/exe":
+				p = "self re-exec"
+			default:
+				p = filepath.Base(p)
+			}
+			progs = append(progs, p)
+		}
+		return progs, nil
+	}
+	md, err := count(e.MD(), "--root", e.Root, "run", "--rm", "--network", "none", e.Ref, "true")
+	if err != nil {
+		r.finding("exec hops not counted: %v", err)
+		return
+	}
+	runc, _ := count(append([]string{"runc"}, e.RuncArgs()...)...)
+	goStart, err1 := Hyperfine(e, Cmd{Name: "capctl --version", Argv: []string{filepath.Join(e.Opt.Bin, "capctl"), "--version"}}, 5, e.runs(100, 30))
+	trueStart, err2 := Hyperfine(e, Cmd{Name: "true", Argv: []string{"/usr/bin/true"}}, 5, e.runs(100, 30))
+	if err1 != nil || err2 != nil {
+		return
+	}
+	g, t := r.sample("3 stages", "one Go tool start (capctl --version)", "ms", goStart), r.sample("3 stages", "one C program start (/usr/bin/true)", "ms", trueStart)
+	g.vs(t)
+	goExecs := 0
+	for _, p := range md {
+		if p != "true" {
+			goExecs++
+		}
+	}
+	r.finding("One start executes %d programs with mini-docker (%s) vs %d with runc (%s). A Go program's start here costs %.2f ms (capctl --version) vs %.2f ms for /usr/bin/true, so the %d Go program starts of one run cost about %.0f ms before any of them does its work.",
+		len(md), strings.Join(md, " → "), len(runc), strings.Join(runc, " → "), g.median(), t.median(), goExecs, float64(goExecs)*g.median())
+}
+
+// explainStages names the slowest stages in the findings.
+func (r *Report) explainStages() {
+	for _, net := range []string{"none", "bridge"} {
+		var st []StageRow
+		for _, s := range r.Stages {
+			if s.Network == net && s.Stage != "chain total" && s.Stage != "total" {
+				st = append(st, s)
+			}
+		}
+		sort.Slice(st, func(i, j int) bool { return st[i].Stats.Median > st[j].Stats.Median })
+		var top []string
+		for i := 0; i < len(st) && i < 3; i++ {
+			top = append(top, fmt.Sprintf("%s %.1f ms", st[i].Stage, st[i].Stats.Median))
+		}
+		if len(top) > 0 {
+			r.finding("Slowest stages (--network %s, medians): %s.", net, strings.Join(top, ", "))
+		}
+	}
+}
+
+// RunInNetns runs cmd with the namespace playing the host as its
+// network namespace: it is forked from a thread that joined it, and
+// the thread goes back to the host's namespace afterwards.
+func (e *Env) RunInNetns(cmd *exec.Cmd) error {
+	if err := e.startInNetns(cmd); err != nil {
+		return err
+	}
+	return cmd.Wait()
+}
+
+func (e *Env) startInNetns(cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		self, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer self.Close()
+		target, err := os.Open("/run/netns/" + e.Netns)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer target.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("setns %s: %w", e.Netns, err)
+			return
+		}
+		err = cmd.Start()
+		if unix.Setns(int(self.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		} // else the thread stays locked and dies with this goroutine
+		errc <- err
+	}()
+	return <-errc
+}
