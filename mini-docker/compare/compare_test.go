@@ -19,7 +19,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"mini-docker/internal/testenv"
 	"mini-docker/mini-docker/compare"
@@ -114,12 +117,35 @@ func setup(t *testing.T) *suite {
 		t.Fatalf("mini-docker pull %s: %v\n%s", s.ref, err, out)
 	}
 
+	// A run that had to be killed (see compareTimeout) leaves its
+	// container: remove whatever this suite's mini-docker still holds.
+	t.Cleanup(func() { s.removeContainers(t) })
+
 	if out, err := exec.Command("ip", "netns", "add", s.netns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", s.netns).Run() })
 	exec.Command("ip", "-n", s.netns, "link", "set", "lo", "up").Run()
 	return s
+}
+
+// removeContainers removes every container left in the suite's state
+// root with rm -f, then what rm -f may leave of a run killed with SIGKILL
+// (its cgroups, its network namespace), and says so.
+func (s *suite) removeContainers(t *testing.T) {
+	out, _ := s.command(false, "ps", "-aq", "--no-trunc").Output()
+	for _, id := range strings.Fields(string(out)) {
+		t.Errorf("container %s was left behind (a killed run); removing it", id)
+		s.command(false, "rm", "-f", id).Run()
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/mini-docker/" + id)
+		for _, d := range dirs {
+			t.Errorf("rm -f left cgroup %s", d)
+			os.Remove(d)
+		}
+		if len(id) >= 12 {
+			exec.Command("ip", "netns", "del", "md-"+id[:12]).Run()
+		}
+	}
 }
 
 // loudSkip says in one line, on the test binary's stderr too (visible
@@ -144,12 +170,30 @@ func (s *suite) command(inNetns bool, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// compareTimeout bounds one compare (two runs of a probe that takes well
+// under a second): a run that hangs fails the test instead of the whole
+// package's timeout, and its process group is killed.
+const compareTimeout = time.Minute
+
 func (s *suite) compare(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd := s.command(true, append([]string{"compare"}, args...)...)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var hung atomic.Bool
+	timer := time.AfterFunc(compareTimeout, func() {
+		hung.Store(true)
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	})
+	err := cmd.Wait()
+	timer.Stop()
+	if hung.Load() {
+		t.Fatalf("compare %s hung for %v and was killed; stderr so far:\n%s", strings.Join(args, " "), compareTimeout, errOut.String())
+	}
 	code = 0
 	if x, ok := err.(*exec.ExitError); ok {
 		code = x.ExitCode()
