@@ -304,9 +304,18 @@ func TestCompareSuite(t *testing.T) {
 // row and exit non-zero.
 func TestCompareCatchesBrokenMiniDocker(t *testing.T) {
 	s := setup(t)
-	out, errOut, code := s.compare(t, "--network", "none", "--mini-docker-only", "--cap-add ALL", s.ref)
+	out, errOut, code := s.compare(t, "--explain", "--network", "none", "--mini-docker-only", "--cap-add ALL", s.ref)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	// --explain shows both runs, the broken flag on mini-docker's only.
+	for _, want := range []string{
+		"+ docker run --rm -v /", ":/.mini-docker-probe:ro --network none " + s.ref + " /.mini-docker-probe/probe --host-ns=",
+		" run --rm -v /", ":/.mini-docker-probe:ro --network none --cap-add ALL " + s.ref,
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("--explain lacks %q:\n%s", want, errOut)
+		}
 	}
 	var effective string
 	for _, l := range strings.Split(out, "\n") {
