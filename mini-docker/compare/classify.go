@@ -50,6 +50,7 @@ var rules = []rule{
 	noDockerBridge,
 	addresses,
 	newerSeccompProfile,
+	newerMaskedPath,
 }
 
 // Classify lines up the keys of both sides (Docker's order, with keys
@@ -316,6 +317,24 @@ func newerSeccompProfile(key, dv, mv string, d, m Side, _ Context) (Mark, string
 	}
 	if d.Values["seccomp"] == "2" && m.Values["seccomp"] == "2" && mv == "EPERM" && (dv == "OK" || dv == "EAFNOSUPPORT") {
 		return Must, "mini-docker has Docker's 2026 seccomp profile (AF_ALG, AF_VSOCK refused); this engine's is older", true
+	}
+	return "", "", false
+}
+
+// newerMaskedPath: newer Docker engines (28 does) also mask
+// /proc/interrupts, as mini-docker does; an older engine leaves it
+// readable and has no mount there.
+func newerMaskedPath(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool) {
+	why := "mini-docker masks /proc/interrupts as newer Docker does (28); this engine does not"
+	switch key {
+	case "masked./proc/interrupts":
+		if strings.HasPrefix(dv, "file read=OK") && strings.HasPrefix(mv, "chardev read=empty") {
+			return Must, why, true
+		}
+	case "mount./proc/interrupts":
+		if dv == Absent && strings.HasSuffix(mv, " root=/null") {
+			return Must, why, true
+		}
 	}
 	return "", "", false
 }

@@ -55,6 +55,9 @@ func TestClassify(t *testing.T) {
 		{"net.addr.eth0", "172.17.0.2/16", "172.18.0.2/24", Context{DockerBridge: true}, Differs},
 		{"net.mac.eth0", "02:42:ac:11:00:02", "0a:8c:42:65:36:66", Context{DockerBridge: true}, Must},
 		{"dev./dev/core", Absent, "-> /proc/kcore", Context{}, Differs},
+		{"masked./proc/interrupts", "file read=OK write=OK", "chardev read=empty write=OK", Context{}, Must},
+		{"masked./proc/interrupts", "chardev read=empty write=OK", "file read=OK write=OK", Context{}, Differs},
+		{"mount./proc/interrupts", Absent, "tmpfs rw,nosuid rw,size=65536k,mode=755 root=/null", Context{}, Must},
 	}
 	for _, tc := range tests {
 		d := side("seccomp: 2\n" + tc.key + ": " + tc.docker + "\n")

@@ -51,8 +51,6 @@ var knownBugs = []struct {
 	{"dev./dev/core", "/dev/core -> /proc/kcore is made even when /proc/kcore does not exist (runc only makes it when it does): chroot/jail/mounts.go", nil},
 	{"mount./proc/acpi", "masked folders get tmpfs size=0k; runc mounts a plain ro tmpfs: chroot/jail", nil},
 	{"mount./sys/firmware", "masked folders get tmpfs size=0k; runc mounts a plain ro tmpfs: chroot/jail", nil},
-	{"mount./proc/interrupts", "/proc/interrupts is masked; Docker 20.10 does not mask it: chroot/jail/pivot.go DockerMaskedPaths", nil},
-	{"masked./proc/interrupts", "/proc/interrupts is masked; Docker 20.10 does not mask it: chroot/jail/pivot.go DockerMaskedPaths", nil},
 	{"mount./proc/keys", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail", nil},
 	{"mount./proc/timer_list", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail", nil},
 	{"mount./proc/kcore", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail", nil},
