@@ -54,6 +54,8 @@ var knownBugs = []struct {
 	{"mount./proc/keys", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail", nil},
 	{"mount./proc/timer_list", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail", nil},
 	{"mount./proc/kcore", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail", nil},
+	{"sysctl.net.ipv4.ip_unprivileged_port_start", "Docker (20.10+) sets net.ipv4.ip_unprivileged_port_start=0 in the container's network namespace; mini-docker leaves 1024: mini-docker/runtime (network set-up)", nil},
+	{"sysctl.net.ipv4.ping_group_range", "Docker (20.10+) sets net.ipv4.ping_group_range=\"0 2147483647\" in the container's network namespace; mini-docker leaves \"1 0\": mini-docker/runtime (network set-up)", nil},
 	{"net.link.lo", "with --network none the loopback link stays down (Docker brings lo up, with 127.0.0.1): mini-docker/runtime/network.go", []string{"network-none"}},
 	{"net.addr.lo", "with --network none the loopback link stays down (Docker brings lo up, with 127.0.0.1): mini-docker/runtime/network.go", []string{"network-none"}},
 	{"mount./etc/hosts", "with --read-only Docker binds /etc/hosts, /etc/hostname, /etc/resolv.conf read-only; mini-docker binds them rw: mini-docker/runtime", []string{"read-only"}},

@@ -12,7 +12,7 @@
 //	dev.*       the /dev entries with their device numbers (01)
 //	masked.* readonly.*   what reading and writing Docker's hidden paths gives (01)
 //	cgroup.*    the cgroup path and its memory, CPU and pids limits (03)
-//	net.*       links and addresses (05)
+//	net.*, sysctl.*   links, addresses, the network sysctls Docker sets (05)
 //	cap.*, nonewprivs, uid, gid, groups   (06)
 //	seccomp, syscall.*   the filter and what it answers (07)
 //	hostname, env.*, etc.*, pid1, pids, fds   the container's identity (09)
@@ -164,6 +164,9 @@ func identity(o *out) {
 	if err != nil {
 		h = errName(err)
 	}
+	// The OOM killer's preference: Docker gives containers 0 whatever
+	// dockerd's own value is.
+	o.put("oom_score_adj", readOr("/proc/self/oom_score_adj"))
 	o.put("hostname", h)
 	o.put("etc.hostname", readOr("/etc/hostname"))
 	wd, err := os.Getwd()
@@ -489,6 +492,12 @@ func network(o *out) {
 	}
 	o.put("net.links", strings.Join(names, " "))
 	o.put("net.route.default", defaultRoute())
+	// Docker (20.10+) sets these two in every container with a network
+	// namespace of its own, so ports below 1024 and ping need no
+	// capability inside.
+	for _, k := range []string{"net/ipv4/ip_unprivileged_port_start", "net/ipv4/ping_group_range"} {
+		o.put("sysctl."+strings.ReplaceAll(k, "/", "."), strings.Join(strings.Fields(readOr("/proc/sys/"+k)), " "))
+	}
 }
 
 // defaultRoute reads /proc/net/route (little-endian hex addresses).
