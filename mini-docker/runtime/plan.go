@@ -127,7 +127,7 @@ type CapSpec struct {
 // BuildPlan turns a Spec into commands. It fails with a
 // MissingToolError when a stage's tool is not built.
 func BuildPlan(s *Spec) (*Plan, error) {
-	p := &Plan{Env: s.Env, Comms: map[string]string{"unshare": "namespaces", "cgroupctl": "cgroup join", "chroot": "pivot"}}
+	p := &Plan{Env: s.Env, Comms: map[string]string{"unshare": "namespaces", "exe": "namespaces", "cgroupctl": "cgroup join", "chroot": "pivot"}}
 	tool := func(name, stage string) (string, error) { return s.Tools.Path(name, stage) }
 
 	// Root filesystem: the image's layers under a fresh upper layer.

@@ -200,7 +200,7 @@ func (e *Engine) resolveImage(ref, policy string, pull PullFunc) (*Image, error)
 		return nil, fmt.Errorf("invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"", policy)
 	}
 	if policy == "always" {
-		if err := pull(ref); err != nil {
+		if err := pull(familiar(ref)); err != nil {
 			return nil, err
 		}
 		return e.Images.Lookup(ref)
@@ -216,7 +216,8 @@ func (e *Engine) resolveImage(ref, policy string, pull PullFunc) (*Image, error)
 		return nil, &ImageNotFoundError{Ref: familiar(ref)}
 	}
 	// pull --implicit prints Docker's "Unable to find image ... locally".
-	if err := pull(ref); err != nil {
+	// With the tag spelled out, as docker run passes it (no "Using default tag").
+	if err := pull(familiar(ref)); err != nil {
 		return nil, err
 	}
 	return e.Images.Lookup(ref)

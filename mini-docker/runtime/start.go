@@ -12,6 +12,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
@@ -290,16 +293,19 @@ func launch(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, t
 // unshare exits first (the chain failed).
 func containerPid(unsharePid int) int {
 	p := fmt.Sprintf("/proc/%d/task/%d/children", unsharePid, unsharePid)
+	start := time.Now()
 	for i := 0; ; i++ {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return 0
+		// unshare re-executes itself (to join namespaces in a C
+		// constructor), and while a thread execs, /proc shows the process
+		// briefly as a zombie and its files may not read: only waitid says
+		// for sure whether it ended (WNOWAIT: without reaping it).
+		if b, err := os.ReadFile(p); err == nil {
+			if f := strings.Fields(string(b)); len(f) > 0 {
+				n, _ := strconv.Atoi(f[0])
+				return n
+			}
 		}
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			n, _ := strconv.Atoi(f[0])
-			return n
-		}
-		if st, err := container.StartTime(unsharePid); err != nil || st == 0 {
+		if exited(unsharePid) {
 			return 0
 		}
 		if i < 200 {
@@ -307,10 +313,20 @@ func containerPid(unsharePid int) int {
 		} else {
 			time.Sleep(time.Millisecond)
 		}
-		if i > 10000 {
+		if time.Since(start) > time.Minute {
 			return 0
 		}
 	}
+}
+
+// exited reports whether our child pid has ended, leaving it to be reaped.
+func exited(pid int) bool {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	if err != nil {
+		return true // not our child any more: gone
+	}
+	return siginfoPid(&info) != 0
 }
 
 // markRunning records the running container.
@@ -502,7 +518,14 @@ func (e *Engine) watchChain(unsharePid int, comms map[string]string) (int, bool)
 	for i := 0; ; i++ {
 		comm, state, ok := procState(pid)
 		if !ok || state == 'Z' || state == 'X' {
-			return pid, false
+			// Dead, or in the middle of an exec by a thread other than the
+			// leader (Go programs do that), which shows as a zombie for a
+			// moment. unshare, our child, ends soon after its child does.
+			if exited(unsharePid) {
+				return pid, false
+			}
+			time.Sleep(50 * time.Microsecond)
+			continue
 		}
 		if comm != last {
 			if n, ok := comms[last]; ok && last != "unshare" {
@@ -546,4 +569,11 @@ func explainFile(ex *explain.Printer, p string) {
 	}
 	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	ex.Cmd("printf '%%s\\n' %s > %s", explain.Join(lines...), explain.Quote(p))
+}
+
+// siginfoPid reads si_pid from a siginfo_t (x/sys/unix keeps it opaque):
+// after si_signo, si_errno, si_code (3 int32) comes si_pid (int32).
+func siginfoPid(info *unix.Siginfo) int32 {
+	b := (*[16]byte)(unsafe.Pointer(info))
+	return *(*int32)(unsafe.Pointer(&b[12]))
 }
