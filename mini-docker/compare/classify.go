@@ -33,6 +33,10 @@ type Context struct {
 	// dockerd runs with --bridge=none, as it does here and in CI).
 	DockerBridge bool
 	RunFlags     []string
+	// OtherHostNet: compare runs in another network namespace than
+	// dockerd (a test's or a lesson's), so with --network host each side
+	// joins a different "host" network.
+	OtherHostNet bool
 }
 
 // rule explains a difference: it returns the mark and the reason, or
@@ -48,6 +52,7 @@ var rules = []rule{
 	cgroupPath,
 	etcHosts,
 	noDockerBridge,
+	otherHostNetwork,
 	addresses,
 	newerSeccompProfile,
 	newerMaskedPath,
@@ -258,6 +263,34 @@ func noDockerBridge(key, dv, mv string, _, _ Side, c Context) (Mark, string, boo
 		}
 	}
 	return "", "", false
+}
+
+// otherHostNetwork: with --network host the container shares the
+// network of whoever made it; when compare does not run in dockerd's
+// network namespace, those are two different networks.
+func otherHostNetwork(key, dv, mv string, _, _ Side, c Context) (Mark, string, bool) {
+	if !c.OtherHostNet || networkMode(c.RunFlags) != "host" {
+		return "", "", false
+	}
+	if strings.HasPrefix(key, "net.") || strings.HasPrefix(key, "sysctl.net.") {
+		return Must, "--network host, and compare runs in another network namespace than dockerd", true
+	}
+	return "", "", false
+}
+
+// networkMode is the value of --network (or --net) in flags, "" if none.
+func networkMode(flags []string) string {
+	for i, f := range flags {
+		for _, name := range []string{"--network", "--net"} {
+			if f == name && i+1 < len(flags) {
+				return flags[i+1]
+			}
+			if v, ok := strings.CutPrefix(f, name+"="); ok {
+				return v
+			}
+		}
+	}
+	return ""
 }
 
 func hasNetworkFlag(flags []string) bool {

@@ -106,9 +106,10 @@ func Run(o Options) (*Report, error) {
 
 	// Docker's containers are made by dockerd, so "the host" is dockerd's
 	// namespaces; mini-docker's are made from ours.
+	dockerNS, ourNS := hostNamespaces(dockerdPID()), hostNamespaces("self")
 	dockerArgv := append([]string{o.Docker, "run", "--rm"}, volume...)
 	dockerArgv = append(dockerArgv, o.RunFlags...)
-	dockerArgv = append(append(dockerArgv, o.Image), probeArgv(hostNamespaces(dockerdPID()))...)
+	dockerArgv = append(append(dockerArgv, o.Image), probeArgv(dockerNS)...)
 	r.Docker, err = runProbe("docker", dockerArgv, o.Explain)
 	if err != nil {
 		return nil, err
@@ -120,13 +121,17 @@ func Run(o Options) (*Report, error) {
 	}
 	miniArgv = append(append(miniArgv, "run", "--rm"), volume...)
 	miniArgv = append(append(miniArgv, o.RunFlags...), o.MiniOnly...)
-	miniArgv = append(append(miniArgv, o.Image), probeArgv(hostNamespaces("self"))...)
+	miniArgv = append(append(miniArgv, o.Image), probeArgv(ourNS)...)
 	r.Mini, err = runProbe("mini-docker", miniArgv, o.Explain)
 	if err != nil {
 		return nil, err
 	}
 
-	r.Rows = Classify(r.Docker, r.Mini, Context{DockerBridge: r.DockerBridge, RunFlags: o.RunFlags})
+	r.Rows = Classify(r.Docker, r.Mini, Context{
+		DockerBridge: r.DockerBridge,
+		RunFlags:     o.RunFlags,
+		OtherHostNet: nsOf(dockerNS, "net") != nsOf(ourNS, "net"),
+	})
 	for _, row := range r.Rows {
 		switch row.Mark {
 		case Same:
@@ -228,6 +233,16 @@ func hostNamespaces(pid string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// nsOf picks one namespace's inode out of a --host-ns value.
+func nsOf(list, ns string) string {
+	for _, kv := range strings.Split(list, ",") {
+		if v, ok := strings.CutPrefix(kv, ns+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // runProbe runs one side and parses its lines, timing the whole run
