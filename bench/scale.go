@@ -191,11 +191,13 @@ func BenchScale(e *Env, r *Report) error {
 		if err != nil {
 			continue
 		}
-		var st struct{ MonitorPid int }
-		if json.Unmarshal(b, &st) != nil || st.MonitorPid == 0 {
+		var st struct {
+			MiniDocker struct{ MonitorPid int }
+		}
+		if json.Unmarshal(b, &st) != nil || st.MiniDocker.MonitorPid == 0 {
 			continue
 		}
-		if r1, p1, err := memKiB(st.MonitorPid); err == nil {
+		if r1, p1, err := memKiB(st.MiniDocker.MonitorPid); err == nil {
 			rss, pss = append(rss, r1/1024), append(pss, p1/1024)
 		}
 	}

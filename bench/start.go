@@ -44,9 +44,19 @@ func BenchStart(e *Env, r *Report) error {
 	if err != nil {
 		return err
 	}
+	// The same floor with a new network namespace too (what Docker's
+	// --network none gets): how much of a start the netns costs.
+	floorNet, err := Hyperfine(e, Cmd{Name: "floor + netns",
+		Shell:   fmt.Sprintf("mkdir %s && /usr/bin/unshare --mount --uts --ipc --pid --net --fork /usr/sbin/chroot %s true", floorCgroup, e.Rootfs),
+		Prepare: fmt.Sprintf("rmdir %s 2>/dev/null || true", floorCgroup)}, w, n)
+	if err != nil {
+		return err
+	}
 	mdRow := r.sample(bench, "mini-docker run --rm --network none debian true", "ms", md)
 	runcRow := r.sample(bench, "runc run (same rootfs, namespaces, caps, seccomp)", "ms", runc)
 	floorRow := r.sample(bench, "floor: mkdir cgroup + unshare -muip --fork chroot ROOTFS true", "ms", floor)
+	floorNetRow := r.sample(bench, "floor + a new network namespace (unshare --net too)", "ms", floorNet)
+	floorNetRow.vs(floorRow)
 	startNoNet = mdRow
 	mdRow.vs(runcRow).atMost(0.5, "runc run")
 	vsFloor := *mdRow
@@ -243,7 +253,7 @@ func (r *Report) explainStages() {
 	for _, net := range []string{"none", "bridge"} {
 		var st []StageRow
 		for _, s := range r.Stages {
-			if s.Network == net && s.Stage != "chain total" && s.Stage != "total" {
+			if s.Network == net && s.Stage != "chain total" && !strings.HasPrefix(s.Stage, "wall") && !strings.HasPrefix(s.Stage, "rest") {
 				st = append(st, s)
 			}
 		}
