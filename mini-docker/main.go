@@ -135,6 +135,11 @@ func init() {
 		"container inspect": cmdInspect, "image ls": cmdImages, "image rm": cmdRmi,
 		"image pull": cmdPull, "image prune": cmdImagePrune,
 		"compare": cmdCompare,
+		"build":   cmdBuild, "image build": cmdBuild, "commit": cmdCommit, "container commit": cmdCommit,
+		"diff": cmdDiff, "container diff": cmdDiff, "history": cmdHistory, "image history": cmdHistory,
+		"tag": cmdTag, "image tag": cmdTag, "push": cmdPush, "image push": cmdPush,
+		"export": cmdExport, "container export": cmdExport, "save": cmdSave, "image save": cmdSave,
+		"load": cmdLoad, "image load": cmdLoad,
 	}
 }
 

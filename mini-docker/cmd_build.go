@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/build"
+	"mini-docker/pull/store"
+)
+
+func cmdBuild(c *ctx, args []string) error {
+	f := newFlags("build", "[-t NAME[:TAG]]... [-f Dockerfile] [--build-arg K=V]... [--no-cache] CONTEXT",
+		"Build an image from a Dockerfile, as Docker's classic builder does: each instruction runs on\n"+
+			"the image the previous one made (RUN in a mini-docker container, --network none by default)\n"+
+			"and is committed as a new image; an unchanged step reuses its image (Using cache).",
+		"mini-docker build -t hello:1.0 .",
+		"mini-docker build -t app -f docker/Dockerfile --build-arg VERSION=2 .")
+	tags := f.StringArrayP("tag", "t", nil, "name and optionally a tag, NAME[:TAG] (repeatable)")
+	file := f.StringP("file", "f", "", "the Dockerfile (default CONTEXT/Dockerfile)")
+	buildArgs := f.StringArray("build-arg", nil, "set a build-time variable, K=V (repeatable)")
+	noCache := f.Bool("no-cache", false, "do not use the cache")
+	network := f.String("network", "none", "network of the RUN containers: none, host or bridge")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "build", 1); err != nil {
+		return err
+	}
+	for _, t := range *tags {
+		if err := checkRef(t); err != nil {
+			return cli.WithCode(fmt.Errorf("invalid argument %q for \"-t, --tag\" flag: %w", t, err), 125)
+		}
+	}
+	ba := map[string]string{}
+	for _, kv := range *buildArgs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			v, ok = os.LookupEnv(k)
+			if !ok {
+				continue
+			}
+		}
+		ba[k] = v
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	s, err := store.Open(c.root)
+	if err != nil {
+		return err
+	}
+	res, err := build.Build(s, e, build.Options{
+		Context: f.Arg(0), Dockerfile: *file, Tags: *tags, BuildArgs: ba, NoCache: *noCache, Network: *network,
+		Out: os.Stdout, Explain: f.Explainer(), Pull: pullFunc(e, c.root, f.Explaining()),
+	})
+	if err != nil {
+		var re *build.RunError
+		if errors.As(err, &re) {
+			return cli.WithCode(err, re.Code)
+		}
+		var pe *build.ParseError
+		if errors.As(err, &pe) {
+			return cli.WithCode(err, 1)
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return cli.WithHint(cli.WithCode(err, 1), "pull it first, or check the name in FROM")
+		}
+		var ec cli.ExitCode
+		if errors.As(err, &ec) {
+			return cli.WithCode(fmt.Errorf("FROM: the base image could not be pulled"), 1)
+		}
+		return cli.WithCode(err, 1)
+	}
+	_ = res
+	return nil
+}

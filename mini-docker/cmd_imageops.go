@@ -1,0 +1,384 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/build"
+	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/image"
+	"mini-docker/mini-docker/runtime"
+	"mini-docker/overlay/overlayfs"
+	pullimage "mini-docker/pull/image"
+	"mini-docker/pull/registry"
+	"mini-docker/pull/store"
+)
+
+// findContainer resolves a container for diff, commit and export.
+func findContainer(e *runtime.Engine, ref string) (*container.Container, error) {
+	ct, err := e.Find(ref)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return ct, nil
+}
+
+// layersOf returns the container's upper dir and its lower dirs (top
+// first), as inspect shows them in GraphDriver.Data.
+func layersOf(ct *container.Container) (string, []string, error) {
+	upper := ct.GraphDriver.Data["UpperDir"]
+	if upper == "" {
+		return "", nil, fmt.Errorf("container %s has never run: no upper layer yet", container.ShortID(ct.ID))
+	}
+	var lower []string
+	for _, l := range strings.Split(ct.GraphDriver.Data["LowerDir"], ":") {
+		if l != "" {
+			lower = append(lower, l)
+		}
+	}
+	return upper, lower, nil
+}
+
+func cmdDiff(c *ctx, args []string) error {
+	f := newFlags("diff", "CONTAINER", "Show what a container changed in its filesystem: its overlay upper layer\ncompared with the image (A added, C changed, D deleted).", "mini-docker diff demo")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "diff", 1); err != nil {
+		return err
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	ct, err := findContainer(e, f.Arg(0))
+	if err != nil {
+		return err
+	}
+	upper, lower, err := layersOf(ct)
+	if err != nil {
+		return err
+	}
+	changes, err := overlayfs.Diff(upper, lower)
+	if err != nil {
+		return err
+	}
+	for _, ch := range changes {
+		fmt.Println(ch)
+	}
+	return nil
+}
+
+func cmdCommit(c *ctx, args []string) error {
+	f := newFlags("commit", "[-m MSG] [-a AUTHOR] [-c INSTRUCTION]... CONTAINER [REPO[:TAG]]",
+		"Create a new image from a container's changes: its upper layer becomes a gzip'd OCI layer\n"+
+			"(whiteouts written back as .wh. entries), on top of the image's layers, with the\n"+
+			"container's Env, Cmd, Entrypoint, WorkingDir and User in the new config.",
+		"mini-docker commit demo hello:1.0",
+		"mini-docker commit -c 'CMD [\"cat\", \"/hello\"]' demo hello:2.0")
+	msg := f.StringP("message", "m", "", "commit message")
+	author := f.StringP("author", "a", "", "author")
+	changes := f.StringArrayP("change", "c", nil, "apply a Dockerfile instruction (ENV, CMD, ENTRYPOINT, WORKDIR, USER, EXPOSE, LABEL)")
+	pause := f.BoolP("pause", "p", true, "pause the container during the commit")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if f.NArg() < 1 || f.NArg() > 2 {
+		return cli.Usagef("mini-docker commit", "\"commit\" requires at least 1 and at most 2 arguments")
+	}
+	if f.NArg() == 2 {
+		if err := checkRef(f.Arg(1)); err != nil {
+			return cli.WithCode(err, 1)
+		}
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	ct, err := findContainer(e, f.Arg(0))
+	if err != nil {
+		return err
+	}
+	upper, _, err := layersOf(ct)
+	if err != nil {
+		return err
+	}
+	s, err := store.Open(c.root)
+	if err != nil {
+		return err
+	}
+	parent, err := image.Lookup(s, ct.Image)
+	if err != nil {
+		return fmt.Errorf("the container's image %s: %w", ct.Image, err)
+	}
+	cfg := parent.Config.Config
+	cfg.Env, cfg.Cmd, cfg.Entrypoint = ct.Config.Env, ct.Config.Cmd, ct.Config.Entrypoint
+	cfg.WorkingDir, cfg.User = ct.Config.WorkingDir, ct.Config.User
+	if cfg, err = build.ApplyChanges(cfg, *changes); err != nil {
+		return cli.WithCode(err, 1)
+	}
+	if *pause && ct.State.Running && !ct.State.Paused {
+		if err := e.Pause(ct); err == nil {
+			defer e.Unpause(ct)
+		}
+	}
+	unlock, err := s.LockShared()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	ex := f.Explainer()
+	layer, err := image.CommitLayer(s, upper, ex)
+	if err != nil {
+		return err
+	}
+	createdBy := strings.TrimSpace(ct.Path + " " + strings.Join(ct.Args, " "))
+	img, err := image.New(s, parent, image.Change{Config: cfg, CreatedBy: createdBy, Comment: *msg, Author: *author, Layer: layer}, ex)
+	if err != nil {
+		return err
+	}
+	name := "mini-docker-commit-" + img.ID.Encoded()[:12]
+	if f.NArg() == 2 {
+		name = f.Arg(1)
+	}
+	if _, err := image.Tag(s, img, name, ex); err != nil {
+		return err
+	}
+	fmt.Println(img.ID)
+	return nil
+}
+
+func cmdHistory(c *ctx, args []string) error {
+	f := newFlags("history", "[--no-trunc] [-q] IMAGE", "Show the history of an image: one line per entry of its config's history,\nnewest first, with the size of the layer the step made.", "mini-docker history hello:1.0")
+	noTrunc := f.Bool("no-trunc", false, "don't truncate output")
+	quiet := f.BoolP("quiet", "q", false, "only show image IDs")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "history", 1); err != nil {
+		return err
+	}
+	s, err := store.Open(c.root)
+	if err != nil {
+		return err
+	}
+	img, err := image.Lookup(s, f.Arg(0))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound(fmt.Errorf("No such image: %s", f.Arg(0)))
+		}
+		return err
+	}
+	rows, err := image.History(img)
+	if err != nil {
+		return err
+	}
+	if *quiet {
+		for _, r := range rows {
+			fmt.Println(r.ID)
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 8, 3, ' ', 0)
+	fmt.Fprintln(w, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT")
+	for _, r := range rows {
+		created := "N/A"
+		if !r.Created.IsZero() {
+			created = image.HumanDuration(time.Since(r.Created)) + " ago"
+		}
+		by := r.CreatedBy
+		if !*noTrunc {
+			by = image.Truncate(by, 45)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.ID, created, by, image.HumanSize(r.Size), r.Comment)
+	}
+	return w.Flush()
+}
+
+func cmdTag(c *ctx, args []string) error {
+	f := newFlags("tag", "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE (one more name in index.json).", "mini-docker tag hello:1.0 127.0.0.1:5000/hello:1.0")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if f.NArg() != 2 {
+		return cli.Usagef("mini-docker tag", "\"tag\" requires exactly 2 arguments")
+	}
+	if err := checkRef(f.Arg(1)); err != nil {
+		return cli.WithCode(err, 1)
+	}
+	s, err := store.Open(c.root)
+	if err != nil {
+		return err
+	}
+	img, err := image.Lookup(s, f.Arg(0))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound(fmt.Errorf("No such image: %s", f.Arg(0)))
+		}
+		return err
+	}
+	_, err = image.Tag(s, img, f.Arg(1), f.Explainer())
+	return err
+}
+
+func cmdPush(c *ctx, args []string) error {
+	f := newFlags("push", "[--chunk-size BYTES] NAME[:TAG]",
+		"Upload an image to its registry with the distribution API: a HEAD per blob (skip what the\n"+
+			"registry has), a cross-repository mount where it can, monolithic or chunked uploads, and\n"+
+			"the manifest last. Passwords: ~/.docker/config.json (docker login), as for pull.",
+		"mini-docker push 127.0.0.1:5000/hello:1.0")
+	chunk := f.Int64("chunk-size", 16<<20, "upload blobs larger than this in PATCH chunks of this size")
+	insecure := f.StringArray("insecure-registry", nil, "registry HOST:PORT that may be reached over plain HTTP (loopback always may)")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "push", 1); err != nil {
+		return err
+	}
+	s, err := store.Open(c.root)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Lookup(f.Arg(0)); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return cli.WithCode(fmt.Errorf("An image does not exist locally with the tag: %s", f.Arg(0)), 1)
+		}
+		return cli.WithCode(err, 1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	_, err = image.Push(ctx, s, f.Arg(0), image.PushOptions{
+		Registry: registry.Options{Insecure: *insecure}, ChunkSize: *chunk, Out: os.Stdout, Explain: f.Explainer(),
+	})
+	if err != nil {
+		var re *registry.Error
+		if errors.As(err, &re) && re.Code != "" {
+			return cli.WithHint(cli.WithCode(err, 1), "the registry refused with "+re.Code)
+		}
+		return cli.WithCode(err, 1)
+	}
+	return nil
+}
+
+func cmdExport(c *ctx, args []string) error {
+	f := newFlags("export", "-o FILE CONTAINER", "Export a container's filesystem as a tar archive (its image layers and upper layer, merged).", "mini-docker export -o demo.tar demo")
+	out := f.StringP("output", "o", "", "write to FILE instead of stdout")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "export", 1); err != nil {
+		return err
+	}
+	if *out == "" && isTerminal(os.Stdout) {
+		return cli.Usagef("mini-docker export", "cowardly refusing to save to a terminal. Use the -o flag or redirect")
+	}
+	e, err := engine(c, f)
+	if err != nil {
+		return err
+	}
+	ct, err := findContainer(e, f.Arg(0))
+	if err != nil {
+		return err
+	}
+	upper, lower, err := layersOf(ct)
+	if err != nil {
+		return err
+	}
+	scratch, err := os.MkdirTemp(e.Store.Dir(ct.ID), "export-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	return writeOutput(*out, func(w *os.File) error { return image.Export(w, upper, lower, scratch, f.Explainer()) })
+}
+
+// writeOutput writes to FILE through a temporary name (nothing half
+// written is left under FILE), or to stdout.
+func writeOutput(path string, write func(*os.File) error) error {
+	if path == "" || path == "-" {
+		return write(os.Stdout)
+	}
+	tmp := path + ".tmp"
+	fh, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := write(fh); err != nil {
+		fh.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := fh.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func cmdSave(c *ctx, args []string) error {
+	f := newFlags("save", "[-o FILE] IMAGE...", "Save images to a tar archive that is both a docker-archive (manifest.json, for docker load)\nand an OCI archive (oci-layout, index.json).", "mini-docker save -o hello.tar hello:1.0", "mini-docker save hello:1.0 | docker load")
+	out := f.StringP("output", "o", "", "write to FILE instead of stdout")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if err := needArgs(f, "save", 1); err != nil {
+		return err
+	}
+	if *out == "" && isTerminal(os.Stdout) {
+		return cli.Usagef("mini-docker save", "cowardly refusing to save to a terminal. Use the -o flag or redirect")
+	}
+	s, err := store.Open(c.root)
+	if err != nil {
+		return err
+	}
+	for _, ref := range f.Args() {
+		if _, err := s.Lookup(ref); err != nil {
+			return notFound(err)
+		}
+	}
+	return writeOutput(*out, func(w *os.File) error { return pullimage.Save(s, f.Args(), w) })
+}
+
+func cmdLoad(c *ctx, args []string) error {
+	f := newFlags("load", "[-i FILE]", "Load images from a docker-archive (docker save) or an OCI archive.", "mini-docker load -i hello.tar", "docker save busybox | mini-docker load")
+	in := f.StringP("input", "i", "", "read from FILE instead of stdin")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	s, err := store.Open(c.root)
+	if err != nil {
+		return err
+	}
+	r := os.Stdin
+	if *in != "" && *in != "-" {
+		if r, err = os.Open(*in); err != nil {
+			return err
+		}
+		defer r.Close()
+	}
+	names, err := pullimage.Load(context.Background(), s, r, f.Explainer())
+	if err != nil {
+		return cli.WithCode(err, 1)
+	}
+	for _, n := range names {
+		fmt.Printf("Loaded image: %s\n", n)
+	}
+	return nil
+}
+
+var _ = ocispec.ImageConfig{}
