@@ -16,8 +16,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -181,18 +183,29 @@ func (s *suite) compare(t *testing.T, args ...string) (stdout, stderr string, co
 	cmd := s.command(true, append([]string{"compare"}, args...)...)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	probesBefore, _ := filepath.Glob(filepath.Join(os.TempDir(), "mini-docker-probe-*"))
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	var hung atomic.Bool
+	var tree string
 	timer := time.AfterFunc(compareTimeout, func() {
 		hung.Store(true)
+		tree = processTree(cmd.Process.Pid, "")
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	})
 	err := cmd.Wait()
 	timer.Stop()
 	if hung.Load() {
-		t.Fatalf("compare %s hung for %v and was killed; stderr so far:\n%s", strings.Join(args, " "), compareTimeout, errOut.String())
+		// compare was killed before it could remove its probe folder.
+		probesAfter, _ := filepath.Glob(filepath.Join(os.TempDir(), "mini-docker-probe-*"))
+		for _, p := range probesAfter {
+			if !slices.Contains(probesBefore, p) {
+				os.RemoveAll(p)
+			}
+		}
+		t.Fatalf("compare %s hung for %v and was killed; its processes then:\n%sstderr so far:\n%s",
+			strings.Join(args, " "), compareTimeout, tree, errOut.String())
 	}
 	code = 0
 	if x, ok := err.(*exec.ExitError); ok {
@@ -201,6 +214,37 @@ func (s *suite) compare(t *testing.T, args ...string) (stdout, stderr string, co
 		t.Fatal(err)
 	}
 	return out.String(), errOut.String(), code
+}
+
+// processTree describes pid and its descendants (state and command), to
+// tell which process a hung run was waiting for.
+func processTree(pid int, indent string) string {
+	p := strconv.Itoa(pid)
+	stat, _ := os.ReadFile("/proc/" + p + "/stat")
+	state := "?"
+	if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) {
+		state = string(stat[i+2])
+	}
+	cmdline, _ := os.ReadFile("/proc/" + p + "/cmdline")
+	cmd := strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))
+	if cmd == "" {
+		comm, _ := os.ReadFile("/proc/" + p + "/comm")
+		cmd = "[" + strings.TrimSpace(string(comm)) + "]"
+	}
+	if len(cmd) > 160 {
+		cmd = cmd[:160] + "..."
+	}
+	out := fmt.Sprintf("%s%d %s %s\n", indent, pid, state, cmd)
+	tasks, _ := filepath.Glob("/proc/" + p + "/task/*/children")
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, c := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(c); err == nil {
+				out += processTree(n, indent+"  ")
+			}
+		}
+	}
+	return out
 }
 
 // leftovers counts what runs can leave behind: containers and mounts of
@@ -344,5 +388,20 @@ func TestCompareBadInput(t *testing.T) {
 		if code != 125 || !strings.HasPrefix(errOut, "mini-docker") {
 			t.Errorf("compare %q: exit %d, stderr %q, stdout %q: want 125 and one error line", args, code, errOut, out)
 		}
+	}
+}
+
+// TestProcessTree: the hang report shows the children with their state.
+func TestProcessTree(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	tree := processTree(os.Getpid(), "")
+	child := regexp.MustCompile(fmt.Sprintf(`(?m)^  %d [RSD] sleep 30$`, cmd.Process.Pid))
+	if !child.MatchString(tree) {
+		t.Errorf("tree lacks the sleeping child:\n%s", tree)
 	}
 }
