@@ -21,6 +21,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"mini-docker/internal/testenv"
 )
@@ -32,13 +35,14 @@ var toolNames = []string{"pull", "overlay", "cgroupctl", "vethctl", "unshare", "
 // harness is one test's mini-docker: its own state root and its own
 // network namespace playing the host.
 type harness struct {
-	t       *testing.T
-	bin     string
-	root    string
-	netns   string
-	reg     *testenv.Registry
-	before  snapshot
-	cleaned bool
+	t      *testing.T
+	bin    string
+	root   string
+	netns  string
+	reg    *testenv.Registry
+	before snapshot
+	mu     sync.Mutex
+	ids    map[string]bool // every container ID made under root
 }
 
 func newHarness(t *testing.T) *harness {
@@ -52,7 +56,8 @@ func newHarness(t *testing.T) *harness {
 	}
 	b := make([]byte, 4)
 	rand.Read(b)
-	h := &harness{t: t, bin: bin, root: t.TempDir(), netns: "mdt-" + hex.EncodeToString(b)}
+	h := &harness{t: t, bin: bin, root: t.TempDir(), netns: "mdt-" + hex.EncodeToString(b), ids: map[string]bool{}}
+	h.watchIDs()
 	if out, err := exec.Command("ip", "netns", "add", h.netns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v %s", err, out)
 	}
@@ -133,6 +138,61 @@ func runCmd(t *testing.T, cmd *exec.Cmd) (string, string, int) {
 	return out.String(), errOut.String(), 0
 }
 
+// watchIDs records the ID of every container made under the harness's
+// root (inotify on the containers folder), even of those removed at
+// once, so that the leak counts look only at this test's cgroups and
+// namespaces: other tests of the toolkit may run containers meanwhile.
+func (h *harness) watchIDs() {
+	dir := filepath.Join(h.root, "containers")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		h.t.Fatal(err)
+	}
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE|unix.IN_MOVED_TO); err != nil {
+		h.t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "inotify")
+	h.t.Cleanup(func() { f.Close() })
+	go func() {
+		buf := make([]byte, 64*1024)
+		for {
+			n, err := f.Read(buf)
+			if err != nil {
+				return
+			}
+			for off := 0; off+unix.SizeofInotifyEvent <= n; {
+				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+				name := strings.TrimRight(string(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+int(ev.Len)]), "\x00")
+				if hex64.MatchString(name) {
+					h.mu.Lock()
+					h.ids[name] = true
+					h.mu.Unlock()
+				}
+				off += unix.SizeofInotifyEvent + int(ev.Len)
+			}
+		}
+	}()
+}
+
+// ours reports whether a cgroup or netns name belongs to one of our containers.
+func (h *harness) ours(name string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ids[name] {
+		return true
+	}
+	short := strings.TrimPrefix(name, "md-")
+	for id := range h.ids {
+		if len(short) == 12 && strings.HasPrefix(id, short) {
+			return true
+		}
+	}
+	return false
+}
+
 // snapshot counts the kernel objects and files runs make.
 type snapshot struct {
 	mounts, cgroups, netns, veths, leases, states []string
@@ -151,12 +211,16 @@ func (h *harness) snap() snapshot {
 	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/mini-docker/*")
 	more, _ := filepath.Glob("/sys/fs/cgroup/mini-docker/*")
 	for _, d := range append(dirs, more...) {
-		if hex64.MatchString(filepath.Base(d)) {
+		if hex64.MatchString(filepath.Base(d)) && h.ours(filepath.Base(d)) {
 			s.cgroups = append(s.cgroups, d)
 		}
 	}
 	ns, _ := filepath.Glob("/run/netns/md-*")
-	s.netns = ns
+	for _, n := range ns {
+		if h.ours(filepath.Base(n)) {
+			s.netns = append(s.netns, n)
+		}
+	}
 	out, _ := exec.Command("ip", "-n", h.netns, "-o", "link", "show", "type", "veth").Output()
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		if l != "" {
@@ -204,6 +268,7 @@ func leaks(before, after snapshot) []string {
 // assertNoLeaks fails when the runs so far left anything behind.
 func (h *harness) assertNoLeaks() {
 	h.t.Helper()
+	time.Sleep(50 * time.Millisecond) // let inotify report the last IDs
 	for _, l := range leaks(h.before, h.snap()) {
 		h.t.Errorf("left behind: %s", l)
 	}
@@ -244,7 +309,8 @@ func TestRunHelloWorld(t *testing.T) {
 	if n := strings.Count(ps, "Exited (0)"); n != 2 {
 		t.Errorf("ps -a shows %d exited containers, want 2:\n%s", n, ps)
 	}
-	if s := h.snap(); len(s.mounts) != 0 || len(s.cgroups) != len(h.before.cgroups) {
+	time.Sleep(100 * time.Millisecond) // let inotify report the IDs
+	if s := h.snap(); len(s.mounts) != 0 || len(s.cgroups) != 0 {
 		t.Errorf("exited containers still hold mounts %v or cgroups %v", s.mounts, s.cgroups)
 	}
 	h.must("container", "prune", "-f")

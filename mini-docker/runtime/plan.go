@@ -42,6 +42,9 @@ type Step struct {
 	Stage string
 	Do    []string
 	Undo  []string
+	// Fn, when set, does the step in-process; Do is then the command it
+	// stands for, printed by --explain (and run by the printed script).
+	Fn func() error
 }
 
 // Plan is a whole run as commands.
@@ -153,8 +156,9 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	p.Steps = append(p.Steps, Step{Stage: "cgroup", Do: create,
 		Undo: []string{cgroupctl, "delete", "--kill", s.ID, "--parent", CgroupParent}})
 
-	// The network namespace, wired to the bridge.
-	if s.Network == "bridge" {
+	// The network namespace: a named one (so it can be set up before the
+	// chain joins it), wired to the bridge unless --network none.
+	if s.Network == "bridge" || s.Network == "none" {
 		vethctl, err := tool("vethctl", "network")
 		if err != nil {
 			return nil, err
@@ -162,9 +166,24 @@ func BuildPlan(s *Spec) (*Plan, error) {
 		p.Steps = append(p.Steps, Step{Stage: "netns",
 			Do:   []string{vethctl, "netns", "add", s.Netns},
 			Undo: []string{vethctl, "netns", "del", s.Netns}})
-		p.Steps = append(p.Steps, Step{Stage: "veth",
-			Do: []string{vethctl, "create", s.HostVeth, "eth0", "--netns", s.Netns,
-				"--addr", s.Addr, "--gateway", s.Gateway, "--bridge", s.Bridge}})
+		if s.Network == "bridge" {
+			p.Steps = append(p.Steps, Step{Stage: "veth",
+				Do: []string{vethctl, "create", s.HostVeth, "eth0", "--netns", s.Netns,
+					"--addr", s.Addr, "--gateway", s.Gateway, "--bridge", s.Bridge}})
+		}
+		// What Docker sets in every container's network namespace: any
+		// user may bind ports below 1024 and send pings (the namespace is
+		// the container's own, so this opens nothing on the host), and a
+		// loopback that is up even with --network none.
+		nsPath := filepath.Join("/run/netns", s.Netns)
+		p.Steps = append(p.Steps, Step{Stage: "netconf",
+			Do: []string{"ip", "netns", "exec", s.Netns, "sysctl", "-qw", "net.ipv4.ip_unprivileged_port_start=0",
+				"net.ipv4.ping_group_range=0 2147483647"},
+			Fn: func() error { return ConfigureNetns(nsPath, s.Network == "none") }})
+		if s.Network == "none" {
+			p.Steps = append(p.Steps, Step{Stage: "netconf", Do: []string{"ip", "-n", s.Netns, "link", "set", "lo", "up"},
+				Fn: func() error { return nil }}) // done by the step above
+		}
 	}
 
 	// The chain.
@@ -180,10 +199,8 @@ func BuildPlan(s *Spec) (*Plan, error) {
 		chain = append(chain, "--user", "--map-root-user")
 	}
 	switch s.Network {
-	case "bridge":
+	case "bridge", "none":
 		chain = append(chain, "--net-path", filepath.Join("/run/netns", s.Netns))
-	case "none":
-		chain = append(chain, "--net")
 	}
 	chain = append(chain, "--hostname", s.Hostname, "--")
 
@@ -203,7 +220,11 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	for _, b := range []struct{ src, dst string }{
 		{s.Etc.ResolvConf, "/etc/resolv.conf"}, {s.Etc.Hostname, "/etc/hostname"}, {s.Etc.Hosts, "/etc/hosts"},
 	} {
-		chain = append(chain, "--bind", b.src+":"+b.dst)
+		v := b.src + ":" + b.dst
+		if s.ReadOnly {
+			v += ":ro" // as Docker does with --read-only
+		}
+		chain = append(chain, "--bind", v)
 	}
 	for _, b := range s.Binds {
 		v := b.Source + ":" + b.Target
@@ -239,7 +260,7 @@ func BuildPlan(s *Spec) (*Plan, error) {
 		chain = append(chain, fd, "run", "--profile", s.Security.Seccomp, "--caps", strings.Join(caps, ","), "--")
 	}
 
-	if !s.Caps.Privileged || s.User != "" || s.Security.NoNewPrivs {
+	{
 		capctl, err := tool("capctl", "capabilities")
 		if err != nil {
 			return nil, err
@@ -258,9 +279,14 @@ func BuildPlan(s *Spec) (*Plan, error) {
 				chain = append(chain, "--cap-drop", c)
 			}
 		}
-		if s.User != "" {
-			chain = append(chain, "--user", s.User)
+		// Always a user, root when the image names none: the user's
+		// groups are then set from the image's /etc/group, instead of
+		// inherited from whoever ran mini-docker.
+		user := s.User
+		if user == "" {
+			user = "0:0"
 		}
+		chain = append(chain, "--user", user)
 		if s.Security.NoNewPrivs {
 			chain = append(chain, "--no-new-privs")
 		}

@@ -2,10 +2,12 @@ package runtime
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -156,7 +158,7 @@ func TestBuildPlanIsTheContractChain(t *testing.T) {
 	for _, st := range p.Steps {
 		stages = append(stages, st.Stage)
 	}
-	if !reflect.DeepEqual(stages, []string{"overlay", "cgroup", "netns", "veth"}) {
+	if !reflect.DeepEqual(stages, []string{"overlay", "cgroup", "netns", "veth", "netconf"}) {
 		t.Errorf("stages = %v", stages)
 	}
 	if got := strings.Join(p.Steps[0].Do, " "); !strings.Contains(got, "--lower /l/top:/l/base") {
@@ -171,7 +173,7 @@ func TestBuildPlanIsTheContractChain(t *testing.T) {
 		"cgroupctl exec --name " + s.ID,
 		"chroot --pivot --docker --bind /c/resolv.conf:/etc/resolv.conf",
 		"/proc/self/fd/3 run --profile default --caps CHOWN,",
-		"/proc/self/fd/4 run --docker-default --",
+		"/proc/self/fd/4 run --docker-default --user 0:0 --",
 		"/proc/self/fd/5 __execin . -- echo hi",
 	} {
 		if !strings.Contains(line, want) {
@@ -187,7 +189,7 @@ func TestBuildPlanIsTheContractChain(t *testing.T) {
 }
 
 func TestBuildPlanNamesAMissingTool(t *testing.T) {
-	tools := fakeTools(t, "overlay", "cgroupctl", "unshare", "chroot", "capctl")
+	tools := fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "capctl")
 	_, err := BuildPlan(&Spec{ID: "x", Tools: tools, Network: "none", Security: Security{Seccomp: "default"}, Argv: []string{"true"}})
 	if err == nil || !strings.Contains(err.Error(), "seccomp: needs the seccompctl tool") {
 		t.Fatalf("BuildPlan = %v", err)
@@ -195,5 +197,27 @@ func TestBuildPlanNamesAMissingTool(t *testing.T) {
 	// Unconfined needs no seccompctl.
 	if _, err := BuildPlan(&Spec{ID: "x", Tools: tools, Network: "none", Security: Security{Seccomp: "unconfined"}, Argv: []string{"true"}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExitedSeesTheEndWithoutReaping: exited must tell a live child from
+// one that ended, and leave the ended one for Wait.
+func TestExitedSeesTheEndWithoutReaping(t *testing.T) {
+	cmd := exec.Command("sleep", "0.2")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if exited(cmd.Process.Pid) {
+		t.Fatal("exited() = true for a running child")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !exited(cmd.Process.Pid) {
+		if time.Now().After(deadline) {
+			t.Fatal("exited() never saw the child end")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("Wait after exited(): %v (exited must not reap)", err)
 	}
 }

@@ -146,7 +146,7 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		c.Runtime.Lease = addr
 		e.stage("ipam", t)
 		spec.Addr, spec.Gateway, spec.Bridge = addr, DefaultGateway, DefaultBridge
-		spec.Netns, spec.HostVeth = NetnsName(c.ID), hostVethName()
+		spec.HostVeth = hostVethName()
 		ip, _, _ := strings.Cut(addr, "/")
 		ns := &c.NetworkSettings
 		ns.IPAddress, ns.Gateway, ns.IPPrefixLen = ip, DefaultGateway, 16
@@ -154,6 +154,10 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		ns.SandboxKey = "/run/netns/" + spec.Netns
 		ns.MacAddress = ""
 		ns.Networks = map[string]*container.EndpointSetting{"bridge": {Gateway: DefaultGateway, IPAddress: ip, IPPrefixLen: 16}}
+	}
+	if spec.Network == "bridge" || spec.Network == "none" {
+		spec.Netns = NetnsName(c.ID)
+		c.NetworkSettings.SandboxKey = "/run/netns/" + spec.Netns
 	}
 	etc, err := WriteEtcFiles(dir, c.Config.Hostname, c.NetworkSettings.IPAddress, spec.Network == "host")
 	if err != nil {
@@ -192,7 +196,12 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 			return nil, err
 		}
 		t := time.Now()
-		if err := runTool(e.Explain, s.Do); err != nil {
+		if s.Fn != nil {
+			e.Explain.Argv(s.Do...)
+			if err := s.Fn(); err != nil {
+				return nil, err
+			}
+		} else if err := runTool(e.Explain, s.Do); err != nil {
 			return nil, err
 		}
 		e.stage(s.Stage, t)
@@ -516,6 +525,9 @@ func (e *Engine) watchChain(unsharePid int, comms map[string]string) (int, bool)
 	last := "unshare"
 	t := time.Now()
 	for i := 0; ; i++ {
+		if time.Since(start) > 30*time.Second {
+			return pid, !exited(unsharePid) // a tool is waiting on something; if alive, count it as started
+		}
 		comm, state, ok := procState(pid)
 		if !ok || state == 'Z' || state == 'X' {
 			// Dead, or in the middle of an exec by a thread other than the
@@ -539,9 +551,6 @@ func (e *Engine) watchChain(unsharePid int, comms map[string]string) (int, bool)
 		}
 		if i > 100 {
 			time.Sleep(100 * time.Microsecond)
-		}
-		if time.Since(start) > 30*time.Second {
-			return pid, true // a tool is waiting on something; count it as started
 		}
 	}
 }
@@ -572,8 +581,9 @@ func explainFile(ex *explain.Printer, p string) {
 }
 
 // siginfoPid reads si_pid from a siginfo_t (x/sys/unix keeps it opaque):
-// after si_signo, si_errno, si_code (3 int32) comes si_pid (int32).
+// si_signo, si_errno and si_code are three int32s, then the union of
+// details starts on an 8-byte boundary, and si_pid comes first in it.
 func siginfoPid(info *unix.Siginfo) int32 {
-	b := (*[16]byte)(unsafe.Pointer(info))
-	return *(*int32)(unsafe.Pointer(&b[12]))
+	b := (*[24]byte)(unsafe.Pointer(info))
+	return *(*int32)(unsafe.Pointer(&b[16]))
 }
