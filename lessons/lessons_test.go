@@ -4,6 +4,7 @@ package lessons
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -46,6 +47,14 @@ func TestLessons(t *testing.T) {
 			l, err := lessonrun.ParseFile(f)
 			if err != nil {
 				t.Fatal(err)
+			}
+			for _, r := range l.Requires {
+				if r == "docker" {
+					if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+						t.Skipf("!!! LESSON %s SKIPPED: it needs Docker's engine and none answers (start it: bash scripts/dockerd): %s",
+							name, strings.TrimSpace(string(out)))
+					}
+				}
 			}
 			if len(l.Steps) == 0 {
 				t.Fatalf("%s has no console block to check", name)

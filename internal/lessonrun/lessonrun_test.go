@@ -10,7 +10,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
-	text := "# A lesson\n\n```console\n$ echo hi\nhi\n\n$ printf 'a\\n' \\\n  'b'\na\n```\n\n" +
+	text := "# A lesson\n<!-- requires: docker -->\n```console\n$ echo hi\nhi\n\n$ printf 'a\\n' \\\n  'b'\na\n```\n\n" +
 		"```console skip\n$ rm -rf /\n```\n\n```sh\n$ not run\n```\n\n```console cleanup\n$ echo bye\n```\n"
 	l, err := Parse("x.md", text)
 	if err != nil {
@@ -18,6 +18,9 @@ func TestParse(t *testing.T) {
 	}
 	if len(l.Steps) != 2 || len(l.Cleanup) != 1 {
 		t.Fatalf("got %d steps and %d cleanup steps, want 2 and 1", len(l.Steps), len(l.Cleanup))
+	}
+	if strings.Join(l.Requires, ",") != "docker" {
+		t.Errorf("Requires = %q, want [docker]", l.Requires)
 	}
 	if l.Steps[0].Line != 4 || l.Steps[0].Command != "echo hi" || strings.Join(l.Steps[0].Expected, "|") != "hi" {
 		t.Errorf("step 0 = %+v", l.Steps[0])
@@ -33,6 +36,7 @@ func TestParseErrors(t *testing.T) {
 		"```console\n$ echo unclosed\n",
 		"```console bogus\n$ true\n```\n",
 		"```console\n$ echo \\\n```\n",
+		"<!-- requires: unicorns -->\n```console\n$ true\n```\n",
 	} {
 		if _, err := Parse("bad.md", text); err == nil {
 			t.Errorf("Parse(%q) succeeded, want an error", text)

@@ -17,6 +17,9 @@ type Lesson struct {
 	Path    string
 	Steps   []Step // from `console` blocks, in order
 	Cleanup []Step // from `console cleanup` blocks, run at the end
+	// Requires lists what the lesson needs beyond the toolkit, from a
+	// line `<!-- requires: docker -->` (only "docker" is known).
+	Requires []string
 }
 
 // Step is one command and the output the lesson expects from it.
@@ -64,6 +67,16 @@ func Parse(path, text string) (*Lesson, error) {
 		line := sc.Text()
 		trimmed := strings.TrimSpace(line)
 		if state == outside {
+			if rest, ok := strings.CutPrefix(trimmed, "<!-- requires:"); ok {
+				for _, r := range strings.Fields(strings.TrimSuffix(rest, "-->")) {
+					r = strings.Trim(r, ",")
+					if r != "docker" {
+						return nil, fmt.Errorf("%s:%d: unknown requirement %q (known: docker)", path, lineNo, r)
+					}
+					l.Requires = append(l.Requires, r)
+				}
+				continue
+			}
 			if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
 				fence = trimmed[:3]
 				info := strings.Fields(strings.TrimLeft(trimmed, "`~"))
