@@ -130,7 +130,7 @@ type CapSpec struct {
 // BuildPlan turns a Spec into commands. It fails with a
 // MissingToolError when a stage's tool is not built.
 func BuildPlan(s *Spec) (*Plan, error) {
-	p := &Plan{Env: s.Env, Comms: map[string]string{"unshare": "namespaces", "exe": "namespaces", "cgroupctl": "cgroup join", "chroot": "pivot"}}
+	p := &Plan{Env: s.Env, Comms: map[string]string{"unshare": "namespaces", "exe": "setns (re-exec)", "cgroupctl": "cgroup join", "chroot": "pivot"}}
 	tool := func(name, stage string) (string, error) { return s.Tools.Path(name, stage) }
 
 	// Root filesystem: the image's layers under a fresh upper layer.
@@ -181,7 +181,7 @@ func BuildPlan(s *Spec) (*Plan, error) {
 				"net.ipv4.ping_group_range=0 2147483647"},
 			Fn: func() error { return ConfigureNetns(nsPath, s.Network == "none") }})
 		if s.Network == "none" {
-			p.Steps = append(p.Steps, Step{Stage: "netconf", Do: []string{"ip", "-n", s.Netns, "link", "set", "lo", "up"},
+			p.Steps = append(p.Steps, Step{Stage: "lo up", Do: []string{"ip", "-n", s.Netns, "link", "set", "lo", "up"},
 				Fn: func() error { return nil }}) // done by the step above
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"mini-docker/mini-docker/container"
 )
@@ -60,10 +61,12 @@ func (e *Engine) Create(o *Options, pull PullFunc) (*container.Container, error)
 	if o.Platform != "" && o.Platform != "linux/amd64" && o.Platform != "linux" {
 		return nil, fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s", o.Image, o.Platform)
 	}
+	t := time.Now()
 	img, err := e.resolveImage(o.Image, o.Pull, pull)
 	if err != nil {
 		return nil, err
 	}
+	e.stage("pull check", t)
 	entry, cmd, err := o.Argv(img.Config.Config)
 	if err != nil {
 		return nil, err

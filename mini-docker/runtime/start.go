@@ -521,7 +521,7 @@ func (e *Engine) watchChain(unsharePid int, comms map[string]string) (int, bool)
 	if pid == 0 {
 		return 0, false
 	}
-	e.stage("namespaces", start)
+	e.stage("clone", start)
 	last := "unshare"
 	t := time.Now()
 	for i := 0; ; i++ {
