@@ -380,7 +380,9 @@ func (e *Engine) finish(c *container.Container, ws syscall.WaitStatus) (int, err
 	if err := e.Store.Save(cur); err != nil {
 		return code, err
 	}
+	t := time.Now()
 	cur, err = e.release(cur)
+	e.stage("release", t)
 	if cur != nil && cur.HostConfig.AutoRemove && err == nil {
 		e.Explain.Argv("rm", "-rf", e.Store.Dir(cur.ID))
 		err = e.Store.Remove(cur.ID)
