@@ -354,6 +354,17 @@ func TestWalkthrough(t *testing.T) {
 	if lines := strings.Count(strings.TrimSpace(ps), "\n") + 1; lines != 3 {
 		t.Errorf("exec ps aux shows %d lines, want the header, sleep and ps:\n%s", lines, ps)
 	}
+	// exec joins the cgroup, and runs under the same seccomp filter and
+	// capabilities, with no descriptor of ours left open.
+	sec := h.must("exec", "demo", "sh", "-c", "grep -E 'CapEff|Seccomp:' /proc/self/status; grep memory /proc/self/cgroup; ls /proc/$$/fd")
+	for _, want := range []string{"CapEff:\t00000000a80425fb", "Seccomp:\t2", ":memory:/mini-docker/" + id, "\n0\n1\n2\n"} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("exec: lacks %q:\n%s", want, sec)
+		}
+	}
+	if strings.Contains(sec, "\n3\n") {
+		t.Errorf("exec: the shell holds descriptor 3:\n%s", sec)
+	}
 	if got := h.must("exec", "demo", "hostname"); got != id[:12]+"\n" {
 		t.Errorf("hostname = %q, want %s", got, id[:12])
 	}
