@@ -282,11 +282,15 @@ func BuildPlan(s *Spec) (*Plan, error) {
 		// Always a user, root when the image names none: the user's
 		// groups are then set from the image's /etc/group, instead of
 		// inherited from whoever ran mini-docker.
+		// (Not in a user namespace of one mapped ID: setgroups(2) is
+		// refused there, and root is the only user anyway.)
 		user := s.User
-		if user == "" {
+		if user == "" && !s.Userns {
 			user = "0:0"
 		}
-		chain = append(chain, "--user", user)
+		if user != "" {
+			chain = append(chain, "--user", user)
+		}
 		if s.Security.NoNewPrivs {
 			chain = append(chain, "--no-new-privs")
 		}
