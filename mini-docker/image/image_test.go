@@ -36,7 +36,7 @@ type env struct {
 	bin    string
 	root   string
 	reg    *testenv.Registry
-	debian string // the registry's debian reference, pulled
+	debian string          // the registry's debian reference, pulled
 	ids    map[string]bool // short IDs of every container seen
 }
 

@@ -172,6 +172,15 @@ func regError(resp *http.Response, what string) error {
 	if json.Unmarshal(b, &body) == nil && len(body.Errors) > 0 {
 		e.Code, e.Message = body.Errors[0].Code, body.Errors[0].Message
 	}
+	// A HEAD answer has no body: the status says it (distribution's
+	// codes for 401 and 403).
+	switch {
+	case e.Code != "":
+	case e.Status == http.StatusUnauthorized:
+		e.Code, e.Message = "UNAUTHORIZED", "authentication required"
+	case e.Status == http.StatusForbidden:
+		e.Code, e.Message = "DENIED", "requested access to the resource is denied"
+	}
 	return fmt.Errorf("%s: %w", what, e)
 }
 
