@@ -125,7 +125,7 @@ func usage() {
 	fmt.Printf(`
 Limits (Docker's names and units):
   --memory 100m  --memory-swap 200m|-1  --cpus 0.5  --cpu-shares 512
-  --pids-limit 100  --cpuset-cpus 0-1
+  --pids-limit 100  --cpuset-cpus 0-1  --devices docker|all
 Every command takes --parent NAME (default mini-docker), --mode auto|v1|v2,
 --v2-root DIR and --explain (print every mkdir and write as a shell command).
 
@@ -156,7 +156,7 @@ type cmd struct {
 	parent, mode, v2root, name string
 	json, kill                 bool
 	mem, swap, cpus, shares    string
-	pids, cpuset               string
+	pids, cpuset, devices      string
 }
 
 func (x *cmd) addLimitFlags() {
@@ -166,6 +166,7 @@ func (x *cmd) addLimitFlags() {
 	x.StringVar(&x.shares, "cpu-shares", "", "relative CPU weight (v1 cpu.shares, default 1024; converted to cpu.weight on v2)")
 	x.StringVar(&x.pids, "pids-limit", "", "most tasks (processes and threads) the group may hold, -1 for unlimited")
 	x.StringVar(&x.cpuset, "cpuset-cpus", "", "CPUs the group may run on (like 0-1 or 0,2)")
+	x.StringVar(&x.devices, "devices", "", "device access on v1: docker (deny all, then allow Docker's default devices, as docker run) or all (as --privileged); not done on v2")
 }
 
 // resources turns the limit flags into cgroup.Resources.
@@ -201,6 +202,9 @@ func (x *cmd) resources() (cgroup.Resources, error) {
 		if r.CpusetCpus, err = cgroup.ParseCpuset(x.cpuset); err != nil {
 			return r, err
 		}
+	}
+	if r.Devices, err = cgroup.ParseDevices(x.devices); err != nil {
+		return r, err
 	}
 	return r, nil
 }

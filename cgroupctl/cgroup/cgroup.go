@@ -70,7 +70,11 @@ func New(h *Host, parent, name string) (*Group, error) {
 func (g *Group) Host() *Host { return g.host }
 
 // Dirs returns the group's directory in each tree it lives in: one on v2,
-// one per v1 hierarchy (cpu, cpuacct, cpuset, memory, pids, freezer).
+// one per mounted v1 hierarchy (cpu, cpuacct, cpuset, memory, pids,
+// freezer, then devices, blkio, name=systemd, ...), and on a hybrid host
+// also one in the cgroup2 tree, as runc does: with no controller there it
+// only names the group (systemd and tools reading the "0::" line of
+// /proc/PID/cgroup see the container's group, not the root).
 func (g *Group) Dirs() []string {
 	if g.host.Driver == V2 {
 		return []string{filepath.Join(g.host.V2Root, g.Parent, g.Name)}
@@ -78,6 +82,9 @@ func (g *Group) Dirs() []string {
 	var d []string
 	for _, mp := range g.host.hierarchies() {
 		d = append(d, filepath.Join(mp, g.Parent, g.Name))
+	}
+	if g.host.Mode == Hybrid && g.host.V2Root != "" {
+		d = append(d, filepath.Join(g.host.V2Root, g.Parent, g.Name))
 	}
 	return d
 }
@@ -239,17 +246,18 @@ func enableControllers(ex *explain.Printer, dir string, want []string, isRoot bo
 	return writeFile(ex, filepath.Join(dir, "cgroup.subtree_control"), strings.Join(add, " "))
 }
 
-// createV1 makes the parent and the group in each v1 hierarchy.
+// createV1 makes the parent and the group in each v1 hierarchy (and, on
+// a hybrid host, in the cgroup2 tree: see Dirs).
 func (g *Group) createV1(ex *explain.Printer, made *[]string) error {
-	for _, mp := range g.host.hierarchies() {
+	for _, d := range g.Dirs() {
 		var prepareParent, prepare func(string) error
-		if mp == g.host.V1["cpuset"] {
+		if cs := g.host.V1["cpuset"]; cs != "" && strings.HasPrefix(d, cs+"/") {
 			prepare = func(d string) error { return inheritCpuset(ex, d) }
 			if g.Parent != "" {
 				prepareParent = prepare
 			}
 		}
-		if err := mkdirGroup(ex, filepath.Join(mp, g.Parent, g.Name), made, prepareParent, prepare); err != nil {
+		if err := mkdirGroup(ex, d, made, prepareParent, prepare); err != nil {
 			return err
 		}
 	}
@@ -313,6 +321,11 @@ func (g *Group) Set(r Resources, ex *explain.Printer) error {
 		return err
 	}
 	if g.host.Driver == V2 {
+		if r.Devices != "" {
+			// On v2 device access is an eBPF program (BPF_CGROUP_DEVICE)
+			// attached to the group, not a file: cgroupctl does not load one.
+			ex.Note("--devices: not done on cgroup v2 (device rules are a BPF program there, which cgroupctl does not load)")
+		}
 		for _, w := range r.v2Writes() {
 			p := filepath.Join(g.dir(w.controller), w.file)
 			if w.file == "memory.swap.max" && r.MemorySwap == 0 && !exists(p) {
@@ -327,8 +340,37 @@ func (g *Group) Set(r Resources, ex *explain.Printer) error {
 	if err := g.setMemoryV1(r, ex); err != nil {
 		return err
 	}
+	if err := g.setDevicesV1(r.Devices, ex); err != nil {
+		return err
+	}
 	for _, w := range r.v1Writes() {
 		if err := writeFile(ex, filepath.Join(g.dir(w.controller), w.file), w.value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setDevicesV1 writes the device rules of the v1 devices controller: a
+// new group starts with its parent's rules (on the host root: every
+// device allowed). "docker" denies all, then allows Docker's default list
+// one rule per write, as runc does; "all" allows every device.
+func (g *Group) setDevicesV1(mode string, ex *explain.Printer) error {
+	if mode == "" {
+		return nil
+	}
+	if _, ok := g.host.V1["devices"]; !ok {
+		return fmt.Errorf("--devices: the devices controller is not available: no v1 hierarchy has it mounted (host mode %s)", g.host.Mode)
+	}
+	dir := g.dir("devices")
+	if mode == "all" {
+		return writeFile(ex, filepath.Join(dir, "devices.allow"), "a")
+	}
+	if err := writeFile(ex, filepath.Join(dir, "devices.deny"), "a"); err != nil {
+		return err
+	}
+	for _, rule := range DockerDeviceRules {
+		if err := writeFile(ex, filepath.Join(dir, "devices.allow"), rule); err != nil {
 			return err
 		}
 	}
@@ -388,6 +430,18 @@ func (g *Group) Join(pid int, ex *explain.Printer) error {
 		ex.Note("0 = the writing process, whatever its PID in its own PID namespace")
 	}
 	for _, d := range g.Dirs() {
+		// A group made by an older cgroupctl lives in fewer hierarchies:
+		// make it where it is missing, as runc's Apply does (mkdir -p).
+		if !exists(d) {
+			var made []string
+			var prepare func(string) error
+			if cs := g.host.V1["cpuset"]; cs != "" && strings.HasPrefix(d, cs+"/") {
+				prepare = func(d string) error { return inheritCpuset(ex, d) }
+			}
+			if err := mkdirGroup(ex, d, &made, prepare, prepare); err != nil {
+				return fmt.Errorf("join cgroup %q: %w", g.Name, err)
+			}
+		}
 		if err := writeFile(ex, filepath.Join(d, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
 			return fmt.Errorf("join cgroup %q: %w", g.Name, err)
 		}

@@ -45,6 +45,10 @@ type Host struct {
 	V2Available []string
 	// V1 maps each v1 controller to the mount point of its hierarchy.
 	V1 map[string]string
+	// Hierarchies lists every mounted v1 hierarchy once, controllers or
+	// not (name=systemd holds none), in mountinfo's order: runc makes and
+	// joins the group in each of them, and binds each into the container.
+	Hierarchies []Hierarchy
 	// Self maps each hierarchy of /proc/self/cgroup ("memory", "cpu,cpuacct",
 	// "" for v2) to the calling process's cgroup in it.
 	Self map[string]string
@@ -53,6 +57,17 @@ type Host struct {
 	// hybrid hosts (like Docker and runc, which ignore the nearly empty v2
 	// tree), or V2 when asked with UseV2.
 	Driver Mode
+}
+
+// Hierarchy is one mounted cgroup v1 hierarchy.
+type Hierarchy struct {
+	Point string // mount point, e.g. /sys/fs/cgroup/memory
+	// Root is the group of the hierarchy shown at Point (mountinfo's 4th
+	// field): "/" for a whole hierarchy, a group's path for a bind of it.
+	Root string
+	// Subsystems are the controllers bound to it and its name=NAME, as
+	// /proc/self/cgroup names the hierarchy ("cpu,cpuacct", "name=systemd").
+	Subsystems []string
 }
 
 // Detect reads the calling process's view of the cgroup mounts.
@@ -99,12 +114,19 @@ func Parse(mountinfo, selfCgroup []byte) (*Host, error) {
 				h.V2Root = point
 			}
 		case "cgroup":
+			var subs []string
 			for _, opt := range strings.Split(g[2], ",") {
 				if isController(opt) {
 					if _, seen := h.V1[opt]; !seen {
 						h.V1[opt] = point
 					}
 				}
+				if isController(opt) || strings.HasPrefix(opt, "name=") {
+					subs = append(subs, opt)
+				}
+			}
+			if len(subs) > 0 && !h.hasHierarchy(subs) {
+				h.Hierarchies = append(h.Hierarchies, Hierarchy{Point: point, Root: unescape(f[3]), Subsystems: subs})
 			}
 		}
 	}
@@ -126,6 +148,45 @@ func Parse(mountinfo, selfCgroup []byte) (*Host, error) {
 		}
 	}
 	return h, nil
+}
+
+// hasHierarchy reports whether a hierarchy with these subsystems is
+// listed already (the same hierarchy mounted twice counts once).
+func (h *Host) hasHierarchy(subs []string) bool {
+	for _, x := range h.Hierarchies {
+		if sameSet(x.Subsystems, subs) {
+			return true
+		}
+	}
+	return false
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		found := false
+		for _, y := range b {
+			found = found || x == y
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// SelfPath returns the calling process's group in hierarchy x, from
+// /proc/self/cgroup (whose lines name hierarchies by their subsystems),
+// or "" when it is not listed.
+func (h *Host) SelfPath(x Hierarchy) string {
+	for k, v := range h.Self {
+		if k != "" && sameSet(strings.Split(k, ","), x.Subsystems) {
+			return v
+		}
+	}
+	return ""
 }
 
 // isController tells v1 controller names from mount options like "rw" or
@@ -211,16 +272,26 @@ func (h *Host) Has(c string) bool {
 	return ok
 }
 
-// hierarchies returns the v1 mount points cgroupctl uses, each once
-// (controllers co-mounted like "cpu,cpuacct" share one), in a fixed order.
+// hierarchies returns the v1 mount points a group lives in, each once
+// (controllers co-mounted like "cpu,cpuacct" share one): those of the
+// controllers cgroupctl limits first, then every other mounted hierarchy
+// (devices, blkio, name=systemd, ...). runc makes and joins the group in
+// all of them, so /proc/PID/cgroup shows the container's group in every
+// line, not the host's root for the hierarchies nobody limits.
 func (h *Host) hierarchies() []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, c := range Controllers {
-		if p, ok := h.V1[c]; ok && !seen[p] {
+	add := func(p string) {
+		if p != "" && !seen[p] {
 			seen[p] = true
 			out = append(out, p)
 		}
+	}
+	for _, c := range Controllers {
+		add(h.V1[c])
+	}
+	for _, x := range h.Hierarchies {
+		add(x.Point)
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -113,5 +114,82 @@ func TestDetectMatchesStatfs(t *testing.T) {
 	}
 	if h.Mode != V2 && h.Driver != V1 {
 		t.Errorf("on a %s host groups must go to v1 (like runc), Driver = %s", h.Mode, h.Driver)
+	}
+}
+
+// TestJoinEveryHierarchy is what a learner sees in /proc/PID/cgroup after
+// joining on a v1 or hybrid host: the group in every line (devices,
+// blkio, name=systemd and the cgroup2 "0::" line too, as under Docker),
+// and with Devices "docker" the devices controller's list is Docker's:
+// /dev/null opens, a disk's device node does not. Delete removes the
+// group from every tree.
+func TestJoinEveryHierarchy(t *testing.T) {
+	testenv.Integration(t)
+	h, err := Detect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Driver != V1 {
+		t.Skip("the host makes groups in cgroup v2: one tree only")
+	}
+	parent := fmt.Sprintf("mini-docker-test-%d-every", os.Getpid())
+	g, undo, err := Create(h, parent, "every", Resources{PidsLimit: 64, Devices: "docker"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := undo(); err != nil {
+			t.Error(err)
+		}
+		for _, d := range g.Dirs() {
+			if _, err := os.Stat(filepath.Dir(d)); err == nil {
+				t.Errorf("%s left behind", filepath.Dir(d))
+			}
+		}
+	}()
+	// mknod needs no access to the device; opening it does.
+	dir := t.TempDir()
+	script := `cat /proc/self/cgroup; mknod ` + dir + `/disk b 8 0 && { head -c1 ` + dir + `/disk >/dev/null 2>&1 && echo disk-open || echo disk-denied; }; cat /dev/null && echo null-ok`
+	cmd := exec.Command("sh", "-c", "read _; "+script)
+	stdin, _ := cmd.StdinPipe()
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Join(cmd.Process.Pid, nil); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatal(err)
+	}
+	stdin.Write([]byte("go\n"))
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	want := "/" + parent + "/every"
+	lines := 0
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		parts := strings.SplitN(l, ":", 3)
+		if len(parts) != 3 || !strings.HasPrefix(parts[2], "/") {
+			continue
+		}
+		lines++
+		if parts[1] == "" && h.Mode != Hybrid {
+			continue
+		}
+		if parts[2] != want {
+			t.Errorf("/proc/self/cgroup line %q: want the group %s in every hierarchy", l, want)
+		}
+	}
+	if lines != len(h.Hierarchies)+map[bool]int{true: 1, false: 0}[h.V2Root != ""] {
+		t.Errorf("%d lines in /proc/self/cgroup, %d hierarchies mounted\n%s", lines, len(h.Hierarchies), out.String())
+	}
+	if !strings.Contains(out.String(), "disk-denied") || !strings.Contains(out.String(), "null-ok") {
+		t.Errorf("want a disk denied and /dev/null allowed by Docker's device rules, got\n%s", out.String())
+	}
+	list := read(t, filepath.Join(h.V1["devices"], parent, "every", "devices.list"))
+	if got, want := strings.Split(strings.TrimSpace(list), "\n"), DockerDeviceRules; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("devices.list:\n%s\nwant Docker's:\n%s", list, strings.Join(want, "\n"))
 	}
 }

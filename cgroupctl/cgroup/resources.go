@@ -26,6 +26,32 @@ type Resources struct {
 	PidsLimit int64
 	// CpusetCpus is --cpuset-cpus, a CPU list like "0-1" or "0,2".
 	CpusetCpus string
+	// Devices is --devices: "docker" writes Docker's default device rules
+	// (DockerDeviceRules) into the v1 devices controller, "all" allows
+	// every device (docker run --privileged); "" leaves the parent's.
+	Devices string
+}
+
+// DockerDeviceRules is the device access every Docker container gets
+// (runc's and moby's defaults, as /sys/fs/cgroup/devices/devices.list
+// shows it inside `docker run`): first everything is denied ("a" to
+// devices.deny), then these are allowed. "m" alone lets mknod make any
+// node (it still cannot be opened); the rest are the devices of Docker's
+// /dev: null, zero, full, random, urandom, tty, console, ptmx, tun, and
+// every pseudo-terminal (136:*). /dev/fuse (10:229) stays denied.
+var DockerDeviceRules = []string{
+	"c *:* m", "b *:* m",
+	"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+	"c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 10:200 rwm", "c 136:* rwm",
+}
+
+// ParseDevices checks --devices.
+func ParseDevices(s string) (string, error) {
+	switch s {
+	case "", "docker", "all":
+		return s, nil
+	}
+	return "", fmt.Errorf("--devices %q: use docker (Docker's default device rules) or all (every device, as --privileged)", s)
 }
 
 // IsZero reports whether no limit is set.
