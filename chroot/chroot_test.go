@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/testenv"
 )
 
@@ -180,7 +182,7 @@ touch /newfile 2>/dev/null || echo root-ro
 		"size=65536k",
 		"/dev/mqueue rw,nosuid,nodev,noexec",
 		"/sys ro,nosuid,nodev,noexec",
-		"/sys/fs/cgroup ro,",
+		"/sys/fs/cgroup rw,", // the tmpfs; the hierarchies in it are ro (TestPivotCgroupfs)
 		"/proc/sys ro,",
 		"/proc/keys ",
 		"/etc/hosts ro,",
@@ -309,5 +311,89 @@ func BenchmarkChroot(b *testing.B) {
 		if out, err := exec.Command(bin, root, "/bin/true").CombinedOutput(); err != nil {
 			b.Fatalf("%v: %s", err, out)
 		}
+	}
+}
+
+// TestPivotCgroupfs: the chain joins the container's group (cgroupctl
+// exec), then --docker mounts /sys/fs/cgroup. As under docker run, the
+// container sees its own group, read-only, and so its own limits: on v1
+// and hybrid hosts a rw tmpfs holding a ro bind of the group in each v1
+// hierarchy (no cgroup2 "unified" entry), on v2 a ro cgroup2 mount.
+// Docker's masks as runc makes them: a plain ro tmpfs on folders, the
+// container's /dev/null (tmpfs) on files, and /dev/core only when the
+// kernel has /proc/kcore.
+func TestPivotCgroupfs(t *testing.T) {
+	testenv.Integration(t)
+	testenv.NoNewMounts(t)
+	root := testenv.BusyboxRootfs(t)
+	cgroupctl := testenv.Bin(t, "cgroupctl")
+	chroot := testenv.Bin(t, "chroot")
+	host, err := cgroup.Detect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := fmt.Sprintf("mini-docker-test-%d-cgfs", os.Getpid())
+	r := cgroup.Resources{PidsLimit: 42, Memory: 64 << 20}
+	g, undo, err := cgroup.Create(host, parent, "c1", r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := undo(); err != nil {
+			t.Error(err)
+		}
+	}()
+	script := `grep -E ' /sys/fs/cgroup(/| )' /proc/self/mountinfo | awk '{print $5, $4, $6, $(NF-2)}'
+echo pids.max $(cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null)
+echo limit $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null)
+{ echo x > /sys/fs/cgroup/pids/pids.max; } 2>/dev/null || echo cgroup-ro
+grep -E ' /(proc/acpi|sys/firmware|proc/keys|proc/timer_list) ' /proc/self/mountinfo | awk '{print "mask", $5, $6, $(NF-2), $NF}'
+if test -L /dev/core; then echo dev-core; fi
+`
+	out, code := testenv.Run(t, cgroupctl, "exec", "--name", g.Name, "--parent", parent, "--",
+		chroot, "--pivot", root, "--docker", "--", "/bin/sh", "-c", script)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	own := "/" + parent + "/c1"
+	checks := []string{"pids.max 42\n", "limit 67108864\n", "cgroup-ro\n"}
+	if host.Mode == cgroup.V2 {
+		checks = append(checks, "/sys/fs/cgroup ")
+	} else {
+		checks = append(checks, "/sys/fs/cgroup / rw,nosuid,nodev,noexec,relatime tmpfs\n")
+		for _, h := range host.Hierarchies {
+			checks = append(checks, "/sys/fs/cgroup/"+filepath.Base(h.Point)+" "+own+" ro,nosuid,nodev,noexec,relatime cgroup\n")
+		}
+		if strings.Contains(out, "/sys/fs/cgroup/unified") {
+			t.Errorf("the hybrid host's cgroup2 tree should not be shown, as under Docker:\n%s", out)
+		}
+	}
+	for _, want := range checks {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %q in:\n%s", want, out)
+		}
+	}
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) != 5 || f[0] != "mask" {
+			continue
+		}
+		switch f[1] {
+		case "/proc/acpi", "/sys/firmware":
+			if f[3] != "tmpfs" || f[4] != "ro" {
+				t.Errorf("masked folder %s: %s %s, want runc's plain read-only tmpfs (super options just ro)", f[1], f[3], f[4])
+			}
+		default:
+			if f[3] != "tmpfs" || !strings.HasPrefix(f[2], "rw,nosuid") {
+				t.Errorf("masked file %s: %s %s, want the container's /dev/null (its /dev tmpfs, nosuid)", f[1], f[2], f[3])
+			}
+		}
+	}
+	_, kcore := os.Stat("/proc/kcore")
+	if got := strings.Contains(out, "dev-core"); got != (kcore == nil) {
+		t.Errorf("/dev/core present %v, /proc/kcore present %v: runc makes the link only when the kernel has kcore", got, kcore == nil)
+	}
+	if procs, _ := g.Procs(); len(procs) != 0 {
+		t.Errorf("processes left in the group: %v", procs)
 	}
 }

@@ -48,7 +48,7 @@ func run(args []string) error {
 	f.StringVar(&o.Shm, "shm", "", "tmpfs of this size on /dev/shm (like 64m)")
 	f.BoolVar(&o.Mqueue, "mqueue", false, "mqueue on /dev/mqueue")
 	f.BoolVar(&o.Sys, "sys", false, "sysfs, read-only, on /sys")
-	f.BoolVar(&o.Cgroupfs, "cgroupfs", false, "the cgroup filesystem, read-only, on /sys/fs/cgroup")
+	f.BoolVar(&o.Cgroupfs, "cgroupfs", false, "the process's own cgroup (each v1 hierarchy bound read-only, or cgroup2), on /sys/fs/cgroup, as Docker")
 	f.StringArrayVar(&o.Mask, "mask", nil, "hide PATH (file: /dev/null over it; directory: empty read-only tmpfs); repeatable")
 	f.StringArrayVar(&o.ReadonlyPaths, "readonly-path", nil, "make PATH read-only; repeatable")
 	f.StringArrayVar(&binds, "bind", nil, "bind-mount host SRC at DST inside (SRC:DST[:ro]); repeatable")

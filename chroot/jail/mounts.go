@@ -1,7 +1,6 @@
 package jail
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 
+	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/explain"
 )
 
@@ -86,7 +86,11 @@ func mountDev(root string, devpts bool, ex *explain.Printer) error {
 	links := [][2]string{
 		{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
 		{"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
-		{"/proc/kcore", "core"},
+	}
+	// /dev/core only where the kernel has a /proc/kcore to point at
+	// (CONFIG_PROC_KCORE), as runc does: no dangling link otherwise.
+	if _, err := os.Stat("/proc/kcore"); err == nil {
+		links = append(links, [2]string{"/proc/kcore", "core"})
 	}
 	if devpts {
 		// The pty multiplexer of the jail's own devpts instance, not the host's.
@@ -187,77 +191,101 @@ func mountSys(root string, ex *explain.Printer) error {
 	return err
 }
 
-// mountCgroupfs shows the cgroup tree read-only at /sys/fs/cgroup, as
-// Docker does. On a cgroup v2 host that is one cgroup2 mount. On a v1 or
-// hybrid host it is a tmpfs holding one mount per hierarchy, mounted with
-// the same options as the host's (the kernel then reuses the hierarchy).
-// Inside a cgroup namespace each shows the namespace's root cgroup.
+// mountCgroupfs shows the container its own cgroup at /sys/fs/cgroup,
+// as runc does for Docker (libcontainer's mountCgroupV1/V2), by the
+// host's mode (cgroupctl's detection):
+//
+//   - v2: one cgroup2 mount, read-only. Inside a cgroup namespace (Docker's
+//     default on v2) its root is the container's group.
+//   - v1 or hybrid: a tmpfs (rw, mode=755) holding, for each v1 hierarchy,
+//     a read-only bind of the container's own group in it (its path in
+//     /proc/self/cgroup: the chain joined the group before this step), so
+//     memory.limit_in_bytes or pids.max are the container's, not the
+//     host's. Co-mounted controllers ("cpu,cpuacct") get runc's symlinks
+//     (cpu -> cpu,cpuacct). The hybrid host's cgroup2 tree is not shown,
+//     as with runc. Inside a cgroup namespace each hierarchy is mounted
+//     afresh instead: its root is then the namespace's, the container's group.
 func mountCgroupfs(root string, ex *explain.Printer) error {
-	var st unix.Statfs_t
-	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil {
-		return fmt.Errorf("statfs /sys/fs/cgroup: %w", err)
-	}
-	dst := filepath.Join(root, "sys/fs/cgroup")
-	if st.Type == unix.CGROUP2_SUPER_MAGIC {
-		err := mountFS(root, "/sys/fs/cgroup", "cgroup", "cgroup2", nosuidNoexecNodev|unix.MS_RDONLY, "", ex)
-		if errors.Is(err, unix.EPERM) {
-			return bindReadOnly(ex, "/sys/fs/cgroup", dst)
-		}
+	host, err := cgroup.Detect()
+	if err != nil {
 		return err
 	}
-	hier, err := cgroupHierarchies()
-	if err != nil {
+	dst := filepath.Join(root, "sys/fs/cgroup")
+	if host.Mode == cgroup.V2 {
+		err := mountFS(root, "/sys/fs/cgroup", "cgroup", "cgroup2", nosuidNoexecNodev|unix.MS_RDONLY, "", ex)
+		if errors.Is(err, unix.EPERM) {
+			return bindReadOnly(ex, host.V2Root, dst)
+		}
 		return err
 	}
 	if err := mountFS(root, "/sys/fs/cgroup", "tmpfs", "tmpfs", nosuidNoexecNodev, "mode=755", ex); err != nil {
 		return err
 	}
-	for _, h := range hier {
-		err := mountFS(root, "/sys/fs/cgroup/"+h.name, "cgroup", h.fstype, nosuidNoexecNodev|unix.MS_RDONLY, h.options, ex)
+	inNS := inCgroupNamespace()
+	seen := map[string]bool{}
+	for _, h := range host.Hierarchies {
+		name := filepath.Base(h.Point)
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		target := filepath.Join(dst, name)
+		if err := makeMountPoint(target, true); err != nil {
+			return err
+		}
+		err = unix.EPERM
+		if inNS {
+			err = mount(ex, "cgroup", target, "cgroup", nosuidNoexecNodev|unix.MS_RDONLY, strings.Join(h.Subsystems, ","))
+		}
 		if errors.Is(err, unix.EPERM) {
-			// A v1 hierarchy can only be mounted from the initial user namespace.
-			err = bindReadOnly(ex, "/sys/fs/cgroup/"+h.name, filepath.Join(dst, h.name))
+			// Outside a cgroup namespace, or in a user namespace, where a
+			// v1 hierarchy can only be bound, not mounted.
+			err = bindOwnGroup(ex, h, host.SelfPath(h), target)
 		}
 		if err != nil {
 			return err
 		}
-	}
-	ex.Argv("mount", "-o", "remount,ro", dst)
-	return unix.Mount("", dst, "", unix.MS_REMOUNT|unix.MS_RDONLY|nosuidNoexecNodev, "mode=755")
-}
-
-type hierarchy struct{ name, fstype, options string }
-
-// cgroupHierarchies lists the host's cgroup mounts directly under
-// /sys/fs/cgroup, from /proc/self/mountinfo.
-func cgroupHierarchies() ([]hierarchy, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var hs []hierarchy
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// 32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
-		fields := strings.Fields(sc.Text())
-		sep := indexOf(fields, "-")
-		if sep < 0 || sep+3 >= len(fields) || filepath.Dir(fields[4]) != "/sys/fs/cgroup" {
-			continue
-		}
-		fstype := fields[sep+1]
-		if fstype != "cgroup" && fstype != "cgroup2" {
-			continue
-		}
-		var opts []string
-		for _, o := range strings.Split(fields[sep+3], ",") {
-			if o != "rw" && o != "ro" {
-				opts = append(opts, o)
+		if strings.Contains(name, ",") {
+			for _, c := range strings.Split(name, ",") {
+				ex.Argv("ln", "-s", name, filepath.Join(dst, c))
+				if err := os.Symlink(name, filepath.Join(dst, c)); err != nil && !errors.Is(err, os.ErrExist) {
+					return fmt.Errorf("link /sys/fs/cgroup/%s: %w", c, err)
+				}
 			}
 		}
-		hs = append(hs, hierarchy{filepath.Base(fields[4]), fstype, strings.Join(opts, ",")})
 	}
-	return hs, sc.Err()
+	return nil
+}
+
+// bindOwnGroup binds the process's own group of hierarchy h (self, from
+// /proc/self/cgroup) read-only at target, with the flags runc gives it
+// (ro, nosuid, nodev, noexec). self is relative to the hierarchy's root;
+// the host may show only part of it at h.Point (mountinfo's root field).
+func bindOwnGroup(ex *explain.Printer, h cgroup.Hierarchy, self, target string) error {
+	src := h.Point
+	if rel, err := filepath.Rel(h.Root, self); self != "" && err == nil && !strings.HasPrefix(rel, "..") {
+		src = filepath.Join(h.Point, rel)
+	}
+	if err := mount(ex, src, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	ex.Argv("mount", "-o", "remount,bind,ro,nosuid,nodev,noexec", target)
+	flags := lockedFlags(target) | nosuidNoexecNodev | unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY
+	if err := unix.Mount("", target, "", flags, ""); err != nil {
+		return fmt.Errorf("remount %s read-only: %w", target, err)
+	}
+	return nil
+}
+
+// inCgroupNamespace reports whether this process has a cgroup namespace of
+// its own (unshare --cgroup): /proc here is still the host's, so PID 1 is
+// the host's init. A namespace rooted below the hierarchy's root also
+// shows in /proc/self/cgroup as "/" while the host's mounts then have a
+// root outside it ("/.." in mountinfo).
+func inCgroupNamespace() bool {
+	self, err1 := os.Readlink("/proc/self/ns/cgroup")
+	init, err2 := os.Readlink("/proc/1/ns/cgroup")
+	return err1 == nil && err2 == nil && self != init
 }
 
 func indexOf(s []string, x string) int {
@@ -294,8 +322,11 @@ func bindMount(root string, b Bind, ex *explain.Printer) error {
 	return nil
 }
 
-// maskPath hides a path as Docker does: a directory under an empty
-// read-only tmpfs, a file under /dev/null. Missing paths are skipped.
+// maskPath hides a path as runc does for Docker: a directory under an
+// empty read-only tmpfs (no options: the kernel's defaults), a file under
+// the jail's own /dev/null (runc binds it after pivot_root, so the source
+// is the container's /dev tmpfs, not the host's devtmpfs). Missing paths
+// are skipped.
 func maskPath(root, p string, ex *explain.Printer) error {
 	dst, err := securejoin.SecureJoin(root, p)
 	if err != nil {
@@ -306,9 +337,20 @@ func maskPath(root, p string, ex *explain.Printer) error {
 		return nil
 	}
 	if st.IsDir() {
-		return mount(ex, "tmpfs", dst, "tmpfs", unix.MS_RDONLY, "size=0")
+		return mount(ex, "tmpfs", dst, "tmpfs", unix.MS_RDONLY, "")
 	}
-	return mount(ex, "/dev/null", dst, "", unix.MS_BIND, "")
+	return mount(ex, nullDevice(root), dst, "", unix.MS_BIND, "")
+}
+
+// nullDevice is the jail's /dev/null when it has one (a character device
+// 1:3, as --dev makes it), else the host's.
+func nullDevice(root string) string {
+	p := filepath.Join(root, "dev/null")
+	var st unix.Stat_t
+	if unix.Lstat(p, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == unix.Mkdev(1, 3) {
+		return p
+	}
+	return "/dev/null"
 }
 
 // readonlyPath makes a path read-only: bind it onto itself, then remount

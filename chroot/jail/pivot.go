@@ -31,7 +31,7 @@ type Options struct {
 	Shm      string // a tmpfs of this size on /dev/shm ("" = none)
 	Mqueue   bool   // an mqueue filesystem on /dev/mqueue
 	Sys      bool   // sysfs, read-only, on /sys
-	Cgroupfs bool   // the cgroup filesystem, read-only, on /sys/fs/cgroup
+	Cgroupfs bool   // the process's own cgroup, read-only, on /sys/fs/cgroup (as runc)
 
 	Binds         []Bind   // host paths bind-mounted inside, after the mounts above
 	Mask          []string // paths hidden (a file under /dev/null, a directory under an empty tmpfs)
