@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -73,10 +74,41 @@ func cmdDiff(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, ch := range changes {
+	for _, ch := range dropMountPoints(changes, upper) {
 		fmt.Println(ch)
 	}
 	return nil
+}
+
+// dropMountPoints leaves out the files the runtime made only to bind
+// /etc/hosts and friends over (Docker's init layer holds those), and a
+// folder listed as changed only because of them.
+func dropMountPoints(changes []overlayfs.Change, upper string) []overlayfs.Change {
+	dropped := map[string]bool{}
+	var kept []overlayfs.Change
+	for _, ch := range changes {
+		if fi, err := os.Lstat(filepath.Join(upper, ch.Path)); err == nil && ch.Kind == overlayfs.Added && image.RuntimeMountPoint(ch.Path, fi) {
+			dropped[filepath.Dir(ch.Path)] = true
+			continue
+		}
+		kept = append(kept, ch)
+	}
+	var out []overlayfs.Change
+	for _, ch := range kept {
+		if ch.Kind == overlayfs.Modified && dropped[ch.Path] {
+			other := false
+			for _, k := range kept {
+				if strings.HasPrefix(k.Path, ch.Path+"/") {
+					other = true
+				}
+			}
+			if !other {
+				continue
+			}
+		}
+		out = append(out, ch)
+	}
+	return out
 }
 
 func cmdCommit(c *ctx, args []string) error {

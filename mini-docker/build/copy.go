@@ -163,11 +163,14 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 		words[i] = b.expand(words[i])
 	}
 	srcs, dest := words[:len(words)-1], words[len(words)-1]
-	destIsDir := strings.HasSuffix(dest, "/") || len(srcs) > 1
+	destIsDir := strings.HasSuffix(dest, "/") || dest == "." || strings.HasSuffix(dest, "/.") || len(srcs) > 1
 	if !filepath.IsAbs(dest) {
 		dest = filepath.Join("/", b.cfg.WorkingDir, dest)
 	}
 	dest = filepath.Clean(dest)
+	if b.cur != nil && isDirInLayers(b.cur.LayerDirs, dest) {
+		destIsDir = true // an existing folder receives the files
+	}
 	var files []copyFile
 	for _, src := range srcs {
 		rel := filepath.Clean(src)
@@ -406,4 +409,18 @@ func lookupID(layers []string, file, name string, passwd bool) (int, int, error)
 		break
 	}
 	return 0, 0, fmt.Errorf("no %s entry for %q", file, name)
+}
+
+// isDirInLayers reports whether p is a folder in the merged view of
+// layers (base first).
+func isDirInLayers(layers []string, p string) bool {
+	if !existsInLayers(layers, p) {
+		return false
+	}
+	for i := len(layers) - 1; i >= 0; i-- {
+		if fi, err := os.Lstat(filepath.Join(layers[i], p)); err == nil {
+			return fi.IsDir()
+		}
+	}
+	return false
 }

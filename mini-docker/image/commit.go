@@ -134,7 +134,22 @@ func xattrs(p string) (map[string]string, error) {
 // ".wh.NAME" file; each opaque folder followed by its ".wh..wh..opq"
 // marker. Names are relative ("etc/motd"), folders end with "/", and a
 // file with several names is stored once and hard-linked, as docker does.
-func WriteLayerTar(w io.Writer, upper string) error {
+func WriteLayerTar(w io.Writer, upper string) error { return writeTar(w, upper, nil) }
+
+// RuntimeMountPoint reports whether rel ("etc/hosts") in a container's
+// upper dir is only the mount point a start made for a bind-mounted
+// file: an empty file at a path the runtime binds over. Docker keeps those
+// in its init layer, out of the container's changes; a commit skips them.
+func RuntimeMountPoint(rel string, fi fs.FileInfo) bool {
+	switch strings.TrimPrefix(rel, "/") {
+	case "etc/hosts", "etc/hostname", "etc/resolv.conf", ".dockerenv":
+		return fi.Mode().IsRegular() && fi.Size() == 0
+	}
+	return false
+}
+
+// writeTar is WriteLayerTar, leaving out the entries skip names.
+func writeTar(w io.Writer, upper string, skip func(rel string, fi fs.FileInfo) bool) error {
 	tw := tar.NewWriter(w)
 	seen := map[uint64]string{} // inode → first name, for hard links
 	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
@@ -149,6 +164,9 @@ func WriteLayerTar(w io.Writer, upper string) error {
 		fi, err := d.Info()
 		if err != nil {
 			return err
+		}
+		if skip != nil && skip(rel, fi) {
+			return nil
 		}
 		st := fi.Sys().(*syscall.Stat_t)
 		if overlayfs.IsWhiteout(fi) {
@@ -279,7 +297,7 @@ func CommitLayer(s *store.Store, upper string, ex *explain.Printer) (*Layer, err
 		pr.CloseWithError(err)
 		unpacked <- err
 	}()
-	err = WriteLayerTar(io.MultiWriter(diff, zw, pw), upper)
+	err = writeTar(io.MultiWriter(diff, zw, pw), upper, RuntimeMountPoint)
 	pw.CloseWithError(err)
 	if uerr := <-unpacked; err == nil && uerr != nil {
 		err = fmt.Errorf("unpack the new layer: %w", uerr)

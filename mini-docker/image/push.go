@@ -379,7 +379,7 @@ func (p *pusher) pushBlob(s *store.Store, desc ocispec.Descriptor, from string, 
 		resp.Body.Close()
 		switch resp.StatusCode {
 		case http.StatusCreated:
-			return "Mounted from " + strings.TrimPrefix(from, "library/"), nil
+			return "Mounted from " + from, nil
 		case http.StatusAccepted: // no mount: the answer is a plain upload session
 			location = resp.Header.Get("Location")
 		}
