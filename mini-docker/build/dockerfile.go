@@ -64,12 +64,14 @@ func Parse(text string) ([]Instruction, error) {
 		}
 		for strings.HasSuffix(line, "\\") && i+1 < len(lines) {
 			line = strings.TrimSuffix(line, "\\")
-			i++
-			next := strings.TrimSpace(lines[i])
-			if strings.HasPrefix(next, "#") {
-				continue // comments inside a continued instruction are dropped
+			// Comment and empty lines inside a continued instruction are dropped.
+			for i+1 < len(lines) && (strings.TrimSpace(lines[i+1]) == "" || strings.HasPrefix(strings.TrimSpace(lines[i+1]), "#")) {
+				i++
 			}
-			line += " " + next
+			if i+1 < len(lines) {
+				i++
+				line += " " + strings.TrimSpace(lines[i])
+			}
 		}
 		line = strings.TrimSpace(strings.TrimSuffix(line, "\\"))
 		word, rest, _ := strings.Cut(line, " ")
