@@ -202,7 +202,7 @@ func cmdRun(args []string) error {
 	f.StringSliceVar(&keep2, "ambient-caps", nil, "same as --keep (setpriv's name)")
 	f.BoolVar(&dockerDefault, "docker-default", false, "start from Docker's 14 default capabilities, with inheritable and ambient empty")
 	f.BoolVar(&privileged, "privileged", false, "every capability (docker run --privileged); --cap-add and --cap-drop are ignored")
-	f.StringVarP(&user, "user", "u", "", "run as `USER[:GROUP]` (names or numbers, from ROOT/etc/passwd and ROOT/etc/group, with the user's supplementary groups, as docker run -u)")
+	f.StringVarP(&user, "user", "u", "", "run as `USER[:GROUP]` (names or numbers, from ROOT/etc/passwd and ROOT/etc/group; supplementary groups: the GID, then the user's groups, as docker run -u). With --docker-default or --privileged and no --user, root runs as Docker's default user (uid 0 of ROOT/etc/passwd, groups its GID and memberships)")
 	f.StringSliceVar(&groups, "groups", nil, "extra supplementary `GROUPS` for --user, names or numbers (docker run --group-add)")
 	f.StringSliceVar(&groups2, "group-add", nil, "same as --groups (docker run's name)")
 	f.BoolVar(&nnp, "no-new-privs", false, "set no_new_privs: exec never grants privileges again (setuid bits, file capabilities)")
@@ -252,6 +252,17 @@ func cmdRun(args []string) error {
 	spec = spec.Within(perm, bnd)
 	spec.NoNewPrivs = nnp
 	env := os.Environ()
+	if user == "" && (dockerDefault || privileged) && os.Geteuid() == 0 && setgroupsAllowed() && len(groups)+len(groups2) == 0 {
+		// Docker always names a user: without -u, the image's uid 0 entry
+		// (root), whose supplementary groups are then its GID (0) and the
+		// groups listing it. Without this, the command would keep the
+		// groups of whoever started capctl.
+		u, err := caps.LookupUser(root, "", nil)
+		if err != nil {
+			return cli.WithCode(err, cli.ExitToolFailure)
+		}
+		spec.User = u
+	}
 	if user != "" {
 		u, err := caps.LookupUser(root, user, append(groups, groups2...))
 		if err != nil {
@@ -270,6 +281,14 @@ func cmdRun(args []string) error {
 	}
 	ex.Argv(append([]string{"exec"}, argv...)...)
 	return cli.Exec(argv, env)
+}
+
+// setgroupsAllowed reports whether setgroups(2) may work here: in a user
+// namespace whose setgroups file says "deny" it cannot, and runc then
+// leaves the groups alone unless groups were asked for explicitly.
+func setgroupsAllowed() bool {
+	b, err := os.ReadFile("/proc/self/setgroups")
+	return err != nil || strings.TrimSpace(string(b)) != "deny"
 }
 
 // withoutAll returns the names of list other than ALL.

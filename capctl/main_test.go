@@ -179,7 +179,7 @@ func TestRunUserFromRootsEtc(t *testing.T) {
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	out, code := testenv.RunCmd(t, cmd)
 	for _, want := range []string{
-		`Uid:\s+4321\s+4321\s+4321\s+4321`, `Gid:\s+4322\s+4322\s+4322\s+4322`, `Groups:\s+77 4400 4500\s*\n`,
+		`Uid:\s+4321\s+4321\s+4321\s+4321`, `Gid:\s+4322\s+4322\s+4322\s+4322`, `Groups:\s+77 4322 4400 4500\s*\n`,
 		`CapEff:\s+0000000000000000`, `CapBnd:\s+00000000a80425fb`, `NoNewPrivs:\s+1`, `HOME=/srv/app`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {
@@ -370,5 +370,40 @@ func TestPrivilegedMeansAllWeHold(t *testing.T) {
 	out, code := testenv.Run(t, capctl, append(outer, "run", "--docker-default", "--cap-add", "SYS_TIME", "--", "true")...)
 	if code != 125 || !strings.HasPrefix(out, "capctl: error: cannot give cap_sys_time: capctl does not hold it") {
 		t.Errorf("--cap-add of a capability we lack: exit %d, %q", code, out)
+	}
+}
+
+// TestRunGroupsAsDocker: the supplementary groups `docker run` gives, as
+// /proc/self/status shows them: the GID always (root: 0; -u 1000:1000:
+// 1000; -u 1000, unknown to /etc/passwd: gid 0, groups 0), plus the
+// user's /etc/group memberships without an explicit group. Without
+// --user, --docker-default runs as Docker's default user (uid 0 of the
+// root's /etc/passwd), not with the groups of whoever started capctl.
+func TestRunGroupsAsDocker(t *testing.T) {
+	testenv.Integration(t)
+	capctl := testenv.Bin(t, "capctl")
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1::/usr/sbin:/bin/false\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "etc/group"), []byte("root:x:0:\ndaemon:x:1:\nadm:x:4:daemon\n"), 0o644)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t0 \n"},
+		{[]string{"--user", "1000:1000"}, "Uid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nGroups:\t1000 \n"},
+		{[]string{"--user", "1000"}, "Uid:\t1000\t1000\t1000\t1000\nGid:\t0\t0\t0\t0\nGroups:\t0 \n"},
+		{[]string{"--user", "daemon"}, "Uid:\t1\t1\t1\t1\nGid:\t1\t1\t1\t1\nGroups:\t1 4 \n"},
+		{[]string{"--user", "daemon:daemon", "--group-add", "daemon"}, "Uid:\t1\t1\t1\t1\nGid:\t1\t1\t1\t1\nGroups:\t1 \n"},
+	}
+	for _, tt := range tests {
+		args := append([]string{"run", "--root", root, "--docker-default"}, tt.args...)
+		cmd := exec.Command(capctl, append(args, "--", "grep", "-E", "^(Uid|Gid|Groups):", "/proc/self/status")...)
+		// Start with groups Docker would never give, to see they go.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{4242, 27}}}
+		out, code := testenv.RunCmd(t, cmd)
+		if code != 0 || out != tt.want {
+			t.Errorf("capctl %v: exit %d\n%q\nwant\n%q", tt.args, code, out, tt.want)
+		}
 	}
 }

@@ -340,15 +340,21 @@ func TestLookupUser(t *testing.T) {
 		extra []string
 		want  User
 	}{
-		{"alice", nil, User{UID: 1000, GID: 1000, Groups: []int{29, 50}, Home: "/home/alice", Name: "alice"}},
-		{"1000", nil, User{UID: 1000, GID: 1000, Groups: []int{29, 50}, Home: "/home/alice", Name: "alice"}},
-		{"alice:video", nil, User{UID: 1000, GID: 44, Home: "/home/alice", Name: "alice"}},
-		{"alice:44", nil, User{UID: 1000, GID: 44, Home: "/home/alice", Name: "alice"}},
-		{"alice:4242", nil, User{UID: 1000, GID: 4242, Home: "/home/alice", Name: "alice"}},
-		{"www", []string{"video", "77"}, User{UID: 33, GID: 33, Groups: []int{50, 44, 77}, Home: "/var/www", Name: "www"}},
-		{"5000", nil, User{UID: 5000, GID: 0, Home: "/"}},
-		{"5000:5000", nil, User{UID: 5000, GID: 5000, Home: "/"}},
-		{"root", nil, User{UID: 0, GID: 0, Home: "/root", Name: "root"}},
+		// Docker's rule: the GID first, then the user's groups (only
+		// without an explicit group), then --group-add, each once.
+		{"alice", nil, User{UID: 1000, GID: 1000, Groups: []int{1000, 29, 50}, Home: "/home/alice", Name: "alice"}},
+		{"1000", nil, User{UID: 1000, GID: 1000, Groups: []int{1000, 29, 50}, Home: "/home/alice", Name: "alice"}},
+		{"alice:video", nil, User{UID: 1000, GID: 44, Groups: []int{44}, Home: "/home/alice", Name: "alice"}},
+		{"alice:44", nil, User{UID: 1000, GID: 44, Groups: []int{44}, Home: "/home/alice", Name: "alice"}},
+		{"alice:4242", nil, User{UID: 1000, GID: 4242, Groups: []int{4242}, Home: "/home/alice", Name: "alice"}},
+		{"alice", []string{"1000", "audio"}, User{UID: 1000, GID: 1000, Groups: []int{1000, 29, 50}, Home: "/home/alice", Name: "alice"}},
+		{"www", []string{"video", "77"}, User{UID: 33, GID: 33, Groups: []int{33, 50, 44, 77}, Home: "/var/www", Name: "www"}},
+		{"5000", nil, User{UID: 5000, GID: 0, Groups: []int{0}, Home: "/"}},
+		{"5000:5000", nil, User{UID: 5000, GID: 5000, Groups: []int{5000}, Home: "/"}},
+		{"5000", []string{"video"}, User{UID: 5000, GID: 0, Groups: []int{0, 44}, Home: "/"}},
+		{"root", nil, User{UID: 0, GID: 0, Groups: []int{0}, Home: "/root", Name: "root"}},
+		{"0:0", nil, User{UID: 0, GID: 0, Groups: []int{0}, Home: "/root", Name: "root"}},
+		{"", nil, User{UID: 0, GID: 0, Groups: []int{0}, Home: "/root", Name: "root"}}, // Docker's default user
 	}
 	for _, tt := range tests {
 		got, err := LookupUser(root, tt.spec, tt.extra)
@@ -356,7 +362,7 @@ func TestLookupUser(t *testing.T) {
 			t.Errorf("LookupUser(%q, %v) = %+v, %v; want %+v", tt.spec, tt.extra, got, err, tt.want)
 		}
 	}
-	for _, bad := range []struct{ spec, extra string }{{"bob", ""}, {"alice:nogroup", ""}, {"", ""}, {"alice", "nogroup"}, {"-1", ""}} {
+	for _, bad := range []struct{ spec, extra string }{{"bob", ""}, {"alice:nogroup", ""}, {":44", ""}, {"alice", "nogroup"}, {"-1", ""}} {
 		var extra []string
 		if bad.extra != "" {
 			extra = []string{bad.extra}

@@ -16,28 +16,29 @@ import (
 type User struct {
 	UID    int
 	GID    int
-	Groups []int  // supplementary groups, in order, without duplicates
+	Groups []int  // supplementary groups: GID first, then the others, without duplicates
 	Home   string // from /etc/passwd, "/" when unknown (runc's default)
 	Name   string // matched user name, "" for a bare number
 }
 
 const maxID = 1<<31 - 1
 
-// LookupUser resolves a user spec the way Docker's -u does (runc's
-// GetExecUser), reading ROOT/etc/passwd and ROOT/etc/group of the root
-// the command will run in (not the host's):
+// LookupUser resolves a user spec the way `docker run -u` does (runc's
+// GetExecUser, then Docker's additional groups), reading ROOT/etc/passwd
+// and ROOT/etc/group of the root the command will run in (not the host's):
 //
-//	NAME | UID [:GROUP | :GID]
+//	NAME | UID [:GROUP | :GID]      ("" = Docker's default user: uid 0)
 //
 // A name must exist in /etc/passwd; a number need not (it then gets gid 0
 // and home "/"). Without an explicit group, the primary group is the
-// user's from /etc/passwd and the supplementary groups are every group of
-// /etc/group that lists the user's name. With an explicit group there are
-// no supplementary groups. extra (docker run --group-add) adds groups by
-// name or number.
+// user's from /etc/passwd and the user's groups are every group of
+// /etc/group that lists its name; with an explicit group, only that one.
+// The supplementary groups are then the primary GID first (Docker always
+// puts it there: root gets 0, -u 1000:1000 gets 1000), the user's groups,
+// and extra (docker run --group-add, names or numbers), each once.
 func LookupUser(root, spec string, extra []string) (*User, error) {
 	userArg, groupArg, _ := strings.Cut(spec, ":")
-	if userArg == "" {
+	if userArg == "" && groupArg != "" {
 		return nil, fmt.Errorf("user %q: no user name or id", spec)
 	}
 	passwd, err := readColonFile(filepath.Join(root, "etc/passwd"))
@@ -61,7 +62,7 @@ func LookupUser(root, spec string, extra []string) (*User, error) {
 		if err1 != nil || err2 != nil {
 			continue
 		}
-		if (uidErr == nil && fuid == uid) || (uidErr != nil && f[0] == userArg) {
+		if (userArg == "" && fuid == 0) || (uidErr == nil && fuid == uid) || (userArg != "" && uidErr != nil && f[0] == userArg) {
 			u.Name, u.UID, u.GID = f[0], fuid, fgid
 			if len(f) > 5 && f[5] != "" {
 				u.Home = f[5]
@@ -70,13 +71,14 @@ func LookupUser(root, spec string, extra []string) (*User, error) {
 			break // first match wins
 		}
 	}
-	if !found {
+	if !found && userArg != "" {
 		if uidErr != nil {
 			return nil, fmt.Errorf("unable to find user %s: no matching entries in %s", userArg, filepath.Join(root, "etc/passwd"))
 		}
 		u.UID = uid
 	}
 
+	var sgids []int
 	if groupArg != "" {
 		gid, err := lookupGroup(group, groupArg, root)
 		if err != nil {
@@ -94,7 +96,7 @@ func LookupUser(root, spec string, extra []string) (*User, error) {
 			}
 			for _, member := range strings.Split(f[3], ",") {
 				if member == u.Name {
-					u.Groups = appendOnce(u.Groups, gid)
+					sgids = append(sgids, gid)
 				}
 			}
 		}
@@ -104,7 +106,11 @@ func LookupUser(root, spec string, extra []string) (*User, error) {
 		if err != nil {
 			return nil, err
 		}
-		u.Groups = appendOnce(u.Groups, gid)
+		sgids = append(sgids, gid)
+	}
+	u.Groups = []int{u.GID}
+	for _, g := range sgids {
+		u.Groups = appendOnce(u.Groups, g)
 	}
 	return u, nil
 }
