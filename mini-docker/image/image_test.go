@@ -240,7 +240,8 @@ func TestBuildCacheRebuildPushAndDocker(t *testing.T) {
 	target := e.reg.Ref("mdtest/app:1")
 	e.must("tag", "app:1", target)
 	pushOut := e.must("push", target)
-	if !strings.Contains(pushOut, "The push refers to repository [") || !strings.Contains(pushOut, "1: digest: sha256:") {
+	if !strings.Contains(pushOut, "The push refers to repository [") || !strings.Contains(pushOut, "1: digest: sha256:") ||
+		!strings.Contains(pushOut, ": Mounted from library/debian") {
 		t.Errorf("push output:\n%s", pushOut)
 	}
 	// Pushed again: every blob is already there.
@@ -491,5 +492,52 @@ func TestPushRefused(t *testing.T) {
 	cmd = exec.Command(e.bin, "--root", other, "run", "--rm", "--network", "none", target, "cat", "/etc/debian_version")
 	if out, code := testenv.RunCmd(t, cmd); code != 0 || !strings.HasPrefix(out, "12") {
 		t.Errorf("run of the pulled image: exit %d\n%s", code, out)
+	}
+}
+
+// TestDockerBuiltImageRuns: an image Docker built (with a deleted file)
+// runs under mini-docker, pulled from the registry after docker push, and
+// loaded from docker save.
+func TestDockerBuiltImageRuns(t *testing.T) {
+	e := newEnv(t)
+	requireDocker(t)
+	if exec.Command("docker", "image", "inspect", e.debian).Run() != nil {
+		t.Cleanup(func() { exec.Command("docker", "rmi", e.debian).Run() })
+	}
+	target := e.reg.Ref("mdtest/dockerbuilt:1")
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", target).Run() })
+	ctx := writeContext(t, map[string]string{"Dockerfile": "FROM " + e.debian + "\n" +
+		"RUN echo from-docker > /d.txt && rm /etc/motd\n" +
+		`CMD ["sh", "-c", "cat /d.txt; test -e /etc/motd || echo motd gone"]` + "\n"})
+	if b, err := exec.Command("docker", "build", "--network", "none", "-t", target, ctx).CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, b)
+	}
+	if b, err := exec.Command("docker", "push", target).CombinedOutput(); err != nil {
+		t.Fatalf("docker push: %v\n%s", err, b)
+	}
+	e.must("pull", "-q", target)
+	if got := e.must("run", "--rm", "--network", "none", target); got != "from-docker\nmotd gone\n" {
+		t.Errorf("the pulled Docker-built image printed %q", got)
+	}
+	// docker save | mini-docker load, into a fresh store.
+	other := t.TempDir()
+	save := exec.Command("docker", "save", target)
+	load := exec.Command(e.bin, "--root", other, "load")
+	pipe, _ := save.StdoutPipe()
+	load.Stdin = pipe
+	var lout bytes.Buffer
+	load.Stdout, load.Stderr = &lout, &lout
+	if err := load.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := save.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := load.Wait(); err != nil || !strings.Contains(lout.String(), "Loaded image: "+target) {
+		t.Fatalf("docker save | mini-docker load: %v\n%s", err, lout.String())
+	}
+	cmd := exec.Command(e.bin, "--root", other, "run", "--rm", "--network", "none", target)
+	if out, code := testenv.RunCmd(t, cmd); code != 0 || out != "from-docker\nmotd gone\n" {
+		t.Errorf("the loaded Docker-built image: exit %d, printed %q", code, out)
 	}
 }
