@@ -229,6 +229,14 @@ func TestBuildCacheRebuildPushAndDocker(t *testing.T) {
 	}
 
 	t.Logf("builds done at %v", time.Since(t0))
+	// app:1 and app:2 share their first layers: removing app:2 keeps them.
+	if imgs := e.must("images"); !regexp.MustCompile(`(?m)^app +1 +[0-9a-f]{12} .* [0-9.]+MB$`).MatchString(imgs) {
+		t.Errorf("images does not list app:1 with its size:\n%s", imgs)
+	}
+	e.must("rmi", "app:2")
+	if got := e.must("run", "--rm", "--network", "none", "app:1"); got != appOutput {
+		t.Errorf("after rmi app:2, app:1 printed\n%s", got)
+	}
 	// history: one line per config history entry, as docker history.
 	hist := e.must("history", "app:1")
 	rows := strings.Count(hist, "\n") - 1
