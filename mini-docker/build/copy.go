@@ -16,9 +16,11 @@ import (
 	"syscall"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
 
 	"mini-docker/mini-docker/image"
+	"mini-docker/pull/unpack"
 )
 
 func digestOf(b []byte) digest.Digest { return digest.FromBytes(b) }
@@ -256,6 +258,16 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 		layers = b.cur.LayerDirs
 	}
 	for _, f := range files {
+		if in.Cmd == "ADD" && isArchive(f.src) {
+			// ADD unpacks a local tar archive (plain or gzip'd) into DEST.
+			if err := mkdirLike(tmp, dest, layers); err != nil {
+				return false, err
+			}
+			if err := extract(f.src, filepath.Join(tmp, dest)); err != nil {
+				return false, fmt.Errorf("ADD failed: %s: %w", f.src, err)
+			}
+			continue
+		}
 		if err := mkdirLike(tmp, filepath.Dir(f.dest), layers); err != nil {
 			return false, err
 		}
@@ -423,4 +435,53 @@ func isDirInLayers(layers []string, p string) bool {
 		}
 	}
 	return false
+}
+
+// tarReader opens a file as a tar stream, gunzipping it when it starts
+// with gzip's magic bytes.
+func tarReader(p string) (io.Reader, func(), error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReader(f)
+	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		return zr, func() { f.Close() }, nil
+	}
+	return br, func() { f.Close() }, nil
+}
+
+// isArchive reports whether p is a tar archive (its header says "ustar"
+// at offset 257), maybe gzip'd: what ADD unpacks instead of copying.
+func isArchive(p string) bool {
+	fi, err := os.Stat(p)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	r, done, err := tarReader(p)
+	if err != nil {
+		return false
+	}
+	defer done()
+	hdr := make([]byte, 265)
+	if _, err := io.ReadFull(r, hdr); err != nil {
+		return false
+	}
+	return string(hdr[257:262]) == "ustar"
+}
+
+// extract unpacks the archive p into dir with pull's unpacker (which
+// refuses entries that would land outside dir).
+func extract(p, dir string) error {
+	r, done, err := tarReader(p)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return unpack.Unpack(r, dir)
 }

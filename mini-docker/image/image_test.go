@@ -549,3 +549,24 @@ func TestDockerBuiltImageRuns(t *testing.T) {
 		t.Errorf("the loaded Docker-built image: exit %d, printed %q", code, out)
 	}
 }
+
+// TestBuildAddEntrypoint: ADD unpacks a local tar.gz, ENTRYPOINT and CMD
+// combine as in Docker (exec form: CMD gives default arguments).
+func TestBuildAddEntrypoint(t *testing.T) {
+	e := newEnv(t)
+	ctx := writeContext(t, map[string]string{"src/sub/one.txt": "one\n"})
+	if out, err := exec.Command("tar", "-C", filepath.Join(ctx, "src"), "-czf", filepath.Join(ctx, "files.tar.gz"), ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v %s", err, out)
+	}
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM "+e.debian+"\n"+
+		"ADD files.tar.gz /opt/\n"+
+		"LABEL org.example.name=\"add test\"\nEXPOSE 8080\n"+
+		`ENTRYPOINT ["cat"]`+"\n"+`CMD ["/opt/sub/one.txt"]`+"\n"), 0o644)
+	e.must("build", "-t", "addtest", ctx)
+	if got := e.must("run", "--rm", "--network", "none", "addtest"); got != "one\n" {
+		t.Errorf("ENTRYPOINT cat with CMD's default argument printed %q", got)
+	}
+	if got := e.must("run", "--rm", "--network", "none", "addtest", "/etc/debian_version"); !strings.HasPrefix(got, "12") {
+		t.Errorf("ENTRYPOINT cat with an argument printed %q", got)
+	}
+}
