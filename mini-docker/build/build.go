@@ -121,6 +121,9 @@ func Build(s *store.Store, e *runtime.Engine, o Options) (*Result, error) {
 			fmt.Fprintf(b.out, " ---> %s\n", b.cur.ID.Encoded()[:12])
 		}
 	}
+	if b.cur == nil {
+		return nil, errors.New("no image was built: FROM scratch and nothing after it")
+	}
 	res.Image = b.cur
 	fmt.Fprintf(b.out, "Successfully built %s\n", b.cur.ID.Encoded()[:12])
 	for _, t := range o.Tags {
@@ -175,7 +178,14 @@ func (b *Builder) step(in Instruction) (bool, error) {
 
 // from sets the base image, pulling it when the store lacks it.
 func (b *Builder) from(in Instruction) error {
-	ref := strings.Fields(Expand(in.Args, func(k string) (string, bool) { v, ok := b.global[k]; return v, ok }))[0]
+	words := strings.Fields(Expand(in.Args, func(k string) (string, bool) { v, ok := b.global[k]; return v, ok }))
+	if len(words) == 0 {
+		return &ParseError{in.Line, fmt.Sprintf("base name (%s) should not be blank", in.Args)}
+	}
+	if len(words) > 1 && !strings.EqualFold(words[1], "AS") {
+		return &ParseError{in.Line, "FROM takes one image (and AS NAME)"}
+	}
+	ref := words[0]
 	b.args, b.cmdSet = map[string]string{}, false
 	if strings.EqualFold(ref, "scratch") {
 		b.cur, b.cfg = nil, ocispec.ImageConfig{}
