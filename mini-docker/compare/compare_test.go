@@ -43,19 +43,6 @@ var knownBugs = []struct {
 	prefix, cause string
 	cases         []string
 }{
-	{"groups", "Docker (runc) puts the primary GID in the supplementary groups (root: 0, -u 1000:1000: 1000); mini-docker sets none: capctl/caps/user.go, and mini-docker/runtime/plan.go passes no --user for the image's default user", nil},
-	{"mount./sys/fs/cgroup/", "the whole host hierarchy is mounted (root=/); Docker binds the container's own group: chroot/jail (--cgroupfs)", nil},
-	{"mount./sys/fs/cgroup", "the cgroup tmpfs is mounted ro; Docker's is rw (only the hierarchies below are ro): chroot/jail (--cgroupfs)", nil},
-	{"cgroup.path.", "the container is not put in every v1 hierarchy (blkio, devices, name=systemd, unified stay at /): cgroupctl / mini-docker/runtime", nil},
-	{"cgroup.pids/pids.max", "follows from the whole-hierarchy mount: the root group has no pids.max: chroot/jail", nil},
-	{"cgroup.memory/", "follows from the whole-hierarchy mount: the limits read are the host root group's: chroot/jail", nil},
-	{"cgroup.cpu/", "follows from the whole-hierarchy mount: the limits read are the host root group's: chroot/jail", nil},
-	{"dev./dev/core", "/dev/core -> /proc/kcore is made even when /proc/kcore does not exist (runc only makes it when it does): chroot/jail/mounts.go", nil},
-	{"mount./proc/acpi", "masked folders get tmpfs size=0k; runc mounts a plain ro tmpfs: chroot/jail", nil},
-	{"mount./sys/firmware", "masked folders get tmpfs size=0k; runc mounts a plain ro tmpfs: chroot/jail", nil},
-	{"mount./proc/keys", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail", nil},
-	{"mount./proc/timer_list", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail", nil},
-	{"mount./proc/kcore", "masked files are bound from the host's /dev/null (devtmpfs); runc binds the container's /dev/null (tmpfs): chroot/jail", nil},
 	{"sysctl.net.ipv4.ip_unprivileged_port_start", "Docker (20.10+) sets net.ipv4.ip_unprivileged_port_start=0 in the container's network namespace; mini-docker leaves 1024: mini-docker/runtime (network set-up)", nil},
 	{"sysctl.net.ipv4.ping_group_range", "Docker (20.10+) sets net.ipv4.ping_group_range=\"0 2147483647\" in the container's network namespace; mini-docker leaves \"1 0\": mini-docker/runtime (network set-up)", nil},
 	{"net.link.lo", "with --network none Docker brings lo up with 127.0.0.1/8 only (IPv6 off in the namespace); mini-docker leaves lo down, or (work in progress) up with ::1 too: mini-docker/runtime/network.go", []string{"network-none"}},
