@@ -427,7 +427,7 @@ func TestDockerParity(t *testing.T) {
 	}
 	for mp, want := range map[string]string{
 		"/proc": "nosuid,nodev,noexec", "/dev": "tmpfs", "/dev/pts": "gid=5,mode=620,ptmxmode=666",
-		"/dev/shm": "size=65536k", "/dev/mqueue": "mqueue", "/sys": "ro,", "/sys/fs/cgroup": "ro",
+		"/dev/shm": "size=65536k", "/dev/mqueue": "mqueue", "/sys": "ro,", cgroupMount(): "ro,",
 		"/proc/kcore": "", "/proc/keys": "", "/proc/timer_list": "", "/proc/acpi": "", "/sys/firmware": "",
 		"/proc/sys": "ro,", "/proc/sysrq-trigger": "ro,", "/proc/irq": "ro,", "/proc/bus": "ro,", "/proc/fs": "ro,",
 		"/etc/hostname": "", "/etc/hosts": "", "/etc/resolv.conf": "",
@@ -452,6 +452,16 @@ func TestDockerParity(t *testing.T) {
 		}
 	}
 	h.assertNoLeaks()
+}
+
+// cgroupMount is where the container's cgroup is mounted read-only: the
+// cgroup2 mount on a v2 host; on v1 (Docker: a rw tmpfs holding ro
+// hierarchies) the memory hierarchy.
+func cgroupMount() string {
+	if _, err := os.Stat("/sys/fs/cgroup/memory"); err == nil {
+		return "/sys/fs/cgroup/memory"
+	}
+	return "/sys/fs/cgroup"
 }
 
 // scriptOf takes the "+ " lines of --explain's output: the run as a

@@ -151,7 +151,11 @@ func (e *Engine) ExecChain(c *container.Container, o *ExecOptions) ([]string, []
 	if wd == "" {
 		wd = "/"
 	}
-	chain = append(chain, fp, ExecInArg, wd, "--")
+	chain = append(chain, fp, ExecInArg, wd)
+	if o.TTY && !o.Detach {
+		chain = append(chain, "--console-socket", strconv.Itoa(3+len(files)))
+	}
+	chain = append(chain, "--")
 	return append(chain, o.Argv...), files, nil
 }
 
@@ -185,21 +189,21 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 	cmd := exec.Command(chain[0], chain[1:]...)
 	cmd.Env = env
 	cmd.ExtraFiles = files
-	var pty *Pty
-	if o.TTY {
-		pty, err = OpenPty()
+	var sock *os.File
+	if o.TTY && !o.Detach {
+		ours, theirs, err := socketPair()
 		if err != nil {
 			return 125, err
 		}
-		defer pty.Close()
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = pty.Slave, pty.Slave, pty.Slave
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	} else {
-		if o.Interactive {
-			cmd.Stdin = os.Stdin
-		}
-		cmd.Stdout, cmd.Stderr = e.Stdout, e.Stderr
+		sock = ours
+		defer sock.Close()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
+		defer theirs.Close()
 	}
+	if o.Interactive && !o.TTY {
+		cmd.Stdin = os.Stdin
+	}
+	cmd.Stdout, cmd.Stderr = e.Stdout, e.Stderr
 	if o.Detach {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -221,9 +225,13 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 		}
 	}()
 	var restore func()
-	if pty != nil {
-		pty.Slave.Close()
-		restore = pty.Attach(os.Stdin, e.Stdout, o.Interactive)
+	if sock != nil {
+		cmd.ExtraFiles[len(cmd.ExtraFiles)-1].Close() // the chain has its own
+		if master, err := receiveConsole(sock); err == nil {
+			pty := &Pty{Master: master}
+			defer pty.Close()
+			restore = pty.Attach(os.Stdin, e.Stdout, o.Interactive)
+		}
 	}
 	cmd.Wait()
 	if restore != nil {
@@ -248,8 +256,14 @@ func setEnv(env []string, kv string) []string {
 // every descriptor above 2 close-on-exec (the sealed tool copies
 // included) and changes to DIR. It returns CMD, for the caller to exec.
 func PrepareExecIn(args []string) ([]string, error) {
+	if len(args) >= 5 && args[1] == "--console-socket" && args[3] == "--" {
+		if err := makeConsole(args[2]); err != nil {
+			return nil, err
+		}
+		args = append([]string{args[0]}, args[3:]...)
+	}
 	if len(args) < 3 || args[1] != "--" {
-		return nil, fmt.Errorf("usage: %s DIR -- CMD", ExecInArg)
+		return nil, fmt.Errorf("usage: %s DIR [--console-socket FD] -- CMD", ExecInArg)
 	}
 	dir, argv := args[0], args[2:]
 	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)

@@ -102,7 +102,7 @@ func RunMonitor(root, id string) int {
 		e.finishFailed(c)
 		return 125
 	}
-	cmd, err := launch(c, nil, logf, logf, nil)
+	cmd, _, err := launch(c, nil, logf, logf, false)
 	logf.Close()
 	if err != nil {
 		report(err.Error())

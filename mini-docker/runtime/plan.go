@@ -115,6 +115,7 @@ type Spec struct {
 	Security Security
 	Caps     CapSpec
 	Userns   bool
+	Console  bool // -t in the foreground: a terminal made inside (see console.go)
 	CgroupNS bool // new cgroup namespace (cgroup v2 hosts, as Docker)
 	Init     string
 	Argv     []string
@@ -299,7 +300,13 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	if len(p.Files) > 0 {
 		fd := inside(s.Self)
 		p.Comms[filepath.Base(fd)] = "close fds"
-		chain = append(chain, fd, ExecInArg, ".", "--")
+		chain = append(chain, fd, ExecInArg, ".")
+		if s.Console {
+			// -t: the last hop makes the terminal inside the container's
+			// own /dev/pts and sends its master end back on this socket.
+			chain = append(chain, "--console-socket", strconv.Itoa(3+len(p.Files)))
+		}
+		chain = append(chain, "--")
 	}
 	if s.Init != "" {
 		chain = append(chain, InitPath, "--")

@@ -44,8 +44,12 @@ func OpenPty() (*Pty, error) {
 
 // Close closes both ends.
 func (p *Pty) Close() {
-	p.Master.Close()
-	p.Slave.Close()
+	if p.Master != nil {
+		p.Master.Close()
+	}
+	if p.Slave != nil {
+		p.Slave.Close()
+	}
 }
 
 // Attach connects the user's terminal to the pty: raw mode on our

@@ -110,6 +110,7 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		Security: sec,
 		Caps:     CapSpec{Privileged: hc.Privileged, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop},
 		Userns:   c.Runtime.Userns,
+		Console:  a.TTY && !a.Detach,
 		CgroupNS: cgroupV2(),
 		Argv:     append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...),
 	}
@@ -263,56 +264,54 @@ func (e *Engine) Start(c *container.Container, a Attach) (int, error) {
 
 // launch starts the chain. It returns the unshare process; the container
 // is its child.
-func launch(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, tty *os.File) (*exec.Cmd, error) {
+func launch(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, console bool) (*exec.Cmd, *os.File, error) {
 	chain := c.Runtime.Chain
 	cmd := exec.Command(chain[0], chain[1:]...)
 	cmd.Env = c.Runtime.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	for _, p := range c.Runtime.Files {
-		f, err := sealedCopy(p)
-		if err != nil {
-			for _, f := range cmd.ExtraFiles {
-				f.Close()
-			}
-			return nil, err
-		}
-		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-	}
 	defer func() {
 		for _, f := range cmd.ExtraFiles {
 			f.Close() // the chain has its own copies
 		}
 	}()
-	if tty != nil {
-		// A terminal of its own: a new session with the pty as its
-		// controlling terminal, so Ctrl-C reaches the container's group.
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	} else {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	for _, p := range c.Runtime.Files {
+		f, err := sealedCopy(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
 	}
+	var sock *os.File
+	if console {
+		ours, theirs, err := socketPair()
+		if err != nil {
+			return nil, nil, err
+		}
+		sock = ours
+		cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", chain[0], err)
+		if sock != nil {
+			sock.Close()
+		}
+		return nil, nil, fmt.Errorf("start %s: %w", chain[0], err)
 	}
-	return cmd, nil
+	return cmd, sock, nil
 }
 
 // containerPid finds the container's PID on the host: `unshare --pid`
 // forks, and the child (PID 1 inside) is the container. It returns 0 if
 // unshare exits first (the chain failed).
 func containerPid(unsharePid int) int {
-	p := fmt.Sprintf("/proc/%d/task/%d/children", unsharePid, unsharePid)
 	start := time.Now()
 	for i := 0; ; i++ {
 		// unshare re-executes itself (to join namespaces in a C
 		// constructor), and while a thread execs, /proc shows the process
 		// briefly as a zombie and its files may not read: only waitid says
 		// for sure whether it ended (WNOWAIT: without reaping it).
-		if b, err := os.ReadFile(p); err == nil {
-			if f := strings.Fields(string(b)); len(f) > 0 {
-				n, _ := strconv.Atoi(f[0])
-				return n
-			}
+		if kids := childrenOf(unsharePid); len(kids) > 0 {
+			return kids[len(kids)-1]
 		}
 		if exited(unsharePid) {
 			return 0
@@ -326,6 +325,26 @@ func containerPid(unsharePid int) int {
 			return 0
 		}
 	}
+}
+
+// childrenOf lists the live children of pid, from every thread's
+// children file (a Go program forks from whichever thread it runs on).
+func childrenOf(pid int) []int {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	var kids []int
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			n, _ := strconv.Atoi(f)
+			if _, state, ok := procState(n); ok && state != 'Z' && state != 'X' {
+				kids = append(kids, n)
+			}
+		}
+	}
+	return kids
 }
 
 // exited reports whether our child pid has ended, leaving it to be reaped.
@@ -439,17 +458,12 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 		stdin = os.Stdin
 	}
 	var cmd *exec.Cmd
-	var pty *Pty
+	var sock *os.File
 	if a.TTY {
-		pty, err = OpenPty()
-		if err != nil {
-			e.finishFailed(c)
-			return 125, err
-		}
-		defer pty.Close()
-		cmd, err = launch(c, nil, nil, nil, pty.Slave)
+		// The tools' own errors, before the terminal exists, go to ours.
+		cmd, sock, err = launch(c, nil, e.Stdout, e.Stderr, true)
 	} else {
-		cmd, err = launch(c, stdin, io.MultiWriter(e.Stdout, logf), io.MultiWriter(e.Stderr, logf), nil)
+		cmd, _, err = launch(c, stdin, io.MultiWriter(e.Stdout, logf), io.MultiWriter(e.Stderr, logf), false)
 	}
 	if err != nil {
 		e.finishFailed(c)
@@ -464,9 +478,14 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 		}
 	}()
 	var restore func()
-	if pty != nil {
-		pty.Slave.Close()
-		restore = pty.Attach(os.Stdin, io.MultiWriter(e.Stdout, logf), a.Stdin)
+	if sock != nil {
+		master, err := receiveConsole(sock)
+		sock.Close()
+		if err == nil {
+			pty := &Pty{Master: master}
+			defer pty.Close()
+			restore = pty.Attach(os.Stdin, io.MultiWriter(e.Stdout, logf), a.Stdin)
+		}
 	}
 	pid, _ := e.watchChain(cmd.Process.Pid, c.Runtime.Comms)
 	if pid != 0 {
@@ -537,6 +556,11 @@ func (e *Engine) watchChain(unsharePid int, comms map[string]string) (int, bool)
 			// moment. unshare, our child, ends soon after its child does.
 			if exited(unsharePid) {
 				return pid, false
+			}
+			// unshare may have started a short-lived helper first: follow
+			// the child that is there now.
+			if kids := childrenOf(unsharePid); len(kids) > 0 && kids[len(kids)-1] != pid {
+				pid = kids[len(kids)-1]
 			}
 			time.Sleep(50 * time.Microsecond)
 			continue
