@@ -440,6 +440,8 @@ func TestBuildBadInput(t *testing.T) {
 			[]string{"Dockerfile parse error line 3: unknown instruction: FROOM debian"}},
 		{"copy outside the context", "FROM " + e.debian + "\nCOPY ../" + filepath.Base(outside) + "/secret /\n", 1,
 			[]string{"COPY failed: forbidden path outside the build context"}},
+		{"blank base image", "ARG BASE\nFROM $BASE\n", 1,
+			[]string{"Dockerfile parse error line 2: base name ($BASE) should not be blank"}},
 		{"missing base image", "FROM " + e.reg.Ref("library/nothere:1") + "\nRUN true\n", 1,
 			[]string{"manifest unknown"}},
 		{"failing RUN", "FROM " + e.debian + "\nRUN echo before-the-failure && exit 3\nCMD [\"true\"]\n", 3,
