@@ -249,7 +249,7 @@ func (e *Engine) deleteCgroup(c *container.Container) error {
 		if te := (*ToolError)(nil); errors.As(last, &te) && strings.Contains(te.Msg, "no such") {
 			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(time.Duration(2+i) * time.Millisecond)
 		ex = nil // print the step once
 	}
 	return last
