@@ -12,8 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/build"
 	"mini-docker/mini-docker/container"
@@ -32,6 +30,21 @@ func findContainer(e *runtime.Engine, ref string) (*container.Container, error) 
 		return nil, notFound(err)
 	}
 	return ct, nil
+}
+
+// containerLayers finds the container ref and its layers: the engine,
+// the container, its upper dir and its lower dirs (top first).
+func containerLayers(c *ctx, f *cli.Flags, ref string) (*runtime.Engine, *container.Container, string, []string, error) {
+	e, err := engine(c, f)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	ct, err := findContainer(e, ref)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	upper, lower, err := layersOf(ct)
+	return e, ct, upper, lower, err
 }
 
 // layersOf returns the container's upper dir and its lower dirs (top
@@ -58,15 +71,7 @@ func cmdDiff(c *ctx, args []string) error {
 	if err := needArgs(f, "diff", 1); err != nil {
 		return err
 	}
-	e, err := engine(c, f)
-	if err != nil {
-		return err
-	}
-	ct, err := findContainer(e, f.Arg(0))
-	if err != nil {
-		return err
-	}
-	upper, lower, err := layersOf(ct)
+	_, _, upper, lower, err := containerLayers(c, f, f.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -133,15 +138,7 @@ func cmdCommit(c *ctx, args []string) error {
 			return cli.WithCode(err, 1)
 		}
 	}
-	e, err := engine(c, f)
-	if err != nil {
-		return err
-	}
-	ct, err := findContainer(e, f.Arg(0))
-	if err != nil {
-		return err
-	}
-	upper, _, err := layersOf(ct)
+	e, ct, upper, _, err := containerLayers(c, f, f.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -314,15 +311,7 @@ func cmdExport(c *ctx, args []string) error {
 	if *out == "" && isTerminal(os.Stdout) {
 		return cli.Usagef("mini-docker export", "cowardly refusing to save to a terminal. Use the -o flag or redirect")
 	}
-	e, err := engine(c, f)
-	if err != nil {
-		return err
-	}
-	ct, err := findContainer(e, f.Arg(0))
-	if err != nil {
-		return err
-	}
-	upper, lower, err := layersOf(ct)
+	e, ct, upper, lower, err := containerLayers(c, f, f.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -412,5 +401,3 @@ func cmdLoad(c *ctx, args []string) error {
 	}
 	return nil
 }
-
-var _ = ocispec.ImageConfig{}
