@@ -68,6 +68,9 @@ type Builder struct {
 	global map[string]string // ARGs declared before FROM
 	ignore *ignorer
 	cmdSet bool // CMD was set in this stage (ENTRYPOINT then keeps it)
+	// declared are the ARG names of the Dockerfile: a --build-arg for
+	// another name is reported unused, as Docker does.
+	declared map[string]bool
 }
 
 // Build runs the Dockerfile of o. e runs the RUN steps' containers; its
@@ -105,7 +108,7 @@ func Build(s *store.Store, e *runtime.Engine, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer unlock()
-	b := &Builder{s: s, e: e, o: o, out: o.Out, args: map[string]string{}, global: map[string]string{}, ignore: ig}
+	b := &Builder{s: s, e: e, o: o, out: o.Out, args: map[string]string{}, global: map[string]string{}, ignore: ig, declared: map[string]bool{}}
 	fmt.Fprintf(b.out, "Sending build context to Docker daemon  %s\n", image.HumanSize(contextSize(ctxDir, ig)))
 	res := &Result{Steps: len(ins)}
 	for i, in := range ins {
@@ -123,6 +126,16 @@ func Build(s *store.Store, e *runtime.Engine, o Options) (*Result, error) {
 	}
 	if b.cur == nil {
 		return nil, errors.New("no image was built: FROM scratch and nothing after it")
+	}
+	var unused []string
+	for k := range o.BuildArgs {
+		if !b.declared[k] {
+			unused = append(unused, k)
+		}
+	}
+	if len(unused) > 0 {
+		sort.Strings(unused)
+		fmt.Fprintf(b.out, "[Warning] One or more build-args %v were not consumed\n", unused)
 	}
 	res.Image = b.cur
 	fmt.Fprintf(b.out, "Successfully built %s\n", b.cur.ID.Encoded()[:12])
@@ -163,6 +176,7 @@ func (b *Builder) step(in Instruction) (bool, error) {
 		if hasDefault {
 			b.global[k], b.args[k] = v, v
 		}
+		b.declared[k] = true
 		return false, nil
 	}
 	switch in.Cmd {
@@ -342,10 +356,12 @@ func (b *Builder) configFor(in Instruction) (ocispec.ImageConfig, string, error)
 		if bv, ok := b.o.BuildArgs[k]; ok {
 			v, hasDefault = bv, true
 		}
-		if !hasDefault {
-			v = ""
+		if hasDefault {
+			b.args[k] = v
+		} else {
+			delete(b.args, k) // declared, but without a value: not in RUN's environment
 		}
-		b.args[k] = v
+		b.declared[k] = true
 		desc = "ARG " + in.Args
 	case "LABEL", "MAINTAINER":
 		cur.Labels = copyMap(old.Labels)
@@ -639,7 +655,7 @@ func ApplyChanges(cfg ocispec.ImageConfig, changes []string) (ocispec.ImageConfi
 	if err != nil {
 		return cfg, err
 	}
-	b := &Builder{cfg: cfg, args: map[string]string{}}
+	b := &Builder{cfg: cfg, args: map[string]string{}, declared: map[string]bool{}}
 	for _, in := range ins[1:] {
 		switch in.Cmd {
 		case "WORKDIR":
