@@ -146,6 +146,19 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 		return err
 	}
 	var errs []error
+	if rt.HostVeth != "" {
+		// Deleting one end of a veth pair deletes both, at once; deleting
+		// the namespace would too, but later: the kernel cleans up a
+		// network namespace in the background.
+		if linkExists(rt.HostVeth) {
+			if err := runTool(e.Explain, []string{vethctl, "delete", rt.HostVeth}); err != nil && linkExists(rt.HostVeth) {
+				errs = append(errs, err)
+			}
+		}
+		if !linkExists(rt.HostVeth) {
+			rt.HostVeth = ""
+		}
+	}
 	if rt.Netns != "" {
 		if _, err := os.Stat("/run/netns/" + rt.Netns); err == nil {
 			if err := runTool(e.Explain, []string{vethctl, "netns", "del", rt.Netns}); err != nil {
@@ -154,18 +167,6 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 		}
 		if _, err := os.Stat("/run/netns/" + rt.Netns); os.IsNotExist(err) {
 			rt.Netns = ""
-		}
-	}
-	if rt.HostVeth != "" {
-		// Deleting the namespace destroys the pair once nothing holds the
-		// namespace; a veth whose namespace never got it is deleted here.
-		if linkExists(rt.HostVeth) {
-			if err := runTool(e.Explain, []string{vethctl, "delete", rt.HostVeth}); err != nil && linkExists(rt.HostVeth) {
-				errs = append(errs, err)
-			}
-		}
-		if !linkExists(rt.HostVeth) {
-			rt.HostVeth = ""
 		}
 	}
 	if rt.Lease != "" {
