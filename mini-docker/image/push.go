@@ -10,8 +10,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -49,18 +47,12 @@ type PushResult struct {
 	Blobs  map[digest.Digest]string // blob → "Pushed", "Layer already exists", "Mounted from REPO"
 }
 
-// pusher holds a push's connection state: endpoint, auth, tokens.
+// pusher is one push: the registry client and where it pushes to.
 type pusher struct {
-	ctx    context.Context
-	hc     *http.Client
-	base   *url.URL
-	host   string
-	repo   string
-	creds  func(string) (registry.Credentials, bool)
-	ex     *explain.Printer
-	mu     sync.Mutex
-	chall  registry.Challenge
-	tokens map[string]string
+	ctx  context.Context
+	c    *registry.Client
+	ep   registry.Endpoint
+	repo string
 }
 
 // Push uploads the stored image ref (a name with its registry,
@@ -86,20 +78,18 @@ func Push(ctx context.Context, s *store.Store, ref string, opts PushOptions) (*P
 		}
 	}
 	opts.Registry.Mirrors = nil
+	if opts.Registry.Explain == nil {
+		opts.Registry.Explain = opts.Explain
+	}
 	c := registry.New(opts.Registry)
 	eps, err := c.Endpoints(r)
 	if err != nil {
 		return nil, err
 	}
-	ep := eps[len(eps)-1]
-	p := &pusher{ctx: ctx, hc: &http.Client{Timeout: 10 * time.Minute}, base: ep.URL, host: ep.Host, repo: r.Path,
-		creds: opts.Registry.Credentials, ex: opts.Explain, tokens: map[string]string{}}
-	if p.creds == nil {
-		p.creds = func(string) (registry.Credentials, bool) { return registry.Credentials{}, false }
-	}
+	p := &pusher{ctx: ctx, c: c, ep: eps[len(eps)-1], repo: r.Path}
 	fmt.Fprintf(opts.Out, "The push refers to repository [%s]\n", r.FamiliarName())
-	if err := p.ping(); err != nil {
-		return nil, err
+	if err := c.Ping(ctx, p.ep); err != nil {
+		return nil, fmt.Errorf("push: %w", err)
 	}
 	res := &PushResult{Blobs: map[digest.Digest]string{}}
 	sources := mountSources(s, r)
@@ -184,174 +174,15 @@ func regError(resp *http.Response, what string) error {
 	return fmt.Errorf("%s: %w", what, e)
 }
 
-// ping sends GET /v2/ and keeps the challenge (none, Basic or Bearer).
-func (p *pusher) ping() error {
-	req, _ := http.NewRequestWithContext(p.ctx, http.MethodGet, p.base.String()+"/v2/", nil)
-	p.explain(req)
-	resp, err := p.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("push: %w", err)
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusUnauthorized:
-		ch, err := registry.ParseChallenge(resp.Header.Get("WWW-Authenticate"))
-		if err != nil {
-			return err
-		}
-		p.chall = ch
-	default:
-		return regError(resp, "ping registry")
-	}
-	return nil
-}
-
-func (p *pusher) explain(req *http.Request) {
-	if p.ex.Enabled() {
-		argv := []string{"curl", "-sS"}
-		if req.Method != http.MethodGet {
-			argv = append(argv, "-X", req.Method)
-		}
-		if ct := req.Header.Get("Content-Type"); ct != "" {
-			argv = append(argv, "-H", "Content-Type: "+ct)
-		}
-		if cr := req.Header.Get("Content-Range"); cr != "" {
-			argv = append(argv, "-H", "Content-Range: "+cr)
-		}
-		if a := req.Header.Get("Authorization"); a != "" {
-			scheme, _, _ := strings.Cut(a, " ")
-			argv = append(argv, "-H", "Authorization: "+scheme+" $TOKEN")
-		}
-		if req.Body != nil && req.Body != http.NoBody {
-			argv = append(argv, "--data-binary", "@-")
-		}
-		p.ex.Argv(append(argv, req.URL.Redacted())...)
-	}
-}
-
-// authorize adds the Authorization header for scope.
-func (p *pusher) authorize(req *http.Request, scope string, fresh bool) error {
-	switch p.chall.Scheme {
-	case "":
-		return nil
-	case "basic":
-		cr, ok := p.creds(p.host)
-		if !ok {
-			return &registry.Error{Method: req.Method, URL: req.URL.Redacted(), Status: http.StatusUnauthorized, Code: "UNAUTHORIZED",
-				Message: "the registry wants a password: run `docker login " + p.host + "`"}
-		}
-		req.SetBasicAuth(cr.Username, cr.Password)
-		return nil
-	case "bearer":
-		p.mu.Lock()
-		tok, ok := p.tokens[scope]
-		p.mu.Unlock()
-		if !ok || fresh {
-			var err error
-			if tok, err = p.fetchToken(scope); err != nil {
-				return err
-			}
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		return nil
-	}
-	return fmt.Errorf("registry %s: unsupported authentication scheme %q", p.base.Host, p.chall.Scheme)
-}
-
-// fetchToken asks the challenge's realm for a token for scope, with the
-// user's password when config.json has one (the token spec).
-func (p *pusher) fetchToken(scope string) (string, error) {
-	realm, err := url.Parse(p.chall.Params["realm"])
-	if err != nil || realm.Host == "" {
-		return "", fmt.Errorf("registry %s: bearer challenge without a usable realm", p.base.Host)
-	}
-	q := realm.Query()
-	if sv := p.chall.Params["service"]; sv != "" {
-		q.Set("service", sv)
-	}
-	for _, sc := range strings.Split(scope, " ") {
-		q.Add("scope", sc)
-	}
-	realm.RawQuery = q.Encode()
-	req, _ := http.NewRequestWithContext(p.ctx, http.MethodGet, realm.String(), nil)
-	if cr, ok := p.creds(p.host); ok {
-		req.SetBasicAuth(cr.Username, cr.Password)
-	}
-	p.explain(req)
-	resp, err := p.hc.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("fetch token: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", regError(resp, "fetch token")
-	}
-	var raw struct {
-		Token       string `json:"token"`
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&raw); err != nil {
-		return "", fmt.Errorf("fetch token: %w", err)
-	}
-	tok := raw.Token
-	if tok == "" {
-		tok = raw.AccessToken
-	}
-	p.mu.Lock()
-	p.tokens[scope] = tok
-	p.mu.Unlock()
-	return tok, nil
-}
-
 // do sends one request (path relative to the registry, or an absolute
 // upload Location), authorized for pull+push on the repository (and
-// pull on extra, for a mount), renewing the token once on 401.
+// pull on extra, for a mount).
 func (p *pusher) do(method, target string, h http.Header, body func() (io.Reader, error), size int64, extra ...string) (*http.Response, error) {
-	u, err := p.base.Parse(target)
-	if err != nil {
-		return nil, err
-	}
 	scope := "repository:" + p.repo + ":pull,push"
 	for _, e := range extra {
 		scope += " repository:" + e + ":pull"
 	}
-	for attempt := 0; ; attempt++ {
-		var rd io.Reader = http.NoBody
-		if body != nil {
-			if rd, err = body(); err != nil {
-				return nil, err
-			}
-		}
-		req, err := http.NewRequestWithContext(p.ctx, method, u.String(), rd)
-		if err != nil {
-			return nil, err
-		}
-		req.ContentLength = size
-		if size == 0 {
-			req.Body = http.NoBody
-		}
-		for k, v := range h {
-			req.Header[k] = v
-		}
-		if err := p.authorize(req, scope, attempt > 0); err != nil {
-			return nil, err
-		}
-		p.explain(req)
-		resp, err := p.hc.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
-		}
-		p.ex.Note("%s", resp.Status)
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			if ch, err := registry.ParseChallenge(resp.Header.Get("WWW-Authenticate")); err == nil {
-				p.chall = ch
-			}
-			resp.Body.Close()
-			continue
-		}
-		return resp, nil
-	}
+	return p.c.Do(p.ctx, p.ep, scope, method, target, h, body, size)
 }
 
 // pushBlob uploads one blob unless the registry has it, mounting it from

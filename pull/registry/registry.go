@@ -293,7 +293,10 @@ func (c *Client) token(ctx context.Context, ep Endpoint, ch Challenge, scope str
 	if s := ch.Params["service"]; s != "" {
 		q.Set("service", s)
 	}
-	q.Set("scope", scope)
+	q.Del("scope")
+	for _, sc := range strings.Fields(scope) {
+		q.Add("scope", sc)
+	}
 	realm.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, realm.String(), nil)
 	if err != nil {
@@ -338,7 +341,13 @@ func (c *Client) token(ctx context.Context, ep Endpoint, ch Challenge, scope str
 func (c *Client) send(req *http.Request) (*http.Response, error) {
 	var lastErr error
 	delay := c.opts.RetryDelay
-	for attempt := 0; attempt <= c.opts.Retries; attempt++ {
+	retries := c.opts.Retries
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		// A write is sent once: an upload session may have taken part of
+		// it, and its body cannot be read again here.
+		retries = 0
+	}
+	for attempt := 0; attempt <= retries; attempt++ {
 		if attempt > 0 {
 			c.opts.Explain.Note("retrying in %s: %v", delay, lastErr)
 			select {
@@ -358,14 +367,14 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 			continue
 		}
 		c.explainResponse(resp)
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+		if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) && attempt < retries {
 			lastErr = responseError(req, resp)
 			resp.Body.Close()
 			continue
 		}
 		return resp, nil
 	}
-	return nil, lastErr
+	return nil, lastErr // only a network error gets here: the last error answer is returned as it is
 }
 
 func (c *Client) explainRequest(req *http.Request) {
@@ -376,7 +385,7 @@ func (c *Client) explainRequest(req *http.Request) {
 	if req.Method != http.MethodGet {
 		argv = append(argv, "-X", req.Method)
 	}
-	for _, h := range []string{"Accept", "Range"} {
+	for _, h := range []string{"Accept", "Range", "Content-Type", "Content-Range"} {
 		if v := req.Header.Get(h); v != "" {
 			argv = append(argv, "-H", h+": "+v)
 		}
@@ -389,6 +398,9 @@ func (c *Client) explainRequest(req *http.Request) {
 		} else {
 			argv = append(argv, "-H", "Authorization: "+scheme+" $TOKEN")
 		}
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		argv = append(argv, "--data-binary", "@-")
 	}
 	argv = append(argv, req.URL.Redacted())
 	c.opts.Explain.Argv(argv...)
@@ -411,17 +423,45 @@ func (c *Client) explainResponse(resp *http.Response) {
 	c.opts.Explain.Note("%s", s)
 }
 
-// do sends an authorized request for scope to ep; on 401 with a token in
-// hand (expired or revoked early) it fetches a fresh one and tries once
-// more.
-func (c *Client) do(ctx context.Context, ep Endpoint, scope, method, path string, header http.Header) (*http.Response, *http.Request, error) {
+// Do sends one request to ep, authorized for scope, as a pull does: the
+// first one pings /v2/ to learn the authentication, a bearer token is
+// fetched for scope (space-separated scopes are asked for together:
+// "repository:app:pull,push repository:base:pull" for a cross-repository
+// mount), and on 401 it takes the new challenge, fetches a fresh token
+// and tries once more. target is a path ("/v2/<name>/blobs/uploads/") or
+// an absolute URL (an upload's Location). body, when not nil, opens the
+// size bytes to send; it is called again for each try. The caller closes
+// the response body and checks its status.
+func (c *Client) Do(ctx context.Context, ep Endpoint, scope, method, target string, header http.Header, body func() (io.Reader, error), size int64) (*http.Response, error) {
+	resp, _, err := c.do(ctx, ep, scope, method, target, header, body, size)
+	return resp, err
+}
+
+// do is Do that also returns the request, for responseError.
+func (c *Client) do(ctx context.Context, ep Endpoint, scope, method, target string, header http.Header, body func() (io.Reader, error), size int64) (*http.Response, *http.Request, error) {
 	if err := c.Ping(ctx, ep); err != nil {
 		return nil, nil, err
 	}
+	u, err := ep.URL.Parse(target)
+	if err != nil {
+		return nil, nil, err
+	}
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, method, ep.URL.String()+path, nil)
+		var rd io.Reader
+		if body != nil {
+			if rd, err = body(); err != nil {
+				return nil, nil, err
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 		if err != nil {
 			return nil, nil, err
+		}
+		if body != nil {
+			req.ContentLength = size
+			if size == 0 {
+				req.Body = http.NoBody
+			}
 		}
 		for k, v := range header {
 			req.Header[k] = v
@@ -492,7 +532,7 @@ func (r *Repository) Manifest(ctx context.Context, tagOrDigest string) ([]byte, 
 
 func (r *Repository) manifestFrom(ctx context.Context, ep Endpoint, tagOrDigest string) ([]byte, ocispec.Descriptor, error) {
 	h := http.Header{"Accept": {strings.Join(ManifestTypes, ", ")}}
-	resp, req, err := r.c.do(ctx, ep, r.scope, http.MethodGet, "/v2/"+r.Ref.Path+"/manifests/"+tagOrDigest, h)
+	resp, req, err := r.c.do(ctx, ep, r.scope, http.MethodGet, "/v2/"+r.Ref.Path+"/manifests/"+tagOrDigest, h, nil, 0)
 	if err != nil {
 		return nil, ocispec.Descriptor{}, err
 	}
@@ -575,7 +615,7 @@ func (b *blobReader) open() error {
 	if b.offset > 0 {
 		h.Set("Range", fmt.Sprintf("bytes=%d-", b.offset))
 	}
-	resp, req, err := r.c.do(b.ctx, ep, r.scope, http.MethodGet, "/v2/"+r.Ref.Path+"/blobs/"+b.desc.Digest.String(), h)
+	resp, req, err := r.c.do(b.ctx, ep, r.scope, http.MethodGet, "/v2/"+r.Ref.Path+"/blobs/"+b.desc.Digest.String(), h, nil, 0)
 	if err != nil {
 		return fmt.Errorf("fetch blob %s: %w", b.desc.Digest, err)
 	}
