@@ -312,7 +312,7 @@ func CommitLayer(s *store.Store, upper string, ex *explain.Printer) (*Layer, err
 		Desc:   ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: digest.NewDigest(digest.SHA256, blob.h), Size: blob.n},
 		DiffID: digest.NewDigest(digest.SHA256, diff.h),
 	}
-	if err := importBlob(s, l.Desc, tmp); err != nil {
+	if err := s.ImportFile(l.Desc, tmp.Name()); err != nil {
 		return nil, err
 	}
 	if !s.HasLayer(l.DiffID) {
@@ -324,38 +324,6 @@ func CommitLayer(s *store.Store, upper string, ex *explain.Printer) (*Layer, err
 	l.Dir = s.LayerDir(l.DiffID)
 	ex.Note("layer %s: diffID %s, %d bytes compressed", l.Desc.Digest, l.DiffID, l.Desc.Size)
 	return l, nil
-}
-
-// importBlob copies the finished file f into the store as blob desc,
-// through the store's own writer (verified, fsynced, renamed).
-func importBlob(s *store.Store, desc ocispec.Descriptor, f *os.File) error {
-	if s.HasBlob(desc.Digest) {
-		return nil
-	}
-	unlock, err := s.LockBlob(desc.Digest)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if s.HasBlob(desc.Digest) {
-		return nil
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	w, err := s.NewBlobWriter(desc)
-	if err != nil {
-		return err
-	}
-	if err := w.Reset(); err != nil {
-		w.Abort()
-		return err
-	}
-	if _, err := io.Copy(w, f); err != nil {
-		w.Abort()
-		return fmt.Errorf("store blob %s: %w", desc.Digest, err)
-	}
-	return w.Commit()
 }
 
 // Change is what a commit or build step changes in the parent's image.

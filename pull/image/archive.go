@@ -223,26 +223,7 @@ func importBlob(s *store.Store, desc ocispec.Descriptor, p string, ex *explain.P
 	if s.HasBlob(desc.Digest) {
 		return nil
 	}
-	unlock, err := s.LockBlob(desc.Digest)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	f, err := os.Open(p)
-	if err != nil {
-		return fmt.Errorf("blob %s: %w", desc.Digest, err)
-	}
-	defer f.Close()
-	w, err := s.NewBlobWriter(desc)
-	if err != nil {
-		return err
-	}
-	w.Reset()
-	if _, err := io.Copy(w, f); err != nil {
-		w.Abort()
-		return err
-	}
-	if err := w.Commit(); err != nil {
+	if err := s.ImportFile(desc, p); err != nil {
 		return err
 	}
 	ex.Note("digest %s verified", desc.Digest)
