@@ -425,13 +425,17 @@ func TestDockerParity(t *testing.T) {
 			mounts[f[4]] = f[5] + " " + strings.Join(strings.Fields(strings.SplitN(l, " - ", 2)[1]), " ")
 		}
 	}
-	for mp, want := range map[string]string{
+	wantMounts := map[string]string{
 		"/proc": "nosuid,nodev,noexec", "/dev": "tmpfs", "/dev/pts": "gid=5,mode=620,ptmxmode=666",
-		"/dev/shm": "size=65536k", "/dev/mqueue": "mqueue", "/sys": "ro,", cgroupMount(): "ro,",
+		"/dev/shm": "size=65536k", "/dev/mqueue": "mqueue", "/sys": "ro,",
 		"/proc/kcore": "", "/proc/keys": "", "/proc/timer_list": "", "/proc/acpi": "", "/sys/firmware": "",
 		"/proc/sys": "ro,", "/proc/sysrq-trigger": "ro,", "/proc/irq": "ro,", "/proc/bus": "ro,", "/proc/fs": "ro,",
 		"/etc/hostname": "", "/etc/hosts": "", "/etc/resolv.conf": "",
-	} {
+	}
+	for mp, want := range cgroupMounts() {
+		wantMounts[mp] = want
+	}
+	for mp, want := range wantMounts {
 		if _, err := os.Lstat(mp); err != nil && (strings.HasPrefix(mp, "/proc/") || strings.HasPrefix(mp, "/sys/")) {
 			continue // this kernel has no such file: nothing to mask (Docker skips it too)
 		}
@@ -454,14 +458,15 @@ func TestDockerParity(t *testing.T) {
 	h.assertNoLeaks()
 }
 
-// cgroupMount is where the container's cgroup is mounted read-only: the
-// cgroup2 mount on a v2 host; on v1 (Docker: a rw tmpfs holding ro
-// hierarchies) the memory hierarchy.
-func cgroupMount() string {
+// cgroupMounts is what Docker mounts at /sys/fs/cgroup: on a v2 host the
+// container's cgroup2 tree, read-only; on v1 and hybrid hosts a tmpfs
+// that is read-write (mountinfo shows "rw,nosuid,...") holding each
+// hierarchy read-only (the memory one checked here).
+func cgroupMounts() map[string]string {
 	if _, err := os.Stat("/sys/fs/cgroup/memory"); err == nil {
-		return "/sys/fs/cgroup/memory"
+		return map[string]string{"/sys/fs/cgroup": "rw,", "/sys/fs/cgroup/memory": "ro,"}
 	}
-	return "/sys/fs/cgroup"
+	return map[string]string{"/sys/fs/cgroup": "ro,"}
 }
 
 // scriptOf takes the "+ " lines of --explain's output: the run as a
