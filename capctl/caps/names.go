@@ -149,26 +149,37 @@ type UnknownError struct{ Name string }
 
 func (e *UnknownError) Error() string { return fmt.Sprintf("unknown capability %q", e.Name) }
 
+// Lookup returns the capability named name, by name only: "CAP_NET_ADMIN",
+// "cap_net_admin", "NET_ADMIN" or "net_admin" (any case), whether or not
+// the running kernel knows it. Bit numbers are not names.
+func Lookup(name string) (Cap, bool) {
+	n := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(name)), "cap_")
+	for i, known := range names {
+		if n == known {
+			return Cap(i), true
+		}
+	}
+	return 0, false
+}
+
+// Known returns every capability this program has a name for (CAP_CHOWN
+// to CAP_CHECKPOINT_RESTORE), whatever the running kernel knows.
+func Known() Set { return Set(1<<uint(len(names)) - 1) }
+
 // Parse returns the capability named name. It accepts the spellings of
 // every tool: "CAP_NET_ADMIN" (Docker, OCI), "cap_net_admin" (libcap,
 // getcap), "NET_ADMIN" and "net_admin" (docker --cap-add), and a bit
 // number ("12", "cap_12"). The capability must exist in the running
 // kernel (see Last).
 func Parse(name string) (Cap, error) {
-	n := strings.ToLower(strings.TrimSpace(name))
-	n = strings.TrimPrefix(n, "cap_")
-	c := Cap(-1)
-	for i, known := range names {
-		if n == known {
-			c = Cap(i)
-		}
-	}
-	if c < 0 {
+	c, ok := Lookup(name)
+	if !ok {
+		n := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(name)), "cap_")
 		if i, err := strconv.Atoi(n); err == nil && i >= 0 && i < 64 {
-			c = Cap(i)
+			c, ok = Cap(i), true
 		}
 	}
-	if c < 0 {
+	if !ok {
 		return 0, &UnknownError{Name: name}
 	}
 	if c > Last() {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	capctl "mini-docker/capctl/caps"
 )
 
 // Options say for what process a profile is compiled: its architecture,
@@ -24,26 +26,11 @@ var DockerDefaultCaps = []string{
 	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 }
 
-// capNames are the capabilities by number (capabilities(7)).
-var capNames = []string{
-	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL",
-	"SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE",
-	"NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
-	"SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-	"SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME",
-	"SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL",
-	"SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
-	"BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
-}
-
-// normalizeCap accepts CAP_SYS_ADMIN, cap_sys_admin and SYS_ADMIN.
+// normalizeCap accepts CAP_SYS_ADMIN, cap_sys_admin and SYS_ADMIN; the
+// names are capctl's (capabilities(7)), so both tools know the same ones.
 func normalizeCap(c string) (string, error) {
-	n := strings.ToUpper(strings.TrimSpace(c))
-	n = strings.TrimPrefix(n, "CAP_")
-	for _, k := range capNames {
-		if k == n {
-			return "CAP_" + n, nil
-		}
+	if k, ok := capctl.Lookup(c); ok {
+		return k.DockerName(), nil
 	}
 	return "", fmt.Errorf("unknown capability %q", c)
 }
@@ -57,8 +44,8 @@ func ParseCaps(list string) (map[string]bool, error) {
 			continue
 		}
 		if strings.EqualFold(strings.TrimSpace(c), "ALL") {
-			for _, k := range capNames {
-				caps["CAP_"+k] = true
+			for _, k := range capctl.Known().DockerNames() {
+				caps[k] = true
 			}
 			continue
 		}
