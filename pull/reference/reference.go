@@ -143,16 +143,7 @@ func (r Reference) Name() string { return r.Domain + "/" + r.Path }
 
 // String is the full normalized reference,
 // "docker.io/library/ubuntu:latest" or "…@sha256:…".
-func (r Reference) String() string {
-	s := r.Name()
-	if r.Tag != "" {
-		s += ":" + r.Tag
-	}
-	if r.Digest != "" {
-		s += "@" + r.Digest.String()
-	}
-	return s
-}
+func (r Reference) String() string { return r.Name() + r.suffix() }
 
 // FamiliarName is the repository as Docker shows it: "ubuntu",
 // "user/app", "host:5000/a/b".
@@ -167,8 +158,11 @@ func (r Reference) FamiliarName() string {
 }
 
 // Familiar is the reference as Docker shows it: "ubuntu:latest".
-func (r Reference) Familiar() string {
-	s := r.FamiliarName()
+func (r Reference) Familiar() string { return r.FamiliarName() + r.suffix() }
+
+// suffix is what follows the repository: ":tag", "@digest" or both.
+func (r Reference) suffix() string {
+	s := ""
 	if r.Tag != "" {
 		s += ":" + r.Tag
 	}
