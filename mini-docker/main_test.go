@@ -396,6 +396,33 @@ func TestWalkthrough(t *testing.T) {
 	h.assertNoLeaks()
 }
 
+// TestStopSignals: stop sends SIGTERM (unshare, the container's parent on
+// the host, forwards it to PID 1) and SIGKILL after the timeout. The
+// kernel delivers no signal to a PID 1 that has no handler for it, so
+// sleep ignores SIGTERM and only SIGKILL ends it (137); a shell that
+// traps TERM gets it and exits with its own code, before the timeout.
+func TestStopSignals(t *testing.T) {
+	h := newHarness(t)
+	ref := h.debian()
+	h.must("run", "-d", "--network", "none", "--name", "deaf", ref, "sleep", "300")
+	h.must("run", "-d", "--network", "none", "--name", "trap", ref, "sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.1; done")
+	for _, tc := range []struct {
+		name, timeout, want string
+	}{
+		{"deaf", "1", "exited 137 false"}, // SIGTERM ignored: SIGKILL after 1 s
+		{"trap", "60", "exited 3 false"},  // SIGTERM handled: no SIGKILL
+	} {
+		if got := h.must("stop", "-t", tc.timeout, tc.name); got != tc.name+"\n" {
+			t.Errorf("stop %s printed %q", tc.name, got)
+		}
+		if got := h.must("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}", tc.name); got != tc.want+"\n" {
+			t.Errorf("%s after stop -t %s: %q, want %q", tc.name, tc.timeout, got, tc.want)
+		}
+	}
+	h.must("rm", "deaf", "trap")
+	h.assertNoLeaks()
+}
+
 // TestDockerParity checks what a process sees inside, against the values
 // docker run gives.
 func TestDockerParity(t *testing.T) {
