@@ -154,6 +154,14 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	}
 	create := []string{cgroupctl, "create", s.ID, "--parent", CgroupParent}
 	create = append(create, limitFlags(s.Limits)...)
+	// Device access (v1 devices controller): Docker's default rules (deny
+	// everything, then allow null, zero, full, random, urandom, tty,
+	// ptmx, pts and mknod of any), or every device with --privileged.
+	if s.Caps.Privileged {
+		create = append(create, "--devices", "all")
+	} else {
+		create = append(create, "--devices", "docker")
+	}
 	p.Steps = append(p.Steps, Step{Stage: "cgroup", Do: create,
 		Undo: []string{cgroupctl, "delete", "--kill", s.ID, "--parent", CgroupParent}})
 

@@ -164,8 +164,9 @@ func TestBuildPlanIsTheContractChain(t *testing.T) {
 	if got := strings.Join(p.Steps[0].Do, " "); !strings.Contains(got, "--lower /l/top:/l/base") {
 		t.Errorf("overlay step %q: want the top layer first", got)
 	}
-	if got := strings.Join(p.Steps[1].Do, " "); !strings.Contains(got, "--memory 33554432") || !strings.Contains(got, "--pids-limit 10") {
-		t.Errorf("cgroup step %q", got)
+	if got := strings.Join(p.Steps[1].Do, " "); !strings.Contains(got, "--memory 33554432") || !strings.Contains(got, "--pids-limit 10") ||
+		!strings.HasSuffix(got, " --devices docker") {
+		t.Errorf("cgroup step %q: want the limits and Docker's device rules", got)
 	}
 	line := strings.Join(p.Chain, " ")
 	for _, want := range []string{
