@@ -288,14 +288,16 @@ func BuildPlan(s *Spec) (*Plan, error) {
 				chain = append(chain, "--cap-drop", c)
 			}
 		}
-		// Always a user, root when the image names none: the user's
-		// groups are then set from the image's /etc/group, instead of
-		// inherited from whoever ran mini-docker.
+		// Always a user, root when the image names none: capctl resolves
+		// a bare "0" as Docker resolves an empty user, uid 0 with the
+		// primary group from the image's /etc/passwd and root's
+		// supplementary groups from its /etc/group, instead of the
+		// groups inherited from whoever ran mini-docker.
 		// (Not in a user namespace of one mapped ID: setgroups(2) is
 		// refused there, and root is the only user anyway.)
 		user := s.User
 		if user == "" && !s.Userns {
-			user = "0:0"
+			user = "0"
 		}
 		if user != "" {
 			chain = append(chain, "--user", user)

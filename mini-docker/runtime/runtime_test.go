@@ -174,7 +174,7 @@ func TestBuildPlanIsTheContractChain(t *testing.T) {
 		"cgroupctl exec --name " + s.ID,
 		"chroot --pivot --docker --bind /c/resolv.conf:/etc/resolv.conf",
 		"/proc/self/fd/3 run --profile default --caps CHOWN,",
-		"/proc/self/fd/4 run --docker-default --user 0:0 --",
+		"/proc/self/fd/4 run --docker-default --user 0 --",
 		"/proc/self/fd/5 __execin . -- echo hi",
 	} {
 		if !strings.Contains(line, want) {
