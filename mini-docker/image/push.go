@@ -3,7 +3,6 @@ package image
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -154,14 +153,7 @@ func bytesBody(b []byte) func() (io.Reader, error) {
 // regError turns an error answer into *registry.Error, with the
 // registry's own code (DENIED, UNAUTHORIZED, MANIFEST_INVALID, ...).
 func regError(resp *http.Response, what string) error {
-	e := &registry.Error{Method: resp.Request.Method, URL: resp.Request.URL.Redacted(), Status: resp.StatusCode}
-	var body struct {
-		Errors []struct{ Code, Message string }
-	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if json.Unmarshal(b, &body) == nil && len(body.Errors) > 0 {
-		e.Code, e.Message = body.Errors[0].Code, body.Errors[0].Message
-	}
+	e := registry.ResponseError(resp.Request, resp)
 	// A HEAD answer has no body: the status says it (distribution's
 	// codes for 401 and 403).
 	switch {

@@ -197,7 +197,9 @@ func (e *Error) Error() string {
 // NotFound reports whether the registry said the thing does not exist.
 func (e *Error) NotFound() bool { return e.Status == http.StatusNotFound }
 
-func responseError(req *http.Request, resp *http.Response) error {
+// ResponseError reads an error answer to req: its status and the first
+// of the errors its JSON body lists ({"errors":[{"code":…,"message":…}]}).
+func ResponseError(req *http.Request, resp *http.Response) *Error {
 	e := &Error{Method: req.Method, URL: req.URL.Redacted(), Status: resp.StatusCode}
 	var body struct {
 		Errors []struct {
@@ -239,7 +241,7 @@ func (c *Client) Ping(ctx context.Context, ep Endpoint) error {
 			return fmt.Errorf("GET %s/v2/: %w", ep.URL, err)
 		}
 	default:
-		return responseError(req, resp)
+		return ResponseError(req, resp)
 	}
 	c.mu.Lock()
 	c.chall[ep.URL.String()] = ch
@@ -311,7 +313,7 @@ func (c *Client) token(ctx context.Context, ep Endpoint, ch Challenge, scope str
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("fetch token: %w", responseError(req, resp))
+		return "", fmt.Errorf("fetch token: %w", ResponseError(req, resp))
 	}
 	var tr tokenResponse
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&tr); err != nil {
@@ -368,7 +370,7 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 		}
 		c.explainResponse(resp)
 		if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) && attempt < retries {
-			lastErr = responseError(req, resp)
+			lastErr = ResponseError(req, resp)
 			resp.Body.Close()
 			continue
 		}
@@ -437,7 +439,7 @@ func (c *Client) Do(ctx context.Context, ep Endpoint, scope, method, target stri
 	return resp, err
 }
 
-// do is Do that also returns the request, for responseError.
+// do is Do that also returns the request, for ResponseError.
 func (c *Client) do(ctx context.Context, ep Endpoint, scope, method, target string, header http.Header, body func() (io.Reader, error), size int64) (*http.Response, *http.Request, error) {
 	if err := c.Ping(ctx, ep); err != nil {
 		return nil, nil, err
@@ -538,7 +540,7 @@ func (r *Repository) manifestFrom(ctx context.Context, ep Endpoint, tagOrDigest 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, ocispec.Descriptor{}, responseError(req, resp)
+		return nil, ocispec.Descriptor{}, ResponseError(req, resp)
 	}
 	// Manifests are small; 4 MiB is what containerd allows too.
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20+1))
@@ -629,7 +631,7 @@ func (b *blobReader) open() error {
 		}
 	default:
 		defer resp.Body.Close()
-		return fmt.Errorf("fetch blob %s: %w", b.desc.Digest, responseError(req, resp))
+		return fmt.Errorf("fetch blob %s: %w", b.desc.Digest, ResponseError(req, resp))
 	}
 	b.body = resp.Body
 	return nil
