@@ -54,12 +54,14 @@ func BenchPull(e *Env, r *Report) error {
 	if e.Docker {
 		// A cold docker pull needs the engine to drop the layer on rmi;
 		// it keeps it when another image in the engine shares it.
+		id, _ := exec.Command("docker", "image", "inspect", "-f", "{{.Id}}", e.Ref).Output()
 		exec.Command("docker", "rmi", "-f", e.Ref).Run()
+		stillThere := exec.Command("docker", "image", "inspect", strings.TrimSpace(string(id))).Run() == nil
 		out, err := exec.Command("docker", "pull", e.Ref).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("docker pull %s: %v %s", e.Ref, err, out)
 		}
-		if strings.Contains(string(out), "Already exists") {
+		if stillThere || strings.Contains(string(out), "Already exists") {
 			tags, _ := exec.Command("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").Output()
 			shared = "n/a: after docker rmi the engine still holds the debian layer (shared with another image of this engine: " +
 				strings.Join(strings.Fields(string(tags)), ", ") + "), so docker pull cannot be cold here"

@@ -50,7 +50,9 @@ func (e *Env) Snap() Snapshot {
 			}
 		}
 	}
-	netns, _ := filepath.Glob("/run/netns/*")
+	// mini-docker's own namespaces only (md-ID12): test harnesses on the
+	// same machine make and remove theirs (mdt-*, ...) at any time.
+	netns, _ := filepath.Glob("/run/netns/md-*")
 	s["netns"] = netns
 	leases, _ := filepath.Glob(filepath.Join(e.Root, "network", "*", "*"))
 	for _, l := range leases {
