@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -420,6 +421,39 @@ func TestStopSignals(t *testing.T) {
 		}
 	}
 	h.must("rm", "deaf", "trap")
+	h.assertNoLeaks()
+}
+
+// TestCapAddAll: --cap-add ALL gives every capability, and --cap-drop
+// still takes one away (Docker's rule, computed by capctl's package);
+// --privileged keeps all. "All" is what this host's bounding set holds:
+// no process can gain more.
+func TestCapAddAll(t *testing.T) {
+	h := newHarness(t)
+	ref := h.debian()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bnd := regexp.MustCompile(`CapBnd:\t([0-9a-f]{16})`).FindSubmatch(status)
+	if bnd == nil {
+		t.Fatal("no CapBnd in /proc/self/status")
+	}
+	all, _ := strconv.ParseUint(string(bnd[1]), 16, 64)
+	const netRaw = 1 << 13
+	for _, tc := range []struct {
+		flags []string
+		want  uint64
+	}{
+		{[]string{"--cap-add", "ALL", "--cap-drop", "NET_RAW"}, all &^ netRaw},
+		{[]string{"--privileged"}, all},
+	} {
+		args := append([]string{"run", "--rm", "--network", "none"}, tc.flags...)
+		out := h.must(append(args, ref, "grep", "CapEff", "/proc/self/status")...)
+		if want := fmt.Sprintf("CapEff:\t%016x\n", tc.want); out != want {
+			t.Errorf("%v: %q, want %q", tc.flags, out, want)
+		}
+	}
 	h.assertNoLeaks()
 }
 

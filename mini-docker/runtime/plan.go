@@ -3,10 +3,10 @@ package runtime
 import (
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
+	"mini-docker/capctl/caps"
 	"mini-docker/internal/explain"
 )
 
@@ -59,6 +59,9 @@ type Plan struct {
 	// Comms names the stage of each program of the chain by the command
 	// name the kernel shows for it (/proc/PID/comm), for --timings.
 	Comms map[string]string
+	// Caps are the capabilities the container keeps (names without
+	// CAP_), recorded so that exec gives its processes the same.
+	Caps []string
 }
 
 // Script returns the plan as the shell script --explain prints: the
@@ -258,7 +261,11 @@ func BuildPlan(s *Spec) (*Plan, error) {
 		p.Files = append(p.Files, path)
 		return "/proc/self/fd/" + strconv.Itoa(2+len(p.Files))
 	}
-	caps := effectiveCaps(s.Caps)
+	caps, err := effectiveCaps(s.Caps)
+	if err != nil {
+		return nil, err
+	}
+	p.Caps = caps
 	if s.Security.Seccomp != "unconfined" {
 		seccompctl, err := tool("seccompctl", "seccomp")
 		if err != nil {
@@ -348,56 +355,18 @@ func limitFlags(l Limits) []string {
 	return f
 }
 
-// DockerDefaultCaps is Docker's default capability set (CapEff
-// 00000000a80425fb).
-var DockerDefaultCaps = []string{"CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW",
-	"SETGID", "SETUID", "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"}
-
 // effectiveCaps is the set the container keeps, which gates the seccomp
-// profile's capability-dependent rules (as Docker's profile does).
-func effectiveCaps(c CapSpec) []string {
-	if c.Privileged {
-		return []string{"ALL"}
+// profile's capability-dependent rules (as Docker's profile does). The
+// rules are capctl's own (Docker's: ALL in --cap-add starts from every
+// capability, --cap-drop then removes; ALL in --cap-drop starts empty).
+func effectiveCaps(c CapSpec) ([]string, error) {
+	set, err := caps.Compute(caps.DockerDefault, c.CapAdd, c.CapDrop, c.Privileged)
+	if err != nil {
+		return nil, fmt.Errorf("capabilities: %w", err)
 	}
-	set := map[string]bool{}
-	var out []string
-	all := false
-	for _, a := range c.CapAdd {
-		if strings.EqualFold(a, "ALL") {
-			all = true
-		}
+	names := set.DockerNames()
+	for i, n := range names {
+		names[i] = strings.TrimPrefix(n, "CAP_")
 	}
-	if all {
-		return []string{"ALL"}
-	}
-	norm := func(s string) string { return strings.TrimPrefix(strings.ToUpper(s), "CAP_") }
-	dropAll := false
-	for _, d := range c.CapDrop {
-		if strings.EqualFold(d, "ALL") {
-			dropAll = true
-		}
-	}
-	if !dropAll {
-		for _, k := range DockerDefaultCaps {
-			set[k] = true
-		}
-	}
-	for _, d := range c.CapDrop {
-		delete(set, norm(d))
-	}
-	for _, a := range c.CapAdd {
-		set[norm(a)] = true
-	}
-	for _, k := range DockerDefaultCaps {
-		if set[k] {
-			out = append(out, k)
-			delete(set, k)
-		}
-	}
-	var extra []string
-	for k := range set {
-		extra = append(extra, k)
-	}
-	sort.Strings(extra)
-	return append(out, extra...)
+	return names, nil
 }

@@ -88,17 +88,47 @@ func TestArgvEntrypointRules(t *testing.T) {
 }
 
 func TestEffectiveCaps(t *testing.T) {
-	if got := effectiveCaps(CapSpec{}); !reflect.DeepEqual(got, DockerDefaultCaps) {
-		t.Errorf("default = %v", got)
+	dockerDefault := []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+		"NET_BIND_SERVICE", "NET_RAW", "SYS_CHROOT", "MKNOD", "AUDIT_WRITE", "SETFCAP"} // bit order
+	all, err := effectiveCaps(CapSpec{Privileged: true})
+	if err != nil {
+		t.Fatal(err)
 	}
-	got := effectiveCaps(CapSpec{CapDrop: []string{"ALL"}, CapAdd: []string{"net_bind_service"}})
-	if !reflect.DeepEqual(got, []string{"NET_BIND_SERVICE"}) {
-		t.Errorf("drop ALL add NET_BIND_SERVICE = %v", got)
+	for _, tc := range []struct {
+		name string
+		c    CapSpec
+		want []string
+	}{
+		{"default", CapSpec{}, dockerDefault},
+		{"drop ALL add NET_BIND_SERVICE", CapSpec{CapDrop: []string{"ALL"}, CapAdd: []string{"net_bind_service"}}, []string{"NET_BIND_SERVICE"}},
+		{"add two drop CAP_CHOWN", CapSpec{CapAdd: []string{"SYS_ADMIN", "NET_ADMIN"}, CapDrop: []string{"CAP_CHOWN"}},
+			[]string{"DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "NET_BIND_SERVICE",
+				"NET_ADMIN", "NET_RAW", "SYS_CHROOT", "SYS_ADMIN", "MKNOD", "AUDIT_WRITE", "SETFCAP"}},
+		// Docker: ALL in --cap-add is every capability, then --cap-drop
+		// still removes (the copy this replaced returned ALL here).
+		{"add ALL drop NET_RAW", CapSpec{CapAdd: []string{"ALL"}, CapDrop: []string{"NET_RAW"}}, without(all, "NET_RAW")},
+	} {
+		got, err := effectiveCaps(tc.c)
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s = %v, %v\nwant %v", tc.name, got, err, tc.want)
+		}
 	}
-	got = effectiveCaps(CapSpec{CapAdd: []string{"SYS_ADMIN", "NET_ADMIN"}, CapDrop: []string{"CAP_CHOWN"}})
-	if got[0] == "CHOWN" || got[len(got)-2] != "NET_ADMIN" || got[len(got)-1] != "SYS_ADMIN" {
-		t.Errorf("add/drop = %v", got)
+	if len(all) < 38 || all[0] != "CHOWN" {
+		t.Errorf("privileged = %v, want every capability", all)
 	}
+	if _, err := effectiveCaps(CapSpec{CapAdd: []string{"NOT_A_CAP"}}); err == nil {
+		t.Error("--cap-add NOT_A_CAP: want an error")
+	}
+}
+
+func without(list []string, x string) []string {
+	var out []string
+	for _, s := range list {
+		if s != x {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func TestParsePublish(t *testing.T) {

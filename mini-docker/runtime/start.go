@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
 )
@@ -177,7 +178,7 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	c.Runtime.Chain, c.Runtime.Env, c.Runtime.Files, c.Runtime.Comms = plan.Chain, plan.Env, plan.Files, plan.Comms
 	c.Runtime.Released = false
 	c.Runtime.Seccomp = sec.Seccomp
-	c.Runtime.Caps = effectiveCaps(spec.Caps)
+	c.Runtime.Caps = plan.Caps
 	c.Runtime.NoNewPrivs = sec.NoNewPrivs
 	c.GraphDriver.Data["UpperDir"], c.GraphDriver.Data["WorkDir"], c.GraphDriver.Data["MergedDir"] = upper, work, merged
 
@@ -221,10 +222,11 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 }
 
 // cgroupV2 reports whether the host runs the unified hierarchy only
-// (Docker gives containers a cgroup namespace there, not on v1 hosts).
+// (Docker gives containers a cgroup namespace there, not on v1 or
+// hybrid hosts). cgroupctl's detection reads it from the mounts.
 func cgroupV2() bool {
-	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
-	return err == nil
+	h, err := cgroup.Detect()
+	return err == nil && h.Mode == cgroup.V2
 }
 
 // Start prepares c and runs it: in the foreground, this process waits
@@ -418,28 +420,22 @@ func WaitCode(ws syscall.WaitStatus) int {
 	return ws.ExitStatus()
 }
 
-// oomKilled reads the cgroup's OOM kill counter, in both hierarchies.
+// oomKilled reads the cgroup's OOM kill counter (v1 memory.oom_control,
+// v2 memory.events), through cgroupctl's package, which knows both.
 func oomKilled(cg string) bool {
 	if cg == "" {
 		return false
 	}
-	for _, p := range []string{
-		filepath.Join("/sys/fs/cgroup/memory", CgroupParent, cg, "memory.oom_control"),
-		filepath.Join("/sys/fs/cgroup", CgroupParent, cg, "memory.events"),
-		filepath.Join("/sys/fs/cgroup/unified", CgroupParent, cg, "memory.events"),
-	} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			if len(f) == 2 && f[0] == "oom_kill" && f[1] != "0" {
-				return true
-			}
-		}
+	h, err := cgroup.Detect()
+	if err != nil {
+		return false
 	}
-	return false
+	g, err := cgroup.Open(h, CgroupParent, cg)
+	if err != nil {
+		return false
+	}
+	st, err := g.Stats()
+	return err == nil && st.Memory != nil && st.Memory.OOMKills > 0
 }
 
 // forwarded are the signals Docker's CLI proxies to the container.
