@@ -335,18 +335,6 @@ type Change struct {
 	Layer     *Layer // nil: a metadata-only step (an empty_layer history entry)
 }
 
-// ociLayerType maps Docker's layer media types to OCI's: the same bytes,
-// so digests do not change, but one manifest must not mix the two.
-func ociLayerType(mt string) string {
-	switch mt {
-	case registry.MediaTypeDockerLayer:
-		return ocispec.MediaTypeImageLayerGzip
-	case "application/vnd.docker.image.rootfs.diff.tar":
-		return ocispec.MediaTypeImageLayer
-	}
-	return mt
-}
-
 // New writes the image made of parent (nil: from scratch) plus change:
 // its config (parent's rootfs and history, extended) and its OCI
 // manifest, as blobs of the store. It does not tag it.
@@ -366,7 +354,7 @@ func New(s *store.Store, parent *Image, ch Change, ex *explain.Printer) (*Image,
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, parent.Config.RootFS.DiffIDs...)
 		cfg.History = append(cfg.History, parent.Config.History...)
 		for _, l := range parent.Manifest.Layers {
-			l.MediaType = ociLayerType(l.MediaType)
+			l.MediaType = registry.OCILayerType(l.MediaType)
 			m.Layers = append(m.Layers, l)
 		}
 		dirs = append(dirs, parent.LayerDirs...)

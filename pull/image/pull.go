@@ -492,12 +492,7 @@ func ToOCI(m ocispec.Manifest) ([]byte, ocispec.Descriptor, error) {
 	m.Config.MediaType = ocispec.MediaTypeImageConfig
 	layers := make([]ocispec.Descriptor, len(m.Layers))
 	for i, l := range m.Layers {
-		switch l.MediaType {
-		case registry.MediaTypeDockerLayer:
-			l.MediaType = ocispec.MediaTypeImageLayerGzip
-		case "application/vnd.docker.image.rootfs.diff.tar":
-			l.MediaType = ocispec.MediaTypeImageLayer
-		}
+		l.MediaType = registry.OCILayerType(l.MediaType)
 		layers[i] = l
 	}
 	m.Layers = layers

@@ -44,6 +44,19 @@ const (
 	MediaTypeDockerSchema1      = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 )
 
+// OCILayerType maps Docker's layer media types to OCI's: the same bytes,
+// so digests do not change, but one manifest must not mix the two. Any
+// other type is returned as it is.
+func OCILayerType(mt string) string {
+	switch mt {
+	case MediaTypeDockerLayer:
+		return ocispec.MediaTypeImageLayerGzip
+	case "application/vnd.docker.image.rootfs.diff.tar":
+		return ocispec.MediaTypeImageLayer
+	}
+	return mt
+}
+
 // ManifestTypes is the Accept header of a manifest request: every format
 // we can read, so the registry never falls back to schema 1.
 var ManifestTypes = []string{
