@@ -28,6 +28,10 @@ import (
 //	  chroot --pivot MERGED --docker --bind ... --workdir / -- \
 //	  seccompctl run --profile default --caps ... -- \
 //	  capctl run --docker-default -- CMD ARGS
+//
+// On a cgroup v2 host the chain also makes a cgroup namespace, and then
+// `cgroupctl exec` comes first, before `unshare ... --cgroup`, so that the
+// namespace's root is the container's cgroup (see BuildPlan).
 
 // Bridge network defaults, as in the composition contract.
 const (
@@ -203,7 +207,18 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	chain := []string{unshare, "--mount", "--uts", "--ipc", "--pid"}
+	join := []string{cgroupctl, "exec", "--name", s.ID, "--parent", CgroupParent, "--"}
+	var chain []string
+	if s.CgroupNS {
+		// A new cgroup namespace takes the caller's cgroup as its root at
+		// the moment unshare(2) makes it. Docker (runc) joins the
+		// container's cgroup first, so the container sees it as "/":
+		// join here, before unshare, and the namespace is made inside it.
+		// (unshare's waiting parent is then in the group too, outside the
+		// PID namespace: one more task and a few MiB counted there.)
+		chain = append(chain, join...)
+	}
+	chain = append(chain, unshare, "--mount", "--uts", "--ipc", "--pid")
 	if s.CgroupNS {
 		chain = append(chain, "--cgroup")
 	}
@@ -216,7 +231,11 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	}
 	chain = append(chain, "--hostname", s.Hostname, "--")
 
-	chain = append(chain, cgroupctl, "exec", "--name", s.ID, "--parent", CgroupParent, "--")
+	if !s.CgroupNS {
+		// No cgroup namespace (v1 and hybrid hosts, as Docker): join from
+		// inside the new PID namespace, the container's PID 1 itself.
+		chain = append(chain, join...)
+	}
 
 	chroot, err := tool("chroot", "pivot")
 	if err != nil {

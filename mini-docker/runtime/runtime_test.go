@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,6 +217,54 @@ func TestBuildPlanIsTheContractChain(t *testing.T) {
 	}
 	if !strings.HasSuffix(p.ChainLine(), " 3<"+filepath.Join(tools.Dir, "seccompctl")+" 4<"+filepath.Join(tools.Dir, "capctl")+" 5</bin/mini-docker") {
 		t.Errorf("chain line does not open the inside tools: %s", p.ChainLine())
+	}
+}
+
+// testSpec is a bridge run with fake tools, for the plan's unit tests.
+func testSpec(t *testing.T) *Spec {
+	t.Helper()
+	return &Spec{ID: strings.Repeat("cd", 32), Self: "/bin/mini-docker", Root: "/r", Hostname: "cdcdcdcdcdcd",
+		Tools:   fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl"),
+		Network: "bridge", Netns: "md-cdcdcdcdcdcd", HostVeth: "veth7654321", Addr: "172.18.0.3/16", Gateway: "172.18.0.1",
+		Bridge: "mini-docker0", Workdir: "/", Security: Security{Seccomp: "default"}, Argv: []string{"true"}}
+}
+
+// TestPlanCgroupNamespaceAfterTheJoin: a new cgroup namespace takes the
+// cgroup of the process that makes it as its root. On a v2 host (where
+// Docker gives a cgroup namespace) the chain must join the container's
+// cgroup before unshare makes the namespace, as runc does, or the
+// container would see mini-docker's own cgroup as "/". Without a cgroup
+// namespace (v1 and hybrid hosts) the join stays inside, after unshare.
+// (This VM is hybrid: the v2 order is checked here, not run.)
+func TestPlanCgroupNamespaceAfterTheJoin(t *testing.T) {
+	index := func(chain []string, base string) int {
+		for i, a := range chain {
+			if filepath.Base(a) == base {
+				return i
+			}
+		}
+		return -1
+	}
+	for _, cgroupns := range []bool{true, false} {
+		s := testSpec(t)
+		s.CgroupNS = cgroupns
+		p, err := BuildPlan(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		join, unshare := index(p.Chain, "cgroupctl"), index(p.Chain, "unshare")
+		if join < 0 || unshare < 0 || slices.Contains(p.Chain[unshare:], "--cgroup") != cgroupns {
+			t.Fatalf("cgroupns %v: chain %v", cgroupns, p.Chain)
+		}
+		if cgroupns && !(join == 0 && unshare > join) {
+			t.Errorf("cgroup namespace: cgroupctl exec must come before unshare --cgroup:\n%s", strings.Join(p.Chain, " "))
+		}
+		if !cgroupns && !(unshare == 0 && join > unshare) {
+			t.Errorf("no cgroup namespace: unshare first, the join inside:\n%s", strings.Join(p.Chain, " "))
+		}
+		if got := strings.Join(p.Chain[join:join+7], " "); !strings.HasSuffix(got, "cgroupctl exec --name "+s.ID+" --parent mini-docker --") {
+			t.Errorf("join = %q", got)
+		}
 	}
 }
 
