@@ -1,7 +1,9 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"runtime"
 
@@ -10,23 +12,25 @@ import (
 )
 
 // ConfigureNetns sets, inside the network namespace at nsPath, the two
-// sysctls Docker sets for every container, and brings lo up when asked
-// (--network none: no vethctl create did it).
+// sysctls Docker sets for every container. With none (--network none, no
+// vethctl create brought lo up) it turns IPv6 off in the namespace, as
+// Docker does for a network without IPv6, then brings lo up: lo then
+// holds 127.0.0.1/8 only, not ::1.
 //
 // setns(2) into a network namespace changes only the calling thread, so
 // the work runs on a goroutine locked to its own thread, which is never
 // unlocked: the Go runtime then ends that thread with the goroutine,
 // and no other goroutine ever runs in the container's namespace.
-func ConfigureNetns(nsPath string, loUp bool) error {
+func ConfigureNetns(nsPath string, none bool) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		errc <- configureNetns(nsPath, loUp)
+		errc <- configureNetns(nsPath, none)
 	}()
 	return <-errc
 }
 
-func configureNetns(nsPath string, loUp bool) error {
+func configureNetns(nsPath string, none bool) error {
 	fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open network namespace %s: %w", nsPath, err)
@@ -45,7 +49,16 @@ func configureNetns(nsPath string, loUp bool) error {
 			return fmt.Errorf("set %s in %s: %w", s.path, nsPath, err)
 		}
 	}
-	if loUp {
+	if none {
+		// Before lo goes up, so the kernel never gives it ::1. "all" and
+		// "default" too, as Docker sets them (no IPv6 in this namespace).
+		for _, dev := range []string{"all", "default", "lo"} {
+			p := "/proc/sys/net/ipv6/conf/" + dev + "/disable_ipv6"
+			err := os.WriteFile(p, []byte("1"), 0o644)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) { // a kernel without IPv6 has no such file
+				return fmt.Errorf("turn IPv6 off (%s) in %s: %w", p, nsPath, err)
+			}
+		}
 		lo, err := netlink.LinkByName("lo")
 		if err != nil {
 			return fmt.Errorf("find lo in %s: %w", nsPath, err)

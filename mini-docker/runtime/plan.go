@@ -193,8 +193,7 @@ func BuildPlan(s *Spec) (*Plan, error) {
 		// loopback that is up even with --network none.
 		nsPath := filepath.Join("/run/netns", s.Netns)
 		p.Steps = append(p.Steps, Step{Stage: "netconf",
-			Do: []string{"ip", "netns", "exec", s.Netns, "sysctl", "-qw", "net.ipv4.ip_unprivileged_port_start=0",
-				"net.ipv4.ping_group_range=0 2147483647"},
+			Do: sysctlCmd(s.Netns, s.Network == "none"),
 			Fn: func() error { return ConfigureNetns(nsPath, s.Network == "none") }})
 		if s.Network == "none" {
 			p.Steps = append(p.Steps, Step{Stage: "lo up", Do: []string{"ip", "-n", s.Netns, "link", "set", "lo", "up"},
@@ -349,6 +348,17 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	}
 	p.Chain = append(chain, s.Argv...)
 	return p, nil
+}
+
+// sysctlCmd is the netconf step as a command: Docker's two sysctls, and
+// with --network none IPv6 off (lo then gets 127.0.0.1/8 only).
+func sysctlCmd(netns string, none bool) []string {
+	cmd := []string{"ip", "netns", "exec", netns, "sysctl", "-qw", "net.ipv4.ip_unprivileged_port_start=0",
+		"net.ipv4.ping_group_range=0 2147483647"}
+	if none {
+		cmd = append(cmd, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1", "net.ipv6.conf.lo.disable_ipv6=1")
+	}
+	return cmd
 }
 
 // InitPath is where --init's init is bind-mounted, as Docker does.

@@ -199,6 +199,9 @@ func TestBuildPlanIsTheContractChain(t *testing.T) {
 		!strings.HasSuffix(got, " --devices docker") {
 		t.Errorf("cgroup step %q: want the limits and Docker's device rules", got)
 	}
+	if got := strings.Join(p.Steps[4].Do, " "); strings.Contains(got, "disable_ipv6") {
+		t.Errorf("netconf step %q: IPv6 stays on with a bridge network, as Docker", got)
+	}
 	line := strings.Join(p.Chain, " ")
 	for _, want := range []string{
 		"unshare --mount --uts --ipc --pid --net-path /run/netns/md-abababababab --hostname abababababab --",
@@ -265,6 +268,32 @@ func TestPlanCgroupNamespaceAfterTheJoin(t *testing.T) {
 		if got := strings.Join(p.Chain[join:join+7], " "); !strings.HasSuffix(got, "cgroupctl exec --name "+s.ID+" --parent mini-docker --") {
 			t.Errorf("join = %q", got)
 		}
+	}
+}
+
+// TestPlanPrivilegedAndNetworkNone: --privileged opens every device in the
+// cgroup and keeps every capability; --network none turns IPv6 off before
+// lo goes up (Docker's lo there holds 127.0.0.1/8 only).
+func TestPlanPrivilegedAndNetworkNone(t *testing.T) {
+	s := testSpec(t)
+	s.Caps.Privileged = true
+	s.Network = "none"
+	p, err := BuildPlan(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(p.Steps[1].Do, " "); !strings.HasSuffix(got, " --devices all") {
+		t.Errorf("--privileged cgroup step %q: want --devices all", got)
+	}
+	if got := strings.Join(p.Steps[3].Do, " "); p.Steps[3].Stage != "netconf" || !strings.Contains(got, "net.ipv6.conf.lo.disable_ipv6=1") {
+		t.Errorf("--network none netconf step %q: want IPv6 off", got)
+	}
+	if line := strings.Join(p.Chain, " "); !strings.Contains(line, "run --privileged --user 0 --") || !strings.Contains(line, "--caps CHOWN,DAC_OVERRIDE,") {
+		t.Errorf("--privileged chain:\n%s", line)
+	}
+	s.User = "1000:1000"
+	if p, _ = BuildPlan(s); !strings.Contains(strings.Join(p.Chain, " "), "--user 1000:1000 --") {
+		t.Errorf("-u 1000:1000 chain:\n%s", strings.Join(p.Chain, " "))
 	}
 }
 
