@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -452,6 +453,36 @@ func TestCapAddAll(t *testing.T) {
 		out := h.must(append(args, ref, "grep", "CapEff", "/proc/self/status")...)
 		if want := fmt.Sprintf("CapEff:\t%016x\n", tc.want); out != want {
 			t.Errorf("%v: %q, want %q", tc.flags, out, want)
+		}
+	}
+	h.assertNoLeaks()
+}
+
+// TestDeviceCgroup: on a v1 host the devices controller holds Docker's
+// default rules (docker run gives this devices.list), and --privileged
+// allows every device.
+func TestDeviceCgroup(t *testing.T) {
+	if _, err := os.Stat("/sys/fs/cgroup/devices"); err != nil {
+		t.Skip("no v1 devices hierarchy (cgroup v2 uses an eBPF program, not done by cgroupctl)")
+	}
+	h := newHarness(t)
+	ref := h.debian()
+	docker := "b *:* m|c *:* m|c 1:3 rwm|c 1:5 rwm|c 1:7 rwm|c 1:8 rwm|c 1:9 rwm|c 5:0 rwm|c 5:1 rwm|c 5:2 rwm|c 10:200 rwm|c 136:* rwm"
+	sorted := func(s string) string {
+		l := strings.Split(strings.TrimSpace(strings.ReplaceAll(s, "|", "\n")), "\n")
+		slices.Sort(l)
+		return strings.Join(l, "|")
+	}
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{nil, docker},
+		{[]string{"--privileged"}, "a *:* rwm"},
+	} {
+		args := append(append([]string{"run", "--rm", "--network", "none"}, tc.flags...), ref, "cat", "/sys/fs/cgroup/devices/devices.list")
+		if got := h.must(args...); sorted(got) != sorted(tc.want) {
+			t.Errorf("%v devices.list = %q, want %q", tc.flags, sorted(got), sorted(tc.want))
 		}
 	}
 	h.assertNoLeaks()
