@@ -27,7 +27,7 @@ const usage = `Usage: mini-docker [--root DIR] COMMAND [OPTIONS]
 Run containers the way Docker does, by chaining the toolkit's tools:
 pull, overlay, cgroupctl, vethctl, unshare, chroot, seccompctl, capctl.
 
-Commands:
+Containers:
   run IMAGE [CMD...]       create and start a container (--explain prints the chain)
   ps [-a] [-q]             list containers
   exec CONTAINER CMD...    run a command in a running container
@@ -36,17 +36,34 @@ Commands:
   kill CONTAINER...        send a signal (default SIGKILL)
   start CONTAINER...       start stopped containers again
   restart CONTAINER...     stop and start
-  pause/unpause CONTAINER  freeze or thaw every process (freezer cgroup)
+  pause CONTAINER...       freeze every process (freezer cgroup)
+  unpause CONTAINER...     thaw them
   rm [-f] CONTAINER...     remove containers (and everything they made)
   wait CONTAINER...        wait for containers to end, print their exit codes
   inspect [-f FMT] NAME... Docker's JSON for containers and images
   top CONTAINER            the container's processes
+  diff CONTAINER           files changed in the container's upper layer
+  commit CONTAINER [REF]   a new image from a container's changes
+  export -o FILE CONTAINER the container's filesystem as a tar archive
+  container prune          remove every stopped container
+
+Images:
   pull IMAGE               pull an image into the store
   images                   list images
+  build [-t NAME] CONTEXT  build an image from a Dockerfile
+  history IMAGE            the layers of an image and what made them
+  tag SOURCE TARGET        give an image another name
+  push NAME[:TAG]          upload an image to its registry
+  save [-o FILE] IMAGE...  images as a tar archive (docker save format)
+  load [-i FILE]           images from such an archive
   rmi IMAGE...             remove images
+  image prune              remove untagged images
+
+Host:
   info                     what this host supports
-  container prune          remove every stopped container
+  compare [FLAGS] IMAGE    the same run under docker and mini-docker, side by side
   system prune             remove stopped containers and leftovers of crashes
+  version                  print the version
 
 Global options:
   --root DIR   state root (default $MINI_DOCKER_ROOT or /var/lib/mini-docker)

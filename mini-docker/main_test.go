@@ -488,6 +488,27 @@ func TestDeviceCgroup(t *testing.T) {
 	h.assertNoLeaks()
 }
 
+// TestUsageListsEveryCommand: the usage text names every command
+// mini-docker knows (the first word of each, and each "container"/"image"/
+// "system" sub-command that has no shorter name).
+func TestUsageListsEveryCommand(t *testing.T) {
+	short := map[string]bool{}
+	for name := range commands {
+		if !strings.Contains(name, " ") {
+			short[name] = true
+		}
+	}
+	for name := range commands {
+		group, sub, grouped := strings.Cut(name, " ")
+		if grouped && (short[sub] || sub == "ls" || sub == "list") {
+			continue // "image pull" = pull, "container ls" = ps
+		}
+		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(name) + `\b`).MatchString(usage) {
+			t.Errorf("usage does not list %q (%s)", name, group)
+		}
+	}
+}
+
 // TestDockerParity checks what a process sees inside, against the values
 // docker run gives.
 func TestDockerParity(t *testing.T) {
