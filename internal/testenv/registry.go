@@ -36,6 +36,9 @@ type RegistryOptions struct {
 	StorageDir string
 	// User and Pass turn on basic auth (htpasswd, bcrypt).
 	User, Pass string
+	// ReadOnly serves pulls and refuses every push (the registry's
+	// maintenance read-only mode).
+	ReadOnly bool
 }
 
 var (
@@ -110,6 +113,9 @@ func StartRegistry(opts RegistryOptions) (*Registry, error) {
 		r.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 		r.ConfigFile = filepath.Join(dir, "config.yml")
 		cfg := RegistryConfig(r.Addr, r.StorageDir) + auth
+		if opts.ReadOnly {
+			cfg = strings.Replace(cfg, "    uploadpurging:\n", "    readonly:\n      enabled: true\n    uploadpurging:\n", 1)
+		}
 		if err := os.WriteFile(r.ConfigFile, []byte(cfg), 0o644); err != nil {
 			return nil, err
 		}

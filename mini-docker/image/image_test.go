@@ -572,3 +572,17 @@ func TestBuildAddEntrypoint(t *testing.T) {
 		t.Errorf("ENTRYPOINT cat with an argument printed %q", got)
 	}
 }
+
+// TestPushToReadOnlyRegistry: a registry in read-only mode refuses the
+// upload with a plain 405 (no JSON error code in its answer); push fails
+// with exit 1 and shows the registry's status, naming the blob it tried.
+func TestPushToReadOnlyRegistry(t *testing.T) {
+	e := newEnv(t)
+	reg := testenv.NewRegistry(t, testenv.RegistryOptions{ReadOnly: true})
+	target := reg.Ref("mdtest/readonly:1")
+	e.must("tag", e.debian, target)
+	out, code := testenv.RunCmd(t, exec.Command(e.bin, "--root", e.root, "push", target))
+	if code != 1 || !strings.Contains(out, "start upload of sha256:") || !strings.Contains(out, "405 Method Not Allowed") {
+		t.Errorf("push to a read-only registry: exit %d, want 1 and the registry's 405\n%s", code, out)
+	}
+}

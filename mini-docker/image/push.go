@@ -114,10 +114,11 @@ func Push(ctx context.Context, s *store.Store, ref string, opts PushOptions) (*P
 	if err != nil {
 		return nil, err
 	}
-	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close() // regError reads the registry's error body
 		return nil, regError(resp, "put manifest")
 	}
+	resp.Body.Close()
 	res.Digest, res.Size = img.Digest, int64(len(img.ManifestRaw))
 	fmt.Fprintf(opts.Out, "%s: digest: %s size: %d\n", tag, img.Digest, len(img.ManifestRaw))
 	return res, nil
@@ -212,10 +213,11 @@ func (p *pusher) pushBlob(s *store.Store, desc ocispec.Descriptor, from string, 
 		if err != nil {
 			return "", err
 		}
-		resp.Body.Close()
 		if resp.StatusCode != http.StatusAccepted {
+			defer resp.Body.Close() // regError reads the registry's error body
 			return "", regError(resp, "start upload of "+desc.Digest.String())
 		}
+		resp.Body.Close()
 		location = resp.Header.Get("Location")
 	}
 	open := func(off, n int64) func() (io.Reader, error) {
@@ -235,20 +237,22 @@ func (p *pusher) pushBlob(s *store.Store, desc ocispec.Descriptor, from string, 
 			if err != nil {
 				return "", err
 			}
-			resp.Body.Close()
 			if resp.StatusCode != http.StatusAccepted {
+				defer resp.Body.Close() // regError reads the registry's error body
 				return "", regError(resp, "upload chunk of "+desc.Digest.String())
 			}
+			resp.Body.Close()
 			location = resp.Header.Get("Location")
 		}
 		resp, err := p.do(http.MethodPut, withDigest(location, desc.Digest), nil, nil, 0)
 		if err != nil {
 			return "", err
 		}
-		resp.Body.Close()
 		if resp.StatusCode != http.StatusCreated {
+			defer resp.Body.Close() // regError reads the registry's error body
 			return "", regError(resp, "finish upload of "+desc.Digest.String())
 		}
+		resp.Body.Close()
 		return "Pushed", nil
 	}
 	h := http.Header{"Content-Type": {"application/octet-stream"}}
@@ -256,10 +260,11 @@ func (p *pusher) pushBlob(s *store.Store, desc ocispec.Descriptor, from string, 
 	if err != nil {
 		return "", err
 	}
-	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
+		defer resp.Body.Close() // regError reads the registry's error body
 		return "", regError(resp, "upload "+desc.Digest.String())
 	}
+	resp.Body.Close()
 	return "Pushed", nil
 }
 
