@@ -191,7 +191,7 @@ func (r *Report) Write(dir string) ([]string, error) {
 	return paths, nil
 }
 
-var machineKeys = []string{"host", "kernel", "cgroup mode", "cpus", "cpu model", "memory", "state root fs",
+var machineKeys = []string{"host", "kernel", "cgroup mode", "cpus", "cpu model", "memory", "load at start", "state root fs",
 	"mini-docker", "go", "runc", "docker", "containerd", "hyperfine", "skopeo", "umoci", "curl", "docker note"}
 
 // MachineFacts records what the numbers depend on.
@@ -238,6 +238,9 @@ func MachineFacts(e *Env) map[string]string {
 		m["containerd"] = first("containerd", "--version")
 	} else {
 		m["docker"] = "no engine: " + e.NoDocker
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m["load at start"] = strings.Join(strings.Fields(string(b))[:3], " ") + " (1, 5, 15 min; other work on the machine adds noise)"
 	}
 	if e.Tmp != "" {
 		m["state root fs"] = first("findmnt", "-no", "FSTYPE,SOURCE", "-T", e.Tmp)
