@@ -18,14 +18,26 @@ import (
 // holds 127.0.0.1/8 only, not ::1.
 //
 // setns(2) into a network namespace changes only the calling thread, so
-// the work runs on a goroutine locked to its own thread, which is never
-// unlocked: the Go runtime then ends that thread with the goroutine,
-// and no other goroutine ever runs in the container's namespace.
+// the work runs on a goroutine locked to its own thread, which goes back
+// to its own namespace before it is unlocked. If it cannot go back, it
+// stays locked: the Go runtime then ends that thread with the goroutine,
+// so no other goroutine ever runs in the container's namespace. (Except
+// the main thread, which Go never ends but parks: it is the one
+// /proc/self/net shows, so it must go back, not be parked there.)
 func ConfigureNetns(nsPath string, none bool) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		back, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			errc <- fmt.Errorf("open this thread's network namespace: %w", err)
+			return
+		}
+		defer unix.Close(back)
 		errc <- configureNetns(nsPath, none)
+		if unix.Setns(back, unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
 	}()
 	return <-errc
 }

@@ -36,7 +36,9 @@ func hostVethName() string {
 // namespace. /proc/net/dev lists the links of the reader's namespace;
 // /sys/class/net would list those of whoever mounted /sys.
 func linkExists(name string) bool {
-	b, err := os.ReadFile("/proc/self/net/dev")
+	// thread-self: /proc/self/net is the main thread's namespace, which
+	// need not be the one this thread (and vethctl, forked from it) sees.
+	b, err := os.ReadFile("/proc/thread-self/net/dev")
 	if err != nil {
 		return false
 	}

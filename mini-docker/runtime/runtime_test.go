@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"mini-docker/internal/testenv"
 )
 
 func TestParseSize(t *testing.T) {
@@ -328,5 +331,40 @@ func TestExitedSeesTheEndWithoutReaping(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("Wait after exited(): %v (exited must not reap)", err)
+	}
+}
+
+// TestConfigureNetnsLeavesNoThreadInside: the sysctls and lo are set from
+// a thread that enters the container's network namespace; afterwards no
+// thread of ours may still be in it. (Go parks, never ends, a locked main
+// thread: parked there, /proc/self/net showed the container's links, the
+// host veth looked gone and was left behind.)
+func TestConfigureNetnsLeavesNoThreadInside(t *testing.T) {
+	testenv.Integration(t)
+	testenv.RequireCommand(t, "ip")
+	name := fmt.Sprintf("mdtest-%d", os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v %s", err, out)
+	}
+	defer exec.Command("ip", "netns", "del", name).Run()
+	host, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		if err := ConfigureNetns("/run/netns/"+name, true); err != nil {
+			t.Fatal(err)
+		}
+		tasks, _ := filepath.Glob("/proc/self/task/*/ns/net")
+		for _, task := range tasks {
+			if ns, err := os.Readlink(task); err == nil && ns != host {
+				t.Fatalf("round %d: thread %s is in %s, not the host's %s", i, task, ns, host)
+			}
+		}
+	}
+	out, err := exec.Command("ip", "netns", "exec", name, "sh", "-c",
+		"cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv6/conf/lo/disable_ipv6; ip -o addr show lo").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "0\n1\n") || !strings.Contains(string(out), "127.0.0.1/8") || strings.Contains(string(out), "::1") {
+		t.Errorf("the namespace after ConfigureNetns: %v\n%s", err, out)
 	}
 }
