@@ -105,6 +105,9 @@ func run(o Options) error {
 		}
 		logf("   %s took %s", s.name, time.Since(t).Round(time.Second))
 	}
+	for name, n := range Failed {
+		rep.finding("%s: %d of %d timed runs failed or hung (killed by PID after the time limit); they are left out of the medians.", name, n, Runs[name])
+	}
 	rep.Duration = time.Since(started).Round(time.Second).String()
 	md := rep.Markdown()
 	fmt.Print(md)
