@@ -397,3 +397,70 @@ if test -L /dev/core; then echo dev-core; fi
 		t.Errorf("processes left in the group: %v", procs)
 	}
 }
+
+// TestPivotPrivileged checks, from inside, what --privileged changes in
+// --docker, as `docker run --privileged` does: no masked or read-only
+// paths, /sys and the cgroup tree writable, the host's device nodes in
+// /dev with the host's major:minor and mode (not the console nor the
+// host's ptys). The same probe without it shows Docker's defaults.
+func TestPivotPrivileged(t *testing.T) {
+	testenv.Integration(t)
+	testenv.NoNewMounts(t)
+	root := testenv.BusyboxRootfs(t)
+	var host []string // "NAME MAJ:MIN MODE", as busybox stat prints them
+	for _, name := range []string{"loop0", "vda", "net/tun"} {
+		var st syscall.Stat_t
+		if syscall.Stat("/dev/"+name, &st) == nil {
+			host = append(host, fmt.Sprintf("%s %x:%x %o", name, st.Rdev>>8&0xfff, st.Rdev&0xff|(st.Rdev>>12)&0xfff00, st.Mode&0o7777))
+		}
+	}
+	if len(host) == 0 {
+		t.Skip("the host has none of /dev/loop0, /dev/vda, /dev/net/tun to look for")
+	}
+	// ": >>" opens the sysfs file for writing and writes nothing: the
+	// kernel answers EROFS on a read-only /sys, without changing the host.
+	script := `(: >> /sys/kernel/rcu_expedited) 2>/dev/null && echo sys-rw || echo sys-ro
+grep -c -E ' /proc/(keys|timer_list|sys) ' /proc/self/mountinfo
+grep ' /sys/fs/cgroup/' /proc/self/mountinfo | awk '{print $6}' | grep -c '^ro' 
+for d in loop0 vda net/tun; do [ -e /dev/$d ] && echo "$d $(stat -c '%t:%T %a' /dev/$d)"; done
+[ -e /dev/console ] && echo console
+ls /dev/pts | tr '\n' ' '; echo
+readlink /dev/ptmx
+`
+	cases := []struct {
+		name  string
+		flags []string
+		want  []string // the first lines of the output: /sys, masks, ro cgroup mounts
+	}{
+		{"docker", []string{"--docker"}, []string{"sys-ro", "3"}},
+		{"privileged", []string{"--docker", "--privileged"}, []string{"sys-rw", "0", "0"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"--pivot", root}, c.flags...)
+			out, code := runChroot(t, append(args, "--", "/bin/sh", "-c", script)...)
+			if code != 0 {
+				t.Fatalf("exit %d:\n%s", code, out)
+			}
+			lines := strings.Split(out, "\n")
+			for i, w := range c.want {
+				if i >= len(lines) || lines[i] != w {
+					t.Errorf("line %d: want %q in:\n%s", i+1, w, out)
+				}
+			}
+			for _, h := range host {
+				if got := strings.Contains(out, h+"\n"); got != (c.name == "privileged") {
+					t.Errorf("host device %q in /dev: %v, want %v:\n%s", h, got, !got, out)
+				}
+			}
+			for _, bad := range []string{"console\n", "\n0 "} { // the host's console and ptys stay out
+				if strings.Contains(out, bad) {
+					t.Errorf("%q should not be in the container's /dev:\n%s", bad, out)
+				}
+			}
+			if !strings.Contains(out, "pts/ptmx\n") {
+				t.Errorf("/dev/ptmx should stay the link to the own devpts instance:\n%s", out)
+			}
+		})
+	}
+}

@@ -38,6 +38,7 @@ func run(args []string) error {
 			"chroot ./jail /bin/sh -c 'ls /'",
 			"chroot --pivot ./rootfs --proc --dev -- ps",
 			"chroot --pivot ./rootfs --docker --bind ./hosts:/etc/hosts:ro --workdir /tmp -- sh",
+			"chroot --pivot ./rootfs --docker --privileged -- sh   # as docker run --privileged",
 		},
 	})
 	f.BoolVar(&pivot, "pivot", false, "pivot_root in a new mount namespace instead of chroot(2)")
@@ -47,6 +48,7 @@ func run(args []string) error {
 	f.BoolVar(&o.Devpts, "devpts", false, "a new devpts instance on /dev/pts, /dev/ptmx linked to it")
 	f.StringVar(&o.Shm, "shm", "", "tmpfs of this size on /dev/shm (like 64m)")
 	f.BoolVar(&o.Mqueue, "mqueue", false, "mqueue on /dev/mqueue")
+	f.BoolVar(&o.Privileged, "privileged", false, "as Docker's --privileged: with --docker no masked or read-only paths; --sys and --cgroupfs read-write; --dev gets a copy (mknod) of every host device node (not pts, shm, mqueue, fd, console)")
 	f.BoolVar(&o.Sys, "sys", false, "sysfs, read-only, on /sys")
 	f.BoolVar(&o.Cgroupfs, "cgroupfs", false, "the process's own cgroup (each v1 hierarchy bound read-only, or cgroup2), on /sys/fs/cgroup, as Docker")
 	f.StringArrayVar(&o.Mask, "mask", nil, "hide PATH (file: /dev/null over it; directory: empty read-only tmpfs); repeatable")
@@ -100,7 +102,7 @@ func run(args []string) error {
 
 // mountFlagsUsed returns the first flag given that only --pivot can honour.
 func mountFlagsUsed(f *cli.Flags) string {
-	for _, name := range []string{"docker", "proc", "dev", "devpts", "shm", "mqueue", "sys",
+	for _, name := range []string{"docker", "privileged", "proc", "dev", "devpts", "shm", "mqueue", "sys",
 		"cgroupfs", "mask", "readonly-path", "bind", "read-only", "workdir"} {
 		if f.Changed(name) {
 			return "--" + name

@@ -20,17 +20,27 @@ import (
 // the order Docker does: the kernel filesystems, the user's binds, then
 // the masked and read-only paths on top of them.
 func mountAll(root string, o Options, ex *explain.Printer) error {
+	// The host's device list is read now, while this process still sees
+	// the host's /dev (before the /dev tmpfs is mounted and the pivot).
+	var hostDevs []hostDevice
+	if o.Privileged && o.Dev {
+		var err error
+		if hostDevs, err = hostDevices("/dev"); err != nil {
+			return err
+		}
+		ex.Note("--privileged: %d host device nodes from /dev to copy into the container's /dev", len(hostDevs))
+	}
 	steps := []struct {
 		on bool
 		do func() error
 	}{
 		{o.Proc, func() error { return mountProc(root, ex) }},
-		{o.Dev, func() error { return mountDev(root, o.Devpts, ex) }},
+		{o.Dev, func() error { return mountDev(root, o.Devpts, hostDevs, ex) }},
 		{o.Devpts, func() error { return mountDevpts(root, o.Dev, ex) }},
 		{o.Shm != "", func() error { return mountShm(root, o.Shm, ex) }},
 		{o.Mqueue, func() error { return mountMqueue(root, ex) }},
-		{o.Sys, func() error { return mountSys(root, ex) }},
-		{o.Cgroupfs, func() error { return mountCgroupfs(root, ex) }},
+		{o.Sys, func() error { return mountSys(root, o.Privileged, ex) }},
+		{o.Cgroupfs, func() error { return mountCgroupfs(root, o.Privileged, ex) }},
 	}
 	for _, s := range steps {
 		if s.on {
@@ -72,8 +82,9 @@ func mountProc(root string, ex *explain.Printer) error {
 
 // mountDev builds Docker's minimal /dev: a small tmpfs with the harmless
 // character devices and the links to /proc/self/fd. The host's /dev is
-// never visible, so no disk or kernel memory device is reachable.
-func mountDev(root string, devpts bool, ex *explain.Printer) error {
+// never visible, so no disk or kernel memory device is reachable, unless
+// hostDevs (--privileged) lists the host's nodes to copy in after them.
+func mountDev(root string, devpts bool, hostDevs []hostDevice, ex *explain.Printer) error {
 	if err := mountFS(root, "/dev", "tmpfs", "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k", ex); err != nil {
 		return err
 	}
@@ -100,6 +111,103 @@ func mountDev(root string, devpts bool, ex *explain.Printer) error {
 		ex.Argv("ln", "-s", l[0], filepath.Join(dev, l[1]))
 		if err := os.Symlink(l[0], filepath.Join(dev, l[1])); err != nil {
 			return fmt.Errorf("create /dev/%s: %w", l[1], err)
+		}
+	}
+	for _, d := range hostDevs {
+		if err := copyHostDevice(dev, d, ex); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hostDevice is one device node of the host's /dev.
+type hostDevice struct {
+	rel      string // path under /dev, like "loop0" or "net/tun"
+	mode     uint32 // type and permission bits (st_mode)
+	rdev     uint64
+	uid, gid uint32
+}
+
+// hostDevices lists the character and block devices under dir, as
+// Docker does for --privileged (containerd's oci.HostDevices): it skips
+// the directories of filesystems the container gets its own of (pts,
+// shm, mqueue), fd, the bookkeeping of lxc/lxd/udev, and the console;
+// symlinks and other files are not devices.
+func hostDevices(dir string) ([]hostDevice, error) {
+	var out []hostDevice
+	var walk func(rel string) error
+	walk = func(rel string) error {
+		entries, err := os.ReadDir(filepath.Join(dir, rel))
+		if err != nil {
+			return fmt.Errorf("list host devices in %s: %w", filepath.Join(dir, rel), err)
+		}
+		for _, e := range entries {
+			name := filepath.Join(rel, e.Name())
+			if e.IsDir() {
+				switch e.Name() {
+				case "pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev":
+					continue
+				}
+				if err := walk(name); err != nil {
+					return err
+				}
+				continue
+			}
+			if e.Name() == "console" {
+				continue
+			}
+			var st unix.Stat_t
+			if unix.Lstat(filepath.Join(dir, name), &st) != nil {
+				continue // gone meanwhile
+			}
+			if t := st.Mode & unix.S_IFMT; t != unix.S_IFCHR && t != unix.S_IFBLK {
+				continue
+			}
+			out = append(out, hostDevice{rel: name, mode: st.Mode, rdev: st.Rdev, uid: st.Uid, gid: st.Gid})
+		}
+		return nil
+	}
+	return out, walk("")
+}
+
+// copyHostDevice makes the host's node d in the jail's /dev with the same
+// major:minor, mode and owner (runc's mknodDevice). Nodes /dev already
+// has (null, tty, the ptmx link, ...) are kept, as runc keeps them. In a
+// user namespace mknod is refused: the host's node is bound instead.
+func copyHostDevice(dev string, d hostDevice, ex *explain.Printer) error {
+	p := filepath.Join(dev, d.rel)
+	if _, err := os.Lstat(p); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(p), err)
+	}
+	kind := "c"
+	if d.mode&unix.S_IFMT == unix.S_IFBLK {
+		kind = "b"
+	}
+	ex.Cmd("mknod -m %o %s %s %d %d", d.mode&0o7777, p, kind, unix.Major(d.rdev), unix.Minor(d.rdev))
+	err := unix.Mknod(p, d.mode, int(d.rdev))
+	if errors.Is(err, unix.EPERM) {
+		f, cerr := os.Create(p)
+		if cerr != nil {
+			return fmt.Errorf("create %s: %w", p, cerr)
+		}
+		f.Close()
+		return mount(ex, filepath.Join("/dev", d.rel), p, "", unix.MS_BIND, "")
+	}
+	if err != nil {
+		return fmt.Errorf("mknod %s: %w", p, err)
+	}
+	// mknod applied the umask; the owner is the host node's (disk group, ...).
+	if err := unix.Chmod(p, d.mode&0o7777); err != nil {
+		return fmt.Errorf("chmod %s: %w", p, err)
+	}
+	if d.uid != 0 || d.gid != 0 {
+		ex.Cmd("chown %d:%d %s", d.uid, d.gid, p)
+		if err := os.Chown(p, int(d.uid), int(d.gid)); err != nil {
+			return fmt.Errorf("chown %s: %w", p, err)
 		}
 	}
 	return nil
@@ -182,10 +290,18 @@ func mountMqueue(root string, ex *explain.Printer) error {
 // mountSys mounts sysfs read-only: it shows the network devices of the
 // mounting process's network namespace. Inside a user namespace that does
 // not own the network namespace the kernel refuses a new sysfs, and, like
-// runc, the host's /sys is bind-mounted read-only instead.
-func mountSys(root string, ex *explain.Printer) error {
-	err := mountFS(root, "/sys", "sysfs", "sysfs", nosuidNoexecNodev|unix.MS_RDONLY, "", ex)
+// runc, the host's /sys is bind-mounted read-only instead. With
+// --privileged Docker leaves it read-write (moby clears "ro" on /sys).
+func mountSys(root string, rw bool, ex *explain.Printer) error {
+	flags := uintptr(nosuidNoexecNodev | unix.MS_RDONLY)
+	if rw {
+		flags = nosuidNoexecNodev
+	}
+	err := mountFS(root, "/sys", "sysfs", "sysfs", flags, "", ex)
 	if errors.Is(err, unix.EPERM) {
+		if rw {
+			return bindRec(ex, "/sys", filepath.Join(root, "sys"))
+		}
 		return bindReadOnly(ex, "/sys", filepath.Join(root, "sys"))
 	}
 	return err
@@ -205,15 +321,25 @@ func mountSys(root string, ex *explain.Printer) error {
 //     (cpu -> cpu,cpuacct). The hybrid host's cgroup2 tree is not shown,
 //     as with runc. Inside a cgroup namespace each hierarchy is mounted
 //     afresh instead: its root is then the namespace's, the container's group.
-func mountCgroupfs(root string, ex *explain.Printer) error {
+//
+// With rw (--privileged) every one of these mounts is read-write, as
+// moby clears "ro" on /sys/fs/cgroup for a privileged container.
+func mountCgroupfs(root string, rw bool, ex *explain.Printer) error {
+	ro := uintptr(unix.MS_RDONLY)
+	if rw {
+		ro = 0
+	}
 	host, err := cgroup.Detect()
 	if err != nil {
 		return err
 	}
 	dst := filepath.Join(root, "sys/fs/cgroup")
 	if host.Mode == cgroup.V2 {
-		err := mountFS(root, "/sys/fs/cgroup", "cgroup", "cgroup2", nosuidNoexecNodev|unix.MS_RDONLY, "", ex)
+		err := mountFS(root, "/sys/fs/cgroup", "cgroup", "cgroup2", nosuidNoexecNodev|ro, "", ex)
 		if errors.Is(err, unix.EPERM) {
+			if rw {
+				return bindRec(ex, host.V2Root, dst)
+			}
 			return bindReadOnly(ex, host.V2Root, dst)
 		}
 		return err
@@ -235,12 +361,12 @@ func mountCgroupfs(root string, ex *explain.Printer) error {
 		}
 		err = unix.EPERM
 		if inNS {
-			err = mount(ex, "cgroup", target, "cgroup", nosuidNoexecNodev|unix.MS_RDONLY, strings.Join(h.Subsystems, ","))
+			err = mount(ex, "cgroup", target, "cgroup", nosuidNoexecNodev|ro, strings.Join(h.Subsystems, ","))
 		}
 		if errors.Is(err, unix.EPERM) {
 			// Outside a cgroup namespace, or in a user namespace, where a
 			// v1 hierarchy can only be bound, not mounted.
-			err = bindOwnGroup(ex, h, host.SelfPath(h), target)
+			err = bindOwnGroup(ex, h, host.SelfPath(h), target, rw)
 		}
 		if err != nil {
 			return err
@@ -259,9 +385,10 @@ func mountCgroupfs(root string, ex *explain.Printer) error {
 
 // bindOwnGroup binds the process's own group of hierarchy h (self, from
 // /proc/self/cgroup) read-only at target, with the flags runc gives it
-// (ro, nosuid, nodev, noexec). self is relative to the hierarchy's root;
-// the host may show only part of it at h.Point (mountinfo's root field).
-func bindOwnGroup(ex *explain.Printer, h cgroup.Hierarchy, self, target string) error {
+// (ro, nosuid, nodev, noexec; rw for --privileged). self is relative to
+// the hierarchy's root; the host may show only part of it at h.Point
+// (mountinfo's root field).
+func bindOwnGroup(ex *explain.Printer, h cgroup.Hierarchy, self, target string, rw bool) error {
 	src := h.Point
 	if rel, err := filepath.Rel(h.Root, self); self != "" && err == nil && !strings.HasPrefix(rel, "..") {
 		src = filepath.Join(h.Point, rel)
@@ -269,10 +396,13 @@ func bindOwnGroup(ex *explain.Printer, h cgroup.Hierarchy, self, target string) 
 	if err := mount(ex, src, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return err
 	}
-	ex.Argv("mount", "-o", "remount,bind,ro,nosuid,nodev,noexec", target)
-	flags := lockedFlags(target) | nosuidNoexecNodev | unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY
+	opts, flags := "remount,bind,ro,nosuid,nodev,noexec", lockedFlags(target)|nosuidNoexecNodev|unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY
+	if rw {
+		opts, flags = "remount,bind,nosuid,nodev,noexec", flags&^unix.MS_RDONLY
+	}
+	ex.Argv("mount", "-o", opts, target)
 	if err := unix.Mount("", target, "", flags, ""); err != nil {
-		return fmt.Errorf("remount %s read-only: %w", target, err)
+		return fmt.Errorf("remount %s (%s): %w", target, opts, err)
 	}
 	return nil
 }
@@ -367,6 +497,14 @@ func readonlyPath(root, p string, ex *explain.Printer) error {
 		return err
 	}
 	return remountBindReadOnly(ex, dst)
+}
+
+// bindRec bind-mounts a host path with its submounts, as it is.
+func bindRec(ex *explain.Printer, src, dst string) error {
+	if err := makeMountPoint(dst, true); err != nil {
+		return err
+	}
+	return mount(ex, src, dst, "", unix.MS_BIND|unix.MS_REC, "")
 }
 
 // bindReadOnly bind-mounts a host path read-only.

@@ -33,6 +33,11 @@ type Options struct {
 	Sys      bool   // sysfs, read-only, on /sys
 	Cgroupfs bool   // the process's own cgroup, read-only, on /sys/fs/cgroup (as runc)
 
+	// Privileged is Docker's --privileged: /sys and the cgroup tree
+	// mounted read-write, every host device node copied into the /dev
+	// tmpfs, and (with Docker) no masked or read-only paths.
+	Privileged bool
+
 	Binds         []Bind   // host paths bind-mounted inside, after the mounts above
 	Mask          []string // paths hidden (a file under /dev/null, a directory under an empty tmpfs)
 	ReadonlyPaths []string // paths made read-only
@@ -48,11 +53,16 @@ type Bind struct {
 
 // Docker sets the mounts, masked paths and read-only paths that
 // `docker run` gives every container by default (moby's
-// oci.DefaultSpec and daemon defaults).
+// oci.DefaultSpec and daemon defaults). With o.Privileged set first it
+// is `docker run --privileged`: the same mounts, but moby clears the
+// masked and read-only paths (daemon/oci_linux.go), so none are added.
 func (o *Options) Docker() {
 	o.Proc, o.Dev, o.Devpts, o.Mqueue, o.Sys, o.Cgroupfs = true, true, true, true, true, true
 	if o.Shm == "" {
 		o.Shm = "64m"
+	}
+	if o.Privileged {
+		return
 	}
 	o.Mask = append(o.Mask, DockerMaskedPaths...)
 	o.ReadonlyPaths = append(o.ReadonlyPaths, DockerReadonlyPaths...)

@@ -240,12 +240,11 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	chain = append(chain, chroot, "--pivot")
+	chain = append(chain, chroot, "--pivot", "--docker")
 	if s.Caps.Privileged {
-		// Docker's mounts without its masks and read-only paths.
-		chain = append(chain, "--proc", "--dev", "--devpts", "--shm", "64m", "--mqueue", "--sys", "--cgroupfs")
-	} else {
-		chain = append(chain, "--docker")
+		// Docker's mounts without its masks and read-only paths, /sys
+		// and the cgroup tree read-write, the host's devices in /dev.
+		chain = append(chain, "--privileged")
 	}
 	for _, b := range []struct{ src, dst string }{
 		{s.Etc.ResolvConf, "/etc/resolv.conf"}, {s.Etc.Hostname, "/etc/hostname"}, {s.Etc.Hosts, "/etc/hosts"},

@@ -294,6 +294,16 @@ func TestPlanPrivilegedAndNetworkNone(t *testing.T) {
 	if line := strings.Join(p.Chain, " "); !strings.Contains(line, "run --privileged --user 0 --") || !strings.Contains(line, "--caps CHOWN,DAC_OVERRIDE,") {
 		t.Errorf("--privileged chain:\n%s", line)
 	}
+	// chroot is told too: Docker's mounts without masks or read-only
+	// paths, /sys and cgroupfs rw, the host's devices.
+	if line := strings.Join(p.Chain, " "); !strings.Contains(line, " --pivot --docker --privileged --bind ") {
+		t.Errorf("--privileged chroot step:\n%s", line)
+	}
+	s.Caps.Privileged = false
+	if p, _ = BuildPlan(s); strings.Contains(strings.Join(p.Chain, " "), "--docker --privileged") {
+		t.Errorf("a default run must not pass chroot --privileged:\n%s", strings.Join(p.Chain, " "))
+	}
+	s.Caps.Privileged = true
 	s.User = "1000:1000"
 	if p, _ = BuildPlan(s); !strings.Contains(strings.Join(p.Chain, " "), "--user 1000:1000 --") {
 		t.Errorf("-u 1000:1000 chain:\n%s", strings.Join(p.Chain, " "))
