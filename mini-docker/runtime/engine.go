@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
 )
@@ -239,18 +240,24 @@ func (e *Engine) deleteCgroup(c *container.Container) error {
 		return err
 	}
 	argv := []string{cgroupctl, "delete", "--kill", c.Runtime.Cgroup, "--parent", CgroupParent}
+	// In-process, through cgroupctl's package (the same code the printed
+	// command runs).
+	e.Explain.Argv(argv...)
+	h, err := cgroup.Detect()
+	if err != nil {
+		return stepError(argv, err)
+	}
 	var last error
-	ex := e.Explain
 	for i := 0; i < 50; i++ {
-		last = runTool(ex, argv)
-		if last == nil {
+		g, err := cgroup.Open(h, CgroupParent, c.Runtime.Cgroup)
+		if err == nil {
+			err = g.Delete(true, nil)
+		}
+		if err == nil || errors.Is(err, cgroup.ErrNotFound) {
 			return nil
 		}
-		if te := (*ToolError)(nil); errors.As(last, &te) && strings.Contains(te.Msg, "no such") {
-			return nil
-		}
+		last = stepError(argv, err)
 		time.Sleep(time.Duration(2+i) * time.Millisecond)
-		ex = nil // print the step once
 	}
 	return last
 }

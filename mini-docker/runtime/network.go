@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"mini-docker/mini-docker/container"
+	"mini-docker/vethctl/network"
 )
 
 // Bridge networking, as Docker's default network: a bridge on the host
@@ -163,8 +164,11 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 	}
 	if rt.Netns != "" {
 		if _, err := os.Stat("/run/netns/" + rt.Netns); err == nil {
-			if err := runTool(e.Explain, []string{vethctl, "netns", "del", rt.Netns}); err != nil {
-				errs = append(errs, err)
+			// In-process, through vethctl's package.
+			del := []string{vethctl, "netns", "del", rt.Netns}
+			e.Explain.Argv(del...)
+			if err := network.NetnsDel(rt.Netns, nil); err != nil {
+				errs = append(errs, stepError(del, err))
 			}
 		}
 		if _, err := os.Stat("/run/netns/" + rt.Netns); os.IsNotExist(err) {

@@ -7,7 +7,10 @@ import (
 	"strings"
 
 	"mini-docker/capctl/caps"
+	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/explain"
+	"mini-docker/overlay/overlayfs"
+	"mini-docker/vethctl/network"
 )
 
 // The chain: how `mini-docker run` becomes the toolkit's own commands.
@@ -150,9 +153,17 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	for i, l := range s.Lower { // overlayfs lists the top-most layer first
 		lower[len(s.Lower)-1-i] = l
 	}
-	p.Steps = append(p.Steps, Step{Stage: "overlay",
-		Do:   []string{overlay, "mount", "--root", s.Root, "--lower", strings.Join(lower, ":"), "--upper", s.Upper, "--work", s.Work, s.Merged},
-		Undo: []string{overlay, "umount", s.Merged}})
+	// Each host-side step runs in-process through the tool's own package
+	// (the same code, without starting a program per step); --explain
+	// still prints it as the tool's command, which does the same by hand.
+	mount := []string{overlay, "mount", "--root", s.Root, "--lower", strings.Join(lower, ":"), "--upper", s.Upper, "--work", s.Work, s.Merged}
+	p.Steps = append(p.Steps, Step{Stage: "overlay", Do: mount,
+		Undo: []string{overlay, "umount", s.Merged},
+		Fn: func() error {
+			_, err := overlayfs.Mount(overlayfs.Options{Lower: lower, Upper: s.Upper, Work: s.Work, Merged: s.Merged,
+				LinkDir: filepath.Join(s.Root, "overlay", "l")}, nil) // as overlay mount --root ROOT
+			return stepError(mount, err)
+		}})
 
 	// The cgroup, with the limits.
 	cgroupctl, err := tool("cgroupctl", "cgroup")
@@ -164,13 +175,21 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	// Device access (v1 devices controller): Docker's default rules (deny
 	// everything, then allow null, zero, full, random, urandom, tty,
 	// ptmx, pts and mknod of any), or every device with --privileged.
+	res := cgroup.Resources{Memory: s.Limits.Memory, MemorySwap: s.Limits.MemorySwap, NanoCPUs: s.Limits.NanoCPUs,
+		CPUShares: uint64(max(s.Limits.CPUShares, 0)), PidsLimit: max(s.Limits.PidsLimit, 0), Devices: "docker"}
 	if s.Caps.Privileged {
-		create = append(create, "--devices", "all")
-	} else {
-		create = append(create, "--devices", "docker")
+		res.Devices = "all"
 	}
+	create = append(create, "--devices", res.Devices)
 	p.Steps = append(p.Steps, Step{Stage: "cgroup", Do: create,
-		Undo: []string{cgroupctl, "delete", "--kill", s.ID, "--parent", CgroupParent}})
+		Undo: []string{cgroupctl, "delete", "--kill", s.ID, "--parent", CgroupParent},
+		Fn: func() error {
+			h, err := cgroup.Detect()
+			if err == nil {
+				_, _, err = cgroup.Create(h, CgroupParent, s.ID, res, nil)
+			}
+			return stepError(create, err)
+		}})
 
 	// The network namespace: a named one (so it can be set up before the
 	// chain joins it), wired to the bridge unless --network none.
@@ -179,9 +198,13 @@ func BuildPlan(s *Spec) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.Steps = append(p.Steps, Step{Stage: "netns",
-			Do:   []string{vethctl, "netns", "add", s.Netns},
-			Undo: []string{vethctl, "netns", "del", s.Netns}})
+		add := []string{vethctl, "netns", "add", s.Netns}
+		p.Steps = append(p.Steps, Step{Stage: "netns", Do: add,
+			Undo: []string{vethctl, "netns", "del", s.Netns},
+			Fn: func() error {
+				_, err := network.NetnsAdd(s.Netns, nil)
+				return stepError(add, err)
+			}})
 		if s.Network == "bridge" {
 			p.Steps = append(p.Steps, Step{Stage: "veth",
 				Do: []string{vethctl, "create", s.HostVeth, "eth0", "--netns", s.Netns,

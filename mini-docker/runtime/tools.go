@@ -2,13 +2,16 @@ package runtime
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"mini-docker/internal/cli"
 	"mini-docker/internal/explain"
+	"mini-docker/overlay/overlayfs"
 )
 
 // Tools finds the toolkit's binaries. mini-docker looks for nothing by a
@@ -88,4 +91,25 @@ func (e *ToolError) Hint() string {
 		}
 	}
 	return ""
+}
+
+// stepError makes an in-process step's failure read as the tool's own
+// would (`TOOL: error: what: why` plus its hint line): the step is
+// printed as that tool's command, so its error names the same tool, and
+// `mini-docker run` reports it with the same exit code and hint.
+func stepError(argv []string, err error) error {
+	if err == nil {
+		return nil
+	}
+	tool := filepath.Base(argv[0])
+	msg := tool + ": error: " + strings.ReplaceAll(err.Error(), "\n", " ")
+	var oe *overlayfs.Error
+	var ce *cli.Error
+	switch {
+	case errors.As(err, &oe) && oe.Hint != "":
+		msg += "\n" + tool + ": hint: " + oe.Hint
+	case errors.As(err, &ce) && ce.Hint != "":
+		msg += "\n" + tool + ": hint: " + ce.Hint
+	}
+	return &ToolError{Argv: argv, Msg: msg, Err: err}
 }
