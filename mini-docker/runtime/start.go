@@ -183,6 +183,10 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	c.GraphDriver.Data["UpperDir"], c.GraphDriver.Data["WorkDir"], c.GraphDriver.Data["MergedDir"] = upper, work, merged
 
 	for _, s := range plan.Steps {
+		// A step that makes a kernel object is recorded (saved) first;
+		// one that only configures an object already recorded (netconf,
+		// lo up) needs no save of its own.
+		makes := true
 		switch s.Stage {
 		case "overlay":
 			c.Runtime.Merged = merged
@@ -193,9 +197,13 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		case "veth":
 			c.Runtime.HostVeth = spec.HostVeth
 			c.Runtime.Bridge = spec.Bridge
+		default:
+			makes = false
 		}
-		if err := e.Store.Save(c); err != nil {
-			return nil, err
+		if makes {
+			if err := e.Store.Save(c); err != nil {
+				return nil, err
+			}
 		}
 		t := time.Now()
 		if s.Fn != nil {
