@@ -243,7 +243,7 @@ func (e *Engine) deleteCgroup(c *container.Container) error {
 	// In-process, through cgroupctl's package (the same code the printed
 	// command runs).
 	e.Explain.Argv(argv...)
-	h, err := cgroup.Detect()
+	h, err := hostCgroups()
 	if err != nil {
 		return stepError(argv, err)
 	}

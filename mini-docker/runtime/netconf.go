@@ -34,10 +34,13 @@ func ConfigureNetns(nsPath string, none bool) error {
 			return
 		}
 		defer unix.Close(back)
-		errc <- configureNetns(nsPath, none)
+		err = configureNetns(nsPath, none)
+		// Back first, then answer: the caller may look at its threads as
+		// soon as it has the answer.
 		if unix.Setns(back, unix.CLONE_NEWNET) == nil {
 			runtime.UnlockOSThread()
 		}
+		errc <- err
 	}()
 	return <-errc
 }

@@ -184,7 +184,7 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	p.Steps = append(p.Steps, Step{Stage: "cgroup", Do: create,
 		Undo: []string{cgroupctl, "delete", "--kill", s.ID, "--parent", CgroupParent},
 		Fn: func() error {
-			h, err := cgroup.Detect()
+			h, err := hostCgroups()
 			if err == nil {
 				_, _, err = cgroup.Create(h, CgroupParent, s.ID, res, nil)
 			}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -233,8 +234,30 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 // (Docker gives containers a cgroup namespace there, not on v1 or
 // hybrid hosts). cgroupctl's detection reads it from the mounts.
 func cgroupV2() bool {
-	h, err := cgroup.Detect()
+	h, err := hostCgroups()
 	return err == nil && h.Mode == cgroup.V2
+}
+
+var detected struct {
+	sync.Mutex
+	h *cgroup.Host
+}
+
+// hostCgroups detects the host's cgroup trees once per process (reading
+// /proc/self/mountinfo and /proc/self/cgroup), for every cgroup step of
+// a run: the mode check, create, the OOM check and delete.
+func hostCgroups() (*cgroup.Host, error) {
+	detected.Lock()
+	defer detected.Unlock()
+	if detected.h != nil {
+		return detected.h, nil
+	}
+	h, err := cgroup.Detect()
+	if err != nil {
+		return nil, err
+	}
+	detected.h = h
+	return h, nil
 }
 
 // Start prepares c and runs it: in the foreground, this process waits
@@ -434,7 +457,7 @@ func oomKilled(cg string) bool {
 	if cg == "" {
 		return false
 	}
-	h, err := cgroup.Detect()
+	h, err := hostCgroups()
 	if err != nil {
 		return false
 	}
