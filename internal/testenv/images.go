@@ -336,27 +336,7 @@ func pushBusybox(r *Registry) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "busybox-layout-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	l, err := CreateLayout(dir)
-	if err != nil {
-		return err
-	}
-	desc, err := l.AddImage(Image{
-		Config: ocispec.ImageConfig{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-			Cmd: []string{"sh"}},
-		Layers: []Layer{{Tar: tarData, Comment: "ADD busybox-static rootfs /"}},
-	})
-	if err != nil {
-		return err
-	}
-	if err := l.Tag(desc, "latest"); err != nil {
-		return err
-	}
-	return l.Push("latest", r, BusyboxRepo, FormatDocker, false)
+	return pushOne(r, FormatDocker, "sh", Layer{Tar: tarData, Comment: "ADD busybox-static rootfs /"}, BusyboxRepo)
 }
 
 func pushDebian(r *Registry) error {
@@ -364,7 +344,15 @@ func pushDebian(r *Registry) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "debian-layout-")
+	return pushOne(r, FormatOCI, DebianCommand,
+		Layer{TarGz: tarball, Comment: "debootstrap --variant=minbase --include=iproute2,procps bookworm"},
+		DebianRepo, DebianLatest)
+}
+
+// pushOne makes a one-layer image with Docker's default PATH and cmd in a
+// temporary layout and pushes it to r under each of repoTags.
+func pushOne(r *Registry, format PushFormat, cmd string, layer Layer, repoTags ...string) error {
+	dir, err := os.MkdirTemp("", "image-layout-")
 	if err != nil {
 		return err
 	}
@@ -375,19 +363,21 @@ func pushDebian(r *Registry) error {
 	}
 	desc, err := l.AddImage(Image{
 		Config: ocispec.ImageConfig{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-			Cmd: []string{DebianCommand}},
-		Layers: []Layer{{TarGz: tarball, Comment: "debootstrap --variant=minbase --include=iproute2,procps bookworm"}},
+			Cmd: []string{cmd}},
+		Layers: []Layer{layer},
 	})
 	if err != nil {
 		return err
 	}
-	if err := l.Tag(desc, "bookworm"); err != nil {
+	if err := l.Tag(desc, "image"); err != nil {
 		return err
 	}
-	if err := l.Push("bookworm", r, DebianRepo, FormatOCI, false); err != nil {
-		return err
+	for _, rt := range repoTags {
+		if err := l.Push("image", r, rt, format, false); err != nil {
+			return err
+		}
 	}
-	return l.Push("bookworm", r, DebianLatest, FormatOCI, false)
+	return nil
 }
 
 func gunzipDigest(path string) (digest.Digest, error) {
