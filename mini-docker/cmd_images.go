@@ -118,15 +118,9 @@ func usersOf(e *runtime.Engine, imageID string) []*container.Container {
 func cmdRmi(c *ctx, args []string) error {
 	f := newFlags("rmi", "[-f] IMAGE...", "Remove images (refused while a container uses one: its layers are that container's lower layers).", "mini-docker rmi debian")
 	force := f.BoolP("force", "f", false, "also remove the containers using the image")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if err := needArgs(f, "rmi", 1); err != nil {
-		return err
-	}
-	e, err := engine(c, f)
+	e, err := open(c, f, args, "rmi", 1)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	s, err := store.Open(c.root)
 	if err != nil {

@@ -40,15 +40,9 @@ func cmdInspect(c *ctx, args []string) error {
 		"mini-docker inspect demo", "mini-docker inspect --format '{{.State.Pid}}' demo", "mini-docker inspect -f '{{json .GraphDriver}}' demo")
 	format := f.StringP("format", "f", "", "format the output using the given Go template")
 	typ := f.String("type", "", "return JSON for the given type: container or image")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if err := needArgs(f, "inspect", 1); err != nil {
-		return err
-	}
-	e, err := engine(c, f)
+	e, err := open(c, f, args, "inspect", 1)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	var tmpl *template.Template
 	if *format != "" {

@@ -49,6 +49,18 @@ func eachContainer(e *runtime.Engine, refs []string, quiet bool, fn func(ct *con
 	return notFound(last)
 }
 
+// open parses a command's flags, checks it got at least n arguments and
+// opens the engine. Callers return cli.Done(err), which is nil after --help.
+func open(c *ctx, f *cli.Flags, args []string, name string, n int) (*runtime.Engine, error) {
+	if err := f.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := needArgs(f, name, n); err != nil {
+		return nil, err
+	}
+	return engine(c, f)
+}
+
 func needArgs(f *cli.Flags, name string, n int) error {
 	if f.NArg() < n {
 		return cli.Usagef("mini-docker "+name, "\"mini-docker %s\" requires at least %d argument", name, n)
@@ -60,15 +72,9 @@ func cmdLogs(c *ctx, args []string) error {
 	f := newFlags("logs", "[-f] [--tail N] CONTAINER", "Print a container's output (stdout and stderr).", "mini-docker logs -f demo")
 	follow := f.BoolP("follow", "f", false, "follow log output")
 	tail := f.String("tail", "all", "number of lines to show from the end of the logs")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if err := needArgs(f, "logs", 1); err != nil {
-		return err
-	}
-	e, err := engine(c, f)
+	e, err := open(c, f, args, "logs", 1)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	ct, err := e.Find(f.Arg(0))
 	if err != nil {
@@ -116,15 +122,9 @@ func cmdLogs(c *ctx, args []string) error {
 func cmdStop(c *ctx, args []string) error {
 	f := newFlags("stop", "[-t SECONDS] CONTAINER...", "Stop containers: SIGTERM, then SIGKILL after the grace period.", "mini-docker stop -t 1 demo")
 	secs := f.IntP("time", "t", 10, "seconds to wait before killing the container")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if err := needArgs(f, "stop", 1); err != nil {
-		return err
-	}
-	e, err := engine(c, f)
+	e, err := open(c, f, args, "stop", 1)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
 		return e.Stop(ct, time.Duration(*secs)*time.Second)
@@ -161,15 +161,9 @@ func cmdKill(c *ctx, args []string) error {
 
 func cmdStart(c *ctx, args []string) error {
 	f := newFlags("start", "CONTAINER...", "Start stopped containers again (in the background).", "mini-docker start demo")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if err := needArgs(f, "start", 1); err != nil {
-		return err
-	}
-	e, err := engine(c, f)
+	e, err := open(c, f, args, "start", 1)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
 		return startAgain(e, ct)
@@ -191,15 +185,9 @@ func startAgain(e *runtime.Engine, ct *container.Container) error {
 func cmdRestart(c *ctx, args []string) error {
 	f := newFlags("restart", "[-t SECONDS] CONTAINER...", "Stop and start containers.", "mini-docker restart demo")
 	secs := f.IntP("time", "t", 10, "seconds to wait before killing the container")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if err := needArgs(f, "restart", 1); err != nil {
-		return err
-	}
-	e, err := engine(c, f)
+	e, err := open(c, f, args, "restart", 1)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
 		if err := e.Stop(ct, time.Duration(*secs)*time.Second); err != nil {
@@ -244,18 +232,11 @@ func cmdRm(c *ctx, args []string) error {
 	f := newFlags("rm", "[-f] CONTAINER...", "Remove containers, and every mount, cgroup, link, namespace and lease they hold.", "mini-docker rm -f demo")
 	force := f.BoolP("force", "f", false, "force the removal of a running container (uses SIGKILL)")
 	f.BoolP("volumes", "v", false, "remove anonymous volumes (none here)")
-	if err := f.Parse(args); err != nil {
+	e, err := open(c, f, args, "rm", 1)
+	if err != nil {
 		return cli.Done(err)
 	}
-	if err := needArgs(f, "rm", 1); err != nil {
-		return err
-	}
-	e, err := engine(c, f)
-	if err != nil {
-		return err
-	}
 	failed := false
-	var last error
 	for _, ref := range f.Args() {
 		ct, err := e.Store.Find(ref)
 		if err != nil {
@@ -263,19 +244,18 @@ func cmdRm(c *ctx, args []string) error {
 			if *force && errors.As(err, &nf) {
 				continue // rm -f of what is not there succeeds, as Docker's does
 			}
-			failed, last = true, err
+			failed = true
 			cli.Report(os.Stderr, tool, err)
 			continue
 		}
 		if err := e.Remove(ct, *force); err != nil {
-			failed, last = true, err
+			failed = true
 			cli.Report(os.Stderr, tool, err)
 			continue
 		}
 		fmt.Println(ref)
 	}
 	if failed {
-		_ = last
 		return cli.ExitCode(1)
 	}
 	return nil
@@ -283,15 +263,9 @@ func cmdRm(c *ctx, args []string) error {
 
 func cmdWait(c *ctx, args []string) error {
 	f := newFlags("wait", "CONTAINER...", "Block until containers stop, then print their exit codes.", "mini-docker wait demo")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if err := needArgs(f, "wait", 1); err != nil {
-		return err
-	}
-	e, err := engine(c, f)
+	e, err := open(c, f, args, "wait", 1)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	return eachContainer(e, f.Args(), true, func(ct *container.Container) error {
 		cur, _ := e.WaitExit(ct, 0)
@@ -303,15 +277,9 @@ func cmdWait(c *ctx, args []string) error {
 func cmdTop(c *ctx, args []string) error {
 	f := newFlags("top", "CONTAINER [ps OPTIONS]", "Show the processes of a container, as seen from the host (ps -f by default).", "mini-docker top demo")
 	f.SetInterspersed(false)
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if err := needArgs(f, "top", 1); err != nil {
-		return err
-	}
-	e, err := engine(c, f)
+	e, err := open(c, f, args, "top", 1)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	ct, err := e.Find(f.Arg(0))
 	if err != nil {
