@@ -244,7 +244,7 @@ func cmdRun(args []string) error {
 	}
 	// A capability named in --cap-add or --keep must be one we hold; ALL
 	// and --privileged mean all of those we hold.
-	named, _ := caps.ParseNames(withoutAll(append(adds, append(keep, keep2...)...)))
+	named, _ := caps.ParseNames(caps.WithoutAll(append(adds, append(keep, keep2...)...)))
 	if missing := named &^ (perm & bnd); missing != 0 && !privileged {
 		return cli.WithHint(cli.Errorf(cli.ExitToolFailure, "cannot give %s: capctl does not hold it (permitted %s, bounding %s)", missing, perm.Hex(), bnd.Hex()),
 			"run capctl as root, from a process that still has these capabilities")
@@ -252,7 +252,7 @@ func cmdRun(args []string) error {
 	spec = spec.Within(perm, bnd)
 	spec.NoNewPrivs = nnp
 	env := os.Environ()
-	if user == "" && (dockerDefault || privileged) && os.Geteuid() == 0 && setgroupsAllowed() && len(groups)+len(groups2) == 0 {
+	if user == "" && (dockerDefault || privileged) && os.Geteuid() == 0 && caps.SetgroupsAllowed() && len(groups)+len(groups2) == 0 {
 		// Docker always names a user: without -u, the image's uid 0 entry
 		// (root), whose supplementary groups are then its GID (0) and the
 		// groups listing it. Without this, the command would keep the
@@ -281,27 +281,6 @@ func cmdRun(args []string) error {
 	}
 	ex.Argv(append([]string{"exec"}, argv...)...)
 	return cli.Exec(argv, env)
-}
-
-// setgroupsAllowed reports whether setgroups(2) may work here: in a user
-// namespace whose setgroups file says "deny" it cannot, and runc then
-// leaves the groups alone unless groups were asked for explicitly.
-func setgroupsAllowed() bool {
-	b, err := os.ReadFile("/proc/self/setgroups")
-	return err != nil || strings.TrimSpace(string(b)) != "deny"
-}
-
-// withoutAll returns the names of list other than ALL.
-func withoutAll(list []string) []string {
-	var out []string
-	for _, n := range list {
-		for _, item := range strings.Split(n, ",") {
-			if t := strings.TrimPrefix(strings.TrimSpace(item), "+"); t != "" && !strings.EqualFold(t, "all") && !strings.EqualFold(t, "cap_all") {
-				out = append(out, t)
-			}
-		}
-	}
-	return out
 }
 
 func cmdSetFile(args []string) error {

@@ -41,6 +41,7 @@ func runFlags(o *runtime.Options) (*pflag.FlagSet, *bool) {
 	help := f.Bool("help", false, "show this help")
 	f.BoolVar(&o.Explain, "explain", false, "print the chain as the toolkit's commands (to stderr) while doing it")
 	f.BoolVar(&o.Timings, "timings", false, "print how long each stage took (to stderr)")
+	f.BoolVar(&o.ToolChain, "tool-chain", false, "run the steps inside the namespaces as the separate tools --explain prints (unshare ... capctl, one program each), not in one process")
 	f.BoolVarP(&o.Detach, "detach", "d", false, "run in the background and print the container ID")
 	f.StringVar(&o.Name, "name", "", "assign a name to the container")
 	f.BoolVar(&o.Rm, "rm", false, "remove the container when it exits")

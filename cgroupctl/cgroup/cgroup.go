@@ -89,6 +89,40 @@ func (g *Group) Dirs() []string {
 	return d
 }
 
+// SplitDirs returns Dirs in two parts: the directories in v1 hierarchies
+// and the one in the cgroup2 tree ("" when there is none). A process can
+// be started straight into its cgroup2 directory (clone3 with
+// CLONE_INTO_CGROUP), while v1 needs a write to each hierarchy.
+func (g *Group) SplitDirs() (v1 []string, v2 string) {
+	if g.host.Driver == V2 {
+		return nil, g.Dirs()[0]
+	}
+	for _, mp := range g.host.hierarchies() {
+		v1 = append(v1, filepath.Join(mp, g.Parent, g.Name))
+	}
+	if g.host.Mode == Hybrid && g.host.V2Root != "" {
+		v2 = filepath.Join(g.host.V2Root, g.Parent, g.Name)
+	}
+	return v1, v2
+}
+
+// JoinThread moves the calling thread alone into the group's v1
+// directories: "0" written to each hierarchy's tasks file. Unlike a
+// write to cgroup.procs, which moves a whole thread group and so takes
+// the kernel's global threadgroup lock for writing (waiting for an RCU
+// grace period: about 5-12 ms on this kind of machine), moving the
+// writing thread itself needs no such lock. A thread that then calls
+// execve(2) becomes the whole new process, inside the group. The caller
+// must hold its thread (runtime.LockOSThread) and exec from it.
+func JoinThread(v1 []string, ex *explain.Printer) error {
+	for _, d := range v1 {
+		if err := writeFile(ex, filepath.Join(d, "tasks"), "0"); err != nil {
+			return fmt.Errorf("join cgroup %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
 // Paths maps each controller to the group's directory for it ("" → the
 // v2 directory), for `mini-docker inspect`.
 func (g *Group) Paths() map[string]string {

@@ -87,9 +87,21 @@ var DockerReadonlyPaths = []string{
 // failure; since all of its mounts live in a mount namespace this process
 // alone owns, a failure leaves nothing mounted on the host.
 func Pivot(o Options, ex *explain.Printer) error {
-	root, err := checkRoot(o.Root)
+	root, err := Enter(o, ex)
 	if err != nil {
 		return err
+	}
+	return execInRoot(root, o.Argv, o.Env, ex)
+}
+
+// Enter builds the jail and moves the calling thread into it, as Pivot
+// does, without the exec: it returns the root it entered (the host path),
+// with the thread in the workdir. The caller must exec from the same
+// thread (Enter locks it), since the new mount namespace is the thread's.
+func Enter(o Options, ex *explain.Printer) (string, error) {
+	root, err := checkRoot(o.Root)
+	if err != nil {
+		return "", err
 	}
 	// unshare(CLONE_NEWNS) moves only the calling thread to the new mount
 	// namespace (a Go program has several). Every step below, and the
@@ -97,27 +109,27 @@ func Pivot(o Options, ex *explain.Printer) error {
 	runtime.LockOSThread()
 
 	if err := newMountNamespace(ex); err != nil {
-		return err
+		return "", err
 	}
 	if err := makeRootPrivate(ex); err != nil {
-		return err
+		return "", err
 	}
 	if err := bindRootOnItself(root, ex); err != nil {
-		return err
+		return "", err
 	}
 	if err := mountAll(root, o, ex); err != nil {
-		return err
+		return "", err
 	}
 	if err := makeWorkdir(root, o.Workdir, ex); err != nil {
-		return err
+		return "", err
 	}
 	if o.ReadOnly {
 		if err := remountReadOnly(root, ex); err != nil {
-			return err
+			return "", err
 		}
 	}
 	if err := pivotRoot(root, ex); err != nil {
-		return err
+		return "", err
 	}
 	wd := o.Workdir
 	if wd == "" {
@@ -125,9 +137,9 @@ func Pivot(o Options, ex *explain.Printer) error {
 	}
 	ex.Argv("cd", wd)
 	if err := unix.Chdir(wd); err != nil {
-		return fmt.Errorf("chdir to workdir %s inside %s: %w", wd, root, err)
+		return "", fmt.Errorf("chdir to workdir %s inside %s: %w", wd, root, err)
 	}
-	return execInRoot(root, o.Argv, o.Env, ex)
+	return root, nil
 }
 
 // newMountNamespace gives this thread a copy of the mount table that it

@@ -153,6 +153,36 @@ type Runtime struct {
 	Caps       []string          `json:"Caps,omitempty"` // capabilities the container keeps
 	NoNewPrivs bool              `json:"NoNewPrivs,omitempty"`
 	Released   bool              `json:"Released,omitempty"` // kernel objects released
+	// Inside is the chain's work inside the namespaces, done in one
+	// process (see runtime/inside.go); ToolChain says the chain is run
+	// as the separate tools instead (run --tool-chain).
+	Inside    *Inside `json:"Inside,omitempty"`
+	ToolChain bool    `json:"ToolChain,omitempty"`
+}
+
+// Inside is what the chain of tools from unshare to the command does,
+// as data for mini-docker's own first process of the container, which
+// does the same steps through the same packages without an exec per tool.
+type Inside struct {
+	Netns       string   `json:"Netns,omitempty"` // /run/netns/NAME to join ("" = the host's)
+	Hostname    string   `json:"Hostname"`
+	Userns      bool     `json:"Userns,omitempty"`   // a user namespace mapping root to root
+	CgroupNS    bool     `json:"CgroupNS,omitempty"` // a cgroup namespace rooted at the container's group
+	CgroupV1    []string `json:"CgroupV1,omitempty"` // the group's directory in each v1 hierarchy
+	CgroupV2    string   `json:"CgroupV2,omitempty"` // its cgroup2 directory
+	Root        string   `json:"Root"`               // the merged overlay
+	Privileged  bool     `json:"Privileged,omitempty"`
+	Binds       []string `json:"Binds,omitempty"` // SRC:DST[:ro], as chroot --bind
+	ReadOnly    bool     `json:"ReadOnly,omitempty"`
+	Workdir     string   `json:"Workdir"`
+	Seccomp     string   `json:"Seccomp"` // default, a profile file, or unconfined
+	SeccompCaps []string `json:"SeccompCaps,omitempty"`
+	CapAdd      []string `json:"CapAdd,omitempty"`
+	CapDrop     []string `json:"CapDrop,omitempty"`
+	User        string   `json:"User,omitempty"`
+	NoNewPrivs  bool     `json:"NoNewPrivs,omitempty"`
+	Console     bool     `json:"Console,omitempty"` // -t: make the terminal inside
+	Argv        []string `json:"Argv"`
 }
 
 // Store is the containers folder of a state root.

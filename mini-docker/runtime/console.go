@@ -60,8 +60,11 @@ func makeConsole(socketFd string) error {
 		return err
 	}
 	defer master.Close()
-	if _, err := unix.Setsid(); err != nil {
-		return fmt.Errorf("setsid: %w", err)
+	// A new session, unless this process already leads one (started so).
+	if sid, _ := unix.Getsid(0); sid != unix.Getpid() {
+		if _, err := unix.Setsid(); err != nil {
+			return fmt.Errorf("setsid: %w", err)
+		}
 	}
 	if err := unix.IoctlSetInt(int(master.Slave.Fd()), unix.TIOCSCTTY, 0); err != nil {
 		return fmt.Errorf("make the terminal controlling: %w", err)

@@ -102,14 +102,15 @@ func RunMonitor(root, id string) int {
 		e.finishFailed(c)
 		return 125
 	}
-	cmd, _, err := launch(c, nil, logf, logf, false)
+	r, err := startChain(c, nil, logf, logf, false)
 	logf.Close()
 	if err != nil {
 		report(err.Error())
 		e.finishFailed(c)
 		return 125
 	}
-	pid, started := e.watchChain(cmd.Process.Pid, c.Runtime.Comms)
+	cmd := r.cmd
+	pid, started := r.watch(e)
 	if pid != 0 {
 		e.markRunning(c, pid)
 	}

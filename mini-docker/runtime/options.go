@@ -47,6 +47,7 @@ type Options struct {
 	NAT         bool // opt-in outbound NAT and IP forwarding (changes the host)
 	Explain     bool
 	Timings     bool
+	ToolChain   bool // run the inside steps as the separate tools, as --explain prints them
 }
 
 // Limits are the parsed resource flags.

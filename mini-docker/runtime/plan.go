@@ -9,6 +9,7 @@ import (
 	"mini-docker/capctl/caps"
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/explain"
+	"mini-docker/mini-docker/container"
 	"mini-docker/overlay/overlayfs"
 	"mini-docker/vethctl/network"
 )
@@ -69,6 +70,10 @@ type Plan struct {
 	// Caps are the capabilities the container keeps (names without
 	// CAP_), recorded so that exec gives its processes the same.
 	Caps []string
+	// Inside is the chain from unshare on as data, for mini-docker's
+	// own process that does those steps without exec'ing each tool
+	// (inside.go).
+	Inside *container.Inside
 }
 
 // Script returns the plan as the shell script --explain prints: the
@@ -369,7 +374,49 @@ func BuildPlan(s *Spec) (*Plan, error) {
 		chain = append(chain, InitPath, "--")
 	}
 	p.Chain = append(chain, s.Argv...)
-	return p, nil
+	return p, insidePlan(s, p)
+}
+
+// insidePlan records the chain's steps from unshare on as data: the same
+// namespaces, cgroup, mounts, filter, capabilities and command.
+func insidePlan(s *Spec, p *Plan) error {
+	in := &container.Inside{
+		Hostname: s.Hostname, Userns: s.Userns, CgroupNS: s.CgroupNS,
+		Root: s.Merged, Privileged: s.Caps.Privileged, ReadOnly: s.ReadOnly, Workdir: s.Workdir,
+		Seccomp: s.Security.Seccomp, SeccompCaps: p.Caps,
+		CapAdd: s.Caps.CapAdd, CapDrop: s.Caps.CapDrop, User: s.User, NoNewPrivs: s.Security.NoNewPrivs,
+		Console: s.Console,
+	}
+	if in.User == "" && !s.Userns {
+		in.User = "0" // as the chain's capctl --user 0
+	}
+	if s.Network == "bridge" || s.Network == "none" {
+		in.Netns = filepath.Join("/run/netns", s.Netns)
+	}
+	h, err := hostCgroups()
+	if err != nil {
+		return err
+	}
+	g, err := cgroup.New(h, CgroupParent, s.ID)
+	if err != nil {
+		return err
+	}
+	in.CgroupV1, in.CgroupV2 = g.SplitDirs()
+	// The same --bind list as chroot's: /etc files, volumes, the init.
+	for i := 0; i+1 < len(p.Chain); i++ {
+		if p.Chain[i] == "--bind" {
+			in.Binds = append(in.Binds, p.Chain[i+1])
+		}
+		if p.Chain[i] == s.Merged {
+			break
+		}
+	}
+	if s.Init != "" {
+		in.Argv = append(in.Argv, InitPath, "--")
+	}
+	in.Argv = append(in.Argv, s.Argv...)
+	p.Inside = in
+	return nil
 }
 
 // sysctlCmd is the netconf step as a command: Docker's two sysctls, and

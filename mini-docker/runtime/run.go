@@ -164,6 +164,7 @@ func (e *Engine) Create(o *Options, pull PullFunc) (*container.Container, error)
 		c.NetworkSettings = container.NetworkSettings{Ports: portMap, Networks: map[string]*container.EndpointSetting{}}
 		c.Runtime.ImageRef = img.Ref
 		c.Runtime.Userns = o.Userns
+		c.Runtime.ToolChain = o.ToolChain
 		c.Runtime.MonitorPid = osGetpid()
 		c.Runtime.MonitorStart, _ = container.StartTime(osGetpid())
 	}

@@ -177,6 +177,7 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		return nil, err
 	}
 	c.Runtime.Chain, c.Runtime.Env, c.Runtime.Files, c.Runtime.Comms = plan.Chain, plan.Env, plan.Files, plan.Comms
+	c.Runtime.Inside = plan.Inside
 	c.Runtime.Released = false
 	c.Runtime.Seccomp = sec.Seccomp
 	c.Runtime.Caps = plan.Caps
@@ -295,8 +296,42 @@ func (e *Engine) Start(c *container.Container, a Attach) (int, error) {
 	return e.runForeground(c, a)
 }
 
-// launch starts the chain. It returns the unshare process; the container
-// is its child.
+// started is a started container: the process to wait for and signal,
+// -t's console socket, and how to learn when the command runs.
+type started struct {
+	cmd  *exec.Cmd
+	sock *os.File
+	// watch returns the container's PID once it runs the command (0 and
+	// false when the chain failed first).
+	watch func(e *Engine) (int, bool)
+}
+
+// startChain starts c's chain: in one process (inside.go), or as the
+// separate tools with run --tool-chain.
+func startChain(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, console bool) (*started, error) {
+	if c.Runtime.ToolChain || c.Runtime.Inside == nil {
+		cmd, sock, err := launch(c, stdin, stdout, stderr, console)
+		if err != nil {
+			return nil, err
+		}
+		return &started{cmd: cmd, sock: sock, watch: func(e *Engine) (int, bool) {
+			return e.watchChain(cmd.Process.Pid, c.Runtime.Comms)
+		}}, nil
+	}
+	l, err := launchInside(c, stdin, stdout, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return &started{cmd: l.cmd, sock: l.sock, watch: func(e *Engine) (int, bool) {
+		if l.wait(e) {
+			return l.cmd.Process.Pid, true
+		}
+		return 0, false
+	}}, nil
+}
+
+// launch starts the chain of tools. It returns the unshare process; the
+// container is its child.
 func launch(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, console bool) (*exec.Cmd, *os.File, error) {
 	chain := c.Runtime.Chain
 	cmd := exec.Command(chain[0], chain[1:]...)
@@ -484,18 +519,18 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 	if a.Stdin {
 		stdin = os.Stdin
 	}
-	var cmd *exec.Cmd
-	var sock *os.File
+	var r *started
 	if a.TTY {
 		// The tools' own errors, before the terminal exists, go to ours.
-		cmd, sock, err = launch(c, nil, e.Stdout, e.Stderr, true)
+		r, err = startChain(c, nil, e.Stdout, e.Stderr, true)
 	} else {
-		cmd, _, err = launch(c, stdin, io.MultiWriter(e.Stdout, logf), io.MultiWriter(e.Stderr, logf), false)
+		r, err = startChain(c, stdin, io.MultiWriter(e.Stdout, logf), io.MultiWriter(e.Stderr, logf), false)
 	}
 	if err != nil {
 		e.finishFailed(c)
 		return 125, err
 	}
+	cmd, sock := r.cmd, r.sock
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
@@ -514,7 +549,7 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 			restore = pty.Attach(os.Stdin, io.MultiWriter(e.Stdout, logf), a.Stdin)
 		}
 	}
-	pid, _ := e.watchChain(cmd.Process.Pid, c.Runtime.Comms)
+	pid, _ := r.watch(e)
 	if pid != 0 {
 		if err := e.markRunning(c, pid); err != nil {
 			cmd.Process.Kill()
