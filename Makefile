@@ -1,6 +1,6 @@
 # mini-docker — see README.md. Everything here needs only Go and bash;
 # `make setup` installs the Debian packages the tests and lessons use.
-TOOLS   := chroot unshare cgroupctl overlay vethctl pull capctl seccompctl mini-docker
+TOOLS   := chroot unshare cgroupctl overlay vethctl pull capctl seccompctl mini-docker mini-docker-inside
 HELPERS := $(notdir $(wildcard lessons/cmd/*))
 GO      ?= go
 TESTFLAGS ?=

@@ -37,7 +37,7 @@ type Env struct {
 	undo []func()
 }
 
-var toolNames = []string{"mini-docker", "pull", "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl"}
+var toolNames = []string{"mini-docker", "pull", "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "mini-docker-inside"}
 
 // MD is the path of the mini-docker binary under test.
 func (e *Env) MD() string { return filepath.Join(e.Opt.Bin, "mini-docker") }

@@ -75,18 +75,11 @@ Examples:
   mini-docker run --explain --rm debian true
 `
 
-// init holds the main thread for the container's first process, whose
-// every step belongs to the thread that execs (runtime.RunInside).
-func init() { runtime.LockInside() }
-
 func main() {
 	// A detached container's monitor and --init's init are modes of this
 	// binary; checked first so they do as little as possible.
 	if len(os.Args) > 1 && os.Args[1] == runtime.MonitorArg && len(os.Args) == 4 {
 		os.Exit(runtime.RunMonitor(os.Args[2], os.Args[3]))
-	}
-	if len(os.Args) > 1 && os.Args[1] == runtime.InsideArg {
-		os.Exit(runtime.RunInside())
 	}
 	if isInit() {
 		os.Exit(runInit(os.Args[1:]))

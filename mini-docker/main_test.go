@@ -32,7 +32,7 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var toolNames = []string{"pull", "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "mini-docker"}
+var toolNames = []string{"pull", "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "mini-docker-inside", "mini-docker"}
 
 // harness is one test's mini-docker: its own state root and its own
 // network namespace playing the host.
@@ -802,5 +802,35 @@ func TestParallelAndCrashes(t *testing.T) {
 	all := strings.Fields(h.must("ps", "-aq", "--no-trunc"))
 	h.must(append([]string{"rm", "-f"}, all...)...)
 	h.must("container", "prune", "-f")
+	h.assertNoLeaks()
+}
+
+// TestToolChainSameContainer runs the same containers twice: in one
+// process (the default) and as the chain of tools --explain prints (run
+// --tool-chain). What the command sees must be the same: credentials,
+// capabilities, filter, cgroups, mounts, descriptors, environment.
+func TestToolChainSameContainer(t *testing.T) {
+	h := newHarness(t)
+	ref := h.debian()
+	probe := `grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp|Seccomp_filters):' /proc/self/status; ` +
+		`if [ $$ = 1 ]; then echo "pid 1"; else echo "pid >1"; fi; echo "ppid $PPID host $(hostname | wc -c) cwd $(pwd)"; env | sort | sed 's/^HOSTNAME=.*/HOSTNAME=X/'; ` +
+		`sed 's/[0-9a-f]\{64\}/ID/g' /proc/self/cgroup; ls /proc/self/fd; ` +
+		`awk '{o=$6; for(i=7;i<=NF;i++) if($i=="-"){print $5, o, $(i+1), $(i+3)}}' /proc/self/mountinfo | sed 's/[0-9a-f]\{64\}/ID/g' | sort`
+	ids := regexp.MustCompile(`[0-9a-f]{64}|[0-9a-f]{12}`)
+	for _, flags := range [][]string{
+		{"--network", "none"},
+		{"-u", "nobody", "--cap-drop", "CHOWN", "--cap-add", "NET_ADMIN", "--read-only", "--security-opt", "no-new-privileges", "-w", "/tmp"},
+		{"--init", "--hostname", "box", "-m", "64m", "--pids-limit", "50"},
+		{"--security-opt", "seccomp=unconfined", "-e", "FOO=bar"},
+	} {
+		var outs [2]string
+		for i, mode := range [][]string{nil, {"--tool-chain"}} {
+			args := append(append(append([]string{"run", "--rm"}, mode...), flags...), ref, "sh", "-c", probe)
+			outs[i] = ids.ReplaceAllString(h.must(args...), "ID")
+		}
+		if outs[0] != outs[1] {
+			t.Errorf("run %v: in one process and as the tool chain differ:\n--- one process\n%s\n--- tool chain\n%s", flags, outs[0], outs[1])
+		}
+	}
 	h.assertNoLeaks()
 }

@@ -21,7 +21,7 @@ func TestDemo(t *testing.T) {
 	testenv.Integration(t)
 	testenv.RequireCommand(t, "docker-registry")
 	root := testenv.RepoRoot()
-	for _, tool := range []string{"mini-docker", "pull", "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl"} {
+	for _, tool := range []string{"mini-docker", "pull", "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "mini-docker-inside"} {
 		testenv.Bin(t, tool)
 	}
 	if out, err := exec.Command("make", "-C", root, "-s", "build").CombinedOutput(); err != nil {

@@ -32,7 +32,7 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var toolNames = []string{"pull", "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "probe", "mini-docker"}
+var toolNames = []string{"pull", "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "probe", "mini-docker-inside", "mini-docker"}
 
 // knownBugs are the ✗ rows mini-docker gives today, each with its cause
 // (the file to fix). compare shows them as ✗ and exits 1; the suite

@@ -164,6 +164,7 @@ type Runtime struct {
 // as data for mini-docker's own first process of the container, which
 // does the same steps through the same packages without an exec per tool.
 type Inside struct {
+	Program     string   `json:"Program"`         // mini-docker-inside, run from a sealed copy
 	Netns       string   `json:"Netns,omitempty"` // /run/netns/NAME to join ("" = the host's)
 	Hostname    string   `json:"Hostname"`
 	Userns      bool     `json:"Userns,omitempty"`   // a user namespace mapping root to root

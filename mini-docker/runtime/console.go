@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -45,39 +44,4 @@ func receiveConsole(sock *os.File) (*os.File, error) {
 		return nil, errors.New("receive the container's terminal: no descriptor")
 	}
 	return os.NewFile(uintptr(fds[0]), "/dev/ptmx"), nil
-}
-
-// makeConsole is run by the last hop, inside the container: a new
-// terminal from /dev/ptmx as the controlling terminal of a new session
-// on 0, 1 and 2, its master sent on the socket fd.
-func makeConsole(socketFd string) error {
-	n, err := strconv.Atoi(socketFd)
-	if err != nil {
-		return fmt.Errorf("--console-socket %q: want a descriptor number", socketFd)
-	}
-	master, err := OpenPty()
-	if err != nil {
-		return err
-	}
-	defer master.Close()
-	// A new session, unless this process already leads one (started so).
-	if sid, _ := unix.Getsid(0); sid != unix.Getpid() {
-		if _, err := unix.Setsid(); err != nil {
-			return fmt.Errorf("setsid: %w", err)
-		}
-	}
-	if err := unix.IoctlSetInt(int(master.Slave.Fd()), unix.TIOCSCTTY, 0); err != nil {
-		return fmt.Errorf("make the terminal controlling: %w", err)
-	}
-	for fd := 0; fd <= 2; fd++ {
-		if err := unix.Dup2(int(master.Slave.Fd()), fd); err != nil {
-			return fmt.Errorf("dup2: %w", err)
-		}
-	}
-	rights := unix.UnixRights(int(master.Master.Fd()))
-	if err := unix.Sendmsg(n, []byte{0}, rights, nil, 0); err != nil {
-		return fmt.Errorf("send the terminal: %w", err)
-	}
-	unix.Close(n)
-	return nil
 }

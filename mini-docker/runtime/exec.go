@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/inside"
 )
 
 // ExecOptions are docker exec's flags.
@@ -292,7 +293,7 @@ func setEnv(env []string, kv string) []string {
 // included) and changes to DIR. It returns CMD, for the caller to exec.
 func PrepareExecIn(args []string) ([]string, error) {
 	if len(args) >= 5 && args[1] == "--console-socket" && args[3] == "--" {
-		if err := makeConsole(args[2]); err != nil {
+		if err := inside.MakeConsole(args[2]); err != nil {
 			return nil, err
 		}
 		args = append([]string{args[0]}, args[3:]...)

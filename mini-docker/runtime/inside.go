@@ -15,12 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"mini-docker/capctl/caps"
-	"mini-docker/cgroupctl/cgroup"
-	"mini-docker/chroot/jail"
-	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
-	"mini-docker/seccompctl/seccomp"
 )
 
 // The chain in one process.
@@ -35,32 +30,24 @@ import (
 // kernel's global lock for cgroup.procs.
 //
 // By default mini-docker does the same steps through the same packages
-// (jail, seccomp, caps, cgroup) in one process, as runc does with its
-// `runc init`:
+// (jail, seccomp, caps, cgroup) in one small program, mini-docker-inside
+// (package mini-docker/inside), as runc does with `runc init`:
 //
 //   - the parent joins the network namespace on one thread and clones
 //     from it (clone3 with new UTS, IPC and PID namespaces, and with
 //     CLONE_INTO_CGROUP into the group's cgroup2 directory), so the child
 //     starts in the netns and the cgroup2 group;
-//   - the child, mini-docker __inside, holding its main thread, sets the
-//     hostname, moves that thread into the v1 groups (echo 0 > tasks:
-//     no global lock), pivots with Docker's mounts, installs the seccomp
-//     filter, sets the capabilities and user, and execs the command from
-//     that thread, which becomes the whole process.
+//   - the child, holding its main thread, sets the hostname, moves that
+//     thread into the v1 groups (echo 0 > tasks: no global lock), pivots
+//     with Docker's mounts, installs the seccomp filter, sets the
+//     capabilities and user, and execs the command from that thread,
+//     which becomes the whole process.
 //
-// It reports each stage's time and "exec" on descriptor 4, which closes
-// at the exec; run --tool-chain runs the printed chain instead.
-
-// InsideArg is the hidden first argument of the container's first process.
-const InsideArg = "__inside"
-
-// Descriptors of the inside process: the plan (read to EOF), the status
-// pipe (closed by the exec), and -t's console socket.
-const (
-	insideSpecFd    = 3
-	insideStatusFd  = 4
-	insideConsoleFd = 5
-)
+// The program runs from a sealed in-memory copy, like the tools after the
+// pivot in the chain, so that nothing in the container can write through
+// /proc/PID/exe to the file on the host (runc's CVE-2019-5736). It
+// reports each stage's time and "exec" on descriptor 4, which closes at
+// the exec; run --tool-chain runs the printed chain instead.
 
 // insideLaunch is a started inside process.
 type insideLaunch struct {
@@ -95,14 +82,22 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 	}
 	defer statusW.Close()
 	l := &insideLaunch{status: statusR}
-	cmd := exec.Command("/proc/self/exe", InsideArg)
-	cmd.Args[0] = "mini-docker"
+	prog, err := readOnlyExecutable(in.Program)
+	if err != nil {
+		statusR.Close()
+		return nil, err
+	}
+	defer prog.Close()
+	// Exec'd by the child through its own descriptor table, which holds
+	// this (close-on-exec) descriptor until the exec.
+	cmd := exec.Command(fmt.Sprintf("/proc/self/fd/%d", prog.Fd()))
+	cmd.Args[0] = "mini-docker-inside"
 	cmd.Env = c.Runtime.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	cmd.ExtraFiles = []*os.File{specR, statusW}
 	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWPID}
 	if in.Console {
-		theirs, ours, err := socketPair()
+		ours, theirs, err := socketPair()
 		if err != nil {
 			statusR.Close()
 			return nil, err
@@ -138,6 +133,30 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 		return nil, fmt.Errorf("start the container's process: %w", err)
 	}
 	return l, nil
+}
+
+// readOnlyExecutable opens path through a read-only bind mount of it
+// that is attached nowhere (open_tree(2) with OPEN_TREE_CLONE, then
+// mount_setattr(2)): the process exec'd from it cannot be written
+// through /proc/PID/exe (EROFS), which is what CVE-2019-5736 did to runc,
+// and the mount leaves nothing in any mount table; it goes away with the
+// last user. This is runc's own answer since 1.2, cheaper than a sealed
+// copy of the program per start (about 2 ms for 3 MB here). Kernels
+// without mount_setattr (before 5.12) get the sealed copy.
+func readOnlyExecutable(path string) (*os.File, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err == nil {
+		err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV})
+		if err == nil {
+			return os.NewFile(uintptr(fd), path), nil
+		}
+		unix.Close(fd)
+	}
+	f, cerr := sealedCopy(path)
+	if cerr != nil {
+		return nil, fmt.Errorf("open %s read-only: %v; copy it: %w", path, err, cerr)
+	}
+	return f, nil
 }
 
 func (l *insideLaunch) close() {
@@ -197,140 +216,4 @@ func (l *insideLaunch) wait(e *Engine) bool {
 		e.stage("chain total", l.start)
 	}
 	return started
-}
-
-// RunInside is the container's first process: mini-docker __inside. It
-// runs on the main thread, locked to it from main's init (see
-// LockInside), so that every per-thread step (namespaces, cgroup, creds,
-// capabilities) is the exec'ing thread's. It returns only on failure,
-// with the exit code.
-func RunInside() int {
-	status := os.NewFile(insideStatusFd, "status")
-	unix.CloseOnExec(insideStatusFd)
-	code, err := inside(status)
-	if err != nil {
-		io.WriteString(status, "failed\n")
-		return cli.Report(os.Stderr, "mini-docker", cli.WithCode(err, code))
-	}
-	return 0
-}
-
-// LockInside keeps the main goroutine on the main thread, the thread
-// group's leader, when this process is the inside one. Called from init.
-func LockInside() {
-	if len(os.Args) > 1 && os.Args[1] == InsideArg {
-		goruntime.LockOSThread()
-	}
-}
-
-func inside(status io.Writer) (int, error) {
-	t := time.Now()
-	stage := func(name string) {
-		fmt.Fprintf(status, "%s %d\n", name, time.Since(t).Microseconds())
-		t = time.Now()
-	}
-	specFile := os.NewFile(insideSpecFd, "plan")
-	b, err := io.ReadAll(specFile)
-	specFile.Close()
-	if err != nil {
-		return 125, fmt.Errorf("read the plan: %w", err)
-	}
-	var in container.Inside
-	if err := json.Unmarshal(b, &in); err != nil {
-		return 125, fmt.Errorf("read the plan: %w", err)
-	}
-	env := os.Environ()
-
-	// unshare --uts --hostname (the namespaces came with the clone).
-	if err := unix.Sethostname([]byte(in.Hostname)); err != nil {
-		return 125, fmt.Errorf("sethostname: %w", err)
-	}
-	// cgroupctl exec: the cgroup2 group came with the clone; the v1 ones
-	// take this thread, which becomes the whole process at exec.
-	if err := cgroup.JoinThread(in.CgroupV1, nil); err != nil {
-		return 125, err
-	}
-	if in.CgroupNS {
-		// After joining, so that the namespace's root is the group.
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return 125, fmt.Errorf("unshare a cgroup namespace: %w", err)
-		}
-	}
-	stage("cgroup join")
-
-	// seccompctl run's profile is read before the pivot hides the host.
-	var prog *seccomp.Program
-	if in.Seccomp != "unconfined" {
-		prof, err := seccomp.LoadProfile(in.Seccomp)
-		if err != nil {
-			return 125, err
-		}
-		if prof != nil {
-			set, err := seccomp.ParseCaps(strings.Join(in.SeccompCaps, ","))
-			if err != nil {
-				return 125, err
-			}
-			r, p, err := seccomp.Build(prof, seccomp.Options{Caps: set})
-			if err != nil {
-				return 125, err
-			}
-			for _, n := range r.Unknown {
-				fmt.Fprintf(os.Stderr, "seccompctl: warning: %s: unknown system call %q skipped (as Docker does)\n", prof.Source, n)
-			}
-			prog = p
-		}
-	}
-
-	// chroot --pivot --docker [--privileged] --bind ... --workdir W ROOT
-	o := jail.Options{Root: in.Root, Privileged: in.Privileged, ReadOnly: in.ReadOnly, Workdir: in.Workdir}
-	for _, s := range in.Binds {
-		p := strings.Split(s, ":")
-		if len(p) < 2 {
-			return 125, fmt.Errorf("bind %q: want SRC:DST[:ro]", s)
-		}
-		o.Binds = append(o.Binds, jail.Bind{Src: p[0], Dst: p[1], ReadOnly: len(p) > 2 && p[2] == "ro"})
-	}
-	o.Docker()
-	if _, err := jail.Enter(o, nil); err != nil {
-		return 125, err
-	}
-	stage("pivot")
-
-	// The command is looked for before the filter, as seccompctl does: a
-	// missing one is 127 either way.
-	if _, err := cli.LookPath(in.Argv[0], env); err != nil {
-		return cli.CodeOf(err), err
-	}
-	if prog != nil {
-		if err := seccomp.Install(prog, nil); err != nil {
-			return 125, err
-		}
-	}
-	stage("seccomp")
-
-	// capctl run --docker-default|--privileged [--cap-add] [--cap-drop]
-	// [--user U] [--no-new-privs]
-	spec, home, err := caps.DockerRun("/", in.CapAdd, in.CapDrop, in.Privileged, in.User, in.NoNewPrivs)
-	if err != nil {
-		return 125, err
-	}
-	if home != "" && os.Getenv("HOME") == "" {
-		env = append(env, "HOME="+home)
-	}
-	if err := caps.Apply(spec, nil); err != nil {
-		return 125, err
-	}
-	stage("caps")
-
-	// mini-docker __execin: the terminal (-t), then only 0, 1 and 2 left.
-	if in.Console {
-		if err := makeConsole(strconv.Itoa(insideConsoleFd)); err != nil {
-			return 125, err
-		}
-	}
-	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
-	stage("close fds")
-	io.WriteString(status, "exec\n")
-	err = cli.Exec(in.Argv, env)
-	return cli.CodeOf(err), err
 }

@@ -380,7 +380,11 @@ func BuildPlan(s *Spec) (*Plan, error) {
 // insidePlan records the chain's steps from unshare on as data: the same
 // namespaces, cgroup, mounts, filter, capabilities and command.
 func insidePlan(s *Spec, p *Plan) error {
-	in := &container.Inside{
+	prog, err := s.Tools.Path("mini-docker-inside", "namespaces")
+	if err != nil {
+		return err
+	}
+	in := &container.Inside{Program: prog,
 		Hostname: s.Hostname, Userns: s.Userns, CgroupNS: s.CgroupNS,
 		Root: s.Merged, Privileged: s.Caps.Privileged, ReadOnly: s.ReadOnly, Workdir: s.Workdir,
 		Seccomp: s.Security.Seccomp, SeccompCaps: p.Caps,

@@ -1,14 +1,14 @@
 package runtime
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"mini-docker/mini-docker/inside"
 )
 
 // Pty is a pseudo-terminal pair: the container gets the slave as its
@@ -20,24 +20,9 @@ type Pty struct {
 
 // OpenPty opens a new pseudo-terminal from /dev/ptmx.
 func OpenPty() (*Pty, error) {
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	m, s, err := inside.OpenPty()
 	if err != nil {
-		return nil, fmt.Errorf("open /dev/ptmx: %w", err)
-	}
-	// unlockpt(3): clear the lock the kernel puts on a new slave.
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		m.Close()
-		return nil, fmt.Errorf("unlock pty: %w", err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		m.Close()
-		return nil, fmt.Errorf("pty number: %w", err)
-	}
-	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		m.Close()
-		return nil, fmt.Errorf("open pty slave: %w", err)
+		return nil, err
 	}
 	return &Pty{Master: m, Slave: s}, nil
 }

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -8,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -376,5 +378,41 @@ func TestConfigureNetnsLeavesNoThreadInside(t *testing.T) {
 		"cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv6/conf/lo/disable_ipv6; ip -o addr show lo").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "0\n1\n") || !strings.Contains(string(out), "127.0.0.1/8") || strings.Contains(string(out), "::1") {
 		t.Errorf("the namespace after ConfigureNetns: %v\n%s", err, out)
+	}
+}
+
+// The container's first program is exec'd through a read-only bind
+// mount attached nowhere: writing the file through the descriptor (as
+// through /proc/PID/exe) fails, and no mount is left behind.
+func TestReadOnlyExecutable(t *testing.T) {
+	testenv.RequireRoot(t)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "prog")
+	b, err := os.ReadFile("/bin/echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile("/proc/self/mountinfo")
+	f, err := readOnlyExecutable(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fdPath := fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+	if w, err := os.OpenFile(fdPath, os.O_WRONLY, 0); err == nil {
+		w.Close()
+		t.Fatalf("opened %s for writing through the read-only descriptor", p)
+	} else if !errors.Is(err, syscall.EROFS) {
+		t.Errorf("write open: %v, want EROFS", err)
+	}
+	if out, err := exec.Command(fdPath, "hi").Output(); err != nil || string(out) != "hi\n" {
+		t.Errorf("exec through the descriptor: %q %v", out, err)
+	}
+	after, _ := os.ReadFile("/proc/self/mountinfo")
+	if string(before) != string(after) {
+		t.Errorf("the mount table changed:\n%s\n---\n%s", before, after)
 	}
 }

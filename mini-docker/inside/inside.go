@@ -1,0 +1,228 @@
+// Package inside is the container's first process when mini-docker
+// runs the chain in one process: the program mini-docker-inside, started
+// by mini-docker run from a sealed in-memory copy (see
+// mini-docker/runtime/inside.go for the parent's half). It does, through
+// the tools' own packages, what the chain unshare → cgroupctl exec →
+// chroot --pivot → seccompctl run → capctl run → mini-docker __execin
+// does, then execs the container's command from the same thread.
+package inside
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"mini-docker/capctl/caps"
+	"mini-docker/cgroupctl/cgroup"
+	"mini-docker/chroot/jail"
+	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/container"
+	"mini-docker/seccompctl/seccomp"
+)
+
+// Descriptors of the inside process: the plan (read to EOF), the status
+// pipe (closed by the exec), and -t's console socket.
+const (
+	SpecFd    = 3
+	StatusFd  = 4
+	ConsoleFd = 5
+)
+
+// Run is the container's first process (mini-docker-inside). It
+// runs on the main thread, locked to it from main's init (see
+// LockThread), so that every per-thread step (namespaces, cgroup, creds,
+// capabilities) is the exec'ing thread's. It returns only on failure,
+// with the exit code.
+func Run() int {
+	status := os.NewFile(StatusFd, "status")
+	unix.CloseOnExec(StatusFd)
+	code, err := inside(status)
+	if err != nil {
+		io.WriteString(status, "failed\n")
+		return cli.Report(os.Stderr, "mini-docker", cli.WithCode(err, code))
+	}
+	return 0
+}
+
+// LockThread keeps the main goroutine on the main thread, the thread
+// group's leader. The program calls it from init.
+func LockThread() { goruntime.LockOSThread() }
+
+func inside(status io.Writer) (int, error) {
+	t := time.Now()
+	stage := func(name string) {
+		fmt.Fprintf(status, "%s %d\n", name, time.Since(t).Microseconds())
+		t = time.Now()
+	}
+	specFile := os.NewFile(SpecFd, "plan")
+	b, err := io.ReadAll(specFile)
+	specFile.Close()
+	if err != nil {
+		return 125, fmt.Errorf("read the plan: %w", err)
+	}
+	var in container.Inside
+	if err := json.Unmarshal(b, &in); err != nil {
+		return 125, fmt.Errorf("read the plan: %w", err)
+	}
+	env := os.Environ()
+
+	// unshare --uts --hostname (the namespaces came with the clone).
+	if err := unix.Sethostname([]byte(in.Hostname)); err != nil {
+		return 125, fmt.Errorf("sethostname: %w", err)
+	}
+	// cgroupctl exec: the cgroup2 group came with the clone; the v1 ones
+	// take this thread, which becomes the whole process at exec.
+	if err := cgroup.JoinThread(in.CgroupV1, nil); err != nil {
+		return 125, err
+	}
+	if in.CgroupNS {
+		// After joining, so that the namespace's root is the group.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return 125, fmt.Errorf("unshare a cgroup namespace: %w", err)
+		}
+	}
+	stage("cgroup join")
+
+	// seccompctl run's profile is read before the pivot hides the host.
+	var prog *seccomp.Program
+	if in.Seccomp != "unconfined" {
+		prof, err := seccomp.LoadProfile(in.Seccomp)
+		if err != nil {
+			return 125, err
+		}
+		if prof != nil {
+			set, err := seccomp.ParseCaps(strings.Join(in.SeccompCaps, ","))
+			if err != nil {
+				return 125, err
+			}
+			r, p, err := seccomp.Build(prof, seccomp.Options{Caps: set})
+			if err != nil {
+				return 125, err
+			}
+			for _, n := range r.Unknown {
+				fmt.Fprintf(os.Stderr, "seccompctl: warning: %s: unknown system call %q skipped (as Docker does)\n", prof.Source, n)
+			}
+			prog = p
+		}
+	}
+
+	// chroot --pivot --docker [--privileged] --bind ... --workdir W ROOT
+	o := jail.Options{Root: in.Root, Privileged: in.Privileged, ReadOnly: in.ReadOnly, Workdir: in.Workdir}
+	for _, s := range in.Binds {
+		p := strings.Split(s, ":")
+		if len(p) < 2 {
+			return 125, fmt.Errorf("bind %q: want SRC:DST[:ro]", s)
+		}
+		o.Binds = append(o.Binds, jail.Bind{Src: p[0], Dst: p[1], ReadOnly: len(p) > 2 && p[2] == "ro"})
+	}
+	o.Docker()
+	if _, err := jail.Enter(o, nil); err != nil {
+		return 125, err
+	}
+	stage("pivot")
+
+	// The command is looked for before the filter, as seccompctl does: a
+	// missing one is 127 either way.
+	if _, err := cli.LookPath(in.Argv[0], env); err != nil {
+		return cli.CodeOf(err), err
+	}
+	if prog != nil {
+		if err := seccomp.Install(prog, nil); err != nil {
+			return 125, err
+		}
+	}
+	stage("seccomp")
+
+	// capctl run --docker-default|--privileged [--cap-add] [--cap-drop]
+	// [--user U] [--no-new-privs]
+	spec, home, err := caps.DockerRun("/", in.CapAdd, in.CapDrop, in.Privileged, in.User, in.NoNewPrivs)
+	if err != nil {
+		return 125, err
+	}
+	if home != "" && os.Getenv("HOME") == "" {
+		env = append(env, "HOME="+home)
+	}
+	if err := caps.Apply(spec, nil); err != nil {
+		return 125, err
+	}
+	stage("caps")
+
+	// mini-docker __execin: the terminal (-t), then only 0, 1 and 2 left.
+	if in.Console {
+		if err := MakeConsole(strconv.Itoa(ConsoleFd)); err != nil {
+			return 125, err
+		}
+	}
+	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	stage("close fds")
+	io.WriteString(status, "exec\n")
+	err = cli.Exec(in.Argv, env)
+	return cli.CodeOf(err), err
+}
+
+// OpenPty opens a new pseudo-terminal from /dev/ptmx.
+func OpenPty() (master, slave *os.File, err error) {
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	// unlockpt(3): clear the lock the kernel puts on a new slave.
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("unlock pty: %w", err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("pty number: %w", err)
+	}
+	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("open pty slave: %w", err)
+	}
+	return m, s, nil
+}
+
+// MakeConsole is run by the last step, inside the container: a new
+// terminal from /dev/ptmx as the controlling terminal of a new session
+// on 0, 1 and 2, its master sent on the socket fd.
+func MakeConsole(socketFd string) error {
+	n, err := strconv.Atoi(socketFd)
+	if err != nil {
+		return fmt.Errorf("--console-socket %q: want a descriptor number", socketFd)
+	}
+	m, sl, err := OpenPty()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	defer sl.Close()
+	// A new session, unless this process already leads one (started so).
+	if sid, _ := unix.Getsid(0); sid != unix.Getpid() {
+		if _, err := unix.Setsid(); err != nil {
+			return fmt.Errorf("setsid: %w", err)
+		}
+	}
+	if err := unix.IoctlSetInt(int(sl.Fd()), unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("make the terminal controlling: %w", err)
+	}
+	for fd := 0; fd <= 2; fd++ {
+		if err := unix.Dup2(int(sl.Fd()), fd); err != nil {
+			return fmt.Errorf("dup2: %w", err)
+		}
+	}
+	rights := unix.UnixRights(int(m.Fd()))
+	if err := unix.Sendmsg(n, []byte{0}, rights, nil, 0); err != nil {
+		return fmt.Errorf("send the terminal: %w", err)
+	}
+	unix.Close(n)
+	return nil
+}
