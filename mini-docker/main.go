@@ -5,7 +5,9 @@
 //	→ unshare → cgroupctl exec → chroot --pivot → seccompctl → capctl → CMD
 //
 // `mini-docker run --explain` prints that chain as commands a learner can
-// type. It also keeps Docker's container lifecycle (ps, exec, logs, stop,
+// type; `run --tool-chain` runs it so. By default the same steps run
+// through the tools' packages, the inside ones in one small program,
+// mini-docker-inside (mini-docker/inside), which is faster. It also keeps Docker's container lifecycle (ps, exec, logs, stop,
 // rm, inspect, ...) with Docker's flag names, messages and exit codes.
 // The logic is in mini-docker/runtime (the chain) and
 // mini-docker/container (state, IDs, names, locks).

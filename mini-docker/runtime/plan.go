@@ -397,15 +397,13 @@ func insidePlan(s *Spec, p *Plan) error {
 	if s.Network == "bridge" || s.Network == "none" {
 		in.Netns = filepath.Join("/run/netns", s.Netns)
 	}
-	h, err := hostCgroups()
-	if err != nil {
-		return err
+	// The group's directories, when this host has cgroups (a plan built
+	// without them fails at the start, where the cgroup step does).
+	if h, err := hostCgroups(); err == nil {
+		if g, err := cgroup.New(h, CgroupParent, s.ID); err == nil {
+			in.CgroupV1, in.CgroupV2 = g.SplitDirs()
+		}
 	}
-	g, err := cgroup.New(h, CgroupParent, s.ID)
-	if err != nil {
-		return err
-	}
-	in.CgroupV1, in.CgroupV2 = g.SplitDirs()
 	// The same --bind list as chroot's: /etc files, volumes, the init.
 	for i := 0; i+1 < len(p.Chain); i++ {
 		if p.Chain[i] == "--bind" {

@@ -179,7 +179,7 @@ func fakeTools(t *testing.T, names ...string) Tools {
 }
 
 func TestBuildPlanIsTheContractChain(t *testing.T) {
-	tools := fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl")
+	tools := fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "mini-docker-inside")
 	s := &Spec{ID: strings.Repeat("ab", 32), Self: "/bin/mini-docker", Root: "/r", Hostname: "abababababab", Tools: tools,
 		Lower: []string{"/l/base", "/l/top"}, Upper: "/c/diff", Work: "/c/work", Merged: "/c/merged",
 		Limits: Limits{Memory: 32 << 20, PidsLimit: 10}, Network: "bridge", Netns: "md-abababababab",
@@ -232,7 +232,7 @@ func TestBuildPlanIsTheContractChain(t *testing.T) {
 func testSpec(t *testing.T) *Spec {
 	t.Helper()
 	return &Spec{ID: strings.Repeat("cd", 32), Self: "/bin/mini-docker", Root: "/r", Hostname: "cdcdcdcdcdcd",
-		Tools:   fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl"),
+		Tools:   fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "mini-docker-inside"),
 		Network: "bridge", Netns: "md-cdcdcdcdcdcd", HostVeth: "veth7654321", Addr: "172.18.0.3/16", Gateway: "172.18.0.1",
 		Bridge: "mini-docker0", Workdir: "/", Security: Security{Seccomp: "default"}, Argv: []string{"true"}}
 }
@@ -313,7 +313,7 @@ func TestPlanPrivilegedAndNetworkNone(t *testing.T) {
 }
 
 func TestBuildPlanNamesAMissingTool(t *testing.T) {
-	tools := fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "capctl")
+	tools := fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "capctl", "mini-docker-inside")
 	_, err := BuildPlan(&Spec{ID: "x", Tools: tools, Network: "none", Security: Security{Seccomp: "default"}, Argv: []string{"true"}})
 	if err == nil || !strings.Contains(err.Error(), "seccomp: needs the seccompctl tool") {
 		t.Fatalf("BuildPlan = %v", err)
