@@ -33,6 +33,11 @@ func BenchStart(e *Env, r *Report) error {
 	if err != nil {
 		return err
 	}
+	// The same run as the printed chain of tools, one program per step.
+	mdTools, err := Hyperfine(e, Cmd{Name: "mini-docker --tool-chain", Limit: 5 * time.Second, Argv: []string{e.MD(), "--root", e.Root, "run", "--rm", "--tool-chain", "--network", "none", e.Ref, "true"}}, w, n)
+	if err != nil {
+		return err
+	}
 	runc, err := Hyperfine(e, Cmd{Name: "runc", Argv: append([]string{"runc"}, e.RuncArgs()...)}, w, n)
 	if err != nil {
 		return err
@@ -58,6 +63,7 @@ func BenchStart(e *Env, r *Report) error {
 	floorNetRow := r.sample(bench, "floor + a new network namespace (unshare --net too)", "ms", floorNet)
 	floorNetRow.vs(floorRow)
 	startNoNet = mdRow
+	r.sample(bench, "mini-docker run --rm --tool-chain --network none debian true (the printed chain: one program per tool)", "ms", mdTools).vs(mdRow)
 	mdRow.vs(runcRow).atMost(0.5, "runc run")
 	vsFloor := *mdRow
 	r.add(vsFloor).vs(floorRow).atMost(3, "floor")
@@ -167,7 +173,9 @@ func BenchStages(e *Env, r *Report) error {
 				switch {
 				case m[1] == "chain total":
 					chain, total, inChain = v, true, false
-				case m[1] == "namespaces" || m[1] == "clone":
+				case m[1] == "namespaces" || m[1] == "clone" || (m[1] == "cgroup join" && !inChain):
+					// The chain's first stage: clone with --tool-chain,
+					// cgroup join in mini-docker-inside.
 					inChain = true
 				case !inChain:
 					host += v
@@ -221,7 +229,10 @@ func (e *Env) hops(r *Report) {
 			p = p[:strings.IndexByte(p, '"')]
 			switch {
 			case strings.HasPrefix(p, "/proc/self/fd/"):
-				p = "memfd " + strings.TrimPrefix(p, "/proc/self/fd/")
+				p = "fd " + strings.TrimPrefix(p, "/proc/self/fd/")
+				if a := l[strings.Index(l, "[")+1:]; strings.HasPrefix(a, "\"") {
+					p = strings.Trim(a[:strings.IndexAny(a, ",]")], "\"") + " (" + p + ")"
+				}
 			case p == "/proc/self/exe":
 				p = "self re-exec"
 			default:
