@@ -184,11 +184,11 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	c.Runtime.NoNewPrivs = sec.NoNewPrivs
 	c.GraphDriver.Data["UpperDir"], c.GraphDriver.Data["WorkDir"], c.GraphDriver.Data["MergedDir"] = upper, work, merged
 
+	c.NetworkSettings.Ports = hc.PortBindings
+	// Every kernel object the steps will make is recorded (saved) once,
+	// before the first is made: whatever happens next, release finds
+	// them, and release tolerates one that was never made.
 	for _, s := range plan.Steps {
-		// A step that makes a kernel object is recorded (saved) first;
-		// one that only configures an object already recorded (netconf,
-		// lo up) needs no save of its own.
-		makes := true
 		switch s.Stage {
 		case "overlay":
 			c.Runtime.Merged = merged
@@ -199,14 +199,12 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		case "veth":
 			c.Runtime.HostVeth = spec.HostVeth
 			c.Runtime.Bridge = spec.Bridge
-		default:
-			makes = false
 		}
-		if makes {
-			if err := e.Store.Save(c); err != nil {
-				return nil, err
-			}
-		}
+	}
+	if err := e.Store.Save(c); err != nil {
+		return nil, err
+	}
+	for _, s := range plan.Steps {
 		t := time.Now()
 		if s.Fn != nil {
 			e.Explain.Argv(s.Do...)
@@ -223,10 +221,10 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		if err := e.startForwarders(vethctl, c, ip); err != nil {
 			return nil, err
 		}
-	}
-	c.NetworkSettings.Ports = hc.PortBindings
-	if err := e.Store.Save(c); err != nil {
-		return nil, err
+		// The forwarders' PIDs, for release.
+		if err := e.Store.Save(c); err != nil {
+			return nil, err
+		}
 	}
 	return plan, nil
 }
