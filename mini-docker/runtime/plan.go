@@ -274,24 +274,9 @@ func BuildPlan(s *Spec) (*Plan, error) {
 		// and the cgroup tree read-write, the host's devices in /dev.
 		chain = append(chain, "--privileged")
 	}
-	for _, b := range []struct{ src, dst string }{
-		{s.Etc.ResolvConf, "/etc/resolv.conf"}, {s.Etc.Hostname, "/etc/hostname"}, {s.Etc.Hosts, "/etc/hosts"},
-	} {
-		v := b.src + ":" + b.dst
-		if s.ReadOnly {
-			v += ":ro" // as Docker does with --read-only
-		}
+	binds := chrootBinds(s)
+	for _, v := range binds {
 		chain = append(chain, "--bind", v)
-	}
-	for _, b := range s.Binds {
-		v := b.Source + ":" + b.Target
-		if b.ReadOnly {
-			v += ":ro"
-		}
-		chain = append(chain, "--bind", v)
-	}
-	if s.Init != "" {
-		chain = append(chain, "--bind", s.Init+":"+InitPath+":ro")
 	}
 	if s.ReadOnly {
 		chain = append(chain, "--read-only")
@@ -374,12 +359,38 @@ func BuildPlan(s *Spec) (*Plan, error) {
 		chain = append(chain, InitPath, "--")
 	}
 	p.Chain = append(chain, s.Argv...)
-	return p, insidePlan(s, p)
+	return p, insidePlan(s, p, binds)
+}
+
+// chrootBinds is chroot's --bind list, SRC:DST[:ro]: the /etc files
+// (read-only with --read-only, as Docker does), the volumes, the init.
+func chrootBinds(s *Spec) []string {
+	var binds []string
+	for _, b := range []struct{ src, dst string }{
+		{s.Etc.ResolvConf, "/etc/resolv.conf"}, {s.Etc.Hostname, "/etc/hostname"}, {s.Etc.Hosts, "/etc/hosts"},
+	} {
+		v := b.src + ":" + b.dst
+		if s.ReadOnly {
+			v += ":ro"
+		}
+		binds = append(binds, v)
+	}
+	for _, b := range s.Binds {
+		v := b.Source + ":" + b.Target
+		if b.ReadOnly {
+			v += ":ro"
+		}
+		binds = append(binds, v)
+	}
+	if s.Init != "" {
+		binds = append(binds, s.Init+":"+InitPath+":ro")
+	}
+	return binds
 }
 
 // insidePlan records the chain's steps from unshare on as data: the same
 // namespaces, cgroup, mounts, filter, capabilities and command.
-func insidePlan(s *Spec, p *Plan) error {
+func insidePlan(s *Spec, p *Plan, binds []string) error {
 	prog, err := s.Tools.Path("mini-docker-inside", "namespaces")
 	if err != nil {
 		return err
@@ -404,15 +415,7 @@ func insidePlan(s *Spec, p *Plan) error {
 			in.CgroupV1, in.CgroupV2 = g.SplitDirs()
 		}
 	}
-	// The same --bind list as chroot's: /etc files, volumes, the init.
-	for i := 0; i+1 < len(p.Chain); i++ {
-		if p.Chain[i] == "--bind" {
-			in.Binds = append(in.Binds, p.Chain[i+1])
-		}
-		if p.Chain[i] == s.Merged {
-			break
-		}
-	}
+	in.Binds = binds // the same list as chroot --bind gets
 	if s.Init != "" {
 		in.Argv = append(in.Argv, InitPath, "--")
 	}
