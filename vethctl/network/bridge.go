@@ -36,7 +36,7 @@ func AddBridge(name string, addr *net.IPNet, ex *explain.Printer) (undo func() e
 	if err := checkLinkName(name); err != nil {
 		return nil, err
 	}
-	h, err := netlink.NewHandle()
+	h, err := NS{}.handle()
 	if err != nil {
 		return nil, fmt.Errorf("add bridge %s: netlink: %w", name, err)
 	}
@@ -79,7 +79,7 @@ func AddBridge(name string, addr *net.IPNet, ex *explain.Printer) (undo func() e
 // container. created tells whether the bridge was made by this call
 // (then undo deletes it; otherwise undo does nothing).
 func EnsureBridge(name string, addr *net.IPNet, ex *explain.Printer) (undo func() error, created bool, err error) {
-	h, err := netlink.NewHandle()
+	h, err := NS{}.handle()
 	if err != nil {
 		return nil, false, fmt.Errorf("bridge %s: netlink: %w", name, err)
 	}
@@ -117,7 +117,7 @@ func EnsureBridge(name string, addr *net.IPNet, ex *explain.Printer) (undo func(
 
 // DeleteBridge deletes a bridge; the links attached to it stay, detached.
 func DeleteBridge(name string, ex *explain.Printer) error {
-	h, err := netlink.NewHandle()
+	h, err := NS{}.handle()
 	if err != nil {
 		return fmt.Errorf("delete bridge %s: netlink: %w", name, err)
 	}
@@ -131,7 +131,7 @@ func DeleteBridge(name string, ex *explain.Printer) error {
 // Attach plugs a link of the caller's namespace into a bridge (`ip link
 // set LINK master BR`): from then on the bridge switches its frames.
 func Attach(bridge, link string, ex *explain.Printer) error {
-	h, err := netlink.NewHandle()
+	h, err := NS{}.handle()
 	if err != nil {
 		return fmt.Errorf("attach %s to %s: netlink: %w", link, bridge, err)
 	}

@@ -139,23 +139,11 @@ func (fw *Forwarder) untrack(c io.Closer) {
 // relaying goroutines run on other threads, which may be elsewhere (a
 // test's "host" namespace is joined by one locked thread only).
 func (fw *Forwarder) openDialNS() error {
-	var fd netns.NsHandle
-	var err error
-	if fw.f.TargetNS.IsCurrent() {
-		fd, err = netns.Get()
-	} else {
-		fd, err = fw.f.TargetNS.open()
-	}
+	fd, err := fw.f.TargetNS.open()
 	if err != nil {
 		return err
 	}
-	process, err := netns.GetFromPath("/proc/self/ns/net")
-	if err != nil {
-		fd.Close()
-		return err
-	}
-	defer process.Close()
-	if fd.Equal(process) {
+	if isProcessNetns(fd) {
 		fd.Close()
 		return nil // any thread will do
 	}

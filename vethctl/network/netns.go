@@ -109,16 +109,51 @@ func (ns NS) open() (netns.NsHandle, error) {
 // handle returns a netlink socket opened inside ns. A netlink socket
 // belongs to the namespace it was created in for its whole life, so one
 // handle per namespace is enough: no thread has to stay inside.
+//
+// Every netlink handle of this package is made here, and only for the
+// NETLINK_ROUTE family, the one `ip link`, `ip addr` and `ip route`
+// speak. A handle made with no family list also opens XFRM and
+// NETFILTER sockets, which fail with "protocol not supported" on a
+// kernel where xfrm_user or nfnetlink is not loaded.
 func (ns NS) handle() (*netlink.Handle, error) {
 	if ns.IsCurrent() {
-		return netlink.NewHandle()
+		return netlink.NewHandle(unix.NETLINK_ROUTE)
 	}
 	fd, err := ns.open()
 	if err != nil {
 		return nil, err
 	}
 	defer fd.Close()
-	return netlink.NewHandleAt(fd)
+	return netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)
+}
+
+// processNetns identifies the namespace the process started in, read
+// by init on the main thread before any code of this package could move
+// a thread. Go makes each new thread from a thread it has not handed to
+// a locked goroutine, so every thread not locked by doIn is there.
+//
+// /proc/self/ns/net is not that: it is the namespace of the main thread
+// alone, and the main thread, like any other, may be the one doIn locks
+// and moves (Go keeps it parked then, still inside). Comparing with it
+// made a forward started inside a namespace dial from the wrong one.
+var processNetns, processNetnsErr = threadNetns()
+
+// threadNetns returns the device and inode that identify the calling
+// thread's network namespace.
+func threadNetns() (unix.Stat_t, error) {
+	var st unix.Stat_t
+	err := unix.Stat("/proc/thread-self/ns/net", &st)
+	return st, err
+}
+
+// isProcessNetns reports whether fd is the namespace every unlocked
+// thread is in, so that sockets can be made from any thread.
+func isProcessNetns(fd netns.NsHandle) bool {
+	var st unix.Stat_t
+	if processNetnsErr != nil || unix.Fstat(int(fd), &st) != nil {
+		return false // unsure: the caller then joins fd explicitly
+	}
+	return st.Dev == processNetns.Dev && st.Ino == processNetns.Ino
 }
 
 // Do runs fn on an OS thread that has joined ns, and returns its error.

@@ -46,7 +46,7 @@ func newNetns(t *testing.T, role string) NS {
 func setLoUp(t *testing.T, ns NS) {
 	t.Helper()
 	in(t, ns, func() error {
-		h, err := netlink.NewHandle()
+		h, err := NS{}.handle()
 		if err != nil {
 			return err
 		}

@@ -219,7 +219,7 @@ func addDefaultRoute(h *netlink.Handle, ns NS, l netlink.Link, gw net.IP, ex *ex
 // DeleteLink deletes a link of the caller's namespace. Deleting either
 // end of a veth pair deletes both, wherever the other end is.
 func DeleteLink(name string, ex *explain.Printer) error {
-	h, err := netlink.NewHandle()
+	h, err := NS{}.handle()
 	if err != nil {
 		return fmt.Errorf("delete link %s: netlink: %w", name, err)
 	}
