@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -116,12 +117,12 @@ func TestParseLimits(t *testing.T) {
 		{"--memory-swap 0", second(ParseMemorySwap("0"))},
 		{"--cpus 0", second(ParseCPUs("0"))},
 		{"--cpus -1", second(ParseCPUs("-1"))},
-		{"--cpus above the CPU count", second(ParseCPUs(strings.Repeat("9", 1) + "99"))},
+		{"--cpus above the CPU count", second(ParseCPUs(strconv.Itoa(n + 1)))},
 		{"--cpus abc", second(ParseCPUs("abc"))},
 		{"--cpu-shares 1", second(ParseShares("1"))},
 		{"--pids-limit 0", second(ParsePids("0"))},
 		{"--pids-limit -5", second(ParsePids("-5"))},
-		{"--cpuset-cpus beyond the CPUs", second(ParseCpuset("0-64"))},
+		{"--cpuset-cpus beyond the CPUs", second(ParseCpuset("0-" + strconv.Itoa(n)))},
 		{"--cpuset-cpus 1-0", second(ParseCpuset("1-0"))},
 	}
 	for _, b := range bad {
@@ -134,7 +135,7 @@ func TestParseLimits(t *testing.T) {
 	if v, err := ParseCPUs("0.2"); err != nil || v != 2e8 {
 		t.Errorf("ParseCPUs(0.2) = %d, %v", v, err)
 	}
-	if _, err := ParseCPUs(strings.TrimSpace(string(rune('0' + n)))); err != nil {
+	if _, err := ParseCPUs(strconv.Itoa(n)); err != nil {
 		t.Errorf("--cpus %d (all CPUs) refused: %v", n, err)
 	}
 	if v, err := ParseMemorySwap("-1"); err != nil || v != -1 {
