@@ -12,3 +12,12 @@ TEXT ·int80(SB),NOSPLIT,$0-40
 	INT $0x80
 	MOVQ AX, ret+32(FP)
 	RET
+
+// func int81()
+// A software interrupt to a vector the kernel never opens to user space:
+// the CPU raises a general protection fault, the kernel sends SIGSEGV.
+// That is what int $0x80 meets on a kernel without IA32 emulation, so
+// the tests can check that path on a kernel that has it.
+TEXT ·int81(SB),NOSPLIT,$0-0
+	INT $0x81
+	RET

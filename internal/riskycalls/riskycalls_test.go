@@ -2,6 +2,7 @@ package riskycalls
 
 import (
 	"errors"
+	"os"
 	"syscall"
 	"testing"
 )
@@ -46,5 +47,41 @@ func TestProbeNames(t *testing.T) {
 		if !seen[n] {
 			t.Errorf("no probe %q", n)
 		}
+	}
+}
+
+// The probe tells a kernel that answers from a CPU that faults. This
+// kernel has IA32 emulation or not (both answers are right, and the
+// fault path is then the one checked with int81 below), but the probe
+// must agree with a direct call made in this very process when it says
+// yes.
+func TestIA32Emulation(t *testing.T) {
+	if !HasInt80 {
+		t.Skip("int 0x80 is x86_64's 32-bit entry point")
+	}
+	ok, err := IA32Emulation()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("IA32 emulation: %v", ok)
+	if ok {
+		if pid, err := Int80Getpid(); err != nil || pid != os.Getpid() {
+			t.Errorf("the probe says yes, but int 0x80 getpid = %d, %v; want %d", pid, err, os.Getpid())
+		}
+	}
+}
+
+// An interrupt vector no kernel opens to user space faults the way int
+// 0x80 does without IA32 emulation: the probe must say no, not crash.
+func TestProbeFault(t *testing.T) {
+	if !HasInt80 {
+		t.Skip("int 0x80 is x86_64's 32-bit entry point")
+	}
+	ok, err := probe("int81")
+	if err != nil || ok {
+		t.Errorf("probe(int81) = %v, %v; want false, nil (the CPU faults)", ok, err)
+	}
+	if _, err := probe("bogus"); err == nil {
+		t.Errorf("probe(bogus) succeeded, want an error")
 	}
 }

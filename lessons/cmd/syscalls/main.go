@@ -4,7 +4,9 @@
 //
 //	syscalls           every probe of internal/riskycalls
 //	syscalls -v        the same, with why a runtime cares about each call
-//	syscalls int80     getpid through x86_64's 32-bit entry point (int 0x80)
+//	syscalls int80     getpid through x86_64's 32-bit entry point (int 0x80);
+//	                   exit 3 with one line saying so when the kernel has no
+//	                   IA32 emulation (the CPU would fault: SIGSEGV)
 //	syscalls raw NR [ARG0 ...]   one system call by number, with up to 6 arguments
 package main
 
@@ -18,10 +20,22 @@ import (
 	"mini-docker/internal/riskycalls"
 )
 
+// exitNoIA32 is int80's exit status on a kernel without IA32 emulation.
+const exitNoIA32 = 3
+
 func main() {
 	riskycalls.ChildMain()
 	switch {
 	case len(os.Args) == 2 && os.Args[1] == "int80":
+		ia32, err := riskycalls.IA32Emulation()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "syscalls: error: %v\n", err)
+			os.Exit(125)
+		}
+		if !ia32 {
+			fmt.Println("int80_getpid: no IA32 emulation: this kernel does not run 32-bit int 0x80 calls (CONFIG_IA32_EMULATION off, or ia32_emulation=0 at boot)")
+			os.Exit(exitNoIA32)
+		}
 		pid, err := riskycalls.Int80Getpid()
 		if err != nil {
 			fmt.Printf("int80_getpid: %s\n", riskycalls.Outcome(err))
