@@ -27,6 +27,9 @@ type Step struct {
 	Line     int    // line of the `$ ` in the file (1-based)
 	Command  string // the command, continuation lines joined with newlines
 	Expected []string
+	// Host is its block's host condition (```console host=cgroup-v2):
+	// the step runs only on a host where it holds.
+	Host Cond
 }
 
 // ParseFile reads and parses a lesson.
@@ -52,6 +55,7 @@ func Parse(path, text string) (*Lesson, error) {
 	state, lineNo, fence := outside, 0, ""
 	var cur *Step
 	var dest *[]Step
+	var cond Cond // the current block's host condition
 	continuing := false
 	flush := func() {
 		if cur != nil {
@@ -80,17 +84,26 @@ func Parse(path, text string) (*Lesson, error) {
 			if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
 				fence = trimmed[:3]
 				info := strings.Fields(strings.TrimLeft(trimmed, "`~"))
-				switch {
-				case len(info) == 0 || info[0] != "console":
+				if len(info) == 0 || info[0] != "console" {
 					state = ignored
-				case len(info) == 1:
-					state, dest = running, &l.Steps
-				case info[1] == "skip":
-					state = ignored
-				case info[1] == "cleanup":
-					state, dest = cleanup, &l.Cleanup
-				default:
-					return nil, fmt.Errorf("%s:%d: unknown console block option %q (want skip or cleanup)", path, lineNo, info[1])
+					continue
+				}
+				state, dest, cond = running, &l.Steps, Cond{}
+				for _, opt := range info[1:] {
+					var err error
+					switch text, isHost := strings.CutPrefix(opt, "host="); {
+					case opt == "skip":
+						state = ignored
+					case opt == "cleanup":
+						state, dest = cleanup, &l.Cleanup
+					case isHost:
+						cond, err = ParseCond(text)
+					default:
+						err = fmt.Errorf("unknown console block option %q (want skip, cleanup or host=COND)", opt)
+					}
+					if err != nil {
+						return nil, fmt.Errorf("%s:%d: %w", path, lineNo, err)
+					}
 				}
 			}
 			continue
@@ -114,7 +127,7 @@ func Parse(path, text string) (*Lesson, error) {
 			continuing = strings.HasSuffix(line, `\`)
 		case strings.HasPrefix(line, "$ "):
 			flush()
-			cur = &Step{Line: lineNo, Command: line[2:]}
+			cur = &Step{Line: lineNo, Command: line[2:], Host: cond}
 			continuing = strings.HasSuffix(line, `\`)
 		case cur == nil:
 			if trimmed != "" {

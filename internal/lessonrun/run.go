@@ -28,8 +28,12 @@ type Options struct {
 	RegistryStorage string
 	// StepTimeout bounds each command (default 300 s).
 	StepTimeout time.Duration
-	// Log receives a line per command run (nil: silent).
+	// Log receives the host line, then a line per command run or
+	// skipped (nil: silent).
 	Log io.Writer
+	// Host is what the host is, for blocks marked host=COND (nil: Run
+	// detects it).
+	Host *Host
 }
 
 // Failure is a lesson whose command printed something else than the
@@ -42,7 +46,15 @@ type Failure struct {
 }
 
 func (f *Failure) Error() string {
-	return fmt.Sprintf("%s:%d: $ %s\n%s", f.Path, f.Step.Line, f.Step.Command, Diff(f.Expected, f.Actual))
+	return fmt.Sprintf("%s:%d:%s $ %s\n%s", f.Path, f.Step.Line, hostNote(f.Step), f.Step.Command, Diff(f.Expected, f.Actual))
+}
+
+// hostNote is " (host=COND)" for a step of a host-conditional block.
+func hostNote(st Step) string {
+	if st.Host.Text == "" {
+		return ""
+	}
+	return " (host=" + st.Host.Text + ")"
 }
 
 // RegistryAddr is where the lesson's own registry listens, inside the
@@ -51,11 +63,24 @@ const RegistryAddr = "127.0.0.1:5000"
 
 // Run runs the lesson's steps in one bash shell, in new network, mount
 // and UTS namespaces, then its cleanup steps, then kills every process
-// the lesson left behind. It returns a *Failure on the first mismatch.
+// the lesson left behind. Steps of a block whose host condition does not
+// hold on this host are skipped. It returns a *Failure on the first
+// mismatch.
 func Run(l *Lesson, opts Options) (err error) {
 	if opts.StepTimeout == 0 {
 		opts.StepTimeout = 300 * time.Second
 	}
+	if opts.Host == nil {
+		if opts.Host, err = DetectHost(); err != nil {
+			return err
+		}
+	}
+	logf := func(format string, a ...any) {
+		if opts.Log != nil {
+			fmt.Fprintf(opts.Log, format, a...)
+		}
+	}
+	logf("%s\n", opts.Host)
 	// As a child subreaper, this process inherits every orphan the lesson
 	// makes (daemons, detached monitors), so it can end them all.
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
@@ -90,12 +115,14 @@ func Run(l *Lesson, opts Options) (err error) {
 	}
 	var failure error
 	for _, st := range l.Steps {
-		if opts.Log != nil {
-			fmt.Fprintf(opts.Log, "%s:%d: $ %s\n", filepath.Base(l.Path), st.Line, firstLine(st.Command))
+		if !st.Host.Holds(opts.Host) {
+			logf("%s:%d: not this host%s: $ %s\n", filepath.Base(l.Path), st.Line, hostNote(st), firstLine(st.Command))
+			continue
 		}
+		logf("%s:%d:%s $ %s\n", filepath.Base(l.Path), st.Line, hostNote(st), firstLine(st.Command))
 		actual, err := sh.run(st.Command, opts.StepTimeout)
 		if err != nil {
-			failure = fmt.Errorf("%s:%d: $ %s\n%w", l.Path, st.Line, st.Command, err)
+			failure = fmt.Errorf("%s:%d:%s $ %s\n%w", l.Path, st.Line, hostNote(st), st.Command, err)
 			break
 		}
 		if !Match(st.Expected, actual) {
@@ -107,8 +134,11 @@ func Run(l *Lesson, opts Options) (err error) {
 		if sh.dead {
 			break
 		}
-		if out, err := sh.run(st.Command, opts.StepTimeout); err != nil && opts.Log != nil {
-			fmt.Fprintf(opts.Log, "%s:%d: cleanup: %v %s\n", filepath.Base(l.Path), st.Line, err, strings.Join(out, "\n"))
+		if !st.Host.Holds(opts.Host) {
+			continue
+		}
+		if out, err := sh.run(st.Command, opts.StepTimeout); err != nil {
+			logf("%s:%d: cleanup: %v %s\n", filepath.Base(l.Path), st.Line, err, strings.Join(out, "\n"))
 		}
 	}
 	return failure

@@ -1,0 +1,127 @@
+package lessonrun
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"mini-docker/cgroupctl/cgroup"
+	"mini-docker/internal/riskycalls"
+)
+
+// Host is what a lesson's output may depend on: how the host mounts its
+// cgroups, its kernel, whether it runs 32-bit x86 calls, and Docker's
+// engine. A console block marked `host=COND` runs only where COND holds.
+type Host struct {
+	Cgroup cgroup.Mode // v2, v1 or hybrid, as cgroupctl detects it
+	Kernel string      // uname -r
+	IA32   bool        // int 0x80 works (IA32 emulation)
+	Docker string      // the engine's version; "" when none answers
+}
+
+// hostTerms are the words a host condition is made of, and what each
+// asks of the host.
+var hostTerms = map[string]func(h *Host) bool{
+	"cgroup-v2":     func(h *Host) bool { return h.Cgroup == cgroup.V2 },
+	"cgroup-v1":     func(h *Host) bool { return h.Cgroup == cgroup.V1 },
+	"cgroup-hybrid": func(h *Host) bool { return h.Cgroup == cgroup.Hybrid },
+	"ia32":          func(h *Host) bool { return h.IA32 },
+	"no-ia32":       func(h *Host) bool { return !h.IA32 },
+}
+
+func termNames() string {
+	var n []string
+	for t := range hostTerms {
+		n = append(n, t)
+	}
+	sort.Strings(n)
+	return strings.Join(n, ", ")
+}
+
+// DetectHost looks at the host once: the cgroup mode with cgroupctl's
+// own detection (cgroup.Detect), IA32 emulation with the int 0x80 probe
+// `syscalls int80` uses (riskycalls.IA32Emulation), the kernel's release,
+// and the version Docker's engine reports, if one answers.
+func DetectHost() (*Host, error) {
+	cg, err := cgroup.Detect()
+	if err != nil {
+		return nil, fmt.Errorf("detect the host: %w", err)
+	}
+	ia32, err := riskycalls.IA32Emulation()
+	if err != nil {
+		return nil, fmt.Errorf("detect the host: %w", err)
+	}
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return nil, fmt.Errorf("detect the host: uname: %w", err)
+	}
+	return &Host{Cgroup: cg.Mode, Kernel: unix.ByteSliceToString(u.Release[:]), IA32: ia32, Docker: dockerVersion()}, nil
+}
+
+// dockerVersion asks Docker's engine for its version, as lesson 10 does.
+func dockerVersion() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// String is the line the runner prints before a lesson:
+// "host: cgroup v2, kernel 6.12.48, ia32 yes, docker 26.1.5".
+func (h *Host) String() string {
+	ia32, docker := "no", "none"
+	if h.IA32 {
+		ia32 = "yes"
+	}
+	if h.Docker != "" {
+		docker = h.Docker
+	}
+	return fmt.Sprintf("host: cgroup %s, kernel %s, ia32 %s, docker %s", h.Cgroup, h.Kernel, ia32, docker)
+}
+
+// Cond is a block's host condition, from `host=COND` in its info string:
+// terms joined by "," must all hold, terms joined by "|" are
+// alternatives. "cgroup-v2", "cgroup-v1|cgroup-hybrid",
+// "cgroup-v2,no-ia32". The zero Cond holds on every host.
+type Cond struct {
+	Text string     // as written
+	all  [][]string // each inner list: alternatives, one must hold
+}
+
+// ParseCond parses the text after `host=`.
+func ParseCond(text string) (Cond, error) {
+	c := Cond{Text: text}
+	for _, part := range strings.Split(text, ",") {
+		var alts []string
+		for _, t := range strings.Split(part, "|") {
+			if _, ok := hostTerms[t]; !ok {
+				return Cond{}, fmt.Errorf("host=%s: unknown host term %q (known: %s; join with , for and, | for or)", text, t, termNames())
+			}
+			alts = append(alts, t)
+		}
+		c.all = append(c.all, alts)
+	}
+	return c, nil
+}
+
+// Holds reports whether the condition is true of h.
+func (c Cond) Holds(h *Host) bool {
+	for _, alts := range c.all {
+		ok := false
+		for _, t := range alts {
+			ok = ok || hostTerms[t](h)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
