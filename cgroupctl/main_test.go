@@ -258,8 +258,18 @@ func TestDeleteLeavesNothing(t *testing.T) {
 	out := b.must("create", "all", "--memory", "64m", "--memory-swap", "128m", "--cpus", "0.5",
 		"--cpu-shares", "512", "--pids-limit", "50", "--cpuset-cpus", "0")
 	made := strings.Fields(out)
-	if len(made) < 5 {
-		t.Fatalf("create printed %q, want a directory per hierarchy", out)
+	h, err := cgroup.Detect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := cgroup.New(h, b.parent, "all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One directory on v2; one per hierarchy on v1 (and the cgroup2 one on
+	// a hybrid host).
+	if want := g.Dirs(); strings.Join(made, " ") != strings.Join(want, " ") {
+		t.Fatalf("create printed %q, want a directory per tree: %q", out, want)
 	}
 	for _, d := range made {
 		if _, err := os.Stat(d); err != nil {
@@ -288,11 +298,12 @@ func TestDeleteLeavesNothing(t *testing.T) {
 // Bad input: one-line errors, exit 125, nothing half-created.
 func TestBadInput(t *testing.T) {
 	b := newBox(t)
-	tests := []struct {
+	type badCase struct {
 		name string
 		args []string
 		want string
-	}{
+	}
+	tests := []badCase{
 		{"bad unit", []string{"create", "t1", "--memory", "10XB"}, "invalid size"},
 		{"negative size", []string{"create", "t1", "--memory", "-5m"}, "negative"},
 		{"zero memory", []string{"create", "t1", "--memory", "0"}, "minimum memory"},
@@ -300,14 +311,26 @@ func TestBadInput(t *testing.T) {
 		{"negative pids", []string{"create", "t1", "--pids-limit", "-3"}, "--pids-limit"},
 		{"zero cpus", []string{"create", "t1", "--cpus", "0"}, "range of CPUs"},
 		{"cpus above the CPU count", []string{"create", "t1", "--cpus", strconv.Itoa(runtime.NumCPU() + 1)}, "range of CPUs"},
-		{"cpuset beyond the CPUs", []string{"create", "t1", "--cpuset-cpus", "0-99"}, "not available"},
+		{"cpuset beyond the CPUs", []string{"create", "t1", "--cpuset-cpus", "0-" + strconv.Itoa(runtime.NumCPU())}, "not available"},
 		{"swap below memory", []string{"create", "t1", "--memory", "64m", "--memory-swap", "32m"}, "at least --memory"},
 		{"bad name", []string{"create", "../t1"}, "invalid cgroup name"},
 		{"unknown group stats", []string{"stats", "nosuch"}, "no such cgroup"},
 		{"unknown group delete", []string{"delete", "nosuch"}, "no such cgroup"},
 		{"unknown group exec", []string{"exec", "--name", "nosuch", "--", "true"}, "no such cgroup"},
 		{"exec of a missing command", []string{"exec", "--name", "t1", "--memory", "32m", "--", "no-such-command-here"}, "not found"},
-		{"controller the v2 tree lacks", []string{"create", "t1", "--mode", "v2", "--memory", "32m"}, "memory controller is not available"},
+	}
+	// The tree the host does not have, or has without controllers.
+	h, err := cgroup.Detect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch h.Mode {
+	case cgroup.Hybrid:
+		tests = append(tests, badCase{"controller the v2 tree lacks", []string{"create", "t1", "--mode", "v2", "--memory", "32m"}, "memory controller is not available"})
+	case cgroup.V1:
+		tests = append(tests, badCase{"no v2 tree", []string{"create", "t1", "--mode", "v2"}, "no cgroup2 file system is mounted"})
+	case cgroup.V2:
+		tests = append(tests, badCase{"no v1 tree", []string{"create", "t1", "--mode", "v1"}, "no v1 hierarchy is mounted"})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -356,15 +379,25 @@ func TestExecInNewPIDNamespace(t *testing.T) {
 	}
 	// In a new cgroup namespace the paths are relative to the group the
 	// namespace was made in ("/../../" above it, for this test's memory group).
+	// A line names its hierarchy by its controllers ("cpu,cpuacct" when
+	// co-mounted); the v2 line by none ("0::/...").
 	joined := map[string]bool{}
 	for _, line := range strings.Split(out, "\n") {
 		if f := strings.SplitN(line, ":", 3); len(f) == 3 && strings.HasSuffix(f[2], "/"+b.parent+"/ns1") {
-			joined[f[1]] = true
+			for _, c := range strings.Split(f[1], ",") {
+				joined[c] = true
+			}
 		}
 	}
-	for _, c := range []string{"pids", "memory", "freezer", "cpu", "cpuacct", "cpuset"} {
+	want := []string{"pids", "memory", "freezer", "cpu", "cpuacct", "cpuset"}
+	if h, err := cgroup.Detect(); err != nil {
+		t.Fatal(err)
+	} else if h.Driver == cgroup.V2 {
+		want = []string{""}
+	}
+	for _, c := range want {
 		if !joined[c] {
-			t.Errorf("not in %s group %s/ns1:\n%s", c, b.parent, out)
+			t.Errorf("not in %q group %s/ns1:\n%s", c, b.parent, out)
 		}
 	}
 	b.must("delete", "ns1")
