@@ -114,11 +114,26 @@ func Run(l *Lesson, opts Options) (err error) {
 		return fmt.Errorf("%s: setting up the lesson's shell: %w", l.Path, err)
 	}
 	var failure error
+	// Skipped steps are logged once per run of them: "03-x.md:55-59: 3
+	// commands for host=cgroup-v2 skipped (not this host)".
+	var skipped []Step
+	logSkipped := func() {
+		if len(skipped) > 0 {
+			first, last := skipped[0], skipped[len(skipped)-1]
+			logf("%s:%d-%d: %d command(s) for host=%s skipped (not this host)\n",
+				filepath.Base(l.Path), first.Line, last.Line, len(skipped), first.Host.Text)
+			skipped = nil
+		}
+	}
 	for _, st := range l.Steps {
 		if !st.Host.Holds(opts.Host) {
-			logf("%s:%d: not this host%s: $ %s\n", filepath.Base(l.Path), st.Line, hostNote(st), firstLine(st.Command))
+			if len(skipped) > 0 && skipped[0].Host.Text != st.Host.Text {
+				logSkipped()
+			}
+			skipped = append(skipped, st)
 			continue
 		}
+		logSkipped()
 		logf("%s:%d:%s $ %s\n", filepath.Base(l.Path), st.Line, hostNote(st), firstLine(st.Command))
 		actual, err := sh.run(st.Command, opts.StepTimeout)
 		if err != nil {
@@ -130,6 +145,7 @@ func Run(l *Lesson, opts Options) (err error) {
 			break
 		}
 	}
+	logSkipped()
 	for _, st := range l.Cleanup {
 		if sh.dead {
 			break
