@@ -147,6 +147,7 @@ type Runtime struct {
 	Chain      []string          `json:"Chain,omitempty"`      // the exec'd chain, for exec and explain
 	Env        []string          `json:"Env,omitempty"`        // the chain's environment
 	Files      []string          `json:"Files,omitempty"`      // tools passed as fds 3, 4, ...
+	Hops       []int             `json:"Hops,omitempty"`       // indexes in Chain of tools named by host path
 	Comms      map[string]string `json:"Comms,omitempty"`      // chain stage per command name
 	Userns     bool              `json:"Userns,omitempty"`
 	Seccomp    string            `json:"Seccomp,omitempty"`
@@ -164,7 +165,7 @@ type Runtime struct {
 // as data for mini-docker's own first process of the container, which
 // does the same steps through the same packages without an exec per tool.
 type Inside struct {
-	Program     string   `json:"Program"`         // mini-docker-inside, run from a sealed copy
+	Program     string   `json:"Program"`         // mini-docker-inside, run from a read-only mount of it
 	Netns       string   `json:"Netns,omitempty"` // /run/netns/NAME to join ("" = the host's)
 	Hostname    string   `json:"Hostname"`
 	Userns      bool     `json:"Userns,omitempty"`   // a user namespace mapping root to root

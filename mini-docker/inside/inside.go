@@ -1,6 +1,6 @@
 // Package inside is the container's first process when mini-docker
 // runs the chain in one process: the program mini-docker-inside, started
-// by mini-docker run from a sealed in-memory copy (see
+// by mini-docker run from a read-only mount of it (see
 // mini-docker/runtime/inside.go for the parent's half). It does, through
 // the tools' own packages, what the chain unshare → cgroupctl exec →
 // chroot --pivot → seccompctl run → capctl run → mini-docker __execin

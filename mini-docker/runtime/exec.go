@@ -31,13 +31,10 @@ type ExecOptions struct {
 // chdir, close every inherited descriptor above 2, exec the command.
 const ExecInArg = "__execin"
 
-// sealedCopy copies a tool's binary into a sealed memfd. An exec'd
-// process joins the container's mount namespace, where the host's tools
-// are out of sight, so the tools that must run inside (seccompctl,
-// capctl) are exec'd from descriptors, as /proc/self/fd/N. A plain
-// descriptor of the host file would let root in the container reopen
-// it for writing through /proc and replace a host binary (runc's
-// CVE-2019-5736); a sealed memfd cannot be written by anyone.
+// sealedCopy copies a tool's binary into a sealed memfd, for kernels
+// without detached read-only mounts (see readOnlyExecutable): a sealed
+// memfd cannot be written by anyone, so a process exec'd from it cannot
+// be rewritten through /proc/PID/exe (runc's CVE-2019-5736).
 func sealedCopy(path string) (*os.File, error) {
 	src, err := os.Open(path)
 	if err != nil {
@@ -95,64 +92,48 @@ func copyInKernel(dst, src *os.File) error {
 	return err
 }
 
-// ExecChain returns the chain that runs a command in c:
+// ExecChain returns the chain that runs a command in c, as --explain
+// prints it:
 //
 //	cgroupctl exec --name ID -- unshare join PID -- \
 //	  /proc/self/fd/3 run --profile default --caps ... -- \   (seccompctl)
 //	  /proc/self/fd/4 run --docker-default ... -- \            (capctl)
 //	  /proc/self/fd/5 __execin DIR -- CMD                      (mini-docker)
 //
-// and the files to pass as descriptors 3, 4, 5.
-func (e *Engine) ExecChain(c *container.Container, o *ExecOptions) ([]string, []*os.File, error) {
+// the tools to pass as descriptors 3, 4, 5, and the chain's hops (its
+// programs named by host path: cgroupctl, unshare), which Exec runs
+// through descriptors too (see hops.go).
+func (e *Engine) ExecChain(c *container.Container, o *ExecOptions) (chain, files []string, hops []int, err error) {
 	cgroupctl, err := e.Tools.Path("cgroupctl", "exec: cgroup")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	unshare, err := e.Tools.Path("unshare", "exec: namespaces")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	var files []*os.File
-	fdPath := func(p string) (string, error) {
-		f, err := sealedCopy(p)
-		if err != nil {
-			return "", err
-		}
-		files = append(files, f)
-		return "/proc/self/fd/" + strconv.Itoa(2+len(files)), nil
+	fdPath := func(p string) string {
+		files = append(files, p)
+		return "/proc/self/fd/" + strconv.Itoa(2+len(files))
 	}
-	fail := func(err error) ([]string, []*os.File, error) {
-		for _, f := range files {
-			f.Close()
-		}
-		return nil, nil, err
-	}
-	chain := []string{cgroupctl, "exec", "--name", c.ID, "--parent", CgroupParent, "--",
-		unshare, "join", strconv.Itoa(c.State.Pid), "--"}
+	chain = hop(chain, &hops, cgroupctl, "exec", "--name", c.ID, "--parent", CgroupParent, "--")
+	chain = hop(chain, &hops, unshare, "join", strconv.Itoa(c.State.Pid), "--")
 	if c.Runtime.Seccomp != "unconfined" && c.Runtime.Seccomp != "" {
 		p, err := e.Tools.Path("seccompctl", "exec: seccomp")
 		if err != nil {
-			return fail(err)
+			return nil, nil, nil, err
 		}
-		fp, err := fdPath(p)
-		if err != nil {
-			return fail(err)
-		}
-		chain = append(chain, fp, "run", "--profile", c.Runtime.Seccomp, "--caps", strings.Join(c.Runtime.Caps, ","), "--")
+		chain = append(chain, fdPath(p), "run", "--profile", c.Runtime.Seccomp, "--caps", strings.Join(c.Runtime.Caps, ","), "--")
 	}
 	p, err := e.Tools.Path("capctl", "exec: capabilities")
 	if err != nil {
-		return fail(err)
+		return nil, nil, nil, err
 	}
-	fp, err := fdPath(p)
-	if err != nil {
-		return fail(err)
-	}
-	chain = append(chain, fp, "run")
+	chain = append(chain, fdPath(p), "run")
 	hc := c.HostConfig
 	if hc.Privileged {
 		chain = append(chain, "--privileged")
@@ -176,10 +157,6 @@ func (e *Engine) ExecChain(c *container.Container, o *ExecOptions) ([]string, []
 		chain = append(chain, "--no-new-privs")
 	}
 	chain = append(chain, "--")
-	fp, err = fdPath(self)
-	if err != nil {
-		return fail(err)
-	}
 	wd := o.Workdir
 	if wd == "" {
 		wd = c.Config.WorkingDir
@@ -187,12 +164,12 @@ func (e *Engine) ExecChain(c *container.Container, o *ExecOptions) ([]string, []
 	if wd == "" {
 		wd = "/"
 	}
-	chain = append(chain, fp, ExecInArg, wd)
+	chain = append(chain, fdPath(self), ExecInArg, wd)
 	if o.TTY && !o.Detach {
 		chain = append(chain, "--console-socket", strconv.Itoa(3+len(files)))
 	}
 	chain = append(chain, "--")
-	return append(chain, o.Argv...), files, nil
+	return append(chain, o.Argv...), files, hops, nil
 }
 
 // Exec runs a command in the running container c and returns its exit code.
@@ -203,15 +180,10 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 	if c.State.Paused {
 		return 1, fmt.Errorf("container %s is paused, unpause the container before exec", c.ID)
 	}
-	chain, files, err := e.ExecChain(c, o)
+	chain, files, hops, err := e.ExecChain(c, o)
 	if err != nil {
 		return 125, err
 	}
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
 	env := append([]string{}, c.Runtime.Env...)
 	if o.TTY {
 		env = setEnv(env, "TERM=xterm")
@@ -221,21 +193,28 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 			env = setEnv(env, kv)
 		}
 	}
-	e.Explain.Argv(append(append([]string{"env", "-i"}, env...), chain...)...)
-	cmd := exec.Command(chain[0], chain[1:]...)
-	cmd.Env = env
-	cmd.ExtraFiles = files
-	var sock *os.File
+	e.Explain.Cmd("%s", chainLine(env, chain, files))
+	var sock, theirs *os.File
 	if o.TTY && !o.Detach {
-		ours, theirs, err := socketPair()
-		if err != nil {
+		if sock, theirs, err = socketPair(); err != nil {
 			return 125, err
 		}
-		sock = ours
 		defer sock.Close()
-		cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
 		defer theirs.Close()
 	}
+	argv, fds, err := openChain(chain, files, hops, theirs)
+	if err != nil {
+		return 125, err
+	}
+	closeFds := func() {
+		for _, f := range fds {
+			f.Close() // the chain has its own
+		}
+	}
+	defer closeFds()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.ExtraFiles = fds
 	if o.Interactive && !o.TTY {
 		cmd.Stdin = os.Stdin
 	}
@@ -252,6 +231,7 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 	if err := cmd.Start(); err != nil {
 		return 125, err
 	}
+	closeFds()
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
@@ -262,7 +242,6 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 	}()
 	var restore func()
 	if sock != nil {
-		cmd.ExtraFiles[len(cmd.ExtraFiles)-1].Close() // the chain has its own
 		if master, err := receiveConsole(sock); err == nil {
 			pty := &Pty{Master: master}
 			defer pty.Close()

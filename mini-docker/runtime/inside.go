@@ -25,9 +25,9 @@ import (
 // --pivot, seccompctl run, capctl run, then the command), and that
 // script, typed by hand, makes the same container. Run that way, one
 // start executes six programs and pays for each: a Go program's start,
-// unshare's re-exec to join namespaces before its runtime starts, the
-// sealed copies of the tools that must run after the pivot, and the
-// kernel's global lock for cgroup.procs.
+// unshare's re-exec to join namespaces before its runtime starts, a
+// read-only mount of each program it execs (hops.go), and the kernel's
+// global lock for cgroup.procs.
 //
 // By default mini-docker does the same steps through the same packages
 // (jail, seccomp, caps, cgroup) in one small program, mini-docker-inside
@@ -43,8 +43,8 @@ import (
 //     capabilities and user, and execs the command from that thread,
 //     which becomes the whole process.
 //
-// The program runs from a sealed in-memory copy, like the tools after the
-// pivot in the chain, so that nothing in the container can write through
+// The program runs from a read-only mount of it, like every program of
+// the chain, so that nothing in the container can write through
 // /proc/PID/exe to the file on the host (runc's CVE-2019-5736). It
 // reports each stage's time and "exec" on descriptor 4, which closes at
 // the exec; run --tool-chain runs the printed chain instead.

@@ -61,9 +61,13 @@ type Plan struct {
 	Env   []string // the container's environment (set with env -i)
 	Chain []string // unshare ... -- CMD
 	// Files are the tools the chain runs inside the new root, passed as
-	// descriptors 3, 4, ... (sealed copies; the printed script opens
-	// them with shell redirections).
+	// descriptors 3, 4, ... (read-only, see hops.go; the printed script
+	// opens them with shell redirections).
 	Files []string
+	// Hops are the indexes in Chain of the programs named by their host
+	// path (unshare, cgroupctl, chroot): run --tool-chain execs them
+	// through read-only descriptors too, after Files (hops.go).
+	Hops []int
 	// Comms names the stage of each program of the chain by the command
 	// name the kernel shows for it (/proc/PID/comm), for --timings.
 	Comms map[string]string
@@ -95,14 +99,7 @@ func (p *Plan) Script() string {
 // ChainLine is the chain as one shell line, started with env -i so that
 // the container sees exactly its own environment, and with the inside
 // tools opened as descriptors 3, 4, ...
-func (p *Plan) ChainLine() string {
-	argv := append([]string{"env", "-i"}, p.Env...)
-	line := explain.Join(append(argv, p.Chain...)...)
-	for i, f := range p.Files {
-		line += fmt.Sprintf(" %d<%s", 3+i, explain.Quote(f))
-	}
-	return line
-}
+func (p *Plan) ChainLine() string { return chainLine(p.Env, p.Chain, p.Files) }
 
 // Spec is everything the plan is made from.
 type Spec struct {
@@ -243,9 +240,9 @@ func BuildPlan(s *Spec) (*Plan, error) {
 		// join here, before unshare, and the namespace is made inside it.
 		// (unshare's waiting parent is then in the group too, outside the
 		// PID namespace: one more task and a few MiB counted there.)
-		chain = append(chain, join...)
+		chain = hop(chain, &p.Hops, join...)
 	}
-	chain = append(chain, unshare, "--mount", "--uts", "--ipc", "--pid")
+	chain = hop(chain, &p.Hops, unshare, "--mount", "--uts", "--ipc", "--pid")
 	if s.CgroupNS {
 		chain = append(chain, "--cgroup")
 	}
@@ -261,14 +258,14 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	if !s.CgroupNS {
 		// No cgroup namespace (v1 and hybrid hosts, as Docker): join from
 		// inside the new PID namespace, the container's PID 1 itself.
-		chain = append(chain, join...)
+		chain = hop(chain, &p.Hops, join...)
 	}
 
 	chroot, err := tool("chroot", "pivot")
 	if err != nil {
 		return nil, err
 	}
-	chain = append(chain, chroot, "--pivot", "--docker")
+	chain = hop(chain, &p.Hops, chroot, "--pivot", "--docker")
 	if s.Caps.Privileged {
 		// Docker's mounts without its masks and read-only paths, /sys
 		// and the cgroup tree read-write, the host's devices in /dev.
@@ -359,6 +356,11 @@ func BuildPlan(s *Spec) (*Plan, error) {
 		chain = append(chain, InitPath, "--")
 	}
 	p.Chain = append(chain, s.Argv...)
+	// Each hop runs through a descriptor: /proc/PID/comm shows its
+	// number, the stage is its tool's.
+	for k, i := range p.Hops {
+		p.Comms[strconv.Itoa(hopFd(len(p.Files), s.Console, k))] = p.Comms[filepath.Base(p.Chain[i])]
+	}
 	return p, insidePlan(s, p, binds)
 }
 

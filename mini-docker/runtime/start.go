@@ -177,6 +177,7 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		return nil, err
 	}
 	c.Runtime.Chain, c.Runtime.Env, c.Runtime.Files, c.Runtime.Comms = plan.Chain, plan.Env, plan.Files, plan.Comms
+	c.Runtime.Hops = plan.Hops
 	c.Runtime.Inside = plan.Inside
 	c.Runtime.Released = false
 	c.Runtime.Seccomp = sec.Seccomp
@@ -313,7 +314,7 @@ func startChain(c *container.Container, stdin io.Reader, stdout, stderr io.Write
 			return nil, err
 		}
 		return &started{cmd: cmd, sock: sock, watch: func(e *Engine) (int, bool) {
-			return e.watchChain(cmd.Process.Pid, c.Runtime.Comms)
+			return e.watchChain(cmd.Process.Pid, filepath.Base(cmd.Path), c.Runtime.Comms)
 		}}, nil
 	}
 	l, err := launchInside(c, stdin, stdout, stderr)
@@ -328,40 +329,40 @@ func startChain(c *container.Container, stdin io.Reader, stdout, stderr io.Write
 	}}, nil
 }
 
-// launch starts the chain of tools. It returns the unshare process; the
+// launch starts the chain of tools, each exec'd through a read-only
+// descriptor of it (hops.go). It returns the first tool's process; the
 // container is its child.
 func launch(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, console bool) (*exec.Cmd, *os.File, error) {
-	chain := c.Runtime.Chain
-	cmd := exec.Command(chain[0], chain[1:]...)
-	cmd.Env = c.Runtime.Env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	var sock, theirs *os.File
+	if console {
+		var err error
+		if sock, theirs, err = socketPair(); err != nil {
+			return nil, nil, err
+		}
+	}
+	argv, fds, err := openChain(c.Runtime.Chain, c.Runtime.Files, c.Runtime.Hops, theirs)
+	if err != nil {
+		if console {
+			sock.Close()
+			theirs.Close()
+		}
+		return nil, nil, err
+	}
 	defer func() {
-		for _, f := range cmd.ExtraFiles {
+		for _, f := range fds {
 			f.Close() // the chain has its own copies
 		}
 	}()
-	for _, p := range c.Runtime.Files {
-		f, err := sealedCopy(p)
-		if err != nil {
-			return nil, nil, err
-		}
-		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-	}
-	var sock *os.File
-	if console {
-		ours, theirs, err := socketPair()
-		if err != nil {
-			return nil, nil, err
-		}
-		sock = ours
-		cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
-	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = c.Runtime.Env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	cmd.ExtraFiles = fds
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		if sock != nil {
 			sock.Close()
 		}
-		return nil, nil, fmt.Errorf("start %s: %w", chain[0], err)
+		return nil, nil, fmt.Errorf("start %s: %w", c.Runtime.Chain[0], err)
 	}
 	return cmd, sock, nil
 }
@@ -593,17 +594,17 @@ func procState(pid int) (comm string, state byte, ok bool) {
 
 // watchChain finds the container's PID and follows it through the chain
 // until it runs the user's command: each tool exec'ing the next shows as
-// a new command name in /proc/PID/stat. It reports whether the command
-// was reached (false when the chain died first). With --timings it
-// prints how long each stage took.
-func (e *Engine) watchChain(unsharePid int, comms map[string]string) (int, bool) {
+// a new command name in /proc/PID/stat (first is the chain's first
+// program's). It reports whether the command was reached (false when the
+// chain died first). With --timings it prints how long each stage took.
+func (e *Engine) watchChain(unsharePid int, first string, comms map[string]string) (int, bool) {
 	start := time.Now()
 	pid := containerPid(unsharePid)
 	if pid == 0 {
 		return 0, false
 	}
 	e.stage("clone", start)
-	last := "unshare"
+	last := first
 	t := time.Now()
 	for i := 0; ; i++ {
 		if time.Since(start) > 30*time.Second {
@@ -626,7 +627,7 @@ func (e *Engine) watchChain(unsharePid int, comms map[string]string) (int, bool)
 			continue
 		}
 		if comm != last {
-			if n, ok := comms[last]; ok && last != "unshare" {
+			if n, ok := comms[last]; ok && last != first {
 				e.stage(n, t)
 			}
 			t, last = time.Now(), comm

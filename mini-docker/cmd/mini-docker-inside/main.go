@@ -3,7 +3,7 @@
 // namespaces (cgroup join, pivot_root with Docker's mounts, seccomp,
 // capabilities and user) through the tools' packages, then execs the
 // container's command. It is not meant to be run by hand; mini-docker
-// starts it from a sealed in-memory copy, with its plan on descriptor 3
+// starts it from a read-only mount of it, with its plan on descriptor 3
 // (see mini-docker/inside and mini-docker/runtime/inside.go).
 package main
 

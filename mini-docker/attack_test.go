@@ -1,0 +1,215 @@
+package main
+
+// Tests that play an attacker against mini-docker itself: what a
+// container, or whoever runs one, must not be able to do to the host.
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/testenv"
+)
+
+// hostTools are the toolkit's programs on the host, by "dev=MAJ:MIN
+// ino=INO" (as exeattack reports a file), with their sha256.
+type hostTools struct {
+	byFile map[string]string // dev/ino -> tool name
+	sums   map[string]string // tool name -> sha256
+	dev    string            // the file system they are on, MAJ:MIN
+}
+
+func readHostTools(t *testing.T) *hostTools {
+	t.Helper()
+	ht := &hostTools{byFile: map[string]string{}, sums: map[string]string{}}
+	for _, n := range toolNames {
+		p := filepath.Join(testenv.BinDir(), n)
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		ht.dev = fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev))
+		ht.byFile[fmt.Sprintf("dev=%s ino=%d", ht.dev, st.Ino)] = n
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := sha256.Sum256(b)
+		ht.sums[n] = hex.EncodeToString(s[:])
+	}
+	return ht
+}
+
+// unchanged fails the test if a tool's content changed since readHostTools.
+func (ht *hostTools) unchanged(t *testing.T) {
+	t.Helper()
+	now := readHostTools(t)
+	for n, s := range ht.sums {
+		if now.sums[n] != s {
+			t.Errorf("the host's %s changed: sha256 %s, was %s", n, now.sums[n], s)
+		}
+	}
+}
+
+var attackLine = regexp.MustCompile(`^(handle|writable) pid=(\d+) .*?(dev=(\d+:\d+) ino=\d+) own=(true|false) target=(.*)$`)
+
+// judge reads exeattack's report: it counts the handles the attacker
+// got on host tools (so the attack reached what enters the container),
+// and fails the test for every write-open of a file that is not the
+// container's own.
+func (ht *hostTools) judge(t *testing.T, report string) (entering map[string]int) {
+	t.Helper()
+	entering = map[string]int{}
+	for _, l := range strings.Split(report, "\n") {
+		m := attackLine.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		tool, isTool := ht.byFile[m[3]]
+		switch {
+		case m[1] == "handle" && isTool:
+			entering[tool]++
+		case m[1] == "writable" && (isTool || m[4] == ht.dev):
+			t.Errorf("the attacker opened a host file for writing: %s", l)
+		case m[1] == "writable" && m[5] == "false":
+			t.Errorf("the attacker opened a file that is not the container's for writing: %s", l)
+		}
+	}
+	if !strings.Contains(report, "summary ") {
+		t.Errorf("the attacker did not finish its report:\n%s", report)
+	}
+	return entering
+}
+
+// TestExecCannotOverwriteHostBinaries plays CVE-2019-5736 against exec:
+// a container with CAP_SYS_PTRACE watches its /proc, takes an O_PATH
+// handle of /proc/PID/exe of every process that appears (the programs
+// that enter it during 25 execs) and keeps reopening each for writing.
+// It must see the entering programs, never open one for writing, and
+// the host's programs must be unchanged.
+func TestExecCannotOverwriteHostBinaries(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	att := testenv.Bin(t, "exeattack")
+	ht := readHostTools(t)
+	h.must("run", "-d", "--name", "att", "--cap-add", "SYS_PTRACE", "--network", "none",
+		"-v", att+":/exeattack:ro", ref, "/exeattack", "container", "--for", "10m")
+	waitLog(t, h, "att", "watching")
+	execs := []struct {
+		opts, cmd []string
+		code      int
+	}{
+		{nil, []string{"true"}, 0},
+		{[]string{"-u", "nobody"}, []string{"id", "-u"}, 0},
+		{[]string{"-w", "/tmp"}, []string{"pwd"}, 0},
+		{[]string{"-e", "FOO=bar"}, []string{"sh", "-c", "echo $FOO"}, 0},
+		{[]string{"-u", "1000:1000", "-w", "/", "-e", "A=1"}, []string{"sh", "-c", "exit 3"}, 3},
+	}
+	for i := 0; i < 25; i++ {
+		x := execs[i%len(execs)]
+		if i == 12 {
+			x.opts = []string{"-t"}
+		}
+		args := append(append(append([]string{"exec"}, x.opts...), "att"), x.cmd...)
+		if out, errOut, code := h.md(args...); code != x.code {
+			t.Errorf("mini-docker %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, x.code, out, errOut)
+		}
+	}
+	h.must("stop", "-t", "5", "att")
+	report := h.must("logs", "att")
+	entering := ht.judge(t, report)
+	if len(entering) == 0 {
+		t.Errorf("the attacker saw none of the programs that entered the container: the test proves nothing\n%s", report)
+	}
+	t.Logf("handles on entering host programs: %v", entering)
+	ht.unchanged(t)
+	h.must("rm", "att")
+	h.assertNoLeaks()
+}
+
+// TestRunCannotOverwriteHostBinaries plays the same attacker from the
+// host, with every right a process in the container could have and
+// more: around each run it watches every process of the run that is in
+// another PID namespace (what a container can see), takes an O_PATH
+// handle of each program it runs, and after the run tries to open them
+// all for writing. Covers run, run --tool-chain, --privileged, -t, a
+// detached run and exec, and build's RUN.
+func TestRunCannotOverwriteHostBinaries(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	att := testenv.Bin(t, "exeattack")
+	ht := readHostTools(t)
+	report := filepath.Join(t.TempDir(), "report")
+	attack := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(att, append([]string{"host", "--out", report, "--", "nsenter", "--net=/run/netns/" + h.netns, h.bin}, args...)...)
+		cmd.Env = append(os.Environ(), "MINI_DOCKER_ROOT="+h.root)
+		out, errOut, code := runCmd(t, cmd)
+		if code != 0 {
+			t.Fatalf("mini-docker %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+		}
+		b, _ := os.ReadFile(report)
+		return string(b)
+	}
+	dockerfile := filepath.Join(t.TempDir(), "ctx")
+	os.MkdirAll(dockerfile, 0o755)
+	os.WriteFile(filepath.Join(dockerfile, "Dockerfile"), []byte("FROM "+ref+"\nRUN echo built > /built\n"), 0o644)
+	all := map[string]int{}
+	for _, args := range [][]string{
+		{"run", "--rm", "--network", "none", ref, "true"},
+		{"run", "--rm", "--tool-chain", "--network", "none", ref, "true"},
+		{"run", "--rm", "--tool-chain", "--privileged", ref, "true"},
+		{"run", "--rm", "--tool-chain", "--init", "-u", "nobody", ref, "true"},
+		{"run", "--rm", "--privileged", ref, "true"},
+		{"run", "--rm", "-t", "--tool-chain", ref, "true"},
+		{"run", "-d", "--tool-chain", "--name", "bg", "--network", "none", ref, "sleep", "60"},
+		{"exec", "bg", "true"},
+		{"rm", "-f", "bg"},
+		{"build", "-t", "attacked", dockerfile},
+	} {
+		for tool, n := range ht.judge(t, attack(args...)) {
+			all[tool] += n
+		}
+	}
+	// cgroupctl and chroot run for a few milliseconds each: the attacker,
+	// polling /proc, may need a few runs to catch them.
+	for i := 0; i < 20 && (all["chroot"] == 0 || all["cgroupctl"] == 0); i++ {
+		for tool, n := range ht.judge(t, attack("run", "--rm", "--tool-chain", "--network", "none", ref, "true")) {
+			all[tool] += n
+		}
+	}
+	for _, tool := range []string{"unshare", "cgroupctl", "chroot", "mini-docker-inside"} {
+		if all[tool] == 0 {
+			t.Errorf("the attacker never saw %s enter a container: the test proves nothing (saw %v)", tool, all)
+		}
+	}
+	t.Logf("handles on entering host programs: %v", all)
+	ht.unchanged(t)
+	h.must("rmi", "attacked")
+	h.assertNoLeaks()
+}
+
+// waitLog waits until a container's log holds want.
+func waitLog(t *testing.T, h *harness, name, want string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, _, _ := h.md("logs", name)
+		if strings.Contains(out, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's log never said %q:\n%s", name, want, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
