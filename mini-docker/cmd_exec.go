@@ -20,6 +20,9 @@ func cmdExec(c *ctx, args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
+	if err := runtime.CheckEnv(o.Env); err != nil {
+		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker exec --help'"}
+	}
 	if f.NArg() < 2 {
 		return cli.Usagef("mini-docker exec", "\"mini-docker exec\" requires at least 2 arguments")
 	}

@@ -695,6 +695,8 @@ func TestBadInput(t *testing.T) {
 	h := newHarness(t)
 	ref := h.debian()
 	h.must("run", "--name", "taken", "--network", "none", ref, "true")
+	envFile := filepath.Join(t.TempDir(), "env")
+	os.WriteFile(envFile, []byte("A=1\n=x\n"), 0o644)
 	before := h.snap()
 	for _, tc := range []struct {
 		args []string
@@ -711,6 +713,11 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--rm", "--network", "none", ref, "/etc"}, 126, "is a directory"},
 		{[]string{"run", "--network", "nosuch", ref, "true"}, 125, "network nosuch not found"},
 		{[]string{"exec", "taken", "true"}, 1, "is not running"},
+		// A variable without a name: Docker's CLI refuses it before anything.
+		{[]string{"run", "-e", "", ref, "true"}, 125, `invalid argument "" for "-e, --env" flag: invalid environment variable: ` + "\n"},
+		{[]string{"run", "-e", "=x", ref, "true"}, 125, `invalid argument "=x" for "-e, --env" flag: invalid environment variable: =x`},
+		{[]string{"exec", "-e", "=x", "taken", "true"}, 125, `invalid argument "=x" for "-e, --env" flag: invalid environment variable: =x`},
+		{[]string{"run", "--env-file", envFile, ref, "true"}, 125, "invalid env file (" + envFile + "): no variable name on line '=x'"},
 		{[]string{"stop", "nope"}, 1, "No such container: nope"},
 		{[]string{"inspect", "nope"}, 1, "No such object: nope"},
 	} {

@@ -84,6 +84,18 @@ func flagErr(val, flag, format string, args ...any) error {
 	return &UsageError{Msg: fmt.Sprintf("invalid argument %q for %q flag: %s", val, flag, fmt.Sprintf(format, args...))}
 }
 
+// CheckEnv refuses a -e without a variable name ("", "=x"), with
+// Docker's CLI's words (opts.ValidateEnv): the kernel would pass "=x"
+// on to the command, whose environment then holds a nameless entry.
+func CheckEnv(env []string) error {
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == "" {
+			return flagErr(kv, "-e, --env", "invalid environment variable: %s", kv)
+		}
+	}
+	return nil
+}
+
 // ParseLimits checks the resource flags the way Docker's CLI does.
 func (o *Options) ParseLimits() (Limits, error) {
 	var l Limits
@@ -230,7 +242,8 @@ func (o *Options) ParseSecurity() (Security, error) {
 }
 
 // ReadEnvFiles reads --env-file files: KEY=VALUE lines, # comments, and
-// a bare KEY taking its value from mini-docker's own environment.
+// a bare KEY taking its value from mini-docker's own environment. A
+// line without a name, or a name with blanks, is refused as Docker does.
 func (o *Options) ReadEnvFiles() ([]string, error) {
 	var env []string
 	for _, path := range o.EnvFiles {
@@ -243,6 +256,15 @@ func (o *Options) ReadEnvFiles() ([]string, error) {
 			line := strings.TrimLeft(sc.Text(), " \t")
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
+			}
+			k, _, _ := strings.Cut(line, "=")
+			switch {
+			case k == "":
+				f.Close()
+				return nil, fmt.Errorf("invalid env file (%s): no variable name on line '%s'", path, line)
+			case strings.ContainsAny(k, " \t\n\v\f\r"):
+				f.Close()
+				return nil, fmt.Errorf("invalid env file (%s): variable '%s' contains whitespaces", path, k)
 			}
 			env = append(env, expandEnv(line))
 		}

@@ -22,6 +22,9 @@ type PullFunc func(ref string) error
 // needed, as --pull says) and records a new container in status
 // "created". Errors are Docker's; a *UsageError is a bad flag.
 func (e *Engine) Create(o *Options, pull PullFunc) (*container.Container, error) {
+	if err := CheckEnv(o.Env); err != nil {
+		return nil, err
+	}
 	limits, err := o.ParseLimits()
 	if err != nil {
 		return nil, err
