@@ -253,7 +253,9 @@ func verify(args []string) error {
 	n := 0
 	problems, err := s.Verify(func(d digest.Digest) {
 		n++
-		ex.Argv("sha256sum", s.BlobPath(d))
+		if p, err := s.BlobPath(d); err == nil {
+			ex.Argv("sha256sum", p)
+		}
 	})
 	if err != nil {
 		return err

@@ -262,12 +262,18 @@ func (b *Builder) fromCache(key string) *image.Image {
 	if json.Unmarshal(ce.Manifest, &img.Manifest) != nil || json.Unmarshal(ce.Config, &img.Config) != nil {
 		return nil
 	}
+	// The cache is a file under the state root: its digests are checked
+	// like an image's before any becomes a layer path.
+	if store.ValidateManifest(img.Manifest) != nil || store.ValidateConfig(img.Config, len(img.Manifest.Layers)) != nil {
+		return nil
+	}
 	img.Digest, img.ID = digestOf(ce.Manifest), img.Manifest.Config.Digest
 	for i, d := range img.Config.RootFS.DiffIDs {
-		if !b.s.HasLayer(d) || i >= len(img.Manifest.Layers) || !b.s.HasBlob(img.Manifest.Layers[i].Digest) {
+		dir, err := b.s.LayerDir(d)
+		if err != nil || !b.s.HasLayer(d) || !b.s.HasBlob(img.Manifest.Layers[i].Digest) {
 			return nil
 		}
-		img.LayerDirs = append(img.LayerDirs, b.s.LayerDir(d))
+		img.LayerDirs = append(img.LayerDirs, dir)
 	}
 	if image.Store(b.s, img, nil) != nil {
 		return nil

@@ -321,7 +321,9 @@ func CommitLayer(s *store.Store, upper string, ex *explain.Printer) (*Layer, err
 		}
 		keepDir = true
 	}
-	l.Dir = s.LayerDir(l.DiffID)
+	if l.Dir, err = s.LayerDir(l.DiffID); err != nil {
+		return nil, err
+	}
 	ex.Note("layer %s: diffID %s, %d bytes compressed", l.Desc.Digest, l.DiffID, l.Desc.Size)
 	return l, nil
 }
@@ -386,8 +388,16 @@ func New(s *store.Store, parent *Image, ch Change, ex *explain.Printer) (*Image,
 }
 
 // Store writes img's config and manifest blobs into the store (again,
-// for an image remembered by the build cache).
+// for an image remembered by the build cache). Every digest of the
+// image is checked first: a parent's come from the store, a cached
+// step's from a file under the state root.
 func Store(s *store.Store, img *Image, ex *explain.Printer) error {
+	if err := store.ValidateManifest(img.Manifest); err != nil {
+		return fmt.Errorf("image %s: %w", img.Digest, err)
+	}
+	if err := store.ValidateConfig(img.Config, len(img.Manifest.Layers)); err != nil {
+		return fmt.Errorf("image %s: %w", img.Digest, err)
+	}
 	ex.Cmd("sha256sum config.json   # the image ID: %s", img.ID)
 	if err := s.WriteBlob(img.Manifest.Config, img.ConfigRaw); err != nil {
 		return fmt.Errorf("store config: %w", err)

@@ -310,7 +310,11 @@ func TestCommitHidesDeletedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	top := img.Manifest.Layers[len(img.Manifest.Layers)-1]
-	names := layerNames(t, s.BlobPath(top.Digest))
+	blob, err := s.BlobPath(top.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := layerNames(t, blob)
 	if !contains(names, "etc/.wh.motd") || !contains(names, "hello") {
 		t.Errorf("committed layer holds %q, want etc/.wh.motd and hello", names)
 	}

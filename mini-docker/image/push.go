@@ -222,7 +222,11 @@ func (p *pusher) pushBlob(s *store.Store, desc ocispec.Descriptor, from string, 
 	}
 	open := func(off, n int64) func() (io.Reader, error) {
 		return func() (io.Reader, error) {
-			f, err := os.Open(s.BlobPath(desc.Digest))
+			p, err := s.BlobPath(desc.Digest)
+			if err != nil {
+				return nil, err
+			}
+			f, err := os.Open(p)
 			if err != nil {
 				return nil, err
 			}

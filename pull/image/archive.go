@@ -51,7 +51,11 @@ func Save(s *store.Store, refs []string, w io.Writer) error {
 			return nil
 		}
 		written[d] = true
-		f, err := os.Open(s.BlobPath(d))
+		p, err := s.BlobPath(d)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(p)
 		if err != nil {
 			return err
 		}
@@ -230,26 +234,40 @@ func importBlob(s *store.Store, desc ocispec.Descriptor, p string, ex *explain.P
 	return nil
 }
 
+// readSmallBlob reads a manifest or config of the archive, at most
+// store.MaxSmallBlob bytes, and checks it against desc.
+func readSmallBlob(desc ocispec.Descriptor, p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", desc.Digest, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, store.MaxSmallBlob+1))
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", desc.Digest, err)
+	}
+	if len(b) > store.MaxSmallBlob {
+		return nil, fmt.Errorf("blob %s: more than %d bytes (4 MiB)", desc.Digest, store.MaxSmallBlob)
+	}
+	return b, store.Check(desc, int64(len(b)), digest.FromBytes(b))
+}
+
 // storeImage imports an image whose manifest is known: config and layer
 // blobs from files, layers unpacked, then manifest and tag.
 func storeImage(ctx context.Context, s *store.Store, mdesc ocispec.Descriptor, mraw []byte, blobFile func(digest.Digest) string, names []reference.Reference, ex *explain.Printer) error {
-	var m ocispec.Manifest
-	if err := json.Unmarshal(mraw, &m); err != nil {
-		return fmt.Errorf("parse manifest %s: %w", mdesc.Digest, err)
+	m, err := ParseManifest(mraw)
+	if err != nil {
+		return fmt.Errorf("manifest %s: %w", mdesc.Digest, err)
 	}
-	if err := importBlob(s, m.Config, blobFile(m.Config.Digest), ex); err != nil {
-		return err
-	}
-	cfgRaw, err := s.ReadBlob(m.Config.Digest)
+	// The config is read and checked from the archive; it is stored with
+	// the manifest, after the layers, as a pull does.
+	cfgRaw, err := readSmallBlob(m.Config, blobFile(m.Config.Digest))
 	if err != nil {
 		return err
 	}
-	var cfg ocispec.Image
-	if err := json.Unmarshal(cfgRaw, &cfg); err != nil {
-		return fmt.Errorf("parse config %s: %w", m.Config.Digest, err)
-	}
-	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
-		return fmt.Errorf("image config lists %d layers, the manifest %d", len(cfg.RootFS.DiffIDs), len(m.Layers))
+	cfg, err := ParseConfig(cfgRaw, len(m.Layers))
+	if err != nil {
+		return fmt.Errorf("config %s: %w", m.Config.Digest, err)
 	}
 	for i, l := range m.Layers {
 		if err := importBlob(s, l, blobFile(l.Digest), ex); err != nil {
@@ -261,6 +279,9 @@ func storeImage(ctx context.Context, s *store.Store, mdesc ocispec.Descriptor, m
 	}
 	if mdesc.Platform == nil {
 		mdesc.Platform = &ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
+	}
+	if err := s.WriteBlob(m.Config, cfgRaw); err != nil {
+		return err
 	}
 	if err := s.WriteBlob(mdesc, mraw); err != nil {
 		return err
@@ -278,9 +299,9 @@ func loadOCI(ctx context.Context, s *store.Store, dir string, ex *explain.Printe
 	if err != nil {
 		return nil, err
 	}
-	var idx ocispec.Index
-	if err := json.Unmarshal(b, &idx); err != nil {
-		return nil, fmt.Errorf("parse index.json: %w", err)
+	idx, err := ParseIndex(b)
+	if err != nil {
+		return nil, fmt.Errorf("index.json: %w", err)
 	}
 	var dm []dockerManifest
 	if b, err := os.ReadFile(filepath.Join(dir, "manifest.json")); err == nil {
@@ -289,18 +310,15 @@ func loadOCI(ctx context.Context, s *store.Store, dir string, ex *explain.Printe
 	blobFile := func(d digest.Digest) string { return filepath.Join(dir, "blobs", d.Algorithm().String(), d.Encoded()) }
 	var loaded []string
 	for i, entry := range idx.Manifests {
-		raw, err := os.ReadFile(blobFile(entry.Digest))
+		raw, err := readSmallBlob(entry, blobFile(entry.Digest))
 		if err != nil {
-			return loaded, fmt.Errorf("manifest %s: %w", entry.Digest, err)
-		}
-		if err := store.Check(entry, int64(len(raw)), digest.FromBytes(raw)); err != nil {
-			return loaded, err
+			return loaded, fmt.Errorf("manifest: %w", err)
 		}
 		// An index in the index (a multi-platform image): take the host's.
 		if entry.MediaType == ocispec.MediaTypeImageIndex || entry.MediaType == registry.MediaTypeDockerManifestList {
-			var sub ocispec.Index
-			if err := json.Unmarshal(raw, &sub); err != nil {
-				return loaded, err
+			sub, err := ParseIndex(raw)
+			if err != nil {
+				return loaded, fmt.Errorf("index %s: %w", entry.Digest, err)
 			}
 			chosen, err := ChoosePlatform(sub, HostPlatform())
 			if err != nil {
@@ -308,11 +326,8 @@ func loadOCI(ctx context.Context, s *store.Store, dir string, ex *explain.Printe
 			}
 			chosen.Annotations = entry.Annotations
 			entry = chosen
-			if raw, err = os.ReadFile(blobFile(entry.Digest)); err != nil {
-				return loaded, err
-			}
-			if err := store.Check(entry, int64(len(raw)), digest.FromBytes(raw)); err != nil {
-				return loaded, err
+			if raw, err = readSmallBlob(entry, blobFile(entry.Digest)); err != nil {
+				return loaded, fmt.Errorf("manifest: %w", err)
 			}
 		}
 		var names []reference.Reference

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"mini-docker/pull/store"
 )
 
 // output prints a pull the way Docker does: one line per layer, named by
@@ -56,7 +58,7 @@ func (o *output) start(layers []ocispec.Descriptor) {
 	o.layers = make([]*progress, len(layers))
 	o.status = make([]string, len(layers))
 	for i, l := range layers {
-		o.layers[i] = &progress{id: l.Digest.Encoded()[:12], total: l.Size, start: time.Now()}
+		o.layers[i] = &progress{id: store.ShortID(l.Digest), total: l.Size, start: time.Now()}
 	}
 	if o.quiet || !o.tty {
 		return

@@ -107,15 +107,15 @@ func Pull(ctx context.Context, s *store.Store, ref string, opts Options) (*Resul
 	// by digest (the fetch verifies the digest).
 	switch desc.MediaType {
 	case ocispec.MediaTypeImageIndex, registry.MediaTypeDockerManifestList:
-		var idx ocispec.Index
-		if err := json.Unmarshal(raw, &idx); err != nil {
-			return nil, fmt.Errorf("parse index %s: %w", desc.Digest, err)
+		idx, err := ParseIndex(raw)
+		if err != nil {
+			return nil, fmt.Errorf("index %s: %w", desc.Digest, err)
 		}
 		chosen, err := ChoosePlatform(idx, want)
 		if err != nil {
 			return nil, err
 		}
-		opts.Explain.Note("index %s: %s is manifest %s", desc.Digest.Encoded()[:12], PlatformString(want), chosen.Digest)
+		opts.Explain.Note("index %s: %s is manifest %s", store.ShortID(desc.Digest), PlatformString(want), chosen.Digest)
 		if raw, desc, err = repo.Manifest(ctx, chosen.Digest.String()); err != nil {
 			return nil, fmt.Errorf("pull %s: %w", r.Familiar(), err)
 		}
@@ -129,9 +129,11 @@ func Pull(ctx context.Context, s *store.Store, ref string, opts Options) (*Resul
 	default:
 		return nil, fmt.Errorf("pull %s: unsupported manifest media type %q", r.Familiar(), desc.MediaType)
 	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("parse manifest %s: %w", desc.Digest, err)
+	// Every digest is checked the moment it is parsed: the config's goes
+	// into a URL, the layers' name files in the store.
+	m, err := ParseManifest(raw)
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
 	}
 	if m.MediaType == "" {
 		m.MediaType = desc.MediaType
@@ -143,12 +145,9 @@ func Pull(ctx context.Context, s *store.Store, ref string, opts Options) (*Resul
 	if err != nil {
 		return nil, err
 	}
-	var cfg ocispec.Image
-	if err := json.Unmarshal(cfgRaw, &cfg); err != nil {
-		return nil, fmt.Errorf("parse config %s: %w", m.Config.Digest, err)
-	}
-	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("image %s: the config lists %d layers, the manifest %d", r.Familiar(), len(cfg.RootFS.DiffIDs), len(m.Layers))
+	cfg, err := ParseConfig(cfgRaw, len(m.Layers))
+	if err != nil {
+		return nil, fmt.Errorf("image %s: config %s: %w", r.Familiar(), m.Config.Digest, err)
 	}
 	if desc.Platform == nil {
 		// A single-platform image: its config says what it runs on.
@@ -279,8 +278,11 @@ func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, d
 		ocispec.MediaTypeImageLayerNonDistributableZstd, "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip": //nolint:staticcheck
 		return "", fmt.Errorf("layer %s: non-distributable (foreign) layers are not supported", desc.Digest)
 	}
-	if err := desc.Digest.Validate(); err != nil {
-		return "", fmt.Errorf("layer %q: %w", desc.Digest, err)
+	if err := store.ValidateDescriptor("layer", desc); err != nil {
+		return "", err
+	}
+	if err := store.ValidateDigest(diffID); err != nil {
+		return "", fmt.Errorf("layer %s: diff ID: %w", desc.Digest, err)
 	}
 	unlock, err := s.LockBlob(desc.Digest)
 	if err != nil {
@@ -301,7 +303,11 @@ func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, d
 	// The blob is in the store (an image loaded from a file, or a layer
 	// unpacked and then removed): unpack it from there.
 	if s.HasBlob(desc.Digest) {
-		f, err := os.Open(s.BlobPath(desc.Digest))
+		p, err := s.BlobPath(desc.Digest)
+		if err != nil {
+			return "", err
+		}
+		f, err := os.Open(p)
 		if err != nil {
 			return "", err
 		}
@@ -324,7 +330,7 @@ func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, d
 		return "", err
 	}
 	if offset > 0 {
-		ex.Note("layer %s: resuming at byte %d of %d", desc.Digest.Encoded()[:12], offset, desc.Size)
+		ex.Note("layer %s: resuming at byte %d of %d", store.ShortID(desc.Digest), offset, desc.Size)
 		if err := w.Skip(offset); err != nil {
 			w.Abort()
 			return "", err

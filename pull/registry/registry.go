@@ -33,6 +33,7 @@ import (
 
 	"mini-docker/internal/explain"
 	"mini-docker/pull/reference"
+	"mini-docker/pull/store"
 )
 
 // Media types of Docker's image format (the OCI ones are in ocispec).
@@ -555,12 +556,11 @@ func (r *Repository) manifestFrom(ctx context.Context, ep Endpoint, tagOrDigest 
 	if resp.StatusCode != http.StatusOK {
 		return nil, ocispec.Descriptor{}, ResponseError(req, resp)
 	}
-	// Manifests are small; 4 MiB is what containerd allows too.
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, store.MaxSmallBlob+1))
 	if err != nil {
 		return nil, ocispec.Descriptor{}, fmt.Errorf("GET %s: %w", req.URL.Redacted(), err)
 	}
-	if len(b) > 4<<20 {
+	if len(b) > store.MaxSmallBlob {
 		return nil, ocispec.Descriptor{}, fmt.Errorf("GET %s: manifest larger than 4 MiB", req.URL.Redacted())
 	}
 	mt, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";")
@@ -582,8 +582,16 @@ func (r *Repository) manifestFrom(ctx context.Context, ep Endpoint, tagOrDigest 
 	return b, desc, nil
 }
 
-// FetchBlob reads a small blob (a config) whole and verifies it.
+// FetchBlob reads a small blob (a config) whole and verifies it. A
+// descriptor announcing more than store.MaxSmallBlob (4 MiB) is refused before the
+// request: the size comes from the manifest, which the registry wrote.
 func (r *Repository) FetchBlob(ctx context.Context, desc ocispec.Descriptor) ([]byte, error) {
+	if desc.Size < 0 || desc.Size > store.MaxSmallBlob {
+		return nil, fmt.Errorf("blob %s: %d bytes announced, a config may have at most %d (4 MiB)", desc.Digest, desc.Size, store.MaxSmallBlob)
+	}
+	if err := desc.Digest.Validate(); err != nil {
+		return nil, fmt.Errorf("blob %q: %w", desc.Digest, err)
+	}
 	rc, err := r.OpenBlob(ctx, desc, 0)
 	if err != nil {
 		return nil, err
@@ -605,6 +613,10 @@ func (r *Repository) FetchBlob(ctx context.Context, desc ocispec.Descriptor) ([]
 // breaks midway is picked up again with a Range request from where it
 // stopped. The caller verifies the digest of what it reads.
 func (r *Repository) OpenBlob(ctx context.Context, desc ocispec.Descriptor, offset int64) (io.ReadCloser, error) {
+	// The digest goes into the URL: only a digest may.
+	if err := desc.Digest.Validate(); err != nil {
+		return nil, fmt.Errorf("fetch blob %q: %w", desc.Digest, err)
+	}
 	br := &blobReader{r: r, ctx: ctx, desc: desc, offset: offset}
 	if err := br.open(); err != nil {
 		return nil, err
@@ -669,7 +681,7 @@ func (b *blobReader) Read(p []byte) (int, error) {
 			return 0, fmt.Errorf("fetch blob %s at byte %d: %w", b.desc.Digest, b.offset, err)
 		}
 		b.resumes++
-		b.r.c.opts.Explain.Note("blob %s broke off at byte %d (%v): resuming with a Range request", b.desc.Digest.Encoded()[:12], b.offset, err)
+		b.r.c.opts.Explain.Note("blob %s broke off at byte %d (%v): resuming with a Range request", store.ShortID(b.desc.Digest), b.offset, err)
 		b.body.Close()
 		if oerr := b.open(); oerr != nil {
 			return 0, oerr

@@ -28,7 +28,10 @@ var ErrSizeMismatch = errors.New("size mismatch")
 // waiting for it, and returns how to release it. The kernel drops the
 // lock when the process dies, so a killed pull never leaves one behind.
 func (s *Store) lock(name string, how int) (func(), error) {
-	p := filepath.Join(s.locks, name+".lock")
+	return s.lockPath(filepath.Join(s.locks, name+".lock"), how)
+}
+
+func (s *Store) lockPath(p string, how int) (func(), error) {
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", p, err)
@@ -52,7 +55,13 @@ func (s *Store) LockShared() (func(), error) { return s.lock("store", unix.LOCK_
 
 // LockBlob serializes the work on one blob (download, unpack) between
 // processes: the second pull of a layer waits, then finds it present.
-func (s *Store) LockBlob(d digest.Digest) (func(), error) { return s.lock(d.Encoded(), unix.LOCK_EX) }
+func (s *Store) LockBlob(d digest.Digest) (func(), error) {
+	p, err := digestPath(s.locks, d, ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("lock blob: %w", err)
+	}
+	return s.lockPath(p, unix.LOCK_EX)
+}
 
 // writeFileAtomic writes data to path so that path holds either the old
 // content or all of the new, whatever happens: write a temporary file in
@@ -99,10 +108,14 @@ func (s *Store) WriteBlob(desc ocispec.Descriptor, data []byte) error {
 	if err := Check(desc, int64(len(data)), digest.FromBytes(data)); err != nil {
 		return err
 	}
+	p, err := s.BlobPath(desc.Digest)
+	if err != nil {
+		return err
+	}
 	if s.HasBlob(desc.Digest) {
 		return nil
 	}
-	return s.writeFileAtomic(s.BlobPath(desc.Digest), data)
+	return s.writeFileAtomic(p, data)
 }
 
 // ImportFile copies the file at path into the store as blob desc, through
@@ -154,35 +167,43 @@ func Check(desc ocispec.Descriptor, size int64, got digest.Digest) error {
 // BlobWriter receives a blob's bytes into ingest/<hex>.partial, hashing
 // them on the way; Commit verifies and moves it into blobs/.
 type BlobWriter struct {
-	s    *Store
-	desc ocispec.Descriptor
-	f    *os.File
-	h    hash.Hash
-	n    int64
+	s     *Store
+	desc  ocispec.Descriptor
+	f     *os.File
+	h     hash.Hash
+	n     int64
+	final string // blobs/sha256/<hex>
 }
 
 // NewBlobWriter starts receiving blob desc. The caller holds LockBlob.
 // A partial file left by an earlier, killed attempt is reused: its bytes
 // are hashed again and Offset says where the download resumes.
 func (s *Store) NewBlobWriter(desc ocispec.Descriptor) (*BlobWriter, error) {
-	if desc.Digest.Algorithm() != digest.SHA256 {
-		return nil, fmt.Errorf("blob %s: unsupported digest algorithm", desc.Digest)
+	final, err := s.BlobPath(desc.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("ingest blob: %w", err)
 	}
-	p := s.partialPath(desc.Digest)
+	if alg, _, _ := cutDigest(desc.Digest); alg != digest.SHA256 {
+		return nil, fmt.Errorf("blob %s: unsupported digest algorithm (the store keeps sha256 blobs)", desc.Digest)
+	}
+	p, err := digestPath(s.ingest, desc.Digest, ".partial")
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("ingest blob %s: %w", desc.Digest, err)
 	}
-	return &BlobWriter{s: s, desc: desc, f: f, h: sha256.New()}, nil
-}
-
-func (s *Store) partialPath(d digest.Digest) string {
-	return filepath.Join(s.ingest, d.Encoded()+".partial")
+	return &BlobWriter{s: s, desc: desc, f: f, h: sha256.New(), final: final}, nil
 }
 
 // DiscardPartial deletes what a download of blob d left in ingest/.
 // The caller holds LockBlob.
-func (s *Store) DiscardPartial(d digest.Digest) { os.Remove(s.partialPath(d)) }
+func (s *Store) DiscardPartial(d digest.Digest) {
+	if p, err := digestPath(s.ingest, d, ".partial"); err == nil {
+		os.Remove(p)
+	}
+}
 
 // Partial opens what an earlier attempt left of blob d (for a resumed
 // download), with its size; nil when there is nothing.
@@ -250,11 +271,11 @@ func (w *BlobWriter) Commit() error {
 		return fmt.Errorf("fsync blob %s: %w", w.desc.Digest, err)
 	}
 	w.f.Close()
-	if err := os.Rename(w.f.Name(), w.s.BlobPath(w.desc.Digest)); err != nil {
+	if err := os.Rename(w.f.Name(), w.final); err != nil {
 		os.Remove(w.f.Name())
 		return fmt.Errorf("store blob %s: %w", w.desc.Digest, err)
 	}
-	return syncDir(filepath.Dir(w.s.BlobPath(w.desc.Digest)))
+	return syncDir(filepath.Dir(w.final))
 }
 
 // Abort deletes the partial blob (a blob that failed verification is
@@ -271,7 +292,10 @@ func (w *BlobWriter) Close() { w.f.Close() }
 // NewLayerDir makes an empty ingest folder to unpack the layer of blob d
 // into, removing whatever a killed attempt left there.
 func (s *Store) NewLayerDir(d digest.Digest) (string, error) {
-	p := filepath.Join(s.ingest, d.Encoded()+".layer")
+	p, err := digestPath(s.ingest, d, ".layer")
+	if err != nil {
+		return "", fmt.Errorf("make layer folder: %w", err)
+	}
 	if err := os.RemoveAll(p); err != nil {
 		return "", fmt.Errorf("clean %s: %w", p, err)
 	}
@@ -284,6 +308,10 @@ func (s *Store) NewLayerDir(d digest.Digest) (string, error) {
 // CommitLayer moves an unpacked, verified layer into layers/<diffID>.
 // syncfs(2) first: the rename must not reach the disk before the files.
 func (s *Store) CommitLayer(tmp string, diffID digest.Digest) error {
+	final, err := s.LayerDir(diffID)
+	if err != nil {
+		return fmt.Errorf("commit layer: %w", err)
+	}
 	fd, err := unix.Open(tmp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("commit layer %s: %w", diffID, err)
@@ -293,7 +321,7 @@ func (s *Store) CommitLayer(tmp string, diffID digest.Digest) error {
 	if err != nil {
 		return fmt.Errorf("syncfs for layer %s: %w", diffID, err)
 	}
-	if err := os.Rename(tmp, s.LayerDir(diffID)); err != nil {
+	if err := os.Rename(tmp, final); err != nil {
 		if s.HasLayer(diffID) { // the same diff, unpacked from another blob
 			return os.RemoveAll(tmp)
 		}
@@ -360,12 +388,9 @@ func (s *Store) Verify(progress func(d digest.Digest)) ([]Problem, error) {
 				problems = append(problems, Problem{name, fmt.Errorf("layer blob %s missing", l.Digest)})
 			}
 		}
-		if len(img.Config.RootFS.DiffIDs) != len(img.Manifest.Layers) {
-			problems = append(problems, Problem{name, fmt.Errorf("config lists %d diff IDs for %d layers", len(img.Config.RootFS.DiffIDs), len(img.Manifest.Layers))})
-		}
-		for _, d := range img.Config.RootFS.DiffIDs {
+		for i, d := range img.Config.RootFS.DiffIDs {
 			if !s.HasLayer(d) {
-				problems = append(problems, Problem{name, fmt.Errorf("layer %s not unpacked in %s", d, s.LayerDir(d))})
+				problems = append(problems, Problem{name, fmt.Errorf("layer %s not unpacked in %s", d, img.LayerDirs[i])})
 			}
 		}
 	}

@@ -98,23 +98,30 @@ func Open(root string) (*Store, error) {
 // Dir is the OCI layout folder, <root>/images.
 func (s *Store) Dir() string { return s.dir }
 
-// BlobPath is where the blob d lives: blobs/sha256/<hex>.
-func (s *Store) BlobPath(d digest.Digest) string {
-	return filepath.Join(s.dir, "blobs", d.Algorithm().String(), d.Encoded())
+// BlobPath is where the blob d lives: blobs/sha256/<hex>. A d that is
+// not a valid digest has no path.
+func (s *Store) BlobPath(d digest.Digest) (string, error) {
+	alg, _, _ := cutDigest(d)
+	return digestPath(filepath.Join(s.dir, "blobs", string(alg)), d, "")
 }
 
 // HasBlob reports whether blob d is in the store.
 func (s *Store) HasBlob(d digest.Digest) bool {
-	_, err := os.Stat(s.BlobPath(d))
+	p, err := s.BlobPath(d)
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(p)
 	return err == nil
 }
 
 // ReadBlob reads a (small) blob and checks it against its digest.
 func (s *Store) ReadBlob(d digest.Digest) ([]byte, error) {
-	if err := d.Validate(); err != nil {
-		return nil, fmt.Errorf("read blob %q: %w", d, err)
+	p, err := s.BlobPath(d)
+	if err != nil {
+		return nil, fmt.Errorf("read blob: %w", err)
 	}
-	b, err := os.ReadFile(s.BlobPath(d))
+	b, err := os.ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("read blob %s: %w", d, err)
 	}
@@ -124,14 +131,20 @@ func (s *Store) ReadBlob(d digest.Digest) ([]byte, error) {
 	return b, nil
 }
 
-// LayerDir is where the layer with uncompressed digest diffID is unpacked.
-func (s *Store) LayerDir(diffID digest.Digest) string {
-	return filepath.Join(s.layers, diffID.Encoded())
+// LayerDir is where the layer with uncompressed digest diffID is
+// unpacked: layers/<hex>. A diffID that is not a valid digest has no
+// folder (an image's config must not name one outside layers/).
+func (s *Store) LayerDir(diffID digest.Digest) (string, error) {
+	return digestPath(s.layers, diffID, "")
 }
 
 // HasLayer reports whether the layer diffID is unpacked.
 func (s *Store) HasLayer(diffID digest.Digest) bool {
-	st, err := os.Stat(s.LayerDir(diffID))
+	p, err := s.LayerDir(diffID)
+	if err != nil {
+		return false
+	}
+	st, err := os.Stat(p)
 	return err == nil && st.IsDir()
 }
 
@@ -249,7 +262,9 @@ func (s *Store) List() ([]*Image, error) {
 	return out, nil
 }
 
-// image loads the manifest and config an index entry points to.
+// image loads the manifest and config an index entry points to. Every
+// digest is checked again here, where it becomes a path: the store may
+// hold what an older version let in.
 func (s *Store) image(entry ocispec.Descriptor) (*Image, error) {
 	img := &Image{Ref: entry.Annotations[AnnotationImageName], Digest: entry.Digest, MediaType: entry.MediaType, Entry: entry}
 	b, err := s.ReadBlob(entry.Digest)
@@ -259,6 +274,9 @@ func (s *Store) image(entry ocispec.Descriptor) (*Image, error) {
 	if err := json.Unmarshal(b, &img.Manifest); err != nil {
 		return nil, fmt.Errorf("image %s: parse manifest: %w", img.Ref, err)
 	}
+	if err := ValidateManifest(img.Manifest); err != nil {
+		return nil, fmt.Errorf("image %s: manifest %s: %w", img.Ref, entry.Digest, err)
+	}
 	img.ID = img.Manifest.Config.Digest
 	cb, err := s.ReadBlob(img.ID)
 	if err != nil {
@@ -267,12 +285,19 @@ func (s *Store) image(entry ocispec.Descriptor) (*Image, error) {
 	if err := json.Unmarshal(cb, &img.Config); err != nil {
 		return nil, fmt.Errorf("image %s: parse config: %w", img.Ref, err)
 	}
+	if err := ValidateConfig(img.Config, len(img.Manifest.Layers)); err != nil {
+		return nil, fmt.Errorf("image %s: config %s: %w", img.Ref, img.ID, err)
+	}
 	img.Size = entry.Size + img.Manifest.Config.Size
 	for _, l := range img.Manifest.Layers {
 		img.Size += l.Size
 	}
 	for _, d := range img.Config.RootFS.DiffIDs {
-		img.LayerDirs = append(img.LayerDirs, s.LayerDir(d))
+		dir, err := s.LayerDir(d)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", img.Ref, err)
+		}
+		img.LayerDirs = append(img.LayerDirs, dir)
 	}
 	return img, nil
 }

@@ -158,8 +158,10 @@ func TestRemoveCountsReferences(t *testing.T) {
 func TestVerifyFindsDamage(t *testing.T) {
 	s, _ := Open(t.TempDir())
 	addImage(t, s, "app", "layer")
-	os.WriteFile(s.BlobPath(digest.FromString("layer")), []byte("LAYER"), 0o644)
-	os.Remove(s.LayerDir(digest.FromString("diff layer")))
+	blob, _ := s.BlobPath(digest.FromString("layer"))
+	os.WriteFile(blob, []byte("LAYER"), 0o644)
+	dir, _ := s.LayerDir(digest.FromString("diff layer"))
+	os.Remove(dir)
 	problems, err := s.Verify(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +211,8 @@ func TestBlobWriterChecks(t *testing.T) {
 	if err := w.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(s.BlobPath(desc.Digest)); string(b) != string(data) {
+	blob, _ := s.BlobPath(desc.Digest)
+	if b, _ := os.ReadFile(blob); string(b) != string(data) {
 		t.Errorf("resumed blob = %q", b)
 	}
 }
@@ -257,5 +260,85 @@ func TestCleanIngest(t *testing.T) {
 	}
 	if strings.Join(left, " ") != strings.Join([]string{hex + ".partial", busy}, " ") && strings.Join(left, " ") != busy+" "+hex+".partial" {
 		t.Errorf("left in ingest/: %v, want the partial blob and the locked layer folder", left)
+	}
+}
+
+// hostileDigests are values an image may put where a digest belongs;
+// each would name a path outside the store if joined as it is.
+var hostileDigests = []digest.Digest{
+	"sha256:../../../../../../etc",
+	"sha256:../../layers",
+	"sha256:" + digest.Digest(strings.Repeat("A", 64)), // upper-case hex
+	"sha256:" + digest.Digest(strings.Repeat("a", 63)), // one digit short
+	"sha512:" + digest.Digest(strings.Repeat("a", 64)), // a sha256's length
+	"sha384:" + digest.Digest(strings.Repeat("a", 96)), // registered by go-digest, not by the image spec
+	"md5:" + digest.Digest(strings.Repeat("a", 32)),    // not registered
+	"/etc/passwd", "sha256:", ":abc", "", "sha256:/" + digest.Digest(strings.Repeat("a", 63)),
+}
+
+// TestStorePathsRefuseInvalidDigests: no path of the store can be made
+// from a value that is not a digest, whoever asks.
+func TestStorePathsRefuseInvalidDigests(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	for _, d := range hostileDigests {
+		if p, err := s.BlobPath(d); !errors.Is(err, ErrInvalidDigest) {
+			t.Errorf("BlobPath(%q) = %q, %v; want ErrInvalidDigest", d, p, err)
+		}
+		if p, err := s.LayerDir(d); !errors.Is(err, ErrInvalidDigest) {
+			t.Errorf("LayerDir(%q) = %q, %v; want ErrInvalidDigest", d, p, err)
+		}
+		if s.HasLayer(d) || s.HasBlob(d) {
+			t.Errorf("HasLayer/HasBlob(%q) = true", d)
+		}
+		if _, err := s.ReadBlob(d); !errors.Is(err, ErrInvalidDigest) {
+			t.Errorf("ReadBlob(%q) = %v", d, err)
+		}
+		if _, err := s.NewLayerDir(d); !errors.Is(err, ErrInvalidDigest) {
+			t.Errorf("NewLayerDir(%q) = %v", d, err)
+		}
+		if err := s.CommitLayer(t.TempDir(), d); !errors.Is(err, ErrInvalidDigest) {
+			t.Errorf("CommitLayer(%q) = %v", d, err)
+		}
+		if _, err := s.LockBlob(d); !errors.Is(err, ErrInvalidDigest) {
+			t.Errorf("LockBlob(%q) = %v", d, err)
+		}
+		if _, err := s.NewBlobWriter(ocispec.Descriptor{Digest: d}); !errors.Is(err, ErrInvalidDigest) {
+			t.Errorf("NewBlobWriter(%q) = %v", d, err)
+		}
+	}
+	for _, d := range []digest.Digest{digest.FromString("x"), digest.SHA512.FromString("x")} {
+		if _, err := s.LayerDir(d); err != nil {
+			t.Errorf("LayerDir(%s) = %v", d, err)
+		}
+	}
+}
+
+// TestImageWithHostileDiffIDRefused: an image whose config names a
+// host folder as a layer (written straight into the store, as a version
+// without validation would have) is refused by every lookup: no layer
+// folder outside layers/ ever reaches a container's lowerdir.
+func TestImageWithHostileDiffIDRefused(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	layer := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: digest.FromString("l"), Size: 1}
+	s.WriteBlob(layer, []byte("l"))
+	cfg := ocispec.Image{RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{"sha256:../../../../../../etc"}}}
+	cb, _ := json.Marshal(cfg)
+	m := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+		Config: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(cb), Size: int64(len(cb))},
+		Layers: []ocispec.Descriptor{layer}}
+	s.WriteBlob(m.Config, cb)
+	mb, _ := json.Marshal(m)
+	desc := ocispec.Descriptor{MediaType: m.MediaType, Digest: digest.FromBytes(mb), Size: int64(len(mb))}
+	s.WriteBlob(desc, mb)
+	r, _ := reference.Parse("evil")
+	if _, err := s.Tag(r, desc); err != nil {
+		t.Fatal(err)
+	}
+	img, err := s.Lookup("evil")
+	if !errors.Is(err, ErrInvalidDigest) {
+		t.Fatalf("Lookup = %+v, %v; want ErrInvalidDigest", img, err)
+	}
+	if _, err := s.List(); !errors.Is(err, ErrInvalidDigest) {
+		t.Errorf("List = %v", err)
 	}
 }
