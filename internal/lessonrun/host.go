@@ -40,7 +40,44 @@ func termNames() string {
 		n = append(n, t)
 	}
 	sort.Strings(n)
-	return strings.Join(n, ", ")
+	return strings.Join(append(n, "kernel>=X.Y", "kernel<X.Y"), ", ")
+}
+
+// term looks up one word of a condition: a name of hostTerms, or a
+// comparison with the kernel's version, "kernel>=6.8" or "kernel<6.8".
+func term(t string) (func(h *Host) bool, error) {
+	if f, ok := hostTerms[t]; ok {
+		return f, nil
+	}
+	for _, op := range []string{">=", "<"} {
+		v, ok := strings.CutPrefix(t, "kernel"+op)
+		if !ok {
+			continue
+		}
+		want, err := parseVersion(v)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", t, err)
+		}
+		atLeast := func(h *Host) bool {
+			have, err := parseVersion(h.Kernel)
+			return err == nil && (have[0] > want[0] || have[0] == want[0] && have[1] >= want[1])
+		}
+		if op == "<" {
+			return func(h *Host) bool { return !atLeast(h) }, nil
+		}
+		return atLeast, nil
+	}
+	return nil, fmt.Errorf("unknown host term %q", t)
+}
+
+// parseVersion reads the major and minor numbers of a kernel release
+// ("6.12.48+deb13-amd64" is 6, 12).
+func parseVersion(s string) ([2]int, error) {
+	var v [2]int
+	if _, err := fmt.Sscanf(s, "%d.%d", &v[0], &v[1]); err != nil {
+		return v, fmt.Errorf("not a kernel version MAJOR.MINOR: %q", s)
+	}
+	return v, nil
 }
 
 // DetectHost looks at the host once: the cgroup mode with cgroupctl's
@@ -90,22 +127,23 @@ func (h *Host) String() string {
 // Cond is a block's host condition, from `host=COND` in its info string:
 // terms joined by "," must all hold, terms joined by "|" are
 // alternatives. "cgroup-v2", "cgroup-v1|cgroup-hybrid",
-// "cgroup-v2,no-ia32". The zero Cond holds on every host.
+// "cgroup-v2,no-ia32", "kernel<6.8". The zero Cond holds on every host.
 type Cond struct {
-	Text string     // as written
-	all  [][]string // each inner list: alternatives, one must hold
+	Text string                 // as written
+	all  [][]func(h *Host) bool // each inner list: alternatives, one must hold
 }
 
 // ParseCond parses the text after `host=`.
 func ParseCond(text string) (Cond, error) {
 	c := Cond{Text: text}
 	for _, part := range strings.Split(text, ",") {
-		var alts []string
+		var alts []func(h *Host) bool
 		for _, t := range strings.Split(part, "|") {
-			if _, ok := hostTerms[t]; !ok {
-				return Cond{}, fmt.Errorf("host=%s: unknown host term %q (known: %s; join with , for and, | for or)", text, t, termNames())
+			f, err := term(t)
+			if err != nil {
+				return Cond{}, fmt.Errorf("host=%s: %w (known: %s; join with , for and, | for or)", text, err, termNames())
 			}
-			alts = append(alts, t)
+			alts = append(alts, f)
 		}
 		c.all = append(c.all, alts)
 	}
@@ -116,8 +154,8 @@ func ParseCond(text string) (Cond, error) {
 func (c Cond) Holds(h *Host) bool {
 	for _, alts := range c.all {
 		ok := false
-		for _, t := range alts {
-			ok = ok || hostTerms[t](h)
+		for _, holds := range alts {
+			ok = ok || holds(h)
 		}
 		if !ok {
 			return false

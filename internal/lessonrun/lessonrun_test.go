@@ -46,6 +46,8 @@ func TestParseErrors(t *testing.T) {
 		"```console host=\n$ true\n```\n",
 		"```console host=cgroup-v2,\n$ true\n```\n",
 		"```console cleanup host=ia32|\n$ true\n```\n",
+		"```console host=kernel>=6\n$ true\n```\n",
+		"```console host=kernel>6.8\n$ true\n```\n",
 	} {
 		if _, err := Parse("bad.md", text); err == nil {
 			t.Errorf("Parse(%q) succeeded, want an error", text)
@@ -189,6 +191,13 @@ func TestCond(t *testing.T) {
 		{"cgroup-v2,ia32", v2, true},
 		{"cgroup-v2,no-ia32", v2, false},
 		{"cgroup-v1|cgroup-v2,no-ia32", v1NoIA32, true},
+		{"kernel>=6.8", &Host{Kernel: "6.8.0-31-generic"}, true},
+		{"kernel>=6.8", &Host{Kernel: "6.12.48+deb13-amd64"}, true},
+		{"kernel>=6.8", &Host{Kernel: "6.1.0-40-amd64"}, false},
+		{"kernel>=6.8", &Host{Kernel: "5.15.0"}, false},
+		{"kernel>=6.8", &Host{Kernel: "7.0"}, true},
+		{"kernel<6.8", &Host{Kernel: "6.1.0-40-amd64"}, true},
+		{"kernel<6.8", &Host{Kernel: "6.18.44-fc-v1045"}, false},
 	}
 	for _, c := range cases {
 		cond, err := ParseCond(c.cond)
