@@ -104,6 +104,22 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestSymlinkedProc: a rootfs whose /proc is a symlink to /etc would get
+// proc mounted on its /etc. chroot refuses, as runc does, and mounts
+// nothing.
+func TestSymlinkedProc(t *testing.T) {
+	testenv.Integration(t)
+	testenv.NoNewMounts(t)
+	root := testenv.BusyboxRootfs(t)
+	os.RemoveAll(filepath.Join(root, "proc"))
+	os.Symlink("/etc", filepath.Join(root, "proc"))
+	out, code := runChroot(t, "--pivot", root, "--docker", "--", "/bin/true")
+	want := `chroot: error: mount proc on /proc: filesystem "proc" must be mounted on ordinary directory (the image's /proc is a symlink to /etc)`
+	if code != 125 || !strings.Contains(out, want) {
+		t.Fatalf("exit %d:\n%s\nwant 125 and %q", code, out, want)
+	}
+}
+
 // TestNotRoot: as an ordinary user, both forms fail with a hint.
 func TestNotRoot(t *testing.T) {
 	testenv.Integration(t)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 
 	"mini-docker/internal/testenv"
@@ -212,4 +213,36 @@ func waitLog(t *testing.T, h *harness, name, want string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestSymlinkedKernelMountPoints: an image whose /proc, /sys or /dev is
+// a symlink (here to /etc) would have the kernel filesystem mounted
+// where the link points. The run is refused with runc's words, in one
+// process and as the tool chain, and leaves nothing behind.
+func TestSymlinkedKernelMountPoints(t *testing.T) {
+	h := newHarness(t)
+	for _, dir := range []string{"proc", "sys", "dev"} {
+		root := testenv.BusyboxRootfs(t)
+		os.RemoveAll(filepath.Join(root, dir))
+		if err := os.Symlink("/etc", filepath.Join(root, dir)); err != nil {
+			t.Fatal(err)
+		}
+		layer, err := testenv.TarDir(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := h.reg.Ref("attack/symlinked-" + dir + ":1")
+		testenv.PushImage(t, h.reg, "attack/symlinked-"+dir+":1",
+			testenv.Image{Config: ocispec.ImageConfig{Cmd: []string{"sh"}}, Layers: []testenv.Layer{{Tar: layer}}}, testenv.FormatOCI)
+		h.mustHost("pull", "-q", ref)
+		for _, mode := range [][]string{nil, {"--tool-chain"}} {
+			args := append(append([]string{"run", "--rm", "--network", "none"}, mode...), ref, "sh", "-c", "grep -c ' /etc ' /proc/self/mountinfo")
+			out, errOut, code := h.md(args...)
+			want := "must be mounted on ordinary directory (the image's /" + dir + " is a symlink to /etc)"
+			if code != 125 || !strings.Contains(errOut, want) {
+				t.Errorf("%s: exit %d, stdout %q, stderr %q; want 125 and %q", strings.Join(args, " "), code, out, errOut, want)
+			}
+		}
+	}
+	h.assertNoLeaks()
 }

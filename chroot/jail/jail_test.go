@@ -170,3 +170,38 @@ func resolveIn(t *testing.T, root, p string) string {
 	}
 	return cur
 }
+
+// TestOrdinaryDir: a kernel filesystem's mount point must be a real
+// directory of the rootfs, reached through no symlink (runc's "must be
+// mounted on ordinary directory"); a missing one is fine (it is made).
+func TestOrdinaryDir(t *testing.T) {
+	root := t.TempDir()
+	os.Mkdir(filepath.Join(root, "etc"), 0o755)
+	os.Symlink("/etc", filepath.Join(root, "proc"))
+	os.Symlink("etc", filepath.Join(root, "dev"))
+	os.WriteFile(filepath.Join(root, "sys"), nil, 0o644)
+	os.MkdirAll(filepath.Join(root, "run", "real"), 0o755)
+	os.Symlink("real", filepath.Join(root, "run", "link"))
+	for _, c := range []struct {
+		target, want string
+	}{
+		{"/proc", `filesystem "proc" must be mounted on ordinary directory (the image's /proc is a symlink to /etc)`},
+		{"/dev", `(the image's /dev is a symlink to etc)`},
+		{"/sys", `(the image's /sys is not a directory)`},
+		{"/sys/fs/cgroup", `(the image's /sys is not a directory)`},
+		{"/run/link/x", `(the image's /run/link is a symlink to real)`},
+		{"/run/real/x", ""},
+		{"/mnt/new", ""},
+		{"/etc", ""},
+	} {
+		got, err := ordinaryDir(root, c.target, "proc")
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("ordinaryDir(%s): %v", c.target, err)
+		case c.want == "" && got != filepath.Join(root, c.target):
+			t.Errorf("ordinaryDir(%s) = %s", c.target, got)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("ordinaryDir(%s) = %q, %v; want an error with %q", c.target, got, err, c.want)
+		}
+	}
+}

@@ -264,9 +264,11 @@ func mountDevpts(root string, devTmpfs bool, ex *explain.Printer) error {
 	if devTmpfs {
 		return nil // mountDev linked /dev/ptmx to pts/ptmx
 	}
-	// The rootfs's own /dev: point its ptmx at the new instance, if it has one.
+	// The rootfs's own /dev: point its ptmx at the new instance, if it
+	// has one. A link (often pts/ptmx already) is left alone: a bind
+	// would follow it, from outside the root.
 	ptmx := filepath.Join(root, "dev", "ptmx")
-	if _, err := os.Lstat(ptmx); err != nil {
+	if fi, err := os.Lstat(ptmx); err != nil || fi.Mode()&os.ModeSymlink != 0 {
 		return nil
 	}
 	return mount(ex, filepath.Join(root, "dev/pts/ptmx"), ptmx, "", unix.MS_BIND, "")
@@ -573,17 +575,52 @@ func makeWorkdir(root, workdir string, ex *explain.Printer) error {
 	return nil
 }
 
-// mountFS mounts a filesystem at a path inside the root, creating the
-// mount point (safely inside the root) when the rootfs lacks it.
+// mountFS mounts a kernel filesystem at a path inside the root, creating
+// the mount point when the rootfs lacks it. The path must be an ordinary
+// directory, reached through no symlink (ordinaryDir).
 func mountFS(root, target, source, fstype string, flags uintptr, data string, ex *explain.Printer) error {
-	dst, err := securejoin.SecureJoin(root, target)
+	dst, err := ordinaryDir(root, target, fstype)
 	if err != nil {
-		return fmt.Errorf("resolve %s in %s: %w", target, root, err)
+		return err
 	}
 	if err := makeMountPoint(dst, true); err != nil {
 		return err
 	}
 	return mount(ex, source, dst, fstype, flags, data)
+}
+
+// ordinaryDir returns root/target after checking, component by
+// component with lstat(2), that each part of it the rootfs already has
+// is a directory and not a symlink. The image chooses its own /proc,
+// /sys and /dev: as a symlink, mount(2) would follow it, and an image
+// with /proc -> /etc would get proc mounted on its /etc (resolved in the
+// root) or, followed from outside the root, on a host directory. runc
+// refuses the same: "filesystem "proc" must be mounted on ordinary
+// directory". The root is not running anything yet, so nothing can swap
+// a component between this check and the mount.
+func ordinaryDir(root, target, fstype string) (string, error) {
+	p := root
+	for _, c := range strings.Split(strings.Trim(filepath.Clean("/"+target), "/"), "/") {
+		p = filepath.Join(p, c)
+		fi, err := os.Lstat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			break // makeMountPoint creates the rest, as directories
+		}
+		if err != nil {
+			return "", fmt.Errorf("mount %s on %s: %w", fstype, target, unwrapPathError(err))
+		}
+		if fi.IsDir() {
+			continue
+		}
+		what := "not a directory"
+		if fi.Mode()&os.ModeSymlink != 0 {
+			link, _ := os.Readlink(p)
+			what = "a symlink to " + link
+		}
+		return "", fmt.Errorf("mount %s on %s: filesystem %q must be mounted on ordinary directory (the image's %s is %s)",
+			fstype, target, fstype, strings.TrimPrefix(p, root), what)
+	}
+	return filepath.Join(root, target), nil
 }
 
 // makeMountPoint creates a directory (or, for a file bind mount, an empty
