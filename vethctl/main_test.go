@@ -173,6 +173,11 @@ func TestBadInputIsOneLineAndLeavesNothing(t *testing.T) {
 		{"netns del missing", []string{"netns", "del", "vc-none"}, "network namespace not found"},
 		{"exhausted subnet", []string{"ipam", "alloc", "x", "--subnet", "10.0.0.0/30", "--root", root}, "no free address left in 10.0.0.0/30"},
 		{"subnet too small", []string{"ipam", "alloc", "x", "--subnet", "10.0.0.0/31", "--root", root}, "subnet too small"},
+		// Found by FuzzNames and FuzzForwardAddresses: the kernel refuses
+		// these, with a message that does not say why.
+		{"link name with a carriage return", []string{"create", "vc-b\rx", "eth1", "--netns", box}, `invalid link name "vc-b\rx"`},
+		{"port out of range", []string{"forward", "--listen", "127.0.0.1:65536", "--to", "10.212.0.2:80"}, `forward: invalid address "127.0.0.1:65536"`},
+		{"port by service name", []string{"forward", "--listen", "127.0.0.1:8080", "--to", "10.212.0.2:http"}, `forward: invalid address "10.212.0.2:http"`},
 		{"bad flag", []string{"create", "--bogus"}, "unknown flag: --bogus"},
 		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -283,11 +284,19 @@ func (f Forward) check() error {
 	}
 	for _, a := range []string{f.Listen, f.Target} {
 		host, port, err := net.SplitHostPort(a)
-		if err != nil || (host != "" && net.ParseIP(host) == nil) || port == "" {
-			return fmt.Errorf("forward: invalid address %q (want IP:PORT, e.g. 127.0.0.1:8080)", a)
+		if err != nil || (host != "" && net.ParseIP(host) == nil) || !isPort(port) {
+			return fmt.Errorf("forward: invalid address %q (want IP:PORT, PORT from 0 to 65535, e.g. 127.0.0.1:8080)", a)
 		}
 	}
 	return nil
+}
+
+// isPort reports whether s is a port number as docker-proxy takes it:
+// decimal, 0 to 65535. Service names ("http") would be looked up in
+// /etc/services, and anything else would reach the --explain line as is.
+func isPort(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 16)
+	return err == nil
 }
 
 // socat is the classic command doing the same relay, for --explain.

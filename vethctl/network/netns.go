@@ -191,7 +191,7 @@ func doIn(fd netns.NsHandle, what string, fn func() error) error {
 // checkNetnsName rejects names the kernel or /run/netns would refuse or
 // misread.
 func checkNetnsName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/ \t\n") {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/ \t\n\x00") {
 		return fmt.Errorf("invalid network namespace name %q", name)
 	}
 	return nil

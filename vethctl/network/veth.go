@@ -282,10 +282,13 @@ func (v Veth) checkFree(host, inside *netlink.Handle) error {
 }
 
 // checkLinkName applies the kernel's rules for interface names
-// (dev_valid_name): 1 to 15 bytes, no '/', ':' or whitespace.
+// (dev_valid_name): 1 to 15 bytes, not "." or "..", no '/', ':' or
+// whitespace as the kernel's isspace() sees it, which counts \v, \f, \r
+// and the Latin-1 no-break space 0xA0 too. A NUL byte would cut the name
+// short in the netlink message, so it is refused as well.
 func checkLinkName(name string) error {
 	if name == "" || len(name) >= unix.IFNAMSIZ || name == "." || name == ".." ||
-		strings.ContainsAny(name, "/: \t\n") {
+		strings.ContainsAny(name, "/: \t\n\v\f\r\x00") || strings.IndexByte(name, 0xa0) >= 0 {
 		return fmt.Errorf("invalid link name %q (1 to %d characters, no '/', ':' or spaces)", name, unix.IFNAMSIZ-1)
 	}
 	return nil
