@@ -5,7 +5,7 @@ HELPERS := $(notdir $(wildcard lessons/cmd/*))
 GO      ?= go
 TESTFLAGS ?=
 
-.PHONY: all build $(TOOLS) helpers test test-unit test-integration lessons setup bench demo clean vet fmt
+.PHONY: all build $(TOOLS) helpers test test-unit test-integration lessons fuzz setup bench demo clean vet fmt
 
 all: build
 
@@ -26,6 +26,7 @@ test: vet build
 	$(GO) test -count=1 -timeout 40m $(TESTFLAGS) -skip '^TestCompare' ./...
 	$(GO) test -count=1 -timeout 30m -v -run '^TestCompare' ./mini-docker/compare/
 	$(MAKE) lessons
+	$(MAKE) fuzz
 
 # Unit tests only: no root, no kernel objects, runs anywhere.
 test-unit:
@@ -38,6 +39,12 @@ test-integration: build
 # (LESSON=03 runs only lessons whose file name starts with 03).
 lessons: build
 	MINI_DOCKER_LESSONS=1 LESSON=$(LESSON) $(GO) test -count=1 -timeout 30m -run 'TestLessons' -v ./lessons/
+
+# Runs every fuzz target (func FuzzXxx) one at a time, about 5 minutes in
+# all (FUZZ_BUDGET=300 seconds; FUZZTIME=1m for a fixed time per target).
+# A crash fails it and leaves the input in testdata/fuzz/ to commit.
+fuzz:
+	bash scripts/fuzz
 
 vet:
 	$(GO) vet ./...
