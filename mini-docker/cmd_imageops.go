@@ -392,7 +392,13 @@ func cmdLoad(c *ctx, args []string) error {
 		}
 		defer r.Close()
 	}
-	names, err := pullimage.Load(context.Background(), s, r, f.Explainer())
+	// The bounds on layers of daemon.json, as `pull load` applies them.
+	lim, reserve, err := pullimage.LayerLimits("", -1, -1)
+	if err != nil {
+		return err
+	}
+	s.Reserve = reserve
+	names, err := pullimage.Load(context.Background(), s, r, lim, f.Explainer())
 	if err != nil {
 		return cli.WithCode(err, 1)
 	}

@@ -9,7 +9,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
 
 	"mini-docker/internal/testenv"
 )
@@ -91,11 +94,15 @@ func pullSplit(t *testing.T, root string, args ...string) (stdout, stderr string
 }
 
 // refused checks the outcome every attack must have: exit 125, one line
-// on stderr naming the tool and holding want, no panic.
+// on stderr naming the tool and holding want (and perhaps the line of
+// the hint that goes with it), no panic.
 func refused(t *testing.T, stdout, stderr string, code int, want string) {
 	t.Helper()
 	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
-	if code != 125 || len(lines) != 1 || !strings.HasPrefix(lines[0], "pull: error: ") || !strings.Contains(stderr, want) {
+	if len(lines) == 2 && strings.HasPrefix(lines[1], "pull: hint: ") {
+		lines = lines[:1]
+	}
+	if code != 125 || len(lines) != 1 || !strings.HasPrefix(lines[0], "pull: error: ") || !strings.Contains(lines[0], want) {
 		t.Errorf("exit %d, want 125 and one line with %q:\nstderr:\n%s\nstdout:\n%s", code, want, stderr, stdout)
 	}
 	if strings.Contains(stderr+stdout, "panic") || strings.Contains(stderr+stdout, "goroutine ") {
@@ -325,4 +332,178 @@ func TestAttackOversizedConfig(t *testing.T) {
 		t.Errorf("the server sent %d bytes of an endless config: the client kept reading", sent)
 	}
 	storeEmpty(t, root)
+}
+
+// zeroLayer is a layer holding one file of size zeros, as stacked gzip
+// members (the shape of the 21 MB layer that unpacked to 21 GiB), with
+// its diff ID: an honest layer, only large.
+func zeroLayer(t *testing.T, size int64) (gz []byte, diffID digest.Digest) {
+	t.Helper()
+	var tarBuf bytes.Buffer
+	tw := tar.NewWriter(&tarBuf)
+	tw.WriteHeader(&tar.Header{Name: "zeros", Mode: 0o644, Size: size, Typeflag: tar.TypeReg})
+	tw.Write(make([]byte, size))
+	tw.Close()
+	raw := tarBuf.Bytes()
+	var out bytes.Buffer
+	const members = 4
+	for i := range members {
+		zw, _ := gzip.NewWriterLevel(&out, gzip.BestCompression)
+		zw.Write(raw[len(raw)*i/members : len(raw)*(i+1)/members])
+		zw.Close()
+	}
+	return out.Bytes(), digest.FromBytes(raw)
+}
+
+// serveLayerGz serves an image whose only layer is the blob gz.
+func serveLayerGz(h *testenv.HostileRegistry, gz []byte, diffID digest.Digest) string {
+	e := &evilImage{h: h, cfg: ocispec.Image{Platform: testPlatform(), RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}}}}
+	e.layers = []ocispec.Descriptor{h.Blob(ocispec.MediaTypeImageLayerGzip, gz)}
+	m, _ := e.manifest()
+	return e.serve("evil/zeros:latest", m)
+}
+
+// TestAttackLayerExpansion: a 64 MiB layer of zeros (about 64 KiB
+// compressed) is refused by --max-layer-size, --max-layer-ratio and
+// daemon.json's "max-layer-size", with nothing left in the store; with
+// no limit it pulls (so the limit, not the layer, refused it).
+func TestAttackLayerExpansion(t *testing.T) {
+	testenv.Integration(t)
+	gz, diffID := zeroLayer(t, 64<<20)
+	h := testenv.NewHostileRegistry(t)
+	ref := serveLayerGz(h, gz, diffID)
+	t.Logf("layer: %d bytes compressed, 64 MiB unpacked (ratio %.0f)", len(gz), float64(64<<20)/float64(len(gz)))
+
+	daemonJSON := filepath.Join(t.TempDir(), "daemon.json")
+	os.WriteFile(daemonJSON, []byte(`{"max-layer-size": "16m"}`), 0o644)
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"--max-layer-size", nil, []string{"--max-layer-size", "16m"}, "(max-layer-size 16777216): layer too large"},
+		{"--max-layer-ratio", nil, []string{"--max-layer-ratio", "100"}, "max-layer-ratio 100 times its"},
+		{"daemon.json", []string{"MINI_DOCKER_CONFIG=" + daemonJSON}, nil, "(max-layer-size 16777216): layer too large"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			stdout, stderr, code := pullEnv(t, root, tt.env, append(append([]string{"--root", root}, tt.args...), ref)...)
+			refused(t, stdout, stderr, code, tt.want)
+			storeEmpty(t, root)
+		})
+	}
+	root := t.TempDir()
+	if stdout, stderr, code := pullSplit(t, root, "--root", root, ref); code != 0 {
+		t.Errorf("without a limit: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// pullEnv is pullSplit with more environment.
+func pullEnv(t *testing.T, root string, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(testenv.Bin(t, "pull"), args...)
+	cmd.Env = append(append(os.Environ(), "MINI_DOCKER_ROOT="+root, "MINI_DOCKER_CONFIG=/nonexistent", "DOCKER_CONFIG="+root), env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if x, ok := err.(*exec.ExitError); ok {
+		return o.String(), e.String(), x.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), 0
+}
+
+// smallDisk mounts a tmpfs of size bytes for the test (unmounted at its
+// end): a store's filesystem that a test may fill.
+func smallDisk(t *testing.T, size int64) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, fmt.Sprintf("size=%d,mode=0755", size)); err != nil {
+		t.Fatalf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	return dir
+}
+
+func freeBytes(t *testing.T, dir string) (free, total int64) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	return int64(st.Bavail) * st.Frsize, int64(st.Blocks) * st.Frsize
+}
+
+// TestAttackLayerFillsDisk: on a 48 MiB store filesystem, a layer that
+// unpacks to 64 MiB stops at the default 5% reserve (the free space
+// never goes below it while it unpacks), and leaves nothing behind.
+// With the reserve off (--store-reserve 0) the disk fills, and the
+// error is the local write error, not a "size mismatch" that blames the
+// registry.
+func TestAttackLayerFillsDisk(t *testing.T) {
+	testenv.Integration(t)
+	gz, diffID := zeroLayer(t, 64<<20)
+	h := testenv.NewHostileRegistry(t)
+	ref := serveLayerGz(h, gz, diffID)
+
+	t.Run("reserve", func(t *testing.T) {
+		root := smallDisk(t, 48<<20)
+		free0, total := freeBytes(t, root)
+		reserve := total * 5 / 100
+		lowest := free0
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() { // watch the free space while the pull runs
+			defer close(done)
+			for {
+				if f, _ := freeBytes(t, root); f < lowest {
+					lowest = f
+				}
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		}()
+		stdout, stderr, code := pullSplit(t, root, "--root", root, ref)
+		close(stop)
+		<-done
+		refused(t, stdout, stderr, code, "the store's disk reserve is reached")
+		storeEmpty(t, root)
+		if lowest < reserve {
+			t.Errorf("free space fell to %d bytes during the pull, below the reserve of %d", lowest, reserve)
+		}
+		if free, _ := freeBytes(t, root); free < free0-(1<<20) {
+			t.Errorf("%d bytes free after the refused pull, %d before: something was left", free, free0)
+		}
+	})
+	t.Run("disk full", func(t *testing.T) {
+		root := smallDisk(t, 48<<20)
+		stdout, stderr, code := pullSplit(t, root, "--root", root, "--store-reserve", "0", ref)
+		refused(t, stdout, stderr, code, "no space left on device")
+		if strings.Contains(stderr, "size mismatch") || strings.Contains(stderr, "digest mismatch") {
+			t.Errorf("a full disk is blamed on the registry:\n%s", stderr)
+		}
+		storeEmpty(t, root)
+	})
+	t.Run("disk full while the blob is written", func(t *testing.T) {
+		// A small tar followed by 8 MiB of random bytes (hashed into the
+		// diff ID, never unpacked): only the blob does not fit.
+		junk := make([]byte, 8<<20)
+		rand.Read(junk)
+		layer := append(testenv.LayerTar(testenv.File("a", "a")), junk...)
+		e := newEvilImage(h, layer)
+		m, _ := e.manifest()
+		ref := e.serve("evil/random:latest", m)
+		root := smallDisk(t, 6<<20)
+		stdout, stderr, code := pullSplit(t, root, "--root", root, "--store-reserve", "0", ref)
+		refused(t, stdout, stderr, code, "store blob sha256:")
+		refused(t, stdout, stderr, code, "no space left on device")
+		if strings.Contains(stderr, "size mismatch") || strings.Contains(stderr, "digest mismatch") {
+			t.Errorf("a full disk is blamed on the registry:\n%s", stderr)
+		}
+		storeEmpty(t, root)
+	})
 }

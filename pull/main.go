@@ -70,12 +70,17 @@ func pull(args []string) error {
 		Summary: "Download an image from a registry into the store (<root>/images, an OCI image layout),\n" +
 			"verifying every digest, and unpack each layer into <root>/layers/ for overlayfs.\n" +
 			"Registry mirrors for docker.io: --registry-mirror, $MINI_DOCKER_REGISTRY_MIRROR, or\n" +
-			"\"registry-mirrors\" in /etc/mini-docker/daemon.json. Passwords: ~/.docker/config.json.",
+			"\"registry-mirrors\" in /etc/mini-docker/daemon.json. Passwords: ~/.docker/config.json.\n" +
+			"A layer may not expand past --max-layer-size or --max-layer-ratio, and unpacking stops\n" +
+			"before the store's filesystem has less than --store-reserve percent free (daemon.json:\n" +
+			"\"max-layer-size\", \"max-layer-ratio\", \"store-reserve\"). Every digest an image gives is\n" +
+			"checked before it becomes a URL or a path.",
 		Examples: []string{
 			"pull busybox",
 			"pull --explain 127.0.0.1:5000/library/debian:bookworm",
 			"pull --registry-mirror http://127.0.0.1:5000 debian:bookworm",
 			"pull --platform linux/arm64 alpine",
+			"pull --max-layer-size 2g --max-layer-ratio 50 --store-reserve 10 debian:bookworm",
 			"pull images",
 			"pull save -o debian.tar debian:bookworm && pull load -i debian.tar",
 		},
@@ -86,6 +91,7 @@ func pull(args []string) error {
 	f.StringArrayVar(&mirrors, "registry-mirror", nil, "registry mirror for docker.io images, tried first (repeatable)")
 	f.StringArrayVar(&insecure, "insecure-registry", nil, "registry HOST:PORT that may be reached over plain HTTP (repeatable; loopback always may)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the image name")
+	limits := limitFlags(f)
 	f.BoolVar(&implicit, "implicit", false, "the pull happens because a run needs the image (prints Docker's 'Unable to find image' line)")
 	f.MarkHidden("implicit")
 	if err := f.Parse(args); err != nil {
@@ -101,6 +107,10 @@ func pull(args []string) error {
 	if err != nil {
 		return err
 	}
+	lim, err := limits(s)
+	if err != nil {
+		return err
+	}
 	regOpts, err := image.RegistryOptions(mirrors, insecure)
 	if err != nil {
 		return err
@@ -108,11 +118,28 @@ func pull(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	_, err = image.Pull(ctx, s, f.Arg(0), image.Options{
-		Platform: platform, MaxConcurrent: maxConcurrent, Registry: regOpts,
+		Platform: platform, MaxConcurrent: maxConcurrent, Registry: regOpts, Limits: lim,
 		Out: os.Stdout, Err: os.Stderr, TTY: isTerminal(os.Stdout), Quiet: quiet, Implicit: implicit,
 		Explain: f.Explainer(),
 	})
 	return hint(err)
+}
+
+// limitFlags adds the flags that bound what a layer may take, and
+// returns how to resolve them against daemon.json once the store is
+// open (the reserve is the store's).
+func limitFlags(f *cli.Flags) func(*store.Store) (image.Limits, error) {
+	maxSize := f.String("max-layer-size", "", "refuse a layer that expands past SIZE (\"2g\", \"500m\"; daemon.json \"max-layer-size\"; default: no limit)")
+	maxRatio := f.Float64("max-layer-ratio", -1, "refuse a layer that expands past N times its compressed size (daemon.json \"max-layer-ratio\"; 0: no limit, the default)")
+	reserve := f.Float64("store-reserve", -1, "stop unpacking before the store's filesystem has less than PERCENT free (daemon.json \"store-reserve\"; 0: off; default 5)")
+	return func(s *store.Store) (image.Limits, error) {
+		lim, res, err := image.LayerLimits(*maxSize, *maxRatio, *reserve)
+		if err != nil {
+			return lim, cli.Usagef(tool, "%v", err)
+		}
+		s.Reserve = res
+		return lim, nil
+	}
 }
 
 // hint adds the fix for the failures a learner meets first.
@@ -130,6 +157,10 @@ func hint(err error) error {
 		return cli.WithHint(err, "the registry speaks plain HTTP: add --insecure-registry HOST:PORT")
 	case strings.Contains(msg, "no such host"), strings.Contains(msg, "network is unreachable"):
 		return cli.WithHint(err, "no network: use a local registry with --registry-mirror, or `pull load -i FILE`")
+	case errors.Is(err, store.ErrReserve), errors.Is(err, unix.ENOSPC):
+		return cli.WithHint(err, "the store's disk is full: free space, or give another state root (--root) on a larger disk; nothing was stored")
+	case errors.Is(err, image.ErrLayerTooLarge):
+		return cli.WithHint(err, "raise --max-layer-size / --max-layer-ratio if you trust this image; nothing was stored")
 	case errors.Is(err, store.ErrDigestMismatch):
 		return cli.WithHint(err, "the registry served altered or corrupt content; nothing was stored")
 	}
@@ -275,10 +306,15 @@ func load(args []string) error {
 		"Import the images of a `docker save` tarball or an OCI archive (default: from stdin).",
 		"pull load -i debian.tar", "docker save busybox | pull load")
 	input := f.StringP("input", "i", "", "read from FILE instead of stdin")
+	limits := limitFlags(f)
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
 	s, err := store.Open(*root)
+	if err != nil {
+		return err
+	}
+	lim, err := limits(s)
 	if err != nil {
 		return err
 	}
@@ -289,7 +325,7 @@ func load(args []string) error {
 		}
 		defer in.Close()
 	}
-	names, err := image.Load(context.Background(), s, in, f.Explainer())
+	names, err := image.Load(context.Background(), s, in, lim, f.Explainer())
 	if err != nil {
 		return hint(err)
 	}

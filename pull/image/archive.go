@@ -119,7 +119,7 @@ func layerDigests(m ocispec.Manifest) []digest.Digest {
 // Load imports the images of an archive (an OCI archive, a `docker save`
 // tarball, or both at once) into the store, verifying every blob, and
 // unpacks their layers. It returns the names it tagged.
-func Load(ctx context.Context, s *store.Store, r io.Reader, ex *explain.Printer) ([]string, error) {
+func Load(ctx context.Context, s *store.Store, r io.Reader, lim Limits, ex *explain.Printer) ([]string, error) {
 	unlock, err := s.LockShared()
 	if err != nil {
 		return nil, err
@@ -138,10 +138,10 @@ func Load(ctx context.Context, s *store.Store, r io.Reader, ex *explain.Printer)
 		return nil, fmt.Errorf("read archive: %w", err)
 	}
 	if _, err := os.Stat(filepath.Join(tmp, ocispec.ImageIndexFile)); err == nil {
-		return loadOCI(ctx, s, tmp, ex)
+		return loadOCI(ctx, s, tmp, lim, ex)
 	}
 	if _, err := os.Stat(filepath.Join(tmp, "manifest.json")); err == nil {
-		return loadDocker(ctx, s, tmp, links, ex)
+		return loadDocker(ctx, s, tmp, links, lim, ex)
 	}
 	return nil, errors.New("read archive: neither index.json (OCI archive) nor manifest.json (docker save) in it")
 }
@@ -254,7 +254,7 @@ func readSmallBlob(desc ocispec.Descriptor, p string) ([]byte, error) {
 
 // storeImage imports an image whose manifest is known: config and layer
 // blobs from files, layers unpacked, then manifest and tag.
-func storeImage(ctx context.Context, s *store.Store, mdesc ocispec.Descriptor, mraw []byte, blobFile func(digest.Digest) string, names []reference.Reference, ex *explain.Printer) error {
+func storeImage(ctx context.Context, s *store.Store, mdesc ocispec.Descriptor, mraw []byte, blobFile func(digest.Digest) string, names []reference.Reference, lim Limits, ex *explain.Printer) error {
 	m, err := ParseManifest(mraw)
 	if err != nil {
 		return fmt.Errorf("manifest %s: %w", mdesc.Digest, err)
@@ -273,7 +273,7 @@ func storeImage(ctx context.Context, s *store.Store, mdesc ocispec.Descriptor, m
 		if err := importBlob(s, l, blobFile(l.Digest), ex); err != nil {
 			return err
 		}
-		if _, err := pullLayer(ctx, s, nil, l, cfg.RootFS.DiffIDs[i], ex, &progress{}); err != nil {
+		if _, err := pullLayer(ctx, s, nil, l, cfg.RootFS.DiffIDs[i], lim, ex, &progress{}); err != nil {
 			return err
 		}
 	}
@@ -294,7 +294,7 @@ func storeImage(ctx context.Context, s *store.Store, mdesc ocispec.Descriptor, m
 	return nil
 }
 
-func loadOCI(ctx context.Context, s *store.Store, dir string, ex *explain.Printer) ([]string, error) {
+func loadOCI(ctx context.Context, s *store.Store, dir string, lim Limits, ex *explain.Printer) ([]string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, ocispec.ImageIndexFile))
 	if err != nil {
 		return nil, err
@@ -345,7 +345,7 @@ func loadOCI(ctx context.Context, s *store.Store, dir string, ex *explain.Printe
 			}
 			names = append(names, r)
 		}
-		if err := storeImage(ctx, s, entry, raw, blobFile, names, ex); err != nil {
+		if err := storeImage(ctx, s, entry, raw, blobFile, names, lim, ex); err != nil {
 			return loaded, err
 		}
 		if len(names) > 0 {
@@ -360,7 +360,7 @@ func loadOCI(ctx context.Context, s *store.Store, dir string, ex *explain.Printe
 // loadDocker imports a classic `docker save` tarball: manifest.json names
 // a config file and layer tars; the manifest is made here (OCI), with
 // each layer's media type from its first bytes.
-func loadDocker(ctx context.Context, s *store.Store, dir string, links map[string]string, ex *explain.Printer) ([]string, error) {
+func loadDocker(ctx context.Context, s *store.Store, dir string, links map[string]string, lim Limits, ex *explain.Printer) ([]string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		return nil, err
@@ -426,7 +426,7 @@ func loadDocker(ctx context.Context, s *store.Store, dir string, links map[strin
 			}
 			names = append(names, r)
 		}
-		if err := storeImage(ctx, s, mdesc, raw, func(d digest.Digest) string { return files[d] }, names, ex); err != nil {
+		if err := storeImage(ctx, s, mdesc, raw, func(d digest.Digest) string { return files[d] }, names, lim, ex); err != nil {
 			return loaded, err
 		}
 		for _, n := range names {

@@ -46,7 +46,7 @@ func TestLoadDockerSaveWithLinks(t *testing.T) {
 	names, err := Load(context.Background(), s, archive(
 		entry{name: "aaa/layer.tar", body: string(layer)},
 		entry{name: "bbb/layer.tar", link: "../aaa/layer.tar"},
-		entry{name: "c.json", body: cfg}, entry{name: "manifest.json", body: manifest}), nil)
+		entry{name: "c.json", body: cfg}, entry{name: "manifest.json", body: manifest}), Limits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestLoadRefusesEscapes(t *testing.T) {
 		"relative symlink": archive(entry{name: "a/b/c/l", link: "../../../s"}, entry{name: "x", link: "a/b/c/l/../../../../../../../../../../" + canary}),
 	} {
 		s, _ := store.Open(t.TempDir())
-		if _, err := Load(context.Background(), s, a, nil); err == nil {
+		if _, err := Load(context.Background(), s, a, Limits{}, nil); err == nil {
 			t.Errorf("%s: Load succeeded", name)
 		}
 		if b, _ := os.ReadFile(canary); string(b) != "canary" {

@@ -3,16 +3,106 @@ package image
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 
+	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/pull/registry"
+	"mini-docker/pull/store"
 )
 
-// DefaultConfigFile is the toolkit's daemon.json: Docker's keys
-// "registry-mirrors" and "insecure-registries" (override with the
-// environment variable MINI_DOCKER_CONFIG).
+// DefaultConfigFile is the toolkit's daemon.json (override with the
+// environment variable MINI_DOCKER_CONFIG): Docker's keys
+// "registry-mirrors" and "insecure-registries", and our own bounds on
+// layers, "max-layer-size" ("10g"), "max-layer-ratio" (100) and
+// "store-reserve" (percent of the store's filesystem kept free, default 5).
 const DefaultConfigFile = "/etc/mini-docker/daemon.json"
+
+// DaemonConfig is what the toolkit reads of daemon.json.
+type DaemonConfig struct {
+	Mirrors       []string `json:"registry-mirrors"`
+	Insecure      []string `json:"insecure-registries"`
+	MaxLayerSize  string   `json:"max-layer-size"`  // a size: "10g", "512m", bytes
+	MaxLayerRatio float64  `json:"max-layer-ratio"` // uncompressed bytes per compressed byte
+	StoreReserve  *float64 `json:"store-reserve"`   // percent; absent: store.DefaultReserve
+}
+
+// ParseDaemonConfig parses the content of a daemon.json and checks the
+// values of our keys.
+func ParseDaemonConfig(b []byte) (DaemonConfig, error) {
+	var cfg DaemonConfig
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return cfg, err
+	}
+	if cfg.MaxLayerSize != "" {
+		if _, err := cgroup.ParseSize(cfg.MaxLayerSize); err != nil {
+			return cfg, fmt.Errorf("max-layer-size: %w", err)
+		}
+	}
+	if cfg.MaxLayerRatio < 0 || math.IsNaN(cfg.MaxLayerRatio) {
+		return cfg, fmt.Errorf("max-layer-ratio %v: must be a number, 0 or more", cfg.MaxLayerRatio)
+	}
+	if r := cfg.StoreReserve; r != nil && !(*r >= 0 && *r < 100) {
+		return cfg, fmt.Errorf("store-reserve %v: must be a percent, 0 or more and less than 100", *r)
+	}
+	return cfg, nil
+}
+
+// ReadDaemonConfig reads $MINI_DOCKER_CONFIG, else DefaultConfigFile; a
+// missing file is an empty configuration.
+func ReadDaemonConfig() (DaemonConfig, string, error) {
+	path := os.Getenv("MINI_DOCKER_CONFIG")
+	if path == "" {
+		path = DefaultConfigFile
+	}
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return DaemonConfig{}, path, nil
+	}
+	if err != nil {
+		return DaemonConfig{}, path, fmt.Errorf("read %s: %w", path, err)
+	}
+	cfg, err := ParseDaemonConfig(b)
+	if err != nil {
+		return cfg, path, fmt.Errorf("parse %s: %w", path, err)
+	}
+	return cfg, path, nil
+}
+
+// LayerLimits gathers the bounds on layers from daemon.json and the
+// command line (flags win; an empty flag or a negative number leaves
+// daemon.json's value). It returns the limits and the store reserve.
+func LayerLimits(maxSize string, maxRatio, reserve float64) (Limits, float64, error) {
+	cfg, _, err := ReadDaemonConfig()
+	if err != nil {
+		return Limits{}, 0, err
+	}
+	var lim Limits
+	if maxSize == "" {
+		maxSize = cfg.MaxLayerSize
+	}
+	if maxSize != "" {
+		if lim.MaxLayerSize, err = cgroup.ParseSize(maxSize); err != nil {
+			return lim, 0, fmt.Errorf("max-layer-size: %w", err)
+		}
+	}
+	lim.MaxLayerRatio = cfg.MaxLayerRatio
+	if maxRatio >= 0 {
+		lim.MaxLayerRatio = maxRatio
+	}
+	res := store.DefaultReserve
+	if cfg.StoreReserve != nil {
+		res = *cfg.StoreReserve
+	}
+	if reserve >= 0 {
+		if reserve >= 100 {
+			return lim, 0, fmt.Errorf("store-reserve %v: must be less than 100 (percent)", reserve)
+		}
+		res = reserve
+	}
+	return lim, res, nil
+}
 
 // MirrorEnv names registry mirrors for docker.io, comma-separated.
 const MirrorEnv = "MINI_DOCKER_REGISTRY_MIRROR"
@@ -23,24 +113,11 @@ const MirrorEnv = "MINI_DOCKER_REGISTRY_MIRROR"
 // ~/.docker/config.json.
 func RegistryOptions(mirrors, insecure []string) (registry.Options, error) {
 	var opts registry.Options
-	path := os.Getenv("MINI_DOCKER_CONFIG")
-	if path == "" {
-		path = DefaultConfigFile
+	cfg, _, err := ReadDaemonConfig()
+	if err != nil {
+		return opts, err
 	}
-	b, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return opts, fmt.Errorf("read %s: %w", path, err)
-	}
-	if err == nil {
-		var cfg struct {
-			Mirrors  []string `json:"registry-mirrors"`
-			Insecure []string `json:"insecure-registries"`
-		}
-		if err := json.Unmarshal(b, &cfg); err != nil {
-			return opts, fmt.Errorf("parse %s: %w", path, err)
-		}
-		opts.Mirrors, opts.Insecure = cfg.Mirrors, cfg.Insecure
-	}
+	opts.Mirrors, opts.Insecure = cfg.Mirrors, cfg.Insecure
 	if env := os.Getenv(MirrorEnv); env != "" {
 		opts.Mirrors = append(strings.Split(env, ","), opts.Mirrors...)
 	}

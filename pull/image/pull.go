@@ -40,6 +40,7 @@ type Options struct {
 	Platform      string // "os/arch[/variant]"; empty: the host's
 	MaxConcurrent int    // layers downloaded at once (default 3)
 	Registry      registry.Options
+	Limits        Limits // what one layer may expand to (the disk reserve is the store's)
 
 	Out      io.Writer // progress and status (stdout); nil: silent
 	Err      io.Writer // "Unable to find image…" (stderr)
@@ -246,7 +247,7 @@ func pullLayers(ctx context.Context, s *store.Store, repo *registry.Repository, 
 				return
 			}
 			defer func() { <-sem }()
-			status, err := pullLayer(ctx, s, repo, layers[i], diffIDs[i], opts.Explain, out.progress(i))
+			status, err := pullLayer(ctx, s, repo, layers[i], diffIDs[i], opts.Limits, opts.Explain, out.progress(i))
 			if err != nil {
 				errs[i] = err
 				cancel(errSibling)
@@ -272,7 +273,7 @@ func pullLayers(ctx context.Context, s *store.Store, repo *registry.Repository, 
 
 // pullLayer brings one layer into the store: its blob in blobs/ and its
 // content unpacked in layers/<diffID>. It returns Docker's status word.
-func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, desc ocispec.Descriptor, diffID digest.Digest, ex *explain.Printer, progress *progress) (status string, err error) {
+func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, desc ocispec.Descriptor, diffID digest.Digest, lim Limits, ex *explain.Printer, progress *progress) (status string, err error) {
 	switch desc.MediaType {
 	case ocispec.MediaTypeImageLayerNonDistributable, ocispec.MediaTypeImageLayerNonDistributableGzip, //nolint:staticcheck
 		ocispec.MediaTypeImageLayerNonDistributableZstd, "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip": //nolint:staticcheck
@@ -312,7 +313,7 @@ func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, d
 			return "", err
 		}
 		defer f.Close()
-		if err := unpackLayer(s, desc, diffID, f, nil, ex); err != nil {
+		if err := unpackLayer(s, desc, diffID, f, nil, lim, ex); err != nil {
 			return "", err
 		}
 		return "Pull complete", nil
@@ -350,7 +351,7 @@ func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, d
 	if partial != nil {
 		src = io.MultiReader(io.TeeReader(partial, w.Hash()), src)
 	}
-	if err := unpackLayer(s, desc, diffID, src, w, ex); err != nil {
+	if err := unpackLayer(s, desc, diffID, src, w, lim, ex); err != nil {
 		return "", err
 	}
 	return "Pull complete", nil
@@ -360,7 +361,7 @@ func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, d
 // (download, teed into the blob file and its hash) through the
 // decompressor (hashed again: the diff ID) into the tar unpacker. w is nil
 // when src is a blob already in the store.
-func unpackLayer(s *store.Store, desc ocispec.Descriptor, diffID digest.Digest, src io.Reader, w *store.BlobWriter, ex *explain.Printer) (err error) {
+func unpackLayer(s *store.Store, desc ocispec.Descriptor, diffID digest.Digest, src io.Reader, w *store.BlobWriter, lim Limits, ex *explain.Printer) (err error) {
 	tmp, err := s.NewLayerDir(desc.Digest)
 	if err != nil {
 		if w != nil {
@@ -376,7 +377,21 @@ func unpackLayer(s *store.Store, desc ocispec.Descriptor, diffID digest.Digest, 
 	}
 	counted := &countingReader{r: src}
 
-	uerr := decompressAndUnpack(counted, tmp, diffID, desc)
+	b := newBudget(s, desc, lim)
+	uerr := decompressAndUnpack(counted, tmp, diffID, desc, b)
+	if w != nil && w.WriteErr() != nil && !store.IsLocalWriteError(uerr) {
+		uerr = fmt.Errorf("layer %s: %w", desc.Digest, w.WriteErr())
+	}
+	if store.IsLocalWriteError(uerr) || errors.Is(uerr, ErrLayerTooLarge) {
+		// Our side stopped the layer (a full disk, the reserve, a limit):
+		// the blob was cut short, and a size mismatch now would blame the
+		// registry. Nothing of the layer is kept, not even to resume.
+		os.RemoveAll(tmp)
+		if w != nil {
+			w.Abort()
+		}
+		return uerr
+	}
 	// Read to the end whatever the unpacker left (tar padding, trailing
 	// bytes): the digest covers every byte.
 	if _, derr := io.Copy(io.Discard, counted); uerr == nil {
@@ -432,7 +447,7 @@ func isNetwork(err error) bool {
 // decompressAndUnpack detects the compression from the stream's first
 // bytes (the media type is only a hint: registries get it wrong), unpacks
 // the tar, and checks the diff ID of the uncompressed bytes.
-func decompressAndUnpack(src io.Reader, dir string, diffID digest.Digest, desc ocispec.Descriptor) error {
+func decompressAndUnpack(src io.Reader, dir string, diffID digest.Digest, desc ocispec.Descriptor, b *budget) error {
 	br := bufio.NewReaderSize(src, 64<<10)
 	magic, _ := br.Peek(4)
 	var tarStream io.Reader = br
@@ -456,10 +471,10 @@ func decompressAndUnpack(src io.Reader, dir string, diffID digest.Digest, desc o
 	// unpacking (bound by file-creation syscalls) in another, with a
 	// buffer between them: the pipeline of `curl | zcat | tar -x`.
 	diffHash := digest.SHA256.Digester()
-	tee := io.TeeReader(tarStream, diffHash.Hash())
+	tee := io.TeeReader(b.stream(tarStream), diffHash.Hash())
 	pipe := newChunkPipe(16, 256<<10)
 	go pipe.fill(tee)
-	uerr := unpack.Unpack(pipe, dir)
+	uerr := unpack.UnpackCharged(pipe, dir, b.charge)
 	if uerr == nil {
 		_, uerr = io.Copy(io.Discard, pipe) // the rest of the stream: tar padding
 	}

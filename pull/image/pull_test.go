@@ -650,3 +650,29 @@ func TestRegistryOptionsSources(t *testing.T) {
 		t.Errorf("a broken daemon.json gives %v", err)
 	}
 }
+
+// TestLayerLimitsSources: the bounds on layers come from daemon.json,
+// and the flags win; bad values are refused with the key's name.
+func TestLayerLimitsSources(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "daemon.json")
+	t.Setenv("MINI_DOCKER_CONFIG", cfg)
+	os.WriteFile(cfg, []byte(`{"max-layer-size":"1g","max-layer-ratio":50,"store-reserve":10}`), 0o644)
+	lim, res, err := image.LayerLimits("", -1, -1)
+	if err != nil || lim.MaxLayerSize != 1<<30 || lim.MaxLayerRatio != 50 || res != 10 {
+		t.Errorf("from daemon.json: %+v %v %v", lim, res, err)
+	}
+	lim, res, err = image.LayerLimits("2m", 0, 0)
+	if err != nil || lim.MaxLayerSize != 2<<20 || lim.MaxLayerRatio != 0 || res != 0 {
+		t.Errorf("flags over daemon.json: %+v %v %v", lim, res, err)
+	}
+	os.WriteFile(cfg, []byte(`{}`), 0o644)
+	if lim, res, err := image.LayerLimits("", -1, -1); err != nil || lim != (image.Limits{}) || res != store.DefaultReserve {
+		t.Errorf("defaults: %+v %v %v", lim, res, err)
+	}
+	for _, bad := range []string{`{"max-layer-size":"lots"}`, `{"max-layer-ratio":-1}`, `{"store-reserve":100}`, `{"store-reserve":-2}`} {
+		os.WriteFile(cfg, []byte(bad), 0o644)
+		if _, _, err := image.LayerLimits("", -1, -1); err == nil || !strings.Contains(err.Error(), cfg) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

@@ -173,6 +173,9 @@ type BlobWriter struct {
 	h     hash.Hash
 	n     int64
 	final string // blobs/sha256/<hex>
+
+	unchecked int64 // bytes written since the last CheckReserve
+	werr      error // the first write that failed on our side (disk full…)
 }
 
 // NewBlobWriter starts receiving blob desc. The caller holds LockBlob.
@@ -194,7 +197,7 @@ func (s *Store) NewBlobWriter(desc ocispec.Descriptor) (*BlobWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingest blob %s: %w", desc.Digest, err)
 	}
-	return &BlobWriter{s: s, desc: desc, f: f, h: sha256.New(), final: final}, nil
+	return &BlobWriter{s: s, desc: desc, f: f, h: sha256.New(), final: final, unchecked: ReserveCheckEvery}, nil
 }
 
 // DiscardPartial deletes what a download of blob d left in ingest/.
@@ -241,16 +244,32 @@ func (w *BlobWriter) Skip(n int64) error {
 // Hash is the running sha256 of the blob, to feed bytes already on disk.
 func (w *BlobWriter) Hash() io.Writer { return w.h }
 
-// Write appends p to the blob.
+// Write appends p to the blob, keeping the store's disk reserve.
 func (w *BlobWriter) Write(p []byte) (int, error) {
+	if w.unchecked += int64(len(p)); w.unchecked >= ReserveCheckEvery {
+		w.unchecked = 0
+		if err := w.s.CheckReserve(ReserveCheckEvery); err != nil {
+			w.werr = fmt.Errorf("store blob %s: %w", w.desc.Digest, err)
+			return 0, w.werr
+		}
+	}
 	n, err := w.f.Write(p)
 	w.h.Write(p[:n])
 	w.n += int64(n)
-	if err == nil && w.desc.Size >= 0 && w.n > w.desc.Size {
+	if err != nil {
+		w.werr = fmt.Errorf("store blob %s: %w", w.desc.Digest, err)
+		return n, w.werr
+	}
+	if w.desc.Size >= 0 && w.n > w.desc.Size {
 		err = fmt.Errorf("blob %s: more than the %d bytes announced: %w", w.desc.Digest, w.desc.Size, ErrSizeMismatch)
 	}
 	return n, err
 }
+
+// WriteErr is the error of a write that failed on our side (a full
+// disk, the reserve), nil when every write succeeded. A blob cut short
+// by it fails Verify with a size mismatch that is not the registry's.
+func (w *BlobWriter) WriteErr() error { return w.werr }
 
 // Written is the number of bytes received so far.
 func (w *BlobWriter) Written() int64 { return w.n }

@@ -50,11 +50,15 @@ const AnnotationImageName = "io.containerd.image.name"
 
 // Store is an image store under a state root.
 type Store struct {
-	Root   string // the state root, /var/lib/mini-docker
-	dir    string // <root>/images: the OCI layout
-	layers string // <root>/layers
-	ingest string // <root>/ingest: work in progress
-	locks  string // <root>/locks
+	Root string // the state root, /var/lib/mini-docker
+	// Reserve is the percent of the filesystem's space and inodes that
+	// blob writes and layer unpacking leave free (CheckReserve); Open
+	// sets DefaultReserve, 0 turns the check off.
+	Reserve float64
+	dir     string // <root>/images: the OCI layout
+	layers  string // <root>/layers
+	ingest  string // <root>/ingest: work in progress
+	locks   string // <root>/locks
 }
 
 // Image is an image of the store, as mini-docker runs it.
@@ -74,11 +78,12 @@ type Image struct {
 // Open opens (creating when needed) the store under the state root.
 func Open(root string) (*Store, error) {
 	s := &Store{
-		Root:   root,
-		dir:    filepath.Join(root, "images"),
-		layers: filepath.Join(root, "layers"),
-		ingest: filepath.Join(root, "ingest"),
-		locks:  filepath.Join(root, "locks"),
+		Root:    root,
+		Reserve: DefaultReserve,
+		dir:     filepath.Join(root, "images"),
+		layers:  filepath.Join(root, "layers"),
+		ingest:  filepath.Join(root, "ingest"),
+		locks:   filepath.Join(root, "locks"),
 	}
 	for _, d := range []string{filepath.Join(s.dir, "blobs", "sha256"), s.layers, s.ingest, s.locks} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

@@ -48,12 +48,26 @@ const (
 // Unpack reads the layer tar stream r and recreates it in dir, which must
 // exist (and should be empty). It stops at the end of the tar archive;
 // the caller drains r if it needs every byte (to hash it).
-func Unpack(r io.Reader, dir string) error {
+func Unpack(r io.Reader, dir string) error { return UnpackCharged(r, dir, nil) }
+
+// EntryCost is what each tar entry is charged besides its content: a
+// header is 512 bytes, and it takes an inode and a name on disk.
+const EntryCost = 512
+
+// UnpackCharged is Unpack with a budget: charge(n) is called before n
+// bytes of the layer are written (file contents, chunk by chunk, and
+// EntryCost per entry), and an error from it stops the unpacking. A
+// layer's size on disk is not its tar's: a sparse entry of a few bytes
+// writes gigabytes of zeros, so the bytes are counted as written.
+func UnpackCharged(r io.Reader, dir string, charge func(n int64) error) error {
 	root, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open layer root %s: %w", dir, err)
 	}
-	u := &unpacker{root: root, dir: dir, buf: make([]byte, 256<<10), created: map[string]bool{}}
+	if charge == nil {
+		charge = func(int64) error { return nil }
+	}
+	u := &unpacker{root: root, dir: dir, buf: make([]byte, 256<<10), created: map[string]bool{}, charge: charge}
 	defer u.close()
 
 	tr := tar.NewReader(r)
@@ -84,6 +98,7 @@ type unpacker struct {
 	buf      []byte
 	dirTimes []dirTime
 	created  map[string]bool // names this layer wrote
+	charge   func(n int64) error
 
 	// The parent directory of the previous entry, kept open: tar streams
 	// list a directory's files together.
@@ -113,6 +128,9 @@ func (u *unpacker) entry(hdr *tar.Header, content io.Reader) error {
 	name, err := cleanName(hdr.Name)
 	if err != nil {
 		return err
+	}
+	if err := u.charge(EntryCost); err != nil {
+		return fmt.Errorf("layer entry %q: %w", name, err)
 	}
 	if name == "." {
 		return nil // the root itself: its metadata belongs to the store
@@ -267,11 +285,24 @@ func (u *unpacker) writeFile(pfd int, base string, content io.Reader) error {
 		return err
 	}
 	f := os.NewFile(uintptr(fd), base)
-	_, err = io.CopyBuffer(f, content, u.buf)
+	_, err = io.CopyBuffer(chargedWriter{f, u.charge}, content, u.buf)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// chargedWriter charges every write before it is made.
+type chargedWriter struct {
+	w      io.Writer
+	charge func(n int64) error
+}
+
+func (c chargedWriter) Write(p []byte) (int, error) {
+	if err := c.charge(int64(len(p))); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 // remove deletes base in the directory pfd, recursively for a directory.

@@ -1,0 +1,76 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrReserve is returned when a write would leave the store's
+// filesystem with less free space than its reserve.
+var ErrReserve = errors.New("the store's disk reserve is reached")
+
+// DefaultReserve is the part of the store's filesystem (percent of its
+// blocks, and of its inodes) that a pull or a load leaves free: a
+// layer that expands without end (stacked gzip members of zeros: 21 MB
+// became 21 GiB) stops there instead of filling the disk.
+const DefaultReserve = 5.0
+
+// ReserveCheckEvery is how many bytes are written between two checks of
+// the reserve: one statfs(2) per MiB costs nothing next to the writes,
+// and a write can pass the reserve by no more than this.
+const ReserveCheckEvery = 1 << 20
+
+// CheckReserve fails with ErrReserve when writing ahead more bytes (and
+// ahead/512 more inodes: a tar entry takes at least 512 bytes) would
+// leave less than s.Reserve percent of the store's filesystem free.
+func (s *Store) CheckReserve(ahead int64) error {
+	if s.Reserve <= 0 {
+		return nil
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(s.ingest, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", s.ingest, err)
+	}
+	bsize := st.Frsize
+	if bsize == 0 {
+		bsize = st.Bsize
+	}
+	total, avail := float64(st.Blocks)*float64(bsize), float64(st.Bavail)*float64(bsize)
+	if keep := total * s.Reserve / 100; avail-float64(ahead) < keep {
+		return fmt.Errorf("%s free on the filesystem of %s, the reserve is %.0f%% (%s): %w",
+			humanBytes(avail), s.Root, s.Reserve, humanBytes(keep), ErrReserve)
+	}
+	// Filesystems with a fixed inode table (ext4, tmpfs) run out of those too.
+	if st.Files > 0 {
+		if keep := float64(st.Files) * s.Reserve / 100; float64(st.Ffree)-float64(ahead/512) < keep {
+			return fmt.Errorf("%d inodes free on the filesystem of %s, the reserve is %.0f%% (%.0f): %w",
+				st.Ffree, s.Root, s.Reserve, keep, ErrReserve)
+		}
+	}
+	return nil
+}
+
+// humanBytes prints a size in binary units, as df -h does.
+func humanBytes(f float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	return fmt.Sprintf("%.1f%s", f, units[i])
+}
+
+// IsLocalWriteError reports whether err is the store's own disk failing
+// (full, over quota, read-only, broken) rather than the content or the
+// network: a pull then blames the disk, not the registry.
+func IsLocalWriteError(err error) bool {
+	for _, e := range []error{ErrReserve, unix.ENOSPC, unix.EDQUOT, unix.EFBIG, unix.EROFS, unix.EIO} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
