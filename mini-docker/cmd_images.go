@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
@@ -61,6 +62,7 @@ func pullFunc(e *runtime.Engine, root string, explainOn bool) runtime.PullFunc {
 		e.Explain.Argv(argv...)
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		endsWithUs(cmd)
 		if err := cmd.Run(); err != nil {
 			var x *exec.ExitError
 			if errors.As(err, &x) {
@@ -70,6 +72,16 @@ func pullFunc(e *runtime.Engine, root string, explainOn bool) runtime.PullFunc {
 		}
 		return nil
 	}
+}
+
+// endsWithUs makes the kernel send SIGTERM to the child when we die
+// (prctl(2) PR_SET_PDEATHSIG, set between fork and exec): a killed
+// `mini-docker pull` must not leave its pull running on. SIGTERM, not
+// SIGKILL, so that pull removes its half-unpacked layer as on Ctrl-C.
+// The signal follows the thread that forked, and Go never ends a thread
+// it did not lock, so the process's death is what sends it.
+func endsWithUs(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 }
 
 // pullTool runs `pull ARGS` with our stdio (pull, images, rmi use it).
@@ -85,6 +97,7 @@ func pullTool(c *ctx, args ...string) error {
 	cmd := exec.Command(p, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), "MINI_DOCKER_ROOT="+c.root)
+	endsWithUs(cmd)
 	if err := cmd.Run(); err != nil {
 		var x *exec.ExitError
 		if errors.As(err, &x) {
