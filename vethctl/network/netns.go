@@ -128,9 +128,10 @@ func (ns NS) handle() (*netlink.Handle, error) {
 }
 
 // processNetns identifies the namespace the process started in, read
-// by init on the main thread before any code of this package could move
-// a thread. Go makes each new thread from a thread it has not handed to
-// a locked goroutine, so every thread not locked by doIn is there.
+// during package initialization, on the main thread, before any code of
+// this package could move a thread. Go never starts a thread from a
+// locked one (it asks its template thread instead), so every thread
+// doIn has not locked is in that namespace.
 //
 // /proc/self/ns/net is not that: it is the namespace of the main thread
 // alone, and the main thread, like any other, may be the one doIn locks
