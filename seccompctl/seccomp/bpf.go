@@ -283,14 +283,27 @@ func errnoName(e uint32) string {
 	return fmt.Sprint(e)
 }
 
+// maxErrno is the largest errno a filter can return (MAX_ERRNO): the
+// kernel caps SECCOMP_RET_ERRNO's data there, so a larger one would be
+// shown as one value by `seccompctl check` and returned as 4095.
+const maxErrno = 4095
+
+// checkErrno refuses an errno the kernel would not return as given.
+func checkErrno(e uint) error {
+	if e > maxErrno {
+		return fmt.Errorf("errno %d is too large: the kernel returns at most %d (MAX_ERRNO)", e, maxErrno)
+	}
+	return nil
+}
+
 // ParseErrno reads an errno given as a name (EPERM) or a number (1).
 func ParseErrno(s string) (uint, error) {
 	var n uint
 	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
-		return n, nil
+		return n, checkErrno(n)
 	}
 	want := strings.ToUpper(s)
-	for e := 1; e < 4096; e++ {
+	for e := 1; e <= maxErrno; e++ {
 		if unix.ErrnoName(unix.Errno(e)) == want {
 			return uint(e), nil
 		}

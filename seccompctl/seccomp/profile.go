@@ -149,6 +149,11 @@ func (p *Profile) validate() error {
 	if !p.DefaultAction.valid() {
 		return fmt.Errorf("%s: defaultAction: unknown action %q (known: %s)", p.Source, p.DefaultAction, knownActions)
 	}
+	if e := p.DefaultErrnoRet; e != nil && p.DefaultAction == ActErrno {
+		if err := checkErrno(*e); err != nil {
+			return fmt.Errorf("%s: defaultErrnoRet: %v", p.Source, err)
+		}
+	}
 	for _, a := range p.arches() {
 		if _, ok := scmpArches[a]; !ok {
 			return fmt.Errorf("%s: architectures: unknown architecture %q", p.Source, a)
@@ -164,6 +169,11 @@ func (p *Profile) validate() error {
 				return fmt.Errorf("%s: action: SCMP_ACT_NOTIFY needs a listener process, which seccompctl does not provide", p.where(i))
 			}
 			return fmt.Errorf("%s: action: unknown action %q (known: %s)", p.where(i), s.Action, knownActions)
+		}
+		if s.ErrnoRet != nil && s.Action == ActErrno {
+			if err := checkErrno(*s.ErrnoRet); err != nil {
+				return fmt.Errorf("%s: errnoRet: %v", p.where(i), err)
+			}
 		}
 		for j, a := range s.Args {
 			if !a.Op.valid() {

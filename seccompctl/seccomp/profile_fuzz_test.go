@@ -30,6 +30,7 @@ func FuzzProfile(f *testing.F) {
 		`{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["no_such_call","chown32"],"action":"SCMP_ACT_ALLOW"}]}`,
 		`{"defaultAction":"SCMP_ACT_NOTIFY","syscalls":[]}`,
 		`{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":6,"value":1,"op":"SCMP_CMP_EQ"}]}]}`,
+		`{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":70000,"syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","errnoRet":4096}]}`,
 		`[`, `{}`, `{"syscalls":null,"defaultAction":"SCMP_ACT_ALLOW"}`,
 	} {
 		f.Add([]byte(seed))
@@ -51,6 +52,9 @@ func FuzzProfile(f *testing.F) {
 			prog, err := Compile(r)
 			if err != nil {
 				return // too long for the kernel: refused with a message
+			}
+			if err := kernelReturnsAsWritten(prog.Insns); err != nil {
+				t.Fatalf("%s: %v", name, err)
 			}
 			if err := kernelAccepts(prog.Insns); err != nil {
 				t.Fatalf("%s: the kernel would refuse the program: %v\n%s", name, err, prog.Disassemble())
@@ -97,6 +101,19 @@ func kernelAccepts(prog []unix.SockFilter) error {
 	}
 	if last := prog[len(prog)-1]; last.Code != retK {
 		return fmt.Errorf("the last instruction is %#x, not a return", last.Code)
+	}
+	return nil
+}
+
+// kernelReturnsAsWritten checks that each return value means to the
+// kernel what the interpreter (and so `seccompctl check`) says: the
+// kernel caps an ERRNO's data at MAX_ERRNO (4095), so a larger errno
+// would be reported as one value and returned as another.
+func kernelReturnsAsWritten(prog []unix.SockFilter) error {
+	for pc, in := range prog {
+		if in.Code == retK && in.K&unix.SECCOMP_RET_ACTION_FULL == unix.SECCOMP_RET_ERRNO && in.K&unix.SECCOMP_RET_DATA > 4095 {
+			return fmt.Errorf("instruction %d returns %s, but the kernel caps an errno at 4095", pc, RetString(in.K))
+		}
 	}
 	return nil
 }

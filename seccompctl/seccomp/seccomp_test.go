@@ -76,6 +76,10 @@ func TestParseErrors(t *testing.T) {
 		{"cap", `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_WIZARD"]}}]}`, `unknown capability "CAP_SYS_WIZARD"`},
 		{"kernel", `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "four"}}]}`, `minKernel: kernel version "four"`},
 		{"arch", `{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_Z80"]}`, `unknown architecture "SCMP_ARCH_Z80"`},
+		// Found by FuzzProfile: the kernel caps an errno at 4095, so check
+		// would have said ERRNO(4464) while mkdir got error 4095.
+		{"errno too large", `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 70000}]}`, "syscalls[0]: errnoRet: errno 70000 is too large: the kernel returns at most 4095 (MAX_ERRNO)"},
+		{"default errno too large", `{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 4096}`, "defaultErrnoRet: errno 4096 is too large"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := ParseProfile([]byte(c.json), "p.json")
@@ -374,8 +378,13 @@ func TestParseErrno(t *testing.T) {
 			t.Errorf("ParseErrno(%q) = %d, %v", s, got, err)
 		}
 	}
-	if _, err := ParseErrno("EWHAT"); err == nil {
-		t.Error("EWHAT parsed")
+	for _, s := range []string{"EWHAT", "4096", "70000", "-1"} {
+		if e, err := ParseErrno(s); err == nil {
+			t.Errorf("ParseErrno(%q) = %d, want an error", s, e)
+		}
+	}
+	if e, err := ParseErrno("4095"); err != nil || e != 4095 {
+		t.Errorf("ParseErrno(\"4095\") = %d, %v", e, err)
 	}
 }
 
