@@ -812,6 +812,57 @@ func TestParallelAndCrashes(t *testing.T) {
 	h.assertNoLeaks()
 }
 
+// TestMonitorKilled: when a detached container's monitor is SIGKILLed,
+// the container dies with it and the next command records exit 137, as
+// Docker (containerd) does for a container whose shim died. In one
+// process (the default) the container's first process has SIGKILL as
+// its parent-death signal, kept across -u's change of user, so it dies
+// by itself, before any command looks. As the tool chain, the signal
+// does not always survive (a Go tool that execs from a thread other
+// than its first loses it: it is per thread), so the next command that
+// looks kills the container whose monitor is gone.
+func TestMonitorKilled(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	for _, flags := range [][]string{nil, {"-u", "nobody"}, {"--tool-chain"}, {"--tool-chain", "-u", "nobody"}} {
+		args := append(append([]string{"run", "-d", "--network", "none"}, flags...), ref, "sleep", "300")
+		id := strings.TrimSpace(h.must(args...))
+		var mon, pid int
+		fmt.Sscan(h.must("inspect", "-f", "{{.MiniDocker.MonitorPid}} {{.State.Pid}}", id), &mon, &pid)
+		if mon <= 0 || pid <= 0 {
+			t.Fatalf("%v: monitor %d, pid %d", flags, mon, pid)
+		}
+		if err := syscall.Kill(mon, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		toolChain := slices.Contains(flags, "--tool-chain")
+		for deadline := time.Now().Add(30 * time.Second); !toolChain && alive(pid); {
+			if time.Now().After(deadline) {
+				t.Fatalf("%v: the container (pid %d) still runs 30 s after its monitor was killed", flags, pid)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := h.must("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", id); got != "exited 137\n" {
+			t.Errorf("%v: after the monitor was killed: %q, want exited 137", flags, got)
+		}
+		if alive(pid) {
+			t.Errorf("%v: the container (pid %d) runs on after its end was recorded", flags, pid)
+		}
+		h.must("rm", id)
+	}
+	h.assertNoLeaks()
+}
+
+// alive says whether pid runs (a zombie waiting for its reaper does not).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	return !strings.HasPrefix(s[strings.LastIndexByte(s, ')')+1:], " Z")
+}
+
 // TestToolChainSameContainer runs the same containers twice: in one
 // process (the default) and as the chain of tools --explain prints (run
 // --tool-chain). What the command sees must be the same: credentials,

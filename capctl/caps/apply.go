@@ -161,7 +161,16 @@ func dropBounding(keep Set, ex *explain.Printer) error {
 // syscall.Setuid signal every thread to do the same (POSIX wants the whole
 // process to change); here the other threads do not matter, because
 // execve is about to end them.
+//
+// A change of uid or gid also clears the parent-death signal
+// (PR_SET_PDEATHSIG, prctl(2)), which a runtime sets so that a container
+// dies with the process watching it; it is set again afterwards.
 func changeUser(u User, ex *explain.Printer) error {
+	var deathSig int
+	if err := unix.Prctl(unix.PR_GET_PDEATHSIG, uintptr(unsafe.Pointer(&deathSig)), 0, 0, 0); err != nil {
+		deathSig = 0
+	}
+	ppid := unix.Getppid()
 	ex.Cmd("capsh --keep=1")
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl PR_SET_KEEPCAPS: %w", err)
@@ -182,6 +191,16 @@ func changeUser(u User, ex *explain.Printer) error {
 	ex.Cmd("capsh --keep=0")
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl PR_SET_KEEPCAPS 0: %w", err)
+	}
+	if deathSig != 0 {
+		ex.Note("prctl(PR_SET_PDEATHSIG, %d) again: the uid change cleared it", deathSig)
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(deathSig), 0, 0, 0); err != nil {
+			return fmt.Errorf("prctl PR_SET_PDEATHSIG %d: %w", deathSig, err)
+		}
+		if unix.Getppid() != ppid {
+			// The parent died while the signal was off: take it now.
+			unix.Kill(unix.Getpid(), unix.Signal(deathSig))
+		}
 	}
 	return nil
 }

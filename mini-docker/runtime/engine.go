@@ -67,9 +67,6 @@ func (e *Engine) Refresh(c *container.Container) (*container.Container, error) {
 		}
 		return e.releaseLocked(c)
 	}
-	if container.Alive(c.State.Pid, c.Runtime.PidStart) {
-		return c, nil // still running, only its watcher is gone
-	}
 	l, err := e.Store.LockContainer(c.ID)
 	if err != nil {
 		return c, err
@@ -79,13 +76,27 @@ func (e *Engine) Refresh(c *container.Container) (*container.Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.State.Status == "running" || c.State.Status == "paused" {
+	if (c.State.Status == "running" || c.State.Status == "paused") && !monitorAlive(c) {
+		// The monitor was killed, and the container with it: its first
+		// process dies by PR_SET_PDEATHSIG (SIGKILL). If it still runs (the
+		// signal not yet delivered, or a container of an older mini-docker),
+		// it is killed now, as containerd kills a container whose shim
+		// died: nobody could record its end otherwise. Either way it ended
+		// by SIGKILL, 128+9, which is what containerd records too.
+		if container.Alive(c.State.Pid, c.Runtime.PidStart) {
+			if c.State.Paused {
+				e.freezeGroup(c, false) // a frozen process dies only once thawed
+			}
+			syscall.Kill(c.State.Pid, syscall.SIGKILL)
+			for deadline := time.Now().Add(10 * time.Second); container.Alive(c.State.Pid, c.Runtime.PidStart) && time.Now().Before(deadline); {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
 		c.State.Status = "exited"
 		c.State.Running, c.State.Paused = false, false
 		c.State.Pid = 0
-		// Nobody saw the exit status; Docker records 255 in this case.
-		c.State.ExitCode = 255
-		c.State.Error = "the process watching the container was killed"
+		c.State.ExitCode = 128 + int(syscall.SIGKILL)
+		c.State.Error = "the process watching the container was killed, and the container with it"
 		c.State.FinishedAt = time.Now().UTC()
 		if err := e.Store.Save(c); err != nil {
 			return c, err

@@ -95,7 +95,8 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 	cmd.Env = c.Runtime.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	cmd.ExtraFiles = []*os.File{specR, statusW}
-	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWPID}
+	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWPID,
+		Pdeathsig: syscall.SIGKILL} // dies with us (startWatched)
 	if in.Console {
 		ours, theirs, err := socketPair()
 		if err != nil {
@@ -128,7 +129,7 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 	cmd.SysProcAttr = attr
 	l.cmd = cmd
 	l.start = time.Now()
-	if err := startInNetns(cmd, in.Netns); err != nil {
+	if err := startWatched(cmd, in.Netns); err != nil {
 		l.close()
 		return nil, fmt.Errorf("start the container's process: %w", err)
 	}
@@ -166,29 +167,53 @@ func (l *insideLaunch) close() {
 	}
 }
 
-// startInNetns starts cmd from a thread that has joined the network
-// namespace at path, so the child is born in it (a process inherits the
-// namespaces of the thread that clones it). The thread is never given
-// back: its goroutine ends locked, and Go then ends the thread too.
-func startInNetns(cmd *exec.Cmd, path string) error {
-	if path == "" {
-		return cmd.Start()
-	}
+// startWatched starts a container's first process, cmd (which asks for
+// Pdeathsig), from a thread of its own that lives until the process ends,
+// having first joined the network namespace at path (if any), so the
+// child is born in it (a process inherits the namespaces of the thread
+// that clones it).
+//
+// The container dies with its monitor, as containerd kills a container
+// whose shim died: nobody else could record its end, so the state says
+// exit 137, and that is true (Refresh). PR_SET_PDEATHSIG fires when the
+// *thread* that forked the child ends, not the process, and Go ends a
+// thread whose goroutine exits locked: so this thread stays, blocked on
+// the child's pidfd, until the child has ended. The thread is never given
+// back to Go (it may sit in the network namespace).
+func startWatched(cmd *exec.Cmd, path string) error {
 	done := make(chan error, 1)
 	go func() {
 		goruntime.LockOSThread()
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			done <- fmt.Errorf("open network namespace: %w", err)
+		if path != "" {
+			fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				done <- fmt.Errorf("open network namespace: %w", err)
+				return
+			}
+			err = unix.Setns(fd, unix.CLONE_NEWNET)
+			unix.Close(fd)
+			if err != nil {
+				done <- fmt.Errorf("join network namespace %s: %w", path, err)
+				return
+			}
+		}
+		if err := cmd.Start(); err != nil {
+			done <- err
 			return
 		}
-		err = unix.Setns(fd, unix.CLONE_NEWNET)
-		unix.Close(fd)
+		pidfd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+		done <- nil
 		if err != nil {
-			done <- fmt.Errorf("join network namespace %s: %w", path, err)
-			return
+			select {} // cannot tell when it ends: keep the thread
 		}
-		done <- cmd.Start()
+		// A pidfd polls readable once the process has ended (reaped or not).
+		for {
+			_, err := unix.Poll([]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}, -1)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		unix.Close(pidfd)
 	}()
 	return <-done
 }

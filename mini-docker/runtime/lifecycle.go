@@ -196,7 +196,8 @@ func (e *Engine) Unpause(c *container.Container) error {
 
 func (e *Engine) thaw(c *container.Container) { e.setPaused(c, false) }
 
-func (e *Engine) setPaused(c *container.Container, paused bool) error {
+// freezeGroup freezes or thaws c's cgroup (cgroupctl freeze/thaw).
+func (e *Engine) freezeGroup(c *container.Container, paused bool) error {
 	cgroupctl, err := e.Tools.Path("cgroupctl", "pause")
 	if err != nil {
 		return err
@@ -205,7 +206,11 @@ func (e *Engine) setPaused(c *container.Container, paused bool) error {
 	if paused {
 		verb = "freeze"
 	}
-	if err := runTool(e.Explain, []string{cgroupctl, verb, c.ID, "--parent", CgroupParent}); err != nil {
+	return runTool(e.Explain, []string{cgroupctl, verb, c.ID, "--parent", CgroupParent})
+}
+
+func (e *Engine) setPaused(c *container.Container, paused bool) error {
+	if err := e.freezeGroup(c, paused); err != nil {
 		return err
 	}
 	l, err := e.Store.LockContainer(c.ID)

@@ -357,8 +357,8 @@ func launch(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, c
 	cmd.Env = c.Runtime.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	cmd.ExtraFiles = fds
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := startWatched(cmd, ""); err != nil {
 		if sock != nil {
 			sock.Close()
 		}
