@@ -853,16 +853,6 @@ func TestMonitorKilled(t *testing.T) {
 	h.assertNoLeaks()
 }
 
-// alive says whether pid runs (a zombie waiting for its reaper does not).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	return !strings.HasPrefix(s[strings.LastIndexByte(s, ')')+1:], " Z")
-}
-
 // TestToolChainSameContainer runs the same containers twice: in one
 // process (the default) and as the chain of tools --explain prints (run
 // --tool-chain). What the command sees must be the same: credentials,
