@@ -63,10 +63,14 @@ func (ht *hostTools) unchanged(t *testing.T) {
 
 var attackLine = regexp.MustCompile(`^(handle|writable) pid=(\d+) .*?(dev=(\d+:\d+) ino=\d+) own=(true|false) target=(.*)$`)
 
+// protected matches a handle on a file nobody can write.
+var protected = regexp.MustCompile(` (ro=true|sealed=true) `)
+
 // judge reads exeattack's report: it counts the handles the attacker
 // got on host tools (so the attack reached what enters the container),
-// and fails the test for every write-open of a file that is not the
-// container's own.
+// and fails the test for every such handle that is neither on a
+// read-only mount nor sealed, and for every write-open of a file that is
+// not the container's own.
 func (ht *hostTools) judge(t *testing.T, report string) (entering map[string]int) {
 	t.Helper()
 	entering = map[string]int{}
@@ -79,6 +83,9 @@ func (ht *hostTools) judge(t *testing.T, report string) (entering map[string]int
 		switch {
 		case m[1] == "handle" && isTool:
 			entering[tool]++
+			if !protected.MatchString(l) {
+				t.Errorf("a host program entered the container from a writable file: %s", l)
+			}
 		case m[1] == "writable" && (isTool || m[4] == ht.dev):
 			t.Errorf("the attacker opened a host file for writing: %s", l)
 		case m[1] == "writable" && m[5] == "false":

@@ -23,9 +23,13 @@
 // in another PID namespace than its own, that is, the processes a
 // container could see, until CMD ends. Each line of the report:
 //
-//	handle pid=N comm=NAME dev=MAJ:MIN ino=INO own=BOOL target=PATH
+//	handle pid=N comm=NAME ro=BOOL sealed=BOOL dev=MAJ:MIN ino=INO own=BOOL target=PATH
 //	writable pid=N dev=MAJ:MIN ino=INO own=BOOL target=PATH
 //	summary handles=N writable=M
+//
+// ro says the file is on a read-only mount (fstatfs ST_RDONLY), sealed
+// that it is a memfd sealed against writing (F_GET_SEALS): what a
+// runtime must give every program that enters a container.
 //
 // own says the file is on the container's own root filesystem (the same
 // device as the attacker's "/", or in host mode as the process's root):
@@ -223,8 +227,16 @@ func (a *attacker) scan() {
 		}
 		h := &handle{fd: fd, pid: pid, dev: st.Dev, ino: st.Ino, target: target, own: st.Dev == root}
 		comm, _ := os.ReadFile(proc + "/comm")
-		fmt.Fprintf(a.out, "handle pid=%d comm=%s dev=%d:%d ino=%d own=%t target=%s\n",
-			pid, strings.TrimSpace(string(comm)), unix.Major(h.dev), unix.Minor(h.dev), h.ino, h.own, target)
+		var sfs unix.Statfs_t
+		ro := unix.Fstatfs(fd, &sfs) == nil && sfs.Flags&unix.ST_RDONLY != 0
+		sealed := false
+		if r, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+			seals, err := unix.FcntlInt(uintptr(r), unix.F_GET_SEALS, 0)
+			sealed = err == nil && seals&unix.F_SEAL_WRITE != 0
+			unix.Close(r)
+		}
+		fmt.Fprintf(a.out, "handle pid=%d comm=%s ro=%t sealed=%t dev=%d:%d ino=%d own=%t target=%s\n",
+			pid, strings.TrimSpace(string(comm)), ro, sealed, unix.Major(h.dev), unix.Minor(h.dev), h.ino, h.own, target)
 		a.handles = append(a.handles, h)
 		if len(a.handles) > 4000 {
 			a.handles[0].close()
