@@ -357,6 +357,47 @@ func loadOCI(ctx context.Context, s *store.Store, dir string, lim Limits, ex *ex
 	return loaded, nil
 }
 
+// dockerImage is one entry of a `docker save` manifest.json, checked:
+// its file names resolved through the archive's symlinks to clean names
+// inside the archive, its tags parsed.
+type dockerImage struct {
+	Config string
+	Layers []string
+	Names  []reference.Reference
+}
+
+// parseDockerManifest parses a `docker save` manifest.json. A name that
+// leaves the archive ("../../etc/passwd", a symlink to "/") or a tag
+// that is not a reference is refused.
+func parseDockerManifest(b []byte, links map[string]string) ([]dockerImage, error) {
+	var dm []dockerManifest
+	if err := json.Unmarshal(b, &dm); err != nil {
+		return nil, fmt.Errorf("parse manifest.json: %w", err)
+	}
+	out := make([]dockerImage, len(dm))
+	for i, e := range dm {
+		var err error
+		if out[i].Config, err = resolveLinks(links, e.Config); err != nil {
+			return nil, fmt.Errorf("manifest.json: config: %w", err)
+		}
+		for _, l := range e.Layers {
+			name, err := resolveLinks(links, l)
+			if err != nil {
+				return nil, fmt.Errorf("manifest.json: layer: %w", err)
+			}
+			out[i].Layers = append(out[i].Layers, name)
+		}
+		for _, t := range e.RepoTags {
+			r, err := reference.Parse(t)
+			if err != nil {
+				return nil, fmt.Errorf("image name %q in manifest.json: %w", t, err)
+			}
+			out[i].Names = append(out[i].Names, r)
+		}
+	}
+	return out, nil
+}
+
 // loadDocker imports a classic `docker save` tarball: manifest.json names
 // a config file and layer tars; the manifest is made here (OCI), with
 // each layer's media type from its first bytes.
@@ -365,18 +406,14 @@ func loadDocker(ctx context.Context, s *store.Store, dir string, links map[strin
 	if err != nil {
 		return nil, err
 	}
-	var dm []dockerManifest
-	if err := json.Unmarshal(b, &dm); err != nil {
-		return nil, fmt.Errorf("parse manifest.json: %w", err)
+	dm, err := parseDockerManifest(b, links)
+	if err != nil {
+		return nil, err
 	}
 	var loaded []string
 	for _, e := range dm {
 		files := map[digest.Digest]string{}
 		describe := func(name, mediaType string) (ocispec.Descriptor, error) {
-			name, err := resolveLinks(links, name)
-			if err != nil {
-				return ocispec.Descriptor{}, err
-			}
 			p := filepath.Join(dir, filepath.FromSlash(name))
 			f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 			if err != nil {
@@ -418,14 +455,7 @@ func loadDocker(ctx context.Context, s *store.Store, dir string, links map[strin
 		}
 		raw, _ := json.Marshal(m)
 		mdesc := ocispec.Descriptor{MediaType: m.MediaType, Digest: digest.FromBytes(raw), Size: int64(len(raw))}
-		var names []reference.Reference
-		for _, t := range e.RepoTags {
-			r, err := reference.Parse(t)
-			if err != nil {
-				return loaded, fmt.Errorf("image name %q in manifest.json: %w", t, err)
-			}
-			names = append(names, r)
-		}
+		names := e.Names
 		if err := storeImage(ctx, s, mdesc, raw, func(d digest.Digest) string { return files[d] }, names, lim, ex); err != nil {
 			return loaded, err
 		}

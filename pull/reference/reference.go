@@ -17,6 +17,8 @@
 package reference
 
 import (
+	_ "crypto/sha256" // the digest algorithms a reference may name: the same in every program
+	_ "crypto/sha512"
 	"errors"
 	"fmt"
 	"regexp"

@@ -18,6 +18,15 @@ import (
 // Linkname field (moved out before writing).
 func layer(t *testing.T, hdrs ...tar.Header) *bytes.Buffer {
 	t.Helper()
+	b, err := tarStream(hdrs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.NewBuffer(b)
+}
+
+// tarStream writes hdrs as a PAX tar stream (see layer).
+func tarStream(hdrs ...tar.Header) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, h := range hdrs {
@@ -34,12 +43,12 @@ func layer(t *testing.T, hdrs ...tar.Header) *bytes.Buffer {
 		}
 		h.Format = tar.FormatPAX
 		if err := tw.WriteHeader(&h); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		tw.Write(body)
 	}
-	tw.Close()
-	return &buf
+	err := tw.Close()
+	return buf.Bytes(), err
 }
 
 func reg(name, content string) tar.Header {
