@@ -282,6 +282,14 @@ func PrepareExecIn(args []string) ([]string, error) {
 	}
 	dir, argv := args[0], args[2:]
 	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if os.Getpid() == 1 {
+		// The container's PID 1 of a run --tool-chain: unshare started it
+		// with SIGKILL as parent-death signal, so that it dies with the
+		// chain's waiting parent, and that with the monitor. The signal is
+		// per thread, and a Go tool of the chain that exec'd from a thread
+		// other than its first lost it: set it again for the command.
+		unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+	}
 	if err := os.Chdir(dir); err != nil {
 		return nil, fmt.Errorf("chdir to cwd (%q) failed: %w", dir, err)
 	}
