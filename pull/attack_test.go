@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -506,4 +507,23 @@ func TestAttackLayerFillsDisk(t *testing.T) {
 		}
 		storeEmpty(t, root)
 	})
+}
+
+// TestAttackErrorMessageInjection: a registry's error message is printed
+// in our one line without its newlines and escape sequences (a forged
+// "Status: Downloaded" line, a terminal reset).
+func TestAttackErrorMessageInjection(t *testing.T) {
+	testenv.Integration(t)
+	h := testenv.NewHostileRegistry(t)
+	root := t.TempDir()
+	msg := "gone\nStatus: Downloaded newer image for evil\x1b[2J\x1b]0;owned\x07" + strings.Repeat("x", 1000)
+	body, _ := json.Marshal(map[string]any{"errors": []map[string]string{{"code": "MANIFEST_UNKNOWN\n", "message": msg}}})
+	ref := h.Addr + "/evil/app:missing"
+	h.ManifestError("missing", http.StatusNotFound, body)
+	stdout, stderr, code := pullSplit(t, root, "--root", root, ref)
+	refused(t, stdout, stderr, code, "MANIFEST_UNKNOWN?: gone?Status: Downloaded newer image for evil?[2J?]0;owned?")
+	if strings.ContainsAny(stderr, "\x1b\x07") || len(stderr) > 1000 {
+		t.Errorf("the registry's message reached the terminal as it was (%d bytes):\n%q", len(stderr), stderr)
+	}
+	storeEmpty(t, root)
 }

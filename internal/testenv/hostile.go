@@ -35,6 +35,7 @@ type HostileRegistry struct {
 type hostileManifest struct {
 	mediaType string
 	body      []byte
+	status    int // 0: 200
 }
 
 // NewHostileRegistry starts a hostile registry, stopped at the end of t.
@@ -71,6 +72,9 @@ func (h *HostileRegistry) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		cw.Header().Set("Content-Type", m.mediaType)
+		if m.status != 0 {
+			cw.WriteHeader(m.status)
+		}
 		cw.Write(m.body)
 		return
 	}
@@ -109,9 +113,17 @@ func (h *HostileRegistry) Manifest(tag, mediaType string, body []byte) ocispec.D
 	d := digest.FromBytes(body)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.manifests[tag] = hostileManifest{mediaType, body}
-	h.manifests[d.String()] = hostileManifest{mediaType, body}
+	h.manifests[tag] = hostileManifest{mediaType: mediaType, body: body}
+	h.manifests[d.String()] = hostileManifest{mediaType: mediaType, body: body}
 	return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(body))}
+}
+
+// ManifestError answers requests for the manifest tag with status and
+// body (a distribution error document, or anything else).
+func (h *HostileRegistry) ManifestError(tag string, status int, body []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.manifests[tag] = hostileManifest{"application/json", body, status}
 }
 
 // ManifestJSON marshals m (a manifest or an index) and serves it as Manifest does.

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -211,6 +212,27 @@ func (e *Error) Error() string {
 // NotFound reports whether the registry said the thing does not exist.
 func (e *Error) NotFound() bool { return e.Status == http.StatusNotFound }
 
+// printable makes text the registry wrote safe to print in our one-line
+// error: control characters (a newline that forges a second line, an
+// escape sequence that rewrites the terminal) become '?', and it is cut
+// at max runes.
+func printable(text string, max int) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range text {
+		if n == max {
+			b.WriteString("…")
+			break
+		}
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			r = '?'
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
 // ResponseError reads an error answer to req: its status and the first
 // of the errors its JSON body lists ({"errors":[{"code":…,"message":…}]}).
 func ResponseError(req *http.Request, resp *http.Response) *Error {
@@ -223,7 +245,7 @@ func ResponseError(req *http.Request, resp *http.Response) *Error {
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if json.Unmarshal(b, &body) == nil && len(body.Errors) > 0 {
-		e.Code, e.Message = body.Errors[0].Code, body.Errors[0].Message
+		e.Code, e.Message = printable(body.Errors[0].Code, 64), printable(body.Errors[0].Message, 300)
 	}
 	return e
 }
