@@ -23,8 +23,8 @@
 // in another PID namespace than its own, that is, the processes a
 // container could see, until CMD ends. Each line of the report:
 //
-//	handle pid=N comm=NAME ro=BOOL sealed=BOOL dev=MAJ:MIN ino=INO own=BOOL target=PATH
-//	writable pid=N dev=MAJ:MIN ino=INO own=BOOL target=PATH
+//	handle pid=N nspid=N comm=NAME ro=BOOL sealed=BOOL dev=MAJ:MIN ino=INO own=BOOL target=PATH
+//	writable pid=N nspid=N dev=MAJ:MIN ino=INO own=BOOL target=PATH
 //	summary handles=N writable=M
 //
 // ro says the file is on a read-only mount (fstatfs ST_RDONLY), sealed
@@ -56,6 +56,7 @@ import (
 type handle struct {
 	fd       int
 	pid      int
+	nspid    string // its PID in its own namespace (1: the namespace's first)
 	dev, ino uint64
 	own      bool
 	target   string
@@ -225,7 +226,7 @@ func (a *attacker) scan() {
 				root = rst.Dev
 			}
 		}
-		h := &handle{fd: fd, pid: pid, dev: st.Dev, ino: st.Ino, target: target, own: st.Dev == root}
+		h := &handle{fd: fd, pid: pid, nspid: nsPid(proc), dev: st.Dev, ino: st.Ino, target: target, own: st.Dev == root}
 		comm, _ := os.ReadFile(proc + "/comm")
 		var sfs unix.Statfs_t
 		ro := unix.Fstatfs(fd, &sfs) == nil && sfs.Flags&unix.ST_RDONLY != 0
@@ -235,8 +236,8 @@ func (a *attacker) scan() {
 			sealed = err == nil && seals&unix.F_SEAL_WRITE != 0
 			unix.Close(r)
 		}
-		fmt.Fprintf(a.out, "handle pid=%d comm=%s ro=%t sealed=%t dev=%d:%d ino=%d own=%t target=%s\n",
-			pid, strings.TrimSpace(string(comm)), ro, sealed, unix.Major(h.dev), unix.Minor(h.dev), h.ino, h.own, target)
+		fmt.Fprintf(a.out, "handle pid=%d nspid=%s comm=%s ro=%t sealed=%t dev=%d:%d ino=%d own=%t target=%s\n",
+			pid, h.nspid, strings.TrimSpace(string(comm)), ro, sealed, unix.Major(h.dev), unix.Minor(h.dev), h.ino, h.own, target)
 		a.handles = append(a.handles, h)
 		if len(a.handles) > 4000 {
 			a.handles[0].close()
@@ -299,12 +300,24 @@ func (a *attacker) tryWrites() {
 		}
 		h.done = true
 		a.writable++
-		fmt.Fprintf(a.out, "writable pid=%d dev=%d:%d ino=%d own=%t target=%s\n",
-			h.pid, unix.Major(h.dev), unix.Minor(h.dev), h.ino, h.own, h.target)
+		fmt.Fprintf(a.out, "writable pid=%d nspid=%s dev=%d:%d ino=%d own=%t target=%s\n",
+			h.pid, h.nspid, unix.Major(h.dev), unix.Minor(h.dev), h.ino, h.own, h.target)
 	}
 }
 
 func (h *handle) close() { unix.Close(h.fd) }
+
+// nsPid reads a process's PID in its innermost PID namespace (the last
+// field of NSpid in /proc/PID/status).
+func nsPid(proc string) string {
+	b, _ := os.ReadFile(proc + "/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == "NSpid:" {
+			return f[len(f)-1]
+		}
+	}
+	return "?"
+}
 
 func (a *attacker) summary() {
 	fmt.Fprintf(a.out, "summary handles=%d writable=%d\n", len(a.handles), a.writable)
