@@ -527,3 +527,38 @@ func TestAttackErrorMessageInjection(t *testing.T) {
 	}
 	storeEmpty(t, root)
 }
+
+// TestAttackLoadFillsDisk: `pull load` of an archive holding more than
+// the store's filesystem takes stops at the reserve while it extracts the
+// archive, and a layer that expands past the disk stops there while it
+// unpacks; nothing is left either way.
+func TestAttackLoadFillsDisk(t *testing.T) {
+	testenv.Integration(t)
+	// An archive with 40 MiB of files the image does not even use.
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "junk", Mode: 0o644, Size: 40 << 20, Typeflag: tar.TypeReg})
+	tw.Write(make([]byte, 40<<20))
+	tw.WriteHeader(&tar.Header{Name: "manifest.json", Mode: 0o644, Size: 2, Typeflag: tar.TypeReg})
+	tw.Write([]byte("[]"))
+	tw.Close()
+	big := filepath.Join(t.TempDir(), "big.tar")
+	os.WriteFile(big, buf.Bytes(), 0o644)
+
+	// An image whose one layer unpacks to 64 MiB (65 KB in the archive).
+	gz, diffID := zeroLayer(t, 64<<20)
+	cfg, _ := json.Marshal(ocispec.Image{Platform: testPlatform(), RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}}})
+	m := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+		Config: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(cfg), Size: int64(len(cfg))},
+		Layers: []ocispec.Descriptor{{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: digest.FromBytes(gz), Size: int64(len(gz))}}}
+	zeros := evilArchive(t, "oci", m, cfg, gz)
+
+	for name, archive := range map[string]string{"archive larger than the disk": big, "layer larger than the disk": zeros} {
+		t.Run(name, func(t *testing.T) {
+			root := smallDisk(t, 32<<20)
+			stdout, stderr, code := pullSplit(t, root, "load", "--root", root, "-i", archive)
+			refused(t, stdout, stderr, code, "the store's disk reserve is reached")
+			storeEmpty(t, root)
+		})
+	}
+}

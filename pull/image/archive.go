@@ -21,6 +21,7 @@ import (
 	"mini-docker/pull/reference"
 	"mini-docker/pull/registry"
 	"mini-docker/pull/store"
+	"mini-docker/pull/unpack"
 )
 
 // dockerManifest is one entry of a `docker save` tarball's manifest.json.
@@ -133,7 +134,9 @@ func Load(ctx context.Context, s *store.Store, r io.Reader, lim Limits, ex *expl
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	links, err := extractPlain(r, tmp)
+	// The archive's files count against the store's reserve as layers do.
+	reserve := &budget{s: s, unchecked: store.ReserveCheckEvery}
+	links, err := extractPlain(r, tmp, reserve.charge)
 	if err != nil {
 		return nil, fmt.Errorf("read archive: %w", err)
 	}
@@ -151,7 +154,7 @@ func Load(ctx context.Context, s *store.Store, r io.Reader, lim Limits, ex *expl
 // links identical layers: "a/layer.tar" -> "../b/layer.tar"). Symlinks
 // are never created on disk, so no later entry can be written through
 // one: an archive is untrusted input too.
-func extractPlain(r io.Reader, dir string) (map[string]string, error) {
+func extractPlain(r io.Reader, dir string, charge func(n int64) error) (map[string]string, error) {
 	links := map[string]string{}
 	tr := tar.NewReader(r)
 	for {
@@ -180,7 +183,7 @@ func extractPlain(r io.Reader, dir string) (map[string]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			_, err = io.Copy(f, tr)
+			_, err = io.Copy(unpack.ChargedWriter{W: f, Charge: charge}, tr)
 			f.Close()
 			if err != nil {
 				return nil, err
@@ -252,6 +255,25 @@ func readSmallBlob(desc ocispec.Descriptor, p string) ([]byte, error) {
 	return b, store.Check(desc, int64(len(b)), digest.FromBytes(b))
 }
 
+// unpackFile unpacks the layer blob at p into layers/<diffID>, unless
+// the store has that layer already. The blob is hashed as it streams.
+func unpackFile(s *store.Store, desc ocispec.Descriptor, diffID digest.Digest, p string, lim Limits, ex *explain.Printer) error {
+	unlock, err := s.LockBlob(desc.Digest)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if s.HasLayer(diffID) {
+		return nil
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("layer %s: %w", desc.Digest, err)
+	}
+	defer f.Close()
+	return unpackLayer(s, desc, diffID, f, nil, lim, ex)
+}
+
 // storeImage imports an image whose manifest is known: config and layer
 // blobs from files, layers unpacked, then manifest and tag.
 func storeImage(ctx context.Context, s *store.Store, mdesc ocispec.Descriptor, mraw []byte, blobFile func(digest.Digest) string, names []reference.Reference, lim Limits, ex *explain.Printer) error {
@@ -269,11 +291,13 @@ func storeImage(ctx context.Context, s *store.Store, mdesc ocispec.Descriptor, m
 	if err != nil {
 		return fmt.Errorf("config %s: %w", m.Config.Digest, err)
 	}
+	// Each layer is unpacked from the archive (verified as it streams),
+	// then its blob stored: a layer refused leaves no blob behind.
 	for i, l := range m.Layers {
-		if err := importBlob(s, l, blobFile(l.Digest), ex); err != nil {
+		if err := unpackFile(s, l, cfg.RootFS.DiffIDs[i], blobFile(l.Digest), lim, ex); err != nil {
 			return err
 		}
-		if _, err := pullLayer(ctx, s, nil, l, cfg.RootFS.DiffIDs[i], lim, ex, &progress{}); err != nil {
+		if err := importBlob(s, l, blobFile(l.Digest), ex); err != nil {
 			return err
 		}
 	}

@@ -285,24 +285,25 @@ func (u *unpacker) writeFile(pfd int, base string, content io.Reader) error {
 		return err
 	}
 	f := os.NewFile(uintptr(fd), base)
-	_, err = io.CopyBuffer(chargedWriter{f, u.charge}, content, u.buf)
+	_, err = io.CopyBuffer(ChargedWriter{f, u.charge}, content, u.buf)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
-// chargedWriter charges every write before it is made.
-type chargedWriter struct {
-	w      io.Writer
-	charge func(n int64) error
+// ChargedWriter charges every write to Charge before it makes it on W;
+// an error from Charge stops the write.
+type ChargedWriter struct {
+	W      io.Writer
+	Charge func(n int64) error
 }
 
-func (c chargedWriter) Write(p []byte) (int, error) {
-	if err := c.charge(int64(len(p))); err != nil {
+func (c ChargedWriter) Write(p []byte) (int, error) {
+	if err := c.Charge(int64(len(p))); err != nil {
 		return 0, err
 	}
-	return c.w.Write(p)
+	return c.W.Write(p)
 }
 
 // remove deletes base in the directory pfd, recursively for a directory.
