@@ -68,8 +68,7 @@ type attacker struct {
 	self     int
 	rootDev  uint64 // device of our "/", container mode
 	hostMode bool
-	pidns    string      // our PID namespace (host mode: skip processes in it)
-	tree     map[int]int // host mode: pid -> 1 if a descendant of CMD, -1 if not
+	pidns    string // our PID namespace (host mode: skip processes in it)
 	seen     map[string]bool
 	handles  []*handle
 	writable int
@@ -80,7 +79,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: exeattack container [--for DURATION] | exeattack host [--out FILE] -- CMD ARGS")
 		os.Exit(2)
 	}
-	a := &attacker{out: os.Stdout, self: os.Getpid(), seen: map[string]bool{}, tree: map[int]int{}}
+	a := &attacker{out: os.Stdout, self: os.Getpid(), seen: map[string]bool{}}
 	var st unix.Stat_t
 	if err := unix.Stat("/", &st); err == nil {
 		a.rootDev = st.Dev
@@ -150,7 +149,6 @@ func (a *attacker) host(out string, argv []string) int {
 		fmt.Fprintf(os.Stderr, "exeattack: error: %v\n", err)
 		return 127
 	}
-	a.tree[cmd.Process.Pid] = 1
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	for running := true; running; {
@@ -185,18 +183,23 @@ func (a *attacker) reapOrphans() {
 // scan takes an O_PATH handle of every program a watched process runs
 // now, once per (process, program).
 func (a *attacker) scan() {
-	d, err := os.Open("/proc")
-	if err != nil {
-		return
+	var names []string
+	if a.hostMode {
+		names = a.descendants()
+	} else {
+		d, err := os.Open("/proc")
+		if err != nil {
+			return
+		}
+		names, _ = d.Readdirnames(-1)
+		d.Close()
 	}
-	names, _ := d.Readdirnames(-1)
-	d.Close()
 	for _, n := range names {
 		pid, err := strconv.Atoi(n)
 		if err != nil || pid == a.self {
 			continue
 		}
-		if a.hostMode && !a.watched(pid) {
+		if a.hostMode && !a.otherPidns(pid) {
 			continue
 		}
 		proc := "/proc/" + n
@@ -246,39 +249,37 @@ func (a *attacker) scan() {
 	}
 }
 
-// watched says, in host mode, whether pid descends from CMD and is in
-// another PID namespace than ours (a container could see it).
-func (a *attacker) watched(pid int) bool {
-	if !a.descendant(pid, 0) {
-		return false
+// descendants lists, in host mode, every process below us: a walk of
+// the children files of each thread, from ours down (we are a
+// subreaper, so orphans are ours too). A few reads per process of the
+// run instead of a pass over every process of the host: the tools of a
+// chain live for milliseconds.
+func (a *attacker) descendants() []string {
+	var out []string
+	queue := []string{strconv.Itoa(a.self)}
+	for len(queue) > 0 {
+		pid := queue[0]
+		queue = queue[1:]
+		tasks, _ := os.ReadDir("/proc/" + pid + "/task")
+		for _, t := range tasks {
+			b, err := os.ReadFile("/proc/" + pid + "/task/" + t.Name() + "/children")
+			if err != nil {
+				continue
+			}
+			for _, kid := range strings.Fields(string(b)) {
+				out = append(out, kid)
+				queue = append(queue, kid)
+			}
+		}
 	}
-	ns, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/pid")
-	return err == nil && ns != a.pidns
+	return out
 }
 
-func (a *attacker) descendant(pid, depth int) bool {
-	if v, ok := a.tree[pid]; ok {
-		return v > 0
-	}
-	if pid <= 1 || depth > 64 {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 2 {
-		return false
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	v := -1
-	if ppid == a.self || a.descendant(ppid, depth+1) {
-		v = 1
-	}
-	a.tree[pid] = v
-	return v > 0
+// otherPidns says whether pid is in another PID namespace than ours:
+// a container could see it.
+func (a *attacker) otherPidns(pid int) bool {
+	ns, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/pid")
+	return err == nil && ns != a.pidns
 }
 
 // tryWrites reopens every handle for writing, as the attack does once
