@@ -58,6 +58,18 @@ fmt:
 setup:
 	bash scripts/setup
 
+# The host matrix (scripts/vm list): on each VM host, the kernel-touching
+# packages' tests, the lessons, the demo and (where Docker runs) the compare
+# suite. HOST=debian13-v2 make test-vm runs one host.
+.PHONY: vm test-vm
+test-vm: build
+	bash scripts/vm-matrix $(HOST)
+
+# The workshop VM: a shell as root on the debian13-v2 host (Debian 13,
+# pure cgroup v2, Docker 26) with the tools and lessons inside.
+vm: build
+	bash scripts/vm shell $(or $(HOST),debian13-v2)
+
 bench: build
 	bash scripts/bench
 
