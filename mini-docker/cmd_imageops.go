@@ -204,6 +204,7 @@ func cmdHistory(c *ctx, args []string) error {
 	img, err := image.Lookup(s, f.Arg(0))
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
+			//lint:ignore ST1005 Docker's own words, as docker prints them
 			return notFound(fmt.Errorf("No such image: %s", f.Arg(0)))
 		}
 		return err
@@ -252,6 +253,7 @@ func cmdTag(c *ctx, args []string) error {
 	img, err := image.Lookup(s, f.Arg(0))
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
+			//lint:ignore ST1005 Docker's own words, as docker prints them
 			return notFound(fmt.Errorf("No such image: %s", f.Arg(0)))
 		}
 		return err
@@ -280,6 +282,7 @@ func cmdPush(c *ctx, args []string) error {
 	}
 	if _, err := s.Lookup(f.Arg(0)); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
+			//lint:ignore ST1005 Docker's own words, as docker prints them
 			return cli.WithCode(fmt.Errorf("An image does not exist locally with the tag: %s", f.Arg(0)), 1)
 		}
 		return cli.WithCode(err, 1)

@@ -143,6 +143,7 @@ func cmdRmi(c *ctx, args []string) error {
 		img, err := s.Lookup(ref)
 		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {
+				//lint:ignore ST1005 Docker's own words, as docker prints them
 				return notFound(fmt.Errorf("No such image: %s", ref))
 			}
 			return err

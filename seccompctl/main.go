@@ -60,18 +60,17 @@ func run(args []string) error {
 
 // policy holds the flags that choose a filter, shared by run, dump and check.
 type policy struct {
-	profile  string
-	deny     string
-	errno    string
-	kill     bool
-	log      bool
-	trap     bool
-	caps     string
-	arch     string
-	kernel   string
-	cmdName  string
-	hasArch  bool
-	explicit bool
+	profile string
+	deny    string
+	errno   string
+	kill    bool
+	log     bool
+	trap    bool
+	caps    string
+	arch    string
+	kernel  string
+	cmdName string
+	hasArch bool
 }
 
 func (p *policy) define(f *cli.Flags, cmd string, withArch bool) {

@@ -66,9 +66,6 @@ func New(h *Host, parent, name string) (*Group, error) {
 	return &Group{Name: name, Parent: parent, host: h}, nil
 }
 
-// Host returns the host view the group was made with.
-func (g *Group) Host() *Host { return g.host }
-
 // Dirs returns the group's directory in each tree it lives in: one on v2,
 // one per mounted v1 hierarchy (cpu, cpuacct, cpuset, memory, pids,
 // freezer, then devices, blkio, name=systemd, ...), and on a hybrid host

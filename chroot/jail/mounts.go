@@ -420,15 +420,6 @@ func inCgroupNamespace() bool {
 	return err1 == nil && err2 == nil && self != init
 }
 
-func indexOf(s []string, x string) int {
-	for i, v := range s {
-		if v == x {
-			return i
-		}
-	}
-	return -1
-}
-
 // bindMount mounts a host path at a path inside the root. The destination
 // is resolved with securejoin, as runc does: a symlink in the rootfs
 // (say /etc/hosts -> /etc/shadow of the host, or ../../..) is followed as

@@ -56,6 +56,7 @@ var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 // CheckName returns Docker's error for a name --name does not accept.
 func CheckName(name string) error {
 	if !validName.MatchString(name) {
+		//lint:ignore ST1005 Docker's own words, as docker prints them
 		return fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
 	}
 	return nil

@@ -411,25 +411,6 @@ func Store(s *store.Store, img *Image, ex *explain.Printer) error {
 	return nil
 }
 
-// Complete reports whether every blob and unpacked layer of img is still
-// in the store (a removal may have collected an untagged image's parts).
-func Complete(s *store.Store, img *Image) bool {
-	if !s.HasBlob(img.ID) || !s.HasBlob(img.Digest) {
-		return false
-	}
-	for _, l := range img.Manifest.Layers {
-		if !s.HasBlob(l.Digest) {
-			return false
-		}
-	}
-	for _, d := range img.Config.RootFS.DiffIDs {
-		if !s.HasLayer(d) {
-			return false
-		}
-	}
-	return true
-}
-
 // Tag names img ref in index.json (docker tag): the image becomes
 // visible to `images`, `run` and `push`.
 func Tag(s *store.Store, img *Image, ref string, ex *explain.Printer) (string, error) {

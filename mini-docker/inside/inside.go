@@ -43,12 +43,9 @@ const (
 func Run() int {
 	status := os.NewFile(StatusFd, "status")
 	unix.CloseOnExec(StatusFd)
-	code, err := inside(status)
-	if err != nil {
-		io.WriteString(status, "failed\n")
-		return cli.Report(os.Stderr, "mini-docker", cli.WithCode(err, code))
-	}
-	return 0
+	code, err := inside(status) // on success it execs the command
+	io.WriteString(status, "failed\n")
+	return cli.Report(os.Stderr, "mini-docker", cli.WithCode(err, code))
 }
 
 // LockThread keeps the main goroutine on the main thread, the thread

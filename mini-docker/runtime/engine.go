@@ -39,13 +39,6 @@ func NewEngine(root string) (*Engine, error) {
 		Stdout: os.Stdout, Stderr: os.Stderr}, nil
 }
 
-// ErrNotRunning is Docker's answer for exec/stop/kill of a stopped container.
-type ErrNotRunning struct{ ID string }
-
-func (e *ErrNotRunning) Error() string {
-	return fmt.Sprintf("container %s is not running", e.ID)
-}
-
 // Refresh reconciles c's recorded state with the processes that really
 // exist, and releases what a dead container left behind. This is the
 // crash recovery: when mini-docker or a monitor was SIGKILLed, nobody

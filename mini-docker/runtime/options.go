@@ -105,6 +105,7 @@ func (o *Options) ParseLimits() (Limits, error) {
 			return l, flagErr(o.Memory, "-m, --memory", "%v", err)
 		}
 		if l.Memory > 0 && l.Memory < 6<<20 {
+			//lint:ignore ST1005 Docker's own words, as docker prints them
 			return l, fmt.Errorf("Minimum memory limit allowed is 6MB")
 		}
 	}
@@ -115,9 +116,11 @@ func (o *Options) ParseLimits() (Limits, error) {
 			return l, flagErr(o.MemorySwap, "--memory-swap", "%v", err)
 		}
 		if l.MemorySwap > 0 && l.Memory == 0 {
+			//lint:ignore ST1005 Docker's own words, as docker prints them
 			return l, fmt.Errorf("You should always set the Memory limit when using Memoryswap limit, see usage")
 		}
 		if l.MemorySwap > 0 && l.MemorySwap < l.Memory {
+			//lint:ignore ST1005 Docker's own words, as docker prints them
 			return l, fmt.Errorf("Minimum memoryswap limit should be larger than memory limit, see usage")
 		}
 	}

@@ -8,7 +8,6 @@ import (
 
 	"mini-docker/capctl/caps"
 	"mini-docker/cgroupctl/cgroup"
-	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
 	"mini-docker/overlay/overlayfs"
 	"mini-docker/vethctl/network"
@@ -45,11 +44,10 @@ const (
 	CgroupParent   = "mini-docker"
 )
 
-// Step is one host-side command and the command that undoes it.
+// Step is one host-side command.
 type Step struct {
 	Stage string
 	Do    []string
-	Undo  []string
 	// Fn, when set, does the step in-process; Do is then the command it
 	// stands for, printed by --explain (and run by the printed script).
 	Fn func() error
@@ -78,22 +76,6 @@ type Plan struct {
 	// own process that does those steps without exec'ing each tool
 	// (inside.go).
 	Inside *container.Inside
-}
-
-// Script returns the plan as the shell script --explain prints: the
-// host steps, the chain, and the steps that undo them.
-func (p *Plan) Script() string {
-	var b strings.Builder
-	for _, s := range p.Steps {
-		fmt.Fprintf(&b, "%s\n", explain.Join(s.Do...))
-	}
-	fmt.Fprintf(&b, "%s\n", p.ChainLine())
-	for i := len(p.Steps) - 1; i >= 0; i-- {
-		if p.Steps[i].Undo != nil {
-			fmt.Fprintf(&b, "%s\n", explain.Join(p.Steps[i].Undo...))
-		}
-	}
-	return b.String()
 }
 
 // ChainLine is the chain as one shell line, started with env -i so that
@@ -160,7 +142,6 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	// still prints it as the tool's command, which does the same by hand.
 	mount := []string{overlay, "mount", "--root", s.Root, "--lower", strings.Join(lower, ":"), "--upper", s.Upper, "--work", s.Work, s.Merged}
 	p.Steps = append(p.Steps, Step{Stage: "overlay", Do: mount,
-		Undo: []string{overlay, "umount", s.Merged},
 		Fn: func() error {
 			_, err := overlayfs.Mount(overlayfs.Options{Lower: lower, Upper: s.Upper, Work: s.Work, Merged: s.Merged,
 				LinkDir: filepath.Join(s.Root, "overlay", "l")}, nil) // as overlay mount --root ROOT
@@ -184,7 +165,6 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	}
 	create = append(create, "--devices", res.Devices)
 	p.Steps = append(p.Steps, Step{Stage: "cgroup", Do: create,
-		Undo: []string{cgroupctl, "delete", "--kill", s.ID, "--parent", CgroupParent},
 		Fn: func() error {
 			h, err := hostCgroups()
 			if err == nil {
@@ -202,7 +182,6 @@ func BuildPlan(s *Spec) (*Plan, error) {
 		}
 		add := []string{vethctl, "netns", "add", s.Netns}
 		p.Steps = append(p.Steps, Step{Stage: "netns", Do: add,
-			Undo: []string{vethctl, "netns", "del", s.Netns},
 			Fn: func() error {
 				_, err := network.NetnsAdd(s.Netns, nil)
 				return stepError(add, err)

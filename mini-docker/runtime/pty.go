@@ -7,8 +7,6 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
-
-	"mini-docker/mini-docker/inside"
 )
 
 // Pty is a pseudo-terminal pair: the container gets the slave as its
@@ -16,15 +14,6 @@ import (
 // terminal (what `docker run -t` does).
 type Pty struct {
 	Master, Slave *os.File
-}
-
-// OpenPty opens a new pseudo-terminal from /dev/ptmx.
-func OpenPty() (*Pty, error) {
-	m, s, err := inside.OpenPty()
-	if err != nil {
-		return nil, err
-	}
-	return &Pty{Master: m, Slave: s}, nil
 }
 
 // Close closes both ends.

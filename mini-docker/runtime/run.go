@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -237,11 +236,4 @@ func familiar(ref string) string {
 		return ref + ":latest"
 	}
 	return ref
-}
-
-// SortedEnv returns env sorted by key, for stable printing.
-func SortedEnv(env []string) []string {
-	out := append([]string{}, env...)
-	sort.Strings(out)
-	return out
 }

@@ -282,7 +282,7 @@ func (e *Engine) Start(c *container.Container, a Attach) (int, error) {
 	c.Runtime.MonitorStart, _ = container.StartTime(os.Getpid())
 	plan, err := e.Prepare(c, a)
 	if err != nil {
-		c, _ = e.release(c)
+		e.release(c) // the error to report is Prepare's
 		l.Unlock()
 		return 125, err
 	}

@@ -275,8 +275,9 @@ func pullLayers(ctx context.Context, s *store.Store, repo *registry.Repository, 
 // content unpacked in layers/<diffID>. It returns Docker's status word.
 func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, desc ocispec.Descriptor, diffID digest.Digest, lim Limits, ex *explain.Printer, progress *progress) (status string, err error) {
 	switch desc.MediaType {
-	case ocispec.MediaTypeImageLayerNonDistributable, ocispec.MediaTypeImageLayerNonDistributableGzip, //nolint:staticcheck
-		ocispec.MediaTypeImageLayerNonDistributableZstd, "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip": //nolint:staticcheck
+	//lint:ignore SA1019 deprecated for producers; a registry may still serve them, and they are refused here
+	case ocispec.MediaTypeImageLayerNonDistributable, ocispec.MediaTypeImageLayerNonDistributableGzip, ocispec.MediaTypeImageLayerNonDistributableZstd,
+		"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip":
 		return "", fmt.Errorf("layer %s: non-distributable (foreign) layers are not supported", desc.Digest)
 	}
 	if err := store.ValidateDescriptor("layer", desc); err != nil {

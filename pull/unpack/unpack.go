@@ -185,6 +185,7 @@ func (u *unpacker) entry(hdr *tar.Header, content io.Reader) error {
 				return wrap(name, "mkdir", err)
 			}
 		}
+	//lint:ignore SA1019 old archives still carry '\x00' for a regular file, and archive/tar passes it through
 	case tar.TypeReg, tar.TypeRegA:
 		if err := u.writeFile(pfd, base, content); err != nil {
 			return wrap(name, "write", err)

@@ -93,9 +93,6 @@ func (a *assembler) and(k uint32) { a.emit(&insn{code: andK, k: k}) }
 func (a *assembler) jump(code uint16, k uint32, jt, jf label, comment string) {
 	a.emit(&insn{code: code, k: k, jt: jt, jf: jf, comment: comment})
 }
-func (a *assembler) jumpTo(l label, comment string) {
-	a.emit(&insn{code: ja, target: l, comment: comment})
-}
 func (a *assembler) ret(k uint32, comment string) {
 	a.emit(&insn{code: retK, k: k, comment: comment})
 }

@@ -23,9 +23,6 @@ func DefaultProfile() *Profile {
 	return p
 }
 
-// DefaultJSON returns the built-in profile's JSON text.
-func DefaultJSON() []byte { return append([]byte(nil), defaultJSON...) }
-
 // LoadProfile returns the profile a --profile value names: "default",
 // "unconfined" (nil: no filter at all) or a JSON file.
 func LoadProfile(name string) (*Profile, error) {

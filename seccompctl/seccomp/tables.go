@@ -2,7 +2,6 @@ package seccomp
 
 import (
 	"fmt"
-	"sort"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -98,14 +97,3 @@ func KnownName(name string) bool { return known()[name] || armPrivate[name] }
 // numbered apart from asm/unistd.h's table, so x/sys/unix has no
 // constants for them) that Docker's profile names.
 var armPrivate = map[string]bool{"breakpoint": true, "cacheflush": true, "set_tls": true, "usr26": true, "usr32": true}
-
-// SyscallNames returns every system call name of a, sorted.
-func (a *Arch) SyscallNames() []string {
-	a.index()
-	n := make([]string, 0, len(a.byName))
-	for k := range a.byName {
-		n = append(n, k)
-	}
-	sort.Strings(n)
-	return n
-}
