@@ -46,14 +46,17 @@ lessons: build
 fuzz:
 	bash scripts/fuzz
 
-# go vet, staticcheck and deadcode (functions that no command and no test
-# reaches); both are pinned in go.mod's tool directive, so `go tool` builds
-# them from the module proxy on a fresh machine. Any finding fails.
+# go vet, staticcheck, deadcode (functions that no command and no test
+# reaches), a package comment in every package, and gofmt. staticcheck and
+# deadcode are pinned in go.mod's tool directive, so `go tool` builds them
+# from the module proxy on a fresh machine. Any finding fails.
 vet:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	@out=$$($(GO) tool deadcode -test ./...) || exit 1; \
 	  if [ -n "$$out" ]; then echo "deadcode: unreachable functions:"; echo "$$out"; exit 1; fi
+	@out=$$($(GO) list -f '{{if and .GoFiles (not .Doc)}}{{.ImportPath}}{{end}}' ./...) || exit 1; \
+	  if [ -n "$$out" ]; then echo "no package comment (say which lesson it belongs to):"; echo "$$out"; exit 1; fi
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 

@@ -1,6 +1,8 @@
 // Command capctl shows, decodes and sets Linux capabilities: the pieces
 // root is split into. It is lesson 06 of mini-docker; the work is done by
 // package mini-docker/capctl/caps.
+//
+// Lesson 06 (lessons/06-capabilities.md) teaches it.
 package main
 
 import (

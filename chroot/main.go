@@ -1,6 +1,8 @@
 // Command chroot runs a command with another directory as its root: the
 // classic chroot(2), or, with --pivot, the way a container runtime does it
 // (a mount namespace of its own, Docker's mounts, pivot_root). Lesson 01.
+//
+// Lesson 01 (lessons/01-chroot.md) teaches it.
 package main
 
 import (

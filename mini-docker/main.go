@@ -11,6 +11,8 @@
 // rm, inspect, ...) with Docker's flag names, messages and exit codes.
 // The logic is in mini-docker/runtime (the chain) and
 // mini-docker/container (state, IDs, names, locks).
+//
+// Lesson 09 (lessons/09-mini-docker.md) teaches it.
 package main
 
 import (

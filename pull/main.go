@@ -1,6 +1,8 @@
 // Command pull fetches images from a registry into the image store, the
 // way `docker pull` does, and manages the store: images, rmi, inspect,
 // verify, load, save. Lesson 08.
+//
+// Lesson 08 (lessons/08-images.md) teaches it.
 package main
 
 import (

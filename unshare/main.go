@@ -1,5 +1,7 @@
 // Command unshare runs a command in new or existing Linux namespaces, like
 // util-linux's unshare(1) and nsenter(1) together. Lesson 02.
+//
+// Lesson 02 (lessons/02-namespaces.md) teaches it.
 package main
 
 import (

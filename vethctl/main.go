@@ -3,6 +3,8 @@
 // address allocator, outbound NAT and a userland port forward. It speaks
 // netlink directly (no `ip` underneath); --explain prints the iproute2
 // commands each step stands for. The logic is in vethctl/network.
+//
+// Lesson 05 (lessons/05-networking.md) teaches it.
 package main
 
 import (

@@ -24,6 +24,8 @@
 // controllers, write the limits, join it, freeze it, delete it. Host
 // detection is in detect.go, limit parsing and file names in
 // resources.go, statistics in stats.go.
+//
+// Lesson 03 (lessons/03-cgroups.md) teaches it.
 package cgroup
 
 import (

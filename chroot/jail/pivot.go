@@ -6,6 +6,8 @@
 // mounts.go holds the mounts Docker adds (/proc, /dev, /sys, ...),
 // chroot.go the classic chroot, prepare.go the copy of a binary and its
 // shared libraries into a root.
+//
+// Lesson 01 (lessons/01-chroot.md) teaches it.
 package jail
 
 import (

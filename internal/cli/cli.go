@@ -13,6 +13,8 @@
 // Libraries never print or exit: they return errors wrapped with what was
 // being done. Only main() turns an error into a message and an exit code,
 // through Main.
+//
+// It belongs to no one lesson: every tool of every lesson uses it.
 package cli
 
 import (

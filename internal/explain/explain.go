@@ -6,6 +6,8 @@
 // system call the command stands for, so the printed script and the work
 // done never drift apart. A nil *Printer prints nothing, so library code
 // never has to check whether explaining is on.
+//
+// It belongs to no one lesson: every tool of every lesson prints its steps with it.
 package explain
 
 import (

@@ -8,6 +8,8 @@
 // that does not exist, reboot gets an invalid magic number, ptrace asks
 // about a process it does not trace, and anything created is closed or
 // removed at once.
+//
+// It is shared by lesson 07 (lessons/07-seccomp.md, through the syscalls helper) and lesson 10 (lessons/10-versus-docker.md, through probe).
 package riskycalls
 
 import (

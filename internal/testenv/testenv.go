@@ -10,6 +10,8 @@
 //     with the exact reason when the feature is missing.
 //   - Everything started here (registry processes, namespaces) is stopped
 //     by the test's Cleanup or by Main at the end of the package's run.
+//
+// It belongs to no one lesson: the tests of every lesson use it.
 package testenv
 
 import (

@@ -4,6 +4,8 @@
 // commits a new image. A cache keyed on the parent image and the
 // instruction (plus the content of copied files) lets an unchanged step
 // reuse the image it made last time: "Using cache".
+//
+// Lesson 11 (lessons/11-images.md) teaches it.
 package build
 
 import (

@@ -13,6 +13,8 @@
 //
 // The rules for ~ are in classify.go, each with the reason it prints; a
 // row that no rule explains is ✗.
+//
+// Lesson 10 (lessons/10-versus-docker.md) teaches it.
 package compare
 
 import (

@@ -5,6 +5,8 @@
 // the old one) and serialised by file locks (flock), so concurrent
 // mini-docker commands and the monitors of detached containers never see
 // a half-written state.
+//
+// Lesson 09 (lessons/09-mini-docker.md) teaches it.
 package container
 
 import (

@@ -14,6 +14,8 @@
 // names (".wh.NAME", ".wh..wh..opq"). A commit is the pull's unpacking
 // run backwards. The layer is also unpacked into <root>/layers, so the
 // new image runs without a pull.
+//
+// Lesson 11 (lessons/11-images.md) teaches it.
 package image
 
 import (

@@ -5,6 +5,8 @@
 // the tools' own packages, what the chain unshare → cgroupctl exec →
 // chroot --pivot → seccompctl run → capctl run → mini-docker __execin
 // does, then execs the container's command from the same thread.
+//
+// Lesson 09 (lessons/09-mini-docker.md) teaches it.
 package inside
 
 import (

@@ -23,6 +23,8 @@
 // with the new mount API (one fsconfig call per layer, so hundreds of layers
 // fit) or with classic mount(2) (one option string of at most one page,
 // shortened with symlinks when it does not fit), and unmount.
+//
+// Lesson 04 (lessons/04-overlayfs.md) teaches it.
 package overlayfs
 
 import (

@@ -10,6 +10,8 @@
 //
 // Nothing is tagged until every blob is verified, so a failed pull leaves
 // no image behind.
+//
+// Lesson 08 (lessons/08-images.md) teaches it.
 package image
 
 import (

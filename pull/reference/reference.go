@@ -14,6 +14,8 @@
 // (path components never do). Otherwise the domain is Docker Hub,
 // "docker.io", and a single-component name lives under "library/" (the
 // official images). The grammar is distribution's reference/regexp.go.
+//
+// Lesson 08 (lessons/08-images.md) teaches it.
 package reference
 
 import (

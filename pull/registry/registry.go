@@ -11,6 +11,8 @@
 // with the user's password from ~/.docker/config.json) and sends it as
 // "Authorization: Bearer <token>". Registries with plain passwords
 // (htpasswd) answer "Basic" instead and take the password directly.
+//
+// Lesson 08 (lessons/08-images.md) teaches it.
 package registry
 
 import (

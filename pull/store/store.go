@@ -19,6 +19,8 @@
 // lock (two pulls of the same image: the second waits, then finds the
 // blob present); pulls hold the store lock shared, and removal takes it
 // exclusive so that it never deletes a blob a pull is about to reference.
+//
+// Lesson 08 (lessons/08-images.md) teaches it.
 package store
 
 import (

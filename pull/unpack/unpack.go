@@ -14,6 +14,8 @@
 // Every path is resolved by the kernel with openat2(2) RESOLVE_IN_ROOT,
 // which treats the layer directory as "/" for "..", absolute paths and
 // symlinks alike; names that try to leave are refused outright.
+//
+// Lesson 08 (lessons/08-images.md) teaches it.
 package unpack
 
 import (

@@ -17,6 +17,8 @@
 // in Go, so `seccompctl check` and the kernel never disagree.
 //
 // This file reads like lesson 07: compile the profile, then install it.
+//
+// Lesson 07 (lessons/07-seccomp.md) teaches it.
 package seccomp
 
 import (

@@ -14,6 +14,8 @@
 // clone flags), map its IDs, then inside it set the hostname, mount /proc
 // and exec the command. join.go enters existing namespaces (nsenter);
 // show.go lists a process's namespaces.
+//
+// Lesson 02 (lessons/02-namespaces.md) teaches it.
 package ns
 
 import (

@@ -27,6 +27,8 @@
 //     status; the child goes on into the Go runtime, inside everything.
 //
 // Failures print one line and exit 125 before Go starts.
+//
+// Lesson 02 (lessons/02-namespaces.md) teaches it.
 package nsenter
 
 /*

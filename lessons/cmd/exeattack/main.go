@@ -34,6 +34,8 @@
 // own says the file is on the container's own root filesystem (the same
 // device as the attacker's "/", or in host mode as the process's root):
 // the container's own programs are writable by its root, no escape.
+//
+// It belongs to lesson 09 (lessons/09-mini-docker.md), where the CVE is told.
 package main
 
 import (

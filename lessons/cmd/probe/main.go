@@ -20,6 +20,8 @@
 // The probe only reads, except where a write is the question: writes open
 // a file for writing without writing a byte, and a test folder made by
 // mkdir is removed at once. It is static, so it runs in any image.
+//
+// It belongs to lesson 10 (lessons/10-versus-docker.md).
 package main
 
 import (

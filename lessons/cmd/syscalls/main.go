@@ -8,6 +8,8 @@
 //	                   exit 3 with one line saying so when the kernel has no
 //	                   IA32 emulation (the CPU would fault: SIGSEGV)
 //	syscalls raw NR [ARG0 ...]   one system call by number, with up to 6 arguments
+//
+// It belongs to lesson 07 (lessons/07-seccomp.md).
 package main
 
 import (

@@ -3,6 +3,8 @@
 // and the mounts other packages' tests make at the same time (go test runs
 // packages in parallel) never show in its own. testenv.NoNewMounts then
 // sees exactly this package's mounts: a leak is still caught.
+//
+// It serves the tests of lesson 04 (lessons/04-overlayfs.md).
 package mountns
 
 import (

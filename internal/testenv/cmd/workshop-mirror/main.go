@@ -5,6 +5,8 @@
 //
 //	workshop-mirror prepare --storage DIR     # push the images into DIR (once)
 //	workshop-mirror config --storage DIR --addr 127.0.0.1:5000   # print the registry config
+//
+// It serves lesson 08 (lessons/08-images.md) and every lesson after it that pulls an image.
 package main
 
 import (

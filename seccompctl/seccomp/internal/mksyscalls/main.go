@@ -5,6 +5,8 @@
 //
 // The tables are never typed by hand: a wrong number in a seccomp filter
 // silently allows or denies the wrong system call.
+//
+// It belongs to lesson 07 (lessons/07-seccomp.md).
 package main
 
 import (
