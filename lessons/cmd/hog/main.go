@@ -43,7 +43,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: hog mem SIZE | hog cpu [SECONDS] | hog fork N | hog count FILE")
+	fmt.Fprintln(os.Stderr, "usage: hog mem SIZE | hog cpu [SECONDS [LIMIT%]] | hog fork N | hog count FILE")
 	os.Exit(2)
 }
 
@@ -105,12 +105,23 @@ func parseSize(s string) (int64, error) {
 // cpu burns one CPU in a loop that never sleeps. Given SECONDS, it stops
 // then and says how much CPU time the kernel gave it, rounded to 5 %, so
 // a limit shows: under --cpus 0.2 it gets about 20 % of the time it ran.
+// Given LIMIT% too, it also says whether it stayed within that limit: a
+// ceiling, so on a busy machine the spinner may get less than the limit
+// (other programs want the CPU too), never more than the limit plus the
+// kernel's rounding of one period.
 func cpu(args []string) error {
 	var sec float64
 	if len(args) > 0 {
 		var err error
 		if sec, err = strconv.ParseFloat(args[0], 64); err != nil || sec <= 0 {
 			return fmt.Errorf("bad SECONDS %q", args[0])
+		}
+	}
+	limit := -1
+	if len(args) > 1 {
+		var err error
+		if limit, err = strconv.Atoi(strings.TrimSuffix(args[1], "%")); err != nil || limit <= 0 || limit > 100 {
+			return fmt.Errorf("bad LIMIT %q (a percentage of one CPU, like 20%%)", args[1])
 		}
 	}
 	start := time.Now()
@@ -128,6 +139,15 @@ func cpu(args []string) error {
 	used := float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 	pct := int(math.Round(used/wall*100/5) * 5)
 	fmt.Printf("hog: spun for %.1f s and got %.2f s of CPU: about %d%% of one CPU\n", wall, used, pct)
+	if limit > 0 {
+		// 3 points of slack: the quota is enforced per period, and the
+		// last period of the run may be only partly charged.
+		if used/wall*100 <= float64(limit)+3 {
+			fmt.Printf("hog: within the limit of %d%% of one CPU\n", limit)
+		} else {
+			fmt.Printf("hog: ABOVE the limit of %d%% of one CPU\n", limit)
+		}
+	}
 	return nil
 }
 
