@@ -36,7 +36,7 @@ test-integration: build
 	$(GO) test -count=1 -timeout 40m $(TESTFLAGS) ./...
 
 # Runs every lesson's console blocks and compares their output
-# (LESSON=03 runs only lessons whose file name starts with 03).
+# (LESSON=03 runs only lessons whose file name starts with 03; LESSON=03,09 both).
 lessons: build
 	MINI_DOCKER_LESSONS=1 LESSON=$(LESSON) $(GO) test -count=1 -timeout 30m -run 'TestLessons' -v ./lessons/
 
