@@ -88,7 +88,7 @@ func run(args []string) error {
 		o.Docker()
 	}
 	if o.Shm != "" {
-		if _, err := jail.ParseSize(o.Shm); err != nil {
+		if _, err := jail.ShmBytes(o.Shm); err != nil {
 			return cli.Usagef(tool, "--shm: %v", err)
 		}
 	}

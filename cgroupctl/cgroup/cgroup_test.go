@@ -81,31 +81,6 @@ func TestCoMountedHierarchyUsedOnce(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"33554432", 33554432, true},
-		{"32m", 32 << 20, true},
-		{"32M", 32 << 20, true},
-		{"64MiB", 64 << 20, true},
-		{"512kb", 512 << 10, true},
-		{"1.5g", 3 << 29, true},
-		{"10XB", 0, false},
-		{"-5m", 0, false},
-		{"m", 0, false},
-		{"", 0, false},
-	}
-	for _, tt := range tests {
-		got, err := ParseSize(tt.in)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
-		}
-	}
-}
-
 func TestParseLimits(t *testing.T) {
 	n := runtime.NumCPU()
 	bad := []struct {

@@ -3,10 +3,11 @@ package cgroup
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
+
+	"mini-docker/internal/units"
 )
 
 // Resources are the limits of a group, with Docker's names and units.
@@ -64,36 +65,23 @@ const CFSPeriod = 100000
 // MinMemory is Docker's smallest --memory: "Minimum memory limit allowed is 6MB".
 const MinMemory = 6 * 1024 * 1024
 
-// sizeRE is the grammar of Docker's sizes (go-units RAMInBytes):
-// a number, then an optional unit b, k, m, g, t, p, with optional "i"
-// and "b" ("100m", "1.5g", "64MiB", "512kb"). Units are powers of 1024.
-var sizeRE = regexp.MustCompile(`^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$`)
-
-// ParseSize parses a size the way Docker does ("32m" = 33554432 bytes).
-func ParseSize(s string) (int64, error) {
-	m := sizeRE.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
+// parseSize reads a size with Docker's grammar (units.RAMInBytes: "32m" is
+// 33554432 bytes) and says what it wants when it cannot.
+func parseSize(s string) (int64, error) {
+	v, err := units.RAMInBytes(strings.TrimSpace(s))
+	if err != nil {
 		if strings.HasPrefix(strings.TrimSpace(s), "-") {
 			return 0, fmt.Errorf("invalid size %q: must not be negative", s)
 		}
 		return 0, fmt.Errorf("invalid size %q: use a number of bytes or a number with a unit b, k, m, g (like 32m)", s)
 	}
-	n, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		return 0, fmt.Errorf("invalid size %q: %w", s, err)
-	}
-	mul := map[string]float64{"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}[strings.ToLower(m[2])]
-	v := n * mul
-	if v >= math.MaxInt64 {
-		return 0, fmt.Errorf("invalid size %q: too large", s)
-	}
-	return int64(v), nil
+	return v, nil
 }
 
 // ParseMemory parses --memory: a size of at least 6 MiB, as Docker demands
 // (below that the container cannot even start its runtime).
 func ParseMemory(s string) (int64, error) {
-	v, err := ParseSize(s)
+	v, err := parseSize(s)
 	if err != nil {
 		return 0, fmt.Errorf("--memory: %w", err)
 	}
@@ -108,7 +96,7 @@ func ParseMemorySwap(s string) (int64, error) {
 	if strings.TrimSpace(s) == "-1" {
 		return -1, nil
 	}
-	v, err := ParseSize(s)
+	v, err := parseSize(s)
 	if err != nil {
 		return 0, fmt.Errorf("--memory-swap: %w (or -1 for unlimited)", err)
 	}
@@ -118,16 +106,16 @@ func ParseMemorySwap(s string) (int64, error) {
 	return v, nil
 }
 
-// ParseCPUs parses --cpus ("0.5") into nano CPUs, and checks it against
-// the CPUs this machine has, with Docker's message.
+// ParseCPUs parses --cpus ("0.5") into nano CPUs with Docker's grammar,
+// and checks it against the CPUs this machine has, with Docker's message
+// (0, no limit to Docker, is refused: here it would mean no --cpus).
 func ParseCPUs(s string) (int64, error) {
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("--cpus %q: not a number (like 0.5 or 2)", s)
+	nano, err := units.NanoCPUs(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("--cpus %q: %v (like 0.5 or 2)", s, err)
 	}
 	n := runtime.NumCPU()
-	nano := int64(math.Round(f * 1e9))
-	if nano < 1e7 || nano > int64(n)*1e9 {
+	if nano == 0 || units.CheckNanoCPUs(nano, n) != nil {
 		return 0, fmt.Errorf("--cpus %s: range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available", s, n, n)
 	}
 	return nano, nil

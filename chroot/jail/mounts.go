@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -14,6 +12,7 @@ import (
 
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/explain"
+	"mini-docker/internal/units"
 )
 
 // mountAll mounts, under root and before pivot_root, what o asks for, in
@@ -276,7 +275,7 @@ func mountDevpts(root string, devTmpfs bool, ex *explain.Printer) error {
 
 // mountShm mounts the POSIX shared memory tmpfs (64m in Docker, --shm-size).
 func mountShm(root, size string, ex *explain.Printer) error {
-	bytes, err := ParseSize(size)
+	bytes, err := ShmBytes(size)
 	if err != nil {
 		return err
 	}
@@ -681,22 +680,15 @@ func mountArgv(source, target, fstype string, flags uintptr, data string) []stri
 	return append(argv, source, target)
 }
 
-var sizeRE = regexp.MustCompile(`^([0-9]+)([bkmgBKMG]?)$`)
-
-// ParseSize parses a size like Docker's --shm-size: a number of bytes
-// with an optional unit b, k, m or g (powers of 1024).
-func ParseSize(s string) (int64, error) {
-	m := sizeRE.FindStringSubmatch(s)
-	if m == nil {
-		return 0, fmt.Errorf("size %q: want a number with an optional unit b, k, m or g (like 64m)", s)
-	}
-	n, err := strconv.ParseInt(m[1], 10, 64)
+// ShmBytes parses --shm-size the way Docker does (units.RAMInBytes:
+// "64m", "65536k", "1g"); a /dev/shm of no bytes is refused.
+func ShmBytes(s string) (int64, error) {
+	n, err := units.RAMInBytes(s)
 	if err != nil {
 		return 0, fmt.Errorf("size %q: %w", s, err)
 	}
-	shift := map[string]uint{"": 0, "b": 0, "k": 10, "m": 20, "g": 30}[strings.ToLower(m[2])]
-	if n <= 0 || n > (1<<62)>>shift {
+	if n <= 0 {
 		return 0, fmt.Errorf("size %q: out of range", s)
 	}
-	return n << shift, nil
+	return n, nil
 }

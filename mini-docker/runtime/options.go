@@ -6,10 +6,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"mini-docker/internal/units"
 )
 
 // Options are the flags of `mini-docker run`, with Docker's names.
@@ -101,7 +104,7 @@ func (o *Options) ParseLimits() (Limits, error) {
 	var l Limits
 	var err error
 	if o.Memory != "" {
-		if l.Memory, err = ParseSize(o.Memory); err != nil {
+		if l.Memory, err = units.RAMInBytes(o.Memory); err != nil {
 			return l, flagErr(o.Memory, "-m, --memory", "%v", err)
 		}
 		if l.Memory > 0 && l.Memory < 6<<20 {
@@ -112,7 +115,7 @@ func (o *Options) ParseLimits() (Limits, error) {
 	if o.MemorySwap != "" {
 		if o.MemorySwap == "-1" {
 			l.MemorySwap = -1
-		} else if l.MemorySwap, err = ParseSize(o.MemorySwap); err != nil {
+		} else if l.MemorySwap, err = units.RAMInBytes(o.MemorySwap); err != nil {
 			return l, flagErr(o.MemorySwap, "--memory-swap", "%v", err)
 		}
 		if l.MemorySwap > 0 && l.Memory == 0 {
@@ -125,8 +128,11 @@ func (o *Options) ParseLimits() (Limits, error) {
 		}
 	}
 	if o.CPUs != "" {
-		if l.NanoCPUs, err = ParseCPUs(o.CPUs); err != nil {
+		if l.NanoCPUs, err = units.NanoCPUs(o.CPUs); err != nil {
 			return l, flagErr(o.CPUs, "--cpus", "%v", err)
+		}
+		if err := units.CheckNanoCPUs(l.NanoCPUs, goruntime.NumCPU()); err != nil {
+			return l, err
 		}
 	}
 	l.CPUShares = o.CPUShares

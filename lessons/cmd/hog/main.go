@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/units"
 )
 
 func main() {
@@ -82,24 +84,13 @@ func mem(s string) error {
 	return nil
 }
 
+// parseSize reads a size as docker run -m does ("64m", units.RAMInBytes).
 func parseSize(s string) (int64, error) {
-	mul := int64(1)
-	switch strings.ToLower(s[len(s)-1:]) {
-	case "k":
-		mul = 1 << 10
-	case "m":
-		mul = 1 << 20
-	case "g":
-		mul = 1 << 30
-	}
-	if mul != 1 {
-		s = s[:len(s)-1]
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
+	v, err := units.RAMInBytes(s)
 	if err != nil || v <= 0 {
 		return 0, fmt.Errorf("bad size %q (like 64m)", s)
 	}
-	return v * mul, nil
+	return v, nil
 }
 
 // cpu burns one CPU in a loop that never sleeps. Given SECONDS, it stops
