@@ -266,7 +266,8 @@ func (e *Engine) deleteCgroup(c *container.Container) error {
 	return last
 }
 
-// stateDirs are the container's folders under its state folder.
+// graphDirs are the overlay's folders in dir, named as Docker's overlay2
+// names them: diff (the upper layer), work and merged.
 func graphDirs(dir string) (upper, work, merged string) {
 	return filepath.Join(dir, "diff"), filepath.Join(dir, "work"), filepath.Join(dir, "merged")
 }

@@ -137,9 +137,11 @@ func BuildPlan(s *Spec) (*Plan, error) {
 	for i, l := range s.Lower { // overlayfs lists the top-most layer first
 		lower[len(s.Lower)-1-i] = l
 	}
-	// Each host-side step runs in-process through the tool's own package
-	// (the same code, without starting a program per step); --explain
-	// still prints it as the tool's command, which does the same by hand.
+	// The overlay, cgroup, netns and netconf steps run in-process through
+	// the tool's own package (the same code, without starting a program);
+	// the veth step starts vethctl, as do the bridge, the address lease
+	// and freeze outside the plan (runTool). --explain prints every step
+	// as the tool's command, which does the same by hand.
 	mount := []string{overlay, "mount", "--root", s.Root, "--lower", strings.Join(lower, ":"), "--upper", s.Upper, "--work", s.Work, s.Merged}
 	p.Steps = append(p.Steps, Step{Stage: "overlay", Do: mount,
 		Fn: func() error {

@@ -154,7 +154,6 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		ns := &c.NetworkSettings
 		ns.IPAddress, ns.Gateway, ns.IPPrefixLen = ip, DefaultGateway, 16
 		ns.Bridge = ""
-		ns.SandboxKey = "/run/netns/" + spec.Netns
 		ns.MacAddress = ""
 		ns.Networks = map[string]*container.EndpointSetting{"bridge": {Gateway: DefaultGateway, IPAddress: ip, IPPrefixLen: 16}}
 	}

@@ -49,8 +49,9 @@ func (t Tools) Path(tool, stage string) (string, error) {
 	return p, nil
 }
 
-// runTool runs one host-side step (overlay mount, cgroupctl create, ...),
-// printing it first when explaining. Its error carries the tool's own
+// runTool runs one host-side step as its tool (vethctl create, vethctl
+// bridge add, vethctl ipam release, cgroupctl freeze), printing it first
+// when explaining; the steps with an in-process Fn do not come here. Its error carries the tool's own
 // message (its stderr), which already says what failed and why.
 func runTool(ex *explain.Printer, argv []string) error {
 	ex.Argv(argv...)
