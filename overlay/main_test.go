@@ -10,6 +10,7 @@ import (
 
 	"mini-docker/internal/testenv"
 	"mini-docker/overlay/internal/mountns"
+	"mini-docker/overlay/overlayfs"
 )
 
 func TestMain(m *testing.M) { mountns.Main(m, testenv.Main) }
@@ -156,6 +157,10 @@ func TestExplain(t *testing.T) {
 	}
 	want := fmt.Sprintf("# new mount API: fsopen(\"overlay\"), fsconfig(\"lowerdir+\") once per layer (2), fsconfig(\"upperdir\"), fsconfig(\"workdir\"), fsconfig(CMD_CREATE), fsmount, move_mount\n"+
 		"+ mount -t overlay overlay -o lowerdir+=%[1]s/l2,lowerdir+=%[1]s/l1,upperdir=%[1]s/upper,workdir=%[1]s/work %[1]s/merged\n", dir)
+	if !overlayfs.HasLowerdirPlus() {
+		// Before Linux 6.8: classic mount(2), one lowerdir list.
+		want = fmt.Sprintf("+ mount -t overlay overlay -o lowerdir=%[1]s/l2:%[1]s/l1,upperdir=%[1]s/upper,workdir=%[1]s/work %[1]s/merged\n", dir)
+	}
 	if out != want {
 		t.Errorf("--explain mount:\n%s\nwant:\n%s", out, want)
 	}

@@ -14,11 +14,11 @@ import (
 // parameter (before Linux 6.8): MethodAuto then falls back to mount(2).
 var errNoNewAPI = errors.New("the kernel has no new mount API for overlay (fsopen, lowerdir+)")
 
-// hasLowerdirPlus reports whether the running kernel's overlay takes the
+// HasLowerdirPlus reports whether the running kernel's overlay takes the
 // lowerdir+ parameter (Linux 6.8). Older kernels may still have fsopen,
 // but their overlay parses options the legacy way, as one string limited
 // to a page, and rejects lowerdir+ only at CMD_CREATE.
-func hasLowerdirPlus() bool {
+func HasLowerdirPlus() bool {
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
 		return false
@@ -144,16 +144,20 @@ func kernelMessages(fsfd int) string {
 // lowerKey "lowerdir+" gives one option per layer (what util-linux 2.39+
 // turns into one fsconfig call each), "lowerdir" the classic list.
 func mountCommand(o Options, lowerKey string) []string {
-	return []string{"mount", "-t", "overlay", "overlay", "-o", optionString(o, lowerKey, o.Lower), o.Merged}
+	opts := optionString(o, lowerKey, o.Lower)
+	if o.ReadOnly {
+		opts = "ro," + opts // mount(8) turns it into MS_RDONLY
+	}
+	return []string{"mount", "-t", "overlay", "overlay", "-o", opts, o.Merged}
 }
 
 // optionString is overlay's option string: lowerdir=TOP:...:BASE (or one
-// lowerdir+= per layer), then upperdir= and workdir=.
+// lowerdir+= per layer), then upperdir= and workdir=. It holds no "ro":
+// read-only is the mount flag MS_RDONLY, and before Linux 6.5 overlay
+// parsed mount(2)'s string itself and refused "ro" as an unknown option
+// (EINVAL: a read-only overlay failed on 6.1).
 func optionString(o Options, lowerKey string, lower []string) string {
 	var opts []string
-	if o.ReadOnly {
-		opts = append(opts, "ro")
-	}
 	if lowerKey == "lowerdir+" {
 		for _, l := range lower {
 			opts = append(opts, "lowerdir+="+escapeOption(l, false))

@@ -110,7 +110,7 @@ func Mount(o Options, p *explain.Printer) (undo func() error, err error) {
 		err = mountClassic(o, p)
 	case MethodAuto:
 		err = errNoNewAPI
-		if hasLowerdirPlus() {
+		if HasLowerdirPlus() {
 			err = mountFsconfig(o, p)
 		}
 		if errors.Is(err, errNoNewAPI) {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -44,8 +45,11 @@ func TestOptionString(t *testing.T) {
 		t.Errorf("lowerdir+ = %q, want %q", got, want)
 	}
 	ro := Options{Lower: []string{"/a", "/b"}, ReadOnly: true}
-	if got, want := optionString(ro, "lowerdir", ro.Lower), `ro,lowerdir=/a:/b`; got != want {
-		t.Errorf("read-only = %q, want %q", got, want)
+	if got, want := optionString(ro, "lowerdir", ro.Lower), `lowerdir=/a:/b`; got != want {
+		t.Errorf("read-only = %q, want %q (no ro: kernels before 6.5 refuse it in mount(2)'s string)", got, want)
+	}
+	if got, want := strings.Join(mountCommand(ro, "lowerdir"), " "), `mount -t overlay overlay -o ro,lowerdir=/a:/b `; got != want {
+		t.Errorf("read-only mount(8) line = %q, want %q", got, want)
 	}
 }
 
