@@ -300,8 +300,10 @@ func (g *Group) createV1(ex *explain.Printer, made *[]string) error {
 // mkdirGroup makes the group directory dir, after its parent (made when
 // missing, then readied by prepareParent); prepare readies dir itself.
 // Another cgroupctl deleting the parent's last group removes the empty
-// parent, possibly between our two mkdirs (ENOENT): then it is made again.
+// parent, possibly between our mkdir of the parent and our write into it
+// or our mkdir of dir (ENOENT): then it is made again.
 func mkdirGroup(ex *explain.Printer, dir string, made *[]string, prepareParent, prepare func(string) error) error {
+	const attempts = 5
 	parent := filepath.Dir(dir)
 	for attempt := 1; ; attempt++ {
 		if ok, err := mkdirIfMissing(ex, parent); err != nil {
@@ -311,6 +313,9 @@ func mkdirGroup(ex *explain.Printer, dir string, made *[]string, prepareParent, 
 		}
 		if prepareParent != nil {
 			if err := prepareParent(parent); err != nil {
+				if errors.Is(err, syscall.ENOENT) && attempt < attempts {
+					continue
+				}
 				return err
 			}
 		}
@@ -322,7 +327,7 @@ func mkdirGroup(ex *explain.Printer, dir string, made *[]string, prepareParent, 
 			}
 			return nil
 		}
-		if !errors.Is(err, syscall.ENOENT) || attempt == 3 {
+		if !errors.Is(err, syscall.ENOENT) || attempt == attempts {
 			return err
 		}
 	}
