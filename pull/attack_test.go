@@ -81,17 +81,7 @@ func (e *evilImage) serve(repoTag string, m ocispec.Manifest) string {
 // pullSplit runs the pull tool with stdout and stderr apart.
 func pullSplit(t *testing.T, root string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(testenv.Bin(t, "pull"), args...)
-	cmd.Env = append(os.Environ(), "MINI_DOCKER_ROOT="+root, "MINI_DOCKER_CONFIG=/nonexistent", "DOCKER_CONFIG="+root)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if x, ok := err.(*exec.ExitError); ok {
-		return o.String(), e.String(), x.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return o.String(), e.String(), 0
+	return pullEnv(t, root, nil, args...)
 }
 
 // refused checks the outcome every attack must have: exit 125, one line
@@ -400,7 +390,8 @@ func TestAttackLayerExpansion(t *testing.T) {
 	}
 }
 
-// pullEnv is pullSplit with more environment.
+// pullEnv runs the pull tool with stdout and stderr apart and env added
+// to its environment.
 func pullEnv(t *testing.T, root string, env []string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(testenv.Bin(t, "pull"), args...)
