@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"mini-docker/internal/cli"
-	"mini-docker/mini-docker/build"
+	"mini-docker/mini-docker/dockerfile"
 	"mini-docker/pull/store"
 )
 
@@ -45,7 +45,7 @@ func cmdBuild(c *ctx, args []string) error {
 		}
 		ba[k] = v
 	}
-	e, err := engine(c, f)
+	e, err := openEngine(c, f)
 	if err != nil {
 		return err
 	}
@@ -53,16 +53,16 @@ func cmdBuild(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := build.Build(s, e, build.Options{
+	res, err := dockerfile.Build(s, e, dockerfile.Options{
 		Context: f.Arg(0), Dockerfile: *file, Tags: *tags, BuildArgs: ba, NoCache: *noCache, Network: *network,
 		Out: os.Stdout, Explain: f.Explainer(), Pull: pullFunc(e, c.root, f.Explaining()),
 	})
 	if err != nil {
-		var re *build.RunError
+		var re *dockerfile.RunError
 		if errors.As(err, &re) {
 			return cli.WithCode(err, re.Code)
 		}
-		var pe *build.ParseError
+		var pe *dockerfile.ParseError
 		if errors.As(err, &pe) {
 			return cli.WithCode(err, 1)
 		}

@@ -10,7 +10,7 @@ import (
 	"mini-docker/internal/cli"
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/compare"
-	"mini-docker/mini-docker/runtime"
+	"mini-docker/mini-docker/engine"
 )
 
 const compareUsage = `Usage: mini-docker compare [--json] [RUN FLAGS] IMAGE
@@ -95,7 +95,7 @@ func cmdCompare(c *ctx, args []string) error {
 	}
 
 	// docker run's own parser finds where the flags end and IMAGE starts.
-	var ro runtime.Options
+	var ro engine.Options
 	f, _ := runFlags(&ro)
 	if err := f.Parse(rest); err != nil {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker compare --help'"}

@@ -2,7 +2,7 @@ package main
 
 import (
 	"mini-docker/internal/cli"
-	"mini-docker/mini-docker/runtime"
+	"mini-docker/mini-docker/engine"
 )
 
 func cmdExec(c *ctx, args []string) error {
@@ -10,7 +10,7 @@ func cmdExec(c *ctx, args []string) error {
 		"Run a command in a running container: in all its namespaces, its cgroup and its root, under the same seccomp filter and capabilities.",
 		"mini-docker exec demo ps aux", "mini-docker exec -it demo bash")
 	f.SetInterspersed(false)
-	var o runtime.ExecOptions
+	var o engine.ExecOptions
 	f.BoolVarP(&o.Interactive, "interactive", "i", false, "keep STDIN open")
 	f.BoolVarP(&o.TTY, "tty", "t", false, "allocate a pseudo-TTY")
 	f.BoolVarP(&o.Detach, "detach", "d", false, "run the command in the background")
@@ -20,13 +20,13 @@ func cmdExec(c *ctx, args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
-	if err := runtime.CheckEnv(o.Env); err != nil {
+	if err := engine.CheckEnv(o.Env); err != nil {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker exec --help'"}
 	}
 	if f.NArg() < 2 {
 		return cli.Usagef("mini-docker exec", "\"mini-docker exec\" requires at least 2 arguments")
 	}
-	e, err := engine(c, f)
+	e, err := openEngine(c, f)
 	if err != nil {
 		return err
 	}

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"mini-docker/internal/cli"
-	"mini-docker/mini-docker/build"
 	"mini-docker/mini-docker/container"
-	"mini-docker/mini-docker/image"
-	"mini-docker/mini-docker/runtime"
+	"mini-docker/mini-docker/dockerfile"
+	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/imageops"
 	"mini-docker/overlay/overlayfs"
 	pullimage "mini-docker/pull/image"
 	"mini-docker/pull/registry"
@@ -24,7 +24,7 @@ import (
 )
 
 // findContainer resolves a container for diff, commit and export.
-func findContainer(e *runtime.Engine, ref string) (*container.Container, error) {
+func findContainer(e *engine.Engine, ref string) (*container.Container, error) {
 	ct, err := e.Find(ref)
 	if err != nil {
 		return nil, notFound(err)
@@ -34,8 +34,8 @@ func findContainer(e *runtime.Engine, ref string) (*container.Container, error) 
 
 // containerLayers finds the container ref and its layers: the engine,
 // the container, its upper dir and its lower dirs (top first).
-func containerLayers(c *ctx, f *cli.Flags, ref string) (*runtime.Engine, *container.Container, string, []string, error) {
-	e, err := engine(c, f)
+func containerLayers(c *ctx, f *cli.Flags, ref string) (*engine.Engine, *container.Container, string, []string, error) {
+	e, err := openEngine(c, f)
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
@@ -92,7 +92,7 @@ func dropMountPoints(changes []overlayfs.Change, upper string) []overlayfs.Chang
 	dropped := map[string]bool{}
 	var kept []overlayfs.Change
 	for _, ch := range changes {
-		if fi, err := os.Lstat(filepath.Join(upper, ch.Path)); err == nil && ch.Kind == overlayfs.Added && image.RuntimeMountPoint(ch.Path, fi) {
+		if fi, err := os.Lstat(filepath.Join(upper, ch.Path)); err == nil && ch.Kind == overlayfs.Added && imageops.RuntimeMountPoint(ch.Path, fi) {
 			dropped[filepath.Dir(ch.Path)] = true
 			continue
 		}
@@ -146,14 +146,14 @@ func cmdCommit(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
-	parent, err := image.Lookup(s, ct.Image)
+	parent, err := imageops.Lookup(s, ct.Image)
 	if err != nil {
 		return fmt.Errorf("the container's image %s: %w", ct.Image, err)
 	}
 	cfg := parent.Config.Config
 	cfg.Env, cfg.Cmd, cfg.Entrypoint = ct.Config.Env, ct.Config.Cmd, ct.Config.Entrypoint
 	cfg.WorkingDir, cfg.User = ct.Config.WorkingDir, ct.Config.User
-	if cfg, err = build.ApplyChanges(cfg, *changes); err != nil {
+	if cfg, err = dockerfile.ApplyChanges(cfg, *changes); err != nil {
 		return cli.WithCode(err, 1)
 	}
 	if *pause && ct.State.Running && !ct.State.Paused {
@@ -167,12 +167,12 @@ func cmdCommit(c *ctx, args []string) error {
 	}
 	defer unlock()
 	ex := f.Explainer()
-	layer, err := image.CommitLayer(s, upper, ex)
+	layer, err := imageops.CommitLayer(s, upper, ex)
 	if err != nil {
 		return err
 	}
 	createdBy := strings.TrimSpace(ct.Path + " " + strings.Join(ct.Args, " "))
-	img, err := image.New(s, parent, image.Change{Config: cfg, CreatedBy: createdBy, Comment: *msg, Author: *author, Layer: layer}, ex)
+	img, err := imageops.New(s, parent, imageops.Change{Config: cfg, CreatedBy: createdBy, Comment: *msg, Author: *author, Layer: layer}, ex)
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func cmdCommit(c *ctx, args []string) error {
 	if f.NArg() == 2 {
 		name = f.Arg(1)
 	}
-	if _, err := image.Tag(s, img, name, ex); err != nil {
+	if _, err := imageops.Tag(s, img, name, ex); err != nil {
 		return err
 	}
 	fmt.Println(img.ID)
@@ -201,7 +201,7 @@ func cmdHistory(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
-	img, err := image.Lookup(s, f.Arg(0))
+	img, err := imageops.Lookup(s, f.Arg(0))
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			//lint:ignore ST1005 Docker's own words, as docker prints them
@@ -209,7 +209,7 @@ func cmdHistory(c *ctx, args []string) error {
 		}
 		return err
 	}
-	rows, err := image.History(img)
+	rows, err := imageops.History(img)
 	if err != nil {
 		return err
 	}
@@ -224,13 +224,13 @@ func cmdHistory(c *ctx, args []string) error {
 	for _, r := range rows {
 		created := "N/A"
 		if !r.Created.IsZero() {
-			created = image.HumanDuration(time.Since(r.Created)) + " ago"
+			created = imageops.HumanDuration(time.Since(r.Created)) + " ago"
 		}
 		by := r.CreatedBy
 		if !*noTrunc {
-			by = image.Truncate(by, 45)
+			by = imageops.Truncate(by, 45)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.ID, created, by, image.HumanSize(r.Size), r.Comment)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.ID, created, by, imageops.HumanSize(r.Size), r.Comment)
 	}
 	return w.Flush()
 }
@@ -250,7 +250,7 @@ func cmdTag(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
-	img, err := image.Lookup(s, f.Arg(0))
+	img, err := imageops.Lookup(s, f.Arg(0))
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			//lint:ignore ST1005 Docker's own words, as docker prints them
@@ -258,7 +258,7 @@ func cmdTag(c *ctx, args []string) error {
 		}
 		return err
 	}
-	_, err = image.Tag(s, img, f.Arg(1), f.Explainer())
+	_, err = imageops.Tag(s, img, f.Arg(1), f.Explainer())
 	return err
 }
 
@@ -289,7 +289,7 @@ func cmdPush(c *ctx, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	_, err = image.Push(ctx, s, f.Arg(0), image.PushOptions{
+	_, err = imageops.Push(ctx, s, f.Arg(0), imageops.PushOptions{
 		Registry: registry.Options{Insecure: *insecure}, ChunkSize: *chunk, Out: os.Stdout, Explain: f.Explainer(),
 	})
 	if err != nil {
@@ -323,7 +323,7 @@ func cmdExport(c *ctx, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	return writeOutput(*out, func(w *os.File) error { return image.Export(w, upper, lower, scratch, f.Explainer()) })
+	return writeOutput(*out, func(w *os.File) error { return imageops.Export(w, upper, lower, scratch, f.Explainer()) })
 }
 
 // writeOutput writes to FILE through a temporary name (nothing half

@@ -10,7 +10,7 @@ import (
 
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
-	"mini-docker/mini-docker/runtime"
+	"mini-docker/mini-docker/engine"
 	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
 )
@@ -18,18 +18,18 @@ import (
 // storeImages gives the runtime pull's image store.
 type storeImages struct{ s *store.Store }
 
-func (a storeImages) Lookup(ref string) (*runtime.Image, error) {
+func (a storeImages) Lookup(ref string) (*engine.Image, error) {
 	img, err := a.s.Lookup(ref)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %s", runtime.ErrImageNotFound, ref)
+		return nil, fmt.Errorf("%w: %s", engine.ErrImageNotFound, ref)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &runtime.Image{Ref: img.Ref, ID: img.ID.String(), Config: img.Config, LayerDirs: img.LayerDirs}, nil
+	return &engine.Image{Ref: img.Ref, ID: img.ID.String(), Config: img.Config, LayerDirs: img.LayerDirs}, nil
 }
 
-func openImages(e *runtime.Engine) error {
+func openImages(e *engine.Engine) error {
 	s, err := store.Open(e.Root)
 	if err != nil {
 		return err
@@ -48,7 +48,7 @@ func checkRef(ref string) error {
 
 // pullFunc runs the pull tool for run, its output on our stderr as
 // docker run shows the pull progress.
-func pullFunc(e *runtime.Engine, root string, explainOn bool) runtime.PullFunc {
+func pullFunc(e *engine.Engine, root string, explainOn bool) engine.PullFunc {
 	return func(ref string) error {
 		p, err := e.Tools.Path("pull", "pull")
 		if err != nil {
@@ -86,7 +86,7 @@ func endsWithUs(cmd *exec.Cmd) {
 
 // pullTool runs `pull ARGS` with our stdio (pull, images, rmi use it).
 func pullTool(c *ctx, args ...string) error {
-	t, err := runtime.SelfTools()
+	t, err := engine.SelfTools()
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func cmdImages(c *ctx, args []string) error {
 }
 
 // usersOf lists the containers whose image is img (by image ID).
-func usersOf(e *runtime.Engine, imageID string) []*container.Container {
+func usersOf(e *engine.Engine, imageID string) []*container.Container {
 	cs, _ := e.List()
 	var out []*container.Container
 	for _, ct := range cs {
@@ -172,7 +172,7 @@ func cmdImagePrune(c *ctx, args []string) error {
 	if !*force && !confirm("WARNING! This will remove images without a container.") {
 		return nil
 	}
-	e, err := engine(c, f)
+	e, err := openEngine(c, f)
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func cmdImagePrune(c *ctx, args []string) error {
 
 // pruneImages removes the images no container uses (all) and the blobs
 // no image references.
-func pruneImages(c *ctx, e *runtime.Engine, all bool) error {
+func pruneImages(c *ctx, e *engine.Engine, all bool) error {
 	s, err := store.Open(c.root)
 	if err != nil {
 		return err
@@ -205,7 +205,7 @@ func pruneImages(c *ctx, e *runtime.Engine, all bool) error {
 }
 
 // inspectImage returns the image's record for inspect.
-func inspectImage(c *ctx, e *runtime.Engine, ref string) (any, error) {
+func inspectImage(c *ctx, e *engine.Engine, ref string) (any, error) {
 	s, err := store.Open(c.root)
 	if err != nil {
 		return nil, err

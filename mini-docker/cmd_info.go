@@ -24,7 +24,7 @@ func cmdInfo(c *ctx, args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
-	e, err := engine(c, f)
+	e, err := openEngine(c, f)
 	if err != nil {
 		return err
 	}

@@ -14,13 +14,13 @@ import (
 
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
-	"mini-docker/mini-docker/runtime"
+	"mini-docker/mini-docker/engine"
 )
 
 // eachContainer runs fn for every name, printing the name on success as
 // Docker does, and errors (one line each) on stderr; the exit code is 1
 // when any failed.
-func eachContainer(e *runtime.Engine, refs []string, quiet bool, fn func(ct *container.Container) error) error {
+func eachContainer(e *engine.Engine, refs []string, quiet bool, fn func(ct *container.Container) error) error {
 	failed := 0
 	var last error
 	for _, ref := range refs {
@@ -51,14 +51,14 @@ func eachContainer(e *runtime.Engine, refs []string, quiet bool, fn func(ct *con
 
 // open parses a command's flags, checks it got at least n arguments and
 // opens the engine. Callers return cli.Done(err), which is nil after --help.
-func open(c *ctx, f *cli.Flags, args []string, name string, n int) (*runtime.Engine, error) {
+func open(c *ctx, f *cli.Flags, args []string, name string, n int) (*engine.Engine, error) {
 	if err := f.Parse(args); err != nil {
 		return nil, err
 	}
 	if err := needArgs(f, name, n); err != nil {
 		return nil, err
 	}
-	return engine(c, f)
+	return openEngine(c, f)
 }
 
 func needArgs(f *cli.Flags, name string, n int) error {
@@ -140,11 +140,11 @@ func cmdKill(c *ctx, args []string) error {
 	if err := needArgs(f, "kill", 1); err != nil {
 		return err
 	}
-	s, err := runtime.ParseSignal(*sig)
+	s, err := engine.ParseSignal(*sig)
 	if err != nil {
 		return cli.Usagef("mini-docker kill", "%v", err)
 	}
-	e, err := engine(c, f)
+	e, err := openEngine(c, f)
 	if err != nil {
 		return err
 	}
@@ -171,14 +171,14 @@ func cmdStart(c *ctx, args []string) error {
 }
 
 // startAgain starts an existing container detached, as docker start does.
-func startAgain(e *runtime.Engine, ct *container.Container) error {
+func startAgain(e *engine.Engine, ct *container.Container) error {
 	if ct.State.Running {
 		return nil
 	}
 	if err := openImages(e); err != nil {
 		return err
 	}
-	_, err := e.Start(ct, runtime.Attach{Detach: true})
+	_, err := e.Start(ct, engine.Attach{Detach: true})
 	return err
 }
 
@@ -216,7 +216,7 @@ func pauseCmd(c *ctx, args []string, pause bool) error {
 	if err := needArgs(f, name, 1); err != nil {
 		return err
 	}
-	e, err := engine(c, f)
+	e, err := openEngine(c, f)
 	if err != nil {
 		return err
 	}
@@ -311,7 +311,7 @@ func cmdContainerPrune(c *ctx, args []string) error {
 	if !*force && !confirm("WARNING! This will remove all stopped containers.") {
 		return nil
 	}
-	e, err := engine(c, f)
+	e, err := openEngine(c, f)
 	if err != nil {
 		return err
 	}
@@ -326,7 +326,7 @@ func cmdContainerPrune(c *ctx, args []string) error {
 }
 
 // pruneContainers removes every container that is not running.
-func pruneContainers(e *runtime.Engine) ([]string, error) {
+func pruneContainers(e *engine.Engine) ([]string, error) {
 	cs, err := e.List()
 	if err != nil {
 		return nil, err
@@ -363,7 +363,7 @@ func cmdSystemPrune(c *ctx, args []string) error {
 	if !*force && !confirm("WARNING! This will remove:\n  - all stopped containers\n  - network namespaces, cgroups and leases no container owns") {
 		return nil
 	}
-	e, err := engine(c, f)
+	e, err := openEngine(c, f)
 	if err != nil {
 		return err
 	}

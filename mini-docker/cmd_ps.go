@@ -10,7 +10,7 @@ import (
 
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
-	"mini-docker/mini-docker/runtime"
+	"mini-docker/mini-docker/engine"
 )
 
 func newFlags(name, usage, summary string, examples ...string) *cli.Flags {
@@ -19,8 +19,8 @@ func newFlags(name, usage, summary string, examples ...string) *cli.Flags {
 	return f
 }
 
-func engine(c *ctx, f *cli.Flags) (*runtime.Engine, error) {
-	e, err := runtime.NewEngine(c.root)
+func openEngine(c *ctx, f *cli.Flags) (*engine.Engine, error) {
+	e, err := engine.NewEngine(c.root)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func cmdPs(c *ctx, args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
-	e, err := engine(c, f)
+	e, err := openEngine(c, f)
 	if err != nil {
 		return err
 	}

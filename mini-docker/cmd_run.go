@@ -11,7 +11,7 @@ import (
 	"mini-docker/internal/cli"
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
-	"mini-docker/mini-docker/runtime"
+	"mini-docker/mini-docker/engine"
 )
 
 const runUsage = `Usage: mini-docker run [OPTIONS] IMAGE [COMMAND] [ARG...]
@@ -34,7 +34,7 @@ Examples:
 
 // runFlags defines docker run's flags. It is a plain pflag set, not
 // cli.NewFlags, because docker run's -h is --hostname, not --help.
-func runFlags(o *runtime.Options) (*pflag.FlagSet, *bool) {
+func runFlags(o *engine.Options) (*pflag.FlagSet, *bool) {
 	f := pflag.NewFlagSet("mini-docker run", pflag.ContinueOnError)
 	f.SetInterspersed(false)
 	f.SetOutput(io.Discard)
@@ -75,7 +75,7 @@ func runFlags(o *runtime.Options) (*pflag.FlagSet, *bool) {
 }
 
 func cmdRun(c *ctx, args []string) error {
-	var o runtime.Options
+	var o engine.Options
 	f, help := runFlags(&o)
 	if err := f.Parse(args); err != nil {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker run --help'"}
@@ -93,9 +93,9 @@ func cmdRun(c *ctx, args []string) error {
 	}
 	o.Image, o.Args = f.Arg(0), f.Args()[1:]
 	if o.NAT {
-		return cli.Errorf(cli.ExitToolFailure, "--nat: outbound NAT is not wired into run yet; set it up by hand: vethctl nat add --subnet %s --out IFACE (lesson 05)", runtime.DefaultSubnet)
+		return cli.Errorf(cli.ExitToolFailure, "--nat: outbound NAT is not wired into run yet; set it up by hand: vethctl nat add --subnet %s --out IFACE (lesson 05)", engine.DefaultSubnet)
 	}
-	e, err := runtime.NewEngine(c.root)
+	e, err := engine.NewEngine(c.root)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func cmdRun(c *ctx, args []string) error {
 	if err != nil {
 		return runErr(err)
 	}
-	code, err := e.Start(ct, runtime.Attach{Detach: o.Detach, Stdin: o.Interactive, TTY: o.TTY})
+	code, err := e.Start(ct, engine.Attach{Detach: o.Detach, Stdin: o.Interactive, TTY: o.TTY})
 	if err != nil {
 		if o.Rm {
 			if cur, ferr := e.Store.Load(ct.ID); ferr == nil {
@@ -137,11 +137,11 @@ func cmdRun(c *ctx, args []string) error {
 // runErr gives run's failures Docker's exit codes: a chain that failed
 // with its own code keeps it (125, 126, 127), everything else is 125.
 func runErr(err error) error {
-	var ue *runtime.UsageError
+	var ue *engine.UsageError
 	if errors.As(err, &ue) {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker run --help'"}
 	}
-	var ce runtime.ChainExit
+	var ce engine.ChainExit
 	if errors.As(err, &ce) {
 		return cli.ExitCode(ce.ExitCode())
 	}
@@ -149,15 +149,15 @@ func runErr(err error) error {
 	if errors.As(err, &ec) {
 		return ec
 	}
-	var te *runtime.ToolError
+	var te *engine.ToolError
 	if errors.As(err, &te) {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: te.Hint()}
 	}
-	var mt *runtime.MissingToolError
+	var mt *engine.MissingToolError
 	if errors.As(err, &mt) {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "build the toolkit: make build (mini-docker runs the tools next to its own executable)"}
 	}
-	var ni *runtime.ImageNotFoundError
+	var ni *engine.ImageNotFoundError
 	if errors.As(err, &ni) {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "pull it first (mini-docker pull), or drop --pull never"}
 	}

@@ -8,14 +8,14 @@ import (
 	"syscall"
 
 	"mini-docker/internal/cli"
-	"mini-docker/mini-docker/runtime"
+	"mini-docker/mini-docker/engine"
 )
 
 // isInit reports whether we run as --init's init (bind-mounted at
 // /sbin/docker-init inside the container) or as the end of an exec chain.
 func isInit() bool {
 	return filepath.Base(os.Args[0]) == "docker-init" ||
-		(len(os.Args) > 1 && os.Args[1] == runtime.ExecInArg)
+		(len(os.Args) > 1 && os.Args[1] == engine.ExecInArg)
 }
 
 // runInit is a tiny init, what Docker's --init (tini) does: PID 1 of a
@@ -23,8 +23,8 @@ func isInit() bool {
 // it) and pass signals on, since the kernel delivers to PID 1 only the
 // signals it has handlers for.
 func runInit(args []string) int {
-	if len(os.Args) > 1 && os.Args[1] == runtime.ExecInArg {
-		argv, err := runtime.PrepareExecIn(os.Args[2:])
+	if len(os.Args) > 1 && os.Args[1] == engine.ExecInArg {
+		argv, err := engine.PrepareExecIn(os.Args[2:])
 		if err != nil {
 			return cli.Report(os.Stderr, tool, cli.WithCode(err, 126))
 		}
@@ -65,7 +65,7 @@ func runInit(args []string) int {
 				break
 			}
 			if pid == child {
-				return runtime.WaitCode(ws)
+				return engine.WaitCode(ws)
 			}
 		}
 	}

@@ -9,7 +9,7 @@
 // through the tools' packages, the inside ones in one small program,
 // mini-docker-inside (mini-docker/inside), which is faster. It also keeps Docker's container lifecycle (ps, exec, logs, stop,
 // rm, inspect, ...) with Docker's flag names, messages and exit codes.
-// The logic is in mini-docker/runtime (the chain) and
+// The logic is in mini-docker/engine (the chain) and
 // mini-docker/container (state, IDs, names, locks).
 //
 // Lesson 09 (lessons/09-mini-docker.md) teaches it.
@@ -21,7 +21,7 @@ import (
 	"strings"
 
 	"mini-docker/internal/cli"
-	"mini-docker/mini-docker/runtime"
+	"mini-docker/mini-docker/engine"
 )
 
 const tool = "mini-docker"
@@ -82,8 +82,8 @@ Examples:
 func main() {
 	// A detached container's monitor and --init's init are modes of this
 	// binary; checked first so they do as little as possible.
-	if len(os.Args) > 1 && os.Args[1] == runtime.MonitorArg && len(os.Args) == 4 {
-		os.Exit(runtime.RunMonitor(os.Args[2], os.Args[3]))
+	if len(os.Args) > 1 && os.Args[1] == engine.MonitorArg && len(os.Args) == 4 {
+		os.Exit(engine.RunMonitor(os.Args[2], os.Args[3]))
 	}
 	if isInit() {
 		os.Exit(runInit(os.Args[1:]))

@@ -1,7 +1,7 @@
 // Package inside is the container's first process when mini-docker
 // runs the chain in one process: the program mini-docker-inside, started
 // by mini-docker run from a read-only mount of it (see
-// mini-docker/runtime/inside.go for the parent's half). It does, through
+// mini-docker/engine/inside.go for the parent's half). It does, through
 // the tools' own packages, what the chain unshare → cgroupctl exec →
 // chroot --pivot → seccompctl run → capctl run → mini-docker __execin
 // does, then execs the container's command from the same thread.
@@ -14,7 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	goruntime "runtime"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -52,7 +52,7 @@ func Run() int {
 
 // LockThread keeps the main goroutine on the main thread, the thread
 // group's leader. The program calls it from init.
-func LockThread() { goruntime.LockOSThread() }
+func LockThread() { runtime.LockOSThread() }
 
 func inside(status io.Writer) (int, error) {
 	t := time.Now()

@@ -1,0 +1,684 @@
+package dockerfile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"mini-docker/internal/explain"
+	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/imageops"
+	"mini-docker/pull/store"
+)
+
+// Options configure a build.
+type Options struct {
+	Context    string            // the build context folder
+	Dockerfile string            // default Context/Dockerfile
+	Tags       []string          // -t NAME[:TAG], tagged only when every step succeeded
+	BuildArgs  map[string]string // --build-arg K=V
+	NoCache    bool
+	Network    string // for RUN: none (default), host, bridge
+	Out        io.Writer
+	Explain    *explain.Printer
+	// Pull fetches a missing base image into the store (nil: refuse).
+	Pull func(ref string) error
+}
+
+// Result is what a build made.
+type Result struct {
+	Image  *imageops.Image
+	Tags   []string
+	Steps  int
+	Cached int // steps that used the cache
+}
+
+// RunError is a RUN step whose command failed: Docker's words, and its
+// exit code (docker build exits with it).
+type RunError struct {
+	Cmd  string
+	Code int
+}
+
+func (e *RunError) Error() string {
+	return fmt.Sprintf("The command '%s' returned a non-zero code: %d", e.Cmd, e.Code)
+}
+
+// Builder runs one Dockerfile.
+type Builder struct {
+	s      *store.Store
+	e      *engine.Engine
+	o      Options
+	out    io.Writer
+	cur    *imageops.Image
+	cfg    ocispec.ImageConfig
+	args   map[string]string // ARG values in scope (declared)
+	global map[string]string // ARGs declared before FROM
+	ignore *ignorer
+	cmdSet bool // CMD was set in this stage (ENTRYPOINT then keeps it)
+	// declared are the ARG names of the Dockerfile: a --build-arg for
+	// another name is reported unused, as Docker does.
+	declared map[string]bool
+}
+
+// Build runs the Dockerfile of o. e runs the RUN steps' containers; its
+// image store is replaced during the build by the step's parent image.
+func Build(s *store.Store, e *engine.Engine, o Options) (*Result, error) {
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Network == "" {
+		o.Network = "none"
+	}
+	ctxDir, err := filepath.Abs(o.Context)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(ctxDir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("unable to prepare context: path %q not found", o.Context)
+	}
+	o.Context = ctxDir
+	if o.Dockerfile == "" {
+		o.Dockerfile = filepath.Join(ctxDir, "Dockerfile")
+	}
+	ins, err := ParseFile(o.Dockerfile)
+	if err != nil {
+		return nil, err
+	}
+	ig, err := loadIgnore(ctxDir)
+	if err != nil {
+		return nil, err
+	}
+	// Until the image is tagged, its blobs are referenced by nothing: the
+	// shared lock keeps an rmi's garbage collection away from them.
+	unlock, err := s.LockShared()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	b := &Builder{s: s, e: e, o: o, out: o.Out, args: map[string]string{}, global: map[string]string{}, ignore: ig, declared: map[string]bool{}}
+	fmt.Fprintf(b.out, "Sending build context to Docker daemon  %s\n", imageops.HumanSize(contextSize(ctxDir, ig)))
+	res := &Result{Steps: len(ins)}
+	for i, in := range ins {
+		fmt.Fprintf(b.out, "Step %d/%d : %s\n", i+1, len(ins), in.Original)
+		cached, err := b.step(in)
+		if err != nil {
+			return nil, err
+		}
+		if cached {
+			res.Cached++
+		}
+		if b.cur != nil {
+			fmt.Fprintf(b.out, " ---> %s\n", b.cur.ID.Encoded()[:12])
+		}
+	}
+	if b.cur == nil {
+		return nil, errors.New("no image was built: FROM scratch and nothing after it")
+	}
+	var unused []string
+	for k := range o.BuildArgs {
+		if !b.declared[k] {
+			unused = append(unused, k)
+		}
+	}
+	if len(unused) > 0 {
+		sort.Strings(unused)
+		fmt.Fprintf(b.out, "[Warning] One or more build-args %v were not consumed\n", unused)
+	}
+	res.Image = b.cur
+	fmt.Fprintf(b.out, "Successfully built %s\n", b.cur.ID.Encoded()[:12])
+	for _, t := range o.Tags {
+		name, err := imageops.Tag(s, b.cur, t, o.Explain)
+		if err != nil {
+			return nil, err
+		}
+		res.Tags = append(res.Tags, name)
+		fmt.Fprintf(b.out, "Successfully tagged %s\n", name)
+	}
+	return res, nil
+}
+
+// lookupVar finds a variable for substitution: ENV first, then ARG.
+func (b *Builder) lookupVar(name string) (string, bool) {
+	for i := len(b.cfg.Env) - 1; i >= 0; i-- {
+		if k, v, _ := strings.Cut(b.cfg.Env[i], "="); k == name {
+			return v, true
+		}
+	}
+	v, ok := b.args[name]
+	return v, ok
+}
+
+func (b *Builder) expand(s string) string { return Expand(s, b.lookupVar) }
+
+// step runs one instruction and reports whether the cache served it.
+func (b *Builder) step(in Instruction) (bool, error) {
+	if in.Cmd == "FROM" {
+		return false, b.from(in)
+	}
+	if b.cur == nil && in.Cmd == "ARG" {
+		k, v, hasDefault := strings.Cut(b.expand(in.Args), "=")
+		if bv, ok := b.o.BuildArgs[k]; ok {
+			v, hasDefault = bv, true
+		}
+		if hasDefault {
+			b.global[k], b.args[k] = v, v
+		}
+		b.declared[k] = true
+		return false, nil
+	}
+	switch in.Cmd {
+	case "RUN":
+		return b.run(in)
+	case "COPY", "ADD":
+		return b.copy(in)
+	case "WORKDIR":
+		return b.workdir(in)
+	}
+	return b.meta(in)
+}
+
+// from sets the base image, pulling it when the store lacks it.
+func (b *Builder) from(in Instruction) error {
+	words := strings.Fields(Expand(in.Args, func(k string) (string, bool) { v, ok := b.global[k]; return v, ok }))
+	if len(words) == 0 {
+		return &ParseError{in.Line, fmt.Sprintf("base name (%s) should not be blank", in.Args)}
+	}
+	if len(words) > 1 && !strings.EqualFold(words[1], "AS") {
+		return &ParseError{in.Line, "FROM takes one image (and AS NAME)"}
+	}
+	ref := words[0]
+	b.args, b.cmdSet = map[string]string{}, false
+	if strings.EqualFold(ref, "scratch") {
+		b.cur, b.cfg = nil, ocispec.ImageConfig{}
+		return nil
+	}
+	img, err := imageops.Lookup(b.s, ref)
+	if errors.Is(err, store.ErrNotFound) && b.o.Pull != nil {
+		if perr := b.o.Pull(ref); perr != nil {
+			return fmt.Errorf("pull base image %s: %w", ref, perr)
+		}
+		img, err = imageops.Lookup(b.s, ref)
+	}
+	if err != nil {
+		return fmt.Errorf("base image %s: %w", ref, err)
+	}
+	b.cur, b.cfg = img, img.Config.Config
+	b.cfg.Env = append([]string{}, b.cfg.Env...)
+	return nil
+}
+
+// cacheKey names a step's result: the parent image, the instruction as
+// it will run (variables expanded), and extra (copied content).
+func (b *Builder) cacheKey(createdBy, extra string) string {
+	h := sha256.New()
+	parent := "scratch"
+	if b.cur != nil {
+		parent = b.cur.ID.String()
+	}
+	cfg, _ := json.Marshal(b.cfg)
+	fmt.Fprintf(h, "%s\n%s\n%s\n%s", parent, createdBy, cfg, extra)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// cacheEntry is what the cache keeps of a step's image: its exact
+// manifest and config (the layers are in the store, under their digests).
+type cacheEntry struct {
+	Manifest json.RawMessage `json:"manifest"`
+	Config   json.RawMessage `json:"config"`
+}
+
+func (b *Builder) cachePath(key string) string {
+	return filepath.Join(b.s.Root, "build-cache", key+".json")
+}
+
+// fromCache returns the image a step made before, when the store still
+// holds every layer of it.
+func (b *Builder) fromCache(key string) *imageops.Image {
+	if b.o.NoCache {
+		return nil
+	}
+	raw, err := os.ReadFile(b.cachePath(key))
+	if err != nil {
+		return nil
+	}
+	var ce cacheEntry
+	if json.Unmarshal(raw, &ce) != nil {
+		return nil
+	}
+	img := &imageops.Image{ManifestRaw: ce.Manifest, ConfigRaw: ce.Config}
+	if json.Unmarshal(ce.Manifest, &img.Manifest) != nil || json.Unmarshal(ce.Config, &img.Config) != nil {
+		return nil
+	}
+	// The cache is a file under the state root: its digests are checked
+	// like an image's before any becomes a layer path.
+	if store.ValidateManifest(img.Manifest) != nil || store.ValidateConfig(img.Config, len(img.Manifest.Layers)) != nil {
+		return nil
+	}
+	img.Digest, img.ID = digestOf(ce.Manifest), img.Manifest.Config.Digest
+	for i, d := range img.Config.RootFS.DiffIDs {
+		dir, err := b.s.LayerDir(d)
+		if err != nil || !b.s.HasLayer(d) || !b.s.HasBlob(img.Manifest.Layers[i].Digest) {
+			return nil
+		}
+		img.LayerDirs = append(img.LayerDirs, dir)
+	}
+	if imageops.Store(b.s, img, nil) != nil {
+		return nil
+	}
+	return img
+}
+
+func (b *Builder) remember(key string, img *imageops.Image) {
+	raw, _ := json.Marshal(cacheEntry{Manifest: img.ManifestRaw, Config: img.ConfigRaw})
+	p := b.cachePath(key)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	tmp := p + "." + strconv.Itoa(os.Getpid()) + ".tmp"
+	if os.WriteFile(tmp, raw, 0o644) == nil {
+		os.Rename(tmp, p)
+	}
+}
+
+// cached applies a cache hit, when there is one.
+func (b *Builder) cached(key string) bool {
+	img := b.fromCache(key)
+	if img == nil {
+		return false
+	}
+	fmt.Fprintln(b.out, " ---> Using cache")
+	b.cur, b.cfg = img, img.Config.Config
+	return true
+}
+
+// commit records the step's image and makes it the current one.
+func (b *Builder) commit(key, createdBy string, layer *imageops.Layer) error {
+	img, err := imageops.New(b.s, b.cur, imageops.Change{Config: b.cfg, CreatedBy: createdBy, Layer: layer}, b.o.Explain)
+	if err != nil {
+		return err
+	}
+	b.remember(key, img)
+	b.cur, b.cfg = img, img.Config.Config
+	return nil
+}
+
+// meta runs the instructions that change only the config: the new
+// image has the parent's layers and an empty_layer history entry.
+func (b *Builder) meta(in Instruction) (bool, error) {
+	next, desc, err := b.configFor(in)
+	if err != nil {
+		return false, err
+	}
+	createdBy := "/bin/sh -c #(nop)  " + desc
+	key := b.cacheKey(createdBy, "") // from the parent (its ID covers its config)
+	if b.cached(key) {
+		return true, nil
+	}
+	b.cfg = next
+	return false, b.commit(key, createdBy, nil)
+}
+
+// metaConfig is configFor without the history text.
+func (b *Builder) metaConfig(in Instruction) (ocispec.ImageConfig, error) {
+	next, _, err := b.configFor(in)
+	return next, err
+}
+
+// configFor returns the config after instruction in, and the text of its
+// history entry. ARG changes the builder's variables, not the config.
+func (b *Builder) configFor(in Instruction) (ocispec.ImageConfig, string, error) {
+	old := b.cfg
+	cur := old
+	cur.Env = append([]string{}, old.Env...)
+	desc := in.Cmd + " " + b.expand(in.Args)
+	switch in.Cmd {
+	case "ENV":
+		kvs, err := KeyValues(b.expand(in.Args))
+		if err != nil {
+			return old, "", &ParseError{in.Line, "ENV: " + err.Error()}
+		}
+		var parts []string
+		for _, kv := range kvs {
+			cur.Env = setEnv(cur.Env, kv[0]+"="+kv[1])
+			parts = append(parts, kv[0]+"="+kv[1])
+		}
+		desc = "ENV " + strings.Join(parts, " ")
+	case "ARG":
+		k, v, hasDefault := strings.Cut(b.expand(in.Args), "=")
+		if gv, ok := b.global[k]; ok && !hasDefault {
+			v, hasDefault = gv, true
+		}
+		if bv, ok := b.o.BuildArgs[k]; ok {
+			v, hasDefault = bv, true
+		}
+		if hasDefault {
+			b.args[k] = v
+		} else {
+			delete(b.args, k) // declared, but without a value: not in RUN's environment
+		}
+		b.declared[k] = true
+		desc = "ARG " + in.Args
+	case "LABEL", "MAINTAINER":
+		cur.Labels = copyMap(old.Labels)
+		if in.Cmd == "MAINTAINER" {
+			cur.Labels["maintainer"] = b.expand(in.Args)
+			break
+		}
+		kvs, err := KeyValues(b.expand(in.Args))
+		if err != nil {
+			return old, "", &ParseError{in.Line, "LABEL: " + err.Error()}
+		}
+		var parts []string
+		for _, kv := range kvs {
+			cur.Labels[kv[0]] = kv[1]
+			parts = append(parts, kv[0]+"="+kv[1])
+		}
+		desc = "LABEL " + strings.Join(parts, " ")
+	case "USER":
+		cur.User = b.expand(in.Args)
+	case "EXPOSE":
+		ports := copySet(old.ExposedPorts)
+		for _, p := range strings.Fields(b.expand(in.Args)) {
+			if !strings.Contains(p, "/") {
+				p += "/tcp"
+			}
+			ports[p] = struct{}{}
+		}
+		cur.ExposedPorts = ports
+		var names []string
+		for p := range ports {
+			names = append(names, p)
+		}
+		sort.Strings(names)
+		desc = "EXPOSE " + strings.Join(names, " ")
+	case "CMD", "ENTRYPOINT":
+		argv := in.JSON
+		if !in.IsJSON {
+			argv = []string{"/bin/sh", "-c", in.Args}
+		}
+		if in.Cmd == "CMD" {
+			cur.Cmd = argv
+			b.cmdSet = true
+		} else {
+			cur.Entrypoint = argv
+			if !b.cmdSet {
+				cur.Cmd = nil // Docker: ENTRYPOINT resets the base image's CMD
+			}
+		}
+		desc = in.Cmd + " " + quoteArgv(argv)
+	case "STOPSIGNAL":
+		cur.StopSignal = b.expand(in.Args)
+	case "VOLUME":
+		vols := copySet(old.Volumes)
+		list := in.JSON
+		if !in.IsJSON {
+			list = strings.Fields(b.expand(in.Args))
+		}
+		for _, v := range list {
+			vols[v] = struct{}{}
+		}
+		cur.Volumes = vols
+	case "SHELL":
+		return old, "", &ParseError{in.Line, "SHELL is not supported by this builder (RUN uses /bin/sh -c)"}
+	}
+	return cur, desc, nil
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func copySet(m map[string]struct{}) map[string]struct{} {
+	out := map[string]struct{}{}
+	for k := range m {
+		out[k] = struct{}{}
+	}
+	return out
+}
+
+// quoteArgv prints an exec form as Docker's history does: ["a" "b"].
+func quoteArgv(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = strconv.Quote(a)
+	}
+	return "[" + strings.Join(q, " ") + "]"
+}
+
+// setEnv sets K=V in env, replacing an earlier K.
+func setEnv(env []string, kv string) []string {
+	k, _, _ := strings.Cut(kv, "=")
+	for i, e := range env {
+		if ek, _, _ := strings.Cut(e, "="); ek == k {
+			out := append([]string{}, env...)
+			out[i] = kv
+			return out
+		}
+	}
+	return append(env, kv)
+}
+
+// argEnv lists the build args in scope as K=V (sorted), which RUN sees
+// in its environment but the image does not keep.
+func (b *Builder) argEnv() []string {
+	var out []string
+	for k, v := range b.args {
+		if _, isEnv := b.lookupEnv(k); !isEnv {
+			out = append(out, k+"="+v)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (b *Builder) lookupEnv(name string) (string, bool) {
+	for _, e := range b.cfg.Env {
+		if k, v, _ := strings.Cut(e, "="); k == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// run runs a RUN step in a container from the current image (network
+// none unless asked), then commits the container's upper dir as a layer.
+func (b *Builder) run(in Instruction) (bool, error) {
+	if b.cur == nil {
+		return false, &ParseError{in.Line, "RUN needs a base image with a shell (FROM scratch has none)"}
+	}
+	argv := in.JSON
+	if !in.IsJSON {
+		argv = []string{"/bin/sh", "-c", in.Args}
+	}
+	createdBy := strings.Join(argv, " ")
+	if !in.IsJSON {
+		createdBy = "/bin/sh -c " + in.Args
+	}
+	if env := b.argEnv(); len(env) > 0 {
+		createdBy = "|" + strconv.Itoa(len(env)) + " " + strings.Join(env, " ") + " " + createdBy
+	}
+	key := b.cacheKey(createdBy, "")
+	if b.cached(key) {
+		return true, nil
+	}
+	layer, err := b.runContainer(argv, in)
+	if err != nil {
+		return false, err
+	}
+	return false, b.commit(key, createdBy, layer)
+}
+
+// parentImages gives the engine the build's current image, whatever
+// reference the container names: intermediate images are never tagged.
+type parentImages struct{ img *imageops.Image }
+
+func (p parentImages) Lookup(ref string) (*engine.Image, error) {
+	return &engine.Image{Ref: ref, ID: p.img.ID.String(), Config: p.img.Config, LayerDirs: p.img.LayerDirs}, nil
+}
+
+func (b *Builder) runContainer(argv []string, in Instruction) (*imageops.Layer, error) {
+	e := b.e
+	e.Images = parentImages{b.cur}
+	e.Stdout, e.Stderr = b.out, b.out
+	empty := ""
+	o := &engine.Options{
+		Image: b.cur.ID.String(), Args: argv, Entrypoint: &empty, Network: b.o.Network, Pull: "never",
+		Env: b.argEnv(), User: b.cfg.User, Workdir: b.cfg.WorkingDir,
+	}
+	c, err := e.Create(o, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cur, err := e.Store.Load(c.ID); err == nil {
+			e.Remove(cur, true)
+		}
+		fmt.Fprintf(b.out, "Removing intermediate container %s\n", container.ShortID(c.ID))
+	}()
+	fmt.Fprintf(b.out, " ---> Running in %s\n", container.ShortID(c.ID))
+	code, err := e.Start(c, engine.Attach{})
+	var ce engine.ChainExit
+	if errors.As(err, &ce) {
+		code, err = ce.ExitCode(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if code != 0 {
+		return nil, &RunError{Cmd: strings.Join(argv, " "), Code: code}
+	}
+	c, err = e.Store.Load(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	upper := c.GraphDriver.Data["UpperDir"]
+	if upper == "" {
+		return nil, fmt.Errorf("container %s: no upper dir recorded", container.ShortID(c.ID))
+	}
+	return imageops.CommitLayer(b.s, upper, b.o.Explain)
+}
+
+// workdir sets the working directory, and makes it in a layer of its own
+// when the image does not have it yet (as Docker's classic builder does).
+func (b *Builder) workdir(in Instruction) (bool, error) {
+	dir := b.expand(in.Args)
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join("/", b.cfg.WorkingDir, dir)
+	}
+	dir = filepath.Clean(dir)
+	createdBy := "/bin/sh -c #(nop) WORKDIR " + dir
+	key := b.cacheKey(createdBy, "")
+	if b.cached(key) {
+		return true, nil
+	}
+	var layer *imageops.Layer
+	if b.cur != nil && !existsInLayers(b.cur.LayerDirs, dir) {
+		tmp, err := os.MkdirTemp(filepath.Join(b.s.Root, "ingest"), "build-workdir."+strconv.Itoa(os.Getpid())+".")
+		if err != nil {
+			return false, err
+		}
+		defer os.RemoveAll(tmp)
+		if err := mkdirLike(tmp, dir, b.cur.LayerDirs); err != nil {
+			return false, err
+		}
+		if layer, err = imageops.CommitLayer(b.s, tmp, b.o.Explain); err != nil {
+			return false, err
+		}
+	}
+	b.cfg.WorkingDir = dir
+	return false, b.commit(key, createdBy, layer)
+}
+
+// existsInLayers reports whether p is in the merged view of layers
+// (base first): found in some layer and not whited out above it.
+func existsInLayers(layers []string, p string) bool {
+	for i := len(layers) - 1; i >= 0; i-- {
+		for d := p; d != "/"; d = filepath.Dir(d) {
+			if fi, err := os.Lstat(filepath.Join(layers[i], filepath.Dir(d), ".wh."+filepath.Base(d))); err == nil && fi != nil {
+				return false
+			}
+		}
+		if _, err := os.Lstat(filepath.Join(layers[i], p)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// mkdirLike makes p (and its parents) under root, the parents with the
+// mode, owner and time they have in the image, the new folders 0755 root.
+func mkdirLike(root, p string, layers []string) error {
+	var chain []string
+	for d := p; d != "/"; d = filepath.Dir(d) {
+		chain = append([]string{d}, chain...)
+	}
+	for _, d := range chain {
+		target := filepath.Join(root, d)
+		if _, err := os.Lstat(target); err == nil {
+			continue
+		}
+		mode, uid, gid, mtime := os.FileMode(0o755), 0, 0, time.Now()
+		for i := len(layers) - 1; i >= 0; i-- {
+			if fi, err := os.Lstat(filepath.Join(layers[i], d)); err == nil && fi.IsDir() {
+				st := statOf(fi)
+				mode, uid, gid, mtime = fi.Mode().Perm()|fi.Mode()&(os.ModeSticky|os.ModeSetgid), int(st.Uid), int(st.Gid), fi.ModTime()
+				break
+			}
+		}
+		if err := os.Mkdir(target, mode); err != nil {
+			return err
+		}
+		os.Chmod(target, mode)
+		os.Lchown(target, uid, gid)
+		os.Chtimes(target, mtime, mtime)
+	}
+	return nil
+}
+
+// ApplyChanges applies Dockerfile instructions that only change the
+// config (commit --change): ENV, CMD, ENTRYPOINT, WORKDIR, USER, EXPOSE,
+// LABEL, STOPSIGNAL, VOLUME.
+func ApplyChanges(cfg ocispec.ImageConfig, changes []string) (ocispec.ImageConfig, error) {
+	if len(changes) == 0 {
+		return cfg, nil
+	}
+	ins, err := Parse("FROM scratch\n" + strings.Join(changes, "\n"))
+	if err != nil {
+		return cfg, err
+	}
+	b := &Builder{cfg: cfg, args: map[string]string{}, declared: map[string]bool{}}
+	for _, in := range ins[1:] {
+		switch in.Cmd {
+		case "WORKDIR":
+			dir := b.expand(in.Args)
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join("/", b.cfg.WorkingDir, dir)
+			}
+			b.cfg.WorkingDir = filepath.Clean(dir)
+		case "ENV", "CMD", "ENTRYPOINT", "USER", "EXPOSE", "LABEL", "STOPSIGNAL", "VOLUME":
+			next, err := b.metaConfig(in)
+			if err != nil {
+				return cfg, err
+			}
+			b.cfg = next
+		default:
+			return cfg, fmt.Errorf("%s is not a valid change command", in.Cmd)
+		}
+	}
+	return b.cfg, nil
+}

@@ -1,0 +1,487 @@
+package dockerfile
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/klauspost/compress/gzip"
+	"github.com/opencontainers/go-digest"
+
+	"mini-docker/mini-docker/imageops"
+	"mini-docker/pull/unpack"
+)
+
+func digestOf(b []byte) digest.Digest { return digest.FromBytes(b) }
+
+func statOf(fi fs.FileInfo) *syscall.Stat_t { return fi.Sys().(*syscall.Stat_t) }
+
+// ignorer holds the patterns of .dockerignore: files of the context that
+// COPY never sees (and the context size does not count).
+type ignorer struct {
+	rules []ignoreRule
+}
+
+type ignoreRule struct {
+	re     *regexp.Regexp
+	negate bool
+}
+
+// loadIgnore reads CONTEXT/.dockerignore (none: nothing ignored).
+func loadIgnore(ctxDir string) (*ignorer, error) {
+	ig := &ignorer{}
+	f, err := os.Open(filepath.Join(ctxDir, ".dockerignore"))
+	if os.IsNotExist(err) {
+		return ig, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		neg := strings.HasPrefix(line, "!")
+		line = strings.TrimPrefix(line, "!")
+		line = strings.TrimPrefix(filepath.Clean("/"+line), "/")
+		re, err := globRegexp(line)
+		if err != nil {
+			return nil, fmt.Errorf(".dockerignore: pattern %q: %w", line, err)
+		}
+		ig.rules = append(ig.rules, ignoreRule{re, neg})
+	}
+	return ig, sc.Err()
+}
+
+// globRegexp turns a .dockerignore pattern into a regexp: * and ? stay
+// within one path element, ** crosses any number of them.
+func globRegexp(p string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '*' && i+1 < len(p) && p[i+1] == '*':
+			b.WriteString(".*")
+			i++
+			if i+1 < len(p) && p[i+1] == '/' {
+				i++
+				b.WriteString("/?")
+			}
+		case c == '*':
+			b.WriteString("[^/]*")
+		case c == '?':
+			b.WriteString("[^/]")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
+
+// Ignored reports whether the context path rel ("src/a.go") is excluded:
+// the last rule matching it or one of its parent folders decides.
+func (ig *ignorer) Ignored(rel string) bool {
+	ignored := false
+	for _, r := range ig.rules {
+		for p := rel; p != "." && p != "/" && p != ""; p = filepath.Dir(p) {
+			if r.re.MatchString(p) {
+				ignored = !r.negate
+				break
+			}
+		}
+	}
+	return ignored
+}
+
+// contextSize is the size of what `docker build` would send.
+func contextSize(dir string, ig *ignorer) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if rel != "." && ig.Ignored(rel) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// copyFile is one file (or folder, or link) a COPY puts into the image.
+type copyFile struct {
+	src  string // on the host, inside the context
+	dest string // in the image, absolute
+}
+
+// copy runs COPY and ADD for files of the context: they are gathered
+// into a fresh folder laid out as the image will see them, which is then
+// committed as a layer, like a container's upper dir.
+func (b *Builder) copy(in Instruction) (bool, error) {
+	chown := ""
+	for _, f := range in.Flags {
+		switch {
+		case strings.HasPrefix(f, "--chown="):
+			chown = b.expand(strings.TrimPrefix(f, "--chown="))
+		default:
+			return false, &ParseError{in.Line, fmt.Sprintf("%s: flag %s is not supported", in.Cmd, f)}
+		}
+	}
+	words := in.JSON
+	if !in.IsJSON {
+		var err error
+		if words, err = Words(in.Args); err != nil {
+			return false, &ParseError{in.Line, err.Error()}
+		}
+	}
+	if len(words) < 2 {
+		return false, &ParseError{in.Line, in.Cmd + " requires at least two arguments: SOURCE... DEST"}
+	}
+	for i := range words {
+		words[i] = b.expand(words[i])
+	}
+	srcs, dest := words[:len(words)-1], words[len(words)-1]
+	destIsDir := strings.HasSuffix(dest, "/") || dest == "." || strings.HasSuffix(dest, "/.") || len(srcs) > 1
+	if !filepath.IsAbs(dest) {
+		dest = filepath.Join("/", b.cfg.WorkingDir, dest)
+	}
+	dest = filepath.Clean(dest)
+	if b.cur != nil && isDirInLayers(b.cur.LayerDirs, dest) {
+		destIsDir = true // an existing folder receives the files
+	}
+	var files []copyFile
+	for _, src := range srcs {
+		rel := filepath.Clean(src)
+		if filepath.IsAbs(rel) {
+			rel = strings.TrimPrefix(rel, "/") // Docker: absolute sources are relative to the context
+		}
+		if rel == ".." || strings.HasPrefix(rel, "../") {
+			return false, fmt.Errorf("%s failed: forbidden path outside the build context: %s ()", in.Cmd, src)
+		}
+		matches, err := filepath.Glob(filepath.Join(b.o.Context, rel))
+		if err != nil || len(matches) == 0 {
+			return false, fmt.Errorf("%s failed: file not found in build context or excluded by .dockerignore: stat %s: file does not exist", in.Cmd, src)
+		}
+		if len(matches) > 1 {
+			destIsDir = true
+		}
+		for _, m := range matches {
+			mrel, _ := filepath.Rel(b.o.Context, m)
+			// Symlinks in the context resolve inside it, never out.
+			full, err := securejoin.SecureJoin(b.o.Context, mrel)
+			if err != nil {
+				return false, fmt.Errorf("%s failed: %s: %w", in.Cmd, src, err)
+			}
+			if mrel != "." && b.ignore.Ignored(mrel) {
+				return false, fmt.Errorf("%s failed: file not found in build context or excluded by .dockerignore: stat %s: file does not exist", in.Cmd, src)
+			}
+			fi, err := os.Stat(full)
+			if err != nil {
+				return false, fmt.Errorf("%s failed: %w", in.Cmd, err)
+			}
+			if fi.IsDir() {
+				err := filepath.WalkDir(full, func(p string, d fs.DirEntry, err error) error {
+					if err != nil {
+						return err
+					}
+					r, _ := filepath.Rel(b.o.Context, p)
+					if r != mrel && b.ignore.Ignored(r) {
+						if d.IsDir() {
+							return filepath.SkipDir
+						}
+						return nil
+					}
+					inner, _ := filepath.Rel(full, p)
+					files = append(files, copyFile{src: p, dest: filepath.Join(dest, inner)})
+					return nil
+				})
+				if err != nil {
+					return false, err
+				}
+				continue
+			}
+			d := dest
+			if destIsDir {
+				d = filepath.Join(dest, filepath.Base(m))
+			}
+			files = append(files, copyFile{src: full, dest: d})
+		}
+	}
+	uid, gid, err := b.resolveChown(chown)
+	if err != nil {
+		return false, err
+	}
+	sum, err := contentHash(files, uid, gid)
+	if err != nil {
+		return false, err
+	}
+	kind := "file"
+	if len(files) > 1 {
+		kind = "dir"
+	}
+	createdBy := fmt.Sprintf("/bin/sh -c #(nop) %s %s:%s in %s ", in.Cmd, kind, sum, dest)
+	key := b.cacheKey(createdBy, sum)
+	if b.cached(key) {
+		return true, nil
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(b.s.Root, "ingest"), "build-copy."+strconv.Itoa(os.Getpid())+".")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(tmp)
+	var layers []string
+	if b.cur != nil {
+		layers = b.cur.LayerDirs
+	}
+	for _, f := range files {
+		if in.Cmd == "ADD" && isArchive(f.src) {
+			// ADD unpacks a local tar archive (plain or gzip'd) into DEST.
+			if err := mkdirLike(tmp, dest, layers); err != nil {
+				return false, err
+			}
+			if err := extract(f.src, filepath.Join(tmp, dest)); err != nil {
+				return false, fmt.Errorf("ADD failed: %s: %w", f.src, err)
+			}
+			continue
+		}
+		if err := mkdirLike(tmp, filepath.Dir(f.dest), layers); err != nil {
+			return false, err
+		}
+		if err := copyOne(f.src, filepath.Join(tmp, f.dest), uid, gid); err != nil {
+			return false, fmt.Errorf("%s failed: %w", in.Cmd, err)
+		}
+	}
+	layer, err := imageops.CommitLayer(b.s, tmp, b.o.Explain)
+	if err != nil {
+		return false, err
+	}
+	return false, b.commit(key, createdBy, layer)
+}
+
+// contentHash names the copied content: paths, modes, owner and bytes
+// (not times: a touched but unchanged file still hits the cache).
+func contentHash(files []copyFile, uid, gid int) (string, error) {
+	sorted := append([]copyFile{}, files...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].dest < sorted[j].dest })
+	h := sha256.New()
+	fmt.Fprintf(h, "%d:%d\n", uid, gid)
+	for _, f := range sorted {
+		fi, err := os.Lstat(f.src)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %o ", f.dest, fi.Mode())
+		switch {
+		case fi.Mode().IsRegular():
+			r, err := os.Open(f.src)
+			if err != nil {
+				return "", err
+			}
+			_, err = io.Copy(h, r)
+			r.Close()
+			if err != nil {
+				return "", err
+			}
+		case fi.Mode()&fs.ModeSymlink != 0:
+			t, _ := os.Readlink(f.src)
+			h.Write([]byte(t))
+		}
+		h.Write([]byte("\n"))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// copyOne copies a file, folder or symlink, keeping mode and mtime, and
+// owned by uid:gid (root unless --chown).
+func copyOne(src, dst string, uid, gid int) error {
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return err
+	}
+	switch {
+	case fi.IsDir():
+		if err := os.MkdirAll(dst, fi.Mode().Perm()); err != nil {
+			return err
+		}
+		os.Chmod(dst, fi.Mode().Perm())
+	case fi.Mode()&fs.ModeSymlink != 0:
+		t, err := os.Readlink(src)
+		if err != nil {
+			return err
+		}
+		os.Remove(dst)
+		if err := os.Symlink(t, dst); err != nil {
+			return err
+		}
+		return os.Lchown(dst, uid, gid)
+	case fi.Mode().IsRegular():
+		in, err := os.Open(src)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, fi.Mode().Perm())
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(out, in)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		os.Chmod(dst, fi.Mode().Perm())
+	default:
+		return fmt.Errorf("%s: only files, folders and symlinks can be copied", src)
+	}
+	if err := os.Lchown(dst, uid, gid); err != nil {
+		return err
+	}
+	return os.Chtimes(dst, fi.ModTime(), fi.ModTime())
+}
+
+// resolveChown turns --chown=USER[:GROUP] into numbers, names looked up
+// in the image's /etc/passwd and /etc/group (the top-most layer that has
+// them), as Docker does.
+func (b *Builder) resolveChown(spec string) (int, int, error) {
+	if spec == "" {
+		return 0, 0, nil
+	}
+	user, group, hasGroup := strings.Cut(spec, ":")
+	var layers []string
+	if b.cur != nil {
+		layers = b.cur.LayerDirs
+	}
+	uid, pgid, err := lookupID(layers, "etc/passwd", user, true)
+	if err != nil {
+		return 0, 0, fmt.Errorf("unable to convert uid/gid chown string to host mapping: %w", err)
+	}
+	gid := uid
+	if pgid >= 0 {
+		gid = pgid
+	}
+	if hasGroup {
+		if gid, _, err = lookupID(layers, "etc/group", group, false); err != nil {
+			return 0, 0, fmt.Errorf("unable to convert uid/gid chown string to host mapping: %w", err)
+		}
+	}
+	return uid, gid, nil
+}
+
+// lookupID finds name in a passwd or group file of the layers (numbers
+// pass through). For passwd it also returns the user's primary group.
+func lookupID(layers []string, file, name string, passwd bool) (int, int, error) {
+	if n, err := strconv.Atoi(name); err == nil {
+		return n, -1, nil
+	}
+	for i := len(layers) - 1; i >= 0; i-- {
+		data, err := os.ReadFile(filepath.Join(layers[i], file))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Split(line, ":")
+			if len(f) >= 3 && f[0] == name {
+				id, err := strconv.Atoi(f[2])
+				if err != nil {
+					return 0, 0, err
+				}
+				gid := -1
+				if passwd && len(f) >= 4 {
+					gid, _ = strconv.Atoi(f[3])
+				}
+				return id, gid, nil
+			}
+		}
+		break
+	}
+	return 0, 0, fmt.Errorf("no %s entry for %q", file, name)
+}
+
+// isDirInLayers reports whether p is a folder in the merged view of
+// layers (base first).
+func isDirInLayers(layers []string, p string) bool {
+	if !existsInLayers(layers, p) {
+		return false
+	}
+	for i := len(layers) - 1; i >= 0; i-- {
+		if fi, err := os.Lstat(filepath.Join(layers[i], p)); err == nil {
+			return fi.IsDir()
+		}
+	}
+	return false
+}
+
+// tarReader opens a file as a tar stream, gunzipping it when it starts
+// with gzip's magic bytes.
+func tarReader(p string) (io.Reader, func(), error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReader(f)
+	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		return zr, func() { f.Close() }, nil
+	}
+	return br, func() { f.Close() }, nil
+}
+
+// isArchive reports whether p is a tar archive (its header says "ustar"
+// at offset 257), maybe gzip'd: what ADD unpacks instead of copying.
+func isArchive(p string) bool {
+	fi, err := os.Stat(p)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	r, done, err := tarReader(p)
+	if err != nil {
+		return false
+	}
+	defer done()
+	hdr := make([]byte, 265)
+	if _, err := io.ReadFull(r, hdr); err != nil {
+		return false
+	}
+	return string(hdr[257:262]) == "ustar"
+}
+
+// extract unpacks the archive p into dir with pull's unpacker (which
+// refuses entries that would land outside dir).
+func extract(p, dir string) error {
+	r, done, err := tarReader(p)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return unpack.Unpack(r, dir)
+}

@@ -1,0 +1,119 @@
+package dockerfile
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// FuzzParse feeds arbitrary text to the Dockerfile parser. It must not
+// panic, and every Dockerfile it accepts must come back as instructions
+// the builder can trust: a known instruction word, lines in order inside
+// the file, flags only where flags go, an exec form that is the JSON
+// array written, and a FROM before anything but ARG.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		"FROM debian\nRUN echo hi\n",
+		"# comment\nARG BASE=debian\nFROM $BASE\n\nRUN apt-get update && \\\n    # a comment inside\n    apt-get install -y x\nCOPY --chown=1:2 a b /dst/\nCMD [\"sh\", \"-c\", \"echo hi\"]\nentrypoint echo shell form\n",
+		"FROM --platform=linux/amd64 busybox AS base\r\nWORKDIR /app\r\nENV A=1 B=\"two words\" C='x y'\r\nLABEL k=v\r\nUSER 1000:1000\r\nEXPOSE 80/tcp\r\n",
+		"FROM x\nADD --chown=0:0 [\"a b\", \"/c\"]\nVOLUME [\"/data\"]\nSHELL [\"/bin/sh\", \"-c\"]\nSTOPSIGNAL SIGTERM\nMAINTAINER me\n",
+		"FROM x\nRUN\nCMD\nENTRYPOINT [\n",
+		"FROM x\\\n\\\n\\",
+		"ARG A\nARG B\nRUN true\n",
+		"FROM\tdebian\nRUN\t--mount=type=cache ls\n",
+		"FROOM x\n",
+		"",
+		"\\",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		ins, err := Parse(text)
+		if err != nil {
+			if _, ok := err.(*ParseError); !ok {
+				t.Fatalf("Parse error %v is not a *ParseError", err)
+			}
+			return
+		}
+		lines := strings.Count(strings.ReplaceAll(text, "\r\n", "\n"), "\n") + 1
+		if len(ins) == 0 {
+			t.Fatal("accepted a Dockerfile with no instructions")
+		}
+		prev := 0
+		sawFrom := false
+		for i, in := range ins {
+			if !known[in.Cmd] {
+				t.Fatalf("instruction %d: unknown %q accepted", i, in.Cmd)
+			}
+			if in.Line <= prev || in.Line > lines {
+				t.Fatalf("instruction %d: line %d after line %d (file has %d)", i, in.Line, prev, lines)
+			}
+			prev = in.Line
+			if !strings.EqualFold(strings.Fields(in.Original)[0], in.Cmd) {
+				t.Fatalf("instruction %d: %q does not start with %s", i, in.Original, in.Cmd)
+			}
+			if in.Args != strings.TrimSpace(in.Args) {
+				t.Fatalf("instruction %d: args %q not trimmed", i, in.Args)
+			}
+			if in.Args == "" && in.Cmd != "RUN" && in.Cmd != "CMD" && in.Cmd != "ENTRYPOINT" {
+				t.Fatalf("instruction %d: %s accepted without arguments", i, in.Cmd)
+			}
+			for _, fl := range in.Flags {
+				if !strings.HasPrefix(fl, "--") || strings.ContainsAny(fl, " ") {
+					t.Fatalf("instruction %d: flag %q", i, fl)
+				}
+			}
+			if len(in.Flags) > 0 && in.Cmd != "COPY" && in.Cmd != "ADD" && in.Cmd != "RUN" && in.Cmd != "FROM" {
+				t.Fatalf("instruction %d: %s took flags %q", i, in.Cmd, in.Flags)
+			}
+			var arr []string
+			isJSON := strings.HasPrefix(in.Args, "[") && json.Unmarshal([]byte(in.Args), &arr) == nil
+			if in.IsJSON != isJSON || (isJSON && strings.Join(arr, "\x00") != strings.Join(in.JSON, "\x00")) {
+				t.Fatalf("instruction %d: exec form %v %q of args %q", i, in.IsJSON, in.JSON, in.Args)
+			}
+			switch {
+			case in.Cmd == "FROM":
+				sawFrom = true
+			case !sawFrom && in.Cmd != "ARG":
+				t.Fatalf("instruction %d: %s before any FROM", i, in.Cmd)
+			}
+		}
+	})
+}
+
+// FuzzExpand checks the builder's variable expansion and word splitting
+// (ENV, LABEL, ARG values): no panic, text without $ or \ unchanged, and
+// every KEY=VALUE pair with a key.
+func FuzzExpand(f *testing.F) {
+	for _, seed := range []string{
+		"$A", "${A}y", "${NOPE:-fallback}", "${A:+alt}", `\$A`, "${A", "$", "${}", "${A:-${B:-c}}",
+		`A=1 B="two words" C='x y'`, `K V with spaces`, `"unterminated`, `A=`, `=v`, `\ `,
+	} {
+		f.Add(seed)
+	}
+	vars := map[string]string{"A": "x", "EMPTY": "", "B": "$A"}
+	look := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	f.Fuzz(func(t *testing.T, s string) {
+		got := Expand(s, look)
+		if !strings.ContainsAny(s, `$\`) && got != s {
+			t.Fatalf("Expand(%q) = %q, want it unchanged", s, got)
+		}
+		if words, err := Words(s); err == nil {
+			for _, w := range words {
+				if len(w) > len(s) {
+					t.Fatalf("Words(%q) made %q, longer than its input", s, w)
+				}
+			}
+		}
+		if kvs, err := KeyValues(s); err == nil {
+			if len(kvs) == 0 {
+				t.Fatalf("KeyValues(%q) accepted nothing", s)
+			}
+			for _, kv := range kvs {
+				if kv[0] == "" && strings.Contains(s, "=") {
+					t.Fatalf("KeyValues(%q): an empty key in %q", s, kvs)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,132 @@
+package dockerfile
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+func TestParse(t *testing.T) {
+	ins, err := Parse("# comment\nARG BASE=debian\nFROM $BASE\n\nRUN apt-get update && \\\n    # a comment inside\n    apt-get install -y x\nCOPY --chown=1:2 a b /dst/\nCMD [\"sh\", \"-c\", \"echo hi\"]\nentrypoint echo shell form\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, in := range ins {
+		got = append(got, in.Cmd)
+	}
+	if strings.Join(got, " ") != "ARG FROM RUN COPY CMD ENTRYPOINT" {
+		t.Fatalf("instructions %v", got)
+	}
+	if ins[2].Line != 5 || ins[2].Args != "apt-get update &&  apt-get install -y x" {
+		t.Errorf("RUN: line %d args %q", ins[2].Line, ins[2].Args)
+	}
+	if !reflect.DeepEqual(ins[3].Flags, []string{"--chown=1:2"}) || ins[3].Args != "a b /dst/" {
+		t.Errorf("COPY: flags %q args %q", ins[3].Flags, ins[3].Args)
+	}
+	if !ins[4].IsJSON || !reflect.DeepEqual(ins[4].JSON, []string{"sh", "-c", "echo hi"}) {
+		t.Errorf("CMD exec form: %+v", ins[4])
+	}
+	if ins[5].IsJSON || ins[5].Args != "echo shell form" {
+		t.Errorf("ENTRYPOINT shell form: %+v", ins[5])
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct{ text, want string }{
+		{"FROM debian\nRUN true\nFROOM x\n", "Dockerfile parse error line 3: unknown instruction: FROOM x"},
+		{"RUN true\n", "Dockerfile parse error line 1: no build stage in current context"},
+		{"", "file with no instructions"},
+		{"FROM debian\nWORKDIR\n", "line 2: WORKDIR requires at least one argument"},
+	}
+	for _, tt := range tests {
+		_, err := Parse(tt.text)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Parse(%q) = %v, want %q", tt.text, err, tt.want)
+		}
+	}
+}
+
+func TestExpand(t *testing.T) {
+	vars := map[string]string{"A": "x", "EMPTY": "", "DIR": "/app"}
+	look := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	tests := map[string]string{
+		"$A":               "x",
+		"${A}y":            "xy",
+		"$DIR/bin":         "/app/bin",
+		"${NOPE:-def}":     "def",
+		"${EMPTY:-def}":    "def",
+		"${A:+set}":        "set",
+		"${NOPE:+set}":     "",
+		`\$A`:              "$A",
+		"a $ b":            "a $ b",
+		"${NOPE:-$A-deep}": "x-deep",
+	}
+	for in, want := range tests {
+		if got := Expand(in, look); got != want {
+			t.Errorf("Expand(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestKeyValues(t *testing.T) {
+	tests := []struct {
+		in   string
+		want [][2]string
+	}{
+		{`A=1 B="two words" C='x y'`, [][2]string{{"A", "1"}, {"B", "two words"}, {"C", "x y"}}},
+		{`GREETING hello world`, [][2]string{{"GREETING", "hello world"}}},
+		{`A=`, [][2]string{{"A", ""}}},
+	}
+	for _, tt := range tests {
+		got, err := KeyValues(tt.in)
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("KeyValues(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestDockerignore(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("# build output\n*.log\nsecret/\n**/*.tmp\n!keep.log\n"), 0o644)
+	ig, err := loadIgnore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]bool{
+		"a.log": true, "keep.log": false, "sub/a.log": false, "secret": true, "secret/key": true,
+		"deep/er/x.tmp": true, "x.tmp": true, "main.go": false,
+	} {
+		if got := ig.Ignored(path); got != want {
+			t.Errorf("Ignored(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
+
+func TestApplyChanges(t *testing.T) {
+	cfg := ocispec.ImageConfig{Env: []string{"PATH=/bin"}, Cmd: []string{"bash"}}
+	got, err := ApplyChanges(cfg, []string{`ENV A=1`, `WORKDIR /srv`, `ENTRYPOINT ["/bin/app"]`, `EXPOSE 80`, `USER nobody`, `LABEL k="v w"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Env, []string{"PATH=/bin", "A=1"}) || got.WorkingDir != "/srv" || got.User != "nobody" {
+		t.Errorf("config: %+v", got)
+	}
+	// A new ENTRYPOINT drops the base image's CMD, as in Docker.
+	if !reflect.DeepEqual(got.Entrypoint, []string{"/bin/app"}) || got.Cmd != nil {
+		t.Errorf("entrypoint %q cmd %q", got.Entrypoint, got.Cmd)
+	}
+	if _, ok := got.ExposedPorts["80/tcp"]; !ok || got.Labels["k"] != "v w" {
+		t.Errorf("ports %v labels %v", got.ExposedPorts, got.Labels)
+	}
+	if !reflect.DeepEqual(cfg.Env, []string{"PATH=/bin"}) {
+		t.Errorf("the original config changed: %v", cfg.Env)
+	}
+	if _, err := ApplyChanges(cfg, []string{"RUN true"}); err == nil {
+		t.Errorf("RUN accepted as a change")
+	}
+}

@@ -1,0 +1,273 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"mini-docker/cgroupctl/cgroup"
+	"mini-docker/internal/explain"
+	"mini-docker/mini-docker/container"
+)
+
+// Engine runs and manages containers under one state root.
+type Engine struct {
+	Root    string
+	Tools   Tools
+	Store   *container.Store
+	Images  ImageStore
+	Explain *explain.Printer
+	Stdout  io.Writer
+	Stderr  io.Writer
+	// Timings, when set, receives one line per stage of a run.
+	Timings io.Writer
+}
+
+// NewEngine returns an Engine on state root root, with the tools next to
+// the running executable.
+func NewEngine(root string) (*Engine, error) {
+	t, err := SelfTools()
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{Root: root, Tools: t, Store: &container.Store{Root: root},
+		Stdout: os.Stdout, Stderr: os.Stderr}, nil
+}
+
+// Refresh reconciles c's recorded state with the processes that really
+// exist, and releases what a dead container left behind. This is the
+// crash recovery: when mini-docker or a monitor was SIGKILLed, nobody
+// recorded the container's end, so the next command to look does.
+func (e *Engine) Refresh(c *container.Container) (*container.Container, error) {
+	if c.State.Status != "running" && c.State.Status != "paused" && c.State.Status != "created" {
+		if !c.Runtime.Released && !monitorAlive(c) {
+			return e.releaseLocked(c)
+		}
+		return c, nil
+	}
+	if monitorAlive(c) {
+		return c, nil
+	}
+	if c.State.Status == "created" {
+		// A run died while setting up: undo what it recorded.
+		if c.Runtime.Released {
+			return c, nil
+		}
+		return e.releaseLocked(c)
+	}
+	l, err := e.Store.LockContainer(c.ID)
+	if err != nil {
+		return c, err
+	}
+	defer l.Unlock()
+	c, err = e.Store.Load(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if (c.State.Status == "running" || c.State.Status == "paused") && !monitorAlive(c) {
+		// The monitor was killed, and the container with it: its first
+		// process dies by PR_SET_PDEATHSIG (SIGKILL). If it still runs (the
+		// signal not yet delivered, or a container of an older mini-docker),
+		// it is killed now, as containerd kills a container whose shim
+		// died: nobody could record its end otherwise. Either way it ended
+		// by SIGKILL, 128+9, which is what containerd records too.
+		if container.Alive(c.State.Pid, c.Runtime.PidStart) {
+			if c.State.Paused {
+				e.freezeGroup(c, false) // a frozen process dies only once thawed
+			}
+			syscall.Kill(c.State.Pid, syscall.SIGKILL)
+			for deadline := time.Now().Add(10 * time.Second); container.Alive(c.State.Pid, c.Runtime.PidStart) && time.Now().Before(deadline); {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		c.State.Status = "exited"
+		c.State.Running, c.State.Paused = false, false
+		c.State.Pid = 0
+		c.State.ExitCode = 128 + int(syscall.SIGKILL)
+		c.State.Error = "the process watching the container was killed, and the container with it"
+		c.State.FinishedAt = time.Now().UTC()
+		if err := e.Store.Save(c); err != nil {
+			return c, err
+		}
+	}
+	return e.release(c)
+}
+
+func monitorAlive(c *container.Container) bool {
+	return c.Runtime.MonitorPid != 0 && container.Alive(c.Runtime.MonitorPid, c.Runtime.MonitorStart)
+}
+
+func (e *Engine) releaseLocked(c *container.Container) (*container.Container, error) {
+	l, err := e.Store.LockContainer(c.ID)
+	if err != nil {
+		return c, err
+	}
+	defer l.Unlock()
+	c, err = e.Store.Load(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return e.release(c)
+}
+
+// Find resolves ref and refreshes its state.
+func (e *Engine) Find(ref string) (*container.Container, error) {
+	c, err := e.Store.Find(ref)
+	if err != nil {
+		return nil, err
+	}
+	return e.Refresh(c)
+}
+
+// List returns every container, refreshed, newest first. State folders
+// that hold no readable state (a run killed before writing it) are removed.
+func (e *Engine) List() ([]*container.Container, error) {
+	cs, broken, err := e.Store.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range broken {
+		e.removeBroken(id)
+	}
+	var out []*container.Container
+	for _, c := range cs {
+		c2, err := e.Refresh(c)
+		if err != nil {
+			return nil, err
+		}
+		if c2 != nil {
+			out = append(out, c2)
+		}
+	}
+	return out, nil
+}
+
+func (e *Engine) removeBroken(id string) {
+	dir := e.Store.Dir(id)
+	st, err := os.Stat(dir)
+	if err != nil || time.Since(st.ModTime()) < 10*time.Second {
+		return // maybe being created right now
+	}
+	unmountUnder(dir)
+	e.Store.Remove(id)
+}
+
+// unmountUnder detaches any mount left below dir (a merged overlay) so
+// removing the folder cannot delete through a live mount.
+func unmountUnder(dir string) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			syscall.Unmount(unescapeMount(f[4]), syscall.MNT_DETACH)
+		}
+	}
+}
+
+func unescapeMount(s string) string {
+	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
+}
+
+// isMounted reports whether path is a mount point in our namespace.
+func isMounted(path string) bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && unescapeMount(f[4]) == path {
+			return true
+		}
+	}
+	return false
+}
+
+// release undoes every kernel object the container's last start made,
+// in reverse order, tolerating objects that are already gone. The caller
+// holds the container's lock.
+func (e *Engine) release(c *container.Container) (*container.Container, error) {
+	if c.Runtime.Released {
+		return c, nil
+	}
+	var errs []error
+	for _, pid := range c.Runtime.Forwarders {
+		if pid > 0 {
+			syscall.Kill(pid, syscall.SIGTERM)
+		}
+	}
+	c.Runtime.Forwarders = nil
+	if err := e.releaseNetwork(c); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Runtime.Cgroup != "" {
+		if err := e.deleteCgroup(c); err != nil {
+			errs = append(errs, err)
+		} else {
+			c.Runtime.Cgroup = ""
+		}
+	}
+	if m := c.Runtime.Merged; m != "" {
+		if isMounted(m) {
+			e.Explain.Argv("umount", m)
+			if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
+				errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
+			}
+		}
+		if !isMounted(m) {
+			c.Runtime.Merged = ""
+		}
+	}
+	if len(errs) == 0 {
+		c.Runtime.Released = true
+	}
+	if err := e.Store.Save(c); err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+// deleteCgroup removes the container's cgroup with cgroupctl. The last
+// processes of a killed container may still be exiting, and a cgroup
+// with members cannot be removed (EBUSY), so it retries briefly.
+func (e *Engine) deleteCgroup(c *container.Container) error {
+	cgroupctl, err := e.Tools.Path("cgroupctl", "cgroup cleanup")
+	if err != nil {
+		return err
+	}
+	argv := []string{cgroupctl, "delete", "--kill", c.Runtime.Cgroup, "--parent", CgroupParent}
+	// In-process, through cgroupctl's package (the same code the printed
+	// command runs).
+	e.Explain.Argv(argv...)
+	h, err := hostCgroups()
+	if err != nil {
+		return stepError(argv, err)
+	}
+	var last error
+	for i := 0; i < 50; i++ {
+		g, err := cgroup.Open(h, CgroupParent, c.Runtime.Cgroup)
+		if err == nil {
+			err = g.Delete(true, nil)
+		}
+		if err == nil || errors.Is(err, cgroup.ErrNotFound) {
+			return nil
+		}
+		last = stepError(argv, err)
+		time.Sleep(time.Duration(2+i) * time.Millisecond)
+	}
+	return last
+}
+
+// graphDirs are the overlay's folders in dir, named as Docker's overlay2
+// names them: diff (the upper layer), work and merged.
+func graphDirs(dir string) (upper, work, merged string) {
+	return filepath.Join(dir, "diff"), filepath.Join(dir, "work"), filepath.Join(dir, "merged")
+}

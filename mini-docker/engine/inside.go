@@ -1,0 +1,244 @@
+package engine
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"mini-docker/mini-docker/container"
+)
+
+// The chain in one process.
+//
+// --explain prints the inside of a run as a chain of tools, each doing
+// its step and exec'ing the next (unshare, cgroupctl exec, chroot
+// --pivot, seccompctl run, capctl run, then the command), and that
+// script, typed by hand, makes the same container. Run that way, one
+// start executes six programs and pays for each: a Go program's start,
+// unshare's re-exec to join namespaces before its runtime starts, a
+// read-only mount of each program it execs (hops.go), and the kernel's
+// global lock for cgroup.procs.
+//
+// By default mini-docker does the same steps through the same packages
+// (jail, seccomp, caps, cgroup) in one small program, mini-docker-inside
+// (package mini-docker/inside), as runc does with `runc init`:
+//
+//   - the parent joins the network namespace on one thread and clones
+//     from it (clone3 with new UTS, IPC and PID namespaces, and with
+//     CLONE_INTO_CGROUP into the group's cgroup2 directory), so the child
+//     starts in the netns and the cgroup2 group;
+//   - the child, holding its main thread, sets the hostname, moves that
+//     thread into the v1 groups (echo 0 > tasks: no global lock), pivots
+//     with Docker's mounts, installs the seccomp filter, sets the
+//     capabilities and user, and execs the command from that thread,
+//     which becomes the whole process.
+//
+// The program runs from a read-only mount of it, like every program of
+// the chain, so that nothing in the container can write through
+// /proc/PID/exe to the file on the host (runc's CVE-2019-5736). It
+// reports each stage's time and "exec" on descriptor 4, which closes at
+// the exec; run --tool-chain runs the printed chain instead.
+
+// insideLaunch is a started inside process.
+type insideLaunch struct {
+	cmd    *exec.Cmd
+	status *os.File // read end: stage lines, then "exec", EOF at the exec
+	sock   *os.File // -t: where the terminal's master end arrives
+	start  time.Time
+}
+
+// launchInside starts the container's first process for c.
+func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Writer) (*insideLaunch, error) {
+	in := c.Runtime.Inside
+	spec, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer specR.Close()
+	// The plan is a few KiB: it fits the pipe, so it is written now and
+	// the child reads it to EOF.
+	_, err = specW.Write(spec)
+	specW.Close()
+	if err != nil {
+		return nil, fmt.Errorf("pass the plan to the container's process: %w", err)
+	}
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer statusW.Close()
+	l := &insideLaunch{status: statusR}
+	prog, err := readOnlyExecutable(in.Program)
+	if err != nil {
+		statusR.Close()
+		return nil, err
+	}
+	defer prog.Close()
+	// Exec'd by the child through its own descriptor table, which holds
+	// this (close-on-exec) descriptor until the exec.
+	cmd := exec.Command(fmt.Sprintf("/proc/self/fd/%d", prog.Fd()))
+	cmd.Args[0] = "mini-docker-inside"
+	cmd.Env = c.Runtime.Env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	cmd.ExtraFiles = []*os.File{specR, statusW}
+	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWPID,
+		Pdeathsig: syscall.SIGKILL} // dies with us (startWatched)
+	if in.Console {
+		ours, theirs, err := socketPair()
+		if err != nil {
+			statusR.Close()
+			return nil, err
+		}
+		defer theirs.Close()
+		l.sock = ours
+		cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
+		attr.Setsid = true // the child's terminal becomes its controlling one
+	} else {
+		attr.Setpgid = true
+	}
+	if in.Userns {
+		// Root mapped to root, as unshare --map-root-user (setgroups
+		// denied, which is why capctl then leaves the groups alone).
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}
+	}
+	if in.CgroupV2 != "" {
+		fd, err := unix.Open(in.CgroupV2, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			l.close()
+			return nil, fmt.Errorf("open cgroup %s: %w", in.CgroupV2, err)
+		}
+		defer unix.Close(fd)
+		attr.UseCgroupFD, attr.CgroupFD = true, fd
+	}
+	cmd.SysProcAttr = attr
+	l.cmd = cmd
+	l.start = time.Now()
+	if err := startWatched(cmd, in.Netns); err != nil {
+		l.close()
+		return nil, fmt.Errorf("start the container's process: %w", err)
+	}
+	return l, nil
+}
+
+// readOnlyExecutable opens path through a read-only bind mount of it
+// that is attached nowhere (open_tree(2) with OPEN_TREE_CLONE, then
+// mount_setattr(2)): the process exec'd from it cannot be written
+// through /proc/PID/exe (EROFS), which is what CVE-2019-5736 did to runc,
+// and the mount leaves nothing in any mount table; it goes away with the
+// last user. This is runc's own answer since 1.2, cheaper than a sealed
+// copy of the program per start (about 2 ms for 3 MB here). Kernels
+// without mount_setattr (before 5.12) get the sealed copy.
+func readOnlyExecutable(path string) (*os.File, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err == nil {
+		err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV})
+		if err == nil {
+			return os.NewFile(uintptr(fd), path), nil
+		}
+		unix.Close(fd)
+	}
+	f, cerr := sealedCopy(path)
+	if cerr != nil {
+		return nil, fmt.Errorf("open %s read-only: %v; copy it: %w", path, err, cerr)
+	}
+	return f, nil
+}
+
+func (l *insideLaunch) close() {
+	l.status.Close()
+	if l.sock != nil {
+		l.sock.Close()
+	}
+}
+
+// startWatched starts a container's first process, cmd (which asks for
+// Pdeathsig), from a thread of its own that lives until the process ends,
+// having first joined the network namespace at path (if any), so the
+// child is born in it (a process inherits the namespaces of the thread
+// that clones it).
+//
+// The container dies with its monitor, as containerd kills a container
+// whose shim died: nobody else could record its end, so the state says
+// exit 137, and that is true (Refresh). PR_SET_PDEATHSIG fires when the
+// *thread* that forked the child ends, not the process, and Go ends a
+// thread whose goroutine exits locked: so this thread stays, blocked on
+// the child's pidfd, until the child has ended. The thread is never given
+// back to Go (it may sit in the network namespace).
+func startWatched(cmd *exec.Cmd, path string) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if path != "" {
+			fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				done <- fmt.Errorf("open network namespace: %w", err)
+				return
+			}
+			err = unix.Setns(fd, unix.CLONE_NEWNET)
+			unix.Close(fd)
+			if err != nil {
+				done <- fmt.Errorf("join network namespace %s: %w", path, err)
+				return
+			}
+		}
+		if err := cmd.Start(); err != nil {
+			done <- err
+			return
+		}
+		pidfd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+		done <- nil
+		if err != nil {
+			select {} // cannot tell when it ends: keep the thread
+		}
+		// A pidfd polls readable once the process has ended (reaped or not).
+		for {
+			_, err := unix.Poll([]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}, -1)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		unix.Close(pidfd)
+	}()
+	return <-done
+}
+
+// wait reads the inside process's status until its exec (or its end),
+// printing the stages for --timings. It reports whether the command was
+// exec'd.
+func (l *insideLaunch) wait(e *Engine) bool {
+	defer l.status.Close()
+	sc := bufio.NewScanner(l.status)
+	started := false
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) == 1 && f[0] == "exec":
+			started = true
+		case len(f) == 1 && f[0] == "failed":
+			started = false
+		case len(f) >= 2 && e.Timings != nil:
+			us, _ := strconv.ParseInt(f[len(f)-1], 10, 64)
+			fmt.Fprintf(e.Timings, "%-12s %8.3f ms\n", strings.Join(f[:len(f)-1], " "), float64(us)/1000)
+		}
+	}
+	if started {
+		e.stage("chain total", l.start)
+	}
+	return started
+}

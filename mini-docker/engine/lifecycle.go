@@ -1,0 +1,257 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"mini-docker/mini-docker/container"
+)
+
+// ParseSignal reads a signal as docker kill -s does: KILL, SIGKILL or 9.
+func ParseSignal(s string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n), nil
+	}
+	name := strings.TrimPrefix(strings.ToUpper(s), "SIG")
+	for n := syscall.Signal(1); n < 32; n++ {
+		if strings.TrimPrefix(strings.ToUpper(unixSignalName(n)), "SIG") == name {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("invalid signal: %s", s)
+}
+
+var signalNames = map[syscall.Signal]string{
+	syscall.SIGHUP: "HUP", syscall.SIGINT: "INT", syscall.SIGQUIT: "QUIT", syscall.SIGILL: "ILL",
+	syscall.SIGTRAP: "TRAP", syscall.SIGABRT: "ABRT", syscall.SIGBUS: "BUS", syscall.SIGFPE: "FPE",
+	syscall.SIGKILL: "KILL", syscall.SIGUSR1: "USR1", syscall.SIGSEGV: "SEGV", syscall.SIGUSR2: "USR2",
+	syscall.SIGPIPE: "PIPE", syscall.SIGALRM: "ALRM", syscall.SIGTERM: "TERM", syscall.SIGCHLD: "CHLD",
+	syscall.SIGCONT: "CONT", syscall.SIGSTOP: "STOP", syscall.SIGTSTP: "TSTP", syscall.SIGTTIN: "TTIN",
+	syscall.SIGTTOU: "TTOU", syscall.SIGURG: "URG", syscall.SIGXCPU: "XCPU", syscall.SIGXFSZ: "XFSZ",
+	syscall.SIGVTALRM: "VTALRM", syscall.SIGPROF: "PROF", syscall.SIGWINCH: "WINCH", syscall.SIGIO: "IO",
+	syscall.SIGPWR: "PWR", syscall.SIGSYS: "SYS",
+}
+
+func unixSignalName(s syscall.Signal) string { return signalNames[s] }
+
+// running reports whether c's process is alive.
+func running(c *container.Container) bool {
+	return c.State.Running && container.Alive(c.State.Pid, c.Runtime.PidStart)
+}
+
+// Kill sends sig to the container's PID 1. Signals sent from outside
+// the PID namespace reach PID 1 only when it handles them, except
+// SIGKILL and SIGSTOP, which always do (pid_namespaces(7)).
+func (e *Engine) Kill(c *container.Container, sig syscall.Signal) error {
+	if !running(c) {
+		return fmt.Errorf("cannot kill container: %s: container %s is not running", strings.TrimPrefix(c.Name, "/"), c.ID)
+	}
+	if c.State.Paused && sig == syscall.SIGKILL {
+		e.thaw(c) // a frozen process cannot die until thawed
+	}
+	e.Explain.Cmd("kill -%s %d", unixSignalName(sig), c.State.Pid)
+	if err := syscall.Kill(c.State.Pid, sig); err != nil {
+		return fmt.Errorf("kill %d: %w", c.State.Pid, err)
+	}
+	return nil
+}
+
+// WaitExit blocks until c is no longer running (or timeout passes, when
+// positive) and returns its refreshed state.
+func (e *Engine) WaitExit(c *container.Container, timeout time.Duration) (*container.Container, bool) {
+	deadline := time.Now().Add(timeout)
+	for {
+		cur, err := e.Store.Load(c.ID)
+		if err != nil {
+			return c, true // removed (--rm): it has ended
+		}
+		cur, _ = e.Refresh(cur)
+		if cur == nil {
+			return c, true
+		}
+		if !cur.State.Running {
+			return cur, true
+		}
+		if !container.Alive(cur.State.Pid, cur.Runtime.PidStart) && !monitorAlive(cur) {
+			continue // Refresh will record it
+		}
+		if timeout > 0 && time.Now().After(deadline) {
+			return cur, false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Stop sends SIGTERM, waits up to timeout, then SIGKILL, as docker stop.
+func (e *Engine) Stop(c *container.Container, timeout time.Duration) error {
+	if !running(c) {
+		return nil
+	}
+	if c.State.Paused {
+		e.thaw(c)
+	}
+	e.Kill(c, syscall.SIGTERM)
+	if _, done := e.WaitExit(c, timeout); done {
+		return nil
+	}
+	if err := e.Kill(c, syscall.SIGKILL); err != nil {
+		return err
+	}
+	e.WaitExit(c, 0)
+	return nil
+}
+
+// ErrRunning is Docker's refusal to remove a running container.
+type ErrRunning struct{ ID string }
+
+func (e *ErrRunning) Error() string {
+	return fmt.Sprintf("cannot remove container %q: container is running: stop the container before removing or force remove", e.ID)
+}
+
+// Remove deletes c: with force, it kills a running container first.
+// Whatever state c is in (running, crashed, half made), Remove releases
+// every kernel object recorded for it and deletes its folder.
+func (e *Engine) Remove(c *container.Container, force bool) error {
+	if running(c) {
+		if !force {
+			return &ErrRunning{ID: "/" + strings.TrimPrefix(c.Name, "/")}
+		}
+		if c.State.Paused {
+			e.thaw(c)
+		}
+		syscall.Kill(c.State.Pid, syscall.SIGKILL)
+		if cur, done := e.WaitExit(c, 5*time.Second); done {
+			c = cur
+		}
+	}
+	// A run or monitor still setting up: stop it so it makes nothing more.
+	if c.State.Status == "created" && monitorAlive(c) && c.Runtime.MonitorPid != os.Getpid() {
+		if !force {
+			return &ErrRunning{ID: "/" + strings.TrimPrefix(c.Name, "/")}
+		}
+		syscall.Kill(c.Runtime.MonitorPid, syscall.SIGKILL)
+	}
+	l, err := e.Store.LockContainer(c.ID)
+	if err != nil {
+		if os.IsNotExist(unwrapAll(err)) {
+			return nil // removed meanwhile (--rm)
+		}
+		return err
+	}
+	defer l.Unlock()
+	cur, err := e.Store.Load(c.ID)
+	if err != nil {
+		if _, statErr := os.Stat(e.Store.Dir(c.ID)); os.IsNotExist(statErr) {
+			return nil
+		}
+		cur = c // unreadable state: release what we know
+	}
+	if running(cur) && force {
+		syscall.Kill(cur.State.Pid, syscall.SIGKILL)
+	}
+	if _, err := e.release(cur); err != nil && !force {
+		return err
+	}
+	unmountUnder(e.Store.Dir(c.ID))
+	e.Explain.Argv("rm", "-rf", e.Store.Dir(c.ID))
+	return e.Store.Remove(c.ID)
+}
+
+func unwrapAll(err error) error {
+	for {
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return err
+		}
+		n := u.Unwrap()
+		if n == nil {
+			return err
+		}
+		err = n
+	}
+}
+
+// Pause freezes every process of the container (the freezer cgroup).
+func (e *Engine) Pause(c *container.Container) error {
+	if !running(c) {
+		return fmt.Errorf("container %s is not running", c.ID)
+	}
+	if c.State.Paused {
+		return fmt.Errorf("container %s is already paused", c.ID)
+	}
+	return e.setPaused(c, true)
+}
+
+// Unpause thaws a paused container.
+func (e *Engine) Unpause(c *container.Container) error {
+	if !c.State.Paused {
+		return fmt.Errorf("container %s is not paused", c.ID)
+	}
+	return e.setPaused(c, false)
+}
+
+func (e *Engine) thaw(c *container.Container) { e.setPaused(c, false) }
+
+// freezeGroup freezes or thaws c's cgroup (cgroupctl freeze/thaw).
+func (e *Engine) freezeGroup(c *container.Container, paused bool) error {
+	cgroupctl, err := e.Tools.Path("cgroupctl", "pause")
+	if err != nil {
+		return err
+	}
+	verb := "thaw"
+	if paused {
+		verb = "freeze"
+	}
+	return runTool(e.Explain, []string{cgroupctl, verb, c.ID, "--parent", CgroupParent})
+}
+
+func (e *Engine) setPaused(c *container.Container, paused bool) error {
+	if err := e.freezeGroup(c, paused); err != nil {
+		return err
+	}
+	l, err := e.Store.LockContainer(c.ID)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	cur, err := e.Store.Load(c.ID)
+	if err != nil {
+		return err
+	}
+	cur.State.Paused = paused
+	cur.State.Status = "running"
+	if paused {
+		cur.State.Status = "paused"
+	}
+	*c = *cur
+	return e.Store.Save(cur)
+}
+
+// Pids lists the host PIDs of the container's processes: those in its
+// PID namespace (which, unlike a cgroup, also holds exec'd processes
+// before they join it).
+func (e *Engine) Pids(c *container.Container) []int {
+	if !running(c) {
+		return nil
+	}
+	want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", c.State.Pid))
+	if err != nil {
+		return nil
+	}
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, d := range ents {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if ns, err := os.Readlink("/proc/" + d.Name() + "/ns/pid"); err == nil && ns == want {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}

@@ -1,0 +1,185 @@
+package engine
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+
+	"mini-docker/mini-docker/container"
+	"mini-docker/vethctl/network"
+)
+
+// Bridge networking, as Docker's default network: a bridge on the host
+// (made on first use), an address leased from its subnet, a named network
+// namespace, and a veth pair with one end in the namespace as eth0 and
+// the other plugged into the bridge. Outbound NAT is not set up: it would
+// change the host's firewall and sysctls (see `vethctl nat`, lesson 05).
+
+// NetnsName is the name of a container's network namespace in /run/netns.
+func NetnsName(id string) string { return "md-" + container.ShortID(id) }
+
+// hostVethName returns a Docker-style host-side veth name: "veth" and 7
+// random hex digits.
+func hostVethName() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return "veth" + hex.EncodeToString(b)[:7]
+}
+
+// linkExists reports whether a link of that name exists in our network
+// namespace. /proc/net/dev lists the links of the reader's namespace;
+// /sys/class/net would list those of whoever mounted /sys.
+func linkExists(name string) bool {
+	// thread-self: /proc/self/net is the main thread's namespace, which
+	// need not be the one this thread (and vethctl, forked from it) sees.
+	b, err := os.ReadFile("/proc/thread-self/net/dev")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if n, _, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(n) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ensureBridge creates the default bridge on first use.
+func (e *Engine) ensureBridge(vethctl string) error {
+	if linkExists(DefaultBridge) {
+		return nil
+	}
+	err := runTool(e.Explain, []string{vethctl, "bridge", "add", DefaultBridge, "--addr", DefaultGateway + "/16"})
+	if err != nil && linkExists(DefaultBridge) {
+		return nil // another run made it at the same moment
+	}
+	return err
+}
+
+// leaseAddr leases the container's address with vethctl ipam.
+func (e *Engine) leaseAddr(vethctl, id string) (string, error) {
+	argv := []string{vethctl, "ipam", "alloc", id, "--subnet", DefaultSubnet, "--root", e.Root}
+	e.Explain.Argv(argv...)
+	out, err := exec.Command(argv[0], argv[1:]...).Output()
+	if err != nil {
+		var x *exec.ExitError
+		if errors.As(err, &x) {
+			return "", &ToolError{Argv: argv, Msg: strings.TrimSpace(string(x.Stderr)), Err: err}
+		}
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// startForwarders starts one `vethctl forward` per -p, each in its own
+// session so it outlives this command, and waits until it listens (a
+// port already taken fails here, with the forwarder's message).
+func (e *Engine) startForwarders(vethctl string, c *container.Container, ip string) error {
+	for _, key := range sortedPorts(c.HostConfig.PortBindings) {
+		ctrPort, proto, _ := strings.Cut(key, "/")
+		for _, b := range c.HostConfig.PortBindings[key] {
+			hostIP := b.HostIP
+			if hostIP == "" {
+				hostIP = "0.0.0.0"
+			}
+			argv := []string{vethctl, "forward", "--listen", hostIP + ":" + b.HostPort, "--to", ip + ":" + ctrPort, "--proto", proto}
+			e.Explain.Cmd("%s &", strings.Join(argv, " "))
+			cmd := exec.Command(argv[0], argv[1:]...)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+			r, w, err := os.Pipe()
+			if err != nil {
+				return err
+			}
+			cmd.Stdout, cmd.Stderr = w, w
+			if err := cmd.Start(); err != nil {
+				r.Close()
+				w.Close()
+				return fmt.Errorf("start port forwarder: %w", err)
+			}
+			w.Close()
+			c.Runtime.Forwarders = append(c.Runtime.Forwarders, cmd.Process.Pid)
+			if err := e.Store.Save(c); err != nil {
+				return err
+			}
+			line, _ := bufio.NewReader(r).ReadString('\n')
+			r.Close()
+			if !strings.HasPrefix(line, "forwarding") {
+				cmd.Wait()
+				msg := strings.TrimSpace(line)
+				if strings.Contains(msg, "address already in use") {
+					return fmt.Errorf("driver failed programming external connectivity on endpoint %s: Bind for %s:%s failed: port is already allocated", strings.TrimPrefix(c.Name, "/"), hostIP, b.HostPort)
+				}
+				return &ToolError{Argv: argv, Msg: msg, Err: errors.New("forwarder failed")}
+			}
+			go cmd.Wait() // reap it if it dies while we run (foreground)
+		}
+	}
+	return nil
+}
+
+func sortedPorts(m map[string][]container.Port) []string {
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
+
+// releaseNetwork stops the forwarders, deletes the namespace and the
+// host's veth end, and returns the address to the pool.
+func (e *Engine) releaseNetwork(c *container.Container) error {
+	rt := &c.Runtime
+	if rt.Netns == "" && rt.HostVeth == "" && rt.Lease == "" {
+		return nil
+	}
+	vethctl, err := e.Tools.Path("vethctl", "network cleanup")
+	if err != nil {
+		return err
+	}
+	var errs []error
+	if rt.HostVeth != "" {
+		// Deleting one end of a veth pair deletes both, at once; deleting
+		// the namespace would too, but later: the kernel cleans up a
+		// network namespace in the background.
+		if linkExists(rt.HostVeth) {
+			if err := runTool(e.Explain, []string{vethctl, "delete", rt.HostVeth}); err != nil && linkExists(rt.HostVeth) {
+				errs = append(errs, err)
+			}
+		}
+		if !linkExists(rt.HostVeth) {
+			rt.HostVeth = ""
+		}
+	}
+	if rt.Netns != "" {
+		if _, err := os.Stat("/run/netns/" + rt.Netns); err == nil {
+			// In-process, through vethctl's package.
+			del := []string{vethctl, "netns", "del", rt.Netns}
+			e.Explain.Argv(del...)
+			if err := network.NetnsDel(rt.Netns, nil); err != nil {
+				errs = append(errs, stepError(del, err))
+			}
+		}
+		if _, err := os.Stat("/run/netns/" + rt.Netns); os.IsNotExist(err) {
+			rt.Netns = ""
+		}
+	}
+	if rt.Lease != "" {
+		if err := runTool(e.Explain, []string{vethctl, "ipam", "release", c.ID, "--subnet", DefaultSubnet, "--root", e.Root}); err != nil {
+			errs = append(errs, err)
+		} else {
+			rt.Lease = ""
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,378 @@
+package engine
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"mini-docker/internal/units"
+)
+
+// Options are the flags of `mini-docker run`, with Docker's names.
+type Options struct {
+	Image       string
+	Args        []string // the command after IMAGE
+	Name        string
+	Detach      bool
+	Rm          bool
+	Interactive bool
+	TTY         bool
+	Env         []string
+	EnvFiles    []string
+	Workdir     string
+	User        string
+	Hostname    string
+	Entrypoint  *string // nil: the image's; "" clears it
+	Volumes     []string
+	Publish     []string
+	Network     string // bridge (default), none, host
+	Memory      string
+	MemorySwap  string
+	CPUs        string
+	CPUShares   int64
+	PidsLimit   int64
+	CapAdd      []string
+	CapDrop     []string
+	Privileged  bool
+	SecurityOpt []string
+	ReadOnly    bool
+	Init        bool
+	Pull        string // missing (default), always, never
+	Platform    string
+	Userns      bool
+	NAT         bool // opt-in outbound NAT and IP forwarding (changes the host)
+	Explain     bool
+	Timings     bool
+	ToolChain   bool // run the inside steps as the separate tools, as --explain prints them
+}
+
+// Limits are the parsed resource flags.
+type Limits struct {
+	Memory, MemorySwap, NanoCPUs, CPUShares, PidsLimit int64
+}
+
+// Bind is one -v HOST:CTR[:ro].
+type Bind struct {
+	Source, Target string
+	ReadOnly       bool
+}
+
+// Publish is one -p [IP:]HOSTPORT:CTRPORT[/PROTO].
+type Publish struct {
+	HostIP            string
+	HostPort, CtrPort int
+	Proto             string
+}
+
+// Security is what --privileged, --cap-* and --security-opt ask for.
+type Security struct {
+	Seccomp    string // "default", "unconfined" or a profile file
+	NoNewPrivs bool
+}
+
+// UsageError is a bad flag value: Docker prints it with a pointer to
+// --help and exits 125.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func flagErr(val, flag, format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf("invalid argument %q for %q flag: %s", val, flag, fmt.Sprintf(format, args...))}
+}
+
+// CheckEnv refuses a -e without a variable name ("", "=x"), with
+// Docker's CLI's words (opts.ValidateEnv): the kernel would pass "=x"
+// on to the command, whose environment then holds a nameless entry.
+func CheckEnv(env []string) error {
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == "" {
+			return flagErr(kv, "-e, --env", "invalid environment variable: %s", kv)
+		}
+	}
+	return nil
+}
+
+// ParseLimits checks the resource flags the way Docker's CLI does.
+func (o *Options) ParseLimits() (Limits, error) {
+	var l Limits
+	var err error
+	if o.Memory != "" {
+		if l.Memory, err = units.RAMInBytes(o.Memory); err != nil {
+			return l, flagErr(o.Memory, "-m, --memory", "%v", err)
+		}
+		if l.Memory > 0 && l.Memory < 6<<20 {
+			//lint:ignore ST1005 Docker's own words, as docker prints them
+			return l, fmt.Errorf("Minimum memory limit allowed is 6MB")
+		}
+	}
+	if o.MemorySwap != "" {
+		if o.MemorySwap == "-1" {
+			l.MemorySwap = -1
+		} else if l.MemorySwap, err = units.RAMInBytes(o.MemorySwap); err != nil {
+			return l, flagErr(o.MemorySwap, "--memory-swap", "%v", err)
+		}
+		if l.MemorySwap > 0 && l.Memory == 0 {
+			//lint:ignore ST1005 Docker's own words, as docker prints them
+			return l, fmt.Errorf("You should always set the Memory limit when using Memoryswap limit, see usage")
+		}
+		if l.MemorySwap > 0 && l.MemorySwap < l.Memory {
+			//lint:ignore ST1005 Docker's own words, as docker prints them
+			return l, fmt.Errorf("Minimum memoryswap limit should be larger than memory limit, see usage")
+		}
+	}
+	if o.CPUs != "" {
+		if l.NanoCPUs, err = units.NanoCPUs(o.CPUs); err != nil {
+			return l, flagErr(o.CPUs, "--cpus", "%v", err)
+		}
+		if err := units.CheckNanoCPUs(l.NanoCPUs, runtime.NumCPU()); err != nil {
+			return l, err
+		}
+	}
+	l.CPUShares = o.CPUShares
+	l.PidsLimit = o.PidsLimit
+	return l, nil
+}
+
+// ParseVolumes checks -v HOST:CTR[:ro|rw]. Docker creates a missing
+// host folder; mini-docker refuses it instead, since a typo would
+// silently make a folder on the host.
+func (o *Options) ParseVolumes() ([]Bind, error) {
+	var bs []Bind
+	for _, v := range o.Volumes {
+		p := strings.Split(v, ":")
+		if len(p) < 2 || len(p) > 3 || p[0] == "" || p[1] == "" {
+			return nil, fmt.Errorf("invalid volume specification: '%s'", v)
+		}
+		b := Bind{Source: p[0], Target: p[1]}
+		if len(p) == 3 {
+			switch p[2] {
+			case "ro":
+				b.ReadOnly = true
+			case "rw":
+			default:
+				return nil, fmt.Errorf("invalid mode: %s", p[2])
+			}
+		}
+		if !filepath.IsAbs(b.Source) {
+			return nil, fmt.Errorf("invalid volume specification: '%s': named volumes are not supported, the source must be an absolute host path", v)
+		}
+		if !filepath.IsAbs(b.Target) {
+			return nil, fmt.Errorf("invalid volume specification: '%s': invalid mount config: mount path must be absolute", v)
+		}
+		if _, err := os.Stat(b.Source); err != nil {
+			return nil, fmt.Errorf("invalid mount config for type \"bind\": bind source path does not exist: %s", b.Source)
+		}
+		bs = append(bs, b)
+	}
+	return bs, nil
+}
+
+// ParsePublish checks -p [IP:][HOSTPORT:]CTRPORT[/tcp|udp].
+func (o *Options) ParsePublish() ([]Publish, error) {
+	var ps []Publish
+	for _, s := range o.Publish {
+		p := Publish{Proto: "tcp", HostIP: "0.0.0.0"}
+		spec := s
+		if i := strings.LastIndex(spec, "/"); i >= 0 {
+			p.Proto = spec[i+1:]
+			spec = spec[:i]
+			if p.Proto != "tcp" && p.Proto != "udp" {
+				return nil, fmt.Errorf("invalid proto: %s", p.Proto)
+			}
+		}
+		parts := strings.Split(spec, ":")
+		var host, ctr string
+		switch len(parts) {
+		case 1:
+			ctr = parts[0]
+		case 2:
+			host, ctr = parts[0], parts[1]
+		case 3:
+			p.HostIP, host, ctr = parts[0], parts[1], parts[2]
+			if net.ParseIP(p.HostIP) == nil {
+				return nil, fmt.Errorf("invalid IP address: %s", p.HostIP)
+			}
+		default:
+			return nil, fmt.Errorf("invalid port format for --publish: %s", s)
+		}
+		var err error
+		if p.CtrPort, err = strconv.Atoi(ctr); err != nil || p.CtrPort < 1 || p.CtrPort > 65535 {
+			return nil, fmt.Errorf("invalid containerPort: %s", ctr)
+		}
+		if host == "" {
+			return nil, fmt.Errorf("publishing a port needs a host port: -p HOSTPORT:%d (mini-docker picks no random ports)", p.CtrPort)
+		}
+		if p.HostPort, err = strconv.Atoi(host); err != nil || p.HostPort < 1 || p.HostPort > 65535 {
+			return nil, fmt.Errorf("invalid hostPort: %s", host)
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}
+
+// ParseSecurity reads --security-opt.
+func (o *Options) ParseSecurity() (Security, error) {
+	s := Security{Seccomp: "default"}
+	if o.Privileged {
+		s.Seccomp = "unconfined"
+	}
+	for _, opt := range o.SecurityOpt {
+		k, v, _ := strings.Cut(opt, "=")
+		if k2, v2, ok := strings.Cut(opt, ":"); ok && !strings.Contains(opt, "=") {
+			k, v = k2, v2 // the old colon form, seccomp:unconfined
+		}
+		switch k {
+		case "seccomp":
+			if v == "" {
+				return s, fmt.Errorf("invalid --security-opt: %q", opt)
+			}
+			s.Seccomp = v
+			if v != "unconfined" && v != "default" {
+				if _, err := os.Stat(v); err != nil {
+					return s, fmt.Errorf("opening seccomp profile (%s) failed: %w", v, err)
+				}
+			}
+		case "no-new-privileges":
+			s.NoNewPrivs = v == "" || v == "true"
+		case "apparmor", "label":
+			// No LSM here: accepted and ignored, as Docker does without one.
+		default:
+			return s, fmt.Errorf("invalid --security-opt: %q", opt)
+		}
+	}
+	return s, nil
+}
+
+// ReadEnvFiles reads --env-file files: KEY=VALUE lines, # comments, and
+// a bare KEY taking its value from mini-docker's own environment. A
+// line without a name, or a name with blanks, is refused as Docker does.
+func (o *Options) ReadEnvFiles() ([]string, error) {
+	var env []string
+	for _, path := range o.EnvFiles {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line := strings.TrimLeft(sc.Text(), " \t")
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			k, _, _ := strings.Cut(line, "=")
+			switch {
+			case k == "":
+				f.Close()
+				return nil, fmt.Errorf("invalid env file (%s): no variable name on line '%s'", path, line)
+			case strings.ContainsAny(k, " \t\n\v\f\r"):
+				f.Close()
+				return nil, fmt.Errorf("invalid env file (%s): variable '%s' contains whitespaces", path, k)
+			}
+			env = append(env, expandEnv(line))
+		}
+		f.Close()
+	}
+	return env, nil
+}
+
+// expandEnv turns a bare "KEY" into KEY=value from our environment, as
+// docker run -e KEY does (and drops it when unset).
+func expandEnv(kv string) string {
+	if strings.Contains(kv, "=") {
+		return kv
+	}
+	if v, ok := os.LookupEnv(kv); ok {
+		return kv + "=" + v
+	}
+	return ""
+}
+
+// Argv is the container's command: Entrypoint then Cmd, with the
+// flags' overrides applied as Docker does (a new --entrypoint also drops
+// the image's Cmd).
+func (o *Options) Argv(img ocispec.ImageConfig) ([]string, []string, error) {
+	entry := img.Entrypoint
+	cmd := img.Cmd
+	if o.Entrypoint != nil {
+		entry = nil
+		if *o.Entrypoint != "" {
+			entry = []string{*o.Entrypoint}
+		}
+		cmd = nil
+	}
+	if len(o.Args) > 0 {
+		cmd = o.Args
+	}
+	if len(entry)+len(cmd) == 0 {
+		return nil, nil, fmt.Errorf("no command specified")
+	}
+	return entry, cmd, nil
+}
+
+// ContainerEnv is the environment Docker gives the command: PATH,
+// HOSTNAME, TERM with -t, then the image's Env and the -e/--env-file
+// values (later ones win), then HOME when nothing set it.
+func ContainerEnv(hostname string, tty bool, imageEnv, userEnv []string, home string) []string {
+	env := []string{"PATH=" + DefaultPath, "HOSTNAME=" + hostname}
+	if tty {
+		env = append(env, "TERM=xterm")
+	}
+	set := func(kv string) {
+		if kv == "" {
+			return
+		}
+		k, _, _ := strings.Cut(kv, "=")
+		for i, e := range env {
+			if ek, _, _ := strings.Cut(e, "="); ek == k {
+				env[i] = kv
+				return
+			}
+		}
+		env = append(env, kv)
+	}
+	for _, kv := range imageEnv {
+		set(kv)
+	}
+	for _, kv := range userEnv {
+		set(expandEnv(kv))
+	}
+	for _, e := range env {
+		if strings.HasPrefix(e, "HOME=") {
+			return env
+		}
+	}
+	return append(env, "HOME="+home)
+}
+
+// DefaultPath is the PATH Docker gives a container.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// HomeOf returns the home folder of user (a name or uid, before any
+// ":group") in the root filesystem at rootfs, "/" when unknown, as runc does.
+func HomeOf(rootfs, user string) string {
+	u, _, _ := strings.Cut(user, ":")
+	if u == "" {
+		u = "0"
+	}
+	b, err := os.ReadFile(filepath.Join(rootfs, "etc", "passwd"))
+	if err != nil {
+		if u == "0" || u == "root" {
+			return "/root"
+		}
+		return "/"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) >= 6 && (f[0] == u || f[2] == u) {
+			return f[5]
+		}
+	}
+	return "/"
+}

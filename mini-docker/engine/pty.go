@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Pty is a pseudo-terminal pair: the container gets the slave as its
+// terminal, mini-docker copies between the master and the user's
+// terminal (what `docker run -t` does).
+type Pty struct {
+	Master, Slave *os.File
+}
+
+// Close closes both ends.
+func (p *Pty) Close() {
+	if p.Master != nil {
+		p.Master.Close()
+	}
+	if p.Slave != nil {
+		p.Slave.Close()
+	}
+}
+
+// Attach connects the user's terminal to the pty: raw mode on our
+// terminal (so Ctrl-C travels to the container as a byte, and its pty
+// turns it into SIGINT), the window size copied now and on SIGWINCH,
+// and both directions copied. It returns a function that restores the
+// terminal once the output is drained.
+func (p *Pty) Attach(in *os.File, out io.Writer, withStdin bool) func() {
+	fd := int(in.Fd())
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	isTerm := err == nil
+	if isTerm && withStdin {
+		raw := *old
+		raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+		raw.Oflag &^= unix.OPOST
+		raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+		raw.Cflag &^= unix.CSIZE | unix.PARENB
+		raw.Cflag |= unix.CS8
+		raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
+		unix.IoctlSetTermios(fd, unix.TCSETS, &raw)
+	}
+	resize := func() {
+		if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil {
+			unix.IoctlSetWinsize(int(p.Master.Fd()), unix.TIOCSWINSZ, ws)
+		}
+	}
+	resize()
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	go func() {
+		for range winch {
+			resize()
+		}
+	}()
+	if withStdin {
+		go io.Copy(p.Master, in)
+	}
+	done := make(chan struct{})
+	go func() {
+		io.Copy(out, p.Master) // ends with EIO when the last slave closes
+		close(done)
+	}()
+	return func() {
+		<-done
+		signal.Stop(winch)
+		if isTerm && withStdin {
+			unix.IoctlSetTermios(fd, unix.TCSETS, old)
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package imageops
+
+import (
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// HistoryRow is one line of `docker history`: a history entry of the
+// config, with the size of its layer (0 for an empty_layer entry).
+type HistoryRow struct {
+	ID        string // the image ID for the top row, "<missing>" below (as Docker prints for pulled images)
+	Created   time.Time
+	CreatedBy string
+	Size      int64 // bytes of the unpacked layer
+	Comment   string
+	DiffID    digest.Digest // empty for a metadata-only entry
+}
+
+// History returns the rows of docker history, newest first. Each
+// non-empty entry of config.history owns the next layer of
+// rootfs.diff_ids, in order; empty_layer entries own none.
+func History(img *Image) ([]HistoryRow, error) {
+	var rows []HistoryRow
+	layer := 0
+	for _, h := range img.Config.History {
+		r := HistoryRow{ID: "<missing>", CreatedBy: h.CreatedBy, Comment: h.Comment}
+		if h.Created != nil {
+			r.Created = *h.Created
+		}
+		if !h.EmptyLayer {
+			if layer >= len(img.Config.RootFS.DiffIDs) {
+				return nil, fmt.Errorf("image %s: more non-empty history entries than layers", img.ID)
+			}
+			r.DiffID = img.Config.RootFS.DiffIDs[layer]
+			if layer < len(img.LayerDirs) {
+				r.Size = dirSize(img.LayerDirs[layer])
+			}
+			layer++
+		}
+		rows = append([]HistoryRow{r}, rows...)
+	}
+	if len(rows) > 0 {
+		rows[0].ID = img.ID.Encoded()[:12]
+	}
+	return rows, nil
+}
+
+// dirSize adds up the sizes of the regular files under dir (what the
+// layer adds to the disk, as Docker's SIZE column).
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// HumanSize prints a size as Docker does (decimal units, 3 digits).
+func HumanSize(n int64) string {
+	f, units, i := float64(n), []string{"B", "kB", "MB", "GB", "TB"}, 0
+	for f >= 1000 && i < len(units)-1 {
+		f /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.3g%s", f, units[i])
+}
+
+// HumanDuration is Docker's "3 minutes ago" wording.
+func HumanDuration(d time.Duration) string {
+	switch s := int(d.Seconds()); {
+	case s < 1:
+		return "Less than a second"
+	case s == 1:
+		return "1 second"
+	case s < 60:
+		return fmt.Sprintf("%d seconds", s)
+	case d.Minutes() == 1:
+		return "About a minute"
+	case d.Minutes() < 60:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	case int(d.Hours()+0.5) == 1:
+		return "About an hour"
+	case d.Hours() < 48:
+		return fmt.Sprintf("%d hours", int(d.Hours()+0.5))
+	case d.Hours() < 24*7*2:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	case d.Hours() < 24*30*2:
+		return fmt.Sprintf("%d weeks", int(d.Hours()/24/7))
+	case d.Hours() < 24*365*2:
+		return fmt.Sprintf("%d months", int(d.Hours()/24/30))
+	}
+	return fmt.Sprintf("%d years", int(d.Hours()/24/365))
+}
+
+// Truncate shortens s to n characters with "…", as docker history does
+// without --no-trunc.
+func Truncate(s string, n int) string {
+	s = strings.ReplaceAll(s, "\t", " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
