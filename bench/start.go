@@ -8,13 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"mini-docker/vethctl/network"
 )
 
 // floorCgroup is the one cgroup the floor makes per start.
@@ -296,30 +295,5 @@ func (e *Env) RunInNetns(cmd *exec.Cmd) error {
 }
 
 func (e *Env) startInNetns(cmd *exec.Cmd) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		self, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer self.Close()
-		target, err := os.Open("/run/netns/" + e.Netns)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", e.Netns, err)
-			return
-		}
-		err = cmd.Start()
-		if unix.Setns(int(self.Fd()), unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		} // else the thread stays locked and dies with this goroutine
-		errc <- err
-	}()
-	return <-errc
+	return network.Named(e.Netns).Do(cmd.Start)
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mini-docker/mini-docker/container"
+	"mini-docker/vethctl/network"
 )
 
 // The chain in one process.
@@ -176,44 +176,35 @@ func (l *insideLaunch) close() {
 // The container dies with its monitor, as containerd kills a container
 // whose shim died: nobody else could record its end, so the state says
 // exit 137, and that is true (Refresh). PR_SET_PDEATHSIG fires when the
-// *thread* that forked the child ends, not the process, and Go ends a
-// thread whose goroutine exits locked: so this thread stays, blocked on
-// the child's pidfd, until the child has ended. The thread is never given
-// back to Go (it may sit in the network namespace).
+// *thread* that forked the child ends, not the process: so this thread
+// stays locked, blocked on the child's pidfd, until the child has ended
+// (network.DoAt then gives it back to Go only once it is back in the
+// process's network namespace).
 func startWatched(cmd *exec.Cmd, path string) error {
 	done := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread()
-		if path != "" {
-			fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				done <- fmt.Errorf("open network namespace: %w", err)
-				return
+		err := network.DoAt(path, func() error {
+			if err := cmd.Start(); err != nil {
+				return err
 			}
-			err = unix.Setns(fd, unix.CLONE_NEWNET)
-			unix.Close(fd)
+			pidfd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+			done <- nil
 			if err != nil {
-				done <- fmt.Errorf("join network namespace %s: %w", path, err)
-				return
+				select {} // cannot tell when it ends: keep the thread
 			}
-		}
-		if err := cmd.Start(); err != nil {
-			done <- err
-			return
-		}
-		pidfd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
-		done <- nil
+			// A pidfd polls readable once the process has ended (reaped or not).
+			for {
+				_, err := unix.Poll([]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}, -1)
+				if err != unix.EINTR {
+					break
+				}
+			}
+			unix.Close(pidfd)
+			return nil
+		})
 		if err != nil {
-			select {} // cannot tell when it ends: keep the thread
+			done <- err // only before the start: after it, fn answers nil
 		}
-		// A pidfd polls readable once the process has ended (reaped or not).
-		for {
-			_, err := unix.Poll([]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}, -1)
-			if err != unix.EINTR {
-				break
-			}
-		}
-		unix.Close(pidfd)
 	}()
 	return <-done
 }

@@ -3,14 +3,9 @@ package network
 import (
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"mini-docker/internal/testenv"
 )
 
 // mainThreadEnv makes the test binary play the case that broke
@@ -21,20 +16,6 @@ import (
 // can dial" and dialed from the wrong namespace: out through the real
 // host's default route, where the first connection was reset.
 const mainThreadEnv = "VETHCTL_TEST_FORWARD_FROM_MAIN_THREAD"
-
-// init runs on the main thread (Go locks the main goroutine to it
-// during initialization), the only place a test can stand on it.
-func init() {
-	if os.Getenv(mainThreadEnv) != "1" {
-		return
-	}
-	if err := forwardFromMainThread(); err != nil {
-		fmt.Println("FAIL:", err)
-		os.Exit(1)
-	}
-	fmt.Println("ok")
-	os.Exit(0)
-}
 
 // forwardFromMainThread moves the main thread into a new namespace, so
 // /proc/self/ns/net is that namespace, serves on its loopback and
@@ -91,11 +72,5 @@ func forwardFromMainThread() error {
 // A forward started inside a namespace dials from that namespace, even
 // when the process's main thread is the one that joined it.
 func TestForwardDialsFromItsNamespaceWhenMainThreadMoved(t *testing.T) {
-	testenv.Integration(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), mainThreadEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "ok" {
-		t.Fatalf("forward from the main thread: %v\n%s", err, out)
-	}
+	onMainThread(t, mainThreadEnv)
 }

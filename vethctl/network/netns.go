@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -127,36 +126,6 @@ func (ns NS) handle() (*netlink.Handle, error) {
 	return netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)
 }
 
-// processNetns identifies the namespace the process started in, read
-// during package initialization, on the main thread, before any code of
-// this package could move a thread. Go never starts a thread from a
-// locked one (it asks its template thread instead), so every thread
-// doIn has not locked is in that namespace.
-//
-// /proc/self/ns/net is not that: it is the namespace of the main thread
-// alone, and the main thread, like any other, may be the one doIn locks
-// and moves (Go keeps it parked then, still inside). Comparing with it
-// made a forward started inside a namespace dial from the wrong one.
-var processNetns, processNetnsErr = threadNetns()
-
-// threadNetns returns the device and inode that identify the calling
-// thread's network namespace.
-func threadNetns() (unix.Stat_t, error) {
-	var st unix.Stat_t
-	err := unix.Stat("/proc/thread-self/ns/net", &st)
-	return st, err
-}
-
-// isProcessNetns reports whether fd is the namespace every unlocked
-// thread is in, so that sockets can be made from any thread.
-func isProcessNetns(fd netns.NsHandle) bool {
-	var st unix.Stat_t
-	if processNetnsErr != nil || unix.Fstat(int(fd), &st) != nil {
-		return false // unsure: the caller then joins fd explicitly
-	}
-	return st.Dev == processNetns.Dev && st.Ino == processNetns.Ino
-}
-
 // Do runs fn on an OS thread that has joined ns, and returns its error.
 // Sockets fn creates stay in ns for their whole life, whichever thread
 // later uses them.
@@ -170,23 +139,6 @@ func (ns NS) Do(fn func() error) error {
 	}
 	defer fd.Close()
 	return doIn(fd, ns.String(), fn)
-}
-
-// doIn runs fn on a thread that has joined the namespace fd refers to.
-// setns(2) changes only the calling thread, so the thread is locked for
-// fn and then thrown away (the goroutine ends still locked), never given
-// back to Go's pool of threads while inside another namespace.
-func doIn(fd netns.NsHandle, what string, fn func() error) error {
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		if err := unix.Setns(int(fd), unix.CLONE_NEWNET); err != nil {
-			done <- fmt.Errorf("setns into %s: %w", what, err)
-			return
-		}
-		done <- fn()
-	}()
-	return <-done
 }
 
 // checkNetnsName rejects names the kernel or /run/netns would refuse or
@@ -258,25 +210,20 @@ func makeNetnsDirShared() error {
 	return nil
 }
 
-// unshareAndBind creates a new network namespace on a throwaway thread
-// and bind-mounts that thread's namespace file onto path. unshare(2)
-// moves only the calling thread, which is why the thread is locked and
-// never given back to the Go scheduler.
+// unshareAndBind creates a new network namespace on a thread of its own
+// and bind-mounts that thread's namespace file onto path.
 func unshareAndBind(path string) error {
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+	return onThread(func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			done <- fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
-			return
+			return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
 		}
+		return nil
+	}, func() error {
 		if err := unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, ""); err != nil {
-			done <- fmt.Errorf("bind-mount the new namespace on %s: %w", path, err)
-			return
+			return fmt.Errorf("bind-mount the new namespace on %s: %w", path, err)
 		}
-		done <- nil
-	}()
-	return <-done
+		return nil
+	})
 }
 
 // NetnsDel deletes a named namespace as `ip netns del` does: unmount
