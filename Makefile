@@ -5,7 +5,7 @@ HELPERS := $(notdir $(wildcard lessons/cmd/*))
 GO      ?= go
 TESTFLAGS ?=
 
-.PHONY: all build $(TOOLS) helpers test test-unit test-integration lessons fuzz setup bench demo clean vet fmt
+.PHONY: all build $(TOOLS) helpers test test-unit test-integration lessons shell fuzz setup bench demo clean vet fmt
 
 all: build
 
@@ -39,6 +39,17 @@ test-integration: build
 # (LESSON=03 runs only lessons whose file name starts with 03; LESSON=03,09 both).
 lessons: build
 	MINI_DOCKER_LESSONS=1 LESSON=$(LESSON) $(GO) test -count=1 -timeout 30m -run 'TestLessons' -v ./lessons/
+
+# A learner's shell in a lesson's sandbox: the scratch folder, private
+# network/mount/UTS namespaces and variables ($REGISTRY, $DEBIAN_TAR,
+# $BUSYBOX, bin/ first on PATH) that `make lessons` runs the lesson in.
+# sudo make shell LESSON=05. $REGISTRY serves the workshop mirror (MIRROR,
+# the one `make demo` uses; built offline the first time).
+MIRROR ?= /var/lib/mini-docker-mirror
+shell: build
+	@test -n "$(LESSON)" || { echo "make shell: say which lesson: sudo make shell LESSON=05" >&2; exit 2; }
+	@$(GO) run ./internal/testenv/cmd/workshop-mirror prepare --storage $(MIRROR)
+	@$(GO) run ./internal/lessonrun/cmd/lesson-shell --registry-storage $(MIRROR) $(LESSON)
 
 # Runs every fuzz target (func FuzzXxx) one at a time, about 5 minutes in
 # all (FUZZ_BUDGET=300 seconds; FUZZTIME=1m for a fixed time per target).

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"mini-docker/internal/testenv"
 )
 
 // Options says where a lesson runs.
@@ -177,29 +175,12 @@ type shell struct {
 }
 
 func startShell(scratch, ctl string, opts Options) (*shell, error) {
-	home := filepath.Join(ctl, "home")
-	os.MkdirAll(home, 0o700)
-	env := []string{
-		"PATH=" + opts.BinDir + ":" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"LANG=C.UTF-8",
-		"TERM=dumb",
-		"MINI_DOCKER_ROOT=" + filepath.Join(scratch, ".mini-docker"),
-		"DEBIAN_TAR=" + os.Getenv("DEBIAN_TAR"),
-		"BUSYBOX=" + testenv.BusyboxPath,
-	}
-	if opts.RegistryStorage != "" {
-		env = append(env, "REGISTRY="+RegistryAddr)
-	}
-	env = append(env, opts.Env...)
+	env := sandboxEnv(scratch, ctl, opts)
 	cmd := exec.Command("bash", "--noprofile", "--norc")
 	cmd.Dir = scratch
 	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS,
-		Setpgid:    true,
-		Pdeathsig:  syscall.SIGKILL,
-	}
+	cmd.SysProcAttr = sandboxAttr()
+	cmd.SysProcAttr.Setpgid = true
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -225,27 +206,11 @@ func startShell(scratch, ctl string, opts Options) (*shell, error) {
 	return sh, nil
 }
 
-// prelude makes the namespaces a safe stand-in for the host: mounts
-// receive the host's but never propagate back (slave, then shared among
-// the lesson's own mounts, so lessons still meet shared propagation),
-// the loopback link is up, a fixed hostname, and the lesson's registry.
+// prelude runs preludeScript in the lesson's shell.
 func (sh *shell) prelude(opts Options) error {
-	// /run/netns and /run/mini-docker get a tmpfs of the lesson's own, so
-	// names the lesson gives (ip netns add red) never meet the host's.
-	script := `mount --make-rslave / && mount --make-rshared / && hostname workshop && ip link set lo up && ` +
-		`mkdir -p /run/netns /run/mini-docker && mount -t tmpfs lesson-netns /run/netns && ` +
-		`mount -t tmpfs lesson-run /run/mini-docker`
-	if opts.RegistryStorage != "" {
-		cfgPath := filepath.Join(filepath.Dir(sh.out), "registry.yml")
-		cfg := testenv.RegistryConfig(RegistryAddr, opts.RegistryStorage)
-		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-			return err
-		}
-		// setsid -f: the registry is not a job of the lesson's shell, so a
-		// bare `wait` in a lesson does not wait for it.
-		script += fmt.Sprintf(` && setsid -f docker-registry serve %s >%s.log 2>&1 && `+
-			`for i in $(seq 200); do curl -sf http://%s/v2/ >/dev/null && break; sleep 0.05; done && `+
-			`curl -sf http://%s/v2/ >/dev/null`, cfgPath, cfgPath, RegistryAddr, RegistryAddr)
+	script, err := preludeScript(opts, filepath.Dir(sh.out))
+	if err != nil {
+		return err
 	}
 	out, err := sh.run(script, time.Minute)
 	if err != nil {
