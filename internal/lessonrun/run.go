@@ -11,8 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Options says where a lesson runs.
@@ -79,33 +77,18 @@ func Run(l *Lesson, opts Options) (err error) {
 		}
 	}
 	logf("%s\n", opts.Host)
-	// As a child subreaper, this process inherits every orphan the lesson
-	// makes (daemons, detached monitors), so it can end them all.
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("prctl(PR_SET_CHILD_SUBREAPER): %w", err)
-	}
-	before := children()
-
-	scratch, err := os.MkdirTemp("", "lesson-")
+	sb, err := openSandbox()
 	if err != nil {
 		return err
 	}
-	ctl, err := os.MkdirTemp("", "lesson-ctl-")
+	sh, err := startShell(sb.scratch, sb.ctl, opts)
 	if err != nil {
-		os.RemoveAll(scratch)
-		return err
-	}
-	sh, err := startShell(scratch, ctl, opts)
-	if err != nil {
-		os.RemoveAll(scratch)
-		os.RemoveAll(ctl)
+		sb.close()
 		return err
 	}
 	defer func() {
 		sh.close()
-		killNewChildren(before)
-		os.RemoveAll(scratch)
-		os.RemoveAll(ctl)
+		sb.close()
 	}()
 
 	if err := sh.prelude(opts); err != nil {

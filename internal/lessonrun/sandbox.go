@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"mini-docker/internal/testenv"
 )
 
@@ -14,6 +16,40 @@ import (
 // network, mount and UTS namespaces that play the host, and the
 // variables the lessons use. One definition, so what a learner types
 // into `make shell` meets what `make lessons` checked.
+
+// sandbox is a lesson's scratch folder (its working directory), the
+// runner's private folder next to it, and the children this process had
+// before the lesson.
+type sandbox struct {
+	scratch, ctl string
+	before       map[int]bool
+}
+
+// openSandbox makes the folders, and makes this process a child
+// subreaper: it inherits every orphan the lesson makes (daemons,
+// detached monitors), so close can end them all.
+func openSandbox() (*sandbox, error) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("prctl(PR_SET_CHILD_SUBREAPER): %w", err)
+	}
+	sb := &sandbox{before: children()}
+	var err error
+	if sb.scratch, err = os.MkdirTemp("", "lesson-"); err != nil {
+		return nil, err
+	}
+	if sb.ctl, err = os.MkdirTemp("", "lesson-ctl-"); err != nil {
+		os.RemoveAll(sb.scratch)
+		return nil, err
+	}
+	return sb, nil
+}
+
+// close kills every process the lesson left and removes the folders.
+func (sb *sandbox) close() {
+	killNewChildren(sb.before)
+	os.RemoveAll(sb.scratch)
+	os.RemoveAll(sb.ctl)
+}
 
 // sandboxEnv is the lesson shell's environment: the built bin/ first on
 // PATH, a home and a mini-docker state root of the lesson's own, and the

@@ -6,8 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // ShellPrompt is the prompt of a learner's sandbox shell for lesson name
@@ -31,21 +29,12 @@ func Shell(name string, l *Lesson, opts Options) error {
 		}
 		opts.Host = h
 	}
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("prctl(PR_SET_CHILD_SUBREAPER): %w", err)
-	}
-	before := children()
-	scratch, err := os.MkdirTemp("", "lesson-")
+	sb, err := openSandbox()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(scratch)
-	ctl, err := os.MkdirTemp("", "lesson-ctl-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(ctl)
-	defer killNewChildren(before)
+	defer sb.close()
+	scratch, ctl := sb.scratch, sb.ctl
 
 	prelude, err := preludeScript(opts, ctl)
 	if err != nil {
