@@ -20,28 +20,19 @@ const tool = "capctl"
 
 func main() { cli.Main(tool, run) }
 
-var commands = []struct {
-	name, summary string
-	run           func(args []string) error
-}{
-	{"show", "print the capability sets of a process, decoded", cmdShow},
-	{"decode", "decode a capability set written in hex (capsh --decode)", cmdDecode},
-	{"run", "set capabilities (and user), then exec a command", cmdRun},
-	{"setfile", "set the capabilities of a file (setcap)", cmdSetFile},
-	{"getfile", "print the capabilities of files (getcap)", cmdGetFile},
-	{"rmfile", "remove the capabilities of files (setcap -r)", cmdRmFile},
-	{"list", "list the capabilities the running kernel knows", cmdList},
-}
-
 func run(args []string) error {
-	var sum []string
-	for _, c := range commands {
-		sum = append(sum, fmt.Sprintf("%-8s %s", c.name, c.summary))
-	}
-	f := cli.NewFlags(cli.Command{
+	d := cli.Dispatcher{
 		Tool:    tool,
-		Usage:   "COMMAND [ARGS]",
-		Summary: "Linux capabilities: root split into pieces.\n\nCommands:\n  " + strings.Join(sum, "\n  "),
+		Summary: "Linux capabilities: root split into pieces.",
+		Commands: []cli.Subcommand{
+			{Name: "show", Usage: "show [PID]", Summary: "print the capability sets of a process, decoded", Run: cmdShow},
+			{Name: "decode", Usage: "decode HEX...", Summary: "decode a capability set written in hex (capsh --decode)", Run: cmdDecode},
+			{Name: "run", Usage: "run [OPTIONS] -- COMMAND [ARG...]", Summary: "set capabilities (and user), then exec a command", Run: cmdRun},
+			{Name: "setfile", Usage: "setfile CAPS FILE...", Summary: "set the capabilities of a file (setcap)", Run: cmdSetFile},
+			{Name: "getfile", Usage: "getfile FILE...", Summary: "print the capabilities of files (getcap)", Run: cmdGetFile},
+			{Name: "rmfile", Usage: "rmfile FILE...", Summary: "remove the capabilities of files (setcap -r)", Run: cmdRmFile},
+			{Name: "list", Usage: "list", Summary: "list the capabilities the running kernel knows", Run: cmdList},
+		},
 		Examples: []string{
 			"capctl show",
 			"capctl decode 00000000a80425fb",
@@ -49,20 +40,8 @@ func run(args []string) error {
 			"capctl run --cap-drop CHOWN -- chown 1 file",
 			"capctl setfile cap_net_bind_service+ep ./server",
 		},
-	})
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
 	}
-	rest := f.Args()
-	if len(rest) == 0 {
-		return cli.Usagef(tool, "no command given (show, decode, run, setfile, getfile, rmfile, list)")
-	}
-	for _, c := range commands {
-		if c.name == rest[0] {
-			return c.run(rest[1:])
-		}
-	}
-	return cli.Usagef(tool, "unknown command %q", rest[0])
+	return d.Run(args)
 }
 
 // badCaps turns a capability parse error into exit 125 with a hint.
@@ -193,22 +172,21 @@ func cmdRun(args []string) error {
 			"capctl run --docker-default --user www-data:www-data --no-new-privs -- id",
 		},
 	})
-	var drop, drop2, add, add2, keep, keep2, groups, groups2 []string
-	var dockerDefault, privileged, nnp bool
-	var user, root string
-	f.StringSliceVar(&drop, "drop", nil, "capabilities to drop from every set")
-	f.StringSliceVar(&drop2, "cap-drop", nil, "same as --drop (docker run's name)")
-	f.StringSliceVar(&add, "add", nil, "capabilities to add (to bounding, permitted, effective)")
-	f.StringSliceVar(&add2, "cap-add", nil, "same as --add (docker run's name)")
-	f.StringSliceVar(&keep, "keep", nil, "capabilities to keep across exec as a non-root --user: also put them in the inheritable and ambient sets (implies --add)")
-	f.StringSliceVar(&keep2, "ambient-caps", nil, "same as --keep (setpriv's name)")
-	f.BoolVar(&dockerDefault, "docker-default", false, "start from Docker's 14 default capabilities, with inheritable and ambient empty")
-	f.BoolVar(&privileged, "privileged", false, "every capability (docker run --privileged); --cap-add and --cap-drop are ignored")
-	f.StringVarP(&user, "user", "u", "", "run as `USER[:GROUP]` (names or numbers, from ROOT/etc/passwd and ROOT/etc/group; supplementary groups: the GID, then the user's groups, as docker run -u). With --docker-default or --privileged and no --user, root runs as Docker's default user (uid 0 of ROOT/etc/passwd, groups its GID and memberships)")
-	f.StringSliceVar(&groups, "groups", nil, "extra supplementary `GROUPS` for --user, names or numbers (docker run --group-add)")
-	f.StringSliceVar(&groups2, "group-add", nil, "same as --groups (docker run's name)")
-	f.BoolVar(&nnp, "no-new-privs", false, "set no_new_privs: exec never grants privileges again (setuid bits, file capabilities)")
-	f.StringVar(&root, "root", "/", "the root whose /etc/passwd and /etc/group name users and groups")
+	var r caps.Run
+	var capDrop, capAdd, ambient, groupAdd []string
+	f.StringSliceVar(&r.Drop, "drop", nil, "capabilities to drop from every set")
+	f.StringSliceVar(&capDrop, "cap-drop", nil, "same as --drop (docker run's name)")
+	f.StringSliceVar(&r.Add, "add", nil, "capabilities to add (to bounding, permitted, effective)")
+	f.StringSliceVar(&capAdd, "cap-add", nil, "same as --add (docker run's name)")
+	f.StringSliceVar(&r.Keep, "keep", nil, "capabilities to keep across exec as a non-root --user: also put them in the inheritable and ambient sets (implies --add)")
+	f.StringSliceVar(&ambient, "ambient-caps", nil, "same as --keep (setpriv's name)")
+	f.BoolVar(&r.DockerDefault, "docker-default", false, "start from Docker's 14 default capabilities, with inheritable and ambient empty")
+	f.BoolVar(&r.Privileged, "privileged", false, "every capability (docker run --privileged); --cap-add and --cap-drop are ignored")
+	f.StringVarP(&r.User, "user", "u", "", "run as `USER[:GROUP]` (names or numbers, from ROOT/etc/passwd and ROOT/etc/group; supplementary groups: the GID, then the user's groups, as docker run -u). With --docker-default or --privileged and no --user, root runs as Docker's default user (uid 0 of ROOT/etc/passwd, groups its GID and memberships)")
+	f.StringSliceVar(&r.Groups, "groups", nil, "extra supplementary `GROUPS` for --user, names or numbers (docker run --group-add)")
+	f.StringSliceVar(&groupAdd, "group-add", nil, "same as --groups (docker run's name)")
+	f.BoolVar(&r.NoNewPrivs, "no-new-privs", false, "set no_new_privs: exec never grants privileges again (setuid bits, file capabilities)")
+	f.StringVar(&r.Root, "root", "/", "the root whose /etc/passwd and /etc/group name users and groups")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
@@ -216,66 +194,23 @@ func cmdRun(args []string) error {
 	if len(argv) == 0 {
 		return cli.Usagef(tool+" run", "no command given (capctl run [OPTIONS] -- COMMAND)")
 	}
-	keepSet, err := caps.ParseNames(append(keep, keep2...))
-	if err != nil {
-		return badCaps(err)
+	r.Drop, r.Add = append(r.Drop, capDrop...), append(r.Add, capAdd...)
+	r.Keep, r.Groups = append(r.Keep, ambient...), append(r.Groups, groupAdd...)
+	if r.User == "" && len(r.Groups) > 0 {
+		return cli.Usagef(tool+" run", "--groups needs --user")
 	}
-	adds, drops := append(add, add2...), append(drop, drop2...)
-	final, err := caps.Compute(caps.DockerDefault, adds, drops, privileged)
-	if err != nil {
-		return badCaps(err)
-	}
-	// What this thread holds: a thread can only shrink its sets.
-	perm, _, _, err := caps.ReadThread()
-	if err != nil {
-		return err
-	}
-	bnd, err := caps.ReadBounding()
-	if err != nil {
-		return err
-	}
-	spec := caps.ForContainer(final, keepSet)
-	if !dockerDefault {
-		// Start from what capctl holds: its permitted set, and its
-		// bounding set as the ceiling (the same for root; for anyone
-		// else, what they may keep without CAP_SETPCAP).
-		final, _ = caps.Compute(perm, adds, drops, privileged)
-		spec = caps.ForContainer(final, keepSet)
-		b, _ := caps.Compute(bnd, adds, drops, privileged)
-		spec.Bounding = b | keepSet
-	}
-	// A capability named in --cap-add or --keep must be one we hold; ALL
-	// and --privileged mean all of those we hold.
-	named, _ := caps.ParseNames(caps.WithoutAll(append(adds, append(keep, keep2...)...)))
-	if missing := named &^ (perm & bnd); missing != 0 && !privileged {
-		return cli.WithHint(cli.Errorf(cli.ExitToolFailure, "cannot give %s: capctl does not hold it (permitted %s, bounding %s)", missing, perm.Hex(), bnd.Hex()),
+	spec, home, err := r.Spec()
+	var notHeld *caps.NotHeldError
+	if errors.As(err, &notHeld) {
+		return cli.WithHint(cli.Errorf(cli.ExitToolFailure, "cannot give %s: capctl does not hold it (permitted %s, bounding %s)", notHeld.Missing, notHeld.Permitted.Hex(), notHeld.Bounding.Hex()),
 			"run capctl as root, from a process that still has these capabilities")
 	}
-	spec = spec.Within(perm, bnd)
-	spec.NoNewPrivs = nnp
-	env := os.Environ()
-	if user == "" && (dockerDefault || privileged) && os.Geteuid() == 0 && caps.SetgroupsAllowed() && len(groups)+len(groups2) == 0 {
-		// Docker always names a user: without -u, the image's uid 0 entry
-		// (root), whose supplementary groups are then its GID (0) and the
-		// groups listing it. Without this, the command would keep the
-		// groups of whoever started capctl.
-		u, err := caps.LookupUser(root, "", nil)
-		if err != nil {
-			return cli.WithCode(err, cli.ExitToolFailure)
-		}
-		spec.User = u
+	if err != nil {
+		return badCaps(err)
 	}
-	if user != "" {
-		u, err := caps.LookupUser(root, user, append(groups, groups2...))
-		if err != nil {
-			return cli.WithCode(err, cli.ExitToolFailure)
-		}
-		spec.User = u
-		if os.Getenv("HOME") == "" { // runc sets HOME from /etc/passwd when unset
-			env = append(env, "HOME="+u.Home)
-		}
-	} else if len(groups)+len(groups2) > 0 {
-		return cli.Usagef(tool+" run", "--groups needs --user")
+	env := os.Environ()
+	if home != "" && os.Getenv("HOME") == "" { // runc sets HOME from /etc/passwd when unset
+		env = append(env, "HOME="+home)
 	}
 	ex := f.Explainer()
 	if err := caps.Apply(spec, ex); err != nil {

@@ -30,12 +30,16 @@ const tool = "cgroupctl"
 
 func main() { cli.Main(tool, run) }
 
-var commands = []struct {
+// command is one of cgroupctl's sub-commands: its help, its function,
+// and which flags it takes besides the shared ones.
+type command struct {
 	name, usage, summary string
 	examples             []string
 	run                  func(c *cmd) error
 	limits, exec         bool
-}{
+}
+
+var commands = []command{
 	{"info", "info", "Show the host's cgroup mode (v2, v1 or hybrid), where each controller is mounted, what can be enabled, and this process's cgroups.",
 		[]string{"cgroupctl info"}, runInfo, false, false},
 	{"create", "create NAME [limits]", "Make a group under the parent (default mini-docker) with the given limits.",
@@ -59,96 +63,59 @@ var commands = []struct {
 }
 
 func run(args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage()
-		if len(args) == 0 {
-			return cli.Usagef(tool, "no command given")
-		}
-		return nil
-	}
-	if args[0] == "--version" {
-		fmt.Printf("%s version %s\n", tool, cli.Version)
-		return nil
-	}
-	// The shared flags may come before the sub-command too, as in
-	// `cgroupctl --explain create t1` or `cgroupctl --mode v2 list`.
-	var pre []string
-	for len(args) > 0 && strings.HasPrefix(args[0], "--") {
-		name, _, hasValue := strings.Cut(args[0], "=")
-		switch {
-		case name == "--explain" || hasValue:
-			pre, args = append(pre, args[0]), args[1:]
-		case (name == "--mode" || name == "--v2-root" || name == "--parent") && len(args) > 1:
-			pre, args = append(pre, args[0], args[1]), args[2:]
-		default:
-			return cli.Usagef(tool, "%s: give it after the command, or see 'cgroupctl --help'", args[0])
-		}
-	}
-	if len(args) == 0 {
-		return cli.Usagef(tool, "no command given")
-	}
-	args = append(append([]string{args[0]}, pre...), args[1:]...)
-	for _, c := range commands {
-		if c.name != args[0] {
-			continue
-		}
-		x := &cmd{Flags: cli.NewFlags(cli.Command{Tool: tool + " " + c.name, Usage: strings.TrimPrefix(c.usage, c.name+" "), Summary: c.summary, Examples: c.examples})}
-		x.SetInterspersed(!c.exec) // exec's own flags end at CMD
-		x.StringVar(&x.parent, "parent", "mini-docker", "parent group the group lives under (\"\" for the root)")
-		x.StringVar(&x.mode, "mode", "auto", "which tree to use: auto (v2 on a v2 host, v1 on v1 and hybrid hosts, like runc), v1, or v2")
-		x.StringVar(&x.v2root, "v2-root", "", "use the cgroup2 tree mounted at this directory (implies --mode v2)")
-		if c.limits {
-			x.addLimitFlags()
-		}
-		if c.name == "stats" || c.name == "info" {
-			x.BoolVar(&x.json, "json", false, "print JSON")
-		}
-		if c.name == "delete" {
-			x.BoolVar(&x.kill, "kill", false, "kill the processes still in the group first")
-		}
-		if c.name == "exec" {
-			x.StringVar(&x.name, "name", "", "group to join (default: exec-PID)")
-		}
-		if err := x.Parse(args[1:]); err != nil {
-			return cli.Done(err)
-		}
-		return c.run(x)
-	}
-	return cli.Usagef(tool, "unknown command %q", args[0])
-}
-
-func usage() {
-	fmt.Printf("Usage: %s COMMAND [options]\n\nMake control groups and limit what their processes may use, on cgroup v2, v1 and hybrid hosts.\n\nCommands:\n", tool)
-	for _, c := range commands {
-		fmt.Printf("  %-46s %s\n", c.usage, firstSentence(c.summary))
-	}
-	fmt.Printf(`
-Limits (Docker's names and units):
+	d := cli.Dispatcher{
+		Tool:    tool,
+		Summary: "Make control groups and limit what their processes may use, on cgroup v2, v1 and hybrid hosts.",
+		Notes: `Limits (Docker's names and units):
   --memory 100m  --memory-swap 200m|-1  --cpus 0.5  --cpu-shares 512
   --pids-limit 100  --cpuset-cpus 0-1  --devices docker|all
 Every command takes --parent NAME (default mini-docker), --mode auto|v1|v2,
 --v2-root DIR and --explain (print every mkdir and write as a shell command).
 
-Examples:
-  cgroupctl info
-  cgroupctl exec --name t1 --memory 32m -- hog mem 64m
-  cgroupctl stats t1
-  cgroupctl delete --kill t1
-
 On a hybrid host the v2 code path (--mode v2) runs for real for groups,
 joining, freezing and cgroup.kill; the v2 limit files (memory.max, cpu.max,
 pids.max, subtree_control) are tested only against a cgroupfs-shaped
-directory: see cgroupctl/README.md.
-
-Run '%s COMMAND --help' for a command's options.
-`, tool)
+directory: see cgroupctl/README.md.`,
+		Examples: []string{
+			"cgroupctl info",
+			"cgroupctl exec --name t1 --memory 32m -- hog mem 64m",
+			"cgroupctl stats t1",
+			"cgroupctl delete --kill t1",
+		},
+		// The shared flags may come before the sub-command too, as in
+		// `cgroupctl --explain create t1` or `cgroupctl --mode v2 list`.
+		ValueFlags: []string{"mode", "v2-root", "parent"},
+	}
+	for _, c := range commands {
+		d.Commands = append(d.Commands, cli.Subcommand{Name: c.name, Usage: c.usage, Summary: c.summary,
+			Run: c.parseAndRun})
+	}
+	return d.Run(args)
 }
 
-func firstSentence(s string) string {
-	if i := strings.Index(s, ". "); i > 0 {
-		return s[:i+1]
+// parseAndRun reads c's flags from args, then runs c.
+func (c command) parseAndRun(args []string) error {
+	x := &cmd{Flags: cli.NewFlags(cli.Command{Tool: tool + " " + c.name, Usage: strings.TrimPrefix(c.usage, c.name+" "), Summary: c.summary, Examples: c.examples})}
+	x.SetInterspersed(!c.exec) // exec's own flags end at CMD
+	x.StringVar(&x.parent, "parent", "mini-docker", "parent group the group lives under (\"\" for the root)")
+	x.StringVar(&x.mode, "mode", "auto", "which tree to use: auto (v2 on a v2 host, v1 on v1 and hybrid hosts, like runc), v1, or v2")
+	x.StringVar(&x.v2root, "v2-root", "", "use the cgroup2 tree mounted at this directory (implies --mode v2)")
+	if c.limits {
+		x.addLimitFlags()
 	}
-	return s
+	if c.name == "stats" || c.name == "info" {
+		x.BoolVar(&x.json, "json", false, "print JSON")
+	}
+	if c.name == "delete" {
+		x.BoolVar(&x.kill, "kill", false, "kill the processes still in the group first")
+	}
+	if c.name == "exec" {
+		x.StringVar(&x.name, "name", "", "group to join (default: exec-PID)")
+	}
+	if err := x.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	return c.run(x)
 }
 
 type cmd struct {

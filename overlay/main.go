@@ -38,11 +38,14 @@ type cmd struct {
 	root     string
 }
 
-var commands = []struct {
+// command is one of overlay's sub-commands: its help and its function.
+type command struct {
 	name, usage, summary string
 	examples             []string
 	run                  func(c *cmd) error
-}{
+}
+
+var commands = []command{
 	{"mount", "mount [--readonly] --lower DIR[:DIR...] [--upper DIR --work DIR] MERGED",
 		"Mount an overlay on MERGED. --lower lists the read-only layers TOP-FIRST, as the kernel's lowerdir does: the first one hides the others (an image's layers, which are stored base-first, go in reverse). Writes land in --upper; --work is the kernel's scratch folder, empty, on the same mount as --upper. --readonly mounts the lower layers alone (at least two). Up to 500 layers: the new mount API (fsconfig, one call per layer) where the kernel has it, else mount(2) with short links in --links when the option string would pass one page.",
 		[]string{"overlay mount --lower image/l2:image/l1 --upper c1/upper --work c1/work c1/merged",
@@ -59,84 +62,50 @@ var commands = []struct {
 }
 
 func run(args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage()
-		if len(args) == 0 {
-			return cli.Usagef(tool, "no command given")
-		}
-		return nil
-	}
-	if args[0] == "--version" {
-		fmt.Printf("%s version %s\n", tool, cli.Version)
-		return nil
-	}
-	// --explain may come before the sub-command: `overlay --explain mount ...`.
-	explainFirst := false
-	if args[0] == "--explain" {
-		explainFirst, args = true, args[1:]
-		if len(args) == 0 {
-			return cli.Usagef(tool, "no command given")
-		}
-	}
-	for _, c := range commands {
-		if c.name != args[0] {
-			continue
-		}
-		x := &cmd{Flags: cli.NewFlags(cli.Command{Tool: tool + " " + c.name, Usage: strings.TrimPrefix(c.usage, c.name+" "), Summary: c.summary, Examples: c.examples})}
-		x.SetInterspersed(true)
-		switch c.name {
-		case "mount":
-			x.StringArrayVar(&x.lower, "lower", nil, "read-only layers, TOP-FIRST, separated by ':' (the flag may repeat; later ones go below)")
-			x.StringVar(&x.upper, "upper", "", "writable layer: the container's changes land here")
-			x.StringVar(&x.work, "work", "", "the kernel's scratch folder: empty, on the same mount as --upper")
-			x.BoolVar(&x.readonly, "readonly", false, "mount the lower layers only (no --upper, --work): a read-only view")
-			x.StringVar(&x.method, "method", "auto", "system calls to use: auto, fsconfig (new mount API, Linux 6.8+), or mount (classic mount(2))")
-			x.StringVar(&x.links, "links", "", "folder for short layer links when a mount(2) option string would pass one page (default ROOT/overlay/l)")
-			x.StringVar(&x.root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
-		case "diff":
-			x.StringArrayVar(&x.lower, "lower", nil, "lower layers, TOP-FIRST, separated by ':' (default: from the mount table)")
-			x.StringVar(&x.links, "links", "", "folder of short layer links to resolve (default ROOT/overlay/l)")
-			x.StringVar(&x.root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
-		case "inspect":
-			x.StringVar(&x.links, "links", "", "folder of short layer links to resolve (default ROOT/overlay/l)")
-			x.StringVar(&x.root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
-		}
-		if err := x.Parse(args[1:]); err != nil {
-			return cli.Done(err)
-		}
-		if explainFirst {
-			_ = x.Set("explain", "true")
-		}
-		return withHint(c.run(x))
-	}
-	return cli.Usagef(tool, "unknown command %q", args[0])
-}
-
-func usage() {
-	fmt.Printf("Usage: %s COMMAND [options]\n\nBuild a container's layered, copy-on-write root filesystem with the kernel's overlay filesystem.\n\nCommands:\n", tool)
-	for _, c := range commands {
-		fmt.Printf("  %s\n      %s\n", c.usage, firstSentence(c.summary))
-	}
-	fmt.Printf(`
-Lower layers are listed TOP-FIRST (the kernel's lowerdir order): in
+	d := cli.Dispatcher{
+		Tool:    tool,
+		Summary: "Build a container's layered, copy-on-write root filesystem with the kernel's overlay filesystem.",
+		Notes: `Lower layers are listed TOP-FIRST (the kernel's lowerdir order): in
 --lower l2:l1, l2 hides what l1 holds at the same path.
-Every command takes --explain (print each kernel step as a shell command).
-
-Examples:
-  overlay mount --lower l2:l1 --upper u --work w merged
-  overlay diff merged
-  overlay inspect merged
-  overlay umount merged
-
-Run '%s COMMAND --help' for a command's options.
-`, tool)
+Every command takes --explain (print each kernel step as a shell command).`,
+		Examples: []string{
+			"overlay mount --lower l2:l1 --upper u --work w merged",
+			"overlay diff merged",
+			"overlay inspect merged",
+			"overlay umount merged",
+		},
+	}
+	for _, c := range commands {
+		d.Commands = append(d.Commands, cli.Subcommand{Name: c.name, Usage: c.usage, Summary: c.summary, Run: c.parseAndRun})
+	}
+	return d.Run(args)
 }
 
-func firstSentence(s string) string {
-	if i := strings.Index(s, ". "); i > 0 {
-		return s[:i+1]
+// parseAndRun reads c's flags from args, then runs c.
+func (c command) parseAndRun(args []string) error {
+	x := &cmd{Flags: cli.NewFlags(cli.Command{Tool: tool + " " + c.name, Usage: strings.TrimPrefix(c.usage, c.name+" "), Summary: c.summary, Examples: c.examples})}
+	x.SetInterspersed(true)
+	switch c.name {
+	case "mount":
+		x.StringArrayVar(&x.lower, "lower", nil, "read-only layers, TOP-FIRST, separated by ':' (the flag may repeat; later ones go below)")
+		x.StringVar(&x.upper, "upper", "", "writable layer: the container's changes land here")
+		x.StringVar(&x.work, "work", "", "the kernel's scratch folder: empty, on the same mount as --upper")
+		x.BoolVar(&x.readonly, "readonly", false, "mount the lower layers only (no --upper, --work): a read-only view")
+		x.StringVar(&x.method, "method", "auto", "system calls to use: auto, fsconfig (new mount API, Linux 6.8+), or mount (classic mount(2))")
+		x.StringVar(&x.links, "links", "", "folder for short layer links when a mount(2) option string would pass one page (default ROOT/overlay/l)")
+		x.StringVar(&x.root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
+	case "diff":
+		x.StringArrayVar(&x.lower, "lower", nil, "lower layers, TOP-FIRST, separated by ':' (default: from the mount table)")
+		x.StringVar(&x.links, "links", "", "folder of short layer links to resolve (default ROOT/overlay/l)")
+		x.StringVar(&x.root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
+	case "inspect":
+		x.StringVar(&x.links, "links", "", "folder of short layer links to resolve (default ROOT/overlay/l)")
+		x.StringVar(&x.root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
 	}
-	return s
+	if err := x.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	return withHint(c.run(x))
 }
 
 func defaultRoot() string {

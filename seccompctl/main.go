@@ -17,45 +17,24 @@ const tool = "seccompctl"
 
 func main() { cli.Main(tool, run) }
 
-const usage = `Usage: seccompctl COMMAND [flags]
-
-Filter system calls with seccomp: compile a Docker/OCI JSON profile to
-BPF in Go, load it with seccomp(2), exec a command under it.
-
-Commands:
-  run    install a filter, then exec a command under it
-  dump   print the compiled BPF program as commented assembly
-  check  say which action a system call would get
-
-Examples:
-  seccompctl run --deny mkdir -- mkdir /tmp/x      # mkdir fails with EPERM
-  seccompctl run --profile default -- syscalls     # Docker's default policy
-  seccompctl dump default | head                   # the BPF program
-  seccompctl check default clone3                  # which action a call gets
-
-Run 'seccompctl COMMAND --help' for a command's flags and examples.
-`
-
 func run(args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, usage)
-		return cli.Usagef(tool, "no command given")
+	d := cli.Dispatcher{
+		Tool: tool,
+		Summary: `Filter system calls with seccomp: compile a Docker/OCI JSON profile to
+BPF in Go, load it with seccomp(2), exec a command under it.`,
+		Commands: []cli.Subcommand{
+			{Name: "run", Usage: "run [flags] -- CMD [ARG...]", Summary: "install a filter, then exec a command under it", Run: cmdRun},
+			{Name: "dump", Usage: "dump [flags] PROFILE | --deny CALLS", Summary: "print the compiled BPF program as commented assembly", Run: cmdDump},
+			{Name: "check", Usage: "check [flags] PROFILE SYSCALL [ARG...]", Summary: "say which action a system call would get", Run: cmdCheck},
+		},
+		Examples: []string{
+			"seccompctl run --deny mkdir -- mkdir /tmp/x      # mkdir fails with EPERM",
+			"seccompctl run --profile default -- syscalls     # Docker's default policy",
+			"seccompctl dump default | head                   # the BPF program",
+			"seccompctl check default clone3                  # which action a call gets",
+		},
 	}
-	switch args[0] {
-	case "run":
-		return cmdRun(args[1:])
-	case "dump":
-		return cmdDump(args[1:])
-	case "check":
-		return cmdCheck(args[1:])
-	case "-h", "--help", "help":
-		fmt.Print(usage)
-		return nil
-	case "--version", "version":
-		fmt.Printf("%s version %s\n", tool, cli.Version)
-		return nil
-	}
-	return cli.Usagef(tool, "unknown command %q", args[0])
+	return d.Run(args)
 }
 
 // policy holds the flags that choose a filter, shared by run, dump and check.
@@ -144,8 +123,8 @@ func (p *policy) build(f *cli.Flags, profileArg string) (*seccomp.Profile, *secc
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	for _, n := range r.Unknown {
-		fmt.Fprintf(os.Stderr, "%s: warning: %s: unknown system call %q skipped (as Docker does)\n", tool, prof.Source, n)
+	for _, w := range seccomp.Warnings(prof, r) {
+		fmt.Fprintf(os.Stderr, "%s: warning: %s\n", tool, w)
 	}
 	return prof, r, prog, nil
 }

@@ -22,54 +22,31 @@ import (
 
 const tool = "vethctl"
 
-const usage = `Usage: vethctl COMMAND [ARGS] [--explain]
-
-Network namespaces, veth pairs, bridges and port forwarding, built with
-netlink; --explain prints the equivalent ip(8) commands.
-
-Commands:
-  netns add|del|list [NAME]        named namespaces in /run/netns (like ip netns)
-  create HOST PEER [flags]         a veth pair, PEER moved into a namespace
-  delete LINK                      delete a link (both ends of a veth)
-  bridge add|del NAME [--addr CIDR]
-  attach BRIDGE LINK               plug a link into a bridge
-  show [--netns NAME|--pid PID]    links, addresses and routes
-  ipam alloc|release|list [ID]     lease addresses of a subnet (state root)
-  nat add|del --subnet CIDR --out IFACE
-  forward --listen ADDR:PORT --to ADDR:PORT
-
-Run 'vethctl COMMAND --help' for a command's flags and examples.
-
-Examples:
-  vethctl netns add box
-  vethctl create veth0 eth0 --netns box --addr 10.0.0.2/24 --gateway 10.0.0.1 --explain
-  vethctl forward --listen 127.0.0.1:8080 --to 172.18.0.2:80
-`
-
 func main() { cli.Main(tool, run) }
 
 func run(args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, usage)
-		return cli.Usagef(tool, "no command given")
+	d := cli.Dispatcher{
+		Tool: tool,
+		Summary: `Network namespaces, veth pairs, bridges and port forwarding, built with
+netlink; --explain prints the equivalent ip(8) commands.`,
+		Commands: []cli.Subcommand{
+			{Name: "netns", Usage: "netns add|del|list [NAME]", Summary: "named namespaces in /run/netns (like ip netns)", Run: cmdNetns},
+			{Name: "create", Usage: "create HOST PEER [flags]", Summary: "a veth pair, PEER moved into a namespace", Run: cmdCreate},
+			{Name: "delete", Usage: "delete LINK", Summary: "delete a link (both ends of a veth)", Run: cmdDelete},
+			{Name: "bridge", Usage: "bridge add|del NAME [--addr CIDR]", Summary: "a bridge, the host side of a container network", Run: cmdBridge},
+			{Name: "attach", Usage: "attach BRIDGE LINK", Summary: "plug a link into a bridge", Run: cmdAttach},
+			{Name: "show", Usage: "show [--netns NAME|--pid PID]", Summary: "links, addresses and routes", Run: cmdShow},
+			{Name: "ipam", Usage: "ipam alloc|release|list [ID]", Summary: "lease addresses of a subnet (state root)", Run: cmdIpam},
+			{Name: "nat", Usage: "nat add|del --subnet CIDR --out IFACE", Summary: "masquerade a subnet's traffic out of an interface", Run: cmdNat},
+			{Name: "forward", Usage: "forward --listen ADDR:PORT --to ADDR:PORT", Summary: "relay a port to an address (docker run -p)", Run: cmdForward},
+		},
+		Examples: []string{
+			"vethctl netns add box",
+			"vethctl create veth0 eth0 --netns box --addr 10.0.0.2/24 --gateway 10.0.0.1 --explain",
+			"vethctl forward --listen 127.0.0.1:8080 --to 172.18.0.2:80",
+		},
 	}
-	cmds := map[string]func([]string) error{
-		"netns": cmdNetns, "create": cmdCreate, "delete": cmdDelete, "bridge": cmdBridge,
-		"attach": cmdAttach, "show": cmdShow, "ipam": cmdIpam, "nat": cmdNat, "forward": cmdForward,
-	}
-	switch args[0] {
-	case "-h", "--help", "help":
-		fmt.Print(usage)
-		return nil
-	case "--version":
-		fmt.Printf("%s version %s\n", tool, cli.Version)
-		return nil
-	}
-	cmd, ok := cmds[args[0]]
-	if !ok {
-		return cli.Usagef(tool, "unknown command %q", args[0])
-	}
-	return cmd(args[1:])
+	return d.Run(args)
 }
 
 // newFlags returns a sub-command's flag set. Flags may come after the

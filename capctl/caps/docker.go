@@ -1,7 +1,6 @@
 package caps
 
 import (
-	"fmt"
 	"os"
 	"strings"
 )
@@ -78,55 +77,6 @@ func trimPlus(s string) string {
 		s = s[1:]
 	}
 	return s
-}
-
-// DockerRun is the Spec that `capctl run --docker-default` (or
-// --privileged) with --cap-add, --cap-drop, --user and --no-new-privs
-// gives a container's process, for a caller that holds the thread's
-// capabilities now: Docker's set from Compute, limited to what this
-// thread may give (Within), and the user from root's /etc/passwd and
-// /etc/group. With no user, root runs as Docker's default user (uid 0 of
-// the image, groups its GID and memberships) unless setgroups(2) is
-// denied here (a user namespace), as runc does. home is the user's home
-// directory, for HOME when the environment has none ("" for no user).
-func DockerRun(root string, add, drop []string, privileged bool, user string, nnp bool) (s Spec, home string, err error) {
-	final, err := Compute(DockerDefault, add, drop, privileged)
-	if err != nil {
-		return s, "", err
-	}
-	perm, _, _, err := ReadThread()
-	if err != nil {
-		return s, "", err
-	}
-	bnd, err := ReadBounding()
-	if err != nil {
-		return s, "", err
-	}
-	// A capability named in --cap-add must be one we hold; ALL and
-	// --privileged mean all of those we hold.
-	named, _ := ParseNames(WithoutAll(add))
-	if missing := named &^ (perm & bnd); missing != 0 && !privileged {
-		return s, "", fmt.Errorf("cannot give %s: not held (permitted %s, bounding %s)", missing, perm.Hex(), bnd.Hex())
-	}
-	s = ForContainer(final, 0).Within(perm, bnd)
-	s.NoNewPrivs = nnp
-	if user == "" && os.Geteuid() == 0 && SetgroupsAllowed() {
-		u, err := LookupUser(root, "", nil)
-		if err != nil {
-			return s, "", err
-		}
-		s.User = u
-		return s, "", nil
-	}
-	if user != "" {
-		u, err := LookupUser(root, user, nil)
-		if err != nil {
-			return s, "", err
-		}
-		s.User = u
-		home = u.Home
-	}
-	return s, home, nil
 }
 
 // SetgroupsAllowed reports whether setgroups(2) may work here: in a user

@@ -92,23 +92,17 @@ func inside(status io.Writer) (int, error) {
 	// seccompctl run's profile is read before the pivot hides the host.
 	var prog *seccomp.Program
 	if in.Seccomp != "unconfined" {
-		prof, err := seccomp.LoadProfile(in.Seccomp)
+		set, err := seccomp.ParseCaps(strings.Join(in.SeccompCaps, ","))
 		if err != nil {
 			return 125, err
 		}
-		if prof != nil {
-			set, err := seccomp.ParseCaps(strings.Join(in.SeccompCaps, ","))
-			if err != nil {
-				return 125, err
-			}
-			r, p, err := seccomp.Build(prof, seccomp.Options{Caps: set})
-			if err != nil {
-				return 125, err
-			}
-			for _, n := range r.Unknown {
-				fmt.Fprintf(os.Stderr, "seccompctl: warning: %s: unknown system call %q skipped (as Docker does)\n", prof.Source, n)
-			}
-			prog = p
+		var warnings []string
+		prog, warnings, err = seccomp.Load(in.Seccomp, seccomp.Options{Caps: set})
+		if err != nil {
+			return 125, err
+		}
+		for _, w := range warnings {
+			fmt.Fprintln(os.Stderr, "seccompctl: warning:", w)
 		}
 	}
 
@@ -141,7 +135,8 @@ func inside(status io.Writer) (int, error) {
 
 	// capctl run --docker-default|--privileged [--cap-add] [--cap-drop]
 	// [--user U] [--no-new-privs]
-	spec, home, err := caps.DockerRun("/", in.CapAdd, in.CapDrop, in.Privileged, in.User, in.NoNewPrivs)
+	r := caps.Run{Root: "/", Add: in.CapAdd, Drop: in.CapDrop, DockerDefault: true, Privileged: in.Privileged, User: in.User, NoNewPrivs: in.NoNewPrivs}
+	spec, home, err := r.Spec()
 	if err != nil {
 		return 125, err
 	}

@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Subcommand is one COMMAND of a tool that has several, as in
+// `cgroupctl create t1`.
+type Subcommand struct {
+	Name    string
+	Usage   string // its line in the tool's help: "create NAME [limits]"
+	Summary string // what it does; the first sentence goes in the help
+	Run     func(args []string) error
+}
+
+// Dispatcher is the top level of a tool with sub-commands, as git and ip
+// have: `TOOL --help` lists the commands with examples, `TOOL --version`
+// prints the version, and `TOOL COMMAND ARGS` runs the command.
+type Dispatcher struct {
+	Tool     string
+	Summary  string // what the tool does, under the usage line
+	Commands []Subcommand
+	Notes    string // after the list: what every command takes, units
+	Examples []string
+	// ValueFlags are the flags with a value that every command takes and
+	// that may also come before the command (`cgroupctl --mode v2 list`).
+	// They, --explain and any --flag=value move after the command's name.
+	ValueFlags []string
+}
+
+// Run runs the command args names. No command or an unknown one is a
+// usage error: one line, exit 125.
+func (d *Dispatcher) Run(args []string) error {
+	if len(args) == 0 {
+		d.Usage(os.Stderr)
+		return Usagef(d.Tool, "no command given")
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		d.Usage(os.Stdout)
+		return nil
+	case "--version", "version":
+		fmt.Printf("%s version %s\n", d.Tool, Version)
+		return nil
+	}
+	args, err := d.flagsAfterCommand(args)
+	if err != nil {
+		return err
+	}
+	for _, c := range d.Commands {
+		if c.Name == args[0] {
+			return c.Run(args[1:])
+		}
+	}
+	return Usagef(d.Tool, "unknown command %q", args[0])
+}
+
+// flagsAfterCommand moves the flags given before the command's name
+// after it, where the command's own flag set reads them.
+func (d *Dispatcher) flagsAfterCommand(args []string) ([]string, error) {
+	var pre []string
+	for len(args) > 0 && strings.HasPrefix(args[0], "--") {
+		name, _, hasValue := strings.Cut(args[0], "=")
+		switch {
+		case name == "--explain" || hasValue:
+			pre, args = append(pre, args[0]), args[1:]
+		case d.takesValue(name) && len(args) > 1:
+			pre, args = append(pre, args[0], args[1]), args[2:]
+		default:
+			return nil, Usagef(d.Tool, "%s: give it after the command, or see '%s --help'", args[0], d.Tool)
+		}
+	}
+	if len(args) == 0 {
+		return nil, Usagef(d.Tool, "no command given")
+	}
+	return append(append([]string{args[0]}, pre...), args[1:]...), nil
+}
+
+func (d *Dispatcher) takesValue(flag string) bool {
+	for _, v := range d.ValueFlags {
+		if "--"+v == flag {
+			return true
+		}
+	}
+	return false
+}
+
+// Usage prints the tool's help: the commands, the notes, the examples.
+func (d *Dispatcher) Usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s COMMAND [options]\n\n%s\n\nCommands:\n", d.Tool, d.Summary)
+	width := 0
+	for _, c := range d.Commands {
+		width = max(width, len(c.Usage))
+	}
+	for _, c := range d.Commands {
+		if width > 46 { // too wide for one column: the summary goes below
+			fmt.Fprintf(w, "  %s\n      %s\n", c.Usage, FirstSentence(c.Summary))
+		} else {
+			fmt.Fprintf(w, "  %-*s  %s\n", width, c.Usage, FirstSentence(c.Summary))
+		}
+	}
+	if d.Notes != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(d.Notes))
+	}
+	if len(d.Examples) > 0 {
+		fmt.Fprintf(w, "\nExamples:\n  %s\n", strings.Join(d.Examples, "\n  "))
+	}
+	fmt.Fprintf(w, "\nRun '%s COMMAND --help' for a command's options and examples.\n", d.Tool)
+}
+
+// FirstSentence returns s up to its first full stop followed by a space.
+func FirstSentence(s string) string {
+	if i := strings.Index(s, ". "); i > 0 {
+		return s[:i+1]
+	}
+	return s
+}

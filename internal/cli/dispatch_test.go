@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func testDispatcher(got *[]string) *Dispatcher {
+	return &Dispatcher{
+		Tool: "tool", Summary: "Do things.",
+		Commands: []Subcommand{
+			{Name: "make", Usage: "make NAME", Summary: "Make a thing. More words.", Run: func(a []string) error { *got = a; return nil }},
+		},
+		Examples:   []string{"tool make box"},
+		ValueFlags: []string{"mode"},
+	}
+}
+
+func TestDispatcherRunsTheNamedCommand(t *testing.T) {
+	var got []string
+	d := testDispatcher(&got)
+	if err := d.Run([]string{"--explain", "--mode", "v2", "--x=1", "make", "box"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"--explain", "--mode", "v2", "--x=1", "box"}; !slices.Equal(got, want) {
+		t.Errorf("the command got %q, want %q (flags before it moved after its name)", got, want)
+	}
+}
+
+func TestDispatcherUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "no command given"},
+		{[]string{"frob"}, `unknown command "frob"`},
+		{[]string{"--explain"}, "no command given"},
+		{[]string{"--mode"}, "--mode: give it after the command, or see 'tool --help'"},
+		{[]string{"--other", "make"}, "--other: give it after the command"},
+	} {
+		var got []string
+		err := testDispatcher(&got).Run(tc.args)
+		var e *Error
+		if !errors.As(err, &e) || e.Code != ExitToolFailure || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want exit %d and %q", tc.args, err, ExitToolFailure, tc.want)
+		}
+	}
+}
+
+func TestDispatcherHelpListsCommandsAndExamples(t *testing.T) {
+	var b bytes.Buffer
+	var got []string
+	testDispatcher(&got).Usage(&b)
+	for _, want := range []string{"Usage: tool COMMAND", "  make NAME  Make a thing.\n", "Examples:\n  tool make box\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// FuzzFlagsAfterCommand: whatever comes before the command, the
+// dispatcher either refuses it or hands on every argument, the command's
+// name first.
+func FuzzFlagsAfterCommand(f *testing.F) {
+	f.Add("--explain\x00--mode\x00v2\x00make\x00box")
+	f.Add("--mode=v1\x00make")
+	f.Add("--mode")
+	f.Fuzz(func(t *testing.T, joined string) {
+		args := strings.Split(joined, "\x00")
+		var got []string
+		out, err := testDispatcher(&got).flagsAfterCommand(args)
+		if err != nil {
+			return
+		}
+		if len(out) != len(args) || strings.HasPrefix(out[0], "--") {
+			t.Fatalf("%q became %q", args, out)
+		}
+		a, b := slices.Clone(args), slices.Clone(out)
+		slices.Sort(a)
+		slices.Sort(b)
+		if !slices.Equal(a, b) {
+			t.Fatalf("%q became %q", args, out)
+		}
+	})
+}
