@@ -62,6 +62,34 @@ func (e *Env) makeBundle() error {
 		etcMounts = append(etcMounts, map[string]any{"destination": "/etc/" + name, "type": "bind",
 			"source": p, "options": []string{"rbind", "rprivate"}})
 	}
+	cfg := runcConfig(e.Rootfs, hostname, etcMounts, seccomp)
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(e.Bundle, "config.json"), b, 0o644); err != nil {
+		return err
+	}
+	e.onClose(func() {
+		ctrls, _ := filepath.Glob("/sys/fs/cgroup/*/" + runcCgroupParent)
+		more, _ := filepath.Glob("/sys/fs/cgroup/*/*/" + runcCgroupParent) // cpu,cpuacct style links
+		for _, d := range append(ctrls, more...) {
+			os.Remove(filepath.Join(d, "bench"))
+			os.Remove(d)
+		}
+	})
+	// One run now, so a broken bundle fails here with runc's message.
+	if out, err := exec.Command("runc", e.RuncArgs()...).CombinedOutput(); err != nil {
+		return fmt.Errorf("runc run of the bundle: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// runcConfig is the config.json Docker would hand runc for `docker run
+// --network none IMAGE true`: Docker's mounts, devices, capabilities,
+// masked paths and seccomp profile, the /etc files bound from the
+// bundle.
+func runcConfig(rootfs, hostname string, etcMounts []any, seccomp any) map[string]any {
 	dev := func(typ string, major, minor int64) map[string]any {
 		d := map[string]any{"allow": true, "type": typ, "major": major, "minor": minor, "access": "rwm"}
 		if minor < 0 {
@@ -79,7 +107,7 @@ func (e *Env) makeBundle() error {
 		map[string]any{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": []string{"nosuid", "noexec", "nodev", "mode=1777", "size=67108864"}},
 	}
 	mounts = append(mounts, etcMounts...)
-	cfg := map[string]any{
+	return map[string]any{
 		"ociVersion": "1.0.2-dev",
 		"process": map[string]any{
 			"terminal": false,
@@ -92,7 +120,7 @@ func (e *Env) makeBundle() error {
 			},
 			"oomScoreAdj": 0,
 		},
-		"root":     map[string]any{"path": e.Rootfs},
+		"root":     map[string]any{"path": rootfs},
 		"hostname": hostname,
 		"mounts":   mounts,
 		"linux": map[string]any{
@@ -115,26 +143,6 @@ func (e *Env) makeBundle() error {
 			"readonlyPaths": dockerReadonly,
 		},
 	}
-	b, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(e.Bundle, "config.json"), b, 0o644); err != nil {
-		return err
-	}
-	e.onClose(func() {
-		ctrls, _ := filepath.Glob("/sys/fs/cgroup/*/" + runcCgroupParent)
-		more, _ := filepath.Glob("/sys/fs/cgroup/*/*/" + runcCgroupParent) // cpu,cpuacct style links
-		for _, d := range append(ctrls, more...) {
-			os.Remove(filepath.Join(d, "bench"))
-			os.Remove(d)
-		}
-	})
-	// One run now, so a broken bundle fails here with runc's message.
-	if out, err := exec.Command("runc", e.RuncArgs()...).CombinedOutput(); err != nil {
-		return fmt.Errorf("runc run of the bundle: %v\n%s", err, out)
-	}
-	return nil
 }
 
 // RuncArgs is the runc command line of one container start.

@@ -26,22 +26,7 @@ func BenchByHand(e *Env, r *Report) error {
 	if err := runTimeout(cmd, startHost, time.Minute); err != nil {
 		return fmt.Errorf("run --explain: %v\n%s", err, stderr.String())
 	}
-	var setup, teardown []string
-	chain := ""
-	for _, l := range strings.Split(stderr.String(), "\n") {
-		l, ok := strings.CutPrefix(l, "+ ")
-		if !ok {
-			continue
-		}
-		switch {
-		case chain == "" && strings.Contains(l, "/unshare "):
-			chain = l
-		case chain == "":
-			setup = append(setup, l)
-		default:
-			teardown = append(teardown, l)
-		}
-	}
+	setup, chain, teardown := splitExplain(stderr.String())
 	if chain == "" || len(setup) == 0 || len(teardown) == 0 {
 		return fmt.Errorf("run --explain printed no chain line:\n%s", stderr.String())
 	}
@@ -59,28 +44,9 @@ func BenchByHand(e *Env, r *Report) error {
 		return err
 	}
 	// The chain, cut after each tool: the set-up is in place now.
-	redirects := regexp.MustCompile(`(\s+\d<\S+)+\s*$`)
-	redir := redirects.FindString(chain)
-	segs := strings.Split(strings.TrimSpace(strings.TrimSuffix(chain, redir)), " -- ")
-	var prev *Row
-	var chainRows []*Row
-	for k := 1; k < len(segs); k++ {
-		line := strings.Join(segs[:k], " -- ") + " -- true" + redir
-		subject := "chain up to " + toolOf(segs[k-1]) + " -- true"
-		if k == len(segs)-1 {
-			line = strings.Join(segs, " -- ") + redir
-			subject = "the whole chain: unshare … " + toolOf(segs[k-1]) + " -- true"
-		}
-		xs, err := Hyperfine(e, Cmd{Name: subject, Shell: line}, w, n)
-		if err != nil {
-			return err
-		}
-		row := r.sample(bench, subject, "ms", xs)
-		if prev != nil {
-			row.Note = fmt.Sprintf("+%.1f ms", row.median()-prev.median())
-		}
-		prev = row
-		chainRows = append(chainRows, row)
+	chainRows, err := timeChain(e, r, bench, chain, w, n)
+	if err != nil {
+		return err
 	}
 	td, err := Hyperfine(e, Cmd{Name: "teardown by hand", Shell: ". " + teardownSh, Prepare: ". " + teardownSh + " >/dev/null 2>&1; . " + setupSh + " >/dev/null"}, w, n)
 	if err != nil {
@@ -117,6 +83,56 @@ func BenchByHand(e *Env, r *Report) error {
 	}
 	r.finding("The chain by hand, cut after each tool (ms added by each): %s.", strings.Join(steps, ", "))
 	return nil
+}
+
+// splitExplain cuts what run --explain printed into the host set-up
+// before the chain, the chain line (from unshare), and the teardown.
+func splitExplain(out string) (setup []string, chain string, teardown []string) {
+	for _, l := range strings.Split(out, "\n") {
+		l, ok := strings.CutPrefix(l, "+ ")
+		if !ok {
+			continue
+		}
+		switch {
+		case chain == "" && strings.Contains(l, "/unshare "):
+			chain = l
+		case chain == "":
+			setup = append(setup, l)
+		default:
+			teardown = append(teardown, l)
+		}
+	}
+	return setup, chain, teardown
+}
+
+// timeChain times the chain line cut after each tool (`unshare ... --
+// true`, then `unshare ... -- cgroupctl ... -- true`, ...), w warm-up
+// and n timed runs each, and adds a row for each cut.
+func timeChain(e *Env, r *Report, bench, chain string, w, n int) ([]*Row, error) {
+	redirects := regexp.MustCompile(`(\s+\d<\S+)+\s*$`)
+	redir := redirects.FindString(chain)
+	segs := strings.Split(strings.TrimSpace(strings.TrimSuffix(chain, redir)), " -- ")
+	var prev *Row
+	var chainRows []*Row
+	for k := 1; k < len(segs); k++ {
+		line := strings.Join(segs[:k], " -- ") + " -- true" + redir
+		subject := "chain up to " + toolOf(segs[k-1]) + " -- true"
+		if k == len(segs)-1 {
+			line = strings.Join(segs, " -- ") + redir
+			subject = "the whole chain: unshare … " + toolOf(segs[k-1]) + " -- true"
+		}
+		xs, err := Hyperfine(e, Cmd{Name: subject, Shell: line}, w, n)
+		if err != nil {
+			return nil, err
+		}
+		row := r.sample(bench, subject, "ms", xs)
+		if prev != nil {
+			row.Note = fmt.Sprintf("+%.1f ms", row.median()-prev.median())
+		}
+		prev = row
+		chainRows = append(chainRows, row)
+	}
+	return chainRows, nil
 }
 
 // toolOf names the tool a chain segment runs.

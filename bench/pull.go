@@ -50,6 +50,30 @@ func BenchPull(e *Env, r *Report) error {
 	mdRow.vs(flRow).atMost(1.2, "floor")
 	vsSk := *mdRow
 	r.add(vsSk).vs(skRow).atMost(1, "skopeo+umoci")
+	if err := benchDockerPullCold(e, r, bench, mdRow, flRow, w, n); err != nil {
+		return err
+	}
+
+	const warm = "4 pull, warm"
+	wm, err := Hyperfine(e, Cmd{Name: "mini-docker pull (warm)", Argv: []string{e.MD(), "--root", e.Root, "pull", "-q", e.Ref}}, e.runs(3, 1), e.runs(30, 5))
+	if err != nil {
+		return err
+	}
+	wRow := r.sample(warm, "mini-docker pull debian (already in the store)", "ms", wm)
+	if e.Docker {
+		dw, err := Hyperfine(e, Cmd{Name: "docker pull (warm)", Argv: []string{"docker", "pull", "-q", e.Ref}}, e.runs(3, 1), e.runs(20, 3))
+		if err != nil {
+			return err
+		}
+		dRow := r.sample(warm, "docker pull debian (already present)", "ms", dw)
+		wRow.vs(dRow)
+	}
+	return nil
+}
+
+// benchDockerPullCold times a cold docker pull, when the engine can
+// drop the image's layer, and compares mini-docker's row (md) with it.
+func benchDockerPullCold(e *Env, r *Report, bench string, mdRow, flRow *Row, w, n int) error {
 	shared := ""
 	if e.Docker {
 		// A cold docker pull needs the engine to drop the layer on rmi;
@@ -83,21 +107,6 @@ func BenchPull(e *Env, r *Report) error {
 		r.add(vsD).vs(dRow).atMost(1, "docker pull")
 	} else {
 		r.add(Row{Bench: bench, Subject: "docker pull", Status: "n/a: " + e.NoDocker, Target: "mini-docker faster"})
-	}
-
-	const warm = "4 pull, warm"
-	wm, err := Hyperfine(e, Cmd{Name: "mini-docker pull (warm)", Argv: []string{e.MD(), "--root", e.Root, "pull", "-q", e.Ref}}, e.runs(3, 1), e.runs(30, 5))
-	if err != nil {
-		return err
-	}
-	wRow := r.sample(warm, "mini-docker pull debian (already in the store)", "ms", wm)
-	if e.Docker {
-		dw, err := Hyperfine(e, Cmd{Name: "docker pull (warm)", Argv: []string{"docker", "pull", "-q", e.Ref}}, e.runs(3, 1), e.runs(20, 3))
-		if err != nil {
-			return err
-		}
-		dRow := r.sample(warm, "docker pull debian (already present)", "ms", dw)
-		wRow.vs(dRow)
 	}
 	return nil
 }

@@ -187,22 +187,7 @@ func BenchScale(e *Env, r *Report) error {
 			}
 		}
 	}
-	var rss, pss []float64
-	for _, id := range ids {
-		b, err := os.ReadFile(filepath.Join(e.Root, "containers", id, "state.json"))
-		if err != nil {
-			continue
-		}
-		var st struct {
-			MiniDocker struct{ MonitorPid int }
-		}
-		if json.Unmarshal(b, &st) != nil || st.MiniDocker.MonitorPid == 0 {
-			continue
-		}
-		if r1, p1, err := memKiB(st.MiniDocker.MonitorPid); err == nil {
-			rss, pss = append(rss, r1/1024), append(pss, p1/1024)
-		}
-	}
+	rss, pss := monitorMemory(e, ids)
 	if len(rss) == 0 {
 		return fmt.Errorf("found no monitor process (MonitorPid in state.json)")
 	}
@@ -245,6 +230,41 @@ func BenchScale(e *Env, r *Report) error {
 	if len(derrs) > 0 {
 		r.finding("docker run -d failures: %d (first: %s)", len(derrs), derrs[0])
 	}
+	srss, spss := shimMemory(dids)
+	if len(srss) > 0 {
+		sr := r.sample(bench, fmt.Sprintf("containerd-shim-runc-v2 RSS (%d shims)", len(srss)), "MiB", srss)
+		sp := r.sample(bench, "containerd-shim-runc-v2 PSS", "MiB", spss)
+		rssRow.vs(sr)
+		pssRow.vs(sp)
+	}
+	return nil
+}
+
+// monitorMemory returns the RSS and PSS, in MiB, of the monitor process
+// of each container ids names (MonitorPid in its state.json).
+func monitorMemory(e *Env, ids []string) (rss, pss []float64) {
+	for _, id := range ids {
+		b, err := os.ReadFile(filepath.Join(e.Root, "containers", id, "state.json"))
+		if err != nil {
+			continue
+		}
+		var st struct {
+			MiniDocker struct{ MonitorPid int }
+		}
+		if json.Unmarshal(b, &st) != nil || st.MiniDocker.MonitorPid == 0 {
+			continue
+		}
+		if r1, p1, err := memKiB(st.MiniDocker.MonitorPid); err == nil {
+			rss, pss = append(rss, r1/1024), append(pss, p1/1024)
+		}
+	}
+	return rss, pss
+}
+
+// shimMemory returns the RSS and PSS, in MiB, of each containerd shim
+// (the parent of a Docker container's first process) of the containers
+// dids names.
+func shimMemory(dids []string) (rss, pss []float64) {
 	shims := map[int]bool{}
 	for _, id := range dids {
 		out, err := exec.Command("docker", "inspect", "-f", "{{.State.Pid}}", id).Output()
@@ -256,7 +276,6 @@ func BenchScale(e *Env, r *Report) error {
 			shims[pp] = true
 		}
 	}
-	var srss, spss []float64
 	var pids []int
 	for p := range shims {
 		pids = append(pids, p)
@@ -264,16 +283,10 @@ func BenchScale(e *Env, r *Report) error {
 	sort.Ints(pids)
 	for _, p := range pids {
 		if r1, p1, err := memKiB(p); err == nil {
-			srss, spss = append(srss, r1/1024), append(spss, p1/1024)
+			rss, pss = append(rss, r1/1024), append(pss, p1/1024)
 		}
 	}
-	if len(srss) > 0 {
-		sr := r.sample(bench, fmt.Sprintf("containerd-shim-runc-v2 RSS (%d shims)", len(srss)), "MiB", srss)
-		sp := r.sample(bench, "containerd-shim-runc-v2 PSS", "MiB", spss)
-		rssRow.vs(sr)
-		pssRow.vs(sp)
-	}
-	return nil
+	return rss, pss
 }
 
 // ppid reads the parent of pid.

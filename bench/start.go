@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,34 +154,7 @@ func BenchStages(e *Env, r *Report) error {
 				logf("run --timings --network %s printed:\n%s", net, stderr.String())
 				continue // warm-up
 			}
-			seen := map[string]int{}
-			host, chain, inChain, total := 0.0, 0.0, false, false
-			sc := bufio.NewScanner(&stderr)
-			for sc.Scan() {
-				m := stageLine.FindStringSubmatch(strings.TrimSpace(sc.Text()))
-				if m == nil {
-					continue
-				}
-				v, _ := strconv.ParseFloat(m[2], 64)
-				name := m[1]
-				if seen[name]++; seen[name] > 1 {
-					name = fmt.Sprintf("%s #%d", name, seen[name])
-				}
-				// Stages before the chain (pull check … netconf) and after
-				// it (release) are host-side; the chain's own stages
-				// (from namespaces or clone on) are inside "chain total".
-				switch {
-				case m[1] == "chain total":
-					chain, total, inChain = v, true, false
-				case m[1] == "namespaces" || m[1] == "clone" || (m[1] == "cgroup join" && !inChain):
-					// The chain's first stage: clone with --tool-chain,
-					// cgroup join in mini-docker-inside.
-					inChain = true
-				case !inChain:
-					host += v
-				}
-				add(name, v)
-			}
+			host, chain, total := parseStages(&stderr, add)
 			add("wall (whole run, timed by the bench)", wall)
 			if total {
 				add("rest: wall − stages (Go start-up, state files, waiting; outside --timings)", wall-host-chain)
@@ -202,6 +176,41 @@ func BenchStages(e *Env, r *Report) error {
 	r.explainStages()
 	e.hops(r)
 	return nil
+}
+
+// parseStages reads run --timings' stage lines, passing each to add,
+// and returns the host-side stages' total, the chain's, and whether
+// the chain's total was printed.
+func parseStages(stderr io.Reader, add func(string, float64)) (host, chain float64, total bool) {
+	seen := map[string]int{}
+	inChain := false
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		m := stageLine.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+		if m == nil {
+			continue
+		}
+		v, _ := strconv.ParseFloat(m[2], 64)
+		name := m[1]
+		if seen[name]++; seen[name] > 1 {
+			name = fmt.Sprintf("%s #%d", name, seen[name])
+		}
+		// Stages before the chain (pull check … netconf) and after
+		// it (release) are host-side; the chain's own stages
+		// (from namespaces or clone on) are inside "chain total".
+		switch {
+		case m[1] == "chain total":
+			chain, total, inChain = v, true, false
+		case m[1] == "namespaces" || m[1] == "clone" || (m[1] == "cgroup join" && !inChain):
+			// The chain's first stage: clone with --tool-chain,
+			// cgroup join in mini-docker-inside.
+			inChain = true
+		case !inChain:
+			host += v
+		}
+		add(name, v)
+	}
+	return host, chain, total
 }
 
 // hops counts the programs one start executes (strace, execve only) and

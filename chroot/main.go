@@ -26,7 +26,6 @@ func run(args []string) error {
 	}
 	var o jail.Options
 	var pivot, docker bool
-	var binds []string
 	f := cli.NewFlags(cli.Command{
 		Tool:  tool,
 		Usage: "[--pivot [mount flags]] ROOTFS [--] [CMD [ARGS...]]\n       chroot prepare ROOTFS BINARY...",
@@ -45,19 +44,7 @@ func run(args []string) error {
 	})
 	f.BoolVar(&pivot, "pivot", false, "pivot_root in a new mount namespace instead of chroot(2)")
 	f.BoolVar(&docker, "docker", false, "Docker's default mounts, masked and read-only paths (implies the flags below)")
-	f.BoolVar(&o.Proc, "proc", false, "mount proc on /proc (nosuid,noexec,nodev)")
-	f.BoolVar(&o.Dev, "dev", false, "tmpfs on /dev with null zero full random urandom tty and the fd/std* links")
-	f.BoolVar(&o.Devpts, "devpts", false, "a new devpts instance on /dev/pts, /dev/ptmx linked to it")
-	f.StringVar(&o.Shm, "shm", "", "tmpfs of this size on /dev/shm (like 64m)")
-	f.BoolVar(&o.Mqueue, "mqueue", false, "mqueue on /dev/mqueue")
-	f.BoolVar(&o.Privileged, "privileged", false, "as Docker's --privileged: with --docker no masked or read-only paths; --sys and --cgroupfs read-write; --dev gets a copy (mknod) of every host device node (not pts, shm, mqueue, fd, console)")
-	f.BoolVar(&o.Sys, "sys", false, "sysfs, read-only, on /sys")
-	f.BoolVar(&o.Cgroupfs, "cgroupfs", false, "the process's own cgroup (each v1 hierarchy bound read-only, or cgroup2), on /sys/fs/cgroup, as Docker")
-	f.StringArrayVar(&o.Mask, "mask", nil, "hide PATH (file: /dev/null over it; directory: empty read-only tmpfs); repeatable")
-	f.StringArrayVar(&o.ReadonlyPaths, "readonly-path", nil, "make PATH read-only; repeatable")
-	f.StringArrayVar(&binds, "bind", nil, "bind-mount host SRC at DST inside (SRC:DST[:ro]); repeatable")
-	f.BoolVar(&o.ReadOnly, "read-only", false, "make the root filesystem read-only")
-	f.StringVar(&o.Workdir, "workdir", "", "start in DIR inside the root (created when missing)")
+	binds := defineMountFlags(f, &o)
 
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
@@ -77,7 +64,7 @@ func run(args []string) error {
 		o.Argv = []string{"/bin/sh", "-i"}
 	}
 	o.Env = os.Environ()
-	for _, b := range binds {
+	for _, b := range *binds {
 		bind, err := parseBind(b)
 		if err != nil {
 			return err
@@ -100,6 +87,26 @@ func run(args []string) error {
 		return withNotRootHint(jail.Chroot(o.Root, o.Argv, o.Env, ex))
 	}
 	return withNotRootHint(jail.Pivot(o, ex))
+}
+
+// defineMountFlags adds the flags of the mounts --pivot makes to f,
+// reading them into o; the --bind values are returned to parse.
+func defineMountFlags(f *cli.Flags, o *jail.Options) *[]string {
+	var binds []string
+	f.BoolVar(&o.Proc, "proc", false, "mount proc on /proc (nosuid,noexec,nodev)")
+	f.BoolVar(&o.Dev, "dev", false, "tmpfs on /dev with null zero full random urandom tty and the fd/std* links")
+	f.BoolVar(&o.Devpts, "devpts", false, "a new devpts instance on /dev/pts, /dev/ptmx linked to it")
+	f.StringVar(&o.Shm, "shm", "", "tmpfs of this size on /dev/shm (like 64m)")
+	f.BoolVar(&o.Mqueue, "mqueue", false, "mqueue on /dev/mqueue")
+	f.BoolVar(&o.Privileged, "privileged", false, "as Docker's --privileged: with --docker no masked or read-only paths; --sys and --cgroupfs read-write; --dev gets a copy (mknod) of every host device node (not pts, shm, mqueue, fd, console)")
+	f.BoolVar(&o.Sys, "sys", false, "sysfs, read-only, on /sys")
+	f.BoolVar(&o.Cgroupfs, "cgroupfs", false, "the process's own cgroup (each v1 hierarchy bound read-only, or cgroup2), on /sys/fs/cgroup, as Docker")
+	f.StringArrayVar(&o.Mask, "mask", nil, "hide PATH (file: /dev/null over it; directory: empty read-only tmpfs); repeatable")
+	f.StringArrayVar(&o.ReadonlyPaths, "readonly-path", nil, "make PATH read-only; repeatable")
+	f.StringArrayVar(&binds, "bind", nil, "bind-mount host SRC at DST inside (SRC:DST[:ro]); repeatable")
+	f.BoolVar(&o.ReadOnly, "read-only", false, "make the root filesystem read-only")
+	f.StringVar(&o.Workdir, "workdir", "", "start in DIR inside the root (created when missing)")
+	return &binds
 }
 
 // mountFlagsUsed returns the first flag given that only --pivot can honour.

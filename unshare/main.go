@@ -46,10 +46,7 @@ func run(args []string) error {
 		}
 	}
 	var c ns.Config
-	var create = map[string]*bool{}
-	var all, mapRoot bool
-	var mapUser, mapGroup, netPath string
-	var joins []string
+	var o runFlags
 	f := cli.NewFlags(cli.Command{
 		Tool:  tool,
 		Usage: "[flags] [--] [CMD [ARGS...]]\n       unshare join PID [--] CMD [ARGS...]\n       unshare show [PID]",
@@ -67,25 +64,7 @@ func run(args []string) error {
 			"unshare show 1234",
 		},
 	})
-	for _, o := range []struct{ name, short, help string }{
-		{"pid", "p", "new PID namespace: CMD is PID 1"},
-		{"mount", "m", "new mount namespace (mounts made private)"},
-		{"uts", "u", "new UTS namespace (hostname)"},
-		{"ipc", "i", "new IPC namespace"},
-		{"net", "n", "new network namespace (only a down lo)"},
-		{"user", "U", "new user namespace"},
-		{"cgroup", "C", "new cgroup namespace"},
-	} {
-		create[o.name] = f.BoolP(o.name, o.short, false, o.help)
-	}
-	f.BoolVar(&all, "all", false, "all of the above (user with root mapped to you, unless --map-user/--map-group)")
-	f.BoolVar(&c.MountProc, "mount-proc", false, "mount a new /proc (implies --mount)")
-	f.StringVar(&c.Hostname, "hostname", "", "set the hostname in the new UTS namespace (implies --uts)")
-	f.BoolVarP(&mapRoot, "map-root-user", "r", false, "map root inside to your user and group outside (implies --user)")
-	f.StringVar(&mapUser, "map-user", "", "map this UID or user name inside to your UID outside (implies --user)")
-	f.StringVar(&mapGroup, "map-group", "", "map this GID or group name inside to your GID outside (implies --user)")
-	f.StringVar(&netPath, "net-path", "", "join the network namespace FILE (/run/netns/NAME or /proc/PID/ns/net)")
-	f.StringArrayVar(&joins, "ns", nil, "join an existing namespace: TYPE=FILE (repeatable)")
+	o.define(f, &c)
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
@@ -98,36 +77,62 @@ func run(args []string) error {
 		c.Argv = []string{sh}
 	}
 	c.Env = os.Environ()
+	if err := o.config(&c); err != nil {
+		return err
+	}
+	return ns.Run(c, f.Explainer())
+}
 
-	if all {
-		for _, name := range []string{"pid", "mount", "uts", "ipc", "net", "user", "cgroup"} {
-			*create[name] = true
-		}
-		if mapUser == "" && mapGroup == "" {
-			mapRoot = true
-		}
+// runFlags are unshare's flags that choose namespaces, beyond ns.Config's.
+type runFlags struct {
+	create                     map[string]*bool // --pid, --mount, ...: a new namespace of the type
+	all, mapRoot               bool
+	mapUser, mapGroup, netPath string
+	joins                      []string // --ns TYPE=FILE
+}
+
+// define adds the flags to f; --mount-proc and --hostname go straight
+// into c.
+func (o *runFlags) define(f *cli.Flags, c *ns.Config) {
+	o.create = map[string]*bool{}
+	for _, n := range []struct{ name, short, help string }{
+		{"pid", "p", "new PID namespace: CMD is PID 1"},
+		{"mount", "m", "new mount namespace (mounts made private)"},
+		{"uts", "u", "new UTS namespace (hostname)"},
+		{"ipc", "i", "new IPC namespace"},
+		{"net", "n", "new network namespace (only a down lo)"},
+		{"user", "U", "new user namespace"},
+		{"cgroup", "C", "new cgroup namespace"},
+	} {
+		o.create[n.name] = f.BoolP(n.name, n.short, false, n.help)
 	}
-	if c.MountProc {
-		*create["mount"] = true
-	}
-	if c.Hostname != "" {
-		*create["uts"] = true
-	}
-	if mapRoot || mapUser != "" || mapGroup != "" {
-		*create["user"] = true
-	}
-	if mapRoot {
+	f.BoolVar(&o.all, "all", false, "all of the above (user with root mapped to you, unless --map-user/--map-group)")
+	f.BoolVar(&c.MountProc, "mount-proc", false, "mount a new /proc (implies --mount)")
+	f.StringVar(&c.Hostname, "hostname", "", "set the hostname in the new UTS namespace (implies --uts)")
+	f.BoolVarP(&o.mapRoot, "map-root-user", "r", false, "map root inside to your user and group outside (implies --user)")
+	f.StringVar(&o.mapUser, "map-user", "", "map this UID or user name inside to your UID outside (implies --user)")
+	f.StringVar(&o.mapGroup, "map-group", "", "map this GID or group name inside to your GID outside (implies --user)")
+	f.StringVar(&o.netPath, "net-path", "", "join the network namespace FILE (/run/netns/NAME or /proc/PID/ns/net)")
+	f.StringArrayVar(&o.joins, "ns", nil, "join an existing namespace: TYPE=FILE (repeatable)")
+}
+
+// config turns the flags into c's clone flags, ID maps and joins. A
+// flag that needs a namespace (--mount-proc, --hostname, --map-*) makes
+// one, as util-linux's unshare does.
+func (o *runFlags) config(c *ns.Config) error {
+	o.implied(c)
+	if o.mapRoot {
 		c.UIDMap, c.GIDMap = ns.RootMap()
 	}
-	if mapUser != "" {
-		id, err := lookupID(mapUser, true)
+	if o.mapUser != "" {
+		id, err := lookupID(o.mapUser, true)
 		if err != nil {
 			return err
 		}
 		c.UIDMap = ns.IDMap(id, os.Geteuid())
 	}
-	if mapGroup != "" {
-		id, err := lookupID(mapGroup, false)
+	if o.mapGroup != "" {
+		id, err := lookupID(o.mapGroup, false)
 		if err != nil {
 			return err
 		}
@@ -138,12 +143,40 @@ func run(args []string) error {
 		if name == "mnt" {
 			name = "mount"
 		}
-		if p, ok := create[name]; ok && *p {
+		if p, ok := o.create[name]; ok && *p {
 			c.Flags |= t.Flag
 		}
 	}
-	if netPath != "" {
-		joins = append(joins, "net="+netPath)
+	return o.join(c)
+}
+
+// implied sets the namespaces other flags need.
+func (o *runFlags) implied(c *ns.Config) {
+	if o.all {
+		for _, name := range []string{"pid", "mount", "uts", "ipc", "net", "user", "cgroup"} {
+			*o.create[name] = true
+		}
+		if o.mapUser == "" && o.mapGroup == "" {
+			o.mapRoot = true
+		}
+	}
+	if c.MountProc {
+		*o.create["mount"] = true
+	}
+	if c.Hostname != "" {
+		*o.create["uts"] = true
+	}
+	if o.mapRoot || o.mapUser != "" || o.mapGroup != "" {
+		*o.create["user"] = true
+	}
+}
+
+// join adds --ns and --net-path's existing namespaces to c; a type both
+// made new and joined is refused.
+func (o *runFlags) join(c *ns.Config) error {
+	joins := o.joins
+	if o.netPath != "" {
+		joins = append(joins, "net="+o.netPath)
 	}
 	for _, j := range joins {
 		typ, path, ok := strings.Cut(j, "=")
@@ -159,7 +192,7 @@ func run(args []string) error {
 		}
 		c.Join = append(c.Join, ns.Join{Type: t, Path: path})
 	}
-	return ns.Run(c, f.Explainer())
+	return nil
 }
 
 // lookupID resolves a numeric ID or a name from the host's files.

@@ -43,107 +43,167 @@ func ParseFile(path string) (*Lesson, error) {
 
 // Parse parses lesson text; path is used in messages only.
 func Parse(path, text string) (*Lesson, error) {
-	l := &Lesson{Path: path}
+	p := &parser{l: &Lesson{Path: path}}
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 1024*1024), 1024*1024)
-	const (
-		outside = iota
-		ignored
-		running
-		cleanup
-	)
-	state, lineNo, fence := outside, 0, ""
-	var cur *Step
-	var dest *[]Step
-	var cond Cond // the current block's host condition
-	continuing := false
-	flush := func() {
-		if cur != nil {
-			for len(cur.Expected) > 0 && strings.TrimSpace(cur.Expected[len(cur.Expected)-1]) == "" {
-				cur.Expected = cur.Expected[:len(cur.Expected)-1]
-			}
-			*dest = append(*dest, *cur)
-			cur = nil
-		}
-	}
 	for sc.Scan() {
-		lineNo++
-		line := sc.Text()
-		trimmed := strings.TrimSpace(line)
-		if state == outside {
-			if rest, ok := strings.CutPrefix(trimmed, "<!-- requires:"); ok {
-				for _, r := range strings.Fields(strings.TrimSuffix(rest, "-->")) {
-					r = strings.Trim(r, ",")
-					if r != "docker" {
-						return nil, fmt.Errorf("%s:%d: unknown requirement %q (known: docker)", path, lineNo, r)
-					}
-					l.Requires = append(l.Requires, r)
-				}
-				continue
-			}
-			if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
-				fence = trimmed[:3]
-				info := strings.Fields(strings.TrimLeft(trimmed, "`~"))
-				if len(info) == 0 || info[0] != "console" {
-					state = ignored
-					continue
-				}
-				state, dest, cond = running, &l.Steps, Cond{}
-				for _, opt := range info[1:] {
-					var err error
-					switch text, isHost := strings.CutPrefix(opt, "host="); {
-					case opt == "skip":
-						state = ignored
-					case opt == "cleanup":
-						state, dest = cleanup, &l.Cleanup
-					case isHost:
-						cond, err = ParseCond(text)
-					default:
-						err = fmt.Errorf("unknown console block option %q (want skip, cleanup or host=COND)", opt)
-					}
-					if err != nil {
-						return nil, fmt.Errorf("%s:%d: %w", path, lineNo, err)
-					}
-				}
-			}
-			continue
+		p.lineNo++
+		var err error
+		if p.state == outside {
+			err = p.outsideLine(strings.TrimSpace(sc.Text()))
+		} else {
+			err = p.blockLine(sc.Text())
 		}
-		if strings.HasPrefix(trimmed, fence) && strings.Trim(trimmed, fence[:1]) == "" {
-			if continuing {
-				return nil, fmt.Errorf("%s:%d: block ends in the middle of a continued command", path, lineNo)
-			}
-			if state != ignored {
-				flush()
-			}
-			state = outside
-			continue
-		}
-		if state == ignored {
-			continue
-		}
-		switch {
-		case continuing:
-			cur.Command += "\n" + line
-			continuing = strings.HasSuffix(line, `\`)
-		case strings.HasPrefix(line, "$ "):
-			flush()
-			cur = &Step{Line: lineNo, Command: line[2:], Host: cond}
-			continuing = strings.HasSuffix(line, `\`)
-		case cur == nil:
-			if trimmed != "" {
-				return nil, fmt.Errorf("%s:%d: output line before any command in a console block: %q", path, lineNo, line)
-			}
-		default:
-			cur.Expected = append(cur.Expected, line)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, p.lineNo, err)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	if state != outside {
+	if p.state != outside {
 		return nil, fmt.Errorf("%s: a code block is not closed", path)
 	}
-	return l, nil
+	return p.l, nil
+}
+
+// Where the parser stands: outside any code block, in a block it does
+// not run, in a console block of steps, in a cleanup block.
+const (
+	outside = iota
+	ignored
+	running
+	cleanup
+)
+
+// parser reads a lesson line by line.
+type parser struct {
+	l          *Lesson
+	state      int
+	lineNo     int
+	fence      string  // the open block's fence, ``` or ~~~
+	cur        *Step   // the step being read
+	dest       *[]Step // where it goes: the steps or the cleanup steps
+	cond       Cond    // the current block's host condition
+	continuing bool    // the last command line ended in a backslash
+}
+
+// outsideLine reads a line outside code blocks: a requirement comment or
+// a block's opening fence.
+func (p *parser) outsideLine(trimmed string) error {
+	if rest, ok := strings.CutPrefix(trimmed, "<!-- requires:"); ok {
+		reqs, err := parseRequires(rest)
+		p.l.Requires = append(p.l.Requires, reqs...)
+		return err
+	}
+	if !strings.HasPrefix(trimmed, "```") && !strings.HasPrefix(trimmed, "~~~") {
+		return nil
+	}
+	p.fence = trimmed[:3]
+	info := strings.Fields(strings.TrimLeft(trimmed, "`~"))
+	if len(info) == 0 || info[0] != "console" {
+		p.state = ignored
+		return nil
+	}
+	opts, err := parseBlockOptions(info[1:])
+	if err != nil {
+		return err
+	}
+	p.state, p.dest, p.cond = running, &p.l.Steps, opts.host
+	switch {
+	case opts.skip:
+		p.state = ignored
+	case opts.cleanup:
+		p.state, p.dest = cleanup, &p.l.Cleanup
+	}
+	return nil
+}
+
+// blockLine reads a line inside a code block: its closing fence, a
+// command ("$ "), its continuation, or the output it expects.
+func (p *parser) blockLine(line string) error {
+	trimmed := strings.TrimSpace(line)
+	if strings.HasPrefix(trimmed, p.fence) && strings.Trim(trimmed, p.fence[:1]) == "" {
+		if p.continuing {
+			return fmt.Errorf("block ends in the middle of a continued command")
+		}
+		if p.state != ignored {
+			p.flush()
+		}
+		p.state = outside
+		return nil
+	}
+	if p.state == ignored {
+		return nil
+	}
+	switch {
+	case p.continuing:
+		p.cur.Command += "\n" + line
+		p.continuing = strings.HasSuffix(line, `\`)
+	case strings.HasPrefix(line, "$ "):
+		p.flush()
+		p.cur = &Step{Line: p.lineNo, Command: line[2:], Host: p.cond}
+		p.continuing = strings.HasSuffix(line, `\`)
+	case p.cur == nil:
+		if trimmed != "" {
+			return fmt.Errorf("output line before any command in a console block: %q", line)
+		}
+	default:
+		p.cur.Expected = append(p.cur.Expected, line)
+	}
+	return nil
+}
+
+// flush ends the current step, without the blank lines at its end.
+func (p *parser) flush() {
+	if p.cur == nil {
+		return
+	}
+	for len(p.cur.Expected) > 0 && strings.TrimSpace(p.cur.Expected[len(p.cur.Expected)-1]) == "" {
+		p.cur.Expected = p.cur.Expected[:len(p.cur.Expected)-1]
+	}
+	*p.dest = append(*p.dest, *p.cur)
+	p.cur = nil
+}
+
+// parseRequires reads the list of a <!-- requires: ... --> comment.
+func parseRequires(rest string) ([]string, error) {
+	var out []string
+	for _, r := range strings.Fields(strings.TrimSuffix(rest, "-->")) {
+		r = strings.Trim(r, ",")
+		if r != "docker" {
+			return nil, fmt.Errorf("unknown requirement %q (known: docker)", r)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// blockOptions are the words after "console" on a block's opening fence.
+type blockOptions struct {
+	skip, cleanup bool
+	host          Cond
+}
+
+func parseBlockOptions(words []string) (blockOptions, error) {
+	var o blockOptions
+	for _, opt := range words {
+		var err error
+		switch text, isHost := strings.CutPrefix(opt, "host="); {
+		case opt == "skip":
+			o.skip = true
+		case opt == "cleanup":
+			o.cleanup = true
+		case isHost:
+			o.host, err = ParseCond(text)
+		default:
+			err = fmt.Errorf("unknown console block option %q (want skip, cleanup or host=COND)", opt)
+		}
+		if err != nil {
+			return o, err
+		}
+	}
+	return o, nil
 }
 
 // Wildcards are written {{*}}, {{n}} and {{hex}} inside a line; a line

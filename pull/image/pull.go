@@ -62,18 +62,10 @@ type Result struct {
 // Pull fetches ref into s.
 func Pull(ctx context.Context, s *store.Store, ref string, opts Options) (*Result, error) {
 	// 1. The reference, normalized as Docker does.
-	r, err := reference.Parse(ref)
+	r, want, err := parseRequest(ref, &opts)
 	if err != nil {
 		return nil, err
 	}
-	want, err := ParsePlatform(opts.Platform)
-	if err != nil {
-		return nil, err
-	}
-	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = 3
-	}
-	opts.Registry.Explain = opts.Explain
 	out := newOutput(opts)
 	if opts.Implicit && opts.Err != nil {
 		fmt.Fprintf(opts.Err, "Unable to find image '%s' locally\n", r.Familiar())
@@ -95,51 +87,14 @@ func Pull(ctx context.Context, s *store.Store, ref string, opts Options) (*Resul
 	}
 	out.line("%s: Pulling from %s", r.TagOrDigest(), r.Path)
 
-	// 2. The manifest the tag points to.
-	raw, desc, err := repo.Manifest(ctx, r.TagOrDigest())
+	// 2, 3. The manifest the tag points to (through an index, ours).
+	raw, desc, tagDigest, err := resolveManifest(ctx, repo, r, want, opts.Explain)
 	if err != nil {
-		var re *registry.Error
-		if errors.As(err, &re) && re.NotFound() {
-			return nil, fmt.Errorf("manifest for %s not found: %w", r.Familiar(), err)
-		}
-		return nil, fmt.Errorf("pull %s: %w", r.Familiar(), err)
+		return nil, err
 	}
-	tagDigest := desc.Digest
-
-	// 3. An index lists one manifest per platform: choose ours, fetch it
-	// by digest (the fetch verifies the digest).
-	switch desc.MediaType {
-	case ocispec.MediaTypeImageIndex, registry.MediaTypeDockerManifestList:
-		idx, err := ParseIndex(raw)
-		if err != nil {
-			return nil, fmt.Errorf("index %s: %w", desc.Digest, err)
-		}
-		chosen, err := ChoosePlatform(idx, want)
-		if err != nil {
-			return nil, err
-		}
-		opts.Explain.Note("index %s: %s is manifest %s", store.ShortID(desc.Digest), PlatformString(want), chosen.Digest)
-		if raw, desc, err = repo.Manifest(ctx, chosen.Digest.String()); err != nil {
-			return nil, fmt.Errorf("pull %s: %w", r.Familiar(), err)
-		}
-		if desc.Digest != chosen.Digest || desc.Size != chosen.Size {
-			return nil, fmt.Errorf("manifest %s: got %d bytes hashing to %s: digest mismatch", chosen.Digest, desc.Size, desc.Digest)
-		}
-		desc.Platform = chosen.Platform
-	case ocispec.MediaTypeImageManifest, registry.MediaTypeDockerManifest:
-	case registry.MediaTypeDockerSchema1:
-		return nil, fmt.Errorf("pull %s: Docker image format v1 (schema 1) is not supported: push the image again with a current tool", r.Familiar())
-	default:
-		return nil, fmt.Errorf("pull %s: unsupported manifest media type %q", r.Familiar(), desc.MediaType)
-	}
-	// Every digest is checked the moment it is parsed: the config's goes
-	// into a URL, the layers' name files in the store.
-	m, err := ParseManifest(raw)
+	m, err := parseManifest(raw, desc)
 	if err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
-	}
-	if m.MediaType == "" {
-		m.MediaType = desc.MediaType
+		return nil, err
 	}
 
 	// 4. The config: the image's settings, and the diff ID (digest of the
@@ -156,15 +111,8 @@ func Pull(ctx context.Context, s *store.Store, ref string, opts Options) (*Resul
 		// A single-platform image: its config says what it runs on.
 		have := ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
 		desc.Platform = &have
-		if !matches(&have, want) {
-			if opts.Platform != "" {
-				return nil, fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s",
-					r.Familiar(), PlatformString(want), PlatformString(normalize(have)))
-			}
-			if opts.Err != nil && !opts.Quiet {
-				fmt.Fprintf(opts.Err, "WARNING: The requested image's platform (%s) does not match the detected host platform (%s) and no specific platform was requested\n",
-					PlatformString(normalize(have)), PlatformString(want))
-			}
+		if err := checkPlatform(have, want, r, opts); err != nil {
+			return nil, err
 		}
 	}
 
@@ -174,8 +122,129 @@ func Pull(ctx context.Context, s *store.Store, ref string, opts Options) (*Resul
 	}
 
 	// 6. Config, manifest, then the tag: from here on the image exists.
-	if err := s.WriteBlob(m.Config, cfgRaw); err != nil {
+	changed, err := storePulled(s, r, m, cfgRaw, raw, desc, opts.Explain)
+	if err != nil {
 		return nil, err
+	}
+	out.pulled(r, tagDigest, changed, opts)
+	img, err := s.Lookup(r.String())
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Image: img, Digest: tagDigest, Downloaded: changed}, nil
+}
+
+// parseRequest reads the reference and the platform a pull asks for,
+// and fills in opts' defaults.
+func parseRequest(ref string, opts *Options) (reference.Reference, ocispec.Platform, error) {
+	r, err := reference.Parse(ref)
+	if err != nil {
+		return r, ocispec.Platform{}, err
+	}
+	want, err := ParsePlatform(opts.Platform)
+	if err != nil {
+		return r, want, err
+	}
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = 3
+	}
+	opts.Registry.Explain = opts.Explain
+	return r, want, nil
+}
+
+// resolveManifest fetches the manifest the reference's tag (or digest)
+// points to. An index lists one manifest per platform: it chooses ours
+// and fetches that by digest (the fetch verifies the digest). tagDigest
+// is what the tag resolved to: the index's digest for a multi-platform
+// image.
+func resolveManifest(ctx context.Context, repo *registry.Repository, r reference.Reference, want ocispec.Platform, ex *explain.Printer) (raw []byte, desc ocispec.Descriptor, tagDigest digest.Digest, err error) {
+	raw, desc, err = repo.Manifest(ctx, r.TagOrDigest())
+	if err != nil {
+		var re *registry.Error
+		if errors.As(err, &re) && re.NotFound() {
+			return nil, desc, "", fmt.Errorf("manifest for %s not found: %w", r.Familiar(), err)
+		}
+		return nil, desc, "", fmt.Errorf("pull %s: %w", r.Familiar(), err)
+	}
+	tagDigest = desc.Digest
+	switch desc.MediaType {
+	case ocispec.MediaTypeImageIndex, registry.MediaTypeDockerManifestList:
+		idx, err := ParseIndex(raw)
+		if err != nil {
+			return nil, desc, "", fmt.Errorf("index %s: %w", desc.Digest, err)
+		}
+		chosen, err := ChoosePlatform(idx, want)
+		if err != nil {
+			return nil, desc, "", err
+		}
+		ex.Note("index %s: %s is manifest %s", store.ShortID(desc.Digest), PlatformString(want), chosen.Digest)
+		if raw, desc, err = repo.Manifest(ctx, chosen.Digest.String()); err != nil {
+			return nil, desc, "", fmt.Errorf("pull %s: %w", r.Familiar(), err)
+		}
+		if desc.Digest != chosen.Digest || desc.Size != chosen.Size {
+			return nil, desc, "", fmt.Errorf("manifest %s: got %d bytes hashing to %s: digest mismatch", chosen.Digest, desc.Size, desc.Digest)
+		}
+		desc.Platform = chosen.Platform
+	case ocispec.MediaTypeImageManifest, registry.MediaTypeDockerManifest:
+	case registry.MediaTypeDockerSchema1:
+		return nil, desc, "", fmt.Errorf("pull %s: Docker image format v1 (schema 1) is not supported: push the image again with a current tool", r.Familiar())
+	default:
+		return nil, desc, "", fmt.Errorf("pull %s: unsupported manifest media type %q", r.Familiar(), desc.MediaType)
+	}
+	return raw, desc, tagDigest, nil
+}
+
+// parseManifest parses the manifest resolveManifest fetched. Every
+// digest is checked the moment it is parsed: the config's goes into a
+// URL, the layers' name files in the store.
+func parseManifest(raw []byte, desc ocispec.Descriptor) (ocispec.Manifest, error) {
+	m, err := ParseManifest(raw)
+	if err != nil {
+		return m, fmt.Errorf("manifest %s: %w", desc.Digest, err)
+	}
+	if m.MediaType == "" {
+		m.MediaType = desc.MediaType
+	}
+	return m, nil
+}
+
+// pulled prints how the pull ended, as docker pull does: the digest,
+// whether the tag moved, and the image's full name.
+func (o *output) pulled(r reference.Reference, tagDigest digest.Digest, changed bool, opts Options) {
+	o.line("Digest: %s", tagDigest)
+	if changed {
+		o.line("Status: Downloaded newer image for %s", r.Familiar())
+	} else {
+		o.line("Status: Image is up to date for %s", r.Familiar())
+	}
+	if opts.Out != nil && (!opts.Implicit || opts.Quiet) {
+		fmt.Fprintln(opts.Out, r.String())
+	}
+}
+
+// checkPlatform compares a single-platform image's platform (from its
+// config) with the one wanted: a mismatch is an error when --platform
+// asked for one, else Docker's warning.
+func checkPlatform(have, want ocispec.Platform, r reference.Reference, opts Options) error {
+	if matches(&have, want) {
+		return nil
+	}
+	if opts.Platform != "" {
+		return fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s",
+			r.Familiar(), PlatformString(want), PlatformString(normalize(have)))
+	}
+	if opts.Err != nil && !opts.Quiet {
+		fmt.Fprintf(opts.Err, "WARNING: The requested image's platform (%s) does not match the detected host platform (%s) and no specific platform was requested\n",
+			PlatformString(normalize(have)), PlatformString(want))
+	}
+	return nil
+}
+
+// storePulled writes the config, then the manifest, then the tag: from
+// the tag on, the image exists. It reports whether the tag moved.
+func storePulled(s *store.Store, r reference.Reference, m ocispec.Manifest, cfgRaw, raw []byte, desc ocispec.Descriptor, ex *explain.Printer) (changed bool, err error) {
+	if err := s.WriteBlob(m.Config, cfgRaw); err != nil {
+		return false, err
 	}
 	if desc.MediaType == registry.MediaTypeDockerManifest {
 		// OCI tools (skopeo's oci: transport, umoci) read only OCI manifests
@@ -183,32 +252,15 @@ func Pull(ctx context.Context, s *store.Store, ref string, opts Options) (*Resul
 		// copy … oci:` does. The blobs are the same bytes.
 		platform := desc.Platform
 		if raw, desc, err = ToOCI(m); err != nil {
-			return nil, err
+			return false, err
 		}
 		desc.Platform = platform
-		opts.Explain.Note("Docker schema 2 manifest stored as OCI manifest %s (same config and layers)", desc.Digest)
+		ex.Note("Docker schema 2 manifest stored as OCI manifest %s (same config and layers)", desc.Digest)
 	}
 	if err := s.WriteBlob(desc, raw); err != nil {
-		return nil, err
+		return false, err
 	}
-	changed, err := s.Tag(r, desc)
-	if err != nil {
-		return nil, err
-	}
-	out.line("Digest: %s", tagDigest)
-	if changed {
-		out.line("Status: Downloaded newer image for %s", r.Familiar())
-	} else {
-		out.line("Status: Image is up to date for %s", r.Familiar())
-	}
-	if opts.Out != nil && (!opts.Implicit || opts.Quiet) {
-		fmt.Fprintln(opts.Out, r.String())
-	}
-	img, err := s.Lookup(r.String())
-	if err != nil {
-		return nil, err
-	}
-	return &Result{Image: img, Digest: tagDigest, Downloaded: changed}, nil
+	return s.Tag(r, desc)
 }
 
 // fetchConfig reads the config from the store when present, else from
@@ -307,37 +359,48 @@ func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, d
 	// The blob is in the store (an image loaded from a file, or a layer
 	// unpacked and then removed): unpack it from there.
 	if s.HasBlob(desc.Digest) {
-		p, err := s.BlobPath(desc.Digest)
-		if err != nil {
-			return "", err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return "", err
-		}
-		defer f.Close()
-		if err := unpackLayer(s, desc, diffID, f, nil, lim, ex); err != nil {
-			return "", err
-		}
-		return "Pull complete", nil
+		err = unpackStored(s, desc, diffID, lim, ex)
+	} else {
+		err = downloadLayer(ctx, s, repo, desc, diffID, lim, ex, progress)
 	}
-
-	w, err := s.NewBlobWriter(desc)
 	if err != nil {
 		return "", err
 	}
-	// What a killed pull left is kept and hashed again: the download
-	// resumes where it stopped, with a Range request.
+	return "Pull complete", nil
+}
+
+// unpackStored unpacks a layer whose blob the store holds.
+func unpackStored(s *store.Store, desc ocispec.Descriptor, diffID digest.Digest, lim Limits, ex *explain.Printer) error {
+	p, err := s.BlobPath(desc.Digest)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unpackLayer(s, desc, diffID, f, nil, lim, ex)
+}
+
+// downloadLayer fetches a layer's blob into the store and unpacks it as
+// it arrives. What a killed pull left is kept and hashed again: the
+// download resumes where it stopped, with a Range request.
+func downloadLayer(ctx context.Context, s *store.Store, repo *registry.Repository, desc ocispec.Descriptor, diffID digest.Digest, lim Limits, ex *explain.Printer, progress *progress) error {
+	w, err := s.NewBlobWriter(desc)
+	if err != nil {
+		return err
+	}
 	partial, offset, err := w.Partial()
 	if err != nil {
 		w.Abort()
-		return "", err
+		return err
 	}
 	if offset > 0 {
 		ex.Note("layer %s: resuming at byte %d of %d", store.ShortID(desc.Digest), offset, desc.Size)
 		if err := w.Skip(offset); err != nil {
 			w.Abort()
-			return "", err
+			return err
 		}
 		progress.add(offset)
 	}
@@ -347,17 +410,14 @@ func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, d
 		if offset == 0 {
 			s.DiscardPartial(desc.Digest) // nothing to resume from
 		}
-		return "", err
+		return err
 	}
 	defer body.Close()
 	src := io.Reader(io.TeeReader(progress.reader(body), w))
 	if partial != nil {
 		src = io.MultiReader(io.TeeReader(partial, w.Hash()), src)
 	}
-	if err := unpackLayer(s, desc, diffID, src, w, lim, ex); err != nil {
-		return "", err
-	}
-	return "Pull complete", nil
+	return unpackLayer(s, desc, diffID, src, w, lim, ex)
 }
 
 // unpackLayer is the one pass: the compressed bytes flow from src

@@ -147,24 +147,8 @@ func (u *unpacker) entry(hdr *tar.Header, content io.Reader) error {
 		return err
 	}
 
-	// Whiteouts become what overlayfs reads.
-	if base == WhiteoutOpaque {
-		// The directory is opaque: overlay will not look below it. (Setxattr,
-		// not Lsetxattr: the /proc/self/fd link must be followed to the dir.)
-		return wrap(name, "setxattr "+OpaqueXattr, unix.Setxattr(procPath(pfd, ""), OpaqueXattr, []byte("y"), 0))
-	}
-	if strings.HasPrefix(base, WhiteoutPrefix) {
-		target := strings.TrimPrefix(base, WhiteoutPrefix)
-		if u.created[path.Join(parent, target)] {
-			// A whiteout hides only what lower layers hold; the file this
-			// layer itself wrote hides them already.
-			return nil
-		}
-		if err := u.remove(pfd, target); err != nil {
-			return wrap(name, "remove "+target, err)
-		}
-		// A character device with device number 0/0 is overlay's whiteout.
-		return wrap(name, "mknod whiteout", unix.Mknodat(pfd, target, unix.S_IFCHR, 0))
+	if base == WhiteoutOpaque || strings.HasPrefix(base, WhiteoutPrefix) {
+		return u.whiteout(pfd, parent, base, name)
 	}
 
 	// A later entry for the same name replaces the earlier one (a
@@ -199,21 +183,7 @@ func (u *unpacker) entry(hdr *tar.Header, content io.Reader) error {
 			return wrap(name, "symlink", err)
 		}
 	case tar.TypeLink:
-		target, err := cleanName(hdr.Linkname)
-		if err != nil {
-			return fmt.Errorf("layer entry %q: hardlink: %w", name, err)
-		}
-		tparent, tbase := path.Split(target)
-		tfd, err := u.openDir(path.Clean("./"+tparent), name)
-		if err != nil {
-			return err
-		}
-		err = unix.Linkat(tfd, tbase, pfd, base, 0) // 0: never follow a symlink target
-		unix.Close(tfd)
-		if err != nil {
-			return wrap(name, "link to "+target, err)
-		}
-		return nil // a hardlink shares the target's inode and metadata
+		return u.hardlink(pfd, base, name, hdr.Linkname) // it shares the target's inode and metadata
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		typ := map[byte]uint32{tar.TypeChar: unix.S_IFCHR, tar.TypeBlock: unix.S_IFBLK, tar.TypeFifo: unix.S_IFIFO}[hdr.Typeflag]
 		dev := unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
@@ -226,6 +196,47 @@ func (u *unpacker) entry(hdr *tar.Header, content io.Reader) error {
 		return fmt.Errorf("layer entry %q: unsupported tar entry type %q", name, hdr.Typeflag)
 	}
 	return u.setMetadata(pfd, base, name, hdr)
+}
+
+// whiteout turns an OCI whiteout entry into what overlayfs reads: an
+// opaque directory, or a 0/0 character device where a file was.
+func (u *unpacker) whiteout(pfd int, parent, base, name string) error {
+	if base == WhiteoutOpaque {
+		// The directory is opaque: overlay will not look below it. (Setxattr,
+		// not Lsetxattr: the /proc/self/fd link must be followed to the dir.)
+		return wrap(name, "setxattr "+OpaqueXattr, unix.Setxattr(procPath(pfd, ""), OpaqueXattr, []byte("y"), 0))
+	}
+	target := strings.TrimPrefix(base, WhiteoutPrefix)
+	if u.created[path.Join(parent, target)] {
+		// A whiteout hides only what lower layers hold; the file this
+		// layer itself wrote hides them already.
+		return nil
+	}
+	if err := u.remove(pfd, target); err != nil {
+		return wrap(name, "remove "+target, err)
+	}
+	// A character device with device number 0/0 is overlay's whiteout.
+	return wrap(name, "mknod whiteout", unix.Mknodat(pfd, target, unix.S_IFCHR, 0))
+}
+
+// hardlink links name (base in the directory pfd) to linkname, an
+// earlier entry of the layer, never following a symlink on the way.
+func (u *unpacker) hardlink(pfd int, base, name, linkname string) error {
+	target, err := cleanName(linkname)
+	if err != nil {
+		return fmt.Errorf("layer entry %q: hardlink: %w", name, err)
+	}
+	tparent, tbase := path.Split(target)
+	tfd, err := u.openDir(path.Clean("./"+tparent), name)
+	if err != nil {
+		return err
+	}
+	err = unix.Linkat(tfd, tbase, pfd, base, 0) // 0: never follow a symlink target
+	unix.Close(tfd)
+	if err != nil {
+		return wrap(name, "link to "+target, err)
+	}
+	return nil
 }
 
 // setMetadata applies owner, mode, xattrs and times, in the order the
