@@ -52,11 +52,7 @@ func Save(s *store.Store, refs []string, w io.Writer) error {
 			return nil
 		}
 		written[d] = true
-		p, err := s.BlobPath(d)
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(p)
+		f, err := s.OpenBlob(d)
 		if err != nil {
 			return err
 		}

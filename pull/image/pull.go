@@ -371,11 +371,7 @@ func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, d
 
 // unpackStored unpacks a layer whose blob the store holds.
 func unpackStored(s *store.Store, desc ocispec.Descriptor, diffID digest.Digest, lim Limits, ex *explain.Printer) error {
-	p, err := s.BlobPath(desc.Digest)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(p)
+	f, err := s.OpenBlob(desc.Digest)
 	if err != nil {
 		return err
 	}

@@ -112,6 +112,16 @@ func (s *Store) BlobPath(d digest.Digest) (string, error) {
 	return digestPath(filepath.Join(s.dir, "blobs", string(alg)), d, "")
 }
 
+// OpenBlob opens blob d for reading (unverified: a layer's digest is
+// checked as it is read).
+func (s *Store) OpenBlob(d digest.Digest) (*os.File, error) {
+	p, err := s.BlobPath(d)
+	if err != nil {
+		return nil, err
+	}
+	return os.Open(p)
+}
+
 // HasBlob reports whether blob d is in the store.
 func (s *Store) HasBlob(d digest.Digest) bool {
 	p, err := s.BlobPath(d)
