@@ -248,24 +248,13 @@ func cmdShow(args []string) error {
 	return s.Print(os.Stdout)
 }
 
-// stateRoot is --root, else $MINI_DOCKER_ROOT, else /var/lib/mini-docker.
-func stateRoot(flag string) string {
-	if flag != "" {
-		return flag
-	}
-	if r := os.Getenv("MINI_DOCKER_ROOT"); r != "" {
-		return r
-	}
-	return "/var/lib/mini-docker"
-}
-
 func cmdIpam(args []string) error {
 	f := newFlags("ipam alloc|release|list [ID] [--subnet CIDR] [--gateway IP] [--root DIR]",
 		"Lease addresses of a subnet to IDs (containers), as lease files under ROOT/network/. Never hands out the network, broadcast or gateway address, nor a leased one; safe for concurrent processes (flock).",
 		"vethctl ipam alloc c1 --subnet 10.0.0.0/24", "vethctl ipam list --subnet 10.0.0.0/24", "vethctl ipam release c1 --subnet 10.0.0.0/24")
 	subnet := f.String("subnet", network.DefaultSubnet, "the subnet to lease from, `CIDR`")
 	gw := f.String("gateway", "", "the address kept for the gateway, `IP` (default: the subnet's first)")
-	root := f.String("root", "", "state root `DIR` (default $MINI_DOCKER_ROOT or /var/lib/mini-docker)")
+	root := f.String("root", cli.StateRoot(), "state root `DIR` (env MINI_DOCKER_ROOT)")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
@@ -279,7 +268,7 @@ func cmdIpam(args []string) error {
 			return fmt.Errorf("invalid --gateway %q (want an IPv4 address)", *gw)
 		}
 	}
-	pool, err := network.OpenPool(stateRoot(*root), sn, gateway)
+	pool, err := network.OpenPool(*root, sn, gateway)
 	if err != nil {
 		return err
 	}
