@@ -20,8 +20,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"mini-docker/bench/report"
 )
 
 func main() {
@@ -80,10 +78,10 @@ func run(o Options) error {
 		time.Sleep(o.Hold)
 		return nil
 	}
-	rep := &report.Report{Started: started.UTC(), Machine: MachineFacts(env), Quick: o.Quick, Raw: map[string][]float64{}}
+	rep := &Report{Started: started.UTC(), Machine: MachineFacts(env), Quick: o.Quick, Raw: map[string][]float64{}}
 	steps := []struct {
 		name string
-		fn   func(*Env, *report.Report) error
+		fn   func(*Env, *Report) error
 	}{
 		{"start", BenchStart},
 		{"bridge", BenchBridge},
@@ -110,7 +108,7 @@ func run(o Options) error {
 		logf("   %s took %s", s.name, time.Since(t).Round(time.Second))
 	}
 	for name, n := range Failed {
-		rep.Finding("%s: %d of %d timed runs failed or hung (killed by PID after the time limit); they are left out of the medians.", name, n, Runs[name])
+		rep.finding("%s: %d of %d timed runs failed or hung (killed by PID after the time limit); they are left out of the medians.", name, n, Runs[name])
 	}
 	rep.Duration = time.Since(started).Round(time.Second).String()
 	md := rep.Markdown()

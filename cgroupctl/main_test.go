@@ -213,6 +213,17 @@ func TestPidsLimit(t *testing.T) {
 	b.must("delete", "fb")
 }
 
+// Done when: exec --cpuset-cpus 0 runs its command on CPU 0 only, as
+// the kernel reports the task's affinity.
+func TestCpuset(t *testing.T) {
+	b := newBox(t)
+	out, errs, code := b.run("exec", "--name", "cs", "--cpuset-cpus", "0", "--", "grep", "Cpus_allowed_list", "/proc/self/status")
+	if code != 0 || out != "Cpus_allowed_list:\t0\n" {
+		t.Fatalf("exit %d, want the affinity of CPU 0 alone:\n%s%s", code, out, errs)
+	}
+	b.must("delete", "cs")
+}
+
 // Done when: freeze stops a counter from advancing; thaw resumes it.
 func TestFreezeThaw(t *testing.T) {
 	b := newBox(t)

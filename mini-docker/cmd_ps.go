@@ -81,9 +81,9 @@ func status(ct *container.Container) string {
 		return "Up " + HumanDuration(time.Since(s.StartedAt)) + " (Paused)"
 	case s.Running:
 		return "Up " + HumanDuration(time.Since(s.StartedAt))
-	case s.Status == container.Created:
+	case s.Status == "created":
 		return "Created"
-	case s.Status == container.Dead:
+	case s.Status == "dead":
 		return "Dead"
 	}
 	return fmt.Sprintf("Exited (%d) %s ago", s.ExitCode, HumanDuration(time.Since(s.FinishedAt)))

@@ -77,15 +77,28 @@ var (
 	built  = map[string]error{}
 )
 
+// PrebuiltBinEnv names a folder of programs already built by make build
+// (scripts/vm-matrix sets it to the checkout's bin/ in a VM, where building
+// them again under emulation would cost minutes): Bin takes its programs
+// from there instead of building them.
+const PrebuiltBinEnv = "MINI_DOCKER_TEST_BIN"
+
 // Bin builds the toolkit program name (a tool like "cgroupctl", or a helper
 // like "hog") with scripts/build, the same way make does, once per test
 // process, and returns the path of the binary. All programs land in one
 // folder, so tools that look for their siblings next to themselves find
-// them (call Bin for each one needed, or BinDir after building).
+// them (call Bin for each one needed, or BinDir after building). With
+// MINI_DOCKER_TEST_BIN set, that folder is the prebuilt one.
 func Bin(t testing.TB, name string) string {
 	t.Helper()
 	binMu.Lock()
 	defer binMu.Unlock()
+	if d := os.Getenv(PrebuiltBinEnv); d != "" {
+		if _, err := os.Stat(filepath.Join(d, name)); err != nil {
+			t.Fatalf("%s=%s: %v (run make build first)", PrebuiltBinEnv, d, err)
+		}
+		return filepath.Join(d, name)
+	}
 	if binDir == "" {
 		d, err := os.MkdirTemp("", "mini-docker-bin-")
 		if err != nil {
@@ -112,6 +125,9 @@ func Bin(t testing.TB, name string) string {
 
 // BinDir returns the folder Bin builds into (empty before the first Bin).
 func BinDir() string {
+	if d := os.Getenv(PrebuiltBinEnv); d != "" {
+		return d
+	}
 	binMu.Lock()
 	defer binMu.Unlock()
 	return binDir

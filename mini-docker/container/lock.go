@@ -108,7 +108,7 @@ func (s *Store) Create(name string, fill func(c *Container)) (*Container, error)
 		Name:     "/" + name,
 		Driver:   "overlay2",
 		Platform: "linux",
-		State:    State{Status: Created},
+		State:    State{Status: "created"},
 	}
 	if fill != nil {
 		fill(c)
