@@ -68,8 +68,8 @@ func statField(t *testing.T, path, key string) int64 {
 // TestLimitsReachTheKernel: run's --cpus, --pids-limit and -m are the
 // kernel's limits of the container's cgroup on every cgroup mode (v2:
 // cpu.max, pids.max, memory.max; v1 and
-// hybrid: each controller's files); a spinner under --cpus 0.5 is
-// throttled and stays near half a CPU by the group's own accounting; the
+// hybrid: each controller's files); a spinner under --cpus 0.5 stays
+// under half a CPU by the group's own accounting, throttled; the
 // 21st task under --pids-limit 20 is refused; on v2 the container has a
 // private cgroup namespace (it sees 0::/), as Docker's default there; and
 // nothing is left in /sys/fs/cgroup after rm.
@@ -120,8 +120,10 @@ func TestLimitsReachTheKernel(t *testing.T) {
 	if share > 0.65 {
 		t.Errorf("--cpus 0.5: the spinner used %.1f%% of a CPU, want at most 50%% (+30%%)", share*100)
 	}
-	if n := statField(t, filepath.Join(dirs["cpu"], "cpu.stat"), "nr_throttled"); n == 0 {
-		t.Error("--cpus 0.5: cpu.stat counts no throttled period")
+	// A spinner that got its half CPU was throttled; on a host too busy
+	// to give it that, it never reached its quota.
+	if n := statField(t, filepath.Join(dirs["cpu"], "cpu.stat"), "nr_throttled"); n == 0 && share >= 0.45 {
+		t.Errorf("--cpus 0.5: the spinner used %.1f%% of a CPU and cpu.stat counts no throttled period", share*100)
 	}
 	h.must("rm", "-f", "lim")
 	for _, d := range dirs {
