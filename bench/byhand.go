@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"mini-docker/bench/report"
 )
 
 // BenchByHand decomposes a start without relying on --timings: it takes
@@ -18,7 +20,7 @@ import (
 // `mini-docker run` costs beyond (or saves below) their sum is
 // mini-docker's own work (its start-up, image lookup, state files) set
 // against the program starts it saves by doing the steps in-process.
-func BenchByHand(e *Env, r *Report) error {
+func BenchByHand(e *Env, r *report.Report) error {
 	const bench = "3 chain by hand (run --explain's script)"
 	cmd := exec.Command(e.MD(), "--root", e.Root, "run", "--rm", "--explain", "--network", "none", e.Ref, "true")
 	var stderr bytes.Buffer
@@ -52,36 +54,36 @@ func BenchByHand(e *Env, r *Report) error {
 	if err != nil {
 		return err
 	}
-	suRow := r.sample(bench, "host setup by hand (mkdir, /etc files, overlay mount, cgroupctl create)", "ms", su)
-	tdRow := r.sample(bench, "teardown by hand (cgroupctl delete, umount, rm -rf)", "ms", td)
+	suRow := r.Sample(bench, "host setup by hand (mkdir, /etc files, overlay mount, cgroupctl create)", "ms", su)
+	tdRow := r.Sample(bench, "teardown by hand (cgroupctl delete, umount, rm -rf)", "ms", td)
 	whole := chainRows[len(chainRows)-1]
-	sum := suRow.median() + whole.median() + tdRow.median()
-	sumRow := r.add(Row{Bench: bench, Subject: "setup + chain + teardown by hand", Unit: "ms", Value: sum})
+	sum := suRow.Median() + whole.Median() + tdRow.Median()
+	sumRow := r.Add(report.Row{Bench: bench, Subject: "setup + chain + teardown by hand", Unit: "ms", Value: sum})
 	if startNoNet != nil {
 		startNoNet2 := *startNoNet
 		startNoNet2.Target, startNoNet2.Status, startNoNet2.Bench = "", "", bench
-		md := r.add(startNoNet2).vs(sumRow)
-		if d := startNoNet.median() - sum; d >= 0 {
+		md := r.Add(startNoNet2).Vs(sumRow)
+		if d := startNoNet.Median() - sum; d >= 0 {
 			md.Note = fmt.Sprintf("%.1f ms more than by hand: mini-docker's own work", d)
-			r.finding("The same container typed by hand (run --explain's script) takes %.1f ms: setup %.1f + chain %.1f + teardown %.1f; mini-docker run takes %.1f ms, so %.1f ms are mini-docker's own work around the tools.",
-				sum, suRow.median(), whole.median(), tdRow.median(), startNoNet.median(), d)
+			r.Finding("The same container typed by hand (run --explain's script) takes %.1f ms: setup %.1f + chain %.1f + teardown %.1f; mini-docker run takes %.1f ms, so %.1f ms are mini-docker's own work around the tools.",
+				sum, suRow.Median(), whole.Median(), tdRow.Median(), startNoNet.Median(), d)
 		} else {
 			md.Note = fmt.Sprintf("%.1f ms less than by hand: the same steps without a program per tool", -d)
-			r.finding("The same container typed by hand (run --explain's script, one program per tool) takes %.1f ms: setup %.1f + chain %.1f + teardown %.1f; mini-docker run, doing the same steps through the tools' packages in two programs, takes %.1f ms (%.1f ms less).",
-				sum, suRow.median(), whole.median(), tdRow.median(), startNoNet.median(), -d)
+			r.Finding("The same container typed by hand (run --explain's script, one program per tool) takes %.1f ms: setup %.1f + chain %.1f + teardown %.1f; mini-docker run, doing the same steps through the tools' packages in two programs, takes %.1f ms (%.1f ms less).",
+				sum, suRow.Median(), whole.Median(), tdRow.Median(), startNoNet.Median(), -d)
 		}
 	}
 	var steps []string
 	for i, row := range chainRows {
-		d := row.median()
+		d := row.Median()
 		if i > 0 {
-			d -= chainRows[i-1].median()
+			d -= chainRows[i-1].Median()
 		}
 		name := strings.TrimSuffix(row.Subject, " -- true")
 		name = strings.TrimPrefix(strings.TrimPrefix(name, "chain up to "), "the whole chain: unshare … ")
 		steps = append(steps, fmt.Sprintf("%s %+.1f", name, d))
 	}
-	r.finding("The chain by hand, cut after each tool (ms added by each): %s.", strings.Join(steps, ", "))
+	r.Finding("The chain by hand, cut after each tool (ms added by each): %s.", strings.Join(steps, ", "))
 	return nil
 }
 
@@ -108,12 +110,12 @@ func splitExplain(out string) (setup []string, chain string, teardown []string) 
 // timeChain times the chain line cut after each tool (`unshare ... --
 // true`, then `unshare ... -- cgroupctl ... -- true`, ...), w warm-up
 // and n timed runs each, and adds a row for each cut.
-func timeChain(e *Env, r *Report, bench, chain string, w, n int) ([]*Row, error) {
+func timeChain(e *Env, r *report.Report, bench, chain string, w, n int) ([]*report.Row, error) {
 	redirects := regexp.MustCompile(`(\s+\d<\S+)+\s*$`)
 	redir := redirects.FindString(chain)
 	segs := strings.Split(strings.TrimSpace(strings.TrimSuffix(chain, redir)), " -- ")
-	var prev *Row
-	var chainRows []*Row
+	var prev *report.Row
+	var chainRows []*report.Row
 	for k := 1; k < len(segs); k++ {
 		line := strings.Join(segs[:k], " -- ") + " -- true" + redir
 		subject := "chain up to " + toolOf(segs[k-1]) + " -- true"
@@ -125,9 +127,9 @@ func timeChain(e *Env, r *Report, bench, chain string, w, n int) ([]*Row, error)
 		if err != nil {
 			return nil, err
 		}
-		row := r.sample(bench, subject, "ms", xs)
+		row := r.Sample(bench, subject, "ms", xs)
 		if prev != nil {
-			row.Note = fmt.Sprintf("+%.1f ms", row.median()-prev.median())
+			row.Note = fmt.Sprintf("+%.1f ms", row.Median()-prev.Median())
 		}
 		prev = row
 		chainRows = append(chainRows, row)

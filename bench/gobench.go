@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"mini-docker/bench/report"
 )
 
 // The tools' own Go benchmarks (overlay, vethctl, seccompctl, pull) are
@@ -77,13 +79,13 @@ func scale(xs []float64, f float64) []float64 {
 
 // BenchOverlay is benchmark 5: one overlay mount (and its unmount) over
 // 1, 32, 128 and 200 lower layers, with both ways of making it.
-func BenchOverlay(e *Env, r *Report) error {
+func BenchOverlay(e *Env, r *report.Report) error {
 	const bench = "5 overlay mount+umount"
 	s, order, err := GoBench(e, "./overlay/overlayfs", "^BenchmarkMount$")
 	if err != nil {
 		return err
 	}
-	rows := map[string]*Row{}
+	rows := map[string]*report.Row{}
 	for _, name := range order {
 		// BenchmarkMount/fsconfig/layers=32
 		p := strings.Split(name, "/")
@@ -91,22 +93,22 @@ func BenchOverlay(e *Env, r *Report) error {
 			continue
 		}
 		method, layers := p[1], strings.TrimPrefix(p[2], "layers=")
-		row := r.sample(bench, fmt.Sprintf("%s layers, %s", layers, method), "ms", scale(s[name], 1e-6))
+		row := r.Sample(bench, fmt.Sprintf("%s layers, %s", layers, method), "ms", scale(s[name], 1e-6))
 		rows[method+layers] = row
 		if one := rows[method+"1"]; one != nil && layers != "1" {
-			row.vs(one)
+			row.Vs(one)
 		}
 	}
 	for _, l := range []string{"1", "32", "128", "200"} {
 		if a, b := rows["fsconfig"+l], rows["mount"+l]; a != nil && b != nil {
-			r.finding("Overlay, %s layers: new mount API (fsconfig) %.2f ms vs mount(2) %.2f ms.", l, a.median(), b.median())
+			r.Finding("Overlay, %s layers: new mount API (fsconfig) %.2f ms vs mount(2) %.2f ms.", l, a.Median(), b.Median())
 		}
 	}
 	return nil
 }
 
 // BenchMicro runs the other tools' package benchmarks as they are.
-func BenchMicro(e *Env, r *Report) error {
+func BenchMicro(e *Env, r *report.Report) error {
 	var errs []string
 	for _, b := range []struct{ pkg, re, what string }{
 		{"./vethctl/network", ".", "vethctl"},
@@ -119,12 +121,12 @@ func BenchMicro(e *Env, r *Report) error {
 		s, order, err := GoBench(e, b.pkg, b.re)
 		for _, name := range order {
 			xs, unit := s[name], "µs"
-			if Summarize(xs).Median > 1e6 {
+			if report.Summarize(xs).Median > 1e6 {
 				xs, unit = scale(xs, 1e-6), "ms"
 			} else {
 				xs = scale(xs, 1e-3)
 			}
-			r.sample("micro ("+b.what+")", strings.TrimPrefix(name, "Benchmark"), unit, xs)
+			r.Sample("micro ("+b.what+")", strings.TrimPrefix(name, "Benchmark"), unit, xs)
 		}
 		if err != nil {
 			errs = append(errs, err.Error())

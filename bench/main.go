@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"mini-docker/bench/report"
 )
 
 func main() {
@@ -78,10 +80,10 @@ func run(o Options) error {
 		time.Sleep(o.Hold)
 		return nil
 	}
-	rep := &Report{Started: started.UTC(), Machine: MachineFacts(env), Quick: o.Quick, Raw: map[string][]float64{}}
+	rep := &report.Report{Started: started.UTC(), Machine: MachineFacts(env), Quick: o.Quick, Raw: map[string][]float64{}}
 	steps := []struct {
 		name string
-		fn   func(*Env, *Report) error
+		fn   func(*Env, *report.Report) error
 	}{
 		{"start", BenchStart},
 		{"bridge", BenchBridge},
@@ -108,7 +110,7 @@ func run(o Options) error {
 		logf("   %s took %s", s.name, time.Since(t).Round(time.Second))
 	}
 	for name, n := range Failed {
-		rep.finding("%s: %d of %d timed runs failed or hung (killed by PID after the time limit); they are left out of the medians.", name, n, Runs[name])
+		rep.Finding("%s: %d of %d timed runs failed or hung (killed by PID after the time limit); they are left out of the medians.", name, n, Runs[name])
 	}
 	rep.Duration = time.Since(started).Round(time.Second).String()
 	md := rep.Markdown()

@@ -3,11 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -107,47 +105,6 @@ func shellJoin(argv []string) string {
 		q[i] = a
 	}
 	return strings.Join(q, " ")
-}
-
-// Stats summarizes samples.
-type Stats struct {
-	N                        int
-	Median, Min, Max, Q1, Q3 float64
-	Mean, Stddev             float64
-}
-
-// Summarize computes the median and spread of xs.
-func Summarize(xs []float64) Stats {
-	if len(xs) == 0 {
-		return Stats{}
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	st := Stats{N: len(s), Min: s[0], Max: s[len(s)-1], Median: quantile(s, 0.5), Q1: quantile(s, 0.25), Q3: quantile(s, 0.75)}
-	for _, x := range s {
-		st.Mean += x
-	}
-	st.Mean /= float64(len(s))
-	for _, x := range s {
-		st.Stddev += (x - st.Mean) * (x - st.Mean)
-	}
-	if len(s) > 1 {
-		st.Stddev = math.Sqrt(st.Stddev / float64(len(s)-1))
-	}
-	return st
-}
-
-// quantile interpolates linearly in sorted s.
-func quantile(s []float64, q float64) float64 {
-	if len(s) == 1 {
-		return s[0]
-	}
-	p := q * float64(len(s)-1)
-	i := int(p)
-	if i+1 >= len(s) {
-		return s[len(s)-1]
-	}
-	return s[i] + (p-float64(i))*(s[i+1]-s[i])
 }
 
 // watchdog kills (SIGKILL, by PID) any descendant of root that has been

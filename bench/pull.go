@@ -8,13 +8,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"mini-docker/bench/report"
 )
 
 // BenchPull is benchmark 4: a cold pull of the debian image from the
 // loopback registry into an empty store, against skopeo copy + umoci
 // unpack, docker pull and the floor (curl | zcat | tar -x of the layer
 // blob); then a warm pull (the store has it: one manifest request).
-func BenchPull(e *Env, r *Report) error {
+func BenchPull(e *Env, r *report.Report) error {
 	const bench = "4 pull, cold"
 	w, n := e.runs(1, 1), e.runs(10, 3)
 	cold := filepath.Join(e.Tmp, "pull-cold")
@@ -43,13 +45,13 @@ func BenchPull(e *Env, r *Report) error {
 		return err
 	}
 	os.RemoveAll(tarDir)
-	mdRow := r.sample(bench, "mini-docker pull debian", "ms", md)
-	skRow := r.sample(bench, "skopeo copy + umoci unpack", "ms", skopeo)
-	flRow := r.sample(bench, "floor: curl | zcat | tar -x (layer blob only)", "ms", floor)
-	skRow.vs(flRow)
-	mdRow.vs(flRow).atMost(1.2, "floor")
+	mdRow := r.Sample(bench, "mini-docker pull debian", "ms", md)
+	skRow := r.Sample(bench, "skopeo copy + umoci unpack", "ms", skopeo)
+	flRow := r.Sample(bench, "floor: curl | zcat | tar -x (layer blob only)", "ms", floor)
+	skRow.Vs(flRow)
+	mdRow.Vs(flRow).AtMost(1.2, "floor")
 	vsSk := *mdRow
-	r.add(vsSk).vs(skRow).atMost(1, "skopeo+umoci")
+	r.Add(vsSk).Vs(skRow).AtMost(1, "skopeo+umoci")
 	if err := benchDockerPullCold(e, r, bench, mdRow, flRow, w, n); err != nil {
 		return err
 	}
@@ -59,21 +61,21 @@ func BenchPull(e *Env, r *Report) error {
 	if err != nil {
 		return err
 	}
-	wRow := r.sample(warm, "mini-docker pull debian (already in the store)", "ms", wm)
+	wRow := r.Sample(warm, "mini-docker pull debian (already in the store)", "ms", wm)
 	if e.Docker {
 		dw, err := Hyperfine(e, Cmd{Name: "docker pull (warm)", Argv: []string{"docker", "pull", "-q", e.Ref}}, e.runs(3, 1), e.runs(20, 3))
 		if err != nil {
 			return err
 		}
-		dRow := r.sample(warm, "docker pull debian (already present)", "ms", dw)
-		wRow.vs(dRow)
+		dRow := r.Sample(warm, "docker pull debian (already present)", "ms", dw)
+		wRow.Vs(dRow)
 	}
 	return nil
 }
 
 // benchDockerPullCold times a cold docker pull, when the engine can
 // drop the image's layer, and compares mini-docker's row (md) with it.
-func benchDockerPullCold(e *Env, r *Report, bench string, mdRow, flRow *Row, w, n int) error {
+func benchDockerPullCold(e *Env, r *report.Report, bench string, mdRow, flRow *report.Row, w, n int) error {
 	shared := ""
 	if e.Docker {
 		// A cold docker pull needs the engine to drop the layer on rmi;
@@ -92,7 +94,7 @@ func benchDockerPullCold(e *Env, r *Report, bench string, mdRow, flRow *Row, w, 
 		}
 	}
 	if e.Docker && shared != "" {
-		r.add(Row{Bench: bench, Subject: "docker pull", Status: shared, Target: "mini-docker faster"})
+		r.Add(report.Row{Bench: bench, Subject: "docker pull", Status: shared, Target: "mini-docker faster"})
 	} else if e.Docker {
 		// docker rmi before each run; the engine keeps nothing of a
 		// removed image's layers, so each pull downloads and extracts.
@@ -101,12 +103,12 @@ func benchDockerPullCold(e *Env, r *Report, bench string, mdRow, flRow *Row, w, 
 		if err != nil {
 			return err
 		}
-		dRow := r.sample(bench, "docker pull", "ms", dk)
-		dRow.vs(flRow)
+		dRow := r.Sample(bench, "docker pull", "ms", dk)
+		dRow.Vs(flRow)
 		vsD := *mdRow
-		r.add(vsD).vs(dRow).atMost(1, "docker pull")
+		r.Add(vsD).Vs(dRow).AtMost(1, "docker pull")
 	} else {
-		r.add(Row{Bench: bench, Subject: "docker pull", Status: "n/a: " + e.NoDocker, Target: "mini-docker faster"})
+		r.Add(report.Row{Bench: bench, Subject: "docker pull", Status: "n/a: " + e.NoDocker, Target: "mini-docker faster"})
 	}
 	return nil
 }

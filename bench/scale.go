@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"mini-docker/bench/report"
 )
 
 var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -160,7 +162,7 @@ func parallel(n int, mk func(i int) (*exec.Cmd, func(*exec.Cmd) error)) (time.Du
 // (default network, inside the namespace playing the host); the wall
 // time, how many succeeded, and the memory of each one's monitor, vs
 // containerd's shim per Docker container.
-func BenchScale(e *Env, r *Report) error {
+func BenchScale(e *Env, r *report.Report) error {
 	const bench = "6 scale: 50 parallel run -d"
 	const n = 50
 	before := e.Snap()
@@ -175,15 +177,15 @@ func BenchScale(e *Env, r *Report) error {
 			ok++
 		}
 	}
-	row := r.add(Row{Bench: bench, Subject: "mini-docker run -d debian sleep (bridge), wall time", Unit: "ms", Value: ms(wall)})
-	succ := r.add(Row{Bench: bench, Subject: "mini-docker: started", Unit: "of 50", Value: float64(ok), Target: "50 of 50"})
+	row := r.Add(report.Row{Bench: bench, Subject: "mini-docker run -d debian sleep (bridge), wall time", Unit: "ms", Value: ms(wall)})
+	succ := r.Add(report.Row{Bench: bench, Subject: "mini-docker: started", Unit: "of 50", Value: float64(ok), Target: "50 of 50"})
 	if ok == n {
 		succ.Status = "met"
 	} else {
 		succ.Status = fmt.Sprintf("NOT met: %d failed", n-ok)
 		for i, er := range errs {
 			if i < 3 {
-				r.finding("A parallel start failed: %s", er)
+				r.Finding("A parallel start failed: %s", er)
 			}
 		}
 	}
@@ -191,8 +193,8 @@ func BenchScale(e *Env, r *Report) error {
 	if len(rss) == 0 {
 		return fmt.Errorf("found no monitor process (MonitorPid in state.json)")
 	}
-	rssRow := r.sample(bench, "mini-docker monitor RSS, per container", "MiB", rss)
-	pssRow := r.sample(bench, "mini-docker monitor PSS, per container", "MiB", pss)
+	rssRow := r.Sample(bench, "mini-docker monitor RSS, per container", "MiB", rss)
+	pssRow := r.Sample(bench, "mini-docker monitor PSS, per container", "MiB", pss)
 	rssRow.Target = "< 5 MiB RSS (max)"
 	if rssRow.Stats.Max < 5 {
 		rssRow.Status = "met"
@@ -203,15 +205,15 @@ func BenchScale(e *Env, r *Report) error {
 	// Removing them all, and what is left after.
 	t := time.Now()
 	e.removeContainers()
-	rmRow := r.add(Row{Bench: bench, Subject: "mini-docker rm -f of the 50", Unit: "ms", Value: ms(time.Since(t))})
+	rmRow := r.Add(report.Row{Bench: bench, Subject: "mini-docker rm -f of the 50", Unit: "ms", Value: ms(time.Since(t))})
 	leak := Leaks(before, e.Snap())
 	rmRow.Note = fmt.Sprintf("%d objects left", len(leak))
 	for _, l := range leak {
-		r.finding("Left behind after rm -f of the 50: %s", l)
+		r.Finding("Left behind after rm -f of the 50: %s", l)
 	}
 
 	if !e.Docker {
-		r.add(Row{Bench: bench, Subject: "docker run -d (50 parallel) and containerd-shim memory", Status: "n/a: " + e.NoDocker})
+		r.Add(report.Row{Bench: bench, Subject: "docker run -d (50 parallel) and containerd-shim memory", Status: "n/a: " + e.NoDocker})
 		return nil
 	}
 	dwall, dids, derrs := parallel(n, func(i int) (*exec.Cmd, func(*exec.Cmd) error) {
@@ -223,19 +225,19 @@ func BenchScale(e *Env, r *Report) error {
 			exec.Command("docker", append([]string{"rm", "-f"}, dids...)...).Run()
 		}
 	}()
-	dRow := r.add(Row{Bench: bench, Subject: "docker run -d --network none debian sleep, wall time", Unit: "ms", Value: ms(dwall)})
-	row.vs(dRow)
+	dRow := r.Add(report.Row{Bench: bench, Subject: "docker run -d --network none debian sleep, wall time", Unit: "ms", Value: ms(dwall)})
+	row.Vs(dRow)
 	row.Note = "Docker's row has no network"
-	r.add(Row{Bench: bench, Subject: "docker: started", Unit: "of 50", Value: float64(len(dids))})
+	r.Add(report.Row{Bench: bench, Subject: "docker: started", Unit: "of 50", Value: float64(len(dids))})
 	if len(derrs) > 0 {
-		r.finding("docker run -d failures: %d (first: %s)", len(derrs), derrs[0])
+		r.Finding("docker run -d failures: %d (first: %s)", len(derrs), derrs[0])
 	}
 	srss, spss := shimMemory(dids)
 	if len(srss) > 0 {
-		sr := r.sample(bench, fmt.Sprintf("containerd-shim-runc-v2 RSS (%d shims)", len(srss)), "MiB", srss)
-		sp := r.sample(bench, "containerd-shim-runc-v2 PSS", "MiB", spss)
-		rssRow.vs(sr)
-		pssRow.vs(sp)
+		sr := r.Sample(bench, fmt.Sprintf("containerd-shim-runc-v2 RSS (%d shims)", len(srss)), "MiB", srss)
+		sp := r.Sample(bench, "containerd-shim-runc-v2 PSS", "MiB", spss)
+		rssRow.Vs(sr)
+		pssRow.Vs(sp)
 	}
 	return nil
 }
@@ -308,7 +310,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // BenchThroughput is benchmark 7: 200 sequential starts with --rm and no
 // network: containers per second, and that nothing leaks over the loop.
-func BenchThroughput(e *Env, r *Report) error {
+func BenchThroughput(e *Env, r *report.Report) error {
 	const bench = "7 throughput: sequential run --rm --network none true"
 	n := e.runs(200, 50)
 	before := e.Snap()
@@ -334,9 +336,9 @@ func BenchThroughput(e *Env, r *Report) error {
 	wall := time.Since(start)
 	after := e.Snap()
 	rate := float64(n) / wall.Seconds()
-	r.add(Row{Bench: bench, Subject: fmt.Sprintf("mini-docker, %d runs back to back", n), Unit: "containers/s", Value: rate,
+	r.Add(report.Row{Bench: bench, Subject: fmt.Sprintf("mini-docker, %d runs back to back", n), Unit: "containers/s", Value: rate,
 		Note: fmt.Sprintf("%d failed", failed)})
-	r.sample(bench, "mini-docker, latency of each run", "ms", lat)
+	r.Sample(bench, "mini-docker, latency of each run", "ms", lat)
 	if failed > 0 {
 		var ok []float64
 		sum := 0.0
@@ -346,11 +348,11 @@ func BenchThroughput(e *Env, r *Report) error {
 				sum += l
 			}
 		}
-		r.add(Row{Bench: bench, Subject: "mini-docker, the runs that succeeded only", Unit: "containers/s", Value: float64(len(ok)) / (sum / 1000),
+		r.Add(report.Row{Bench: bench, Subject: "mini-docker, the runs that succeeded only", Unit: "containers/s", Value: float64(len(ok)) / (sum / 1000),
 			Note: fmt.Sprintf("%d runs", len(ok))})
 	}
 	leak := Leaks(before, after)
-	lr := r.add(Row{Bench: bench, Subject: "objects left after the loop", Unit: "", Value: float64(len(leak)),
+	lr := r.Add(report.Row{Bench: bench, Subject: "objects left after the loop", Unit: "", Value: float64(len(leak)),
 		Target: "0", Note: "before: " + before.counts() + "; after: " + after.counts()})
 	if len(leak) == 0 && failed == 0 {
 		lr.Status = "met"
@@ -358,17 +360,17 @@ func BenchThroughput(e *Env, r *Report) error {
 		lr.Status = fmt.Sprintf("NOT met: %d left, %d runs failed", len(leak), failed)
 		for i, l := range leak {
 			if i < 5 {
-				r.finding("Left behind by the throughput loop: %s", l)
+				r.Finding("Left behind by the throughput loop: %s", l)
 			}
 		}
 		if firstErr != "" {
-			r.finding("First failed run: %s", firstErr)
+			r.Finding("First failed run: %s", firstErr)
 		}
 		// Runs killed by the bench leave their objects: mini-docker is
 		// meant to clean up after such crashes on rm -f.
 		e.removeContainers()
 		left := Leaks(before, e.Snap())
-		r.add(Row{Bench: bench, Subject: "objects left after rm -f of every container left", Value: float64(len(left)),
+		r.Add(report.Row{Bench: bench, Subject: "objects left after rm -f of every container left", Value: float64(len(left)),
 			Target: "0", Status: map[bool]string{true: "met", false: fmt.Sprintf("NOT met: %d left", len(left))}[len(left) == 0]})
 	}
 	return nil

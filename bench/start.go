@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"mini-docker/bench/report"
 	"mini-docker/vethctl/network"
 )
 
@@ -21,12 +22,12 @@ import (
 const floorCgroup = "/sys/fs/cgroup/pids/mini-docker-bench-floor"
 
 // Start rows kept for the later comparisons (bridge vs no network).
-var startNoNet *Row
+var startNoNet *report.Row
 
 // BenchStart is benchmark 1: start a container from a cached image, no
 // network, against runc on the same rootfs and settings, Docker, and
 // the floor (namespaces + chroot + one cgroup mkdir, nothing else).
-func BenchStart(e *Env, r *Report) error {
+func BenchStart(e *Env, r *report.Report) error {
 	const bench = "1 start, no network"
 	w, n := e.runs(3, 1), e.runs(30, 5)
 	md, err := Hyperfine(e, Cmd{Name: "mini-docker", Limit: 5 * time.Second, Argv: []string{e.MD(), "--root", e.Root, "run", "--rm", "--network", "none", e.Ref, "true"}}, w, n)
@@ -57,19 +58,19 @@ func BenchStart(e *Env, r *Report) error {
 	if err != nil {
 		return err
 	}
-	mdRow := r.sample(bench, "mini-docker run --rm --network none debian true", "ms", md)
-	runcRow := r.sample(bench, "runc run (same rootfs, namespaces, caps, seccomp)", "ms", runc)
-	floorRow := r.sample(bench, "floor: mkdir cgroup + unshare -muip --fork chroot ROOTFS true", "ms", floor)
-	floorNetRow := r.sample(bench, "floor + a new network namespace (unshare --net too)", "ms", floorNet)
-	floorNetRow.vs(floorRow)
+	mdRow := r.Sample(bench, "mini-docker run --rm --network none debian true", "ms", md)
+	runcRow := r.Sample(bench, "runc run (same rootfs, namespaces, caps, seccomp)", "ms", runc)
+	floorRow := r.Sample(bench, "floor: mkdir cgroup + unshare -muip --fork chroot ROOTFS true", "ms", floor)
+	floorNetRow := r.Sample(bench, "floor + a new network namespace (unshare --net too)", "ms", floorNet)
+	floorNetRow.Vs(floorRow)
 	startNoNet = mdRow
-	r.sample(bench, "mini-docker run --rm --tool-chain --network none debian true (the printed chain: one program per tool)", "ms", mdTools).vs(mdRow)
-	mdRow.vs(runcRow).atMost(0.5, "runc run")
+	r.Sample(bench, "mini-docker run --rm --tool-chain --network none debian true (the printed chain: one program per tool)", "ms", mdTools).Vs(mdRow)
+	mdRow.Vs(runcRow).AtMost(0.5, "runc run")
 	vsFloor := *mdRow
-	r.add(vsFloor).vs(floorRow).atMost(3, "floor")
-	runcRow.vs(floorRow)
+	r.Add(vsFloor).Vs(floorRow).AtMost(3, "floor")
+	runcRow.Vs(floorRow)
 	if !e.Docker {
-		r.add(Row{Bench: bench, Subject: "docker run --rm --network none debian true", Status: "n/a: " + e.NoDocker})
+		r.Add(report.Row{Bench: bench, Subject: "docker run --rm --network none debian true", Status: "n/a: " + e.NoDocker})
 		return nil
 	}
 	dn := e.runs(20, 3)
@@ -77,17 +78,17 @@ func BenchStart(e *Env, r *Report) error {
 	if err != nil {
 		return err
 	}
-	dRow := r.sample(bench, "docker run --rm --network none debian true", "ms", docker)
-	dRow.vs(floorRow)
+	dRow := r.Sample(bench, "docker run --rm --network none debian true", "ms", docker)
+	dRow.Vs(floorRow)
 	vsDocker := *mdRow
 	vsDocker.Target, vsDocker.Status = "", ""
-	r.add(vsDocker).vs(dRow)
+	r.Add(vsDocker).Vs(dRow)
 	return nil
 }
 
 // BenchBridge is benchmark 2: the same start with the default (bridge)
 // network, inside the namespace playing the host.
-func BenchBridge(e *Env, r *Report) error {
+func BenchBridge(e *Env, r *report.Report) error {
 	const bench = "2 start, bridge"
 	w, n := e.runs(3, 1), e.runs(30, 5)
 	md, err := Hyperfine(e, Cmd{Name: "mini-docker bridge", InNetns: true, Limit: 5 * time.Second,
@@ -95,11 +96,11 @@ func BenchBridge(e *Env, r *Report) error {
 	if err != nil {
 		return err
 	}
-	row := r.sample(bench, "mini-docker run --rm debian true (bridge, veth, IP lease)", "ms", md)
+	row := r.Sample(bench, "mini-docker run --rm debian true (bridge, veth, IP lease)", "ms", md)
 	if startNoNet != nil {
-		row.vs(startNoNet).atMost(2, "no-network start")
+		row.Vs(startNoNet).AtMost(2, "no-network start")
 	}
-	r.add(Row{Bench: bench, Subject: "runc run with a bridge", Status: "n/a: runc has no networking of its own (a CNI plugin's job)"})
+	r.Add(report.Row{Bench: bench, Subject: "runc run with a bridge", Status: "n/a: runc has no networking of its own (a CNI plugin's job)"})
 	why := "n/a: " + e.NoDocker
 	if e.Docker {
 		out, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "driver=bridge").Output()
@@ -109,7 +110,7 @@ func BenchBridge(e *Env, r *Report) error {
 			why = "n/a: not run: Docker's bridge would add veths to the real host's namespace"
 		}
 	}
-	r.add(Row{Bench: bench, Subject: "docker run --rm debian true", Status: why})
+	r.Add(report.Row{Bench: bench, Subject: "docker run --rm debian true", Status: why})
 	return nil
 }
 
@@ -120,7 +121,7 @@ var stageLine = regexp.MustCompile(`^(\S(?:.*\S)?)\s+([0-9.]+) ms$`)
 // over repeated runs with and without a network. What --timings does not
 // cover (mini-docker's own start-up, state files, waiting for the
 // command, teardown) is the run's wall time minus the stages.
-func BenchStages(e *Env, r *Report) error {
+func BenchStages(e *Env, r *report.Report) error {
 	n := e.runs(20, 5)
 	for _, net := range []string{"none", "bridge"} {
 		samples := map[string][]float64{}
@@ -167,13 +168,13 @@ func BenchStages(e *Env, r *Report) error {
 		}
 		for _, s := range order {
 			r.Raw["3 stages | "+net+" | "+s] = samples[s]
-			r.Stages = append(r.Stages, StageRow{Network: net, Stage: s, Stats: Summarize(samples[s])})
+			r.Stages = append(r.Stages, report.StageRow{Network: net, Stage: s, Stats: report.Summarize(samples[s])})
 		}
 		if partial > 0 {
-			r.finding("run --timings --network %s: %d of %d runs printed no \"chain total\" (the stage watcher lost the container: it exited before being found), so their stages are missing.", net, partial, n)
+			r.Finding("run --timings --network %s: %d of %d runs printed no \"chain total\" (the stage watcher lost the container: it exited before being found), so their stages are missing.", net, partial, n)
 		}
 	}
-	r.explainStages()
+	explainStages(r)
 	e.hops(r)
 	return nil
 }
@@ -215,9 +216,9 @@ func parseStages(stderr io.Reader, add func(string, float64)) (host, chain float
 
 // hops counts the programs one start executes (strace, execve only) and
 // what starting one Go program costs here, against /usr/bin/true.
-func (e *Env) hops(r *Report) {
+func (e *Env) hops(r *report.Report) {
 	if _, err := exec.LookPath("strace"); err != nil {
-		r.finding("strace not installed: exec hops not counted")
+		r.Finding("strace not installed: exec hops not counted")
 		return
 	}
 	count := func(argv ...string) ([]string, error) {
@@ -252,7 +253,7 @@ func (e *Env) hops(r *Report) {
 	}
 	md, err := count(e.MD(), "--root", e.Root, "run", "--rm", "--network", "none", e.Ref, "true")
 	if err != nil {
-		r.finding("exec hops not counted: %v", err)
+		r.Finding("exec hops not counted: %v", err)
 		return
 	}
 	runc, _ := count(append([]string{"runc"}, e.RuncArgs()...)...)
@@ -261,22 +262,22 @@ func (e *Env) hops(r *Report) {
 	if err1 != nil || err2 != nil {
 		return
 	}
-	g, t := r.sample("3 stages", "one Go tool start (capctl --version)", "ms", goStart), r.sample("3 stages", "one C program start (/usr/bin/true)", "ms", trueStart)
-	g.vs(t)
+	g, t := r.Sample("3 stages", "one Go tool start (capctl --version)", "ms", goStart), r.Sample("3 stages", "one C program start (/usr/bin/true)", "ms", trueStart)
+	g.Vs(t)
 	goExecs := 0
 	for _, p := range md {
 		if p != "true" {
 			goExecs++
 		}
 	}
-	r.finding("One start executes %d programs with mini-docker (%s) vs %d with runc (%s). A Go program's start here costs %.2f ms (capctl --version) vs %.2f ms for /usr/bin/true, so the %d Go program starts of one run cost about %.0f ms before any of them does its work.",
-		len(md), strings.Join(md, " → "), len(runc), strings.Join(runc, " → "), g.median(), t.median(), goExecs, float64(goExecs)*g.median())
+	r.Finding("One start executes %d programs with mini-docker (%s) vs %d with runc (%s). A Go program's start here costs %.2f ms (capctl --version) vs %.2f ms for /usr/bin/true, so the %d Go program starts of one run cost about %.0f ms before any of them does its work.",
+		len(md), strings.Join(md, " → "), len(runc), strings.Join(runc, " → "), g.Median(), t.Median(), goExecs, float64(goExecs)*g.Median())
 }
 
 // explainStages names the slowest stages in the findings.
-func (r *Report) explainStages() {
+func explainStages(r *report.Report) {
 	for _, net := range []string{"none", "bridge"} {
-		var st []StageRow
+		var st []report.StageRow
 		for _, s := range r.Stages {
 			if s.Network == net && s.Stage != "chain total" && !strings.HasPrefix(s.Stage, "wall") && !strings.HasPrefix(s.Stage, "rest") {
 				st = append(st, s)
@@ -288,7 +289,7 @@ func (r *Report) explainStages() {
 			top = append(top, fmt.Sprintf("%s %.1f ms", st[i].Stage, st[i].Stats.Median))
 		}
 		if len(top) > 0 {
-			r.finding("Slowest stages (--network %s, medians): %s.", net, strings.Join(top, ", "))
+			r.Finding("Slowest stages (--network %s, medians): %s.", net, strings.Join(top, ", "))
 		}
 	}
 }

@@ -18,31 +18,29 @@ import (
 
 const tool = "capctl"
 
-func main() { cli.Main(tool, run) }
-
-func run(args []string) error {
-	d := cli.Dispatcher{
-		Tool:    tool,
-		Summary: "Linux capabilities: root split into pieces.",
-		Commands: []cli.Subcommand{
-			{Name: "show", Usage: "show [PID]", Summary: "print the capability sets of a process, decoded", Run: cmdShow},
-			{Name: "decode", Usage: "decode HEX...", Summary: "decode a capability set written in hex (capsh --decode)", Run: cmdDecode},
-			{Name: "run", Usage: "run [OPTIONS] -- COMMAND [ARG...]", Summary: "set capabilities (and user), then exec a command", Run: cmdRun},
-			{Name: "setfile", Usage: "setfile CAPS FILE...", Summary: "set the capabilities of a file (setcap)", Run: cmdSetFile},
-			{Name: "getfile", Usage: "getfile FILE...", Summary: "print the capabilities of files (getcap)", Run: cmdGetFile},
-			{Name: "rmfile", Usage: "rmfile FILE...", Summary: "remove the capabilities of files (setcap -r)", Run: cmdRmFile},
-			{Name: "list", Usage: "list", Summary: "list the capabilities the running kernel knows", Run: cmdList},
-		},
-		Examples: []string{
-			"capctl show",
-			"capctl decode 00000000a80425fb",
-			"capctl run --docker-default -- grep Cap /proc/self/status",
-			"capctl run --cap-drop CHOWN -- chown 1 file",
-			"capctl setfile cap_net_bind_service+ep ./server",
-		},
-	}
-	return d.Run(args)
+// commands is capctl's top level: its sub-commands and its help.
+var commands = cli.Dispatcher{
+	Tool:    tool,
+	Summary: "Linux capabilities: root split into pieces.",
+	Commands: []cli.Subcommand{
+		{Name: "show", Usage: "show [PID]", Summary: "print the capability sets of a process, decoded", Run: cmdShow},
+		{Name: "decode", Usage: "decode HEX...", Summary: "decode a capability set written in hex (capsh --decode)", Run: cmdDecode},
+		{Name: "run", Usage: "run [OPTIONS] -- COMMAND [ARG...]", Summary: "set capabilities (and user), then exec a command", Run: cmdRun},
+		{Name: "setfile", Usage: "setfile CAPS FILE...", Summary: "set the capabilities of a file (setcap)", Run: cmdSetFile},
+		{Name: "getfile", Usage: "getfile FILE...", Summary: "print the capabilities of files (getcap)", Run: cmdGetFile},
+		{Name: "rmfile", Usage: "rmfile FILE...", Summary: "remove the capabilities of files (setcap -r)", Run: cmdRmFile},
+		{Name: "list", Usage: "list", Summary: "list the capabilities the running kernel knows", Run: cmdList},
+	},
+	Examples: []string{
+		"capctl show",
+		"capctl decode 00000000a80425fb",
+		"capctl run --docker-default -- grep Cap /proc/self/status",
+		"capctl run --cap-drop CHOWN -- chown 1 file",
+		"capctl setfile cap_net_bind_service+ep ./server",
+	},
 }
+
+func main() { cli.Main(tool, commands.Run) }
 
 // badCaps turns a capability parse error into exit 125 with a hint.
 func badCaps(err error) error {

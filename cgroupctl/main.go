@@ -140,40 +140,36 @@ func (x *cmd) addLimitFlags() {
 func (x *cmd) resources() (cgroup.Resources, error) {
 	var r cgroup.Resources
 	var err error
-	if x.mem != "" {
-		if r.Memory, err = cgroup.ParseMemory(x.mem); err != nil {
-			return r, err
-		}
-	}
-	if x.swap != "" {
-		if r.MemorySwap, err = cgroup.ParseMemorySwap(x.swap); err != nil {
-			return r, err
-		}
-	}
-	if x.cpus != "" {
-		if r.NanoCPUs, err = cgroup.ParseCPUs(x.cpus); err != nil {
-			return r, err
-		}
-	}
-	if x.shares != "" {
-		if r.CPUShares, err = cgroup.ParseShares(x.shares); err != nil {
-			return r, err
-		}
-	}
-	if x.pids != "" {
-		if r.PidsLimit, err = cgroup.ParsePids(x.pids); err != nil {
-			return r, err
-		}
-	}
-	if x.cpuset != "" {
-		if r.CpusetCpus, err = cgroup.ParseCpuset(x.cpuset); err != nil {
-			return r, err
+	for _, e := range []error{
+		parseGiven(x.mem, cgroup.ParseMemory, &r.Memory),
+		parseGiven(x.swap, cgroup.ParseMemorySwap, &r.MemorySwap),
+		parseGiven(x.cpus, cgroup.ParseCPUs, &r.NanoCPUs),
+		parseGiven(x.shares, cgroup.ParseShares, &r.CPUShares),
+		parseGiven(x.pids, cgroup.ParsePids, &r.PidsLimit),
+		parseGiven(x.cpuset, cgroup.ParseCpuset, &r.CpusetCpus),
+	} {
+		if e != nil {
+			return r, e
 		}
 	}
 	if r.Devices, err = cgroup.ParseDevices(x.devices); err != nil {
 		return r, err
 	}
 	return r, nil
+}
+
+// parseGiven parses a limit flag's value into dst, when the flag was
+// given: an empty value leaves the limit unset.
+func parseGiven[T any](value string, parse func(string) (T, error), dst *T) error {
+	if value == "" {
+		return nil
+	}
+	v, err := parse(value)
+	if err != nil {
+		return err
+	}
+	*dst = v
+	return nil
 }
 
 // host detects the host's cgroups and picks the tree --mode asks for.

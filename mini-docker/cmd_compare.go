@@ -96,7 +96,7 @@ func cmdCompare(c *ctx, args []string) error {
 
 	// docker run's own parser finds where the flags end and IMAGE starts.
 	var ro engine.Options
-	f, _ := runFlags(&ro)
+	f, _ := engine.RunFlags(&ro)
 	if err := f.Parse(rest); err != nil {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker compare --help'"}
 	}

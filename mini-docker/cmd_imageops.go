@@ -18,7 +18,7 @@ import (
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/imageops"
 	"mini-docker/overlay/overlayfs"
-	pullimage "mini-docker/pull/image"
+	"mini-docker/pull/image"
 	"mini-docker/pull/registry"
 	"mini-docker/pull/store"
 )
@@ -375,7 +375,7 @@ func cmdSave(c *ctx, args []string) error {
 			return notFound(err)
 		}
 	}
-	return writeOutput(*out, func(w *os.File) error { return pullimage.Save(s, f.Args(), w) })
+	return writeOutput(*out, func(w *os.File) error { return image.Save(s, f.Args(), w) })
 }
 
 func cmdLoad(c *ctx, args []string) error {
@@ -396,12 +396,12 @@ func cmdLoad(c *ctx, args []string) error {
 		defer r.Close()
 	}
 	// The bounds on layers of daemon.json, as `pull load` applies them.
-	lim, reserve, err := pullimage.LayerLimits("", -1, -1)
+	lim, reserve, err := image.LayerLimits("", -1, -1)
 	if err != nil {
 		return err
 	}
 	s.Reserve = reserve
-	names, err := pullimage.Load(context.Background(), s, r, lim, f.Explainer())
+	names, err := image.Load(context.Background(), s, r, lim, f.Explainer())
 	if err != nil {
 		return cli.WithCode(err, 1)
 	}

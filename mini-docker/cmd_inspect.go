@@ -9,6 +9,7 @@ import (
 	"text/template"
 
 	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/engine"
 )
 
 // templateFuncs are the functions docker inspect --format offers.
@@ -37,12 +38,17 @@ var templateFuncs = template.FuncMap{
 
 func cmdInspect(c *ctx, args []string) error {
 	f := newFlags("inspect", "[-f FORMAT] NAME...", "Print Docker's JSON description of containers (or images), or the fields a Go template picks.",
-		"mini-docker inspect demo", "mini-docker inspect --format '{{.State.Pid}}' demo", "mini-docker inspect -f '{{json .GraphDriver}}' demo")
+		"mini-docker inspect demo", "mini-docker inspect --format '{{.State.Pid}}' demo", "mini-docker inspect -f '{{json .GraphDriver}}' demo",
+		"mini-docker inspect --oci demo | jq .linux.namespaces")
 	format := f.StringP("format", "f", "", "format the output using the given Go template")
 	typ := f.String("type", "", "return JSON for the given type: container or image")
+	oci := f.Bool("oci", false, "print the container's OCI runtime spec, the config.json runc would read, made from its Config and HostConfig")
 	e, err := open(c, f, args, "inspect", 1)
 	if err != nil {
 		return cli.Done(err)
+	}
+	if *oci {
+		return inspectOCI(e, f.Args())
 	}
 	var tmpl *template.Template
 	if *format != "" {
@@ -90,15 +96,42 @@ func cmdInspect(c *ctx, args []string) error {
 		if objs == nil {
 			objs = []any{}
 		}
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "    ")
-		enc.Encode(objs)
-		os.Stdout.Write(b.Bytes())
+		printJSON(objs)
 	}
 	if failed {
 		return cli.ExitCode(1)
 	}
 	return nil
+}
+
+// inspectOCI prints each container's OCI runtime spec.
+func inspectOCI(e *engine.Engine, refs []string) error {
+	failed := false
+	for _, ref := range refs {
+		ct, err := e.Find(ref)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "mini-docker: error: No such container: %s\n", ref)
+			failed = true
+			continue
+		}
+		spec, err := e.OCISpec(ct)
+		if err != nil {
+			return err
+		}
+		printJSON(spec)
+	}
+	if failed {
+		return cli.ExitCode(1)
+	}
+	return nil
+}
+
+// printJSON prints v indented as docker inspect does, without HTML escapes.
+func printJSON(v any) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "    ")
+	enc.Encode(v)
+	os.Stdout.Write(b.Bytes())
 }

@@ -334,7 +334,7 @@ func pruneContainers(e *engine.Engine) ([]string, error) {
 	var ids []string
 	var errs []error
 	for _, ct := range cs {
-		if ct.State.Running || (ct.State.Status == "created" && ct.Runtime.MonitorPid != 0 && container.Alive(ct.Runtime.MonitorPid, ct.Runtime.MonitorStart)) {
+		if ct.State.Running || (ct.State.Status == container.Created && ct.Runtime.MonitorPid != 0 && container.Alive(ct.Runtime.MonitorPid, ct.Runtime.MonitorStart)) {
 			continue
 		}
 		if err := e.Remove(ct, false); err != nil {

@@ -81,9 +81,9 @@ func status(ct *container.Container) string {
 		return "Up " + HumanDuration(time.Since(s.StartedAt)) + " (Paused)"
 	case s.Running:
 		return "Up " + HumanDuration(time.Since(s.StartedAt))
-	case s.Status == "created":
+	case s.Status == container.Created:
 		return "Created"
-	case s.Status == "dead":
+	case s.Status == container.Dead:
 		return "Dead"
 	}
 	return fmt.Sprintf("Exited (%d) %s ago", s.ExitCode, HumanDuration(time.Since(s.FinishedAt)))

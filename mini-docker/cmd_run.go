@@ -3,10 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
-
-	"github.com/spf13/pflag"
 
 	"mini-docker/internal/cli"
 	"mini-docker/internal/explain"
@@ -32,51 +29,9 @@ Examples:
   mini-docker run --explain --rm --network none debian true
 `
 
-// runFlags defines docker run's flags. It is a plain pflag set, not
-// cli.NewFlags, because docker run's -h is --hostname, not --help.
-func runFlags(o *engine.Options) (*pflag.FlagSet, *bool) {
-	f := pflag.NewFlagSet("mini-docker run", pflag.ContinueOnError)
-	f.SetInterspersed(false)
-	f.SetOutput(io.Discard)
-	help := f.Bool("help", false, "show this help")
-	f.BoolVar(&o.Explain, "explain", false, "print the chain as the toolkit's commands (to stderr) while doing it")
-	f.BoolVar(&o.Timings, "timings", false, "print how long each stage took (to stderr)")
-	f.BoolVar(&o.ToolChain, "tool-chain", false, "run the steps inside the namespaces as the separate tools --explain prints (unshare ... capctl, one program each), not in one process")
-	f.BoolVarP(&o.Detach, "detach", "d", false, "run in the background and print the container ID")
-	f.StringVar(&o.Name, "name", "", "assign a name to the container")
-	f.BoolVar(&o.Rm, "rm", false, "remove the container when it exits")
-	f.BoolVarP(&o.Interactive, "interactive", "i", false, "keep STDIN open")
-	f.BoolVarP(&o.TTY, "tty", "t", false, "allocate a pseudo-TTY")
-	f.StringArrayVarP(&o.Env, "env", "e", nil, "set environment variables (KEY=VALUE, or KEY to copy ours)")
-	f.StringArrayVar(&o.EnvFiles, "env-file", nil, "read environment variables from a file")
-	f.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container")
-	f.StringVarP(&o.User, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")
-	f.StringVarP(&o.Hostname, "hostname", "h", "", "container host name")
-	f.String("entrypoint", "", "overwrite the default ENTRYPOINT of the image")
-	f.StringArrayVarP(&o.Volumes, "volume", "v", nil, "bind mount a host folder: HOST:CONTAINER[:ro]")
-	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a container's port: [IP:]HOSTPORT:PORT[/udp] (userland forwarder)")
-	f.StringVar(&o.Network, "network", "bridge", "network: bridge, none or host")
-	f.StringVarP(&o.Memory, "memory", "m", "", "memory limit")
-	f.StringVar(&o.MemorySwap, "memory-swap", "", "memory plus swap limit, -1 for unlimited swap")
-	f.StringVar(&o.CPUs, "cpus", "", "number of CPUs")
-	f.Int64VarP(&o.CPUShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
-	f.Int64Var(&o.PidsLimit, "pids-limit", 0, "tune container pids limit (-1 for unlimited)")
-	f.StringSliceVar(&o.CapAdd, "cap-add", nil, "add Linux capabilities")
-	f.StringSliceVar(&o.CapDrop, "cap-drop", nil, "drop Linux capabilities")
-	f.BoolVar(&o.Privileged, "privileged", false, "give extended privileges to this container")
-	f.StringArrayVar(&o.SecurityOpt, "security-opt", nil, "security options: seccomp=PROFILE|unconfined, no-new-privileges")
-	f.BoolVar(&o.ReadOnly, "read-only", false, "mount the container's root filesystem as read only")
-	f.BoolVar(&o.Init, "init", false, "run an init inside the container that forwards signals and reaps processes")
-	f.StringVar(&o.Pull, "pull", "missing", "pull image before running: always, missing or never")
-	f.StringVar(&o.Platform, "platform", "", "platform (only linux/amd64 here)")
-	f.BoolVar(&o.Userns, "userns", false, "run in a new user namespace (root inside maps to us)")
-	f.BoolVar(&o.NAT, "nat", false, "turn on outbound NAT and IP forwarding on the host (changes the host's firewall and sysctls)")
-	return f, help
-}
-
 func cmdRun(c *ctx, args []string) error {
 	var o engine.Options
-	f, help := runFlags(&o)
+	f, help := engine.RunFlags(&o)
 	if err := f.Parse(args); err != nil {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker run --help'"}
 	}

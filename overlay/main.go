@@ -93,26 +93,19 @@ func (c command) parseAndRun(args []string) error {
 		x.BoolVar(&x.readonly, "readonly", false, "mount the lower layers only (no --upper, --work): a read-only view")
 		x.StringVar(&x.method, "method", "auto", "system calls to use: auto, fsconfig (new mount API, Linux 6.8+), or mount (classic mount(2))")
 		x.StringVar(&x.links, "links", "", "folder for short layer links when a mount(2) option string would pass one page (default ROOT/overlay/l)")
-		x.StringVar(&x.root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
+		x.StringVar(&x.root, "root", cli.StateRoot(), "state root (env MINI_DOCKER_ROOT)")
 	case "diff":
 		x.StringArrayVar(&x.lower, "lower", nil, "lower layers, TOP-FIRST, separated by ':' (default: from the mount table)")
 		x.StringVar(&x.links, "links", "", "folder of short layer links to resolve (default ROOT/overlay/l)")
-		x.StringVar(&x.root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
+		x.StringVar(&x.root, "root", cli.StateRoot(), "state root (env MINI_DOCKER_ROOT)")
 	case "inspect":
 		x.StringVar(&x.links, "links", "", "folder of short layer links to resolve (default ROOT/overlay/l)")
-		x.StringVar(&x.root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
+		x.StringVar(&x.root, "root", cli.StateRoot(), "state root (env MINI_DOCKER_ROOT)")
 	}
 	if err := x.Parse(args); err != nil {
 		return cli.Done(err)
 	}
 	return withHint(c.run(x))
-}
-
-func defaultRoot() string {
-	if r := os.Getenv("MINI_DOCKER_ROOT"); r != "" {
-		return r
-	}
-	return "/var/lib/mini-docker"
 }
 
 func (c *cmd) linkDir() string {

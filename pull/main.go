@@ -30,15 +30,6 @@ const tool = "pull"
 
 func main() { cli.Main(tool, run) }
 
-// defaultRoot is the state root: --root, else $MINI_DOCKER_ROOT, else
-// /var/lib/mini-docker.
-func defaultRoot() string {
-	if r := os.Getenv("MINI_DOCKER_ROOT"); r != "" {
-		return r
-	}
-	return "/var/lib/mini-docker"
-}
-
 func run(args []string) error {
 	if len(args) > 0 {
 		switch args[0] {
@@ -87,7 +78,7 @@ func pull(args []string) error {
 			"pull save -o debian.tar debian:bookworm && pull load -i debian.tar",
 		},
 	})
-	f.StringVar(&root, "root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
+	f.StringVar(&root, "root", cli.StateRoot(), "state root (env MINI_DOCKER_ROOT)")
 	f.StringVar(&platform, "platform", "", "platform to pull from a multi-platform image, os/arch[/variant] (default: this host's)")
 	f.IntVar(&maxConcurrent, "max-concurrent", 3, "layers downloaded at the same time")
 	f.StringArrayVar(&mirrors, "registry-mirror", nil, "registry mirror for docker.io images, tried first (repeatable)")
@@ -176,7 +167,7 @@ func isTerminal(f *os.File) bool {
 
 func storeFlags(name, usage, summary string, examples ...string) (*cli.Flags, *string) {
 	f := cli.NewFlags(cli.Command{Tool: tool + " " + name, Usage: usage, Summary: summary, Examples: examples})
-	root := f.String("root", defaultRoot(), "state root (env MINI_DOCKER_ROOT)")
+	root := f.String("root", cli.StateRoot(), "state root (env MINI_DOCKER_ROOT)")
 	return f, root
 }
 

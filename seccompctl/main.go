@@ -15,27 +15,25 @@ import (
 
 const tool = "seccompctl"
 
-func main() { cli.Main(tool, run) }
-
-func run(args []string) error {
-	d := cli.Dispatcher{
-		Tool: tool,
-		Summary: `Filter system calls with seccomp: compile a Docker/OCI JSON profile to
+// commands is seccompctl's top level: its sub-commands and its help.
+var commands = cli.Dispatcher{
+	Tool: tool,
+	Summary: `Filter system calls with seccomp: compile a Docker/OCI JSON profile to
 BPF in Go, load it with seccomp(2), exec a command under it.`,
-		Commands: []cli.Subcommand{
-			{Name: "run", Usage: "run [flags] -- CMD [ARG...]", Summary: "install a filter, then exec a command under it", Run: cmdRun},
-			{Name: "dump", Usage: "dump [flags] PROFILE | --deny CALLS", Summary: "print the compiled BPF program as commented assembly", Run: cmdDump},
-			{Name: "check", Usage: "check [flags] PROFILE SYSCALL [ARG...]", Summary: "say which action a system call would get", Run: cmdCheck},
-		},
-		Examples: []string{
-			"seccompctl run --deny mkdir -- mkdir /tmp/x      # mkdir fails with EPERM",
-			"seccompctl run --profile default -- syscalls     # Docker's default policy",
-			"seccompctl dump default | head                   # the BPF program",
-			"seccompctl check default clone3                  # which action a call gets",
-		},
-	}
-	return d.Run(args)
+	Commands: []cli.Subcommand{
+		{Name: "run", Usage: "run [flags] -- CMD [ARG...]", Summary: "install a filter, then exec a command under it", Run: cmdRun},
+		{Name: "dump", Usage: "dump [flags] PROFILE | --deny CALLS", Summary: "print the compiled BPF program as commented assembly", Run: cmdDump},
+		{Name: "check", Usage: "check [flags] PROFILE SYSCALL [ARG...]", Summary: "say which action a system call would get", Run: cmdCheck},
+	},
+	Examples: []string{
+		"seccompctl run --deny mkdir -- mkdir /tmp/x      # mkdir fails with EPERM",
+		"seccompctl run --profile default -- syscalls     # Docker's default policy",
+		"seccompctl dump default | head                   # the BPF program",
+		"seccompctl check default clone3                  # which action a call gets",
+	},
 }
+
+func main() { cli.Main(tool, commands.Run) }
 
 // policy holds the flags that choose a filter, shared by run, dump and check.
 type policy struct {

@@ -22,32 +22,30 @@ import (
 
 const tool = "vethctl"
 
-func main() { cli.Main(tool, run) }
-
-func run(args []string) error {
-	d := cli.Dispatcher{
-		Tool: tool,
-		Summary: `Network namespaces, veth pairs, bridges and port forwarding, built with
+// commands is vethctl's top level: its sub-commands and its help.
+var commands = cli.Dispatcher{
+	Tool: tool,
+	Summary: `Network namespaces, veth pairs, bridges and port forwarding, built with
 netlink; --explain prints the equivalent ip(8) commands.`,
-		Commands: []cli.Subcommand{
-			{Name: "netns", Usage: "netns add|del|list [NAME]", Summary: "named namespaces in /run/netns (like ip netns)", Run: cmdNetns},
-			{Name: "create", Usage: "create HOST PEER [flags]", Summary: "a veth pair, PEER moved into a namespace", Run: cmdCreate},
-			{Name: "delete", Usage: "delete LINK", Summary: "delete a link (both ends of a veth)", Run: cmdDelete},
-			{Name: "bridge", Usage: "bridge add|del NAME [--addr CIDR]", Summary: "a bridge, the host side of a container network", Run: cmdBridge},
-			{Name: "attach", Usage: "attach BRIDGE LINK", Summary: "plug a link into a bridge", Run: cmdAttach},
-			{Name: "show", Usage: "show [--netns NAME|--pid PID]", Summary: "links, addresses and routes", Run: cmdShow},
-			{Name: "ipam", Usage: "ipam alloc|release|list [ID]", Summary: "lease addresses of a subnet (state root)", Run: cmdIpam},
-			{Name: "nat", Usage: "nat add|del --subnet CIDR --out IFACE", Summary: "masquerade a subnet's traffic out of an interface", Run: cmdNat},
-			{Name: "forward", Usage: "forward --listen ADDR:PORT --to ADDR:PORT", Summary: "relay a port to an address (docker run -p)", Run: cmdForward},
-		},
-		Examples: []string{
-			"vethctl netns add box",
-			"vethctl create veth0 eth0 --netns box --addr 10.0.0.2/24 --gateway 10.0.0.1 --explain",
-			"vethctl forward --listen 127.0.0.1:8080 --to 172.18.0.2:80",
-		},
-	}
-	return d.Run(args)
+	Commands: []cli.Subcommand{
+		{Name: "netns", Usage: "netns add|del|list [NAME]", Summary: "named namespaces in /run/netns (like ip netns)", Run: cmdNetns},
+		{Name: "create", Usage: "create HOST PEER [flags]", Summary: "a veth pair, PEER moved into a namespace", Run: cmdCreate},
+		{Name: "delete", Usage: "delete LINK", Summary: "delete a link (both ends of a veth)", Run: cmdDelete},
+		{Name: "bridge", Usage: "bridge add|del NAME [--addr CIDR]", Summary: "a bridge, the host side of a container network", Run: cmdBridge},
+		{Name: "attach", Usage: "attach BRIDGE LINK", Summary: "plug a link into a bridge", Run: cmdAttach},
+		{Name: "show", Usage: "show [--netns NAME|--pid PID]", Summary: "links, addresses and routes", Run: cmdShow},
+		{Name: "ipam", Usage: "ipam alloc|release|list [ID]", Summary: "lease addresses of a subnet (state root)", Run: cmdIpam},
+		{Name: "nat", Usage: "nat add|del --subnet CIDR --out IFACE", Summary: "masquerade a subnet's traffic out of an interface", Run: cmdNat},
+		{Name: "forward", Usage: "forward --listen ADDR:PORT --to ADDR:PORT", Summary: "relay a port to an address (docker run -p)", Run: cmdForward},
+	},
+	Examples: []string{
+		"vethctl netns add box",
+		"vethctl create veth0 eth0 --netns box --addr 10.0.0.2/24 --gateway 10.0.0.1 --explain",
+		"vethctl forward --listen 127.0.0.1:8080 --to 172.18.0.2:80",
+	},
 }
+
+func main() { cli.Main(tool, commands.Run) }
 
 // newFlags returns a sub-command's flag set. Flags may come after the
 // positional arguments, as with ip(8).
@@ -250,24 +248,13 @@ func cmdShow(args []string) error {
 	return s.Print(os.Stdout)
 }
 
-// stateRoot is --root, else $MINI_DOCKER_ROOT, else /var/lib/mini-docker.
-func stateRoot(flag string) string {
-	if flag != "" {
-		return flag
-	}
-	if r := os.Getenv("MINI_DOCKER_ROOT"); r != "" {
-		return r
-	}
-	return "/var/lib/mini-docker"
-}
-
 func cmdIpam(args []string) error {
 	f := newFlags("ipam alloc|release|list [ID] [--subnet CIDR] [--gateway IP] [--root DIR]",
 		"Lease addresses of a subnet to IDs (containers), as lease files under ROOT/network/. Never hands out the network, broadcast or gateway address, nor a leased one; safe for concurrent processes (flock).",
 		"vethctl ipam alloc c1 --subnet 10.0.0.0/24", "vethctl ipam list --subnet 10.0.0.0/24", "vethctl ipam release c1 --subnet 10.0.0.0/24")
 	subnet := f.String("subnet", network.DefaultSubnet, "the subnet to lease from, `CIDR`")
 	gw := f.String("gateway", "", "the address kept for the gateway, `IP` (default: the subnet's first)")
-	root := f.String("root", "", "state root `DIR` (default $MINI_DOCKER_ROOT or /var/lib/mini-docker)")
+	root := f.String("root", cli.StateRoot(), "state root `DIR` (env MINI_DOCKER_ROOT)")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
@@ -281,7 +268,7 @@ func cmdIpam(args []string) error {
 			return fmt.Errorf("invalid --gateway %q (want an IPv4 address)", *gw)
 		}
 	}
-	pool, err := network.OpenPool(stateRoot(*root), sn, gateway)
+	pool, err := network.OpenPool(*root, sn, gateway)
 	if err != nil {
 		return err
 	}

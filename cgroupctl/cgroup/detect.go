@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"mini-docker/internal/mountinfo"
 )
 
 // Mode is how the host mounts its cgroups.
@@ -95,9 +97,9 @@ func Detect() (*Host, error) {
 // fields: id, parent, dev, root, mount point, options, "-", fs type,
 // source, super options. For a v1 hierarchy the super options name the
 // controllers bound to it.
-func Parse(mountinfo, selfCgroup []byte) (*Host, error) {
+func Parse(mountInfo, selfCgroup []byte) (*Host, error) {
 	h := &Host{V1: map[string]string{}, Self: map[string]string{}}
-	sc := bufio.NewScanner(bytes.NewReader(mountinfo))
+	sc := bufio.NewScanner(bytes.NewReader(mountInfo))
 	for sc.Scan() {
 		pre, post, ok := strings.Cut(sc.Text(), " - ")
 		if !ok {
@@ -107,7 +109,7 @@ func Parse(mountinfo, selfCgroup []byte) (*Host, error) {
 		if len(f) < 5 || len(g) < 3 {
 			continue
 		}
-		point := unescape(f[4])
+		point := mountinfo.Unescape(f[4])
 		switch g[0] {
 		case "cgroup2":
 			if h.V2Root == "" {
@@ -126,7 +128,7 @@ func Parse(mountinfo, selfCgroup []byte) (*Host, error) {
 				}
 			}
 			if len(subs) > 0 && !h.hasHierarchy(subs) {
-				h.Hierarchies = append(h.Hierarchies, Hierarchy{Point: point, Root: unescape(f[3]), Subsystems: subs})
+				h.Hierarchies = append(h.Hierarchies, Hierarchy{Point: point, Root: mountinfo.Unescape(f[3]), Subsystems: subs})
 			}
 		}
 	}
@@ -198,26 +200,6 @@ func isController(opt string) bool {
 		return true
 	}
 	return false
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v byte
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &v); err == nil {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 func readControllers(dir string) []string {

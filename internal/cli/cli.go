@@ -262,3 +262,13 @@ func Usagef(tool, format string, args ...any) error {
 	return &Error{Code: ExitToolFailure, Err: fmt.Errorf(format, args...),
 		Hint: fmt.Sprintf("see '%s --help'", tool)}
 }
+
+// StateRoot is where the tools keep their state when no --root is
+// given: $MINI_DOCKER_ROOT, else /var/lib/mini-docker (Docker's
+// /var/lib/docker).
+func StateRoot() string {
+	if r := os.Getenv("MINI_DOCKER_ROOT"); r != "" {
+		return r
+	}
+	return "/var/lib/mini-docker"
+}

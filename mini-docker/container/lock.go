@@ -108,7 +108,7 @@ func (s *Store) Create(name string, fill func(c *Container)) (*Container, error)
 		Name:     "/" + name,
 		Driver:   "overlay2",
 		Platform: "linux",
-		State:    State{Status: "created"},
+		State:    State{Status: Created},
 	}
 	if fill != nil {
 		fill(c)

@@ -6,6 +6,39 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	mobycontainer "github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// The container's two layers of configuration are Docker's own types:
+// Config (what runs: command, environment, user, terminal) and
+// HostConfig (what the host gives it: mounts, network, limits,
+// security), as docker run's flags set them and docker inspect prints
+// them. mini-docker/engine/ocispec.go converts them, in one place, into
+// the OCI runtime spec the kernel steps are planned from.
+type (
+	Config      = mobycontainer.Config
+	HostConfig  = mobycontainer.HostConfig
+	NetworkMode = mobycontainer.NetworkMode
+	Status      = mobycontainer.ContainerState
+)
+
+// The states of a container, Docker's (docker ps shows them).
+const (
+	Created = mobycontainer.StateCreated
+	Running = mobycontainer.StateRunning
+	Paused  = mobycontainer.StatePaused
+	Exited  = mobycontainer.StateExited
+	Dead    = mobycontainer.StateDead
+)
+
+// The network modes of docker run --network that mini-docker knows.
+const (
+	NetworkBridge NetworkMode = "bridge"
+	NetworkNone   NetworkMode = "none"
+	NetworkHost   NetworkMode = "host"
 )
 
 // Container is what mini-docker records about a container, in the shape
@@ -37,7 +70,7 @@ type Container struct {
 
 // State is Docker's State object.
 type State struct {
-	Status     string    `json:"Status"` // created, running, paused, exited, dead
+	Status     Status    `json:"Status"`
 	Running    bool      `json:"Running"`
 	Paused     bool      `json:"Paused"`
 	Restarting bool      `json:"Restarting"`
@@ -50,67 +83,17 @@ type State struct {
 	FinishedAt time.Time `json:"FinishedAt"`
 }
 
-// HostConfig is the part of Docker's HostConfig the run flags set.
-type HostConfig struct {
-	Binds          []string            `json:"Binds"`
-	NetworkMode    string              `json:"NetworkMode"`
-	PortBindings   map[string][]Port   `json:"PortBindings"`
-	AutoRemove     bool                `json:"AutoRemove"`
-	CapAdd         []string            `json:"CapAdd"`
-	CapDrop        []string            `json:"CapDrop"`
-	Privileged     bool                `json:"Privileged"`
-	ReadonlyRootfs bool                `json:"ReadonlyRootfs"`
-	SecurityOpt    []string            `json:"SecurityOpt"`
-	Memory         int64               `json:"Memory"`
-	MemorySwap     int64               `json:"MemorySwap"`
-	NanoCpus       int64               `json:"NanoCpus"`
-	CPUShares      int64               `json:"CpuShares"`
-	PidsLimit      *int64              `json:"PidsLimit"`
-	Init           *bool               `json:"Init"`
-	ShmSize        int64               `json:"ShmSize"`
-	ExtraHosts     []string            `json:"ExtraHosts"`
-	Sysctls        map[string]string   `json:"Sysctls,omitempty"`
-	LogConfig      map[string]any      `json:"LogConfig,omitempty"`
-	Tmpfs          map[string]string   `json:"Tmpfs,omitempty"`
-	Ulimits        []map[string]string `json:"Ulimits,omitempty"`
-}
-
-// Port is one host side of a published port.
-type Port struct {
-	HostIP   string `json:"HostIp"`
-	HostPort string `json:"HostPort"`
-}
-
 // GraphDriver names the overlay mount's folders, as Docker's overlay2 does.
 type GraphDriver struct {
 	Name string            `json:"Name"`
 	Data map[string]string `json:"Data"`
 }
 
-// Config is Docker's container Config.
-type Config struct {
-	Hostname     string            `json:"Hostname"`
-	Domainname   string            `json:"Domainname"`
-	User         string            `json:"User"`
-	AttachStdin  bool              `json:"AttachStdin"`
-	AttachStdout bool              `json:"AttachStdout"`
-	AttachStderr bool              `json:"AttachStderr"`
-	Tty          bool              `json:"Tty"`
-	OpenStdin    bool              `json:"OpenStdin"`
-	StdinOnce    bool              `json:"StdinOnce"`
-	Env          []string          `json:"Env"`
-	Cmd          []string          `json:"Cmd"`
-	Image        string            `json:"Image"`
-	WorkingDir   string            `json:"WorkingDir"`
-	Entrypoint   []string          `json:"Entrypoint"`
-	Labels       map[string]string `json:"Labels"`
-}
-
 // NetworkSettings is the part of Docker's NetworkSettings the walkthrough reads.
 type NetworkSettings struct {
 	Bridge      string                      `json:"Bridge"`
 	SandboxKey  string                      `json:"SandboxKey"`
-	Ports       map[string][]Port           `json:"Ports"`
+	Ports       network.PortMap             `json:"Ports"`
 	Gateway     string                      `json:"Gateway"`
 	IPAddress   string                      `json:"IPAddress"`
 	IPPrefixLen int                         `json:"IPPrefixLen"`
@@ -165,26 +148,26 @@ type Runtime struct {
 // as data for mini-docker's own first process of the container, which
 // does the same steps through the same packages without an exec per tool.
 type Inside struct {
-	Program     string   `json:"Program"`         // mini-docker-inside, run from a read-only mount of it
-	Netns       string   `json:"Netns,omitempty"` // /run/netns/NAME to join ("" = the host's)
-	Hostname    string   `json:"Hostname"`
-	Userns      bool     `json:"Userns,omitempty"`   // a user namespace mapping root to root
-	CgroupNS    bool     `json:"CgroupNS,omitempty"` // a cgroup namespace rooted at the container's group
-	CgroupV1    []string `json:"CgroupV1,omitempty"` // the group's directory in each v1 hierarchy
-	CgroupV2    string   `json:"CgroupV2,omitempty"` // its cgroup2 directory
-	Root        string   `json:"Root"`               // the merged overlay
-	Privileged  bool     `json:"Privileged,omitempty"`
-	Binds       []string `json:"Binds,omitempty"` // SRC:DST[:ro], as chroot --bind
-	ReadOnly    bool     `json:"ReadOnly,omitempty"`
-	Workdir     string   `json:"Workdir"`
-	Seccomp     string   `json:"Seccomp"` // default, a profile file, or unconfined
-	SeccompCaps []string `json:"SeccompCaps,omitempty"`
-	CapAdd      []string `json:"CapAdd,omitempty"`
-	CapDrop     []string `json:"CapDrop,omitempty"`
-	User        string   `json:"User,omitempty"`
-	NoNewPrivs  bool     `json:"NoNewPrivs,omitempty"`
-	Console     bool     `json:"Console,omitempty"` // -t: make the terminal inside
-	Argv        []string `json:"Argv"`
+	Program     string        `json:"Program"`         // mini-docker-inside, run from a read-only mount of it
+	Netns       string        `json:"Netns,omitempty"` // /run/netns/NAME to join ("" = the host's)
+	Hostname    string        `json:"Hostname"`
+	Userns      bool          `json:"Userns,omitempty"`   // a user namespace mapping root to root
+	CgroupNS    bool          `json:"CgroupNS,omitempty"` // a cgroup namespace rooted at the container's group
+	CgroupV1    []string      `json:"CgroupV1,omitempty"` // the group's directory in each v1 hierarchy
+	CgroupV2    string        `json:"CgroupV2,omitempty"` // its cgroup2 directory
+	Root        string        `json:"Root"`               // the merged overlay
+	Privileged  bool          `json:"Privileged,omitempty"`
+	Mounts      []specs.Mount `json:"Mounts,omitempty"` // the OCI spec's bind mounts, as chroot --bind
+	ReadOnly    bool          `json:"ReadOnly,omitempty"`
+	Workdir     string        `json:"Workdir"`
+	Seccomp     string        `json:"Seccomp"` // default, a profile file, or unconfined
+	SeccompCaps []string      `json:"SeccompCaps,omitempty"`
+	CapAdd      []string      `json:"CapAdd,omitempty"`
+	CapDrop     []string      `json:"CapDrop,omitempty"`
+	User        string        `json:"User,omitempty"`
+	NoNewPrivs  bool          `json:"NoNewPrivs,omitempty"`
+	Console     bool          `json:"Console,omitempty"` // -t: make the terminal inside
+	Argv        []string      `json:"Argv"`
 }
 
 // Store is the containers folder of a state root.

@@ -1,4 +1,4 @@
-// Package build runs a Dockerfile the way Docker's classic builder does:
+// Package dockerfile runs a Dockerfile the way Docker's classic builder does:
 // each instruction starts from the image the previous one made, changes
 // it (a container for RUN, files for COPY, the config for the rest) and
 // commits a new image. A cache keyed on the parent image and the

@@ -1,17 +1,23 @@
-// Package runtime is mini-docker's engine: it turns `docker run`'s flags
-// into a plan of the toolkit's steps and runs it, then watches, stops and
-// removes the container. Lesson 09 (lessons/09-mini-docker.md) teaches it.
+// Package engine is mini-docker's engine: it records a container from
+// `docker run`'s flags, plans its steps and runs them, then watches,
+// stops and removes the container. Lesson 09 (lessons/09-mini-docker.md)
+// teaches it.
 //
-// The path of one run, file by file:
+// The path of one run, file by file (ARCHITECTURE.md, "How a run flag
+// flows", draws it):
 //
-//	options.go     the flags of run, with Docker's names (Options)
-//	run.go         Engine.Create: the image, the ID, the recorded state
-//	plan.go        Spec → Plan: the host steps (overlay, cgroup, netns)
-//	               and the chain of tools from unshare on
+//	options.go     the flags of run, with Docker's names (RunFlags, Options)
+//	run.go         Engine.Create: the flags parsed once into Docker's
+//	               Config and HostConfig, the image, the recorded state
+//	ocispec.go     Config + HostConfig → the OCI runtime spec, in one place
+//	               (inspect --oci prints it)
+//	plan.go        the host steps (overlay, cgroup, netns, veth), and the
+//	               steps inside the namespaces from package plan, rendered
+//	               as the chain of tools and as mini-docker-inside's input
 //	start.go       Engine.Prepare does the host steps, Engine.Start the chain
 //	network.go     bridge, address lease and published ports
-//	inside.go      the chain as data for mini-docker-inside (the default),
-//	               instead of one program per tool (--tool-chain)
+//	inside.go      starting mini-docker-inside (the default), instead of
+//	               one program per tool (--tool-chain)
 //	hops.go        every program that enters runs from a read-only mount
 //	               of itself (CVE-2019-5736)
 //	monitor.go     the process that waits for the container's end

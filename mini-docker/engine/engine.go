@@ -44,7 +44,7 @@ func NewEngine(root string) (*Engine, error) {
 // crash recovery: when mini-docker or a monitor was SIGKILLed, nobody
 // recorded the container's end, so the next command to look does.
 func (e *Engine) Refresh(c *container.Container) (*container.Container, error) {
-	if c.State.Status != "running" && c.State.Status != "paused" && c.State.Status != "created" {
+	if c.State.Status != container.Running && c.State.Status != container.Paused && c.State.Status != container.Created {
 		if !c.Runtime.Released && !monitorAlive(c) {
 			return e.releaseLocked(c)
 		}
@@ -53,7 +53,7 @@ func (e *Engine) Refresh(c *container.Container) (*container.Container, error) {
 	if monitorAlive(c) {
 		return c, nil
 	}
-	if c.State.Status == "created" {
+	if c.State.Status == container.Created {
 		// A run died while setting up: undo what it recorded.
 		if c.Runtime.Released {
 			return c, nil
@@ -69,7 +69,7 @@ func (e *Engine) Refresh(c *container.Container) (*container.Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	if (c.State.Status == "running" || c.State.Status == "paused") && !monitorAlive(c) {
+	if (c.State.Status == container.Running || c.State.Status == container.Paused) && !monitorAlive(c) {
 		// The monitor was killed, and the container with it: its first
 		// process dies by PR_SET_PDEATHSIG (SIGKILL). If it still runs (the
 		// signal not yet delivered, or a container of an older mini-docker),
@@ -85,7 +85,7 @@ func (e *Engine) Refresh(c *container.Container) (*container.Container, error) {
 				time.Sleep(5 * time.Millisecond)
 			}
 		}
-		c.State.Status = "exited"
+		c.State.Status = container.Exited
 		c.State.Running, c.State.Paused = false, false
 		c.State.Pid = 0
 		c.State.ExitCode = 128 + int(syscall.SIGKILL)

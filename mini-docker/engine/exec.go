@@ -14,6 +14,7 @@ import (
 
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/inside"
+	"mini-docker/mini-docker/plan"
 )
 
 // ExecOptions are docker exec's flags.
@@ -29,7 +30,7 @@ type ExecOptions struct {
 
 // ExecInArg is the hidden mode of mini-docker that ends an exec chain:
 // chdir, close every inherited descriptor above 2, exec the command.
-const ExecInArg = "__execin"
+const ExecInArg = plan.ExecInArg
 
 // sealedCopy copies a tool's binary into a sealed memfd, for kernels
 // without detached read-only mounts (see readOnlyExecutable): a sealed
@@ -120,43 +121,30 @@ func (e *Engine) ExecChain(c *container.Container, o *ExecOptions) (chain, files
 		files = append(files, p)
 		return "/proc/self/fd/" + strconv.Itoa(2+len(files))
 	}
-	chain = hop(chain, &hops, cgroupctl, "exec", "--name", c.ID, "--parent", CgroupParent, "--")
+	chain = hop(chain, &hops, cgroupctl)
+	chain = append(chain, plan.CgroupJoin{Name: c.ID, Parent: CgroupParent}.Flags()...)
 	chain = hop(chain, &hops, unshare, "join", strconv.Itoa(c.State.Pid), "--")
 	if c.Runtime.Seccomp != "unconfined" && c.Runtime.Seccomp != "" {
 		p, err := e.Tools.Path("seccompctl", "exec: seccomp")
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		chain = append(chain, fdPath(p), "run", "--profile", c.Runtime.Seccomp, "--caps", strings.Join(c.Runtime.Caps, ","), "--")
+		chain = append(chain, fdPath(p))
+		chain = append(chain, plan.Seccomp{Profile: c.Runtime.Seccomp, Caps: c.Runtime.Caps}.Flags()...)
 	}
 	p, err := e.Tools.Path("capctl", "exec: capabilities")
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	chain = append(chain, fdPath(p), "run")
+	// The run's capabilities, with exec's own user (no default root here:
+	// exec runs as the container's user).
 	hc := c.HostConfig
-	if hc.Privileged {
-		chain = append(chain, "--privileged")
-	} else {
-		chain = append(chain, "--docker-default")
-		for _, x := range hc.CapAdd {
-			chain = append(chain, "--cap-add", x)
-		}
-		for _, x := range hc.CapDrop {
-			chain = append(chain, "--cap-drop", x)
-		}
-	}
-	user := c.Config.User
+	caps := plan.Caps{Privileged: hc.Privileged, Add: hc.CapAdd, Drop: hc.CapDrop, User: c.Config.User, NoNewPrivs: c.Runtime.NoNewPrivs}
 	if o.User != "" {
-		user = o.User
+		caps.User = o.User
 	}
-	if user != "" {
-		chain = append(chain, "--user", user)
-	}
-	if c.Runtime.NoNewPrivs {
-		chain = append(chain, "--no-new-privs")
-	}
-	chain = append(chain, "--")
+	chain = append(chain, fdPath(p))
+	chain = append(chain, caps.Flags()...)
 	wd := o.Workdir
 	if wd == "" {
 		wd = c.Config.WorkingDir

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"mini-docker/internal/explain"
+	"mini-docker/mini-docker/plan"
 )
 
 // Every program that enters a container runs from a file nobody can write.
@@ -32,16 +33,6 @@ import (
 func hop(chain []string, hops *[]int, argv ...string) []string {
 	*hops = append(*hops, len(chain))
 	return append(chain, argv...)
-}
-
-// hopFd is the descriptor hop k of a chain is exec'd through: after the
-// tools passed as descriptors 3, 4, ... (files) and -t's console socket.
-func hopFd(files int, console bool, k int) int {
-	n := 3 + files + k
-	if console {
-		n++
-	}
-	return n
 }
 
 // openChain opens what a chain execs into a container, read-only: files
@@ -79,7 +70,7 @@ func openChain(chain, files []string, hops []int, console *os.File) ([]string, [
 			return fail(err)
 		}
 		fds = append(fds, f)
-		argv[i] = "/proc/self/fd/" + strconv.Itoa(hopFd(len(files), console != nil, k))
+		argv[i] = "/proc/self/fd/" + strconv.Itoa(plan.HopFd(len(files), console != nil, k))
 	}
 	return argv, fds, nil
 }

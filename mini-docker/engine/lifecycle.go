@@ -129,7 +129,7 @@ func (e *Engine) Remove(c *container.Container, force bool) error {
 		}
 	}
 	// A run or monitor still setting up: stop it so it makes nothing more.
-	if c.State.Status == "created" && monitorAlive(c) && c.Runtime.MonitorPid != os.Getpid() {
+	if c.State.Status == container.Created && monitorAlive(c) && c.Runtime.MonitorPid != os.Getpid() {
 		if !force {
 			return &ErrRunning{ID: "/" + strings.TrimPrefix(c.Name, "/")}
 		}
@@ -223,9 +223,9 @@ func (e *Engine) setPaused(c *container.Container, paused bool) error {
 		return err
 	}
 	cur.State.Paused = paused
-	cur.State.Status = "running"
+	cur.State.Status = container.Running
 	if paused {
-		cur.State.Status = "paused"
+		cur.State.Status = container.Paused
 	}
 	*c = *cur
 	return e.Store.Save(cur)

@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
+
+	mobynet "github.com/moby/moby/api/types/network"
 
 	"mini-docker/mini-docker/container"
 	"mini-docker/vethctl/network"
@@ -81,12 +84,12 @@ func (e *Engine) leaseAddr(vethctl, id string) (string, error) {
 // session so it outlives this command, and waits until it listens (a
 // port already taken fails here, with the forwarder's message).
 func (e *Engine) startForwarders(vethctl string, c *container.Container, ip string) error {
-	for _, key := range sortedPorts(c.HostConfig.PortBindings) {
-		ctrPort, proto, _ := strings.Cut(key, "/")
-		for _, b := range c.HostConfig.PortBindings[key] {
-			hostIP := b.HostIP
-			if hostIP == "" {
-				hostIP = "0.0.0.0"
+	for _, port := range sortedPorts(c.HostConfig.PortBindings) {
+		ctrPort, proto := strconv.Itoa(int(port.Num())), string(port.Proto())
+		for _, b := range c.HostConfig.PortBindings[port] {
+			hostIP := "0.0.0.0"
+			if b.HostIP.IsValid() {
+				hostIP = b.HostIP.String()
 			}
 			argv := []string{vethctl, "forward", "--listen", hostIP + ":" + b.HostPort, "--to", ip + ":" + ctrPort, "--proto", proto}
 			e.Explain.Cmd("%s &", strings.Join(argv, " "))
@@ -123,13 +126,14 @@ func (e *Engine) startForwarders(vethctl string, c *container.Container, ip stri
 	return nil
 }
 
-func sortedPorts(m map[string][]container.Port) []string {
-	var keys []string
+// sortedPorts is m's ports in the order of their "80/tcp" names.
+func sortedPorts(m mobynet.PortMap) []mobynet.Port {
+	var keys []mobynet.Port
 	for k := range m {
 		keys = append(keys, k)
 	}
 	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+		for j := i; j > 0 && keys[j].String() < keys[j-1].String(); j-- {
 			keys[j], keys[j-1] = keys[j-1], keys[j]
 		}
 	}

@@ -3,16 +3,20 @@ package engine
 import (
 	"bufio"
 	"fmt"
-	"net"
+	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 
+	"github.com/moby/moby/api/types/network"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/spf13/pflag"
 
 	"mini-docker/internal/units"
+	"mini-docker/mini-docker/container"
 )
 
 // Options are the flags of `mini-docker run`, with Docker's names.
@@ -53,6 +57,95 @@ type Options struct {
 	ToolChain   bool // run the inside steps as the separate tools, as --explain prints them
 }
 
+// RunFlags defines docker run's flags, each setting its field of o. It is a plain pflag set, not
+// cli.NewFlags, because docker run's -h is --hostname, not --help.
+func RunFlags(o *Options) (*pflag.FlagSet, *bool) {
+	f := pflag.NewFlagSet("mini-docker run", pflag.ContinueOnError)
+	f.SetInterspersed(false)
+	f.SetOutput(io.Discard)
+	help := f.Bool("help", false, "show this help")
+	f.BoolVar(&o.Explain, "explain", false, "print the chain as the toolkit's commands (to stderr) while doing it")
+	f.BoolVar(&o.Timings, "timings", false, "print how long each stage took (to stderr)")
+	f.BoolVar(&o.ToolChain, "tool-chain", false, "run the steps inside the namespaces as the separate tools --explain prints (unshare ... capctl, one program each), not in one process")
+	f.BoolVarP(&o.Detach, "detach", "d", false, "run in the background and print the container ID")
+	f.StringVar(&o.Name, "name", "", "assign a name to the container")
+	f.BoolVar(&o.Rm, "rm", false, "remove the container when it exits")
+	f.BoolVarP(&o.Interactive, "interactive", "i", false, "keep STDIN open")
+	f.BoolVarP(&o.TTY, "tty", "t", false, "allocate a pseudo-TTY")
+	f.StringArrayVarP(&o.Env, "env", "e", nil, "set environment variables (KEY=VALUE, or KEY to copy ours)")
+	f.StringArrayVar(&o.EnvFiles, "env-file", nil, "read environment variables from a file")
+	f.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container")
+	f.StringVarP(&o.User, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")
+	f.StringVarP(&o.Hostname, "hostname", "h", "", "container host name")
+	f.String("entrypoint", "", "overwrite the default ENTRYPOINT of the image")
+	f.StringArrayVarP(&o.Volumes, "volume", "v", nil, "bind mount a host folder: HOST:CONTAINER[:ro]")
+	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a container's port: [IP:]HOSTPORT:PORT[/udp] (userland forwarder)")
+	f.StringVar(&o.Network, "network", "bridge", "network: bridge, none or host")
+	f.StringVarP(&o.Memory, "memory", "m", "", "memory limit")
+	f.StringVar(&o.MemorySwap, "memory-swap", "", "memory plus swap limit, -1 for unlimited swap")
+	f.StringVar(&o.CPUs, "cpus", "", "number of CPUs")
+	f.Int64VarP(&o.CPUShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
+	f.Int64Var(&o.PidsLimit, "pids-limit", 0, "tune container pids limit (-1 for unlimited)")
+	f.StringSliceVar(&o.CapAdd, "cap-add", nil, "add Linux capabilities")
+	f.StringSliceVar(&o.CapDrop, "cap-drop", nil, "drop Linux capabilities")
+	f.BoolVar(&o.Privileged, "privileged", false, "give extended privileges to this container")
+	f.StringArrayVar(&o.SecurityOpt, "security-opt", nil, "security options: seccomp=PROFILE|unconfined, no-new-privileges")
+	f.BoolVar(&o.ReadOnly, "read-only", false, "mount the container's root filesystem as read only")
+	f.BoolVar(&o.Init, "init", false, "run an init inside the container that forwards signals and reaps processes")
+	f.StringVar(&o.Pull, "pull", "missing", "pull image before running: always, missing or never")
+	f.StringVar(&o.Platform, "platform", "", "platform (only linux/amd64 here)")
+	f.BoolVar(&o.Userns, "userns", false, "run in a new user namespace (root inside maps to us)")
+	f.BoolVar(&o.NAT, "nat", false, "turn on outbound NAT and IP forwarding on the host (changes the host's firewall and sysctls)")
+	return f, help
+}
+
+// HostConfig parses the flags that say what the host gives the
+// container: mounts, network, ports, limits, capabilities, security.
+func (o *Options) HostConfig() (*container.HostConfig, error) {
+	if err := CheckEnv(o.Env); err != nil {
+		return nil, err
+	}
+	limits, err := o.ParseLimits()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := o.ParseVolumes(); err != nil {
+		return nil, err
+	}
+	ports, err := o.ParsePublish()
+	if err != nil {
+		return nil, err
+	}
+	sec, err := o.ParseSecurity()
+	if err != nil {
+		return nil, err
+	}
+	mode := container.NetworkMode(o.Network)
+	switch mode {
+	case "", "default":
+		mode = container.NetworkBridge
+	case container.NetworkBridge, container.NetworkNone, container.NetworkHost:
+	default:
+		return nil, fmt.Errorf("network %s not found", o.Network)
+	}
+	if mode != container.NetworkBridge {
+		ports = network.PortMap{} // Docker ignores -p outside a bridge network
+	}
+	hc := &container.HostConfig{
+		Binds: o.Volumes, NetworkMode: mode, PortBindings: ports, AutoRemove: o.Rm,
+		CapAdd: o.CapAdd, CapDrop: o.CapDrop, Privileged: o.Privileged, ReadonlyRootfs: o.ReadOnly,
+		SecurityOpt: securityOpts(sec), ShmSize: 64 << 20,
+	}
+	hc.Memory, hc.MemorySwap, hc.NanoCPUs, hc.CPUShares = limits.Memory, limits.MemorySwap, limits.NanoCPUs, limits.CPUShares
+	if limits.PidsLimit != 0 {
+		hc.PidsLimit = &limits.PidsLimit
+	}
+	if o.Init {
+		hc.Init = &o.Init
+	}
+	return hc, nil
+}
+
 // Limits are the parsed resource flags.
 type Limits struct {
 	Memory, MemorySwap, NanoCPUs, CPUShares, PidsLimit int64
@@ -69,12 +162,6 @@ type Publish struct {
 	HostIP            string
 	HostPort, CtrPort int
 	Proto             string
-}
-
-// Security is what --privileged, --cap-* and --security-opt ask for.
-type Security struct {
-	Seccomp    string // "default", "unconfined" or a profile file
-	NoNewPrivs bool
 }
 
 // UsageError is a bad flag value: Docker prints it with a pointer to
@@ -140,31 +227,42 @@ func (o *Options) ParseLimits() (Limits, error) {
 	return l, nil
 }
 
+// ParseBind reads one -v HOST:CTR[:ro|rw]: the one parser of a bind
+// string, for the flag and for the recorded HostConfig.Binds
+// (ocispec.go), which keeps the flag's words as Docker's does.
+func ParseBind(v string) (Bind, error) {
+	p := strings.Split(v, ":")
+	if len(p) < 2 || len(p) > 3 || p[0] == "" || p[1] == "" {
+		return Bind{}, fmt.Errorf("invalid volume specification: '%s'", v)
+	}
+	b := Bind{Source: p[0], Target: p[1]}
+	if len(p) == 3 {
+		switch p[2] {
+		case "ro":
+			b.ReadOnly = true
+		case "rw":
+		default:
+			return Bind{}, fmt.Errorf("invalid mode: %s", p[2])
+		}
+	}
+	if !filepath.IsAbs(b.Source) {
+		return Bind{}, fmt.Errorf("invalid volume specification: '%s': named volumes are not supported, the source must be an absolute host path", v)
+	}
+	if !filepath.IsAbs(b.Target) {
+		return Bind{}, fmt.Errorf("invalid volume specification: '%s': invalid mount config: mount path must be absolute", v)
+	}
+	return b, nil
+}
+
 // ParseVolumes checks -v HOST:CTR[:ro|rw]. Docker creates a missing
 // host folder; mini-docker refuses it instead, since a typo would
 // silently make a folder on the host.
 func (o *Options) ParseVolumes() ([]Bind, error) {
 	var bs []Bind
 	for _, v := range o.Volumes {
-		p := strings.Split(v, ":")
-		if len(p) < 2 || len(p) > 3 || p[0] == "" || p[1] == "" {
-			return nil, fmt.Errorf("invalid volume specification: '%s'", v)
-		}
-		b := Bind{Source: p[0], Target: p[1]}
-		if len(p) == 3 {
-			switch p[2] {
-			case "ro":
-				b.ReadOnly = true
-			case "rw":
-			default:
-				return nil, fmt.Errorf("invalid mode: %s", p[2])
-			}
-		}
-		if !filepath.IsAbs(b.Source) {
-			return nil, fmt.Errorf("invalid volume specification: '%s': named volumes are not supported, the source must be an absolute host path", v)
-		}
-		if !filepath.IsAbs(b.Target) {
-			return nil, fmt.Errorf("invalid volume specification: '%s': invalid mount config: mount path must be absolute", v)
+		b, err := ParseBind(v)
+		if err != nil {
+			return nil, err
 		}
 		if _, err := os.Stat(b.Source); err != nil {
 			return nil, fmt.Errorf("invalid mount config for type \"bind\": bind source path does not exist: %s", b.Source)
@@ -174,9 +272,10 @@ func (o *Options) ParseVolumes() ([]Bind, error) {
 	return bs, nil
 }
 
-// ParsePublish checks -p [IP:][HOSTPORT:]CTRPORT[/tcp|udp].
-func (o *Options) ParsePublish() ([]Publish, error) {
-	var ps []Publish
+// ParsePublish checks -p [IP:][HOSTPORT:]CTRPORT[/tcp|udp] and returns
+// the bindings as Docker records them (HostConfig.PortBindings).
+func (o *Options) ParsePublish() (network.PortMap, error) {
+	ps := network.PortMap{}
 	for _, s := range o.Publish {
 		p := Publish{Proto: "tcp", HostIP: "0.0.0.0"}
 		spec := s
@@ -196,9 +295,6 @@ func (o *Options) ParsePublish() ([]Publish, error) {
 			host, ctr = parts[0], parts[1]
 		case 3:
 			p.HostIP, host, ctr = parts[0], parts[1], parts[2]
-			if net.ParseIP(p.HostIP) == nil {
-				return nil, fmt.Errorf("invalid IP address: %s", p.HostIP)
-			}
 		default:
 			return nil, fmt.Errorf("invalid port format for --publish: %s", s)
 		}
@@ -212,18 +308,40 @@ func (o *Options) ParsePublish() ([]Publish, error) {
 		if p.HostPort, err = strconv.Atoi(host); err != nil || p.HostPort < 1 || p.HostPort > 65535 {
 			return nil, fmt.Errorf("invalid hostPort: %s", host)
 		}
-		ps = append(ps, p)
+		port, _ := network.PortFrom(uint16(p.CtrPort), network.IPProtocol(p.Proto))
+		ip, err := netip.ParseAddr(p.HostIP)
+		if err != nil {
+			return nil, fmt.Errorf("invalid IP address: %s", p.HostIP)
+		}
+		ps[port] = append(ps[port], network.PortBinding{HostIP: ip, HostPort: strconv.Itoa(p.HostPort)})
 	}
 	return ps, nil
 }
 
-// ParseSecurity reads --security-opt.
+// ParseSecurity reads --security-opt, and checks that a seccomp
+// profile file exists.
 func (o *Options) ParseSecurity() (Security, error) {
+	s, err := ParseSecurityOpt(o.SecurityOpt, o.Privileged)
+	if err == nil && s.Seccomp != "unconfined" && s.Seccomp != "default" {
+		if _, serr := os.Stat(s.Seccomp); serr != nil {
+			return s, fmt.Errorf("opening seccomp profile (%s) failed: %w", s.Seccomp, serr)
+		}
+	}
+	return s, err
+}
+
+// ParseSecurityOpt reads --security-opt values, the flag's and the
+// recorded HostConfig.SecurityOpt (Opts' form): seccomp=PROFILE (or the
+// old seccomp:PROFILE), no-new-privileges[=true|false]; apparmor and
+// label are accepted and ignored, as Docker does without an LSM. The
+// profile starts as unconfined with --privileged (a seccomp= given as
+// well is recorded, and the start runs unconfined all the same).
+func ParseSecurityOpt(opts []string, privileged bool) (Security, error) {
 	s := Security{Seccomp: "default"}
-	if o.Privileged {
+	if privileged {
 		s.Seccomp = "unconfined"
 	}
-	for _, opt := range o.SecurityOpt {
+	for _, opt := range opts {
 		k, v, _ := strings.Cut(opt, "=")
 		if k2, v2, ok := strings.Cut(opt, ":"); ok && !strings.Contains(opt, "=") {
 			k, v = k2, v2 // the old colon form, seccomp:unconfined
@@ -234,20 +352,27 @@ func (o *Options) ParseSecurity() (Security, error) {
 				return s, fmt.Errorf("invalid --security-opt: %q", opt)
 			}
 			s.Seccomp = v
-			if v != "unconfined" && v != "default" {
-				if _, err := os.Stat(v); err != nil {
-					return s, fmt.Errorf("opening seccomp profile (%s) failed: %w", v, err)
-				}
-			}
 		case "no-new-privileges":
 			s.NoNewPrivs = v == "" || v == "true"
 		case "apparmor", "label":
-			// No LSM here: accepted and ignored, as Docker does without one.
 		default:
 			return s, fmt.Errorf("invalid --security-opt: %q", opt)
 		}
 	}
 	return s, nil
+}
+
+// securityOpts is s as HostConfig.SecurityOpt records it (nothing for
+// the defaults), read back by ParseSecurityOpt.
+func securityOpts(s Security) []string {
+	var opts []string
+	if s.Seccomp != "default" {
+		opts = append(opts, "seccomp="+s.Seccomp)
+	}
+	if s.NoNewPrivs {
+		opts = append(opts, "no-new-privileges")
+	}
+	return opts
 }
 
 // ReadEnvFiles reads --env-file files: KEY=VALUE lines, # comments, and

@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"mini-docker/mini-docker/container"
 )
@@ -19,37 +20,14 @@ type PullFunc func(ref string) error
 
 // Create checks the run flags, resolves the image (pulling it when
 // needed, as --pull says) and records a new container in status
-// "created". Errors are Docker's; a *UsageError is a bad flag.
+// "created": the flags parsed once into Docker's two layers,
+// Config and HostConfig, which every later stage reads (ocispec.go turns
+// them into the OCI runtime spec). Errors are Docker's; a *UsageError is
+// a bad flag.
 func (e *Engine) Create(o *Options, pull PullFunc) (*container.Container, error) {
-	if err := CheckEnv(o.Env); err != nil {
-		return nil, err
-	}
-	limits, err := o.ParseLimits()
+	hc, err := o.HostConfig()
 	if err != nil {
 		return nil, err
-	}
-	binds, err := o.ParseVolumes()
-	if err != nil {
-		return nil, err
-	}
-	ports, err := o.ParsePublish()
-	if err != nil {
-		return nil, err
-	}
-	sec, err := o.ParseSecurity()
-	if err != nil {
-		return nil, err
-	}
-	network := o.Network
-	switch network {
-	case "", "default":
-		network = "bridge"
-	case "bridge", "none", "host":
-	default:
-		return nil, fmt.Errorf("network %s not found", network)
-	}
-	if network != "bridge" && len(ports) > 0 {
-		ports = nil // Docker ignores -p outside a bridge network
 	}
 	if o.Name != "" {
 		if err := container.CheckName(strings.TrimPrefix(o.Name, "/")); err != nil {
@@ -69,108 +47,85 @@ func (e *Engine) Create(o *Options, pull PullFunc) (*container.Container, error)
 		return nil, err
 	}
 	e.stage("pull check", t)
-	entry, cmd, err := o.Argv(img.Config.Config)
+	cfg, err := o.Config(img.Config.Config, envFiles)
 	if err != nil {
 		return nil, err
 	}
-	user := img.Config.Config.User
+	var layers []string // overlayfs's order, top-most first, fixed here once
+	for i := len(img.LayerDirs) - 1; i >= 0; i-- {
+		layers = append(layers, img.LayerDirs[i])
+	}
+	fill := func(c *container.Container) {
+		o.record(c, hc, cfg, layers)
+		c.Image = img.ID
+		c.LogPath = filepath.Join(e.Store.Dir(c.ID), c.ID+"-json.log")
+		c.Runtime.ImageRef = img.Ref
+		c.Runtime.MonitorPid = osGetpid()
+		c.Runtime.MonitorStart, _ = container.StartTime(osGetpid())
+	}
+	return e.Store.Create(o.Name, fill)
+}
+
+// record sets the new container c from the parsed flags, the image's
+// layers (top-most first) and c's ID.
+func (o *Options) record(c *container.Container, hc *container.HostConfig, cfg *container.Config, layers []string) {
+	c.Config = *cfg
+	if c.Config.Hostname == "" {
+		c.Config.Hostname = container.ShortID(c.ID)
+	}
+	if hc.NetworkMode == container.NetworkHost && o.Hostname == "" {
+		c.Config.Hostname, _ = osHostname()
+	}
+	c.HostConfig = *hc
+	c.Path = firstOf(cfg.Entrypoint, cfg.Cmd)
+	c.Args = restOf(cfg.Entrypoint, cfg.Cmd)
+	c.GraphDriver = container.GraphDriver{Name: "overlay2", Data: map[string]string{"LowerDir": strings.Join(layers, ":")}}
+	c.NetworkSettings = container.NetworkSettings{Ports: hc.PortBindings, Networks: map[string]*container.EndpointSetting{}}
+	c.Runtime.Userns = o.Userns
+	c.Runtime.ToolChain = o.ToolChain
+}
+
+// Config is the container's Config: the image's, with the flags'
+// command, user, working directory and environment over it.
+func (o *Options) Config(img ocispec.ImageConfig, envFiles []string) (*container.Config, error) {
+	entry, cmd, err := o.Argv(img)
+	if err != nil {
+		return nil, err
+	}
+	c := &container.Config{Hostname: o.Hostname, User: img.User, WorkingDir: img.WorkingDir,
+		Env: append([]string{}, img.Env...), Cmd: cmd, Entrypoint: entry,
+		Image: o.Image, Tty: o.TTY, OpenStdin: o.Interactive,
+		AttachStdin: o.Interactive && !o.Detach, AttachStdout: !o.Detach, AttachStderr: !o.Detach,
+		StdinOnce: o.Interactive && !o.Detach, Labels: map[string]string{},
+	}
 	if o.User != "" {
-		user = o.User
+		c.User = o.User
 	}
-	workdir := img.Config.Config.WorkingDir
 	if o.Workdir != "" {
-		workdir = o.Workdir
+		c.WorkingDir = o.Workdir
 	}
-	if workdir != "" && !filepath.IsAbs(workdir) {
-		return nil, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", workdir)
+	if c.WorkingDir != "" && !filepath.IsAbs(c.WorkingDir) {
+		return nil, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", c.WorkingDir)
 	}
-	env := append([]string{}, img.Config.Config.Env...)
 	for _, kv := range append(envFiles, o.Env...) {
 		if kv = expandEnv(kv); kv == "" {
 			continue
 		}
 		k, _, _ := strings.Cut(kv, "=")
 		replaced := false
-		for i, old := range env {
+		for i, old := range c.Env {
 			if ok, _, _ := strings.Cut(old, "="); ok == k {
-				env[i], replaced = kv, true
+				c.Env[i], replaced = kv, true
 			}
 		}
 		if !replaced {
-			env = append(env, kv)
+			c.Env = append(c.Env, kv)
 		}
 	}
-	var layers []string
-	for i := len(img.LayerDirs) - 1; i >= 0; i-- {
-		layers = append(layers, img.LayerDirs[i])
+	if len(c.Env) == 0 {
+		c.Env = nil
 	}
-	portMap := map[string][]container.Port{}
-	for _, p := range ports {
-		key := strconv.Itoa(p.CtrPort) + "/" + p.Proto
-		portMap[key] = append(portMap[key], container.Port{HostIP: p.HostIP, HostPort: strconv.Itoa(p.HostPort)})
-	}
-	var secOpts []string
-	if sec.Seccomp != "default" {
-		secOpts = append(secOpts, "seccomp="+sec.Seccomp)
-	}
-	if sec.NoNewPrivs {
-		secOpts = append(secOpts, "no-new-privileges")
-	}
-	var bindStrs []string
-	for _, b := range binds {
-		s := b.Source + ":" + b.Target
-		if b.ReadOnly {
-			s += ":ro"
-		}
-		bindStrs = append(bindStrs, s)
-	}
-	fill := func(c *container.Container) {
-		hostname := o.Hostname
-		if hostname == "" {
-			hostname = container.ShortID(c.ID)
-		}
-		if network == "host" && o.Hostname == "" {
-			hostname, _ = osHostname()
-		}
-		c.Path = firstOf(entry, cmd)
-		c.Args = restOf(entry, cmd)
-		c.Image = img.ID
-		c.LogPath = filepath.Join(e.Store.Dir(c.ID), c.ID+"-json.log")
-		c.Config = container.Config{
-			Hostname: hostname, User: user, Env: env, Cmd: cmd, Entrypoint: entry,
-			Image: o.Image, WorkingDir: workdir, Tty: o.TTY, OpenStdin: o.Interactive,
-			AttachStdin: o.Interactive && !o.Detach, AttachStdout: !o.Detach, AttachStderr: !o.Detach,
-			StdinOnce: o.Interactive && !o.Detach, Labels: map[string]string{},
-		}
-		if len(c.Config.Env) == 0 {
-			c.Config.Env = nil
-		}
-		var pidsLimit *int64
-		if limits.PidsLimit != 0 {
-			v := limits.PidsLimit
-			pidsLimit = &v
-		}
-		var init *bool
-		if o.Init {
-			t := true
-			init = &t
-		}
-		c.HostConfig = container.HostConfig{
-			Binds: bindStrs, NetworkMode: network, PortBindings: portMap, AutoRemove: o.Rm,
-			CapAdd: o.CapAdd, CapDrop: o.CapDrop, Privileged: o.Privileged, ReadonlyRootfs: o.ReadOnly,
-			SecurityOpt: secOpts, Memory: limits.Memory, MemorySwap: limits.MemorySwap,
-			NanoCpus: limits.NanoCPUs, CPUShares: limits.CPUShares, PidsLimit: pidsLimit, Init: init,
-			ShmSize: 64 << 20,
-		}
-		c.GraphDriver = container.GraphDriver{Name: "overlay2", Data: map[string]string{"LowerDir": strings.Join(layers, ":")}}
-		c.NetworkSettings = container.NetworkSettings{Ports: portMap, Networks: map[string]*container.EndpointSetting{}}
-		c.Runtime.ImageRef = img.Ref
-		c.Runtime.Userns = o.Userns
-		c.Runtime.ToolChain = o.ToolChain
-		c.Runtime.MonitorPid = osGetpid()
-		c.Runtime.MonitorStart, _ = container.StartTime(osGetpid())
-	}
-	return e.Store.Create(o.Name, fill)
+	return c, nil
 }
 
 func firstOf(a, b []string) string {

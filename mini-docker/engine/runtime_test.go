@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,9 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/network"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"mini-docker/internal/testenv"
+	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/plan"
 )
 
 func TestMemoryFlagError(t *testing.T) {
@@ -126,7 +130,10 @@ func TestParsePublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Publish{{HostIP: "127.0.0.1", HostPort: 8080, CtrPort: 80, Proto: "tcp"}, {HostIP: "0.0.0.0", HostPort: 5353, CtrPort: 53, Proto: "udp"}}
+	want := network.PortMap{
+		network.MustParsePort("80/tcp"): {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "8080"}},
+		network.MustParsePort("53/udp"): {{HostIP: netip.MustParseAddr("0.0.0.0"), HostPort: "5353"}},
+	}
 	if !reflect.DeepEqual(ps, want) {
 		t.Errorf("ParsePublish = %+v", ps)
 	}
@@ -161,14 +168,43 @@ func fakeTools(t *testing.T, names ...string) Tools {
 	return Tools{Dir: dir}
 }
 
+// planFor is the plan's Spec for c as Prepare makes it, through the
+// OCI spec, with made-up host-side places and a bridge address.
+func planFor(t *testing.T, c *container.Container, tools Tools) *Spec {
+	t.Helper()
+	at := OCIPaths{Merged: "/c/merged", Etc: EtcFiles{Hostname: "/c/hostname", Hosts: "/c/hosts", ResolvConf: "/c/resolv.conf"}, Home: "/root"}
+	if ownNetns(c.HostConfig.NetworkMode) {
+		at.Netns = "/run/netns/" + NetnsName(c.ID)
+	}
+	oci, err := OCISpec(c, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := planSpec(oci, &c.HostConfig)
+	s.ID, s.Self, s.Root, s.Tools, s.Upper, s.Work = c.ID, "/bin/mini-docker", "/r", tools, "/c/diff", "/c/work"
+	if ownNetns(s.Network) {
+		s.Netns = NetnsName(c.ID)
+	}
+	if s.Network == container.NetworkBridge {
+		s.HostVeth, s.Addr, s.Gateway, s.Bridge = "veth1234567", "172.18.0.2/16", DefaultGateway, DefaultBridge
+	}
+	return s
+}
+
+// testContainer is a recorded bridge run of cmd.
+func testContainer(id string, cmd ...string) *container.Container {
+	return &container.Container{ID: strings.Repeat(id, 32),
+		Config:      container.Config{Hostname: strings.Repeat(id, 6), Cmd: cmd},
+		HostConfig:  container.HostConfig{NetworkMode: container.NetworkBridge},
+		GraphDriver: container.GraphDriver{Data: map[string]string{"LowerDir": "/l/top:/l/base"}}}
+}
+
 func TestBuildPlanIsTheContractChain(t *testing.T) {
 	tools := fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "mini-docker-inside")
-	s := &Spec{ID: strings.Repeat("ab", 32), Self: "/bin/mini-docker", Root: "/r", Hostname: "abababababab", Tools: tools,
-		Lower: []string{"/l/base", "/l/top"}, Upper: "/c/diff", Work: "/c/work", Merged: "/c/merged",
-		Limits: Limits{Memory: 32 << 20, PidsLimit: 10}, Network: "bridge", Netns: "md-abababababab",
-		HostVeth: "veth1234567", Addr: "172.18.0.2/16", Gateway: "172.18.0.1", Bridge: "mini-docker0",
-		Etc:     EtcFiles{Hostname: "/c/hostname", Hosts: "/c/hosts", ResolvConf: "/c/resolv.conf"},
-		Workdir: "/", Security: Security{Seccomp: "default"}, Argv: []string{"echo", "hi"}}
+	c := testContainer("ab", "echo", "hi")
+	pids := int64(10)
+	c.HostConfig.Memory, c.HostConfig.PidsLimit = 32<<20, &pids
+	s := planFor(t, c, tools)
 	p, err := BuildPlan(s)
 	if err != nil {
 		t.Fatal(err)
@@ -214,10 +250,8 @@ func TestBuildPlanIsTheContractChain(t *testing.T) {
 // testSpec is a bridge run with fake tools, for the plan's unit tests.
 func testSpec(t *testing.T) *Spec {
 	t.Helper()
-	return &Spec{ID: strings.Repeat("cd", 32), Self: "/bin/mini-docker", Root: "/r", Hostname: "cdcdcdcdcdcd",
-		Tools:   fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "mini-docker-inside"),
-		Network: "bridge", Netns: "md-cdcdcdcdcdcd", HostVeth: "veth7654321", Addr: "172.18.0.3/16", Gateway: "172.18.0.1",
-		Bridge: "mini-docker0", Workdir: "/", Security: Security{Seccomp: "default"}, Argv: []string{"true"}}
+	return planFor(t, testContainer("cd", "true"),
+		fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "mini-docker-inside"))
 }
 
 // TestPlanCgroupNamespaceAfterTheJoin: a new cgroup namespace takes the
@@ -260,12 +294,13 @@ func TestPlanCgroupNamespaceAfterTheJoin(t *testing.T) {
 }
 
 // TestPlanPrivilegedAndNetworkNone: --privileged opens every device in the
-// cgroup and keeps every capability; --network none turns IPv6 off before
+// cgroup, keeps every capability and runs without seccomp; --network none turns IPv6 off before
 // lo goes up (Docker's lo there holds 127.0.0.1/8 only).
 func TestPlanPrivilegedAndNetworkNone(t *testing.T) {
-	s := testSpec(t)
-	s.Caps.Privileged = true
-	s.Network = "none"
+	c := testContainer("cd", "true")
+	c.HostConfig.Privileged, c.HostConfig.NetworkMode = true, container.NetworkNone
+	tools := fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "mini-docker-inside")
+	s := planFor(t, c, tools)
 	p, err := BuildPlan(s)
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +311,8 @@ func TestPlanPrivilegedAndNetworkNone(t *testing.T) {
 	if got := strings.Join(p.Steps[3].Do, " "); p.Steps[3].Stage != "netconf" || !strings.Contains(got, "net.ipv6.conf.lo.disable_ipv6=1") {
 		t.Errorf("--network none netconf step %q: want IPv6 off", got)
 	}
-	if line := strings.Join(p.Chain, " "); !strings.Contains(line, "run --privileged --user 0 --") || !strings.Contains(line, "--caps CHOWN,DAC_OVERRIDE,") {
+	if line := strings.Join(p.Chain, " "); !strings.Contains(line, "run --privileged --user 0 --") || !slices.Contains(p.Caps, "SYS_ADMIN") ||
+		strings.Contains(line, "seccompctl") {
 		t.Errorf("--privileged chain:\n%s", line)
 	}
 	// chroot is told too: Docker's mounts without masks or read-only
@@ -284,11 +320,10 @@ func TestPlanPrivilegedAndNetworkNone(t *testing.T) {
 	if line := strings.Join(p.Chain, " "); !strings.Contains(line, " --pivot --docker --privileged --bind ") {
 		t.Errorf("--privileged chroot step:\n%s", line)
 	}
-	s.Caps.Privileged = false
-	if p, _ = BuildPlan(s); strings.Contains(strings.Join(p.Chain, " "), "--docker --privileged") {
+	c.HostConfig.Privileged = false
+	if p, _ = BuildPlan(planFor(t, c, tools)); strings.Contains(strings.Join(p.Chain, " "), "--docker --privileged") {
 		t.Errorf("a default run must not pass chroot --privileged:\n%s", strings.Join(p.Chain, " "))
 	}
-	s.Caps.Privileged = true
 	s.User = "1000:1000"
 	if p, _ = BuildPlan(s); !strings.Contains(strings.Join(p.Chain, " "), "--user 1000:1000 --") {
 		t.Errorf("-u 1000:1000 chain:\n%s", strings.Join(p.Chain, " "))
@@ -297,12 +332,12 @@ func TestPlanPrivilegedAndNetworkNone(t *testing.T) {
 
 func TestBuildPlanNamesAMissingTool(t *testing.T) {
 	tools := fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "capctl", "mini-docker-inside")
-	_, err := BuildPlan(&Spec{ID: "x", Tools: tools, Network: "none", Security: Security{Seccomp: "default"}, Argv: []string{"true"}})
+	_, err := BuildPlan(&Spec{Spec: plan.Spec{ID: "x", Security: Security{Seccomp: "default"}, Argv: []string{"true"}}, Tools: tools, Network: container.NetworkNone})
 	if err == nil || !strings.Contains(err.Error(), "seccomp: needs the seccompctl tool") {
 		t.Fatalf("BuildPlan = %v", err)
 	}
 	// Unconfined needs no seccompctl.
-	if _, err := BuildPlan(&Spec{ID: "x", Tools: tools, Network: "none", Security: Security{Seccomp: "unconfined"}, Argv: []string{"true"}}); err != nil {
+	if _, err := BuildPlan(&Spec{Spec: plan.Spec{ID: "x", Security: Security{Seccomp: "unconfined"}, Argv: []string{"true"}}, Tools: tools, Network: container.NetworkNone}); err != nil {
 		t.Fatal(err)
 	}
 }

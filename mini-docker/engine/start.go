@@ -15,11 +15,13 @@ import (
 	"time"
 	"unsafe"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/plan"
 )
 
 // Attach says how a start connects to the terminal.
@@ -36,29 +38,6 @@ func (e *Engine) stage(name string, start time.Time) {
 	}
 }
 
-// lowerDirs returns the image layers recorded for c, base first.
-func lowerDirs(c *container.Container) []string {
-	l := strings.Split(c.GraphDriver.Data["LowerDir"], ":")
-	out := make([]string, 0, len(l))
-	for i := len(l) - 1; i >= 0; i-- {
-		if l[i] != "" {
-			out = append(out, l[i])
-		}
-	}
-	return out
-}
-
-// homeInLayers finds user's home in the image's /etc/passwd, reading the
-// layers directly (top-most first) since the root is not mounted yet.
-func homeInLayers(layers []string, user string) string {
-	for i := len(layers) - 1; i >= 0; i-- {
-		if _, err := os.Stat(filepath.Join(layers[i], "etc", "passwd")); err == nil {
-			return HomeOf(layers[i], user)
-		}
-	}
-	return HomeOf("/nonexistent", user)
-}
-
 // Prepare does the host-side steps of a start (overlay, cgroup,
 // network, /etc files) and returns the plan whose chain becomes the
 // container. Each object is recorded in c before it is made, so that
@@ -72,103 +51,31 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 			return nil, fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	hc := c.HostConfig
-	sec := Security{Seccomp: "default"}
-	for _, o := range hc.SecurityOpt {
-		k, v, _ := strings.Cut(o, "=")
-		switch k {
-		case "seccomp":
-			sec.Seccomp = v
-		case "no-new-privileges":
-			sec.NoNewPrivs = v == "" || v == "true"
-		}
+	oci, err := e.OCISpec(c)
+	if err != nil {
+		return nil, err
 	}
-	if hc.Privileged {
-		sec.Seccomp = "unconfined"
-	}
-	var binds []Bind
-	for _, b := range hc.Binds {
-		p := strings.Split(b, ":")
-		binds = append(binds, Bind{Source: p[0], Target: p[1], ReadOnly: len(p) > 2 && p[2] == "ro"})
-	}
-	layers := lowerDirs(c)
-	workdir := c.Config.WorkingDir
-	if workdir == "" {
-		workdir = "/"
-	}
-	pids := int64(0)
-	if hc.PidsLimit != nil {
-		pids = *hc.PidsLimit
-	}
-	spec := &Spec{
-		ID: c.ID, Self: e.self(), Root: e.Root, Hostname: c.Config.Hostname, Tools: e.Tools,
-		Lower: layers, Upper: upper, Work: work, Merged: merged,
-		Limits:   Limits{Memory: hc.Memory, MemorySwap: hc.MemorySwap, NanoCPUs: hc.NanoCpus, CPUShares: hc.CPUShares, PidsLimit: pids},
-		Network:  hc.NetworkMode,
-		Binds:    binds,
-		ReadOnly: hc.ReadonlyRootfs,
-		Workdir:  workdir,
-		User:     c.Config.User,
-		Security: sec,
-		Caps:     CapSpec{Privileged: hc.Privileged, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop},
-		Userns:   c.Runtime.Userns,
-		Console:  a.TTY && !a.Detach,
-		CgroupNS: cgroupV2(),
-		Argv:     append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...),
-	}
-	if hc.Init != nil && *hc.Init {
-		self, err := os.Executable()
-		if err != nil {
-			return nil, err
-		}
-		spec.Init = self
-	}
-	home := homeInLayers(layers, c.Config.User)
-	spec.Env = ContainerEnv(c.Config.Hostname, c.Config.Tty, c.Config.Env, nil, home)
-
-	// Network: lease the address first, so /etc/hosts can name it.
+	spec := planSpec(oci, &c.HostConfig)
+	spec.ID, spec.Self, spec.Root, spec.Tools = c.ID, e.self(), e.Root, e.Tools
+	spec.Upper, spec.Work = upper, work
+	spec.Console = a.TTY && !a.Detach
 	var vethctl string
-	if spec.Network == "bridge" {
-		var err error
-		if vethctl, err = e.Tools.Path("vethctl", "network"); err != nil {
+	if spec.Network == container.NetworkBridge {
+		if vethctl, err = e.prepareBridge(c, spec); err != nil {
 			return nil, err
 		}
-		t := time.Now()
-		if err := e.ensureBridge(vethctl); err != nil {
-			return nil, err
-		}
-		c.Runtime.Lease = "pending"
-		if err := e.Store.Save(c); err != nil {
-			return nil, err
-		}
-		addr, err := e.leaseAddr(vethctl, c.ID)
-		if err != nil {
-			c.Runtime.Lease = ""
-			return nil, err
-		}
-		c.Runtime.Lease = addr
-		e.stage("ipam", t)
-		spec.Addr, spec.Gateway, spec.Bridge = addr, DefaultGateway, DefaultBridge
-		spec.HostVeth = hostVethName()
-		ip, _, _ := strings.Cut(addr, "/")
-		ns := &c.NetworkSettings
-		ns.IPAddress, ns.Gateway, ns.IPPrefixLen = ip, DefaultGateway, 16
-		ns.Bridge = ""
-		ns.MacAddress = ""
-		ns.Networks = map[string]*container.EndpointSetting{"bridge": {Gateway: DefaultGateway, IPAddress: ip, IPPrefixLen: 16}}
 	}
-	if spec.Network == "bridge" || spec.Network == "none" {
+	if ownNetns(spec.Network) {
 		spec.Netns = NetnsName(c.ID)
 		c.NetworkSettings.SandboxKey = "/run/netns/" + spec.Netns
 	}
-	etc, err := WriteEtcFiles(dir, c.Config.Hostname, c.NetworkSettings.IPAddress, spec.Network == "host")
+	etc, err := WriteEtcFiles(dir, c.Config.Hostname, c.NetworkSettings.IPAddress, spec.Network == container.NetworkHost)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range []string{etc.Hostname, etc.Hosts, etc.ResolvConf} {
 		explainFile(e.Explain, p)
 	}
-	spec.Etc = etc
 	c.HostnamePath, c.HostsPath, c.ResolvConfPath = etc.Hostname, etc.Hosts, etc.ResolvConf
 
 	plan, err := BuildPlan(spec)
@@ -179,44 +86,15 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	c.Runtime.Hops = plan.Hops
 	c.Runtime.Inside = plan.Inside
 	c.Runtime.Released = false
-	c.Runtime.Seccomp = sec.Seccomp
+	c.Runtime.Seccomp = spec.Security.Seccomp
 	c.Runtime.Caps = plan.Caps
-	c.Runtime.NoNewPrivs = sec.NoNewPrivs
+	c.Runtime.NoNewPrivs = spec.Security.NoNewPrivs
 	c.GraphDriver.Data["UpperDir"], c.GraphDriver.Data["WorkDir"], c.GraphDriver.Data["MergedDir"] = upper, work, merged
-
-	c.NetworkSettings.Ports = hc.PortBindings
-	// Every kernel object the steps will make is recorded (saved) once,
-	// before the first is made: whatever happens next, release finds
-	// them, and release tolerates one that was never made.
-	for _, s := range plan.Steps {
-		switch s.Stage {
-		case "overlay":
-			c.Runtime.Merged = merged
-		case "cgroup":
-			c.Runtime.Cgroup = c.ID
-		case "netns":
-			c.Runtime.Netns = spec.Netns
-		case "veth":
-			c.Runtime.HostVeth = spec.HostVeth
-			c.Runtime.Bridge = spec.Bridge
-		}
-	}
-	if err := e.Store.Save(c); err != nil {
+	c.NetworkSettings.Ports = c.HostConfig.PortBindings
+	if err := e.runHostSteps(c, spec, plan); err != nil {
 		return nil, err
 	}
-	for _, s := range plan.Steps {
-		t := time.Now()
-		if s.Fn != nil {
-			e.Explain.Argv(s.Do...)
-			if err := s.Fn(); err != nil {
-				return nil, err
-			}
-		} else if err := runTool(e.Explain, s.Do); err != nil {
-			return nil, err
-		}
-		e.stage(s.Stage, t)
-	}
-	if spec.Network == "bridge" && len(hc.PortBindings) > 0 {
+	if spec.Network == container.NetworkBridge && len(c.HostConfig.PortBindings) > 0 {
 		ip, _, _ := strings.Cut(spec.Addr, "/")
 		if err := e.startForwarders(vethctl, c, ip); err != nil {
 			return nil, err
@@ -227,6 +105,99 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		}
 	}
 	return plan, nil
+}
+
+// planSpec is what the plan is made from: the OCI spec's root, process,
+// mounts, resources and namespaces, and the host's side of the network
+// and the capability flags from HostConfig.
+func planSpec(oci *specs.Spec, hc *container.HostConfig) *Spec {
+	p, l := oci.Process, oci.Linux
+	s := &Spec{Spec: plan.Spec{Hostname: oci.Hostname, Merged: oci.Root.Path, ReadOnly: oci.Root.Readonly,
+		Mounts: oci.Mounts, Workdir: p.Cwd, User: p.User.Username, Argv: p.Args,
+		Security: Security{Seccomp: oci.Annotations[AnnotationSeccomp], NoNewPrivs: p.NoNewPrivileges},
+		Caps:     CapSpec{Privileged: hc.Privileged, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop}},
+		Env: p.Env, Resources: l.Resources, Lower: strings.Split(oci.Annotations[AnnotationLower], ":"), Network: hc.NetworkMode,
+	}
+	for _, n := range p.Capabilities.Bounding {
+		s.KeepCaps = append(s.KeepCaps, strings.TrimPrefix(n, "CAP_"))
+	}
+	for _, ns := range l.Namespaces {
+		if ns.Type == specs.NetworkNamespace {
+			s.NetnsPath = ns.Path
+		}
+		s.CgroupNS = s.CgroupNS || ns.Type == specs.CgroupNamespace
+		s.Userns = s.Userns || ns.Type == specs.UserNamespace
+	}
+	return s
+}
+
+// prepareBridge makes the bridge on first use and leases the address
+// (first, so that /etc/hosts can name it), recording the lease.
+func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (string, error) {
+	vethctl, err := e.Tools.Path("vethctl", "network")
+	if err != nil {
+		return "", err
+	}
+	t := time.Now()
+	if err := e.ensureBridge(vethctl); err != nil {
+		return "", err
+	}
+	c.Runtime.Lease = "pending"
+	if err := e.Store.Save(c); err != nil {
+		return "", err
+	}
+	addr, err := e.leaseAddr(vethctl, c.ID)
+	if err != nil {
+		c.Runtime.Lease = ""
+		return "", err
+	}
+	c.Runtime.Lease = addr
+	e.stage("ipam", t)
+	spec.Addr, spec.Gateway, spec.Bridge = addr, DefaultGateway, DefaultBridge
+	spec.HostVeth = hostVethName()
+	ip, _, _ := strings.Cut(addr, "/")
+	ns := &c.NetworkSettings
+	ns.IPAddress, ns.Gateway, ns.IPPrefixLen = ip, DefaultGateway, 16
+	ns.Bridge = ""
+	ns.MacAddress = ""
+	ns.Networks = map[string]*container.EndpointSetting{string(container.NetworkBridge): {Gateway: DefaultGateway, IPAddress: ip, IPPrefixLen: 16}}
+	return vethctl, nil
+}
+
+// runHostSteps records every kernel object the plan's host steps will
+// make (saved once, before the first is made: whatever happens next,
+// release finds them, and release tolerates one that was never made),
+// then does the steps.
+func (e *Engine) runHostSteps(c *container.Container, spec *Spec, plan *Plan) error {
+	for _, s := range plan.Steps {
+		switch s.Stage {
+		case "overlay":
+			c.Runtime.Merged = spec.Merged
+		case "cgroup":
+			c.Runtime.Cgroup = c.ID
+		case "netns":
+			c.Runtime.Netns = spec.Netns
+		case "veth":
+			c.Runtime.HostVeth = spec.HostVeth
+			c.Runtime.Bridge = spec.Bridge
+		}
+	}
+	if err := e.Store.Save(c); err != nil {
+		return err
+	}
+	for _, s := range plan.Steps {
+		t := time.Now()
+		if s.Fn != nil {
+			e.Explain.Argv(s.Do...)
+			if err := s.Fn(); err != nil {
+				return err
+			}
+		} else if err := runTool(e.Explain, s.Do); err != nil {
+			return err
+		}
+		e.stage(s.Stage, t)
+	}
+	return nil
 }
 
 // cgroupV2 reports whether the host runs the unified hierarchy only
@@ -434,7 +405,7 @@ func (e *Engine) markRunning(c *container.Container, pid int) error {
 	if err != nil {
 		return err
 	}
-	cur.State = container.State{Status: "running", Running: true, Pid: pid, StartedAt: time.Now().UTC()}
+	cur.State = container.State{Status: container.Running, Running: true, Pid: pid, StartedAt: time.Now().UTC()}
 	cur.Runtime.PidStart, _ = container.StartTime(pid)
 	cur.Runtime.MonitorPid = os.Getpid()
 	cur.Runtime.MonitorStart, _ = container.StartTime(os.Getpid())
@@ -456,7 +427,7 @@ func (e *Engine) finish(c *container.Container, ws syscall.WaitStatus) (int, err
 		return code, err
 	}
 	oom := oomKilled(cur.Runtime.Cgroup)
-	cur.State.Status = "exited"
+	cur.State.Status = container.Exited
 	cur.State.Running, cur.State.Paused = false, false
 	cur.State.Pid = 0
 	cur.State.ExitCode = code
@@ -568,7 +539,7 @@ func (e *Engine) finishFailed(c *container.Container) {
 	}
 	defer l.Unlock()
 	if cur, err := e.Store.Load(c.ID); err == nil {
-		cur.State.Status = "exited"
+		cur.State.Status = container.Exited
 		cur.State.ExitCode = 125
 		cur.State.FinishedAt = time.Now().UTC()
 		e.Store.Save(cur)

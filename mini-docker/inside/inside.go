@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,12 +109,8 @@ func inside(status io.Writer) (int, error) {
 
 	// chroot --pivot --docker [--privileged] --bind ... --workdir W ROOT
 	o := jail.Options{Root: in.Root, Privileged: in.Privileged, ReadOnly: in.ReadOnly, Workdir: in.Workdir}
-	for _, s := range in.Binds {
-		p := strings.Split(s, ":")
-		if len(p) < 2 {
-			return 125, fmt.Errorf("bind %q: want SRC:DST[:ro]", s)
-		}
-		o.Binds = append(o.Binds, jail.Bind{Src: p[0], Dst: p[1], ReadOnly: len(p) > 2 && p[2] == "ro"})
+	for _, m := range in.Mounts {
+		o.Binds = append(o.Binds, jail.Bind{Src: m.Source, Dst: m.Destination, ReadOnly: slices.Contains(m.Options, "ro")})
 	}
 	o.Docker()
 	if _, err := jail.Enter(o, nil); err != nil {

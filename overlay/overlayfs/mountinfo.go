@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
+
+	"mini-docker/internal/mountinfo"
 )
 
 // mountinfoPath is the mount table of the calling process's mount
@@ -130,9 +131,9 @@ func readMountinfo(path string) ([]mountEntry, error) {
 			continue
 		}
 		out = append(out, mountEntry{
-			MountPoint: unescapeOctal(f[4]),
+			MountPoint: mountinfo.Unescape(f[4]),
 			FSType:     f[sep+1],
-			Source:     unescapeOctal(f[sep+2]),
+			Source:     mountinfo.Unescape(f[sep+2]),
 			SuperOpts:  f[sep+3],
 		})
 	}
@@ -149,7 +150,7 @@ func parseOverlayOptions(opts string) *Layers {
 	l := &Layers{}
 	for _, opt := range strings.Split(opts, ",") {
 		key, val, _ := strings.Cut(opt, "=")
-		val = unescapeOctal(val)
+		val = mountinfo.Unescape(val)
 		switch key {
 		case "lowerdir":
 			for _, d := range splitEscaped(val, ':') {
@@ -164,25 +165,6 @@ func parseOverlayOptions(opts string) *Layers {
 		}
 	}
 	return l
-}
-
-// unescapeOctal undoes the kernel's \ooo escapes in /proc/self/mountinfo.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // splitEscaped splits s on sep, except where sep follows a backslash.

@@ -1,0 +1,250 @@
+package engine
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/spf13/pflag"
+
+	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/plan"
+)
+
+// What a run flag changes, by layer: each is checked against a run
+// without it.
+const (
+	inChain  = "chain"  // the steps inside the namespaces (both renderings)
+	inOCI    = "oci"    // the OCI spec (resources, environment): host steps
+	inRecord = "record" // only the recorded Config/HostConfig, or how the run attaches
+)
+
+// runFlagCases has one case per docker run flag (TestEveryRunFlagIsCovered
+// fails on a flag without one).
+func runFlagCases(t *testing.T) []struct {
+	flag  string
+	args  []string
+	layer string
+} {
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "env")
+	if err := os.WriteFile(envFile, []byte("FROM_FILE=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []struct {
+		flag  string
+		args  []string
+		layer string
+	}{
+		{"help", nil, inRecord},
+		{"explain", []string{"--explain"}, inRecord},
+		{"timings", []string{"--timings"}, inRecord},
+		{"tool-chain", []string{"--tool-chain"}, inRecord},
+		{"detach", []string{"-d"}, inRecord},
+		{"name", []string{"--name", "x"}, inRecord},
+		{"rm", []string{"--rm"}, inRecord},
+		{"interactive", []string{"-i"}, inRecord},
+		{"tty", []string{"-t"}, inChain},
+		{"env", []string{"-e", "A=1"}, inOCI},
+		{"env-file", []string{"--env-file", envFile}, inOCI},
+		{"workdir", []string{"-w", "/srv"}, inChain},
+		{"user", []string{"-u", "1000:1000"}, inChain},
+		{"hostname", []string{"-h", "box"}, inChain},
+		{"entrypoint", []string{"--entrypoint", "sh"}, inChain},
+		{"volume", []string{"-v", dir + ":/data:ro"}, inChain},
+		{"publish", []string{"-p", "127.0.0.1:8080:80"}, inRecord},
+		{"network", []string{"--network", "host"}, inChain},
+		{"memory", []string{"-m", "32m"}, inOCI},
+		{"memory-swap", []string{"-m", "32m", "--memory-swap", "64m"}, inOCI},
+		{"cpus", []string{"--cpus", "0.5"}, inOCI},
+		{"cpu-shares", []string{"-c", "512"}, inOCI},
+		{"pids-limit", []string{"--pids-limit", "10"}, inOCI},
+		{"cap-add", []string{"--cap-add", "NET_ADMIN"}, inChain},
+		{"cap-drop", []string{"--cap-drop", "CHOWN"}, inChain},
+		{"privileged", []string{"--privileged"}, inChain},
+		{"security-opt", []string{"--security-opt", "no-new-privileges"}, inChain},
+		{"read-only", []string{"--read-only"}, inChain},
+		{"init", []string{"--init"}, inChain},
+		{"pull", []string{"--pull", "never"}, inRecord},
+		{"platform", []string{"--platform", "linux/amd64"}, inRecord},
+		{"userns", []string{"--userns"}, inChain},
+		{"nat", []string{"--nat"}, inRecord},
+	}
+}
+
+// rendered is one run's plan from its flags, as Create and Prepare make
+// it: flags → Config/HostConfig → OCI spec → steps → both renderings.
+type rendered struct {
+	oci    string
+	chain  []string
+	inside *container.Inside
+}
+
+func renderRun(t *testing.T, args []string) rendered {
+	t.Helper()
+	var o Options
+	f, _ := RunFlags(&o)
+	if err := f.Parse(append(args, "img")); err != nil {
+		t.Fatal(err)
+	}
+	if fl := f.Lookup("entrypoint"); fl.Changed {
+		v := fl.Value.String()
+		o.Entrypoint = &v
+	}
+	o.Image = f.Arg(0)
+	hc, err := o.HostConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	envFiles, err := o.ReadEnvFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.Config(ocispec.ImageConfig{Cmd: []string{"true"}}, envFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &container.Container{ID: strings.Repeat("ef", 32)}
+	o.record(c, hc, cfg, []string{"/l/top", "/l/base"})
+	at := OCIPaths{Merged: "/c/merged", Etc: EtcFiles{Hostname: "/c/hostname", Hosts: "/c/hosts", ResolvConf: "/c/resolv.conf"},
+		Home: "/root", Init: "/bin/mini-docker"}
+	if ownNetns(hc.NetworkMode) {
+		at.Netns = "/run/netns/" + NetnsName(c.ID)
+	}
+	oci, err := OCISpec(c, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(oci)
+	s := planSpec(oci, hc)
+	s.ID, s.Console = c.ID, o.TTY && !o.Detach
+	steps := plan.Steps(&s.Spec)
+	chain := plan.RenderChain(steps, s.Argv, func(tool string) string { return "/bin/" + tool })
+	return rendered{oci: string(b), chain: chain.Argv, inside: plan.RenderInside(steps, s.Argv, "/bin/mini-docker-inside")}
+}
+
+// chainFromInside renders the inside program's configuration back into
+// the chain of tools: what mini-docker-inside does, step by step, in the
+// tools' words. It knows nothing of the plan's steps.
+func chainFromInside(in *container.Inside, id string) []string {
+	join := []string{"/bin/cgroupctl", "exec", "--name", id, "--parent", CgroupParent, "--"}
+	var c []string
+	if in.CgroupNS {
+		c = append(c, join...)
+	}
+	c = append(c, "/bin/unshare", "--mount", "--uts", "--ipc", "--pid")
+	if in.CgroupNS {
+		c = append(c, "--cgroup")
+	}
+	if in.Userns {
+		c = append(c, "--user", "--map-root-user")
+	}
+	if in.Netns != "" {
+		c = append(c, "--net-path", in.Netns)
+	}
+	c = append(c, "--hostname", in.Hostname, "--")
+	if !in.CgroupNS {
+		c = append(c, join...)
+	}
+	c = append(c, "/bin/chroot", "--pivot", "--docker")
+	if in.Privileged {
+		c = append(c, "--privileged")
+	}
+	for _, m := range in.Mounts {
+		v := m.Source + ":" + m.Destination
+		for _, o := range m.Options {
+			if o == "ro" {
+				v += ":ro"
+			}
+		}
+		c = append(c, "--bind", v)
+	}
+	if in.ReadOnly {
+		c = append(c, "--read-only")
+	}
+	c = append(c, "--workdir", in.Workdir, in.Root, "--")
+	fd := 3
+	if in.Seccomp != "unconfined" {
+		c = append(c, "/proc/self/fd/3", "run", "--profile", in.Seccomp, "--caps", strings.Join(in.SeccompCaps, ","), "--")
+		fd++
+	}
+	c = append(c, "/proc/self/fd/"+strconv.Itoa(fd), "run")
+	if in.Privileged {
+		c = append(c, "--privileged")
+	} else {
+		c = append(c, "--docker-default")
+		for _, x := range in.CapAdd {
+			c = append(c, "--cap-add", x)
+		}
+		for _, x := range in.CapDrop {
+			c = append(c, "--cap-drop", x)
+		}
+	}
+	if in.User != "" {
+		c = append(c, "--user", in.User)
+	}
+	if in.NoNewPrivs {
+		c = append(c, "--no-new-privs")
+	}
+	c = append(c, "--", "/proc/self/fd/"+strconv.Itoa(fd+1), ExecInArg, ".")
+	if in.Console {
+		c = append(c, "--console-socket", strconv.Itoa(fd+2))
+	}
+	return append(append(c, "--"), in.Argv...)
+}
+
+// TestEveryRunFlagRendersTheSameBothWays: for every docker run flag,
+// the printed chain of tools (--explain, --tool-chain) and the inside
+// program's configuration (the default run) come from the same steps and
+// say the same; and each flag changes the layer it belongs to, so the
+// comparison is never between two default runs.
+func TestEveryRunFlagRendersTheSameBothWays(t *testing.T) {
+	base := renderRun(t, nil)
+	for _, tc := range runFlagCases(t) {
+		if tc.flag == "help" {
+			continue
+		}
+		t.Run(tc.flag, func(t *testing.T) {
+			r := renderRun(t, tc.args)
+			if got := chainFromInside(r.inside, strings.Repeat("ef", 32)); !reflect.DeepEqual(got, r.chain) {
+				t.Fatalf("the two renderings differ:\nchain:  %q\ninside: %q", r.chain, got)
+			}
+			chainChanged := !reflect.DeepEqual(r.chain, base.chain)
+			ociChanged := r.oci != base.oci
+			switch tc.layer {
+			case inChain:
+				if !chainChanged {
+					t.Errorf("%v leaves the chain as it is:\n%q", tc.args, r.chain)
+				}
+			case inOCI:
+				if chainChanged || !ociChanged {
+					t.Errorf("%v: want only the OCI spec changed (chain changed %v, spec changed %v)", tc.args, chainChanged, ociChanged)
+				}
+			case inRecord:
+				if chainChanged || ociChanged {
+					t.Errorf("%v: want neither chain nor spec changed:\n%s\n%s", tc.args, r.oci, base.oci)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryRunFlagIsCovered: a new run flag needs its case above.
+func TestEveryRunFlagIsCovered(t *testing.T) {
+	have := map[string]bool{}
+	for _, tc := range runFlagCases(t) {
+		have[tc.flag] = true
+	}
+	var o Options
+	f, _ := RunFlags(&o)
+	f.VisitAll(func(fl *pflag.Flag) {
+		if !have[fl.Name] {
+			t.Errorf("run flag --%s has no case in runFlagCases", fl.Name)
+		}
+	})
+}
