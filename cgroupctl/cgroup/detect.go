@@ -4,9 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"mini-docker/internal/mountinfo"
@@ -298,12 +299,7 @@ func (h *Host) Describe() []string {
 	}
 	if len(h.V1) > 0 {
 		l = append(l, "v1 hierarchies:")
-		names := make([]string, 0, len(h.V1))
-		for c := range h.V1 {
-			names = append(names, c)
-		}
-		sort.Strings(names)
-		for _, c := range names {
+		for _, c := range slices.Sorted(maps.Keys(h.V1)) {
 			l = append(l, fmt.Sprintf("  %-10s %s", c, h.V1[c]))
 		}
 	}
@@ -314,12 +310,7 @@ func (h *Host) Describe() []string {
 		l = append(l, "groups are made in: v1 (like runc and Docker on this host)")
 	}
 	l = append(l, "this process:")
-	keys := make([]string, 0, len(h.Self))
-	for k := range h.Self {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(h.Self)) {
 		name := k
 		if name == "" {
 			name = "(v2)"

@@ -294,21 +294,19 @@ func Diff(expected, actual []string) string {
 	if first < 0 {
 		first = min(len(expected), len(actual))
 	}
-	b.WriteString("--- expected (lesson)\n")
-	for i, e := range expected {
-		mark := "  "
-		if i == first {
-			mark = "> "
+	// Each side in full, the first line that differs marked.
+	for _, side := range []struct {
+		title string
+		lines []string
+	}{{"--- expected (lesson)", expected}, {"+++ actual", actual}} {
+		b.WriteString(side.title + "\n")
+		for i, l := range side.lines {
+			mark := "  "
+			if i == first {
+				mark = "> "
+			}
+			b.WriteString(mark + l + "\n")
 		}
-		b.WriteString(mark + e + "\n")
-	}
-	b.WriteString("+++ actual\n")
-	for i, a := range actual {
-		mark := "  "
-		if i == first {
-			mark = "> "
-		}
-		b.WriteString(mark + a + "\n")
 	}
 	return b.String()
 }

@@ -101,12 +101,11 @@ func (m Marker) OCIName() string {
 	return OCIWhiteout(m.Path)
 }
 
-// Markers walks the layer folder upper and returns its whiteouts and
-// opaque directories, sorted by path: what a commit turns into ".wh."
-// entries.
-func Markers(upper string) ([]Marker, error) {
-	var out []Marker
-	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
+// walkLayer calls fn for every file and directory below the layer
+// folder upper (not upper itself), with its path and its path inside
+// the layer ("/etc/passwd").
+func walkLayer(upper string, fn func(p, rel string, d fs.DirEntry) error) error {
+	return filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -114,6 +113,16 @@ func Markers(upper string) ([]Marker, error) {
 		if rel == "/" {
 			return nil
 		}
+		return fn(p, rel, d)
+	})
+}
+
+// Markers walks the layer folder upper and returns its whiteouts and
+// opaque directories, sorted by path: what a commit turns into ".wh."
+// entries.
+func Markers(upper string) ([]Marker, error) {
+	var out []Marker
+	err := walkLayer(upper, func(p, rel string, d fs.DirEntry) error {
 		if d.IsDir() {
 			opaque, err := IsOpaque(p)
 			if err != nil {
@@ -181,14 +190,7 @@ func Diff(upper string, lower []string) ([]Change, error) {
 		}
 	}
 	changes := map[string]ChangeKind{}
-	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel := "/" + strings.TrimPrefix(strings.TrimPrefix(p, upper), "/")
-		if rel == "/" {
-			return nil
-		}
+	err := walkLayer(upper, func(p, rel string, d fs.DirEntry) error {
 		fi, err := d.Info()
 		if err != nil {
 			return err

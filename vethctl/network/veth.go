@@ -81,33 +81,41 @@ func CreateVeth(v Veth, ex *explain.Printer) (undo func() error, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("create veth %s: find peer %s: %w", v.Host, tmp, err)
 	}
+	if err = v.configurePeer(host, inside, peer, ex); err != nil {
+		return nil, err
+	}
+	return remove, nil
+}
+
+// configurePeer moves the peer end into the namespace, gives it its
+// name, its address and the default route, and brings it and the
+// namespace's lo up (a new namespace starts with lo down).
+func (v Veth) configurePeer(host, inside *netlink.Handle, peer netlink.Link, ex *explain.Printer) (err error) {
 	if !v.NS.IsCurrent() {
 		if peer, err = moveToNS(host, inside, peer, v.NS, ex); err != nil {
-			return nil, err
+			return err
 		}
 		if peer, err = rename(inside, v.NS, peer, v.Peer, ex); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if v.Addr != nil {
 		if err = addAddr(inside, v.NS, peer, v.Addr, ex); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if err = linkUp(inside, v.NS, peer, ex); err != nil {
-		return nil, err
+		return err
 	}
 	if !v.NS.IsCurrent() {
 		if err = loUp(inside, v.NS, ex); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if v.Gateway != nil {
-		if err = addDefaultRoute(inside, v.NS, peer, v.Gateway, ex); err != nil {
-			return nil, err
-		}
+		return addDefaultRoute(inside, v.NS, peer, v.Gateway, ex)
 	}
-	return remove, nil
+	return nil
 }
 
 // addPair creates the veth pair in the host namespace. The peer starts
