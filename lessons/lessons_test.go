@@ -44,8 +44,14 @@ func TestLessons(t *testing.T) {
 		t.Fatal(err)
 	}
 	ran := 0
+	opts := lessonrun.Options{BinDir: bin, RegistryStorage: reg.StorageDir, Host: host}
 	for _, f := range files {
 		name := filepath.Base(f)
+		if exs := exercisesAsked(name[:2], only); len(exs) > 0 {
+			ran++
+			runExercises(t, root, name[:2], exs, opts)
+			continue
+		}
 		if !selected(name, only) {
 			continue
 		}
@@ -77,9 +83,61 @@ func TestLessons(t *testing.T) {
 			}
 			t.Logf("%s: %d commands checked, %d for other hosts skipped", name, run, len(l.Steps)-run)
 		})
+		runExercises(t, root, name[:2], nil, opts)
 	}
 	if ran == 0 {
 		t.Fatalf("no lesson matches LESSON=%q", only)
+	}
+}
+
+// exercisesAsked returns the exercises of lesson nn that LESSON names
+// alone (LESSON=03.2,03.3 runs those, without the lesson itself).
+func exercisesAsked(nn, only string) map[string]bool {
+	out := map[string]bool{}
+	for _, p := range strings.Split(only, ",") {
+		if strings.HasPrefix(p, nn+".") {
+			out[p] = true
+		}
+	}
+	return out
+}
+
+// runExercises verifies the exercises of lesson nn
+// (lessons/exercises/NN-*.md), each in namespaces of its own: the checker
+// says ✗ with nothing done and ✓ after the worked solution. A non-empty
+// only runs just the exercises it holds.
+func runExercises(t *testing.T, root, nn string, only map[string]bool, opts lessonrun.Options) {
+	files, _ := filepath.Glob(filepath.Join(root, "lessons", "exercises", nn+"-*.md"))
+	for _, f := range files {
+		l, err := lessonrun.ParseFile(f)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		exs, err := l.Exercises()
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		for _, ex := range exs {
+			if len(only) > 0 && !only[ex.ID] {
+				continue
+			}
+			t.Run("exercise-"+ex.ID, func(t *testing.T) {
+				for _, r := range l.Requires {
+					if r == "docker" && opts.Host.Docker == "" {
+						t.Skipf("!!! EXERCISE %s SKIPPED: it needs Docker's engine and none answers (start it: bash scripts/dockerd)", ex.ID)
+					}
+				}
+				o := opts
+				o.Log = testWriter{t}
+				o.Env = []string{"MINI_DOCKER_LESSON_STATE=" + filepath.Join(t.TempDir(), "lessons.json")}
+				if err := lessonrun.RunExercise(f, ex, o); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("exercise %s: ✗ before, %d solution command(s), ✓ after", ex.ID, len(ex.Steps))
+			})
+		}
 	}
 }
 

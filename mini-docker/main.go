@@ -66,6 +66,7 @@ Images:
 Host:
   info                     what this host supports
   compare [FLAGS] IMAGE    the same run under docker and mini-docker, side by side
+  lesson list|check ID     the workshop's exercises, checked on the live system
   system prune             remove stopped containers and leftovers of crashes
   version                  print the version
 
@@ -161,6 +162,7 @@ func init() {
 		"tag": cmdTag, "image tag": cmdTag, "push": cmdPush, "image push": cmdPush,
 		"export": cmdExport, "container export": cmdExport, "save": cmdSave, "image save": cmdSave,
 		"load": cmdLoad, "image load": cmdLoad,
+		"lesson": cmdLesson,
 	}
 }
 

@@ -30,6 +30,10 @@ type Step struct {
 	// Host is its block's host condition (```console host=cgroup-v2):
 	// the step runs only on a host where it holds.
 	Host Cond
+	// Exercise is the exercise whose worked solution (or cleanup) the
+	// step belongs to, from ```console exercise=03.2 in
+	// lessons/exercises/; "" for a lesson's own steps.
+	Exercise string
 }
 
 // ParseFile reads and parses a lesson.
@@ -85,6 +89,7 @@ type parser struct {
 	cur        *Step   // the step being read
 	dest       *[]Step // where it goes: the steps or the cleanup steps
 	cond       Cond    // the current block's host condition
+	exercise   string  // the current block's exercise=ID
 	continuing bool    // the last command line ended in a backslash
 }
 
@@ -109,7 +114,7 @@ func (p *parser) outsideLine(trimmed string) error {
 	if err != nil {
 		return err
 	}
-	p.state, p.dest, p.cond = running, &p.l.Steps, opts.host
+	p.state, p.dest, p.cond, p.exercise = running, &p.l.Steps, opts.host, opts.exercise
 	switch {
 	case opts.skip:
 		p.state = ignored
@@ -142,7 +147,7 @@ func (p *parser) blockLine(line string) error {
 		p.continuing = strings.HasSuffix(line, `\`)
 	case strings.HasPrefix(line, "$ "):
 		p.flush()
-		p.cur = &Step{Line: p.lineNo, Command: line[2:], Host: p.cond}
+		p.cur = &Step{Line: p.lineNo, Command: line[2:], Host: p.cond, Exercise: p.exercise}
 		p.continuing = strings.HasSuffix(line, `\`)
 	case p.cur == nil:
 		if trimmed != "" {
@@ -183,6 +188,7 @@ func parseRequires(rest string) ([]string, error) {
 type blockOptions struct {
 	skip, cleanup bool
 	host          Cond
+	exercise      string // exercise=ID: the block belongs to that exercise
 }
 
 func parseBlockOptions(words []string) (blockOptions, error) {
@@ -196,8 +202,10 @@ func parseBlockOptions(words []string) (blockOptions, error) {
 			o.cleanup = true
 		case isHost:
 			o.host, err = ParseCond(text)
+		case strings.HasPrefix(opt, "exercise="):
+			o.exercise, err = parseExerciseID(strings.TrimPrefix(opt, "exercise="))
 		default:
-			err = fmt.Errorf("unknown console block option %q (want skip, cleanup or host=COND)", opt)
+			err = fmt.Errorf("unknown console block option %q (want skip, cleanup, host=COND or exercise=ID)", opt)
 		}
 		if err != nil {
 			return o, err

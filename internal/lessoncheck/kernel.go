@@ -1,0 +1,239 @@
+package lessoncheck
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// mount is one line of /proc/PID/mountinfo.
+type mount struct {
+	Root   string // the part of the file system seen at Point
+	Point  string
+	Opts   string // per-mount options: rw, ro, nosuid...
+	FSType string
+	Source string
+	Super  string // the file system's options: lowerdir=...,upperdir=...
+}
+
+// parseMountinfo parses /proc/PID/mountinfo. A line reads
+//
+//	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+//
+// Mount points are chosen by whoever mounts, so lines that do not have
+// the shape are left out rather than trusted.
+func parseMountinfo(text string) []mount {
+	var out []mount
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		sep := -1
+		for i := 6; i < len(f); i++ {
+			if f[i] == "-" {
+				sep = i
+				break
+			}
+		}
+		if sep < 0 || sep+2 >= len(f) {
+			continue
+		}
+		m := mount{Root: unescapeOctal(f[3]), Point: unescapeOctal(f[4]), Opts: f[5], FSType: f[sep+1], Source: unescapeOctal(f[sep+2])}
+		if sep+3 < len(f) {
+			m.Super = unescapeOctal(f[sep+3])
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// unescapeOctal undoes the kernel's \040-style escapes of space, tab,
+// newline and backslash in mountinfo.
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// mountsOf reads the mount table a process sees ("self" for the checker).
+func mountsOf(pid string) ([]mount, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/mountinfo")
+	if err != nil {
+		return nil, notThere(err)
+	}
+	return parseMountinfo(string(b)), nil
+}
+
+// mountAt returns the topmost mount at point in the checker's table.
+func mountAt(point string) (mount, error) {
+	ms, err := mountsOf("self")
+	if err != nil {
+		return mount{}, err
+	}
+	var found *mount
+	for i := range ms {
+		if ms[i].Point == point {
+			found = &ms[i]
+		}
+	}
+	if found == nil {
+		return mount{}, fmt.Errorf("nothing is mounted on %s", point)
+	}
+	return *found, nil
+}
+
+// hasOpt reports whether a comma-separated option list holds opt
+// (or opt=value when opt ends with "=").
+func hasOpt(list, opt string) bool {
+	for _, o := range strings.Split(list, ",") {
+		if o == opt || strings.HasSuffix(opt, "=") && strings.HasPrefix(o, opt) {
+			return true
+		}
+	}
+	return false
+}
+
+// optValue returns the value of key=value in an option list.
+func optValue(list, key string) string {
+	for _, o := range strings.Split(list, ",") {
+		if v, ok := strings.CutPrefix(o, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// parseSNMP parses /proc/net/snmp, whose protocols come in pairs of lines:
+//
+//	Icmp: InMsgs InErrors ... InEchos ...
+//	Icmp: 3 0 ... 1 ...
+//
+// and returns counters by "Icmp.InEchos".
+func parseSNMP(text string) map[string]int64 {
+	out := map[string]int64{}
+	lines := strings.Split(text, "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		names, values := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		if len(names) < 2 || len(names) != len(values) || names[0] != values[0] || !strings.HasSuffix(names[0], ":") {
+			continue
+		}
+		proto := strings.TrimSuffix(names[0], ":")
+		for j := 1; j < len(names); j++ {
+			if n, err := strconv.ParseInt(values[j], 10, 64); err == nil {
+				out[proto+"."+names[j]] = n
+			}
+		}
+		i++
+	}
+	return out
+}
+
+// snmpIn reads a counter of /proc/net/snmp in the network namespace at
+// nsPath ("" for the checker's own).
+func snmpIn(nsPath, counter string) (int64, error) {
+	var v int64
+	read := func() error {
+		// thread-self: /proc/self/net would show the namespace of the
+		// process's main thread, not this one's.
+		b, err := os.ReadFile("/proc/thread-self/net/snmp")
+		if err != nil {
+			return err
+		}
+		v = parseSNMP(string(b))[counter]
+		return nil
+	}
+	if nsPath == "" {
+		return v, read()
+	}
+	return v, inNamespace(nsPath, unix.CLONE_NEWNET, read)
+}
+
+// netnsPath is where `ip netns add NAME` keeps a namespace.
+func netnsPath(name string) string { return "/run/netns/" + name }
+
+// linksIn lists the links of a named network namespace ("" for the
+// checker's own) with netlink, as `ip -n NAME link` does.
+func linksIn(name string) ([]netlink.Link, *netlink.Handle, error) {
+	h, err := handle(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	ls, err := h.LinkList()
+	if err != nil {
+		h.Close()
+		return nil, nil, fmt.Errorf("list links: %w", err)
+	}
+	return ls, h, nil
+}
+
+func handle(name string) (*netlink.Handle, error) {
+	if name == "" {
+		return netlink.NewHandle()
+	}
+	ns, err := netns.GetFromPath(netnsPath(name))
+	if err != nil {
+		return nil, fmt.Errorf("no network namespace %s: %w", name, notThere(err))
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return nil, fmt.Errorf("netlink in %s: %w", name, err)
+	}
+	return h, nil
+}
+
+// addrUp checks that a namespace has an up link holding cidr
+// ("10.9.0.1/24"); it returns that link.
+func addrUp(name, cidr string) (netlink.Link, error) {
+	ip, want, err := net.ParseCIDR(cidr)
+	if err != nil {
+		return nil, err
+	}
+	want.IP = ip
+	ls, h, err := linksIn(name)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	for _, l := range ls {
+		addrs, err := h.AddrList(l, unix.AF_INET)
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if a.IPNet.String() != want.String() {
+				continue
+			}
+			if l.Attrs().Flags&net.FlagUp == 0 {
+				return nil, fmt.Errorf("%s has %s but is down", l.Attrs().Name, cidr)
+			}
+			return l, nil
+		}
+	}
+	return nil, fmt.Errorf("no link has %s", cidr)
+}
+
+// linkByName finds a link of the checker's network namespace.
+func linkByName(name string) (netlink.Link, error) {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("there is no link %s", name)
+	}
+	return l, nil
+}

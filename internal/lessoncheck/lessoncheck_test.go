@@ -1,0 +1,190 @@
+package lessoncheck
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"mini-docker/internal/lessonrun"
+	"mini-docker/internal/testenv"
+)
+
+// Every exercise the checker knows has its section and worked solution
+// in lessons/exercises/NN-*.md, and every section there has checks.
+func TestExercisesMatchTheirFiles(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(), "lessons", "exercises", "[0-9][0-9]-*.md"))
+	if len(files) == 0 {
+		t.Fatal("no lessons/exercises/NN-*.md")
+	}
+	heading := regexp.MustCompile(`(?m)^## ([0-9]{2}\.[0-9]+) (.*)$`)
+	inFiles := map[string]bool{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := lessonrun.Parse(f, string(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		exs, err := l.Exercises()
+		if err != nil {
+			t.Fatal(err)
+		}
+		solved := map[string]bool{}
+		for _, ex := range exs {
+			if len(ex.Steps) > 0 {
+				solved[ex.ID] = true
+			}
+		}
+		for _, m := range heading.FindAllStringSubmatch(string(b), -1) {
+			id, title := m[1], m[2]
+			inFiles[id] = true
+			if !strings.HasPrefix(filepath.Base(f), id[:2]+"-") {
+				t.Errorf("%s: exercise %s is in another lesson's file", f, id)
+			}
+			e, err := Find(id)
+			if err != nil {
+				t.Errorf("%s: %s has no checks: %v", f, id, err)
+				continue
+			}
+			if e.Title != title {
+				t.Errorf("%s: %s is titled %q in the file, %q in the checker", f, id, title, e.Title)
+			}
+			if !solved[id] {
+				t.Errorf("%s: %s has no worked solution (```console exercise=%s)", f, id, id)
+			}
+		}
+	}
+	for _, e := range All() {
+		if !inFiles[e.ID] {
+			t.Errorf("exercise %s has checks but no section in lessons/exercises/", e.ID)
+		}
+	}
+}
+
+// On an empty scratch folder every exercise fails, each ✗ line says why,
+// and the first one gives a hint; --explain prints one command per check.
+func TestNothingDoneFails(t *testing.T) {
+	dir := t.TempDir()
+	s := NewState(dir)
+	for _, e := range All() {
+		rs := e.Run(s, nil)
+		if Passed(rs) {
+			t.Errorf("%s passes in an empty folder", e.ID)
+		}
+		var out bytes.Buffer
+		Print(&out, e, rs)
+		text := out.String()
+		if !strings.Contains(text, "✗ ") || !strings.Contains(text, "  hint: ") || !strings.HasSuffix(text, "checks pass\n") {
+			t.Errorf("%s prints:\n%s", e.ID, text)
+		}
+		for _, c := range e.Checks(s) {
+			if c.Cmd == "" || c.Hint == "" || c.What == "" {
+				t.Errorf("%s: check %q lacks a command, a hint or a description", e.ID, c.What)
+			}
+		}
+	}
+}
+
+func TestFind(t *testing.T) {
+	for _, id := range []string{"03.2", "3.2"} {
+		if e, err := Find(id); err != nil || e.ID != "03.2" {
+			t.Errorf("Find(%q) = %v, %v", id, e, err)
+		}
+	}
+	if _, err := Find("99.1"); err == nil {
+		t.Error("Find(99.1) found something")
+	}
+}
+
+func TestProgress(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "lessons.json")
+	p, err := LoadProgress(path)
+	if err != nil || len(p.Passed) != 0 {
+		t.Fatalf("no file: %v, %v", p, err)
+	}
+	now := time.Date(2026, 12, 3, 4, 0, 0, 0, time.UTC)
+	if err := MarkPassed(path, "03.2", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := MarkPassed(path, "03.2", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	p, err = LoadProgress(path)
+	if err != nil || !p.Passed["03.2"].Equal(now) || len(p.Passed) != 1 {
+		t.Fatalf("after two passes: %v, %v", p, err)
+	}
+	os.WriteFile(path, []byte("{not json"), 0o644)
+	if _, err := LoadProgress(path); err == nil {
+		t.Error("a broken progress file loads")
+	}
+}
+
+func TestParsers(t *testing.T) {
+	st := parseStatus("Name:\tsl:eep\nNSpid:\t812\t1\nCapEff:\t0000000000000400\n")
+	p := proc{Status: st}
+	if st["Name"] != "sl:eep" || p.nsPID() != "1" || p.caps("CapEff") != 0x400 {
+		t.Errorf("status: %v", st)
+	}
+	ms := parseMountinfo("36 35 98:0 /jail /mnt\\040x rw,noatime master:1 - overlay overlay rw,lowerdir=/l,upperdir=/u\nbad line\n")
+	if len(ms) != 1 || ms[0].Point != "/mnt x" || ms[0].FSType != "overlay" || optValue(ms[0].Super, "upperdir") != "/u" {
+		t.Errorf("mountinfo: %+v", ms)
+	}
+	snmp := parseSNMP("Ip: Forwarding DefaultTTL\nIp: 1 64\nIcmp: InMsgs InEchos\nIcmp: 3 2\n")
+	if snmp["Icmp.InEchos"] != 2 || snmp["Ip.DefaultTTL"] != 64 {
+		t.Errorf("snmp: %v", snmp)
+	}
+	socks := parseTCP("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n" +
+		"   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000 65534        0 12345 1 0 100 0 0 10 0\n")
+	if len(socks) != 1 || socks[0].Port != 80 || socks[0].State != "0A" || socks[0].UID != "65534" || socks[0].Inode != "12345" {
+		t.Errorf("tcp: %+v", socks)
+	}
+	if g, ok := groupIn("12:pids:/a\n4:memory:/mini-docker/box\n0::/x:y\n", "memory", false); !ok || g != "/mini-docker/box" {
+		t.Errorf("v1 group: %q %v", g, ok)
+	}
+	if g, ok := groupIn("0::/x:y\n", "memory", true); !ok || g != "/x:y" {
+		t.Errorf("v2 group: %q %v", g, ok)
+	}
+	if k := parseKeyed("max 3\nfrozen 1\njunk\n"); k["max"] != 3 || k["frozen"] != 1 {
+		t.Errorf("keyed: %v", k)
+	}
+}
+
+// The parsers read text that processes and mounts choose (a process's
+// name, a mount point, a group's name): they must never panic on it.
+func FuzzParsers(f *testing.F) {
+	f.Add("Name:\tx\nNSpid:\t1\t2\n")
+	f.Add("36 35 98:0 / / rw - ext4 /dev/root rw\n")
+	f.Add("Icmp: InEchos\nIcmp: 1\n")
+	f.Add("   0: 00000000:0050 00000000:0000 0A 0:0 0:0 0 0 0 1\n")
+	f.Add("4:memory:/a\n0::/b\n")
+	f.Add(`\\\0`)
+	f.Fuzz(func(t *testing.T, text string) {
+		st := parseStatus(text)
+		p := proc{Status: st}
+		p.nsPID()
+		p.uid()
+		p.caps("CapEff")
+		for _, m := range parseMountinfo(text) {
+			optValue(m.Super, "upperdir")
+			hasOpt(m.Opts, "ro")
+		}
+		parseSNMP(text)
+		for _, s := range parseTCP(text) {
+			if s.Port < 0 || s.Port > 65535 {
+				t.Errorf("port %d", s.Port)
+			}
+		}
+		groupIn(text, "memory", false)
+		groupIn(text, "memory", true)
+		parseKeyed(text)
+		unescapeOctal(text)
+	})
+}
+
+func TestMain(m *testing.M) { testenv.Main(m) }
