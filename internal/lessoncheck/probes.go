@@ -304,17 +304,6 @@ func hostnameIn(path string) (string, error) {
 	return name, err
 }
 
-// findProc returns the first process (other than the checker) for which
-// ok holds.
-func findProc(what string, ok func(p proc) bool) (proc, error) {
-	for _, p := range processes() {
-		if p.PID != os.Getpid() && ok(p) {
-			return p, nil
-		}
-	}
-	return proc{}, fmt.Errorf("no process is %s", what)
-}
-
 // sameFile reports whether two paths are the same inode (a process's
 // /proc/PID/root and a folder, say).
 func sameFile(a, b string) bool {
