@@ -69,14 +69,17 @@ func (l *Lesson) Exercises() ([]Exercise, error) {
 
 // snapshot prints what a check must leave as it was: the mounts under
 // the scratch folder (not all of them: the host's come and go, and
-// propagate in), the names in /run/netns, the links and
-// addresses of the lesson's network namespace and of every named one,
+// propagate in), the links (names, and whether set up: the carrier
+// comes when the peer is up) and IPv4 addresses of the lesson's network
+// namespace and of every named one (IPv6 link-local addresses come by
+// themselves),
 // the scratch folder's files (but mini-docker's state, which running
 // containers write to) and the exercises' cgroups (named mine*).
 const snapshot = `{ awk -v d="$PWD" 'index($5, d) == 1' /proc/self/mountinfo; ` +
-	`ip -o link; ip -o addr; for n in $(ip netns list | cut -d" " -f1); do echo "netns $n"; ip -n $n -o link; ip -n $n -o addr; done; ` +
+	`links() { ip "$@" -o link | awk '{print $2, ($3 ~ /[<,]UP[,>]/ ? "up" : "down")}'; ip "$@" -o -4 addr | awk '{print $2, $4}'; }; ` +
+	`links; for n in $(ip netns list | cut -d" " -f1); do echo "netns $n"; links -n $n; done; ` +
 	`find "$PWD" -path "$MINI_DOCKER_ROOT" -prune -o -printf "%p %y %m %s %T@\n"; ` +
-	`find /sys/fs/cgroup -maxdepth 3 -type d -name "mine*"; } 2>&1`
+	`find /sys/fs/cgroup -maxdepth 3 -type d -name "mine*" 2>/dev/null; } 2>&1`
 
 // checkScript runs the checker on an exercise ($1) between two
 // snapshots: any difference is printed, which fails the step. It is a
