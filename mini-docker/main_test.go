@@ -878,3 +878,20 @@ func TestToolChainSameContainer(t *testing.T) {
 	}
 	h.assertNoLeaks()
 }
+
+// TestCpusetCpus: --cpuset-cpus reaches the kernel (the cgroup's
+// cpuset.cpus, which the scheduler applies to every task of the group),
+// and a CPU this machine lacks is refused before anything is made.
+func TestCpusetCpus(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	out := h.must("run", "--rm", "--network", "none", "--cpuset-cpus", "0", ref, "grep", "Cpus_allowed_list", "/proc/self/status")
+	if f := strings.Fields(out); len(f) != 2 || f[1] != "0" {
+		t.Errorf("--cpuset-cpus 0: %q, want Cpus_allowed_list 0", out)
+	}
+	_, errOut, code := h.md("run", "--rm", "--network", "none", "--cpuset-cpus", "4096", ref, "true")
+	if code != 125 || !strings.Contains(errOut, "requested CPUs are not available") {
+		t.Errorf("--cpuset-cpus 4096: exit %d %q, want 125 and Docker's words", code, errOut)
+	}
+	h.assertNoLeaks()
+}

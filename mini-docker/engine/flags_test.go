@@ -63,6 +63,7 @@ func runFlagCases(t *testing.T) []struct {
 		{"memory-swap", []string{"-m", "32m", "--memory-swap", "64m"}, inOCI},
 		{"cpus", []string{"--cpus", "0.5"}, inOCI},
 		{"cpu-shares", []string{"-c", "512"}, inOCI},
+		{"cpuset-cpus", []string{"--cpuset-cpus", "0"}, inOCI},
 		{"pids-limit", []string{"--pids-limit", "10"}, inOCI},
 		{"cap-add", []string{"--cap-add", "NET_ADMIN"}, inChain},
 		{"cap-drop", []string{"--cap-drop", "CHOWN"}, inChain},

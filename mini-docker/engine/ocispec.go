@@ -144,8 +144,8 @@ func ociResources(hc *container.HostConfig) *specs.LinuxResources {
 			r.Memory.Swap = &hc.MemorySwap
 		}
 	}
-	if hc.NanoCPUs > 0 || hc.CPUShares > 0 {
-		r.CPU = &specs.LinuxCPU{}
+	if hc.NanoCPUs > 0 || hc.CPUShares > 0 || hc.CpusetCpus != "" {
+		r.CPU = &specs.LinuxCPU{Cpus: hc.CpusetCpus}
 		if hc.NanoCPUs > 0 {
 			period := uint64(cgroup.CFSPeriod)
 			quota := hc.NanoCPUs * int64(period) / 1e9

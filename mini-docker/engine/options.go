@@ -15,6 +15,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/pflag"
 
+	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/units"
 	"mini-docker/mini-docker/container"
 )
@@ -41,6 +42,7 @@ type Options struct {
 	MemorySwap  string
 	CPUs        string
 	CPUShares   int64
+	CpusetCpus  string
 	PidsLimit   int64
 	CapAdd      []string
 	CapDrop     []string
@@ -85,6 +87,7 @@ func RunFlags(o *Options) (*pflag.FlagSet, *bool) {
 	f.StringVar(&o.MemorySwap, "memory-swap", "", "memory plus swap limit, -1 for unlimited swap")
 	f.StringVar(&o.CPUs, "cpus", "", "number of CPUs")
 	f.Int64VarP(&o.CPUShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
+	f.StringVar(&o.CpusetCpus, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
 	f.Int64Var(&o.PidsLimit, "pids-limit", 0, "tune container pids limit (-1 for unlimited)")
 	f.StringSliceVar(&o.CapAdd, "cap-add", nil, "add Linux capabilities")
 	f.StringSliceVar(&o.CapDrop, "cap-drop", nil, "drop Linux capabilities")
@@ -139,6 +142,11 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 	hc.Memory, hc.MemorySwap, hc.NanoCPUs, hc.CPUShares = limits.Memory, limits.MemorySwap, limits.NanoCPUs, limits.CPUShares
 	if limits.PidsLimit != 0 {
 		hc.PidsLimit = &limits.PidsLimit
+	}
+	if o.CpusetCpus != "" {
+		if hc.CpusetCpus, err = cgroup.ParseCpuset(o.CpusetCpus); err != nil {
+			return nil, err
+		}
 	}
 	if o.Init {
 		hc.Init = &o.Init

@@ -274,6 +274,7 @@ func cgroupResources(r *specs.LinuxResources, privileged bool) cgroup.Resources 
 		if c.Shares != nil {
 			res.CPUShares = *c.Shares
 		}
+		res.CpusetCpus = c.Cpus
 	}
 	if r.Pids != nil && r.Pids.Limit != nil {
 		res.PidsLimit = max(*r.Pids.Limit, 0)
@@ -295,6 +296,9 @@ func limitFlags(r cgroup.Resources) []string {
 	}
 	if r.CPUShares > 0 {
 		f = append(f, "--cpu-shares", strconv.FormatUint(r.CPUShares, 10))
+	}
+	if r.CpusetCpus != "" {
+		f = append(f, "--cpuset-cpus", r.CpusetCpus)
 	}
 	if r.PidsLimit > 0 {
 		f = append(f, "--pids-limit", strconv.FormatInt(r.PidsLimit, 10))

@@ -203,7 +203,7 @@ func TestBuildPlanIsTheContractChain(t *testing.T) {
 	tools := fakeTools(t, "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "mini-docker-inside")
 	c := testContainer("ab", "echo", "hi")
 	pids := int64(10)
-	c.HostConfig.Memory, c.HostConfig.PidsLimit = 32<<20, &pids
+	c.HostConfig.Memory, c.HostConfig.PidsLimit, c.HostConfig.CpusetCpus = 32<<20, &pids, "0"
 	s := planFor(t, c, tools)
 	p, err := BuildPlan(s)
 	if err != nil {
@@ -220,6 +220,7 @@ func TestBuildPlanIsTheContractChain(t *testing.T) {
 		t.Errorf("overlay step %q: want the top layer first", got)
 	}
 	if got := strings.Join(p.Steps[1].Do, " "); !strings.Contains(got, "--memory 33554432") || !strings.Contains(got, "--pids-limit 10") ||
+		!strings.Contains(got, "--cpuset-cpus 0 ") ||
 		!strings.HasSuffix(got, " --devices docker") {
 		t.Errorf("cgroup step %q: want the limits and Docker's device rules", got)
 	}
