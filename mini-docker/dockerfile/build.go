@@ -336,6 +336,61 @@ func (b *Builder) metaConfig(in Instruction) (ocispec.ImageConfig, error) {
 }
 
 // configFor returns the config after instruction in, and the text of its
+// declareArg is ARG inside a stage: the value from --build-arg, the
+// default, or a global ARG's, for RUN's environment.
+func (b *Builder) declareArg(in Instruction) {
+	k, v, hasDefault := strings.Cut(b.expand(in.Args), "=")
+	if gv, ok := b.global[k]; ok && !hasDefault {
+		v, hasDefault = gv, true
+	}
+	if bv, ok := b.o.BuildArgs[k]; ok {
+		v, hasDefault = bv, true
+	}
+	if hasDefault {
+		b.args[k] = v
+	} else {
+		delete(b.args, k) // declared, but without a value: not in RUN's environment
+	}
+	b.declared[k] = true
+}
+
+// expose adds EXPOSE's ports (tcp unless named) to old; the history's
+// description lists them all, sorted.
+func expose(old map[string]struct{}, args string) (map[string]struct{}, string) {
+	ports := copySet(old)
+	for _, p := range strings.Fields(args) {
+		if !strings.Contains(p, "/") {
+			p += "/tcp"
+		}
+		ports[p] = struct{}{}
+	}
+	var names []string
+	for p := range ports {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	return ports, "EXPOSE " + strings.Join(names, " ")
+}
+
+// setCommand is CMD or ENTRYPOINT (the shell form runs /bin/sh -c); it
+// returns the history's description.
+func (b *Builder) setCommand(cur *ocispec.ImageConfig, in Instruction) string {
+	argv := in.JSON
+	if !in.IsJSON {
+		argv = []string{"/bin/sh", "-c", in.Args}
+	}
+	if in.Cmd == "CMD" {
+		cur.Cmd = argv
+		b.cmdSet = true
+	} else {
+		cur.Entrypoint = argv
+		if !b.cmdSet {
+			cur.Cmd = nil // Docker: ENTRYPOINT resets the base image's CMD
+		}
+	}
+	return in.Cmd + " " + quoteArgv(argv)
+}
+
 // history entry. ARG changes the builder's variables, not the config.
 func (b *Builder) configFor(in Instruction) (ocispec.ImageConfig, string, error) {
 	old := b.cfg
@@ -355,19 +410,7 @@ func (b *Builder) configFor(in Instruction) (ocispec.ImageConfig, string, error)
 		}
 		desc = "ENV " + strings.Join(parts, " ")
 	case "ARG":
-		k, v, hasDefault := strings.Cut(b.expand(in.Args), "=")
-		if gv, ok := b.global[k]; ok && !hasDefault {
-			v, hasDefault = gv, true
-		}
-		if bv, ok := b.o.BuildArgs[k]; ok {
-			v, hasDefault = bv, true
-		}
-		if hasDefault {
-			b.args[k] = v
-		} else {
-			delete(b.args, k) // declared, but without a value: not in RUN's environment
-		}
-		b.declared[k] = true
+		b.declareArg(in)
 		desc = "ARG " + in.Args
 	case "LABEL", "MAINTAINER":
 		cur.Labels = copyMap(old.Labels)
@@ -388,35 +431,9 @@ func (b *Builder) configFor(in Instruction) (ocispec.ImageConfig, string, error)
 	case "USER":
 		cur.User = b.expand(in.Args)
 	case "EXPOSE":
-		ports := copySet(old.ExposedPorts)
-		for _, p := range strings.Fields(b.expand(in.Args)) {
-			if !strings.Contains(p, "/") {
-				p += "/tcp"
-			}
-			ports[p] = struct{}{}
-		}
-		cur.ExposedPorts = ports
-		var names []string
-		for p := range ports {
-			names = append(names, p)
-		}
-		sort.Strings(names)
-		desc = "EXPOSE " + strings.Join(names, " ")
+		cur.ExposedPorts, desc = expose(old.ExposedPorts, b.expand(in.Args))
 	case "CMD", "ENTRYPOINT":
-		argv := in.JSON
-		if !in.IsJSON {
-			argv = []string{"/bin/sh", "-c", in.Args}
-		}
-		if in.Cmd == "CMD" {
-			cur.Cmd = argv
-			b.cmdSet = true
-		} else {
-			cur.Entrypoint = argv
-			if !b.cmdSet {
-				cur.Cmd = nil // Docker: ENTRYPOINT resets the base image's CMD
-			}
-		}
-		desc = in.Cmd + " " + quoteArgv(argv)
+		desc = b.setCommand(&cur, in)
 	case "STOPSIGNAL":
 		cur.StopSignal = b.expand(in.Args)
 	case "VOLUME":

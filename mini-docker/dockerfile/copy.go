@@ -142,29 +142,10 @@ type copyFile struct {
 // into a fresh folder laid out as the image will see them, which is then
 // committed as a layer, like a container's upper dir.
 func (b *Builder) copy(in Instruction) (bool, error) {
-	chown := ""
-	for _, f := range in.Flags {
-		switch {
-		case strings.HasPrefix(f, "--chown="):
-			chown = b.expand(strings.TrimPrefix(f, "--chown="))
-		default:
-			return false, &ParseError{in.Line, fmt.Sprintf("%s: flag %s is not supported", in.Cmd, f)}
-		}
+	chown, srcs, dest, err := b.copyArgs(in)
+	if err != nil {
+		return false, err
 	}
-	words := in.JSON
-	if !in.IsJSON {
-		var err error
-		if words, err = Words(in.Args); err != nil {
-			return false, &ParseError{in.Line, err.Error()}
-		}
-	}
-	if len(words) < 2 {
-		return false, &ParseError{in.Line, in.Cmd + " requires at least two arguments: SOURCE... DEST"}
-	}
-	for i := range words {
-		words[i] = b.expand(words[i])
-	}
-	srcs, dest := words[:len(words)-1], words[len(words)-1]
 	destIsDir := strings.HasSuffix(dest, "/") || dest == "." || strings.HasSuffix(dest, "/.") || len(srcs) > 1
 	if !filepath.IsAbs(dest) {
 		dest = filepath.Join("/", b.cfg.WorkingDir, dest)
@@ -175,61 +156,11 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 	}
 	var files []copyFile
 	for _, src := range srcs {
-		rel := filepath.Clean(src)
-		if filepath.IsAbs(rel) {
-			rel = strings.TrimPrefix(rel, "/") // Docker: absolute sources are relative to the context
+		more, err := b.gather(in, src, dest, destIsDir)
+		if err != nil {
+			return false, err
 		}
-		if rel == ".." || strings.HasPrefix(rel, "../") {
-			return false, fmt.Errorf("%s failed: forbidden path outside the build context: %s ()", in.Cmd, src)
-		}
-		matches, err := filepath.Glob(filepath.Join(b.o.Context, rel))
-		if err != nil || len(matches) == 0 {
-			return false, fmt.Errorf("%s failed: file not found in build context or excluded by .dockerignore: stat %s: file does not exist", in.Cmd, src)
-		}
-		if len(matches) > 1 {
-			destIsDir = true
-		}
-		for _, m := range matches {
-			mrel, _ := filepath.Rel(b.o.Context, m)
-			// Symlinks in the context resolve inside it, never out.
-			full, err := securejoin.SecureJoin(b.o.Context, mrel)
-			if err != nil {
-				return false, fmt.Errorf("%s failed: %s: %w", in.Cmd, src, err)
-			}
-			if mrel != "." && b.ignore.Ignored(mrel) {
-				return false, fmt.Errorf("%s failed: file not found in build context or excluded by .dockerignore: stat %s: file does not exist", in.Cmd, src)
-			}
-			fi, err := os.Stat(full)
-			if err != nil {
-				return false, fmt.Errorf("%s failed: %w", in.Cmd, err)
-			}
-			if fi.IsDir() {
-				err := filepath.WalkDir(full, func(p string, d fs.DirEntry, err error) error {
-					if err != nil {
-						return err
-					}
-					r, _ := filepath.Rel(b.o.Context, p)
-					if r != mrel && b.ignore.Ignored(r) {
-						if d.IsDir() {
-							return filepath.SkipDir
-						}
-						return nil
-					}
-					inner, _ := filepath.Rel(full, p)
-					files = append(files, copyFile{src: p, dest: filepath.Join(dest, inner)})
-					return nil
-				})
-				if err != nil {
-					return false, err
-				}
-				continue
-			}
-			d := dest
-			if destIsDir {
-				d = filepath.Join(dest, filepath.Base(m))
-			}
-			files = append(files, copyFile{src: full, dest: d})
-		}
+		files = append(files, more...)
 	}
 	uid, gid, err := b.resolveChown(chown)
 	if err != nil {
@@ -253,33 +184,130 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 		return false, err
 	}
 	defer os.RemoveAll(tmp)
-	var layers []string
-	if b.cur != nil {
-		layers = b.cur.LayerDirs
-	}
-	for _, f := range files {
-		if in.Cmd == "ADD" && isArchive(f.src) {
-			// ADD unpacks a local tar archive (plain or gzip'd) into DEST.
-			if err := mkdirLike(tmp, dest, layers); err != nil {
-				return false, err
-			}
-			if err := extract(f.src, filepath.Join(tmp, dest)); err != nil {
-				return false, fmt.Errorf("ADD failed: %s: %w", f.src, err)
-			}
-			continue
-		}
-		if err := mkdirLike(tmp, filepath.Dir(f.dest), layers); err != nil {
-			return false, err
-		}
-		if err := copyOne(f.src, filepath.Join(tmp, f.dest), uid, gid); err != nil {
-			return false, fmt.Errorf("%s failed: %w", in.Cmd, err)
-		}
+	if err := b.layOut(in, tmp, dest, files, uid, gid); err != nil {
+		return false, err
 	}
 	layer, err := imageops.CommitLayer(b.s, tmp, b.o.Explain)
 	if err != nil {
 		return false, err
 	}
 	return false, b.commit(key, createdBy, layer)
+}
+
+// copyArgs reads COPY/ADD's --chown and its SOURCE... DEST words,
+// expanded.
+func (b *Builder) copyArgs(in Instruction) (chown string, srcs []string, dest string, err error) {
+	for _, f := range in.Flags {
+		switch {
+		case strings.HasPrefix(f, "--chown="):
+			chown = b.expand(strings.TrimPrefix(f, "--chown="))
+		default:
+			return "", nil, "", &ParseError{in.Line, fmt.Sprintf("%s: flag %s is not supported", in.Cmd, f)}
+		}
+	}
+	words := in.JSON
+	if !in.IsJSON {
+		if words, err = Words(in.Args); err != nil {
+			return "", nil, "", &ParseError{in.Line, err.Error()}
+		}
+	}
+	if len(words) < 2 {
+		return "", nil, "", &ParseError{in.Line, in.Cmd + " requires at least two arguments: SOURCE... DEST"}
+	}
+	for i := range words {
+		words[i] = b.expand(words[i])
+	}
+	return chown, words[:len(words)-1], words[len(words)-1], nil
+}
+
+// gather lists what SOURCE src (a glob, relative to the context) puts
+// under dest: a folder's whole tree, minus what .dockerignore excludes.
+func (b *Builder) gather(in Instruction, src, dest string, destIsDir bool) ([]copyFile, error) {
+	rel := filepath.Clean(src)
+	if filepath.IsAbs(rel) {
+		rel = strings.TrimPrefix(rel, "/") // Docker: absolute sources are relative to the context
+	}
+	if rel == ".." || strings.HasPrefix(rel, "../") {
+		return nil, fmt.Errorf("%s failed: forbidden path outside the build context: %s ()", in.Cmd, src)
+	}
+	matches, err := filepath.Glob(filepath.Join(b.o.Context, rel))
+	if err != nil || len(matches) == 0 {
+		return nil, fmt.Errorf("%s failed: file not found in build context or excluded by .dockerignore: stat %s: file does not exist", in.Cmd, src)
+	}
+	if len(matches) > 1 {
+		destIsDir = true
+	}
+	var files []copyFile
+	for _, m := range matches {
+		mrel, _ := filepath.Rel(b.o.Context, m)
+		// Symlinks in the context resolve inside it, never out.
+		full, err := securejoin.SecureJoin(b.o.Context, mrel)
+		if err != nil {
+			return nil, fmt.Errorf("%s failed: %s: %w", in.Cmd, src, err)
+		}
+		if mrel != "." && b.ignore.Ignored(mrel) {
+			return nil, fmt.Errorf("%s failed: file not found in build context or excluded by .dockerignore: stat %s: file does not exist", in.Cmd, src)
+		}
+		fi, err := os.Stat(full)
+		if err != nil {
+			return nil, fmt.Errorf("%s failed: %w", in.Cmd, err)
+		}
+		if !fi.IsDir() {
+			d := dest
+			if destIsDir {
+				d = filepath.Join(dest, filepath.Base(m))
+			}
+			files = append(files, copyFile{src: full, dest: d})
+			continue
+		}
+		err = filepath.WalkDir(full, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			r, _ := filepath.Rel(b.o.Context, p)
+			if r != mrel && b.ignore.Ignored(r) {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			inner, _ := filepath.Rel(full, p)
+			files = append(files, copyFile{src: p, dest: filepath.Join(dest, inner)})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// layOut writes files into tmp as the image will see them (ADD unpacks
+// a local tar archive, plain or gzip'd, into dest), their parent folders
+// made like the image's own.
+func (b *Builder) layOut(in Instruction, tmp, dest string, files []copyFile, uid, gid int) error {
+	var layers []string
+	if b.cur != nil {
+		layers = b.cur.LayerDirs
+	}
+	for _, f := range files {
+		if in.Cmd == "ADD" && isArchive(f.src) {
+			if err := mkdirLike(tmp, dest, layers); err != nil {
+				return err
+			}
+			if err := extract(f.src, filepath.Join(tmp, dest)); err != nil {
+				return fmt.Errorf("ADD failed: %s: %w", f.src, err)
+			}
+			continue
+		}
+		if err := mkdirLike(tmp, filepath.Dir(f.dest), layers); err != nil {
+			return err
+		}
+		if err := copyOne(f.src, filepath.Join(tmp, f.dest), uid, gid); err != nil {
+			return fmt.Errorf("%s failed: %w", in.Cmd, err)
+		}
+	}
+	return nil
 }
 
 // contentHash names the copied content: paths, modes, owner and bytes

@@ -160,6 +160,21 @@ func (e *Engine) ExecChain(c *container.Container, o *ExecOptions) (chain, files
 	return append(chain, o.Argv...), files, hops, nil
 }
 
+// execEnv is the environment of an exec'd command: the container's,
+// TERM with -t, then exec's -e values.
+func execEnv(c *container.Container, o *ExecOptions) []string {
+	env := append([]string{}, c.Runtime.Env...)
+	if o.TTY {
+		env = setEnv(env, "TERM=xterm")
+	}
+	for _, kv := range o.Env {
+		if kv = expandEnv(kv); kv != "" {
+			env = setEnv(env, kv)
+		}
+	}
+	return env
+}
+
 // Exec runs a command in the running container c and returns its exit code.
 func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 	if !running(c) {
@@ -172,15 +187,7 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 	if err != nil {
 		return 125, err
 	}
-	env := append([]string{}, c.Runtime.Env...)
-	if o.TTY {
-		env = setEnv(env, "TERM=xterm")
-	}
-	for _, kv := range o.Env {
-		if kv = expandEnv(kv); kv != "" {
-			env = setEnv(env, kv)
-		}
-	}
+	env := execEnv(c, o)
 	e.Explain.Cmd("%s", chainLine(env, chain, files))
 	var sock, theirs *os.File
 	if o.TTY && !o.Detach {

@@ -175,38 +175,9 @@ func writeTar(w io.Writer, upper string, skip func(rel string, fi fs.FileInfo) b
 			return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: overlayfs.OCIWhiteout(rel), Mode: 0o600,
 				ModTime: fi.ModTime(), Format: tar.FormatPAX})
 		}
-		link := ""
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			if link, err = os.Readlink(p); err != nil {
-				return err
-			}
-		}
-		hdr, err := tar.FileInfoHeader(fi, link)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		hdr.Name, hdr.Format = rel, tar.FormatPAX
-		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = int(st.Uid), int(st.Gid), "", ""
-		hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
-		if fi.IsDir() {
-			hdr.Name += "/"
-		}
-		if fi.Mode().IsRegular() && st.Nlink > 1 {
-			if first, ok := seen[st.Ino]; ok {
-				hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
-			} else {
-				seen[st.Ino] = rel
-			}
-		}
-		xa, err := xattrs(p)
+		hdr, err := tarHeader(p, rel, fi, st, seen)
 		if err != nil {
 			return err
-		}
-		for k, v := range xa {
-			if hdr.PAXRecords == nil {
-				hdr.PAXRecords = map[string]string{}
-			}
-			hdr.PAXRecords["SCHILY.xattr."+k] = v
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
@@ -238,6 +209,47 @@ func writeTar(w io.Writer, upper string, skip func(rel string, fi fs.FileInfo) b
 		return fmt.Errorf("tar %s: %w", upper, err)
 	}
 	return tw.Close()
+}
+
+// tarHeader is the layer's header for the file p (rel in the layer):
+// owner by number, no access or change times, a hard link to the first
+// name of an inode seen before, extended attributes as PAX records.
+func tarHeader(p, rel string, fi fs.FileInfo, st *syscall.Stat_t, seen map[uint64]string) (*tar.Header, error) {
+	link := ""
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		var err error
+		if link, err = os.Readlink(p); err != nil {
+			return nil, err
+		}
+	}
+	hdr, err := tar.FileInfoHeader(fi, link)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	hdr.Name, hdr.Format = rel, tar.FormatPAX
+	hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = int(st.Uid), int(st.Gid), "", ""
+	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
+	if fi.IsDir() {
+		hdr.Name += "/"
+	}
+	if fi.Mode().IsRegular() && st.Nlink > 1 {
+		if first, ok := seen[st.Ino]; ok {
+			hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
+		} else {
+			seen[st.Ino] = rel
+		}
+	}
+	xa, err := xattrs(p)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range xa {
+		if hdr.PAXRecords == nil {
+			hdr.PAXRecords = map[string]string{}
+		}
+		hdr.PAXRecords["SCHILY.xattr."+k] = v
+	}
+	return hdr, nil
 }
 
 // countWriter counts and hashes what passes through it.

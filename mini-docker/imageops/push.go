@@ -178,6 +178,38 @@ func (p *pusher) do(method, target string, h http.Header, body func() (io.Reader
 	return p.c.Do(p.ctx, p.ep, scope, method, target, h, body, size)
 }
 
+// startUpload opens an upload session for desc: a cross-repository
+// mount from repository from when one is known (mounted: done), else a
+// plain upload; it returns the session's location.
+func (p *pusher) startUpload(desc ocispec.Descriptor, from string) (location string, mounted bool, err error) {
+	if from != "" {
+		q := url.Values{"mount": {desc.Digest.String()}, "from": {from}}
+		resp, err := p.do(http.MethodPost, "/v2/"+p.repo+"/blobs/uploads/?"+q.Encode(), nil, nil, 0, from)
+		if err != nil {
+			return "", false, err
+		}
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusCreated:
+			return "", true, nil
+		case http.StatusAccepted: // no mount: the answer is a plain upload session
+			if location = resp.Header.Get("Location"); location != "" {
+				return location, false, nil
+			}
+		}
+	}
+	resp, err := p.do(http.MethodPost, "/v2/"+p.repo+"/blobs/uploads/", nil, nil, 0)
+	if err != nil {
+		return "", false, err
+	}
+	if resp.StatusCode != http.StatusAccepted {
+		defer resp.Body.Close() // regError reads the registry's error body
+		return "", false, regError(resp, "start upload of "+desc.Digest.String())
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Location"), false, nil
+}
+
 // pushBlob uploads one blob unless the registry has it, mounting it from
 // repository from when one is known.
 func (p *pusher) pushBlob(s *store.Store, desc ocispec.Descriptor, from string, chunk int64) (string, error) {
@@ -193,32 +225,12 @@ func (p *pusher) pushBlob(s *store.Store, desc ocispec.Descriptor, from string, 
 	if resp.StatusCode != http.StatusNotFound {
 		return "", regError(resp, "check blob "+desc.Digest.String())
 	}
-	var location string
-	if from != "" {
-		q := url.Values{"mount": {desc.Digest.String()}, "from": {from}}
-		resp, err := p.do(http.MethodPost, "/v2/"+p.repo+"/blobs/uploads/?"+q.Encode(), nil, nil, 0, from)
-		if err != nil {
-			return "", err
-		}
-		resp.Body.Close()
-		switch resp.StatusCode {
-		case http.StatusCreated:
-			return "Mounted from " + from, nil
-		case http.StatusAccepted: // no mount: the answer is a plain upload session
-			location = resp.Header.Get("Location")
-		}
+	location, mounted, err := p.startUpload(desc, from)
+	if err != nil {
+		return "", err
 	}
-	if location == "" {
-		resp, err := p.do(http.MethodPost, "/v2/"+p.repo+"/blobs/uploads/", nil, nil, 0)
-		if err != nil {
-			return "", err
-		}
-		if resp.StatusCode != http.StatusAccepted {
-			defer resp.Body.Close() // regError reads the registry's error body
-			return "", regError(resp, "start upload of "+desc.Digest.String())
-		}
-		resp.Body.Close()
-		location = resp.Header.Get("Location")
+	if mounted {
+		return "Mounted from " + from, nil
 	}
 	open := func(off, n int64) func() (io.Reader, error) {
 		return func() (io.Reader, error) {

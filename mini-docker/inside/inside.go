@@ -61,52 +61,21 @@ func inside(status io.Writer) (int, error) {
 		fmt.Fprintf(status, "%s %d\n", name, time.Since(t).Microseconds())
 		t = time.Now()
 	}
-	specFile := os.NewFile(SpecFd, "plan")
-	b, err := io.ReadAll(specFile)
-	specFile.Close()
+	in, err := readConfig()
 	if err != nil {
-		return 125, fmt.Errorf("read the plan: %w", err)
-	}
-	var in container.Inside
-	if err := json.Unmarshal(b, &in); err != nil {
-		return 125, fmt.Errorf("read the plan: %w", err)
-	}
-	env := os.Environ()
-
-	// unshare --uts --hostname (the namespaces came with the clone).
-	if err := unix.Sethostname([]byte(in.Hostname)); err != nil {
-		return 125, fmt.Errorf("sethostname: %w", err)
-	}
-	// cgroupctl exec: the cgroup2 group came with the clone; the v1 ones
-	// take this thread, which becomes the whole process at exec.
-	if err := cgroup.JoinThread(in.CgroupV1, nil); err != nil {
 		return 125, err
 	}
-	if in.CgroupNS {
-		// After joining, so that the namespace's root is the group.
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return 125, fmt.Errorf("unshare a cgroup namespace: %w", err)
-		}
+	env := os.Environ()
+	if err := joinCgroup(in); err != nil {
+		return 125, err
 	}
 	stage("cgroup join")
 
 	// seccompctl run's profile is read before the pivot hides the host.
-	var prog *seccomp.Program
-	if in.Seccomp != "unconfined" {
-		set, err := seccomp.ParseCaps(strings.Join(in.SeccompCaps, ","))
-		if err != nil {
-			return 125, err
-		}
-		var warnings []string
-		prog, warnings, err = seccomp.Load(in.Seccomp, seccomp.Options{Caps: set})
-		if err != nil {
-			return 125, err
-		}
-		for _, w := range warnings {
-			fmt.Fprintln(os.Stderr, "seccompctl: warning:", w)
-		}
+	prog, err := loadFilter(in)
+	if err != nil {
+		return 125, err
 	}
-
 	// chroot --pivot --docker [--privileged] --bind ... --workdir W ROOT
 	o := jail.Options{Root: in.Root, Privileged: in.Privileged, ReadOnly: in.ReadOnly, Workdir: in.Workdir}
 	for _, m := range in.Mounts {
@@ -130,17 +99,7 @@ func inside(status io.Writer) (int, error) {
 	}
 	stage("seccomp")
 
-	// capctl run --docker-default|--privileged [--cap-add] [--cap-drop]
-	// [--user U] [--no-new-privs]
-	r := caps.Run{Root: "/", Add: in.CapAdd, Drop: in.CapDrop, DockerDefault: true, Privileged: in.Privileged, User: in.User, NoNewPrivs: in.NoNewPrivs}
-	spec, home, err := r.Spec()
-	if err != nil {
-		return 125, err
-	}
-	if home != "" && os.Getenv("HOME") == "" {
-		env = append(env, "HOME="+home)
-	}
-	if err := caps.Apply(spec, nil); err != nil {
+	if env, err = setCaps(in, env); err != nil {
 		return 125, err
 	}
 	stage("caps")
@@ -156,6 +115,79 @@ func inside(status io.Writer) (int, error) {
 	io.WriteString(status, "exec\n")
 	err = cli.Exec(in.Argv, env)
 	return cli.CodeOf(err), err
+}
+
+// readConfig reads the configuration (plan.RenderInside's) to EOF from
+// its descriptor.
+func readConfig() (*container.Inside, error) {
+	f := os.NewFile(SpecFd, "plan")
+	b, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read the plan: %w", err)
+	}
+	var in container.Inside
+	if err := json.Unmarshal(b, &in); err != nil {
+		return nil, fmt.Errorf("read the plan: %w", err)
+	}
+	if len(in.Argv) == 0 {
+		return nil, fmt.Errorf("read the plan: no command")
+	}
+	return &in, nil
+}
+
+// joinCgroup is unshare --uts --hostname (the namespaces came with the
+// clone) and cgroupctl exec: the cgroup2 group came with the clone; the
+// v1 ones take this thread, which becomes the whole process at exec.
+func joinCgroup(in *container.Inside) error {
+	if err := unix.Sethostname([]byte(in.Hostname)); err != nil {
+		return fmt.Errorf("sethostname: %w", err)
+	}
+	if err := cgroup.JoinThread(in.CgroupV1, nil); err != nil {
+		return err
+	}
+	if in.CgroupNS {
+		// After joining, so that the namespace's root is the group.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("unshare a cgroup namespace: %w", err)
+		}
+	}
+	return nil
+}
+
+// loadFilter is seccompctl run's profile, compiled for the capabilities
+// the container keeps (nil when unconfined).
+func loadFilter(in *container.Inside) (*seccomp.Program, error) {
+	if in.Seccomp == "unconfined" {
+		return nil, nil
+	}
+	set, err := seccomp.ParseCaps(strings.Join(in.SeccompCaps, ","))
+	if err != nil {
+		return nil, err
+	}
+	prog, warnings, err := seccomp.Load(in.Seccomp, seccomp.Options{Caps: set})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(os.Stderr, "seccompctl: warning:", w)
+	}
+	return prog, nil
+}
+
+// setCaps is capctl run --docker-default|--privileged [--cap-add]
+// [--cap-drop] [--user U] [--no-new-privs]; it returns env with the
+// user's HOME when nothing set one.
+func setCaps(in *container.Inside, env []string) ([]string, error) {
+	r := caps.Run{Root: "/", Add: in.CapAdd, Drop: in.CapDrop, DockerDefault: true, Privileged: in.Privileged, User: in.User, NoNewPrivs: in.NoNewPrivs}
+	spec, home, err := r.Spec()
+	if err != nil {
+		return nil, err
+	}
+	if home != "" && os.Getenv("HOME") == "" {
+		env = append(env, "HOME="+home)
+	}
+	return env, caps.Apply(spec, nil)
 }
 
 // OpenPty opens a new pseudo-terminal from /dev/ptmx.

@@ -1,0 +1,57 @@
+package plan
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestChainDescriptors: the tools after the pivot are descriptors 3, 4,
+// 5; -t's console socket comes next, then one descriptor per hop, and
+// --timings names each by its tool's stage.
+func TestChainDescriptors(t *testing.T) {
+	for _, console := range []bool{false, true} {
+		s := &Spec{ID: "id", Hostname: "h", Merged: "/m", Workdir: "/", Security: Security{Seccomp: "default"},
+			KeepCaps: []string{"CHOWN"}, Console: console, Argv: []string{"true"}}
+		c := RenderChain(Steps(s), s.Argv, func(tool string) string { return "/bin/" + tool })
+		if want := []string{"/bin/seccompctl", "/bin/capctl", "/bin/mini-docker"}; !reflect.DeepEqual(c.Files, want) {
+			t.Errorf("files %v, want %v", c.Files, want)
+		}
+		if want := []int{0, 8, 15}; !reflect.DeepEqual(c.Hops, want) {
+			t.Errorf("hops %v, want %v in %q", c.Hops, want, c.Argv)
+		}
+		first := 6
+		line := strings.Join(c.Argv, " ")
+		if console {
+			first = 7
+			if !strings.Contains(line, "__execin . --console-socket 6 -- true") {
+				t.Errorf("-t: %s", line)
+			}
+		} else if strings.Contains(line, "--console-socket") {
+			t.Errorf("no -t: %s", line)
+		}
+		want := map[string]string{"exe": "setns (re-exec)", "unshare": "namespaces", "cgroupctl": "cgroup join", "chroot": "pivot",
+			"3": "seccomp", "4": "caps", "5": "close fds"}
+		for k, stage := range []string{"namespaces", "cgroup join", "pivot"} {
+			want[string(rune('0'+first+k))] = stage
+		}
+		if !reflect.DeepEqual(c.Comms, want) {
+			t.Errorf("console %v: comms %v, want %v", console, c.Comms, want)
+		}
+	}
+}
+
+// TestInsideDefaults: an unconfined run has no filter step, and the
+// inside configuration says unconfined; the user defaults to root,
+// except in a user namespace.
+func TestInsideDefaults(t *testing.T) {
+	s := &Spec{ID: "id", Merged: "/m", Workdir: "/", Security: Security{Seccomp: "unconfined"}, Argv: []string{"true"}}
+	in := RenderInside(Steps(s), s.Argv, "/bin/inside")
+	if in.Seccomp != "unconfined" || in.User != "0" || in.Root != "/m" || in.Program != "/bin/inside" {
+		t.Errorf("inside = %+v", in)
+	}
+	s.Userns = true
+	if in = RenderInside(Steps(s), s.Argv, "/bin/inside"); in.User != "" || !in.Userns {
+		t.Errorf("--userns: inside = %+v", in)
+	}
+}
