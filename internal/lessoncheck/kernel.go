@@ -10,6 +10,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/mountinfo"
 )
 
 // mount is one line of /proc/PID/mountinfo.
@@ -42,33 +44,13 @@ func parseMountinfo(text string) []mount {
 		if sep < 0 || sep+2 >= len(f) {
 			continue
 		}
-		m := mount{Root: unescapeOctal(f[3]), Point: unescapeOctal(f[4]), Opts: f[5], FSType: f[sep+1], Source: unescapeOctal(f[sep+2])}
+		m := mount{Root: mountinfo.Unescape(f[3]), Point: mountinfo.Unescape(f[4]), Opts: f[5], FSType: f[sep+1], Source: mountinfo.Unescape(f[sep+2])}
 		if sep+3 < len(f) {
-			m.Super = unescapeOctal(f[sep+3])
+			m.Super = mountinfo.Unescape(f[sep+3])
 		}
 		out = append(out, m)
 	}
 	return out
-}
-
-// unescapeOctal undoes the kernel's \040-style escapes of space, tab,
-// newline and backslash in mountinfo.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // mountsOf reads the mount table a process sees ("self" for the checker).

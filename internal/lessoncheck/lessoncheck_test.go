@@ -67,20 +67,25 @@ func TestExercisesMatchTheirFiles(t *testing.T) {
 	}
 }
 
-// On an empty scratch folder every exercise fails, each ✗ line says why,
-// and the first one gives a hint; --explain prints one command per check.
+// On an empty scratch folder the exercises fail (but those about
+// processes alone, which another test's containers may satisfy: make
+// lessons proves ✗ for each in namespaces of its own); each ✗ line says
+// why and the first gives a hint. Every check has a command for
+// --explain, a hint and a description.
 func TestNothingDoneFails(t *testing.T) {
 	dir := t.TempDir()
 	s := NewState(dir)
 	for _, e := range All() {
 		rs := e.Run(s, nil)
-		if Passed(rs) {
-			t.Errorf("%s passes in an empty folder", e.ID)
-		}
 		var out bytes.Buffer
 		Print(&out, e, rs)
 		text := out.String()
-		if !strings.Contains(text, "✗ ") || !strings.Contains(text, "  hint: ") || !strings.HasSuffix(text, "checks pass\n") {
+		switch {
+		case Passed(rs) && !strings.HasPrefix(e.ID, "10."):
+			t.Errorf("%s passes in an empty folder:\n%s", e.ID, text)
+		case Passed(rs):
+			t.Logf("%s passes: another test's containers are running", e.ID)
+		case !strings.Contains(text, "✗ ") || !strings.Contains(text, "  hint: ") || !strings.HasSuffix(text, " checks pass\n"):
 			t.Errorf("%s prints:\n%s", e.ID, text)
 		}
 		for _, c := range e.Checks(s) {
@@ -183,7 +188,6 @@ func FuzzParsers(f *testing.F) {
 		groupIn(text, "memory", false)
 		groupIn(text, "memory", true)
 		parseKeyed(text)
-		unescapeOctal(text)
 	})
 }
 
