@@ -39,16 +39,20 @@ var templateFuncs = template.FuncMap{
 func cmdInspect(c *ctx, args []string) error {
 	f := newFlags("inspect", "[-f FORMAT] NAME...", "Print Docker's JSON description of containers (or images), or the fields a Go template picks.",
 		"mini-docker inspect demo", "mini-docker inspect --format '{{.State.Pid}}' demo", "mini-docker inspect -f '{{json .GraphDriver}}' demo",
-		"mini-docker inspect --oci demo | jq .linux.namespaces")
+		"mini-docker inspect --oci demo | jq .linux.namespaces", "mini-docker inspect --tree demo")
 	format := f.StringP("format", "f", "", "format the output using the given Go template")
 	typ := f.String("type", "", "return JSON for the given type: container or image")
 	oci := f.Bool("oci", false, "print the container's OCI runtime spec, the config.json runc would read, made from its Config and HostConfig")
+	tree := f.Bool("tree", false, "draw a running container's namespaces, cgroup, root mount and network, read live (cmd_inspect_tree.go)")
 	e, err := open(c, f, args, "inspect", 1)
 	if err != nil {
 		return cli.Done(err)
 	}
 	if *oci {
 		return inspectOCI(e, f.Args())
+	}
+	if *tree {
+		return inspectTrees(e, f.Args())
 	}
 	var tmpl *template.Template
 	if *format != "" {
