@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"mini-docker/internal/cli"
-	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/compare"
 	"mini-docker/mini-docker/engine"
 )
@@ -51,8 +50,12 @@ var compareRefused = map[string]bool{
 
 func cmdCompare(c *ctx, args []string) error {
 	o := compare.Options{Root: c.root}
-	asJSON, rest, help, err := compareFlags(&o, args)
-	if err != nil || help {
+	asJSON, rest, help, err := compare.SplitFlags(&o, args)
+	if help {
+		fmt.Print(compareUsage)
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	// docker run's own parser finds where the flags end and IMAGE starts.
@@ -106,46 +109,4 @@ func cmdCompare(c *ctx, args []string) error {
 		return cli.ExitCode(1)
 	}
 	return nil
-}
-
-// compareFlags reads compare's own flags into o, leaving docker run's
-// flags and IMAGE in rest; help says --help was printed.
-func compareFlags(o *compare.Options, args []string) (asJSON bool, rest []string, help bool, err error) {
-	value := func(i *int, name string) (string, error) {
-		a := args[*i]
-		if v, ok := strings.CutPrefix(a, name+"="); ok {
-			return v, nil
-		}
-		if *i+1 >= len(args) {
-			return "", cli.Usagef("mini-docker compare", "%s needs a value", name)
-		}
-		*i++
-		return args[*i], nil
-	}
-	for i := 0; i < len(args) && err == nil; i++ {
-		a := args[i]
-		name, _, _ := strings.Cut(a, "=")
-		switch name {
-		case "--help":
-			fmt.Print(compareUsage)
-			return false, nil, true, nil
-		case "--json":
-			asJSON = true
-		case "--explain":
-			o.Explain = explain.New(os.Stderr)
-		case "--docker":
-			o.Docker, err = value(&i, name)
-		case "--probe":
-			o.Probe, err = value(&i, name)
-		case "--mini-docker-only":
-			// Hidden: flags for mini-docker's run only, so a test can
-			// break mini-docker on purpose and see compare catch it.
-			var v string
-			v, err = value(&i, name)
-			o.MiniOnly = append(o.MiniOnly, strings.Fields(v)...)
-		default:
-			rest = append(rest, a)
-		}
-	}
-	return asJSON, rest, false, err
 }

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/docker/go-units"
 
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
@@ -43,24 +44,11 @@ func containerLayers(c *ctx, f *cli.Flags, ref string) (*engine.Engine, *contain
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
-	upper, lower, err := layersOf(ct)
-	return e, ct, upper, lower, err
-}
-
-// layersOf returns the container's upper dir and its lower dirs (top
-// first), as inspect shows them in GraphDriver.Data.
-func layersOf(ct *container.Container) (string, []string, error) {
 	upper := ct.GraphDriver.Data["UpperDir"]
 	if upper == "" {
-		return "", nil, fmt.Errorf("container %s has never run: no upper layer yet", container.ShortID(ct.ID))
+		return nil, nil, "", nil, fmt.Errorf("container %s has never run: no upper layer yet", container.ShortID(ct.ID))
 	}
-	var lower []string
-	for _, l := range strings.Split(ct.GraphDriver.Data["LowerDir"], ":") {
-		if l != "" {
-			lower = append(lower, l)
-		}
-	}
-	return upper, lower, nil
+	return e, ct, upper, ct.LowerDirs(), nil
 }
 
 func cmdDiff(c *ctx, args []string) error {
@@ -79,41 +67,10 @@ func cmdDiff(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, ch := range dropMountPoints(changes, upper) {
+	for _, ch := range imageops.DropMountPoints(changes, upper) {
 		fmt.Println(ch)
 	}
 	return nil
-}
-
-// dropMountPoints leaves out the files the runtime made only to bind
-// /etc/hosts and friends over (Docker's init layer holds those), and a
-// folder listed as changed only because of them.
-func dropMountPoints(changes []overlayfs.Change, upper string) []overlayfs.Change {
-	dropped := map[string]bool{}
-	var kept []overlayfs.Change
-	for _, ch := range changes {
-		if fi, err := os.Lstat(filepath.Join(upper, ch.Path)); err == nil && ch.Kind == overlayfs.Added && imageops.RuntimeMountPoint(ch.Path, fi) {
-			dropped[filepath.Dir(ch.Path)] = true
-			continue
-		}
-		kept = append(kept, ch)
-	}
-	var out []overlayfs.Change
-	for _, ch := range kept {
-		if ch.Kind == overlayfs.Modified && dropped[ch.Path] {
-			other := false
-			for _, k := range kept {
-				if strings.HasPrefix(k.Path, ch.Path+"/") {
-					other = true
-				}
-			}
-			if !other {
-				continue
-			}
-		}
-		out = append(out, ch)
-	}
-	return out
 }
 
 func cmdCommit(c *ctx, args []string) error {
@@ -224,7 +181,7 @@ func cmdHistory(c *ctx, args []string) error {
 	for _, r := range rows {
 		created := "N/A"
 		if !r.Created.IsZero() {
-			created = imageops.HumanDuration(time.Since(r.Created)) + " ago"
+			created = units.HumanDuration(time.Since(r.Created)) + " ago"
 		}
 		by := r.CreatedBy
 		if !*noTrunc {

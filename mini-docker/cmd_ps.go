@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/docker/go-units"
+
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
@@ -68,7 +70,7 @@ func cmdPs(c *ctx, args []string) error {
 			cmd = string([]rune(cmd)[:19]) + "…"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%q\t%s ago\t%s\t%s\t%s\n", id, ct.Config.Image, cmd,
-			HumanDuration(time.Since(ct.Created)), status(ct), ports(ct), strings.TrimPrefix(ct.Name, "/"))
+			units.HumanDuration(time.Since(ct.Created)), status(ct), ports(ct), strings.TrimPrefix(ct.Name, "/"))
 	}
 	return w.Flush()
 }
@@ -78,15 +80,15 @@ func status(ct *container.Container) string {
 	s := ct.State
 	switch {
 	case s.Paused:
-		return "Up " + HumanDuration(time.Since(s.StartedAt)) + " (Paused)"
+		return "Up " + units.HumanDuration(time.Since(s.StartedAt)) + " (Paused)"
 	case s.Running:
-		return "Up " + HumanDuration(time.Since(s.StartedAt))
+		return "Up " + units.HumanDuration(time.Since(s.StartedAt))
 	case s.Status == container.Created:
 		return "Created"
 	case s.Status == container.Dead:
 		return "Dead"
 	}
-	return fmt.Sprintf("Exited (%d) %s ago", s.ExitCode, HumanDuration(time.Since(s.FinishedAt)))
+	return fmt.Sprintf("Exited (%d) %s ago", s.ExitCode, units.HumanDuration(time.Since(s.FinishedAt)))
 }
 
 func ports(ct *container.Container) string {
@@ -98,30 +100,4 @@ func ports(ct *container.Container) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, ", ")
-}
-
-// HumanDuration is go-units' HumanDuration, as docker ps prints times.
-func HumanDuration(d time.Duration) string {
-	if seconds := int(d.Seconds()); seconds < 1 {
-		return "Less than a second"
-	} else if seconds == 1 {
-		return "1 second"
-	} else if seconds < 60 {
-		return fmt.Sprintf("%d seconds", seconds)
-	} else if minutes := int(d.Minutes()); minutes == 1 {
-		return "About a minute"
-	} else if minutes < 60 {
-		return fmt.Sprintf("%d minutes", minutes)
-	} else if hours := int(d.Hours() + 0.5); hours == 1 {
-		return "About an hour"
-	} else if hours < 48 {
-		return fmt.Sprintf("%d hours", hours)
-	} else if hours < 24*7*2 {
-		return fmt.Sprintf("%d days", hours/24)
-	} else if hours < 24*30*2 {
-		return fmt.Sprintf("%d weeks", hours/24/7)
-	} else if hours < 24*365*2 {
-		return fmt.Sprintf("%d months", hours/24/30)
-	}
-	return fmt.Sprintf("%d years", int(d.Hours())/24/365)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	mobycontainer "github.com/moby/moby/api/types/container"
@@ -66,6 +67,18 @@ type Container struct {
 	NetworkSettings NetworkSettings `json:"NetworkSettings"`
 
 	Runtime Runtime `json:"MiniDocker"`
+}
+
+// LowerDirs returns the image layers recorded for c, top-most first (as
+// overlayfs lists them, and as engine.Create records them).
+func (c *Container) LowerDirs() []string {
+	var out []string
+	for _, l := range strings.Split(c.GraphDriver.Data["LowerDir"], ":") {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // State is Docker's State object.

@@ -3,7 +3,6 @@ package engine
 import (
 	"os"
 	"path/filepath"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -187,7 +186,7 @@ func (e *Engine) ociPaths(c *container.Container) OCIPaths {
 	_, _, merged := graphDirs(dir)
 	at := OCIPaths{Merged: merged, CgroupNS: cgroupV2(),
 		Etc:  EtcFiles{Hostname: filepath.Join(dir, "hostname"), Hosts: filepath.Join(dir, "hosts"), ResolvConf: filepath.Join(dir, "resolv.conf")},
-		Home: homeInLayers(lowerDirs(c), c.Config.User)}
+		Home: homeInLayers(c.LowerDirs(), c.Config.User)}
 	if ownNetns(c.HostConfig.NetworkMode) {
 		at.Netns = "/run/netns/" + NetnsName(c.ID)
 	}
@@ -206,18 +205,6 @@ func ownNetns(mode container.NetworkMode) bool {
 // OCISpec is c's OCI runtime spec on this host.
 func (e *Engine) OCISpec(c *container.Container) (*specs.Spec, error) {
 	return OCISpec(c, e.ociPaths(c))
-}
-
-// lowerDirs returns the image layers recorded for c, top-most first (as
-// overlayfs lists them, and as Create records them).
-func lowerDirs(c *container.Container) []string {
-	var out []string
-	for _, l := range strings.Split(c.GraphDriver.Data["LowerDir"], ":") {
-		if l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 // homeInLayers finds user's home in the image's /etc/passwd, reading the

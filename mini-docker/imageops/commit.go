@@ -138,6 +138,37 @@ func xattrs(p string) (map[string]string, error) {
 // file with several names is stored once and hard-linked, as docker does.
 func WriteLayerTar(w io.Writer, upper string) error { return writeTar(w, upper, nil) }
 
+// DropMountPoints leaves out of a container's diff the files the runtime made only to bind
+// /etc/hosts and friends over (Docker's init layer holds those), and a
+// folder listed as changed only because of them.
+func DropMountPoints(changes []overlayfs.Change, upper string) []overlayfs.Change {
+	dropped := map[string]bool{}
+	var kept []overlayfs.Change
+	for _, ch := range changes {
+		if fi, err := os.Lstat(filepath.Join(upper, ch.Path)); err == nil && ch.Kind == overlayfs.Added && RuntimeMountPoint(ch.Path, fi) {
+			dropped[filepath.Dir(ch.Path)] = true
+			continue
+		}
+		kept = append(kept, ch)
+	}
+	var out []overlayfs.Change
+	for _, ch := range kept {
+		if ch.Kind == overlayfs.Modified && dropped[ch.Path] {
+			other := false
+			for _, k := range kept {
+				if strings.HasPrefix(k.Path, ch.Path+"/") {
+					other = true
+				}
+			}
+			if !other {
+				continue
+			}
+		}
+		out = append(out, ch)
+	}
+	return out
+}
+
 // RuntimeMountPoint reports whether rel ("etc/hosts") in a container's
 // upper dir is only the mount point a start made for a bind-mounted
 // file: an empty file at a path the runtime binds over. Docker keeps those

@@ -75,33 +75,6 @@ func HumanSize(n int64) string {
 	return fmt.Sprintf("%.3g%s", f, units[i])
 }
 
-// HumanDuration is Docker's "3 minutes ago" wording.
-func HumanDuration(d time.Duration) string {
-	switch s := int(d.Seconds()); {
-	case s < 1:
-		return "Less than a second"
-	case s == 1:
-		return "1 second"
-	case s < 60:
-		return fmt.Sprintf("%d seconds", s)
-	case d.Minutes() == 1:
-		return "About a minute"
-	case d.Minutes() < 60:
-		return fmt.Sprintf("%d minutes", int(d.Minutes()))
-	case int(d.Hours()+0.5) == 1:
-		return "About an hour"
-	case d.Hours() < 48:
-		return fmt.Sprintf("%d hours", int(d.Hours()+0.5))
-	case d.Hours() < 24*7*2:
-		return fmt.Sprintf("%d days", int(d.Hours()/24))
-	case d.Hours() < 24*30*2:
-		return fmt.Sprintf("%d weeks", int(d.Hours()/24/7))
-	case d.Hours() < 24*365*2:
-		return fmt.Sprintf("%d months", int(d.Hours()/24/30))
-	}
-	return fmt.Sprintf("%d years", int(d.Hours()/24/365))
-}
-
 // Truncate shortens s to n characters with "…", as docker history does
 // without --no-trunc.
 func Truncate(s string, n int) string {
