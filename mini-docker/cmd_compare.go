@@ -9,7 +9,7 @@ import (
 
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/compare"
-	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/spec"
 )
 
 const compareUsage = `Usage: mini-docker compare [--json] [RUN FLAGS] IMAGE
@@ -59,8 +59,8 @@ func cmdCompare(c *ctx, args []string) error {
 		return err
 	}
 	// docker run's own parser finds where the flags end and IMAGE starts.
-	var ro engine.Options
-	f, _ := engine.RunFlags(&ro)
+	var ro spec.Options
+	f, _ := spec.RunFlags(&ro)
 	if err := f.Parse(rest); err != nil {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker compare --help'"}
 	}

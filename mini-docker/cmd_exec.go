@@ -3,6 +3,7 @@ package main
 import (
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/spec"
 )
 
 func cmdExec(c *ctx, args []string) error {
@@ -20,7 +21,7 @@ func cmdExec(c *ctx, args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
-	if err := engine.CheckEnv(o.Env); err != nil {
+	if err := spec.CheckEnv(o.Env); err != nil {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker exec --help'"}
 	}
 	if f.NArg() < 2 {

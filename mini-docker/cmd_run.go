@@ -9,6 +9,7 @@ import (
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/spec"
 )
 
 const runUsage = `Usage: mini-docker run [OPTIONS] IMAGE [COMMAND] [ARG...]
@@ -30,8 +31,8 @@ Examples:
 `
 
 func cmdRun(c *ctx, args []string) error {
-	var o engine.Options
-	f, help := engine.RunFlags(&o)
+	var o spec.Options
+	f, help := spec.RunFlags(&o)
 	if err := f.Parse(args); err != nil {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker run --help'"}
 	}
@@ -92,7 +93,7 @@ func cmdRun(c *ctx, args []string) error {
 // runErr gives run's failures Docker's exit codes: a chain that failed
 // with its own code keeps it (125, 126, 127), everything else is 125.
 func runErr(err error) error {
-	var ue *engine.UsageError
+	var ue *spec.UsageError
 	if errors.As(err, &ue) {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker run --help'"}
 	}

@@ -20,6 +20,7 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/imageops"
+	"mini-docker/mini-docker/spec"
 	"mini-docker/pull/store"
 )
 
@@ -553,7 +554,7 @@ func (b *Builder) runContainer(argv []string, in Instruction) (*imageops.Layer, 
 	e.Images = parentImages{b.cur}
 	e.Stdout, e.Stderr = b.out, b.out
 	empty := ""
-	o := &engine.Options{
+	o := &spec.Options{
 		Image: b.cur.ID.String(), Args: argv, Entrypoint: &empty, Network: b.o.Network, Pull: "never",
 		Env: b.argEnv(), User: b.cfg.User, Workdir: b.cfg.WorkingDir,
 	}

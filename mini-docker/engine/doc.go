@@ -6,15 +6,15 @@
 // The path of one run, file by file (ARCHITECTURE.md, "How a run flag
 // flows", draws it):
 //
-//	options.go     the flags of run, with Docker's names (RunFlags, Options)
-//	run.go         Engine.Create: the flags parsed once into Docker's
-//	               Config and HostConfig, the image, the recorded state
-//	ocispec.go     Config + HostConfig → the OCI runtime spec, in one place
-//	               (inspect --oci prints it)
+//	run.go         Engine.Create: the flags parsed once (package spec) into
+//	               Docker's Config and HostConfig, the image, the recorded state
+//	ocispec.go     the host's places the OCI spec names (package spec
+//	               converts Config + HostConfig; inspect --oci prints it)
 //	plan.go        the host steps (overlay, cgroup, netns, veth), and the
 //	               steps inside the namespaces from package plan, rendered
 //	               as the chain of tools and as mini-docker-inside's input
-//	start.go       Engine.Prepare does the host steps, Engine.Start the chain
+//	start.go       Engine.Prepare reads the OCI spec into the plan's terms
+//	               and does the host steps, Engine.Start the chain
 //	network.go     bridge, address lease and published ports
 //	inside.go      starting mini-docker-inside (the default), instead of
 //	               one program per tool (--tool-chain)

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"mini-docker/mini-docker/spec"
+
 	"bufio"
 	"bytes"
 	"fmt"
@@ -60,12 +62,9 @@ func ResolvConf(host []byte, keepLoopback bool) []byte {
 	return out.Bytes()
 }
 
-// EtcFiles are the generated files of one container.
-type EtcFiles struct{ Hostname, Hosts, ResolvConf string }
-
 // WriteEtcFiles writes hostname, hosts and resolv.conf into dir.
-func WriteEtcFiles(dir, hostname, ip string, hostNetwork bool) (EtcFiles, error) {
-	e := EtcFiles{
+func WriteEtcFiles(dir, hostname, ip string, hostNetwork bool) (spec.EtcFiles, error) {
+	e := spec.EtcFiles{
 		Hostname:   filepath.Join(dir, "hostname"),
 		Hosts:      filepath.Join(dir, "hosts"),
 		ResolvConf: filepath.Join(dir, "resolv.conf"),

@@ -15,6 +15,7 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/inside"
 	"mini-docker/mini-docker/plan"
+	"mini-docker/mini-docker/spec"
 )
 
 // ExecOptions are docker exec's flags.
@@ -168,7 +169,7 @@ func execEnv(c *container.Container, o *ExecOptions) []string {
 		env = setEnv(env, "TERM=xterm")
 	}
 	for _, kv := range o.Env {
-		if kv = expandEnv(kv); kv != "" {
+		if kv = spec.ExpandEnv(kv); kv != "" {
 			env = setEnv(env, kv)
 		}
 	}

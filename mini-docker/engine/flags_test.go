@@ -14,6 +14,7 @@ import (
 
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/plan"
+	"mini-docker/mini-docker/spec"
 )
 
 // What a run flag changes, by layer: each is checked against a run
@@ -88,8 +89,8 @@ type rendered struct {
 
 func renderRun(t *testing.T, args []string) rendered {
 	t.Helper()
-	var o Options
-	f, _ := RunFlags(&o)
+	var o spec.Options
+	f, _ := spec.RunFlags(&o)
 	if err := f.Parse(append(args, "img")); err != nil {
 		t.Fatal(err)
 	}
@@ -111,13 +112,13 @@ func renderRun(t *testing.T, args []string) rendered {
 		t.Fatal(err)
 	}
 	c := &container.Container{ID: strings.Repeat("ef", 32)}
-	o.record(c, hc, cfg, []string{"/l/top", "/l/base"})
-	at := OCIPaths{Merged: "/c/merged", Etc: EtcFiles{Hostname: "/c/hostname", Hosts: "/c/hosts", ResolvConf: "/c/resolv.conf"},
+	record(&o, c, hc, cfg, []string{"/l/top", "/l/base"})
+	at := spec.OCIPaths{Merged: "/c/merged", Etc: spec.EtcFiles{Hostname: "/c/hostname", Hosts: "/c/hosts", ResolvConf: "/c/resolv.conf"},
 		Home: "/root", Init: "/bin/mini-docker"}
 	if ownNetns(hc.NetworkMode) {
 		at.Netns = "/run/netns/" + NetnsName(c.ID)
 	}
-	oci, err := OCISpec(c, at)
+	oci, err := spec.OCISpec(c, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,8 +242,8 @@ func TestEveryRunFlagIsCovered(t *testing.T) {
 	for _, tc := range runFlagCases(t) {
 		have[tc.flag] = true
 	}
-	var o Options
-	f, _ := RunFlags(&o)
+	var o spec.Options
+	f, _ := spec.RunFlags(&o)
 	f.VisitAll(func(fl *pflag.Flag) {
 		if !have[fl.Name] {
 			t.Errorf("run flag --%s has no case in runFlagCases", fl.Name)

@@ -1,14 +1,12 @@
 package engine
 
 import (
-	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"mini-docker/capctl/caps"
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/plan"
@@ -105,12 +103,6 @@ type Spec struct {
 	Bridge    string
 	Env       []string
 }
-
-// Security and CapSpec are the plan's.
-type (
-	Security = plan.Security
-	CapSpec  = plan.CapSpec
-)
 
 // BuildPlan turns a Spec into commands. It fails with a
 // MissingToolError when a stage's tool is not built.
@@ -249,9 +241,6 @@ func sysctlCmd(netns string, none bool) []string {
 	return cmd
 }
 
-// InitPath is where --init's init is bind-mounted, as Docker does.
-const InitPath = "/sbin/docker-init"
-
 // cgroupResources are the OCI spec's resources in cgroupctl's terms.
 func cgroupResources(r *specs.LinuxResources, privileged bool) cgroup.Resources {
 	res := cgroup.Resources{Devices: "docker"}
@@ -304,20 +293,4 @@ func limitFlags(r cgroup.Resources) []string {
 		f = append(f, "--pids-limit", strconv.FormatInt(r.PidsLimit, 10))
 	}
 	return f
-}
-
-// effectiveCaps is the set the container keeps, which gates the seccomp
-// profile's capability-dependent rules (as Docker's profile does). The
-// rules are capctl's own (Docker's: ALL in --cap-add starts from every
-// capability, --cap-drop then removes; ALL in --cap-drop starts empty).
-func effectiveCaps(c CapSpec) ([]string, error) {
-	set, err := caps.Compute(caps.DockerDefault, c.CapAdd, c.CapDrop, c.Privileged)
-	if err != nil {
-		return nil, fmt.Errorf("capabilities: %w", err)
-	}
-	names := set.DockerNames()
-	for i, n := range names {
-		names[i] = strings.TrimPrefix(n, "CAP_")
-	}
-	return names, nil
 }

@@ -7,9 +7,8 @@ import (
 	"strings"
 	"time"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/spec"
 )
 
 // ErrImageNotFound is returned by an ImageStore for an absent image.
@@ -24,7 +23,7 @@ type PullFunc func(ref string) error
 // Config and HostConfig, which every later stage reads (ocispec.go turns
 // them into the OCI runtime spec). Errors are Docker's; a *UsageError is
 // a bad flag.
-func (e *Engine) Create(o *Options, pull PullFunc) (*container.Container, error) {
+func (e *Engine) Create(o *spec.Options, pull PullFunc) (*container.Container, error) {
 	hc, err := o.HostConfig()
 	if err != nil {
 		return nil, err
@@ -56,7 +55,7 @@ func (e *Engine) Create(o *Options, pull PullFunc) (*container.Container, error)
 		layers = append(layers, img.LayerDirs[i])
 	}
 	fill := func(c *container.Container) {
-		o.record(c, hc, cfg, layers)
+		record(o, c, hc, cfg, layers)
 		c.Image = img.ID
 		c.LogPath = filepath.Join(e.Store.Dir(c.ID), c.ID+"-json.log")
 		c.Runtime.ImageRef = img.Ref
@@ -68,7 +67,7 @@ func (e *Engine) Create(o *Options, pull PullFunc) (*container.Container, error)
 
 // record sets the new container c from the parsed flags, the image's
 // layers (top-most first) and c's ID.
-func (o *Options) record(c *container.Container, hc *container.HostConfig, cfg *container.Config, layers []string) {
+func record(o *spec.Options, c *container.Container, hc *container.HostConfig, cfg *container.Config, layers []string) {
 	c.Config = *cfg
 	if c.Config.Hostname == "" {
 		c.Config.Hostname = container.ShortID(c.ID)
@@ -83,49 +82,6 @@ func (o *Options) record(c *container.Container, hc *container.HostConfig, cfg *
 	c.NetworkSettings = container.NetworkSettings{Ports: hc.PortBindings, Networks: map[string]*container.EndpointSetting{}}
 	c.Runtime.Userns = o.Userns
 	c.Runtime.ToolChain = o.ToolChain
-}
-
-// Config is the container's Config: the image's, with the flags'
-// command, user, working directory and environment over it.
-func (o *Options) Config(img ocispec.ImageConfig, envFiles []string) (*container.Config, error) {
-	entry, cmd, err := o.Argv(img)
-	if err != nil {
-		return nil, err
-	}
-	c := &container.Config{Hostname: o.Hostname, User: img.User, WorkingDir: img.WorkingDir,
-		Env: append([]string{}, img.Env...), Cmd: cmd, Entrypoint: entry,
-		Image: o.Image, Tty: o.TTY, OpenStdin: o.Interactive,
-		AttachStdin: o.Interactive && !o.Detach, AttachStdout: !o.Detach, AttachStderr: !o.Detach,
-		StdinOnce: o.Interactive && !o.Detach, Labels: map[string]string{},
-	}
-	if o.User != "" {
-		c.User = o.User
-	}
-	if o.Workdir != "" {
-		c.WorkingDir = o.Workdir
-	}
-	if c.WorkingDir != "" && !filepath.IsAbs(c.WorkingDir) {
-		return nil, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", c.WorkingDir)
-	}
-	for _, kv := range append(envFiles, o.Env...) {
-		if kv = expandEnv(kv); kv == "" {
-			continue
-		}
-		k, _, _ := strings.Cut(kv, "=")
-		replaced := false
-		for i, old := range c.Env {
-			if ok, _, _ := strings.Cut(old, "="); ok == k {
-				c.Env[i], replaced = kv, true
-			}
-		}
-		if !replaced {
-			c.Env = append(c.Env, kv)
-		}
-	}
-	if len(c.Env) == 0 {
-		c.Env = nil
-	}
-	return c, nil
 }
 
 func firstOf(a, b []string) string {

@@ -22,6 +22,7 @@ import (
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/plan"
+	"mini-docker/mini-docker/spec"
 )
 
 // Attach says how a start connects to the terminal.
@@ -114,9 +115,9 @@ func planSpec(oci *specs.Spec, hc *container.HostConfig) *Spec {
 	p, l := oci.Process, oci.Linux
 	s := &Spec{Spec: plan.Spec{Hostname: oci.Hostname, Merged: oci.Root.Path, ReadOnly: oci.Root.Readonly,
 		Mounts: oci.Mounts, Workdir: p.Cwd, User: p.User.Username, Argv: p.Args,
-		Security: Security{Seccomp: oci.Annotations[AnnotationSeccomp], NoNewPrivs: p.NoNewPrivileges},
-		Caps:     CapSpec{Privileged: hc.Privileged, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop}},
-		Env: p.Env, Resources: l.Resources, Lower: strings.Split(oci.Annotations[AnnotationLower], ":"), Network: hc.NetworkMode,
+		Security: spec.Security{Seccomp: oci.Annotations[spec.AnnotationSeccomp], NoNewPrivs: p.NoNewPrivileges},
+		Caps:     spec.CapSpec{Privileged: hc.Privileged, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop}},
+		Env: p.Env, Resources: l.Resources, Lower: strings.Split(oci.Annotations[spec.AnnotationLower], ":"), Network: hc.NetworkMode,
 	}
 	for _, n := range p.Capabilities.Bounding {
 		s.KeepCaps = append(s.KeepCaps, strings.TrimPrefix(n, "CAP_"))

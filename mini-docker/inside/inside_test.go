@@ -16,6 +16,7 @@ import (
 	"mini-docker/capctl/caps"
 	"mini-docker/internal/testenv"
 	"mini-docker/mini-docker/plan"
+	"mini-docker/mini-docker/spec"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -45,7 +46,7 @@ func TestInsideStepsAgainstTheKernel(t *testing.T) {
 	}
 	s := &plan.Spec{ID: "insidetest", Hostname: "insidebox", Merged: root, Workdir: "/tmp",
 		Mounts:   []specs.Mount{{Type: "bind", Source: data, Destination: "/data", Options: []string{"rbind", "ro"}}},
-		Security: plan.Security{Seccomp: "default", NoNewPrivs: true}, Caps: plan.CapSpec{CapDrop: []string{"NET_RAW"}},
+		Security: spec.Security{Seccomp: "default", NoNewPrivs: true}, Caps: spec.CapSpec{CapDrop: []string{"NET_RAW"}},
 		KeepCaps: keepNames,
 		Argv: []string{"/bin/sh", "-c", "hostname; pwd; id -u; cat /data/x; touch /data/y 2>/dev/null || echo read-only; " +
 			"grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; ls /proc/self/fd"}}

@@ -19,6 +19,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/spec"
 )
 
 // Spec is what the steps inside the namespaces are made from: the
@@ -37,23 +38,11 @@ type Spec struct {
 	ReadOnly  bool
 	Workdir   string
 	User      string
-	Security  Security
-	Caps      CapSpec
+	Security  spec.Security
+	Caps      spec.CapSpec
 	KeepCaps  []string // the capabilities the container keeps, without CAP_
 	Console   bool     // -t in the foreground: a terminal made inside
 	Argv      []string // with --init, the init and "--" first
-}
-
-// Security is what --privileged and --security-opt ask for.
-type Security struct {
-	Seccomp    string // "default", "unconfined" or a profile file
-	NoNewPrivs bool
-}
-
-// CapSpec is the capability part of the run flags.
-type CapSpec struct {
-	Privileged      bool
-	CapAdd, CapDrop []string
 }
 
 // CgroupParent is the cgroup every container's group is made in.

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"mini-docker/mini-docker/spec"
 )
 
 // TestChainDescriptors: the tools after the pivot are descriptors 3, 4,
@@ -11,7 +13,7 @@ import (
 // --timings names each by its tool's stage.
 func TestChainDescriptors(t *testing.T) {
 	for _, console := range []bool{false, true} {
-		s := &Spec{ID: "id", Hostname: "h", Merged: "/m", Workdir: "/", Security: Security{Seccomp: "default"},
+		s := &Spec{ID: "id", Hostname: "h", Merged: "/m", Workdir: "/", Security: spec.Security{Seccomp: "default"},
 			KeepCaps: []string{"CHOWN"}, Console: console, Argv: []string{"true"}}
 		c := RenderChain(Steps(s), s.Argv, func(tool string) string { return "/bin/" + tool })
 		if want := []string{"/bin/seccompctl", "/bin/capctl", "/bin/mini-docker"}; !reflect.DeepEqual(c.Files, want) {
@@ -45,7 +47,7 @@ func TestChainDescriptors(t *testing.T) {
 // inside configuration says unconfined; the user defaults to root,
 // except in a user namespace.
 func TestInsideDefaults(t *testing.T) {
-	s := &Spec{ID: "id", Merged: "/m", Workdir: "/", Security: Security{Seccomp: "unconfined"}, Argv: []string{"true"}}
+	s := &Spec{ID: "id", Merged: "/m", Workdir: "/", Security: spec.Security{Seccomp: "unconfined"}, Argv: []string{"true"}}
 	in := RenderInside(Steps(s), s.Argv, "/bin/inside")
 	if in.Seccomp != "unconfined" || in.User != "0" || in.Root != "/m" || in.Program != "/bin/inside" {
 		t.Errorf("inside = %+v", in)

@@ -1,4 +1,11 @@
-package engine
+// Package spec is the container's configuration in the field's two
+// layers: docker run's flags parsed once into Docker's own Config and
+// HostConfig (flags.go), and those converted once into the OCI runtime
+// spec, what the kernel must be told (oci.go). The plan (package plan)
+// is made from it; the engine records and runs it.
+//
+// Lesson 09 (lessons/09-mini-docker.md) teaches it.
+package spec
 
 import (
 	"bufio"
@@ -137,7 +144,7 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 	hc := &container.HostConfig{
 		Binds: o.Volumes, NetworkMode: mode, PortBindings: ports, AutoRemove: o.Rm,
 		CapAdd: o.CapAdd, CapDrop: o.CapDrop, Privileged: o.Privileged, ReadonlyRootfs: o.ReadOnly,
-		SecurityOpt: securityOpts(sec), ShmSize: 64 << 20,
+		SecurityOpt: SecurityOpts(sec), ShmSize: 64 << 20,
 	}
 	hc.Memory, hc.MemorySwap, hc.NanoCPUs, hc.CPUShares = limits.Memory, limits.MemorySwap, limits.NanoCPUs, limits.CPUShares
 	if limits.PidsLimit != 0 {
@@ -170,6 +177,18 @@ type Publish struct {
 	HostIP            string
 	HostPort, CtrPort int
 	Proto             string
+}
+
+// Security is what --privileged and --security-opt ask for.
+type Security struct {
+	Seccomp    string // "default", "unconfined" or a profile file
+	NoNewPrivs bool
+}
+
+// CapSpec is the capability part of the run flags.
+type CapSpec struct {
+	Privileged      bool
+	CapAdd, CapDrop []string
 }
 
 // UsageError is a bad flag value: Docker prints it with a pointer to
@@ -370,9 +389,9 @@ func ParseSecurityOpt(opts []string, privileged bool) (Security, error) {
 	return s, nil
 }
 
-// securityOpts is s as HostConfig.SecurityOpt records it (nothing for
+// SecurityOpts is s as HostConfig.SecurityOpt records it (nothing for
 // the defaults), read back by ParseSecurityOpt.
-func securityOpts(s Security) []string {
+func SecurityOpts(s Security) []string {
 	var opts []string
 	if s.Seccomp != "default" {
 		opts = append(opts, "seccomp="+s.Seccomp)
@@ -408,16 +427,16 @@ func (o *Options) ReadEnvFiles() ([]string, error) {
 				f.Close()
 				return nil, fmt.Errorf("invalid env file (%s): variable '%s' contains whitespaces", path, k)
 			}
-			env = append(env, expandEnv(line))
+			env = append(env, ExpandEnv(line))
 		}
 		f.Close()
 	}
 	return env, nil
 }
 
-// expandEnv turns a bare "KEY" into KEY=value from our environment, as
+// ExpandEnv turns a bare "KEY" into KEY=value from our environment, as
 // docker run -e KEY does (and drops it when unset).
-func expandEnv(kv string) string {
+func ExpandEnv(kv string) string {
 	if strings.Contains(kv, "=") {
 		return kv
 	}
@@ -474,7 +493,7 @@ func ContainerEnv(hostname string, tty bool, imageEnv, userEnv []string, home st
 		set(kv)
 	}
 	for _, kv := range userEnv {
-		set(expandEnv(kv))
+		set(ExpandEnv(kv))
 	}
 	for _, e := range env {
 		if strings.HasPrefix(e, "HOME=") {
@@ -508,4 +527,47 @@ func HomeOf(rootfs, user string) string {
 		}
 	}
 	return "/"
+}
+
+// Config is the container's Config: the image's, with the flags'
+// command, user, working directory and environment over it.
+func (o *Options) Config(img ocispec.ImageConfig, envFiles []string) (*container.Config, error) {
+	entry, cmd, err := o.Argv(img)
+	if err != nil {
+		return nil, err
+	}
+	c := &container.Config{Hostname: o.Hostname, User: img.User, WorkingDir: img.WorkingDir,
+		Env: append([]string{}, img.Env...), Cmd: cmd, Entrypoint: entry,
+		Image: o.Image, Tty: o.TTY, OpenStdin: o.Interactive,
+		AttachStdin: o.Interactive && !o.Detach, AttachStdout: !o.Detach, AttachStderr: !o.Detach,
+		StdinOnce: o.Interactive && !o.Detach, Labels: map[string]string{},
+	}
+	if o.User != "" {
+		c.User = o.User
+	}
+	if o.Workdir != "" {
+		c.WorkingDir = o.Workdir
+	}
+	if c.WorkingDir != "" && !filepath.IsAbs(c.WorkingDir) {
+		return nil, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", c.WorkingDir)
+	}
+	for _, kv := range append(envFiles, o.Env...) {
+		if kv = ExpandEnv(kv); kv == "" {
+			continue
+		}
+		k, _, _ := strings.Cut(kv, "=")
+		replaced := false
+		for i, old := range c.Env {
+			if ok, _, _ := strings.Cut(old, "="); ok == k {
+				c.Env[i], replaced = kv, true
+			}
+		}
+		if !replaced {
+			c.Env = append(c.Env, kv)
+		}
+	}
+	if len(c.Env) == 0 {
+		c.Env = nil
+	}
+	return c, nil
 }
