@@ -219,3 +219,17 @@ func linkByName(name string) (netlink.Link, error) {
 	}
 	return l, nil
 }
+
+// rootReadOnly says why process pid's root mount is not read-only, or nil.
+func rootReadOnly(pid int) error {
+	ms, err := mountsOf(strconv.Itoa(pid))
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.Point == "/" && !hasOpt(m.Opts, "ro") {
+			return fmt.Errorf("its root is mounted %s", m.Opts)
+		}
+	}
+	return nil
+}

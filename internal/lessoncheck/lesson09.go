@@ -38,16 +38,7 @@ func init() {
 				{What: "its root is an overlay mount, read-only", Cmd: "awk '$5 == \"/\"' /proc/PID/mountinfo",
 					Hint: "--read-only", Test: func() error {
 						return p.also(2, func(pr proc) error {
-							ms, err := mountsOf(strconv.Itoa(pr.PID))
-							if err != nil {
-								return err
-							}
-							for _, m := range ms {
-								if m.Point == "/" && !hasOpt(m.Opts, "ro") {
-									return fmt.Errorf("its root is mounted %s", m.Opts)
-								}
-							}
-							return nil
+							return rootReadOnly(pr.PID)
 						})
 					}},
 				{What: "its memory limit is 32 MiB", Cmd: "cat /proc/PID/cgroup",

@@ -2,7 +2,6 @@ package lessoncheck
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -73,16 +72,7 @@ func lockedSearch(s *State, hostname string, docker bool) *procSearch {
 	return &procSearch{what: fmt.Sprintf("a sleep named %s in a container of %s", hostname, runtimeName(docker)), stages: []func(p proc) error{
 		byRuntime(s, hostname, docker),
 		func(p proc) error {
-			ms, err := mountsOf(strconv.Itoa(p.PID))
-			if err != nil {
-				return err
-			}
-			for _, m := range ms {
-				if m.Point == "/" && !hasOpt(m.Opts, "ro") {
-					return fmt.Errorf("its root is mounted %s", m.Opts)
-				}
-			}
-			return nil
+			return rootReadOnly(p.PID)
 		},
 		func(p proc) error {
 			if e := p.caps("CapEff"); e != 0 {

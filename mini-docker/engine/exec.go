@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -228,14 +227,7 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 		return 125, err
 	}
 	closeFds()
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
-	go func() {
-		for s := range sigs {
-			cmd.Process.Signal(s)
-		}
-	}()
+	defer forwardSignals(cmd.Process)()
 	var restore func()
 	if sock != nil {
 		if master, err := receiveConsole(sock); err == nil {

@@ -477,6 +477,19 @@ func oomKilled(cg string) bool {
 // forwarded are the signals Docker's CLI proxies to the container.
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
 
+// forwardSignals passes the forwarded signals mini-docker receives on to
+// p until the returned function is called.
+func forwardSignals(p *os.Process) (stop func()) {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	go func() {
+		for s := range sigs {
+			p.Signal(s)
+		}
+	}()
+	return func() { signal.Stop(sigs) }
+}
+
 // runForeground runs the chain attached to our terminal, records the
 // container while it runs, and returns its exit code.
 func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
@@ -501,14 +514,7 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 		return 125, err
 	}
 	cmd, sock := r.cmd, r.sock
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
-	go func() {
-		for s := range sigs {
-			cmd.Process.Signal(s)
-		}
-	}()
+	defer forwardSignals(cmd.Process)()
 	var restore func()
 	if sock != nil {
 		master, err := receiveConsole(sock)
