@@ -23,8 +23,8 @@
 // in another PID namespace than its own, that is, the processes a
 // container could see, until CMD ends. Each line of the report:
 //
-//	handle pid=N nspid=N comm=NAME ro=BOOL sealed=BOOL dev=MAJ:MIN ino=INO own=BOOL target=PATH
-//	writable pid=N nspid=N dev=MAJ:MIN ino=INO own=BOOL target=PATH
+//	handle pid=N nspid=N comm=NAME ro=BOOL sealed=BOOL dev=MAJ:MIN ino=INO own=OWN target=PATH
+//	writable pid=N nspid=N dev=MAJ:MIN ino=INO own=OWN target=PATH
 //	summary handles=N writable=M
 //
 // ro says the file is on a read-only mount (fstatfs ST_RDONLY), sealed
@@ -34,6 +34,8 @@
 // own says the file is on the container's own root filesystem (the same
 // device as the attacker's "/", or in host mode as the process's root):
 // the container's own programs are writable by its root, no escape.
+// In host mode it is "unknown" when the process ended before its root
+// could be read (a short command such as true).
 //
 // It belongs to lesson 09 (lessons/09-mini-docker.md), where the CVE is told.
 package main
@@ -60,7 +62,7 @@ type handle struct {
 	pid      int
 	nspid    string // its PID in its own namespace (1: the namespace's first)
 	dev, ino uint64
-	own      bool
+	own      string // true, false, or unknown (host mode: the process ended before its root was read)
 	target   string
 	done     bool // a write-open succeeded: reported once
 }
@@ -223,15 +225,19 @@ func (a *attacker) scan() {
 			unix.Close(fd)
 			continue
 		}
-		root := a.rootDev
+		own := strconv.FormatBool(st.Dev == a.rootDev)
 		if a.hostMode {
 			// The process's own root: the container's, once it pivoted.
+			// A process that ended since the open has none to read:
+			// then nobody can say whose the file is (the judge decides
+			// by its device).
 			var rst unix.Stat_t
+			own = "unknown"
 			if unix.Stat(proc+"/root/", &rst) == nil {
-				root = rst.Dev
+				own = strconv.FormatBool(st.Dev == rst.Dev)
 			}
 		}
-		h := &handle{fd: fd, pid: pid, nspid: nsPid(proc), dev: st.Dev, ino: st.Ino, target: target, own: st.Dev == root}
+		h := &handle{fd: fd, pid: pid, nspid: nsPid(proc), dev: st.Dev, ino: st.Ino, target: target, own: own}
 		comm, _ := os.ReadFile(proc + "/comm")
 		var sfs unix.Statfs_t
 		ro := unix.Fstatfs(fd, &sfs) == nil && sfs.Flags&unix.ST_RDONLY != 0
@@ -241,7 +247,7 @@ func (a *attacker) scan() {
 			sealed = err == nil && seals&unix.F_SEAL_WRITE != 0
 			unix.Close(r)
 		}
-		fmt.Fprintf(a.out, "handle pid=%d nspid=%s comm=%s ro=%t sealed=%t dev=%d:%d ino=%d own=%t target=%s\n",
+		fmt.Fprintf(a.out, "handle pid=%d nspid=%s comm=%s ro=%t sealed=%t dev=%d:%d ino=%d own=%s target=%s\n",
 			pid, h.nspid, strings.TrimSpace(string(comm)), ro, sealed, unix.Major(h.dev), unix.Minor(h.dev), h.ino, h.own, target)
 		a.handles = append(a.handles, h)
 		if len(a.handles) > 4000 {
@@ -303,7 +309,7 @@ func (a *attacker) tryWrites() {
 		}
 		h.done = true
 		a.writable++
-		fmt.Fprintf(a.out, "writable pid=%d nspid=%s dev=%d:%d ino=%d own=%t target=%s\n",
+		fmt.Fprintf(a.out, "writable pid=%d nspid=%s dev=%d:%d ino=%d own=%s target=%s\n",
 			h.pid, h.nspid, unix.Major(h.dev), unix.Minor(h.dev), h.ino, h.own, h.target)
 	}
 }
