@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 
 	"mini-docker/internal/cli"
@@ -24,6 +25,12 @@ func isInit() bool {
 // signals it has handlers for.
 func runInit(args []string) int {
 	if len(os.Args) > 1 && os.Args[1] == engine.ExecInArg {
+		// The parent-death signal PrepareExecIn sets belongs to this
+		// thread, and execve keeps only the exec'ing thread's: a
+		// goroutine that moved to another thread in between (after any
+		// blocking system call) would exec without it, and the container
+		// would outlive its monitor. Stay on one thread until the exec.
+		runtime.LockOSThread()
 		argv, err := engine.PrepareExecIn(os.Args[2:])
 		if err != nil {
 			return cli.Report(os.Stderr, tool, cli.WithCode(err, 126))
