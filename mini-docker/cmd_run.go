@@ -48,9 +48,6 @@ func cmdRun(c *ctx, args []string) error {
 		return cli.Usagef("mini-docker run", "\"mini-docker run\" requires at least 1 argument")
 	}
 	o.Image, o.Args = f.Arg(0), f.Args()[1:]
-	if o.NAT {
-		return cli.Errorf(cli.ExitToolFailure, "--nat: outbound NAT is not wired into run yet; set it up by hand: vethctl nat add --subnet %s --out IFACE (lesson 05)", engine.DefaultSubnet)
-	}
 	e, err := engine.NewEngine(c.root)
 	if err != nil {
 		return err

@@ -197,7 +197,7 @@ func (h *harness) ours(name string) bool {
 
 // snapshot counts the kernel objects and files runs make.
 type snapshot struct {
-	mounts, cgroups, netns, veths, leases, states []string
+	mounts, cgroups, netns, veths, leases, states, rules []string
 }
 
 var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -235,6 +235,14 @@ func (h *harness) snap() snapshot {
 			s.leases = append(s.leases, l)
 		}
 	}
+	// The firewall of the namespace playing the host: NAT and isolation
+	// rules go when the last container does.
+	out, _ = exec.Command("ip", "netns", "exec", h.netns, "nft", "list", "ruleset").Output()
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if l != "" {
+			s.rules = append(s.rules, l)
+		}
+	}
 	states, _ := filepath.Glob(filepath.Join(h.root, "containers", "*"))
 	for _, st := range states {
 		if hex64.MatchString(filepath.Base(st)) {
@@ -264,6 +272,7 @@ func leaks(before, after snapshot) []string {
 	diff("veth", before.veths, after.veths)
 	diff("lease", before.leases, after.leases)
 	diff("state", before.states, after.states)
+	diff("rule", before.rules, after.rules)
 	return out
 }
 

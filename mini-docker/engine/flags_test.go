@@ -75,7 +75,6 @@ func runFlagCases(t *testing.T) []struct {
 		{"pull", []string{"--pull", "never"}, inRecord},
 		{"platform", []string{"--platform", "linux/amd64"}, inRecord},
 		{"userns", []string{"--userns"}, inChain},
-		{"nat", []string{"--nat"}, inRecord},
 	}
 }
 

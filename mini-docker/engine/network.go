@@ -11,18 +11,21 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	mobynet "github.com/moby/moby/api/types/network"
 
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/networks"
 	"mini-docker/vethctl/network"
 )
 
 // Bridge networking, as Docker's default network: a bridge on the host
 // (made on first use), an address leased from its subnet, a named network
 // namespace, and a veth pair with one end in the namespace as eth0 and
-// the other plugged into the bridge. Outbound NAT is not set up: it would
-// change the host's firewall and sysctls (see `vethctl nat`, lesson 05).
+// the other plugged into the bridge. Outbound NAT and isolation between
+// networks are firewall rules kept for every network that has containers
+// (networks.SyncFirewall, lesson 12), off with daemon.json's "iptables": false.
 
 // NetnsName is the name of a container's network namespace in /run/netns.
 func NetnsName(id string) string { return "md-" + container.ShortID(id) }
@@ -183,7 +186,17 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 			errs = append(errs, err)
 		} else {
 			rt.Lease = ""
+			if err := e.syncFirewall(); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// syncFirewall makes the host's NAT and isolation rules those of the
+// networks that have containers now (the last one gone: none of ours).
+func (e *Engine) syncFirewall() error {
+	defer e.stage("firewall", time.Now())
+	return (&networks.Store{Root: e.Root}).SyncFirewall(e.Explain)
 }

@@ -154,6 +154,9 @@ func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (string, erro
 	}
 	c.Runtime.Lease = addr
 	e.stage("ipam", t)
+	if err := e.syncFirewall(); err != nil {
+		return "", err
+	}
 	spec.Addr, spec.Gateway, spec.Bridge = addr, DefaultGateway, DefaultBridge
 	spec.HostVeth = hostVethName()
 	ip, _, _ := strings.Cut(addr, "/")

@@ -40,5 +40,8 @@ func (e *Engine) Sweep() ([]string, error) {
 			}
 		}
 	}
+	if len(swept) > 0 {
+		return swept, e.syncFirewall()
+	}
 	return swept, nil
 }

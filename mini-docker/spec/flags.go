@@ -60,7 +60,6 @@ type Options struct {
 	Pull        string // missing (default), always, never
 	Platform    string
 	Userns      bool
-	NAT         bool // opt-in outbound NAT and IP forwarding (changes the host)
 	Explain     bool
 	Timings     bool
 	ToolChain   bool // run the inside steps as the separate tools, as --explain prints them
@@ -105,7 +104,6 @@ func RunFlags(o *Options) (*pflag.FlagSet, *bool) {
 	f.StringVar(&o.Pull, "pull", "missing", "pull image before running: always, missing or never")
 	f.StringVar(&o.Platform, "platform", "", "platform (only linux/amd64 here)")
 	f.BoolVar(&o.Userns, "userns", false, "run in a new user namespace (root inside maps to us)")
-	f.BoolVar(&o.NAT, "nat", false, "turn on outbound NAT and IP forwarding on the host (changes the host's firewall and sysctls)")
 	return f, help
 }
 

@@ -16,7 +16,8 @@ import (
 // environment variable MINI_DOCKER_CONFIG): Docker's keys
 // "registry-mirrors" and "insecure-registries", and our own bounds on
 // layers, "max-layer-size" ("10g"), "max-layer-ratio" (100) and
-// "store-reserve" (percent of the store's filesystem kept free, default 5).
+// "store-reserve" (percent of the store's filesystem kept free, default 5);
+// for networks, Docker's "iptables" and "firewall-backend".
 const DefaultConfigFile = "/etc/mini-docker/daemon.json"
 
 // DaemonConfig is what the toolkit reads of daemon.json.
@@ -26,6 +27,11 @@ type DaemonConfig struct {
 	MaxLayerSize  string   `json:"max-layer-size"`  // a size: "10g", "512m", bytes
 	MaxLayerRatio float64  `json:"max-layer-ratio"` // uncompressed bytes per compressed byte
 	StoreReserve  *float64 `json:"store-reserve"`   // percent; absent: store.DefaultReserve
+	// Docker's firewall keys, for mini-docker's networks: "iptables":
+	// false makes no NAT or isolation rules; "firewall-backend" picks
+	// "nftables" or "iptables" (absent: detected).
+	Iptables        *bool  `json:"iptables"`
+	FirewallBackend string `json:"firewall-backend"`
 }
 
 // ParseDaemonConfig parses the content of a daemon.json and checks the
@@ -45,6 +51,9 @@ func ParseDaemonConfig(b []byte) (DaemonConfig, error) {
 	}
 	if r := cfg.StoreReserve; r != nil && !(*r >= 0 && *r < 100) {
 		return cfg, fmt.Errorf("store-reserve %v: must be a percent, 0 or more and less than 100", *r)
+	}
+	if b := cfg.FirewallBackend; b != "" && b != "nftables" && b != "iptables" {
+		return cfg, fmt.Errorf("firewall-backend %q: want nftables or iptables", b)
 	}
 	return cfg, nil
 }

@@ -23,7 +23,9 @@
 //     bridge's subnet, remembered as lease files under the state root.
 //   - forward.go relays a host port to a container port in user space, as
 //     docker-proxy does; nat.go adds the masquerading rule that lets
-//     containers reach out through a host interface.
+//     containers reach out through a host interface (lesson 05, by
+//     hand); firewall.go keeps mini-docker's whole rule set, NAT and
+//     isolation for every network, in nftables or iptables (lesson 12).
 //
 // Every function that creates a kernel object returns how to undo it, and
 // takes an *explain.Printer to print the iproute2 command it stands for.

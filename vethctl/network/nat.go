@@ -1,12 +1,10 @@
 package network
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"strings"
 
 	"mini-docker/internal/explain"
 )
@@ -69,20 +67,7 @@ func NATDel(n NAT, ex *explain.Printer) error {
 // in its parent thread's namespaces.
 func iptables(n NAT, verb string, ex *explain.Printer) error {
 	r := n.rule()
-	args := append([]string{r[0], r[1], verb}, r[2:]...)
-	// -w: wait for the xtables lock instead of failing if another
-	// iptables runs at the same moment.
-	ex.Argv(append([]string{"iptables"}, args...)...)
-	cmd := exec.Command("iptables", append([]string{"-w"}, args...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		if _, lerr := exec.LookPath("iptables"); lerr != nil {
-			return fmt.Errorf("iptables not found (install the iptables package)")
-		}
-		return fmt.Errorf("iptables %s: %s", strings.Join(args, " "), strings.TrimSpace(out.String()))
-	}
-	return nil
+	return ipt(ex, append([]string{r[0], r[1], verb}, r[2:]...)...)
 }
 
 func (n NAT) check() error {

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+
+	"mini-docker/internal/testenv"
+	"mini-docker/vethctl/network"
+)
+
+// The test "internet": a namespace behind a veth from the namespace
+// playing the host (192.0.2.1 there, 192.0.2.2 in it). It has no route
+// back to any container subnet, so only masqueraded packets get
+// answers. It runs a TCP server on :7000 that answers "from SOURCE" and
+// a DNS server on :53 that answers example.test with 192.0.2.80.
+const (
+	internetAddr = "192.0.2.2"
+	internetName = "example.test"
+	internetA    = "192.0.2.80"
+)
+
+func (h *harness) internet() {
+	h.t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := "mdi-" + hex.EncodeToString(b)
+	undo, err := network.NetnsAdd(name, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() {
+		exec.Command("ip", "-n", h.netns, "link", "del", "md-wan").Run()
+		undo()
+	})
+	inet := network.Named(name)
+	err = network.Named(h.netns).Do(func() error {
+		v := network.Veth{Host: "md-wan", Peer: "eth0", NS: inet, Addr: &net.IPNet{IP: net.ParseIP(internetAddr), Mask: net.CIDRMask(24, 32)}}
+		if _, err := network.CreateVeth(v, nil); err != nil {
+			return err
+		}
+		return network.AddAddr(network.NS{}, "md-wan", &net.IPNet{IP: net.ParseIP("192.0.2.1"), Mask: net.CIDRMask(24, 32)}, nil)
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var ln net.Listener
+	var pc net.PacketConn
+	err = inet.Do(func() (err error) {
+		exec.Command("ip", "link", "set", "lo", "up").Run()
+		if ln, err = net.Listen("tcp", internetAddr+":7000"); err != nil {
+			return err
+		}
+		pc, err = net.ListenPacket("udp", internetAddr+":53")
+		return err
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { ln.Close(); pc.Close() })
+	go testenv.ServeSource(ln)
+	go serveDNS(pc)
+	h.before = h.snap() // the wan veth is the test's, not a run's
+}
+
+// serveDNS answers A queries for example.test with 192.0.2.80, and
+// every other name with NXDOMAIN.
+func serveDNS(pc net.PacketConn) {
+	buf := make([]byte, 512)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		var p dnsmessage.Parser
+		hdr, err := p.Start(buf[:n])
+		if err != nil {
+			continue
+		}
+		q, err := p.Question()
+		if err != nil {
+			continue
+		}
+		reply := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: hdr.ID, Response: true, Authoritative: true, RCode: dnsmessage.RCodeNameError})
+		found := strings.EqualFold(q.Name.String(), internetName+".") && q.Type == dnsmessage.TypeA
+		if found || strings.EqualFold(q.Name.String(), internetName+".") {
+			reply = dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: hdr.ID, Response: true, Authoritative: true})
+		}
+		reply.StartQuestions()
+		reply.Question(q)
+		if found {
+			reply.StartAnswers()
+			reply.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60},
+				dnsmessage.AResource{A: [4]byte(net.ParseIP(internetA).To4())})
+		}
+		if msg, err := reply.Finish(); err == nil {
+			pc.WriteTo(msg, from)
+		}
+	}
+}
+
+// reachInternet is a container's probe of the internet: a TCP line and
+// a DNS query, each bounded (a dropped packet is never answered).
+const reachInternet = "echo hi | nc -w 10 " + internetAddr + " 7000; nslookup " + internetName + " " + internetAddr + " 2>&1"
+
+// rules is the nftables rule set of the namespace playing the host.
+func (h *harness) rules() string {
+	out, _ := exec.Command("ip", "netns", "exec", h.netns, "nft", "list", "ruleset").CombinedOutput()
+	return string(out)
+}
+
+// Done when: from a container on the default bridge, a TCP connection
+// and a DNS query to the internet succeed through the NAT; with NAT
+// turned off ("iptables": false) they fail; the rule set is back to what
+// it was after the last container goes, and after a SIGKILLed run plus
+// system prune.
+func TestDefaultBridgeNATToInternet(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	h.internet()
+	before := h.rules()
+
+	out, errOut, code := h.md("run", "--rm", ref, "sh", "-c", reachInternet)
+	if code != 0 || !strings.Contains(out, "from 192.0.2.1\n") || !strings.Contains(out, internetA) {
+		t.Errorf("through the NAT: exit %d, want the host's address as the source and %s for %s:\n%s%s", code, internetA, internetName, out, errOut)
+	}
+	if got := h.rules(); got != before {
+		t.Errorf("after the last container, the rule set is\n%s\nwant, as before\n%s", got, before)
+	}
+
+	off := filepath.Join(t.TempDir(), "daemon.json")
+	os.WriteFile(off, []byte(`{"iptables": false}`), 0o644)
+	cmd := h.command(true, "run", "--rm", "--explain", ref, "sh", "-c", "echo hi | nc -w 3 "+internetAddr+" 7000; nslookup -timeout=3 "+internetName+" "+internetAddr+" || echo lookup failed")
+	cmd.Env = append(cmd.Env, "MINI_DOCKER_CONFIG="+off)
+	out, errOut, _ = runCmd(t, cmd)
+	if strings.Contains(out, "from ") || strings.Contains(out, internetA) || !strings.Contains(errOut, `# no NAT or isolation rules: "iptables": false in `+off) {
+		t.Errorf("with \"iptables\": false the container reached the internet or --explain did not say so:\n%s%s", out, errOut)
+	}
+	if got := h.rules(); got != before {
+		t.Errorf("with \"iptables\": false the rule set changed:\n%s", got)
+	}
+
+	// A SIGKILLed run keeps its lease and its rules until system prune.
+	kill := h.command(true, "run", "--name", "killed", ref, "sleep", "1000")
+	if err := kill.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(h.rules(), "masquerade") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no masquerading rule while a container runs:\n%s", h.rules())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	kill.Process.Signal(syscall.SIGKILL)
+	kill.Wait()
+	h.must("system", "prune", "-f")
+	if got := h.rules(); got != before {
+		t.Errorf("after a SIGKILLed run and system prune, the rule set is\n%s\nwant, as before\n%s", got, before)
+	}
+	h.assertNoLeaks()
+}

@@ -1,0 +1,75 @@
+package networks
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	mobynet "github.com/moby/moby/api/types/network"
+)
+
+// Network is a network as Docker records it.
+type Network = mobynet.Network
+
+// The built-in networks: docker0's counterpart and the two modes that
+// are not networks of their own.
+const (
+	Default       = "bridge"
+	DefaultBridge = "mini-docker0"
+	DefaultSubnet = "172.18.0.0/16"
+	// BridgeOption is Docker's option naming a network's bridge.
+	BridgeOption = "com.docker.network.bridge.name"
+)
+
+// Store is the networks of one state root.
+type Store struct {
+	Root string
+}
+
+func (s *Store) dir() string { return filepath.Join(s.Root, "networks") }
+
+// defaultNetwork is the built-in bridge network's record (never stored).
+func defaultNetwork() *Network {
+	return &Network{Name: Default, ID: strings.Repeat("0", 64), Scope: "local", Driver: "bridge", EnableIPv4: true,
+		IPAM:    mobynet.IPAM{Driver: "default", Config: []mobynet.IPAMConfig{{Subnet: netip.MustParsePrefix(DefaultSubnet), Gateway: netip.MustParseAddr("172.18.0.1")}}},
+		Options: map[string]string{BridgeOption: DefaultBridge, "com.docker.network.bridge.default_bridge": "true"}}
+}
+
+// List returns every network: the default first, then the created
+// ones by name.
+func (s *Store) List() ([]*Network, error) {
+	out := []*Network{defaultNetwork()}
+	files, _ := filepath.Glob(filepath.Join(s.dir(), "*.json"))
+	var user []*Network
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue // removed while we listed
+			}
+			return nil, err
+		}
+		var n Network
+		if err := json.Unmarshal(b, &n); err != nil {
+			return nil, fmt.Errorf("read network %s: %w", f, err)
+		}
+		user = append(user, &n)
+	}
+	sort.Slice(user, func(i, j int) bool { return user[i].Name < user[j].Name })
+	return append(out, user...), nil
+}
+
+// Bridge returns the name of n's bridge.
+func Bridge(n *Network) string { return n.Options[BridgeOption] }
+
+// Subnet returns n's subnet and gateway.
+func Subnet(n *Network) (netip.Prefix, netip.Addr) {
+	if len(n.IPAM.Config) == 0 {
+		return netip.Prefix{}, netip.Addr{}
+	}
+	return n.IPAM.Config[0].Subnet, n.IPAM.Config[0].Gateway
+}
