@@ -22,6 +22,7 @@ import (
 
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/networkcmd"
 )
 
 const tool = "mini-docker"
@@ -67,6 +68,7 @@ Host:
   info                     what this host supports
   compare [FLAGS] IMAGE    the same run under docker and mini-docker, side by side
   lesson list|check ID     the workshop's exercises, checked on the live system
+  network create|ls|inspect|rm|prune   user-defined bridge networks
   system prune             remove stopped containers and leftovers of crashes
   version                  print the version
 
@@ -162,7 +164,7 @@ func init() {
 		"tag": cmdTag, "image tag": cmdTag, "push": cmdPush, "image push": cmdPush,
 		"export": cmdExport, "container export": cmdExport, "save": cmdSave, "image save": cmdSave,
 		"load": cmdLoad, "image load": cmdLoad,
-		"lesson": cmdLesson,
+		"lesson": cmdLesson, "network": func(c *ctx, a []string) error { return networkcmd.Run(c.root, a) },
 	}
 }
 

@@ -169,3 +169,104 @@ func TestDefaultBridgeNATToInternet(t *testing.T) {
 	}
 	h.assertNoLeaks()
 }
+
+// httpGet is a shell line that fetches / from HOST port 80 with nc.
+func httpGet(host string) string {
+	return `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 10 ` + host + ` 80`
+}
+
+// serveName is a container command serving "hello from NAME" on :80.
+func serveName(name string) string {
+	return "echo hello from " + name + " > /tmp/index.html; exec httpd -f -p 80 -h /tmp"
+}
+
+// Done when: two containers on a user network reach each other by name
+// (TCP both ways), a third on another network cannot, and all three
+// reach the internet namespace; names follow a container that stops and
+// starts; a network in use cannot be removed.
+func TestUserNetworksByName(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	h.internet()
+	before := h.rules()
+	h.must("network", "create", "app")
+	h.must("network", "create", "other")
+	h.must("run", "-d", "--name", "db", "--network", "app", ref, "sh", "-c", serveName("db"))
+	h.must("run", "-d", "--name", "web", "--network", "app", ref, "sh", "-c", serveName("web"))
+	fetch := func(from, to, want string) {
+		t.Helper()
+		var out string
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if out, _, _ = h.md("exec", from, "sh", "-c", httpGet(to)); strings.Contains(out, want) {
+				return
+			}
+		}
+		t.Errorf("%s -> %s: %q, want %q", from, to, out, want)
+	}
+	fetch("web", "db", "hello from db")
+	fetch("db", "web", "hello from web")
+	for _, c := range []string{"web", "db"} {
+		if out, _, _ := h.md("exec", c, "sh", "-c", reachInternet); !strings.Contains(out, "from 192.0.2.1\n") {
+			t.Errorf("%s -> internet: %q", c, out)
+		}
+	}
+	dbIP := strings.TrimSpace(h.must("inspect", "-f", "{{.NetworkSettings.Networks.app.IPAddress}}", "db"))
+	third := "nc -w 3 db 80 </dev/null && echo reached db by name; " + httpGet(dbIP) + " -w 3 && echo reached db by address; " + reachInternet
+	out, _, _ := h.md("run", "--rm", "--network", "other", ref, "sh", "-c", third)
+	if strings.Contains(out, "reached db") || !strings.Contains(out, "from 192.0.2.1\n") {
+		t.Errorf("from network other: %q; want no way to db (%s), and the internet", out, dbIP)
+	}
+	if got := h.must("network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", "app"); got != "db web \n" && got != "web db \n" {
+		t.Errorf("network inspect app: containers %q", got)
+	}
+
+	// Names follow a container that stops and starts.
+	h.must("stop", "-t", "1", "db")
+	h.must("start", "db")
+	fetch("web", "db", "hello from db")
+
+	_, errOut, code := h.md("network", "rm", "app")
+	if code != 1 || !strings.Contains(errOut, "has active endpoints") {
+		t.Errorf("network rm of a network in use: exit %d %q", code, errOut)
+	}
+	h.must("rm", "-f", "db", "web")
+	h.must("network", "rm", "app", "other")
+	if got := h.rules(); got != before {
+		t.Errorf("after the last container, the rule set is\n%s\nwant\n%s", got, before)
+	}
+	h.assertNoLeaks()
+}
+
+// Bad input: Docker's messages and exit codes, nothing half-made.
+func TestNetworkBadInput(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	h.must("network", "create", "--subnet", "10.31.0.0/24", "lab")
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"network", "create", "lab"}, 1, "network with name lab already exists"},
+		{[]string{"network", "create", "--subnet", "10.31.0.128/25", "lab2"}, 1, "Pool overlaps with other one on this address space"},
+		{[]string{"network", "create", "--subnet", "10.32.0.0/24", "--gateway", "10.33.0.1", "lab3"}, 1, "invalid gateway"},
+		{[]string{"network", "create", "bad/name"}, 1, "invalid network name"},
+		{[]string{"network", "create", "host"}, 1, "predefined host network"},
+		{[]string{"network", "rm", "nosuch"}, 1, "network nosuch not found"},
+		{[]string{"network", "rm", "bridge"}, 1, "pre-defined network"},
+		{[]string{"run", "--rm", "--network", "nosuch", ref, "true"}, 125, "network nosuch not found"},
+	} {
+		_, errOut, code := h.md(c.args...)
+		if code != c.code || !strings.Contains(errOut, c.msg) {
+			t.Errorf("%v: exit %d %q, want %d and %q", c.args, code, errOut, c.code, c.msg)
+		}
+	}
+	if got := h.must("network", "ls"); !strings.Contains(got, " lab ") {
+		t.Errorf("network ls: %q", got)
+	}
+	h.must("network", "prune", "-f")
+	if _, _, code := h.md("network", "inspect", "lab"); code != 1 {
+		t.Errorf("lab is still there after network prune")
+	}
+	h.assertNoLeaks()
+}

@@ -116,10 +116,12 @@ type NetworkSettings struct {
 
 // EndpointSetting is one network the container is attached to.
 type EndpointSetting struct {
-	Gateway     string `json:"Gateway"`
-	IPAddress   string `json:"IPAddress"`
-	IPPrefixLen int    `json:"IPPrefixLen"`
-	MacAddress  string `json:"MacAddress"`
+	NetworkID   string   `json:"NetworkID,omitempty"`
+	Aliases     []string `json:"Aliases,omitempty"` // --network-alias: more names on a user network
+	Gateway     string   `json:"Gateway"`
+	IPAddress   string   `json:"IPAddress"`
+	IPPrefixLen int      `json:"IPPrefixLen"`
+	MacAddress  string   `json:"MacAddress"`
 }
 
 // Runtime records the processes and kernel objects a run made.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -56,21 +57,21 @@ func linkExists(name string) bool {
 	return false
 }
 
-// ensureBridge creates the default bridge on first use.
-func (e *Engine) ensureBridge(vethctl string) error {
-	if linkExists(DefaultBridge) {
+// ensureBridge creates a network's bridge on first use.
+func (e *Engine) ensureBridge(vethctl, bridge, addr string) error {
+	if linkExists(bridge) {
 		return nil
 	}
-	err := runTool(e.Explain, []string{vethctl, "bridge", "add", DefaultBridge, "--addr", DefaultGateway + "/16"})
-	if err != nil && linkExists(DefaultBridge) {
+	err := runTool(e.Explain, []string{vethctl, "bridge", "add", bridge, "--addr", addr})
+	if err != nil && linkExists(bridge) {
 		return nil // another run made it at the same moment
 	}
 	return err
 }
 
 // leaseAddr leases the container's address with vethctl ipam.
-func (e *Engine) leaseAddr(vethctl, id string) (string, error) {
-	argv := []string{vethctl, "ipam", "alloc", id, "--subnet", DefaultSubnet, "--root", e.Root}
+func (e *Engine) leaseAddr(vethctl, id, subnet, gateway string) (string, error) {
+	argv := []string{vethctl, "ipam", "alloc", id, "--subnet", subnet, "--gateway", gateway, "--root", e.Root}
 	e.Explain.Argv(argv...)
 	out, err := exec.Command(argv[0], argv[1:]...).Output()
 	if err != nil {
@@ -182,7 +183,10 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 		}
 	}
 	if rt.Lease != "" {
-		if err := runTool(e.Explain, []string{vethctl, "ipam", "release", c.ID, "--subnet", DefaultSubnet, "--root", e.Root}); err != nil {
+		if err := e.leaveNames(c); err != nil {
+			errs = append(errs, err)
+		}
+		if err := runTool(e.Explain, []string{vethctl, "ipam", "release", c.ID, "--subnet", leaseSubnet(rt.Lease), "--root", e.Root}); err != nil {
 			errs = append(errs, err)
 		} else {
 			rt.Lease = ""
@@ -194,9 +198,61 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 	return errors.Join(errs...)
 }
 
+// onBridge reports whether mode puts the container on a bridge network:
+// the default one or a user-defined one.
+func onBridge(mode container.NetworkMode) bool {
+	return mode == container.NetworkBridge || mode.IsUserDefined()
+}
+
+// bridgeIP is c's address on its bridge network ("" without one).
+func bridgeIP(c *container.Container) string {
+	for _, ep := range c.NetworkSettings.Networks {
+		return ep.IPAddress
+	}
+	return ""
+}
+
+// leaseSubnet is the subnet of a lease: 172.19.0.5/16 -> 172.19.0.0/16
+// (DefaultSubnet for a lease that never got its address).
+func leaseSubnet(lease string) string {
+	_, sn, err := net.ParseCIDR(lease)
+	if err != nil {
+		return DefaultSubnet
+	}
+	return sn.String()
+}
+
+// networks is the state root's networks.
+func (e *Engine) networks() *networks.Store { return &networks.Store{Root: e.Root} }
+
+// joinNames adds c to the hosts files of its user network's members,
+// and them to its own (networks.UpdateHosts).
+func (e *Engine) joinNames(c *container.Container, spec *Spec) error {
+	if !spec.Network.IsUserDefined() {
+		return nil
+	}
+	n, err := e.networks().Find(spec.Network.NetworkName())
+	if err != nil {
+		return err
+	}
+	return e.networks().UpdateHosts(e.Store, n, c, "", HostsFile, e.Explain)
+}
+
+// leaveNames takes c out of its network's members' hosts files.
+func (e *Engine) leaveNames(c *container.Container) error {
+	if !c.HostConfig.NetworkMode.IsUserDefined() {
+		return nil
+	}
+	n, err := e.networks().Find(c.HostConfig.NetworkMode.NetworkName())
+	if err != nil {
+		return nil // removed meanwhile: no one to tell
+	}
+	return e.networks().UpdateHosts(e.Store, n, nil, c.ID, HostsFile, e.Explain)
+}
+
 // syncFirewall makes the host's NAT and isolation rules those of the
 // networks that have containers now (the last one gone: none of ours).
 func (e *Engine) syncFirewall() error {
 	defer e.stage("firewall", time.Now())
-	return (&networks.Store{Root: e.Root}).SyncFirewall(e.Explain)
+	return e.networks().SyncFirewall(e.Explain)
 }

@@ -32,9 +32,10 @@ func (e *Engine) ociPaths(c *container.Container) spec.OCIPaths {
 }
 
 // ownNetns reports whether mode gives the container a network namespace
-// of its own, named so that the host steps can wire it (bridge, none).
+// of its own, named so that the host steps can wire it (bridge, a user
+// network, none).
 func ownNetns(mode container.NetworkMode) bool {
-	return mode == container.NetworkBridge || mode == container.NetworkNone
+	return onBridge(mode) || mode == container.NetworkNone
 }
 
 // OCISpec is c's OCI runtime spec on this host.

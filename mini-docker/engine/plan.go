@@ -180,7 +180,7 @@ func netnsSteps(s *Spec) ([]Step, error) {
 			_, err := network.NetnsAdd(s.Netns, nil)
 			return stepError(add, err)
 		}}}
-	if s.Network == container.NetworkBridge {
+	if onBridge(s.Network) {
 		steps = append(steps, Step{Stage: "veth",
 			Do: []string{vethctl, "create", s.HostVeth, "eth0", "--netns", s.Netns,
 				"--addr", s.Addr, "--gateway", s.Gateway, "--bridge", s.Bridge}})

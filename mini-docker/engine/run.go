@@ -28,6 +28,11 @@ func (e *Engine) Create(o *spec.Options, pull PullFunc) (*container.Container, e
 	if err != nil {
 		return nil, err
 	}
+	if hc.NetworkMode.IsUserDefined() {
+		if _, err := e.networks().Find(hc.NetworkMode.NetworkName()); err != nil {
+			return nil, err
+		}
+	}
 	if o.Name != "" {
 		if err := container.CheckName(strings.TrimPrefix(o.Name, "/")); err != nil {
 			return nil, err

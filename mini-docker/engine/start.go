@@ -21,6 +21,7 @@ import (
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/networks"
 	"mini-docker/mini-docker/plan"
 	"mini-docker/mini-docker/spec"
 )
@@ -61,7 +62,7 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	spec.Upper, spec.Work = upper, work
 	spec.Console = a.TTY && !a.Detach
 	var vethctl string
-	if spec.Network == container.NetworkBridge {
+	if onBridge(spec.Network) {
 		if vethctl, err = e.prepareBridge(c, spec); err != nil {
 			return nil, err
 		}
@@ -70,7 +71,7 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		spec.Netns = NetnsName(c.ID)
 		c.NetworkSettings.SandboxKey = "/run/netns/" + spec.Netns
 	}
-	etc, err := WriteEtcFiles(dir, c.Config.Hostname, c.NetworkSettings.IPAddress, spec.Network == container.NetworkHost)
+	etc, err := WriteEtcFiles(dir, c.Config.Hostname, bridgeIP(c), spec.Network == container.NetworkHost)
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +79,9 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		explainFile(e.Explain, p)
 	}
 	c.HostnamePath, c.HostsPath, c.ResolvConfPath = etc.Hostname, etc.Hosts, etc.ResolvConf
+	if err := e.joinNames(c, spec); err != nil {
+		return nil, err
+	}
 
 	plan, err := BuildPlan(spec)
 	if err != nil {
@@ -95,7 +99,7 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	if err := e.runHostSteps(c, spec, plan); err != nil {
 		return nil, err
 	}
-	if spec.Network == container.NetworkBridge && len(c.HostConfig.PortBindings) > 0 {
+	if onBridge(spec.Network) && len(c.HostConfig.PortBindings) > 0 {
 		ip, _, _ := strings.Cut(spec.Addr, "/")
 		if err := e.startForwarders(vethctl, c, ip); err != nil {
 			return nil, err
@@ -132,22 +136,27 @@ func planSpec(oci *specs.Spec, hc *container.HostConfig) *Spec {
 	return s
 }
 
-// prepareBridge makes the bridge on first use and leases the address
-// (first, so that /etc/hosts can name it), recording the lease.
+// prepareBridge makes the network's bridge on first use and leases the
+// address (first, so that /etc/hosts can name it), recording the lease.
 func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (string, error) {
 	vethctl, err := e.Tools.Path("vethctl", "network")
 	if err != nil {
 		return "", err
 	}
+	n, err := e.networks().Find(spec.Network.NetworkName())
+	if err != nil {
+		return "", err
+	}
+	prefix, gw := networks.Subnet(n)
 	t := time.Now()
-	if err := e.ensureBridge(vethctl); err != nil {
+	if err := e.ensureBridge(vethctl, networks.Bridge(n), fmt.Sprintf("%s/%d", gw, prefix.Bits())); err != nil {
 		return "", err
 	}
 	c.Runtime.Lease = "pending"
 	if err := e.Store.Save(c); err != nil {
 		return "", err
 	}
-	addr, err := e.leaseAddr(vethctl, c.ID)
+	addr, err := e.leaseAddr(vethctl, c.ID, prefix.String(), gw.String())
 	if err != nil {
 		c.Runtime.Lease = ""
 		return "", err
@@ -157,14 +166,21 @@ func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (string, erro
 	if err := e.syncFirewall(); err != nil {
 		return "", err
 	}
-	spec.Addr, spec.Gateway, spec.Bridge = addr, DefaultGateway, DefaultBridge
+	spec.Addr, spec.Gateway, spec.Bridge = addr, gw.String(), networks.Bridge(n)
 	spec.HostVeth = hostVethName()
 	ip, _, _ := strings.Cut(addr, "/")
 	ns := &c.NetworkSettings
-	ns.IPAddress, ns.Gateway, ns.IPPrefixLen = ip, DefaultGateway, 16
 	ns.Bridge = ""
 	ns.MacAddress = ""
-	ns.Networks = map[string]*container.EndpointSetting{string(container.NetworkBridge): {Gateway: DefaultGateway, IPAddress: ip, IPPrefixLen: 16}}
+	ep := &container.EndpointSetting{NetworkID: n.ID, Gateway: gw.String(), IPAddress: ip, IPPrefixLen: prefix.Bits()}
+	if old := ns.Networks[n.Name]; old != nil {
+		ep.Aliases = old.Aliases
+	}
+	ns.Networks = map[string]*container.EndpointSetting{n.Name: ep}
+	if n.Name == networks.Default {
+		// Docker fills the top-level fields for the default bridge only.
+		ns.IPAddress, ns.Gateway, ns.IPPrefixLen = ip, gw.String(), prefix.Bits()
+	}
 	return vethctl, nil
 }
 

@@ -34,7 +34,7 @@ func (e *Engine) Sweep() ([]string, error) {
 				if err != nil {
 					return swept, err
 				}
-				if err := runTool(e.Explain, []string{vethctl, "ipam", "release", owner, "--subnet", DefaultSubnet, "--root", e.Root}); err == nil {
+				if err := runTool(e.Explain, []string{vethctl, "ipam", "release", owner, "--subnet", strings.Replace(filepath.Base(pool), "-", "/", 1), "--root", e.Root}); err == nil {
 					swept = append(swept, "lease "+l.Name())
 				}
 			}

@@ -1,6 +1,8 @@
 package networks
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -8,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	mobynet "github.com/moby/moby/api/types/network"
 )
@@ -24,6 +27,11 @@ const (
 	// BridgeOption is Docker's option naming a network's bridge.
 	BridgeOption = "com.docker.network.bridge.name"
 )
+
+// NotFoundError is a network that does not exist: Docker's message.
+type NotFoundError struct{ Ref string }
+
+func (e *NotFoundError) Error() string { return "network " + e.Ref + " not found" }
 
 // Store is the networks of one state root.
 type Store struct {
@@ -73,3 +81,51 @@ func Subnet(n *Network) (netip.Prefix, netip.Addr) {
 	}
 	return n.IPAM.Config[0].Subnet, n.IPAM.Config[0].Gateway
 }
+
+// Find returns the network named ref, or whose ID is or starts with ref.
+func (s *Store) Find(ref string) (*Network, error) {
+	all, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	var byID []*Network
+	for _, n := range all {
+		if n.Name == ref || n.ID == ref {
+			return n, nil
+		}
+		if ref != "" && strings.HasPrefix(n.ID, ref) {
+			byID = append(byID, n)
+		}
+	}
+	if len(byID) == 1 {
+		return byID[0], nil
+	}
+	return nil, &NotFoundError{Ref: ref}
+}
+
+// save writes n's record (a new file renamed into place: a reader sees
+// the old record or the new one).
+func (s *Store) save(n *Network) error {
+	if err := os.MkdirAll(s.dir(), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(n, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(s.dir(), "."+n.ID+".tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(s.dir(), n.ID+".json"))
+}
+
+// newID is a network ID as Docker's: 64 hex digits.
+func newID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// now is the creation time recorded for a network.
+func now() time.Time { return time.Now().UTC() }

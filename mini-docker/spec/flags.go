@@ -88,7 +88,7 @@ func RunFlags(o *Options) (*pflag.FlagSet, *bool) {
 	f.String("entrypoint", "", "overwrite the default ENTRYPOINT of the image")
 	f.StringArrayVarP(&o.Volumes, "volume", "v", nil, "bind mount a host folder: HOST:CONTAINER[:ro]")
 	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a container's port: [IP:]HOSTPORT:PORT[/udp] (userland forwarder)")
-	f.StringVar(&o.Network, "network", "bridge", "network: bridge, none or host")
+	f.StringVar(&o.Network, "network", "bridge", "network: bridge, none, host or a network's name (mini-docker network create)")
 	f.StringVarP(&o.Memory, "memory", "m", "", "memory limit")
 	f.StringVar(&o.MemorySwap, "memory-swap", "", "memory plus swap limit, -1 for unlimited swap")
 	f.StringVar(&o.CPUs, "cpus", "", "number of CPUs")
@@ -134,9 +134,12 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 		mode = container.NetworkBridge
 	case container.NetworkBridge, container.NetworkNone, container.NetworkHost:
 	default:
-		return nil, fmt.Errorf("network %s not found", o.Network)
+		// A user-defined network: the engine looks it up.
+		if !mode.IsUserDefined() || strings.ContainsAny(o.Network, "/ \t\n") {
+			return nil, fmt.Errorf("network %s not found", o.Network)
+		}
 	}
-	if mode != container.NetworkBridge {
+	if mode == container.NetworkNone || mode == container.NetworkHost {
 		ports = network.PortMap{} // Docker ignores -p outside a bridge network
 	}
 	hc := &container.HostConfig{
