@@ -17,11 +17,13 @@ func cmdBuild(c *ctx, args []string) error {
 			"the image the previous one made (RUN in a mini-docker container, --network none by default)\n"+
 			"and is committed as a new image; an unchanged step reuses its image (Using cache).",
 		"mini-docker build -t hello:1.0 .",
-		"mini-docker build -t app -f docker/Dockerfile --build-arg VERSION=2 .")
+		"mini-docker build -t app -f docker/Dockerfile --build-arg VERSION=2 .",
+		"mini-docker build --target build -t app:build .   # stop after the stage FROM ... AS build")
 	tags := f.StringArrayP("tag", "t", nil, "name and optionally a tag, NAME[:TAG] (repeatable)")
 	file := f.StringP("file", "f", "", "the Dockerfile (default CONTEXT/Dockerfile)")
 	buildArgs := f.StringArray("build-arg", nil, "set a build-time variable, K=V (repeatable)")
 	noCache := f.Bool("no-cache", false, "do not use the cache")
+	target := f.String("target", "", "set the target build stage to build (its AS NAME)")
 	network := f.String("network", "none", "network of the RUN containers: none, host or bridge")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
@@ -54,7 +56,7 @@ func cmdBuild(c *ctx, args []string) error {
 		return err
 	}
 	res, err := dockerfile.Build(s, e, dockerfile.Options{
-		Context: f.Arg(0), Dockerfile: *file, Tags: *tags, BuildArgs: ba, NoCache: *noCache, Network: *network,
+		Context: f.Arg(0), Dockerfile: *file, Tags: *tags, BuildArgs: ba, NoCache: *noCache, Target: *target, Network: *network,
 		Out: os.Stdout, Explain: f.Explainer(), Pull: pullFunc(e, c.root, f.Explaining()),
 	})
 	if err != nil {

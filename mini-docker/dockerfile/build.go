@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"mini-docker/internal/explain"
@@ -31,6 +32,7 @@ type Options struct {
 	Tags       []string          // -t NAME[:TAG], tagged only when every step succeeded
 	BuildArgs  map[string]string // --build-arg K=V
 	NoCache    bool
+	Target     string // --target: the stage to stop after (default the last)
 	Network    string // for RUN: none (default), host, bridge
 	Out        io.Writer
 	Explain    *explain.Printer
@@ -65,6 +67,8 @@ type Builder struct {
 	out    io.Writer
 	cur    *imageops.Image
 	cfg    ocispec.ImageConfig
+	ext    dockerspec.DockerOCIImageConfigExt // SHELL, HEALTHCHECK, ONBUILD
+	stages []*stage
 	args   map[string]string // ARG values in scope (declared)
 	global map[string]string // ARGs declared before FROM
 	ignore *ignorer
@@ -98,6 +102,9 @@ func Build(s *store.Store, e *engine.Engine, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ins, err = untilTarget(ins, o.Target); err != nil {
+		return nil, err
+	}
 	ig, err := loadIgnore(ctxDir)
 	if err != nil {
 		return nil, err
@@ -117,6 +124,9 @@ func Build(s *store.Store, e *engine.Engine, o Options) (*Result, error) {
 		cached, err := b.step(in)
 		if err != nil {
 			return nil, err
+		}
+		if len(b.stages) > 0 {
+			b.stages[len(b.stages)-1].img = b.cur
 		}
 		if cached {
 			res.Cached++
@@ -191,35 +201,44 @@ func (b *Builder) step(in Instruction) (bool, error) {
 	return b.meta(in)
 }
 
-// from sets the base image, pulling it when the store lacks it.
+// from starts a stage: its base is an image (pulled when the store
+// lacks it), an earlier stage (FROM NAME), or scratch.
 func (b *Builder) from(in Instruction) error {
 	words := strings.Fields(Expand(in.Args, func(k string) (string, bool) { v, ok := b.global[k]; return v, ok }))
 	if len(words) == 0 {
 		return &ParseError{in.Line, fmt.Sprintf("base name (%s) should not be blank", in.Args)}
 	}
-	if len(words) > 1 && !strings.EqualFold(words[1], "AS") {
-		return &ParseError{in.Line, "FROM takes one image (and AS NAME)"}
+	if len(words) != 1 && (len(words) != 3 || !strings.EqualFold(words[1], "AS")) {
+		return &ParseError{in.Line, "FROM requires either one or three arguments"}
 	}
 	ref := words[0]
 	b.args, b.cmdSet = map[string]string{}, false
+	name, _ := stageName(strings.Join(words, " "))
+	b.stages = append(b.stages, &stage{name: name})
 	if strings.EqualFold(ref, "scratch") {
-		b.cur, b.cfg = nil, ocispec.ImageConfig{}
+		b.cur, b.cfg, b.ext = nil, ocispec.ImageConfig{}, dockerspec.DockerOCIImageConfigExt{}
 		return nil
 	}
-	img, err := imageops.Lookup(b.s, ref)
-	if errors.Is(err, store.ErrNotFound) && b.o.Pull != nil {
-		if perr := b.o.Pull(ref); perr != nil {
-			return fmt.Errorf("pull base image %s: %w", ref, perr)
+	var img *imageops.Image
+	if st, ok := b.findStage(ref); ok && !isNumber(ref) {
+		img = st.img
+	} else {
+		var err error
+		if img, err = b.image(ref); err != nil {
+			return fmt.Errorf("base %w", err)
 		}
-		img, err = imageops.Lookup(b.s, ref)
 	}
-	if err != nil {
-		return fmt.Errorf("base image %s: %w", ref, err)
+	b.cur = img
+	if img == nil {
+		b.cfg, b.ext = ocispec.ImageConfig{}, dockerspec.DockerOCIImageConfigExt{}
+		return nil
 	}
-	b.cur, b.cfg = img, img.Config.Config
+	b.cfg, b.ext = img.Config.Config, imageops.ConfigExt(img)
 	b.cfg.Env = append([]string{}, b.cfg.Env...)
 	return nil
 }
+
+func isNumber(s string) bool { _, err := strconv.Atoi(s); return err == nil }
 
 // cacheKey names a step's result: the parent image, the instruction as
 // it will run (variables expanded), and extra (copied content).
@@ -229,7 +248,7 @@ func (b *Builder) cacheKey(createdBy, extra string) string {
 	if b.cur != nil {
 		parent = b.cur.ID.String()
 	}
-	cfg, _ := json.Marshal(b.cfg)
+	cfg, _ := json.Marshal(dockerspec.DockerOCIImageConfig{ImageConfig: b.cfg, DockerOCIImageConfigExt: b.ext})
 	fmt.Fprintf(h, "%s\n%s\n%s\n%s", parent, createdBy, cfg, extra)
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -299,13 +318,14 @@ func (b *Builder) cached(key string) bool {
 		return false
 	}
 	fmt.Fprintln(b.out, " ---> Using cache")
-	b.cur, b.cfg = img, img.Config.Config
+	b.cur, b.cfg, b.ext = img, img.Config.Config, imageops.ConfigExt(img)
 	return true
 }
 
 // commit records the step's image and makes it the current one.
 func (b *Builder) commit(key, createdBy string, layer *imageops.Layer) error {
-	img, err := imageops.New(b.s, b.cur, imageops.Change{Config: b.cfg, CreatedBy: createdBy, Layer: layer}, b.o.Explain)
+	ext := b.ext
+	img, err := imageops.New(b.s, b.cur, imageops.Change{Config: b.cfg, Ext: &ext, CreatedBy: createdBy, Layer: layer}, b.o.Explain)
 	if err != nil {
 		return err
 	}
@@ -317,16 +337,21 @@ func (b *Builder) commit(key, createdBy string, layer *imageops.Layer) error {
 // meta runs the instructions that change only the config: the new
 // image has the parent's layers and an empty_layer history entry.
 func (b *Builder) meta(in Instruction) (bool, error) {
+	prev := b.ext
 	next, desc, err := b.configFor(in)
 	if err != nil {
 		return false, err
 	}
-	createdBy := "/bin/sh -c #(nop)  " + desc
+	// The history names the shell in force before the step (Docker's
+	// classic builder: "/bin/sh -ec #(nop)  SHELL [/bin/sh -ec]").
+	createdBy := nop(prev.Shell) + " " + desc
+	next2 := b.ext
+	b.ext = prev
 	key := b.cacheKey(createdBy, "") // from the parent (its ID covers its config)
 	if b.cached(key) {
 		return true, nil
 	}
-	b.cfg = next
+	b.cfg, b.ext = next, next2
 	return false, b.commit(key, createdBy, nil)
 }
 
@@ -378,7 +403,7 @@ func expose(old map[string]struct{}, args string) (map[string]struct{}, string) 
 func (b *Builder) setCommand(cur *ocispec.ImageConfig, in Instruction) string {
 	argv := in.JSON
 	if !in.IsJSON {
-		argv = []string{"/bin/sh", "-c", in.Args}
+		argv = append(shell(b.ext.Shell), in.Args)
 	}
 	if in.Cmd == "CMD" {
 		cur.Cmd = argv
@@ -448,7 +473,11 @@ func (b *Builder) configFor(in Instruction) (ocispec.ImageConfig, string, error)
 		}
 		cur.Volumes = vols
 	case "SHELL":
-		return old, "", &ParseError{in.Line, "SHELL is not supported by this builder (RUN uses /bin/sh -c)"}
+		if !in.IsJSON || len(in.JSON) == 0 {
+			return old, "", &ParseError{in.Line, "SHELL requires the arguments to be in JSON form"}
+		}
+		b.ext.Shell = in.JSON
+		desc = "SHELL [" + strings.Join(in.JSON, " ") + "]"
 	}
 	return cur, desc, nil
 }
@@ -521,12 +550,9 @@ func (b *Builder) run(in Instruction) (bool, error) {
 	}
 	argv := in.JSON
 	if !in.IsJSON {
-		argv = []string{"/bin/sh", "-c", in.Args}
+		argv = append(shell(b.ext.Shell), in.Args)
 	}
 	createdBy := strings.Join(argv, " ")
-	if !in.IsJSON {
-		createdBy = "/bin/sh -c " + in.Args
-	}
 	if env := b.argEnv(); len(env) > 0 {
 		createdBy = "|" + strconv.Itoa(len(env)) + " " + strings.Join(env, " ") + " " + createdBy
 	}
@@ -540,6 +566,19 @@ func (b *Builder) run(in Instruction) (bool, error) {
 	}
 	return false, b.commit(key, createdBy, layer)
 }
+
+// shell is SHELL's command, which runs the shell forms of RUN, CMD and
+// ENTRYPOINT (default /bin/sh -c).
+func shell(sh []string) []string {
+	if len(sh) == 0 {
+		return []string{"/bin/sh", "-c"}
+	}
+	return append([]string{}, sh...)
+}
+
+// nop starts the history line of a step that runs nothing: the shell,
+// then "#(nop) ", as Docker's classic builder writes it.
+func nop(sh []string) string { return strings.Join(shell(sh), " ") + " #(nop) " }
 
 // parentImages gives the engine the build's current image, whatever
 // reference the container names: intermediate images are never tagged.
@@ -599,7 +638,7 @@ func (b *Builder) workdir(in Instruction) (bool, error) {
 		dir = filepath.Join("/", b.cfg.WorkingDir, dir)
 	}
 	dir = filepath.Clean(dir)
-	createdBy := "/bin/sh -c #(nop) WORKDIR " + dir
+	createdBy := nop(b.ext.Shell) + "WORKDIR " + dir
 	key := b.cacheKey(createdBy, "")
 	if b.cached(key) {
 		return true, nil

@@ -142,9 +142,24 @@ type copyFile struct {
 // into a fresh folder laid out as the image will see them, which is then
 // committed as a layer, like a container's upper dir.
 func (b *Builder) copy(in Instruction) (bool, error) {
-	chown, srcs, dest, err := b.copyArgs(in)
+	chown, from, srcs, dest, err := b.copyArgs(in)
 	if err != nil {
 		return false, err
+	}
+	// The files come from the context, or with --from from an earlier
+	// stage or an image, mounted for the time of the copy.
+	src := source{root: b.o.Context, ignore: b.ignore}
+	if from != "" {
+		img, err := b.sourceImage(from)
+		if err != nil {
+			return false, err
+		}
+		root, undo, err := mountImage(b.s, img, b.o.Explain)
+		if err != nil {
+			return false, err
+		}
+		defer undo()
+		src = source{root: root, stage: true}
 	}
 	destIsDir := strings.HasSuffix(dest, "/") || dest == "." || strings.HasSuffix(dest, "/.") || len(srcs) > 1
 	if !filepath.IsAbs(dest) {
@@ -155,8 +170,8 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 		destIsDir = true // an existing folder receives the files
 	}
 	var files []copyFile
-	for _, src := range srcs {
-		more, err := b.gather(in, src, dest, destIsDir)
+	for _, s := range srcs {
+		more, err := src.gather(in, s, dest, destIsDir)
 		if err != nil {
 			return false, err
 		}
@@ -166,6 +181,9 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if from != "" && chown == "" {
+		uid, gid = -1, -1 // from a stage or image, files keep their owners
+	}
 	sum, err := contentHash(files, uid, gid)
 	if err != nil {
 		return false, err
@@ -174,7 +192,7 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 	if len(files) > 1 {
 		kind = "dir"
 	}
-	createdBy := fmt.Sprintf("/bin/sh -c #(nop) %s %s:%s in %s ", in.Cmd, kind, sum, dest)
+	createdBy := fmt.Sprintf("%s%s %s:%s in %s ", nop(b.ext.Shell), in.Cmd, kind, sum, dest)
 	key := b.cacheKey(createdBy, sum)
 	if b.cached(key) {
 		return true, nil
@@ -194,43 +212,62 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 	return false, b.commit(key, createdBy, layer)
 }
 
-// copyArgs reads COPY/ADD's --chown and its SOURCE... DEST words,
-// expanded.
-func (b *Builder) copyArgs(in Instruction) (chown string, srcs []string, dest string, err error) {
+// copyArgs reads COPY/ADD's --chown and --from (COPY only) and its
+// SOURCE... DEST words, expanded.
+func (b *Builder) copyArgs(in Instruction) (chown, from string, srcs []string, dest string, err error) {
 	for _, f := range in.Flags {
 		switch {
 		case strings.HasPrefix(f, "--chown="):
 			chown = b.expand(strings.TrimPrefix(f, "--chown="))
+		case strings.HasPrefix(f, "--from=") && in.Cmd == "COPY":
+			from = b.expand(strings.TrimPrefix(f, "--from="))
 		default:
-			return "", nil, "", &ParseError{in.Line, fmt.Sprintf("%s: flag %s is not supported", in.Cmd, f)}
+			return "", "", nil, "", &ParseError{in.Line, fmt.Sprintf("%s: flag %s is not supported", in.Cmd, f)}
 		}
 	}
 	words := in.JSON
 	if !in.IsJSON {
 		if words, err = Words(in.Args); err != nil {
-			return "", nil, "", &ParseError{in.Line, err.Error()}
+			return "", "", nil, "", &ParseError{in.Line, err.Error()}
 		}
 	}
 	if len(words) < 2 {
-		return "", nil, "", &ParseError{in.Line, in.Cmd + " requires at least two arguments: SOURCE... DEST"}
+		return "", "", nil, "", &ParseError{in.Line, in.Cmd + " requires at least two arguments: SOURCE... DEST"}
 	}
 	for i := range words {
 		words[i] = b.expand(words[i])
 	}
-	return chown, words[:len(words)-1], words[len(words)-1], nil
+	return chown, from, words[:len(words)-1], words[len(words)-1], nil
 }
 
-// gather lists what SOURCE src (a glob, relative to the context) puts
-// under dest: a folder's whole tree, minus what .dockerignore excludes.
-func (b *Builder) gather(in Instruction, src, dest string, destIsDir bool) ([]copyFile, error) {
+// source is where COPY's files come from: the build context (with its
+// .dockerignore), or the root of an earlier stage or an image.
+type source struct {
+	root   string
+	ignore *ignorer // nil: nothing is excluded
+	stage  bool     // a stage's root: absolute paths are inside it
+}
+
+// ignored reports whether .dockerignore excludes rel.
+func (s source) ignored(rel string) bool { return s.ignore != nil && s.ignore.Ignored(rel) }
+
+// gather lists what SOURCE src (a glob, relative to the source's root)
+// puts under dest: a folder's whole tree, minus what .dockerignore
+// excludes.
+func (s source) gather(in Instruction, src, dest string, destIsDir bool) ([]copyFile, error) {
 	rel := filepath.Clean(src)
-	if filepath.IsAbs(rel) {
-		rel = strings.TrimPrefix(rel, "/") // Docker: absolute sources are relative to the context
+	if filepath.IsAbs(rel) || s.stage {
+		// Docker: absolute sources are relative to the context; in a
+		// stage's root, ".." stops at "/" as it does in the container.
+		rel = strings.TrimPrefix(filepath.Clean("/"+rel), "/")
+		if rel == "" {
+			rel = "."
+		}
 	}
 	if rel == ".." || strings.HasPrefix(rel, "../") {
 		return nil, fmt.Errorf("%s failed: forbidden path outside the build context: %s ()", in.Cmd, src)
 	}
-	matches, err := filepath.Glob(filepath.Join(b.o.Context, rel))
+	matches, err := filepath.Glob(filepath.Join(s.root, rel))
 	if err != nil || len(matches) == 0 {
 		return nil, fmt.Errorf("%s failed: file not found in build context or excluded by .dockerignore: stat %s: file does not exist", in.Cmd, src)
 	}
@@ -239,13 +276,13 @@ func (b *Builder) gather(in Instruction, src, dest string, destIsDir bool) ([]co
 	}
 	var files []copyFile
 	for _, m := range matches {
-		mrel, _ := filepath.Rel(b.o.Context, m)
+		mrel, _ := filepath.Rel(s.root, m)
 		// Symlinks in the context resolve inside it, never out.
-		full, err := securejoin.SecureJoin(b.o.Context, mrel)
+		full, err := securejoin.SecureJoin(s.root, mrel)
 		if err != nil {
 			return nil, fmt.Errorf("%s failed: %s: %w", in.Cmd, src, err)
 		}
-		if mrel != "." && b.ignore.Ignored(mrel) {
+		if mrel != "." && s.ignored(mrel) {
 			return nil, fmt.Errorf("%s failed: file not found in build context or excluded by .dockerignore: stat %s: file does not exist", in.Cmd, src)
 		}
 		fi, err := os.Stat(full)
@@ -264,8 +301,8 @@ func (b *Builder) gather(in Instruction, src, dest string, destIsDir bool) ([]co
 			if err != nil {
 				return err
 			}
-			r, _ := filepath.Rel(b.o.Context, p)
-			if r != mrel && b.ignore.Ignored(r) {
+			r, _ := filepath.Rel(s.root, p)
+			if r != mrel && s.ignored(r) {
 				if d.IsDir() {
 					return filepath.SkipDir
 				}
@@ -323,6 +360,9 @@ func contentHash(files []copyFile, uid, gid int) (string, error) {
 			return "", err
 		}
 		fmt.Fprintf(h, "%s %o ", f.dest, fi.Mode())
+		if uid < 0 {
+			fmt.Fprintf(h, "%d:%d ", statOf(fi).Uid, statOf(fi).Gid)
+		}
 		switch {
 		case fi.Mode().IsRegular():
 			r, err := os.Open(f.src)
@@ -344,11 +384,14 @@ func contentHash(files []copyFile, uid, gid int) (string, error) {
 }
 
 // copyOne copies a file, folder or symlink, keeping mode and mtime, and
-// owned by uid:gid (root unless --chown).
+// owned by uid:gid (root unless --chown; -1 keeps the source's owner).
 func copyOne(src, dst string, uid, gid int) error {
 	fi, err := os.Lstat(src)
 	if err != nil {
 		return err
+	}
+	if uid < 0 {
+		uid, gid = int(statOf(fi).Uid), int(statOf(fi).Gid)
 	}
 	switch {
 	case fi.IsDir():

@@ -5,33 +5,50 @@
 // instruction (plus the content of copied files) lets an unchanged step
 // reuse the image it made last time: "Using cache".
 //
+// The Dockerfile is read by BuildKit's own parser package, the one
+// docker build uses, so what Docker accepts parses the same. Several
+// FROMs make a multi-stage build: COPY --from=STAGE copies from an
+// earlier stage's image, mounted as a container's root would be
+// (stages.go); only the last stage (or --target's) is tagged.
+//
 // Lesson 11 (lessons/11-images.md) teaches it.
 package dockerfile
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
-// Instruction is one line of a Dockerfile (continuations joined).
+// Instruction is one instruction of a Dockerfile (continuations joined),
+// as BuildKit's own parser reads it.
 type Instruction struct {
 	Line     int    // where it starts in the file (1-based)
 	Cmd      string // upper case: RUN, COPY, ...
 	Original string // the text as written, continuations joined
-	Args     string // everything after the instruction word
+	Args     string // everything after the instruction word and its flags
 	Flags    []string
 	JSON     []string // the exec form ["a", "b"], when the arguments are one
 	IsJSON   bool
+	// Heredocs are the here-documents (<<EOF ... EOF) that follow a RUN,
+	// COPY or ADD line, in order.
+	Heredocs []parser.Heredoc
+	// Trigger is ONBUILD's instruction, parsed.
+	Trigger *Instruction
 }
 
 // known are the instructions this builder runs.
 var known = map[string]bool{
 	"FROM": true, "RUN": true, "COPY": true, "ADD": true, "ENV": true, "ARG": true, "WORKDIR": true,
 	"USER": true, "EXPOSE": true, "LABEL": true, "CMD": true, "ENTRYPOINT": true, "MAINTAINER": true,
-	"STOPSIGNAL": true, "VOLUME": true, "SHELL": true,
+	"STOPSIGNAL": true, "VOLUME": true, "SHELL": true, "HEALTHCHECK": true, "ONBUILD": true,
 }
+
+// takesFlags are the instructions with --flags before their arguments.
+var takesFlags = map[string]bool{"FROM": true, "RUN": true, "COPY": true, "ADD": true, "HEALTHCHECK": true}
 
 // ParseError is a Dockerfile error with its line, as Docker words it.
 type ParseError struct {
@@ -52,58 +69,27 @@ func ParseFile(path string) ([]Instruction, error) {
 	return Parse(string(b))
 }
 
-// Parse splits a Dockerfile into instructions: comments and blank lines
-// dropped, lines ending in a backslash joined with the next, the first
-// word checked against the instructions we know.
+// Parse reads a Dockerfile with BuildKit's parser (the one docker build
+// uses: parser directives such as "# escape=`", continuations, comments
+// inside them, heredocs, the JSON and shell forms), then checks each
+// instruction word against the ones this builder runs.
 func Parse(text string) ([]Instruction, error) {
-	var out []Instruction
-	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
-	for i := 0; i < len(lines); i++ {
-		start := i + 1
-		line := strings.TrimSpace(lines[i])
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+	res, err := parser.Parse(strings.NewReader(text))
+	if err != nil {
+		line := 1
+		var le *parser.LocationError
+		if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
+			line = max(le.Locations[0][0].Start.Line, 1)
 		}
-		for strings.HasSuffix(line, "\\") && i+1 < len(lines) {
-			line = strings.TrimSuffix(line, "\\")
-			// Comment and empty lines inside a continued instruction are dropped.
-			for i+1 < len(lines) && (strings.TrimSpace(lines[i+1]) == "" || strings.HasPrefix(strings.TrimSpace(lines[i+1]), "#")) {
-				i++
-			}
-			if i+1 < len(lines) {
-				i++
-				line += " " + strings.TrimSpace(lines[i])
-			}
-		}
-		line = strings.TrimSpace(strings.TrimSuffix(line, "\\"))
-		word, rest, _ := strings.Cut(line, " ")
-		if w, r, ok := strings.Cut(line, "\t"); ok && len(w) < len(word) {
-			word, rest = w, r
-		}
-		cmd := strings.ToUpper(word)
-		if !known[cmd] {
-			return nil, &ParseError{start, fmt.Sprintf("unknown instruction: %s", line)}
-		}
-		ins := Instruction{Line: start, Cmd: cmd, Original: line, Args: strings.TrimSpace(rest)}
-		// Flags (--chown=, --from=) come first, for the instructions that take them.
-		for (cmd == "COPY" || cmd == "ADD" || cmd == "RUN" || cmd == "FROM") && strings.HasPrefix(ins.Args, "--") {
-			f, r, _ := strings.Cut(ins.Args, " ")
-			ins.Flags = append(ins.Flags, f)
-			ins.Args = strings.TrimSpace(r)
-		}
-		if strings.HasPrefix(ins.Args, "[") {
-			var arr []string
-			if json.Unmarshal([]byte(ins.Args), &arr) == nil {
-				ins.JSON, ins.IsJSON = arr, true
-			}
-		}
-		if ins.Args == "" && cmd != "RUN" && cmd != "CMD" && cmd != "ENTRYPOINT" {
-			return nil, &ParseError{start, fmt.Sprintf("%s requires at least one argument", cmd)}
-		}
-		out = append(out, ins)
+		return nil, &ParseError{line, errors.Unwrap(err).Error()}
 	}
-	if len(out) == 0 {
-		return nil, &ParseError{1, "file with no instructions"}
+	var out []Instruction
+	for _, n := range res.AST.Children {
+		in, err := fromNode(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
 	}
 	first := 0
 	for first < len(out) && out[first].Cmd == "ARG" {
@@ -113,6 +99,53 @@ func Parse(text string) ([]Instruction, error) {
 		return nil, &ParseError{out[min(first, len(out)-1)].Line, "no build stage in current context: the first instruction must be FROM"}
 	}
 	return out, nil
+}
+
+// fromNode turns one node of the parser's tree into an Instruction.
+func fromNode(n *parser.Node) (Instruction, error) {
+	cmd := strings.ToUpper(n.Value)
+	word := strings.TrimSpace(n.Original)
+	if i := strings.IndexAny(word, " \t"); i >= 0 {
+		word = word[:i]
+	}
+	if !known[cmd] {
+		return Instruction{}, &ParseError{n.StartLine, fmt.Sprintf("unknown instruction: %s", strings.TrimSpace(n.Original))}
+	}
+	in := Instruction{Line: n.StartLine, Cmd: cmd, Original: n.Original, Flags: n.Flags, Heredocs: n.Heredocs}
+	rest := strings.TrimSpace(n.Original[len(word):])
+	for _, f := range n.Flags {
+		if !strings.HasPrefix(rest, f) {
+			break
+		}
+		rest = strings.TrimSpace(rest[len(f):])
+	}
+	in.Args = rest
+	if len(n.Flags) > 0 && !takesFlags[cmd] {
+		return Instruction{}, &ParseError{n.StartLine, fmt.Sprintf("unknown flag: %s", n.Flags[0])}
+	}
+	var words []string
+	for v := n.Next; v != nil; v = v.Next {
+		words = append(words, v.Value)
+	}
+	if n.Attributes["json"] {
+		in.JSON, in.IsJSON = words, true
+	}
+	if cmd == "ONBUILD" && n.Next != nil && len(n.Next.Children) == 1 {
+		t, err := fromNode(n.Next.Children[0])
+		if err != nil {
+			return Instruction{}, err
+		}
+		switch t.Cmd {
+		case "ONBUILD", "FROM", "MAINTAINER":
+			return Instruction{}, &ParseError{n.StartLine, fmt.Sprintf("%s isn't allowed as an ONBUILD trigger", t.Cmd)}
+		}
+		t.Line = n.StartLine
+		in.Trigger = &t
+	}
+	if in.Args == "" && cmd != "RUN" && cmd != "CMD" && cmd != "ENTRYPOINT" {
+		return Instruction{}, &ParseError{n.StartLine, fmt.Sprintf("%s requires at least one argument", cmd)}
+	}
+	return in, nil
 }
 
 // Expand replaces $VAR, ${VAR}, ${VAR:-default} and ${VAR:+alt} with

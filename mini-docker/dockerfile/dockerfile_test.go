@@ -22,7 +22,7 @@ func TestParse(t *testing.T) {
 	if strings.Join(got, " ") != "ARG FROM RUN COPY CMD ENTRYPOINT" {
 		t.Fatalf("instructions %v", got)
 	}
-	if ins[2].Line != 5 || ins[2].Args != "apt-get update &&  apt-get install -y x" {
+	if ins[2].Line != 5 || ins[2].Args != "apt-get update &&     apt-get install -y x" {
 		t.Errorf("RUN: line %d args %q", ins[2].Line, ins[2].Args)
 	}
 	if !reflect.DeepEqual(ins[3].Flags, []string{"--chown=1:2"}) || ins[3].Args != "a b /dst/" {

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -380,6 +381,20 @@ type Change struct {
 	Comment   string
 	Author    string
 	Layer     *Layer // nil: a metadata-only step (an empty_layer history entry)
+	// Ext are Docker's own config fields (Healthcheck, OnBuild, Shell),
+	// which the OCI config has no place for; nil keeps the parent's.
+	Ext *dockerspec.DockerOCIImageConfigExt
+}
+
+// ConfigExt reads Docker's own config fields (HEALTHCHECK, ONBUILD,
+// SHELL) from an image's config blob: they sit beside the OCI fields in
+// "config", where docker inspect shows them.
+func ConfigExt(img *Image) dockerspec.DockerOCIImageConfigExt {
+	var d dockerspec.DockerOCIImage
+	if img != nil {
+		json.Unmarshal(img.ConfigRaw, &d)
+	}
+	return d.Config.DockerOCIImageConfigExt
 }
 
 // New writes the image made of parent (nil: from scratch) plus change:
@@ -416,7 +431,11 @@ func New(s *store.Store, parent *Image, ch Change, ex *explain.Printer) (*Image,
 	if m.Layers == nil {
 		m.Layers = []ocispec.Descriptor{}
 	}
-	craw, err := json.Marshal(cfg)
+	ext := ConfigExt(parent)
+	if ch.Ext != nil {
+		ext = *ch.Ext
+	}
+	craw, err := json.Marshal(dockerspec.DockerOCIImage{Image: cfg, Config: dockerspec.DockerOCIImageConfig{ImageConfig: cfg.Config, DockerOCIImageConfigExt: ext}})
 	if err != nil {
 		return nil, err
 	}

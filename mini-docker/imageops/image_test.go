@@ -343,20 +343,28 @@ func layerNames(t *testing.T, blob string) []string {
 
 func tarNames(t *testing.T, r io.Reader) []string {
 	t.Helper()
-	tr := tar.NewReader(r)
 	var names []string
+	eachTarEntry(t, r, func(h *tar.Header, _ io.Reader) {
+		names = append(names, strings.TrimSuffix(strings.TrimPrefix(h.Name, "./"), "/"))
+	})
+	sort.Strings(names)
+	return names
+}
+
+// eachTarEntry calls fn for each entry of the tar stream r.
+func eachTarEntry(t *testing.T, r io.Reader, fn func(h *tar.Header, content io.Reader)) {
+	t.Helper()
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		names = append(names, strings.TrimSuffix(strings.TrimPrefix(h.Name, "./"), "/"))
+		fn(h, tr)
 	}
-	sort.Strings(names)
-	return names
 }
 
 func contains(list []string, s string) bool {
