@@ -11,6 +11,7 @@ import (
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/engine/toolkit"
 	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
 )
@@ -86,7 +87,7 @@ func endsWithUs(cmd *exec.Cmd) {
 
 // pullTool runs `pull ARGS` with our stdio (pull, images, rmi use it).
 func pullTool(c *ctx, args ...string) error {
-	t, err := engine.SelfTools()
+	t, err := toolkit.SelfTools()
 	if err != nil {
 		return err
 	}

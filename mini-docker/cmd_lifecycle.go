@@ -15,6 +15,7 @@ import (
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/engine/sweep"
 )
 
 // eachContainer runs fn for every name, printing the name on success as
@@ -373,7 +374,7 @@ func cmdSystemPrune(c *ctx, args []string) error {
 		fmt.Println(id)
 	}
 	fmt.Println()
-	swept, err2 := e.Sweep()
+	swept, err2 := sweep.Leases(e)
 	if len(swept) > 0 {
 		fmt.Println("Released leftovers:")
 		for _, s := range swept {

@@ -10,6 +10,7 @@ import (
 
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/engine/launch"
 )
 
 // isInit reports whether we run as --init's init (bind-mounted at
@@ -31,7 +32,7 @@ func runInit(args []string) int {
 		// blocking system call) would exec without it, and the container
 		// would outlive its monitor. Stay on one thread until the exec.
 		runtime.LockOSThread()
-		argv, err := engine.PrepareExecIn(os.Args[2:])
+		argv, err := launch.PrepareExecIn(os.Args[2:])
 		if err != nil {
 			return cli.Report(os.Stderr, tool, cli.WithCode(err, 126))
 		}

@@ -22,6 +22,7 @@ import (
 
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/engine/monitor"
 	"mini-docker/mini-docker/networkcmd"
 )
 
@@ -86,7 +87,7 @@ func main() {
 	// A detached container's monitor and --init's init are modes of this
 	// binary; checked first so they do as little as possible.
 	if len(os.Args) > 1 && os.Args[1] == engine.MonitorArg && len(os.Args) == 4 {
-		os.Exit(engine.RunMonitor(os.Args[2], os.Args[3]))
+		os.Exit(monitor.Run(os.Args[2], os.Args[3]))
 	}
 	if isInit() {
 		os.Exit(runInit(os.Args[1:]))

@@ -307,3 +307,28 @@ func limitString(v int64) string {
 	}
 	return strconv.FormatInt(v, 10)
 }
+
+// Flags are cgroupctl create's flags that ask for r's limits (not
+// --devices), as mini-docker --explain prints them.
+func (r Resources) Flags() []string {
+	var f []string
+	if r.Memory > 0 {
+		f = append(f, "--memory", strconv.FormatInt(r.Memory, 10))
+	}
+	if r.MemorySwap != 0 {
+		f = append(f, "--memory-swap", strconv.FormatInt(r.MemorySwap, 10))
+	}
+	if r.NanoCPUs > 0 {
+		f = append(f, "--cpus", strconv.FormatFloat(float64(r.NanoCPUs)/1e9, 'f', -1, 64))
+	}
+	if r.CPUShares > 0 {
+		f = append(f, "--cpu-shares", strconv.FormatUint(r.CPUShares, 10))
+	}
+	if r.CpusetCpus != "" {
+		f = append(f, "--cpuset-cpus", r.CpusetCpus)
+	}
+	if r.PidsLimit > 0 {
+		f = append(f, "--pids-limit", strconv.FormatInt(r.PidsLimit, 10))
+	}
+	return f
+}

@@ -4,10 +4,12 @@
 // for a space), so that the fields stay separated by spaces.
 //
 // cgroupctl reads it to find the cgroup hierarchies (lesson 03), overlay
-// to find an overlay's layers (lesson 04).
+// to find an overlay's layers (lesson 04), mini-docker to find what a
+// container left mounted (lesson 09).
 package mountinfo
 
 import (
+	"os"
 	"strconv"
 	"strings"
 )
@@ -30,4 +32,21 @@ func Unescape(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// MountPoints lists the mount points of the calling process's mount
+// namespace (the fifth field of each line of /proc/self/mountinfo),
+// unescaped, in the order the kernel lists them.
+func MountPoints() ([]string, error) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	var points []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 {
+			points = append(points, Unescape(f[4]))
+		}
+	}
+	return points, nil
 }

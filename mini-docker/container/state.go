@@ -153,7 +153,7 @@ type Runtime struct {
 	NoNewPrivs bool              `json:"NoNewPrivs,omitempty"`
 	Released   bool              `json:"Released,omitempty"` // kernel objects released
 	// Inside is the chain's work inside the namespaces, done in one
-	// process (see runtime/inside.go); ToolChain says the chain is run
+	// process (see engine/launch/inside.go); ToolChain says the chain is run
 	// as the separate tools instead (run --tool-chain).
 	Inside    *Inside `json:"Inside,omitempty"`
 	ToolChain bool    `json:"ToolChain,omitempty"`

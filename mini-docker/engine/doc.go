@@ -16,13 +16,20 @@
 //	start.go       Engine.Prepare reads the OCI spec into the plan's terms
 //	               and does the host steps, Engine.Start the chain
 //	network.go     bridge, address lease and published ports
-//	inside.go      starting mini-docker-inside (the default), instead of
-//	               one program per tool (--tool-chain)
-//	hops.go        every program that enters runs from a read-only mount
-//	               of itself (CVE-2019-5736)
-//	monitor.go     the process that waits for the container's end
+//	detach.go      -d: starts the container's monitor
 //	engine.go      Refresh and release: what a dead container leaves
 //	lifecycle.go   stop, kill, pause, rm;  exec.go: exec
+//
+// The packages below it each do one job of the engine's:
+//
+//	launch/        the container's first process: mini-docker-inside (the
+//	               default, inside.go) or the chain of tools (--tool-chain),
+//	               each program run from a read-only mount of itself
+//	               (hops.go, CVE-2019-5736), followed until the command runs
+//	monitor/       the process that waits for a detached container's end
+//	pty/           -t: the terminal made inside, copied to ours
+//	sweep/         what crashed runs left that no container records
+//	toolkit/       finding the toolkit's programs, running a host step as one
 //
 // The primitives' packages (overlayfs, cgroup, network, jail, seccomp,
 // caps) do the kernel work; this package orders and records it.

@@ -6,13 +6,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/explain"
+	"mini-docker/internal/mountinfo"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine/toolkit"
 )
 
 // Engine runs and manages containers under one state root.
@@ -31,7 +34,7 @@ type Engine struct {
 // NewEngine returns an Engine on state root root, with the tools next to
 // the running executable.
 func NewEngine(root string) (*Engine, error) {
-	t, err := SelfTools()
+	t, err := toolkit.SelfTools()
 	if err != nil {
 		return nil, err
 	}
@@ -160,35 +163,18 @@ func (e *Engine) removeBroken(id string) {
 // unmountUnder detaches any mount left below dir (a merged overlay) so
 // removing the folder cannot delete through a live mount.
 func unmountUnder(dir string) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
-			syscall.Unmount(unescapeMount(f[4]), syscall.MNT_DETACH)
+	points, _ := mountinfo.MountPoints()
+	for _, p := range points {
+		if strings.HasPrefix(p, dir+"/") {
+			syscall.Unmount(p, syscall.MNT_DETACH)
 		}
 	}
-}
-
-func unescapeMount(s string) string {
-	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
 }
 
 // isMounted reports whether path is a mount point in our namespace.
 func isMounted(path string) bool {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && unescapeMount(f[4]) == path {
-			return true
-		}
-	}
-	return false
+	points, _ := mountinfo.MountPoints()
+	return slices.Contains(points, path)
 }
 
 // release undoes every kernel object the container's last start made,
@@ -271,3 +257,8 @@ func (e *Engine) deleteCgroup(c *container.Container) error {
 func graphDirs(dir string) (upper, work, merged string) {
 	return filepath.Join(dir, "diff"), filepath.Join(dir, "work"), filepath.Join(dir, "merged")
 }
+
+// SyncFirewall makes the host's NAT and isolation rules those of the
+// networks that have containers (network.go's syncFirewall), for package
+// sweep after it released leases.
+func (e *Engine) SyncFirewall() error { return e.syncFirewall() }

@@ -2,17 +2,15 @@ package engine
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"mini-docker/mini-docker/container"
-	"mini-docker/mini-docker/inside"
+	"mini-docker/mini-docker/engine/launch"
+	"mini-docker/mini-docker/engine/pty"
 	"mini-docker/mini-docker/plan"
 	"mini-docker/mini-docker/spec"
 )
@@ -32,67 +30,6 @@ type ExecOptions struct {
 // chdir, close every inherited descriptor above 2, exec the command.
 const ExecInArg = plan.ExecInArg
 
-// sealedCopy copies a tool's binary into a sealed memfd, for kernels
-// without detached read-only mounts (see readOnlyExecutable): a sealed
-// memfd cannot be written by anyone, so a process exec'd from it cannot
-// be rewritten through /proc/PID/exe (runc's CVE-2019-5736).
-func sealedCopy(path string) (*os.File, error) {
-	src, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	fd, err := unix.MemfdCreate(path[strings.LastIndex(path, "/")+1:], unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return nil, fmt.Errorf("memfd_create: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), path)
-	if err := copyInKernel(f, src); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("copy %s: %w", path, err)
-	}
-	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_WRITE|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("seal %s: %w", path, err)
-	}
-	return f, nil
-}
-
-// copyInKernel copies the whole of src into the empty dst with
-// sendfile(2), page cache to page cache: copy_file_range(2) (what
-// io.Copy tries) refuses a copy from the host's disk to a memfd (EXDEV,
-// two filesystems), and io.Copy then falls back to 32 KiB reads and
-// writes through our memory, thousands of system calls for mini-docker's
-// own 10 MB. If sendfile cannot start, io.Copy does it.
-func copyInKernel(dst, src *os.File) error {
-	st, err := src.Stat()
-	if err != nil {
-		return err
-	}
-	left := st.Size()
-	for left > 0 {
-		n, err := unix.Sendfile(int(dst.Fd()), int(src.Fd()), nil, int(min(left, 1<<30)))
-		if err == unix.EINTR || err == unix.EAGAIN {
-			continue
-		}
-		if err != nil && left == st.Size() {
-			break // nothing copied yet: let io.Copy do it
-		}
-		if err != nil {
-			return fmt.Errorf("sendfile: %w", err)
-		}
-		if n == 0 {
-			return fmt.Errorf("sendfile: %s shrank while being copied", src.Name())
-		}
-		left -= int64(n)
-	}
-	if left == 0 {
-		return nil
-	}
-	_, err = io.Copy(dst, src)
-	return err
-}
-
 // ExecChain returns the chain that runs a command in c, as --explain
 // prints it:
 //
@@ -103,7 +40,7 @@ func copyInKernel(dst, src *os.File) error {
 //
 // the tools to pass as descriptors 3, 4, 5, and the chain's hops (its
 // programs named by host path: cgroupctl, unshare), which Exec runs
-// through descriptors too (see hops.go).
+// through descriptors too (see launch/hops.go).
 func (e *Engine) ExecChain(c *container.Container, o *ExecOptions) (chain, files []string, hops []int, err error) {
 	cgroupctl, err := e.Tools.Path("cgroupctl", "exec: cgroup")
 	if err != nil {
@@ -121,9 +58,9 @@ func (e *Engine) ExecChain(c *container.Container, o *ExecOptions) (chain, files
 		files = append(files, p)
 		return "/proc/self/fd/" + strconv.Itoa(2+len(files))
 	}
-	chain = hop(chain, &hops, cgroupctl)
+	chain = launch.Hop(chain, &hops, cgroupctl)
 	chain = append(chain, plan.CgroupJoin{Name: c.ID, Parent: CgroupParent}.Flags()...)
-	chain = hop(chain, &hops, unshare, "join", strconv.Itoa(c.State.Pid), "--")
+	chain = launch.Hop(chain, &hops, unshare, "join", strconv.Itoa(c.State.Pid), "--")
 	if c.Runtime.Seccomp != "unconfined" && c.Runtime.Seccomp != "" {
 		p, err := e.Tools.Path("seccompctl", "exec: seccomp")
 		if err != nil {
@@ -188,16 +125,16 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 		return 125, err
 	}
 	env := execEnv(c, o)
-	e.Explain.Cmd("%s", chainLine(env, chain, files))
+	e.Explain.Cmd("%s", launch.ChainLine(env, chain, files))
 	var sock, theirs *os.File
 	if o.TTY && !o.Detach {
-		if sock, theirs, err = socketPair(); err != nil {
+		if sock, theirs, err = pty.SocketPair(); err != nil {
 			return 125, err
 		}
 		defer sock.Close()
 		defer theirs.Close()
 	}
-	argv, fds, err := openChain(chain, files, hops, theirs)
+	argv, fds, err := launch.OpenChain(chain, files, hops, theirs)
 	if err != nil {
 		return 125, err
 	}
@@ -227,20 +164,7 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 		return 125, err
 	}
 	closeFds()
-	defer forwardSignals(cmd.Process)()
-	var restore func()
-	if sock != nil {
-		if master, err := receiveConsole(sock); err == nil {
-			pty := &Pty{Master: master}
-			defer pty.Close()
-			restore = pty.Attach(os.Stdin, e.Stdout, o.Interactive)
-		}
-	}
-	cmd.Wait()
-	if restore != nil {
-		restore()
-	}
-	return WaitCode(cmd.ProcessState.Sys().(syscall.WaitStatus)), nil
+	return WaitCode(launch.Foreground(cmd, sock, e.Stdout, o.Interactive, nil)), nil
 }
 
 func setEnv(env []string, kv string) []string {
@@ -252,34 +176,4 @@ func setEnv(env []string, kv string) []string {
 		}
 	}
 	return append(env, kv)
-}
-
-// PrepareExecIn is the first half of mini-docker __execin DIR -- CMD,
-// the last hop of an exec chain, already inside the container: it marks
-// every descriptor above 2 close-on-exec (the sealed tool copies
-// included) and changes to DIR. It returns CMD, for the caller to exec.
-func PrepareExecIn(args []string) ([]string, error) {
-	if len(args) >= 5 && args[1] == "--console-socket" && args[3] == "--" {
-		if err := inside.MakeConsole(args[2]); err != nil {
-			return nil, err
-		}
-		args = append([]string{args[0]}, args[3:]...)
-	}
-	if len(args) < 3 || args[1] != "--" {
-		return nil, fmt.Errorf("usage: %s DIR [--console-socket FD] -- CMD", ExecInArg)
-	}
-	dir, argv := args[0], args[2:]
-	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
-	if os.Getpid() == 1 {
-		// The container's PID 1 of a run --tool-chain: unshare started it
-		// with SIGKILL as parent-death signal, so that it dies with the
-		// chain's waiting parent, and that with the monitor. The signal is
-		// per thread, and a Go tool of the chain that exec'd from a thread
-		// other than its first lost it: set it again for the command.
-		unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
-	}
-	if err := os.Chdir(dir); err != nil {
-		return nil, fmt.Errorf("chdir to cwd (%q) failed: %w", dir, err)
-	}
-	return argv, nil
 }

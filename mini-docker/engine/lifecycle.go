@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"mini-docker/mini-docker/container"
 )
 
@@ -16,27 +18,14 @@ func ParseSignal(s string) (syscall.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
 		return syscall.Signal(n), nil
 	}
-	name := strings.TrimPrefix(strings.ToUpper(s), "SIG")
-	for n := syscall.Signal(1); n < 32; n++ {
-		if strings.TrimPrefix(strings.ToUpper(unixSignalName(n)), "SIG") == name {
-			return n, nil
-		}
+	if n := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG")); n != 0 {
+		return n, nil
 	}
 	return 0, fmt.Errorf("invalid signal: %s", s)
 }
 
-var signalNames = map[syscall.Signal]string{
-	syscall.SIGHUP: "HUP", syscall.SIGINT: "INT", syscall.SIGQUIT: "QUIT", syscall.SIGILL: "ILL",
-	syscall.SIGTRAP: "TRAP", syscall.SIGABRT: "ABRT", syscall.SIGBUS: "BUS", syscall.SIGFPE: "FPE",
-	syscall.SIGKILL: "KILL", syscall.SIGUSR1: "USR1", syscall.SIGSEGV: "SEGV", syscall.SIGUSR2: "USR2",
-	syscall.SIGPIPE: "PIPE", syscall.SIGALRM: "ALRM", syscall.SIGTERM: "TERM", syscall.SIGCHLD: "CHLD",
-	syscall.SIGCONT: "CONT", syscall.SIGSTOP: "STOP", syscall.SIGTSTP: "TSTP", syscall.SIGTTIN: "TTIN",
-	syscall.SIGTTOU: "TTOU", syscall.SIGURG: "URG", syscall.SIGXCPU: "XCPU", syscall.SIGXFSZ: "XFSZ",
-	syscall.SIGVTALRM: "VTALRM", syscall.SIGPROF: "PROF", syscall.SIGWINCH: "WINCH", syscall.SIGIO: "IO",
-	syscall.SIGPWR: "PWR", syscall.SIGSYS: "SYS",
-}
-
-func unixSignalName(s syscall.Signal) string { return signalNames[s] }
+// signalName is sig as kill(1) names it: KILL.
+func signalName(sig syscall.Signal) string { return strings.TrimPrefix(unix.SignalName(sig), "SIG") }
 
 // running reports whether c's process is alive.
 func running(c *container.Container) bool {
@@ -53,7 +42,7 @@ func (e *Engine) Kill(c *container.Container, sig syscall.Signal) error {
 	if c.State.Paused && sig == syscall.SIGKILL {
 		e.thaw(c) // a frozen process cannot die until thawed
 	}
-	e.Explain.Cmd("kill -%s %d", unixSignalName(sig), c.State.Pid)
+	e.Explain.Cmd("kill -%s %d", signalName(sig), c.State.Pid)
 	if err := syscall.Kill(c.State.Pid, sig); err != nil {
 		return fmt.Errorf("kill %d: %w", c.State.Pid, err)
 	}

@@ -2,13 +2,13 @@ package engine
 
 import (
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine/launch"
 	"mini-docker/mini-docker/plan"
 	"mini-docker/overlay/overlayfs"
 	"mini-docker/vethctl/network"
@@ -60,12 +60,12 @@ type Plan struct {
 	Env   []string // the container's environment (set with env -i)
 	Chain []string // unshare ... -- CMD
 	// Files are the tools the chain runs inside the new root, passed as
-	// descriptors 3, 4, ... (read-only, see hops.go; the printed script
+	// descriptors 3, 4, ... (read-only, see launch/hops.go; the printed script
 	// opens them with shell redirections).
 	Files []string
 	// Hops are the indexes in Chain of the programs named by their host
 	// path (unshare, cgroupctl, chroot): run --tool-chain execs them
-	// through read-only descriptors too, after Files (hops.go).
+	// through read-only descriptors too, after Files (launch/hops.go).
 	Hops []int
 	// Comms names the stage of each program of the chain by the command
 	// name the kernel shows for it (/proc/PID/comm), for --timings.
@@ -75,14 +75,14 @@ type Plan struct {
 	Caps []string
 	// Inside is the chain from unshare on as data, for mini-docker's
 	// own process that does those steps without exec'ing each tool
-	// (inside.go).
+	// (launch/inside.go).
 	Inside *container.Inside
 }
 
 // ChainLine is the chain as one shell line, started with env -i so that
 // the container sees exactly its own environment, and with the inside
 // tools opened as descriptors 3, 4, ...
-func (p *Plan) ChainLine() string { return chainLine(p.Env, p.Chain, p.Files) }
+func (p *Plan) ChainLine() string { return launch.ChainLine(p.Env, p.Chain, p.Files) }
 
 // Spec is everything the plan is made from: the steps inside the
 // namespaces' (plan.Spec), and the host side's.
@@ -149,9 +149,9 @@ func cgroupStep(s *Spec) ([]Step, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := cgroupResources(s.Resources, s.Caps.Privileged)
+	res := plan.CgroupResources(s.Resources, s.Caps.Privileged)
 	create := []string{cgroupctl, "create", s.ID, "--parent", CgroupParent}
-	create = append(create, limitFlags(res)...)
+	create = append(create, res.Flags()...)
 	create = append(create, "--devices", res.Devices)
 	return []Step{{Stage: "cgroup", Do: create,
 		Fn: func() error {
@@ -239,58 +239,4 @@ func sysctlCmd(netns string, none bool) []string {
 		cmd = append(cmd, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1", "net.ipv6.conf.lo.disable_ipv6=1")
 	}
 	return cmd
-}
-
-// cgroupResources are the OCI spec's resources in cgroupctl's terms.
-func cgroupResources(r *specs.LinuxResources, privileged bool) cgroup.Resources {
-	res := cgroup.Resources{Devices: "docker"}
-	if privileged {
-		res.Devices = "all"
-	}
-	if r == nil {
-		return res
-	}
-	if m := r.Memory; m != nil && m.Limit != nil {
-		res.Memory = *m.Limit
-	}
-	if m := r.Memory; m != nil && m.Swap != nil {
-		res.MemorySwap = *m.Swap
-	}
-	if c := r.CPU; c != nil {
-		if c.Quota != nil && c.Period != nil && *c.Period > 0 {
-			res.NanoCPUs = *c.Quota * 1e9 / int64(*c.Period)
-		}
-		if c.Shares != nil {
-			res.CPUShares = *c.Shares
-		}
-		res.CpusetCpus = c.Cpus
-	}
-	if r.Pids != nil && r.Pids.Limit != nil {
-		res.PidsLimit = max(*r.Pids.Limit, 0)
-	}
-	return res
-}
-
-// limitFlags are cgroupctl create's flags for res.
-func limitFlags(r cgroup.Resources) []string {
-	var f []string
-	if r.Memory > 0 {
-		f = append(f, "--memory", strconv.FormatInt(r.Memory, 10))
-	}
-	if r.MemorySwap != 0 {
-		f = append(f, "--memory-swap", strconv.FormatInt(r.MemorySwap, 10))
-	}
-	if r.NanoCPUs > 0 {
-		f = append(f, "--cpus", strconv.FormatFloat(float64(r.NanoCPUs)/1e9, 'f', -1, 64))
-	}
-	if r.CPUShares > 0 {
-		f = append(f, "--cpu-shares", strconv.FormatUint(r.CPUShares, 10))
-	}
-	if r.CpusetCpus != "" {
-		f = append(f, "--cpuset-cpus", r.CpusetCpus)
-	}
-	if r.PidsLimit > 0 {
-		f = append(f, "--pids-limit", strconv.FormatInt(r.PidsLimit, 10))
-	}
-	return f
 }

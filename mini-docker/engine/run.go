@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -64,8 +65,8 @@ func (e *Engine) Create(o *spec.Options, pull PullFunc) (*container.Container, e
 		c.Image = img.ID
 		c.LogPath = filepath.Join(e.Store.Dir(c.ID), c.ID+"-json.log")
 		c.Runtime.ImageRef = img.Ref
-		c.Runtime.MonitorPid = osGetpid()
-		c.Runtime.MonitorStart, _ = container.StartTime(osGetpid())
+		c.Runtime.MonitorPid = os.Getpid()
+		c.Runtime.MonitorStart, _ = container.StartTime(os.Getpid())
 	}
 	return e.Store.Create(o.Name, fill)
 }
@@ -78,7 +79,7 @@ func record(o *spec.Options, c *container.Container, hc *container.HostConfig, c
 		c.Config.Hostname = container.ShortID(c.ID)
 	}
 	if hc.NetworkMode == container.NetworkHost && o.Hostname == "" {
-		c.Config.Hostname, _ = osHostname()
+		c.Config.Hostname, _ = os.Hostname()
 	}
 	c.HostConfig = *hc
 	c.Path = firstOf(cfg.Entrypoint, cfg.Cmd)

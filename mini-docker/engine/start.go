@@ -5,22 +5,17 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"os/signal"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine/launch"
 	"mini-docker/mini-docker/networks"
 	"mini-docker/mini-docker/plan"
 	"mini-docker/mini-docker/spec"
@@ -35,9 +30,7 @@ type Attach struct {
 
 // stage times one stage of a run for --timings.
 func (e *Engine) stage(name string, start time.Time) {
-	if e.Timings != nil {
-		fmt.Fprintf(e.Timings, "%-12s %8.3f ms\n", name, float64(time.Since(start).Microseconds())/1000)
-	}
+	launch.Stage(e.Timings, name, start)
 }
 
 // Prepare does the host-side steps of a start (overlay, cgroup,
@@ -285,137 +278,8 @@ func (e *Engine) Start(c *container.Container, a Attach) (int, error) {
 	return e.runForeground(c, a)
 }
 
-// started is a started container: the process to wait for and signal,
-// -t's console socket, and how to learn when the command runs.
-type started struct {
-	cmd  *exec.Cmd
-	sock *os.File
-	// watch returns the container's PID once it runs the command (0 and
-	// false when the chain failed first).
-	watch func(e *Engine) (int, bool)
-}
-
-// startChain starts c's chain: in one process (inside.go), or as the
-// separate tools with run --tool-chain.
-func startChain(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, console bool) (*started, error) {
-	if c.Runtime.ToolChain || c.Runtime.Inside == nil {
-		cmd, sock, err := launch(c, stdin, stdout, stderr, console)
-		if err != nil {
-			return nil, err
-		}
-		return &started{cmd: cmd, sock: sock, watch: func(e *Engine) (int, bool) {
-			return e.watchChain(cmd.Process.Pid, filepath.Base(cmd.Path), c.Runtime.Comms)
-		}}, nil
-	}
-	l, err := launchInside(c, stdin, stdout, stderr)
-	if err != nil {
-		return nil, err
-	}
-	return &started{cmd: l.cmd, sock: l.sock, watch: func(e *Engine) (int, bool) {
-		if l.wait(e) {
-			return l.cmd.Process.Pid, true
-		}
-		return 0, false
-	}}, nil
-}
-
-// launch starts the chain of tools, each exec'd through a read-only
-// descriptor of it (hops.go). It returns the first tool's process; the
-// container is its child.
-func launch(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, console bool) (*exec.Cmd, *os.File, error) {
-	var sock, theirs *os.File
-	if console {
-		var err error
-		if sock, theirs, err = socketPair(); err != nil {
-			return nil, nil, err
-		}
-	}
-	argv, fds, err := openChain(c.Runtime.Chain, c.Runtime.Files, c.Runtime.Hops, theirs)
-	if err != nil {
-		if console {
-			sock.Close()
-			theirs.Close()
-		}
-		return nil, nil, err
-	}
-	defer func() {
-		for _, f := range fds {
-			f.Close() // the chain has its own copies
-		}
-	}()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = c.Runtime.Env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	cmd.ExtraFiles = fds
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := startWatched(cmd, ""); err != nil {
-		if sock != nil {
-			sock.Close()
-		}
-		return nil, nil, fmt.Errorf("start %s: %w", c.Runtime.Chain[0], err)
-	}
-	return cmd, sock, nil
-}
-
-// containerPid finds the container's PID on the host: `unshare --pid`
-// forks, and the child (PID 1 inside) is the container. It returns 0 if
-// unshare exits first (the chain failed).
-func containerPid(unsharePid int) int {
-	start := time.Now()
-	for i := 0; ; i++ {
-		// unshare re-executes itself (to join namespaces in a C
-		// constructor), and while a thread execs, /proc shows the process
-		// briefly as a zombie and its files may not read: only waitid says
-		// for sure whether it ended (WNOWAIT: without reaping it).
-		if kids := childrenOf(unsharePid); len(kids) > 0 {
-			return kids[len(kids)-1]
-		}
-		if exited(unsharePid) {
-			return 0
-		}
-		if i < 200 {
-			time.Sleep(50 * time.Microsecond)
-		} else {
-			time.Sleep(time.Millisecond)
-		}
-		if time.Since(start) > time.Minute {
-			return 0
-		}
-	}
-}
-
-// childrenOf lists the live children of pid, from every thread's
-// children file (a Go program forks from whichever thread it runs on).
-func childrenOf(pid int) []int {
-	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	var kids []int
-	for _, t := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
-		if err != nil {
-			continue
-		}
-		for _, f := range strings.Fields(string(b)) {
-			n, _ := strconv.Atoi(f)
-			if _, state, ok := procState(n); ok && state != 'Z' && state != 'X' {
-				kids = append(kids, n)
-			}
-		}
-	}
-	return kids
-}
-
-// exited reports whether our child pid has ended, leaving it to be reaped.
-func exited(pid int) bool {
-	var info unix.Siginfo
-	err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-	if err != nil {
-		return true // not our child any more: gone
-	}
-	return siginfoPid(&info) != 0
-}
-
-// markRunning records the running container.
-func (e *Engine) markRunning(c *container.Container, pid int) error {
+// MarkRunning records the running container.
+func (e *Engine) MarkRunning(c *container.Container, pid int) error {
 	l, err := e.Store.LockContainer(c.ID)
 	if err != nil {
 		return err
@@ -433,9 +297,9 @@ func (e *Engine) markRunning(c *container.Container, pid int) error {
 	return e.Store.Save(cur)
 }
 
-// finish records the container's end, releases its kernel objects and,
+// Finish records the container's end, releases its kernel objects and,
 // with --rm, removes it.
-func (e *Engine) finish(c *container.Container, ws syscall.WaitStatus) (int, error) {
+func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, error) {
 	code := WaitCode(ws)
 	l, err := e.Store.LockContainer(c.ID)
 	if err != nil {
@@ -493,22 +357,6 @@ func oomKilled(cg string) bool {
 	return err == nil && st.Memory != nil && st.Memory.OOMKills > 0
 }
 
-// forwarded are the signals Docker's CLI proxies to the container.
-var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
-
-// forwardSignals passes the forwarded signals mini-docker receives on to
-// p until the returned function is called.
-func forwardSignals(p *os.Process) (stop func()) {
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, forwarded...)
-	go func() {
-		for s := range sigs {
-			p.Signal(s)
-		}
-	}()
-	return func() { signal.Stop(sigs) }
-}
-
 // runForeground runs the chain attached to our terminal, records the
 // container while it runs, and returns its exit code.
 func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
@@ -521,44 +369,29 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 	if a.Stdin {
 		stdin = os.Stdin
 	}
-	var r *started
+	var r *launch.Started
 	if a.TTY {
 		// The tools' own errors, before the terminal exists, go to ours.
-		r, err = startChain(c, nil, e.Stdout, e.Stderr, true)
+		r, err = launch.Start(c, nil, e.Stdout, e.Stderr, true)
 	} else {
-		r, err = startChain(c, stdin, io.MultiWriter(e.Stdout, logf), io.MultiWriter(e.Stderr, logf), false)
+		r, err = launch.Start(c, stdin, io.MultiWriter(e.Stdout, logf), io.MultiWriter(e.Stderr, logf), false)
 	}
 	if err != nil {
-		e.finishFailed(c)
+		e.FinishFailed(c)
 		return 125, err
 	}
-	cmd, sock := r.cmd, r.sock
-	defer forwardSignals(cmd.Process)()
-	var restore func()
-	if sock != nil {
-		master, err := receiveConsole(sock)
-		sock.Close()
-		if err == nil {
-			pty := &Pty{Master: master}
-			defer pty.Close()
-			restore = pty.Attach(os.Stdin, io.MultiWriter(e.Stdout, logf), a.Stdin)
+	ws := launch.Foreground(r.Cmd, r.Sock, io.MultiWriter(e.Stdout, logf), a.Stdin, func() {
+		if pid, _ := r.Watch(e.Timings); pid != 0 {
+			if err := e.MarkRunning(c, pid); err != nil {
+				r.Cmd.Process.Kill()
+			}
 		}
-	}
-	pid, _ := r.watch(e)
-	if pid != 0 {
-		if err := e.markRunning(c, pid); err != nil {
-			cmd.Process.Kill()
-		}
-	}
-	cmd.Wait()
-	if restore != nil {
-		restore()
-	}
-	return e.finish(c, cmd.ProcessState.Sys().(syscall.WaitStatus))
+	})
+	return e.Finish(c, ws)
 }
 
-// finishFailed releases a container whose chain never started.
-func (e *Engine) finishFailed(c *container.Container) {
+// FinishFailed releases a container whose chain never started.
+func (e *Engine) FinishFailed(c *container.Container) {
 	l, err := e.Store.LockContainer(c.ID)
 	if err != nil {
 		return
@@ -570,71 +403,6 @@ func (e *Engine) finishFailed(c *container.Container) {
 		cur.State.FinishedAt = time.Now().UTC()
 		e.Store.Save(cur)
 		e.release(cur)
-	}
-}
-
-// procState reads the command name and state letter of pid from
-// /proc/PID/stat.
-func procState(pid int) (comm string, state byte, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return "", 0, false
-	}
-	s := string(b)
-	i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if i < 0 || j < i || j+2 >= len(s) {
-		return "", 0, false
-	}
-	return s[i+1 : j], s[j+2], true
-}
-
-// watchChain finds the container's PID and follows it through the chain
-// until it runs the user's command: each tool exec'ing the next shows as
-// a new command name in /proc/PID/stat (first is the chain's first
-// program's). It reports whether the command was reached (false when the
-// chain died first). With --timings it prints how long each stage took.
-func (e *Engine) watchChain(unsharePid int, first string, comms map[string]string) (int, bool) {
-	start := time.Now()
-	pid := containerPid(unsharePid)
-	if pid == 0 {
-		return 0, false
-	}
-	e.stage("clone", start)
-	last := first
-	t := time.Now()
-	for i := 0; ; i++ {
-		if time.Since(start) > 30*time.Second {
-			return pid, !exited(unsharePid) // a tool is waiting on something; if alive, count it as started
-		}
-		comm, state, ok := procState(pid)
-		if !ok || state == 'Z' || state == 'X' {
-			// Dead, or in the middle of an exec by a thread other than the
-			// leader (Go programs do that), which shows as a zombie for a
-			// moment. unshare, our child, ends soon after its child does.
-			if exited(unsharePid) {
-				return pid, false
-			}
-			// unshare may have started a short-lived helper first: follow
-			// the child that is there now.
-			if kids := childrenOf(unsharePid); len(kids) > 0 && kids[len(kids)-1] != pid {
-				pid = kids[len(kids)-1]
-			}
-			time.Sleep(50 * time.Microsecond)
-			continue
-		}
-		if comm != last {
-			if n, ok := comms[last]; ok && last != first {
-				e.stage(n, t)
-			}
-			t, last = time.Now(), comm
-			if _, ok := comms[comm]; !ok {
-				e.stage("chain total", start)
-				return pid, true
-			}
-		}
-		if i > 100 {
-			time.Sleep(100 * time.Microsecond)
-		}
 	}
 }
 
@@ -661,12 +429,4 @@ func explainFile(ex *explain.Printer, p string) {
 	}
 	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	ex.Cmd("printf '%%s\\n' %s > %s", explain.Join(lines...), explain.Quote(p))
-}
-
-// siginfoPid reads si_pid from a siginfo_t (x/sys/unix keeps it opaque):
-// si_signo, si_errno and si_code are three int32s, then the union of
-// details starts on an 8-byte boundary, and si_pid comes first in it.
-func siginfoPid(info *unix.Siginfo) int32 {
-	b := (*[24]byte)(unsafe.Pointer(info))
-	return *(*int32)(unsafe.Pointer(&b[16]))
 }

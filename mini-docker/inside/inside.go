@@ -1,7 +1,7 @@
 // Package inside is the container's first process when mini-docker
 // runs the chain in one process: the program mini-docker-inside, started
 // by mini-docker run from a read-only mount of it (see
-// mini-docker/engine/inside.go for the parent's half). It does, through
+// mini-docker/engine/launch/inside.go for the parent's half). It does, through
 // the tools' own packages, what the chain unshare → cgroupctl exec →
 // chroot --pivot → seccompctl run → capctl run → mini-docker __execin
 // does, then execs the container's command from the same thread.

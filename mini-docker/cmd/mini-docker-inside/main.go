@@ -4,7 +4,7 @@
 // capabilities and user) through the tools' packages, then execs the
 // container's command. It is not meant to be run by hand; mini-docker
 // starts it from a read-only mount of it, with its plan on descriptor 3
-// (see mini-docker/inside and mini-docker/engine/inside.go).
+// (see mini-docker/inside and mini-docker/engine/launch/inside.go).
 //
 // Lesson 09 (lessons/09-mini-docker.md) teaches it.
 package main

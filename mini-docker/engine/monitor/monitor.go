@@ -1,11 +1,8 @@
-package engine
+package monitor
 
 import (
-	"bufio"
-	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -13,7 +10,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/engine/launch"
 )
 
 // The monitor of a detached container (-d): a small process in its own
@@ -23,60 +21,9 @@ import (
 // what the run made. Docker's counterpart is containerd's shim; this one
 // is mini-docker's own binary in a hidden mode, doing nothing but wait().
 
-// MonitorArg is the hidden first argument that runs mini-docker as a monitor.
-const MonitorArg = "__monitor"
-
-// startMonitor starts the monitor for c and waits until the container
-// runs its command (or fails to).
-func (e *Engine) startMonitor(c *container.Container) error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	cmd := exec.Command(self, MonitorArg, e.Root, c.ID)
-	cmd.Env = []string{}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		e.finishFailed(c)
-		return fmt.Errorf("start the container's monitor: %w", err)
-	}
-	w.Close()
-	pid := cmd.Process.Pid
-	cmd.Process.Release() // the monitor is on its own now
-	line, _ := bufio.NewReader(r).ReadString('\n')
-	line = strings.TrimSpace(line)
-	switch {
-	case line == "ok":
-		return nil
-	case strings.HasPrefix(line, "exit "):
-		code, _ := strconv.Atoi(strings.TrimPrefix(line, "exit "))
-		// The chain failed before the command ran: show its message.
-		b, _ := os.ReadFile(c.LogPath)
-		e.Stderr.Write(b)
-		return ChainExit(code)
-	}
-	return fmt.Errorf("the monitor (pid %d) of container %s died before the container started: %s", pid, container.ShortID(c.ID), line)
-}
-
-// ChainExit is the exit code of a chain that failed, its message
-// already printed.
-type ChainExit int
-
-func (c ChainExit) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
-
-// ExitCode returns the code.
-func (c ChainExit) ExitCode() int { return int(c) }
-
-// RunMonitor is the monitor's body: mini-docker __monitor ROOT ID.
+// Run is the monitor's body: mini-docker __monitor ROOT ID.
 // It returns the process exit code.
-func RunMonitor(root, id string) int {
+func Run(root, id string) int {
 	status := os.NewFile(3, "status")
 	report := func(s string) {
 		if status != nil {
@@ -85,7 +32,7 @@ func RunMonitor(root, id string) int {
 			status = nil
 		}
 	}
-	e, err := NewEngine(root)
+	e, err := engine.NewEngine(root)
 	if err != nil {
 		report(err.Error())
 		return 125
@@ -99,20 +46,20 @@ func RunMonitor(root, id string) int {
 	logf, err := os.OpenFile(c.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		report(err.Error())
-		e.finishFailed(c)
+		e.FinishFailed(c)
 		return 125
 	}
-	r, err := startChain(c, nil, logf, logf, false)
+	r, err := launch.Start(c, nil, logf, logf, false)
 	logf.Close()
 	if err != nil {
 		report(err.Error())
-		e.finishFailed(c)
+		e.FinishFailed(c)
 		return 125
 	}
-	cmd := r.cmd
-	pid, started := r.watch(e)
+	cmd := r.Cmd
+	pid, started := r.Watch(e.Timings)
 	if pid != 0 {
-		e.markRunning(c, pid)
+		e.MarkRunning(c, pid)
 	}
 	if started {
 		report("ok")
@@ -120,7 +67,7 @@ func RunMonitor(root, id string) int {
 	shrink()
 	cmd.Wait()
 	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	code := WaitCode(ws)
+	code := engine.WaitCode(ws)
 	if !started {
 		if code == 125 || code == 126 || code == 127 {
 			report("exit " + strconv.Itoa(code))
@@ -128,7 +75,7 @@ func RunMonitor(root, id string) int {
 			report("ok") // it ran, and was quick
 		}
 	}
-	e.finish(c, ws)
+	e.Finish(c, ws)
 	return 0
 }
 

@@ -1,4 +1,4 @@
-package engine
+package pty
 
 import (
 	"errors"
@@ -16,9 +16,9 @@ import (
 // and 2, and sends the master end to mini-docker over a unix socket
 // (SCM_RIGHTS); mini-docker copies between it and the user's terminal.
 
-// socketPair returns two connected unix stream sockets; theirs is for
+// SocketPair returns two connected unix stream sockets; theirs is for
 // the chain (inherited), ours stays close-on-exec.
-func socketPair() (ours, theirs *os.File, err error) {
+func SocketPair() (ours, theirs *os.File, err error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("socketpair: %w", err)
@@ -26,9 +26,9 @@ func socketPair() (ours, theirs *os.File, err error) {
 	return os.NewFile(uintptr(fds[0]), "console"), os.NewFile(uintptr(fds[1]), "console-socket"), nil
 }
 
-// receiveConsole waits for the master end of the container's terminal.
+// ReceiveConsole waits for the master end of the container's terminal.
 // It fails when the chain ends before sending one.
-func receiveConsole(sock *os.File) (*os.File, error) {
+func ReceiveConsole(sock *os.File) (*os.File, error) {
 	buf := make([]byte, 1)
 	oob := make([]byte, unix.CmsgSpace(4))
 	_, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)

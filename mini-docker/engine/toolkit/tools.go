@@ -1,4 +1,9 @@
-package engine
+// Package toolkit finds the toolkit's programs (unshare, cgroupctl,
+// chroot, overlay, vethctl, seccompctl, capctl: the files next to
+// mini-docker's own executable) and runs a host step as its program, so
+// that a failed step reads as the tool's own error. Lesson 09
+// (lessons/09-mini-docker.md) teaches the chain they make.
+package toolkit
 
 import (
 	"bytes"
@@ -49,11 +54,11 @@ func (t Tools) Path(tool, stage string) (string, error) {
 	return p, nil
 }
 
-// runTool runs one host-side step as its tool (vethctl create, vethctl
+// Run runs one host-side step as its tool (vethctl create, vethctl
 // bridge add, vethctl ipam release, cgroupctl freeze), printing it first
 // when explaining; the steps with an in-process Fn do not come here. Its error carries the tool's own
 // message (its stderr), which already says what failed and why.
-func runTool(ex *explain.Printer, argv []string) error {
+func Run(ex *explain.Printer, argv []string) error {
 	ex.Argv(argv...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	var out bytes.Buffer
@@ -94,11 +99,11 @@ func (e *ToolError) Hint() string {
 	return ""
 }
 
-// stepError makes an in-process step's failure read as the tool's own
+// StepError makes an in-process step's failure read as the tool's own
 // would (`TOOL: error: what: why` plus its hint line): the step is
 // printed as that tool's command, so its error names the same tool, and
 // `mini-docker run` reports it with the same exit code and hint.
-func stepError(argv []string, err error) error {
+func StepError(argv []string, err error) error {
 	if err == nil {
 		return nil
 	}

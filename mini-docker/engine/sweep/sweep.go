@@ -1,17 +1,23 @@
-package engine
+// Package sweep releases what crashed runs left behind that no
+// container records: the address leases of containers whose state is
+// gone. Lesson 09 (lessons/09-mini-docker.md) teaches it, with `mini-docker
+// container prune`.
+package sweep
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"mini-docker/mini-docker/engine"
 )
 
-// Sweep releases address leases of this state root whose container no
+// Leases releases address leases of this state root whose container no
 // longer exists (a run SIGKILLed between leasing and recording). Network
 // namespaces and cgroups are not swept by name: other state roots on the
 // same host may own them; each container's recorded objects are released
 // by Refresh instead.
-func (e *Engine) Sweep() ([]string, error) {
+func Leases(e *engine.Engine) ([]string, error) {
 	var swept []string
 	pools, _ := filepath.Glob(filepath.Join(e.Root, "network", "*"))
 	for _, pool := range pools {
@@ -34,14 +40,14 @@ func (e *Engine) Sweep() ([]string, error) {
 				if err != nil {
 					return swept, err
 				}
-				if err := runTool(e.Explain, []string{vethctl, "ipam", "release", owner, "--subnet", strings.Replace(filepath.Base(pool), "-", "/", 1), "--root", e.Root}); err == nil {
+				if err := e.RunTool(vethctl, "ipam", "release", owner, "--subnet", strings.Replace(filepath.Base(pool), "-", "/", 1), "--root", e.Root); err == nil {
 					swept = append(swept, "lease "+l.Name())
 				}
 			}
 		}
 	}
 	if len(swept) > 0 {
-		return swept, e.syncFirewall()
+		return swept, e.SyncFirewall()
 	}
 	return swept, nil
 }

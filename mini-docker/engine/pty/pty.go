@@ -1,4 +1,8 @@
-package engine
+// Package pty is the container's terminal (docker run -t, exec -t):
+// the pseudo-terminal made inside the container, its master end
+// received over a unix socket, and the copy between it and the user's
+// terminal. Lesson 09 (lessons/09-mini-docker.md) teaches it.
+package pty
 
 import (
 	"io"

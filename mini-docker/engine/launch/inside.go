@@ -1,4 +1,4 @@
-package engine
+package launch
 
 import (
 	"bufio"
@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine/pty"
 	"mini-docker/vethctl/network"
 )
 
@@ -82,7 +83,7 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 	}
 	defer statusW.Close()
 	l := &insideLaunch{status: statusR}
-	prog, err := readOnlyExecutable(in.Program)
+	prog, err := ReadOnlyExecutable(in.Program)
 	if err != nil {
 		statusR.Close()
 		return nil, err
@@ -98,7 +99,7 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWPID,
 		Pdeathsig: syscall.SIGKILL} // dies with us (startWatched)
 	if in.Console {
-		ours, theirs, err := socketPair()
+		ours, theirs, err := pty.SocketPair()
 		if err != nil {
 			statusR.Close()
 			return nil, err
@@ -136,7 +137,7 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 	return l, nil
 }
 
-// readOnlyExecutable opens path through a read-only bind mount of it
+// ReadOnlyExecutable opens path through a read-only bind mount of it
 // that is attached nowhere (open_tree(2) with OPEN_TREE_CLONE, then
 // mount_setattr(2)): the process exec'd from it cannot be written
 // through /proc/PID/exe (EROFS), which is what CVE-2019-5736 did to runc,
@@ -144,7 +145,7 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 // last user. This is runc's own answer since 1.2, cheaper than a sealed
 // copy of the program per start (about 2 ms for 3 MB here). Kernels
 // without mount_setattr (before 5.12) get the sealed copy.
-func readOnlyExecutable(path string) (*os.File, error) {
+func ReadOnlyExecutable(path string) (*os.File, error) {
 	fd, err := unix.OpenTree(unix.AT_FDCWD, path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err == nil {
 		err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV})
@@ -212,7 +213,7 @@ func startWatched(cmd *exec.Cmd, path string) error {
 // wait reads the inside process's status until its exec (or its end),
 // printing the stages for --timings. It reports whether the command was
 // exec'd.
-func (l *insideLaunch) wait(e *Engine) bool {
+func (l *insideLaunch) wait(timings io.Writer) bool {
 	defer l.status.Close()
 	sc := bufio.NewScanner(l.status)
 	started := false
@@ -223,13 +224,13 @@ func (l *insideLaunch) wait(e *Engine) bool {
 			started = true
 		case len(f) == 1 && f[0] == "failed":
 			started = false
-		case len(f) >= 2 && e.Timings != nil:
+		case len(f) >= 2 && timings != nil:
 			us, _ := strconv.ParseInt(f[len(f)-1], 10, 64)
-			fmt.Fprintf(e.Timings, "%-12s %8.3f ms\n", strings.Join(f[:len(f)-1], " "), float64(us)/1000)
+			fmt.Fprintf(timings, "%-12s %8.3f ms\n", strings.Join(f[:len(f)-1], " "), float64(us)/1000)
 		}
 	}
 	if started {
-		e.stage("chain total", l.start)
+		Stage(timings, "chain total", l.start)
 	}
 	return started
 }

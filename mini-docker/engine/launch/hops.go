@@ -1,4 +1,4 @@
-package engine
+package launch
 
 import (
 	"fmt"
@@ -21,26 +21,26 @@ import (
 // of CAP_SYS_PTRACE. So the chains here never exec a toolkit program by
 // its host path: each one (a "hop": unshare, cgroupctl, chroot, and the
 // tools after the pivot) is exec'd as /proc/self/fd/N, N a descriptor of
-// readOnlyExecutable, a read-only mount of the file attached nowhere, so
+// ReadOnlyExecutable, a read-only mount of the file attached nowhere, so
 // a write-open through /proc/PID/exe fails with EROFS. unshare's re-exec
 // of /proc/self/exe reopens that same read-only file.
 //
 // --explain prints the chain with the host paths (a script that runs by
 // hand); the run and exec pass the same programs as descriptors.
 
-// hop appends a program of a chain that is named by its host path
+// Hop appends a program of a chain that is named by its host path
 // (argv[0]) with its arguments, and records its index in hops.
-func hop(chain []string, hops *[]int, argv ...string) []string {
+func Hop(chain []string, hops *[]int, argv ...string) []string {
 	*hops = append(*hops, len(chain))
 	return append(chain, argv...)
 }
 
-// openChain opens what a chain execs into a container, read-only: files
+// OpenChain opens what a chain execs into a container, read-only: files
 // become descriptors 3, 4, ..., then the console socket (if any), then
 // each hop, whose host path in the chain is replaced by /proc/self/fd/N.
 // It returns the argv to start and the descriptors in order, for
 // exec.Cmd's ExtraFiles; the caller closes them once the chain started.
-func openChain(chain, files []string, hops []int, console *os.File) ([]string, []*os.File, error) {
+func OpenChain(chain, files []string, hops []int, console *os.File) ([]string, []*os.File, error) {
 	var fds []*os.File
 	fail := func(err error) ([]string, []*os.File, error) {
 		for _, f := range fds {
@@ -51,7 +51,7 @@ func openChain(chain, files []string, hops []int, console *os.File) ([]string, [
 		return nil, nil, err
 	}
 	for _, p := range files {
-		f, err := readOnlyExecutable(p)
+		f, err := ReadOnlyExecutable(p)
 		if err != nil {
 			return fail(err)
 		}
@@ -65,7 +65,7 @@ func openChain(chain, files []string, hops []int, console *os.File) ([]string, [
 		if i >= len(argv) {
 			return fail(fmt.Errorf("the chain has no program at %d", i))
 		}
-		f, err := readOnlyExecutable(argv[i])
+		f, err := ReadOnlyExecutable(argv[i])
 		if err != nil {
 			return fail(err)
 		}
@@ -75,10 +75,10 @@ func openChain(chain, files []string, hops []int, console *os.File) ([]string, [
 	return argv, fds, nil
 }
 
-// chainLine is a chain as one shell line, started with env -i so that
+// ChainLine is a chain as one shell line, started with env -i so that
 // the container sees exactly its own environment, and with the tools
 // that run after the pivot opened as descriptors 3, 4, ...
-func chainLine(env, chain, files []string) string {
+func ChainLine(env, chain, files []string) string {
 	line := explain.Join(append(append([]string{"env", "-i"}, env...), chain...)...)
 	for i, f := range files {
 		line += fmt.Sprintf(" %d<%s", 3+i, explain.Quote(f))

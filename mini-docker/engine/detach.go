@@ -1,0 +1,70 @@
+package engine
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"mini-docker/mini-docker/container"
+)
+
+// A detached container (-d) is watched by its monitor (package
+// engine/monitor), mini-docker's own binary in a hidden mode started in
+// a session of its own; startMonitor starts it and waits for its first
+// word on a pipe: "ok" once the container runs its command, or "exit N"
+// when the chain failed first.
+
+// MonitorArg is the hidden first argument that runs mini-docker as a monitor.
+const MonitorArg = "__monitor"
+
+// startMonitor starts the monitor for c and waits until the container
+// runs its command (or fails to).
+func (e *Engine) startMonitor(c *container.Container) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	cmd := exec.Command(self, MonitorArg, e.Root, c.ID)
+	cmd.Env = []string{}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		e.FinishFailed(c)
+		return fmt.Errorf("start the container's monitor: %w", err)
+	}
+	w.Close()
+	pid := cmd.Process.Pid
+	cmd.Process.Release() // the monitor is on its own now
+	line, _ := bufio.NewReader(r).ReadString('\n')
+	line = strings.TrimSpace(line)
+	switch {
+	case line == "ok":
+		return nil
+	case strings.HasPrefix(line, "exit "):
+		code, _ := strconv.Atoi(strings.TrimPrefix(line, "exit "))
+		// The chain failed before the command ran: show its message.
+		b, _ := os.ReadFile(c.LogPath)
+		e.Stderr.Write(b)
+		return ChainExit(code)
+	}
+	return fmt.Errorf("the monitor (pid %d) of container %s died before the container started: %s", pid, container.ShortID(c.ID), line)
+}
+
+// ChainExit is the exit code of a chain that failed, its message
+// already printed.
+type ChainExit int
+
+func (c ChainExit) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
+
+// ExitCode returns the code.
+func (c ChainExit) ExitCode() int { return int(c) }
