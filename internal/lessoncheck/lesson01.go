@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"mini-docker/internal/lessoncheck/probe"
 )
 
 // Lesson 01: the filesystem jail. Your own escape from a plain chroot,
@@ -30,15 +32,15 @@ func init() {
 		}},
 		&Exercise{ID: "01.2", Title: "Show that pivot_root stops it", Checks: func(s *State) []Check {
 			jail := s.path("jail")
-			p := &procSearch{what: "running with " + jail + " as its root, in a mount namespace of its own", stages: []func(p proc) error{
-				func(p proc) error {
-					if ownNS(p.PID, "mnt") && sameFile(fmt.Sprintf("/proc/%d/root", p.PID), jail) {
+			p := &procSearch{what: "running with " + jail + " as its root, in a mount namespace of its own", stages: []func(p probe.Proc) error{
+				func(p probe.Proc) error {
+					if probe.OwnNS(p.PID, "mnt") && probe.SameFile(fmt.Sprintf("/proc/%d/root", p.PID), jail) {
 						return nil
 					}
-					return errSkip
+					return probe.ErrSkip
 				},
-				func(p proc) error { return rootIsMount(p.PID, jail) },
-				func(p proc) error { return hostRootGone(p.PID) },
+				func(p probe.Proc) error { return rootIsMount(p.PID, jail) },
+				func(p probe.Proc) error { return hostRootGone(p.PID) },
 			}}
 			return []Check{
 				{What: "a process runs with jail/ as its root, in a mount namespace of its own",
@@ -53,7 +55,7 @@ func init() {
 					Test: p.stage(2)},
 				{What: "jail/pivoted.txt shows your escape failing after the pivot", Cmd: "cat " + s.path("jail/pivoted.txt"),
 					Hint: "run /myescape /usr/bin/cat $PWD/secret.txt > /pivoted.txt 2>&1 inside the pivoted jail, before the sleep",
-					Test: func() error { return fileContains(s.path("jail/pivoted.txt"), "No such file or directory") }},
+					Test: func() error { return probe.FileContains(s.path("jail/pivoted.txt"), "No such file or directory") }},
 			}
 		}},
 	)
@@ -63,7 +65,7 @@ func init() {
 func nonEmpty(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, notThere(err)
+		return nil, probe.NotThere(err)
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, fmt.Errorf("%s is empty", path)
@@ -74,12 +76,12 @@ func nonEmpty(path string) ([]byte, error) {
 // ownProgram checks that prog is an executable inside jail that is not
 // a copy of the lesson's escape.
 func ownProgram(jail, prog string) error {
-	if err := isDir(jail); err != nil {
+	if err := probe.IsDir(jail); err != nil {
 		return err
 	}
 	fi, err := os.Stat(prog)
 	if err != nil {
-		return notThere(err)
+		return probe.NotThere(err)
 	}
 	if fi.Mode()&0o111 == 0 {
 		return fmt.Errorf("%s is not executable", prog)
@@ -102,7 +104,7 @@ func sameContent(want, got string) error {
 	}
 	b, err := os.ReadFile(got)
 	if err != nil {
-		return notThere(err)
+		return probe.NotThere(err)
 	}
 	if !bytes.Equal(a, b) {
 		return fmt.Errorf("%s holds %q", got, strings.TrimSpace(string(b)))
@@ -112,7 +114,7 @@ func sameContent(want, got string) error {
 
 // rootIsMount checks that the mount at / of pid's table is dir, bound.
 func rootIsMount(pid int, dir string) error {
-	ms, err := mountsOf(strconv.Itoa(pid))
+	ms, err := probe.MountsOf(strconv.Itoa(pid))
 	if err != nil {
 		return err
 	}
@@ -127,11 +129,11 @@ func rootIsMount(pid int, dir string) error {
 // hostRootGone checks that none of pid's mounts shows the whole file
 // system the checker's / is on.
 func hostRootGone(pid int) error {
-	host, err := mountAt("/")
+	host, err := probe.MountAt("/")
 	if err != nil {
 		return err
 	}
-	ms, err := mountsOf(strconv.Itoa(pid))
+	ms, err := probe.MountsOf(strconv.Itoa(pid))
 	if err != nil {
 		return err
 	}
@@ -150,10 +152,10 @@ func hostRootGone(pid int) error {
 // each check then reports its condition for that process.
 type procSearch struct {
 	what   string // "running with jail/ as its root": says what the first condition asks
-	stages []func(p proc) error
+	stages []func(p probe.Proc) error
 	done   bool
 	found  bool
-	best   proc
+	best   probe.Proc
 	errs   []error
 }
 
@@ -163,7 +165,7 @@ func (s *procSearch) run() {
 	}
 	s.done = true
 	bestScore := -1
-	for _, p := range processes() {
+	for _, p := range probe.Processes() {
 		if p.PID == os.Getpid() || s.stages[0](p) != nil {
 			continue
 		}

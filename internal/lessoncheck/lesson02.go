@@ -5,24 +5,26 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"mini-docker/internal/lessoncheck/probe"
 )
 
 // Lesson 02: namespaces, made with util-linux alone.
 func init() {
 	register(
 		&Exercise{ID: "02.1", Title: "A host name and a PID 1 of its own, with util-linux only", Checks: func(s *State) []Check {
-			p := &procSearch{what: "named box in a UTS namespace of its own", stages: []func(p proc) error{
-				func(p proc) error {
-					if !ownNS(p.PID, "uts") {
-						return errSkip
+			p := &procSearch{what: "named box in a UTS namespace of its own", stages: []func(p probe.Proc) error{
+				func(p probe.Proc) error {
+					if !probe.OwnNS(p.PID, "uts") {
+						return probe.ErrSkip
 					}
-					if name, err := hostnameIn(fmt.Sprintf("/proc/%d/ns/uts", p.PID)); err != nil || name != "box" {
-						return errSkip
+					if name, err := probe.HostnameIn(fmt.Sprintf("/proc/%d/ns/uts", p.PID)); err != nil || name != "box" {
+						return probe.ErrSkip
 					}
 					return nil
 				},
-				func(p proc) error {
-					if p.nsPID() != "1" {
+				func(p probe.Proc) error {
+					if p.NsPID() != "1" {
 						return fmt.Errorf("its NSpid is %q", p.Status["NSpid"])
 					}
 					return nil
@@ -48,7 +50,7 @@ func init() {
 				{What: "uts-ns is a UTS namespace bound to a file", Cmd: "findmnt " + file,
 					Hint: "touch uts-ns && /usr/bin/unshare --uts=uts-ns hostname persist",
 					Test: func() error {
-						m, err := mountAt(file)
+						m, err := probe.MountAt(file)
 						if err != nil {
 							return err
 						}
@@ -60,7 +62,7 @@ func init() {
 				{What: "its host name is persist, with no process left in it", Cmd: "nsenter --uts=" + file + " hostname",
 					Hint: "/usr/bin/unshare --uts=uts-ns hostname persist: the name is set inside, then the process ends",
 					Test: func() error {
-						name, err := hostnameIn(file)
+						name, err := probe.HostnameIn(file)
 						if err != nil {
 							return err
 						}
@@ -77,7 +79,7 @@ func init() {
 // parentIsUtilLinux checks that p's parent runs util-linux's unshare:
 // a program named unshare that is not the toolkit's (which sits next to
 // mini-docker in bin/).
-func parentIsUtilLinux(p proc) error {
+func parentIsUtilLinux(p probe.Proc) error {
 	exe, err := os.Readlink("/proc/" + p.Status["PPid"] + "/exe")
 	if err != nil {
 		return fmt.Errorf("its parent (PID %s) is gone: util-linux's unshare --fork stays as the parent", p.Status["PPid"])
@@ -85,7 +87,7 @@ func parentIsUtilLinux(p proc) error {
 	if filepath.Base(exe) != "unshare" {
 		return fmt.Errorf("its parent runs %s", exe)
 	}
-	if self, err := os.Executable(); err == nil && sameFile(exe, filepath.Join(filepath.Dir(self), "unshare")) {
+	if self, err := os.Executable(); err == nil && probe.SameFile(exe, filepath.Join(filepath.Dir(self), "unshare")) {
 		return fmt.Errorf("its parent is the toolkit's %s", exe)
 	}
 	return nil

@@ -3,6 +3,8 @@ package lessoncheck
 import (
 	"fmt"
 	"path/filepath"
+
+	"mini-docker/internal/lessoncheck/probe"
 )
 
 // Lesson 03: cgroups by hand, with mkdir and echo. The groups are made
@@ -18,9 +20,9 @@ func init() {
 			}
 			return []Check{
 				{What: "a group mine-mem exists in the memory tree", Cmd: "ls -d " + g,
-					Hint: "mkdir " + g, Test: func() error { return isDir(g) }},
+					Hint: "mkdir " + g, Test: func() error { return probe.IsDir(g) }},
 				{What: "its memory limit is 32 MiB", Cmd: "cat " + limit,
-					Hint: "echo 33554432 > " + limit, Test: func() error { return fileIs(limit, "33554432") }},
+					Hint: "echo 33554432 > " + limit, Test: func() error { return probe.FileIs(limit, "33554432") }},
 				{What: "the OOM killer has killed a process in it", Cmd: "grep oom_kill " + events,
 					Hint: "sh -c \"echo \\$\\$ > " + g + "/cgroup.procs && exec hog mem 64m\" (on v2 also echo 0 > " + g + "/memory.swap.max, or it swaps instead)",
 					Test: func() error { return atLeast(events, key, 1) }},
@@ -30,12 +32,12 @@ func init() {
 			g := filepath.Join(s.cgroupDir("pids"), "mine")
 			return []Check{
 				{What: "a group mine exists in the pids tree", Cmd: "ls -d " + g,
-					Hint: "mkdir " + g, Test: func() error { return isDir(g) }},
+					Hint: "mkdir " + g, Test: func() error { return probe.IsDir(g) }},
 				{What: "its pids.max is 50", Cmd: "cat " + g + "/pids.max",
-					Hint: "echo 50 > " + g + "/pids.max", Test: func() error { return fileIs(g+"/pids.max", "50") }},
+					Hint: "echo 50 > " + g + "/pids.max", Test: func() error { return probe.FileIs(g+"/pids.max", "50") }},
 				{What: "a process is in it", Cmd: "cat " + g + "/cgroup.procs",
 					Hint: "sh -c \"echo \\$\\$ > " + g + "/cgroup.procs; hog fork 100; exec sleep 300\" &",
-					Test: func() error { return hasProcess(g) }},
+					Test: func() error { return probe.HasProcess(g) }},
 				{What: "the kernel refused a fork past the limit", Cmd: "cat " + g + "/pids.events",
 					Hint: "fork more than 50 tasks from inside: hog fork 100 (or a shell loop of sleeps)",
 					Test: func() error { return atLeast(g+"/pids.events", "max", 1) }},
@@ -44,17 +46,17 @@ func init() {
 		&Exercise{ID: "03.3", Title: "Freeze a process without a signal", Checks: func(s *State) []Check {
 			g := filepath.Join(s.cgroupDir("freezer"), "mine-frozen")
 			state := Check{What: "the group is frozen", Cmd: "cat " + g + "/freezer.state",
-				Hint: "echo FROZEN > " + g + "/freezer.state", Test: func() error { return fileIs(g+"/freezer.state", "FROZEN") }}
+				Hint: "echo FROZEN > " + g + "/freezer.state", Test: func() error { return probe.FileIs(g+"/freezer.state", "FROZEN") }}
 			if s.v2() {
 				state = Check{What: "the group is frozen", Cmd: "grep frozen " + g + "/cgroup.events",
 					Hint: "echo 1 > " + g + "/cgroup.freeze", Test: func() error { return atLeast(g+"/cgroup.events", "frozen", 1) }}
 			}
 			return []Check{
 				{What: "a group mine-frozen exists in the freezer tree", Cmd: "ls -d " + g,
-					Hint: "mkdir " + g, Test: func() error { return isDir(g) }},
+					Hint: "mkdir " + g, Test: func() error { return probe.IsDir(g) }},
 				{What: "a process is in it", Cmd: "cat " + g + "/cgroup.procs",
 					Hint: "sh -c \"echo \\$\\$ > " + g + "/cgroup.procs; exec hog count counter\" &",
-					Test: func() error { return hasProcess(g) }},
+					Test: func() error { return probe.HasProcess(g) }},
 				state,
 			}
 		}},
@@ -63,7 +65,7 @@ func init() {
 
 // atLeast checks that the counter key of a "key value" file is at least n.
 func atLeast(path, key string, n int64) error {
-	v, err := keyed(path, key)
+	v, err := probe.Keyed(path, key)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/lessoncheck/probe"
 )
 
 // Lesson 04: OverlayFS, its whiteouts and opaque directories made by
@@ -54,17 +56,17 @@ func overlayMounted(d string) Check {
 	return Check{What: b + "/merged is an overlay of " + b + "/lower with " + b + "/upper on top", Cmd: "findmnt -o FSTYPE,OPTIONS " + d + "/merged",
 		Hint: fmt.Sprintf("mount -t overlay overlay -o lowerdir=%[1]s/lower,upperdir=%[1]s/upper,workdir=%[1]s/work %[1]s/merged", b),
 		Test: func() error {
-			m, err := mountAt(d + "/merged")
+			m, err := probe.MountAt(d + "/merged")
 			if err != nil {
 				return err
 			}
 			if m.FSType != "overlay" {
 				return fmt.Errorf("it is a %s mount", m.FSType)
 			}
-			if up := optValue(m.Super, "upperdir"); up != d+"/upper" {
+			if up := probe.OptValue(m.Super, "upperdir"); up != d+"/upper" {
 				return fmt.Errorf("its upperdir is %q", up)
 			}
-			if lo := optValue(m.Super, "lowerdir"); lo != "" && lo != d+"/lower" {
+			if lo := probe.OptValue(m.Super, "lowerdir"); lo != "" && lo != d+"/lower" {
 				return fmt.Errorf("its lowerdir is %q", lo)
 			}
 			return nil
@@ -76,7 +78,7 @@ func overlayMounted(d string) Check {
 func isWhiteout(path string) error {
 	var st unix.Stat_t
 	if err := unix.Lstat(path, &st); err != nil {
-		return notThere(&os.PathError{Op: "lstat", Path: path, Err: err})
+		return probe.NotThere(&os.PathError{Op: "lstat", Path: path, Err: err})
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFCHR {
 		return fmt.Errorf("%s is not a character device", path)
@@ -99,7 +101,7 @@ func absent(path string) error {
 func hasEntries(dir string) error {
 	es, err := os.ReadDir(dir)
 	if err != nil {
-		return notThere(err)
+		return probe.NotThere(err)
 	}
 	if len(es) == 0 {
 		return fmt.Errorf("%s is empty", dir)
@@ -115,7 +117,7 @@ func xattrIs(path, name, want string) error {
 		return fmt.Errorf("%s has no %s", path, name)
 	}
 	if err != nil {
-		return notThere(&os.PathError{Op: "getxattr", Path: path, Err: err})
+		return probe.NotThere(&os.PathError{Op: "getxattr", Path: path, Err: err})
 	}
 	if got := string(buf[:n]); got != want {
 		return fmt.Errorf("%s is %q", name, got)
@@ -128,7 +130,7 @@ func onlyUpper(lower, upper, merged string) error {
 	names := func(dir string) (map[string]bool, error) {
 		es, err := os.ReadDir(dir)
 		if err != nil {
-			return nil, notThere(err)
+			return nil, probe.NotThere(err)
 		}
 		m := map[string]bool{}
 		for _, e := range es {

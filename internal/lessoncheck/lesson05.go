@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"github.com/vishvananda/netlink"
+
+	"mini-docker/internal/lessoncheck/probe"
 )
 
 // Lesson 05: network namespaces joined by veth pairs and a bridge, built
@@ -40,7 +42,7 @@ func notHostNet() Check {
 	return Check{What: "this is a network namespace of its own, not the host's", Cmd: "[ $(readlink /proc/self/ns/net) != $(readlink /proc/1/ns/net) ]",
 		Hint: "do this lesson's exercises in its own namespace: sudo make shell LESSON=05",
 		Test: func() error {
-			mine, init := ns(os.Getpid(), "net"), ns(1, "net")
+			mine, init := probe.Ns(os.Getpid(), "net"), probe.Ns(1, "net")
 			if mine == "" || mine == init {
 				return fmt.Errorf("you are in the host's network namespace (%s): leave it alone", init)
 			}
@@ -53,7 +55,7 @@ func addrCheck(netns, cidr, hint string) Check {
 	return Check{What: fmt.Sprintf("%s has %s on an up veth", netns, cidr), Cmd: "ip -n " + netns + " -br addr",
 		Hint: hint,
 		Test: func() error {
-			l, err := addrUp(netns, cidr)
+			l, err := probe.AddrUp(netns, cidr)
 			if err != nil {
 				return err
 			}
@@ -71,11 +73,11 @@ func pinged(from, to, addr string) Check {
 		Cmd:  fmt.Sprintf("ip netns exec %s grep Icmp: /proc/net/snmp; ip netns exec %s grep Icmp: /proc/net/snmp", to, from),
 		Hint: fmt.Sprintf("ip netns exec %s ping -c 1 %s", from, addr),
 		Test: func() error {
-			in, err := snmpIn(netnsPath(to), "Icmp.InEchos")
+			in, err := probe.SnmpIn(probe.NetnsPath(to), "Icmp.InEchos")
 			if err != nil {
 				return err
 			}
-			back, err := snmpIn(netnsPath(from), "Icmp.InEchoReps")
+			back, err := probe.SnmpIn(probe.NetnsPath(from), "Icmp.InEchoReps")
 			if err != nil {
 				return err
 			}
@@ -89,7 +91,7 @@ func pinged(from, to, addr string) Check {
 // bridgePorts checks that a bridge of the checker's namespace is up and
 // has at least n links enslaved to it.
 func bridgePorts(name string, n int) error {
-	br, err := linkByName(name)
+	br, err := probe.LinkByName(name)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"mini-docker/internal/lessoncheck/probe"
 	"mini-docker/seccompctl/seccomp"
 )
 
@@ -12,109 +13,115 @@ import (
 // and BPF interpreter (the same instructions the kernel would run).
 func init() {
 	register(
-		&Exercise{ID: "07.1", Title: "A profile that forbids mkdir, and the proof", Checks: func(s *State) []Check {
-			file := s.path("no-mkdir.json")
-			var prog *seccomp.Program
-			var arch *seccomp.Arch
-			load := func() error {
-				if prog != nil {
-					return nil
-				}
-				b, err := os.ReadFile(file)
-				if err != nil {
-					return notThere(err)
-				}
-				p, err := seccomp.ParseProfile(b, file)
-				if err != nil {
-					return err
-				}
-				if arch, err = seccomp.NativeArch(); err != nil {
-					return err
-				}
-				_, prog, err = seccomp.Build(p, seccomp.Options{Arch: arch})
-				return err
-			}
-			ret := func(name string) (string, error) {
-				if err := load(); err != nil {
-					return "", fmt.Errorf("the profile does not load")
-				}
-				r, err := seccomp.Check(prog, arch, name, nil)
-				if err != nil {
-					return "", err
-				}
-				return seccomp.RetString(r), nil
-			}
-			return []Check{
-				{What: "no-mkdir.json is a seccomp profile", Cmd: "seccompctl dump " + file,
-					Hint: `printf '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [...]}' > no-mkdir.json: Docker's format, as in lesson 07`,
-					Test: load},
-				{What: "it answers mkdir and mkdirat with EPERM", Cmd: "seccompctl check " + file + " mkdir; seccompctl check " + file + " mkdirat",
-					Hint: `a rule {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}: mkdir(1) calls mkdirat on most machines`,
-					Test: func() error {
-						for _, n := range []string{"mkdir", "mkdirat"} {
-							r, err := ret(n)
-							if err != nil {
-								return err
-							}
-							if r != "ERRNO(EPERM)" {
-								return fmt.Errorf("%s gets %s", n, r)
-							}
-						}
-						return nil
-					}},
-				{What: "it allows everything else", Cmd: "seccompctl check " + file + " openat",
-					Hint: `"defaultAction": "SCMP_ACT_ALLOW", and no other rule`,
-					Test: func() error {
-						for _, n := range []string{"openat", "read", "write", "execve", "rmdir", "exit_group"} {
-							r, err := ret(n)
-							if err != nil {
-								return err
-							}
-							if r != "ALLOW" {
-								return fmt.Errorf("%s gets %s", n, r)
-							}
-						}
-						return nil
-					}},
-				{What: "mkdir.txt shows mkdir refused under it, and no folder forbidden was made", Cmd: "cat " + s.path("mkdir.txt") + "; ls -d " + s.path("forbidden"),
-					Hint: "seccompctl run --profile no-mkdir.json -- mkdir forbidden 2> mkdir.txt",
-					Test: func() error {
-						if err := fileContains(s.path("mkdir.txt"), "Operation not permitted"); err != nil {
-							return err
-						}
-						return absent(s.path("forbidden"))
-					}},
-			}
-		}},
-		&Exercise{ID: "07.2", Title: "Lock a process in: a filter, no_new_privs, not root", Checks: func(s *State) []Check {
-			p := &procSearch{what: "a sleep under a seccomp filter", stages: []func(p proc) error{
-				func(p proc) error {
-					if p.Status["Name"] != "sleep" || p.Status["Seccomp"] != "2" {
-						return errSkip
-					}
-					return nil
-				},
-				func(p proc) error {
-					if p.Status["NoNewPrivs"] != "1" {
-						return fmt.Errorf("its NoNewPrivs is %s", p.Status["NoNewPrivs"])
-					}
-					return nil
-				},
-				func(p proc) error {
-					if p.uid() == "0" || strings.TrimSpace(p.uid()) == "" {
-						return fmt.Errorf("its UID is %s", p.uid())
-					}
-					return nil
-				},
-			}}
-			return []Check{
-				{What: "a sleep runs under a seccomp filter (Seccomp: 2)", Cmd: "grep -H Seccomp: /proc/$(pgrep -n -x sleep)/status",
-					Hint: "seccompctl run --profile no-mkdir.json -- sleep 300 &", Test: p.stage(0)},
-				{What: "it has no_new_privs (NoNewPrivs: 1)", Cmd: "grep NoNewPrivs /proc/PID/status",
-					Hint: "setpriv --no-new-privs, inside the filter: seccompctl run --profile no-mkdir.json -- setpriv --no-new-privs ... sleep 300", Test: p.stage(1)},
-				{What: "it does not run as root", Cmd: "grep Uid /proc/PID/status",
-					Hint: "setpriv --reuid=65534 --regid=65534 --clear-groups", Test: p.stage(2)},
-			}
-		}},
+		&Exercise{ID: "07.1", Title: "A profile that forbids mkdir, and the proof", Checks: checks0701},
+		&Exercise{ID: "07.2", Title: "Lock a process in: a filter, no_new_privs, not root", Checks: checks0702},
 	)
+}
+
+// checks0701 are exercise 07.1's checks.
+func checks0701(s *State) []Check {
+	file := s.path("no-mkdir.json")
+	var prog *seccomp.Program
+	var arch *seccomp.Arch
+	load := func() error {
+		if prog != nil {
+			return nil
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return probe.NotThere(err)
+		}
+		p, err := seccomp.ParseProfile(b, file)
+		if err != nil {
+			return err
+		}
+		if arch, err = seccomp.NativeArch(); err != nil {
+			return err
+		}
+		_, prog, err = seccomp.Build(p, seccomp.Options{Arch: arch})
+		return err
+	}
+	ret := func(name string) (string, error) {
+		if err := load(); err != nil {
+			return "", fmt.Errorf("the profile does not load")
+		}
+		r, err := seccomp.Check(prog, arch, name, nil)
+		if err != nil {
+			return "", err
+		}
+		return seccomp.RetString(r), nil
+	}
+	return []Check{
+		{What: "no-mkdir.json is a seccomp profile", Cmd: "seccompctl dump " + file,
+			Hint: `printf '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [...]}' > no-mkdir.json: Docker's format, as in lesson 07`,
+			Test: load},
+		{What: "it answers mkdir and mkdirat with EPERM", Cmd: "seccompctl check " + file + " mkdir; seccompctl check " + file + " mkdirat",
+			Hint: `a rule {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}: mkdir(1) calls mkdirat on most machines`,
+			Test: func() error {
+				for _, n := range []string{"mkdir", "mkdirat"} {
+					r, err := ret(n)
+					if err != nil {
+						return err
+					}
+					if r != "ERRNO(EPERM)" {
+						return fmt.Errorf("%s gets %s", n, r)
+					}
+				}
+				return nil
+			}},
+		{What: "it allows everything else", Cmd: "seccompctl check " + file + " openat",
+			Hint: `"defaultAction": "SCMP_ACT_ALLOW", and no other rule`,
+			Test: func() error {
+				for _, n := range []string{"openat", "read", "write", "execve", "rmdir", "exit_group"} {
+					r, err := ret(n)
+					if err != nil {
+						return err
+					}
+					if r != "ALLOW" {
+						return fmt.Errorf("%s gets %s", n, r)
+					}
+				}
+				return nil
+			}},
+		{What: "mkdir.txt shows mkdir refused under it, and no folder forbidden was made", Cmd: "cat " + s.path("mkdir.txt") + "; ls -d " + s.path("forbidden"),
+			Hint: "seccompctl run --profile no-mkdir.json -- mkdir forbidden 2> mkdir.txt",
+			Test: func() error {
+				if err := probe.FileContains(s.path("mkdir.txt"), "Operation not permitted"); err != nil {
+					return err
+				}
+				return absent(s.path("forbidden"))
+			}},
+	}
+}
+
+// checks0702 are exercise 07.2's checks.
+func checks0702(s *State) []Check {
+	p := &procSearch{what: "a sleep under a seccomp filter", stages: []func(p probe.Proc) error{
+		func(p probe.Proc) error {
+			if p.Status["Name"] != "sleep" || p.Status["Seccomp"] != "2" {
+				return probe.ErrSkip
+			}
+			return nil
+		},
+		func(p probe.Proc) error {
+			if p.Status["NoNewPrivs"] != "1" {
+				return fmt.Errorf("its NoNewPrivs is %s", p.Status["NoNewPrivs"])
+			}
+			return nil
+		},
+		func(p probe.Proc) error {
+			if p.UID() == "0" || strings.TrimSpace(p.UID()) == "" {
+				return fmt.Errorf("its UID is %s", p.UID())
+			}
+			return nil
+		},
+	}}
+	return []Check{
+		{What: "a sleep runs under a seccomp filter (Seccomp: 2)", Cmd: "grep -H Seccomp: /proc/$(pgrep -n -x sleep)/status",
+			Hint: "seccompctl run --profile no-mkdir.json -- sleep 300 &", Test: p.stage(0)},
+		{What: "it has no_new_privs (NoNewPrivs: 1)", Cmd: "grep NoNewPrivs /proc/PID/status",
+			Hint: "setpriv --no-new-privs, inside the filter: seccompctl run --profile no-mkdir.json -- setpriv --no-new-privs ... sleep 300", Test: p.stage(1)},
+		{What: "it does not run as root", Cmd: "grep Uid /proc/PID/status",
+			Hint: "setpriv --reuid=65534 --regid=65534 --clear-groups", Test: p.stage(2)},
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"mini-docker/internal/lessoncheck/probe"
 )
 
 // Lesson 09: the whole chain, by hand and with mini-docker run, checked
@@ -37,22 +39,22 @@ func init() {
 				{What: "it is PID 1 of its own PID namespace", Cmd: "grep NSpid /proc/PID/status", Hint: "run it with mini-docker run", Test: p.stage(1)},
 				{What: "its root is an overlay mount, read-only", Cmd: "awk '$5 == \"/\"' /proc/PID/mountinfo",
 					Hint: "--read-only", Test: func() error {
-						return p.also(2, func(pr proc) error {
-							return rootReadOnly(pr.PID)
+						return p.also(2, func(pr probe.Proc) error {
+							return probe.RootReadOnly(pr.PID)
 						})
 					}},
 				{What: "its memory limit is 32 MiB", Cmd: "cat /proc/PID/cgroup",
 					Hint: "--memory 32m", Test: func() error {
-						return p.also(1, func(pr proc) error { return memLimit(s, pr, 32<<20) })
+						return p.also(1, func(pr probe.Proc) error { return memLimit(s, pr, 32<<20) })
 					}},
 				{What: "its pids limit is 20", Cmd: "cat " + s.cgroupDir("pids") + "/GROUP/pids.max",
 					Hint: "--pids-limit 20", Test: func() error {
-						return p.also(1, func(pr proc) error {
+						return p.also(1, func(pr probe.Proc) error {
 							g, err := groupOf(s, pr.PID, "pids")
 							if err != nil {
 								return err
 							}
-							return fileIs(g+"/pids.max", "20")
+							return probe.FileIs(g+"/pids.max", "20")
 						})
 					}},
 			}
@@ -64,24 +66,24 @@ func init() {
 // then its PID namespace, its overlay root, a 64 MiB memory limit,
 // Docker's capabilities and a seccomp filter.
 func containerSearch(s *State, hostname string) *procSearch {
-	return &procSearch{what: "named " + hostname + " in a UTS namespace of its own", stages: []func(p proc) error{
-		func(p proc) error {
-			if !ownNS(p.PID, "uts") {
-				return errSkip
+	return &procSearch{what: "named " + hostname + " in a UTS namespace of its own", stages: []func(p probe.Proc) error{
+		func(p probe.Proc) error {
+			if !probe.OwnNS(p.PID, "uts") {
+				return probe.ErrSkip
 			}
-			if name, err := hostnameIn(fmt.Sprintf("/proc/%d/ns/uts", p.PID)); err != nil || name != hostname {
-				return errSkip
+			if name, err := probe.HostnameIn(fmt.Sprintf("/proc/%d/ns/uts", p.PID)); err != nil || name != hostname {
+				return probe.ErrSkip
 			}
 			return nil
 		},
-		func(p proc) error {
-			if !ownNS(p.PID, "pid") || p.nsPID() != "1" {
+		func(p probe.Proc) error {
+			if !probe.OwnNS(p.PID, "pid") || p.NsPID() != "1" {
 				return fmt.Errorf("its NSpid is %q", p.Status["NSpid"])
 			}
 			return nil
 		},
-		func(p proc) error {
-			ms, err := mountsOf(strconv.Itoa(p.PID))
+		func(p probe.Proc) error {
+			ms, err := probe.MountsOf(strconv.Itoa(p.PID))
 			if err != nil {
 				return err
 			}
@@ -92,14 +94,14 @@ func containerSearch(s *State, hostname string) *procSearch {
 			}
 			return fmt.Errorf("its / is not an overlay mount")
 		},
-		func(p proc) error { return memLimit(s, p, 64<<20) },
-		func(p proc) error {
-			if e := p.caps("CapEff"); e != 0xa80425fb {
+		func(p probe.Proc) error { return memLimit(s, p, 64<<20) },
+		func(p probe.Proc) error {
+			if e := p.Caps("CapEff"); e != 0xa80425fb {
 				return fmt.Errorf("its CapEff is %016x", e)
 			}
 			return nil
 		},
-		func(p proc) error {
+		func(p probe.Proc) error {
 			if p.Status["Seccomp"] != "2" {
 				return fmt.Errorf("its Seccomp is %s", p.Status["Seccomp"])
 			}
@@ -110,7 +112,7 @@ func containerSearch(s *State, hostname string) *procSearch {
 
 // also runs an extra condition on the process a search found, when it
 // passed the search's first n conditions.
-func (s *procSearch) also(n int, f func(p proc) error) error {
+func (s *procSearch) also(n int, f func(p probe.Proc) error) error {
 	s.run()
 	if !s.found {
 		return fmt.Errorf("no such process yet")
@@ -132,12 +134,12 @@ func memLimitFile(s *State) string {
 }
 
 // memLimit checks a process's memory cgroup limit.
-func memLimit(s *State, p proc, want int64) error {
+func memLimit(s *State, p probe.Proc, want int64) error {
 	g, err := groupOf(s, p.PID, "memory")
 	if err != nil {
 		return err
 	}
-	n, err := intOf(filepath.Join(g, memLimitFile(s)))
+	n, err := probe.IntOf(filepath.Join(g, memLimitFile(s)))
 	if err != nil {
 		return err
 	}
@@ -153,7 +155,7 @@ func memLimit(s *State, p proc, want int64) error {
 func groupOf(s *State, pid int, ctrl string) (string, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
 	if err != nil {
-		return "", notThere(err)
+		return "", probe.NotThere(err)
 	}
 	path, ok := groupIn(string(b), ctrl, s.v2())
 	if !ok {

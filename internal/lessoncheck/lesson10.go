@@ -3,6 +3,8 @@ package lessoncheck
 import (
 	"fmt"
 	"strings"
+
+	"mini-docker/internal/lessoncheck/probe"
 )
 
 // Lesson 10: the same container under Docker and under mini-docker,
@@ -42,40 +44,40 @@ func init() {
 // Docker's (docker true) or mini-docker's: the host name, and a memory
 // group whose path names the runtime (docker/ID or docker-ID.scope for
 // Docker, mini-docker/ID for mini-docker).
-func byRuntime(s *State, hostname string, docker bool) func(p proc) error {
-	return func(p proc) error {
-		if !ownNS(p.PID, "uts") || p.Status["Name"] != "sleep" {
-			return errSkip
+func byRuntime(s *State, hostname string, docker bool) func(p probe.Proc) error {
+	return func(p probe.Proc) error {
+		if !probe.OwnNS(p.PID, "uts") || p.Status["Name"] != "sleep" {
+			return probe.ErrSkip
 		}
-		if name, err := hostnameIn(fmt.Sprintf("/proc/%d/ns/uts", p.PID)); err != nil || name != hostname {
-			return errSkip
+		if name, err := probe.HostnameIn(fmt.Sprintf("/proc/%d/ns/uts", p.PID)); err != nil || name != hostname {
+			return probe.ErrSkip
 		}
 		g, err := groupOf(s, p.PID, "memory")
 		if err != nil {
-			return errSkip
+			return probe.ErrSkip
 		}
 		if strings.Contains(g, "mini-docker") != !docker || !strings.Contains(g, "docker") {
-			return errSkip
+			return probe.ErrSkip
 		}
 		return nil
 	}
 }
 
 func runtimeSearch(s *State, hostname string, docker bool) *procSearch {
-	return &procSearch{what: fmt.Sprintf("a sleep named %s in a container of %s", hostname, runtimeName(docker)), stages: []func(p proc) error{
+	return &procSearch{what: fmt.Sprintf("a sleep named %s in a container of %s", hostname, runtimeName(docker)), stages: []func(p probe.Proc) error{
 		byRuntime(s, hostname, docker),
-		func(p proc) error { return memLimit(s, p, 64<<20) },
+		func(p probe.Proc) error { return memLimit(s, p, 64<<20) },
 	}}
 }
 
 func lockedSearch(s *State, hostname string, docker bool) *procSearch {
-	return &procSearch{what: fmt.Sprintf("a sleep named %s in a container of %s", hostname, runtimeName(docker)), stages: []func(p proc) error{
+	return &procSearch{what: fmt.Sprintf("a sleep named %s in a container of %s", hostname, runtimeName(docker)), stages: []func(p probe.Proc) error{
 		byRuntime(s, hostname, docker),
-		func(p proc) error {
-			return rootReadOnly(p.PID)
+		func(p probe.Proc) error {
+			return probe.RootReadOnly(p.PID)
 		},
-		func(p proc) error {
-			if e := p.caps("CapEff"); e != 0 {
+		func(p probe.Proc) error {
+			if e := p.Caps("CapEff"); e != 0 {
 				return fmt.Errorf("its CapEff is %016x", e)
 			}
 			return nil

@@ -13,6 +13,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"mini-docker/internal/cli"
+	"mini-docker/internal/lessoncheck/probe"
 )
 
 // Lesson 11: an image made with tar, gzip, sha256sum and printf, no
@@ -86,7 +87,7 @@ func init() {
 					Test: func() error { return storeNames(store, "ex11:1") }},
 				{What: "ran.txt holds what it printed", Cmd: "cat " + s.path("ran.txt"),
 					Hint: "mini-docker run --rm --network none ex11:1 > ran.txt",
-					Test: func() error { return fileContains(s.path("ran.txt"), "made without a Dockerfile") }},
+					Test: func() error { return probe.FileContains(s.path("ran.txt"), "made without a Dockerfile") }},
 			}
 		}},
 	)
@@ -101,7 +102,7 @@ func blobPath(layout, digest string) string {
 // checking the manifest's digest.
 func layoutManifest(d string) (ocispec.Manifest, error) {
 	var m ocispec.Manifest
-	if err := fileContains(d+"/oci-layout", "imageLayoutVersion"); err != nil {
+	if err := probe.FileContains(d+"/oci-layout", "imageLayoutVersion"); err != nil {
 		return m, err
 	}
 	var idx ocispec.Index
@@ -137,7 +138,7 @@ func configOf(d string, m ocispec.Manifest) (ocispec.Image, error) {
 func readJSON(path string, v any) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return notThere(err)
+		return probe.NotThere(err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("%s is not the JSON expected: %v", filepath.Base(path), err)

@@ -12,12 +12,13 @@
 // before and after every check to hold it to that.
 //
 // It belongs to every lesson from 01 to 11: each lessonNN.go file holds
-// that lesson's exercises.
+// that lesson's exercises, built from package probe's readers.
 package lessoncheck
 
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -53,6 +54,33 @@ type State struct {
 	Dir    string       // the scratch folder: paths in exercises are relative to it
 	Cgroup *cgroup.Host // nil when no cgroup file system is mounted
 }
+
+// path resolves a path of the exercise against the scratch folder.
+func (s *State) path(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(s.Dir, p)
+}
+
+// cgroupDir is where groups with controller ctrl are made on this host:
+// the cgroup2 root on v2, the controller's v1 hierarchy on v1 and hybrid
+// hosts (as cgroupctl and Docker do there).
+func (s *State) cgroupDir(ctrl string) string {
+	if s.Cgroup == nil {
+		return "/sys/fs/cgroup"
+	}
+	if s.Cgroup.Mode == cgroup.V2 {
+		return s.Cgroup.V2Root
+	}
+	if p := s.Cgroup.V1[ctrl]; p != "" {
+		return p
+	}
+	return filepath.Join("/sys/fs/cgroup", ctrl)
+}
+
+// v2 reports whether groups live in the unified tree.
+func (s *State) v2() bool { return s.Cgroup != nil && s.Cgroup.Mode == cgroup.V2 }
 
 // NewState looks at the host's cgroups (with cgroupctl's own detection)
 // for a learner working in dir.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"mini-docker/internal/lessoncheck/probe"
 	"mini-docker/internal/lessonrun"
 	"mini-docker/internal/testenv"
 )
@@ -131,16 +132,16 @@ func TestProgress(t *testing.T) {
 }
 
 func TestParsers(t *testing.T) {
-	st := parseStatus("Name:\tsl:eep\nNSpid:\t812\t1\nCapEff:\t0000000000000400\n")
-	p := proc{Status: st}
-	if st["Name"] != "sl:eep" || p.nsPID() != "1" || p.caps("CapEff") != 0x400 {
+	st := probe.ParseStatus("Name:\tsl:eep\nNSpid:\t812\t1\nCapEff:\t0000000000000400\n")
+	p := probe.Proc{Status: st}
+	if st["Name"] != "sl:eep" || p.NsPID() != "1" || p.Caps("CapEff") != 0x400 {
 		t.Errorf("status: %v", st)
 	}
-	ms := parseMountinfo("36 35 98:0 /jail /mnt\\040x rw,noatime master:1 - overlay overlay rw,lowerdir=/l,upperdir=/u\nbad line\n")
-	if len(ms) != 1 || ms[0].Point != "/mnt x" || ms[0].FSType != "overlay" || optValue(ms[0].Super, "upperdir") != "/u" {
+	ms := probe.ParseMountinfo("36 35 98:0 /jail /mnt\\040x rw,noatime master:1 - overlay overlay rw,lowerdir=/l,upperdir=/u\nbad line\n")
+	if len(ms) != 1 || ms[0].Point != "/mnt x" || ms[0].FSType != "overlay" || probe.OptValue(ms[0].Super, "upperdir") != "/u" {
 		t.Errorf("mountinfo: %+v", ms)
 	}
-	snmp := parseSNMP("Ip: Forwarding DefaultTTL\nIp: 1 64\nIcmp: InMsgs InEchos\nIcmp: 3 2\n")
+	snmp := probe.ParseSNMP("Ip: Forwarding DefaultTTL\nIp: 1 64\nIcmp: InMsgs InEchos\nIcmp: 3 2\n")
 	if snmp["Icmp.InEchos"] != 2 || snmp["Ip.DefaultTTL"] != 64 {
 		t.Errorf("snmp: %v", snmp)
 	}
@@ -155,7 +156,7 @@ func TestParsers(t *testing.T) {
 	if g, ok := groupIn("0::/x:y\n", "memory", true); !ok || g != "/x:y" {
 		t.Errorf("v2 group: %q %v", g, ok)
 	}
-	if k := parseKeyed("max 3\nfrozen 1\njunk\n"); k["max"] != 3 || k["frozen"] != 1 {
+	if k := probe.ParseKeyed("max 3\nfrozen 1\njunk\n"); k["max"] != 3 || k["frozen"] != 1 {
 		t.Errorf("keyed: %v", k)
 	}
 }
@@ -170,16 +171,16 @@ func FuzzParsers(f *testing.F) {
 	f.Add("4:memory:/a\n0::/b\n")
 	f.Add(`\\\0`)
 	f.Fuzz(func(t *testing.T, text string) {
-		st := parseStatus(text)
-		p := proc{Status: st}
-		p.nsPID()
-		p.uid()
-		p.caps("CapEff")
-		for _, m := range parseMountinfo(text) {
-			optValue(m.Super, "upperdir")
-			hasOpt(m.Opts, "ro")
+		st := probe.ParseStatus(text)
+		p := probe.Proc{Status: st}
+		p.NsPID()
+		p.UID()
+		p.Caps("CapEff")
+		for _, m := range probe.ParseMountinfo(text) {
+			probe.OptValue(m.Super, "upperdir")
+			probe.HasOpt(m.Opts, "ro")
 		}
-		parseSNMP(text)
+		probe.ParseSNMP(text)
 		for _, s := range parseTCP(text) {
 			if s.Port < 0 || s.Port > 65535 {
 				t.Errorf("port %d", s.Port)
@@ -187,7 +188,7 @@ func FuzzParsers(f *testing.F) {
 		}
 		groupIn(text, "memory", false)
 		groupIn(text, "memory", true)
-		parseKeyed(text)
+		probe.ParseKeyed(text)
 	})
 }
 

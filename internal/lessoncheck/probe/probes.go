@@ -1,4 +1,10 @@
-package lessoncheck
+// Package probe reads the state of the system that the workshop's
+// exercises leave (lessons 01 to 11): files under /proc and /sys, the
+// mount table, cgroup files, links and counters of a network namespace,
+// the processes and their namespaces. Every function only looks: what it
+// enters with setns(2) it enters on a thread of its own. Package
+// lessoncheck builds each exercise's checks from them.
+package probe
 
 import (
 	"errors"
@@ -10,32 +16,22 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
-
-	"mini-docker/cgroupctl/cgroup"
 )
 
 // The probes below only read. Each returns an error that reads as the
 // end of a ✗ line: "pids.max of mine is 50: it is max".
 
-// path resolves a path of the exercise against the scratch folder.
-func (s *State) path(p string) string {
-	if filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(s.Dir, p)
-}
-
-// readTrim reads a small file and trims its trailing newline.
-func readTrim(path string) (string, error) {
+// ReadTrim reads a small file and trims its trailing newline.
+func ReadTrim(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", notThere(err)
+		return "", NotThere(err)
 	}
 	return strings.TrimSpace(string(b)), nil
 }
 
-// notThere shortens the common errors to what a learner needs to read.
-func notThere(err error) error {
+// NotThere shortens the common errors to what a learner needs to read.
+func NotThere(err error) error {
 	var pe *os.PathError
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -48,28 +44,9 @@ func notThere(err error) error {
 	return err
 }
 
-// cgroupDir is where groups with controller ctrl are made on this host:
-// the cgroup2 root on v2, the controller's v1 hierarchy on v1 and hybrid
-// hosts (as cgroupctl and Docker do there).
-func (s *State) cgroupDir(ctrl string) string {
-	if s.Cgroup == nil {
-		return "/sys/fs/cgroup"
-	}
-	if s.Cgroup.Mode == cgroup.V2 {
-		return s.Cgroup.V2Root
-	}
-	if p := s.Cgroup.V1[ctrl]; p != "" {
-		return p
-	}
-	return filepath.Join("/sys/fs/cgroup", ctrl)
-}
-
-// v2 reports whether groups live in the unified tree.
-func (s *State) v2() bool { return s.Cgroup != nil && s.Cgroup.Mode == cgroup.V2 }
-
-// fileIs checks that a file holds want (trimmed).
-func fileIs(path, want string) error {
-	got, err := readTrim(path)
+// FileIs checks that a file holds want (trimmed).
+func FileIs(path, want string) error {
+	got, err := ReadTrim(path)
 	if err != nil {
 		return err
 	}
@@ -79,9 +56,9 @@ func fileIs(path, want string) error {
 	return nil
 }
 
-// intOf reads a file holding one integer.
-func intOf(path string) (int64, error) {
-	got, err := readTrim(path)
+// IntOf reads a file holding one integer.
+func IntOf(path string) (int64, error) {
+	got, err := ReadTrim(path)
 	if err != nil {
 		return 0, err
 	}
@@ -92,22 +69,22 @@ func intOf(path string) (int64, error) {
 	return n, nil
 }
 
-// keyed reads a "key value" line file (pids.events, memory.events,
+// Keyed reads a "key value" line file (pids.events, memory.events,
 // cgroup.events, memory.oom_control) and returns the value of key.
-func keyed(path, key string) (int64, error) {
+func Keyed(path, key string) (int64, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, notThere(err)
+		return 0, NotThere(err)
 	}
-	v, ok := parseKeyed(string(b))[key]
+	v, ok := ParseKeyed(string(b))[key]
 	if !ok {
 		return 0, fmt.Errorf("%s has no %s line", path, key)
 	}
 	return v, nil
 }
 
-// parseKeyed parses lines "key number"; others are left out.
-func parseKeyed(text string) map[string]int64 {
+// ParseKeyed parses lines "key number"; others are left out.
+func ParseKeyed(text string) map[string]int64 {
 	out := map[string]int64{}
 	for _, line := range strings.Split(text, "\n") {
 		f := strings.Fields(line)
@@ -121,11 +98,11 @@ func parseKeyed(text string) map[string]int64 {
 	return out
 }
 
-// procsIn lists the PIDs in a group's cgroup.procs.
-func procsIn(group string) ([]int, error) {
+// ProcsIn lists the PIDs in a group's cgroup.procs.
+func ProcsIn(group string) ([]int, error) {
 	b, err := os.ReadFile(filepath.Join(group, "cgroup.procs"))
 	if err != nil {
-		return nil, notThere(err)
+		return nil, NotThere(err)
 	}
 	var out []int
 	for _, f := range strings.Fields(string(b)) {
@@ -136,9 +113,9 @@ func procsIn(group string) ([]int, error) {
 	return out, nil
 }
 
-// hasProcess checks that at least one process is in a group.
-func hasProcess(group string) error {
-	pids, err := procsIn(group)
+// HasProcess checks that at least one process is in a group.
+func HasProcess(group string) error {
+	pids, err := ProcsIn(group)
 	if err != nil {
 		return err
 	}
@@ -148,11 +125,11 @@ func hasProcess(group string) error {
 	return nil
 }
 
-// isDir checks that a path is a directory.
-func isDir(path string) error {
+// IsDir checks that a path is a directory.
+func IsDir(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return notThere(err)
+		return NotThere(err)
 	}
 	if !fi.IsDir() {
 		return fmt.Errorf("%s is not a directory", path)
@@ -160,11 +137,11 @@ func isDir(path string) error {
 	return nil
 }
 
-// fileContains checks that a file exists and holds text.
-func fileContains(path, text string) error {
+// FileContains checks that a file exists and holds text.
+func FileContains(path, text string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return notThere(err)
+		return NotThere(err)
 	}
 	if !strings.Contains(string(b), text) {
 		return fmt.Errorf("%s does not contain %q", path, text)
@@ -172,17 +149,17 @@ func fileContains(path, text string) error {
 	return nil
 }
 
-// proc is a process as /proc shows it.
-type proc struct {
+// Proc is a process as /proc shows it.
+type Proc struct {
 	PID    int
 	Status map[string]string // /proc/PID/status
 }
 
-// processes lists every process with its status; processes that end
+// Processes lists every process with its status; processes that end
 // while being read are left out.
-func processes() []proc {
+func Processes() []Proc {
 	entries, _ := os.ReadDir("/proc")
-	var out []proc
+	var out []Proc
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -192,15 +169,15 @@ func processes() []proc {
 		if err != nil {
 			continue
 		}
-		out = append(out, proc{PID: pid, Status: parseStatus(string(b))})
+		out = append(out, Proc{PID: pid, Status: ParseStatus(string(b))})
 	}
 	return out
 }
 
-// parseStatus parses /proc/PID/status: "Name:\tsleep", "NSpid:\t812\t1".
+// ParseStatus parses /proc/PID/status: "Name:\tsleep", "NSpid:\t812\t1".
 // A process names itself (prctl PR_SET_NAME), so the text is untrusted:
 // only the first colon splits.
-func parseStatus(text string) map[string]string {
+func ParseStatus(text string) map[string]string {
 	out := map[string]string{}
 	for _, line := range strings.Split(text, "\n") {
 		k, v, ok := strings.Cut(line, ":")
@@ -212,9 +189,9 @@ func parseStatus(text string) map[string]string {
 	return out
 }
 
-// nsPID is the process's PID in its own (innermost) PID namespace: the
+// NsPID is the process's PID in its own (innermost) PID namespace: the
 // last field of NSpid.
-func (p proc) nsPID() string {
+func (p Proc) NsPID() string {
 	f := strings.Fields(p.Status["NSpid"])
 	if len(f) == 0 {
 		return ""
@@ -222,14 +199,14 @@ func (p proc) nsPID() string {
 	return f[len(f)-1]
 }
 
-// caps parses a capability mask line of status (CapEff, CapBnd, ...).
-func (p proc) caps(set string) uint64 {
+// Caps parses a capability mask line of status (CapEff, CapBnd, ...).
+func (p Proc) Caps(set string) uint64 {
 	v, _ := strconv.ParseUint(p.Status[set], 16, 64)
 	return v
 }
 
-// uid is the real UID (the first of the Uid line).
-func (p proc) uid() string {
+// UID is the real UID (the first of the Uid line).
+func (p Proc) UID() string {
 	f := strings.Fields(p.Status["Uid"])
 	if len(f) == 0 {
 		return ""
@@ -237,31 +214,31 @@ func (p proc) uid() string {
 	return f[0]
 }
 
-// ns returns the namespace a process is in, "uts:[4026531838]".
-func ns(pid int, kind string) string {
+// Ns returns the namespace a process is in, "uts:[4026531838]".
+func Ns(pid int, kind string) string {
 	l, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, kind))
 	return l
 }
 
-// ownNS reports whether pid is in another namespace of kind than the
+// OwnNS reports whether pid is in another namespace of kind than the
 // checker.
-func ownNS(pid int, kind string) bool {
-	theirs := ns(pid, kind)
-	return theirs != "" && theirs != ns(os.Getpid(), kind)
+func OwnNS(pid int, kind string) bool {
+	theirs := Ns(pid, kind)
+	return theirs != "" && theirs != Ns(os.Getpid(), kind)
 }
 
-// inNamespace runs fn on a thread that first enters the namespace of
+// InNamespace runs fn on a thread that first enters the namespace of
 // kind (CLONE_NEWUTS, CLONE_NEWNET, ...) found at path (/proc/PID/ns/uts,
 // /run/netns/NAME, a bind-mounted ns file), and goes back afterwards.
 // setns only changes the calling thread, never anything outside the
 // checker. A thread that cannot go back stays locked, and Go ends it
 // with its goroutine (or, for the main thread, never runs Go code on it
 // again).
-func inNamespace(path string, kind int, fn func() error) error {
+func InNamespace(path string, kind int, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		back, err := os.Open("/proc/thread-self/ns/" + nsNames[kind])
+		back, err := os.Open("/proc/thread-self/ns/" + NsNames[kind])
 		if err != nil {
 			errc <- err
 			return
@@ -270,13 +247,13 @@ func inNamespace(path string, kind int, fn func() error) error {
 		f, err := os.Open(path)
 		if err != nil {
 			runtime.UnlockOSThread()
-			errc <- notThere(err)
+			errc <- NotThere(err)
 			return
 		}
 		defer f.Close()
 		if err := unix.Setns(int(f.Fd()), kind); err != nil {
 			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("setns %s: %w", path, notThere(err))
+			errc <- fmt.Errorf("setns %s: %w", path, NotThere(err))
 			return
 		}
 		err = fn()
@@ -288,12 +265,12 @@ func inNamespace(path string, kind int, fn func() error) error {
 	return <-errc
 }
 
-var nsNames = map[int]string{unix.CLONE_NEWUTS: "uts", unix.CLONE_NEWNET: "net"}
+var NsNames = map[int]string{unix.CLONE_NEWUTS: "uts", unix.CLONE_NEWNET: "net"}
 
-// hostnameIn returns the host name of the UTS namespace at path.
-func hostnameIn(path string) (string, error) {
+// HostnameIn returns the host name of the UTS namespace at path.
+func HostnameIn(path string) (string, error) {
 	var name string
-	err := inNamespace(path, unix.CLONE_NEWUTS, func() error {
+	err := InNamespace(path, unix.CLONE_NEWUTS, func() error {
 		var u unix.Utsname
 		if err := unix.Uname(&u); err != nil {
 			return err
@@ -304,13 +281,13 @@ func hostnameIn(path string) (string, error) {
 	return name, err
 }
 
-// sameFile reports whether two paths are the same inode (a process's
+// SameFile reports whether two paths are the same inode (a process's
 // /proc/PID/root and a folder, say).
-func sameFile(a, b string) bool {
+func SameFile(a, b string) bool {
 	fa, err1 := os.Stat(a)
 	fb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
-// errSkip marks a process that is not even a candidate.
-var errSkip = errors.New("not a candidate")
+// ErrSkip marks a process that is not even a candidate.
+var ErrSkip = errors.New("not a candidate")

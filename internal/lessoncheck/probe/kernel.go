@@ -1,4 +1,4 @@
-package lessoncheck
+package probe
 
 import (
 	"fmt"
@@ -14,8 +14,8 @@ import (
 	"mini-docker/internal/mountinfo"
 )
 
-// mount is one line of /proc/PID/mountinfo.
-type mount struct {
+// Mount is one line of /proc/PID/mountinfo.
+type Mount struct {
 	Root   string // the part of the file system seen at Point
 	Point  string
 	Opts   string // per-mount options: rw, ro, nosuid...
@@ -24,14 +24,14 @@ type mount struct {
 	Super  string // the file system's options: lowerdir=...,upperdir=...
 }
 
-// parseMountinfo parses /proc/PID/mountinfo. A line reads
+// ParseMountinfo parses /proc/PID/mountinfo. A line reads
 //
 //	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
 //
 // Mount points are chosen by whoever mounts, so lines that do not have
 // the shape are left out rather than trusted.
-func parseMountinfo(text string) []mount {
-	var out []mount
+func ParseMountinfo(text string) []Mount {
+	var out []Mount
 	for _, line := range strings.Split(text, "\n") {
 		f := strings.Fields(line)
 		sep := -1
@@ -44,7 +44,7 @@ func parseMountinfo(text string) []mount {
 		if sep < 0 || sep+2 >= len(f) {
 			continue
 		}
-		m := mount{Root: mountinfo.Unescape(f[3]), Point: mountinfo.Unescape(f[4]), Opts: f[5], FSType: f[sep+1], Source: mountinfo.Unescape(f[sep+2])}
+		m := Mount{Root: mountinfo.Unescape(f[3]), Point: mountinfo.Unescape(f[4]), Opts: f[5], FSType: f[sep+1], Source: mountinfo.Unescape(f[sep+2])}
 		if sep+3 < len(f) {
 			m.Super = mountinfo.Unescape(f[sep+3])
 		}
@@ -53,36 +53,36 @@ func parseMountinfo(text string) []mount {
 	return out
 }
 
-// mountsOf reads the mount table a process sees ("self" for the checker).
-func mountsOf(pid string) ([]mount, error) {
+// MountsOf reads the mount table a process sees ("self" for the checker).
+func MountsOf(pid string) ([]Mount, error) {
 	b, err := os.ReadFile("/proc/" + pid + "/mountinfo")
 	if err != nil {
-		return nil, notThere(err)
+		return nil, NotThere(err)
 	}
-	return parseMountinfo(string(b)), nil
+	return ParseMountinfo(string(b)), nil
 }
 
-// mountAt returns the topmost mount at point in the checker's table.
-func mountAt(point string) (mount, error) {
-	ms, err := mountsOf("self")
+// MountAt returns the topmost mount at point in the checker's table.
+func MountAt(point string) (Mount, error) {
+	ms, err := MountsOf("self")
 	if err != nil {
-		return mount{}, err
+		return Mount{}, err
 	}
-	var found *mount
+	var found *Mount
 	for i := range ms {
 		if ms[i].Point == point {
 			found = &ms[i]
 		}
 	}
 	if found == nil {
-		return mount{}, fmt.Errorf("nothing is mounted on %s", point)
+		return Mount{}, fmt.Errorf("nothing is mounted on %s", point)
 	}
 	return *found, nil
 }
 
-// hasOpt reports whether a comma-separated option list holds opt
+// HasOpt reports whether a comma-separated option list holds opt
 // (or opt=value when opt ends with "=").
-func hasOpt(list, opt string) bool {
+func HasOpt(list, opt string) bool {
 	for _, o := range strings.Split(list, ",") {
 		if o == opt || strings.HasSuffix(opt, "=") && strings.HasPrefix(o, opt) {
 			return true
@@ -91,8 +91,8 @@ func hasOpt(list, opt string) bool {
 	return false
 }
 
-// optValue returns the value of key=value in an option list.
-func optValue(list, key string) string {
+// OptValue returns the value of key=value in an option list.
+func OptValue(list, key string) string {
 	for _, o := range strings.Split(list, ",") {
 		if v, ok := strings.CutPrefix(o, key+"="); ok {
 			return v
@@ -101,13 +101,13 @@ func optValue(list, key string) string {
 	return ""
 }
 
-// parseSNMP parses /proc/net/snmp, whose protocols come in pairs of lines:
+// ParseSNMP parses /proc/net/snmp, whose protocols come in pairs of lines:
 //
 //	Icmp: InMsgs InErrors ... InEchos ...
 //	Icmp: 3 0 ... 1 ...
 //
 // and returns counters by "Icmp.InEchos".
-func parseSNMP(text string) map[string]int64 {
+func ParseSNMP(text string) map[string]int64 {
 	out := map[string]int64{}
 	lines := strings.Split(text, "\n")
 	for i := 0; i+1 < len(lines); i++ {
@@ -126,9 +126,9 @@ func parseSNMP(text string) map[string]int64 {
 	return out
 }
 
-// snmpIn reads a counter of /proc/net/snmp in the network namespace at
+// SnmpIn reads a counter of /proc/net/snmp in the network namespace at
 // nsPath ("" for the checker's own).
-func snmpIn(nsPath, counter string) (int64, error) {
+func SnmpIn(nsPath, counter string) (int64, error) {
 	var v int64
 	read := func() error {
 		// thread-self: /proc/self/net would show the namespace of the
@@ -137,22 +137,22 @@ func snmpIn(nsPath, counter string) (int64, error) {
 		if err != nil {
 			return err
 		}
-		v = parseSNMP(string(b))[counter]
+		v = ParseSNMP(string(b))[counter]
 		return nil
 	}
 	if nsPath == "" {
 		return v, read()
 	}
-	return v, inNamespace(nsPath, unix.CLONE_NEWNET, read)
+	return v, InNamespace(nsPath, unix.CLONE_NEWNET, read)
 }
 
-// netnsPath is where `ip netns add NAME` keeps a namespace.
-func netnsPath(name string) string { return "/run/netns/" + name }
+// NetnsPath is where `ip netns add NAME` keeps a namespace.
+func NetnsPath(name string) string { return "/run/netns/" + name }
 
-// linksIn lists the links of a named network namespace ("" for the
+// LinksIn lists the links of a named network namespace ("" for the
 // checker's own) with netlink, as `ip -n NAME link` does.
-func linksIn(name string) ([]netlink.Link, *netlink.Handle, error) {
-	h, err := handle(name)
+func LinksIn(name string) ([]netlink.Link, *netlink.Handle, error) {
+	h, err := Handle(name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -164,13 +164,13 @@ func linksIn(name string) ([]netlink.Link, *netlink.Handle, error) {
 	return ls, h, nil
 }
 
-func handle(name string) (*netlink.Handle, error) {
+func Handle(name string) (*netlink.Handle, error) {
 	if name == "" {
 		return netlink.NewHandle()
 	}
-	ns, err := netns.GetFromPath(netnsPath(name))
+	ns, err := netns.GetFromPath(NetnsPath(name))
 	if err != nil {
-		return nil, fmt.Errorf("no network namespace %s: %w", name, notThere(err))
+		return nil, fmt.Errorf("no network namespace %s: %w", name, NotThere(err))
 	}
 	defer ns.Close()
 	h, err := netlink.NewHandleAt(ns)
@@ -180,15 +180,15 @@ func handle(name string) (*netlink.Handle, error) {
 	return h, nil
 }
 
-// addrUp checks that a namespace has an up link holding cidr
+// AddrUp checks that a namespace has an up link holding cidr
 // ("10.9.0.1/24"); it returns that link.
-func addrUp(name, cidr string) (netlink.Link, error) {
+func AddrUp(name, cidr string) (netlink.Link, error) {
 	ip, want, err := net.ParseCIDR(cidr)
 	if err != nil {
 		return nil, err
 	}
 	want.IP = ip
-	ls, h, err := linksIn(name)
+	ls, h, err := LinksIn(name)
 	if err != nil {
 		return nil, err
 	}
@@ -211,8 +211,8 @@ func addrUp(name, cidr string) (netlink.Link, error) {
 	return nil, fmt.Errorf("no link has %s", cidr)
 }
 
-// linkByName finds a link of the checker's network namespace.
-func linkByName(name string) (netlink.Link, error) {
+// LinkByName finds a link of the checker's network namespace.
+func LinkByName(name string) (netlink.Link, error) {
 	l, err := netlink.LinkByName(name)
 	if err != nil {
 		return nil, fmt.Errorf("there is no link %s", name)
@@ -220,14 +220,14 @@ func linkByName(name string) (netlink.Link, error) {
 	return l, nil
 }
 
-// rootReadOnly says why process pid's root mount is not read-only, or nil.
-func rootReadOnly(pid int) error {
-	ms, err := mountsOf(strconv.Itoa(pid))
+// RootReadOnly says why process pid's root mount is not read-only, or nil.
+func RootReadOnly(pid int) error {
+	ms, err := MountsOf(strconv.Itoa(pid))
 	if err != nil {
 		return err
 	}
 	for _, m := range ms {
-		if m.Point == "/" && !hasOpt(m.Opts, "ro") {
+		if m.Point == "/" && !HasOpt(m.Opts, "ro") {
 			return fmt.Errorf("its root is mounted %s", m.Opts)
 		}
 	}
