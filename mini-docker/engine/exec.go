@@ -1,10 +1,10 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -31,7 +31,7 @@ type ExecOptions struct {
 const ExecInArg = plan.ExecInArg
 
 // ExecChain returns the chain that runs a command in c, as --explain
-// prints it:
+// prints it (plan.ExecSteps rendered as the chain of tools):
 //
 //	cgroupctl exec --name ID -- unshare join PID -- \
 //	  /proc/self/fd/3 run --profile default --caps ... -- \   (seccompctl)
@@ -42,59 +42,22 @@ const ExecInArg = plan.ExecInArg
 // programs named by host path: cgroupctl, unshare), which Exec runs
 // through descriptors too (see launch/hops.go).
 func (e *Engine) ExecChain(c *container.Container, o *ExecOptions) (chain, files []string, hops []int, err error) {
-	cgroupctl, err := e.Tools.Path("cgroupctl", "exec: cgroup")
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	unshare, err := e.Tools.Path("unshare", "exec: namespaces")
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	fdPath := func(p string) string {
-		files = append(files, p)
-		return "/proc/self/fd/" + strconv.Itoa(2+len(files))
-	}
-	chain = launch.Hop(chain, &hops, cgroupctl)
-	chain = append(chain, plan.CgroupJoin{Name: c.ID, Parent: CgroupParent}.Flags()...)
-	chain = launch.Hop(chain, &hops, unshare, "join", strconv.Itoa(c.State.Pid), "--")
-	if c.Runtime.Seccomp != "unconfined" && c.Runtime.Seccomp != "" {
-		p, err := e.Tools.Path("seccompctl", "exec: seccomp")
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		chain = append(chain, fdPath(p))
-		chain = append(chain, plan.Seccomp{Profile: c.Runtime.Seccomp, Caps: c.Runtime.Caps}.Flags()...)
-	}
-	p, err := e.Tools.Path("capctl", "exec: capabilities")
-	if err != nil {
-		return nil, nil, nil, err
-	}
 	// The run's capabilities, with exec's own user (no default root here:
 	// exec runs as the container's user).
 	hc := c.HostConfig
-	caps := plan.Caps{Privileged: hc.Privileged, Add: hc.CapAdd, Drop: hc.CapDrop, User: c.Config.User, NoNewPrivs: c.Runtime.NoNewPrivs}
+	x := &plan.Exec{ID: c.ID, Pid: c.State.Pid, Seccomp: c.Runtime.Seccomp, KeepCaps: c.Runtime.Caps,
+		Caps:    plan.Caps{Privileged: hc.Privileged, Add: hc.CapAdd, Drop: hc.CapDrop, User: c.Config.User, NoNewPrivs: c.Runtime.NoNewPrivs},
+		Workdir: cmp.Or(o.Workdir, c.Config.WorkingDir, "/"), Console: o.TTY && !o.Detach}
 	if o.User != "" {
-		caps.User = o.User
+		x.Caps.User = o.User
 	}
-	chain = append(chain, fdPath(p))
-	chain = append(chain, caps.Flags()...)
-	wd := o.Workdir
-	if wd == "" {
-		wd = c.Config.WorkingDir
+	steps := plan.ExecSteps(x)
+	paths, err := toolPaths(e.Tools, e.self(), steps, "exec: ")
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	if wd == "" {
-		wd = "/"
-	}
-	chain = append(chain, fdPath(self), ExecInArg, wd)
-	if o.TTY && !o.Detach {
-		chain = append(chain, "--console-socket", strconv.Itoa(3+len(files)))
-	}
-	chain = append(chain, "--")
-	return append(chain, o.Argv...), files, hops, nil
+	ch := plan.RenderChain(steps, o.Argv, func(t string) string { return paths[t] })
+	return ch.Argv, ch.Files, ch.Hops, nil
 }
 
 // execEnv is the environment of an exec'd command: the container's,

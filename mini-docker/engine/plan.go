@@ -211,14 +211,9 @@ func chainSteps(s *Spec, p *Plan) error {
 		}
 	}
 	steps := plan.Steps(&s.Spec)
-	paths := map[string]string{"mini-docker": s.Self}
-	for _, st := range steps {
-		if _, ok := paths[st.Tool]; !ok {
-			var err error
-			if paths[st.Tool], err = s.Tools.Path(st.Tool, st.Stage); err != nil {
-				return err
-			}
-		}
+	paths, err := toolPaths(s.Tools, s.Self, steps, "")
+	if err != nil {
+		return err
 	}
 	prog, err := s.Tools.Path("mini-docker-inside", "namespaces")
 	if err != nil {
@@ -228,6 +223,21 @@ func chainSteps(s *Spec, p *Plan) error {
 	p.Chain, p.Files, p.Hops, p.Comms, p.Caps = c.Argv, c.Files, c.Hops, c.Comms, s.KeepCaps
 	p.Inside = plan.RenderInside(steps, s.Argv, prog)
 	return nil
+}
+
+// toolPaths finds the tool of each step (mini-docker's own is self), or
+// fails with a MissingToolError naming the step's stage (after prefix).
+func toolPaths(tools Tools, self string, steps []plan.Step, prefix string) (map[string]string, error) {
+	paths := map[string]string{"mini-docker": self}
+	for _, st := range steps {
+		if _, ok := paths[st.Tool]; !ok {
+			var err error
+			if paths[st.Tool], err = tools.Path(st.Tool, prefix+st.Stage); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return paths, nil
 }
 
 // sysctlCmd is the netconf step as a command: Docker's two sysctls, and

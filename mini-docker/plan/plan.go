@@ -202,13 +202,18 @@ func (c Caps) Configure(in *container.Inside) {
 // ExecIn is mini-docker __execin: -t's terminal, then only 0, 1 and 2
 // left open, then the command.
 type ExecIn struct {
+	Dir       string // the working directory; "" stays where the pivot left it
 	Console   bool
 	ConsoleFd int // the console socket's descriptor in the chain
 }
 
 // Flags renders __execin's command line.
 func (x ExecIn) Flags() []string {
-	f := []string{ExecInArg, "."}
+	dir := x.Dir
+	if dir == "" {
+		dir = "."
+	}
+	f := []string{ExecInArg, dir}
 	if x.Console {
 		// -t: the last hop makes the terminal inside the container's
 		// own /dev/pts and sends its master end back on this socket.
@@ -257,6 +262,45 @@ func Steps(s *Spec) []Step {
 	return append(steps, Step{"mini-docker", "close fds", ExecIn{Console: s.Console}})
 }
 
+// Join is unshare join: enter the namespaces of the container's first
+// process (docker exec). It enters the container's mount namespace, so
+// like the pivot of a run it leaves the host's files behind.
+type Join struct{ Pid int }
+
+// Flags renders unshare join's command line.
+func (j Join) Flags() []string { return []string{"join", strconv.Itoa(j.Pid), "--"} }
+
+// Configure records nothing: exec runs as the chain of tools only.
+func (j Join) Configure(in *container.Inside) {}
+
+// Exec is what docker exec's chain is made from: the running
+// container, its seccomp profile and kept capabilities as its run
+// recorded them, and exec's own process.
+type Exec struct {
+	ID       string
+	Pid      int    // the container's first process, whose namespaces it joins
+	Seccomp  string // "" or "unconfined": no filter
+	KeepCaps []string
+	Caps     Caps // the run's capabilities, with exec's user
+	Workdir  string
+	Console  bool // -t in the foreground
+}
+
+// ExecSteps are the steps of docker exec, in order: join the group,
+// join the namespaces (and so the root), then the same filter,
+// capabilities and last hop as the run's chain.
+func ExecSteps(x *Exec) []Step {
+	steps := []Step{
+		{"cgroupctl", "cgroup join", CgroupJoin{Name: x.ID, Parent: CgroupParent}},
+		{"unshare", "namespaces", Join{Pid: x.Pid}},
+	}
+	if x.Seccomp != "unconfined" && x.Seccomp != "" {
+		steps = append(steps, Step{"seccompctl", "seccomp", Seccomp{Profile: x.Seccomp, Caps: x.KeepCaps}})
+	}
+	steps = append(steps, Step{"capctl", "capabilities", x.Caps})
+	return append(steps, Step{"mini-docker", "close fds", ExecIn{Dir: x.Workdir, Console: x.Console}})
+}
+
 // Chain is the steps rendered as the chain of tools.
 type Chain struct {
 	Argv []string // unshare ... -- CMD
@@ -274,11 +318,15 @@ type Chain struct {
 }
 
 // RenderChain renders steps as the chain of tools that ends in argv;
-// path gives each tool's file on the host. The tools up to the pivot are
-// hops, named by their host path; those after it are files.
+// path gives each tool's file on the host. The tools up to the pivot (or
+// exec's join) are hops, named by their host path; those after it are
+// files.
 func RenderChain(steps []Step, argv []string, path func(tool string) string) *Chain {
 	c := &Chain{Comms: map[string]string{"exe": "setns (re-exec)"}}
-	pivot := slices.IndexFunc(steps, func(st Step) bool { return st.Tool == "chroot" })
+	pivot := slices.IndexFunc(steps, func(st Step) bool {
+		_, join := st.Args.(Join)
+		return st.Tool == "chroot" || join
+	})
 	console := false
 	var hopStages []string
 	for i, st := range steps {

@@ -57,3 +57,32 @@ func TestInsideDefaults(t *testing.T) {
 		t.Errorf("--userns: inside = %+v", in)
 	}
 }
+
+// TestExecChain: docker exec's chain joins the group and the first
+// process's namespaces by host path (the hops), then runs the same
+// filter, capabilities and last hop as a run, as descriptors 3, 4, 5,
+// with -t's socket after them; no filter when the run had none.
+func TestExecChain(t *testing.T) {
+	x := &Exec{ID: "abc", Pid: 42, Seccomp: "default", KeepCaps: []string{"CHOWN"},
+		Caps: Caps{Add: []string{"NET_ADMIN"}, User: "1000"}, Workdir: "/w", Console: true}
+	path := func(tool string) string { return "/bin/" + tool }
+	c := RenderChain(ExecSteps(x), []string{"sh"}, path)
+	want := "/bin/cgroupctl exec --name abc --parent mini-docker -- /bin/unshare join 42 -- " +
+		"/proc/self/fd/3 run --profile default --caps CHOWN -- " +
+		"/proc/self/fd/4 run --docker-default --cap-add NET_ADMIN --user 1000 -- " +
+		"/proc/self/fd/5 __execin /w --console-socket 6 -- sh"
+	if got := strings.Join(c.Argv, " "); got != want {
+		t.Errorf("exec chain:\n%s\nwant\n%s", got, want)
+	}
+	if want := []int{0, 7}; !reflect.DeepEqual(c.Hops, want) {
+		t.Errorf("hops %v, want %v", c.Hops, want)
+	}
+	if want := []string{"/bin/seccompctl", "/bin/capctl", "/bin/mini-docker"}; !reflect.DeepEqual(c.Files, want) {
+		t.Errorf("files %v, want %v", c.Files, want)
+	}
+	x.Seccomp, x.Console = "unconfined", false
+	c = RenderChain(ExecSteps(x), []string{"sh"}, path)
+	if got := strings.Join(c.Argv, " "); strings.Contains(got, "--profile") || !strings.HasSuffix(got, "/proc/self/fd/4 __execin /w -- sh") {
+		t.Errorf("exec chain, unconfined:\n%s", got)
+	}
+}

@@ -28,13 +28,6 @@ import (
 // --explain prints the chain with the host paths (a script that runs by
 // hand); the run and exec pass the same programs as descriptors.
 
-// Hop appends a program of a chain that is named by its host path
-// (argv[0]) with its arguments, and records its index in hops.
-func Hop(chain []string, hops *[]int, argv ...string) []string {
-	*hops = append(*hops, len(chain))
-	return append(chain, argv...)
-}
-
 // OpenChain opens what a chain execs into a container, read-only: files
 // become descriptors 3, 4, ..., then the console socket (if any), then
 // each hop, whose host path in the chain is replaced by /proc/self/fd/N.
