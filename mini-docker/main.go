@@ -18,12 +18,14 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/monitor"
 	"mini-docker/mini-docker/networkcmd"
+	"mini-docker/mini-docker/ociruntime"
 )
 
 const tool = "mini-docker"
@@ -70,6 +72,7 @@ Host:
   compare [FLAGS] IMAGE    the same run under docker and mini-docker, side by side
   lesson list|check ID     the workshop's exercises, checked on the live system
   network create|ls|inspect|rm|prune   user-defined bridge networks
+  runtime COMMAND ...      an OCI runtime with runc's command line (create, start, state, ...)
   system prune             remove stopped containers and leftovers of crashes
   version                  print the version
 
@@ -91,6 +94,9 @@ func main() {
 	}
 	if isInit() {
 		os.Exit(runInit(os.Args[1:]))
+	}
+	if filepath.Base(os.Args[0]) == "mini-docker-runtime" { // the OCI runtime, for dockerd --add-runtime
+		cli.Main("mini-docker-runtime", ociruntime.Main)
 	}
 	cli.Main(tool, run)
 }
@@ -166,6 +172,7 @@ func init() {
 		"export": cmdExport, "container export": cmdExport, "save": cmdSave, "image save": cmdSave,
 		"load": cmdLoad, "image load": cmdLoad,
 		"lesson": cmdLesson, "network": func(c *ctx, a []string) error { return networkcmd.Run(c.root, a) },
+		"runtime": func(_ *ctx, args []string) error { return ociruntime.Main(args) },
 	}
 }
 

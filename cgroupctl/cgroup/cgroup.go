@@ -415,6 +415,37 @@ func (g *Group) setDevicesV1(mode string, ex *explain.Printer) error {
 	return nil
 }
 
+// DeviceRule is one rule of the v1 devices controller, as an OCI
+// runtime spec lists them (linux.resources.devices): "c 1:3 rwm" written
+// to devices.allow (Allow) or devices.deny.
+type DeviceRule struct {
+	Allow bool
+	Rule  string // TYPE MAJOR:MINOR ACCESS, "a" for every device
+}
+
+// SetDeviceRules writes rules in order, as runc does for a bundle. On a
+// host without the v1 devices controller (pure v2, where device access
+// is an eBPF program attached to the group) it does nothing and says so.
+func (g *Group) SetDeviceRules(rules []DeviceRule, ex *explain.Printer) error {
+	if len(rules) == 0 {
+		return nil
+	}
+	if _, ok := g.host.V1["devices"]; !ok {
+		ex.Note("no v1 devices controller: the device rules are not enforced (cgroup v2 needs an eBPF program)")
+		return nil
+	}
+	for _, r := range rules {
+		file := "devices.deny"
+		if r.Allow {
+			file = "devices.allow"
+		}
+		if err := writeFile(ex, filepath.Join(g.dir("devices"), file), r.Rule); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // setMemoryV1 writes memory.limit_in_bytes and memory.memsw.limit_in_bytes
 // in the order the kernel accepts: memsw (memory plus swap) may never be
 // below the memory limit, so when limits grow memsw goes first and when

@@ -48,22 +48,39 @@ func mountAll(root string, o Options, ex *explain.Printer) error {
 			}
 		}
 	}
+	if err := mountList(root, o, ex); err != nil {
+		return err
+	}
 	for _, b := range o.Binds {
 		if err := bindMount(root, b, ex); err != nil {
 			return err
 		}
 	}
-	for _, p := range o.Mask {
-		if err := maskPath(root, p, ex); err != nil {
-			return err
+	mask := func() error {
+		for _, p := range o.Mask {
+			if err := maskPath(root, p, ex); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
-	for _, p := range o.ReadonlyPaths {
-		if err := readonlyPath(root, p, ex); err != nil {
-			return err
+	readonly := func() error {
+		for _, p := range o.ReadonlyPaths {
+			if err := readonlyPath(root, p, ex); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
-	return nil
+	// Docker's order for its own mounts; runc, for a bundle's list, makes
+	// the read-only paths first (its finalizeRootfs).
+	if len(o.Mounts) > 0 {
+		mask, readonly = readonly, mask
+	}
+	if err := mask(); err != nil {
+		return err
+	}
+	return readonly()
 }
 
 // Mount flags Docker puts on the kernel filesystems: no set-uid programs,

@@ -40,6 +40,11 @@ type Options struct {
 	// tmpfs, and (with Docker) no masked or read-only paths.
 	Privileged bool
 
+	// Mounts and Devices are an OCI bundle's own list (oci.go), done
+	// after the mounts above (none of which such a runtime asks for).
+	Mounts  []Mount
+	Devices []Device
+
 	Binds         []Bind   // host paths bind-mounted inside, after the mounts above
 	Mask          []string // paths hidden (a file under /dev/null, a directory under an empty tmpfs)
 	ReadonlyPaths []string // paths made read-only

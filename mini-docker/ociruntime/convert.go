@@ -1,0 +1,190 @@
+package ociruntime
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"mini-docker/capctl/caps"
+	"mini-docker/cgroupctl/cgroup"
+	"mini-docker/chroot/jail"
+)
+
+// The spec read into the primitives' terms: each field of config.json
+// becomes the option of the package that lesson 01-07 taught for it.
+
+// resources are linux.resources as cgroupctl's limits.
+func resources(r *specs.LinuxResources) cgroup.Resources {
+	var out cgroup.Resources
+	if r == nil {
+		return out
+	}
+	if m := r.Memory; m != nil {
+		if m.Limit != nil && *m.Limit > 0 {
+			out.Memory = *m.Limit
+		}
+		if m.Swap != nil {
+			out.MemorySwap = *m.Swap
+		}
+	}
+	if c := r.CPU; c != nil {
+		if c.Quota != nil && *c.Quota > 0 {
+			period := uint64(cgroup.CFSPeriod)
+			if c.Period != nil && *c.Period > 0 {
+				period = *c.Period
+			}
+			out.NanoCPUs = *c.Quota * 1e9 / int64(period)
+		}
+		if c.Shares != nil && *c.Shares > 0 {
+			out.CPUShares = *c.Shares
+		}
+		out.CpusetCpus = c.Cpus
+	}
+	if r.Pids != nil && r.Pids.Limit != nil && *r.Pids.Limit != 0 {
+		out.PidsLimit = *r.Pids.Limit
+	}
+	return out
+}
+
+// deviceRules are the spec's device rules, then what every container
+// needs whatever the spec says, as runc adds them (its AllowedDevices:
+// mknod of any node, the default devices, the terminals; Docker's own
+// list is the same), then the spec's own devices.
+func deviceRules(s *specs.Spec) []cgroup.DeviceRule {
+	var rules []cgroup.DeviceRule
+	if s.Linux.Resources != nil {
+		for _, d := range s.Linux.Resources.Devices {
+			rules = append(rules, cgroup.DeviceRule{Allow: d.Allow, Rule: deviceRule(d)})
+		}
+	}
+	for _, r := range cgroup.DockerDeviceRules {
+		rules = append(rules, cgroup.DeviceRule{Allow: true, Rule: r})
+	}
+	for _, d := range s.Linux.Devices {
+		rules = append(rules, cgroup.DeviceRule{Allow: true, Rule: fmt.Sprintf("%s %d:%d rwm", d.Type, d.Major, d.Minor)})
+	}
+	return rules
+}
+
+// deviceRule writes an OCI device rule as devices.allow reads it.
+func deviceRule(d specs.LinuxDeviceCgroup) string {
+	typ := d.Type
+	if typ == "" {
+		typ = "a"
+	}
+	num := func(p *int64) string {
+		if p == nil || *p < 0 {
+			return "*"
+		}
+		return fmt.Sprint(*p)
+	}
+	if typ == "a" {
+		return "a"
+	}
+	access := d.Access
+	if access == "" {
+		access = "rwm"
+	}
+	return fmt.Sprintf("%s %s:%s %s", typ, num(d.Major), num(d.Minor), access)
+}
+
+// jailOptions are the mounts, masked and read-only paths, devices and
+// root of the spec, as chroot's jail takes them.
+func jailOptions(s *specs.Spec, rootfs, bundle string) jail.Options {
+	o := jail.Options{Root: rootfs, ReadOnly: s.Root.Readonly, Workdir: s.Process.Cwd,
+		Mask: s.Linux.MaskedPaths, ReadonlyPaths: s.Linux.ReadonlyPaths}
+	for _, m := range s.Mounts {
+		src := m.Source
+		bind := m.Type == "bind" || strings.Contains(","+strings.Join(m.Options, ",")+",", "bind,")
+		if bind && src != "" && !filepath.IsAbs(src) {
+			src = filepath.Join(bundle, src) // relative to the bundle, as runc reads it
+		}
+		o.Mounts = append(o.Mounts, jail.ParseMount(m.Type, src, m.Destination, m.Options))
+	}
+	for _, d := range s.Linux.Devices {
+		typ := map[string]uint32{"c": unix.S_IFCHR, "u": unix.S_IFCHR, "b": unix.S_IFBLK, "p": unix.S_IFIFO}[d.Type]
+		mode := os.FileMode(0o666)
+		if d.FileMode != nil {
+			mode = *d.FileMode
+		}
+		dev := jail.Device{Path: d.Path, Type: typ, Major: uint32(d.Major), Minor: uint32(d.Minor), Mode: mode}
+		if d.UID != nil {
+			dev.UID = *d.UID
+		}
+		if d.GID != nil {
+			dev.GID = *d.GID
+		}
+		o.Devices = append(o.Devices, dev)
+	}
+	return o
+}
+
+// capsSpec is process.capabilities and process.user as capctl applies
+// them: the five sets as given (capabilities this kernel does not know
+// are left out, as runc does), the numeric user and its groups.
+func capsSpec(p *specs.Process) (caps.Spec, error) {
+	set := func(names []string) (caps.Set, error) {
+		var known []string
+		for _, n := range names {
+			if c, ok := caps.Lookup(n); ok && c <= caps.Last() {
+				known = append(known, n)
+			} else if !ok {
+				return 0, fmt.Errorf("process.capabilities: unknown capability %q", n)
+			}
+		}
+		return caps.ParseNames(known)
+	}
+	var s caps.Spec
+	if c := p.Capabilities; c != nil {
+		for _, x := range []struct {
+			dst   *caps.Set
+			names []string
+		}{{&s.Bounding, c.Bounding}, {&s.Permitted, c.Permitted}, {&s.Effective, c.Effective},
+			{&s.Inheritable, c.Inheritable}, {&s.Ambient, c.Ambient}} {
+			v, err := set(x.names)
+			if err != nil {
+				return s, err
+			}
+			*x.dst = v
+		}
+	}
+	// The kernel raises an ambient capability only if it is permitted and
+	// inheritable; runc skips the others (runc spec's config lists three
+	// ambient capabilities and no inheritable ones).
+	s.Ambient &= s.Permitted & s.Inheritable
+	groups := []int{}
+	for _, g := range p.User.AdditionalGids {
+		groups = append(groups, int(g))
+	}
+	s.User = &caps.User{UID: int(p.User.UID), GID: int(p.User.GID), Groups: groups}
+	s.NoNewPrivs = p.NoNewPrivileges
+	return s, nil
+}
+
+// rlimitTypes are the resource names of process.rlimits.
+var rlimitTypes = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+// setRlimits is process.rlimits: setrlimit(2) for each (prlimit --TYPE=SOFT:HARD).
+func setRlimits(rl []specs.POSIXRlimit) error {
+	for _, l := range rl {
+		t, ok := rlimitTypes[l.Type]
+		if !ok {
+			return fmt.Errorf("process.rlimits: unknown type %q", l.Type)
+		}
+		if err := unix.Setrlimit(t, &unix.Rlimit{Cur: l.Soft, Max: l.Hard}); err != nil {
+			return fmt.Errorf("setrlimit %s %d:%d: %w", l.Type, l.Soft, l.Hard, err)
+		}
+	}
+	return nil
+}

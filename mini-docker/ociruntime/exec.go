@@ -1,0 +1,206 @@
+package ociruntime
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/inside"
+)
+
+// execInitArg is the hidden command that ends an exec: inside the
+// container's namespaces and root, it sets the process's working
+// directory, terminal, filter, user and capabilities, then execs.
+const execInitArg = "exec-init"
+
+// execOptions are exec's flags (runc's names).
+type execOptions struct {
+	process, pidFile, consoleSocket, cwd, user string
+	detach, tty                                bool
+	env                                        []string
+}
+
+// cmdExec runs another process in a running container: `unshare join
+// PID` (the namespaces and root of its first process, entered before the
+// Go runtime starts, lesson 02), after this process joined the
+// container's group, then exec-init inside.
+func cmdExec(r *Runtime, args []string) error {
+	var o execOptions
+	f := flags("exec")
+	f.SetInterspersed(false)
+	f.StringVarP(&o.process, "process", "p", "", "the process, as config.json's process object, in a file")
+	f.StringVar(&o.pidFile, "pid-file", "", "write the process's PID there")
+	f.StringVar(&o.consoleSocket, "console-socket", "", "send the terminal's master end on this socket")
+	f.StringVar(&o.cwd, "cwd", "", "working directory")
+	f.StringVarP(&o.user, "user", "u", "", "UID[:GID]")
+	f.BoolVarP(&o.detach, "detach", "d", false, "return once the process runs")
+	f.BoolVarP(&o.tty, "tty", "t", false, "a terminal (with --console-socket)")
+	f.StringArrayVarP(&o.env, "env", "e", nil, "KEY=VALUE")
+	if err := f.Parse(args); err != nil {
+		return cli.Usagef(Tool, "exec: %v", err)
+	}
+	if f.NArg() < 1 || (o.process == "" && f.NArg() < 2) {
+		return cli.Usagef(Tool, "exec: want ID and a command (or --process FILE)")
+	}
+	st, err := r.load(f.Arg(0))
+	if err != nil {
+		return err
+	}
+	if st.Status != specs.StateRunning && st.Status != specs.StateCreated {
+		return fmt.Errorf("cannot exec in a container that is %s", st.Status)
+	}
+	spec, _, err := loadBundle(st.Bundle)
+	if err != nil {
+		return err
+	}
+	if err := execProcess(spec, &o, f.Args()[1:]); err != nil {
+		return err
+	}
+	return r.execIn(st, spec, &o)
+}
+
+// execProcess sets spec.Process to the process to exec: --process's
+// file, or the container's process with exec's command and flags.
+func execProcess(spec *specs.Spec, o *execOptions, argv []string) error {
+	if o.process != "" {
+		b, err := os.ReadFile(o.process)
+		if err != nil {
+			return fmt.Errorf("read --process: %w", err)
+		}
+		var p specs.Process
+		if err := json.Unmarshal(b, &p); err != nil {
+			return fmt.Errorf("read --process %s: %w", o.process, err)
+		}
+		spec.Process = &p
+	} else {
+		spec.Process.Args, spec.Process.Terminal = argv, o.tty
+		spec.Process.Env = append(spec.Process.Env, o.env...)
+		if o.cwd != "" {
+			spec.Process.Cwd = o.cwd
+		}
+		if o.user != "" {
+			u, g, _ := strings.Cut(o.user, ":")
+			if g == "" {
+				g = "0"
+			}
+			uid, err1 := strconv.Atoi(u)
+			gid, err2 := strconv.Atoi(g)
+			if err1 != nil || err2 != nil {
+				return cli.Usagef(Tool, "exec --user %q: want UID[:GID]", o.user)
+			}
+			spec.Process.User = specs.User{UID: uint32(uid), GID: uint32(gid)}
+		}
+	}
+	if len(spec.Process.Args) == 0 {
+		return fmt.Errorf("exec: the process has no args")
+	}
+	if spec.Process.Cwd == "" {
+		spec.Process.Cwd = "/"
+	}
+	return nil
+}
+
+// execIn joins the group, then starts `unshare join PID -- exec-init`
+// with this binary and the configuration as descriptors.
+func (r *Runtime) execIn(st *State, spec *specs.Spec, o *execOptions) error {
+	g, err := group(st)
+	if err != nil {
+		return err
+	}
+	if err := g.Join(os.Getpid(), nil); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	self, _ = filepath.EvalSymlinks(self)
+	unshare := filepath.Join(filepath.Dir(self), "unshare")
+	if _, err := os.Stat(unshare); err != nil {
+		return fmt.Errorf("exec: needs the unshare tool next to %s: %w", self, err)
+	}
+	prog, err := os.Open(self)
+	if err != nil {
+		return err
+	}
+	defer prog.Close()
+	cr, cw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer cr.Close()
+	b, _ := json.Marshal(initConfig{Spec: spec, Console: spec.Process.Terminal})
+	_, err = cw.Write(b)
+	cw.Close()
+	if err != nil {
+		return err
+	}
+	// The configuration on 3 (as for create's init), this binary on 4.
+	cmd := exec.Command(unshare, "join", strconv.Itoa(st.Pid), "--", "/proc/self/fd/4", "runtime", execInitArg)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.ExtraFiles = []*os.File{cr, prog}
+	cmd.Env = []string{}
+	if spec.Process.Terminal {
+		conn, err := dialConsole(o.consoleSocket)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, nil, conn)
+		cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("exec: start %s: %w", unshare, err)
+	}
+	if o.pidFile != "" {
+		if err := writePidFile(o.pidFile, cmd.Process.Pid); err != nil {
+			cmd.Process.Kill()
+			return err
+		}
+	}
+	if o.detach {
+		return cmd.Process.Release()
+	}
+	err = cmd.Wait()
+	if code := cli.CodeOf(err); err != nil && code != 0 {
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
+			return cli.ExitCode(cli.WaitStatusCode(ws))
+		}
+		return err
+	}
+	return nil
+}
+
+// cmdExecInit is the exec'd process's last hop, in the container: the
+// same last steps as the container's first process (finish).
+func cmdExecInit(_ *Runtime, _ []string) error {
+	cfg, err := readInitConfig()
+	if err != nil {
+		return err
+	}
+	p := cfg.Spec.Process
+	if err := setRlimits(p.Rlimits); err != nil {
+		return err
+	}
+	if err := unix.Chdir(p.Cwd); err != nil {
+		return fmt.Errorf("chdir to %s: %w", p.Cwd, err)
+	}
+	if cfg.Console {
+		if err := inside.MakeConsole(strconv.Itoa(consoleFd)); err != nil {
+			return err
+		}
+	}
+	if _, err := cli.LookPath(p.Args[0], p.Env); err != nil {
+		return err
+	}
+	return finish(cfg)
+}
