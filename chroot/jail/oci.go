@@ -82,6 +82,9 @@ var propagations = map[string]uintptr{
 func ParseMount(typ, source, target string, options []string) Mount {
 	m := Mount{Type: typ, Source: source, Target: target}
 	for _, o := range options {
+		if o == "" {
+			continue // mount(8) skips empty options ("a,,b")
+		}
 		if f, ok := mountFlags[o]; ok {
 			if f.clear {
 				m.Flags &^= f.flag

@@ -1,0 +1,33 @@
+package ociruntime
+
+import (
+	"syscall"
+	"testing"
+)
+
+// TestParseSignal: kill's SIGNAL as runc takes it: a number, a name with
+// or without SIG, any case.
+func TestParseSignal(t *testing.T) {
+	for in, want := range map[string]syscall.Signal{"9": syscall.SIGKILL, "KILL": syscall.SIGKILL,
+		"sigterm": syscall.SIGTERM, "SIGUSR1": syscall.SIGUSR1, "15": syscall.SIGTERM} {
+		if got, err := parseSignal(in); err != nil || got != want {
+			t.Errorf("parseSignal(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "0", "65", "NOPE", "-9"} {
+		if _, err := parseSignal(bad); err == nil {
+			t.Errorf("parseSignal(%q) succeeded", bad)
+		}
+	}
+}
+
+// FuzzParseSignal: any argument is a signal of 1-64 or an error.
+func FuzzParseSignal(f *testing.F) {
+	f.Add("KILL")
+	f.Add("15")
+	f.Fuzz(func(t *testing.T, s string) {
+		if sig, err := parseSignal(s); err == nil && (sig < 1 || sig > 64) {
+			t.Fatalf("parseSignal(%q) = %d", s, sig)
+		}
+	})
+}
