@@ -104,31 +104,10 @@ func mountDev(root string, devpts bool, hostDevs []hostDevice, ex *explain.Print
 	if err := mountFS(root, "/dev", "tmpfs", "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k", ex); err != nil {
 		return err
 	}
+	if err := populateDev(root, devpts, ex); err != nil {
+		return err
+	}
 	dev := filepath.Join(root, "dev")
-	for _, d := range devices {
-		if err := makeDevice(dev, d, ex); err != nil {
-			return err
-		}
-	}
-	links := [][2]string{
-		{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
-		{"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
-	}
-	// /dev/core only where the kernel has a /proc/kcore to point at
-	// (CONFIG_PROC_KCORE), as runc does: no dangling link otherwise.
-	if _, err := os.Stat("/proc/kcore"); err == nil {
-		links = append(links, [2]string{"/proc/kcore", "core"})
-	}
-	if devpts {
-		// The pty multiplexer of the jail's own devpts instance, not the host's.
-		links = append(links, [2]string{"pts/ptmx", "ptmx"})
-	}
-	for _, l := range links {
-		ex.Argv("ln", "-s", l[0], filepath.Join(dev, l[1]))
-		if err := os.Symlink(l[0], filepath.Join(dev, l[1])); err != nil {
-			return fmt.Errorf("create /dev/%s: %w", l[1], err)
-		}
-	}
 	for _, d := range hostDevs {
 		if err := copyHostDevice(dev, d, ex); err != nil {
 			return err

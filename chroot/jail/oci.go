@@ -179,7 +179,11 @@ func bindWithFlags(root string, m Mount, ex *explain.Printer) error {
 }
 
 // populateDev makes the device nodes and links every container's /dev
-// holds (the runtime spec's "Default Devices"), in a /dev tmpfs.
+// holds (the runtime spec's "Default Devices"), in a /dev tmpfs. /dev/core
+// only where the kernel has a /proc/kcore to point at
+// (CONFIG_PROC_KCORE), as runc does: no dangling link otherwise. With
+// devpts, /dev/ptmx is the multiplexer of the jail's own devpts
+// instance, not the host's.
 func populateDev(root string, devpts bool, ex *explain.Printer) error {
 	dev := filepath.Join(root, "dev")
 	for _, d := range devices {

@@ -124,7 +124,8 @@ func (r *Runtime) create(id string, o createOptions) (st *State, err error) {
 	}
 	if spec.Hooks != nil {
 		state := ociState(st)
-		for _, hooks := range [][]specs.Hook{spec.Hooks.Prestart, spec.Hooks.CreateRuntime} { //nolint:staticcheck // prestart is deprecated, still used by Docker 20.10
+		//lint:ignore SA1019 prestart is deprecated, and Docker 20.10 still sets it (libnetwork-setkey)
+		for _, hooks := range [][]specs.Hook{spec.Hooks.Prestart, spec.Hooks.CreateRuntime} {
 			if err := runHooks(hooks, state); err != nil {
 				return nil, err
 			}

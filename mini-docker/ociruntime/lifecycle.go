@@ -96,13 +96,18 @@ func group(st *State) (*cgroup.Group, error) {
 	return cgroup.Open(h, st.CgroupParent, st.CgroupName)
 }
 
-// signalGroup sends sig to every process in the container's group.
-func (r *Runtime) signalGroup(st *State, sig syscall.Signal) error {
+// procs lists the processes of the container's group (host PIDs).
+func procs(st *State) ([]int, error) {
 	g, err := group(st)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	pids, err := g.Procs()
+	return g.Procs()
+}
+
+// signalGroup sends sig to every process in the container's group.
+func (r *Runtime) signalGroup(st *State, sig syscall.Signal) error {
+	pids, err := procs(st)
 	if err != nil {
 		return err
 	}
@@ -224,11 +229,7 @@ func cmdPs(r *Runtime, args []string) error {
 	if err != nil {
 		return err
 	}
-	g, err := group(st)
-	if err != nil {
-		return err
-	}
-	pids, err := g.Procs()
+	pids, err := procs(st)
 	if err != nil {
 		return err
 	}

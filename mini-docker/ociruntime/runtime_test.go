@@ -182,8 +182,14 @@ func TestLifecycle(t *testing.T) {
 	if status, _ := state(t, root, "c1"); status != "running" {
 		t.Fatalf("after start: %s", status)
 	}
-	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) != "sleep" {
-		t.Errorf("the container's process runs %q, want sleep", comm)
+	// start returns once the process has read the fifo; it execs sleep
+	// a moment later, as runc's does.
+	deadline := time.Now().Add(time.Minute)
+	for comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) != "sleep"; comm, _ = os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the container's process runs %q a minute after start, want sleep", comm)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if out, code := runtime(t, root, "delete", "c1"); code == 0 {
 		t.Errorf("delete of a running container succeeded: %s", out)
@@ -191,7 +197,7 @@ func TestLifecycle(t *testing.T) {
 	if out, code := runtime(t, root, "kill", "c1", "KILL"); code != 0 {
 		t.Fatalf("kill: exit %d: %s", code, out)
 	}
-	deadline := time.Now().Add(time.Minute)
+	deadline = time.Now().Add(time.Minute)
 	for status, _ := state(t, root, "c1"); status != "stopped"; status, _ = state(t, root, "c1") {
 		if time.Now().After(deadline) {
 			t.Fatalf("still %s a minute after kill", status)
@@ -225,9 +231,18 @@ func TestRunExitCodeAndExec(t *testing.T) {
 		t.Fatalf("run --detach: exit %d: %s", code, out)
 	}
 	defer runtime(t, root, "delete", "--force", "r2")
-	out, code := runtime(t, root, "exec", "r2", "sh", "-c", "hostname; cat /proc/1/comm")
-	if code != 0 || out != "runc\nsleep\n" {
-		t.Errorf("exec: exit %d, output %q, want runc and sleep", code, out)
+	// start returns once the process has read the fifo; its exec of
+	// sleep follows a moment later, as with runc.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, code := runtime(t, root, "exec", "r2", "sh", "-c", "hostname; cat /proc/1/comm")
+		if code == 0 && out == "runc\nsleep\n" {
+			break
+		}
+		if code != 0 || time.Now().After(deadline) {
+			t.Fatalf("exec: exit %d, output %q, want runc and sleep", code, out)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if out, code := runtime(t, root, "exec", "r2", "sh", "-c", "exit 7"); code != 7 {
 		t.Errorf("exec of exit 7: exit %d: %s", code, out)
@@ -241,8 +256,10 @@ func TestBadBundle(t *testing.T) {
 	root := t.TempDir()
 	dir, spec := bundle(t, "true")
 	cases := map[string]func(s *specs.Spec){
-		"no args":       func(s *specs.Spec) { s.Process.Args = nil },
-		"bad namespace": func(s *specs.Spec) { s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "bogus"}) },
+		"no args": func(s *specs.Spec) { s.Process.Args = nil },
+		"bad namespace": func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "bogus"})
+		},
 		"join mount ns": func(s *specs.Spec) {
 			s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace, Path: "/proc/1/ns/mnt"}}
 		},
