@@ -365,10 +365,16 @@ func TestWalkthrough(t *testing.T) {
 	if lines := strings.Count(strings.TrimSpace(ps), "\n") + 1; lines != 3 {
 		t.Errorf("exec ps aux shows %d lines, want the header, sleep and ps:\n%s", lines, ps)
 	}
-	// exec joins the cgroup, and runs under the same seccomp filter and
+	// exec joins the cgroup (v1 and hybrid: the memory controller's
+	// group; v2: the container's group, the root of its private cgroup
+	// namespace), and runs under the same seccomp filter and
 	// capabilities, with no descriptor of ours left open.
-	sec := h.must("exec", "demo", "sh", "-c", "grep -E 'CapEff|Seccomp:' /proc/self/status; grep memory /proc/self/cgroup; ls /proc/$$/fd")
-	for _, want := range []string{"CapEff:\t00000000a80425fb", "Seccomp:\t2", ":memory:/mini-docker/" + id, "\n0\n1\n2\n"} {
+	inCgroup := ":memory:/mini-docker/" + id
+	if _, v2 := cgroupDirs(t, pid); v2 {
+		inCgroup = "\n0::/\n"
+	}
+	sec := h.must("exec", "demo", "sh", "-c", "grep -E 'CapEff|Seccomp:' /proc/self/status; grep -E 'memory|^0::' /proc/self/cgroup; ls /proc/$$/fd")
+	for _, want := range []string{"CapEff:\t00000000a80425fb", "Seccomp:\t2", inCgroup, "\n0\n1\n2\n"} {
 		if !strings.Contains(sec, want) {
 			t.Errorf("exec: lacks %q:\n%s", want, sec)
 		}
