@@ -301,10 +301,15 @@ func (g *Group) createV1(ex *explain.Printer, made *[]string) error {
 // missing, then readied by prepareParent); prepare readies dir itself.
 // Another cgroupctl deleting the parent's last group removes the empty
 // parent, possibly between our mkdir of the parent and our write into it
-// or our mkdir of dir (ENOENT): then it is made again.
+// (ENOENT, or ENODEV from a group being removed) or our mkdir of dir
+// (ENOENT): then it is made again. It may also be removed and made again
+// by a third between our write and our mkdir, unready (on v2: without
+// the controllers handed down, so dir gets no limit files), so once dir
+// holds the parent, the parent is readied again (a no-op when it is).
 func mkdirGroup(ex *explain.Printer, dir string, made *[]string, prepareParent, prepare func(string) error) error {
 	const attempts = 5
 	parent := filepath.Dir(dir)
+	gone := func(err error) bool { return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENODEV) }
 	for attempt := 1; ; attempt++ {
 		if ok, err := mkdirIfMissing(ex, parent); err != nil {
 			return err
@@ -313,7 +318,7 @@ func mkdirGroup(ex *explain.Printer, dir string, made *[]string, prepareParent, 
 		}
 		if prepareParent != nil {
 			if err := prepareParent(parent); err != nil {
-				if errors.Is(err, syscall.ENOENT) && attempt < attempts {
+				if gone(err) && attempt < attempts {
 					continue
 				}
 				return err
@@ -322,6 +327,11 @@ func mkdirGroup(ex *explain.Printer, dir string, made *[]string, prepareParent, 
 		err := mkdir(ex, dir)
 		if err == nil {
 			*made = append(*made, dir)
+			if prepareParent != nil {
+				if err := prepareParent(parent); err != nil {
+					return err
+				}
+			}
 			if prepare != nil {
 				return prepare(dir)
 			}
