@@ -113,10 +113,6 @@ func cmdPull(c *ctx, args []string) error {
 	return pullTool(c, append([]string{"--root", c.root}, args...)...)
 }
 
-func cmdImages(c *ctx, args []string) error {
-	return pullTool(c, append([]string{"images", "--root", c.root}, args...)...)
-}
-
 // usersOf lists the containers whose image is img (by image ID).
 func usersOf(e *engine.Engine, imageID string) []*container.Container {
 	cs, _ := e.List()

@@ -1,40 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
-	"text/template"
 
 	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/command/system"
 	"mini-docker/mini-docker/engine"
 )
-
-// templateFuncs are the functions docker inspect --format offers.
-var templateFuncs = template.FuncMap{
-	"json": func(v any) (string, error) {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil {
-			return "", err
-		}
-		return strings.TrimSpace(b.String()), nil
-	},
-	"join":  strings.Join,
-	"split": strings.Split,
-	"lower": strings.ToLower,
-	"upper": strings.ToUpper,
-	"title": func(s string) string {
-		if s == "" {
-			return s
-		}
-		return strings.ToUpper(s[:1]) + s[1:]
-	},
-	"println": fmt.Sprintln,
-}
 
 func cmdInspect(c *ctx, args []string) error {
 	f := newFlags("inspect", "[-f FORMAT] NAME...", "Print Docker's JSON description of containers (or images), or the fields a Go template picks.",
@@ -53,13 +26,6 @@ func cmdInspect(c *ctx, args []string) error {
 	}
 	if *tree {
 		return inspectTrees(e, f.Args())
-	}
-	var tmpl *template.Template
-	if *format != "" {
-		tmpl, err = template.New("").Funcs(templateFuncs).Parse(*format)
-		if err != nil {
-			return cli.Errorf(1, "template parsing error: %v", err)
-		}
 	}
 	var objs []any
 	failed := false
@@ -82,25 +48,8 @@ func cmdInspect(c *ctx, args []string) error {
 		}
 		objs = append(objs, obj)
 	}
-	if tmpl != nil {
-		for _, o := range objs {
-			// Templates see the same field names as the JSON: go through it.
-			var generic any
-			b, _ := json.Marshal(o)
-			dec := json.NewDecoder(bytes.NewReader(b))
-			dec.UseNumber() // print 33554432, not 3.3554432e+07
-			dec.Decode(&generic)
-			var out bytes.Buffer
-			if err := tmpl.Execute(&out, generic); err != nil {
-				return cli.Errorf(1, "template: %v", err)
-			}
-			fmt.Println(out.String())
-		}
-	} else {
-		if objs == nil {
-			objs = []any{}
-		}
-		printJSON(objs)
+	if err := system.Inspect(os.Stdout, objs, *format); err != nil {
+		return err
 	}
 	if failed {
 		return cli.ExitCode(1)
@@ -122,20 +71,10 @@ func inspectOCI(e *engine.Engine, refs []string) error {
 		if err != nil {
 			return err
 		}
-		printJSON(spec)
+		system.PrintJSON(spec)
 	}
 	if failed {
 		return cli.ExitCode(1)
 	}
 	return nil
-}
-
-// printJSON prints v indented as docker inspect does, without HTML escapes.
-func printJSON(v any) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "    ")
-	enc.Encode(v)
-	os.Stdout.Write(b.Bytes())
 }

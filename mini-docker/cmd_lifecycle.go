@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/sweep"
@@ -50,23 +51,8 @@ func eachContainer(e *engine.Engine, refs []string, quiet bool, fn func(ct *cont
 	return notFound(last)
 }
 
-// open parses a command's flags, checks it got at least n arguments and
-// opens the engine. Callers return cli.Done(err), which is nil after --help.
 func open(c *ctx, f *cli.Flags, args []string, name string, n int) (*engine.Engine, error) {
-	if err := f.Parse(args); err != nil {
-		return nil, err
-	}
-	if err := needArgs(f, name, n); err != nil {
-		return nil, err
-	}
-	return openEngine(c, f)
-}
-
-func needArgs(f *cli.Flags, name string, n int) error {
-	if f.NArg() < n {
-		return cli.Usagef("mini-docker "+name, "\"mini-docker %s\" requires at least %d argument", name, n)
-	}
-	return nil
+	return command.Open(c.root, f, args, name, n)
 }
 
 func cmdLogs(c *ctx, args []string) error {

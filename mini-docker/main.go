@@ -22,6 +22,9 @@ import (
 	"strings"
 
 	"mini-docker/internal/cli"
+	mdcontainer "mini-docker/mini-docker/command/container"
+	"mini-docker/mini-docker/command/image"
+	"mini-docker/mini-docker/command/system"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/monitor"
 	"mini-docker/mini-docker/networkcmd"
@@ -157,13 +160,13 @@ var commands map[string]func(*ctx, []string) error
 
 func init() {
 	commands = map[string]func(*ctx, []string) error{
-		"run": cmdRun, "ps": cmdPs, "exec": cmdExec, "logs": cmdLogs, "stop": cmdStop,
+		"run": cmdRun, "ps": rooted(mdcontainer.Ps), "exec": cmdExec, "logs": cmdLogs, "stop": cmdStop,
 		"kill": cmdKill, "start": cmdStart, "restart": cmdRestart, "pause": cmdPause,
 		"unpause": cmdUnpause, "rm": cmdRm, "wait": cmdWait, "inspect": cmdInspect, "top": cmdTop,
-		"pull": cmdPull, "images": cmdImages, "rmi": cmdRmi, "info": cmdInfo, "version": cmdVersion,
+		"pull": cmdPull, "images": rooted(image.Images), "rmi": cmdRmi, "info": rooted(system.Info), "version": rooted(system.Version), "system info": rooted(system.Info),
 		"container prune": cmdContainerPrune, "system prune": cmdSystemPrune,
-		"container ls": cmdPs, "container list": cmdPs, "container rm": cmdRm,
-		"container inspect": cmdInspect, "image ls": cmdImages, "image rm": cmdRmi,
+		"container ls": rooted(mdcontainer.Ps), "container list": rooted(mdcontainer.Ps), "container rm": cmdRm,
+		"container inspect": cmdInspect, "image ls": rooted(image.Images), "image list": rooted(image.Images), "image rm": cmdRmi,
 		"image pull": cmdPull, "image prune": cmdImagePrune,
 		"compare": cmdCompare,
 		"build":   cmdBuild, "image build": cmdBuild, "commit": cmdCommit, "container commit": cmdCommit,
@@ -176,7 +179,7 @@ func init() {
 	}
 }
 
-func cmdVersion(c *ctx, args []string) error {
-	fmt.Printf("mini-docker version %s\n", cli.Version)
-	return nil
+// rooted adapts a command of a mini-docker/command package.
+func rooted(cmd func(root string, args []string) error) func(*ctx, []string) error {
+	return func(c *ctx, args []string) error { return cmd(c.root, args) }
 }

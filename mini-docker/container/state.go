@@ -24,6 +24,7 @@ type (
 	HostConfig  = mobycontainer.HostConfig
 	NetworkMode = mobycontainer.NetworkMode
 	Status      = mobycontainer.ContainerState
+	Health      = mobycontainer.Health
 )
 
 // The states of a container, Docker's (docker ps shows them).
@@ -94,6 +95,7 @@ type State struct {
 	Error      string    `json:"Error"`
 	StartedAt  time.Time `json:"StartedAt"`
 	FinishedAt time.Time `json:"FinishedAt"`
+	Health     *Health   `json:"Health,omitempty"` // --health-cmd's checks (Docker's State.Health)
 }
 
 // GraphDriver names the overlay mount's folders, as Docker's overlay2 does.

@@ -63,6 +63,8 @@ type Options struct {
 	Explain     bool
 	Timings     bool
 	ToolChain   bool // run the inside steps as the separate tools, as --explain prints them
+
+	Lifecycle // --label, --restart, --ulimit, --device, --health-cmd ... (runopts.go)
 }
 
 // RunFlags defines docker run's flags, each setting its field of o. It is a plain pflag set, not
@@ -104,6 +106,7 @@ func RunFlags(o *Options) (*pflag.FlagSet, *bool) {
 	f.StringVar(&o.Pull, "pull", "missing", "pull image before running: always, missing or never")
 	f.StringVar(&o.Platform, "platform", "", "platform (only linux/amd64 here)")
 	f.BoolVar(&o.Userns, "userns", false, "run in a new user namespace (root inside maps to us)")
+	lifecycleFlags(f, &o.Lifecycle)
 	return f, help
 }
 
@@ -569,6 +572,9 @@ func (o *Options) Config(img ocispec.ImageConfig, envFiles []string) (*container
 	}
 	if len(c.Env) == 0 {
 		c.Env = nil
+	}
+	if err := o.Lifecycle.config(c, img.Labels); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

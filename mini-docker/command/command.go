@@ -1,0 +1,89 @@
+// Package command holds what every mini-docker command shares: its flag
+// set (Docker's names, interspersed flags), the engine opened on the
+// state root, and Docker's exit code for a name that is not found. The
+// commands live in the sub-packages by the docker CLI's grouping
+// (container, image, system); mini-docker's main package only registers
+// them.
+package command
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"text/template"
+
+	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/formatter"
+)
+
+// NewFlags is a command's flag set: "mini-docker NAME", flags anywhere
+// among the arguments, as docker's.
+func NewFlags(name, usage, summary string, examples ...string) *cli.Flags {
+	f := cli.NewFlags(cli.Command{Tool: "mini-docker " + name, Usage: usage, Summary: summary, Examples: examples})
+	f.SetInterspersed(true)
+	return f
+}
+
+// OpenEngine opens the engine on the state root, explaining when asked.
+func OpenEngine(root string, f *cli.Flags) (*engine.Engine, error) {
+	e, err := engine.NewEngine(root)
+	if err != nil {
+		return nil, err
+	}
+	e.Explain = f.Explainer()
+	return e, nil
+}
+
+// Open parses a command's flags, checks it got at least n arguments and
+// opens the engine. Callers return cli.Done(err), which is nil after --help.
+func Open(root string, f *cli.Flags, args []string, name string, n int) (*engine.Engine, error) {
+	if err := f.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := NeedArgs(f, name, n); err != nil {
+		return nil, err
+	}
+	return OpenEngine(root, f)
+}
+
+// NeedArgs refuses fewer than n arguments with docker's words (exit 125).
+func NeedArgs(f *cli.Flags, name string, n int) error {
+	if f.NArg() < n {
+		return cli.Usagef("mini-docker "+name, "\"mini-docker %s\" requires at least %d argument", name, n)
+	}
+	return nil
+}
+
+// NotFound gives Docker's exit code (1) to a lookup failure.
+func NotFound(err error) error { return cli.WithCode(err, 1) }
+
+// TemplateError words a --format failure as the docker CLI's command
+// does (parse and exec are each prefixed by the command's own words),
+// with docker's exit code 1.
+func TemplateError(err error, parse, exec string) error {
+	var pe *formatter.ParseError
+	var xe *formatter.ExecError
+	switch {
+	case errors.As(err, &pe):
+		return cli.Errorf(1, "%s: %v", parse, pe.Err)
+	case errors.As(err, &xe):
+		return cli.Errorf(1, "%s: %v", exec, xe.Err)
+	}
+	return err
+}
+
+// Execute runs a single-object template (info, version, inspect) and
+// prints its result and a newline; a failure is returned as docker
+// words it, prefix first (exit 1).
+func Execute(tmpl *template.Template, v any, prefix string) error {
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, v); err != nil {
+		if prefix != "" {
+			return cli.Errorf(1, "%s: %v", prefix, err)
+		}
+		return cli.WithCode(err, 1)
+	}
+	fmt.Println(b.String())
+	return nil
+}

@@ -1,0 +1,58 @@
+package system
+
+import (
+	"fmt"
+	"runtime"
+
+	mobysystem "github.com/moby/moby/api/types/system"
+	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/command"
+	"mini-docker/mini-docker/formatter"
+)
+
+// versionInfo is what version's --format sees, as the docker CLI's:
+// the client and the server (mini-docker is both).
+type versionInfo struct {
+	Client clientVersion
+	Server *mobysystem.VersionResponse
+}
+
+type clientVersion struct {
+	Version   string
+	GoVersion string
+	Os        string
+	Arch      string
+	Context   string
+}
+
+// Version is `mini-docker version [--format TEMPLATE]`.
+func Version(root string, args []string) error {
+	f := command.NewFlags("version", "[--format TEMPLATE]", "Print the version.",
+		"mini-docker version", "mini-docker version --format '{{.Server.Version}}'", "mini-docker version --format json")
+	format := f.StringP("format", "f", "", "format the output using a Go template, or json")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if *format == "" {
+		fmt.Printf("mini-docker version %s\n", cli.Version)
+		return nil
+	}
+	if *format == formatter.JSONFormatKey {
+		*format = "{{json .}}"
+	}
+	tmpl, err := formatter.Parse("version", *format)
+	if err != nil {
+		return cli.Errorf(1, "template parsing error: %v", err)
+	}
+	var u unix.Utsname
+	unix.Uname(&u)
+	v := versionInfo{
+		Client: clientVersion{Version: cli.Version, GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, Context: "default"},
+		Server: &mobysystem.VersionResponse{Platform: mobysystem.PlatformInfo{Name: "mini-docker"}, Version: cli.Version,
+			Os: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version(), KernelVersion: unix.ByteSliceToString(u.Release[:]),
+			Components: []mobysystem.ComponentVersion{{Name: "Engine", Version: cli.Version}}},
+	}
+	return command.Execute(tmpl, v, "")
+}
