@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -259,34 +258,6 @@ func cmdWait(c *ctx, args []string) error {
 		fmt.Println(cur.State.ExitCode)
 		return nil
 	})
-}
-
-func cmdTop(c *ctx, args []string) error {
-	f := newFlags("top", "CONTAINER [ps OPTIONS]", "Show the processes of a container, as seen from the host (ps -f by default).", "mini-docker top demo")
-	f.SetInterspersed(false)
-	e, err := open(c, f, args, "top", 1)
-	if err != nil {
-		return cli.Done(err)
-	}
-	ct, err := e.Find(f.Arg(0))
-	if err != nil {
-		return notFound(err)
-	}
-	if !ct.State.Running {
-		return notFound(fmt.Errorf("container %s is not running", ct.ID))
-	}
-	pids := e.Pids(ct)
-	var ps []string
-	for _, p := range pids {
-		ps = append(ps, strconv.Itoa(p))
-	}
-	psArgs := f.Args()[1:]
-	if len(psArgs) == 0 {
-		psArgs = []string{"-f"}
-	}
-	cmd := exec.Command("ps", append(psArgs, "-p", strings.Join(ps, ","))...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	return cmd.Run()
 }
 
 func cmdContainerPrune(c *ctx, args []string) error {

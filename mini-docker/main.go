@@ -40,7 +40,7 @@ pull, overlay, cgroupctl, vethctl, unshare, chroot, seccompctl, capctl.
 
 Containers:
   run IMAGE [CMD...]       create and start a container (--explain prints the chain)
-  ps [-a] [-q]             list containers
+  ps [-a] [-q] [-f K=V]    list containers (--format, --filter, -l, -n, -s)
   exec CONTAINER CMD...    run a command in a running container
   logs CONTAINER           print a container's output
   stop CONTAINER...        SIGTERM, then SIGKILL after a grace period
@@ -52,15 +52,18 @@ Containers:
   rm [-f] CONTAINER...     remove containers (and everything they made)
   wait CONTAINER...        wait for containers to end, print their exit codes
   inspect [-f FMT] NAME... Docker's JSON for containers and images
-  top CONTAINER            the container's processes
+  top CONTAINER [ps OPTS]  the container's processes
+  stats [CONTAINER...]     CPU, memory, network, block I/O, pids (cgroup files)
+  rename CONTAINER NAME    give a container another name
   diff CONTAINER           files changed in the container's upper layer
   commit CONTAINER [REF]   a new image from a container's changes
   export -o FILE CONTAINER the container's filesystem as a tar archive
   container prune          remove every stopped container
+  container CMD, image CMD Docker's management names: container ls, image rm, ...
 
 Images:
   pull IMAGE               pull an image into the store
-  images                   list images
+  images [-q] [--format T] list images (rmi $(mini-docker images -q) removes all)
   build [-t NAME] CONTEXT  build an image from a Dockerfile
   history IMAGE            the layers of an image and what made them
   tag SOURCE TARGET        give an image another name
@@ -77,6 +80,8 @@ Host:
   network create|ls|inspect|rm|prune   user-defined bridge networks
   runtime COMMAND ...      an OCI runtime with runc's command line (create, start, state, ...)
   system prune             remove stopped containers and leftovers of crashes
+  system df                disk used by images, containers, volumes
+  events [--since T]       the recorded state changes (create, start, die, ...)
   version                  print the version
 
 Global options:
@@ -159,23 +164,31 @@ type ctx struct {
 var commands map[string]func(*ctx, []string) error
 
 func init() {
+	ps, images := rooted(mdcontainer.Ps), rooted(image.Images)
 	commands = map[string]func(*ctx, []string) error{
-		"run": cmdRun, "ps": rooted(mdcontainer.Ps), "exec": cmdExec, "logs": cmdLogs, "stop": cmdStop,
+		"run": cmdRun, "ps": ps, "exec": cmdExec, "logs": cmdLogs, "stop": cmdStop,
 		"kill": cmdKill, "start": cmdStart, "restart": cmdRestart, "pause": cmdPause,
-		"unpause": cmdUnpause, "rm": cmdRm, "wait": cmdWait, "inspect": cmdInspect, "top": cmdTop,
-		"pull": cmdPull, "images": rooted(image.Images), "rmi": cmdRmi, "info": rooted(system.Info), "version": rooted(system.Version), "system info": rooted(system.Info),
+		"unpause": cmdUnpause, "rm": cmdRm, "wait": cmdWait, "inspect": cmdInspect, "top": rooted(mdcontainer.Top),
+		"stats": rooted(mdcontainer.Stats), "rename": rooted(mdcontainer.Rename),
+		"pull": cmdPull, "images": images, "rmi": cmdRmi, "info": rooted(system.Info), "version": rooted(system.Version),
+		"system info": rooted(system.Info), "system df": rooted(system.Df), "events": rooted(system.Events), "system events": rooted(system.Events),
 		"container prune": cmdContainerPrune, "system prune": cmdSystemPrune,
-		"container ls": rooted(mdcontainer.Ps), "container list": rooted(mdcontainer.Ps), "container rm": cmdRm,
-		"container inspect": cmdInspect, "image ls": rooted(image.Images), "image list": rooted(image.Images), "image rm": cmdRmi,
-		"image pull": cmdPull, "image prune": cmdImagePrune,
-		"compare": cmdCompare,
-		"build":   cmdBuild, "image build": cmdBuild, "commit": cmdCommit, "container commit": cmdCommit,
-		"diff": cmdDiff, "container diff": cmdDiff, "history": cmdHistory, "image history": cmdHistory,
-		"tag": cmdTag, "image tag": cmdTag, "push": cmdPush, "image push": cmdPush,
-		"export": cmdExport, "container export": cmdExport, "save": cmdSave, "image save": cmdSave,
-		"load": cmdLoad, "image load": cmdLoad,
-		"lesson": cmdLesson, "network": func(c *ctx, a []string) error { return networkcmd.Run(c.root, a) },
+		"container ls": ps, "container list": ps, "image ls": images, "image list": images, "image rm": cmdRmi,
+		"image prune": cmdImagePrune, "compare": cmdCompare, "build": cmdBuild, "commit": cmdCommit,
+		"diff": cmdDiff, "history": cmdHistory, "tag": cmdTag, "push": cmdPush,
+		"export": cmdExport, "save": cmdSave, "load": cmdLoad, "lesson": cmdLesson, "network": func(c *ctx, a []string) error { return networkcmd.Run(c.root, a) },
 		"runtime": func(_ *ctx, args []string) error { return ociruntime.Main(args) },
+	}
+	// Docker's management commands name the same commands: container stop, image tag, ...
+	for group, names := range map[string]string{
+		"container": "attach commit cp create diff exec export inspect kill logs pause port rename restart rm run start stats stop top unpause wait",
+		"image":     "build history import inspect load pull push save tag",
+	} {
+		for _, n := range strings.Fields(names) {
+			if cmd, ok := commands[n]; ok {
+				commands[group+" "+n] = cmd
+			}
+		}
 	}
 }
 

@@ -87,3 +87,8 @@ func Execute(tmpl *template.Template, v any, prefix string) error {
 	fmt.Println(b.String())
 	return nil
 }
+
+// FormatFlag defines a list's --format flag, with docker's help.
+func FormatFlag(f *cli.Flags) *string {
+	return f.String("format", "", "format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template")
+}

@@ -170,3 +170,41 @@ func (s *Store) Remove(id string) error {
 	}
 	return nil
 }
+
+// Rename gives container id a new name, under the same lock as Create,
+// so a name is never taken twice. Docker's words for each refusal.
+func (s *Store) Rename(id, name string) (*Container, error) {
+	name = strings.TrimPrefix(name, "/")
+	if err := CheckName(name); err != nil {
+		return nil, fmt.Errorf("Error when allocating new name: %w", err)
+	}
+	l, err := s.lockAll()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	cs, _, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if c.Name == "/"+name {
+			if c.ID == id {
+				//lint:ignore ST1005 Docker's own words, as docker prints them
+				return nil, fmt.Errorf("Renaming a container with the same name as its current name")
+			}
+			return nil, fmt.Errorf("Error when allocating new name: %w", &ErrNameInUse{Name: name, ID: c.ID})
+		}
+	}
+	cl, err := s.LockContainer(id)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Unlock()
+	c, err := s.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	c.Name = "/" + name
+	return c, s.Save(c)
+}

@@ -8,9 +8,11 @@ import (
 	"syscall"
 	"time"
 
+	mobyevents "github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
 
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/events"
 )
 
 // ParseSignal reads a signal as docker kill -s does: KILL, SIGKILL or 9.
@@ -46,6 +48,7 @@ func (e *Engine) Kill(c *container.Container, sig syscall.Signal) error {
 	if err := syscall.Kill(c.State.Pid, sig); err != nil {
 		return fmt.Errorf("kill %d: %w", c.State.Pid, err)
 	}
+	e.event("kill", c, map[string]string{"signal": strconv.Itoa(int(sig))})
 	return nil
 }
 
@@ -83,6 +86,7 @@ func (e *Engine) Stop(c *container.Container, timeout time.Duration) error {
 	if c.State.Paused {
 		e.thaw(c)
 	}
+	defer e.event("stop", c, nil)
 	e.Kill(c, syscall.SIGTERM)
 	if _, done := e.WaitExit(c, timeout); done {
 		return nil
@@ -147,6 +151,7 @@ func (e *Engine) Remove(c *container.Container, force bool) error {
 	}
 	unmountUnder(e.Store.Dir(c.ID))
 	e.Explain.Argv("rm", "-rf", e.Store.Dir(c.ID))
+	e.event("destroy", cur, nil)
 	return e.Store.Remove(c.ID)
 }
 
@@ -217,7 +222,15 @@ func (e *Engine) setPaused(c *container.Container, paused bool) error {
 		cur.State.Status = container.Paused
 	}
 	*c = *cur
+	e.event(map[bool]mobyevents.Action{true: "pause", false: "unpause"}[paused], cur, nil)
 	return e.Store.Save(cur)
+}
+
+// event records a container's state change in the events log (package
+// events), what `mini-docker events` reads; a failure to record is not
+// the command's.
+func (e *Engine) event(action mobyevents.Action, c *container.Container, attrs map[string]string) {
+	events.Container(e.Root, action, c, attrs)
 }
 
 // Pids lists the host PIDs of the container's processes: those in its

@@ -68,7 +68,11 @@ func (e *Engine) Create(o *spec.Options, pull PullFunc) (*container.Container, e
 		c.Runtime.MonitorPid = os.Getpid()
 		c.Runtime.MonitorStart, _ = container.StartTime(os.Getpid())
 	}
-	return e.Store.Create(o.Name, fill)
+	c, err := e.Store.Create(o.Name, fill)
+	if err == nil {
+		e.event("create", c, nil)
+	}
+	return c, err
 }
 
 // record sets the new container c from the parsed flags, the image's

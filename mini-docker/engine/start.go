@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -294,6 +295,7 @@ func (e *Engine) MarkRunning(c *container.Container, pid int) error {
 	cur.Runtime.MonitorPid = os.Getpid()
 	cur.Runtime.MonitorStart, _ = container.StartTime(os.Getpid())
 	*c = *cur
+	e.event("start", cur, nil)
 	return e.Store.Save(cur)
 }
 
@@ -320,12 +322,14 @@ func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, err
 	if err := e.Store.Save(cur); err != nil {
 		return code, err
 	}
+	e.event("die", cur, map[string]string{"exitCode": strconv.Itoa(code)})
 	t := time.Now()
 	cur, err = e.release(cur)
 	e.stage("release", t)
 	if cur != nil && cur.HostConfig.AutoRemove && err == nil {
 		e.Explain.Argv("rm", "-rf", e.Store.Dir(cur.ID))
 		err = e.Store.Remove(cur.ID)
+		e.event("destroy", cur, nil)
 	}
 	return code, err
 }

@@ -5,12 +5,9 @@
 package container
 
 import (
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"mini-docker/internal/cli"
@@ -36,7 +33,7 @@ func Ps(root string, args []string) error {
 	size := f.BoolP("size", "s", false, "display total file sizes")
 	last := f.IntP("last", "n", -1, "show n last created containers (includes all states)")
 	latest := f.BoolP("latest", "l", false, "show the latest created container (includes all states)")
-	format := f.String("format", "", "format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template")
+	format := command.FormatFlag(f)
 	filterFlags := f.StringArrayP("filter", "f", nil, "filter output based on conditions provided (status, name, label, ancestor, before, since, id, exited, health, network)")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
@@ -193,38 +190,10 @@ func createdOf(e *engine.Engine, refs []string) (*time.Time, error) {
 // containerSize is ps -s: the bytes of the upper layer, and of the
 // upper layer with the image's layers (hard links counted once).
 func containerSize(ct *state.Container) (rw, virtual int64) {
-	rw = dirSize(ct.GraphDriver.Data["UpperDir"])
+	rw = command.DirSize(ct.GraphDriver.Data["UpperDir"])
 	virtual = rw
 	for _, l := range ct.LowerDirs() {
-		virtual += dirSize(l)
+		virtual += command.DirSize(l)
 	}
 	return rw, virtual
-}
-
-// dirSize sums the sizes of the files under dir, as Docker's
-// directory.Size does.
-func dirSize(dir string) int64 {
-	if dir == "" {
-		return 0
-	}
-	var n int64
-	seen := map[uint64]bool{}
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
-			if seen[st.Ino] {
-				return nil
-			}
-			seen[st.Ino] = true
-		}
-		n += info.Size()
-		return nil
-	})
-	return n
 }

@@ -25,7 +25,7 @@ func Images(root string, args []string) error {
 	quiet := f.BoolP("quiet", "q", false, "only show image IDs")
 	digests := f.Bool("digests", false, "show digests")
 	noTrunc := f.Bool("no-trunc", false, "don't truncate output")
-	format := f.String("format", "", "format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template")
+	format := command.FormatFlag(f)
 	filterFlags := f.StringArrayP("filter", "f", nil, "filter output based on conditions provided (dangling, label, before, since, reference)")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
