@@ -65,7 +65,11 @@ func deviceRules(s *specs.Spec) []cgroup.DeviceRule {
 		rules = append(rules, cgroup.DeviceRule{Allow: true, Rule: r})
 	}
 	for _, d := range s.Linux.Devices {
-		rules = append(rules, cgroup.DeviceRule{Allow: true, Rule: fmt.Sprintf("%s %d:%d rwm", d.Type, d.Major, d.Minor)})
+		// Only character and block devices have rules ("u" is an
+		// unbuffered character device); a fifo needs none.
+		if typ := map[string]string{"c": "c", "u": "c", "b": "b"}[d.Type]; typ != "" {
+			rules = append(rules, cgroup.DeviceRule{Allow: true, Rule: fmt.Sprintf("%s %d:%d rwm", typ, d.Major, d.Minor)})
+		}
 	}
 	return rules
 }

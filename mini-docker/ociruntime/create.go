@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"mini-docker/capctl/caps"
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
@@ -244,9 +245,7 @@ func (r *Runtime) startInit(st *State, spec *specs.Spec, g *cgroup.Group, consol
 		}
 	}
 	if attr.Cloneflags&unix.CLONE_NEWUSER != 0 {
-		attr.UidMappings = idMaps(spec.Linux.UIDMappings)
-		attr.GidMappings = idMaps(spec.Linux.GIDMappings)
-		attr.GidMappingsEnableSetgroups = true
+		userns(attr, spec)
 	}
 	if _, v2 := g.SplitDirs(); v2 != "" {
 		fd, err := unix.Open(v2, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -396,6 +395,32 @@ func startIn(joins []specs.LinuxNamespace, cmd *exec.Cmd) error {
 		done <- cmd.Start()
 	}()
 	return <-done
+}
+
+// userns maps the new user namespace's IDs. The process is exec'd after
+// the clone (runc's init is not: it clones from C, before its Go runtime
+// starts), and execve(2) keeps a process's capabilities only if it is
+// root in its namespace or holds them as ambient ones: it becomes root
+// of the namespace when the maps give it a root, and keeps every
+// capability as ambient either way, until the spec's sets replace them.
+func userns(attr *syscall.SysProcAttr, spec *specs.Spec) {
+	attr.UidMappings = idMaps(spec.Linux.UIDMappings)
+	attr.GidMappings = idMaps(spec.Linux.GIDMappings)
+	attr.GidMappingsEnableSetgroups = true
+	mapsRoot := func(m []specs.LinuxIDMapping) bool {
+		for _, x := range m {
+			if x.ContainerID == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	if mapsRoot(spec.Linux.UIDMappings) && mapsRoot(spec.Linux.GIDMappings) {
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+	}
+	for c := 0; c <= int(caps.Last()); c++ {
+		attr.AmbientCaps = append(attr.AmbientCaps, uintptr(c))
+	}
 }
 
 func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {

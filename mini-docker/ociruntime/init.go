@@ -34,6 +34,12 @@ func cmdInit(_ *Runtime, _ []string) error {
 	// capabilities, filter) is this thread's, and the exec must be too.
 	runtime.LockOSThread()
 	status := os.NewFile(statusFd, "status")
+	// The host's /proc, kept for the fifo: the container may have no
+	// /proc of its own (no mount namespace, or none in its mounts).
+	proc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /proc: %w", err)
+	}
 	cfg, err := readInitConfig()
 	if err == nil {
 		err = prepare(cfg)
@@ -45,12 +51,13 @@ func cmdInit(_ *Runtime, _ []string) error {
 	io.WriteString(status, "ready\n")
 	status.Close()
 	// Blocks until `start` opens the fifo for reading (or delete kills us).
-	fifo, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(fifoFd), os.O_WRONLY|unix.O_CLOEXEC, 0)
+	fifo, err := unix.Openat(proc, "self/fd/"+strconv.Itoa(fifoFd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec.fifo: %w", err)
 	}
-	fifo.Write([]byte("0"))
-	fifo.Close()
+	unix.Write(fifo, []byte("0"))
+	unix.Close(fifo)
+	unix.Close(proc)
 	return finish(cfg)
 }
 
