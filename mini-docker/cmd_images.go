@@ -12,6 +12,7 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/toolkit"
+	"mini-docker/mini-docker/imageops"
 	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
 )
@@ -217,7 +218,7 @@ func inspectImage(c *ctx, e *engine.Engine, ref string) (any, error) {
 		"RepoTags":     []string{strings.TrimPrefix(strings.TrimPrefix(repo, "docker.io/"), "library/")},
 		"RepoDigests":  []string{repoName(repo) + "@" + img.Digest.String()},
 		"Created":      img.Config.Created,
-		"Config":       img.Config.Config,
+		"Config":       imageops.InspectConfig(s, img),
 		"Architecture": img.Config.Architecture,
 		"Os":           img.Config.OS,
 		"Size":         img.Size,

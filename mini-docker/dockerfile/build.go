@@ -235,7 +235,7 @@ func (b *Builder) from(in Instruction) error {
 	}
 	b.cfg, b.ext = img.Config.Config, imageops.ConfigExt(img)
 	b.cfg.Env = append([]string{}, b.cfg.Env...)
-	return nil
+	return b.triggers()
 }
 
 func isNumber(s string) bool { _, err := strconv.Atoi(s); return err == nil }
@@ -342,10 +342,10 @@ func (b *Builder) meta(in Instruction) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	// The history names the shell in force before the step (Docker's
+	// The history names the shell in force after the step (Docker's
 	// classic builder: "/bin/sh -ec #(nop)  SHELL [/bin/sh -ec]").
-	createdBy := nop(prev.Shell) + " " + desc
 	next2 := b.ext
+	createdBy := nop(next2.Shell) + " " + desc
 	b.ext = prev
 	key := b.cacheKey(createdBy, "") // from the parent (its ID covers its config)
 	if b.cached(key) {
@@ -478,6 +478,15 @@ func (b *Builder) configFor(in Instruction) (ocispec.ImageConfig, string, error)
 		}
 		b.ext.Shell = in.JSON
 		desc = "SHELL [" + strings.Join(in.JSON, " ") + "]"
+	case "HEALTHCHECK":
+		hc, err := ParseHealthcheck(in.Flags, in.Args)
+		if err != nil {
+			return old, "", &ParseError{in.Line, err.Error()}
+		}
+		b.ext.Healthcheck, desc = hc, healthDesc(hc)
+	case "ONBUILD":
+		b.ext.OnBuild = append(append([]string{}, b.ext.OnBuild...), in.Args)
+		desc = "ONBUILD " + in.Args
 	}
 	return cur, desc, nil
 }
@@ -549,7 +558,10 @@ func (b *Builder) run(in Instruction) (bool, error) {
 		return false, &ParseError{in.Line, "RUN needs a base image with a shell (FROM scratch has none)"}
 	}
 	argv := in.JSON
-	if !in.IsJSON {
+	switch {
+	case !in.IsJSON && len(in.Heredocs) > 0:
+		argv = append(shell(b.ext.Shell), heredocScript(in))
+	case !in.IsJSON:
 		argv = append(shell(b.ext.Shell), in.Args)
 	}
 	createdBy := strings.Join(argv, " ")

@@ -149,7 +149,15 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 	// The files come from the context, or with --from from an earlier
 	// stage or an image, mounted for the time of the copy.
 	src := source{root: b.o.Context, ignore: b.ignore}
-	if from != "" {
+	switch {
+	case len(in.Heredocs) > 0:
+		dir, names, err := b.heredocFiles(in, srcs)
+		if err != nil {
+			return false, err
+		}
+		defer os.RemoveAll(dir)
+		src, srcs = source{root: dir}, names
+	case from != "":
 		img, err := b.sourceImage(from)
 		if err != nil {
 			return false, err

@@ -83,6 +83,16 @@ func FromStore(s *store.Store, si *store.Image) (*Image, error) {
 	return img, nil
 }
 
+// InspectConfig is an image's config as docker inspect shows it: the OCI
+// fields and Docker's own (Healthcheck, OnBuild, Shell) side by side.
+func InspectConfig(s *store.Store, si *store.Image) dockerspec.DockerOCIImageConfig {
+	cfg := dockerspec.DockerOCIImageConfig{ImageConfig: si.Config.Config}
+	if img, err := FromStore(s, si); err == nil {
+		cfg.DockerOCIImageConfigExt = ConfigExt(img)
+	}
+	return cfg
+}
+
 // Lookup finds a stored image by name or ID.
 func Lookup(s *store.Store, ref string) (*Image, error) {
 	si, err := s.Lookup(ref)

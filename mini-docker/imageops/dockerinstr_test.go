@@ -1,0 +1,162 @@
+package imageops_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"mini-docker/internal/testenv"
+)
+
+// parentDockerfile uses the instructions whose result lives in Docker's
+// own config fields: SHELL, HEALTHCHECK and ONBUILD.
+const parentDockerfile = `ARG FINAL
+FROM $FINAL
+SHELL ["/bin/sh", "-ec"]
+RUN echo shell > /shell.txt
+HEALTHCHECK --interval=5s --retries=2 CMD wget -q localhost || exit 1
+ONBUILD RUN echo triggered > /triggered.txt
+onbuild  COPY  x.txt /x.txt
+`
+
+const childDockerfile = `ARG PARENT
+FROM $PARENT
+CMD ["cat", "/triggered.txt", "/x.txt", "/shell.txt"]
+`
+
+// dockerFields are the config fields Docker adds to the OCI ones.
+type dockerFields struct {
+	Shell, OnBuild []string
+	Healthcheck    *struct {
+		Test              []string
+		Interval, Retries int64
+	}
+}
+
+// history is the created_by lines of an image's config, oldest first,
+// without the base image's first n.
+func (e *env) history(ref string, skip int) []string {
+	e.t.Helper()
+	cmd := exec.Command(testenv.Bin(e.t, "pull"), "inspect", "--root", e.root, ref)
+	out, err := cmd.Output()
+	if err != nil {
+		e.t.Fatalf("pull inspect %s: %v", ref, err)
+	}
+	var img struct {
+		Config struct {
+			History []struct {
+				CreatedBy string `json:"created_by"`
+			} `json:"history"`
+		}
+	}
+	if err := json.Unmarshal(out, &img); err != nil {
+		e.t.Fatal(err)
+	}
+	var lines []string
+	for _, h := range img.Config.History[skip:] {
+		lines = append(lines, h.CreatedBy)
+	}
+	return lines
+}
+
+func dockerHistory(t *testing.T, ref string, skip int) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "history", "--no-trunc", "--format", "{{.CreatedBy}}", ref).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var old []string // docker history is newest first
+	for i := len(lines) - 1 - skip; i >= 0; i-- {
+		old = append(old, lines[i])
+	}
+	return old
+}
+
+func dockerBuild(t *testing.T, tag, ctx string, args ...string) string {
+	t.Helper()
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", tag).Run() })
+	cmd := exec.Command("docker", append([]string{"build", "--network", "none", "-t", tag}, append(args, ctx)...)...)
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// TestBuildShellHealthcheckOnbuildMatchDocker: SHELL, HEALTHCHECK and
+// ONBUILD end in the image config and its history as with Docker's
+// classic builder, and a child image runs the triggers (once: they are
+// not passed on).
+func TestBuildShellHealthcheckOnbuildMatchDocker(t *testing.T) {
+	e := newEnv(t)
+	busybox := testenv.PushBusybox(t, e.reg)
+	parent := writeContext(t, map[string]string{"Dockerfile": parentDockerfile})
+	child := writeContext(t, map[string]string{"Dockerfile": childDockerfile, "x.txt": "x\n"})
+	e.must("build", "-t", "parent:1", "--build-arg", "FINAL="+busybox, parent)
+	var mine dockerFields
+	if err := json.Unmarshal([]byte(e.must("inspect", "--type", "image", "-f", "{{json .Config}}", "parent:1")), &mine); err != nil {
+		t.Fatal(err)
+	}
+	out := e.must("build", "-t", "child:1", "--build-arg", "PARENT=parent:1", child)
+	if !strings.Contains(out, "# Executing 2 build triggers\n") {
+		t.Errorf("the child's build does not announce the parent's triggers:\n%s", out)
+	}
+	if got := e.must("run", "--rm", "--network", "none", "child:1"); got != "triggered\nx\nshell\n" {
+		t.Errorf("the child image printed %q", got)
+	}
+	childCfg := e.must("inspect", "--type", "image", "-f", "{{json .Config.OnBuild}}", "child:1")
+	myHistory := e.history("parent:1", 1)
+
+	testenv.RequireDockerEngine(t)
+	dockerPulled(t, busybox)
+	tag := fmt.Sprintf("mdtest/onbuild-parent:%d", os.Getpid())
+	dockerBuild(t, tag, parent, "--build-arg", "FINAL="+busybox)
+	b, err := exec.Command("docker", "image", "inspect", "-f", "{{json .Config}}", tag).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var theirs dockerFields
+	if err := json.Unmarshal(b, &theirs); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(mine.Shell, mine.OnBuild) != fmt.Sprint(theirs.Shell, theirs.OnBuild) || mine.Healthcheck == nil ||
+		theirs.Healthcheck == nil || fmt.Sprint(*mine.Healthcheck) != fmt.Sprint(*theirs.Healthcheck) {
+		t.Errorf("Docker's fields differ\nmini-docker: %+v %+v\ndocker:      %+v %+v", mine, mine.Healthcheck, theirs, theirs.Healthcheck)
+	}
+	if want := dockerHistory(t, tag, 1); strings.Join(myHistory, "\n") != strings.Join(want, "\n") {
+		t.Errorf("history differs\nmini-docker:\n%s\ndocker:\n%s", strings.Join(myHistory, "\n"), strings.Join(want, "\n"))
+	}
+	dout := dockerBuild(t, tag+"-child", child, "--build-arg", "PARENT="+tag)
+	if !strings.Contains(dout, "# Executing 2 build triggers\n") {
+		t.Errorf("docker's output differs from the expectation:\n%s", dout)
+	}
+	dcfg, err := exec.Command("docker", "image", "inspect", "-f", "{{json .Config.OnBuild}}", tag+"-child").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(childCfg) != strings.TrimSpace(string(dcfg)) {
+		t.Errorf("the child's OnBuild: mini-docker %s, docker %s", childCfg, dcfg)
+	}
+}
+
+// TestBuildHeredocs: BuildKit's heredocs: RUN <<EOF runs the text as a
+// script, a heredoc after a command is its input, COPY <<EOF makes a
+// file (variables expanded unless the word is quoted).
+func TestBuildHeredocs(t *testing.T) {
+	e := newEnv(t)
+	ctx := writeContext(t, map[string]string{"Dockerfile": "FROM " + e.debian + "\nENV WHO=heredoc\n" +
+		"RUN <<EOF\nset -e\necho one > /one.txt\necho two >> /one.txt\nEOF\n" +
+		"RUN cat <<A > /a.txt && tr a-z A-Z <<-B > /b.txt\nfrom $WHO a\nA\n\tfrom b\n\tB\n" +
+		"COPY <<X <<'Y' /files/\nhello $WHO\nX\nliteral $WHO\nY\n" +
+		`CMD ["sh", "-c", "cat /one.txt /a.txt /b.txt /files/X /files/Y; stat -c '%a %U' /files/X"]` + "\n"})
+	e.must("build", "-t", "heredoc:1", ctx)
+	want := "one\ntwo\nfrom heredoc a\nFROM B\nhello heredoc\nliteral $WHO\n644 root\n"
+	if got := e.must("run", "--rm", "--network", "none", "heredoc:1"); got != want {
+		t.Errorf("the heredoc image printed\n%s\nwant\n%s", got, want)
+	}
+}
