@@ -19,6 +19,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
 
+	"mini-docker/mini-docker/dockerfile/remote"
 	"mini-docker/mini-docker/imageops"
 	"mini-docker/pull/unpack"
 )
@@ -142,7 +143,7 @@ type copyFile struct {
 // into a fresh folder laid out as the image will see them, which is then
 // committed as a layer, like a container's upper dir.
 func (b *Builder) copy(in Instruction) (bool, error) {
-	chown, from, srcs, dest, err := b.copyArgs(in)
+	chown, from, checksum, srcs, dest, err := b.copyArgs(in)
 	if err != nil {
 		return false, err
 	}
@@ -157,6 +158,16 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 		}
 		defer os.RemoveAll(dir)
 		src, srcs = source{root: dir}, names
+	case in.Cmd == "ADD" && (remote.IsURL(srcs[0]) || checksum != ""):
+		if !remote.IsURL(srcs[0]) {
+			return false, &ParseError{in.Line, "checksum can't be specified for non-HTTP(S) sources"}
+		}
+		dir, names, err := b.downloads(in, srcs, checksum)
+		if err != nil {
+			return false, err
+		}
+		defer os.RemoveAll(dir)
+		src, srcs = source{root: dir, remote: true}, names
 	case from != "":
 		img, err := b.sourceImage(from)
 		if err != nil {
@@ -210,7 +221,7 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 		return false, err
 	}
 	defer os.RemoveAll(tmp)
-	if err := b.layOut(in, tmp, dest, files, uid, gid); err != nil {
+	if err := b.layOut(in.Cmd, in.Cmd == "ADD" && !src.remote, tmp, dest, files, uid, gid); err != nil {
 		return false, err
 	}
 	layer, err := imageops.CommitLayer(b.s, tmp, b.o.Explain)
@@ -220,32 +231,37 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 	return false, b.commit(key, createdBy, layer)
 }
 
-// copyArgs reads COPY/ADD's --chown and --from (COPY only) and its
+// copyArgs reads COPY/ADD's --chown, --from (COPY) and --checksum (ADD)
+// and its
 // SOURCE... DEST words, expanded.
-func (b *Builder) copyArgs(in Instruction) (chown, from string, srcs []string, dest string, err error) {
+func (b *Builder) copyArgs(in Instruction) (chown, from, sum string, srcs []string, dest string, err error) {
 	for _, f := range in.Flags {
 		switch {
 		case strings.HasPrefix(f, "--chown="):
 			chown = b.expand(strings.TrimPrefix(f, "--chown="))
 		case strings.HasPrefix(f, "--from=") && in.Cmd == "COPY":
 			from = b.expand(strings.TrimPrefix(f, "--from="))
+		case strings.HasPrefix(f, "--checksum=") && in.Cmd == "ADD":
+			if sum, err = remote.ParseChecksum(b.expand(strings.TrimPrefix(f, "--checksum="))); err != nil {
+				return "", "", "", nil, "", &ParseError{in.Line, err.Error()}
+			}
 		default:
-			return "", "", nil, "", &ParseError{in.Line, fmt.Sprintf("%s: flag %s is not supported", in.Cmd, f)}
+			return "", "", "", nil, "", &ParseError{in.Line, fmt.Sprintf("%s: flag %s is not supported", in.Cmd, f)}
 		}
 	}
 	words := in.JSON
 	if !in.IsJSON {
 		if words, err = Words(in.Args); err != nil {
-			return "", "", nil, "", &ParseError{in.Line, err.Error()}
+			return "", "", "", nil, "", &ParseError{in.Line, err.Error()}
 		}
 	}
 	if len(words) < 2 {
-		return "", "", nil, "", &ParseError{in.Line, in.Cmd + " requires at least two arguments: SOURCE... DEST"}
+		return "", "", "", nil, "", &ParseError{in.Line, in.Cmd + " requires at least two arguments: SOURCE... DEST"}
 	}
 	for i := range words {
 		words[i] = b.expand(words[i])
 	}
-	return chown, from, words[:len(words)-1], words[len(words)-1], nil
+	return chown, from, sum, words[:len(words)-1], words[len(words)-1], nil
 }
 
 // source is where COPY's files come from: the build context (with its
@@ -254,6 +270,7 @@ type source struct {
 	root   string
 	ignore *ignorer // nil: nothing is excluded
 	stage  bool     // a stage's root: absolute paths are inside it
+	remote bool     // ADD's downloads: archives stay archives
 }
 
 // ignored reports whether .dockerignore excludes rel.
@@ -330,13 +347,13 @@ func (s source) gather(in Instruction, src, dest string, destIsDir bool) ([]copy
 // layOut writes files into tmp as the image will see them (ADD unpacks
 // a local tar archive, plain or gzip'd, into dest), their parent folders
 // made like the image's own.
-func (b *Builder) layOut(in Instruction, tmp, dest string, files []copyFile, uid, gid int) error {
+func (b *Builder) layOut(cmd string, unpack bool, tmp, dest string, files []copyFile, uid, gid int) error {
 	var layers []string
 	if b.cur != nil {
 		layers = b.cur.LayerDirs
 	}
 	for _, f := range files {
-		if in.Cmd == "ADD" && isArchive(f.src) {
+		if unpack && isArchive(f.src) {
 			if err := mkdirLike(tmp, dest, layers); err != nil {
 				return err
 			}
@@ -349,7 +366,7 @@ func (b *Builder) layOut(in Instruction, tmp, dest string, files []copyFile, uid
 			return err
 		}
 		if err := copyOne(f.src, filepath.Join(tmp, f.dest), uid, gid); err != nil {
-			return fmt.Errorf("%s failed: %w", in.Cmd, err)
+			return fmt.Errorf("%s failed: %w", cmd, err)
 		}
 	}
 	return nil

@@ -75,7 +75,7 @@ func ParseHealthcheck(flags []string, args string) (*dockerspec.HealthcheckConfi
 		}
 		// Docker: 0 means "inherit", anything else at least 1ms.
 		if v != 0 && v < time.Millisecond {
-			return nil, fmt.Errorf("Interval %q cannot be less than 1ms", name)
+			return nil, fmt.Errorf("--%s cannot be less than 1ms", name)
 		}
 		*d = v
 	}
