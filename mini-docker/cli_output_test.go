@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"mini-docker/internal/testenv"
 )
@@ -156,5 +157,48 @@ func TestInspectTemplates(t *testing.T) {
 	}
 	if got := strings.Fields(h.mustHost("info", "--format", "{{.Containers}} {{.ContainersStopped}} {{.Images}} {{.Driver}}")); strings.Join(got, " ") != "2 2 1 overlay2" {
 		t.Errorf("info --format: %v", got)
+	}
+}
+
+// TestLogsStreams: logs keeps stdout and stderr apart as Docker's
+// json-file does (each line stored with its stream and time) and writes
+// each to its own descriptor; -n, -t, --since, --until and -f select as
+// docker logs does, for a foreground and a detached container.
+func TestLogsStreams(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	script := "echo out1; echo err1 >&2; echo out2; echo err2 >&2; printf tail"
+	if out, errOut, code := h.host("run", "--network", "none", "--name", "fg", ref, "sh", "-c", script); code != 0 || out != "out1\nout2\ntail" || errOut != "err1\nerr2\n" {
+		t.Fatalf("run: exit %d %q %q", code, out, errOut)
+	}
+	h.mustHost("run", "-d", "--network", "none", "--name", "bg", ref, "sh", "-c", script)
+	t.Cleanup(func() { h.host("rm", "-f", "fg", "bg") })
+	for _, name := range []string{"fg", "bg"} {
+		// -f returns when the container has ended, with everything it wrote.
+		out, errOut, code := h.host("logs", "-f", name)
+		if code != 0 || out != "out1\nout2\ntail" || errOut != "err1\nerr2\n" {
+			t.Errorf("logs -f %s: exit %d stdout %q stderr %q", name, code, out, errOut)
+		}
+	}
+	// The last two lines: "tail" (its partial line is written when the
+	// stream ends, so always last) and one of the others: the two streams
+	// are read by two pipes, so their order between them is the kernel's.
+	out, errOut, _ := h.host("logs", "-n", "2", "-t", "fg")
+	var texts []string
+	for _, l := range strings.Split(strings.TrimSpace(out+"\n"+errOut), "\n") {
+		stamp, text, _ := strings.Cut(l, " ")
+		if _, err := time.Parse(time.RFC3339Nano, stamp); err != nil {
+			t.Errorf("logs -n 2 -t line %q: %v", l, err)
+		}
+		texts = append(texts, text)
+	}
+	if len(texts) != 2 || !strings.Contains(strings.Join(texts, " "), "tail") {
+		t.Errorf("logs -n 2 -t: %q %q", out, errOut)
+	}
+	if out, errOut, _ := h.host("logs", "--since", "1h", "--until", "30m", "fg"); out+errOut != "" {
+		t.Errorf("--since 1h --until 30m: %q %q", out, errOut)
+	}
+	if out, _, _ := h.host("logs", "--since", "5m", "fg"); out != "out1\nout2\ntail" {
+		t.Errorf("--since 5m: %q", out)
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -52,57 +50,6 @@ func eachContainer(e *engine.Engine, refs []string, quiet bool, fn func(ct *cont
 
 func open(c *ctx, f *cli.Flags, args []string, name string, n int) (*engine.Engine, error) {
 	return command.Open(c.root, f, args, name, n)
-}
-
-func cmdLogs(c *ctx, args []string) error {
-	f := newFlags("logs", "[-f] [--tail N] CONTAINER", "Print a container's output (stdout and stderr).", "mini-docker logs -f demo")
-	follow := f.BoolP("follow", "f", false, "follow log output")
-	tail := f.String("tail", "all", "number of lines to show from the end of the logs")
-	e, err := open(c, f, args, "logs", 1)
-	if err != nil {
-		return cli.Done(err)
-	}
-	ct, err := e.Find(f.Arg(0))
-	if err != nil {
-		return notFound(err)
-	}
-	lf, err := os.Open(ct.LogPath)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil
-		}
-		return err
-	}
-	defer lf.Close()
-	if *tail != "all" {
-		n, err := strconv.Atoi(*tail)
-		if err != nil {
-			return cli.Usagef("mini-docker logs", "invalid --tail %q", *tail)
-		}
-		b, _ := io.ReadAll(lf)
-		lines := strings.SplitAfter(string(b), "\n")
-		if len(lines) > 0 && lines[len(lines)-1] == "" {
-			lines = lines[:len(lines)-1]
-		}
-		if n < len(lines) {
-			lines = lines[len(lines)-n:]
-		}
-		fmt.Print(strings.Join(lines, ""))
-	} else {
-		io.Copy(os.Stdout, lf)
-	}
-	if !*follow {
-		return nil
-	}
-	for {
-		io.Copy(os.Stdout, lf)
-		cur, err := e.Find(ct.ID)
-		if err != nil || !cur.State.Running {
-			io.Copy(os.Stdout, lf)
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func cmdStop(c *ctx, args []string) error {

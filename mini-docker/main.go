@@ -42,7 +42,7 @@ Containers:
   run IMAGE [CMD...]       create and start a container (--explain prints the chain)
   ps [-a] [-q] [-f K=V]    list containers (--format, --filter, -l, -n, -s)
   exec CONTAINER CMD...    run a command in a running container
-  logs CONTAINER           print a container's output
+  logs [-f] [-n N] [-t] C  a container's output, stdout and stderr apart
   stop CONTAINER...        SIGTERM, then SIGKILL after a grace period
   kill CONTAINER...        send a signal (default SIGKILL)
   start CONTAINER...       start stopped containers again
@@ -166,7 +166,7 @@ var commands map[string]func(*ctx, []string) error
 func init() {
 	ps, images := rooted(mdcontainer.Ps), rooted(image.Images)
 	commands = map[string]func(*ctx, []string) error{
-		"run": cmdRun, "ps": ps, "exec": cmdExec, "logs": cmdLogs, "stop": cmdStop,
+		"run": cmdRun, "ps": ps, "exec": cmdExec, "logs": rooted(mdcontainer.Logs), "stop": cmdStop,
 		"kill": cmdKill, "start": cmdStart, "restart": cmdRestart, "pause": cmdPause,
 		"unpause": cmdUnpause, "rm": cmdRm, "wait": cmdWait, "inspect": cmdInspect, "top": rooted(mdcontainer.Top),
 		"stats": rooted(mdcontainer.Stats), "rename": rooted(mdcontainer.Rename),

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/logs"
 )
 
 // A detached container (-d) is watched by its monitor (package
@@ -53,8 +54,7 @@ func (e *Engine) startMonitor(c *container.Container) error {
 	case strings.HasPrefix(line, "exit "):
 		code, _ := strconv.Atoi(strings.TrimPrefix(line, "exit "))
 		// The chain failed before the command ran: show its message.
-		b, _ := os.ReadFile(c.LogPath)
-		e.Stderr.Write(b)
+		e.Stderr.Write(logs.Text(c.LogPath))
 		return ChainExit(code)
 	}
 	return fmt.Errorf("the monitor (pid %d) of container %s died before the container started: %s", pid, container.ShortID(c.ID), line)

@@ -17,6 +17,7 @@ import (
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/launch"
+	"mini-docker/mini-docker/logs"
 	"mini-docker/mini-docker/networks"
 	"mini-docker/mini-docker/plan"
 	"mini-docker/mini-docker/spec"
@@ -373,24 +374,30 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 	if a.Stdin {
 		stdin = os.Stdin
 	}
+	lf := logs.NewFile(logf)
+	stdout, stderr := lf.Stream("stdout"), lf.Stream("stderr")
+	defer stderr.Close()
+	defer stdout.Close()
 	var r *launch.Started
 	if a.TTY {
 		// The tools' own errors, before the terminal exists, go to ours.
 		r, err = launch.Start(c, nil, e.Stdout, e.Stderr, true)
 	} else {
-		r, err = launch.Start(c, stdin, io.MultiWriter(e.Stdout, logf), io.MultiWriter(e.Stderr, logf), false)
+		r, err = launch.Start(c, stdin, io.MultiWriter(e.Stdout, stdout), io.MultiWriter(e.Stderr, stderr), false)
 	}
 	if err != nil {
 		e.FinishFailed(c)
 		return 125, err
 	}
-	ws := launch.Foreground(r.Cmd, r.Sock, io.MultiWriter(e.Stdout, logf), a.Stdin, func() {
+	ws := launch.Foreground(r.Cmd, r.Sock, io.MultiWriter(e.Stdout, stdout), a.Stdin, func() {
 		if pid, _ := r.Watch(e.Timings); pid != 0 {
 			if err := e.MarkRunning(c, pid); err != nil {
 				r.Cmd.Process.Kill()
 			}
 		}
 	})
+	stdout.Close()
+	stderr.Close()
 	return e.Finish(c, ws)
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/launch"
+	"mini-docker/mini-docker/logs"
 )
 
 // The monitor of a detached container (-d): a small process in its own
@@ -49,8 +50,12 @@ func Run(root, id string) int {
 		e.FinishFailed(c)
 		return 125
 	}
-	r, err := launch.Start(c, nil, logf, logf, false)
-	logf.Close()
+	// Each stream through a pipe into the json-file log (package logs):
+	// exec.Cmd copies them, and Wait returns once both have ended.
+	lf := logs.NewFile(logf)
+	stdout, stderr := lf.Stream("stdout"), lf.Stream("stderr")
+	defer logf.Close()
+	r, err := launch.Start(c, nil, stdout, stderr, false)
 	if err != nil {
 		report(err.Error())
 		e.FinishFailed(c)
@@ -66,6 +71,8 @@ func Run(root, id string) int {
 	}
 	shrink()
 	cmd.Wait()
+	stdout.Close()
+	stderr.Close()
 	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	code := engine.WaitCode(ws)
 	if !started {

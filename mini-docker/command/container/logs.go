@@ -1,0 +1,92 @@
+package container
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/command"
+	"mini-docker/mini-docker/logs"
+)
+
+// Logs is `mini-docker logs CONTAINER`: the container's json-file log
+// (package logs), each line written to the stream it came from, so
+// `mini-docker logs c 2>/dev/null` shows stdout only, as Docker's does.
+func Logs(root string, args []string) error {
+	f := command.NewFlags("logs", "[OPTIONS] CONTAINER", "Fetch the logs of a container (stdout and stderr, each to its own).",
+		"mini-docker logs -f demo", "mini-docker logs -n 5 -t demo", "mini-docker logs --since 10m demo 2>/dev/null")
+	follow := f.BoolP("follow", "f", false, "follow log output")
+	tail := f.StringP("tail", "n", "all", "number of lines to show from the end of the logs")
+	stamps := f.BoolP("timestamps", "t", false, "show timestamps")
+	since := f.String("since", "", "show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
+	until := f.String("until", "", "show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
+	f.Bool("details", false, "show extra details provided to logs (none: mini-docker sets no log labels)")
+	e, err := command.Open(root, f, args, "logs", 1)
+	if err != nil {
+		return cli.Done(err)
+	}
+	n := -1
+	if *tail != "all" {
+		if n, err = strconv.Atoi(*tail); err != nil {
+			return cli.Usagef("mini-docker logs", "invalid --tail %q", *tail)
+		}
+	}
+	var from, to time.Time
+	now := time.Now()
+	if *since != "" {
+		if from, err = command.ParseTimestamp(*since, now); err != nil {
+			return cli.WithCode(err, 1)
+		}
+	}
+	if *until != "" {
+		if to, err = command.ParseTimestamp(*until, now); err != nil {
+			return cli.WithCode(err, 1)
+		}
+	}
+	ct, err := e.Find(f.Arg(0))
+	if err != nil {
+		return command.NotFound(err)
+	}
+	entries, offset, err := logs.Read(ct.LogPath, 0)
+	if err != nil {
+		return err
+	}
+	var kept []logs.Entry
+	for _, en := range entries {
+		if (from.IsZero() || !en.Time.Before(from)) && (to.IsZero() || !en.Time.After(to)) {
+			kept = append(kept, en)
+		}
+	}
+	if n >= 0 && n < len(kept) {
+		kept = kept[len(kept)-n:]
+	}
+	show := func(es []logs.Entry) {
+		for _, en := range es {
+			var w io.Writer = os.Stdout
+			if en.Stream == "stderr" {
+				w = os.Stderr
+			}
+			if *stamps {
+				fmt.Fprint(w, en.Time.Format("2006-01-02T15:04:05.000000000Z07:00")+" ")
+			}
+			io.WriteString(w, en.Log)
+		}
+	}
+	show(kept)
+	if !*follow || !to.IsZero() {
+		return nil
+	}
+	for {
+		cur, err := e.Find(ct.ID)
+		more, next, _ := logs.Read(ct.LogPath, offset)
+		show(more)
+		offset = next
+		if err != nil || !cur.State.Running {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

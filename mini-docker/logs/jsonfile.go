@@ -1,0 +1,137 @@
+// Package logs is a container's log as Docker's json-file driver keeps
+// it: one JSON object per line of output, {"log":"hello\n",
+// "stream":"stdout","time":"2024-01-01T00:00:00.000000001Z"}, so that
+// stdout and stderr stay apart and every line has its time. The
+// container's monitor writes it (Writer), `mini-docker logs` reads it
+// back (Read) and writes each line to the stream it came from.
+package logs
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// Entry is one line of the log, Docker's jsonlog.JSONLog.
+type Entry struct {
+	Log    string    `json:"log"`
+	Stream string    `json:"stream"`
+	Time   time.Time `json:"time"`
+}
+
+// File is a log file open for appending, shared by the two streams: a
+// lock keeps each entry one whole line.
+type File struct {
+	mu sync.Mutex
+	f  io.Writer
+}
+
+// NewFile writes entries to f.
+func NewFile(f io.Writer) *File { return &File{f: f} }
+
+// Writer is one stream of the log: what is written is cut at newlines,
+// each line an entry. Close writes a last line that has no newline.
+type Writer struct {
+	file   *File
+	stream string
+	buf    []byte
+}
+
+// Stream returns the writer of stream ("stdout" or "stderr").
+func (f *File) Stream(stream string) *Writer { return &Writer{file: f, stream: stream} }
+
+func (w *Writer) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		if err := w.file.write(w.stream, w.buf[:i+1]); err != nil {
+			return 0, err
+		}
+		w.buf = w.buf[i+1:]
+	}
+	// A line longer than Docker's 16 KiB buffer is written in parts, as Docker does.
+	for len(w.buf) >= 16<<10 {
+		if err := w.file.write(w.stream, w.buf[:16<<10]); err != nil {
+			return 0, err
+		}
+		w.buf = w.buf[16<<10:]
+	}
+	return len(p), nil
+}
+
+// Close writes what is left of an unfinished line.
+func (w *Writer) Close() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	err := w.file.write(w.stream, w.buf)
+	w.buf = nil
+	return err
+}
+
+func (f *File) write(stream string, line []byte) error {
+	b, err := json.Marshal(Entry{Log: string(line), Stream: stream, Time: time.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, err = f.f.Write(append(b, '\n'))
+	return err
+}
+
+// Pump copies r into the stream's entries until r ends, then closes the
+// stream; done is closed after.
+func (f *File) Pump(stream string, r io.Reader, done chan<- struct{}) {
+	w := f.Stream(stream)
+	io.Copy(w, r)
+	w.Close()
+	close(done)
+}
+
+// Read returns the entries of the log at path from offset on, and the
+// offset after the last whole line. A missing file is an empty log.
+func Read(path string, offset int64) ([]Entry, int64, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil, offset, nil
+	}
+	if err != nil {
+		return nil, offset, err
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil, offset, err
+	}
+	var out []Entry
+	r := bufio.NewReader(f)
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			break
+		}
+		offset += int64(len(line))
+		var e Entry
+		if json.Unmarshal(line, &e) == nil {
+			out = append(out, e)
+		}
+	}
+	return out, offset, nil
+}
+
+// Text is the log's lines, both streams in order, as plain text.
+func Text(path string) []byte {
+	es, _, _ := Read(path, 0)
+	var b bytes.Buffer
+	for _, e := range es {
+		b.WriteString(e.Log)
+	}
+	return b.Bytes()
+}

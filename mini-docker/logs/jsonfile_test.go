@@ -1,0 +1,48 @@
+package logs
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Lines are cut at newlines per stream, a last partial line is written
+// on Close, and Read gives them back with their streams, from an offset.
+func TestWriteRead(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c-json.log")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf := NewFile(f)
+	out, errw := lf.Stream("stdout"), lf.Stream("stderr")
+	out.Write([]byte("a\nb"))
+	errw.Write([]byte("oops\n"))
+	out.Write([]byte("c\n"))
+	out.Write([]byte("end"))
+	out.Close()
+	errw.Close()
+	f.Close()
+	es, off, err := Read(p, 0)
+	if err != nil || len(es) != 4 {
+		t.Fatalf("Read: %v %+v", err, es)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Stream+":"+e.Log)
+	}
+	if strings.Join(got, "|") != "stdout:a\n|stderr:oops\n|stdout:bc\n|stdout:end" || es[0].Time.IsZero() {
+		t.Errorf("entries: %q", got)
+	}
+	if more, _, _ := Read(p, off); len(more) != 0 {
+		t.Errorf("from the end: %+v", more)
+	}
+	if !bytes.Equal(Text(p), []byte("a\noops\nbc\nend")) {
+		t.Errorf("Text: %q", Text(p))
+	}
+	if es, _, err := Read(filepath.Join(t.TempDir(), "none"), 0); err != nil || es != nil {
+		t.Errorf("missing file: %v %v", es, err)
+	}
+}
