@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"mini-docker/internal/mountinfo"
 )
@@ -88,6 +89,28 @@ func Detect() (*Host, error) {
 		h.V2Available = readControllers(h.V2Root)
 	}
 	return h, nil
+}
+
+var detected struct {
+	sync.Mutex
+	h *Host
+}
+
+// Detected is Detect done once per process, for a program that makes,
+// checks and deletes groups in one run (mini-docker's engine: the mode
+// check, create, the OOM check, delete): the mounts are read the first
+// time, and a failed detection is tried again the next.
+func Detected() (*Host, error) {
+	detected.Lock()
+	defer detected.Unlock()
+	if detected.h == nil {
+		h, err := Detect()
+		if err != nil {
+			return nil, err
+		}
+		detected.h = h
+	}
+	return detected.h, nil
 }
 
 // Parse works out the mode from the text of /proc/self/mountinfo and

@@ -65,6 +65,16 @@ func (p *Printer) Note(format string, args ...any) {
 	fmt.Fprintf(p.w, "# %s\n", fmt.Sprintf(format, args...))
 }
 
+// File prints the command that writes content, a text file, to path:
+// printf '%s\n' with one quoted word per line.
+func (p *Printer) File(path string, content []byte) {
+	if p == nil {
+		return
+	}
+	lines := strings.Split(strings.TrimSuffix(string(content), "\n"), "\n")
+	p.Cmd("printf '%%s\\n' %s > %s", Join(lines...), Quote(path))
+}
+
 // Join quotes each word for a POSIX shell and joins them with spaces.
 func Join(argv ...string) string {
 	q := make([]string, len(argv))

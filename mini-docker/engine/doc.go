@@ -10,9 +10,10 @@
 //	               Docker's Config and HostConfig, the image, the recorded state
 //	ocispec.go     the host's places the OCI spec names (package spec
 //	               converts Config + HostConfig; inspect --oci prints it)
-//	plan.go        the host steps (overlay, cgroup, netns, veth), and the
-//	               steps inside the namespaces from package plan, rendered
-//	               as the chain of tools and as mini-docker-inside's input
+//	plan.go        the host steps (overlay, cgroup, netns, veth: package
+//	               plan's HostSteps, done in-process), and the steps inside
+//	               the namespaces from package plan, rendered as the chain
+//	               of tools and as mini-docker-inside's input
 //	start.go       Engine.Prepare reads the OCI spec into the plan's terms
 //	               and does the host steps, Engine.Start the chain
 //	network.go     bridge, address lease and published ports

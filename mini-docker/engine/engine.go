@@ -233,7 +233,7 @@ func (e *Engine) deleteCgroup(c *container.Container) error {
 	// In-process, through cgroupctl's package (the same code the printed
 	// command runs).
 	e.Explain.Argv(argv...)
-	h, err := hostCgroups()
+	h, err := cgroup.Detected()
 	if err != nil {
 		return stepError(argv, err)
 	}

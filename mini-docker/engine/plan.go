@@ -2,7 +2,6 @@ package engine
 
 import (
 	"path/filepath"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -104,106 +103,71 @@ type Spec struct {
 	Env       []string
 }
 
-// BuildPlan turns a Spec into commands. It fails with a
-// MissingToolError when a stage's tool is not built.
-//
-// The overlay, cgroup, netns and netconf steps run in-process through
-// the tool's own package (the same code, without starting a program);
-// the veth step starts vethctl, as do the bridge, the address lease and
-// freeze outside the plan (runTool). --explain prints every step as the
-// tool's command, which does the same by hand.
+// BuildPlan turns a Spec into commands: the host's steps
+// (plan.HostSteps, each the tool's command and the same call into its
+// package) and the chain. It fails with a MissingToolError when a
+// stage's tool is not built.
 func BuildPlan(s *Spec) (*Plan, error) {
 	p := &Plan{Env: s.Env}
-	for _, add := range []func(*Spec) ([]Step, error){overlayStep, cgroupStep, netnsSteps} {
-		steps, err := add(s)
-		if err != nil {
-			return nil, err
+	for _, st := range plan.HostSteps(s.host()) {
+		do := []string{st.Tool} // ip is the host's own
+		if st.Tool != "ip" {
+			path, err := s.Tools.Path(st.Tool, st.Stage)
+			if err != nil {
+				return nil, err
+			}
+			do[0] = path
 		}
-		p.Steps = append(p.Steps, steps...)
+		do = append(do, st.Args.Flags()...)
+		p.Steps = append(p.Steps, Step{Stage: st.Stage, Do: do, Fn: hostFn(st.Args, do)})
 	}
 	return p, chainSteps(s, p)
 }
 
-// overlayStep is the root filesystem: the image's layers under a fresh
-// upper layer.
-func overlayStep(s *Spec) ([]Step, error) {
-	overlay, err := s.Tools.Path("overlay", "overlay mount")
-	if err != nil {
-		return nil, err
-	}
-	mount := []string{overlay, "mount", "--root", s.Root, "--lower", strings.Join(s.Lower, ":"), "--upper", s.Upper, "--work", s.Work, s.Merged}
-	return []Step{{Stage: "overlay", Do: mount,
-		Fn: func() error {
-			_, err := overlayfs.Mount(overlayfs.Options{Lower: s.Lower, Upper: s.Upper, Work: s.Work, Merged: s.Merged,
-				LinkDir: filepath.Join(s.Root, "overlay", "l")}, nil) // as overlay mount --root ROOT
-			return stepError(mount, err)
-		}}}, nil
+// host is s's host side in the plan's terms.
+func (s *Spec) host() *plan.Host {
+	return &plan.Host{ID: s.ID, Root: s.Root, Lower: s.Lower, Upper: s.Upper, Work: s.Work, Merged: s.Merged,
+		Resources: s.Resources, Privileged: s.Caps.Privileged, OwnNetns: ownNetns(s.Network), Bridged: onBridge(s.Network),
+		NoNet: s.Network == container.NetworkNone, Netns: s.Netns, HostVeth: s.HostVeth, Addr: s.Addr, Gateway: s.Gateway, Bridge: s.Bridge}
 }
 
-// cgroupStep is the cgroup, with the limits and the device rules (v1
-// devices controller): Docker's defaults (deny everything, then allow
-// null, zero, full, random, urandom, tty, ptmx, pts and mknod of any), or
-// every device with --privileged.
-func cgroupStep(s *Spec) ([]Step, error) {
-	cgroupctl, err := s.Tools.Path("cgroupctl", "cgroup")
-	if err != nil {
-		return nil, err
-	}
-	res := plan.CgroupResources(s.Resources, s.Caps.Privileged)
-	create := []string{cgroupctl, "create", s.ID, "--parent", CgroupParent}
-	create = append(create, res.Flags()...)
-	create = append(create, "--devices", res.Devices)
-	return []Step{{Stage: "cgroup", Do: create,
-		Fn: func() error {
-			h, err := hostCgroups()
+// hostFn does a host step in-process, through the tool's own package
+// (the same code as its command, without starting a program); nil for
+// the veth step, which runs vethctl (runTool), as do the bridge, the
+// address lease and freeze outside the plan.
+func hostFn(a plan.HostArgs, do []string) func() error {
+	switch a := a.(type) {
+	case plan.OverlayMount:
+		return func() error {
+			_, err := overlayfs.Mount(overlayfs.Options{Lower: a.Lower, Upper: a.Upper, Work: a.Work, Merged: a.Merged,
+				LinkDir: filepath.Join(a.Root, "overlay", "l")}, nil) // as overlay mount --root ROOT
+			return stepError(do, err)
+		}
+	case plan.CgroupCreate:
+		return func() error {
+			h, err := cgroup.Detected()
 			if err == nil {
-				_, _, err = cgroup.Create(h, CgroupParent, s.ID, res, nil)
+				_, _, err = cgroup.Create(h, a.Parent, a.Name, a.Resources, nil)
 			}
-			return stepError(create, err)
-		}}}, nil
-}
-
-// netnsSteps are the network namespace: a named one (so it can be set
-// up before the chain joins it), wired to the bridge unless --network
-// none; nothing with --network host.
-func netnsSteps(s *Spec) ([]Step, error) {
-	if !ownNetns(s.Network) {
-		return nil, nil
+			return stepError(do, err)
+		}
+	case plan.NetnsAdd:
+		return func() error {
+			_, err := network.NetnsAdd(a.Name, nil)
+			return stepError(do, err)
+		}
+	case plan.Netconf:
+		return func() error { return ConfigureNetns(filepath.Join("/run/netns", a.Netns), a.None) }
+	case plan.LoUp:
+		return func() error { return nil } // done by the netconf step
 	}
-	vethctl, err := s.Tools.Path("vethctl", "network")
-	if err != nil {
-		return nil, err
-	}
-	add := []string{vethctl, "netns", "add", s.Netns}
-	steps := []Step{{Stage: "netns", Do: add,
-		Fn: func() error {
-			_, err := network.NetnsAdd(s.Netns, nil)
-			return stepError(add, err)
-		}}}
-	if onBridge(s.Network) {
-		steps = append(steps, Step{Stage: "veth",
-			Do: []string{vethctl, "create", s.HostVeth, "eth0", "--netns", s.Netns,
-				"--addr", s.Addr, "--gateway", s.Gateway, "--bridge", s.Bridge}})
-	}
-	// What Docker sets in every container's network namespace: any user
-	// may bind ports below 1024 and send pings (the namespace is the
-	// container's own, so this opens nothing on the host), and a loopback
-	// that is up even with --network none.
-	nsPath := filepath.Join("/run/netns", s.Netns)
-	none := s.Network == container.NetworkNone
-	steps = append(steps, Step{Stage: "netconf", Do: sysctlCmd(s.Netns, none),
-		Fn: func() error { return ConfigureNetns(nsPath, none) }})
-	if none {
-		steps = append(steps, Step{Stage: "lo up", Do: []string{"ip", "-n", s.Netns, "link", "set", "lo", "up"},
-			Fn: func() error { return nil }}) // done by the step above
-	}
-	return steps, nil
+	return nil
 }
 
 // chainSteps are the steps inside the namespaces (package plan), rendered
 // both ways into p: the chain of tools and mini-docker-inside's input.
 func chainSteps(s *Spec, p *Plan) error {
-	if h, err := hostCgroups(); err == nil {
+	if h, err := cgroup.Detected(); err == nil {
 		// The group's directories, when this host has cgroups (a plan
 		// built without them fails at the start, where the cgroup step does).
 		if g, err := cgroup.New(h, CgroupParent, s.ID); err == nil {
@@ -238,15 +202,4 @@ func toolPaths(tools Tools, self string, steps []plan.Step, prefix string) (map[
 		}
 	}
 	return paths, nil
-}
-
-// sysctlCmd is the netconf step as a command: Docker's two sysctls, and
-// with --network none IPv6 off (lo then gets 127.0.0.1/8 only).
-func sysctlCmd(netns string, none bool) []string {
-	cmd := []string{"ip", "netns", "exec", netns, "sysctl", "-qw", "net.ipv4.ip_unprivileged_port_start=0",
-		"net.ipv4.ping_group_range=0 2147483647"}
-	if none {
-		cmd = append(cmd, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1", "net.ipv6.conf.lo.disable_ipv6=1")
-	}
-	return cmd
 }

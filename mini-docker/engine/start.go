@@ -7,14 +7,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"mini-docker/cgroupctl/cgroup"
-	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/launch"
 	"mini-docker/mini-docker/logs"
@@ -71,7 +69,12 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		return nil, err
 	}
 	for _, p := range []string{etc.Hostname, etc.Hosts, etc.ResolvConf} {
-		explainFile(e.Explain, p)
+		if !e.Explain.Enabled() {
+			break
+		}
+		if b, err := os.ReadFile(p); err == nil {
+			e.Explain.File(p, b) // the command that writes it, as it is now
+		}
 	}
 	c.HostnamePath, c.HostsPath, c.ResolvConfPath = etc.Hostname, etc.Hosts, etc.ResolvConf
 	if err := e.joinNames(c, spec); err != nil {
@@ -219,30 +222,8 @@ func (e *Engine) runHostSteps(c *container.Container, spec *Spec, plan *Plan) er
 // (Docker gives containers a cgroup namespace there, not on v1 or
 // hybrid hosts). cgroupctl's detection reads it from the mounts.
 func cgroupV2() bool {
-	h, err := hostCgroups()
+	h, err := cgroup.Detected()
 	return err == nil && h.Mode == cgroup.V2
-}
-
-var detected struct {
-	sync.Mutex
-	h *cgroup.Host
-}
-
-// hostCgroups detects the host's cgroup trees once per process (reading
-// /proc/self/mountinfo and /proc/self/cgroup), for every cgroup step of
-// a run: the mode check, create, the OOM check and delete.
-func hostCgroups() (*cgroup.Host, error) {
-	detected.Lock()
-	defer detected.Unlock()
-	if detected.h != nil {
-		return detected.h, nil
-	}
-	h, err := cgroup.Detect()
-	if err != nil {
-		return nil, err
-	}
-	detected.h = h
-	return h, nil
 }
 
 // Start prepares c and runs it: in the foreground, this process waits
@@ -350,7 +331,7 @@ func oomKilled(cg string) bool {
 	if cg == "" {
 		return false
 	}
-	h, err := hostCgroups()
+	h, err := cgroup.Detected()
 	if err != nil {
 		return false
 	}
@@ -427,17 +408,4 @@ func (e *Engine) self() string {
 		return "/proc/self/exe"
 	}
 	return p
-}
-
-// explainFile prints the command that writes the file p as it is now.
-func explainFile(ex *explain.Printer, p string) {
-	if !ex.Enabled() {
-		return
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return
-	}
-	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-	ex.Cmd("printf '%%s\\n' %s > %s", explain.Join(lines...), explain.Quote(p))
 }

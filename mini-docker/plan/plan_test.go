@@ -86,3 +86,38 @@ func TestExecChain(t *testing.T) {
 		t.Errorf("exec chain, unconfined:\n%s", got)
 	}
 }
+
+// TestHostSteps: the root filesystem and the cgroup always; a network
+// namespace of its own unless --network host, wired to the bridge or,
+// with --network none, lo only with IPv6 off.
+func TestHostSteps(t *testing.T) {
+	stages := func(h *Host) string {
+		var s []string
+		for _, st := range HostSteps(h) {
+			s = append(s, st.Stage)
+		}
+		return strings.Join(s, ",")
+	}
+	h := &Host{ID: "id", Lower: []string{"/top", "/base"}, Privileged: true}
+	if got := stages(h); got != "overlay,cgroup" {
+		t.Errorf("--network host: %s", got)
+	}
+	if got := strings.Join(HostSteps(h)[0].Args.Flags(), " "); !strings.Contains(got, "--lower /top:/base") {
+		t.Errorf("overlay: %s", got)
+	}
+	if got := strings.Join(HostSteps(h)[1].Args.Flags(), " "); !strings.HasSuffix(got, "--devices all") {
+		t.Errorf("cgroup, privileged: %s", got)
+	}
+	h.OwnNetns, h.Bridged, h.Netns = true, true, "md-x"
+	if got := stages(h); got != "overlay,cgroup,netns,veth,netconf" {
+		t.Errorf("bridge: %s", got)
+	}
+	h.Bridged, h.NoNet = false, true
+	steps := HostSteps(h)
+	if got := stages(h); got != "overlay,cgroup,netns,netconf,lo up" {
+		t.Errorf("--network none: %s", got)
+	}
+	if got := strings.Join(steps[3].Args.Flags(), " "); !strings.Contains(got, "net.ipv6.conf.lo.disable_ipv6=1") {
+		t.Errorf("netconf, none: %s", got)
+	}
+}
