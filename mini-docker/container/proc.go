@@ -43,3 +43,25 @@ func Alive(pid int, start uint64) bool {
 	}
 	return start == 0 || st == start
 }
+
+// PidsInNamespace lists the host PIDs of the processes in pid's PID
+// namespace (which, unlike a cgroup, also holds exec'd processes before
+// they join it): those whose /proc/PID/ns/pid is the same.
+func PidsInNamespace(pid int) []int {
+	want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
+	if err != nil {
+		return nil
+	}
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, d := range ents {
+		n, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if ns, err := os.Readlink("/proc/" + d.Name() + "/ns/pid"); err == nil && ns == want {
+			pids = append(pids, n)
+		}
+	}
+	return pids
+}

@@ -49,6 +49,7 @@ func runFlagCases(t *testing.T) []struct {
 		{"detach", []string{"-d"}, inRecord},
 		{"name", []string{"--name", "x"}, inRecord},
 		{"rm", []string{"--rm"}, inRecord},
+		{"label", []string{"--label", "app=web"}, inRecord},
 		{"interactive", []string{"-i"}, inRecord},
 		{"tty", []string{"-t"}, inChain},
 		{"env", []string{"-e", "A=1"}, inOCI},

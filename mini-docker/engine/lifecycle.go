@@ -234,26 +234,10 @@ func (e *Engine) event(action mobyevents.Action, c *container.Container, attrs m
 }
 
 // Pids lists the host PIDs of the container's processes: those in its
-// PID namespace (which, unlike a cgroup, also holds exec'd processes
-// before they join it).
+// PID namespace (container.PidsInNamespace).
 func (e *Engine) Pids(c *container.Container) []int {
 	if !running(c) {
 		return nil
 	}
-	want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", c.State.Pid))
-	if err != nil {
-		return nil
-	}
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, d := range ents {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		if ns, err := os.Readlink("/proc/" + d.Name() + "/ns/pid"); err == nil && ns == want {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return container.PidsInNamespace(c.State.Pid)
 }

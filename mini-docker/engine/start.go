@@ -110,28 +110,12 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	return plan, nil
 }
 
-// planSpec is what the plan is made from: the OCI spec's root, process,
-// mounts, resources and namespaces, and the host's side of the network
-// and the capability flags from HostConfig.
+// planSpec is what the plan is made from: the OCI spec read into the
+// steps' terms (plan.FromOCI) with HostConfig's capability flags, and the
+// host's side: the environment, the limits, the layers, the network.
 func planSpec(oci *specs.Spec, hc *container.HostConfig) *Spec {
-	p, l := oci.Process, oci.Linux
-	s := &Spec{Spec: plan.Spec{Hostname: oci.Hostname, Merged: oci.Root.Path, ReadOnly: oci.Root.Readonly,
-		Mounts: oci.Mounts, Workdir: p.Cwd, User: p.User.Username, Argv: p.Args,
-		Security: spec.Security{Seccomp: oci.Annotations[spec.AnnotationSeccomp], NoNewPrivs: p.NoNewPrivileges},
-		Caps:     spec.CapSpec{Privileged: hc.Privileged, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop}},
-		Env: p.Env, Resources: l.Resources, Lower: strings.Split(oci.Annotations[spec.AnnotationLower], ":"), Network: hc.NetworkMode,
-	}
-	for _, n := range p.Capabilities.Bounding {
-		s.KeepCaps = append(s.KeepCaps, strings.TrimPrefix(n, "CAP_"))
-	}
-	for _, ns := range l.Namespaces {
-		if ns.Type == specs.NetworkNamespace {
-			s.NetnsPath = ns.Path
-		}
-		s.CgroupNS = s.CgroupNS || ns.Type == specs.CgroupNamespace
-		s.Userns = s.Userns || ns.Type == specs.UserNamespace
-	}
-	return s
+	return &Spec{Spec: plan.FromOCI(oci, spec.CapSpec{Privileged: hc.Privileged, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop}),
+		Env: oci.Process.Env, Resources: oci.Linux.Resources, Lower: strings.Split(oci.Annotations[spec.AnnotationLower], ":"), Network: hc.NetworkMode}
 }
 
 // prepareBridge makes the network's bridge on first use and leases the

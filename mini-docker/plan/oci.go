@@ -1,0 +1,31 @@
+package plan
+
+import (
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"mini-docker/mini-docker/spec"
+)
+
+// FromOCI reads an OCI runtime spec into the steps' terms: the root, the
+// process, the mounts and the namespaces, with the capability flags as
+// the user gave them (capctl applies them as Docker does) and the
+// bounding set as the capabilities the container keeps.
+func FromOCI(oci *specs.Spec, caps spec.CapSpec) Spec {
+	p, l := oci.Process, oci.Linux
+	s := Spec{Hostname: oci.Hostname, Merged: oci.Root.Path, ReadOnly: oci.Root.Readonly,
+		Mounts: oci.Mounts, Workdir: p.Cwd, User: p.User.Username, Argv: p.Args,
+		Security: spec.Security{Seccomp: oci.Annotations[spec.AnnotationSeccomp], NoNewPrivs: p.NoNewPrivileges}, Caps: caps}
+	for _, n := range p.Capabilities.Bounding {
+		s.KeepCaps = append(s.KeepCaps, strings.TrimPrefix(n, "CAP_"))
+	}
+	for _, ns := range l.Namespaces {
+		if ns.Type == specs.NetworkNamespace {
+			s.NetnsPath = ns.Path
+		}
+		s.CgroupNS = s.CgroupNS || ns.Type == specs.CgroupNamespace
+		s.Userns = s.Userns || ns.Type == specs.UserNamespace
+	}
+	return s
+}
