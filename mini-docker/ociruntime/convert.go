@@ -50,6 +50,54 @@ func resources(r *specs.LinuxResources) cgroup.Resources {
 	return out
 }
 
+// v1Write is one limit cgroupctl has no option for, as the file of a v1
+// controller to write.
+type v1Write struct{ controller, file, value string }
+
+// v1Writes are the limits of linux.resources beyond cgroupctl's, for a
+// v1 (or hybrid) host: the CFS period as given, the memory reservation,
+// swappiness, the TCP buffer limit, the OOM killer switch, the cpuset's
+// memory nodes, the real-time budget. (memory.kernel is deprecated by
+// the spec and ignored, as runc 1.1 does: recent kernels refuse it.)
+func v1Writes(r *specs.LinuxResources) []v1Write {
+	var w []v1Write
+	if r == nil {
+		return nil
+	}
+	if c := r.CPU; c != nil {
+		if c.Period != nil && *c.Period > 0 {
+			w = append(w, v1Write{"cpu", "cpu.cfs_period_us", fmt.Sprint(*c.Period)})
+		}
+		if c.Quota != nil && *c.Quota != 0 {
+			w = append(w, v1Write{"cpu", "cpu.cfs_quota_us", fmt.Sprint(*c.Quota)})
+		}
+		if c.RealtimePeriod != nil && *c.RealtimePeriod > 0 {
+			w = append(w, v1Write{"cpu", "cpu.rt_period_us", fmt.Sprint(*c.RealtimePeriod)})
+		}
+		if c.RealtimeRuntime != nil && *c.RealtimeRuntime != 0 {
+			w = append(w, v1Write{"cpu", "cpu.rt_runtime_us", fmt.Sprint(*c.RealtimeRuntime)})
+		}
+		if c.Mems != "" {
+			w = append(w, v1Write{"cpuset", "cpuset.mems", c.Mems})
+		}
+	}
+	if m := r.Memory; m != nil {
+		if m.Reservation != nil && *m.Reservation != 0 {
+			w = append(w, v1Write{"memory", "memory.soft_limit_in_bytes", fmt.Sprint(*m.Reservation)})
+		}
+		if m.KernelTCP != nil && *m.KernelTCP != 0 {
+			w = append(w, v1Write{"memory", "memory.kmem.tcp.limit_in_bytes", fmt.Sprint(*m.KernelTCP)})
+		}
+		if m.Swappiness != nil && *m.Swappiness <= 100 {
+			w = append(w, v1Write{"memory", "memory.swappiness", fmt.Sprint(*m.Swappiness)})
+		}
+		if m.DisableOOMKiller != nil && *m.DisableOOMKiller {
+			w = append(w, v1Write{"memory", "memory.oom_control", "1"})
+		}
+	}
+	return w
+}
+
 // deviceRules are the spec's device rules, then what every container
 // needs whatever the spec says, as runc adds them (its AllowedDevices:
 // mknod of any node, the default devices, the terminals; Docker's own

@@ -222,6 +222,16 @@ func (r *Runtime) makeGroup(st *State, spec *specs.Spec) (*cgroup.Group, error) 
 		g.Delete(true, nil)
 		return nil, err
 	}
+	if h.Driver != cgroup.V2 {
+		dirs := g.Paths()
+		for _, w := range v1Writes(spec.Linux.Resources) {
+			p := filepath.Join(dirs[w.controller], w.file)
+			if err := os.WriteFile(p, []byte(w.value), 0); dirs[w.controller] == "" || err != nil {
+				g.Delete(true, nil)
+				return nil, fmt.Errorf("echo %s > %s: %v", w.value, p, err)
+			}
+		}
+	}
 	return g, nil
 }
 
