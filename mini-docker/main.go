@@ -78,6 +78,7 @@ Host:
   compare [FLAGS] IMAGE    the same run under docker and mini-docker, side by side
   lesson list|check ID     the workshop's exercises, checked on the live system
   network create|ls|inspect|rm|prune   user-defined bridge networks
+  port CONTAINER           the host ports its ports are published on (-p, -P)
   runtime COMMAND ...      an OCI runtime with runc's command line (create, start, state, ...)
   system prune             remove stopped containers and leftovers of crashes
   system df                disk used by images, containers, volumes
@@ -177,6 +178,7 @@ func init() {
 		"image prune": cmdImagePrune, "compare": cmdCompare, "build": cmdBuild, "commit": cmdCommit,
 		"diff": cmdDiff, "history": cmdHistory, "tag": cmdTag, "push": cmdPush,
 		"export": cmdExport, "save": cmdSave, "load": cmdLoad, "lesson": cmdLesson, "network": func(c *ctx, a []string) error { return networkcmd.Run(c.root, a) },
+		"port":    func(c *ctx, a []string) error { return networkcmd.Port(c.root, a) },
 		"runtime": func(_ *ctx, args []string) error { return ociruntime.Main(args) },
 	}
 	// Docker's management commands name the same commands: container stop, image tag, ...

@@ -3,11 +3,13 @@ package main
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -268,5 +270,69 @@ func TestNetworkBadInput(t *testing.T) {
 	if _, _, code := h.md("network", "inspect", "lab"); code != 1 {
 		t.Errorf("lab is still there after network prune")
 	}
+	h.assertNoLeaks()
+}
+
+// Done when: -P with an EXPOSE'd image publishes a free port that port
+// reports and that forwards; 20 parallel run -P get 20 different ports.
+func TestPublishAllPorts(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+ref+"\nEXPOSE 80\n"), 0o644)
+	h.must("build", "-t", "exposed:1", dir)
+	h.must("run", "-d", "--name", "web", "-P", "exposed:1", "sh", "-c", serveName("web"))
+	line := h.must("port", "web")
+	var hostPort string
+	if _, after, ok := strings.Cut(strings.TrimSpace(line), "80/tcp -> 0.0.0.0:"); ok {
+		hostPort = after
+	}
+	if hostPort == "" || strings.Contains(hostPort, "\n") {
+		t.Fatalf("port web = %q, want one line 80/tcp -> 0.0.0.0:PORT", line)
+	}
+	if got := h.must("port", "web", "80"); got != "0.0.0.0:"+hostPort+"\n" {
+		t.Errorf("port web 80 = %q", got)
+	}
+	var got string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		cmd := exec.Command("nsenter", "--net=/run/netns/"+h.netns, "/bin/busybox", "sh", "-c", `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 10 127.0.0.1 `+hostPort)
+		if got, _, _ = runCmd(t, cmd); strings.Contains(got, "hello from web") {
+			break
+		}
+	}
+	if !strings.Contains(got, "hello from web") {
+		t.Errorf("through -P's port %s: %q", hostPort, got)
+	}
+
+	const n = 20
+	ports := make(chan string, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			name := fmt.Sprintf("p%d", i)
+			if _, errOut, code := h.md("run", "-d", "--name", name, "-P", "exposed:1", "sleep", "300"); code != 0 {
+				t.Errorf("run -P %s: exit %d %s", name, code, errOut)
+				return
+			}
+			out, _, _ := h.md("port", name, "80")
+			ports <- strings.TrimSpace(out)
+		}(i)
+	}
+	wg.Wait()
+	close(ports)
+	seen := map[string]bool{hostPort: true}
+	for p := range ports {
+		if seen[p] || !strings.HasPrefix(p, "0.0.0.0:") {
+			t.Errorf("port %q given twice, or not a port", p)
+		}
+		seen[p] = true
+	}
+	if len(seen) != n+1 {
+		t.Errorf("%d different ports for %d containers", len(seen), n+1)
+	}
+	out := h.must("ps", "-aq")
+	h.must(append([]string{"rm", "-f"}, strings.Fields(out)...)...)
 	h.assertNoLeaks()
 }

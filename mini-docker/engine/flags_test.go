@@ -60,6 +60,7 @@ func runFlagCases(t *testing.T) []struct {
 		{"entrypoint", []string{"--entrypoint", "sh"}, inChain},
 		{"volume", []string{"-v", dir + ":/data:ro"}, inChain},
 		{"publish", []string{"-p", "127.0.0.1:8080:80"}, inRecord},
+		{"publish-all", []string{"-P"}, inRecord},
 		{"network", []string{"--network", "host"}, inChain},
 		{"memory", []string{"-m", "32m"}, inOCI},
 		{"memory-swap", []string{"-m", "32m", "--memory-swap", "64m"}, inOCI},

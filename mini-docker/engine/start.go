@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	mobynet "github.com/moby/moby/api/types/network"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"mini-docker/cgroupctl/cgroup"
@@ -93,11 +94,11 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	c.Runtime.Caps = plan.Caps
 	c.Runtime.NoNewPrivs = spec.Security.NoNewPrivs
 	c.GraphDriver.Data["UpperDir"], c.GraphDriver.Data["WorkDir"], c.GraphDriver.Data["MergedDir"] = upper, work, merged
-	c.NetworkSettings.Ports = c.HostConfig.PortBindings
+	c.NetworkSettings.Ports = mobynet.PortMap{}
 	if err := e.runHostSteps(c, spec, plan); err != nil {
 		return nil, err
 	}
-	if onBridge(spec.Network) && len(c.HostConfig.PortBindings) > 0 {
+	if onBridge(spec.Network) && len(publishedPorts(c)) > 0 {
 		ip, _, _ := strings.Cut(spec.Addr, "/")
 		if err := e.startForwarders(vethctl, c, ip); err != nil {
 			return nil, err

@@ -44,6 +44,7 @@ type Options struct {
 	Entrypoint  *string // nil: the image's; "" clears it
 	Volumes     []string
 	Publish     []string
+	PublishAll  bool   // -P: every exposed port on a free host port
 	Network     string // bridge (default), none, host
 	Memory      string
 	MemorySwap  string
@@ -89,7 +90,8 @@ func RunFlags(o *Options) (*pflag.FlagSet, *bool) {
 	f.StringVarP(&o.Hostname, "hostname", "h", "", "container host name")
 	f.String("entrypoint", "", "overwrite the default ENTRYPOINT of the image")
 	f.StringArrayVarP(&o.Volumes, "volume", "v", nil, "bind mount a host folder: HOST:CONTAINER[:ro]")
-	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a container's port: [IP:]HOSTPORT:PORT[/udp] (userland forwarder)")
+	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a container's port: [IP:][HOSTPORT:]PORT[/udp] (userland forwarder; no HOSTPORT: a free one)")
+	f.BoolVarP(&o.PublishAll, "publish-all", "P", false, "publish every exposed port (the image's EXPOSE) on a free host port")
 	f.StringVar(&o.Network, "network", "bridge", "network: bridge, none, host or a network's name (mini-docker network create)")
 	f.StringVarP(&o.Memory, "memory", "m", "", "memory limit")
 	f.StringVar(&o.MemorySwap, "memory-swap", "", "memory plus swap limit, -1 for unlimited swap")
@@ -146,7 +148,7 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 		ports = network.PortMap{} // Docker ignores -p outside a bridge network
 	}
 	hc := &container.HostConfig{
-		Binds: o.Volumes, NetworkMode: mode, PortBindings: ports, AutoRemove: o.Rm,
+		Binds: o.Volumes, NetworkMode: mode, PortBindings: ports, PublishAllPorts: o.PublishAll, AutoRemove: o.Rm,
 		CapAdd: o.CapAdd, CapDrop: o.CapDrop, Privileged: o.Privileged, ReadonlyRootfs: o.ReadOnly,
 		SecurityOpt: SecurityOpts(sec), ShmSize: 64 << 20,
 	}
@@ -333,18 +335,21 @@ func (o *Options) ParsePublish() (network.PortMap, error) {
 		if p.CtrPort, err = strconv.Atoi(ctr); err != nil || p.CtrPort < 1 || p.CtrPort > 65535 {
 			return nil, fmt.Errorf("invalid containerPort: %s", ctr)
 		}
-		if host == "" {
-			return nil, fmt.Errorf("publishing a port needs a host port: -p HOSTPORT:%d (mini-docker picks no random ports)", p.CtrPort)
-		}
-		if p.HostPort, err = strconv.Atoi(host); err != nil || p.HostPort < 1 || p.HostPort > 65535 {
-			return nil, fmt.Errorf("invalid hostPort: %s", host)
+		if host != "" { // none: a free port, picked when the container starts
+			if p.HostPort, err = strconv.Atoi(host); err != nil || p.HostPort < 1 || p.HostPort > 65535 {
+				return nil, fmt.Errorf("invalid hostPort: %s", host)
+			}
 		}
 		port, _ := network.PortFrom(uint16(p.CtrPort), network.IPProtocol(p.Proto))
 		ip, err := netip.ParseAddr(p.HostIP)
 		if err != nil {
 			return nil, fmt.Errorf("invalid IP address: %s", p.HostIP)
 		}
-		ps[port] = append(ps[port], network.PortBinding{HostIP: ip, HostPort: strconv.Itoa(p.HostPort)})
+		hostPort := ""
+		if p.HostPort != 0 {
+			hostPort = strconv.Itoa(p.HostPort)
+		}
+		ps[port] = append(ps[port], network.PortBinding{HostIP: ip, HostPort: hostPort})
 	}
 	return ps, nil
 }
@@ -545,6 +550,14 @@ func (o *Options) Config(img ocispec.ImageConfig, envFiles []string) (*container
 		Image: o.Image, Tty: o.TTY, OpenStdin: o.Interactive,
 		AttachStdin: o.Interactive && !o.Detach, AttachStdout: !o.Detach, AttachStderr: !o.Detach,
 		StdinOnce: o.Interactive && !o.Detach, Labels: map[string]string{},
+	}
+	for p := range img.ExposedPorts {
+		if port, err := network.ParsePort(p); err == nil {
+			if c.ExposedPorts == nil {
+				c.ExposedPorts = network.PortSet{}
+			}
+			c.ExposedPorts[port] = struct{}{}
+		}
 	}
 	if o.User != "" {
 		c.User = o.User

@@ -113,7 +113,11 @@ func TestParsePublish(t *testing.T) {
 	if !reflect.DeepEqual(ps, want) {
 		t.Errorf("ParsePublish = %+v", ps)
 	}
-	for _, bad := range []string{"80", "x:80", "1:2:3:4", "8080:80/sctp", "8080:0"} {
+	// -p 80: a free host port, picked at start (HostPort "").
+	if ps, err := (&Options{Publish: []string{"80"}}).ParsePublish(); err != nil || ps[network.MustParsePort("80/tcp")][0].HostPort != "" {
+		t.Errorf("ParsePublish(80) = %+v, %v; want a binding with no host port", ps, err)
+	}
+	for _, bad := range []string{"x:80", "1:2:3:4", "8080:80/sctp", "8080:0"} {
 		if _, err := (&Options{Publish: []string{bad}}).ParsePublish(); err == nil {
 			t.Errorf("ParsePublish(%q): want an error", bad)
 		}
