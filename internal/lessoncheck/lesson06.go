@@ -3,8 +3,6 @@ package lessoncheck
 import (
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 
 	"mini-docker/internal/lessoncheck/probe"
 )
@@ -24,7 +22,7 @@ func checks0601(s *State) []Check {
 		if owner != nil {
 			return nil
 		}
-		p, err := listener(80)
+		p, err := probe.Listener(80)
 		if err != nil {
 			return err
 		}
@@ -105,65 +103,4 @@ func checks0602(s *State) []Check {
 			Hint: "in the same shell, before the sleep: touch f; chown 65534 f 2> chown.txt",
 			Test: func() error { return probe.FileContains(s.path("chown.txt"), "Operation not permitted") }},
 	}
-}
-
-// socket is one line of /proc/net/tcp or tcp6.
-type socket struct {
-	Port  int
-	State string // "0A" is LISTEN
-	UID   string
-	Inode string
-}
-
-// parseTCP parses /proc/net/tcp (and tcp6): a header, then
-//
-//	sl  local_address rem_address   st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
-//	0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000 65534 0 12345 ...
-func parseTCP(text string) []socket {
-	var out []socket
-	for _, line := range strings.Split(text, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 10 || !strings.HasSuffix(f[0], ":") {
-			continue
-		}
-		i := strings.LastIndexByte(f[1], ':')
-		if i < 0 {
-			continue
-		}
-		port, err := strconv.ParseUint(f[1][i+1:], 16, 16)
-		if err != nil {
-			continue
-		}
-		out = append(out, socket{Port: int(port), State: f[3], UID: f[7], Inode: f[9]})
-	}
-	return out
-}
-
-// listener finds the process holding a TCP socket that listens on port,
-// in the checker's network namespace.
-func listener(port int) (probe.Proc, error) {
-	inodes := map[string]bool{}
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		for _, s := range parseTCP(string(b)) {
-			if s.Port == port && s.State == "0A" {
-				inodes["socket:["+s.Inode+"]"] = true
-			}
-		}
-	}
-	if len(inodes) == 0 {
-		return probe.Proc{}, fmt.Errorf("nothing listens on port %d", port)
-	}
-	for _, p := range probe.Processes() {
-		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.PID))
-		for _, fd := range fds {
-			if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", p.PID, fd.Name())); inodes[l] {
-				return p, nil
-			}
-		}
-	}
-	return probe.Proc{}, fmt.Errorf("a socket listens on port %d, but no process holds it", port)
 }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"mini-docker/internal/lessoncheck/probe"
 )
@@ -157,34 +156,9 @@ func groupOf(s *State, pid int, ctrl string) (string, error) {
 	if err != nil {
 		return "", probe.NotThere(err)
 	}
-	path, ok := groupIn(string(b), ctrl, s.v2())
+	path, ok := probe.GroupIn(string(b), ctrl, s.v2())
 	if !ok {
 		return "", fmt.Errorf("process %d has no %s group", pid, ctrl)
 	}
 	return filepath.Join(s.cgroupDir(ctrl), path), nil
-}
-
-// groupIn finds the group of controller ctrl in the text of
-// /proc/PID/cgroup, whose lines read "ID:CONTROLLERS:PATH" ("4:memory:/a"
-// on v1, "0::/a" for the v2 tree). Group names are chosen by whoever
-// makes them, so only the first two colons split.
-func groupIn(text, ctrl string, v2 bool) (string, bool) {
-	for _, line := range strings.Split(text, "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 || !strings.HasPrefix(parts[2], "/") {
-			continue
-		}
-		if v2 && parts[0] == "0" && parts[1] == "" {
-			return parts[2], true
-		}
-		if v2 {
-			continue
-		}
-		for _, c := range strings.Split(parts[1], ",") {
-			if c == ctrl {
-				return parts[2], true
-			}
-		}
-	}
-	return "", false
 }

@@ -145,15 +145,15 @@ func TestParsers(t *testing.T) {
 	if snmp["Icmp.InEchos"] != 2 || snmp["Ip.DefaultTTL"] != 64 {
 		t.Errorf("snmp: %v", snmp)
 	}
-	socks := parseTCP("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n" +
+	socks := probe.ParseTCP("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n" +
 		"   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000 65534        0 12345 1 0 100 0 0 10 0\n")
 	if len(socks) != 1 || socks[0].Port != 80 || socks[0].State != "0A" || socks[0].UID != "65534" || socks[0].Inode != "12345" {
 		t.Errorf("tcp: %+v", socks)
 	}
-	if g, ok := groupIn("12:pids:/a\n4:memory:/mini-docker/box\n0::/x:y\n", "memory", false); !ok || g != "/mini-docker/box" {
+	if g, ok := probe.GroupIn("12:pids:/a\n4:memory:/mini-docker/box\n0::/x:y\n", "memory", false); !ok || g != "/mini-docker/box" {
 		t.Errorf("v1 group: %q %v", g, ok)
 	}
-	if g, ok := groupIn("0::/x:y\n", "memory", true); !ok || g != "/x:y" {
+	if g, ok := probe.GroupIn("0::/x:y\n", "memory", true); !ok || g != "/x:y" {
 		t.Errorf("v2 group: %q %v", g, ok)
 	}
 	if k := probe.ParseKeyed("max 3\nfrozen 1\njunk\n"); k["max"] != 3 || k["frozen"] != 1 {
@@ -181,13 +181,13 @@ func FuzzParsers(f *testing.F) {
 			probe.HasOpt(m.Opts, "ro")
 		}
 		probe.ParseSNMP(text)
-		for _, s := range parseTCP(text) {
+		for _, s := range probe.ParseTCP(text) {
 			if s.Port < 0 || s.Port > 65535 {
 				t.Errorf("port %d", s.Port)
 			}
 		}
-		groupIn(text, "memory", false)
-		groupIn(text, "memory", true)
+		probe.GroupIn(text, "memory", false)
+		probe.GroupIn(text, "memory", true)
 		probe.ParseKeyed(text)
 	})
 }
