@@ -100,6 +100,17 @@ func BenchBridge(e *Env, r *report.Report) error {
 	if startNoNet != nil {
 		row.Vs(startNoNet).AtMost(2, "no-network start")
 	}
+	// A user-defined network: its own bridge and subnet, and the hosts
+	// files of its members rewritten at each start and stop (lesson 12).
+	if out, err := exec.Command(e.MD(), "--root", e.Root, "network", "create", "mdb-net").CombinedOutput(); err != nil {
+		return fmt.Errorf("network create mdb-net: %v %s", err, out)
+	}
+	user, err := Hyperfine(e, Cmd{Name: "mini-docker user network", InNetns: true, Limit: 5 * time.Second,
+		Argv: []string{e.MD(), "--root", e.Root, "run", "--rm", "--network", "mdb-net", e.Ref, "true"}}, w, n)
+	if err != nil {
+		return err
+	}
+	r.Sample(bench, "mini-docker run --rm --network mdb-net debian true (a user network)", "ms", user).Vs(row).AtMost(1.25, "default bridge")
 	r.Add(report.Row{Bench: bench, Subject: "runc run with a bridge", Status: "n/a: runc has no networking of its own (a CNI plugin's job)"})
 	why := "n/a: " + e.NoDocker
 	if e.Docker {
