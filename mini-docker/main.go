@@ -24,6 +24,7 @@ import (
 	"mini-docker/internal/cli"
 	mdcontainer "mini-docker/mini-docker/command/container"
 	"mini-docker/mini-docker/command/image"
+	"mini-docker/mini-docker/command/login"
 	"mini-docker/mini-docker/command/system"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/monitor"
@@ -68,6 +69,7 @@ Images:
   history IMAGE            the layers of an image and what made them
   tag SOURCE TARGET        give an image another name
   push NAME[:TAG]          upload an image to its registry
+  login/logout [SERVER]    keep or remove a registry password (~/.docker/config.json)
   save [-o FILE] IMAGE...  images as a tar archive (docker save format)
   load [-i FILE]           images from such an archive
   rmi IMAGE...             remove images
@@ -179,7 +181,7 @@ func init() {
 		"diff": cmdDiff, "history": cmdHistory, "tag": cmdTag, "push": cmdPush,
 		"export": cmdExport, "save": cmdSave, "load": cmdLoad, "lesson": cmdLesson, "network": func(c *ctx, a []string) error { return networkcmd.Run(c.root, a) },
 		"port":    func(c *ctx, a []string) error { return networkcmd.Port(c.root, a) },
-		"runtime": func(_ *ctx, args []string) error { return ociruntime.Main(args) },
+		"runtime": func(_ *ctx, args []string) error { return ociruntime.Main(args) }, "login": rooted(login.Login), "logout": rooted(login.Logout),
 	}
 	// Docker's management commands name the same commands: container stop, image tag, ...
 	for group, names := range map[string]string{
