@@ -60,6 +60,9 @@ func cmdStop(c *ctx, args []string) error {
 		return cli.Done(err)
 	}
 	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
+		if t := ct.Config.StopTimeout; t != nil && !f.Changed("time") {
+			return e.Stop(ct, time.Duration(*t)*time.Second) // run --stop-timeout
+		}
 		return e.Stop(ct, time.Duration(*secs)*time.Second)
 	})
 }

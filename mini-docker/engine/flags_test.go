@@ -75,6 +75,9 @@ func runFlagCases(t *testing.T) []struct {
 		{"read-only", []string{"--read-only"}, inChain},
 		{"init", []string{"--init"}, inChain},
 		{"pull", []string{"--pull", "never"}, inRecord},
+		{"label", []string{"--label", "tier=web"}, inRecord},
+		{"stop-signal", []string{"--stop-signal", "USR1"}, inRecord},
+		{"stop-timeout", []string{"--stop-timeout", "3"}, inRecord},
 		{"platform", []string{"--platform", "linux/amd64"}, inRecord},
 		{"userns", []string{"--userns"}, inChain},
 	}

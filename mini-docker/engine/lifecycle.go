@@ -78,7 +78,9 @@ func (e *Engine) WaitExit(c *container.Container, timeout time.Duration) (*conta
 	}
 }
 
-// Stop sends SIGTERM, waits up to timeout, then SIGKILL, as docker stop.
+// Stop sends the container's stop signal (--stop-signal, the image's
+// STOPSIGNAL, else SIGTERM), waits up to timeout, then SIGKILL, as
+// docker stop.
 func (e *Engine) Stop(c *container.Container, timeout time.Duration) error {
 	if !running(c) {
 		return nil
@@ -87,7 +89,11 @@ func (e *Engine) Stop(c *container.Container, timeout time.Duration) error {
 		e.thaw(c)
 	}
 	defer e.event("stop", c, nil)
-	e.Kill(c, syscall.SIGTERM)
+	sig := syscall.SIGTERM
+	if s, err := ParseSignal(c.Config.StopSignal); c.Config.StopSignal != "" && err == nil {
+		sig = s
+	}
+	e.Kill(c, sig)
 	if _, done := e.WaitExit(c, timeout); done {
 		return nil
 	}

@@ -586,6 +586,9 @@ func (o *Options) Config(img ocispec.ImageConfig, envFiles []string) (*container
 	if len(c.Env) == 0 {
 		c.Env = nil
 	}
+	if c.StopSignal == "" {
+		c.StopSignal = img.StopSignal
+	}
 	if err := o.Lifecycle.config(c, img.Labels); err != nil {
 		return nil, err
 	}

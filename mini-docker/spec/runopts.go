@@ -1,9 +1,12 @@
 package spec
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"mini-docker/mini-docker/container"
 )
@@ -13,16 +16,42 @@ import (
 // timeout, health check, resource limits the kernel applies per process
 // (ulimits) or per group (reservation, OOM killer), devices, /dev/shm.
 type Lifecycle struct {
-	Labels []string
+	Labels      []string
+	StopSignal  string
+	StopTimeout int // -1: not given (docker stop's 10 seconds)
 }
 
 func lifecycleFlags(f *pflag.FlagSet, l *Lifecycle) {
 	f.StringArrayVarP(&l.Labels, "label", "l", nil, "set meta data on a container (KEY=VALUE or KEY)")
+	f.StringVar(&l.StopSignal, "stop-signal", "", "signal to stop the container (default the image's STOPSIGNAL, else SIGTERM)")
+	f.IntVar(&l.StopTimeout, "stop-timeout", -1, "timeout (in seconds) to stop a container (-1: docker stop's 10)")
+}
+
+// CheckSignal accepts a signal as docker run --stop-signal and docker
+// kill -s do: a number, or a name with or without SIG.
+func CheckSignal(s string) error {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return nil
+	}
+	if unix.SignalNum("SIG"+strings.TrimPrefix(strings.ToUpper(s), "SIG")) != 0 {
+		return nil
+	}
+	//lint:ignore ST1005 Docker's own words, as docker prints them
+	return fmt.Errorf("Invalid signal: %s", s)
 }
 
 // config records the flags that belong to Config: the labels, over
-// the image's own (as Docker merges them).
+// the image's own (as Docker merges them), the stop signal and timeout.
 func (l *Lifecycle) config(c *container.Config, imageLabels map[string]string) error {
+	if l.StopSignal != "" {
+		if err := CheckSignal(l.StopSignal); err != nil {
+			return err
+		}
+		c.StopSignal = l.StopSignal
+	}
+	if l.StopTimeout != -1 {
+		c.StopTimeout = &l.StopTimeout
+	}
 	for k, v := range imageLabels {
 		c.Labels[k] = v
 	}
