@@ -23,6 +23,7 @@ import (
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine/launch"
 )
 
 // createOptions are create's flags (run's too).
@@ -277,7 +278,15 @@ func (r *Runtime) startInit(st *State, spec *specs.Spec, g *cgroup.Group, consol
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "runtime", initArg)
+	// Exec'd through a read-only mount of this binary attached nowhere,
+	// as mini-docker's own first process is: nothing in the container
+	// can write the host's file through /proc/PID/exe (CVE-2019-5736).
+	prog, err := launch.ReadOnlyExecutable(self)
+	if err != nil {
+		return nil, err
+	}
+	defer prog.Close()
+	cmd := exec.Command(fmt.Sprintf("/proc/self/fd/%d", prog.Fd()), "runtime", initArg)
 	cmd.Args[0] = "mini-docker-runtime-init"
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ExtraFiles = files.child

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/engine/launch"
 	"mini-docker/mini-docker/inside"
 )
 
@@ -128,7 +129,7 @@ func (r *Runtime) execIn(st *State, spec *specs.Spec, o *execOptions) error {
 	if _, err := os.Stat(unshare); err != nil {
 		return fmt.Errorf("exec: needs the unshare tool next to %s: %w", self, err)
 	}
-	prog, err := os.Open(self)
+	prog, err := launch.ReadOnlyExecutable(self) // CVE-2019-5736, as for create's process
 	if err != nil {
 		return err
 	}
