@@ -39,6 +39,7 @@ func run(args []string) error {
 			"chroot ./jail /bin/sh -c 'ls /'",
 			"chroot --pivot ./rootfs --proc --dev -- ps",
 			"chroot --pivot ./rootfs --docker --bind ./hosts:/etc/hosts:ro --workdir /tmp -- sh",
+			"chroot --pivot ./rootfs --docker --bind /srv/data:/data:ro,rslave --tmpfs /run:size=1m,mode=755 -- sh",
 			"chroot --pivot ./rootfs --docker --privileged -- sh   # as docker run --privileged",
 		},
 	})
@@ -103,7 +104,8 @@ func defineMountFlags(f *cli.Flags, o *jail.Options) *[]string {
 	f.BoolVar(&o.Cgroupfs, "cgroupfs", false, "the process's own cgroup (each v1 hierarchy bound read-only, or cgroup2), on /sys/fs/cgroup, as Docker")
 	f.StringArrayVar(&o.Mask, "mask", nil, "hide PATH (file: /dev/null over it; directory: empty read-only tmpfs); repeatable")
 	f.StringArrayVar(&o.ReadonlyPaths, "readonly-path", nil, "make PATH read-only; repeatable")
-	f.StringArrayVar(&binds, "bind", nil, "bind-mount host SRC at DST inside (SRC:DST[:ro]); repeatable")
+	f.StringArrayVar(&binds, "bind", nil, "bind-mount host SRC at DST inside (SRC:DST[:OPTS], OPTS: ro or rw, and a propagation: rshared, rslave, ...); repeatable")
+	f.Var(tmpfsFlag{&o.Tmpfs}, "tmpfs", "mount a tmpfs at DST inside (DST[:OPTS], OPTS as mount(8)'s: size=64m,mode=1777,noexec,...); repeatable")
 	f.BoolVar(&o.ReadOnly, "read-only", false, "make the root filesystem read-only")
 	f.StringVar(&o.Workdir, "workdir", "", "start in DIR inside the root (created when missing)")
 	return &binds
@@ -112,7 +114,7 @@ func defineMountFlags(f *cli.Flags, o *jail.Options) *[]string {
 // mountFlagsUsed returns the first flag given that only --pivot can honour.
 func mountFlagsUsed(f *cli.Flags) string {
 	for _, name := range []string{"docker", "privileged", "proc", "dev", "devpts", "shm", "mqueue", "sys",
-		"cgroupfs", "mask", "readonly-path", "bind", "read-only", "workdir"} {
+		"cgroupfs", "mask", "readonly-path", "bind", "tmpfs", "read-only", "workdir"} {
 		if f.Changed(name) {
 			return "--" + name
 		}
@@ -128,21 +130,45 @@ func withNotRootHint(err error) error {
 	return cli.WithHint(err, "chroot needs root (CAP_SYS_CHROOT, and CAP_SYS_ADMIN for --pivot): run it with sudo")
 }
 
-// parseBind parses SRC:DST[:ro|rw].
+// parseBind parses SRC:DST[:OPTS], OPTS a comma list of ro or rw and
+// a propagation mode.
 func parseBind(s string) (jail.Bind, error) {
 	parts := strings.Split(s, ":")
 	var b jail.Bind
-	switch {
-	case len(parts) == 3 && (parts[2] == "ro" || parts[2] == "rw"):
-		b.ReadOnly = parts[2] == "ro"
-	case len(parts) != 2:
-		return b, cli.Usagef(tool, "--bind %q: want SRC:DST or SRC:DST:ro", s)
+	if len(parts) != 2 && len(parts) != 3 {
+		return b, cli.Usagef(tool, "--bind %q: want SRC:DST or SRC:DST:OPTS", s)
 	}
 	b.Src, b.Dst = parts[0], parts[1]
 	if b.Src == "" || !strings.HasPrefix(b.Dst, "/") {
 		return b, cli.Usagef(tool, "--bind %q: want a host SRC and an absolute DST", s)
 	}
+	if len(parts) == 3 {
+		for _, o := range strings.Split(parts[2], ",") {
+			switch _, prop := jail.Propagations[o]; {
+			case o == "ro" || o == "rw":
+				b.ReadOnly = o == "ro"
+			case prop:
+				b.Propagation = o
+			default:
+				return b, cli.Usagef(tool, "--bind %q: unknown option %q (want ro, rw or a propagation mode)", s, o)
+			}
+		}
+	}
 	return b, nil
+}
+
+// tmpfsFlag is --tmpfs DST[:OPTS] as a flag value.
+type tmpfsFlag struct{ ts *[]jail.Tmpfs }
+
+func (f tmpfsFlag) String() string { return "" }
+func (f tmpfsFlag) Type() string   { return "tmpfs" }
+func (f tmpfsFlag) Set(v string) error {
+	dst, opts, _ := strings.Cut(v, ":")
+	if !strings.HasPrefix(dst, "/") {
+		return fmt.Errorf("want an absolute DST[:OPTS], got %q", v)
+	}
+	*f.ts = append(*f.ts, jail.Tmpfs{Dst: dst, Options: opts})
+	return nil
 }
 
 func prepare(args []string) error {

@@ -206,11 +206,17 @@ func treeRoot(top *treeNode, pid int) error {
 				n.add("work   %s", v)
 			}
 		}
-		for i, l := range lowers {
-			n.add("lower %d %s", i+1, l)
+		images := 0
+		for _, l := range lowers {
+			if filepath.Base(l) == "init" {
+				n.add("init   %s  (Docker's init layer)", l)
+				continue
+			}
+			images++
+			n.add("lower %d %s", images, l)
 		}
-		if len(lowers) > 0 {
-			n.label += fmt.Sprintf(" (%d image layer(s) below, top first)", len(lowers))
+		if images > 0 {
+			n.label += fmt.Sprintf(" (%d image layer(s) below, top first)", images)
 		}
 		return nil
 	}

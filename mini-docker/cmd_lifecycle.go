@@ -167,7 +167,7 @@ func pauseCmd(c *ctx, args []string, pause bool) error {
 func cmdRm(c *ctx, args []string) error {
 	f := newFlags("rm", "[-f] CONTAINER...", "Remove containers, and every mount, cgroup, link, namespace and lease they hold.", "mini-docker rm -f demo")
 	force := f.BoolP("force", "f", false, "force the removal of a running container (uses SIGKILL)")
-	f.BoolP("volumes", "v", false, "remove anonymous volumes (none here)")
+	volumes := f.BoolP("volumes", "v", false, "remove the anonymous volumes of the container")
 	e, err := open(c, f, args, "rm", 1)
 	if err != nil {
 		return cli.Done(err)
@@ -188,6 +188,9 @@ func cmdRm(c *ctx, args []string) error {
 			failed = true
 			cli.Report(os.Stderr, tool, err)
 			continue
+		}
+		if *volumes {
+			e.RemoveAnonymousVolumes(ct)
 		}
 		fmt.Println(ref)
 	}

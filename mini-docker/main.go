@@ -26,10 +26,12 @@ import (
 	"mini-docker/mini-docker/command/image"
 	"mini-docker/mini-docker/command/login"
 	"mini-docker/mini-docker/command/system"
+	"mini-docker/mini-docker/cp"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/monitor"
 	"mini-docker/mini-docker/networkcmd"
 	"mini-docker/mini-docker/ociruntime"
+	"mini-docker/mini-docker/volume"
 )
 
 const tool = "mini-docker"
@@ -59,6 +61,7 @@ Containers:
   diff CONTAINER           files changed in the container's upper layer
   commit CONTAINER [REF]   a new image from a container's changes
   export -o FILE CONTAINER the container's filesystem as a tar archive
+  cp SRC DST               copy files between a container and the host (CONTAINER:PATH, - for tar)
   container prune          remove every stopped container
   container CMD, image CMD Docker's management names: container ls, image rm, ...
 
@@ -74,6 +77,9 @@ Images:
   load [-i FILE]           images from such an archive
   rmi IMAGE...             remove images
   image prune              remove untagged images
+
+Volumes:
+  volume create|ls|inspect|rm|prune   named and anonymous volumes (folders under the state root)
 
 Host:
   info                     what this host supports
@@ -182,6 +188,7 @@ func init() {
 		"export": cmdExport, "save": cmdSave, "load": cmdLoad, "lesson": cmdLesson, "network": func(c *ctx, a []string) error { return networkcmd.Run(c.root, a) },
 		"port":    func(c *ctx, a []string) error { return networkcmd.Port(c.root, a) },
 		"runtime": func(_ *ctx, args []string) error { return ociruntime.Main(args) }, "login": rooted(login.Login), "logout": rooted(login.Logout),
+		"volume": rooted(volume.Command), "cp": rooted(cp.Command),
 	}
 	// Docker's management commands name the same commands: container stop, image tag, ...
 	for group, names := range map[string]string{

@@ -51,10 +51,8 @@ func mountAll(root string, o Options, ex *explain.Printer) error {
 	if err := mountList(root, o, ex); err != nil {
 		return err
 	}
-	for _, b := range o.Binds {
-		if err := bindMount(root, b, ex); err != nil {
-			return err
-		}
+	if err := userMounts(root, o, ex); err != nil {
+		return err
 	}
 	mask := func() error {
 		for _, p := range o.Mask {
@@ -435,9 +433,11 @@ func bindMount(root string, b Bind, ex *explain.Printer) error {
 		return err
 	}
 	if b.ReadOnly {
-		return remountBindReadOnly(ex, dst)
+		if err := remountBindReadOnly(ex, dst); err != nil {
+			return err
+		}
 	}
-	return nil
+	return setPropagation(dst, b.Propagation, ex)
 }
 
 // maskPath hides a path as runc does for Docker: a directory under an

@@ -46,6 +46,7 @@ type Options struct {
 	Devices []Device
 
 	Binds         []Bind   // host paths bind-mounted inside, after the mounts above
+	Tmpfs         []Tmpfs  // tmpfs mounts inside, with the binds (usermounts.go)
 	Mask          []string // paths hidden (a file under /dev/null, a directory under an empty tmpfs)
 	ReadonlyPaths []string // paths made read-only
 	ReadOnly      bool     // the root filesystem itself read-only
@@ -54,8 +55,9 @@ type Options struct {
 
 // Bind is a bind mount of a host path (Src) onto a path inside the root (Dst).
 type Bind struct {
-	Src, Dst string
-	ReadOnly bool
+	Src, Dst    string
+	ReadOnly    bool
+	Propagation string // "" (rprivate), private, shared, rshared, slave, rslave
 }
 
 // Docker sets the mounts, masked paths and read-only paths that

@@ -25,6 +25,7 @@ type (
 	NetworkMode = mobycontainer.NetworkMode
 	Status      = mobycontainer.ContainerState
 	Health      = mobycontainer.Health
+	MountPoint  = mobycontainer.MountPoint
 )
 
 // The states of a container, Docker's (docker ps shows them).
@@ -64,6 +65,7 @@ type Container struct {
 	Platform        string          `json:"Platform"`
 	HostConfig      HostConfig      `json:"HostConfig"`
 	GraphDriver     GraphDriver     `json:"GraphDriver"`
+	Mounts          []MountPoint    `json:"Mounts"` // volumes and binds, their host sources resolved at create
 	Config          Config          `json:"Config"`
 	NetworkSettings NetworkSettings `json:"NetworkSettings"`
 

@@ -252,6 +252,9 @@ func (e *Engine) deleteCgroup(c *container.Container) error {
 	return last
 }
 
+// initDir is where a container's init layer is (package initlayer).
+func initDir(dir string) string { return filepath.Join(dir, "init") }
+
 // graphDirs are the overlay's folders in dir, named as Docker's overlay2
 // names them: diff (the upper layer), work and merged.
 func graphDirs(dir string) (upper, work, merged string) {

@@ -59,6 +59,9 @@ func runFlagCases(t *testing.T) []struct {
 		{"hostname", []string{"-h", "box"}, inChain},
 		{"entrypoint", []string{"--entrypoint", "sh"}, inChain},
 		{"volume", []string{"-v", dir + ":/data:ro"}, inChain},
+		{"mount", []string{"--mount", "type=bind,src=" + dir + ",dst=/b,bind-propagation=rshared"}, inChain},
+		{"tmpfs", []string{"--tmpfs", "/run:size=1m"}, inChain},
+		{"volumes-from", []string{"--volumes-from", "src:ro"}, inChain},
 		{"publish", []string{"-p", "127.0.0.1:8080:80"}, inRecord},
 		{"publish-all", []string{"-P"}, inRecord},
 		{"network", []string{"--network", "host"}, inChain},
@@ -117,6 +120,9 @@ func renderRun(t *testing.T, args []string) rendered {
 	}
 	c := &container.Container{ID: strings.Repeat("ef", 32)}
 	record(&o, c, hc, cfg, []string{"/l/top", "/l/base"})
+	if c.Mounts, _, err = volumeSource(t).resolveMounts(hc, cfg); err != nil {
+		t.Fatal(err)
+	}
 	at := spec.OCIPaths{Merged: "/c/merged", Etc: spec.EtcFiles{Hostname: "/c/hostname", Hosts: "/c/hosts", ResolvConf: "/c/resolv.conf"},
 		Home: "/root", Init: "/bin/mini-docker"}
 	if ownNetns(hc.NetworkMode) {
@@ -132,6 +138,21 @@ func renderRun(t *testing.T, args []string) rendered {
 	steps := plan.Steps(&s.Spec)
 	chain := plan.RenderChain(steps, s.Argv, func(tool string) string { return "/bin/" + tool })
 	return rendered{oci: string(b), chain: chain.Argv, inside: plan.RenderInside(steps, s.Argv, "/bin/mini-docker-inside")}
+}
+
+// volumeSource is an engine on a fresh state root holding a container
+// "src" with a bind mount, for --volumes-from.
+func volumeSource(t *testing.T) *Engine {
+	t.Helper()
+	root := t.TempDir()
+	e := &Engine{Root: root, Store: &container.Store{Root: root}}
+	_, err := e.Store.Create("src", func(c *container.Container) {
+		c.Mounts = []container.MountPoint{{Type: "bind", Source: root, Destination: "/shared", RW: true}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 // chainFromInside renders the inside program's configuration back into
@@ -161,15 +182,25 @@ func chainFromInside(in *container.Inside, id string) []string {
 	if in.Privileged {
 		c = append(c, "--privileged")
 	}
+	var tmpfs []string
 	for _, m := range in.Mounts {
-		v := m.Source + ":" + m.Destination
+		if m.Type == "tmpfs" {
+			tmpfs = append(tmpfs, "--tmpfs", m.Destination+":"+strings.Join(m.Options, ","))
+			continue
+		}
+		var opts []string
 		for _, o := range m.Options {
-			if o == "ro" {
-				v += ":ro"
+			if o != "rbind" {
+				opts = append(opts, o)
 			}
+		}
+		v := m.Source + ":" + m.Destination
+		if len(opts) > 0 {
+			v += ":" + strings.Join(opts, ",")
 		}
 		c = append(c, "--bind", v)
 	}
+	c = append(c, tmpfs...)
 	if in.ReadOnly {
 		c = append(c, "--read-only")
 	}

@@ -56,12 +56,18 @@ func (e *Engine) Create(o *spec.Options, pull PullFunc) (*container.Container, e
 	if err != nil {
 		return nil, err
 	}
+	mounts, undo, err := e.resolveMounts(hc, cfg)
+	if err != nil {
+		return nil, err
+	}
 	var layers []string // overlayfs's order, top-most first, fixed here once
 	for i := len(img.LayerDirs) - 1; i >= 0; i-- {
 		layers = append(layers, img.LayerDirs[i])
 	}
 	fill := func(c *container.Container) {
-		record(o, c, hc, cfg, layers)
+		// Docker's init layer sits on the image, under the upper layer.
+		record(o, c, hc, cfg, append([]string{initDir(e.Store.Dir(c.ID))}, layers...))
+		c.Mounts = mounts
 		c.Image = img.ID
 		c.LogPath = filepath.Join(e.Store.Dir(c.ID), c.ID+"-json.log")
 		c.Runtime.ImageRef = img.Ref
@@ -69,7 +75,9 @@ func (e *Engine) Create(o *spec.Options, pull PullFunc) (*container.Container, e
 		c.Runtime.MonitorStart, _ = container.StartTime(os.Getpid())
 	}
 	c, err := e.Store.Create(o.Name, fill)
-	if err == nil {
+	if err != nil {
+		undo()
+	} else {
 		e.event("create", c, nil)
 	}
 	return c, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/launch"
+	"mini-docker/mini-docker/initlayer"
 	"mini-docker/mini-docker/logs"
 	"mini-docker/mini-docker/networks"
 	"mini-docker/mini-docker/plan"
@@ -45,6 +47,11 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	for _, d := range []string{upper, work, merged} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	if slices.Contains(c.LowerDirs(), initDir(dir)) {
+		if err := initlayer.Make(initDir(dir), e.Explain); err != nil {
+			return nil, err
 		}
 	}
 	oci, err := e.OCISpec(c)
@@ -96,6 +103,9 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	c.GraphDriver.Data["UpperDir"], c.GraphDriver.Data["WorkDir"], c.GraphDriver.Data["MergedDir"] = upper, work, merged
 	c.NetworkSettings.Ports = mobynet.PortMap{}
 	if err := e.runHostSteps(c, spec, plan); err != nil {
+		return nil, err
+	}
+	if err := e.prepareMounts(c, merged); err != nil {
 		return nil, err
 	}
 	if onBridge(spec.Network) && len(publishedPorts(c)) > 0 {
@@ -295,7 +305,9 @@ func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, err
 	e.stage("release", t)
 	if cur != nil && cur.HostConfig.AutoRemove && err == nil {
 		e.Explain.Argv("rm", "-rf", e.Store.Dir(cur.ID))
-		err = e.Store.Remove(cur.ID)
+		if err = e.Store.Remove(cur.ID); err == nil {
+			e.RemoveAnonymousVolumes(cur)
+		}
 		e.event("destroy", cur, nil)
 	}
 	return code, err

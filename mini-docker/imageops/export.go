@@ -10,19 +10,9 @@ import (
 	"time"
 
 	"mini-docker/internal/explain"
+	"mini-docker/mini-docker/initlayer"
 	"mini-docker/overlay/overlayfs"
 )
-
-// dockerInit is what Docker's init layer puts in every container's root
-// (moby daemon/initlayer): mount points for the files and filesystems a
-// start binds in. `docker export` lists them, so our export does too.
-var dockerInit = []struct {
-	name, typ string // typ: "dir", "file", or a symlink target
-}{
-	{"dev/pts", "dir"}, {"dev/shm", "dir"}, {"proc", "dir"}, {"sys", "dir"},
-	{".dockerenv", "file"}, {"etc/resolv.conf", "file"}, {"etc/hosts", "file"},
-	{"etc/hostname", "file"}, {"dev/console", "file"}, {"etc/mtab", "/proc/mounts"},
-}
 
 // Export writes the container's filesystem, as the container sees it,
 // as one flat tar (docker export): the image layers and the upper dir
@@ -78,25 +68,25 @@ func appendInit(w io.Writer, r io.Reader, root string) error {
 	}
 	now := time.Now()
 	made := map[string]bool{}
-	for _, e := range dockerInit {
-		for _, d := range parents(e.name) {
+	for _, e := range initlayer.Entries {
+		for _, d := range parents(e.Name) {
 			if _, err := os.Lstat(filepath.Join(root, d)); err == nil || made[d] {
 				continue
 			}
 			made[d] = true
 			tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: now, Format: tar.FormatPAX})
 		}
-		if _, err := os.Lstat(filepath.Join(root, e.name)); err == nil {
+		if _, err := os.Lstat(filepath.Join(root, e.Name)); err == nil {
 			continue
 		}
-		hdr := &tar.Header{Name: e.name, ModTime: now, Format: tar.FormatPAX}
-		switch e.typ {
+		hdr := &tar.Header{Name: e.Name, ModTime: now, Format: tar.FormatPAX}
+		switch e.Type {
 		case "dir":
-			hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, e.name+"/", 0o755
+			hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, e.Name+"/", 0o755
 		case "file":
 			hdr.Typeflag, hdr.Mode = tar.TypeReg, 0o755
 		default:
-			hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, e.typ, 0o777
+			hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, e.Type, 0o777
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err

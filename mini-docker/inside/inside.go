@@ -15,7 +15,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,9 +77,7 @@ func inside(status io.Writer) (int, error) {
 	}
 	// chroot --pivot --docker [--privileged] --bind ... --workdir W ROOT
 	o := jail.Options{Root: in.Root, Privileged: in.Privileged, ReadOnly: in.ReadOnly, Workdir: in.Workdir}
-	for _, m := range in.Mounts {
-		o.Binds = append(o.Binds, jail.Bind{Src: m.Source, Dst: m.Destination, ReadOnly: slices.Contains(m.Options, "ro")})
-	}
+	o.Binds, o.Tmpfs = jail.OCIMounts(in.Mounts)
 	o.Docker()
 	if _, err := jail.Enter(o, nil); err != nil {
 		return 125, err

@@ -18,6 +18,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"mini-docker/chroot/jail"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/spec"
 )
@@ -127,12 +128,12 @@ func (p Pivot) Flags() []string {
 		// and the cgroup tree read-write, the host's devices in /dev.
 		f = append(f, "--privileged")
 	}
-	for _, m := range p.Mounts {
-		v := m.Source + ":" + m.Destination
-		if slices.Contains(m.Options, "ro") {
-			v += ":ro"
-		}
-		f = append(f, "--bind", v)
+	binds, tmpfs := jail.OCIMounts(p.Mounts)
+	for _, b := range binds {
+		f = append(f, "--bind", b.Flag())
+	}
+	for _, t := range tmpfs {
+		f = append(f, "--tmpfs", t.Flag())
 	}
 	if p.ReadOnly {
 		f = append(f, "--read-only")

@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/pflag"
@@ -43,6 +45,9 @@ type Options struct {
 	Hostname    string
 	Entrypoint  *string // nil: the image's; "" clears it
 	Volumes     []string
+	Mounts      []mount.Mount // --mount, parsed as the flag is read
+	Tmpfs       []string
+	VolumesFrom []string
 	Publish     []string
 	PublishAll  bool   // -P: every exposed port on a free host port
 	Network     string // bridge (default), none, host
@@ -89,7 +94,10 @@ func RunFlags(o *Options) (*pflag.FlagSet, *bool) {
 	f.StringVarP(&o.User, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")
 	f.StringVarP(&o.Hostname, "hostname", "h", "", "container host name")
 	f.String("entrypoint", "", "overwrite the default ENTRYPOINT of the image")
-	f.StringArrayVarP(&o.Volumes, "volume", "v", nil, "bind mount a host folder: HOST:CONTAINER[:ro]")
+	f.StringArrayVarP(&o.Volumes, "volume", "v", nil, "bind mount a volume: NAME:CONTAINER[:MODE], HOST:CONTAINER[:MODE] or CONTAINER (anonymous); MODE: ro, rw, nocopy, a propagation")
+	f.Var(mountFlag{&o.Mounts}, "mount", "attach a filesystem mount to the container: type=bind|volume|tmpfs,source=...,target=...[,readonly][,bind-propagation=...][,volume-nocopy][,tmpfs-size=...][,tmpfs-mode=...]")
+	f.StringArrayVar(&o.Tmpfs, "tmpfs", nil, "mount a tmpfs directory: CONTAINER[:OPTIONS] (size=64m,mode=1777,...)")
+	f.StringArrayVar(&o.VolumesFrom, "volumes-from", nil, "mount volumes from the specified container(s): CONTAINER[:ro|rw]")
 	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a container's port: [IP:][HOSTPORT:]PORT[/udp] (userland forwarder; no HOSTPORT: a free one)")
 	f.BoolVarP(&o.PublishAll, "publish-all", "P", false, "publish every exposed port (the image's EXPOSE) on a free host port")
 	f.StringVar(&o.Network, "network", "bridge", "network: bridge, none, host or a network's name (mini-docker network create)")
@@ -122,7 +130,8 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := o.ParseVolumes(); err != nil {
+	mf, err := o.ParseMounts()
+	if err != nil {
 		return nil, err
 	}
 	ports, err := o.ParsePublish()
@@ -148,7 +157,8 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 		ports = network.PortMap{} // Docker ignores -p outside a bridge network
 	}
 	hc := &container.HostConfig{
-		Binds: o.Volumes, NetworkMode: mode, PortBindings: ports, PublishAllPorts: o.PublishAll, AutoRemove: o.Rm,
+		Binds: mf.Binds, Mounts: mf.Mounts, Tmpfs: mf.Tmpfs, VolumesFrom: o.VolumesFrom, NetworkMode: mode, PortBindings: ports,
+		PublishAllPorts: o.PublishAll, AutoRemove: o.Rm,
 		CapAdd: o.CapAdd, CapDrop: o.CapDrop, Privileged: o.Privileged, ReadonlyRootfs: o.ReadOnly,
 		SecurityOpt: SecurityOpts(sec), ShmSize: 64 << 20,
 	}
@@ -170,12 +180,6 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 // Limits are the parsed resource flags.
 type Limits struct {
 	Memory, MemorySwap, NanoCPUs, CPUShares, PidsLimit int64
-}
-
-// Bind is one -v HOST:CTR[:ro].
-type Bind struct {
-	Source, Target string
-	ReadOnly       bool
 }
 
 // Publish is one -p [IP:]HOSTPORT:CTRPORT[/PROTO].
@@ -258,51 +262,6 @@ func (o *Options) ParseLimits() (Limits, error) {
 	l.CPUShares = o.CPUShares
 	l.PidsLimit = o.PidsLimit
 	return l, nil
-}
-
-// ParseBind reads one -v HOST:CTR[:ro|rw]: the one parser of a bind
-// string, for the flag and for the recorded HostConfig.Binds
-// (ocispec.go), which keeps the flag's words as Docker's does.
-func ParseBind(v string) (Bind, error) {
-	p := strings.Split(v, ":")
-	if len(p) < 2 || len(p) > 3 || p[0] == "" || p[1] == "" {
-		return Bind{}, fmt.Errorf("invalid volume specification: '%s'", v)
-	}
-	b := Bind{Source: p[0], Target: p[1]}
-	if len(p) == 3 {
-		switch p[2] {
-		case "ro":
-			b.ReadOnly = true
-		case "rw":
-		default:
-			return Bind{}, fmt.Errorf("invalid mode: %s", p[2])
-		}
-	}
-	if !filepath.IsAbs(b.Source) {
-		return Bind{}, fmt.Errorf("invalid volume specification: '%s': named volumes are not supported, the source must be an absolute host path", v)
-	}
-	if !filepath.IsAbs(b.Target) {
-		return Bind{}, fmt.Errorf("invalid volume specification: '%s': invalid mount config: mount path must be absolute", v)
-	}
-	return b, nil
-}
-
-// ParseVolumes checks -v HOST:CTR[:ro|rw]. Docker creates a missing
-// host folder; mini-docker refuses it instead, since a typo would
-// silently make a folder on the host.
-func (o *Options) ParseVolumes() ([]Bind, error) {
-	var bs []Bind
-	for _, v := range o.Volumes {
-		b, err := ParseBind(v)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := os.Stat(b.Source); err != nil {
-			return nil, fmt.Errorf("invalid mount config for type \"bind\": bind source path does not exist: %s", b.Source)
-		}
-		bs = append(bs, b)
-	}
-	return bs, nil
 }
 
 // ParsePublish checks -p [IP:][HOSTPORT:]CTRPORT[/tcp|udp] and returns
@@ -546,7 +505,7 @@ func (o *Options) Config(img ocispec.ImageConfig, envFiles []string) (*container
 		return nil, err
 	}
 	c := &container.Config{Hostname: o.Hostname, User: img.User, WorkingDir: img.WorkingDir,
-		Env: append([]string{}, img.Env...), Cmd: cmd, Entrypoint: entry,
+		Env: append([]string{}, img.Env...), Cmd: cmd, Entrypoint: entry, Volumes: maps.Clone(img.Volumes),
 		Image: o.Image, Tty: o.TTY, OpenStdin: o.Interactive,
 		AttachStdin: o.Interactive && !o.Detach, AttachStdout: !o.Detach, AttachStderr: !o.Detach,
 		StdinOnce: o.Interactive && !o.Detach, Labels: map[string]string{},
@@ -558,6 +517,12 @@ func (o *Options) Config(img ocispec.ImageConfig, envFiles []string) (*container
 			}
 			c.ExposedPorts[port] = struct{}{}
 		}
+	}
+	for _, v := range o.AnonymousVolumes() {
+		if c.Volumes == nil {
+			c.Volumes = map[string]struct{}{}
+		}
+		c.Volumes[v] = struct{}{}
 	}
 	if o.User != "" {
 		c.User = o.User

@@ -2,8 +2,11 @@ package spec
 
 import (
 	"fmt"
+	"path/filepath"
+	"sort"
 	"strings"
 
+	"github.com/moby/moby/api/types/mount"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"mini-docker/capctl/caps"
@@ -99,14 +102,16 @@ func OCISpec(c *container.Container, at OCIPaths) (*specs.Spec, error) {
 		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 1}}
 		s.Linux.GIDMappings = s.Linux.UIDMappings
 	}
-	s.Mounts, err = ociMounts(hc, at)
-	return s, err
+	s.Mounts = ociMounts(c, at)
+	return s, nil
 }
 
-// ociMounts are the bind mounts over Docker's standard ones (which
-// chroot --docker makes): the /etc files (read-only with --read-only, as
-// Docker does), the volumes, then the init.
-func ociMounts(hc *container.HostConfig, at OCIPaths) ([]specs.Mount, error) {
+// ociMounts are the mounts over Docker's standard ones (which chroot
+// --docker makes): the /etc files (read-only with --read-only, as
+// Docker does), the volumes, binds and tmpfs mounts (a parent before
+// its children, as Docker sorts them), then the init.
+func ociMounts(c *container.Container, at OCIPaths) []specs.Mount {
+	hc := &c.HostConfig
 	var ms []specs.Mount
 	bind := func(src, dst string, ro bool) {
 		opts := []string{"rbind"}
@@ -120,17 +125,54 @@ func ociMounts(hc *container.HostConfig, at OCIPaths) ([]specs.Mount, error) {
 	} {
 		bind(f.src, f.dst, hc.ReadonlyRootfs)
 	}
-	for _, v := range hc.Binds {
-		b, err := ParseBind(v)
-		if err != nil {
-			return nil, err
+	var user []specs.Mount
+	for _, mp := range c.Mounts {
+		if mp.Type == mount.TypeTmpfs {
+			user = append(user, tmpfsMount(mp.Destination, "", tmpfsOptionsOf(hc.Mounts, mp.Destination), !mp.RW))
+			continue
 		}
-		bind(b.Source, b.Target, b.ReadOnly)
+		opts := []string{"rbind"}
+		if !mp.RW {
+			opts = append(opts, "ro")
+		}
+		if mp.Propagation != "" && mp.Propagation != mount.PropagationRPrivate {
+			opts = append(opts, string(mp.Propagation))
+		}
+		user = append(user, specs.Mount{Type: "bind", Source: mp.Source, Destination: mp.Destination, Options: opts})
 	}
+	for dst, opts := range hc.Tmpfs {
+		user = append(user, tmpfsMount(dst, opts, nil, false))
+	}
+	// Shallow first (as moby's sortMounts), then by name, so that the
+	// order does not depend on a map's.
+	sort.SliceStable(user, func(i, j int) bool {
+		di, dj := strings.Count(user[i].Destination, "/"), strings.Count(user[j].Destination, "/")
+		return di < dj || di == dj && user[i].Destination < user[j].Destination
+	})
+	ms = append(ms, user...)
 	if hc.Init != nil && *hc.Init {
 		bind(at.Init, InitPath, true)
 	}
-	return ms, nil
+	return ms
+}
+
+// tmpfsMount is one tmpfs, with Docker's flags (TmpfsOptions).
+func tmpfsMount(dst, opts string, o *mount.TmpfsOptions, ro bool) specs.Mount {
+	all := TmpfsOptions(opts, o)
+	if ro {
+		all = append(all, "ro")
+	}
+	return specs.Mount{Type: "tmpfs", Source: "tmpfs", Destination: filepath.Clean(dst), Options: all}
+}
+
+// tmpfsOptionsOf finds the tmpfs options of --mount's mount at dst.
+func tmpfsOptionsOf(ms []mount.Mount, dst string) *mount.TmpfsOptions {
+	for _, m := range ms {
+		if m.Type == mount.TypeTmpfs && filepath.Clean(m.Target) == dst {
+			return m.TmpfsOptions
+		}
+	}
+	return nil
 }
 
 // ociResources are the cgroup's limits (--cpus as a quota per period of

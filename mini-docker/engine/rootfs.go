@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/initlayer"
+	"mini-docker/overlay/overlayfs"
+)
+
+// RootFS is a container's root filesystem as the host sees it, for cp:
+// the merged overlay, and the volumes and binds that the container sees
+// over it, and the /etc files bound over it (all mounted in the
+// container's own mount namespace only, so reached here through their
+// host paths).
+type RootFS struct {
+	Merged string
+	Mounts []container.MountPoint
+	undo   func() error
+	unlock func()
+}
+
+// Release unmounts what MountRoot mounted and lets the container start.
+func (r *RootFS) Release() error {
+	var err error
+	if r.undo != nil {
+		err = r.undo()
+	}
+	if r.unlock != nil {
+		r.unlock()
+	}
+	return err
+}
+
+// MountRoot gives c's root filesystem: a running container's overlay
+// as it is, or, for a stopped one, its layers mounted afresh (as Docker
+// mounts a stopped container's root for docker cp), with c's lock held
+// until Release so that it does not start meanwhile.
+func (e *Engine) MountRoot(c *container.Container) (*RootFS, error) {
+	l, err := e.Store.LockContainer(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := e.Store.Load(c.ID)
+	if err != nil {
+		l.Unlock()
+		return nil, err
+	}
+	dir := e.Store.Dir(c.ID)
+	upper, work, merged := graphDirs(dir)
+	r := &RootFS{Merged: merged, Mounts: append([]container.MountPoint{}, cur.Mounts...)}
+	for _, f := range []struct{ src, dst string }{
+		{cur.HostnamePath, "/etc/hostname"}, {cur.HostsPath, "/etc/hosts"}, {cur.ResolvConfPath, "/etc/resolv.conf"},
+	} {
+		if f.src != "" {
+			r.Mounts = append(r.Mounts, container.MountPoint{Type: "bind", Source: f.src, Destination: f.dst})
+		}
+	}
+	if cur.State.Running && isMounted(merged) {
+		l.Unlock()
+		return r, nil
+	}
+	r.unlock = l.Unlock
+	for _, d := range []string{upper, work, merged} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			r.Release()
+			return nil, fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	if err := initlayer.Make(initDir(dir), e.Explain); err != nil {
+		r.Release()
+		return nil, err
+	}
+	r.undo, err = overlayfs.Mount(overlayfs.Options{Lower: cur.LowerDirs(), Upper: upper, Work: work, Merged: merged,
+		LinkDir: filepath.Join(e.Root, "overlay", "l")}, e.Explain)
+	if err != nil {
+		r.Release()
+		return nil, err
+	}
+	return r, nil
+}

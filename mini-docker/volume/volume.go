@@ -1,0 +1,242 @@
+// Package volume is `mini-docker volume create|ls|inspect|rm|prune`,
+// Docker's volume commands over the local driver (package local): a
+// volume is a folder under the state root, ROOT/volumes/NAME/_data, and
+// a container uses it through a bind mount chroot makes (`run -v
+// NAME:/data`, `--mount type=volume,...`; `run --explain` prints it).
+//
+// Lesson 13 (lessons/13-data-and-state.md) teaches it.
+package volume
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	gounits "github.com/docker/go-units"
+
+	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/spec"
+	"mini-docker/mini-docker/volume/local"
+)
+
+const tool = "mini-docker volume"
+
+// Command runs `mini-docker volume SUBCOMMAND ARGS` on state root root.
+func Command(root string, args []string) error {
+	d := cli.Dispatcher{
+		Tool:    tool,
+		Summary: "Manage volumes: folders under the state root that containers bind-mount (Docker's local driver).",
+		Commands: []cli.Subcommand{
+			{Name: "create", Usage: "create [--label K=V] [NAME]", Summary: "Create a volume (a random name when none is given).", Run: func(a []string) error { return create(root, a) }},
+			{Name: "ls", Usage: "ls [-q]", Summary: "List volumes.", Run: func(a []string) error { return list(root, a) }},
+			{Name: "inspect", Usage: "inspect NAME...", Summary: "Print volumes as Docker's JSON.", Run: func(a []string) error { return inspect(root, a) }},
+			{Name: "rm", Usage: "rm [-f] NAME...", Summary: "Remove volumes no container uses.", Run: func(a []string) error { return remove(root, a) }},
+			{Name: "prune", Usage: "prune [-f] [-a]", Summary: "Remove the anonymous volumes no container uses (-a: every unused volume).", Run: func(a []string) error { return prune(root, a) }},
+		},
+		Examples: []string{
+			"mini-docker volume create data",
+			"mini-docker run --rm -v data:/data debian sh -c 'echo hi > /data/f'",
+			"mini-docker volume inspect data",
+			"mini-docker volume rm data",
+		},
+	}
+	d.Commands = append(d.Commands, cli.Subcommand{Name: "list", Usage: "list", Summary: "Same as ls.", Run: d.Commands[1].Run})
+	return d.Run(args)
+}
+
+func flags(name, usage, summary string, examples ...string) *cli.Flags {
+	f := cli.NewFlags(cli.Command{Tool: tool + " " + name, Usage: usage, Summary: summary, Examples: examples})
+	f.SetInterspersed(true)
+	return f
+}
+
+func openEngine(root string, f *cli.Flags) (*engine.Engine, error) {
+	e, err := engine.NewEngine(root)
+	if err != nil {
+		return nil, err
+	}
+	e.Explain = f.Explainer()
+	return e, nil
+}
+
+func create(root string, args []string) error {
+	f := flags("create", "[OPTIONS] [VOLUME]", "Create a volume: the folder ROOT/volumes/NAME/_data and its record.",
+		"mini-docker volume create data", "mini-docker volume create --label project=demo data")
+	driver := f.StringP("driver", "d", "local", "volume driver name (only local)")
+	labels := f.StringArray("label", nil, "set metadata for a volume (KEY=VALUE)")
+	opts := f.StringArrayP("opt", "o", nil, "driver options (the local driver here takes none)")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if f.NArg() > 1 {
+		return cli.Usagef(tool+" create", "\"mini-docker volume create\" requires at most 1 argument")
+	}
+	name := f.Arg(0)
+	if name != "" {
+		if err := spec.CheckVolumeName(name); err != nil {
+			return fmt.Errorf("create %s: %w", name, err)
+		}
+	}
+	if *driver != local.Driver {
+		return fmt.Errorf("create %s: error looking up volume plugin %s: plugin %q not found", name, *driver, *driver)
+	}
+	if len(*opts) > 0 {
+		return fmt.Errorf("create %s: the local driver here takes no options (-o %s)", name, (*opts)[0])
+	}
+	var lm map[string]string
+	for _, l := range *labels {
+		k, v, _ := strings.Cut(l, "=")
+		if lm == nil {
+			lm = map[string]string{}
+		}
+		lm[k] = v
+	}
+	e, err := openEngine(root, f)
+	if err != nil {
+		return err
+	}
+	v, _, err := e.Volumes().Create(name, lm)
+	if err != nil {
+		return err
+	}
+	fmt.Println(v.Name)
+	return nil
+}
+
+func list(root string, args []string) error {
+	f := flags("ls", "[-q]", "List volumes.", "mini-docker volume ls")
+	quiet := f.BoolP("quiet", "q", false, "only display volume names")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	vs, err := (&local.Store{Root: root}).List()
+	if err != nil {
+		return err
+	}
+	if *quiet {
+		for _, v := range vs {
+			fmt.Println(v.Name)
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(os.Stdout, 10, 1, 3, ' ', 0)
+	fmt.Fprintln(w, "DRIVER\tVOLUME NAME")
+	for _, v := range vs {
+		fmt.Fprintf(w, "%s\t%s\n", v.Driver, v.Name)
+	}
+	return w.Flush()
+}
+
+func inspect(root string, args []string) error {
+	f := flags("inspect", "NAME...", "Print volumes as Docker's JSON.", "mini-docker volume inspect data")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if f.NArg() == 0 {
+		return cli.Usagef(tool+" inspect", "\"mini-docker volume inspect\" requires at least 1 argument")
+	}
+	s := &local.Store{Root: root}
+	out := []*local.Volume{}
+	var missing error
+	for _, name := range f.Args() {
+		v, err := s.Get(name)
+		if err != nil {
+			missing = err
+			continue
+		}
+		out = append(out, v)
+	}
+	b, _ := json.MarshalIndent(out, "", "    ")
+	fmt.Println(string(b))
+	if missing != nil {
+		return cli.WithCode(missing, 1)
+	}
+	return nil
+}
+
+func remove(root string, args []string) error {
+	f := flags("rm", "[-f] NAME...", "Remove volumes: refused for a volume a container (in any state) uses.", "mini-docker volume rm data")
+	force := f.BoolP("force", "f", false, "do not fail on a volume that does not exist")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if f.NArg() == 0 {
+		return cli.Usagef(tool+" rm", "\"mini-docker volume rm\" requires at least 1 argument")
+	}
+	e, err := openEngine(root, f)
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, name := range f.Args() {
+		if err := removeOne(e, name); err != nil {
+			if *force && errors.Is(err, local.ErrNoSuchVolume) {
+				continue
+			}
+			failed = true
+			cli.Report(os.Stderr, "mini-docker", err)
+			continue
+		}
+		fmt.Println(name)
+	}
+	if failed {
+		return cli.ExitCode(1)
+	}
+	return nil
+}
+
+// removeOne removes volume name unless a container uses it (Docker's
+// "volume is in use" names them all).
+func removeOne(e *engine.Engine, name string) error {
+	vs := e.Volumes()
+	if _, err := vs.Get(name); err != nil {
+		return err
+	}
+	users, err := e.VolumeUsers(name)
+	if err != nil {
+		return err
+	}
+	if len(users) > 0 {
+		return fmt.Errorf("remove %s: volume is in use - [%s]", name, strings.Join(users, ", "))
+	}
+	return vs.Remove(name)
+}
+
+func prune(root string, args []string) error {
+	f := flags("prune", "[-f] [-a]", "Remove the anonymous volumes no container uses; with -a, every unused volume (Docker 23 and later).",
+		"mini-docker volume prune -f")
+	f.BoolP("force", "f", false, "do not prompt for confirmation (mini-docker never prompts)")
+	all := f.BoolP("all", "a", false, "remove named volumes too")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	e, err := openEngine(root, f)
+	if err != nil {
+		return err
+	}
+	vs, err := e.Volumes().List()
+	if err != nil {
+		return err
+	}
+	var deleted []string
+	var space int64
+	for _, v := range vs {
+		if !*all && !local.Anonymous(v) {
+			continue
+		}
+		size := e.Volumes().Size(v.Name)
+		if removeOne(e, v.Name) == nil {
+			deleted = append(deleted, v.Name)
+			space += size
+		}
+	}
+	if len(deleted) > 0 {
+		fmt.Printf("Deleted Volumes:\n%s\n\n", strings.Join(deleted, "\n"))
+	}
+	fmt.Printf("Total reclaimed space: %s\n", gounits.HumanSize(float64(space)))
+	return nil
+}
