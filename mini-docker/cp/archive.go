@@ -34,12 +34,21 @@ func openIn(rootfd int, rel string, flags int) (int, error) {
 	return unix.Openat2(rootfd, rel, &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: inRoot})
 }
 
-// openEntry opens base in the folder pfd without following a symlink:
-// a regular file or a folder for reading, anything else as O_PATH, and
-// its stat (of the descriptor: what is read is what was checked).
+// openEntry opens base in the folder pfd without following a symlink.
 func openEntry(pfd int, base string) (int, unix.Stat_t, error) {
+	return openTwice(func(flags int) (int, error) {
+		return unix.Openat(pfd, base, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	})
+}
+
+// openTwice opens an entry with open: as O_PATH to learn what it is
+// without opening a device or a fifo, then, for a regular file or a
+// folder, again for reading. The stat is of the descriptor returned,
+// and the inode must be the same both times: what is read is what was
+// checked.
+func openTwice(open func(flags int) (int, error)) (int, unix.Stat_t, error) {
 	var st unix.Stat_t
-	fd, err := unix.Openat(pfd, base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := open(unix.O_PATH)
 	if err != nil {
 		return -1, st, err
 	}
@@ -51,13 +60,13 @@ func openEntry(pfd int, base string) (int, unix.Stat_t, error) {
 		return fd, st, nil
 	}
 	unix.Close(fd)
-	fd, err = unix.Openat(pfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
+	ino := st.Ino
+	if fd, err = open(unix.O_RDONLY | unix.O_NONBLOCK); err != nil {
 		return -1, st, err
 	}
-	if err := unix.Fstat(fd, &st); err != nil {
+	if err := unix.Fstat(fd, &st); err != nil || st.Ino != ino {
 		unix.Close(fd)
-		return -1, st, err
+		return -1, st, fmt.Errorf("changed while it was opened: %w", unix.ESTALE)
 	}
 	return fd, st, nil
 }

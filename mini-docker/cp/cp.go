@@ -200,32 +200,13 @@ func openSource(s side, shown string, follow bool) (int, unix.Stat_t, error) {
 }
 
 // openFollowed opens the source path following every symlink on the
-// way, the last one too, inside the root: O_PATH to learn what it is,
-// then, for a file or folder, again for reading (the same inode, or the
-// copy stops).
+// way, the last one too, inside the root.
 func openFollowed(s side, shown string) (int, unix.Stat_t, error) {
-	var st unix.Stat_t
-	fd, err := openIn(s.rootfd, s.rel, unix.O_PATH)
-	if err != nil {
+	fd, st, err := openTwice(func(flags int) (int, error) { return openIn(s.rootfd, s.rel, flags) })
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
 		return -1, st, s.notFound(shown)
 	}
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return -1, st, err
-	}
-	if t := st.Mode & unix.S_IFMT; t != unix.S_IFREG && t != unix.S_IFDIR {
-		return fd, st, nil
-	}
-	unix.Close(fd)
-	ino := st.Ino
-	if fd, err = openIn(s.rootfd, s.rel, unix.O_RDONLY|unix.O_NONBLOCK); err != nil {
-		return -1, st, err
-	}
-	if err := unix.Fstat(fd, &st); err != nil || st.Ino != ino {
-		unix.Close(fd)
-		return -1, st, fmt.Errorf("%s changed while it was opened", shown)
-	}
-	return fd, st, nil
+	return fd, st, err
 }
 
 // archiveTo writes the source as a tar stream, named by its last name.
