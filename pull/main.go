@@ -28,27 +28,18 @@ import (
 
 const tool = "pull"
 
-func main() { cli.Main(tool, run) }
-
-func run(args []string) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "images":
-			return images(args[1:])
-		case "rmi":
-			return rmi(args[1:])
-		case "inspect":
-			return inspect(args[1:])
-		case "verify":
-			return verify(args[1:])
-		case "load":
-			return load(args[1:])
-		case "save":
-			return save(args[1:])
-		}
-	}
-	return pull(args)
+// commands is pull's top level: `pull IMAGE` pulls (its flags answer
+// --help), and the store's commands manage what it pulled.
+var commands = cli.Dispatcher{
+	Tool: tool,
+	Commands: []cli.Subcommand{
+		{Name: "images", Run: images}, {Name: "rmi", Run: rmi}, {Name: "inspect", Run: inspect},
+		{Name: "verify", Run: verify}, {Name: "load", Run: load}, {Name: "save", Run: save},
+	},
+	Default: pull,
 }
+
+func main() { cli.Main(tool, commands.Run) }
 
 func pull(args []string) error {
 	var (

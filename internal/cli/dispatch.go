@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -29,11 +30,18 @@ type Dispatcher struct {
 	// that may also come before the command (`cgroupctl --mode v2 list`).
 	// They, --explain and any --flag=value move after the command's name.
 	ValueFlags []string
+	// Default, when set, runs when the first argument names no command,
+	// with all of them (pull's `pull IMAGE`, as docker pull): its own
+	// flags then answer --help and --version.
+	Default func(args []string) error
 }
 
 // Run runs the command args names. No command or an unknown one is a
 // usage error: one line, exit 125.
 func (d *Dispatcher) Run(args []string) error {
+	if d.Default != nil && (len(args) == 0 || !slices.ContainsFunc(d.Commands, func(c Subcommand) bool { return c.Name == args[0] })) {
+		return d.Default(args)
+	}
 	if len(args) == 0 {
 		d.Usage(os.Stderr)
 		return Usagef(d.Tool, "no command given")

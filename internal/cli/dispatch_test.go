@@ -86,3 +86,22 @@ func FuzzFlagsAfterCommand(f *testing.F) {
 		}
 	})
 }
+
+// A tool whose first argument is usually its operand (pull IMAGE) runs
+// Default with every argument unless the first names a command.
+func TestDispatcherDefault(t *testing.T) {
+	var got, def []string
+	d := testDispatcher(&got)
+	d.Default = func(a []string) error { def = a; return nil }
+	if err := d.Run([]string{"-q", "busybox"}); err != nil || !slices.Equal(def, []string{"-q", "busybox"}) {
+		t.Errorf("Default got %q, %v", def, err)
+	}
+	if err := d.Run([]string{"make", "box"}); err != nil || !slices.Equal(got, []string{"box"}) {
+		t.Errorf("make got %q, %v", got, err)
+	}
+	called := false
+	d.Default = func(a []string) error { called = len(a) == 0; return nil }
+	if err := d.Run(nil); err != nil || !called {
+		t.Errorf("no arguments: Default called %v, %v", called, err)
+	}
+}
