@@ -72,7 +72,8 @@ Images:
   history IMAGE            the layers of an image and what made them
   tag SOURCE TARGET        give an image another name
   push NAME[:TAG]          upload an image to its registry
-  login/logout [SERVER]    keep or remove a registry password (~/.docker/config.json)
+  login [SERVER]           keep a registry password (~/.docker/config.json)
+  logout [SERVER]          remove it
   save [-o FILE] IMAGE...  images as a tar archive (docker save format)
   load [-i FILE]           images from such an archive
   rmi IMAGE...             remove images
