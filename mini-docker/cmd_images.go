@@ -5,40 +5,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	"syscall"
 
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/toolkit"
-	"mini-docker/mini-docker/imageops"
 	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
 )
-
-// storeImages gives the runtime pull's image store.
-type storeImages struct{ s *store.Store }
-
-func (a storeImages) Lookup(ref string) (*engine.Image, error) {
-	img, err := a.s.Lookup(ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %s", engine.ErrImageNotFound, ref)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &engine.Image{Ref: img.Ref, ID: img.ID.String(), Config: img.Config, LayerDirs: img.LayerDirs}, nil
-}
-
-func openImages(e *engine.Engine) error {
-	s, err := store.Open(e.Root)
-	if err != nil {
-		return err
-	}
-	e.Images = storeImages{s}
-	return nil
-}
 
 // checkRef gives Docker's "invalid reference format" before anything runs.
 func checkRef(ref string) error {
@@ -200,39 +175,4 @@ func pruneImages(c *ctx, e *engine.Engine, all bool) error {
 	}
 	_, err = s.Prune()
 	return err
-}
-
-// inspectImage returns the image's record for inspect.
-func inspectImage(c *ctx, e *engine.Engine, ref string) (any, error) {
-	s, err := store.Open(c.root)
-	if err != nil {
-		return nil, err
-	}
-	img, err := s.Lookup(ref)
-	if err != nil {
-		return nil, err
-	}
-	repo := img.Ref
-	return map[string]any{
-		"Id":           img.ID.String(),
-		"RepoTags":     []string{strings.TrimPrefix(strings.TrimPrefix(repo, "docker.io/"), "library/")},
-		"RepoDigests":  []string{repoName(repo) + "@" + img.Digest.String()},
-		"Created":      img.Config.Created,
-		"Config":       imageops.InspectConfig(s, img),
-		"Architecture": img.Config.Architecture,
-		"Os":           img.Config.OS,
-		"Size":         img.Size,
-		"RootFS":       img.Config.RootFS,
-		"GraphDriver":  map[string]any{"Name": "overlay2", "Data": map[string]string{"LowerDir": strings.Join(img.LayerDirs, ":")}},
-	}, nil
-}
-
-func repoName(ref string) string {
-	if i := strings.LastIndex(ref, "@"); i >= 0 {
-		return ref[:i]
-	}
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		return ref[:i]
-	}
-	return ref
 }

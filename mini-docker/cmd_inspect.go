@@ -7,6 +7,7 @@ import (
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/command/system"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/imageops"
 )
 
 func cmdInspect(c *ctx, args []string) error {
@@ -37,7 +38,7 @@ func cmdInspect(c *ctx, args []string) error {
 			}
 		}
 		if obj == nil && *typ != "container" {
-			if img, err := inspectImage(c, e, ref); err == nil {
+			if img, err := imageops.Inspect(c.root, ref); err == nil {
 				obj = img
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/sweep"
+	"mini-docker/mini-docker/imageops"
 )
 
 // eachContainer runs fn for every name, printing the name on success as
@@ -111,7 +112,7 @@ func startAgain(e *engine.Engine, ct *container.Container) error {
 	if ct.State.Running {
 		return nil
 	}
-	if err := openImages(e); err != nil {
+	if err := imageops.OpenImages(e); err != nil {
 		return err
 	}
 	_, err := e.Start(ct, engine.Attach{Detach: true})

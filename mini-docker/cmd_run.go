@@ -9,6 +9,7 @@ import (
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/imageops"
 	"mini-docker/mini-docker/spec"
 )
 
@@ -58,7 +59,7 @@ func cmdRun(c *ctx, args []string) error {
 	if o.Timings {
 		e.Timings = os.Stderr
 	}
-	if err := openImages(e); err != nil {
+	if err := imageops.OpenImages(e); err != nil {
 		return runErr(err)
 	}
 	if err := checkRef(o.Image); err != nil {

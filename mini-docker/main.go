@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/api"
 	mdcontainer "mini-docker/mini-docker/command/container"
 	"mini-docker/mini-docker/command/image"
 	"mini-docker/mini-docker/command/login"
@@ -92,6 +93,7 @@ Host:
   system prune             remove stopped containers and leftovers of crashes
   system df                disk used by images, containers, volumes
   events [--since T]       the recorded state changes (create, start, die, ...)
+  serve [-H unix:///PATH]  serve the Docker Engine API: the docker CLI drives mini-docker
   version                  print the version
 
 Global options:
@@ -190,6 +192,7 @@ func init() {
 		"port":    func(c *ctx, a []string) error { return networkcmd.Port(c.root, a) },
 		"runtime": func(_ *ctx, args []string) error { return ociruntime.Main(args) }, "login": rooted(login.Login), "logout": rooted(login.Logout),
 		"volume": rooted(volume.Command), "cp": rooted(cp.Command),
+		"serve": func(c *ctx, a []string) error { return api.Main(c.root, a) },
 	}
 	// Docker's management commands name the same commands: container stop, image tag, ...
 	for group, names := range map[string]string{

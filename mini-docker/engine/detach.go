@@ -45,7 +45,9 @@ func (e *Engine) startMonitor(c *container.Container) error {
 	}
 	w.Close()
 	pid := cmd.Process.Pid
-	cmd.Process.Release() // the monitor is on its own now
+	// The monitor is on its own now; reaped when it ends, so that a
+	// long-lived caller (mini-docker serve) keeps no zombies.
+	go cmd.Wait()
 	line, _ := bufio.NewReader(r).ReadString('\n')
 	line = strings.TrimSpace(line)
 	switch {

@@ -15,6 +15,7 @@ import (
 	"mini-docker/internal/explain"
 	"mini-docker/internal/mountinfo"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine/launch"
 	"mini-docker/mini-docker/engine/toolkit"
 )
 
@@ -27,6 +28,12 @@ type Engine struct {
 	Explain *explain.Printer
 	Stdout  io.Writer
 	Stderr  io.Writer
+	// Stdin is what -i connects to a foreground container or exec: our
+	// own (os.Stdin), or the API server's client through a pipe.
+	Stdin *os.File
+	// Terminal, when set, connects a -t container's pty in place of our
+	// own terminal (the API server copies it to and from its client).
+	Terminal launch.Terminal
 	// Timings, when set, receives one line per stage of a run.
 	Timings io.Writer
 }
@@ -39,7 +46,7 @@ func NewEngine(root string) (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{Root: root, Tools: t, Store: &container.Store{Root: root},
-		Stdout: os.Stdout, Stderr: os.Stderr}, nil
+		Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin}, nil
 }
 
 // Refresh reconciles c's recorded state with the processes that really

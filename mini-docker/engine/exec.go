@@ -110,8 +110,8 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
 	cmd.ExtraFiles = fds
-	if o.Interactive && !o.TTY {
-		cmd.Stdin = os.Stdin
+	if o.Interactive && !o.TTY && e.Stdin != nil {
+		cmd.Stdin = e.Stdin
 	}
 	cmd.Stdout, cmd.Stderr = e.Stdout, e.Stderr
 	if o.Detach {
@@ -127,7 +127,7 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 		return 125, err
 	}
 	closeFds()
-	return WaitCode(launch.Foreground(cmd, sock, e.Stdout, o.Interactive, nil)), nil
+	return WaitCode(launch.Foreground(cmd, sock, e.Stdout, o.Interactive, e.Terminal, nil)), nil
 }
 
 func setEnv(env []string, kv string) []string {

@@ -349,8 +349,8 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 	}
 	defer logf.Close()
 	var stdin io.Reader
-	if a.Stdin {
-		stdin = os.Stdin
+	if a.Stdin && e.Stdin != nil {
+		stdin = e.Stdin
 	}
 	lf := logs.NewFile(logf)
 	stdout, stderr := lf.Stream("stdout"), lf.Stream("stderr")
@@ -367,7 +367,7 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 		e.FinishFailed(c)
 		return 125, err
 	}
-	ws := launch.Foreground(r.Cmd, r.Sock, io.MultiWriter(e.Stdout, stdout), a.Stdin, func() {
+	ws := launch.Foreground(r.Cmd, r.Sock, io.MultiWriter(e.Stdout, stdout), a.Stdin, e.Terminal, func() {
 		if pid, _ := r.Watch(e.Timings); pid != 0 {
 			if err := e.MarkRunning(c, pid); err != nil {
 				r.Cmd.Process.Kill()

@@ -1,0 +1,596 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	mobycontainer "github.com/moby/moby/api/types/container"
+
+	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/formatter"
+	"mini-docker/mini-docker/spec"
+	"mini-docker/pull/reference"
+)
+
+func (s *Server) containerRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /containers/json", s.list)
+	m.HandleFunc("POST /containers/create", s.create)
+	m.HandleFunc("GET /containers/{id}/json", s.withContainer(s.inspect))
+	m.HandleFunc("POST /containers/{id}/start", s.withContainer(s.start))
+	m.HandleFunc("POST /containers/{id}/stop", s.withContainer(s.stop))
+	m.HandleFunc("POST /containers/{id}/restart", s.withContainer(s.restart))
+	m.HandleFunc("POST /containers/{id}/kill", s.withContainer(s.kill))
+	m.HandleFunc("POST /containers/{id}/pause", s.withContainer(s.pause))
+	m.HandleFunc("POST /containers/{id}/unpause", s.withContainer(s.pause))
+	m.HandleFunc("POST /containers/{id}/wait", s.withContainer(s.wait))
+	m.HandleFunc("DELETE /containers/{id}", s.withContainer(s.remove))
+	m.HandleFunc("POST /containers/{id}/attach", s.withContainer(s.attach))
+	m.HandleFunc("POST /containers/{id}/resize", s.withContainer(s.resize))
+	m.HandleFunc("GET /containers/{id}/logs", s.withContainer(s.logs))
+}
+
+// withContainer resolves the {id} of the path (a full ID, a name or an
+// ID prefix, never a path on disk) before h runs.
+func (s *Server) withContainer(h func(http.ResponseWriter, *http.Request, *engine.Engine, *container.Container)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		e, err := s.engine()
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		ct, err := e.Find(r.PathValue("id"))
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		h(w, r, e, ct)
+	}
+}
+
+// listFilters are the filters GET /containers/json takes.
+var listFilters = map[string]bool{"id": true, "name": true, "status": true}
+
+// parseFilters reads the filters parameter, in both of its shapes:
+// {"status":{"running":true}} and the older {"status":["running"]}.
+func parseFilters(raw string, known map[string]bool) (map[string][]string, error) {
+	out := map[string][]string{}
+	if raw == "" {
+		return out, nil
+	}
+	var generic map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &generic); err != nil {
+		return nil, badf("invalid filters %q: %v", raw, err)
+	}
+	for k, v := range generic {
+		if !known[k] {
+			return nil, badf("invalid filter '%s'", k)
+		}
+		var set map[string]bool
+		var list []string
+		switch {
+		case json.Unmarshal(v, &set) == nil:
+			for val := range set {
+				list = append(list, val)
+			}
+		case json.Unmarshal(v, &list) == nil:
+		default:
+			return nil, badf("invalid filter '%s': want a list or a set of values", k)
+		}
+		out[k] = list
+	}
+	return out, nil
+}
+
+// matches reports whether ct passes every filter (any value of one).
+func matches(ct *container.Container, f map[string][]string) bool {
+	test := map[string]func(v string) bool{
+		"id": func(v string) bool { return strings.HasPrefix(ct.ID, v) },
+		"name": func(v string) bool {
+			return strings.Contains(strings.TrimPrefix(ct.Name, "/"), strings.TrimPrefix(v, "/"))
+		},
+		"status": func(v string) bool { return string(ct.State.Status) == v },
+	}
+	for k, vals := range f {
+		ok := false
+		for _, v := range vals {
+			ok = ok || test[k](v)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	filters, err := parseFilters(r.URL.Query().Get("filters"), listFilters)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	limit := -1
+	if v := r.URL.Query().Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil {
+			writeErr(w, badf("invalid limit %q", v))
+			return
+		}
+	}
+	_, cs, err := s.containers()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	all := boolParam(r, "all") || limit > 0 || len(filters["status"]) > 0
+	out := []mobycontainer.Summary{}
+	for _, ct := range cs {
+		if (!all && !ct.State.Running) || !matches(ct, filters) || (limit > 0 && len(out) == limit) {
+			continue
+		}
+		out = append(out, summary(ct))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// summary is a container as GET /containers/json lists it.
+func summary(ct *container.Container) mobycontainer.Summary {
+	sum := mobycontainer.Summary{ID: ct.ID, Names: []string{ct.Name}, Image: ct.Config.Image, ImageID: ct.Image,
+		Command: strings.Join(append([]string{ct.Path}, ct.Args...), " "), Created: ct.Created.Unix(),
+		Labels: ct.Config.Labels, State: ct.State.Status, Status: formatter.Status(ct), Ports: []mobycontainer.PortSummary{},
+		Mounts: []mobycontainer.MountPoint{}}
+	sum.HostConfig.NetworkMode = string(ct.HostConfig.NetworkMode)
+	for port, bs := range ct.HostConfig.PortBindings {
+		for _, b := range bs {
+			pub, _ := strconv.Atoi(b.HostPort)
+			sum.Ports = append(sum.Ports, mobycontainer.PortSummary{IP: b.HostIP, PrivatePort: port.Num(), PublicPort: uint16(pub), Type: string(port.Proto())})
+		}
+	}
+	sort.Slice(sum.Ports, func(i, j int) bool { return sum.Ports[i].PrivatePort < sum.Ports[j].PrivatePort })
+	return sum
+}
+
+func (s *Server) inspect(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+	writeJSON(w, http.StatusOK, ct)
+}
+
+// OptionsOf turns a create request into docker run's flags, which the
+// engine checks and records exactly as for `mini-docker run`: the API
+// and the CLI make a container through one path. Images are never
+// pulled here: a missing image is a 404, and the client pulls it.
+func OptionsOf(name string, req *mobycontainer.CreateRequest) (*spec.Options, error) {
+	cfg, hc := req.Config, req.HostConfig
+	if cfg == nil {
+		return nil, badf("config cannot be empty in order to create a container")
+	}
+	if hc == nil {
+		hc = &mobycontainer.HostConfig{}
+	}
+	if cfg.Image == "" {
+		return nil, badf("no image given: Config.Image is empty")
+	}
+	if _, err := reference.Parse(cfg.Image); err != nil {
+		return nil, badf("invalid reference format: %q: %v", cfg.Image, err)
+	}
+	if len(hc.Mounts) > 0 || len(hc.Devices) > 0 || len(hc.VolumesFrom) > 0 {
+		return nil, badf("Mounts, Devices and VolumesFrom are not supported by mini-docker: use Binds (docker run -v)")
+	}
+	if hc.Memory < 0 || hc.NanoCPUs < 0 || hc.CPUShares < 0 {
+		return nil, badf("invalid Memory, NanoCpus or CpuShares (%d, %d, %d): want 0 or more", hc.Memory, hc.NanoCPUs, hc.CPUShares)
+	}
+	switch hc.NetworkMode {
+	case "", "default", container.NetworkBridge, container.NetworkNone, container.NetworkHost:
+	default:
+		return nil, notFoundf("network %s not found", hc.NetworkMode)
+	}
+	o := &spec.Options{Image: cfg.Image, Name: name, Env: cfg.Env, Workdir: cfg.WorkingDir, User: cfg.User,
+		Hostname: cfg.Hostname, TTY: cfg.Tty, Interactive: cfg.OpenStdin, Detach: !cfg.AttachStdout && !cfg.AttachStderr,
+		Rm: hc.AutoRemove, Privileged: hc.Privileged, ReadOnly: hc.ReadonlyRootfs, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop,
+		SecurityOpt: hc.SecurityOpt, Volumes: hc.Binds, Network: string(hc.NetworkMode), Pull: "never",
+		CPUShares: hc.CPUShares, CpusetCpus: hc.CpusetCpus}
+	if len(cfg.Entrypoint) > 0 {
+		entry := cfg.Entrypoint[0]
+		o.Entrypoint = &entry
+		o.Args = append(append([]string{}, cfg.Entrypoint[1:]...), cfg.Cmd...)
+	} else {
+		o.Args = append([]string{}, cfg.Cmd...)
+	}
+	if hc.Memory > 0 {
+		o.Memory = strconv.FormatInt(hc.Memory, 10)
+	}
+	if hc.MemorySwap != 0 {
+		o.MemorySwap = strconv.FormatInt(hc.MemorySwap, 10)
+	}
+	if hc.NanoCPUs > 0 {
+		o.CPUs = strconv.FormatFloat(float64(hc.NanoCPUs)/1e9, 'f', -1, 64)
+	}
+	if hc.PidsLimit != nil {
+		o.PidsLimit = *hc.PidsLimit
+	}
+	if hc.Init != nil {
+		o.Init = *hc.Init
+	}
+	for port, bs := range hc.PortBindings {
+		for _, b := range bs {
+			p := b.HostPort + ":" + port.String()
+			if b.HostIP.IsValid() && b.HostIP != netip.IPv4Unspecified() {
+				p = b.HostIP.String() + ":" + p
+			}
+			o.Publish = append(o.Publish, p)
+		}
+	}
+	sort.Strings(o.Publish)
+	return o, nil
+}
+
+// notFound is a 404 that is not about a container or an image.
+type notFound struct{ error }
+
+func notFoundf(format string, args ...any) error { return notFound{fmt.Errorf(format, args...)} }
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+	var req mobycontainer.CreateRequest
+	if err := decodeBody(r, &req); err != nil {
+		writeErr(w, err)
+		return
+	}
+	name := r.URL.Query().Get("name")
+	if name != "" {
+		if err := container.CheckName(strings.TrimPrefix(name, "/")); err != nil {
+			writeErr(w, badRequest{err})
+			return
+		}
+	}
+	o, err := OptionsOf(name, &req)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	o.Platform = r.URL.Query().Get("platform")
+	if _, err := o.HostConfig(); err != nil {
+		writeErr(w, badRequest{err}) // the flag parsers' refusal
+		return
+	}
+	e, err := s.engine()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	ct, err := e.Create(o, nil)
+	if err != nil {
+		writeErr(w, createError(err))
+		return
+	}
+	// The container waits for its start, which may come from any client
+	// at any time: no process watches it until then.
+	ct.Runtime.MonitorPid, ct.Runtime.MonitorStart = 0, 0
+	if err := e.Store.Save(ct); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, mobycontainer.CreateResponse{ID: ct.ID, Warnings: []string{}})
+}
+
+// createError gives Create's validation errors (bad flags, a bad
+// working directory, no command) their 400; the rest keep their kind.
+func createError(err error) error {
+	if statusOf(err) != http.StatusInternalServerError {
+		return err
+	}
+	msg := err.Error()
+	for _, s := range []string{"invalid", "no command specified", "needs to be an absolute path", "platform", "must be"} {
+		if strings.Contains(msg, s) {
+			return badRequest{err}
+		}
+	}
+	return err
+}
+
+// start starts ct: attached to the client that attached before (its
+// output streamed to it, this process waiting for it), or detached,
+// with a monitor, as docker start and docker run -d do.
+func (s *Server) start(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+	if ct.State.Running {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	a := s.takeAttachment(ct.ID)
+	if a == nil {
+		var msg bytes.Buffer
+		e.Stdout, e.Stderr = &msg, &msg
+		if _, err := e.Start(ct, engine.Attach{Detach: true}); err != nil {
+			writeErr(w, startError(err, msg.String()))
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	started := s.runAttached(e, ct, a)
+	if err := <-started; err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// startError is a failed start as dockerd words it, so that the docker
+// CLI gives docker run's exit code: 127 when the command was not found,
+// 126 when it could not be run, 125 for the rest.
+func startError(err error, msg string) error {
+	msg = strings.TrimSpace(msg)
+	var ce engine.ChainExit
+	if errors.As(err, &ce) {
+		if msg == "" {
+			msg = err.Error()
+		}
+		switch ce.ExitCode() {
+		case 127:
+			if !strings.Contains(msg, "not found") && !strings.Contains(msg, "no such file") {
+				msg += ": executable file not found"
+			}
+		case 126:
+			if !strings.Contains(msg, "permission denied") {
+				msg += ": permission denied"
+			}
+		}
+		return badRequest{fmt.Errorf("failed to create the container's process: %s", msg)}
+	}
+	return err
+}
+
+// run is a container this process runs in the foreground (attached to
+// a client): its end, for wait.
+type run struct {
+	done chan struct{}
+	code int
+	att  *attachment
+}
+
+// runAttached runs ct in this process with a's streams. The channel
+// says once whether it started (nil once the container runs its
+// command or has ended, the error of a start that failed).
+func (s *Server) runAttached(e *engine.Engine, ct *container.Container, a *attachment) <-chan error {
+	rn := &run{done: make(chan struct{}), att: a}
+	s.mu.Lock()
+	s.runs[ct.ID] = rn
+	s.mu.Unlock()
+	e.Stdout, e.Stderr, e.Stdin, e.Terminal = a.stdout, a.stderr, a.stdinR, a.terminal
+	started := make(chan error, 1)
+	ended := make(chan error, 1)
+	go func() {
+		code, err := e.Start(ct, engine.Attach{Stdin: a.stdin, TTY: ct.Config.Tty})
+		if err != nil && code == 125 {
+			fmt.Fprintf(a.stderr, "%v\n", err)
+		}
+		rn.code = code
+		a.close()
+		close(rn.done)
+		ended <- err
+		// Kept for a late wait; a wait that comes after this reads the
+		// recorded state.
+		time.AfterFunc(time.Minute, func() {
+			s.mu.Lock()
+			if s.runs[ct.ID] == rn {
+				delete(s.runs, ct.ID)
+			}
+			s.mu.Unlock()
+		})
+	}()
+	go func() {
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case err := <-ended:
+				if err != nil && rn.code == 125 {
+					started <- err
+				} else {
+					started <- nil
+				}
+				return
+			case <-tick.C:
+				if cur, err := e.Store.Load(ct.ID); err == nil && cur.State.Status != container.Created {
+					started <- nil
+					return
+				}
+			}
+		}
+	}()
+	return started
+}
+
+func (s *Server) stop(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+	if !ct.State.Running {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	t, err := timeoutParam(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := e.Stop(ct, t); err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// timeoutParam reads ?t=SECONDS (default 10).
+func timeoutParam(r *http.Request) (time.Duration, error) {
+	v := r.URL.Query().Get("t")
+	if v == "" {
+		return 10 * time.Second, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < -1 {
+		return 0, badf("invalid value for t: %q", v)
+	}
+	if n == -1 {
+		return 0, nil // wait for ever, as dockerd does
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+func (s *Server) restart(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+	t, err := timeoutParam(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := e.Stop(ct, t); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if ct, err = e.Find(ct.ID); err == nil {
+		var msg bytes.Buffer
+		e.Stdout, e.Stderr = &msg, &msg
+		if _, err = e.Start(ct, engine.Attach{Detach: true}); err != nil {
+			err = startError(err, msg.String())
+		}
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) kill(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+	name := r.URL.Query().Get("signal")
+	if name == "" {
+		name = "KILL"
+	}
+	sig, err := engine.ParseSignal(name)
+	if err != nil {
+		writeErr(w, badRequest{err})
+		return
+	}
+	if !ct.State.Running {
+		writeErr(w, notRunning(ct.ID))
+		return
+	}
+	if err := e.Kill(ct, sig); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if sig == syscall.SIGKILL {
+		e.WaitExit(ct, 5*time.Second)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) pause(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+	var err error
+	if strings.HasSuffix(r.URL.Path, "/unpause") {
+		err = e.Unpause(ct)
+	} else {
+		err = e.Pause(ct)
+	}
+	if err != nil {
+		if !ct.State.Running {
+			err = conflict{err}
+		}
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) remove(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+	if err := e.Remove(ct, boolParam(r, "force")); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if a := s.takeAttachment(ct.ID); a != nil {
+		a.close()
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// wait answers POST /containers/{id}/wait: the header at once (the
+// client starts the container only after it), the exit code once the
+// condition holds: not-running (the default), next-exit, or removed.
+func (s *Server) wait(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+	cond := r.URL.Query().Get("condition")
+	switch cond {
+	case "", "not-running", "next-exit", "removed":
+	default:
+		writeErr(w, badf("invalid condition: %q", cond))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	code, ok := s.waitFor(r.Context(), e, ct, cond)
+	if !ok {
+		return
+	}
+	json.NewEncoder(w).Encode(mobycontainer.WaitResponse{StatusCode: int64(code)})
+}
+
+// active reports whether a container counts as running for wait.
+func active(ct *container.Container) bool {
+	return ct.State.Running || ct.State.Paused
+}
+
+// waitFor blocks until cond holds for ct, and returns its exit code;
+// false when the client went away first. A run of this process says
+// so itself; others (detached, or run by the CLI) are read from their
+// recorded state.
+func (s *Server) waitFor(ctx context.Context, e *engine.Engine, ct *container.Container, cond string) (int, bool) {
+	if (cond == "" || cond == "not-running") && !active(ct) {
+		return ct.State.ExitCode, true
+	}
+	last, code := ct.State.FinishedAt, ct.State.ExitCode
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	seen := false // the end of this process's run, once read
+	for {
+		s.mu.Lock()
+		rn := s.runs[ct.ID]
+		s.mu.Unlock()
+		var done <-chan struct{}
+		if rn != nil && !seen {
+			done = rn.done
+		}
+		select {
+		case <-ctx.Done():
+			return 0, false
+		case <-done:
+			if cond != "removed" {
+				return rn.code, true
+			}
+			code, seen = rn.code, true
+		case <-tick.C:
+		}
+		cur, err := e.Find(ct.ID)
+		if err != nil {
+			return code, true // removed
+		}
+		ended := !active(cur) && cur.State.Status != container.Created && !cur.State.FinishedAt.Equal(last)
+		if ended || (cond == "" || cond == "not-running") && !active(cur) && cur.State.Status != container.Created {
+			code = cur.State.ExitCode
+			if cond != "removed" {
+				return code, true
+			}
+		}
+	}
+}
+
+// notRunning is dockerd's 409 for a container that must be running.
+func notRunning(id string) error {
+	//lint:ignore ST1005 Docker's own words, as the docker CLI prints them
+	return conflict{fmt.Errorf("Container %s is not running", id)}
+}

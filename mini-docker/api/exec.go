@@ -1,0 +1,210 @@
+package api
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	mobycontainer "github.com/moby/moby/api/types/container"
+
+	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/spec"
+)
+
+// An exec is made in two requests, as in dockerd: create records the
+// command (an exec ID), start runs it, attached to the connection it
+// hijacks; the client then reads its exit code from inspect.
+
+// maxExecs bounds the exec records kept: each is forgotten ten minutes
+// after its end (or after its creation, when never started).
+const maxExecs = 4096
+
+// execRecord is one exec instance.
+type execRecord struct {
+	id, containerID string
+	opts            engine.ExecOptions
+	running, ran    bool
+	exitCode        int
+	att             *attachment
+}
+
+func (s *Server) execRoutes(m *http.ServeMux) {
+	m.HandleFunc("POST /containers/{id}/exec", s.withContainer(s.execCreate))
+	m.HandleFunc("POST /exec/{id}/start", s.execStart)
+	m.HandleFunc("GET /exec/{id}/json", s.execInspect)
+	m.HandleFunc("POST /exec/{id}/resize", s.execResize)
+}
+
+func (s *Server) execCreate(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+	var req mobycontainer.ExecCreateRequest
+	if err := decodeBody(r, &req); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if len(req.Cmd) == 0 {
+		writeErr(w, badf("No exec command specified"))
+		return
+	}
+	if err := spec.CheckEnv(req.Env); err != nil {
+		writeErr(w, badRequest{err})
+		return
+	}
+	if !ct.State.Running {
+		writeErr(w, notRunning(ct.ID))
+		return
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	x := &execRecord{id: hex.EncodeToString(b), containerID: ct.ID, opts: engine.ExecOptions{
+		Argv: req.Cmd, Env: req.Env, Workdir: req.WorkingDir, User: req.User, Interactive: req.AttachStdin, TTY: req.Tty}}
+	s.mu.Lock()
+	if len(s.execs) >= maxExecs {
+		s.mu.Unlock()
+		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("too many exec instances (%d): try again later", maxExecs))
+		return
+	}
+	s.execs[x.id] = x
+	s.mu.Unlock()
+	s.forgetExec(x, false)
+	writeJSON(w, http.StatusCreated, mobycontainer.ExecCreateResponse{ID: x.id})
+}
+
+// forgetExec drops x ten minutes from now, unless it is running then
+// (or, when ended is false, once it has started: its end does it).
+func (s *Server) forgetExec(x *execRecord, ended bool) {
+	time.AfterFunc(10*time.Minute, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !x.running && (ended || !x.ran) {
+			delete(s.execs, x.id)
+		}
+	})
+}
+
+// exec returns the exec instance id, or dockerd's 404.
+func (s *Server) exec(id string) (*execRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x := s.execs[id]
+	if x == nil {
+		return nil, notFoundf("No such exec instance: %s", id)
+	}
+	return x, nil
+}
+
+func (s *Server) execStart(w http.ResponseWriter, r *http.Request) {
+	var req mobycontainer.ExecStartRequest
+	if err := decodeBody(r, &req); err != nil {
+		writeErr(w, err)
+		return
+	}
+	x, err := s.exec(r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.mu.Lock()
+	if x.running || x.ran {
+		s.mu.Unlock()
+		writeErr(w, conflict{fmt.Errorf("exec %s has already run", x.id)})
+		return
+	}
+	x.running, x.ran = true, true
+	s.mu.Unlock()
+	code, err := s.runExec(w, r, x, req.Detach)
+	s.mu.Lock()
+	x.running, x.exitCode = false, code
+	s.mu.Unlock()
+	s.forgetExec(x, true)
+	if err != nil {
+		writeErr(w, err)
+	}
+}
+
+// runExec runs x: detached, or attached to the connection of r, which
+// it hijacks. An error is returned only while the response is unsent.
+func (s *Server) runExec(w http.ResponseWriter, r *http.Request, x *execRecord, detach bool) (int, error) {
+	e, err := s.engine()
+	if err != nil {
+		return 126, err
+	}
+	ct, err := e.Find(x.containerID)
+	if err != nil {
+		return 126, err
+	}
+	o := x.opts
+	if detach {
+		o.Detach, o.Interactive, o.TTY = true, false, false
+		if code, err := e.Exec(ct, &o); err != nil {
+			return code, conflict{err}
+		}
+		w.WriteHeader(http.StatusOK)
+		return 0, nil
+	}
+	if !ct.State.Running {
+		return 126, notRunning(ct.ID)
+	}
+	var a *attachment
+	err = hijack(w, r, o.TTY, func(conn net.Conn, in *bufio.Reader) (err error) {
+		a, err = newAttachment(conn, in, o.Interactive, o.TTY)
+		return err
+	})
+	if err != nil {
+		return 126, nil
+	}
+	defer a.close()
+	s.mu.Lock()
+	x.att = a
+	s.mu.Unlock()
+	e.Stdout, e.Stderr, e.Stdin, e.Terminal = a.stdout, a.stderr, a.stdinR, a.terminal
+	code, err := e.Exec(ct, &o)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "%v\n", err)
+	}
+	return code, nil
+}
+
+func (s *Server) execInspect(w http.ResponseWriter, r *http.Request) {
+	x, err := s.exec(r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.mu.Lock()
+	resp := mobycontainer.ExecInspectResponse{ID: x.id, ContainerID: x.containerID, Running: x.running,
+		OpenStdin: x.opts.Interactive, OpenStdout: true, OpenStderr: true,
+		ProcessConfig: &mobycontainer.ExecProcessConfig{Tty: x.opts.TTY, Entrypoint: x.opts.Argv[0], Arguments: x.opts.Argv[1:], User: x.opts.User}}
+	if x.ran && !x.running {
+		code := x.exitCode
+		resp.ExitCode = &code
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) execResize(w http.ResponseWriter, r *http.Request) {
+	h, wd, err := sizeParams(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	x, err := s.exec(r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.mu.Lock()
+	a := x.att
+	s.mu.Unlock()
+	if a == nil {
+		writeErr(w, conflict{fmt.Errorf("exec %s has no terminal attached", x.id)})
+		return
+	}
+	a.resize(h, wd)
+	w.WriteHeader(http.StatusOK)
+}

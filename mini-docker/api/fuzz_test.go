@@ -1,0 +1,119 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	mobycontainer "github.com/moby/moby/api/types/container"
+
+	"mini-docker/mini-docker/container"
+)
+
+// FuzzRequest sends arbitrary requests (method, path, query, body) to
+// the server on an empty state root. None may crash it, none may be
+// answered 5xx (every bad request is the client's error, 4xx, with a
+// JSON message), and none may leave a container behind. Pulls are left
+// out: they go to the network.
+func FuzzRequest(f *testing.F) {
+	for _, seed := range []struct{ method, path, body string }{
+		{"GET", "/_ping", ""},
+		{"GET", "/v1.41/containers/json?all=1&filters={\"status\":[\"running\"]}", ""},
+		{"GET", "/containers/json?filters={\"bogus\":{\"x\":true}}", ""},
+		{"POST", "/v1.41/containers/create?name=demo", `{"Image":"debian","Cmd":["echo","hi"],"HostConfig":{"NetworkMode":"none"}}`},
+		{"POST", "/containers/create?name=../../etc", `{"Image":"debian"}`},
+		{"POST", "/containers/create", `{"Image":"debian","HostConfig":{"PortBindings":{"80/tcp":[{"HostIp":"1.2.3.4","HostPort":"8080"}]}}}`},
+		{"POST", "/containers/create", `{"Image":`},
+		{"POST", "/containers/..%2F..%2Fetc/start", ""},
+		{"POST", "/containers/x/../../start", ""},
+		{"GET", "/v9.99/version", ""},
+		{"GET", "/v1.0/version", ""},
+		{"POST", "/containers/demo/wait?condition=bogus", ""},
+		{"GET", "/containers/demo/logs?stdout=1&tail=x", ""},
+		{"POST", "/containers/demo/exec", `{"Cmd":[]}`},
+		{"POST", "/exec/abc/start", `{"Detach":true}`},
+		{"GET", "/images/127.0.0.1:5000/debian:bookworm/json", ""},
+		{"DELETE", "/images/..%2F..", ""},
+		{"POST", "/images/a/tag?repo=UPPER&tag=x", ""},
+	} {
+		f.Add(seed.method, seed.path, seed.body)
+	}
+	root := f.TempDir()
+	h := NewServer(root).Handler()
+	f.Fuzz(func(t *testing.T, method, target, body string) {
+		if !strings.HasPrefix(target, "/") || strings.ContainsAny(target, " \r\n#") {
+			return
+		}
+		req, err := http.NewRequest(method, "http://localhost"+target, strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		if p := versionPrefix.ReplaceAllString(req.URL.Path, "/"); strings.HasPrefix(p, "/images/create") || strings.HasSuffix(p, "/images/create") {
+			return // a pull: the network
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code >= 500 {
+			t.Fatalf("%s %s %q: status %d: %s", method, target, body, w.Code, w.Body)
+		}
+		if w.Code >= 400 {
+			var msg struct{ Message string }
+			if err := json.Unmarshal(w.Body.Bytes(), &msg); err != nil || msg.Message == "" {
+				t.Fatalf("%s %s: status %d without a JSON message: %q", method, target, w.Code, w.Body)
+			}
+		}
+		if ents, _ := os.ReadDir(filepath.Join(root, "containers")); len(ents) > 0 {
+			t.Fatalf("%s %s %q left %s in the state root", method, target, body, ents[0].Name())
+		}
+	})
+}
+
+// FuzzOptionsOf: every create request is either refused or becomes run
+// flags that the flag parsers accept and that mean the same network,
+// ports and command.
+func FuzzOptionsOf(f *testing.F) {
+	f.Add("demo", `{"Image":"debian","Cmd":["echo","hi"],"HostConfig":{"NetworkMode":"none"}}`)
+	f.Add("", `{"Image":"debian","Entrypoint":["sh","-c"],"Cmd":["echo hi"],"HostConfig":{"Memory":33554432,"NanoCpus":500000000,"PortBindings":{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}]}}}`)
+	f.Add("x", `{"Image":"debian","Entrypoint":[""],"HostConfig":{"PidsLimit":100,"Binds":["/tmp:/data:ro"],"CapDrop":["NET_RAW"]}}`)
+	f.Add("x", `{"Image":"","HostConfig":{"Mounts":[{"Type":"bind"}]}}`)
+	f.Fuzz(func(t *testing.T, name, body string) {
+		var req mobycontainer.CreateRequest
+		if json.Unmarshal([]byte(body), &req) != nil {
+			return
+		}
+		o, err := OptionsOf(name, &req)
+		if err != nil {
+			if statusOf(err) >= 500 {
+				t.Fatalf("refused with a server error: %v", err)
+			}
+			return
+		}
+		if o.Image != req.Image || o.Name != name || o.Pull != "never" {
+			t.Fatalf("image %q name %q pull %q from %s", o.Image, o.Name, o.Pull, body)
+		}
+		want := append(append([]string{}, req.Entrypoint...), req.Cmd...)
+		got := o.Args
+		if o.Entrypoint != nil {
+			got = append([]string{*o.Entrypoint}, o.Args...)
+		}
+		if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			t.Fatalf("command %q, want %q", got, want)
+		}
+		hc, err := o.HostConfig()
+		if err != nil {
+			return // the flag parsers' own refusal: a 400 when the engine says it
+		}
+		switch hc.NetworkMode {
+		case container.NetworkBridge, container.NetworkNone, container.NetworkHost:
+		default:
+			t.Fatalf("network mode %q from %s", hc.NetworkMode, body)
+		}
+		if hc.NetworkMode == container.NetworkBridge && len(hc.PortBindings) != len(req.HostConfig.PortBindings) {
+			t.Fatalf("ports %v from %v", hc.PortBindings, req.HostConfig.PortBindings)
+		}
+	})
+}

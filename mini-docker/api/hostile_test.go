@@ -1,0 +1,157 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// hostile is a bad request and the refusal it must get.
+type hostile struct {
+	method, path, body string
+	status             int
+	msg                string // in the JSON message
+}
+
+func hostileRequests(ref string) []hostile {
+	img := func(extra string) string { return `{"Image":"` + ref + `","Cmd":["true"]` + extra + `}` }
+	return []hostile{
+		{"POST", "/v1.41/containers/create", `{"Image":`, 400, "malformed JSON"},
+		{"POST", "/v1.41/containers/create", `{"Image":"x"} {"Image":"y"}`, 400, "data after the object"},
+		{"POST", "/v1.41/containers/create", `{"Image":"` + strings.Repeat("a", 2<<20) + `"}`, 413, "too large"},
+		{"POST", "/v1.41/containers/create?name=../../etc", img(""), 400, "Invalid container name"},
+		{"POST", "/v1.41/containers/create?name=a%2Fb", img(""), 400, "Invalid container name"},
+		{"POST", "/v1.41/containers/create", `{"Image":"../../etc/passwd"}`, 400, "invalid reference format"},
+		{"POST", "/v1.41/containers/create", `{"Image":"no-such-image:1"}`, 404, "No such image"},
+		{"POST", "/v1.41/containers/create", img(`,"HostConfig":{"NetworkMode":"bogus"}`), 404, "network bogus not found"},
+		{"POST", "/v1.41/containers/create", img(`,"HostConfig":{"Mounts":[{"Type":"bind","Source":"/","Target":"/host"}]}`), 400, "not supported"},
+		{"POST", "/v1.41/containers/create", img(`,"WorkingDir":"relative"`), 400, "absolute path"},
+		{"POST", "/v1.41/containers/create", img(`,"HostConfig":{"Memory":-5}`), 400, "invalid Memory"},
+		{"POST", "/v1.41/containers/create", img(`,"HostConfig":{"Memory":1024}`), 400, "Minimum memory limit"},
+		{"GET", "/v1.41/containers/..%2F..%2Fetc/json", "", 400, "invalid path"},
+		{"GET", "/v1.41/containers/x/../../etc/passwd", "", 400, "invalid path"},
+		{"POST", "/v1.41/containers/%2E%2E/start", "", 400, "invalid path"},
+		{"POST", "/v1.41/containers/a%2F..%2Fb/start", "", 400, "invalid path"},
+		{"POST", "/v1.41/containers/%2Fetc%2Fpasswd/start", "", 404, "No such container"},
+		{"GET", "/v1.41/containers/json?filters=" + `{"bogus":["x"]}`, "", 400, "invalid filter 'bogus'"},
+		{"GET", "/v1.41/containers/json?filters=notjson", "", 400, "invalid filters"},
+		{"GET", "/v1.41/containers/json?limit=x", "", 400, "invalid limit"},
+		{"GET", "/v9.99/version", "", 400, "too new"},
+		{"GET", "/v1.12/version", "", 400, "too old"},
+		{"GET", "/v1.41/no/such/endpoint", "", 404, "page not found"},
+		{"POST", "/v1.41/exec/nope/start", `{"Detach":true}`, 404, "No such exec instance"},
+		{"GET", "/v1.41/images/..%2F..%2Fetc/json", "", 400, "invalid path"},
+		{"GET", "/v1.41/images/%2Fetc%2Fpasswd/json", "", 400, "invalid reference format"},
+		{"DELETE", "/v1.41/images/no-such-image", "", 404, "No such image"},
+		{"POST", "/v1.41/images/create?fromImage=../../x", "", 400, "invalid reference format"},
+		{"POST", "/v1.41/images/create?fromSrc=-", "", 400, "not supported"},
+		{"GET", "/v1.41/images/json?filters=" + `{"evil":["x"]}`, "", 400, "invalid filter 'evil'"},
+	}
+}
+
+// check sends c and reports how the answer differs from the refusal wanted.
+func (c hostile) check(s *apiServer, client *http.Client) error {
+	req, err := http.NewRequest(c.method, "http://localhost"+c.path, strings.NewReader(c.body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %v", c.method, c.path, err)
+	}
+	defer resp.Body.Close()
+	var m struct{ Message string }
+	json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode != c.status || m.Message == "" || !strings.Contains(m.Message, c.msg) {
+		return fmt.Errorf("%s %.120s: %d %q, want %d with %q", c.method, c.path, resp.StatusCode, m.Message, c.status, c.msg)
+	}
+	return nil
+}
+
+// TestHostileRequests: malformed JSON, huge bodies, path tricks in
+// names, ids and image names, unknown filters and versions get a 4xx
+// with a clear message; 1,000 of them, then 200 clients at once, leave
+// the server answering, with no container, no kernel object and no
+// descriptor more than before.
+func TestHostileRequests(t *testing.T) {
+	h := newHarness(t)
+	ref := h.debian()
+	cases := hostileRequests(ref)
+	for _, c := range cases {
+		if err := c.check(h.srv, h.srv.client); err != nil {
+			t.Error(err)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	h.srv.client.CloseIdleConnections()
+	base := h.srv.settledFds(t, -1)
+	for i := 0; i < 1000; i++ {
+		if err := cases[i%len(cases)].check(h.srv, h.srv.client); err != nil {
+			t.Fatalf("bad request %d: %v", i, err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := h.srv.newClient()
+			defer client.CloseIdleConnections()
+			resp, err := client.Get("http://localhost/v1.41/containers/json?all=1")
+			if err != nil {
+				errs <- err
+				return
+			}
+			var list []any
+			if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != 200 {
+				errs <- fmt.Errorf("containers/json: %d %v", resp.StatusCode, err)
+			}
+			resp.Body.Close()
+			for _, c := range []hostile{cases[i%len(cases)], cases[(i+7)%len(cases)]} {
+				if err := c.check(h.srv, client); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	h.srv.client.CloseIdleConnections()
+	if code, body := request(t, h.srv, "GET", "/_ping", nil); code != 200 || body != "OK" {
+		t.Errorf("after the flood, /_ping: %d %q", code, body)
+	}
+	h.srv.client.CloseIdleConnections()
+	if n := h.srv.settledFds(t, base); n != base {
+		t.Errorf("the server holds %d descriptors, %d before the flood", n, base)
+	}
+	if ids := h.seen(); len(ids) != 0 {
+		t.Errorf("bad requests made containers: %v", ids)
+	}
+	h.assertNoLeaks()
+}
+
+// settledFds waits until the server's descriptor count is want (or, with
+// want < 0, stops changing) and returns it: closed connections are
+// closed by the server a moment after the client's end.
+func (s *apiServer) settledFds(t *testing.T, want int) int {
+	n, last := s.fds(t), -1
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		n = s.fds(t)
+		if n == want || (want < 0 && n == last) {
+			break
+		}
+		last = n
+	}
+	return n
+}

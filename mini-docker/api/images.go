@@ -1,0 +1,291 @@
+package api
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/jsonstream"
+
+	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine/toolkit"
+	"mini-docker/mini-docker/imageops"
+	"mini-docker/pull/reference"
+	"mini-docker/pull/store"
+)
+
+func (s *Server) imageRoutes(m *http.ServeMux) {
+	m.HandleFunc("POST /images/create", s.pull)
+	m.HandleFunc("GET /images/json", s.images)
+	// Image names hold slashes (127.0.0.1:5000/debian:12), so the rest
+	// of the path is the name, then the action.
+	m.HandleFunc("GET /images/{rest...}", s.imageGet)
+	m.HandleFunc("POST /images/{rest...}", s.imagePost)
+	m.HandleFunc("DELETE /images/{rest...}", s.rmi)
+}
+
+// pullRef is the reference POST /images/create names: fromImage with
+// its tag (or digest).
+func pullRef(r *http.Request) (string, error) {
+	q := r.URL.Query()
+	if q.Get("fromSrc") != "" {
+		return "", badf("importing an image (fromSrc) is not supported by mini-docker")
+	}
+	ref := q.Get("fromImage")
+	if tag := q.Get("tag"); tag != "" {
+		if strings.HasPrefix(tag, "sha256:") {
+			ref += "@" + tag
+		} else {
+			ref += ":" + tag
+		}
+	}
+	if _, err := reference.Parse(ref); err != nil {
+		return "", badf("invalid reference format: %q: %v", ref, err)
+	}
+	return ref, nil
+}
+
+// layerLine is the pull tool's line about one layer: "3f4ca61aafcd: Pull complete".
+var layerLine = regexp.MustCompile(`^([0-9a-f]{12}): (.*)$`)
+
+// pull runs the pull tool, the same program `mini-docker pull` runs,
+// and sends each line it prints as a progress message. A client that
+// leaves stops the pull (SIGTERM: pull removes what it half made).
+func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
+	ref, err := pullRef(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	t, err := toolkit.SelfTools()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	p, err := t.Path("pull", "pull")
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	cmd := exec.CommandContext(r.Context(), p, "--root", s.Root, ref)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = time.Minute
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		writeErr(w, err)
+		return
+	}
+	defer pr.Close()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	flush := func() {}
+	if f, ok := w.(http.Flusher); ok {
+		flush = f.Flush
+	}
+	enc := json.NewEncoder(w)
+	var last string
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		if last != "" {
+			enc.Encode(progressMessage(last))
+			flush()
+		}
+		last = line
+	}
+	if err := cmd.Wait(); err != nil {
+		// The pull tool's last line says why.
+		msg := strings.TrimPrefix(last, "pull: ")
+		if msg == "" {
+			msg = err.Error()
+		}
+		enc.Encode(jsonstream.Message{Error: &jsonstream.Error{Message: msg}})
+		return
+	}
+	if last != "" {
+		enc.Encode(progressMessage(last))
+	}
+}
+
+func progressMessage(line string) jsonstream.Message {
+	if m := layerLine.FindStringSubmatch(line); m != nil {
+		return jsonstream.Message{ID: m[1], Status: m[2]}
+	}
+	return jsonstream.Message{Status: line}
+}
+
+// images answers GET /images/json: one entry per image ID, with every
+// name it has.
+func (s *Server) images(w http.ResponseWriter, r *http.Request) {
+	if _, err := parseFilters(r.URL.Query().Get("filters"), map[string]bool{"dangling": true, "reference": true}); err != nil {
+		writeErr(w, err)
+		return
+	}
+	st, err := store.Open(s.Root)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	list, err := st.List()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	byID := map[string]*image.Summary{}
+	out := []*image.Summary{}
+	for _, img := range list {
+		sum := byID[img.ID.String()]
+		if sum == nil {
+			var created int64
+			if img.Config.Created != nil {
+				created = img.Config.Created.Unix()
+			}
+			sum = &image.Summary{ID: img.ID.String(), Created: created, Size: img.Size, Containers: -1,
+				Labels: img.Config.Config.Labels, RepoTags: []string{}, RepoDigests: []string{}}
+			byID[img.ID.String()] = sum
+			out = append(out, sum)
+		}
+		sum.RepoTags = append(sum.RepoTags, imageops.FamiliarRef(img.Ref))
+		sum.RepoDigests = append(sum.RepoDigests, imageops.FamiliarRef(imageops.RepoName(img.Ref))+"@"+img.Digest.String())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created > out[j].Created })
+	writeJSON(w, http.StatusOK, out)
+}
+
+// imageName splits /images/NAME/ACTION.
+func imageName(r *http.Request, actions ...string) (name, action string) {
+	rest := r.PathValue("rest")
+	for _, a := range actions {
+		if strings.HasSuffix(rest, "/"+a) {
+			return strings.TrimSuffix(rest, "/"+a), a
+		}
+	}
+	return rest, ""
+}
+
+func (s *Server) imageGet(w http.ResponseWriter, r *http.Request) {
+	name, action := imageName(r, "json")
+	if action != "json" {
+		writeError(w, http.StatusNotFound, fmt.Errorf("page not found"))
+		return
+	}
+	obj, err := imageops.Inspect(s.Root, name)
+	if err != nil {
+		writeErr(w, noSuchImage(name, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, obj)
+}
+
+// noSuchImage gives a lookup's not-found dockerd's words.
+func noSuchImage(name string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return notFoundf("No such image: %s", name)
+	}
+	if _, perr := reference.Parse(name); perr != nil {
+		return badf("invalid reference format: %q", name)
+	}
+	return err
+}
+
+func (s *Server) imagePost(w http.ResponseWriter, r *http.Request) {
+	name, action := imageName(r, "tag")
+	if action != "tag" {
+		writeError(w, http.StatusNotFound, fmt.Errorf("page not found"))
+		return
+	}
+	target := r.URL.Query().Get("repo")
+	if tag := r.URL.Query().Get("tag"); tag != "" {
+		target += ":" + tag
+	}
+	if _, err := reference.Parse(target); err != nil {
+		writeErr(w, badf("invalid reference format: %q", target))
+		return
+	}
+	st, err := store.Open(s.Root)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	img, err := imageops.Lookup(st, name)
+	if err != nil {
+		writeErr(w, noSuchImage(name, err))
+		return
+	}
+	if _, err := imageops.Tag(st, img, target, nil); err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
+}
+
+// rmi answers DELETE /images/NAME: refused (409) while a container uses
+// the image, unless forced (which removes those containers first).
+func (s *Server) rmi(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("rest")
+	st, err := store.Open(s.Root)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	img, err := st.Lookup(name)
+	if err != nil {
+		writeErr(w, noSuchImage(name, err))
+		return
+	}
+	e, cs, err := s.containers()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var users []*container.Container
+	for _, ct := range cs {
+		if ct.Image == img.ID.String() {
+			users = append(users, ct)
+		}
+	}
+	if len(users) > 0 && !boolParam(r, "force") {
+		writeErr(w, conflict{fmt.Errorf("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s",
+			name, container.ShortID(users[0].ID), img.ID.Encoded()[:12])})
+		return
+	}
+	for _, u := range users {
+		if err := e.Remove(u, true); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	deleted, err := st.Remove(name)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := []image.DeleteResponse{{Untagged: imageops.FamiliarRef(img.Ref)}}
+	for _, d := range deleted {
+		out = append(out, image.DeleteResponse{Deleted: d.String()})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
