@@ -576,8 +576,19 @@ func (s *Server) waitFor(ctx context.Context, e *engine.Engine, ct *container.Co
 		case <-tick.C:
 		}
 		cur, err := e.Find(ct.ID)
-		if err != nil {
-			return code, true // removed
+		if err != nil { // removed: by --rm, the end of a run here says the code
+			s.mu.Lock()
+			rn := s.runs[ct.ID]
+			s.mu.Unlock()
+			if rn != nil && !seen {
+				select {
+				case <-rn.done:
+					return rn.code, true
+				case <-ctx.Done():
+					return 0, false
+				}
+			}
+			return code, true
 		}
 		ended := !active(cur) && cur.State.Status != container.Created && !cur.State.FinishedAt.Equal(last)
 		if ended || (cond == "" || cond == "not-running") && !active(cur) && cur.State.Status != container.Created {

@@ -36,7 +36,7 @@ func hostileRequests(ref string) []hostile {
 		{"GET", "/v1.41/containers/x/../../etc/passwd", "", 400, "invalid path"},
 		{"POST", "/v1.41/containers/%2E%2E/start", "", 400, "invalid path"},
 		{"POST", "/v1.41/containers/a%2F..%2Fb/start", "", 400, "invalid path"},
-		{"POST", "/v1.41/containers/%2Fetc%2Fpasswd/start", "", 404, "No such container"},
+		{"POST", "/v1.41/containers/%2Fetc%2Fpasswd/start", "", 400, "invalid path"},
 		{"GET", "/v1.41/containers/json?filters=" + `{"bogus":["x"]}`, "", 400, "invalid filter 'bogus'"},
 		{"GET", "/v1.41/containers/json?filters=notjson", "", 400, "invalid filters"},
 		{"GET", "/v1.41/containers/json?limit=x", "", 400, "invalid limit"},
@@ -45,7 +45,8 @@ func hostileRequests(ref string) []hostile {
 		{"GET", "/v1.41/no/such/endpoint", "", 404, "page not found"},
 		{"POST", "/v1.41/exec/nope/start", `{"Detach":true}`, 404, "No such exec instance"},
 		{"GET", "/v1.41/images/..%2F..%2Fetc/json", "", 400, "invalid path"},
-		{"GET", "/v1.41/images/%2Fetc%2Fpasswd/json", "", 400, "invalid reference format"},
+		{"GET", "/v1.41/images/%2Fetc%2Fpasswd/json", "", 400, "invalid path"},
+		{"GET", "/v1.41/images/ETC:passwd/json", "", 400, "invalid reference format"},
 		{"DELETE", "/v1.41/images/no-such-image", "", 404, "No such image"},
 		{"POST", "/v1.41/images/create?fromImage=../../x", "", 400, "invalid reference format"},
 		{"POST", "/v1.41/images/create?fromSrc=-", "", 400, "not supported"},
@@ -132,7 +133,7 @@ func TestHostileRequests(t *testing.T) {
 		t.Errorf("after the flood, /_ping: %d %q", code, body)
 	}
 	h.srv.client.CloseIdleConnections()
-	if n := h.srv.settledFds(t, base); n != base {
+	if n := h.srv.settledFds(t, base); n > base {
 		t.Errorf("the server holds %d descriptors, %d before the flood", n, base)
 	}
 	if ids := h.seen(); len(ids) != 0 {
@@ -141,14 +142,14 @@ func TestHostileRequests(t *testing.T) {
 	h.assertNoLeaks()
 }
 
-// settledFds waits until the server's descriptor count is want (or, with
-// want < 0, stops changing) and returns it: closed connections are
-// closed by the server a moment after the client's end.
+// settledFds waits until the server's descriptor count is at most want
+// (or, with want < 0, stops changing) and returns it: the server closes
+// a connection a moment after the client's end.
 func (s *apiServer) settledFds(t *testing.T, want int) int {
 	n, last := s.fds(t), -1
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		n = s.fds(t)
-		if n == want || (want < 0 && n == last) {
+		if (want >= 0 && n <= want) || (want < 0 && n == last) {
 			break
 		}
 		last = n

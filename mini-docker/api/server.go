@@ -106,8 +106,9 @@ func (s *Server) Handler() http.Handler {
 var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/|$)`)
 
 // versioned strips the version prefix, refusing versions the server
-// does not speak as dockerd does, and refuses paths with dot segments
-// (what path.Clean would redirect, a 301 no client follows).
+// does not speak as dockerd does, and refuses paths with empty or dot
+// segments, also %2F-encoded ones (what path.Clean would redirect, a
+// 301 no client follows): a name or ID never holds a slash.
 func versioned(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Api-Version", APIVersion)
@@ -120,9 +121,10 @@ func versioned(next http.Handler) http.Handler {
 			}
 			p = strings.TrimPrefix(p, "/v"+m[1])
 		}
-		for _, seg := range strings.Split(p, "/")[1:] {
-			if seg == "." || seg == ".." {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("invalid path %q: no . or .. segments", r.URL.Path))
+		segs := strings.Split(p, "/")[1:]
+		for i, seg := range segs {
+			if seg == "." || seg == ".." || (seg == "" && i < len(segs)-1) {
+				writeError(w, http.StatusBadRequest, fmt.Errorf("invalid path %q: no empty, . or .. segments", r.URL.Path))
 				return
 			}
 		}
