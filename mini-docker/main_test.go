@@ -23,9 +23,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"mini-docker/internal/testenv"
 )
@@ -43,8 +40,7 @@ type harness struct {
 	netns  string
 	reg    *testenv.Registry
 	before snapshot
-	mu     sync.Mutex
-	ids    map[string]bool // every container ID made under root
+	seen   func() []string // every container ID made under root (testenv.WatchNames)
 }
 
 func newHarness(t *testing.T) *harness {
@@ -58,8 +54,8 @@ func newHarness(t *testing.T) *harness {
 	}
 	b := make([]byte, 4)
 	rand.Read(b)
-	h := &harness{t: t, bin: bin, root: t.TempDir(), netns: "mdt-" + hex.EncodeToString(b), ids: map[string]bool{}}
-	h.watchIDs()
+	h := &harness{t: t, bin: bin, root: t.TempDir(), netns: "mdt-" + hex.EncodeToString(b)}
+	h.seen = testenv.WatchNames(t, filepath.Join(h.root, "containers"), hex64)
 	if out, err := exec.Command("ip", "netns", "add", h.netns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v %s", err, out)
 	}
@@ -140,55 +136,11 @@ func runCmd(t *testing.T, cmd *exec.Cmd) (string, string, int) {
 	return out.String(), errOut.String(), 0
 }
 
-// watchIDs records the ID of every container made under the harness's
-// root (inotify on the containers folder), even of those removed at
-// once, so that the leak counts look only at this test's cgroups and
-// namespaces: other tests of the toolkit may run containers meanwhile.
-func (h *harness) watchIDs() {
-	dir := filepath.Join(h.root, "containers")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		h.t.Fatal(err)
-	}
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE|unix.IN_MOVED_TO); err != nil {
-		h.t.Fatal(err)
-	}
-	f := os.NewFile(uintptr(fd), "inotify")
-	h.t.Cleanup(func() { f.Close() })
-	go func() {
-		buf := make([]byte, 64*1024)
-		for {
-			n, err := f.Read(buf)
-			if err != nil {
-				return
-			}
-			for off := 0; off+unix.SizeofInotifyEvent <= n; {
-				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-				name := strings.TrimRight(string(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+int(ev.Len)]), "\x00")
-				if hex64.MatchString(name) {
-					h.mu.Lock()
-					h.ids[name] = true
-					h.mu.Unlock()
-				}
-				off += unix.SizeofInotifyEvent + int(ev.Len)
-			}
-		}
-	}()
-}
-
 // ours reports whether a cgroup or netns name belongs to one of our containers.
 func (h *harness) ours(name string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.ids[name] {
-		return true
-	}
 	short := strings.TrimPrefix(name, "md-")
-	for id := range h.ids {
-		if len(short) == 12 && strings.HasPrefix(id, short) {
+	for _, id := range h.seen() {
+		if id == name || (len(short) == 12 && strings.HasPrefix(id, short)) {
 			return true
 		}
 	}

@@ -112,6 +112,9 @@ func FuzzOptionsOf(f *testing.F) {
 		default:
 			t.Fatalf("network mode %q from %s", hc.NetworkMode, body)
 		}
+		if req.HostConfig == nil {
+			req.HostConfig = &mobycontainer.HostConfig{}
+		}
 		if hc.NetworkMode == container.NetworkBridge && len(hc.PortBindings) != len(req.HostConfig.PortBindings) {
 			t.Fatalf("ports %v from %v", hc.PortBindings, req.HostConfig.PortBindings)
 		}
