@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/pty"
+	"mini-docker/mini-docker/logs"
 )
 
 // The streams of attach, exec and logs. Without a TTY, stdout and
@@ -320,13 +320,11 @@ func (s *Server) takeAttachment(id string) *attachment {
 // its current end) until the container ends. Its stdin belongs to
 // whoever started it.
 func (s *Server) attachRunning(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
-	f, err := os.Open(ct.LogPath)
+	_, offset, err := logs.Read(ct.LogPath, 0)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	defer f.Close()
-	f.Seek(0, io.SeekEnd)
 	var a *attachment
 	err = hijack(w, r, ct.Config.Tty, func(conn net.Conn, in *bufio.Reader) (err error) {
 		a, err = newAttachment(conn, in, false, ct.Config.Tty)
@@ -338,25 +336,39 @@ func (s *Server) attachRunning(w http.ResponseWriter, r *http.Request, e *engine
 	defer a.close()
 	stop := make(chan struct{})
 	defer close(stop)
-	follow(a.gone(stop), e, ct, f, a.stdout)
+	follow(a.gone(stop), e, ct, offset, a.stdout, a.stderr)
 }
 
-// follow copies the log f to out as it grows, until the container is
-// no longer running or stop is closed.
-func follow(stop <-chan struct{}, e *engine.Engine, ct *container.Container, f *os.File, out io.Writer) {
+// follow sends the log's entries from offset on, each to its stream, as
+// the log grows, until the container is no longer running or stop is
+// closed.
+func follow(stop <-chan struct{}, e *engine.Engine, ct *container.Container, offset int64, stdout, stderr io.Writer) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		io.Copy(out, f)
-		cur, err := e.Find(ct.ID)
-		if err != nil || !cur.State.Running {
-			io.Copy(out, f)
+		var es []logs.Entry
+		es, offset, _ = logs.Read(ct.LogPath, offset)
+		send(es, stdout, stderr)
+		if cur, err := e.Find(ct.ID); err != nil || !cur.State.Running {
+			es, _, _ = logs.Read(ct.LogPath, offset)
+			send(es, stdout, stderr)
 			return
 		}
 		select {
 		case <-stop:
 			return
 		case <-tick.C:
+		}
+	}
+}
+
+// send writes each log entry to the stream it came from.
+func send(es []logs.Entry, stdout, stderr io.Writer) {
+	for _, en := range es {
+		if en.Stream == "stderr" {
+			io.WriteString(stderr, en.Log)
+		} else {
+			io.WriteString(stdout, en.Log)
 		}
 	}
 }
@@ -409,31 +421,23 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request, e *engine.Engine, 
 	if f, ok := w.(http.Flusher); ok {
 		flush = f.Flush
 	}
-	out, _ := streams(w, ct.Config.Tty, flush)
-	f, err := os.Open(ct.LogPath)
+	stdout, stderr := streams(w, ct.Config.Tty, flush)
+	var out, errOut io.Writer = io.Discard, io.Discard
+	if boolParam(r, "stdout") {
+		out = stdout
+	}
+	if boolParam(r, "stderr") {
+		errOut = stderr
+	}
+	es, offset, err := logs.Read(ct.LogPath, 0)
 	if err != nil {
-		return // nothing logged yet
+		return
 	}
-	defer f.Close()
-	if tail >= 0 {
-		b, _ := io.ReadAll(f)
-		out.Write(lastLines(b, tail))
-	} else {
-		io.Copy(out, f)
+	if tail >= 0 && tail < len(es) {
+		es = es[len(es)-tail:]
 	}
+	send(es, out, errOut)
 	if boolParam(r, "follow") {
-		follow(r.Context().Done(), e, ct, f, out)
+		follow(r.Context().Done(), e, ct, offset, out, errOut)
 	}
-}
-
-// lastLines returns the last n lines of b.
-func lastLines(b []byte, n int) []byte {
-	lines := strings.SplitAfter(string(b), "\n")
-	if len(lines) > 0 && lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
-	if n < len(lines) {
-		lines = lines[len(lines)-n:]
-	}
-	return []byte(strings.Join(lines, ""))
 }
