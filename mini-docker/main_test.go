@@ -375,11 +375,13 @@ func TestStopSignals(t *testing.T) {
 	ref := h.debian()
 	h.must("run", "-d", "--network", "none", "--name", "deaf", ref, "sleep", "300")
 	h.must("run", "-d", "--network", "none", "--name", "trap", ref, "sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.1; done")
+	h.must("run", "-d", "--network", "none", "--name", "deaf0", ref, "sleep", "300")
 	for _, tc := range []struct {
 		name, timeout, want string
 	}{
-		{"deaf", "1", "exited 137 false"}, // SIGTERM ignored: SIGKILL after 1 s
-		{"trap", "60", "exited 3 false"},  // SIGTERM handled: no SIGKILL
+		{"deaf", "1", "exited 137 false"},  // SIGTERM ignored: SIGKILL after 1 s
+		{"trap", "60", "exited 3 false"},   // SIGTERM handled: no SIGKILL
+		{"deaf0", "0", "exited 137 false"}, // -t 0: SIGKILL at once (it used to wait for ever)
 	} {
 		if got := h.must("stop", "-t", tc.timeout, tc.name); got != tc.name+"\n" {
 			t.Errorf("stop %s printed %q", tc.name, got)
@@ -388,7 +390,7 @@ func TestStopSignals(t *testing.T) {
 			t.Errorf("%s after stop -t %s: %q, want %q", tc.name, tc.timeout, got, tc.want)
 		}
 	}
-	h.must("rm", "deaf", "trap")
+	h.must("rm", "deaf", "trap", "deaf0")
 	h.assertNoLeaks()
 }
 

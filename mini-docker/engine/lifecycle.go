@@ -80,7 +80,7 @@ func (e *Engine) WaitExit(c *container.Container, timeout time.Duration) (*conta
 
 // Stop sends the container's stop signal (--stop-signal, the image's
 // STOPSIGNAL, else SIGTERM), waits up to timeout, then SIGKILL, as
-// docker stop.
+// docker stop (a timeout of 0 kills at once, a negative one never does).
 func (e *Engine) Stop(c *container.Container, timeout time.Duration) error {
 	if !running(c) {
 		return nil
@@ -94,8 +94,12 @@ func (e *Engine) Stop(c *container.Container, timeout time.Duration) error {
 		sig = s
 	}
 	e.Kill(c, sig)
-	if _, done := e.WaitExit(c, timeout); done {
-		return nil
+	// -t 0 kills at once, as Docker; a negative timeout waits for as
+	// long as it takes (WaitExit's 0).
+	if timeout != 0 {
+		if _, done := e.WaitExit(c, max(timeout, 0)); done {
+			return nil
+		}
 	}
 	if err := e.Kill(c, syscall.SIGKILL); err != nil {
 		return err
