@@ -117,9 +117,7 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) {
 	x.running, x.ran = true, true
 	s.mu.Unlock()
 	code, err := s.runExec(w, r, x, req.Detach)
-	s.mu.Lock()
-	x.running, x.exitCode = false, code
-	s.mu.Unlock()
+	s.ended(x, code)
 	s.forgetExec(x, true)
 	if err != nil {
 		writeErr(w, err)
@@ -166,7 +164,17 @@ func (s *Server) runExec(w http.ResponseWriter, r *http.Request, x *execRecord, 
 	if err != nil {
 		fmt.Fprintf(a.stderr, "%v\n", err)
 	}
+	// Recorded before the deferred close ends the stream: the client
+	// asks for the exit code as soon as it sees the end.
+	s.ended(x, code)
 	return code, nil
+}
+
+// ended records that x exited with code.
+func (s *Server) ended(x *execRecord, code int) {
+	s.mu.Lock()
+	x.running, x.exitCode = false, code
+	s.mu.Unlock()
 }
 
 func (s *Server) execInspect(w http.ResponseWriter, r *http.Request) {

@@ -126,6 +126,10 @@ func (c *ptyClient) exit(t *testing.T) int {
 // TestDockerRunInteractive: docker run -it and docker exec -it through
 // the API, typed on a terminal: the prompt appears, a typed command
 // runs in the container's terminal (the client's size, sent with
+// waitSize is typed before a command that reads the terminal's size:
+// it waits until the client's resize has landed (bounded: 200 x 0.1 s).
+const waitSize = "for i in {1..200}; do [ \"$(stty size)\" != \"0 0\" ] && break; sleep 0.1; done; "
+
 // resize), and ctrl-d or exit ends the CLI with the shell's code.
 func TestDockerRunInteractive(t *testing.T) {
 	h := newHarness(t)
@@ -136,7 +140,9 @@ func TestDockerRunInteractive(t *testing.T) {
 			cmd.Env = dockerEnv(t, h.srv)
 			c := onPty(t, cmd, 40, 123)
 			c.expect(t, "box$ ")
-			c.typeText(t, "echo $((6*7)) $(tty) $(stty size)\r")
+			// The CLI sends the terminal's size (a resize) just after the
+			// start, as it does to Docker: wait for it, at most 20 s.
+			c.typeText(t, waitSize+"echo $((6*7)) $(tty) $(stty size)\r")
 			c.expect(t, "42 /dev/pts/0 40 123")
 			c.expect(t, "box$ ")
 			c.typeText(t, "false\r")
@@ -151,9 +157,8 @@ func TestDockerRunInteractive(t *testing.T) {
 			cmd.Env = dockerEnv(t, h.srv)
 			c = onPty(t, cmd, 30, 100)
 			c.expect(t, "inside$ ")
-			c.typeText(t, "ps -o comm= -p 1; stty size\r")
-			c.expect(t, "sleep")
-			c.expect(t, "30 100")
+			c.typeText(t, waitSize+"echo pid1=$(ps -o comm= -p 1) $(stty size)\r")
+			c.expect(t, "pid1=sleep 30 100")
 			c.typeText(t, "exit 7\r")
 			if code := c.exit(t); code != 7 {
 				t.Errorf("docker exec -it bash ended with %d after exit 7; the terminal showed:\n%q", code, c.seen.String())
