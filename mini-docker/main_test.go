@@ -675,7 +675,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--pull", "never", "127.0.0.1:1/nope:1", "true"}, 125, "No such image: 127.0.0.1:1/nope:1"},
 		{[]string{"run", "--bogus", ref}, 125, "unknown flag: --bogus"},
 		{[]string{"run", "--memory", "10XB", ref, "true"}, 125, `invalid argument "10XB" for "-m, --memory" flag: invalid suffix: 'xb'`},
-		{[]string{"run", "-v", "/nonexistent-src:/x", ref, "true"}, 125, "bind source path does not exist: /nonexistent-src"},
+		{[]string{"run", "--mount", "type=bind,source=/nonexistent-src,target=/x", ref, "true"}, 125, "bind source path does not exist: /nonexistent-src"},
 		{[]string{"run", "--name", "taken", ref, "true"}, 125, `Conflict. The container name "/taken" is already in use`},
 		{[]string{"run", "UPPER", "true"}, 125, "invalid reference format"},
 		{[]string{"run", "--rm", "--network", "none", ref, "no-such-command"}, 127, "executable file not found"},
