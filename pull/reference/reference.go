@@ -81,8 +81,7 @@ func Parse(s string) (Reference, error) {
 	// Split the domain off the way Docker's splitDockerDomain does.
 	domain, remainder := DefaultDomain, s
 	if i := strings.IndexRune(s, '/'); i != -1 {
-		first := s[:i]
-		if strings.ContainsAny(first, ".:") || first == "localhost" || strings.ToLower(first) != first {
+		if first := s[:i]; isDomain(first) {
 			domain, remainder = first, s[i+1:]
 		}
 	}
@@ -124,6 +123,13 @@ func Parse(s string) (Reference, error) {
 	return r, nil
 }
 
+// isDomain says whether the first component of a reference names a
+// registry rather than a path: it has a dot or a port, is localhost, or
+// has upper case (which a path may not).
+func isDomain(first string) bool {
+	return strings.ContainsAny(first, ".:") || first == "localhost" || strings.ToLower(first) != first
+}
+
 // DefaultTagged reports whether s names neither tag nor digest, so that
 // Parse gave it the tag "latest" (Docker then says "Using default tag").
 func DefaultTagged(s string) bool {
@@ -152,7 +158,9 @@ func (r Reference) String() string { return r.Name() + r.suffix() }
 // FamiliarName is the repository as Docker shows it: "ubuntu",
 // "user/app", "host:5000/a/b".
 func (r Reference) FamiliarName() string {
-	if r.Domain != DefaultDomain {
+	// A Docker Hub path whose first component reads as a registry
+	// (docker.io/0.0/x) keeps its domain: "0.0/x" would name another.
+	if first, _, _ := strings.Cut(r.Path, "/"); r.Domain != DefaultDomain || isDomain(first) {
 		return r.Name()
 	}
 	if p := strings.TrimPrefix(r.Path, "library/"); !strings.ContainsRune(p, '/') {
