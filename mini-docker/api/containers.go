@@ -436,7 +436,7 @@ func timeoutParam(r *http.Request) (time.Duration, error) {
 		return 0, badf("invalid value for t: %q", v)
 	}
 	if n == -1 {
-		return 0, nil // wait for ever, as dockerd does
+		return -1, nil // wait for ever, as dockerd does (Engine.Stop: negative)
 	}
 	return time.Duration(n) * time.Second, nil
 }
