@@ -109,7 +109,7 @@ func (b *Builder) triggers() error {
 		if err != nil || len(res.AST.Children) != 1 {
 			return fmt.Errorf("ONBUILD trigger %q of the base image: cannot parse it", text)
 		}
-		in, err := fromNode(res.AST.Children[0])
+		in, err := fromNode(res.AST.Children[0], res.EscapeToken)
 		if err != nil {
 			return fmt.Errorf("ONBUILD trigger %q of the base image: %w", text, err)
 		}

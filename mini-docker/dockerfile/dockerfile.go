@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"unicode"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
@@ -85,7 +86,7 @@ func Parse(text string) ([]Instruction, error) {
 	}
 	var out []Instruction
 	for _, n := range res.AST.Children {
-		in, err := fromNode(n)
+		in, err := fromNode(n, res.EscapeToken)
 		if err != nil {
 			return nil, err
 		}
@@ -102,7 +103,7 @@ func Parse(text string) ([]Instruction, error) {
 }
 
 // fromNode turns one node of the parser's tree into an Instruction.
-func fromNode(n *parser.Node) (Instruction, error) {
+func fromNode(n *parser.Node, escape rune) (Instruction, error) {
 	cmd := strings.ToUpper(n.Value)
 	word := strings.TrimSpace(n.Original)
 	if i := strings.IndexAny(word, " \t"); i >= 0 {
@@ -112,14 +113,7 @@ func fromNode(n *parser.Node) (Instruction, error) {
 		return Instruction{}, &ParseError{n.StartLine, fmt.Sprintf("unknown instruction: %s", strings.TrimSpace(n.Original))}
 	}
 	in := Instruction{Line: n.StartLine, Cmd: cmd, Original: n.Original, Flags: n.Flags, Heredocs: n.Heredocs}
-	rest := strings.TrimSpace(n.Original[len(word):])
-	for _, f := range n.Flags {
-		if !strings.HasPrefix(rest, f) {
-			break
-		}
-		rest = strings.TrimSpace(rest[len(f):])
-	}
-	in.Args = rest
+	in.Args = strings.TrimSpace(afterFlags(n.Original[len(word):], escape))
 	if len(n.Flags) > 0 && !takesFlags[cmd] {
 		return Instruction{}, &ParseError{n.StartLine, fmt.Sprintf("unknown flag: %s", n.Flags[0])}
 	}
@@ -131,7 +125,7 @@ func fromNode(n *parser.Node) (Instruction, error) {
 		in.JSON, in.IsJSON = words, true
 	}
 	if cmd == "ONBUILD" && n.Next != nil && len(n.Next.Children) == 1 {
-		t, err := fromNode(n.Next.Children[0])
+		t, err := fromNode(n.Next.Children[0], escape)
 		if err != nil {
 			return Instruction{}, err
 		}
@@ -146,6 +140,51 @@ func fromNode(n *parser.Node) (Instruction, error) {
 		return Instruction{}, &ParseError{n.StartLine, fmt.Sprintf("%s requires at least one argument", cmd)}
 	}
 	return in, nil
+}
+
+// afterFlags returns what follows an instruction's flags, read the way
+// BuildKit reads them: leading words that start with "--" are flags
+// (quotes group, the escape character escapes, inside quotes too), and a
+// word that reads "--" once unquoted ends them. So `COPY --chown="a b" x y`
+// leaves "x y", and `CMD -- []` leaves "[]": the args BuildKit parsed.
+func afterFlags(s string, escape rune) string {
+	for {
+		s = strings.TrimLeftFunc(s, unicode.IsSpace)
+		if !strings.HasPrefix(s, "--") {
+			return s
+		}
+		end, word := firstWord(s, escape)
+		s = s[end:]
+		if word == "--" {
+			return s
+		}
+	}
+}
+
+// firstWord returns the index just past the first word of s (the first
+// space outside quotes) and the word with its quotes and escapes removed.
+func firstWord(s string, escape rune) (int, string) {
+	var b strings.Builder
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote == 0 && unicode.IsSpace(rune(c)):
+			return i, b.String()
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote == 0 && (c == '\'' || c == '"'):
+			quote = c
+		case rune(c) == escape:
+			if i+1 < len(s) {
+				i++
+				b.WriteByte(s[i])
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return len(s), b.String()
 }
 
 // Expand replaces $VAR, ${VAR}, ${VAR:-default} and ${VAR:+alt} with
