@@ -16,7 +16,7 @@
 //	               of tools and as mini-docker-inside's input
 //	start.go       Engine.Prepare reads the OCI spec into the plan's terms
 //	               and does the host steps, Engine.Start the chain
-//	network.go     bridge, address lease and published ports
+//	network.go     bridge and address lease
 //	detach.go      -d: starts the container's monitor
 //	engine.go      Refresh and release: what a dead container leaves
 //	lifecycle.go   stop, kill, pause, rm;  exec.go: exec
@@ -28,6 +28,7 @@
 //	               each program run from a read-only mount of itself
 //	               (hops.go, CVE-2019-5736), followed until the command runs
 //	monitor/       the process that waits for a detached container's end
+//	portmap/       -p, -P: one vethctl forward per published port
 //	pty/           -t: the terminal made inside, copied to ours
 //	sweep/         what crashed runs left that no container records
 //	toolkit/       finding the toolkit's programs, running a host step as one

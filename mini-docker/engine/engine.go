@@ -16,6 +16,7 @@ import (
 	"mini-docker/internal/mountinfo"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/launch"
+	"mini-docker/mini-docker/engine/portmap"
 	"mini-docker/mini-docker/engine/toolkit"
 )
 
@@ -192,12 +193,7 @@ func (e *Engine) release(c *container.Container) (*container.Container, error) {
 		return c, nil
 	}
 	var errs []error
-	for _, pid := range c.Runtime.Forwarders {
-		if pid > 0 {
-			syscall.Kill(pid, syscall.SIGTERM)
-		}
-	}
-	c.Runtime.Forwarders = nil
+	portmap.Stop(c)
 	if err := e.releaseNetwork(c); err != nil {
 		errs = append(errs, err)
 	}

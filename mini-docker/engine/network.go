@@ -1,21 +1,14 @@
 package engine
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
-
-	mobynet "github.com/moby/moby/api/types/network"
 
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/networks"
@@ -83,112 +76,6 @@ func (e *Engine) leaseAddr(vethctl, id, subnet, gateway string) (string, error) 
 		return "", err
 	}
 	return strings.TrimSpace(string(out)), nil
-}
-
-// startForwarders starts one `vethctl forward` per published port, each
-// in its own session so it outlives this command, and waits until it
-// listens (a port already taken fails here, with the forwarder's
-// message). A binding without a host port (-p 80, and -P's exposed
-// ports) listens on port 0: the kernel picks a free one, the forwarder
-// says which, and NetworkSettings.Ports records it, as Docker's does.
-func (e *Engine) startForwarders(vethctl string, c *container.Container, ip string) error {
-	ports := publishedPorts(c)
-	c.NetworkSettings.Ports = mobynet.PortMap{}
-	for _, port := range sortedPorts(ports) {
-		ctrPort, proto := strconv.Itoa(int(port.Num())), string(port.Proto())
-		for _, b := range ports[port] {
-			hostIP, hostPort := "0.0.0.0", b.HostPort
-			if b.HostIP.IsValid() {
-				hostIP = b.HostIP.String()
-			}
-			if hostPort == "" {
-				hostPort = "0"
-			}
-			argv := []string{vethctl, "forward", "--listen", hostIP + ":" + hostPort, "--to", ip + ":" + ctrPort, "--proto", proto}
-			line, err := e.startForwarder(c, argv)
-			if err != nil {
-				if strings.Contains(err.Error(), "address already in use") {
-					return fmt.Errorf("driver failed programming external connectivity on endpoint %s: Bind for %s:%s failed: port is already allocated", strings.TrimPrefix(c.Name, "/"), hostIP, b.HostPort)
-				}
-				return err
-			}
-			// "forwarding tcp 0.0.0.0:32768 -> 172.18.0.2:80"
-			if f := strings.Fields(line); len(f) > 2 {
-				if _, p, err := net.SplitHostPort(f[2]); err == nil {
-					hostPort = p
-				}
-			}
-			b.HostIP, b.HostPort = netip.MustParseAddr(hostIP), hostPort
-			c.NetworkSettings.Ports[port] = append(c.NetworkSettings.Ports[port], b)
-		}
-	}
-	return nil
-}
-
-// publishedPorts are -p's bindings, plus with -P every exposed port
-// that -p does not publish, on a free host port.
-func publishedPorts(c *container.Container) mobynet.PortMap {
-	out := mobynet.PortMap{}
-	for p, bs := range c.HostConfig.PortBindings {
-		out[p] = append([]mobynet.PortBinding{}, bs...)
-	}
-	if c.HostConfig.PublishAllPorts {
-		for p := range c.Config.ExposedPorts {
-			if _, ok := out[p]; !ok {
-				out[p] = []mobynet.PortBinding{{}}
-			}
-		}
-	}
-	return out
-}
-
-// startForwarder starts one forwarder, records its PID and returns the
-// line it prints once it listens.
-func (e *Engine) startForwarder(c *container.Container, argv []string) (string, error) {
-	e.Explain.Cmd("%s &", strings.Join(argv, " "))
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return "", err
-	}
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
-		r.Close()
-		w.Close()
-		return "", fmt.Errorf("start port forwarder: %w", err)
-	}
-	w.Close()
-	c.Runtime.Forwarders = append(c.Runtime.Forwarders, cmd.Process.Pid)
-	if err := e.Store.Save(c); err != nil {
-		return "", err
-	}
-	line, _ := bufio.NewReader(r).ReadString('\n')
-	r.Close()
-	if !strings.HasPrefix(line, "forwarding") {
-		cmd.Wait()
-		msg := strings.TrimSpace(line)
-		if strings.Contains(msg, "address already in use") {
-			return "", errors.New(msg)
-		}
-		return "", &ToolError{Argv: argv, Msg: msg, Err: errors.New("forwarder failed")}
-	}
-	go cmd.Wait() // reap it if it dies while we run (foreground)
-	return line, nil
-}
-
-// sortedPorts is m's ports in the order of their "80/tcp" names.
-func sortedPorts(m mobynet.PortMap) []mobynet.Port {
-	var keys []mobynet.Port
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j].String() < keys[j-1].String(); j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }
 
 // releaseNetwork stops the forwarders, deletes the namespace and the

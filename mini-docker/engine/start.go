@@ -17,6 +17,7 @@ import (
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/launch"
+	"mini-docker/mini-docker/engine/portmap"
 	"mini-docker/mini-docker/initlayer"
 	"mini-docker/mini-docker/logs"
 	"mini-docker/mini-docker/networks"
@@ -108,9 +109,9 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	if err := e.prepareMounts(c, merged); err != nil {
 		return nil, err
 	}
-	if onBridge(spec.Network) && len(publishedPorts(c)) > 0 {
+	if onBridge(spec.Network) && len(portmap.Published(c)) > 0 {
 		ip, _, _ := strings.Cut(spec.Addr, "/")
-		if err := e.startForwarders(vethctl, c, ip); err != nil {
+		if err := portmap.Start(e.Explain, e.Store, vethctl, c, ip); err != nil {
 			return nil, err
 		}
 		// The forwarders' PIDs, for release.
