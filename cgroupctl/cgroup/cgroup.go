@@ -33,7 +33,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,15 +53,29 @@ type Group struct {
 	host   *Host
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+// validName is ^[A-Za-z0-9_][A-Za-z0-9_.-]*$, checked by hand: every
+// container start names its group, and a regexp compiled at start-up
+// would cost each program that links this package.
+func validName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_':
+		case (c == '.' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
 
 // New returns the Group called name under parent, without touching the
 // kernel. Names are single path components.
 func New(h *Host, parent, name string) (*Group, error) {
-	if !nameRE.MatchString(name) {
+	if !validName(name) {
 		return nil, fmt.Errorf("invalid cgroup name %q: use letters, digits, '_', '-' and '.', not starting with '.' or '-'", name)
 	}
-	if parent != "" && !nameRE.MatchString(parent) {
+	if parent != "" && !validName(parent) {
 		return nil, fmt.Errorf("invalid parent cgroup %q: one name, like mini-docker", parent)
 	}
 	return &Group{Name: name, Parent: parent, host: h}, nil

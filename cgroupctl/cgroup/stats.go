@@ -55,6 +55,19 @@ type PidsStats struct {
 	Refused uint64 `json:"refused"`
 }
 
+// OOMKills reads only the OOM kill counter (v2 memory.events
+// "oom_kill", v1 memory.oom_control "oom_kill"): one file, where Stats
+// reads every controller's. 0 when the group has no memory controller.
+func (g *Group) OOMKills() uint64 {
+	if g.host.Driver == V2 {
+		return readKV(filepath.Join(g.dir(""), "memory.events"))["oom_kill"]
+	}
+	if _, ok := g.host.V1["memory"]; !ok {
+		return 0
+	}
+	return readKV(filepath.Join(g.dir("memory"), "memory.oom_control"))["oom_kill"]
+}
+
 // Stats reads the group's counters.
 func (g *Group) Stats() (*Stats, error) {
 	if !g.Exists() {
@@ -133,7 +146,7 @@ func (g *Group) statsV1(s *Stats) {
 			m.Limit = v
 		}
 		m.LimitHits = readUint(filepath.Join(d, "memory.failcnt"))
-		m.OOMKills = readKV(filepath.Join(d, "memory.oom_control"))["oom_kill"]
+		m.OOMKills = g.OOMKills()
 		s.Memory = m
 	}
 	if _, ok := g.host.V1["cpu"]; ok {

@@ -52,7 +52,7 @@ func FuzzRequest(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if p := versionPrefix.ReplaceAllString(req.URL.Path, "/"); strings.HasPrefix(p, "/images/create") || strings.HasSuffix(p, "/images/create") {
+		if p := versionPrefix().ReplaceAllString(req.URL.Path, "/"); strings.HasPrefix(p, "/images/create") || strings.HasSuffix(p, "/images/create") {
 			return // a pull: the network
 		}
 		w := httptest.NewRecorder()

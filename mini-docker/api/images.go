@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -56,7 +57,7 @@ func pullRef(r *http.Request) (string, error) {
 }
 
 // layerLine is the pull tool's line about one layer: "3f4ca61aafcd: Pull complete".
-var layerLine = regexp.MustCompile(`^([0-9a-f]{12}): (.*)$`)
+var layerLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9a-f]{12}): (.*)$`) })
 
 // pull runs the pull tool, the same program `mini-docker pull` runs,
 // and sends each line it prints as a progress message. A client that
@@ -131,7 +132,7 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 }
 
 func progressMessage(line string) jsonstream.Message {
-	if m := layerLine.FindStringSubmatch(line); m != nil {
+	if m := layerLine().FindStringSubmatch(line); m != nil {
 		return jsonstream.Message{ID: m[1], Status: m[2]}
 	}
 	return jsonstream.Message{Status: line}

@@ -103,7 +103,7 @@ func (s *Server) Handler() http.Handler {
 }
 
 // versionPrefix is the /v1.41 a client puts before every path.
-var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/|$)`)
+var versionPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/|$)`) })
 
 // versioned strips the version prefix, refusing versions the server
 // does not speak as dockerd does, and refuses paths with empty or dot
@@ -114,7 +114,7 @@ func versioned(next http.Handler) http.Handler {
 		w.Header().Set("Api-Version", APIVersion)
 		w.Header().Set("Server", "mini-docker/"+cli.Version+" ("+runtime.GOOS+")")
 		p := r.URL.Path
-		if m := versionPrefix.FindStringSubmatch(p); m != nil {
+		if m := versionPrefix().FindStringSubmatch(p); m != nil {
 			if err := checkVersion(m[1]); err != nil {
 				writeError(w, http.StatusBadRequest, err)
 				return

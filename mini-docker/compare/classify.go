@@ -4,6 +4,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Mark is a row's verdict.
@@ -122,15 +123,15 @@ func mergeKeys(a, b []string) []string {
 }
 
 var (
-	shortID = regexp.MustCompile(`^[0-9a-f]{12}$`)
-	longID  = regexp.MustCompile(`/(docker|mini-docker)/[0-9a-f]{64}`)
+	shortID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{12}$`) })
+	longID  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`/(docker|mini-docker)/[0-9a-f]{64}`) })
 )
 
 // containerID: the host name is the container's ID, new every run.
 func containerID(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool) {
 	switch key {
 	case "hostname", "etc.hostname", "env.HOSTNAME":
-		if shortID.MatchString(dv) && shortID.MatchString(mv) {
+		if shortID().MatchString(dv) && shortID().MatchString(mv) {
 			return Must, "the container ID", true
 		}
 	}
@@ -202,7 +203,7 @@ func cgroupPath(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool) {
 	if !strings.HasPrefix(key, "cgroup.path.") && !strings.HasPrefix(key, "mount./sys/fs/cgroup/") {
 		return "", "", false
 	}
-	norm := func(v string) string { return longID.ReplaceAllString(v, "/RUNTIME/ID") }
+	norm := func(v string) string { return longID().ReplaceAllString(v, "/RUNTIME/ID") }
 	if norm(dv) == norm(mv) {
 		return Must, "each runtime's parent group and the container ID", true
 	}
@@ -320,12 +321,12 @@ func addresses(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool) {
 	return "", "", false
 }
 
-var ipLike = regexp.MustCompile(`[0-9a-fA-F:.]*[:.][0-9a-fA-F:.]+`)
+var ipLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[0-9a-fA-F:.]*[:.][0-9a-fA-F:.]+`) })
 
 // maskAddrs replaces each address by its family, keeping prefix lengths:
 // "172.17.0.2/16 fe80::1/64" -> "IPv4/16 IPv6-link-local/64".
 func maskAddrs(s string) string {
-	return ipLike.ReplaceAllStringFunc(s, func(a string) string {
+	return ipLike().ReplaceAllStringFunc(s, func(a string) string {
 		ip := net.ParseIP(a)
 		switch {
 		case ip == nil:

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"sync"
 )
 
 // NewID returns a fresh container ID: 32 random bytes as 64 hex digits,
@@ -53,11 +54,11 @@ func ShortID(id string) string {
 }
 
 // validName is the rule Docker applies to --name.
-var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 // CheckName returns Docker's error for a name --name does not accept.
 func CheckName(name string) error {
-	if !validName.MatchString(name) {
+	if !validName().MatchString(name) {
 		//lint:ignore ST1005 Docker's own words, as docker prints them
 		return fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
 	}

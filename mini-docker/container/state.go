@@ -10,7 +10,8 @@ import (
 
 	mobycontainer "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"mini-docker/mini-docker/inside/input"
 )
 
 // The container's two layers of configuration are Docker's own types:
@@ -164,30 +165,9 @@ type Runtime struct {
 }
 
 // Inside is what the chain of tools from unshare to the command does,
-// as data for mini-docker's own first process of the container, which
-// does the same steps through the same packages without an exec per tool.
-type Inside struct {
-	Program     string        `json:"Program"`         // mini-docker-inside, run from a read-only mount of it
-	Netns       string        `json:"Netns,omitempty"` // /run/netns/NAME to join ("" = the host's)
-	Hostname    string        `json:"Hostname"`
-	Userns      bool          `json:"Userns,omitempty"`   // a user namespace mapping root to root
-	CgroupNS    bool          `json:"CgroupNS,omitempty"` // a cgroup namespace rooted at the container's group
-	CgroupV1    []string      `json:"CgroupV1,omitempty"` // the group's directory in each v1 hierarchy
-	CgroupV2    string        `json:"CgroupV2,omitempty"` // its cgroup2 directory
-	Root        string        `json:"Root"`               // the merged overlay
-	Privileged  bool          `json:"Privileged,omitempty"`
-	Mounts      []specs.Mount `json:"Mounts,omitempty"` // the OCI spec's bind mounts, as chroot --bind
-	ReadOnly    bool          `json:"ReadOnly,omitempty"`
-	Workdir     string        `json:"Workdir"`
-	Seccomp     string        `json:"Seccomp"` // default, a profile file, or unconfined
-	SeccompCaps []string      `json:"SeccompCaps,omitempty"`
-	CapAdd      []string      `json:"CapAdd,omitempty"`
-	CapDrop     []string      `json:"CapDrop,omitempty"`
-	User        string        `json:"User,omitempty"`
-	NoNewPrivs  bool          `json:"NoNewPrivs,omitempty"`
-	Console     bool          `json:"Console,omitempty"` // -t: make the terminal inside
-	Argv        []string      `json:"Argv"`
-}
+// as data (package inside/input, a leaf: mini-docker-inside links it
+// without this package's dependencies and their start-up work).
+type Inside = input.Inside
 
 // Store is the containers folder of a state root.
 type Store struct {

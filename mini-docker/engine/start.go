@@ -337,8 +337,7 @@ func oomKilled(cg string) bool {
 	if err != nil {
 		return false
 	}
-	st, err := g.Stats()
-	return err == nil && st.Memory != nil && st.Memory.OOMKills > 0
+	return g.OOMKills() > 0 // one file, not every controller's counters
 }
 
 // runForeground runs the chain attached to our terminal, records the

@@ -25,7 +25,7 @@ import (
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/chroot/jail"
 	"mini-docker/internal/cli"
-	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/inside/input"
 	"mini-docker/seccompctl/seccomp"
 )
 
@@ -116,14 +116,14 @@ func inside(status io.Writer) (int, error) {
 
 // readConfig reads the configuration (plan.RenderInside's) to EOF from
 // its descriptor.
-func readConfig() (*container.Inside, error) {
+func readConfig() (*input.Inside, error) {
 	f := os.NewFile(SpecFd, "plan")
 	b, err := io.ReadAll(f)
 	f.Close()
 	if err != nil {
 		return nil, fmt.Errorf("read the plan: %w", err)
 	}
-	var in container.Inside
+	var in input.Inside
 	if err := json.Unmarshal(b, &in); err != nil {
 		return nil, fmt.Errorf("read the plan: %w", err)
 	}
@@ -136,7 +136,7 @@ func readConfig() (*container.Inside, error) {
 // joinCgroup is unshare --uts --hostname (the namespaces came with the
 // clone) and cgroupctl exec: the cgroup2 group came with the clone; the
 // v1 ones take this thread, which becomes the whole process at exec.
-func joinCgroup(in *container.Inside) error {
+func joinCgroup(in *input.Inside) error {
 	if err := unix.Sethostname([]byte(in.Hostname)); err != nil {
 		return fmt.Errorf("sethostname: %w", err)
 	}
@@ -154,7 +154,7 @@ func joinCgroup(in *container.Inside) error {
 
 // loadFilter is seccompctl run's profile, compiled for the capabilities
 // the container keeps (nil when unconfined).
-func loadFilter(in *container.Inside) (*seccomp.Program, error) {
+func loadFilter(in *input.Inside) (*seccomp.Program, error) {
 	if in.Seccomp == "unconfined" {
 		return nil, nil
 	}
@@ -175,7 +175,7 @@ func loadFilter(in *container.Inside) (*seccomp.Program, error) {
 // setCaps is capctl run --docker-default|--privileged [--cap-add]
 // [--cap-drop] [--user U] [--no-new-privs]; it returns env with the
 // user's HOME when nothing set one.
-func setCaps(in *container.Inside, env []string) ([]string, error) {
+func setCaps(in *input.Inside, env []string) ([]string, error) {
 	r := caps.Run{Root: "/", Add: in.CapAdd, Drop: in.CapDrop, DockerDefault: true, Privileged: in.Privileged, User: in.User, NoNewPrivs: in.NoNewPrivs}
 	spec, home, err := r.Spec()
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	mobynet "github.com/moby/moby/api/types/network"
 
@@ -17,7 +18,7 @@ import (
 )
 
 // validName is Docker's rule for network names.
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`) })
 
 // builtin are the names Docker keeps for its own networks.
 var builtin = map[string]bool{Default: true, "host": true, "none": true, "default": true}
@@ -35,7 +36,7 @@ type CreateOptions struct {
 // address of this namespace's links overlaps. The bridge itself is made
 // when the first container joins.
 func (s *Store) Create(o CreateOptions) (*Network, error) {
-	if !validName.MatchString(o.Name) || len(o.Name) > 128 {
+	if !validName().MatchString(o.Name) || len(o.Name) > 128 {
 		return nil, fmt.Errorf("invalid network name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
 	}
 	if builtin[o.Name] {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -34,14 +35,14 @@ type State struct {
 }
 
 // idRE is what runc accepts as a container ID.
-var idRE = regexp.MustCompile(`^[\w+\-.]+$`)
+var idRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+\-.]+$`) })
 
 // checkID refuses IDs that could not be a directory under the root.
 func checkID(id string) error {
 	if id == "" {
 		return errors.New("container ID cannot be empty")
 	}
-	if !idRE.MatchString(id) || id == "." || id == ".." {
+	if !idRE().MatchString(id) || id == "." || id == ".." {
 		return fmt.Errorf("invalid container ID %q: use letters, digits, '_', '+', '-' and '.'", id)
 	}
 	return nil

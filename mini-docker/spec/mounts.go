@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/moby/moby/api/types/mount"
 
@@ -34,7 +35,7 @@ func mountError(typ mount.Type, format string, args ...any) error {
 }
 
 // volumeName is what Docker's local driver accepts as a volume's name.
-var volumeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+var volumeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 // CheckVolumeName refuses a name the local driver does not accept, in
 // Docker's words.
@@ -42,7 +43,7 @@ func CheckVolumeName(name string) error {
 	if len(name) == 1 {
 		return fmt.Errorf("volume name is too short, names should be at least two alphanumeric characters")
 	}
-	if !volumeName.MatchString(name) {
+	if !volumeName().MatchString(name) {
 		return fmt.Errorf("%q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", name)
 	}
 	return nil

@@ -29,7 +29,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -224,7 +223,21 @@ func (s *Store) Tag(ref reference.Reference, desc ocispec.Descriptor) (bool, err
 	return true, s.writeIndex(idx)
 }
 
-var idRE = regexp.MustCompile(`^(sha256:)?[0-9a-f]{12,64}$`)
+// isIDPrefix reports whether ref reads as an image ID or a prefix of one
+// (^(sha256:)?[0-9a-f]{12,64}$), checked by hand: a regexp compiled at
+// start-up costs every program that links the store.
+func isIDPrefix(ref string) bool {
+	hex := strings.TrimPrefix(ref, "sha256:")
+	if len(hex) < 12 || len(hex) > 64 {
+		return false
+	}
+	for i := 0; i < len(hex); i++ {
+		if c := hex[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // Lookup finds an image by reference ("debian", "debian:bookworm",
 // "host:5000/a/b@sha256:…") or by image ID (the config digest, or a
@@ -234,7 +247,7 @@ func (s *Store) Lookup(ref string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if idRE.MatchString(ref) {
+	if isIDPrefix(ref) {
 		prefix := strings.TrimPrefix(ref, "sha256:")
 		for _, m := range idx.Manifests {
 			img, err := s.image(m)

@@ -1,0 +1,23 @@
+package store
+
+import (
+	"regexp"
+	"testing"
+)
+
+// FuzzIsIDPrefix holds the hand-written image ID check against the
+// regexp it replaced (compiling that regexp at start-up cost every
+// program that links the store).
+func FuzzIsIDPrefix(f *testing.F) {
+	re := regexp.MustCompile(`^(sha256:)?[0-9a-f]{12,64}$`)
+	for _, s := range []string{"", "0123456789ab", "0123456789a", "sha256:0123456789ab", "sha256:", "sha256:sha256:0123456789ab",
+		"0123456789AB", "debian", "sha512:0123456789ab", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isIDPrefix(s), re.MatchString(s); got != want {
+			t.Fatalf("isIDPrefix(%q) = %v, the regexp says %v", s, got, want)
+		}
+	})
+}
