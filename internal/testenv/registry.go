@@ -177,7 +177,9 @@ func (r *Registry) start() error {
 	r.cmd = cmd
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	deadline := time.Now().Add(15 * time.Second)
+	// Generous: under emulation (the VM matrix's TCG guests) the registry
+	// took longer than 15 s to answer its first request.
+	deadline := time.Now().Add(startWithin)
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
@@ -194,13 +196,23 @@ func (r *Registry) start() error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	r.Stop()
-	return fmt.Errorf("docker-registry on %s did not answer within 15s", r.Addr)
+	// Only the process: the folder (config, storage) is the next attempt's.
+	r.kill()
+	return fmt.Errorf("docker-registry on %s did not answer within %v", r.Addr, startWithin)
 }
+
+// startWithin is how long a starting registry has to answer.
+const startWithin = 2 * time.Minute
 
 // Stop ends the registry process and removes its folder (and the
 // storage, unless it was given by the caller).
 func (r *Registry) Stop() {
+	r.kill()
+	os.RemoveAll(r.dir)
+}
+
+// kill ends the registry's process and waits (briefly) until it is gone.
+func (r *Registry) kill() {
 	if r.cmd != nil && r.cmd.Process != nil {
 		r.cmd.Process.Kill()
 		for i := 0; i < 100; i++ {
@@ -210,7 +222,6 @@ func (r *Registry) Stop() {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	os.RemoveAll(r.dir)
 }
 
 // Ref returns the full reference of repoTag ("library/busybox:latest") on
