@@ -4,14 +4,16 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"time"
 
+	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/networks"
+	"mini-docker/mini-docker/plan"
 	"mini-docker/vethctl/network"
 )
 
@@ -63,19 +65,69 @@ func (e *Engine) ensureBridge(vethctl, bridge, addr string) error {
 	return err
 }
 
-// leaseAddr leases the container's address with vethctl ipam.
+// leaseAddr leases the container's address, in-process through
+// vethctl's package (the same code as the printed `vethctl ipam alloc`).
 func (e *Engine) leaseAddr(vethctl, id, subnet, gateway string) (string, error) {
 	argv := []string{vethctl, "ipam", "alloc", id, "--subnet", subnet, "--gateway", gateway, "--root", e.Root}
 	e.Explain.Argv(argv...)
-	out, err := exec.Command(argv[0], argv[1:]...).Output()
+	pool, err := e.pool(subnet, gateway)
 	if err != nil {
-		var x *exec.ExitError
-		if errors.As(err, &x) {
-			return "", &ToolError{Argv: argv, Msg: strings.TrimSpace(string(x.Stderr)), Err: err}
-		}
-		return "", err
+		return "", stepError(argv, err)
 	}
-	return strings.TrimSpace(string(out)), nil
+	ip, err := pool.Allocate(id)
+	if errors.Is(err, network.ErrExhausted) {
+		err = cli.WithHint(err, "release addresses (vethctl ipam release ID) or use a larger subnet")
+	}
+	if err != nil {
+		return "", stepError(argv, err)
+	}
+	return pool.CIDR(ip).String(), nil
+}
+
+// releaseAddr gives the container's address back to its pool
+// (`vethctl ipam release`, in-process).
+func (e *Engine) releaseAddr(vethctl, id, subnet string) error {
+	argv := []string{vethctl, "ipam", "release", id, "--subnet", subnet, "--root", e.Root}
+	e.Explain.Argv(argv...)
+	pool, err := e.pool(subnet, "")
+	if err == nil {
+		err = pool.Release(id)
+	}
+	return stepError(argv, err)
+}
+
+// pool opens the address pool of subnet under the state root, as
+// vethctl ipam --subnet SUBNET [--gateway GW] --root ROOT does.
+func (e *Engine) pool(subnet, gateway string) (*network.Pool, error) {
+	_, sn, err := net.ParseCIDR(subnet)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --subnet %q (want e.g. 10.0.0.0/24)", subnet)
+	}
+	var gw net.IP
+	if gateway != "" {
+		if gw = net.ParseIP(gateway).To4(); gw == nil {
+			return nil, fmt.Errorf("invalid --gateway %q (want an IPv4 address)", gateway)
+		}
+	}
+	return network.OpenPool(e.Root, sn, gw)
+}
+
+// createVeth is the veth step in-process (`vethctl create HOST eth0
+// --netns NS --addr ... --gateway ... --bridge BR`, through vethctl's
+// package): the peer is born in the container's namespace as eth0.
+func createVeth(a plan.VethCreate, do []string) func() error {
+	return func() error {
+		v := network.Veth{Host: a.Host, Peer: "eth0", NS: network.Named(a.Netns), Bridge: a.Bridge}
+		var err error
+		if v.Addr, err = network.ParseCIDR(a.Addr); err != nil {
+			return stepError(do, err)
+		}
+		if v.Gateway = net.ParseIP(a.Gateway).To4(); v.Gateway == nil {
+			return stepError(do, fmt.Errorf("invalid --gateway %q (want an IP address)", a.Gateway))
+		}
+		_, err = network.CreateVeth(v, nil)
+		return stepError(do, err)
+	}
 }
 
 // releaseNetwork stops the forwarders, deletes the namespace and the
@@ -95,8 +147,10 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 		// the namespace would too, but later: the kernel cleans up a
 		// network namespace in the background.
 		if linkExists(rt.HostVeth) {
-			if err := runTool(e.Explain, []string{vethctl, "delete", rt.HostVeth}); err != nil && linkExists(rt.HostVeth) {
-				errs = append(errs, err)
+			del := []string{vethctl, "delete", rt.HostVeth}
+			e.Explain.Argv(del...)
+			if err := network.DeleteLink(rt.HostVeth, nil); err != nil && linkExists(rt.HostVeth) {
+				errs = append(errs, stepError(del, err))
 			}
 		}
 		if !linkExists(rt.HostVeth) {
@@ -120,7 +174,7 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 		if err := e.leaveNames(c); err != nil {
 			errs = append(errs, err)
 		}
-		if err := runTool(e.Explain, []string{vethctl, "ipam", "release", c.ID, "--subnet", leaseSubnet(rt.Lease), "--root", e.Root}); err != nil {
+		if err := e.releaseAddr(vethctl, c.ID, leaseSubnet(rt.Lease)); err != nil {
 			errs = append(errs, err)
 		} else {
 			rt.Lease = ""

@@ -132,9 +132,8 @@ func (s *Spec) host() *plan.Host {
 }
 
 // hostFn does a host step in-process, through the tool's own package
-// (the same code as its command, without starting a program); nil for
-// the veth step, which runs vethctl (runTool), as do the bridge, the
-// address lease and freeze outside the plan.
+// (the same code as its command, without starting a program); the
+// bridge, made once, and freeze outside the plan still run their tool.
 func hostFn(a plan.HostArgs, do []string) func() error {
 	switch a := a.(type) {
 	case plan.OverlayMount:
@@ -151,6 +150,8 @@ func hostFn(a plan.HostArgs, do []string) func() error {
 			}
 			return stepError(do, err)
 		}
+	case plan.VethCreate:
+		return createVeth(a, do)
 	case plan.NetnsAdd:
 		return func() error {
 			_, err := network.NetnsAdd(a.Name, nil)

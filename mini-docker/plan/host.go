@@ -56,8 +56,8 @@ type Host struct {
 
 // HostStep is one step on the host, before the container's first
 // process: the tool that does it by hand and its typed arguments. The
-// engine does each in-process through the tool's package (but veth,
-// which runs vethctl), and --explain prints it as the tool's command.
+// engine does each in-process through the tool's package, and
+// --explain prints it as the tool's command.
 type HostStep struct {
 	Tool  string // overlay, cgroupctl, vethctl, ip
 	Stage string // its name in --timings

@@ -14,8 +14,8 @@
 //     stack: its own links, addresses, routes, firewall and ports. A new
 //     one holds only lo, down.
 //   - A veth pair (veth.go, the file that reads like the lesson) is a
-//     virtual cable: what enters one end leaves the other. One end moves
-//     into the container's namespace and becomes its eth0.
+//     virtual cable: what enters one end leaves the other. One end is
+//     born in the container's namespace, already named eth0.
 //   - A bridge (bridge.go) is a virtual switch in the host namespace; the
 //     host ends of every container's veth plug into it, and its own
 //     address is the containers' gateway.

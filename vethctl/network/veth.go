@@ -3,7 +3,6 @@ package network
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net"
 	"strings"
 
@@ -55,8 +54,7 @@ func CreateVeth(v Veth, ex *explain.Printer) (undo func() error, err error) {
 	}
 
 	// From here on, something exists: undo it on every failure.
-	tmp, err := addPair(host, v, ex)
-	if err != nil {
+	if err := addPair(host, v, ex); err != nil {
 		return nil, err
 	}
 	remove := func() error { return DeleteLink(v.Host, nil) }
@@ -77,28 +75,21 @@ func CreateVeth(v Veth, ex *explain.Printer) (undo func() error, err error) {
 	if err = linkUp(host, NS{}, hostEnd, ex); err != nil {
 		return nil, err
 	}
-	peer, err := host.LinkByName(tmp)
+	peer, err := inside.LinkByName(v.Peer)
 	if err != nil {
-		return nil, fmt.Errorf("create veth %s: find peer %s: %w", v.Host, tmp, err)
+		return nil, fmt.Errorf("create veth %s: find peer %s in %s: %w", v.Host, v.Peer, v.NS, err)
 	}
-	if err = v.configurePeer(host, inside, peer, ex); err != nil {
+	if err = v.configurePeer(inside, peer, ex); err != nil {
 		return nil, err
 	}
 	return remove, nil
 }
 
-// configurePeer moves the peer end into the namespace, gives it its
-// name, its address and the default route, and brings it and the
-// namespace's lo up (a new namespace starts with lo down).
-func (v Veth) configurePeer(host, inside *netlink.Handle, peer netlink.Link, ex *explain.Printer) (err error) {
-	if !v.NS.IsCurrent() {
-		if peer, err = moveToNS(host, inside, peer, v.NS, ex); err != nil {
-			return err
-		}
-		if peer, err = rename(inside, v.NS, peer, v.Peer, ex); err != nil {
-			return err
-		}
-	}
+// configurePeer gives the peer end its address and the default route,
+// and brings it and the namespace's lo up (a new namespace starts with
+// lo down). inside is a netlink socket opened in the peer's namespace:
+// it acts there from any thread, so no thread has to switch namespaces.
+func (v Veth) configurePeer(inside *netlink.Handle, peer netlink.Link, ex *explain.Printer) (err error) {
 	if v.Addr != nil {
 		if err = addAddr(inside, v.NS, peer, v.Addr, ex); err != nil {
 			return err
@@ -118,62 +109,39 @@ func (v Veth) configurePeer(host, inside *netlink.Handle, peer netlink.Link, ex 
 	return nil
 }
 
-// addPair creates the veth pair in the host namespace. The peer starts
-// under a temporary name: its final name (eth0) is usually taken in the
-// host namespace, and a link name only has to be unique per namespace,
-// so it gets that name once it has moved. It returns the temporary name.
-func addPair(host *netlink.Handle, v Veth, ex *explain.Printer) (string, error) {
-	tmp := v.Peer
-	if !v.NS.IsCurrent() {
-		tmp = tempName(v.Host)
-	}
-	mtu := ""
+// addPair creates the veth pair with its peer born in the target
+// namespace (IFLA_NET_NS_FD in the peer's attributes, what `ip link add
+// ... peer name eth0 netns NS` sends). The peer can take its final name
+// at once, since a name only has to be unique in its own namespace (the
+// host's eth0 does not collide with the container's), and it never has
+// to move: moving a link between namespaces costs the kernel as much as
+// deleting and re-registering it.
+func addPair(host *netlink.Handle, v Veth, ex *explain.Printer) error {
+	mtu, netnsArg := "", ""
 	if v.MTU > 0 {
 		mtu = fmt.Sprintf(" mtu %d", v.MTU)
 	}
-	ex.Cmd("ip link add %s%s type veth peer name %s", explain.Quote(v.Host), mtu, explain.Quote(tmp))
 	la := netlink.NewLinkAttrs()
 	la.Name = v.Host
 	la.MTU = v.MTU // netlink applies it to the peer as well
-	if err := host.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: tmp}); err != nil {
-		if errors.Is(err, unix.EEXIST) {
-			return "", fmt.Errorf("create veth %s: a link named %s or %s already exists", v.Host, v.Host, tmp)
+	link := &netlink.Veth{LinkAttrs: la, PeerName: v.Peer}
+	if !v.NS.IsCurrent() {
+		fd, err := v.NS.open()
+		if err != nil {
+			return fmt.Errorf("create veth %s: %w", v.Host, err)
 		}
-		return "", fmt.Errorf("create veth %s (peer %s): %w", v.Host, tmp, err)
+		defer fd.Close()
+		link.PeerNamespace = netlink.NsFd(fd)
+		netnsArg = " netns " + v.NS.target()
 	}
-	return tmp, nil
-}
-
-// moveToNS moves a link into another namespace. The link keeps its
-// index-based tie to its peer: what enters one end still leaves the
-// other, now across the namespace boundary.
-func moveToNS(host, inside *netlink.Handle, l netlink.Link, ns NS, ex *explain.Printer) (netlink.Link, error) {
-	name := l.Attrs().Name
-	ex.Cmd("ip link set %s netns %s", explain.Quote(name), ns.target())
-	fd, err := ns.open()
-	if err != nil {
-		return nil, fmt.Errorf("move %s: %w", name, err)
+	ex.Cmd("ip link add %s%s type veth peer name %s%s", explain.Quote(v.Host), mtu, explain.Quote(v.Peer), netnsArg)
+	if err := host.LinkAdd(link); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("create veth %s: a link named %s or %s already exists", v.Host, v.Host, v.Peer)
+		}
+		return fmt.Errorf("create veth %s (peer %s): %w", v.Host, v.Peer, err)
 	}
-	defer fd.Close()
-	if err := host.LinkSetNsFd(l, int(fd)); err != nil {
-		return nil, fmt.Errorf("move %s into %s: %w", name, ns, err)
-	}
-	moved, err := inside.LinkByName(name)
-	if err != nil {
-		return nil, fmt.Errorf("move %s into %s: not found there afterwards: %w", name, ns, err)
-	}
-	return moved, nil
-}
-
-// rename gives a link its final name. The kernel refuses to rename a
-// link that is up, which is why this comes before `link set up`.
-func rename(h *netlink.Handle, ns NS, l netlink.Link, name string, ex *explain.Printer) (netlink.Link, error) {
-	old := l.Attrs().Name
-	ex.Cmd("%s link set %s name %s", ns.ip(), explain.Quote(old), explain.Quote(name))
-	if err := h.LinkSetName(l, name); err != nil {
-		return nil, fmt.Errorf("rename %s to %s in %s: %w", old, name, ns, err)
-	}
-	return h.LinkByName(name)
+	return nil
 }
 
 // addAddr assigns an address. With it the kernel also adds the route to
@@ -300,14 +268,6 @@ func checkLinkName(name string) error {
 		return fmt.Errorf("invalid link name %q (1 to %d characters, no '/', ':' or spaces)", name, unix.IFNAMSIZ-1)
 	}
 	return nil
-}
-
-// tempName derives the peer's temporary name from the host end's name,
-// so it is unique whenever the host name is.
-func tempName(host string) string {
-	h := fnv.New32a()
-	h.Write([]byte(host))
-	return fmt.Sprintf("vtmp%08x", h.Sum32())
 }
 
 func notFound(err error, name string) error {
