@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 
 	"github.com/google/nftables"
@@ -137,24 +138,35 @@ func NftRules(nets []FirewallNet) []string {
 
 // syncNftables rewrites mini-docker's table in one netlink transaction
 // (the batch NftRules prints), so no packet sees a half-made rule set;
-// with no nets it deletes the table.
+// with no nets it deletes the table. When the table already holds
+// exactly those chains and rules (another container of the same
+// networks came or went), it writes nothing: a transaction that removes
+// rules costs the kernel some 20 ms on this kind of machine (it waits
+// until no packet can still be using them), against 1 ms to add them.
 func syncNftables(nets []FirewallNet, ex *explain.Printer) error {
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
 	}
 	table := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: FirewallTable}
+	_, lerr := c.ListTableOfFamily(FirewallTable, nftables.TableFamilyIPv4)
+	exists := lerr == nil
 	if len(nets) == 0 {
-		if _, err := c.ListTableOfFamily(FirewallTable, nftables.TableFamilyIPv4); err != nil {
+		if !exists {
 			return nil // not there: nothing of ours to remove
 		}
 		ex.Cmd("nft delete table ip %s", FirewallTable)
 		c.DelTable(table)
 	} else {
+		want := nftTable(table, nets)
+		if exists && want.holds(c) {
+			ex.Note("nft: table ip %s holds these rules already (%d networks): nothing to change", FirewallTable, len(nets))
+			return nil
+		}
 		for _, cmd := range NftRules(nets) {
 			ex.Cmd("%s", cmd)
 		}
-		addNftRules(c, table, nets)
+		want.add(c)
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("nftables: table ip %s: %w", FirewallTable, err)
@@ -162,18 +174,27 @@ func syncNftables(nets []FirewallNet, ex *explain.Printer) error {
 	return nil
 }
 
-// addNftRules queues NftRules(nets) on c, as netlink expressions: load
-// a header field or an interface name into a register, compare it, and
-// a verdict.
-func addNftRules(c *nftables.Conn, t *nftables.Table, nets []FirewallNet) {
-	c.AddTable(t)
-	c.FlushTable(t)
-	post := c.AddChain(&nftables.Chain{Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT,
-		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
-	fwd := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
-		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter})
+// nftSet is mini-docker's table as data: its two base chains and their
+// rules, as netlink expressions. The same value is written (add) and
+// compared with what the kernel holds (holds).
+type nftSet struct {
+	table     *nftables.Table
+	post, fwd *nftables.Chain
+	postRules [][]expr.Any
+	fwdRules  [][]expr.Any
+}
+
+// nftTable is NftRules(nets) as expressions: load a header field or
+// an interface name into a register, compare it, and a verdict.
+func nftTable(t *nftables.Table, nets []FirewallNet) *nftSet {
+	s := &nftSet{table: t,
+		post: &nftables.Chain{Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT,
+			Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource},
+		fwd: &nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter},
+	}
 	for _, n := range nets {
-		c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: []expr.Any{
+		s.postRules = append(s.postRules, []expr.Any{
 			// ip saddr SUBNET: the source address (offset 12 of the IPv4
 			// header), masked to the prefix, equals the network address.
 			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
@@ -182,17 +203,83 @@ func addNftRules(c *nftables.Conn, t *nftables.Table, nets []FirewallNet) {
 			&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1},
 			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: ifname(n.Bridge)},
 			&expr.Masq{},
-		}})
+		})
 	}
 	for _, p := range isolated(nets) {
-		c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: []expr.Any{
+		s.fwdRules = append(s.fwdRules, []expr.Any{
 			&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname(p[0])},
 			&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname(p[1])},
 			&expr.Verdict{Kind: expr.VerdictDrop},
-		}})
+		})
 	}
+	return s
+}
+
+// add queues the whole table on c: made if missing, emptied, then
+// filled.
+func (s *nftSet) add(c *nftables.Conn) {
+	c.AddTable(s.table)
+	c.FlushTable(s.table)
+	post, fwd := c.AddChain(s.post), c.AddChain(s.fwd)
+	for _, r := range s.postRules {
+		c.AddRule(&nftables.Rule{Table: s.table, Chain: post, Exprs: r})
+	}
+	for _, r := range s.fwdRules {
+		c.AddRule(&nftables.Rule{Table: s.table, Chain: fwd, Exprs: r})
+	}
+}
+
+// holds reports whether the kernel's table is s exactly: the same two
+// chains (type, hook, priority) and, in each, the same rules in the
+// same order. Anything else, or any error reading it, says no, and the
+// table is rewritten.
+func (s *nftSet) holds(c *nftables.Conn) bool {
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return false
+	}
+	found := 0
+	for _, ch := range chains {
+		if ch.Table.Name != s.table.Name {
+			continue
+		}
+		found++
+		var want *nftables.Chain
+		var rules [][]expr.Any
+		switch ch.Name {
+		case s.post.Name:
+			want, rules = s.post, s.postRules
+		case s.fwd.Name:
+			want, rules = s.fwd, s.fwdRules
+		default:
+			return false
+		}
+		if !sameChain(ch, want) || !sameRules(c, ch, rules) {
+			return false
+		}
+	}
+	return found == 2
+}
+
+func sameChain(got, want *nftables.Chain) bool {
+	return got.Type == want.Type && got.Hooknum != nil && *got.Hooknum == *want.Hooknum &&
+		got.Priority != nil && *got.Priority == *want.Priority &&
+		(got.Policy == nil || *got.Policy == nftables.ChainPolicyAccept)
+}
+
+func sameRules(c *nftables.Conn, ch *nftables.Chain, want [][]expr.Any) bool {
+	got, err := c.GetRules(ch.Table, ch)
+	if err != nil || len(got) != len(want) {
+		return false
+	}
+	for i, r := range got {
+		if !reflect.DeepEqual(r.Exprs, want[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // ifname is an interface name as the kernel compares it: IFNAMSIZ bytes,

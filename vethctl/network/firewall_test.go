@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"mini-docker/internal/explain"
 	"mini-docker/internal/testenv"
 )
 
@@ -146,4 +147,60 @@ func quickHello(ns NS, addr string) (string, error) {
 		return nil
 	})
 	return got, err
+}
+
+// TestSyncFirewallWritesOnlyAChange: a sync that finds mini-docker's
+// table as it should be leaves it alone (the kernel's rule handles stay
+// the same, and --explain says so); a table changed by hand, or a new
+// network, is rewritten whole.
+func TestSyncFirewallWritesOnlyAChange(t *testing.T) {
+	testenv.Integration(t)
+	testenv.RequireCommand(t, "nft")
+	host := newNetns(t, "fwonly")
+	one := []FirewallNet{{"vt-bra", cidr(t, "10.207.1.0/24")}}
+	two := append(one, FirewallNet{"vt-brb", cidr(t, "10.207.2.0/24")})
+	table := func() string { // with the handles (-a) the kernel gave each rule
+		var out []byte
+		in(t, host, func() (err error) {
+			out, err = exec.Command("nft", "-a", "list", "table", "ip", FirewallTable).CombinedOutput()
+			return err
+		})
+		return string(out)
+	}
+	sync := func(nets []FirewallNet) string {
+		var ex strings.Builder
+		in(t, host, func() error { return SyncFirewall(Nftables, nets, explain.New(&ex)) })
+		return ex.String()
+	}
+
+	if ex := sync(one); !strings.Contains(ex, "+ nft add rule ip mini-docker postrouting ip saddr 10.207.1.0/24") {
+		t.Errorf("first sync printed no rule:\n%s", ex)
+	}
+	first := table()
+	if ex := sync(one); strings.Contains(ex, "+ nft") || !strings.Contains(ex, "# nft: table ip mini-docker holds these rules already") {
+		t.Errorf("second sync of the same networks printed:\n%s", ex)
+	}
+	if again := table(); again != first {
+		t.Errorf("an unchanged table was rewritten:\nbefore\n%s\nafter\n%s", first, again)
+	}
+
+	in(t, host, func() error { return exec.Command("nft", "flush", "chain", "ip", FirewallTable, "postrouting").Run() })
+	if ex := sync(one); !strings.Contains(ex, "+ nft add rule ip mini-docker postrouting") {
+		t.Errorf("sync after a flush by hand printed no rule:\n%s", ex)
+	}
+	if got := table(); !strings.Contains(got, `ip saddr 10.207.1.0/24 oifname != "vt-bra" masquerade`) {
+		t.Errorf("the masquerade rule flushed by hand is not back:\n%s", got)
+	}
+
+	sync(two)
+	if got := table(); !strings.Contains(got, `iifname "vt-bra" oifname "vt-brb" drop`) {
+		t.Errorf("a second network brought no isolation rule:\n%s", got)
+	}
+	sync(nil)
+	in(t, host, func() error {
+		if out, err := exec.Command("nft", "list", "tables").CombinedOutput(); err != nil || len(out) > 0 {
+			return fmt.Errorf("with no network left, nft list tables: %v %q", err, out)
+		}
+		return nil
+	})
 }
