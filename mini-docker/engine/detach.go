@@ -35,7 +35,10 @@ func (e *Engine) startMonitor(c *container.Container) error {
 	}
 	defer r.Close()
 	cmd := exec.Command(self, MonitorArg, e.Root, c.ID)
-	cmd.Env = []string{}
+	// One P: the monitor mostly waits, and each P the runtime sets up
+	// (its allocation cache, a GC worker, the threads that run them)
+	// stays resident in every detached container's monitor.
+	cmd.Env = []string{"GOMAXPROCS=1"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.ExtraFiles = []*os.File{w}
 	if err := cmd.Start(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -69,6 +70,7 @@ func Run(root, id string) int {
 	if started {
 		report("ok")
 	}
+	idleGC()
 	shrink()
 	cmd.Wait()
 	stdout.Close()
@@ -84,6 +86,21 @@ func Run(root, id string) int {
 	}
 	e.Finish(c, ws)
 	return 0
+}
+
+// idleGC turns the collector's pacing off for the wait: left on, it
+// collects every two minutes even when nothing was allocated (Go's
+// periodic GC), and each collection touches again the pages of code and
+// heap that shrink gave back, so an idle monitor's RSS creeps up. A
+// memory limit 2 MiB above what the monitor holds now collects instead
+// when it matters: a container that logs a lot makes garbage in the
+// monitor (each line is encoded as JSON), and the limit bounds it.
+func idleGC() {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	held := int64(s[0].Value.Uint64() - s[1].Value.Uint64())
+	debug.SetMemoryLimit(held + 2<<20)
+	debug.SetGCPercent(-1)
 }
 
 // shrink gives back the memory the monitor will not need while it
