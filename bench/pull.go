@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"mini-docker/bench/report"
 )
@@ -20,26 +21,22 @@ func BenchPull(e *Env, r *report.Report) error {
 	const bench = "4 pull, cold"
 	w, n := e.runs(1, 1), e.runs(10, 3)
 	cold := filepath.Join(e.Tmp, "pull-cold")
-	md, err := Hyperfine(e, Cmd{Name: "mini-docker pull", Prepare: "rm -rf " + cold,
+	md, err := Hyperfine(e, Cmd{Name: "mini-docker pull", Limit: 2 * time.Minute, Prepare: "rm -rf " + cold,
 		Argv: []string{e.MD(), "--root", cold, "pull", "-q", e.Ref}}, w, n)
 	if err != nil {
 		return err
 	}
 	os.RemoveAll(cold)
-	oci := filepath.Join(e.Tmp, "skopeo")
-	skopeo, err := Hyperfine(e, Cmd{Name: "skopeo+umoci", Prepare: fmt.Sprintf("rm -rf %s && mkdir -p %s", oci, oci),
-		Shell: fmt.Sprintf("skopeo copy --quiet --insecure-policy --src-tls-verify=false docker://%s oci:%s/layout:img && umoci unpack --image %s/layout:img %s/bundle >/dev/null",
-			e.Ref, oci, oci, oci)}, w, n)
+	skopeo, err := e.skopeoUmoci("skopeo+umoci", e.Ref, w, n)
 	if err != nil {
 		return err
 	}
-	os.RemoveAll(oci)
 	blob, err := e.layerBlobURL()
 	if err != nil {
 		return err
 	}
 	tarDir := filepath.Join(e.Tmp, "tar")
-	floor, err := Hyperfine(e, Cmd{Name: "curl|zcat|tar", Prepare: fmt.Sprintf("rm -rf %s && mkdir %s", tarDir, tarDir),
+	floor, err := Hyperfine(e, Cmd{Name: "curl|zcat|tar", Limit: 2 * time.Minute, Prepare: fmt.Sprintf("rm -rf %s && mkdir %s", tarDir, tarDir),
 		Shell: fmt.Sprintf("curl -sf %s | zcat | tar -x -C %s", blob, tarDir)}, w, n)
 	if err != nil {
 		return err
@@ -73,6 +70,16 @@ func BenchPull(e *Env, r *report.Report) error {
 	return nil
 }
 
+// skopeoUmoci times skopeo copy of ref into an OCI layout and umoci
+// unpack of it, from an empty folder each run.
+func (e *Env) skopeoUmoci(name, ref string, w, n int) ([]float64, error) {
+	oci := filepath.Join(e.Tmp, "skopeo")
+	defer os.RemoveAll(oci)
+	return Hyperfine(e, Cmd{Name: name, Limit: 2 * time.Minute, Prepare: fmt.Sprintf("rm -rf %s && mkdir -p %s", oci, oci),
+		Shell: fmt.Sprintf("skopeo copy --quiet --insecure-policy --src-tls-verify=false docker://%s oci:%s/layout:img && umoci unpack --image %s/layout:img %s/bundle >/dev/null",
+			ref, oci, oci, oci)}, w, n)
+}
+
 // benchDockerPullCold times a cold docker pull, when the engine can
 // drop the image's layer, and compares mini-docker's row (md) with it.
 func benchDockerPullCold(e *Env, r *report.Report, bench string, mdRow, flRow *report.Row, w, n int) error {
@@ -98,7 +105,7 @@ func benchDockerPullCold(e *Env, r *report.Report, bench string, mdRow, flRow *r
 	} else if e.Docker {
 		// docker rmi before each run; the engine keeps nothing of a
 		// removed image's layers, so each pull downloads and extracts.
-		dk, err := Hyperfine(e, Cmd{Name: "docker pull", Prepare: "docker rmi -f " + e.Ref,
+		dk, err := Hyperfine(e, Cmd{Name: "docker pull", Limit: 2 * time.Minute, Prepare: "docker rmi -f " + e.Ref,
 			Argv: []string{"docker", "pull", "-q", e.Ref}}, w, n)
 		if err != nil {
 			return err
