@@ -15,6 +15,7 @@ import (
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/sweep"
 	"mini-docker/mini-docker/imageops"
+	"mini-docker/mini-docker/volume/mounts"
 )
 
 // eachContainer runs fn for every name, printing the name on success as
@@ -77,7 +78,7 @@ func cmdKill(c *ctx, args []string) error {
 	if err := needArgs(f, "kill", 1); err != nil {
 		return err
 	}
-	s, err := engine.ParseSignal(*sig)
+	s, err := container.ParseSignal(*sig)
 	if err != nil {
 		return cli.Usagef("mini-docker kill", "%v", err)
 	}
@@ -191,7 +192,7 @@ func cmdRm(c *ctx, args []string) error {
 			continue
 		}
 		if *volumes {
-			e.RemoveAnonymousVolumes(ct)
+			mounts.RemoveAnonymous(e.Volumes(), e.Store, ct)
 		}
 		fmt.Println(ref)
 	}

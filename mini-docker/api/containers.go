@@ -470,7 +470,7 @@ func (s *Server) kill(w http.ResponseWriter, r *http.Request, e *engine.Engine, 
 	if name == "" {
 		name = "KILL"
 	}
-	sig, err := engine.ParseSignal(name)
+	sig, err := container.ParseSignal(name)
 	if err != nil {
 		writeErr(w, badRequest{err})
 		return

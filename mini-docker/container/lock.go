@@ -49,6 +49,21 @@ func (s *Store) LockContainer(id string) (*Lock, error) {
 	return LockFile(filepath.Join(s.Dir(id), "lock"))
 }
 
+// LockLoad locks container id's state (LockContainer) and loads it; the
+// caller unlocks. On an error nothing stays locked.
+func (s *Store) LockLoad(id string) (*Container, *Lock, error) {
+	l, err := s.LockContainer(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := s.Load(id)
+	if err != nil {
+		l.Unlock()
+		return nil, nil, err
+	}
+	return c, l, nil
+}
+
 // lockAll serialises creating and renaming containers, so two runs with
 // the same --name cannot both win.
 func (s *Store) lockAll() (*Lock, error) {
@@ -196,15 +211,11 @@ func (s *Store) Rename(id, name string) (*Container, error) {
 			return nil, fmt.Errorf("Error when allocating new name: %w", &ErrNameInUse{Name: name, ID: c.ID})
 		}
 	}
-	cl, err := s.LockContainer(id)
+	c, cl, err := s.LockLoad(id)
 	if err != nil {
 		return nil, err
 	}
 	defer cl.Unlock()
-	c, err := s.Load(id)
-	if err != nil {
-		return nil, err
-	}
 	c.Name = "/" + name
 	return c, s.Save(c)
 }

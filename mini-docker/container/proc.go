@@ -5,6 +5,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // StartTime returns field 22 of /proc/PID/stat (the process's start time
@@ -64,4 +67,17 @@ func PidsInNamespace(pid int) []int {
 		}
 	}
 	return pids
+}
+
+// ParseSignal reads a signal as docker kill -s, run --stop-signal and
+// runc kill take it: a number of 1-64, or a name with or without SIG, in
+// any case (9, KILL, sigkill).
+func ParseSignal(s string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n), nil
+	}
+	if n := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG")); n != 0 {
+		return n, nil
+	}
+	return 0, fmt.Errorf("invalid signal: %s", s)
 }

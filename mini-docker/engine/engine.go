@@ -71,15 +71,11 @@ func (e *Engine) Refresh(c *container.Container) (*container.Container, error) {
 		}
 		return e.releaseLocked(c)
 	}
-	l, err := e.Store.LockContainer(c.ID)
-	if err != nil {
-		return c, err
-	}
-	defer l.Unlock()
-	c, err = e.Store.Load(c.ID)
+	c, l, err := e.Store.LockLoad(c.ID)
 	if err != nil {
 		return nil, err
 	}
+	defer l.Unlock()
 	if (c.State.Status == container.Running || c.State.Status == container.Paused) && !monitorAlive(c) {
 		// The monitor was killed, and the container with it: its first
 		// process dies by PR_SET_PDEATHSIG (SIGKILL). If it still runs (the
@@ -114,15 +110,11 @@ func monitorAlive(c *container.Container) bool {
 }
 
 func (e *Engine) releaseLocked(c *container.Container) (*container.Container, error) {
-	l, err := e.Store.LockContainer(c.ID)
-	if err != nil {
-		return c, err
-	}
-	defer l.Unlock()
-	c, err = e.Store.Load(c.ID)
+	c, l, err := e.Store.LockLoad(c.ID)
 	if err != nil {
 		return nil, err
 	}
+	defer l.Unlock()
 	return e.release(c)
 }
 

@@ -15,6 +15,7 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/plan"
 	"mini-docker/mini-docker/spec"
+	"mini-docker/mini-docker/volume/mounts"
 )
 
 // What a run flag changes, by layer: each is checked against a run
@@ -120,7 +121,8 @@ func renderRun(t *testing.T, args []string) rendered {
 	}
 	c := &container.Container{ID: strings.Repeat("ef", 32)}
 	record(&o, c, hc, cfg, []string{"/l/top", "/l/base"})
-	if c.Mounts, _, err = volumeSource(t).resolveMounts(hc, cfg); err != nil {
+	src := volumeSource(t)
+	if c.Mounts, _, err = mounts.Resolve(src.Volumes(), src.Store, hc, cfg); err != nil {
 		t.Fatal(err)
 	}
 	at := spec.OCIPaths{Merged: "/c/merged", Etc: spec.EtcFiles{Hostname: "/c/hostname", Hosts: "/c/hosts", ResolvConf: "/c/resolv.conf"},

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -14,17 +15,6 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/events"
 )
-
-// ParseSignal reads a signal as docker kill -s does: KILL, SIGKILL or 9.
-func ParseSignal(s string) (syscall.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
-		return syscall.Signal(n), nil
-	}
-	if n := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG")); n != 0 {
-		return n, nil
-	}
-	return 0, fmt.Errorf("invalid signal: %s", s)
-}
 
 // signalName is sig as kill(1) names it: KILL.
 func signalName(sig syscall.Signal) string { return strings.TrimPrefix(unix.SignalName(sig), "SIG") }
@@ -90,7 +80,7 @@ func (e *Engine) Stop(c *container.Container, timeout time.Duration) error {
 	}
 	defer e.event("stop", c, nil)
 	sig := syscall.SIGTERM
-	if s, err := ParseSignal(c.Config.StopSignal); c.Config.StopSignal != "" && err == nil {
+	if s, err := container.ParseSignal(c.Config.StopSignal); c.Config.StopSignal != "" && err == nil {
 		sig = s
 	}
 	e.Kill(c, sig)
@@ -140,7 +130,7 @@ func (e *Engine) Remove(c *container.Container, force bool) error {
 	}
 	l, err := e.Store.LockContainer(c.ID)
 	if err != nil {
-		if os.IsNotExist(unwrapAll(err)) {
+		if errors.Is(err, os.ErrNotExist) {
 			return nil // removed meanwhile (--rm)
 		}
 		return err
@@ -163,20 +153,6 @@ func (e *Engine) Remove(c *container.Container, force bool) error {
 	e.Explain.Argv("rm", "-rf", e.Store.Dir(c.ID))
 	e.event("destroy", cur, nil)
 	return e.Store.Remove(c.ID)
-}
-
-func unwrapAll(err error) error {
-	for {
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return err
-		}
-		n := u.Unwrap()
-		if n == nil {
-			return err
-		}
-		err = n
-	}
 }
 
 // Pause freezes every process of the container (the freezer cgroup).
@@ -217,15 +193,11 @@ func (e *Engine) setPaused(c *container.Container, paused bool) error {
 	if err := e.freezeGroup(c, paused); err != nil {
 		return err
 	}
-	l, err := e.Store.LockContainer(c.ID)
+	cur, l, err := e.Store.LockLoad(c.ID)
 	if err != nil {
 		return err
 	}
 	defer l.Unlock()
-	cur, err := e.Store.Load(c.ID)
-	if err != nil {
-		return err
-	}
 	cur.State.Paused = paused
 	cur.State.Status = container.Running
 	if paused {

@@ -39,13 +39,8 @@ func (r *RootFS) Release() error {
 // mounts a stopped container's root for docker cp), with c's lock held
 // until Release so that it does not start meanwhile.
 func (e *Engine) MountRoot(c *container.Container) (*RootFS, error) {
-	l, err := e.Store.LockContainer(c.ID)
+	cur, l, err := e.Store.LockLoad(c.ID)
 	if err != nil {
-		return nil, err
-	}
-	cur, err := e.Store.Load(c.ID)
-	if err != nil {
-		l.Unlock()
 		return nil, err
 	}
 	dir := e.Store.Dir(c.ID)

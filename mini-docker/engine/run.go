@@ -10,6 +10,7 @@ import (
 
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/spec"
+	"mini-docker/mini-docker/volume/mounts"
 )
 
 // ErrImageNotFound is returned by an ImageStore for an absent image.
@@ -56,7 +57,7 @@ func (e *Engine) Create(o *spec.Options, pull PullFunc) (*container.Container, e
 	if err != nil {
 		return nil, err
 	}
-	mounts, undo, err := e.resolveMounts(hc, cfg)
+	mps, undo, err := mounts.Resolve(e.Volumes(), e.Store, hc, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func (e *Engine) Create(o *spec.Options, pull PullFunc) (*container.Container, e
 	fill := func(c *container.Container) {
 		// Docker's init layer sits on the image, under the upper layer.
 		record(o, c, hc, cfg, append([]string{initDir(e.Store.Dir(c.ID))}, layers...))
-		c.Mounts = mounts
+		c.Mounts = mps
 		c.Image = img.ID
 		c.LogPath = filepath.Join(e.Store.Dir(c.ID), c.ID+"-json.log")
 		c.Runtime.ImageRef = img.Ref

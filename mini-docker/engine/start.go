@@ -23,6 +23,7 @@ import (
 	"mini-docker/mini-docker/networks"
 	"mini-docker/mini-docker/plan"
 	"mini-docker/mini-docker/spec"
+	"mini-docker/mini-docker/volume/mounts"
 )
 
 // Attach says how a start connects to the terminal.
@@ -106,7 +107,7 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	if err := e.runHostSteps(c, spec, plan); err != nil {
 		return nil, err
 	}
-	if err := e.prepareMounts(c, merged); err != nil {
+	if err := mounts.Prepare(e.Volumes(), c, merged); err != nil {
 		return nil, err
 	}
 	if onBridge(spec.Network) && len(portmap.Published(c)) > 0 {
@@ -226,13 +227,8 @@ func cgroupV2() bool {
 // for it and returns its exit code; with Detach, a monitor does, and
 // Start returns once the container runs.
 func (e *Engine) Start(c *container.Container, a Attach) (int, error) {
-	l, err := e.Store.LockContainer(c.ID)
+	c, l, err := e.Store.LockLoad(c.ID)
 	if err != nil {
-		return 125, err
-	}
-	c, err = e.Store.Load(c.ID)
-	if err != nil {
-		l.Unlock()
 		return 125, err
 	}
 	if c.State.Running {
@@ -259,15 +255,11 @@ func (e *Engine) Start(c *container.Container, a Attach) (int, error) {
 
 // MarkRunning records the running container.
 func (e *Engine) MarkRunning(c *container.Container, pid int) error {
-	l, err := e.Store.LockContainer(c.ID)
+	cur, l, err := e.Store.LockLoad(c.ID)
 	if err != nil {
 		return err
 	}
 	defer l.Unlock()
-	cur, err := e.Store.Load(c.ID)
-	if err != nil {
-		return err
-	}
 	cur.State = container.State{Status: container.Running, Running: true, Pid: pid, StartedAt: time.Now().UTC()}
 	cur.Runtime.PidStart, _ = container.StartTime(pid)
 	cur.Runtime.MonitorPid = os.Getpid()
@@ -281,15 +273,11 @@ func (e *Engine) MarkRunning(c *container.Container, pid int) error {
 // with --rm, removes it.
 func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, error) {
 	code := WaitCode(ws)
-	l, err := e.Store.LockContainer(c.ID)
+	cur, l, err := e.Store.LockLoad(c.ID)
 	if err != nil {
 		return code, err
 	}
 	defer l.Unlock()
-	cur, err := e.Store.Load(c.ID)
-	if err != nil {
-		return code, err
-	}
 	oom := oomKilled(cur.Runtime.Cgroup)
 	cur.State.Status = container.Exited
 	cur.State.Running, cur.State.Paused = false, false
@@ -307,7 +295,7 @@ func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, err
 	if cur != nil && cur.HostConfig.AutoRemove && err == nil {
 		e.Explain.Argv("rm", "-rf", e.Store.Dir(cur.ID))
 		if err = e.Store.Remove(cur.ID); err == nil {
-			e.RemoveAnonymousVolumes(cur)
+			mounts.RemoveAnonymous(e.Volumes(), e.Store, cur)
 		}
 		e.event("destroy", cur, nil)
 	}

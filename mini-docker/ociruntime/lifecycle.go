@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -16,6 +15,7 @@ import (
 
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/container"
 )
 
 // stateJSON is what `state` prints: the runtime spec's state and runc's
@@ -52,8 +52,8 @@ func cmdKill(r *Runtime, args []string) error {
 	sig := unix.SIGTERM
 	if f.NArg() == 2 {
 		var err error
-		if sig, err = parseSignal(f.Arg(1)); err != nil {
-			return err
+		if sig, err = container.ParseSignal(f.Arg(1)); err != nil {
+			return cli.Usagef(Tool, "unknown signal %q", f.Arg(1))
 		}
 	}
 	st, err := r.load(f.Arg(0))
@@ -70,21 +70,6 @@ func cmdKill(r *Runtime, args []string) error {
 		return fmt.Errorf("kill %d: %w", st.Pid, err)
 	}
 	return nil
-}
-
-// parseSignal reads 9, KILL or SIGKILL.
-func parseSignal(s string) (syscall.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
-		return syscall.Signal(n), nil
-	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
-	}
-	return 0, cli.Usagef(Tool, "unknown signal %q", s)
 }
 
 // group opens the container's group.

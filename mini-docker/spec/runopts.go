@@ -2,11 +2,9 @@ package spec
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 
 	"mini-docker/mini-docker/container"
 )
@@ -30,10 +28,7 @@ func lifecycleFlags(f *pflag.FlagSet, l *Lifecycle) {
 // CheckSignal accepts a signal as docker run --stop-signal and docker
 // kill -s do: a number, or a name with or without SIG.
 func CheckSignal(s string) error {
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
-		return nil
-	}
-	if unix.SignalNum("SIG"+strings.TrimPrefix(strings.ToUpper(s), "SIG")) != 0 {
+	if _, err := container.ParseSignal(s); err == nil {
 		return nil
 	}
 	//lint:ignore ST1005 Docker's own words, as docker prints them

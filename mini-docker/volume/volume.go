@@ -21,6 +21,7 @@ import (
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/spec"
 	"mini-docker/mini-docker/volume/local"
+	"mini-docker/mini-docker/volume/mounts"
 )
 
 const tool = "mini-docker volume"
@@ -196,7 +197,7 @@ func removeOne(e *engine.Engine, name string) error {
 	if _, err := vs.Get(name); err != nil {
 		return err
 	}
-	users, err := e.VolumeUsers(name)
+	users, err := mounts.Users(e.Store, name)
 	if err != nil {
 		return err
 	}
