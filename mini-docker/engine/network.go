@@ -223,7 +223,7 @@ func (e *Engine) joinNames(c *container.Container, spec *Spec) error {
 	if err != nil {
 		return err
 	}
-	return e.networks().UpdateHosts(e.Store, n, c, "", HostsFile, e.Explain)
+	return e.networks().UpdateHosts(e.Store, n, c, "", e.Explain)
 }
 
 // leaveNames takes c out of its network's members' hosts files.
@@ -235,7 +235,7 @@ func (e *Engine) leaveNames(c *container.Container) error {
 	if err != nil {
 		return nil // removed meanwhile: no one to tell
 	}
-	return e.networks().UpdateHosts(e.Store, n, nil, c.ID, HostsFile, e.Explain)
+	return e.networks().UpdateHosts(e.Store, n, nil, c.ID, e.Explain)
 }
 
 // syncFirewall makes the host's NAT and isolation rules those of the

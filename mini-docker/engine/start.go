@@ -74,7 +74,7 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		spec.Netns = NetnsName(c.ID)
 		c.NetworkSettings.SandboxKey = "/run/netns/" + spec.Netns
 	}
-	etc, err := WriteEtcFiles(dir, c.Config.Hostname, bridgeIP(c), spec.Network == container.NetworkHost)
+	etc, err := networks.WriteEtcFiles(dir, c.Config.Hostname, bridgeIP(c), spec.Network == container.NetworkHost)
 	if err != nil {
 		return nil, err
 	}

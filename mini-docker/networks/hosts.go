@@ -19,12 +19,9 @@ import (
 // so it is rewritten in place (same inode): a new file renamed over it
 // would not be seen through the mount, which holds the old inode.
 
-// HostsBase makes a container's own /etc/hosts (engine.HostsFile).
-type HostsBase func(hostname, ip string) []byte
-
 // UpdateHosts rewrites the hosts file of every member of n: joined (if
 // not nil) counts as a member, the container with ID left does not.
-func (s *Store) UpdateHosts(cs *container.Store, n *Network, joined *container.Container, left string, base HostsBase, ex *explain.Printer) error {
+func (s *Store) UpdateHosts(cs *container.Store, n *Network, joined *container.Container, left string, ex *explain.Printer) error {
 	if n.Name == Default {
 		return nil // the default bridge has no names, as in Docker
 	}
@@ -51,7 +48,7 @@ func (s *Store) UpdateHosts(cs *container.Store, n *Network, joined *container.C
 		if m.HostsPath == "" {
 			continue
 		}
-		b := hostsFor(m, keep, n, base)
+		b := hostsFor(m, keep, n)
 		if ex.Enabled() {
 			ex.Cmd("printf '%%s\\n' %s > %s", explain.Join(strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")...), explain.Quote(m.HostsPath))
 		}
@@ -63,10 +60,10 @@ func (s *Store) UpdateHosts(cs *container.Store, n *Network, joined *container.C
 }
 
 // hostsFor is m's hosts file: its own, then a line per other member.
-func hostsFor(m *container.Container, members []*container.Container, n *Network, base HostsBase) []byte {
+func hostsFor(m *container.Container, members []*container.Container, n *Network) []byte {
 	ep := m.NetworkSettings.Networks[n.Name]
 	var b bytes.Buffer
-	b.Write(base(m.Config.Hostname, ep.IPAddress))
+	b.Write(HostsFile(m.Config.Hostname, ep.IPAddress))
 	fmt.Fprintf(&b, "# network %s\n", n.Name)
 	for _, o := range members {
 		if o.ID == m.ID {

@@ -1,8 +1,6 @@
-package engine
+package networks
 
 import (
-	"mini-docker/mini-docker/spec"
-
 	"bufio"
 	"bytes"
 	"fmt"
@@ -10,11 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"mini-docker/mini-docker/spec"
 )
 
 // The three files Docker generates for every container and bind-mounts
 // over the image's own: the image cannot know the container's hostname,
-// address or the host's DNS servers.
+// address or the host's DNS servers. Docker's network code (libnetwork's
+// etchosts and resolvconf) writes them; so does this package.
 
 // HostsFile returns Docker's /etc/hosts for a container with hostname
 // and address ip (empty with --network none).
