@@ -33,6 +33,7 @@ type cmd struct {
 	upper    string
 	work     string
 	readonly bool
+	volatile bool
 	method   string
 	links    string
 	root     string
@@ -91,6 +92,7 @@ func (c command) parseAndRun(args []string) error {
 		x.StringVar(&x.upper, "upper", "", "writable layer: the container's changes land here")
 		x.StringVar(&x.work, "work", "", "the kernel's scratch folder: empty, on the same mount as --upper")
 		x.BoolVar(&x.readonly, "readonly", false, "mount the lower layers only (no --upper, --work): a read-only view")
+		x.BoolVar(&x.volatile, "volatile", false, "no syncs of the upper layer, not even at unmount (overlay's volatile option): for a container removed when it ends")
 		x.StringVar(&x.method, "method", "auto", "system calls to use: auto, fsconfig (new mount API, Linux 6.8+), or mount (classic mount(2))")
 		x.StringVar(&x.links, "links", "", "folder for short layer links when a mount(2) option string would pass one page (default ROOT/overlay/l)")
 		x.StringVar(&x.root, "root", cli.StateRoot(), "state root (env MINI_DOCKER_ROOT)")
@@ -169,6 +171,7 @@ func runMount(c *cmd) error {
 		Work:     c.work,
 		Merged:   merged,
 		ReadOnly: c.readonly,
+		Volatile: c.volatile,
 		Method:   method,
 		LinkDir:  c.linkDir(),
 	}, c.Explainer())

@@ -101,6 +101,9 @@ type Spec struct {
 	Gateway   string
 	Bridge    string
 	Env       []string
+	// AutoRemove (run --rm): the overlay is mounted volatile, since its
+	// upper layer is removed with the container (plan.OverlayMount).
+	AutoRemove bool
 }
 
 // BuildPlan turns a Spec into commands: the host's steps
@@ -126,7 +129,7 @@ func BuildPlan(s *Spec) (*Plan, error) {
 
 // host is s's host side in the plan's terms.
 func (s *Spec) host() *plan.Host {
-	return &plan.Host{ID: s.ID, Root: s.Root, Lower: s.Lower, Upper: s.Upper, Work: s.Work, Merged: s.Merged,
+	return &plan.Host{ID: s.ID, Root: s.Root, Lower: s.Lower, Upper: s.Upper, Work: s.Work, Merged: s.Merged, Volatile: s.AutoRemove,
 		Resources: s.Resources, Privileged: s.Caps.Privileged, OwnNetns: ownNetns(s.Network), Bridged: onBridge(s.Network),
 		NoNet: s.Network == container.NetworkNone, Netns: s.Netns, HostVeth: s.HostVeth, Addr: s.Addr, Gateway: s.Gateway, Bridge: s.Bridge}
 }
@@ -138,7 +141,7 @@ func hostFn(a plan.HostArgs, do []string) func() error {
 	switch a := a.(type) {
 	case plan.OverlayMount:
 		return func() error {
-			_, err := overlayfs.Mount(overlayfs.Options{Lower: a.Lower, Upper: a.Upper, Work: a.Work, Merged: a.Merged,
+			_, err := overlayfs.Mount(overlayfs.Options{Lower: a.Lower, Upper: a.Upper, Work: a.Work, Merged: a.Merged, Volatile: a.Volatile,
 				LinkDir: filepath.Join(a.Root, "overlay", "l")}, nil) // as overlay mount --root ROOT
 			return stepError(do, err)
 		}

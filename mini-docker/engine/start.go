@@ -128,7 +128,8 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 // host's side: the environment, the limits, the layers, the network.
 func planSpec(oci *specs.Spec, hc *container.HostConfig) *Spec {
 	return &Spec{Spec: plan.FromOCI(oci, spec.CapSpec{Privileged: hc.Privileged, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop}),
-		Env: oci.Process.Env, Resources: oci.Linux.Resources, Lower: strings.Split(oci.Annotations[spec.AnnotationLower], ":"), Network: hc.NetworkMode}
+		Env: oci.Process.Env, Resources: oci.Linux.Resources, Lower: strings.Split(oci.Annotations[spec.AnnotationLower], ":"), Network: hc.NetworkMode,
+		AutoRemove: hc.AutoRemove}
 }
 
 // prepareBridge makes the network's bridge on first use and leases the

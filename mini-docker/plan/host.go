@@ -47,6 +47,7 @@ type Host struct {
 	ID, Root                 string
 	Lower                    []string // image layers, top-most first (overlayfs's order)
 	Upper, Work, Merged      string
+	Volatile                 bool // removed when it ends (--rm): its upper layer is never synced
 	Resources                *specs.LinuxResources
 	Privileged               bool
 	OwnNetns, Bridged, NoNet bool   // a netns of its own; wired to a bridge; --network none
@@ -76,11 +77,16 @@ type OverlayMount struct {
 	Root                string
 	Lower               []string
 	Upper, Work, Merged string
+	Volatile            bool // run --rm: the upper layer is never synced (overlay --volatile)
 }
 
 // Flags renders overlay mount's command line.
 func (o OverlayMount) Flags() []string {
-	return []string{"mount", "--root", o.Root, "--lower", strings.Join(o.Lower, ":"), "--upper", o.Upper, "--work", o.Work, o.Merged}
+	f := []string{"mount", "--root", o.Root, "--lower", strings.Join(o.Lower, ":"), "--upper", o.Upper, "--work", o.Work}
+	if o.Volatile {
+		f = append(f, "--volatile")
+	}
+	return append(f, o.Merged)
 }
 
 // CgroupCreate is cgroupctl create: the group, its limits and the
@@ -142,7 +148,7 @@ func (l LoUp) Flags() []string { return []string{"-n", l.Netns, "link", "set", "
 // wired to a bridge or left with lo only.
 func HostSteps(h *Host) []HostStep {
 	steps := []HostStep{
-		{"overlay", "overlay", OverlayMount{Root: h.Root, Lower: h.Lower, Upper: h.Upper, Work: h.Work, Merged: h.Merged}},
+		{"overlay", "overlay", OverlayMount{Root: h.Root, Lower: h.Lower, Upper: h.Upper, Work: h.Work, Merged: h.Merged, Volatile: h.Volatile}},
 		{"cgroupctl", "cgroup", CgroupCreate{Name: h.ID, Parent: CgroupParent, Resources: CgroupResources(h.Resources, h.Privileged)}},
 	}
 	if !h.OwnNetns {

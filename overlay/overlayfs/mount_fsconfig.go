@@ -85,6 +85,11 @@ func mountFsconfig(o Options, p *explain.Printer) error {
 		if err := unix.FsconfigSetString(fsfd, "workdir", o.Work); err != nil {
 			return fsconfigError(fsfd, o, "work dir "+o.Work, err)
 		}
+		if o.Volatile {
+			if err := unix.FsconfigSetFlag(fsfd, "volatile"); err != nil {
+				return fsconfigError(fsfd, o, "volatile", err)
+			}
+		}
 	}
 	if err := unix.FsconfigCreate(fsfd); err != nil {
 		return fsconfigError(fsfd, o, "create the overlay", err)
@@ -171,6 +176,9 @@ func optionString(o Options, lowerKey string, lower []string) string {
 	}
 	if !o.ReadOnly {
 		opts = append(opts, "upperdir="+escapeOption(o.Upper, false), "workdir="+escapeOption(o.Work, false))
+		if o.Volatile {
+			opts = append(opts, "volatile")
+		}
 	}
 	return strings.Join(opts, ",")
 }

@@ -74,6 +74,12 @@ type Options struct {
 	// when the full option string would not fit in one page (Docker's l/
 	// folder). Empty: a long layer list fails with MethodMount.
 	LinkDir string
+	// Volatile drops the syncs of the upper layer (overlay's "volatile"
+	// option, Linux 5.10+): no sync at unmount, when overlay would flush
+	// the whole file system the upper layer lives on (tens of ms on a
+	// busy disk). For a container removed when it ends (run --rm), whose
+	// upper layer nothing reads after a crash: Podman mounts those so too.
+	Volatile bool
 }
 
 // TopFirst returns layer folders listed base-first (an image's order) in

@@ -553,3 +553,41 @@ func kernelRelease() string {
 	unix.Uname(&u)
 	return unix.ByteSliceToString(u.Release[:])
 }
+
+// TestVolatile: with Volatile, the kernel shows the option on the mount
+// (both methods), and the merged view works as without it.
+func TestVolatile(t *testing.T) {
+	for _, method := range []Method{MethodFsconfig, MethodMount} {
+		t.Run(string(method), func(t *testing.T) {
+			skipWithoutLowerdirPlus(t, method)
+			testenv.NoNewMounts(t)
+			dir := t.TempDir()
+			o := Options{Lower: []string{filepath.Join(dir, "l1")}, Upper: filepath.Join(dir, "upper"),
+				Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"), Method: method, Volatile: true}
+			writeFiles(t, o.Lower[0], map[string]string{"a": "1"})
+			for _, d := range []string{o.Upper, o.Work, o.Merged} {
+				os.Mkdir(d, 0o755)
+			}
+			mount(t, o)
+			if err := os.WriteFile(filepath.Join(o.Merged, "b"), []byte("2"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if readFile(t, filepath.Join(o.Merged, "a")) != "1" || readFile(t, filepath.Join(o.Upper, "b")) != "2" {
+				t.Error("merged view or upper layer wrong")
+			}
+			b, err := os.ReadFile("/proc/self/mountinfo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range strings.Split(string(b), "\n") {
+				if f := strings.Fields(l); len(f) > 4 && f[4] == o.Merged {
+					if !strings.Contains(l, "volatile") {
+						t.Errorf("mount of %s has no volatile option: %s", o.Merged, l)
+					}
+					return
+				}
+			}
+			t.Fatalf("%s is not in mountinfo", o.Merged)
+		})
+	}
+}
