@@ -112,6 +112,7 @@ func BenchMicro(e *Env, r *report.Report) error {
 	var errs []string
 	for _, b := range []struct{ pkg, re, what string }{
 		{"./vethctl/network", ".", "vethctl"},
+		{"./vethctl/ipam", ".", "vethctl"},
 		{"./seccompctl/seccomp", ".", "seccompctl"},
 		{"./pull/image", "Gunzip|Warm", "pull"},
 	} {

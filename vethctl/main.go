@@ -2,7 +2,8 @@
 // does: named namespaces, veth pairs, a bridge, addresses, routes, an
 // address allocator, outbound NAT and a userland port forward. It speaks
 // netlink directly (no `ip` underneath); --explain prints the iproute2
-// commands each step stands for. The logic is in vethctl/network.
+// commands each step stands for. The logic is in vethctl/network, the
+// address allocator in vethctl/ipam.
 //
 // Lesson 05 (lessons/05-networking.md) teaches it.
 package main
@@ -17,6 +18,7 @@ import (
 	"syscall"
 
 	"mini-docker/internal/cli"
+	"mini-docker/vethctl/ipam"
 	"mini-docker/vethctl/network"
 )
 
@@ -268,7 +270,7 @@ func cmdIpam(args []string) error {
 			return fmt.Errorf("invalid --gateway %q (want an IPv4 address)", *gw)
 		}
 	}
-	pool, err := network.OpenPool(*root, sn, gateway)
+	pool, err := ipam.OpenPool(*root, sn, gateway)
 	if err != nil {
 		return err
 	}
@@ -282,7 +284,7 @@ func cmdIpam(args []string) error {
 		}
 		ip, err := pool.Allocate(f.Arg(1))
 		if err != nil {
-			if errors.Is(err, network.ErrExhausted) {
+			if errors.Is(err, ipam.ErrExhausted) {
 				return cli.WithHint(err, "release addresses (vethctl ipam release ID) or use a larger subnet")
 			}
 			return err

@@ -14,6 +14,7 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/networks"
 	"mini-docker/mini-docker/plan"
+	"mini-docker/vethctl/ipam"
 	"mini-docker/vethctl/network"
 )
 
@@ -75,7 +76,7 @@ func (e *Engine) leaseAddr(vethctl, id, subnet, gateway string) (string, error) 
 		return "", stepError(argv, err)
 	}
 	ip, err := pool.Allocate(id)
-	if errors.Is(err, network.ErrExhausted) {
+	if errors.Is(err, ipam.ErrExhausted) {
 		err = cli.WithHint(err, "release addresses (vethctl ipam release ID) or use a larger subnet")
 	}
 	if err != nil {
@@ -98,7 +99,7 @@ func (e *Engine) releaseAddr(vethctl, id, subnet string) error {
 
 // pool opens the address pool of subnet under the state root, as
 // vethctl ipam --subnet SUBNET [--gateway GW] --root ROOT does.
-func (e *Engine) pool(subnet, gateway string) (*network.Pool, error) {
+func (e *Engine) pool(subnet, gateway string) (*ipam.Pool, error) {
 	_, sn, err := net.ParseCIDR(subnet)
 	if err != nil {
 		return nil, fmt.Errorf("invalid --subnet %q (want e.g. 10.0.0.0/24)", subnet)
@@ -109,7 +110,7 @@ func (e *Engine) pool(subnet, gateway string) (*network.Pool, error) {
 			return nil, fmt.Errorf("invalid --gateway %q (want an IPv4 address)", gateway)
 		}
 	}
-	return network.OpenPool(e.Root, sn, gw)
+	return ipam.OpenPool(e.Root, sn, gw)
 }
 
 // createVeth is the veth step in-process (`vethctl create HOST eth0
@@ -130,8 +131,8 @@ func createVeth(a plan.VethCreate, do []string) func() error {
 	}
 }
 
-// releaseNetwork stops the forwarders, deletes the namespace and the
-// host's veth end, and returns the address to the pool.
+// releaseNetwork deletes the namespace (which takes the veth pair with
+// it) and returns the address to the pool.
 func (e *Engine) releaseNetwork(c *container.Container) error {
 	rt := &c.Runtime
 	if rt.Netns == "" && rt.HostVeth == "" && rt.Lease == "" {
@@ -142,21 +143,6 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 		return err
 	}
 	var errs []error
-	if rt.HostVeth != "" {
-		// Deleting one end of a veth pair deletes both, at once; deleting
-		// the namespace would too, but later: the kernel cleans up a
-		// network namespace in the background.
-		if linkExists(rt.HostVeth) {
-			del := []string{vethctl, "delete", rt.HostVeth}
-			e.Explain.Argv(del...)
-			if err := network.DeleteLink(rt.HostVeth, nil); err != nil && linkExists(rt.HostVeth) {
-				errs = append(errs, stepError(del, err))
-			}
-		}
-		if !linkExists(rt.HostVeth) {
-			rt.HostVeth = ""
-		}
-	}
 	if rt.Netns != "" {
 		if _, err := os.Stat("/run/netns/" + rt.Netns); err == nil {
 			// In-process, through vethctl's package.
@@ -168,7 +154,27 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 		}
 		if _, err := os.Stat("/run/netns/" + rt.Netns); os.IsNotExist(err) {
 			rt.Netns = ""
+			// The veth goes with the namespace: with no process left
+			// inside, the kernel frees the namespace in the background,
+			// deletes its eth0, and with it the host end. Deleting the
+			// host end here would wait for the kernel's own cleanup of one
+			// device (some 20-50 ms); the namespace's cleanup does the
+			// devices of every dying namespace in one batch.
+			rt.HostVeth = ""
 		}
+	}
+	if rt.HostVeth != "" && rt.Netns == "" && linkExists(rt.HostVeth) {
+		// A veth whose namespace is already gone and that the kernel has
+		// not reaped (a state written by an older version that deleted the
+		// namespace first): delete it, both ends go at once.
+		del := []string{vethctl, "delete", rt.HostVeth}
+		e.Explain.Argv(del...)
+		if err := network.DeleteLink(rt.HostVeth, nil); err != nil && linkExists(rt.HostVeth) {
+			errs = append(errs, stepError(del, err))
+		}
+	}
+	if rt.HostVeth != "" && rt.Netns == "" && !linkExists(rt.HostVeth) {
+		rt.HostVeth = ""
 	}
 	if rt.Lease != "" {
 		if err := e.leaveNames(c); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"mini-docker/internal/explain"
 	"mini-docker/pull/image"
+	"mini-docker/vethctl/ipam"
 	"mini-docker/vethctl/network"
 )
 
@@ -60,7 +61,7 @@ func (s *Store) active() ([]network.FirewallNet, error) {
 			continue
 		}
 		sn := &net.IPNet{IP: prefix.Addr().AsSlice(), Mask: net.CIDRMask(prefix.Bits(), 32)}
-		pool, err := network.OpenPool(s.Root, sn, gw.AsSlice())
+		pool, err := ipam.OpenPool(s.Root, sn, gw.AsSlice())
 		if err != nil {
 			return nil, err
 		}

@@ -19,8 +19,9 @@
 //   - A bridge (bridge.go) is a virtual switch in the host namespace; the
 //     host ends of every container's veth plug into it, and its own
 //     address is the containers' gateway.
-//   - The allocator (ipam.go) hands each container an address of the
-//     bridge's subnet, remembered as lease files under the state root.
+//   - The allocator (package vethctl/ipam) hands each container an
+//     address of the bridge's subnet, remembered as lease files under
+//     the state root.
 //   - forward.go relays a host port to a container port in user space, as
 //     docker-proxy does; nat.go adds the masquerading rule that lets
 //     containers reach out through a host interface (lesson 05, by

@@ -277,3 +277,16 @@ func notFound(err error, name string) error {
 	}
 	return err
 }
+
+// ParseCIDR parses "ADDR/PREFIX" keeping the address as given (not the
+// network address), as `ip addr add` reads it.
+func ParseCIDR(s string) (*net.IPNet, error) {
+	ip, n, err := net.ParseCIDR(s)
+	if err != nil {
+		return nil, fmt.Errorf("invalid CIDR %q (want ADDRESS/PREFIX, e.g. 10.0.0.2/24)", s)
+	}
+	if v4 := ip.To4(); v4 != nil {
+		ip = v4
+	}
+	return &net.IPNet{IP: ip, Mask: n.Mask}, nil
+}

@@ -1,4 +1,19 @@
-package network
+// Package ipam is the address allocator of lesson 05: it hands each
+// container an address of its bridge network's subnet, as Docker's IPAM
+// does for a bridge network, and remembers the leases as files under the
+// state root, so that every process using the same root shares them.
+//
+//	subnet 172.18.0.0/16
+//	  172.18.0.0     the network address: never handed out
+//	  172.18.0.1     the gateway (the bridge's own address): never
+//	  172.18.0.2     leased to container A  (a file holding A's ID)
+//	  172.18.0.3     leased to container B
+//	  ...
+//	  172.18.255.255 the broadcast address: never
+//
+// A lease is taken and given back under flock(2), so two processes
+// starting containers at the same moment never get the same address.
+package ipam
 
 import (
 	"encoding/binary"
@@ -218,17 +233,4 @@ func u32ToIP(a uint32) net.IP {
 	ip := make(net.IP, 4)
 	binary.BigEndian.PutUint32(ip, a)
 	return ip
-}
-
-// ParseCIDR parses "ADDR/PREFIX" keeping the address as given (not the
-// network address), as `ip addr add` reads it.
-func ParseCIDR(s string) (*net.IPNet, error) {
-	ip, n, err := net.ParseCIDR(s)
-	if err != nil {
-		return nil, fmt.Errorf("invalid CIDR %q (want ADDRESS/PREFIX, e.g. 10.0.0.2/24)", s)
-	}
-	if v4 := ip.To4(); v4 != nil {
-		ip = v4
-	}
-	return &net.IPNet{IP: ip, Mask: n.Mask}, nil
 }
