@@ -28,7 +28,7 @@ func main() {
 	var o Options
 	flag.StringVar(&o.Bin, "bin", "bin", "folder holding the built toolkit (make build)")
 	flag.StringVar(&o.Out, "out", "bench/results", "folder the results are written to")
-	flag.StringVar(&o.Only, "only", "", "comma-separated benchmarks to run (start,bridge,stages,byhand,pull,overlay,scale,throughput,exec,stop,pull4,micro); default all")
+	flag.StringVar(&o.Only, "only", "", "comma-separated benchmarks to run (start,bridge,stages,byhand,pull,overlay,scale,bridgescale,throughput,exec,stop,pull4,micro); default all")
 	flag.BoolVar(&o.Quick, "quick", os.Getenv("BENCH_QUICK") == "1", "fewer runs (also BENCH_QUICK=1)")
 	flag.BoolVar(&o.NoWrite, "no-write", false, "print the table but write no results file")
 	flag.DurationVar(&o.Hold, "hold", 0, "after setup, print the environment and wait this long (to explore by hand), then clean up")
@@ -92,6 +92,7 @@ func run(o Options) error {
 		{"pull", BenchPull},
 		{"overlay", BenchOverlay},
 		{"scale", BenchScale},
+		{"bridgescale", BenchBridgeScale},
 		{"throughput", BenchThroughput},
 		{"exec", BenchExec},
 		{"stop", BenchStop},

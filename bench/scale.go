@@ -124,6 +124,11 @@ func memKiB(pid int) (rss, pss float64, err error) {
 // parallel runs n commands at once (made by mk) and returns the wall
 // time, the stdout of those that succeeded, and the errors.
 func parallel(n int, mk func(i int) (*exec.Cmd, func(*exec.Cmd) error)) (time.Duration, []string, []string) {
+	return parallelLimit(n, 30*time.Second, mk)
+}
+
+// parallelLimit is parallel with each command killed after limit.
+func parallelLimit(n int, limit time.Duration, mk func(i int) (*exec.Cmd, func(*exec.Cmd) error)) (time.Duration, []string, []string) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var outs, errs []string
@@ -140,7 +145,7 @@ func parallel(n int, mk func(i int) (*exec.Cmd, func(*exec.Cmd) error)) (time.Du
 			defer os.Remove(out.Name())
 			defer os.Remove(stderr.Name())
 			cmd.Stdout, cmd.Stderr = out, stderr
-			err := runTimeout(cmd, run, 30*time.Second)
+			err := runTimeout(cmd, run, limit)
 			out.Close()
 			stderr.Close()
 			o, _ := os.ReadFile(out.Name())
