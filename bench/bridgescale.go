@@ -20,6 +20,11 @@ import (
 func BenchBridgeScale(e *Env, r *report.Report) error {
 	const bench = "6b scale: 200 parallel run -d on the bridge"
 	n := e.runs(200, 50)
+	// One start first: the first makes the bridge, which stays (as
+	// docker0 does), so it is not counted as left behind.
+	if err := e.RunInNetns(exec.Command(e.MD(), "--root", e.Root, "run", "--rm", e.Ref, "true")); err != nil {
+		return fmt.Errorf("a first start on the bridge: %v", err)
+	}
 	before := e.Snap()
 	wall, ids, errs := parallelLimit(n, 2*time.Minute, func(i int) (*exec.Cmd, func(*exec.Cmd) error) {
 		cmd := exec.Command(e.MD(), "--root", e.Root, "run", "-d", "--name", fmt.Sprintf("mdb-bscale-%d", i), e.Ref, "sleep", "600")
