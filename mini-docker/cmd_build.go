@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/command/start"
 	"mini-docker/mini-docker/dockerfile"
 	"mini-docker/pull/store"
 )
@@ -57,7 +58,7 @@ func cmdBuild(c *ctx, args []string) error {
 	}
 	res, err := dockerfile.Build(s, e, dockerfile.Options{
 		Context: f.Arg(0), Dockerfile: *file, Tags: *tags, BuildArgs: ba, NoCache: *noCache, Target: *target, Network: *network,
-		Out: os.Stdout, Explain: f.Explainer(), Pull: pullFunc(e, c.root, f.Explaining()),
+		Out: os.Stdout, Explain: f.Explainer(), Pull: start.PullFunc(e, c.root, f.Explaining()),
 	})
 	if err != nil {
 		var re *dockerfile.RunError

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"syscall"
 
 	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/command/start"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/toolkit"
@@ -23,44 +23,6 @@ func checkRef(ref string) error {
 	return nil
 }
 
-// pullFunc runs the pull tool for run, its output on our stderr as
-// docker run shows the pull progress.
-func pullFunc(e *engine.Engine, root string, explainOn bool) engine.PullFunc {
-	return func(ref string) error {
-		p, err := e.Tools.Path("pull", "pull")
-		if err != nil {
-			return err
-		}
-		argv := []string{p, "--implicit", "--root", root}
-		if explainOn {
-			argv = append(argv, "--explain")
-		}
-		argv = append(argv, ref)
-		e.Explain.Argv(argv...)
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		endsWithUs(cmd)
-		if err := cmd.Run(); err != nil {
-			var x *exec.ExitError
-			if errors.As(err, &x) {
-				return cli.ExitCode(x.ExitCode()) // pull printed why
-			}
-			return err
-		}
-		return nil
-	}
-}
-
-// endsWithUs makes the kernel send SIGTERM to the child when we die
-// (prctl(2) PR_SET_PDEATHSIG, set between fork and exec): a killed
-// `mini-docker pull` must not leave its pull running on. SIGTERM, not
-// SIGKILL, so that pull removes its half-unpacked layer as on Ctrl-C.
-// The signal follows the thread that forked, and Go never ends a thread
-// it did not lock, so the process's death is what sends it.
-func endsWithUs(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-}
-
 // pullTool runs `pull ARGS` with our stdio (pull, images, rmi use it).
 func pullTool(c *ctx, args ...string) error {
 	t, err := toolkit.SelfTools()
@@ -74,7 +36,7 @@ func pullTool(c *ctx, args ...string) error {
 	cmd := exec.Command(p, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), "MINI_DOCKER_ROOT="+c.root)
-	endsWithUs(cmd)
+	start.EndsWithUs(cmd)
 	if err := cmd.Run(); err != nil {
 		var x *exec.ExitError
 		if errors.As(err, &x) {

@@ -18,38 +18,6 @@ import (
 	"mini-docker/mini-docker/volume/mounts"
 )
 
-// eachContainer runs fn for every name, printing the name on success as
-// Docker does, and errors (one line each) on stderr; the exit code is 1
-// when any failed.
-func eachContainer(e *engine.Engine, refs []string, quiet bool, fn func(ct *container.Container) error) error {
-	failed := 0
-	var last error
-	for _, ref := range refs {
-		ct, err := e.Find(ref)
-		if err == nil {
-			err = fn(ct)
-		}
-		if err != nil {
-			failed++
-			last = err
-			if len(refs) > 1 {
-				cli.Report(os.Stderr, tool, err)
-			}
-			continue
-		}
-		if !quiet {
-			fmt.Println(ref)
-		}
-	}
-	if failed == 0 {
-		return nil
-	}
-	if len(refs) > 1 {
-		return cli.ExitCode(1)
-	}
-	return notFound(last)
-}
-
 func open(c *ctx, f *cli.Flags, args []string, name string, n int) (*engine.Engine, error) {
 	return command.Open(c.root, f, args, name, n)
 }
@@ -94,17 +62,6 @@ func cmdKill(c *ctx, args []string) error {
 			e.WaitExit(ct, 5*time.Second)
 		}
 		return nil
-	})
-}
-
-func cmdStart(c *ctx, args []string) error {
-	f := newFlags("start", "CONTAINER...", "Start stopped containers again (in the background).", "mini-docker start demo")
-	e, err := open(c, f, args, "start", 1)
-	if err != nil {
-		return cli.Done(err)
-	}
-	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
-		return startAgain(e, ct)
 	})
 }
 

@@ -10,6 +10,8 @@ var (
 	newFlags = command.NewFlags
 	notFound = command.NotFound
 	needArgs = command.NeedArgs
+	// eachContainer runs fn for every name (command.Each).
+	eachContainer = command.Each
 )
 
 func openEngine(c *ctx, f *cli.Flags) (*engine.Engine, error) { return command.OpenEngine(c.root, f) }

@@ -26,6 +26,7 @@ import (
 	mdcontainer "mini-docker/mini-docker/command/container"
 	"mini-docker/mini-docker/command/image"
 	"mini-docker/mini-docker/command/login"
+	"mini-docker/mini-docker/command/start"
 	"mini-docker/mini-docker/command/system"
 	"mini-docker/mini-docker/cp"
 	"mini-docker/mini-docker/engine"
@@ -49,7 +50,9 @@ Containers:
   logs [-f] [-n N] [-t] C  a container's output, stdout and stderr apart
   stop CONTAINER...        SIGTERM, then SIGKILL after a grace period
   kill CONTAINER...        send a signal (default SIGKILL)
-  start CONTAINER...       start stopped containers again
+  create IMAGE [CMD...]    create a container without starting it (run's flags)
+  start [-ai] CONTAINER... start containers (-a: attached, -i: with our input)
+  attach CONTAINER         connect this terminal to a running container (ctrl-p ctrl-q detaches)
   restart CONTAINER...     stop and start
   pause CONTAINER...       freeze every process (freezer cgroup)
   unpause CONTAINER...     thaw them
@@ -178,8 +181,8 @@ var commands map[string]func(*ctx, []string) error
 func init() {
 	ps, images := rooted(mdcontainer.Ps), rooted(image.Images)
 	commands = map[string]func(*ctx, []string) error{
-		"run": cmdRun, "ps": ps, "exec": cmdExec, "logs": rooted(mdcontainer.Logs), "stop": cmdStop,
-		"kill": cmdKill, "start": cmdStart, "restart": cmdRestart, "pause": cmdPause,
+		"run": rooted(start.Run), "create": rooted(start.Create), "attach": rooted(start.Attach), "ps": ps, "exec": cmdExec, "logs": rooted(mdcontainer.Logs), "stop": cmdStop,
+		"kill": cmdKill, "start": rooted(start.Start), "restart": cmdRestart, "pause": cmdPause,
 		"unpause": cmdUnpause, "rm": cmdRm, "wait": cmdWait, "inspect": cmdInspect, "top": rooted(mdcontainer.Top),
 		"stats": rooted(mdcontainer.Stats), "rename": rooted(mdcontainer.Rename),
 		"pull": cmdPull, "images": images, "rmi": cmdRmi, "info": rooted(system.Info), "version": rooted(system.Version),

@@ -22,9 +22,18 @@ import (
 // MonitorArg is the hidden first argument that runs mini-docker as a monitor.
 const MonitorArg = "__monitor"
 
+// AttachedEnv, set to 1 in the monitor's environment, says that the
+// client that started the container (start -a) waits on descriptor
+// AttachedFd, a unix socket, for its streams (package attach).
+const (
+	AttachedEnv = "MINI_DOCKER_ATTACHED"
+	AttachedFd  = 4
+)
+
 // startMonitor starts the monitor for c and waits until the container
-// runs its command (or fails to).
-func (e *Engine) startMonitor(c *container.Container) error {
+// runs its command (or fails to). client, if not nil, is the monitor's
+// end of a socket whose other end a client reads (start -a).
+func (e *Engine) startMonitor(c *container.Container, client *os.File) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -41,6 +50,10 @@ func (e *Engine) startMonitor(c *container.Container) error {
 	cmd.Env = []string{"GOMAXPROCS=1"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.ExtraFiles = []*os.File{w}
+	if client != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, client) // fd 4: AttachedFd
+		cmd.Env = []string{AttachedEnv + "=1"}
+	}
 	if err := cmd.Start(); err != nil {
 		w.Close()
 		e.FinishFailed(c)

@@ -31,6 +31,10 @@ type Attach struct {
 	Detach bool
 	Stdin  bool // -i
 	TTY    bool // -t
+	// Client, with Detach, is the monitor's end of a connected unix
+	// socket: the client at the other end is attached before the
+	// container runs (start -a; package attach).
+	Client *os.File
 }
 
 // stage times one stage of a run for --timings.
@@ -63,7 +67,7 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	spec := planSpec(oci, &c.HostConfig)
 	spec.ID, spec.Self, spec.Root, spec.Tools = c.ID, e.self(), e.Root, e.Tools
 	spec.Upper, spec.Work = upper, work
-	spec.Console = a.TTY && !a.Detach
+	spec.Console = a.TTY || c.Config.Tty // detached: the monitor holds the terminal
 	var vethctl string
 	if onBridge(spec.Network) {
 		if vethctl, err = e.prepareBridge(c, spec); err != nil {
@@ -248,7 +252,7 @@ func (e *Engine) Start(c *container.Container, a Attach) (int, error) {
 	e.Explain.Cmd("%s", plan.ChainLine())
 	if a.Detach {
 		l.Unlock()
-		return 0, e.startMonitor(c)
+		return 0, e.startMonitor(c, a.Client)
 	}
 	l.Unlock()
 	return e.runForeground(c, a)

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"mini-docker/mini-docker/attach"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/launch"
 	"mini-docker/mini-docker/logs"
@@ -56,11 +57,30 @@ func Run(root, id string) int {
 	lf := logs.NewFile(logf)
 	stdout, stderr := lf.Stream("stdout"), lf.Stream("stderr")
 	defer logf.Close()
-	r, err := launch.Start(c, nil, stdout, stderr, false)
+	st, err := openStreams(e, c)
 	if err != nil {
 		report(err.Error())
 		e.FinishFailed(c)
 		return 125
+	}
+	var stdin io.Reader
+	if st.stdin != nil {
+		stdin = st.stdin
+	}
+	tty := c.Config.Tty
+	r, err := launch.Start(c, stdin, st.output(stdout, attach.Stdout), st.output(stderr, attach.Stderr), tty)
+	if st.stdin != nil {
+		st.stdin.Close() // the container has its own copy
+	}
+	if err != nil {
+		report(err.Error())
+		e.FinishFailed(c)
+		st.hub.End(125)
+		return 125
+	}
+	var ttyDone chan struct{}
+	if tty {
+		ttyDone, _ = st.terminal(r.Sock, c, st.output(stdout, attach.Stdout)) // no terminal: the chain failed first, Watch says so
 	}
 	cmd := r.Cmd
 	pid, started := r.Watch(e.Timings)
@@ -73,6 +93,9 @@ func Run(root, id string) int {
 	idleGC()
 	shrink()
 	cmd.Wait()
+	if ttyDone != nil {
+		<-ttyDone
+	}
 	stdout.Close()
 	stderr.Close()
 	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
@@ -84,7 +107,8 @@ func Run(root, id string) int {
 			report("ok") // it ran, and was quick
 		}
 	}
-	e.Finish(c, ws)
+	code, _ = e.Finish(c, ws)
+	st.hub.End(code)
 	return 0
 }
 

@@ -37,17 +37,9 @@ func (p *Pty) Close() {
 // terminal once the output is drained.
 func (p *Pty) Attach(in *os.File, out io.Writer, withStdin bool) func() {
 	fd := int(in.Fd())
-	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	isTerm := err == nil
-	if isTerm && withStdin {
-		raw := *old
-		raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-		raw.Oflag &^= unix.OPOST
-		raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-		raw.Cflag &^= unix.CSIZE | unix.PARENB
-		raw.Cflag |= unix.CS8
-		raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
-		unix.IoctlSetTermios(fd, unix.TCSETS, &raw)
+	restoreMode := func() {}
+	if withStdin {
+		restoreMode = MakeRaw(fd)
 	}
 	resize := func() {
 		if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil {
@@ -73,8 +65,25 @@ func (p *Pty) Attach(in *os.File, out io.Writer, withStdin bool) func() {
 	return func() {
 		<-done
 		signal.Stop(winch)
-		if isTerm && withStdin {
-			unix.IoctlSetTermios(fd, unix.TCSETS, old)
-		}
+		restoreMode()
 	}
+}
+
+// MakeRaw puts the terminal fd in raw mode, if it is one (so Ctrl-C
+// travels to the container as a byte, and its pty turns it into
+// SIGINT), and returns how to restore it.
+func MakeRaw(fd int) (restore func()) {
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return func() {}
+	}
+	raw := *old
+	raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	raw.Oflag &^= unix.OPOST
+	raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	raw.Cflag &^= unix.CSIZE | unix.PARENB
+	raw.Cflag |= unix.CS8
+	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
+	unix.IoctlSetTermios(fd, unix.TCSETS, &raw)
+	return func() { unix.IoctlSetTermios(fd, unix.TCSETS, old) }
 }

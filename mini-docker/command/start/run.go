@@ -1,0 +1,186 @@
+// Package start holds the commands that start a container and connect to
+// its streams, as Docker's: run (create, then start attached), create,
+// start [-a] [-i] and attach. A detached container's streams are held
+// by its monitor and reached through package attach.
+package start
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"mini-docker/internal/cli"
+	"mini-docker/internal/explain"
+	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/imageops"
+	"mini-docker/mini-docker/spec"
+	"mini-docker/pull/reference"
+)
+
+const runUsage = `Usage: mini-docker run [OPTIONS] IMAGE [COMMAND] [ARG...]
+
+Create and run a new container from an image, as docker run does: pull the
+image when missing, mount its layers with overlay, make the cgroup, the
+network namespace and its veth, then exec the chain
+unshare → cgroupctl exec → chroot --pivot → seccompctl → capctl → COMMAND.
+
+Options:
+%s
+Examples:
+  mini-docker run debian echo hello world
+  mini-docker run -d --name demo debian sleep 300
+  mini-docker run --rm -it debian bash
+  mini-docker run --rm -m 32m --cpus 0.5 --pids-limit 100 debian cat /sys/fs/cgroup/memory/memory.limit_in_bytes
+  mini-docker run --rm -p 127.0.0.1:8080:80 -d debian python3 -m http.server 80
+  mini-docker run --explain --rm --network none debian true
+`
+
+// Run is docker run: create, then start, attached unless -d.
+func Run(root string, args []string) error {
+	o, err := parse("run", runUsage, args)
+	if o == nil || err != nil {
+		return err
+	}
+	e, ct, err := create(root, o)
+	if err != nil {
+		return RunError(err)
+	}
+	code, err := e.Start(ct, engine.Attach{Detach: o.Detach, Stdin: o.Interactive, TTY: o.TTY})
+	if err != nil {
+		if o.Rm {
+			if cur, ferr := e.Store.Load(ct.ID); ferr == nil {
+				e.Remove(cur, true)
+			}
+		}
+		return RunError(err)
+	}
+	if o.Detach {
+		fmt.Println(ct.ID)
+		return nil
+	}
+	if code != 0 {
+		return cli.ExitCode(code)
+	}
+	return nil
+}
+
+// parse reads run's (and create's) flags and arguments; nil options
+// and no error after --help.
+func parse(name, usage string, args []string) (*spec.Options, error) {
+	var o spec.Options
+	f, help := spec.RunFlags(&o)
+	if err := f.Parse(args); err != nil {
+		return nil, &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker " + name + " --help'"}
+	}
+	if *help {
+		fmt.Printf(usage, f.FlagUsages())
+		return nil, nil
+	}
+	if fl := f.Lookup("entrypoint"); fl.Changed {
+		v := fl.Value.String()
+		o.Entrypoint = &v
+	}
+	if f.NArg() == 0 {
+		return nil, cli.Usagef("mini-docker "+name, "\"mini-docker %s\" requires at least 1 argument", name)
+	}
+	o.Image, o.Args = f.Arg(0), f.Args()[1:]
+	return &o, nil
+}
+
+// create opens the engine and records the container o describes,
+// pulling its image when needed.
+func create(root string, o *spec.Options) (*engine.Engine, *container.Container, error) {
+	e, err := engine.NewEngine(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.Explain {
+		e.Explain = explain.New(os.Stderr)
+	}
+	if o.Timings {
+		e.Timings = os.Stderr
+	}
+	if err := imageops.OpenImages(e); err != nil {
+		return nil, nil, err
+	}
+	if _, err := reference.Parse(o.Image); err != nil {
+		return nil, nil, err
+	}
+	ct, err := e.Create(o, PullFunc(e, root, o.Explain))
+	return e, ct, err
+}
+
+// RunError gives run's failures Docker's exit codes: a chain that failed
+// with its own code keeps it (125, 126, 127), everything else is 125.
+func RunError(err error) error {
+	var ue *spec.UsageError
+	if errors.As(err, &ue) {
+		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker run --help'"}
+	}
+	var ce engine.ChainExit
+	if errors.As(err, &ce) {
+		return cli.ExitCode(ce.ExitCode())
+	}
+	var ec cli.ExitCode
+	if errors.As(err, &ec) {
+		return ec
+	}
+	var te *engine.ToolError
+	if errors.As(err, &te) {
+		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: te.Hint()}
+	}
+	var mt *engine.MissingToolError
+	if errors.As(err, &mt) {
+		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "build the toolkit: make build (mini-docker runs the tools next to its own executable)"}
+	}
+	var ni *engine.ImageNotFoundError
+	if errors.As(err, &ni) {
+		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "pull it first (mini-docker pull), or drop --pull never"}
+	}
+	var nu *container.ErrNameInUse
+	if errors.As(err, &nu) {
+		return &cli.Error{Code: cli.ExitToolFailure, Err: err}
+	}
+	return cli.WithCode(err, cli.ExitToolFailure)
+}
+
+// PullFunc runs the pull tool for run, its output on our stderr as
+// docker run shows the pull progress.
+func PullFunc(e *engine.Engine, root string, explainOn bool) engine.PullFunc {
+	return func(ref string) error {
+		p, err := e.Tools.Path("pull", "pull")
+		if err != nil {
+			return err
+		}
+		argv := []string{p, "--implicit", "--root", root}
+		if explainOn {
+			argv = append(argv, "--explain")
+		}
+		argv = append(argv, ref)
+		e.Explain.Argv(argv...)
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		EndsWithUs(cmd)
+		if err := cmd.Run(); err != nil {
+			var x *exec.ExitError
+			if errors.As(err, &x) {
+				return cli.ExitCode(x.ExitCode()) // pull printed why
+			}
+			return err
+		}
+		return nil
+	}
+}
+
+// EndsWithUs makes the kernel send SIGTERM to the child when we die
+// (prctl(2) PR_SET_PDEATHSIG, set between fork and exec): a killed
+// `mini-docker pull` must not leave its pull running on. SIGTERM, not
+// SIGKILL, so that pull removes its half-unpacked layer as on Ctrl-C.
+// The signal follows the thread that forked, and Go never ends a thread
+// it did not lock, so the process's death is what sends it.
+func EndsWithUs(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+}
