@@ -7,10 +7,8 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"strconv"
 	"sync"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -103,26 +101,10 @@ func copyInput(in io.Reader, tty bool, keys []byte, send func(byte, []byte) erro
 
 // followSize sends the terminal's size now and on every SIGWINCH.
 func followSize(fd int, send func(byte, []byte) error) (stop func()) {
-	resize := func() {
-		ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ)
-		if err != nil {
-			return
-		}
+	return pty.FollowSize(fd, func(ws *unix.Winsize) {
 		var p [4]byte
 		binary.BigEndian.PutUint16(p[:], ws.Row)
 		binary.BigEndian.PutUint16(p[2:], ws.Col)
 		send(Resize, p[:])
-	}
-	resize()
-	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, syscall.SIGWINCH)
-	go func() {
-		for range winch {
-			resize()
-		}
-	}()
-	return func() {
-		signal.Stop(winch)
-		close(winch)
-	}
+	})
 }

@@ -41,19 +41,9 @@ func (p *Pty) Attach(in *os.File, out io.Writer, withStdin bool) func() {
 	if withStdin {
 		restoreMode = MakeRaw(fd)
 	}
-	resize := func() {
-		if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil {
-			unix.IoctlSetWinsize(int(p.Master.Fd()), unix.TIOCSWINSZ, ws)
-		}
-	}
-	resize()
-	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, syscall.SIGWINCH)
-	go func() {
-		for range winch {
-			resize()
-		}
-	}()
+	stopResize := FollowSize(fd, func(ws *unix.Winsize) {
+		unix.IoctlSetWinsize(int(p.Master.Fd()), unix.TIOCSWINSZ, ws)
+	})
 	if withStdin {
 		go io.Copy(p.Master, in)
 	}
@@ -64,8 +54,31 @@ func (p *Pty) Attach(in *os.File, out io.Writer, withStdin bool) func() {
 	}()
 	return func() {
 		<-done
-		signal.Stop(winch)
+		stopResize()
 		restoreMode()
+	}
+}
+
+// FollowSize calls fn with the size of the terminal fd now and on
+// every SIGWINCH (the kernel's signal that a terminal's size changed),
+// until stop is called.
+func FollowSize(fd int, fn func(*unix.Winsize)) (stop func()) {
+	resize := func() {
+		if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil {
+			fn(ws)
+		}
+	}
+	resize()
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	go func() {
+		for range winch {
+			resize()
+		}
+	}()
+	return func() {
+		signal.Stop(winch)
+		close(winch)
 	}
 }
 
