@@ -143,6 +143,16 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 		return err
 	}
 	var errs []error
+	if rt.HostVeth != "" && rt.Netns != "" && linkExists(rt.HostVeth) {
+		// The kernel reaps the namespace, and the veth with it, in the
+		// background: seconds later on a loaded host. Until then the old
+		// eth0 would still answer for an address the pool may already
+		// have leased to a new container. Down, its bridge port forwards
+		// nothing.
+		if err := network.SetLinkDown(rt.HostVeth, e.Explain); err != nil && linkExists(rt.HostVeth) {
+			errs = append(errs, err)
+		}
+	}
 	if rt.Netns != "" {
 		if _, err := os.Stat("/run/netns/" + rt.Netns); err == nil {
 			// In-process, through vethctl's package.

@@ -211,6 +211,27 @@ func DeleteLink(name string, ex *explain.Printer) error {
 	return nil
 }
 
+// SetLinkDown takes a link of the caller's namespace down (`ip link set
+// NAME down`). On one end of a veth pair it cuts the carrier of both, and
+// on a bridge port it stops the forwarding at once: far cheaper than
+// deleting the link, which waits for the kernel's cleanup of the device.
+func SetLinkDown(name string, ex *explain.Printer) error {
+	h, err := NS{}.handle()
+	if err != nil {
+		return fmt.Errorf("set link %s down: netlink: %w", name, err)
+	}
+	defer h.Close()
+	l, err := h.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("set link %s down: %w", name, notFound(err, name))
+	}
+	ex.Cmd("ip link set %s down", explain.Quote(name))
+	if err := h.LinkSetDown(l); err != nil {
+		return fmt.Errorf("set link %s down: %w", name, err)
+	}
+	return nil
+}
+
 // AddAddr assigns addr to the link called name in ns (`ip addr add`).
 func AddAddr(ns NS, name string, addr *net.IPNet, ex *explain.Printer) error {
 	h, err := ns.handle()
