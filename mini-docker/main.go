@@ -90,7 +90,7 @@ Host:
   info                     what this host supports
   compare [FLAGS] IMAGE    the same run under docker and mini-docker, side by side
   lesson list|check ID     the workshop's exercises, checked on the live system
-  network create|ls|inspect|rm|prune   user-defined bridge networks
+  network COMMAND          user networks: create ls inspect rm prune connect disconnect
   port CONTAINER           the host ports its ports are published on (-p, -P)
   runtime COMMAND ...      an OCI runtime with runc's command line (create, start, state, ...)
   system prune             remove stopped containers and leftovers of crashes

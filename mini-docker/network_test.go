@@ -293,6 +293,9 @@ func TestPublishAllPorts(t *testing.T) {
 	if got := h.must("port", "web", "80"); got != "0.0.0.0:"+hostPort+"\n" {
 		t.Errorf("port web 80 = %q", got)
 	}
+	if got := h.must("ps", "--format", "{{.Ports}}", "-f", "name=web"); got != "0.0.0.0:"+hostPort+"->80/tcp\n" {
+		t.Errorf("ps's PORTS = %q, want docker ps's 0.0.0.0:%s->80/tcp", got, hostPort)
+	}
 	var got string
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		cmd := exec.Command("nsenter", "--net=/run/netns/"+h.netns, "/bin/busybox", "sh", "-c", `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 10 127.0.0.1 `+hostPort)

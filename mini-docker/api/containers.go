@@ -19,6 +19,7 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/formatter"
+	"mini-docker/mini-docker/networks"
 	"mini-docker/mini-docker/spec"
 	"mini-docker/pull/reference"
 )
@@ -149,13 +150,7 @@ func summary(ct *container.Container) mobycontainer.Summary {
 		Labels: ct.Config.Labels, State: ct.State.Status, Status: formatter.Status(ct), Ports: []mobycontainer.PortSummary{},
 		Mounts: []mobycontainer.MountPoint{}}
 	sum.HostConfig.NetworkMode = string(ct.HostConfig.NetworkMode)
-	for port, bs := range ct.HostConfig.PortBindings {
-		for _, b := range bs {
-			pub, _ := strconv.Atoi(b.HostPort)
-			sum.Ports = append(sum.Ports, mobycontainer.PortSummary{IP: b.HostIP, PrivatePort: port.Num(), PublicPort: uint16(pub), Type: string(port.Proto())})
-		}
-	}
-	sort.Slice(sum.Ports, func(i, j int) bool { return sum.Ports[i].PrivatePort < sum.Ports[j].PrivatePort })
+	sum.Ports = networks.PortSummaries(ct) // the ports it got, as Docker lists them
 	return sum
 }
 

@@ -269,6 +269,10 @@ func TestCompareSuite(t *testing.T) {
 	}{
 		{"default", nil},
 		{"network-none", []string{"--network", "none"}},
+		// The /etc files' flags (a user network of Docker's would be a bridge
+		// on the host's namespace, which the tests leave alone).
+		{"network-none-names", []string{"--network", "none", "-h", "box", "--add-host", "db:10.1.2.3", "--dns", "9.9.9.9",
+			"--dns-search", "a.example", "--dns-option", "ndots:2"}},
 		{"limits", []string{"-m", "64m", "--cpus", "0.5", "--pids-limit", "50"}},
 		{"caps", []string{"--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE"}},
 		{"read-only", []string{"--read-only"}},

@@ -186,6 +186,9 @@ func (e *Engine) release(c *container.Container) (*container.Container, error) {
 	}
 	var errs []error
 	portmap.Stop(c)
+	if err := e.networks().ReleaseConnected(e.Store, c, e.Explain); err != nil {
+		errs = append(errs, err)
+	}
 	if err := e.releaseNetwork(c); err != nil {
 		errs = append(errs, err)
 	}

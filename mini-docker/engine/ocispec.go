@@ -25,6 +25,10 @@ func (e *Engine) ociPaths(c *container.Container) spec.OCIPaths {
 	if ownNetns(c.HostConfig.NetworkMode) {
 		at.Netns = "/run/netns/" + NetnsName(c.ID)
 	}
+	if c.HostConfig.NetworkMode.IsContainer() && c.HostsPath != "" {
+		at.Netns = c.NetworkSettings.SandboxKey
+		at.Etc = spec.EtcFiles{Hostname: c.HostnamePath, Hosts: c.HostsPath, ResolvConf: c.ResolvConfPath}
+	}
 	if c.HostConfig.Init != nil && *c.HostConfig.Init {
 		at.Init = e.self()
 	}

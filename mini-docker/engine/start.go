@@ -60,6 +60,11 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 			return nil, err
 		}
 	}
+	if c.HostConfig.NetworkMode.IsContainer() {
+		if err := networks.JoinNetns(e.Store, c, e.Explain); err != nil {
+			return nil, err
+		}
+	}
 	oci, err := e.OCISpec(c)
 	if err != nil {
 		return nil, err
@@ -78,20 +83,7 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		spec.Netns = NetnsName(c.ID)
 		c.NetworkSettings.SandboxKey = "/run/netns/" + spec.Netns
 	}
-	etc, err := networks.WriteEtcFiles(dir, c.Config.Hostname, bridgeIP(c), spec.Network == container.NetworkHost)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range []string{etc.Hostname, etc.Hosts, etc.ResolvConf} {
-		if !e.Explain.Enabled() {
-			break
-		}
-		if b, err := os.ReadFile(p); err == nil {
-			e.Explain.File(p, b) // the command that writes it, as it is now
-		}
-	}
-	c.HostnamePath, c.HostsPath, c.ResolvConfPath = etc.Hostname, etc.Hosts, etc.ResolvConf
-	if err := e.joinNames(c, spec); err != nil {
+	if err := e.etcFiles(c, spec, dir); err != nil {
 		return nil, err
 	}
 
@@ -114,17 +106,50 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	if err := mounts.Prepare(e.Volumes(), c, merged); err != nil {
 		return nil, err
 	}
-	if onBridge(spec.Network) && len(portmap.Published(c)) > 0 {
-		ip, _, _ := strings.Cut(spec.Addr, "/")
-		if err := portmap.Start(e.Explain, e.Store, vethctl, c, ip); err != nil {
-			return nil, err
-		}
-		// The forwarders' PIDs, for release.
-		if err := e.Store.Save(c); err != nil {
+	if onBridge(spec.Network) {
+		if err := e.connectAndPublish(c, spec, vethctl); err != nil {
 			return nil, err
 		}
 	}
 	return plan, nil
+}
+
+// etcFiles writes c's /etc files (with --network container:NAME, c has the
+// other's) and adds c to the names of its user network's members.
+func (e *Engine) etcFiles(c *container.Container, spec *Spec, dir string) error {
+	if !spec.Network.IsContainer() {
+		etc, err := networks.WriteEtcFiles(dir, c, bridgeIP(c), spec.Network == container.NetworkHost)
+		if err != nil {
+			return err
+		}
+		for _, p := range []string{etc.Hostname, etc.Hosts, etc.ResolvConf} {
+			if !e.Explain.Enabled() {
+				break
+			}
+			if b, err := os.ReadFile(p); err == nil {
+				e.Explain.File(p, b) // the command that writes it, as it is now
+			}
+		}
+		c.HostnamePath, c.HostsPath, c.ResolvConfPath = etc.Hostname, etc.Hosts, etc.ResolvConf
+	}
+	return e.joinNames(c, spec)
+}
+
+// connectAndPublish wires the networks connected to c besides its first
+// (network connect), then starts its ports' forwarders, recording both.
+func (e *Engine) connectAndPublish(c *container.Container, spec *Spec, vethctl string) error {
+	err := e.networks().WireConnected(e.Store, c, e.Explain)
+	if serr := e.Store.Save(c); err == nil {
+		err = serr
+	}
+	if err != nil || len(portmap.Published(c)) == 0 {
+		return err
+	}
+	ip, _, _ := strings.Cut(spec.Addr, "/")
+	if err := portmap.Start(e.Explain, e.Store, vethctl, c, ip); err != nil {
+		return err
+	}
+	return e.Store.Save(c) // the forwarders' PIDs, for release
 }
 
 // planSpec is what the plan is made from: the OCI spec read into the
@@ -176,7 +201,10 @@ func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (string, erro
 	if old := ns.Networks[n.Name]; old != nil {
 		ep.Aliases = old.Aliases
 	}
-	ns.Networks = map[string]*container.EndpointSetting{n.Name: ep}
+	if ns.Networks == nil {
+		ns.Networks = map[string]*container.EndpointSetting{}
+	}
+	ns.Networks[n.Name] = ep // beside those of network connect (Prepare wires them)
 	if n.Name == networks.Default {
 		// Docker fills the top-level fields for the default bridge only.
 		ns.IPAddress, ns.Gateway, ns.IPPrefixLen = ip, gw.String(), prefix.Bits()

@@ -10,6 +10,7 @@ import (
 	"github.com/docker/go-units"
 
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/networks"
 )
 
 // DefaultContainerTable is docker ps's table.
@@ -77,20 +78,10 @@ func (c *ContainerContext) RunningFor() string {
 	return units.HumanDuration(time.Now().UTC().Sub(c.C.Created)) + " ago"
 }
 
-// Ports lists the published ports, "0.0.0.0:8080->80/tcp".
+// Ports is docker ps's PORTS column: "0.0.0.0:8080->80/tcp", and
+// "80/tcp" for an exposed port that is not published (networks.DisplayPorts).
 func (c *ContainerContext) Ports() string {
-	var out []string
-	for k, bs := range c.C.HostConfig.PortBindings {
-		for _, b := range bs {
-			ip := "0.0.0.0"
-			if b.HostIP.IsValid() {
-				ip = b.HostIP.String()
-			}
-			out = append(out, fmt.Sprintf("%s:%s->%s", ip, b.HostPort, k))
-		}
-	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
+	return networks.DisplayPorts(networks.PortSummaries(c.C))
 }
 
 // State is Docker's one-word state: created, running, paused, exited, dead.

@@ -35,9 +35,11 @@ isolated from the others; containers on one find each other by name.`,
 			{Name: "inspect", Usage: "inspect [-f FORMAT] NETWORK...", Summary: "Docker's JSON for networks, with their containers", Run: c.inspect},
 			{Name: "rm", Usage: "rm NETWORK...", Summary: "remove networks no container uses", Run: c.rm},
 			{Name: "prune", Usage: "prune [-f]", Summary: "remove every network no container uses", Run: c.prune},
+			{Name: "connect", Usage: "connect [--alias NAME] NETWORK CONTAINER", Summary: "connect a container to a network (one more interface)", Run: c.connect},
+			{Name: "disconnect", Usage: "disconnect NETWORK CONTAINER", Summary: "disconnect a container from a network", Run: c.disconnect},
 		},
 		Examples: []string{"mini-docker network create app", "mini-docker run -d --network app --name db busybox sleep 300",
-			"mini-docker run --rm --network app busybox ping -c1 db", "mini-docker network inspect app"},
+			"mini-docker run --rm --network app busybox ping -c1 db", "mini-docker network connect app web", "mini-docker network inspect app"},
 	}
 	return d.Run(args)
 }

@@ -144,7 +144,7 @@ func Members(cs *container.Store, n *Network) ([]*container.Container, error) {
 	}
 	var out []*container.Container
 	for _, c := range all {
-		if ep := c.NetworkSettings.Networks[n.Name]; ep != nil && ep.IPAddress != "" && c.Runtime.Lease != "" {
+		if Attached(c, n.Name) {
 			out = append(out, c)
 		}
 	}

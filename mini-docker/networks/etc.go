@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/spec"
 )
 
@@ -17,9 +18,11 @@ import (
 // address or the host's DNS servers. Docker's network code (libnetwork's
 // etchosts and resolvconf) writes them; so does this package.
 
-// HostsFile returns Docker's /etc/hosts for a container with hostname
-// and address ip (empty with --network none).
-func HostsFile(hostname, ip string) []byte {
+// HostsFile returns Docker's /etc/hosts for container c with address
+// ip (empty with --network none): the defaults, the --add-host lines
+// (host-gateway is the default bridge's gateway, the host as its
+// containers reach it), then c's own name.
+func HostsFile(c *container.Container, ip string) []byte {
 	var b bytes.Buffer
 	b.WriteString("127.0.0.1\tlocalhost\n")
 	b.WriteString("::1\tlocalhost ip6-localhost ip6-loopback\n")
@@ -27,8 +30,10 @@ func HostsFile(hostname, ip string) []byte {
 	b.WriteString("ff00::0\tip6-mcastprefix\n")
 	b.WriteString("ff02::1\tip6-allnodes\n")
 	b.WriteString("ff02::2\tip6-allrouters\n")
+	_, gw := Subnet(defaultNetwork())
+	b.WriteString(spec.ExtraHostLines(c.HostConfig.ExtraHosts, gw.String()))
 	if ip != "" {
-		fmt.Fprintf(&b, "%s\t%s\n", ip, hostname)
+		fmt.Fprintf(&b, "%s\t%s\n", ip, c.Config.Hostname)
 	}
 	return b.Bytes()
 }
@@ -63,14 +68,15 @@ func ResolvConf(host []byte, keepLoopback bool) []byte {
 	return out.Bytes()
 }
 
-// WriteEtcFiles writes hostname, hosts and resolv.conf into dir.
-func WriteEtcFiles(dir, hostname, ip string, hostNetwork bool) (spec.EtcFiles, error) {
+// WriteEtcFiles writes c's hostname, hosts and resolv.conf into dir.
+func WriteEtcFiles(dir string, c *container.Container, ip string, hostNetwork bool) (spec.EtcFiles, error) {
+	hostname, hc := c.Config.Hostname, &c.HostConfig
 	e := spec.EtcFiles{
 		Hostname:   filepath.Join(dir, "hostname"),
 		Hosts:      filepath.Join(dir, "hosts"),
 		ResolvConf: filepath.Join(dir, "resolv.conf"),
 	}
-	hosts := HostsFile(hostname, ip)
+	hosts := HostsFile(c, ip)
 	if hostNetwork {
 		if b, err := os.ReadFile("/etc/hosts"); err == nil {
 			hosts = b
@@ -83,7 +89,7 @@ func WriteEtcFiles(dir, hostname, ip string, hostNetwork bool) (spec.EtcFiles, e
 	for path, data := range map[string][]byte{
 		e.Hostname:   []byte(hostname + "\n"),
 		e.Hosts:      hosts,
-		e.ResolvConf: ResolvConf(host, hostNetwork),
+		e.ResolvConf: spec.BuildResolvConf(ResolvConf(host, hostNetwork), hc.DNS, hc.DNSSearch, hc.DNSOptions),
 	} {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			return e, fmt.Errorf("write %s: %w", path, err)

@@ -19,36 +19,38 @@ import (
 // so it is rewritten in place (same inode): a new file renamed over it
 // would not be seen through the mount, which holds the old inode.
 
-// UpdateHosts rewrites the hosts file of every member of n: joined (if
-// not nil) counts as a member, the container with ID left does not.
+// UpdateHosts rewrites the hosts files after a container joined n
+// (joined, as it is now, not yet saved) or left it (the container with
+// ID left): the file of every member of n, and the leaving one's own.
+// A container on several user networks lists the members of each.
 func (s *Store) UpdateHosts(cs *container.Store, n *Network, joined *container.Container, left string, ex *explain.Printer) error {
 	if n.Name == Default {
 		return nil // the default bridge has no names, as in Docker
 	}
-	unlock, err := s.lock("hosts-" + n.ID[:12] + ".lock")
+	unlock, err := s.lock("hosts.lock")
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	members, err := Members(cs, n)
+	all, _, err := cs.List()
 	if err != nil {
 		return err
 	}
-	var keep []*container.Container
-	for _, m := range members {
-		if m.ID != left && (joined == nil || m.ID != joined.ID) {
-			keep = append(keep, m)
+	v := hostsView{left: left, net: n.Name}
+	for _, c := range all {
+		if joined == nil || c.ID != joined.ID {
+			v.all = append(v.all, c)
 		}
 	}
 	if joined != nil {
-		keep = append(keep, joined)
+		v.all = append(v.all, joined)
 	}
-	sort.Slice(keep, func(i, j int) bool { return keep[i].Name < keep[j].Name })
-	for _, m := range keep {
-		if m.HostsPath == "" {
+	sort.Slice(v.all, func(i, j int) bool { return v.all[i].Name < v.all[j].Name })
+	for _, m := range v.all {
+		if m.HostsPath == "" || (!v.member(m, n.Name) && m.ID != left) {
 			continue
 		}
-		b := hostsFor(m, keep, n)
+		b := v.hostsFor(m)
 		if ex.Enabled() {
 			ex.Cmd("printf '%%s\\n' %s > %s", explain.Join(strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")...), explain.Quote(m.HostsPath))
 		}
@@ -59,19 +61,47 @@ func (s *Store) UpdateHosts(cs *container.Store, n *Network, joined *container.C
 	return nil
 }
 
-// hostsFor is m's hosts file: its own, then a line per other member.
-func hostsFor(m *container.Container, members []*container.Container, n *Network) []byte {
-	ep := m.NetworkSettings.Networks[n.Name]
+// hostsView is every container as the hosts files must show them: the
+// one with ID left no longer on the network named net.
+type hostsView struct {
+	all       []*container.Container
+	left, net string
+}
+
+func (v hostsView) member(c *container.Container, name string) bool {
+	return Attached(c, name) && (c.ID != v.left || name != v.net)
+}
+
+// hostsFor is m's hosts file: its own lines (its address on its first
+// network), then, for each user network it is on, a line per other member.
+func (v hostsView) hostsFor(m *container.Container) []byte {
+	var names []string
+	for name := range m.NetworkSettings.Networks {
+		if v.member(m, name) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	ip := ""
+	if ep := m.NetworkSettings.Networks[PrimaryNetwork(m)]; ep != nil && v.member(m, PrimaryNetwork(m)) {
+		ip = ep.IPAddress
+	} else if len(names) > 0 {
+		ip = m.NetworkSettings.Networks[names[0]].IPAddress
+	}
 	var b bytes.Buffer
-	b.Write(HostsFile(m.Config.Hostname, ep.IPAddress))
-	fmt.Fprintf(&b, "# network %s\n", n.Name)
-	for _, o := range members {
-		if o.ID == m.ID {
+	b.Write(HostsFile(m, ip))
+	for _, name := range names {
+		if name == Default {
 			continue
 		}
-		oe := o.NetworkSettings.Networks[n.Name]
-		names := append([]string{strings.TrimPrefix(o.Name, "/")}, oe.Aliases...)
-		fmt.Fprintf(&b, "%s\t%s\n", oe.IPAddress, strings.Join(names, " "))
+		fmt.Fprintf(&b, "# network %s\n", name)
+		for _, o := range v.all {
+			if o.ID == m.ID || !v.member(o, name) {
+				continue
+			}
+			oe := o.NetworkSettings.Networks[name]
+			fmt.Fprintf(&b, "%s\t%s\n", oe.IPAddress, strings.Join(append([]string{strings.TrimPrefix(o.Name, "/")}, oe.Aliases...), " "))
+		}
 	}
 	return b.Bytes()
 }

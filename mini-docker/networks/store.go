@@ -82,8 +82,19 @@ func Subnet(n *Network) (netip.Prefix, netip.Addr) {
 	return n.IPAM.Config[0].Subnet, n.IPAM.Config[0].Gateway
 }
 
+// modes are the networks that are modes of run rather than bridges:
+// found by name, never listed by List (network ls prints them itself,
+// with these IDs' first 12 digits).
+var modes = map[string]*Network{
+	"host": {Name: "host", ID: strings.Repeat("0", 11) + "1" + strings.Repeat("0", 52), Scope: "local", Driver: "host"},
+	"none": {Name: "none", ID: strings.Repeat("0", 11) + "2" + strings.Repeat("0", 52), Scope: "local", Driver: "null"},
+}
+
 // Find returns the network named ref, or whose ID is or starts with ref.
 func (s *Store) Find(ref string) (*Network, error) {
+	if n := modes[ref]; n != nil {
+		return n, nil
+	}
 	all, err := s.List()
 	if err != nil {
 		return nil, err

@@ -50,7 +50,11 @@ type Options struct {
 	VolumesFrom []string
 	Publish     []string
 	PublishAll  bool   // -P: every exposed port on a free host port
-	Network     string // bridge (default), none, host
+	Network     string // bridge (default), none, host, NAME, container:NAME
+	DNS         []string
+	DNSSearch   []string
+	DNSOptions  []string
+	AddHost     []string // NAME:IP or NAME:host-gateway
 	Memory      string
 	MemorySwap  string
 	CPUs        string
@@ -100,7 +104,11 @@ func RunFlags(o *Options) (*pflag.FlagSet, *bool) {
 	f.StringArrayVar(&o.VolumesFrom, "volumes-from", nil, "mount volumes from the specified container(s): CONTAINER[:ro|rw]")
 	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a container's port: [IP:][HOSTPORT:]PORT[/udp] (userland forwarder; no HOSTPORT: a free one)")
 	f.BoolVarP(&o.PublishAll, "publish-all", "P", false, "publish every exposed port (the image's EXPOSE) on a free host port")
-	f.StringVar(&o.Network, "network", "bridge", "network: bridge, none, host or a network's name (mini-docker network create)")
+	f.StringVar(&o.Network, "network", "bridge", "network: bridge, none, host, a network's name (mini-docker network create), or container:NAME (join that container's network namespace)")
+	f.StringArrayVar(&o.DNS, "dns", nil, "set custom DNS servers (/etc/resolv.conf's nameserver lines)")
+	f.StringArrayVar(&o.DNSSearch, "dns-search", nil, "set custom DNS search domains (\".\" for none)")
+	f.StringArrayVar(&o.DNSOptions, "dns-option", nil, "set DNS options (/etc/resolv.conf's options line, e.g. ndots:2)")
+	f.StringArrayVar(&o.AddHost, "add-host", nil, "add a custom host-to-IP mapping to /etc/hosts: NAME:IP, or NAME:host-gateway for the host")
 	f.StringVarP(&o.Memory, "memory", "m", "", "memory limit")
 	f.StringVar(&o.MemorySwap, "memory-swap", "", "memory plus swap limit, -1 for unlimited swap")
 	f.StringVar(&o.CPUs, "cpus", "", "number of CPUs")
@@ -148,10 +156,20 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 		mode = container.NetworkBridge
 	case container.NetworkBridge, container.NetworkNone, container.NetworkHost:
 	default:
+		if mode.IsContainer() {
+			break // the container is looked up when this one starts
+		}
 		// A user-defined network: the engine looks it up.
 		if !mode.IsUserDefined() || strings.ContainsAny(o.Network, "/ \t\n") {
 			return nil, fmt.Errorf("network %s not found", o.Network)
 		}
+	}
+	dns, search, err := o.parseNames()
+	if err != nil {
+		return nil, err
+	}
+	if err := o.checkJoin(mode); err != nil {
+		return nil, err
 	}
 	if mode == container.NetworkNone || mode == container.NetworkHost {
 		ports = network.PortMap{} // Docker ignores -p outside a bridge network
@@ -162,6 +180,7 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 		CapAdd: o.CapAdd, CapDrop: o.CapDrop, Privileged: o.Privileged, ReadonlyRootfs: o.ReadOnly,
 		SecurityOpt: SecurityOpts(sec), ShmSize: 64 << 20,
 	}
+	hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.ExtraHosts = dns, search, o.DNSOptions, o.AddHost
 	hc.Memory, hc.MemorySwap, hc.NanoCPUs, hc.CPUShares = limits.Memory, limits.MemorySwap, limits.NanoCPUs, limits.CPUShares
 	if limits.PidsLimit != 0 {
 		hc.PidsLimit = &limits.PidsLimit
@@ -175,6 +194,29 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 		hc.Init = &o.Init
 	}
 	return hc, nil
+}
+
+// checkJoin refuses, with --network container:NAME, the flags that
+// set what the joined container owns, in Docker's words (moby's
+// runconfig.validateNetContainerMode).
+func (o *Options) checkJoin(mode container.NetworkMode) error {
+	if !mode.IsContainer() {
+		return nil
+	}
+	switch {
+	case mode.ConnectedContainer() == "":
+		//lint:ignore ST1005 Docker's own words, as docker prints them
+		return fmt.Errorf("Invalid network mode: invalid container format container:<name|id>")
+	case o.Hostname != "":
+		return fmt.Errorf("conflicting options: hostname and the network mode")
+	case len(o.DNS) > 0:
+		return fmt.Errorf("conflicting options: dns and the network mode")
+	case len(o.AddHost) > 0:
+		return fmt.Errorf("conflicting options: custom host-to-IP mapping and the network mode")
+	case len(o.Publish) > 0 || o.PublishAll:
+		return fmt.Errorf("conflicting options: port publishing and the container type network mode")
+	}
+	return nil
 }
 
 // Limits are the parsed resource flags.

@@ -1,0 +1,320 @@
+package networks
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net"
+	"slices"
+	"sort"
+	"strings"
+
+	"mini-docker/internal/explain"
+	"mini-docker/mini-docker/container"
+	"mini-docker/vethctl/ipam"
+	"mini-docker/vethctl/network"
+)
+
+// network connect and disconnect: a running container gains or loses
+// an interface on a network, as Docker's do. The container's first
+// network (run's --network) is wired by the engine when it starts, as
+// eth0; each network connected later is one more veth pair into the
+// same network namespace: eth1, eth2, ..., with an address from that
+// network's pool and the route to its subnet only (the default route
+// stays with the first network, as in Docker). The host end's name is
+// derived from the container and the network, so nothing more is
+// recorded than the endpoint Docker shows in NetworkSettings.Networks.
+
+// Docker's refusals (moby's runconfig and daemon errors).
+var (
+	ErrConflictHostNetwork   = errors.New("container cannot be disconnected from host network or connected to host network")
+	ErrConflictSharedNetwork = errors.New("container sharing network namespace with another container or host cannot be connected to any other network")
+	ErrConflictNoNetwork     = errors.New("container cannot be connected to multiple networks with one of the networks in private (none) mode")
+)
+
+// EndpointOptions are an endpoint's settings: network connect's
+// --alias, run's --network-alias.
+type EndpointOptions struct {
+	Aliases []string
+}
+
+// PrimaryNetwork is the name of the network c was run on (--network):
+// the engine wires it, as eth0, when c starts.
+func PrimaryNetwork(c *container.Container) string {
+	return c.HostConfig.NetworkMode.NetworkName()
+}
+
+// Attached reports whether c holds an address on the network named
+// name now: the primary network while the engine's lease stands, a
+// connected one while its endpoint has an address.
+func Attached(c *container.Container, name string) bool {
+	ep := c.NetworkSettings.Networks[name]
+	if ep == nil || ep.IPAddress == "" {
+		return false
+	}
+	return name != PrimaryNetwork(c) || c.Runtime.Lease != ""
+}
+
+// ConnectedVeth is the host end's name of c's veth on n (not the
+// primary network's, which the engine names at random as Docker does).
+func ConnectedVeth(c *container.Container, n *Network) string {
+	h := fnv.New32a()
+	h.Write([]byte(c.ID + n.ID))
+	return fmt.Sprintf("veth%07x", h.Sum32()&0xfffffff)
+}
+
+// checkConnect refuses what Docker refuses: a container on the host's
+// network, one sharing another's namespace, --network none, and the
+// host and none networks themselves.
+func checkConnect(c *container.Container, n *Network) error {
+	mode := c.HostConfig.NetworkMode
+	switch {
+	case mode.IsHost() || n.Name == "host":
+		return ErrConflictHostNetwork
+	case mode.IsContainer():
+		return ErrConflictSharedNetwork
+	case mode.IsNone() || n.Name == "none":
+		return ErrConflictNoNetwork
+	}
+	if _, ok := c.NetworkSettings.Networks[n.Name]; ok {
+		return fmt.Errorf("endpoint with name %s already exists in network %s", strings.TrimPrefix(c.Name, "/"), n.Name)
+	}
+	return nil
+}
+
+// Connect attaches c to n. A running c gets its interface now (Wire);
+// a stopped one has the endpoint recorded, and gets it when it starts.
+// The caller holds c's lock and saves c.
+func (s *Store) Connect(cs *container.Store, c *container.Container, n *Network, o EndpointOptions, ex *explain.Printer) error {
+	if err := checkConnect(c, n); err != nil {
+		return err
+	}
+	if err := checkEndpoint(o); err != nil {
+		return err
+	}
+	if c.NetworkSettings.Networks == nil {
+		c.NetworkSettings.Networks = map[string]*container.EndpointSetting{}
+	}
+	ep := &container.EndpointSetting{NetworkID: n.ID, Aliases: o.Aliases}
+	c.NetworkSettings.Networks[n.Name] = ep
+	if !c.State.Running || c.Runtime.Netns == "" {
+		return nil
+	}
+	if err := s.Wire(cs, c, n, ex); err != nil {
+		delete(c.NetworkSettings.Networks, n.Name)
+		return err
+	}
+	return nil
+}
+
+// checkEndpoint checks the aliases, names /etc/hosts can carry.
+func checkEndpoint(o EndpointOptions) error {
+	for _, a := range o.Aliases {
+		if a == "" || strings.ContainsAny(a, " \t\n#") {
+			return fmt.Errorf("invalid alias %q", a)
+		}
+	}
+	return nil
+}
+
+// pool opens n's address pool (vethctl's, under <root>/network).
+func (s *Store) pool(n *Network) (*ipam.Pool, error) {
+	prefix, gw := Subnet(n)
+	sn := &net.IPNet{IP: prefix.Addr().AsSlice(), Mask: net.CIDRMask(prefix.Bits(), 32)}
+	return ipam.OpenPool(s.Root, sn, gw.AsSlice())
+}
+
+// Wire gives running c its interface on n, whose endpoint c records:
+// an address from n's pool, n's bridge (made on first use), a veth
+// pair with the next free ethN in c's namespace, then the firewall's
+// rules and the names of n's members. Whatever was made is undone on
+// failure.
+func (s *Store) Wire(cs *container.Store, c *container.Container, n *Network, ex *explain.Printer) (err error) {
+	ep := c.NetworkSettings.Networks[n.Name]
+	prefix, gw := Subnet(n)
+	pool, err := s.pool(n)
+	if err != nil {
+		return err
+	}
+	leases, err := pool.Leases()
+	if err != nil {
+		return err
+	}
+	ex.Argv("vethctl", "ipam", "alloc", c.ID, "--subnet", prefix.String(), "--gateway", gw.String(), "--root", s.Root)
+	ip, err := pool.Allocate(c.ID)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			pool.Release(c.ID)
+		}
+	}()
+	brAddr := &net.IPNet{IP: gw.AsSlice(), Mask: net.CIDRMask(prefix.Bits(), 32)}
+	if _, _, err = network.EnsureBridge(Bridge(n), brAddr, ex); err != nil {
+		return err
+	}
+	peer, err := freeEth(c.Runtime.Netns)
+	if err != nil {
+		return err
+	}
+	v := network.Veth{Host: ConnectedVeth(c, n), Peer: peer, NS: network.Named(c.Runtime.Netns), Addr: pool.CIDR(ip), Bridge: Bridge(n)}
+	ex.Argv("vethctl", "create", v.Host, v.Peer, "--netns", c.Runtime.Netns, "--addr", v.Addr.String(), "--bridge", v.Bridge)
+	undo, err := network.CreateVeth(v, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			undo()
+		}
+	}()
+	ep.IPAddress, ep.IPPrefixLen, ep.Gateway = ip.String(), prefix.Bits(), gw.String()
+	if len(leases) == 0 { // n's first container: its rules are not there yet
+		if err = s.SyncFirewall(ex); err != nil {
+			return err
+		}
+	}
+	return s.UpdateHosts(cs, n, c, "", ex)
+}
+
+// freeEth is the lowest ethN that the namespace has no link of.
+func freeEth(netns string) (string, error) {
+	var names []string
+	err := network.Named(netns).Do(func() error {
+		ifs, err := net.Interfaces()
+		for _, i := range ifs {
+			names = append(names, i.Name)
+		}
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("list the links of %s: %w", netns, err)
+	}
+	for i := 0; ; i++ {
+		if name := fmt.Sprintf("eth%d", i); !slices.Contains(names, name) {
+			return name, nil
+		}
+	}
+}
+
+// Disconnect detaches c from n: its interface goes (the veth, the
+// address back to the pool), the other members forget its name, and
+// the endpoint is no longer recorded. The caller holds c's lock and
+// saves c.
+func (s *Store) Disconnect(cs *container.Store, c *container.Container, n *Network, ex *explain.Printer) error {
+	if c.HostConfig.NetworkMode.IsHost() || n.Name == "host" {
+		return ErrConflictHostNetwork
+	}
+	if _, ok := c.NetworkSettings.Networks[n.Name]; !ok {
+		return fmt.Errorf("container %s is not connected to network %s", c.ID, n.Name)
+	}
+	attached := Attached(c, n.Name)
+	veth := ConnectedVeth(c, n)
+	if n.Name == PrimaryNetwork(c) {
+		veth = c.Runtime.HostVeth
+	}
+	var errs []error
+	emptied := false
+	if attached {
+		var err error
+		emptied, err = s.unwire(c, n, veth, ex)
+		errs = append(errs, err)
+	}
+	delete(c.NetworkSettings.Networks, n.Name)
+	if n.Name == PrimaryNetwork(c) {
+		c.Runtime.HostVeth, c.Runtime.Lease = "", ""
+		if n.Name == Default {
+			c.NetworkSettings.IPAddress, c.NetworkSettings.Gateway, c.NetworkSettings.IPPrefixLen = "", "", 0
+		}
+	}
+	if attached {
+		errs = append(errs, s.UpdateHosts(cs, n, nil, c.ID, ex))
+	}
+	if emptied { // n's last container: its rules go
+		errs = append(errs, s.SyncFirewall(ex))
+	}
+	return errors.Join(errs...)
+}
+
+// unwire deletes c's veth on n (its end inside goes with it) and
+// returns its address to n's pool; emptied says n has no container left.
+func (s *Store) unwire(c *container.Container, n *Network, veth string, ex *explain.Printer) (emptied bool, err error) {
+	if _, err := net.InterfaceByName(veth); err == nil && veth != "" {
+		ex.Argv("vethctl", "delete", veth)
+		if err := network.DeleteLink(veth, nil); err != nil {
+			return false, err
+		}
+	}
+	pool, err := s.pool(n)
+	if err != nil {
+		return false, err
+	}
+	prefix, _ := Subnet(n)
+	ex.Argv("vethctl", "ipam", "release", c.ID, "--subnet", prefix.String(), "--root", s.Root)
+	if err := pool.Release(c.ID); err != nil {
+		return false, err
+	}
+	leases, err := pool.Leases()
+	return len(leases) == 0, err
+}
+
+// ReleaseConnected undoes the interfaces of the networks c was
+// connected to after it started (the engine releases the primary
+// one's): when c stops, each goes, and its endpoint stays recorded
+// without an address, to be wired again at the next start.
+func (s *Store) ReleaseConnected(cs *container.Store, c *container.Container, ex *explain.Printer) error {
+	var errs []error
+	emptied := false
+	for _, name := range connectedNames(c) {
+		ep := c.NetworkSettings.Networks[name]
+		if ep.IPAddress == "" {
+			continue
+		}
+		n, err := s.Find(name)
+		if err != nil {
+			ep.IPAddress = "" // the network is gone, and its pool with it
+			continue
+		}
+		last, err := s.unwire(c, n, ConnectedVeth(c, n), ex)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, s.UpdateHosts(cs, n, nil, c.ID, ex))
+		ep.IPAddress, ep.IPPrefixLen, ep.Gateway = "", 0, ""
+		emptied = emptied || last
+	}
+	if emptied {
+		errs = append(errs, s.SyncFirewall(ex))
+	}
+	return errors.Join(errs...)
+}
+
+// WireConnected wires, at c's start, the networks connected to it
+// before (a network removed meanwhile is forgotten, as Docker forgets it).
+func (s *Store) WireConnected(cs *container.Store, c *container.Container, ex *explain.Printer) error {
+	for _, name := range connectedNames(c) {
+		n, err := s.Find(name)
+		if err != nil {
+			delete(c.NetworkSettings.Networks, name)
+			continue
+		}
+		if err := s.Wire(cs, c, n, ex); err != nil {
+			return fmt.Errorf("connect to network %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// connectedNames are c's networks but the primary one, by name.
+func connectedNames(c *container.Container) []string {
+	var out []string
+	for name := range c.NetworkSettings.Networks {
+		if name != PrimaryNetwork(c) {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,145 @@
+package spec
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// The run flags that write the container's /etc/resolv.conf and
+// /etc/hosts (lesson 12): --dns, --dns-search, --dns-option and
+// --add-host, checked as Docker's CLI checks them (its opts package).
+
+// HostGateway is --add-host's special address: the host as the
+// containers of the default bridge reach it (Docker's host-gateway).
+const HostGateway = "host-gateway"
+
+// parseNames checks the flags of the /etc files: --dns's addresses and
+// --dns-search's domains as they are recorded.
+func (o *Options) parseNames() ([]netip.Addr, []string, error) {
+	dns, err := ParseDNS(o.DNS)
+	if err != nil {
+		return nil, nil, err
+	}
+	search, err := ParseDNSSearch(o.DNSSearch)
+	if err != nil {
+		return nil, nil, err
+	}
+	return dns, search, CheckExtraHosts(o.AddHost)
+}
+
+// ParseDNS reads --dns values: IP addresses.
+func ParseDNS(vals []string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, v := range vals {
+		a, err := netip.ParseAddr(strings.TrimSpace(v))
+		if err != nil || a.Zone() != "" {
+			return nil, flagErr(v, "--dns", "IP address is not correctly formatted: %s", v)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// domainRE is Docker's rule for a search domain (opts.validateDomain).
+var domainRE = regexp.MustCompile(`^(:?(?:[a-zA-Z0-9]|(?:[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9]))(:?\.(?:[a-zA-Z0-9]|(?:[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9])))*)\.?\s*$`)
+
+// ParseDNSSearch reads --dns-search values: domains (kept without a
+// final dot or trailing blanks, as Docker keeps them), or "." for none.
+func ParseDNSSearch(vals []string) ([]string, error) {
+	var out []string
+	for _, v := range vals {
+		if v == "." {
+			out = append(out, v)
+			continue
+		}
+		m := domainRE.FindStringSubmatch(v)
+		if len(m) == 0 || len(m[1]) >= 255 {
+			return nil, flagErr(v, "--dns-search", "%s is not a valid domain", v)
+		}
+		out = append(out, m[1])
+	}
+	return out, nil
+}
+
+// CheckExtraHosts checks --add-host values, NAME:IP (the first colon
+// splits, so that IP may be IPv6) or NAME:host-gateway.
+func CheckExtraHosts(vals []string) error {
+	for _, v := range vals {
+		// A name with a blank or a # would not be one name in /etc/hosts.
+		name, ip, ok := strings.Cut(v, ":")
+		if !ok || name == "" || strings.IndexFunc(name, unicode.IsSpace) >= 0 || strings.Contains(name, "#") {
+			return flagErr(v, "--add-host", "bad format for add-host: %q", v)
+		}
+		if ip == HostGateway {
+			continue
+		}
+		if a, err := netip.ParseAddr(strings.TrimSpace(ip)); err != nil || a.Zone() != "" {
+			return flagErr(v, "--add-host", "invalid IP address in add-host: %q", ip)
+		}
+	}
+	return nil
+}
+
+// ExtraHostLines are /etc/hosts lines for --add-host values ("IP\tNAME"),
+// with host-gateway as gateway.
+func ExtraHostLines(vals []string, gateway string) string {
+	var b strings.Builder
+	for _, v := range vals {
+		name, ip, _ := strings.Cut(v, ":")
+		if ip == HostGateway {
+			ip = gateway
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", strings.TrimSpace(ip), name)
+	}
+	return b.String()
+}
+
+// BuildResolvConf is a container's /etc/resolv.conf from base (the
+// host's, its loopback servers dropped): --dns, --dns-search and
+// --dns-option each replace base's lines of their kind, and the file is
+// written anew as Docker writes it (libnetwork's resolvconf.Build:
+// search, nameservers, options); without them, base as it is.
+func BuildResolvConf(base []byte, dns []netip.Addr, search, options []string) []byte {
+	if len(dns)+len(search)+len(options) == 0 {
+		return base
+	}
+	var servers, hostSearch, hostOptions []string
+	for _, line := range strings.Split(string(base), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) < 2:
+		case f[0] == "nameserver":
+			servers = append(servers, f[1])
+		case f[0] == "search" || f[0] == "domain":
+			hostSearch = f[1:]
+		case f[0] == "options":
+			hostOptions = append(hostOptions, f[1:]...)
+		}
+	}
+	if len(dns) > 0 {
+		servers = servers[:0]
+		for _, a := range dns {
+			servers = append(servers, a.String())
+		}
+	}
+	if len(search) == 0 {
+		search = hostSearch
+	}
+	if len(options) == 0 {
+		options = hostOptions
+	}
+	var b strings.Builder
+	if s := strings.Join(search, " "); len(search) > 0 && strings.Trim(s, " ") != "." {
+		b.WriteString("search " + s + "\n")
+	}
+	for _, s := range servers {
+		b.WriteString("nameserver " + s + "\n")
+	}
+	if s := strings.Join(options, " "); strings.TrimSpace(s) != "" {
+		b.WriteString("options " + s + "\n")
+	}
+	return []byte(b.String())
+}
