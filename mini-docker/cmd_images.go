@@ -7,9 +7,9 @@ import (
 	"os/exec"
 
 	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/command/start"
 	"mini-docker/mini-docker/container"
-	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/toolkit"
 	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
@@ -52,16 +52,6 @@ func cmdPull(c *ctx, args []string) error {
 }
 
 // usersOf lists the containers whose image is img (by image ID).
-func usersOf(e *engine.Engine, imageID string) []*container.Container {
-	cs, _ := e.List()
-	var out []*container.Container
-	for _, ct := range cs {
-		if ct.Image == imageID {
-			out = append(out, ct)
-		}
-	}
-	return out
-}
 
 func cmdRmi(c *ctx, args []string) error {
 	f := newFlags("rmi", "[-f] IMAGE...", "Remove images (refused while a container uses one: its layers are that container's lower layers).", "mini-docker rmi debian")
@@ -83,7 +73,7 @@ func cmdRmi(c *ctx, args []string) error {
 			}
 			return err
 		}
-		users := usersOf(e, img.ID.String())
+		users := command.ImageUsers(e, img.ID.String())
 		if len(users) > 0 && !*force {
 			return cli.Errorf(1, "conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s",
 				ref, container.ShortID(users[0].ID), img.ID.Encoded()[:12])
@@ -95,46 +85,4 @@ func cmdRmi(c *ctx, args []string) error {
 		}
 	}
 	return pullTool(c, append([]string{"rmi", "--root", c.root}, f.Args()...)...)
-}
-
-func cmdImagePrune(c *ctx, args []string) error {
-	f := newFlags("image prune", "[-f] [-a]", "Remove images no container uses (with -a).", "mini-docker image prune -a -f")
-	force := f.BoolP("force", "f", false, "do not prompt for confirmation")
-	all := f.BoolP("all", "a", false, "remove all images not used by a container")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if !*force && !confirm("WARNING! This will remove images without a container.") {
-		return nil
-	}
-	e, err := openEngine(c, f)
-	if err != nil {
-		return err
-	}
-	return pruneImages(c, e, *all)
-}
-
-// pruneImages removes the images no container uses (all) and the blobs
-// no image references.
-func pruneImages(c *ctx, e *engine.Engine, all bool) error {
-	s, err := store.Open(c.root)
-	if err != nil {
-		return err
-	}
-	if all {
-		list, err := s.List()
-		if err != nil {
-			return err
-		}
-		for _, img := range list {
-			if len(usersOf(e, img.ID.String())) == 0 {
-				if _, err := s.Remove(img.Ref); err != nil {
-					return err
-				}
-				fmt.Printf("Deleted Images:\nuntagged: %s\n", img.Ref)
-			}
-		}
-	}
-	_, err = s.Prune()
-	return err
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
-	"mini-docker/mini-docker/engine/sweep"
 	"mini-docker/mini-docker/imageops"
 	"mini-docker/mini-docker/volume/mounts"
 )
@@ -170,91 +167,4 @@ func cmdWait(c *ctx, args []string) error {
 		fmt.Println(cur.State.ExitCode)
 		return nil
 	})
-}
-
-func cmdContainerPrune(c *ctx, args []string) error {
-	f := newFlags("container prune", "[-f]", "Remove all stopped containers.", "mini-docker container prune -f")
-	force := f.BoolP("force", "f", false, "do not prompt for confirmation")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if !*force && !confirm("WARNING! This will remove all stopped containers.") {
-		return nil
-	}
-	e, err := openEngine(c, f)
-	if err != nil {
-		return err
-	}
-	ids, err := pruneContainers(e)
-	fmt.Println("Deleted Containers:")
-	for _, id := range ids {
-		fmt.Println(id)
-	}
-	fmt.Println()
-	fmt.Println("Total reclaimed space: 0B")
-	return err
-}
-
-// pruneContainers removes every container that is not running.
-func pruneContainers(e *engine.Engine) ([]string, error) {
-	cs, err := e.List()
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	var errs []error
-	for _, ct := range cs {
-		if ct.State.Running || (ct.State.Status == container.Created && ct.Runtime.MonitorPid != 0 && container.Alive(ct.Runtime.MonitorPid, ct.Runtime.MonitorStart)) {
-			continue
-		}
-		if err := e.Remove(ct, false); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		ids = append(ids, ct.ID)
-	}
-	return ids, errors.Join(errs...)
-}
-
-func confirm(warning string) bool {
-	fmt.Printf("%s\nAre you sure you want to continue? [y/N] ", warning)
-	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
-	a := strings.ToLower(strings.TrimSpace(line))
-	return a == "y" || a == "yes"
-}
-
-func cmdSystemPrune(c *ctx, args []string) error {
-	f := newFlags("system prune", "[-f] [-a]", "Remove stopped containers, unused images (with -a) and what crashed runs left behind: network namespaces, cgroups, leases and mounts no container owns.", "mini-docker system prune -f")
-	force := f.BoolP("force", "f", false, "do not prompt for confirmation")
-	all := f.BoolP("all", "a", false, "remove all images not used by a container")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if !*force && !confirm("WARNING! This will remove:\n  - all stopped containers\n  - network namespaces, cgroups and leases no container owns") {
-		return nil
-	}
-	e, err := openEngine(c, f)
-	if err != nil {
-		return err
-	}
-	ids, err := pruneContainers(e)
-	fmt.Println("Deleted Containers:")
-	for _, id := range ids {
-		fmt.Println(id)
-	}
-	fmt.Println()
-	swept, err2 := sweep.Leases(e)
-	if len(swept) > 0 {
-		fmt.Println("Released leftovers:")
-		for _, s := range swept {
-			fmt.Println(s)
-		}
-		fmt.Println()
-	}
-	var err3 error
-	if *all {
-		err3 = pruneImages(c, e, true)
-	}
-	fmt.Println("Total reclaimed space: 0B")
-	return errors.Join(err, err2, err3)
 }

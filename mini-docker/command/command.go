@@ -13,6 +13,7 @@ import (
 	"text/template"
 
 	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/formatter"
 )
@@ -91,4 +92,16 @@ func Execute(tmpl *template.Template, v any, prefix string) error {
 // FormatFlag defines a list's --format flag, with docker's help.
 func FormatFlag(f *cli.Flags) *string {
 	return f.String("format", "", "format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template")
+}
+
+// ImageUsers lists the containers (any state) made from image imageID.
+func ImageUsers(e *engine.Engine, imageID string) []*container.Container {
+	cs, _ := e.List()
+	var out []*container.Container
+	for _, ct := range cs {
+		if ct.Image == imageID {
+			out = append(out, ct)
+		}
+	}
+	return out
 }
