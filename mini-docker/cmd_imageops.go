@@ -154,16 +154,8 @@ func cmdHistory(c *ctx, args []string) error {
 	if err := needArgs(f, "history", 1); err != nil {
 		return err
 	}
-	s, err := store.Open(c.root)
+	_, img, err := lookupImage(c.root, f.Arg(0))
 	if err != nil {
-		return err
-	}
-	img, err := imageops.Lookup(s, f.Arg(0))
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			//lint:ignore ST1005 Docker's own words, as docker prints them
-			return notFound(fmt.Errorf("No such image: %s", f.Arg(0)))
-		}
 		return err
 	}
 	rows, err := imageops.History(img)
@@ -192,6 +184,21 @@ func cmdHistory(c *ctx, args []string) error {
 	return w.Flush()
 }
 
+// lookupImage opens the image store and finds ref in it; an image that
+// is not there is docker's "No such image" (exit 1).
+func lookupImage(root, ref string) (*store.Store, *imageops.Image, error) {
+	s, err := store.Open(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := imageops.Lookup(s, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		//lint:ignore ST1005 Docker's own words, as docker prints them
+		return nil, nil, notFound(fmt.Errorf("No such image: %s", ref))
+	}
+	return s, img, err
+}
+
 func cmdTag(c *ctx, args []string) error {
 	f := newFlags("tag", "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE (one more name in index.json).", "mini-docker tag hello:1.0 127.0.0.1:5000/hello:1.0")
 	if err := f.Parse(args); err != nil {
@@ -203,16 +210,8 @@ func cmdTag(c *ctx, args []string) error {
 	if err := checkRef(f.Arg(1)); err != nil {
 		return cli.WithCode(err, 1)
 	}
-	s, err := store.Open(c.root)
+	s, img, err := lookupImage(c.root, f.Arg(0))
 	if err != nil {
-		return err
-	}
-	img, err := imageops.Lookup(s, f.Arg(0))
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			//lint:ignore ST1005 Docker's own words, as docker prints them
-			return notFound(fmt.Errorf("No such image: %s", f.Arg(0)))
-		}
 		return err
 	}
 	_, err = imageops.Tag(s, img, f.Arg(1), f.Explainer())
