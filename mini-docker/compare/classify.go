@@ -152,11 +152,15 @@ func probeArgument(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool
 }
 
 // overlayRoot: the root is an overlay of each runtime's own layer
-// folders; "uuid=" is what the kernel chose for those folders.
+// folders; "uuid=" is what the kernel chose for those folders. A --rm
+// container's root is mounted volatile (its upper layer is thrown away,
+// so nothing in it is synced, as podman does for --rm): the kernel shows
+// "volatile" or "fsync=volatile".
 func overlayRoot(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool) {
 	if key != "mount./" {
 		return "", "", false
 	}
+	volatile := false
 	norm := func(v string) string {
 		f := strings.Fields(v)
 		if len(f) != 3 {
@@ -169,11 +173,18 @@ func overlayRoot(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bool) 
 			case "lowerdir", "upperdir", "workdir", "datadir", "uuid":
 				continue
 			}
+			if o == "volatile" || o == "fsync=volatile" {
+				volatile = true
+				continue
+			}
 			keep = append(keep, o)
 		}
 		return f[0] + " " + f[1] + " " + strings.Join(keep, ",")
 	}
 	if norm(dv) == norm(mv) {
+		if volatile {
+			return Must, "layer folders of each runtime's store; --rm mounts it volatile", true
+		}
 		return Must, "layer folders of each runtime's store", true
 	}
 	return "", "", false

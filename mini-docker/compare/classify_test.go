@@ -41,6 +41,8 @@ func TestClassify(t *testing.T) {
 		{"mount./", "overlay rw,relatime rw,lowerdir=/a:/b,upperdir=/c,workdir=/d",
 			"overlay rw,relatime rw,lowerdir+=/x,lowerdir+=/y,upperdir=/z,workdir=/w,uuid=on", Context{}, Must},
 		{"mount./", "overlay rw,relatime rw,lowerdir=/a", "overlay ro,relatime rw,lowerdir=/x", Context{}, Differs},
+		{"mount./", "overlay rw,relatime rw,lowerdir=/a,upperdir=/c", "overlay rw,relatime rw,lowerdir+=/x,upperdir=/z,fsync=volatile", Context{}, Must},
+		{"mount./", "overlay rw,relatime rw,lowerdir=/a,upperdir=/c", "overlay rw,relatime rw,lowerdir=/x,upperdir=/z,volatile,xino=on", Context{}, Differs},
 		{"mount./etc/hosts", "ext4 rw,relatime rw,discard root=/var/lib/docker/x", "tmpfs rw,relatime rw root=/run/y", Context{}, Must},
 		{"mount./etc/hosts", "ext4 rw,relatime rw", "ext4 ro,relatime rw", Context{}, Differs},
 		{"cgroup.path.memory", long1, long2, Context{}, Must},
