@@ -9,8 +9,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -29,7 +27,7 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var toolNames = []string{"pull", "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "mini-docker-inside", "mini-docker"}
+var toolNames = testenv.MiniDockerTools
 
 // harness is one test's mini-docker: its own state root and its own
 // network namespace playing the host.
@@ -45,21 +43,8 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	testenv.Integration(t)
-	testenv.RequireCommand(t, "nsenter")
-	testenv.RequireCommand(t, "ip")
-	var bin string
-	for _, n := range toolNames {
-		bin = testenv.Bin(t, n)
-	}
-	b := make([]byte, 4)
-	rand.Read(b)
-	h := &harness{t: t, bin: bin, root: t.TempDir(), netns: "mdt-" + hex.EncodeToString(b)}
-	h.seen = testenv.WatchNames(t, filepath.Join(h.root, "containers"), hex64)
-	if out, err := exec.Command("ip", "netns", "add", h.netns).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add: %v %s", err, out)
-	}
-	exec.Command("ip", "-n", h.netns, "link", "set", "lo", "up").Run()
+	md := testenv.NewMiniDocker(t, "mdt")
+	h := &harness{t: t, bin: md.Bin, root: md.Root, netns: md.Netns, seen: md.Seen}
 	h.before = h.snap()
 	t.Cleanup(h.cleanup)
 	h.reg = testenv.SharedRegistry(t)
@@ -152,7 +137,7 @@ type snapshot struct {
 	mounts, cgroups, netns, veths, leases, states, rules []string
 }
 
-var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var hex64 = testenv.ContainerID
 
 func (h *harness) snap() snapshot {
 	var s snapshot
@@ -258,7 +243,6 @@ func (h *harness) cleanup() {
 	for _, l := range h.leftSince(h.before) {
 		h.t.Errorf("after rm -f of everything, left behind: %s", l)
 	}
-	exec.Command("ip", "netns", "del", h.netns).Run()
 }
 
 // TestRunHelloWorld is the PyCon demo: the first run pulls, the second

@@ -16,6 +16,7 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"golang.org/x/sys/unix"
 
+	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/pty"
@@ -242,7 +243,7 @@ func sizeParams(r *http.Request) (uint16, uint16, error) {
 	h, err1 := strconv.ParseUint(r.URL.Query().Get("h"), 10, 16)
 	w, err2 := strconv.ParseUint(r.URL.Query().Get("w"), 10, 16)
 	if err1 != nil || err2 != nil {
-		return 0, 0, badf("invalid size: h=%q w=%q: want two numbers up to 65535", r.URL.Query().Get("h"), r.URL.Query().Get("w"))
+		return 0, 0, wire.Badf("invalid size: h=%q w=%q: want two numbers up to 65535", r.URL.Query().Get("h"), r.URL.Query().Get("w"))
 	}
 	return uint16(h), uint16(w), nil
 }
@@ -252,8 +253,8 @@ func sizeParams(r *http.Request) (uint16, uint16, error) {
 // runs the container with it; to a running container it streams the
 // container's output from now on.
 func (s *Server) attach(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
-	if !boolParam(r, "stream") && !boolParam(r, "logs") {
-		writeErr(w, badf("attach wants stream=1 (or logs=1)"))
+	if !wire.BoolParam(r, "stream") && !wire.BoolParam(r, "logs") {
+		wire.WriteErr(w, wire.Badf("attach wants stream=1 (or logs=1)"))
 		return
 	}
 	if ct.State.Running {
@@ -264,7 +265,7 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request, e *engine.Engine
 	// soon as it has it.
 	var a *attachment
 	err := hijack(w, r, ct.Config.Tty, func(conn net.Conn, in *bufio.Reader) (err error) {
-		if a, err = newAttachment(conn, in, boolParam(r, "stdin") && ct.Config.OpenStdin, ct.Config.Tty); err != nil {
+		if a, err = newAttachment(conn, in, wire.BoolParam(r, "stdin") && ct.Config.OpenStdin, ct.Config.Tty); err != nil {
 			return err
 		}
 		s.mu.Lock()
@@ -322,7 +323,7 @@ func (s *Server) takeAttachment(id string) *attachment {
 func (s *Server) attachRunning(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
 	_, offset, err := logs.Read(ct.LogPath, 0)
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	var a *attachment
@@ -376,7 +377,7 @@ func send(es []logs.Entry, stdout, stderr io.Writer) {
 func (s *Server) resize(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
 	h, wd, err := sizeParams(r)
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	s.mu.Lock()
@@ -389,7 +390,7 @@ func (s *Server) resize(w http.ResponseWriter, r *http.Request, e *engine.Engine
 	case a != nil:
 		a.resize(h, wd)
 	default:
-		writeErr(w, conflict{fmt.Errorf("container %s has no terminal attached here", ct.ID)})
+		wire.WriteErr(w, wire.Conflicting(fmt.Errorf("container %s has no terminal attached here", ct.ID)))
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -398,15 +399,15 @@ func (s *Server) resize(w http.ResponseWriter, r *http.Request, e *engine.Engine
 // logs answers GET /containers/{id}/logs from the container's log
 // file (stdout and stderr, together, as the CLI's logs prints them).
 func (s *Server) logs(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
-	if !boolParam(r, "stdout") && !boolParam(r, "stderr") {
-		writeErr(w, badf("Bad parameters: you must choose at least one stream"))
+	if !wire.BoolParam(r, "stdout") && !wire.BoolParam(r, "stderr") {
+		wire.WriteErr(w, wire.Badf("Bad parameters: you must choose at least one stream"))
 		return
 	}
 	tail := -1
 	if v := r.URL.Query().Get("tail"); v != "" && v != "all" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			writeErr(w, badf("invalid tail %q: want a number or all", v))
+			wire.WriteErr(w, wire.Badf("invalid tail %q: want a number or all", v))
 			return
 		}
 		tail = n
@@ -423,10 +424,10 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request, e *engine.Engine, 
 	}
 	stdout, stderr := streams(w, ct.Config.Tty, flush)
 	var out, errOut io.Writer = io.Discard, io.Discard
-	if boolParam(r, "stdout") {
+	if wire.BoolParam(r, "stdout") {
 		out = stdout
 	}
-	if boolParam(r, "stderr") {
+	if wire.BoolParam(r, "stderr") {
 		errOut = stderr
 	}
 	es, offset, err := logs.Read(ct.LogPath, 0)
@@ -437,7 +438,7 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request, e *engine.Engine, 
 		es = es[len(es)-tail:]
 	}
 	send(es, out, errOut)
-	if boolParam(r, "follow") {
+	if wire.BoolParam(r, "follow") {
 		follow(r.Context().Done(), e, ct, offset, out, errOut)
 	}
 }

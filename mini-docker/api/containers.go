@@ -16,6 +16,7 @@ import (
 
 	mobycontainer "github.com/moby/moby/api/types/container"
 
+	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/formatter"
@@ -25,38 +26,21 @@ import (
 )
 
 func (s *Server) containerRoutes(m *http.ServeMux) {
+	on := wire.ContainerRoutes(m, s.engine)
 	m.HandleFunc("GET /containers/json", s.list)
 	m.HandleFunc("POST /containers/create", s.create)
-	m.HandleFunc("GET /containers/{id}/json", s.withContainer(s.inspect))
-	m.HandleFunc("POST /containers/{id}/start", s.withContainer(s.start))
-	m.HandleFunc("POST /containers/{id}/stop", s.withContainer(s.stop))
-	m.HandleFunc("POST /containers/{id}/restart", s.withContainer(s.restart))
-	m.HandleFunc("POST /containers/{id}/kill", s.withContainer(s.kill))
-	m.HandleFunc("POST /containers/{id}/pause", s.withContainer(s.pause))
-	m.HandleFunc("POST /containers/{id}/unpause", s.withContainer(s.pause))
-	m.HandleFunc("POST /containers/{id}/wait", s.withContainer(s.wait))
-	m.HandleFunc("DELETE /containers/{id}", s.withContainer(s.remove))
-	m.HandleFunc("POST /containers/{id}/attach", s.withContainer(s.attach))
-	m.HandleFunc("POST /containers/{id}/resize", s.withContainer(s.resize))
-	m.HandleFunc("GET /containers/{id}/logs", s.withContainer(s.logs))
-}
-
-// withContainer resolves the {id} of the path (a full ID, a name or an
-// ID prefix, never a path on disk) before h runs.
-func (s *Server) withContainer(h func(http.ResponseWriter, *http.Request, *engine.Engine, *container.Container)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		e, err := s.engine()
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		ct, err := e.Find(r.PathValue("id"))
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		h(w, r, e, ct)
-	}
+	on("GET /containers/{id}/json", s.inspect)
+	on("POST /containers/{id}/start", s.start)
+	on("POST /containers/{id}/stop", s.stop)
+	on("POST /containers/{id}/restart", s.restart)
+	on("POST /containers/{id}/kill", s.kill)
+	on("POST /containers/{id}/pause", s.pause)
+	on("POST /containers/{id}/unpause", s.pause)
+	on("POST /containers/{id}/wait", s.wait)
+	on("DELETE /containers/{id}", s.remove)
+	on("POST /containers/{id}/attach", s.attach)
+	on("POST /containers/{id}/resize", s.resize)
+	on("GET /containers/{id}/logs", s.logs)
 }
 
 // listFilters are the filters GET /containers/json takes.
@@ -71,11 +55,11 @@ func parseFilters(raw string, known map[string]bool) (map[string][]string, error
 	}
 	var generic map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(raw), &generic); err != nil {
-		return nil, badf("invalid filters %q: %v", raw, err)
+		return nil, wire.Badf("invalid filters %q: %v", raw, err)
 	}
 	for k, v := range generic {
 		if !known[k] {
-			return nil, badf("invalid filter '%s'", k)
+			return nil, wire.Badf("invalid filter '%s'", k)
 		}
 		var set map[string]bool
 		var list []string
@@ -86,7 +70,7 @@ func parseFilters(raw string, known map[string]bool) (map[string][]string, error
 			}
 		case json.Unmarshal(v, &list) == nil:
 		default:
-			return nil, badf("invalid filter '%s': want a list or a set of values", k)
+			return nil, wire.Badf("invalid filter '%s': want a list or a set of values", k)
 		}
 		out[k] = list
 	}
@@ -117,22 +101,22 @@ func matches(ct *container.Container, f map[string][]string) bool {
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	filters, err := parseFilters(r.URL.Query().Get("filters"), listFilters)
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	limit := -1
 	if v := r.URL.Query().Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil {
-			writeErr(w, badf("invalid limit %q", v))
+			wire.WriteErr(w, wire.Badf("invalid limit %q", v))
 			return
 		}
 	}
 	_, cs, err := s.containers()
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
-	all := boolParam(r, "all") || limit > 0 || len(filters["status"]) > 0
+	all := wire.BoolParam(r, "all") || limit > 0 || len(filters["status"]) > 0
 	out := []mobycontainer.Summary{}
 	for _, ct := range cs {
 		if (!all && !ct.State.Running) || !matches(ct, filters) || (limit > 0 && len(out) == limit) {
@@ -140,7 +124,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, summary(ct))
 	}
-	writeJSON(w, http.StatusOK, out)
+	wire.WriteJSON(w, http.StatusOK, out)
 }
 
 // summary is a container as GET /containers/json lists it.
@@ -155,7 +139,7 @@ func summary(ct *container.Container) mobycontainer.Summary {
 }
 
 func (s *Server) inspect(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
-	writeJSON(w, http.StatusOK, ct)
+	wire.WriteJSON(w, http.StatusOK, ct)
 }
 
 // OptionsOf turns a create request into docker run's flags, which the
@@ -165,27 +149,27 @@ func (s *Server) inspect(w http.ResponseWriter, r *http.Request, e *engine.Engin
 func OptionsOf(name string, req *mobycontainer.CreateRequest) (*spec.Options, error) {
 	cfg, hc := req.Config, req.HostConfig
 	if cfg == nil {
-		return nil, badf("config cannot be empty in order to create a container")
+		return nil, wire.Badf("config cannot be empty in order to create a container")
 	}
 	if hc == nil {
 		hc = &mobycontainer.HostConfig{}
 	}
 	if cfg.Image == "" {
-		return nil, badf("no image given: Config.Image is empty")
+		return nil, wire.Badf("no image given: Config.Image is empty")
 	}
 	if _, err := reference.Parse(cfg.Image); err != nil {
-		return nil, badf("invalid reference format: %q: %v", cfg.Image, err)
+		return nil, wire.Badf("invalid reference format: %q: %v", cfg.Image, err)
 	}
 	if len(hc.Mounts) > 0 || len(hc.Devices) > 0 || len(hc.VolumesFrom) > 0 {
-		return nil, badf("Mounts, Devices and VolumesFrom are not supported by mini-docker: use Binds (docker run -v)")
+		return nil, wire.Badf("Mounts, Devices and VolumesFrom are not supported by mini-docker: use Binds (docker run -v)")
 	}
 	if hc.Memory < 0 || hc.NanoCPUs < 0 || hc.CPUShares < 0 {
-		return nil, badf("invalid Memory, NanoCpus or CpuShares (%d, %d, %d): want 0 or more", hc.Memory, hc.NanoCPUs, hc.CPUShares)
+		return nil, wire.Badf("invalid Memory, NanoCpus or CpuShares (%d, %d, %d): want 0 or more", hc.Memory, hc.NanoCPUs, hc.CPUShares)
 	}
 	switch hc.NetworkMode {
 	case "", "default", container.NetworkBridge, container.NetworkNone, container.NetworkHost:
 	default:
-		return nil, notFoundf("network %s not found", hc.NetworkMode)
+		return nil, wire.NotFoundf("network %s not found", hc.NetworkMode)
 	}
 	o := &spec.Options{Image: cfg.Image, Name: name, Env: cfg.Env, Workdir: cfg.WorkingDir, User: cfg.User,
 		Hostname: cfg.Hostname, TTY: cfg.Tty, Interactive: cfg.OpenStdin, Detach: !cfg.AttachStdout && !cfg.AttachStderr,
@@ -227,64 +211,59 @@ func OptionsOf(name string, req *mobycontainer.CreateRequest) (*spec.Options, er
 	return o, nil
 }
 
-// notFound is a 404 that is not about a container or an image.
-type notFound struct{ error }
-
-func notFoundf(format string, args ...any) error { return notFound{fmt.Errorf(format, args...)} }
-
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	var req mobycontainer.CreateRequest
-	if err := decodeBody(r, &req); err != nil {
-		writeErr(w, err)
+	if err := wire.DecodeBody(r, &req); err != nil {
+		wire.WriteErr(w, err)
 		return
 	}
 	name := r.URL.Query().Get("name")
 	if name != "" {
 		if err := container.CheckName(strings.TrimPrefix(name, "/")); err != nil {
-			writeErr(w, badRequest{err})
+			wire.WriteErr(w, wire.Bad(err))
 			return
 		}
 	}
 	o, err := OptionsOf(name, &req)
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	o.Platform = r.URL.Query().Get("platform")
 	if _, err := o.HostConfig(); err != nil {
-		writeErr(w, badRequest{err}) // the flag parsers' refusal
+		wire.WriteErr(w, wire.Bad(err)) // the flag parsers' refusal
 		return
 	}
 	e, err := s.engine()
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	ct, err := e.Create(o, nil)
 	if err != nil {
-		writeErr(w, createError(err))
+		wire.WriteErr(w, createError(err))
 		return
 	}
 	// The container waits for its start, which may come from any client
 	// at any time: no process watches it until then.
 	ct.Runtime.MonitorPid, ct.Runtime.MonitorStart = 0, 0
 	if err := e.Store.Save(ct); err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, mobycontainer.CreateResponse{ID: ct.ID, Warnings: []string{}})
+	wire.WriteJSON(w, http.StatusCreated, mobycontainer.CreateResponse{ID: ct.ID, Warnings: []string{}})
 }
 
 // createError gives Create's validation errors (bad flags, a bad
 // working directory, no command) their 400; the rest keep their kind.
 func createError(err error) error {
-	if statusOf(err) != http.StatusInternalServerError {
+	if wire.StatusOf(err) != http.StatusInternalServerError {
 		return err
 	}
 	msg := err.Error()
 	for _, s := range []string{"invalid", "no command specified", "needs to be an absolute path", "platform", "must be"} {
 		if strings.Contains(msg, s) {
-			return badRequest{err}
+			return wire.Bad(err)
 		}
 	}
 	return err
@@ -303,7 +282,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, e *engine.Engine,
 		var msg bytes.Buffer
 		e.Stdout, e.Stderr = &msg, &msg
 		if _, err := e.Start(ct, engine.Attach{Detach: true}); err != nil {
-			writeErr(w, startError(err, msg.String()))
+			wire.WriteErr(w, startError(err, msg.String()))
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -311,7 +290,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, e *engine.Engine,
 	}
 	started := s.runAttached(e, ct, a)
 	if err := <-started; err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -337,7 +316,7 @@ func startError(err error, msg string) error {
 				msg += ": permission denied"
 			}
 		}
-		return badRequest{fmt.Errorf("failed to create the container's process: %s", msg)}
+		return wire.Bad(fmt.Errorf("failed to create the container's process: %s", msg))
 	}
 	return err
 }
@@ -408,16 +387,21 @@ func (s *Server) stop(w http.ResponseWriter, r *http.Request, e *engine.Engine, 
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	t, err := timeoutParam(r)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	if err := e.Stop(ct, t); err != nil {
-		writeErr(w, err)
+	if err := stopWithin(r, e, ct); err != nil {
+		wire.WriteErr(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// stopWithin stops ct within the request's ?t= (Engine.Stop: SIGTERM,
+// then SIGKILL once t has passed).
+func stopWithin(r *http.Request, e *engine.Engine, ct *container.Container) error {
+	t, err := timeoutParam(r)
+	if err != nil {
+		return err
+	}
+	return e.Stop(ct, t)
 }
 
 // timeoutParam reads ?t=SECONDS (default 10).
@@ -428,7 +412,7 @@ func timeoutParam(r *http.Request) (time.Duration, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < -1 {
-		return 0, badf("invalid value for t: %q", v)
+		return 0, wire.Badf("invalid value for t: %q", v)
 	}
 	if n == -1 {
 		return -1, nil // wait for ever, as dockerd does (Engine.Stop: negative)
@@ -437,16 +421,11 @@ func timeoutParam(r *http.Request) (time.Duration, error) {
 }
 
 func (s *Server) restart(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
-	t, err := timeoutParam(r)
-	if err != nil {
-		writeErr(w, err)
-		return
+	err := stopWithin(r, e, ct)
+	if err == nil {
+		ct, err = e.Find(ct.ID)
 	}
-	if err := e.Stop(ct, t); err != nil {
-		writeErr(w, err)
-		return
-	}
-	if ct, err = e.Find(ct.ID); err == nil {
+	if err == nil {
 		var msg bytes.Buffer
 		e.Stdout, e.Stderr = &msg, &msg
 		if _, err = e.Start(ct, engine.Attach{Detach: true}); err != nil {
@@ -454,7 +433,7 @@ func (s *Server) restart(w http.ResponseWriter, r *http.Request, e *engine.Engin
 		}
 	}
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -467,15 +446,15 @@ func (s *Server) kill(w http.ResponseWriter, r *http.Request, e *engine.Engine, 
 	}
 	sig, err := container.ParseSignal(name)
 	if err != nil {
-		writeErr(w, badRequest{err})
+		wire.WriteErr(w, wire.Bad(err))
 		return
 	}
 	if !ct.State.Running {
-		writeErr(w, notRunning(ct.ID))
+		wire.WriteErr(w, notRunning(ct.ID))
 		return
 	}
 	if err := e.Kill(ct, sig); err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	if sig == syscall.SIGKILL {
@@ -493,17 +472,17 @@ func (s *Server) pause(w http.ResponseWriter, r *http.Request, e *engine.Engine,
 	}
 	if err != nil {
 		if !ct.State.Running {
-			err = conflict{err}
+			err = wire.Conflicting(err)
 		}
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) remove(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
-	if err := e.Remove(ct, boolParam(r, "force")); err != nil {
-		writeErr(w, err)
+	if err := e.Remove(ct, wire.BoolParam(r, "force")); err != nil {
+		wire.WriteErr(w, err)
 		return
 	}
 	if a := s.takeAttachment(ct.ID); a != nil {
@@ -520,7 +499,7 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request, e *engine.Engine, 
 	switch cond {
 	case "", "not-running", "next-exit", "removed":
 	default:
-		writeErr(w, badf("invalid condition: %q", cond))
+		wire.WriteErr(w, wire.Badf("invalid condition: %q", cond))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -598,5 +577,5 @@ func (s *Server) waitFor(ctx context.Context, e *engine.Engine, ct *container.Co
 // notRunning is dockerd's 409 for a container that must be running.
 func notRunning(id string) error {
 	//lint:ignore ST1005 Docker's own words, as the docker CLI prints them
-	return conflict{fmt.Errorf("Container %s is not running", id)}
+	return wire.Conflicting(fmt.Errorf("Container %s is not running", id))
 }

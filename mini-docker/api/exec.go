@@ -11,6 +11,7 @@ import (
 
 	mobycontainer "github.com/moby/moby/api/types/container"
 
+	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/spec"
@@ -34,7 +35,7 @@ type execRecord struct {
 }
 
 func (s *Server) execRoutes(m *http.ServeMux) {
-	m.HandleFunc("POST /containers/{id}/exec", s.withContainer(s.execCreate))
+	m.HandleFunc("POST /containers/{id}/exec", wire.WithContainer(s.engine, s.execCreate))
 	m.HandleFunc("POST /exec/{id}/start", s.execStart)
 	m.HandleFunc("GET /exec/{id}/json", s.execInspect)
 	m.HandleFunc("POST /exec/{id}/resize", s.execResize)
@@ -42,20 +43,20 @@ func (s *Server) execRoutes(m *http.ServeMux) {
 
 func (s *Server) execCreate(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
 	var req mobycontainer.ExecCreateRequest
-	if err := decodeBody(r, &req); err != nil {
-		writeErr(w, err)
+	if err := wire.DecodeBody(r, &req); err != nil {
+		wire.WriteErr(w, err)
 		return
 	}
 	if len(req.Cmd) == 0 {
-		writeErr(w, badf("No exec command specified"))
+		wire.WriteErr(w, wire.Badf("No exec command specified"))
 		return
 	}
 	if err := spec.CheckEnv(req.Env); err != nil {
-		writeErr(w, badRequest{err})
+		wire.WriteErr(w, wire.Bad(err))
 		return
 	}
 	if !ct.State.Running {
-		writeErr(w, notRunning(ct.ID))
+		wire.WriteErr(w, notRunning(ct.ID))
 		return
 	}
 	b := make([]byte, 32)
@@ -65,13 +66,13 @@ func (s *Server) execCreate(w http.ResponseWriter, r *http.Request, e *engine.En
 	s.mu.Lock()
 	if len(s.execs) >= maxExecs {
 		s.mu.Unlock()
-		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("too many exec instances (%d): try again later", maxExecs))
+		wire.WriteError(w, http.StatusServiceUnavailable, fmt.Errorf("too many exec instances (%d): try again later", maxExecs))
 		return
 	}
 	s.execs[x.id] = x
 	s.mu.Unlock()
 	s.forgetExec(x, false)
-	writeJSON(w, http.StatusCreated, mobycontainer.ExecCreateResponse{ID: x.id})
+	wire.WriteJSON(w, http.StatusCreated, mobycontainer.ExecCreateResponse{ID: x.id})
 }
 
 // forgetExec drops x ten minutes from now, unless it is running then
@@ -92,26 +93,26 @@ func (s *Server) exec(id string) (*execRecord, error) {
 	defer s.mu.Unlock()
 	x := s.execs[id]
 	if x == nil {
-		return nil, notFoundf("No such exec instance: %s", id)
+		return nil, wire.NotFoundf("No such exec instance: %s", id)
 	}
 	return x, nil
 }
 
 func (s *Server) execStart(w http.ResponseWriter, r *http.Request) {
 	var req mobycontainer.ExecStartRequest
-	if err := decodeBody(r, &req); err != nil {
-		writeErr(w, err)
+	if err := wire.DecodeBody(r, &req); err != nil {
+		wire.WriteErr(w, err)
 		return
 	}
 	x, err := s.exec(r.PathValue("id"))
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	s.mu.Lock()
 	if x.running || x.ran {
 		s.mu.Unlock()
-		writeErr(w, conflict{fmt.Errorf("exec %s has already run", x.id)})
+		wire.WriteErr(w, wire.Conflicting(fmt.Errorf("exec %s has already run", x.id)))
 		return
 	}
 	x.running, x.ran = true, true
@@ -120,7 +121,7 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) {
 	s.ended(x, code)
 	s.forgetExec(x, true)
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 	}
 }
 
@@ -139,7 +140,7 @@ func (s *Server) runExec(w http.ResponseWriter, r *http.Request, x *execRecord, 
 	if detach {
 		o.Detach, o.Interactive, o.TTY = true, false, false
 		if code, err := e.Exec(ct, &o); err != nil {
-			return code, conflict{err}
+			return code, wire.Conflicting(err)
 		}
 		w.WriteHeader(http.StatusOK)
 		return 0, nil
@@ -180,7 +181,7 @@ func (s *Server) ended(x *execRecord, code int) {
 func (s *Server) execInspect(w http.ResponseWriter, r *http.Request) {
 	x, err := s.exec(r.PathValue("id"))
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	s.mu.Lock()
@@ -192,25 +193,25 @@ func (s *Server) execInspect(w http.ResponseWriter, r *http.Request) {
 		resp.ExitCode = &code
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, resp)
+	wire.WriteJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) execResize(w http.ResponseWriter, r *http.Request) {
 	h, wd, err := sizeParams(r)
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	x, err := s.exec(r.PathValue("id"))
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	s.mu.Lock()
 	a := x.att
 	s.mu.Unlock()
 	if a == nil {
-		writeErr(w, conflict{fmt.Errorf("exec %s has no terminal attached", x.id)})
+		wire.WriteErr(w, wire.Conflicting(fmt.Errorf("exec %s has no terminal attached", x.id)))
 		return
 	}
 	a.resize(h, wd)

@@ -11,6 +11,7 @@ import (
 
 	mobycontainer "github.com/moby/moby/api/types/container"
 
+	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/container"
 )
 
@@ -87,7 +88,7 @@ func FuzzOptionsOf(f *testing.F) {
 		}
 		o, err := OptionsOf(name, &req)
 		if err != nil {
-			if statusOf(err) >= 500 {
+			if wire.StatusOf(err) >= 500 {
 				t.Fatalf("refused with a server error: %v", err)
 			}
 			return

@@ -12,8 +12,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -21,7 +19,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,8 +28,6 @@ import (
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-var toolNames = []string{"pull", "overlay", "cgroupctl", "vethctl", "unshare", "chroot", "seccompctl", "capctl", "mini-docker-inside", "mini-docker"}
 
 // apiServer is one running `mini-docker serve`.
 type apiServer struct {
@@ -54,25 +49,12 @@ type harness struct {
 	seen  func() []string
 }
 
-var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var hex64 = testenv.ContainerID
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	testenv.Integration(t)
-	testenv.RequireCommand(t, "nsenter")
-	testenv.RequireCommand(t, "ip")
-	var bin string
-	for _, n := range toolNames {
-		bin = testenv.Bin(t, n)
-	}
-	b := make([]byte, 4)
-	rand.Read(b)
-	h := &harness{t: t, bin: bin, root: t.TempDir(), netns: "mda-" + hex.EncodeToString(b)}
-	h.seen = testenv.WatchNames(t, filepath.Join(h.root, "containers"), hex64)
-	if out, err := exec.Command("ip", "netns", "add", h.netns).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add: %v %s", err, out)
-	}
-	exec.Command("ip", "-n", h.netns, "link", "set", "lo", "up").Run()
+	md := testenv.NewMiniDocker(t, "mda")
+	h := &harness{t: t, bin: md.Bin, root: md.Root, netns: md.Netns, seen: md.Seen}
 	t.Cleanup(h.cleanup)
 	h.reg = testenv.SharedRegistry(t)
 	h.srv = h.serve(true)
@@ -278,7 +260,6 @@ func (h *harness) cleanup() {
 	for _, l := range h.leftovers() {
 		h.t.Errorf("after rm -f of everything, left behind: %s", l)
 	}
-	exec.Command("ip", "netns", "del", h.netns).Run()
 }
 
 // fds counts the server's open descriptors.

@@ -18,6 +18,7 @@ import (
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/jsonstream"
 
+	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/toolkit"
 	"mini-docker/mini-docker/imageops"
@@ -40,7 +41,7 @@ func (s *Server) imageRoutes(m *http.ServeMux) {
 func pullRef(r *http.Request) (string, error) {
 	q := r.URL.Query()
 	if q.Get("fromSrc") != "" {
-		return "", badf("importing an image (fromSrc) is not supported by mini-docker")
+		return "", wire.Badf("importing an image (fromSrc) is not supported by mini-docker")
 	}
 	ref := q.Get("fromImage")
 	if tag := q.Get("tag"); tag != "" {
@@ -51,7 +52,7 @@ func pullRef(r *http.Request) (string, error) {
 		}
 	}
 	if _, err := reference.Parse(ref); err != nil {
-		return "", badf("invalid reference format: %q: %v", ref, err)
+		return "", wire.Badf("invalid reference format: %q: %v", ref, err)
 	}
 	return ref, nil
 }
@@ -65,17 +66,17 @@ var layerLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile
 func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	ref, err := pullRef(r)
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	t, err := toolkit.SelfTools()
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	p, err := t.Path("pull", "pull")
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	cmd := exec.CommandContext(r.Context(), p, "--root", s.Root, ref)
@@ -85,7 +86,7 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -93,7 +94,7 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	pw.Close()
 	if err != nil {
 		pr.Close()
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	defer pr.Close()
@@ -142,17 +143,17 @@ func progressMessage(line string) jsonstream.Message {
 // name it has.
 func (s *Server) images(w http.ResponseWriter, r *http.Request) {
 	if _, err := parseFilters(r.URL.Query().Get("filters"), map[string]bool{"dangling": true, "reference": true}); err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	st, err := store.Open(s.Root)
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	list, err := st.List()
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	byID := map[string]*image.Summary{}
@@ -173,7 +174,7 @@ func (s *Server) images(w http.ResponseWriter, r *http.Request) {
 		sum.RepoDigests = append(sum.RepoDigests, imageops.FamiliarRef(imageops.RepoName(img.Ref))+"@"+img.Digest.String())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created > out[j].Created })
-	writeJSON(w, http.StatusOK, out)
+	wire.WriteJSON(w, http.StatusOK, out)
 }
 
 // imageName splits /images/NAME/ACTION.
@@ -190,24 +191,24 @@ func imageName(r *http.Request, actions ...string) (name, action string) {
 func (s *Server) imageGet(w http.ResponseWriter, r *http.Request) {
 	name, action := imageName(r, "json")
 	if action != "json" {
-		writeError(w, http.StatusNotFound, fmt.Errorf("page not found"))
+		wire.WriteError(w, http.StatusNotFound, fmt.Errorf("page not found"))
 		return
 	}
 	obj, err := imageops.Inspect(s.Root, name)
 	if err != nil {
-		writeErr(w, noSuchImage(name, err))
+		wire.WriteErr(w, noSuchImage(name, err))
 		return
 	}
-	writeJSON(w, http.StatusOK, obj)
+	wire.WriteJSON(w, http.StatusOK, obj)
 }
 
 // noSuchImage gives a lookup's not-found dockerd's words.
 func noSuchImage(name string, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return notFoundf("No such image: %s", name)
+		return wire.NotFoundf("No such image: %s", name)
 	}
 	if _, perr := reference.Parse(name); perr != nil {
-		return badf("invalid reference format: %q", name)
+		return wire.Badf("invalid reference format: %q", name)
 	}
 	return err
 }
@@ -215,7 +216,7 @@ func noSuchImage(name string, err error) error {
 func (s *Server) imagePost(w http.ResponseWriter, r *http.Request) {
 	name, action := imageName(r, "tag")
 	if action != "tag" {
-		writeError(w, http.StatusNotFound, fmt.Errorf("page not found"))
+		wire.WriteError(w, http.StatusNotFound, fmt.Errorf("page not found"))
 		return
 	}
 	target := r.URL.Query().Get("repo")
@@ -223,21 +224,21 @@ func (s *Server) imagePost(w http.ResponseWriter, r *http.Request) {
 		target += ":" + tag
 	}
 	if _, err := reference.Parse(target); err != nil {
-		writeErr(w, badf("invalid reference format: %q", target))
+		wire.WriteErr(w, wire.Badf("invalid reference format: %q", target))
 		return
 	}
 	st, err := store.Open(s.Root)
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	img, err := imageops.Lookup(st, name)
 	if err != nil {
-		writeErr(w, noSuchImage(name, err))
+		wire.WriteErr(w, noSuchImage(name, err))
 		return
 	}
 	if _, err := imageops.Tag(st, img, target, nil); err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusCreated)
@@ -249,17 +250,17 @@ func (s *Server) rmi(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("rest")
 	st, err := store.Open(s.Root)
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	img, err := st.Lookup(name)
 	if err != nil {
-		writeErr(w, noSuchImage(name, err))
+		wire.WriteErr(w, noSuchImage(name, err))
 		return
 	}
 	e, cs, err := s.containers()
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	var users []*container.Container
@@ -268,25 +269,25 @@ func (s *Server) rmi(w http.ResponseWriter, r *http.Request) {
 			users = append(users, ct)
 		}
 	}
-	if len(users) > 0 && !boolParam(r, "force") {
-		writeErr(w, conflict{fmt.Errorf("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s",
-			name, container.ShortID(users[0].ID), img.ID.Encoded()[:12])})
+	if len(users) > 0 && !wire.BoolParam(r, "force") {
+		wire.WriteErr(w, wire.Conflicting(fmt.Errorf("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s",
+			name, container.ShortID(users[0].ID), img.ID.Encoded()[:12])))
 		return
 	}
 	for _, u := range users {
 		if err := e.Remove(u, true); err != nil {
-			writeErr(w, err)
+			wire.WriteErr(w, err)
 			return
 		}
 	}
 	deleted, err := st.Remove(name)
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	out := []image.DeleteResponse{{Untagged: imageops.FamiliarRef(img.Ref)}}
 	for _, d := range deleted {
 		out = append(out, image.DeleteResponse{Deleted: d.String()})
 	}
-	writeJSON(w, http.StatusOK, out)
+	wire.WriteJSON(w, http.StatusOK, out)
 }

@@ -21,8 +21,6 @@
 package api
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -31,15 +29,15 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/moby/moby/api/types/common"
 	"github.com/moby/moby/api/types/system"
 
 	"mini-docker/internal/cli"
 	"mini-docker/internal/explain"
+	"mini-docker/mini-docker/api/contents"
+	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/imageops"
-	"mini-docker/mini-docker/spec"
 	"mini-docker/pull/store"
 )
 
@@ -50,10 +48,6 @@ const (
 	APIVersion    = "1.41"
 	MinAPIVersion = "1.24"
 )
-
-// maxBody bounds a request's JSON body: a create request is a few
-// kilobytes; anything bigger is refused before it is read into memory.
-const maxBody = 1 << 20
 
 // Server answers the Engine API from one state root.
 type Server struct {
@@ -96,8 +90,9 @@ func (s *Server) Handler() http.Handler {
 	s.containerRoutes(m)
 	s.execRoutes(m)
 	s.imageRoutes(m)
+	contents.Routes(m, s.engine)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Errorf("page not found"))
+		wire.WriteError(w, http.StatusNotFound, fmt.Errorf("page not found"))
 	})
 	return logRequests(s.Explain, versioned(m))
 }
@@ -116,7 +111,7 @@ func versioned(next http.Handler) http.Handler {
 		p := r.URL.Path
 		if m := versionPrefix().FindStringSubmatch(p); m != nil {
 			if err := checkVersion(m[1]); err != nil {
-				writeError(w, http.StatusBadRequest, err)
+				wire.WriteError(w, http.StatusBadRequest, err)
 				return
 			}
 			p = strings.TrimPrefix(p, "/v"+m[1])
@@ -124,13 +119,12 @@ func versioned(next http.Handler) http.Handler {
 		segs := strings.Split(p, "/")[1:]
 		for i, seg := range segs {
 			if seg == "." || seg == ".." || (seg == "" && i < len(segs)-1) {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("invalid path %q: no empty, . or .. segments", r.URL.Path))
+				wire.WriteError(w, http.StatusBadRequest, fmt.Errorf("invalid path %q: no empty, . or .. segments", r.URL.Path))
 				return
 			}
 		}
 		r2 := r.Clone(r.Context())
 		r2.URL.Path, r2.URL.RawPath = p, ""
-		r2.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		next.ServeHTTP(w, r2)
 	})
 }
@@ -176,7 +170,7 @@ func ping(w http.ResponseWriter, r *http.Request) {
 }
 
 func version(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, system.VersionResponse{
+	wire.WriteJSON(w, http.StatusOK, system.VersionResponse{
 		Platform:   system.PlatformInfo{Name: "mini-docker"},
 		Version:    cli.Version,
 		APIVersion: APIVersion, MinAPIVersion: MinAPIVersion,
@@ -199,7 +193,7 @@ func (s *Server) containers() (*engine.Engine, []*container.Container, error) {
 func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 	_, cs, err := s.containers()
 	if err != nil {
-		writeErr(w, err)
+		wire.WriteErr(w, err)
 		return
 	}
 	info := system.Info{ID: "mini-docker", Name: hostname(), ServerVersion: cli.Version, Driver: "overlay2",
@@ -221,85 +215,5 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 			info.Images = len(list)
 		}
 	}
-	writeJSON(w, http.StatusOK, info)
-}
-
-// writeJSON writes v as the response, with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
-}
-
-// writeError writes dockerd's error shape, {"message": "..."}.
-func writeError(w http.ResponseWriter, status int, err error) {
-	writeJSON(w, status, common.ErrorResponse{Message: err.Error()})
-}
-
-// writeErr writes err with the status its kind has in dockerd.
-func writeErr(w http.ResponseWriter, err error) {
-	writeError(w, statusOf(err), err)
-}
-
-// badRequest is an error in what the client sent.
-type badRequest struct{ error }
-
-func badf(format string, args ...any) error { return badRequest{fmt.Errorf(format, args...)} }
-
-// conflict is a request the container's state refuses.
-type conflict struct{ error }
-
-// statusOf maps the engine's errors to dockerd's status codes.
-func statusOf(err error) int {
-	var (
-		br  badRequest
-		nf  notFound
-		cf  conflict
-		nsc *container.ErrNoSuchContainer
-		nsi *engine.ImageNotFoundError
-		run *engine.ErrRunning
-		nu  *container.ErrNameInUse
-		ue  *spec.UsageError
-		mbe *http.MaxBytesError
-	)
-	switch {
-	case errors.As(err, &nsc), errors.As(err, &nsi), errors.As(err, &nf), errors.Is(err, store.ErrNotFound), errors.Is(err, engine.ErrImageNotFound):
-		return http.StatusNotFound
-	case errors.As(err, &run), errors.As(err, &nu), errors.As(err, &cf):
-		return http.StatusConflict
-	case errors.As(err, &mbe):
-		return http.StatusRequestEntityTooLarge
-	case errors.As(err, &br), errors.As(err, &ue):
-		return http.StatusBadRequest
-	}
-	return http.StatusInternalServerError
-}
-
-// decodeBody reads a JSON body into v: bad JSON and trailing data are
-// the client's error, a body over maxBody is refused with 413.
-func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return fmt.Errorf("request body too large: over %d bytes: %w", maxBody, err)
-		}
-		return badf("malformed JSON in the request body: %v", err)
-	}
-	if dec.More() {
-		return badf("malformed JSON in the request body: data after the object")
-	}
-	return nil
-}
-
-// boolParam reads a query flag as dockerd does: "", "0", "no", "false",
-// "none" are false.
-func boolParam(r *http.Request, name string) bool {
-	switch strings.ToLower(strings.TrimSpace(r.URL.Query().Get(name))) {
-	case "", "0", "no", "false", "none":
-		return false
-	}
-	return true
+	wire.WriteJSON(w, http.StatusOK, info)
 }

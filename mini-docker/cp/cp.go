@@ -121,7 +121,7 @@ func containerSide(rfs *engine.RootFS, name, p string) (side, error) {
 	return side{rootfd: fd, rel: strings.TrimPrefix(rel, "/"),
 		notFound: func(q string) error {
 			//lint:ignore ST1005 Docker's own words, as docker prints them
-			return fmt.Errorf("Could not find the file %s in container %s", q, name)
+			return &NotFoundError{fmt.Errorf("Could not find the file %s in container %s", q, name)}
 		}}, nil
 }
 

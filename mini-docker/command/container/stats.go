@@ -308,3 +308,22 @@ func onlineCPUs() int {
 	}
 	return 1
 }
+
+// Usage is one reading of a container's counters, for the Engine API's
+// stats endpoint (mini-docker/api/contents): times in microseconds.
+type Usage struct {
+	At                  time.Time
+	CPUUsec, SystemUsec uint64
+	Mem, MemLimit       int64
+	Pids                uint64
+	Rx, Tx, Read, Write uint64
+	OnlineCPUs          int
+}
+
+// ReadUsage reads ct's counters now, as docker stats does (all zeros
+// for a stopped container).
+func ReadUsage(h *cgroup.Host, ct *state.Container) Usage {
+	s := read(h, ct)
+	return Usage{At: s.at, CPUUsec: s.cpuUsec, SystemUsec: s.systemUsec, Mem: s.mem, MemLimit: s.memLimit, Pids: s.pids,
+		Rx: s.rx, Tx: s.tx, Read: s.read, Write: s.write, OnlineCPUs: onlineCPUs()}
+}
