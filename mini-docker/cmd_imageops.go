@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/docker/go-units"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
@@ -46,7 +47,7 @@ func containerLayers(c *ctx, f *cli.Flags, ref string) (*engine.Engine, *contain
 	}
 	upper := ct.GraphDriver.Data["UpperDir"]
 	if upper == "" {
-		return nil, nil, "", nil, fmt.Errorf("container %s has never run: no upper layer yet", container.ShortID(ct.ID))
+		return nil, nil, "", nil, &imageops.ErrNeverRan{ID: ct.ID}
 	}
 	return e, ct, upper, ct.LowerDirs(), nil
 }
@@ -95,7 +96,11 @@ func cmdCommit(c *ctx, args []string) error {
 			return cli.WithCode(err, 1)
 		}
 	}
-	e, ct, upper, _, err := containerLayers(c, f, f.Arg(0))
+	e, err := openEngine(c, f)
+	if err != nil {
+		return err
+	}
+	ct, err := findContainer(e, f.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -103,41 +108,12 @@ func cmdCommit(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
-	parent, err := imageops.Lookup(s, ct.Image)
+	img, err := imageops.CommitContainer(e, s, ct, imageops.ContainerCommit{Ref: f.Arg(1), Comment: *msg, Author: *author, Pause: *pause,
+		Changes: func(cfg ocispec.ImageConfig) (ocispec.ImageConfig, error) {
+			cfg, err := dockerfile.ApplyChanges(cfg, *changes)
+			return cfg, cli.WithCode(err, 1)
+		}, Explain: f.Explainer()})
 	if err != nil {
-		return fmt.Errorf("the container's image %s: %w", ct.Image, err)
-	}
-	cfg := parent.Config.Config
-	cfg.Env, cfg.Cmd, cfg.Entrypoint = ct.Config.Env, ct.Config.Cmd, ct.Config.Entrypoint
-	cfg.WorkingDir, cfg.User = ct.Config.WorkingDir, ct.Config.User
-	if cfg, err = dockerfile.ApplyChanges(cfg, *changes); err != nil {
-		return cli.WithCode(err, 1)
-	}
-	if *pause && ct.State.Running && !ct.State.Paused {
-		if err := e.Pause(ct); err == nil {
-			defer e.Unpause(ct)
-		}
-	}
-	unlock, err := s.LockShared()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	ex := f.Explainer()
-	layer, err := imageops.CommitLayer(s, upper, ex)
-	if err != nil {
-		return err
-	}
-	createdBy := strings.TrimSpace(ct.Path + " " + strings.Join(ct.Args, " "))
-	img, err := imageops.New(s, parent, imageops.Change{Config: cfg, CreatedBy: createdBy, Comment: *msg, Author: *author, Layer: layer}, ex)
-	if err != nil {
-		return err
-	}
-	name := "mini-docker-commit-" + img.ID.Encoded()[:12]
-	if f.NArg() == 2 {
-		name = f.Arg(1)
-	}
-	if _, err := imageops.Tag(s, img, name, ex); err != nil {
 		return err
 	}
 	fmt.Println(img.ID)

@@ -3,21 +3,19 @@ package api
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
-	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/jsonstream"
 
+	"mini-docker/mini-docker/api/ship"
 	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/toolkit"
@@ -56,9 +54,6 @@ func pullRef(r *http.Request) (string, error) {
 	}
 	return ref, nil
 }
-
-// layerLine is the pull tool's line about one layer: "3f4ca61aafcd: Pull complete".
-var layerLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9a-f]{12}): (.*)$`) })
 
 // pull runs the pull tool, the same program `mini-docker pull` runs,
 // and sends each line it prints as a progress message. A client that
@@ -113,7 +108,7 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if last != "" {
-			enc.Encode(progressMessage(last))
+			enc.Encode(wire.Progress(last))
 			flush()
 		}
 		last = line
@@ -128,15 +123,8 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if last != "" {
-		enc.Encode(progressMessage(last))
+		enc.Encode(wire.Progress(last))
 	}
-}
-
-func progressMessage(line string) jsonstream.Message {
-	if m := layerLine().FindStringSubmatch(line); m != nil {
-		return jsonstream.Message{ID: m[1], Status: m[2]}
-	}
-	return jsonstream.Message{Status: line}
 }
 
 // images answers GET /images/json: one entry per image ID, with every
@@ -189,33 +177,30 @@ func imageName(r *http.Request, actions ...string) (name, action string) {
 }
 
 func (s *Server) imageGet(w http.ResponseWriter, r *http.Request) {
-	name, action := imageName(r, "json")
-	if action != "json" {
+	name, action := imageName(r, "json", "history")
+	switch action {
+	case "history":
+		ship.History(w, s.Root, name)
+		return
+	case "":
 		wire.WriteError(w, http.StatusNotFound, fmt.Errorf("page not found"))
 		return
 	}
 	obj, err := imageops.Inspect(s.Root, name)
 	if err != nil {
-		wire.WriteErr(w, noSuchImage(name, err))
+		wire.WriteErr(w, ship.NoSuchImage(name, err))
 		return
 	}
 	wire.WriteJSON(w, http.StatusOK, obj)
 }
 
-// noSuchImage gives a lookup's not-found dockerd's words.
-func noSuchImage(name string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return wire.NotFoundf("No such image: %s", name)
-	}
-	if _, perr := reference.Parse(name); perr != nil {
-		return wire.Badf("invalid reference format: %q", name)
-	}
-	return err
-}
-
 func (s *Server) imagePost(w http.ResponseWriter, r *http.Request) {
-	name, action := imageName(r, "tag")
-	if action != "tag" {
+	name, action := imageName(r, "tag", "push")
+	switch action {
+	case "push":
+		s.ship.Push(w, r, name)
+		return
+	case "":
 		wire.WriteError(w, http.StatusNotFound, fmt.Errorf("page not found"))
 		return
 	}
@@ -234,7 +219,7 @@ func (s *Server) imagePost(w http.ResponseWriter, r *http.Request) {
 	}
 	img, err := imageops.Lookup(st, name)
 	if err != nil {
-		wire.WriteErr(w, noSuchImage(name, err))
+		wire.WriteErr(w, ship.NoSuchImage(name, err))
 		return
 	}
 	if _, err := imageops.Tag(st, img, target, nil); err != nil {
@@ -255,7 +240,7 @@ func (s *Server) rmi(w http.ResponseWriter, r *http.Request) {
 	}
 	img, err := st.Lookup(name)
 	if err != nil {
-		wire.WriteErr(w, noSuchImage(name, err))
+		wire.WriteErr(w, ship.NoSuchImage(name, err))
 		return
 	}
 	e, cs, err := s.containers()

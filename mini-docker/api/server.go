@@ -15,6 +15,9 @@
 //	exec.go        exec create, start, inspect, resize
 //	images.go      pull (the pull tool's output as a progress stream),
 //	               images, inspect, tag, rmi
+//	contents/      top, stats, diff (changes), export, cp (archive)
+//	ship/          commit, build, history, push
+//	wire/          errors, JSON, streams: what every endpoint shares
 //	serve.go       the serve command: sockets, permissions, shutdown
 //
 // The types on the wire are the API's own, from github.com/moby/moby/api.
@@ -34,6 +37,7 @@ import (
 	"mini-docker/internal/cli"
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/api/contents"
+	"mini-docker/mini-docker/api/ship"
 	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
@@ -59,11 +63,14 @@ type Server struct {
 	attaching map[string]*attachment // container ID -> a client attached before start
 	runs      map[string]*run        // container ID -> a foreground run in this process
 	execs     map[string]*execRecord // exec ID -> exec instance
+	ship      *ship.Server
 }
 
 // NewServer returns a server on state root root.
 func NewServer(root string) *Server {
-	return &Server{Root: root, attaching: map[string]*attachment{}, runs: map[string]*run{}, execs: map[string]*execRecord{}}
+	s := &Server{Root: root, attaching: map[string]*attachment{}, runs: map[string]*run{}, execs: map[string]*execRecord{}}
+	s.ship = &ship.Server{Root: root, Open: s.engine}
+	return s
 }
 
 // engine opens the engine for one request: the CLI's own, with the
@@ -91,6 +98,7 @@ func (s *Server) Handler() http.Handler {
 	s.execRoutes(m)
 	s.imageRoutes(m)
 	contents.Routes(m, s.engine)
+	s.ship.Routes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, http.StatusNotFound, fmt.Errorf("page not found"))
 	})

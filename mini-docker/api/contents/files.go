@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 
@@ -23,7 +22,7 @@ import (
 func layers(ct *container.Container) (string, []string, error) {
 	upper := ct.GraphDriver.Data["UpperDir"]
 	if upper == "" {
-		return "", nil, wire.Conflicting(fmt.Errorf("container %s has never run: no upper layer yet", container.ShortID(ct.ID)))
+		return "", nil, wire.Conflicting(&imageops.ErrNeverRan{ID: ct.ID})
 	}
 	return upper, ct.LowerDirs(), nil
 }

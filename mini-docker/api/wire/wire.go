@@ -14,9 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/moby/moby/api/types/common"
+	"github.com/moby/moby/api/types/jsonstream"
 
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
@@ -178,4 +181,19 @@ func NewStream(w http.ResponseWriter) *Stream {
 func (s *Stream) Send(m any) {
 	s.enc.Encode(m)
 	s.flush()
+}
+
+// layerLine is the pull and push tools' line about one layer:
+// "3f4ca61aafcd: Pull complete".
+// Compiled on first use: nothing is done before main.
+var layerLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9a-f]{12}): (.*)$`) })
+
+// Progress is a line of pull's or push's output as a progress message:
+// a layer's line gives the layer's ID and its status, as the docker CLI
+// draws one line per layer.
+func Progress(line string) jsonstream.Message {
+	if m := layerLine().FindStringSubmatch(line); m != nil {
+		return jsonstream.Message{ID: m[1], Status: m[2]}
+	}
+	return jsonstream.Message{Status: line}
 }

@@ -1,0 +1,82 @@
+package imageops
+
+import (
+	"fmt"
+	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"mini-docker/internal/explain"
+	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine"
+	"mini-docker/pull/store"
+)
+
+// ContainerCommit is what docker commit asks of a container's commit
+// (`mini-docker commit` and the Engine API's POST /commit).
+type ContainerCommit struct {
+	Ref             string // REPO[:TAG]; "" names it mini-docker-commit-ID
+	Comment, Author string
+	Pause           bool // freeze the container while its layer is read
+	// Changes edits the config the commit starts from (the image's, with
+	// the container's Env, Cmd, Entrypoint, WorkingDir and User): docker
+	// commit -c, applied by the Dockerfile parser. Nil changes nothing.
+	Changes func(ocispec.ImageConfig) (ocispec.ImageConfig, error)
+	Explain *explain.Printer
+}
+
+// ErrNeverRan is a commit (or diff, or export) of a container that has
+// no upper layer yet.
+type ErrNeverRan struct{ ID string }
+
+func (e *ErrNeverRan) Error() string {
+	return fmt.Sprintf("container %s has never run: no upper layer yet", container.ShortID(e.ID))
+}
+
+// CommitContainer makes a new image from ct's changes: its upper layer
+// becomes a gzip'd layer on top of its image's, and the image is tagged.
+func CommitContainer(e *engine.Engine, s *store.Store, ct *container.Container, c ContainerCommit) (*Image, error) {
+	upper := ct.GraphDriver.Data["UpperDir"]
+	if upper == "" {
+		return nil, &ErrNeverRan{ID: ct.ID}
+	}
+	parent, err := Lookup(s, ct.Image)
+	if err != nil {
+		return nil, fmt.Errorf("the container's image %s: %w", ct.Image, err)
+	}
+	cfg := parent.Config.Config
+	cfg.Env, cfg.Cmd, cfg.Entrypoint = ct.Config.Env, ct.Config.Cmd, ct.Config.Entrypoint
+	cfg.WorkingDir, cfg.User = ct.Config.WorkingDir, ct.Config.User
+	if c.Changes != nil {
+		if cfg, err = c.Changes(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if c.Pause && ct.State.Running && !ct.State.Paused {
+		if err := e.Pause(ct); err == nil {
+			defer e.Unpause(ct)
+		}
+	}
+	unlock, err := s.LockShared()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	layer, err := CommitLayer(s, upper, c.Explain)
+	if err != nil {
+		return nil, err
+	}
+	createdBy := strings.TrimSpace(ct.Path + " " + strings.Join(ct.Args, " "))
+	img, err := New(s, parent, Change{Config: cfg, CreatedBy: createdBy, Comment: c.Comment, Author: c.Author, Layer: layer}, c.Explain)
+	if err != nil {
+		return nil, err
+	}
+	name := c.Ref
+	if name == "" {
+		name = "mini-docker-commit-" + img.ID.Encoded()[:12]
+	}
+	if _, err := Tag(s, img, name, c.Explain); err != nil {
+		return nil, err
+	}
+	return img, nil
+}
