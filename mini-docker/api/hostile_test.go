@@ -51,6 +51,17 @@ func hostileRequests(ref string) []hostile {
 		{"POST", "/v1.41/images/create?fromImage=../../x", "", 400, "invalid reference format"},
 		{"POST", "/v1.41/images/create?fromSrc=-", "", 400, "not supported"},
 		{"GET", "/v1.41/images/json?filters=" + `{"evil":["x"]}`, "", 400, "invalid filter 'evil'"},
+		{"GET", "/v1.41/containers/nope/top", "", 404, "No such container: nope"},
+		{"GET", "/v1.41/containers/nope/archive?path=/etc", "", 404, "No such container: nope"},
+		{"POST", "/v1.41/commit?container=nope", "", 404, "No such container: nope"},
+		{"POST", "/v1.41/commit?container=nope&repo=../x", "", 400, "invalid reference format"},
+		{"POST", "/v1.41/build?t=UPPER:1", "", 400, "invalid reference format"},
+		{"POST", "/v1.41/build?buildargs=[1]", "", 400, "invalid buildargs"},
+		{"POST", "/v1.41/build?networkmode=container:x", "", 400, "invalid networkmode"},
+		{"POST", "/v1.41/build", "not a tar archive", 400, "invalid build context"},
+		{"POST", "/v1.41/build", "", 400, "Cannot locate specified Dockerfile: Dockerfile"},
+		{"POST", "/v1.41/images/never-made/push", "", 404, "does not exist locally"},
+		{"GET", "/v1.41/images/never-made/history", "", 404, "No such image: never-made"},
 	}
 }
 

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -93,13 +92,10 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer pr.Close()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	flush := func() {}
-	if f, ok := w.(http.Flusher); ok {
-		flush = f.Flush
-	}
-	enc := json.NewEncoder(w)
+	// The header goes at once (NewStream flushes it): the client learns
+	// the pull has begun before the first layer's line, which comes
+	// only when that layer is done.
+	stream := wire.NewStream(w)
 	var last string
 	sc := bufio.NewScanner(pr)
 	for sc.Scan() {
@@ -108,8 +104,7 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if last != "" {
-			enc.Encode(wire.Progress(last))
-			flush()
+			stream.Send(wire.Progress(last))
 		}
 		last = line
 	}
@@ -119,11 +114,11 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		if msg == "" {
 			msg = err.Error()
 		}
-		enc.Encode(jsonstream.Message{Error: &jsonstream.Error{Message: msg}})
+		stream.Send(jsonstream.Message{Error: &jsonstream.Error{Message: msg}})
 		return
 	}
 	if last != "" {
-		enc.Encode(wire.Progress(last))
+		stream.Send(wire.Progress(last))
 	}
 }
 
