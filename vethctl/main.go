@@ -260,17 +260,7 @@ func cmdIpam(args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
-	_, sn, err := net.ParseCIDR(*subnet)
-	if err != nil {
-		return fmt.Errorf("invalid --subnet %q (want e.g. 10.0.0.0/24)", *subnet)
-	}
-	var gateway net.IP
-	if *gw != "" {
-		if gateway = net.ParseIP(*gw).To4(); gateway == nil {
-			return fmt.Errorf("invalid --gateway %q (want an IPv4 address)", *gw)
-		}
-	}
-	pool, err := ipam.OpenPool(*root, sn, gateway)
+	pool, err := ipam.OpenSubnet(*root, *subnet, *gw)
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,12 @@ func runFlagCases(t *testing.T) []struct {
 		{"stop-timeout", []string{"--stop-timeout", "3"}, inRecord},
 		{"platform", []string{"--platform", "linux/amd64"}, inRecord},
 		{"userns", []string{"--userns"}, inChain},
+		// The files the runtime writes (resolv.conf, hosts): neither
+		// the chain nor the spec changes.
+		{"add-host", []string{"--add-host", "db:10.0.0.9"}, inRecord},
+		{"dns", []string{"--dns", "10.0.0.53"}, inRecord},
+		{"dns-option", []string{"--dns-option", "ndots:2"}, inRecord},
+		{"dns-search", []string{"--dns-search", "example.com"}, inRecord},
 	}
 }
 

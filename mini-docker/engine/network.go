@@ -71,7 +71,7 @@ func (e *Engine) ensureBridge(vethctl, bridge, addr string) error {
 func (e *Engine) leaseAddr(vethctl, id, subnet, gateway string) (string, error) {
 	argv := []string{vethctl, "ipam", "alloc", id, "--subnet", subnet, "--gateway", gateway, "--root", e.Root}
 	e.Explain.Argv(argv...)
-	pool, err := e.pool(subnet, gateway)
+	pool, err := ipam.OpenSubnet(e.Root, subnet, gateway)
 	if err != nil {
 		return "", stepError(argv, err)
 	}
@@ -90,27 +90,11 @@ func (e *Engine) leaseAddr(vethctl, id, subnet, gateway string) (string, error) 
 func (e *Engine) releaseAddr(vethctl, id, subnet string) error {
 	argv := []string{vethctl, "ipam", "release", id, "--subnet", subnet, "--root", e.Root}
 	e.Explain.Argv(argv...)
-	pool, err := e.pool(subnet, "")
+	pool, err := ipam.OpenSubnet(e.Root, subnet, "")
 	if err == nil {
 		err = pool.Release(id)
 	}
 	return stepError(argv, err)
-}
-
-// pool opens the address pool of subnet under the state root, as
-// vethctl ipam --subnet SUBNET [--gateway GW] --root ROOT does.
-func (e *Engine) pool(subnet, gateway string) (*ipam.Pool, error) {
-	_, sn, err := net.ParseCIDR(subnet)
-	if err != nil {
-		return nil, fmt.Errorf("invalid --subnet %q (want e.g. 10.0.0.0/24)", subnet)
-	}
-	var gw net.IP
-	if gateway != "" {
-		if gw = net.ParseIP(gateway).To4(); gw == nil {
-			return nil, fmt.Errorf("invalid --gateway %q (want an IPv4 address)", gateway)
-		}
-	}
-	return ipam.OpenPool(e.Root, sn, gw)
 }
 
 // createVeth is the veth step in-process (`vethctl create HOST eth0
@@ -187,7 +171,7 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 		rt.HostVeth = ""
 	}
 	if rt.Lease != "" {
-		if err := e.leaveNames(c); err != nil {
+		if err := e.networks().LeaveNames(e.Store, c, e.Explain); err != nil {
 			errs = append(errs, err)
 		}
 		if err := e.releaseAddr(vethctl, c.ID, leaseSubnet(rt.Lease)); err != nil {
@@ -228,31 +212,6 @@ func leaseSubnet(lease string) string {
 
 // networks is the state root's networks.
 func (e *Engine) networks() *networks.Store { return &networks.Store{Root: e.Root} }
-
-// joinNames adds c to the hosts files of its user network's members,
-// and them to its own (networks.UpdateHosts).
-func (e *Engine) joinNames(c *container.Container, spec *Spec) error {
-	if !spec.Network.IsUserDefined() {
-		return nil
-	}
-	n, err := e.networks().Find(spec.Network.NetworkName())
-	if err != nil {
-		return err
-	}
-	return e.networks().UpdateHosts(e.Store, n, c, "", e.Explain)
-}
-
-// leaveNames takes c out of its network's members' hosts files.
-func (e *Engine) leaveNames(c *container.Container) error {
-	if !c.HostConfig.NetworkMode.IsUserDefined() {
-		return nil
-	}
-	n, err := e.networks().Find(c.HostConfig.NetworkMode.NetworkName())
-	if err != nil {
-		return nil // removed meanwhile: no one to tell
-	}
-	return e.networks().UpdateHosts(e.Store, n, nil, c.ID, e.Explain)
-}
 
 // syncFirewall makes the host's NAT and isolation rules those of the
 // networks that have containers now (the last one gone: none of ours).

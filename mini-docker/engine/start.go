@@ -132,7 +132,7 @@ func (e *Engine) etcFiles(c *container.Container, spec *Spec, dir string) error 
 		}
 		c.HostnamePath, c.HostsPath, c.ResolvConfPath = etc.Hostname, etc.Hosts, etc.ResolvConf
 	}
-	return e.joinNames(c, spec)
+	return e.networks().JoinNames(e.Store, spec.Network, c, e.Explain)
 }
 
 // connectAndPublish wires the networks connected to c besides its first

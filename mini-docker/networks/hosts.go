@@ -19,6 +19,31 @@ import (
 // so it is rewritten in place (same inode): a new file renamed over it
 // would not be seen through the mount, which holds the old inode.
 
+// JoinNames adds c to the hosts files of the members of its user
+// network (mode), and them to its own (UpdateHosts).
+func (s *Store) JoinNames(cs *container.Store, mode container.NetworkMode, c *container.Container, ex *explain.Printer) error {
+	if !mode.IsUserDefined() {
+		return nil
+	}
+	n, err := s.Find(mode.NetworkName())
+	if err != nil {
+		return err
+	}
+	return s.UpdateHosts(cs, n, c, "", ex)
+}
+
+// LeaveNames takes c out of the hosts files of its user network's members.
+func (s *Store) LeaveNames(cs *container.Store, c *container.Container, ex *explain.Printer) error {
+	if !c.HostConfig.NetworkMode.IsUserDefined() {
+		return nil
+	}
+	n, err := s.Find(c.HostConfig.NetworkMode.NetworkName())
+	if err != nil {
+		return nil // removed meanwhile: no one to tell
+	}
+	return s.UpdateHosts(cs, n, nil, c.ID, ex)
+}
+
 // UpdateHosts rewrites the hosts files after a container joined n
 // (joined, as it is now, not yet saved) or left it (the container with
 // ID left): the file of every member of n, and the leaving one's own.

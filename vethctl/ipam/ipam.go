@@ -46,6 +46,23 @@ type Pool struct {
 	gateway net.IP
 }
 
+// OpenSubnet is OpenPool for a subnet and a gateway written as text, as
+// `vethctl ipam --subnet CIDR --gateway IP` takes them ("" gateway: the
+// subnet's first address).
+func OpenSubnet(root, subnet, gateway string) (*Pool, error) {
+	_, sn, err := net.ParseCIDR(subnet)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --subnet %q (want e.g. 10.0.0.0/24)", subnet)
+	}
+	var gw net.IP
+	if gateway != "" {
+		if gw = net.ParseIP(gateway).To4(); gw == nil {
+			return nil, fmt.Errorf("invalid --gateway %q (want an IPv4 address)", gateway)
+		}
+	}
+	return OpenPool(root, sn, gw)
+}
+
 // OpenPool opens (creating its folder) the pool of subnet under the state
 // root. gateway nil means the subnet's first address, as Docker picks.
 func OpenPool(root string, subnet *net.IPNet, gateway net.IP) (*Pool, error) {
