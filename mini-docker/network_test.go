@@ -193,7 +193,7 @@ func TestUserNetworksByName(t *testing.T) {
 	before := h.rules()
 	h.must("network", "create", "app")
 	h.must("network", "create", "other")
-	h.must("run", "-d", "--name", "db", "--network", "app", ref, "sh", "-c", serveName("db"))
+	h.must("run", "-d", "--name", "db", "--network", "app", "--network-alias", "database", ref, "sh", "-c", serveName("db"))
 	h.must("run", "-d", "--name", "web", "--network", "app", ref, "sh", "-c", serveName("web"))
 	fetch := func(from, to, want string) {
 		t.Helper()
@@ -207,6 +207,10 @@ func TestUserNetworksByName(t *testing.T) {
 	}
 	fetch("web", "db", "hello from db")
 	fetch("db", "web", "hello from web")
+	fetch("web", "database", "hello from db") // run's --network-alias
+	if got := h.must("inspect", "-f", "{{.NetworkSettings.Networks.app.Aliases}}", "db"); got != "[database]\n" {
+		t.Errorf("inspect db: aliases %q, want [database]", got)
+	}
 	for _, c := range []string{"web", "db"} {
 		if out, _, _ := h.md("exec", c, "sh", "-c", reachInternet); !strings.Contains(out, "from 192.0.2.1\n") {
 			t.Errorf("%s -> internet: %q", c, out)
@@ -257,6 +261,8 @@ func TestNetworkBadInput(t *testing.T) {
 		{[]string{"network", "rm", "nosuch"}, 1, "network nosuch not found"},
 		{[]string{"network", "rm", "bridge"}, 1, "pre-defined network"},
 		{[]string{"run", "--rm", "--network", "nosuch", ref, "true"}, 125, "network nosuch not found"},
+		{[]string{"run", "--rm", "--network-alias", "x", ref, "true"}, 125, "network-scoped alias is supported only for containers in user defined networks"},
+		{[]string{"run", "--rm", "--network", "lab", "--network-alias", "a b", ref, "true"}, 125, `invalid alias "a b"`},
 	} {
 		_, errOut, code := h.md(c.args...)
 		if code != c.code || !strings.Contains(errOut, c.msg) {

@@ -90,6 +90,7 @@ func runFlagCases(t *testing.T) []struct {
 		{"dns", []string{"--dns", "10.0.0.53"}, inRecord},
 		{"dns-option", []string{"--dns-option", "ndots:2"}, inRecord},
 		{"dns-search", []string{"--dns-search", "example.com"}, inRecord},
+		{"network-alias", []string{"--network", "app", "--network-alias", "db"}, inRecord},
 	}
 }
 

@@ -99,6 +99,9 @@ func record(o *spec.Options, c *container.Container, hc *container.HostConfig, c
 	c.Args = restOf(cfg.Entrypoint, cfg.Cmd)
 	c.GraphDriver = container.GraphDriver{Name: "overlay2", Data: map[string]string{"LowerDir": strings.Join(layers, ":")}}
 	c.NetworkSettings = container.NetworkSettings{Ports: hc.PortBindings, Networks: map[string]*container.EndpointSetting{}}
+	if len(o.NetworkAliases) > 0 { // on a user network (HostConfig checked)
+		c.NetworkSettings.Networks[hc.NetworkMode.NetworkName()] = &container.EndpointSetting{Aliases: o.NetworkAliases}
+	}
 	c.Runtime.Userns = o.Userns
 	c.Runtime.ToolChain = o.ToolChain
 }

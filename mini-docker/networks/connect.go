@@ -11,6 +11,7 @@ import (
 
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/spec"
 	"mini-docker/vethctl/ipam"
 	"mini-docker/vethctl/network"
 )
@@ -110,8 +111,8 @@ func (s *Store) Connect(cs *container.Store, c *container.Container, n *Network,
 // checkEndpoint checks the aliases, names /etc/hosts can carry.
 func checkEndpoint(o EndpointOptions) error {
 	for _, a := range o.Aliases {
-		if a == "" || strings.ContainsAny(a, " \t\n#") {
-			return fmt.Errorf("invalid alias %q", a)
+		if err := spec.CheckAlias(a); err != nil {
+			return err
 		}
 	}
 	return nil

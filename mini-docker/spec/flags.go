@@ -55,24 +55,26 @@ type Options struct {
 	DNSSearch   []string
 	DNSOptions  []string
 	AddHost     []string // NAME:IP or NAME:host-gateway
-	Memory      string
-	MemorySwap  string
-	CPUs        string
-	CPUShares   int64
-	CpusetCpus  string
-	PidsLimit   int64
-	CapAdd      []string
-	CapDrop     []string
-	Privileged  bool
-	SecurityOpt []string
-	ReadOnly    bool
-	Init        bool
-	Pull        string // missing (default), always, never
-	Platform    string
-	Userns      bool
-	Explain     bool
-	Timings     bool
-	ToolChain   bool // run the inside steps as the separate tools, as --explain prints them
+	// NetworkAliases are more names of the container on its user network.
+	NetworkAliases []string
+	Memory         string
+	MemorySwap     string
+	CPUs           string
+	CPUShares      int64
+	CpusetCpus     string
+	PidsLimit      int64
+	CapAdd         []string
+	CapDrop        []string
+	Privileged     bool
+	SecurityOpt    []string
+	ReadOnly       bool
+	Init           bool
+	Pull           string // missing (default), always, never
+	Platform       string
+	Userns         bool
+	Explain        bool
+	Timings        bool
+	ToolChain      bool // run the inside steps as the separate tools, as --explain prints them
 
 	Lifecycle // --label, --restart, --ulimit, --device, --health-cmd ... (runopts.go)
 }
@@ -108,6 +110,7 @@ func RunFlags(o *Options) (*pflag.FlagSet, *bool) {
 	f.StringArrayVar(&o.DNS, "dns", nil, "set custom DNS servers (/etc/resolv.conf's nameserver lines)")
 	f.StringArrayVar(&o.DNSSearch, "dns-search", nil, "set custom DNS search domains (\".\" for none)")
 	f.StringArrayVar(&o.DNSOptions, "dns-option", nil, "set DNS options (/etc/resolv.conf's options line, e.g. ndots:2)")
+	f.StringArrayVar(&o.NetworkAliases, "network-alias", nil, "add a network-scoped alias for the container (a user-defined network's /etc/hosts)")
 	f.StringArrayVar(&o.AddHost, "add-host", nil, "add a custom host-to-IP mapping to /etc/hosts: NAME:IP, or NAME:host-gateway for the host")
 	f.StringVarP(&o.Memory, "memory", "m", "", "memory limit")
 	f.StringVar(&o.MemorySwap, "memory-swap", "", "memory plus swap limit, -1 for unlimited swap")
@@ -171,6 +174,9 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 	if err := o.checkJoin(mode); err != nil {
 		return nil, err
 	}
+	if err := o.checkAliases(mode); err != nil {
+		return nil, err
+	}
 	if mode == container.NetworkNone || mode == container.NetworkHost {
 		ports = network.PortMap{} // Docker ignores -p outside a bridge network
 	}
@@ -215,6 +221,29 @@ func (o *Options) checkJoin(mode container.NetworkMode) error {
 		return fmt.Errorf("conflicting options: custom host-to-IP mapping and the network mode")
 	case len(o.Publish) > 0 || o.PublishAll:
 		return fmt.Errorf("conflicting options: port publishing and the container type network mode")
+	}
+	return nil
+}
+
+// checkAliases refuses --network-alias off a user-defined network, as
+// Docker does, and an alias /etc/hosts cannot carry.
+func (o *Options) checkAliases(mode container.NetworkMode) error {
+	if len(o.NetworkAliases) > 0 && !mode.IsUserDefined() {
+		return fmt.Errorf("network-scoped alias is supported only for containers in user defined networks")
+	}
+	for _, a := range o.NetworkAliases {
+		if err := CheckAlias(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckAlias checks a network alias (run's --network-alias, network
+// connect's --alias): a name /etc/hosts can carry.
+func CheckAlias(a string) error {
+	if a == "" || strings.ContainsAny(a, " \t\n#") {
+		return fmt.Errorf("invalid alias %q", a)
 	}
 	return nil
 }
