@@ -217,6 +217,15 @@ func TestUserNetworksByName(t *testing.T) {
 		}
 	}
 	dbIP := strings.TrimSpace(h.must("inspect", "-f", "{{.NetworkSettings.Networks.app.IPAddress}}", "db"))
+	// eth0's MAC comes from its address, as Docker's did: the same
+	// address, the same MAC, whoever had it before.
+	wantMAC := network.MACFor(net.ParseIP(dbIP)).String()
+	if got := h.must("inspect", "-f", "{{.NetworkSettings.Networks.app.MacAddress}}", "db"); got != wantMAC+"\n" {
+		t.Errorf("inspect db: MacAddress %q, want %s", got, wantMAC)
+	}
+	if got, _, _ := h.md("exec", "db", "cat", "/sys/class/net/eth0/address"); got != wantMAC+"\n" {
+		t.Errorf("db's eth0 address %q, want %s", got, wantMAC)
+	}
 	third := "nc -w 3 db 80 </dev/null && echo reached db by name; " + httpGet(dbIP) + " -w 3 && echo reached db by address; " + reachInternet
 	out, _, _ := h.md("run", "--rm", "--network", "other", ref, "sh", "-c", third)
 	if strings.Contains(out, "reached db") || !strings.Contains(out, "from 192.0.2.1\n") {

@@ -123,12 +123,13 @@ func cmdNetns(args []string) error {
 }
 
 func cmdCreate(args []string) error {
-	f := newFlags("create HOST PEER [--netns NAME | --pid PID] [--addr CIDR] [--gateway IP] [--mtu N] [--bridge BR]",
+	f := newFlags("create HOST PEER [--netns NAME | --pid PID] [--addr CIDR] [--mac MAC] [--gateway IP] [--mtu N] [--bridge BR]",
 		"Create a veth pair HOST <-> PEER, move PEER into the namespace and give it that name, set its address and default route, and bring both ends and the namespace's lo up. If a step fails, the pair is deleted.",
 		"vethctl create veth0 eth0 --netns box --addr 10.0.0.2/24 --gateway 10.0.0.1",
-		"vethctl create veth1a2b3c4 eth0 --pid 4242 --addr 172.18.0.2/16 --gateway 172.18.0.1 --bridge mini-docker0")
+		"vethctl create veth1a2b3c4 eth0 --pid 4242 --addr 172.18.0.2/16 --mac 02:42:ac:12:00:02 --gateway 172.18.0.1 --bridge mini-docker0")
 	ns := nsFlags(f, "where PEER goes")
 	addr := f.String("addr", "", "PEER's address and prefix, `CIDR` like 10.0.0.2/24")
+	mac := f.String("mac", "", "PEER's hardware address, `MAC` like 02:42:0a:00:00:02 (default: random)")
 	gw := f.String("gateway", "", "default route inside the namespace via this `IP`")
 	mtu := f.Int("mtu", 0, "MTU `N` of both ends (default: the kernel's 1500)")
 	br := f.String("bridge", "", "plug HOST into the bridge `BR`")
@@ -146,6 +147,11 @@ func cmdCreate(args []string) error {
 	if *addr != "" {
 		if v.Addr, err = network.ParseCIDR(*addr); err != nil {
 			return cli.WithCode(err, cli.ExitToolFailure)
+		}
+	}
+	if *mac != "" {
+		if v.PeerMAC, err = net.ParseMAC(*mac); err != nil || len(v.PeerMAC) != 6 {
+			return fmt.Errorf("invalid --mac %q (want six bytes like 02:42:0a:00:00:02)", *mac)
 		}
 	}
 	if *gw != "" {

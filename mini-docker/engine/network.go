@@ -107,6 +107,9 @@ func createVeth(a plan.VethCreate, do []string) func() error {
 		if v.Addr, err = network.ParseCIDR(a.Addr); err != nil {
 			return stepError(do, err)
 		}
+		if v.PeerMAC, err = net.ParseMAC(a.MAC); err != nil {
+			return stepError(do, fmt.Errorf("invalid --mac %q: %w", a.MAC, err))
+		}
 		if v.Gateway = net.ParseIP(a.Gateway).To4(); v.Gateway == nil {
 			return stepError(do, fmt.Errorf("invalid --gateway %q (want an IP address)", a.Gateway))
 		}
@@ -198,6 +201,16 @@ func bridgeIP(c *container.Container) string {
 		return ep.IPAddress
 	}
 	return ""
+}
+
+// macFor is eth0's MAC for a lease (172.17.0.2/16 -> 02:42:ac:11:00:02,
+// network.MACFor); "" without one.
+func macFor(lease string) string {
+	ip, _, err := net.ParseCIDR(lease)
+	if err != nil {
+		return ""
+	}
+	return network.MACFor(ip).String()
 }
 
 // leaseSubnet is the subnet of a lease: 172.19.0.5/16 -> 172.19.0.0/16

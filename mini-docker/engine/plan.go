@@ -131,7 +131,7 @@ func BuildPlan(s *Spec) (*Plan, error) {
 func (s *Spec) host() *plan.Host {
 	return &plan.Host{ID: s.ID, Root: s.Root, Lower: s.Lower, Upper: s.Upper, Work: s.Work, Merged: s.Merged, Volatile: s.AutoRemove,
 		Resources: s.Resources, Privileged: s.Caps.Privileged, OwnNetns: ownNetns(s.Network), Bridged: onBridge(s.Network),
-		NoNet: s.Network == container.NetworkNone, Netns: s.Netns, HostVeth: s.HostVeth, Addr: s.Addr, Gateway: s.Gateway, Bridge: s.Bridge}
+		NoNet: s.Network == container.NetworkNone, Netns: s.Netns, HostVeth: s.HostVeth, Addr: s.Addr, MAC: macFor(s.Addr), Gateway: s.Gateway, Bridge: s.Bridge}
 }
 
 // hostFn does a host step in-process, through the tool's own package

@@ -197,7 +197,7 @@ func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (string, erro
 	ns := &c.NetworkSettings
 	ns.Bridge = ""
 	ns.MacAddress = ""
-	ep := &container.EndpointSetting{NetworkID: n.ID, Gateway: gw.String(), IPAddress: ip, IPPrefixLen: prefix.Bits()}
+	ep := &container.EndpointSetting{NetworkID: n.ID, Gateway: gw.String(), IPAddress: ip, IPPrefixLen: prefix.Bits(), MacAddress: macFor(addr)}
 	if old := ns.Networks[n.Name]; old != nil {
 		ep.Aliases = old.Aliases
 	}
@@ -207,7 +207,7 @@ func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (string, erro
 	ns.Networks[n.Name] = ep // beside those of network connect (Prepare wires them)
 	if n.Name == networks.Default {
 		// Docker fills the top-level fields for the default bridge only.
-		ns.IPAddress, ns.Gateway, ns.IPPrefixLen = ip, gw.String(), prefix.Bits()
+		ns.IPAddress, ns.Gateway, ns.IPPrefixLen, ns.MacAddress = ip, gw.String(), prefix.Bits(), ep.MacAddress
 	}
 	return vethctl, nil
 }

@@ -159,8 +159,8 @@ func (s *Store) Wire(cs *container.Store, c *container.Container, n *Network, ex
 	if err != nil {
 		return err
 	}
-	v := network.Veth{Host: ConnectedVeth(c, n), Peer: peer, NS: network.Named(c.Runtime.Netns), Addr: pool.CIDR(ip), Bridge: Bridge(n)}
-	ex.Argv("vethctl", "create", v.Host, v.Peer, "--netns", c.Runtime.Netns, "--addr", v.Addr.String(), "--bridge", v.Bridge)
+	v := network.Veth{Host: ConnectedVeth(c, n), Peer: peer, NS: network.Named(c.Runtime.Netns), Addr: pool.CIDR(ip), PeerMAC: network.MACFor(ip), Bridge: Bridge(n)}
+	ex.Argv("vethctl", "create", v.Host, v.Peer, "--netns", c.Runtime.Netns, "--addr", v.Addr.String(), "--mac", v.PeerMAC.String(), "--bridge", v.Bridge)
 	undo, err := network.CreateVeth(v, nil)
 	if err != nil {
 		return err
@@ -170,7 +170,7 @@ func (s *Store) Wire(cs *container.Store, c *container.Container, n *Network, ex
 			undo()
 		}
 	}()
-	ep.IPAddress, ep.IPPrefixLen, ep.Gateway = ip.String(), prefix.Bits(), gw.String()
+	ep.IPAddress, ep.IPPrefixLen, ep.Gateway, ep.MacAddress = ip.String(), prefix.Bits(), gw.String(), v.PeerMAC.String()
 	if len(leases) == 0 { // n's first container: its rules are not there yet
 		if err = s.SyncFirewall(ex); err != nil {
 			return err
@@ -226,7 +226,7 @@ func (s *Store) Disconnect(cs *container.Store, c *container.Container, n *Netwo
 	if n.Name == PrimaryNetwork(c) {
 		c.Runtime.HostVeth, c.Runtime.Lease = "", ""
 		if n.Name == Default {
-			c.NetworkSettings.IPAddress, c.NetworkSettings.Gateway, c.NetworkSettings.IPPrefixLen = "", "", 0
+			c.NetworkSettings.IPAddress, c.NetworkSettings.Gateway, c.NetworkSettings.IPPrefixLen, c.NetworkSettings.MacAddress = "", "", 0, ""
 		}
 	}
 	if attached {
@@ -283,7 +283,7 @@ func (s *Store) ReleaseConnected(cs *container.Store, c *container.Container, ex
 			continue
 		}
 		errs = append(errs, s.UpdateHosts(cs, n, nil, c.ID, ex))
-		ep.IPAddress, ep.IPPrefixLen, ep.Gateway = "", 0, ""
+		ep.IPAddress, ep.IPPrefixLen, ep.Gateway, ep.MacAddress = "", 0, "", ""
 		emptied = emptied || last
 	}
 	if emptied {

@@ -53,6 +53,7 @@ type Host struct {
 	OwnNetns, Bridged, NoNet bool   // a netns of its own; wired to a bridge; --network none
 	Netns, HostVeth          string // md-ID12, vethXXXXXXX
 	Addr, Gateway, Bridge    string
+	MAC                      string // eth0's, derived from Addr (network.MACFor)
 }
 
 // HostStep is one step on the host, before the container's first
@@ -111,11 +112,11 @@ func (n NetnsAdd) Flags() []string { return []string{"netns", "add", n.Name} }
 
 // VethCreate is vethctl create: the pair, eth0 in the namespace with its
 // address and route, the host's end on the bridge (lesson 05).
-type VethCreate struct{ Host, Netns, Addr, Gateway, Bridge string }
+type VethCreate struct{ Host, Netns, Addr, MAC, Gateway, Bridge string }
 
 // Flags renders vethctl create's command line.
 func (v VethCreate) Flags() []string {
-	return []string{"create", v.Host, "eth0", "--netns", v.Netns, "--addr", v.Addr, "--gateway", v.Gateway, "--bridge", v.Bridge}
+	return []string{"create", v.Host, "eth0", "--netns", v.Netns, "--addr", v.Addr, "--mac", v.MAC, "--gateway", v.Gateway, "--bridge", v.Bridge}
 }
 
 // Netconf is what Docker sets in every container's network namespace:
@@ -156,7 +157,7 @@ func HostSteps(h *Host) []HostStep {
 	}
 	steps = append(steps, HostStep{"vethctl", "netns", NetnsAdd{Name: h.Netns}})
 	if h.Bridged {
-		steps = append(steps, HostStep{"vethctl", "veth", VethCreate{Host: h.HostVeth, Netns: h.Netns, Addr: h.Addr, Gateway: h.Gateway, Bridge: h.Bridge}})
+		steps = append(steps, HostStep{"vethctl", "veth", VethCreate{Host: h.HostVeth, Netns: h.Netns, Addr: h.Addr, MAC: h.MAC, Gateway: h.Gateway, Bridge: h.Bridge}})
 	}
 	steps = append(steps, HostStep{"ip", "netconf", Netconf{Netns: h.Netns, None: h.NoNet}})
 	if h.NoNet {

@@ -218,12 +218,23 @@ func TestVethCarriesTCPBetweenTwoNamespaces(t *testing.T) {
 	host, box := newNetns(t, "host"), newNetns(t, "box")
 	in(t, host, func() error {
 		_, err := CreateVeth(Veth{Host: "vt-veth0", Peer: "eth0", NS: box,
-			Addr: cidr(t, "10.201.0.2/24"), Gateway: net.ParseIP("10.201.0.1"), MTU: 1400}, nil)
+			Addr: cidr(t, "10.201.0.2/24"), PeerMAC: MACFor(net.ParseIP("10.201.0.2")), Gateway: net.ParseIP("10.201.0.1"), MTU: 1400}, nil)
 		if err != nil {
 			return err
 		}
 		return AddAddr(NS{}, "vt-veth0", cidr(t, "10.201.0.1/24"), nil)
 	})
+	var mac string
+	in(t, box, func() error {
+		l, err := netlink.LinkByName("eth0")
+		if err == nil {
+			mac = l.Attrs().HardwareAddr.String()
+		}
+		return err
+	})
+	if mac != "02:42:0a:c9:00:02" {
+		t.Errorf("box's eth0 has MAC %q, want 02:42:0a:c9:00:02 (MACFor its address)", mac)
+	}
 
 	s, err := Show(box)
 	if err != nil {

@@ -22,6 +22,22 @@ type Veth struct {
 	Gateway net.IP     // default route inside NS, optional (needs Addr)
 	MTU     int        // MTU of both ends, 0 for the kernel's 1500
 	Bridge  string     // bridge the host end joins, optional
+	// PeerMAC is the peer's hardware address (nil: the kernel picks a
+	// random one). MACFor derives one from the address, as Docker does.
+	PeerMAC net.HardwareAddr
+}
+
+// MACFor is the hardware address Docker gives a container's interface
+// for an IPv4 address: 02:42 (locally administered) and the address's
+// four bytes (172.17.0.2 -> 02:42:ac:11:00:02). The same address always
+// gets the same MAC, so a neighbour that cached it for a container that
+// has gone reaches the one that got its address next.
+func MACFor(ip net.IP) net.HardwareAddr {
+	v4 := ip.To4()
+	if v4 == nil {
+		return nil
+	}
+	return net.HardwareAddr{0x02, 0x42, v4[0], v4[1], v4[2], v4[3]}
 }
 
 // CreateVeth builds the pair step by step, the way `ip` would, and
@@ -117,14 +133,17 @@ func (v Veth) configurePeer(inside *netlink.Handle, peer netlink.Link, ex *expla
 // to move: moving a link between namespaces costs the kernel as much as
 // deleting and re-registering it.
 func addPair(host *netlink.Handle, v Veth, ex *explain.Printer) error {
-	mtu, netnsArg := "", ""
+	mtu, netnsArg, mac := "", "", ""
 	if v.MTU > 0 {
 		mtu = fmt.Sprintf(" mtu %d", v.MTU)
 	}
 	la := netlink.NewLinkAttrs()
 	la.Name = v.Host
 	la.MTU = v.MTU // netlink applies it to the peer as well
-	link := &netlink.Veth{LinkAttrs: la, PeerName: v.Peer}
+	link := &netlink.Veth{LinkAttrs: la, PeerName: v.Peer, PeerHardwareAddr: v.PeerMAC}
+	if v.PeerMAC != nil {
+		mac = " address " + v.PeerMAC.String()
+	}
 	if !v.NS.IsCurrent() {
 		fd, err := v.NS.open()
 		if err != nil {
@@ -134,7 +153,7 @@ func addPair(host *netlink.Handle, v Veth, ex *explain.Printer) error {
 		link.PeerNamespace = netlink.NsFd(fd)
 		netnsArg = " netns " + v.NS.target()
 	}
-	ex.Cmd("ip link add %s%s type veth peer name %s%s", explain.Quote(v.Host), mtu, explain.Quote(v.Peer), netnsArg)
+	ex.Cmd("ip link add %s%s type veth peer name %s%s%s", explain.Quote(v.Host), mtu, explain.Quote(v.Peer), mac, netnsArg)
 	if err := host.LinkAdd(link); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("create veth %s: a link named %s or %s already exists", v.Host, v.Host, v.Peer)
