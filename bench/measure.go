@@ -95,6 +95,33 @@ func Hyperfine(e *Env, c Cmd, warmup, runs int) ([]float64, error) {
 	return ms, nil
 }
 
+// Interleaved times two commands in alternating rounds (a, b, a, b,
+// ...; each round one warm-up run and then its share of runs) and returns
+// both sets of samples. Two rows taken one after the other on a shared
+// machine compare two different loads: the 1.52x of a user network
+// against the default bridge in the 2026-12-03 run was mostly that (the
+// same two starts alternated one by one measured 0.94x). Alternating
+// puts both under the same drift.
+func Interleaved(e *Env, a, b Cmd, runs, rounds int) (as, bs []float64, err error) {
+	for i := 0; i < rounds; i++ {
+		n := runs / rounds
+		if i < runs%rounds {
+			n++
+		}
+		for _, c := range []struct {
+			cmd Cmd
+			out *[]float64
+		}{{a, &as}, {b, &bs}} {
+			ms, err := Hyperfine(e, c.cmd, 1, n)
+			if err != nil {
+				return nil, nil, err
+			}
+			*c.out = append(*c.out, ms...)
+		}
+	}
+	return as, bs, nil
+}
+
 // shellJoin quotes argv for hyperfine's own word splitting.
 func shellJoin(argv []string) string {
 	q := make([]string, len(argv))

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strings"
 	"time"
 
 	"mini-docker/internal/cli"
@@ -36,31 +35,13 @@ func hostVethName() string {
 	return "veth" + hex.EncodeToString(b)[:7]
 }
 
-// linkExists reports whether a link of that name exists in our network
-// namespace. /proc/net/dev lists the links of the reader's namespace;
-// /sys/class/net would list those of whoever mounted /sys.
-func linkExists(name string) bool {
-	// thread-self: /proc/self/net is the main thread's namespace, which
-	// need not be the one this thread (and vethctl, forked from it) sees.
-	b, err := os.ReadFile("/proc/thread-self/net/dev")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if n, _, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(n) == name {
-			return true
-		}
-	}
-	return false
-}
-
 // ensureBridge creates a network's bridge on first use.
 func (e *Engine) ensureBridge(vethctl, bridge, addr string) error {
-	if linkExists(bridge) {
+	if network.LinkExists(bridge) {
 		return nil
 	}
 	err := runTool(e.Explain, []string{vethctl, "bridge", "add", bridge, "--addr", addr})
-	if err != nil && linkExists(bridge) {
+	if err != nil && network.LinkExists(bridge) {
 		return nil // another run made it at the same moment
 	}
 	return err
@@ -130,13 +111,13 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 		return err
 	}
 	var errs []error
-	if rt.HostVeth != "" && rt.Netns != "" && linkExists(rt.HostVeth) {
+	if rt.HostVeth != "" && rt.Netns != "" && network.LinkExists(rt.HostVeth) {
 		// The kernel reaps the namespace, and the veth with it, in the
 		// background: seconds later on a loaded host. Until then the old
 		// eth0 would still answer for an address the pool may already
 		// have leased to a new container. Down, its bridge port forwards
 		// nothing.
-		if err := network.SetLinkDown(rt.HostVeth, e.Explain); err != nil && linkExists(rt.HostVeth) {
+		if err := network.SetLinkDown(rt.HostVeth, e.Explain); err != nil && network.LinkExists(rt.HostVeth) {
 			errs = append(errs, err)
 		}
 	}
@@ -160,22 +141,26 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 			rt.HostVeth = ""
 		}
 	}
-	if rt.HostVeth != "" && rt.Netns == "" && linkExists(rt.HostVeth) {
+	if rt.HostVeth != "" && rt.Netns == "" && network.LinkExists(rt.HostVeth) {
 		// A veth whose namespace is already gone and that the kernel has
 		// not reaped (a state written by an older version that deleted the
 		// namespace first): delete it, both ends go at once.
 		del := []string{vethctl, "delete", rt.HostVeth}
 		e.Explain.Argv(del...)
-		if err := network.DeleteLink(rt.HostVeth, nil); err != nil && linkExists(rt.HostVeth) {
+		if err := network.DeleteLink(rt.HostVeth, nil); err != nil && network.LinkExists(rt.HostVeth) {
 			errs = append(errs, stepError(del, err))
 		}
 	}
-	if rt.HostVeth != "" && rt.Netns == "" && !linkExists(rt.HostVeth) {
+	if rt.HostVeth != "" && rt.Netns == "" && !network.LinkExists(rt.HostVeth) {
 		rt.HostVeth = ""
 	}
 	if rt.Lease != "" {
+		t := time.Now()
 		if err := e.networks().LeaveNames(e.Store, c, e.Explain); err != nil {
 			errs = append(errs, err)
+		}
+		if c.HostConfig.NetworkMode.IsUserDefined() {
+			e.stage("names", t)
 		}
 		if err := e.releaseAddr(vethctl, c.ID, leaseSubnet(rt.Lease)); err != nil {
 			errs = append(errs, err)

@@ -132,6 +132,10 @@ func (e *Engine) etcFiles(c *container.Container, spec *Spec, dir string) error 
 		}
 		c.HostnamePath, c.HostsPath, c.ResolvConfPath = etc.Hostname, etc.Hosts, etc.ResolvConf
 	}
+	if !spec.Network.IsUserDefined() {
+		return nil
+	}
+	defer e.stage("names", time.Now())
 	return e.networks().JoinNames(e.Store, spec.Network, c, e.Explain)
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -329,4 +330,23 @@ func ParseCIDR(s string) (*net.IPNet, error) {
 		ip = v4
 	}
 	return &net.IPNet{IP: ip, Mask: n.Mask}, nil
+}
+
+// LinkExists reports whether a link of that name exists in the calling
+// thread's network namespace, as cheaply as the kernel can say it: one
+// read of /proc/thread-self/net/dev, which lists the links of the
+// reader's namespace (/sys/class/net lists those of whoever mounted
+// /sys, and /proc/self/net the main thread's, which need not be this
+// thread's).
+func LinkExists(name string) bool {
+	b, err := os.ReadFile("/proc/thread-self/net/dev")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if n, _, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(n) == name {
+			return true
+		}
+	}
+	return false
 }
