@@ -100,10 +100,10 @@ func parseSize(s string) (int64, error) {
 // then and says how much CPU time the kernel charged it while it spun,
 // rounded to 5 %, so a limit shows: under --cpus 0.2 it gets about 20 %
 // of the time it ran. The charge is its cgroup's counter, the one the
-// CFS bandwidth limit is checked against (cpu.stat usage_usec on v2,
-// cpuacct.usage on v1), read before and after the spin; outside such a
-// group, its own CPU time over the spin (getrusage). Not the CPU time
-// since the process began: that includes what cgroupctl exec spent
+// kernel keeps of the group's run time (cpu.stat usage_usec on v2,
+// cpuacct.usage on v1), read before and after the spin; outside a group
+// of its own, its own CPU time over the spin (getrusage). Not the CPU
+// time since the process began: that includes what cgroupctl exec spent
 // before it joined the group and became hog (under emulation, a second
 // and more of unlimited CPU, which read as 45 % under --cpus 0.2).
 // Given LIMIT% too, it also says whether it stayed within that limit: a
@@ -125,19 +125,12 @@ func cpu(args []string) error {
 			return fmt.Errorf("bad LIMIT %q (a percentage of one CPU, like 20%%)", args[1])
 		}
 	}
-	charged := cpuCharge()
-	used0 := charged()
+	c := newCharge()
+	used0 := c.used()
 	start := time.Now()
-	until := start.Add(time.Duration(sec * float64(time.Second)))
-	x := 0
-	for i := 0; ; i++ {
-		x += i
-		if i%1000000 == 0 && sec > 0 && time.Now().After(until) {
-			break
-		}
-	}
+	spin(c, start.Add(time.Duration(sec*float64(time.Second))), sec > 0)
 	wall := time.Since(start).Seconds()
-	used := (charged() - used0).Seconds()
+	used := (c.used() - used0).Seconds()
 	pct := int(math.Round(used/wall*100/5) * 5)
 	fmt.Printf("hog: spun for %.1f s and got %.2f s of CPU: about %d%% of one CPU\n", wall, used, pct)
 	if limit > 0 {
@@ -152,29 +145,92 @@ func cpu(args []string) error {
 	return nil
 }
 
-// cpuCharge returns what reads the CPU time charged to this process: its
-// cgroup's usage counter when the group holds this process alone
-// (cpuacct.usage in the v1 hierarchy that has cpuacct, else cpu.stat's
-// usage_usec in the cgroup2 tree), else its own user and system time.
-func cpuCharge() func() time.Duration {
-	if h, err := cgroup.Detect(); err == nil {
-		for _, x := range h.Hierarchies {
-			if slices.Contains(x.Subsystems, "cpuacct") {
-				rel, _ := strings.CutPrefix(h.SelfPath(x), x.Root)
-				if f := filepath.Join(x.Point, rel); aloneIn(f) {
-					return counter(filepath.Join(f, "cpuacct.usage"), "", time.Nanosecond)
-				}
+// spin burns the CPU until the time until (forever when stop is false).
+// When the group was throttled meanwhile, it goes on past until to the
+// moment it runs again after a throttled period (a second more at most):
+// the kernel lets a throttled group run again only once its run time is
+// paid for, so the count read then holds no run time the quota has not
+// yet made up for. That happens in a VM whose kernel cannot see the time
+// its virtual CPU was taken away (no steal clock, as under QEMU's TCG):
+// that time is charged as run time, and repaid by throttling the next
+// periods. Stopping anywhere else could count a debt not yet repaid.
+func spin(c charge, until time.Time, stop bool) {
+	throttles := c.throttled()
+	seen := false
+	last := time.Now()
+	x := 0
+	for i := 0; ; i++ {
+		x += i
+		if i%1000000 != 0 || !stop {
+			continue
+		}
+		now := time.Now()
+		resumed := false
+		if now.Sub(last) > 5*time.Millisecond { // off the CPU since the last look
+			if n := c.throttled(); n > throttles {
+				throttles, resumed, seen = n, true, true
 			}
 		}
-		if self, ok := h.Self[""]; ok && h.V2Root != "" && aloneIn(filepath.Join(h.V2Root, self)) {
-			return counter(filepath.Join(h.V2Root, self, "cpu.stat"), "usage_usec", time.Microsecond)
+		last = now
+		if now.After(until) && (!seen || resumed || now.After(until.Add(time.Second))) {
+			return
 		}
 	}
-	return func() time.Duration {
-		var ru syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// charge reads what the kernel counts of this process's CPU time.
+type charge struct {
+	used      func() time.Duration // CPU time charged
+	throttled func() int64         // periods its group was throttled in
+}
+
+// newCharge returns the counters of this process's cgroup when the group
+// holds this process alone: cpuacct.usage and the cpu hierarchy's
+// cpu.stat (nr_throttled) on v1, cpu.stat (usage_usec, nr_throttled) in
+// the cgroup2 tree; else its own user and system time, and no throttling.
+func newCharge() charge {
+	c := charge{
+		used: func() time.Duration {
+			var ru syscall.Rusage
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+			return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		},
+		throttled: func() int64 { return 0 },
 	}
+	h, err := cgroup.Detect()
+	if err != nil {
+		return c
+	}
+	acct, cpu := groupDir(h, "cpuacct"), groupDir(h, "cpu")
+	switch {
+	case acct != "" && aloneIn(acct):
+		c.used = counter(filepath.Join(acct, "cpuacct.usage"), "", time.Nanosecond)
+	case acct == "" && cpu != "" && aloneIn(cpu):
+		c.used = counter(filepath.Join(cpu, "cpu.stat"), "usage_usec", time.Microsecond)
+	default:
+		return c
+	}
+	if cpu != "" {
+		f := filepath.Join(cpu, "cpu.stat")
+		c.throttled = func() int64 { n, _ := readCounter(f, "nr_throttled"); return n }
+	}
+	return c
+}
+
+// groupDir is this process's group in the v1 hierarchy that has
+// controller, or in the cgroup2 tree when no v1 hierarchy has it ("" when
+// neither does).
+func groupDir(h *cgroup.Host, controller string) string {
+	for _, x := range h.Hierarchies {
+		if slices.Contains(x.Subsystems, controller) {
+			rel, _ := strings.CutPrefix(h.SelfPath(x), x.Root)
+			return filepath.Join(x.Point, rel)
+		}
+	}
+	if self, ok := h.Self[""]; ok && h.V2Root != "" && len(h.V1) == 0 {
+		return filepath.Join(h.V2Root, self)
+	}
+	return ""
 }
 
 // aloneIn reports whether the group dir holds this process and no other.
