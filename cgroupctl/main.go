@@ -122,17 +122,19 @@ type cmd struct {
 	*cli.Flags
 	parent, mode, v2root, name string
 	json, kill                 bool
-	mem, swap, cpus, shares    string
-	pids, cpuset, devices      string
+	limits                     map[string]*string // cgroup.LimitFlags' values, by name
+	devices                    string
 }
 
+// addLimitFlags defines cgroup.LimitFlags and --devices.
 func (x *cmd) addLimitFlags() {
-	x.StringVar(&x.mem, "memory", "", "memory limit (like 100m; units b, k, m, g)")
-	x.StringVar(&x.swap, "memory-swap", "", "memory plus swap limit (like 200m), -1 for unlimited swap (default: twice --memory)")
-	x.StringVar(&x.cpus, "cpus", "", "CPUs the group may use (like 0.5: half of one CPU's time)")
-	x.StringVar(&x.shares, "cpu-shares", "", "relative CPU weight (v1 cpu.shares, default 1024; converted to cpu.weight on v2)")
-	x.StringVar(&x.pids, "pids-limit", "", "most tasks (processes and threads) the group may hold, -1 for unlimited")
-	x.StringVar(&x.cpuset, "cpuset-cpus", "", "CPUs the group may run on (like 0-1 or 0,2)")
+	x.limits = map[string]*string{}
+	for _, l := range cgroup.LimitFlags {
+		x.limits[l.Name] = x.String(l.Name, "", l.Help)
+		if l.Bool {
+			x.Lookup(l.Name).NoOptDefVal = "true"
+		}
+	}
 	x.StringVar(&x.devices, "devices", "", "device access on v1: docker (deny all, then allow Docker's default devices, as docker run) or all (as --privileged); not done on v2")
 }
 
@@ -140,36 +142,17 @@ func (x *cmd) addLimitFlags() {
 func (x *cmd) resources() (cgroup.Resources, error) {
 	var r cgroup.Resources
 	var err error
-	for _, e := range []error{
-		parseGiven(x.mem, cgroup.ParseMemory, &r.Memory),
-		parseGiven(x.swap, cgroup.ParseMemorySwap, &r.MemorySwap),
-		parseGiven(x.cpus, cgroup.ParseCPUs, &r.NanoCPUs),
-		parseGiven(x.shares, cgroup.ParseShares, &r.CPUShares),
-		parseGiven(x.pids, cgroup.ParsePids, &r.PidsLimit),
-		parseGiven(x.cpuset, cgroup.ParseCpuset, &r.CpusetCpus),
-	} {
-		if e != nil {
-			return r, e
+	for _, l := range cgroup.LimitFlags {
+		if v := *x.limits[l.Name]; v != "" {
+			if err := l.Set(&r, v); err != nil {
+				return r, err
+			}
 		}
 	}
 	if r.Devices, err = cgroup.ParseDevices(x.devices); err != nil {
 		return r, err
 	}
 	return r, nil
-}
-
-// parseGiven parses a limit flag's value into dst, when the flag was
-// given: an empty value leaves the limit unset.
-func parseGiven[T any](value string, parse func(string) (T, error), dst *T) error {
-	if value == "" {
-		return nil
-	}
-	v, err := parse(value)
-	if err != nil {
-		return err
-	}
-	*dst = v
-	return nil
 }
 
 // host detects the host's cgroups and picks the tree --mode asks for.

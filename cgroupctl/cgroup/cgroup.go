@@ -387,6 +387,10 @@ func (g *Group) Set(r Resources, ex *explain.Printer) error {
 			// attached to the group, not a file: cgroupctl does not load one.
 			ex.Note("--devices: not done on cgroup v2 (device rules are a BPF program there, which cgroupctl does not load)")
 		}
+		if r.OOMKillDisable {
+			// v1's memory.oom_control has no v2 file: Docker drops the flag there too.
+			ex.Note("--oom-kill-disable: not done on cgroup v2 (it has no switch for the OOM killer)")
+		}
 		for _, w := range r.v2Writes() {
 			p := filepath.Join(g.dir(w.controller), w.file)
 			if w.file == "memory.swap.max" && r.MemorySwap == 0 && !exists(p) {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"mini-docker/internal/units"
 )
 
@@ -27,6 +29,15 @@ type Resources struct {
 	PidsLimit int64
 	// CpusetCpus is --cpuset-cpus, a CPU list like "0-1" or "0,2".
 	CpusetCpus string
+	// MemoryReservation is --memory-reservation, a soft limit in bytes:
+	// the kernel reclaims the group down to it first when memory runs
+	// short (v1 memory.soft_limit_in_bytes), or protects it up to it
+	// (v2 memory.low: Docker and runc write the same value there).
+	MemoryReservation int64
+	// OOMKillDisable is --oom-kill-disable: at its limit the group's
+	// tasks wait for memory instead of being killed (v1
+	// memory.oom_control). cgroup v2 has no such switch.
+	OOMKillDisable bool
 	// Devices is --devices: "docker" writes Docker's default device rules
 	// (DockerDeviceRules) into the v1 devices controller, "all" allows
 	// every device (docker run --privileged); "" leaves the parent's.
@@ -195,7 +206,7 @@ func (r Resources) needs() []string {
 	if r.NanoCPUs != 0 || r.CPUShares != 0 {
 		c = append(c, "cpu")
 	}
-	if r.Memory != 0 || r.MemorySwap != 0 {
+	if r.Memory != 0 || r.MemorySwap != 0 || r.MemoryReservation != 0 || r.OOMKillDisable {
 		c = append(c, "memory")
 	}
 	if r.PidsLimit != 0 {
@@ -212,6 +223,9 @@ func (h *Host) check(r Resources) error {
 	}
 	if r.MemorySwap > 0 && r.MemorySwap < r.Memory {
 		return fmt.Errorf("--memory-swap %d is smaller than --memory %d: it is memory plus swap, so it must be at least --memory", r.MemorySwap, r.Memory)
+	}
+	if r.Memory > 0 && r.MemoryReservation > r.Memory {
+		return fmt.Errorf("--memory-reservation %d is above --memory %d: a soft limit must be at most the limit", r.MemoryReservation, r.Memory)
 	}
 	for _, c := range r.needs() {
 		if !h.Has(c) {
@@ -264,6 +278,9 @@ func (r Resources) v2Writes() []write {
 		}
 		w = append(w, write{"memory", "memory.swap.max", v})
 	}
+	if r.MemoryReservation != 0 {
+		w = append(w, write{"memory", "memory.low", strconv.FormatInt(r.MemoryReservation, 10)})
+	}
 	if r.PidsLimit != 0 {
 		w = append(w, write{"pids", "pids.max", limitString(r.PidsLimit)})
 	}
@@ -283,6 +300,14 @@ func (r Resources) v1Writes() []write {
 	}
 	if r.CPUShares != 0 {
 		w = append(w, write{"cpu", "cpu.shares", strconv.FormatUint(r.CPUShares, 10)})
+	}
+	if r.MemoryReservation != 0 {
+		w = append(w, write{"memory", "memory.soft_limit_in_bytes", strconv.FormatInt(r.MemoryReservation, 10)})
+	}
+	if r.OOMKillDisable {
+		// "1" sets oom_kill_disable; the file also reports under_oom
+		// and the kill counter (cgroupctl stats reads it).
+		w = append(w, write{"memory", "memory.oom_control", "1"})
 	}
 	if r.PidsLimit != 0 {
 		w = append(w, write{"pids", "pids.max", limitString(r.PidsLimit)})
@@ -308,27 +333,130 @@ func limitString(v int64) string {
 	return strconv.FormatInt(v, 10)
 }
 
+// LimitFlag is one of cgroupctl's limit flags, in one place: its name
+// and help, how its value sets Resources (cgroupctl create, set and
+// exec), and how Resources renders it back (Flags: the command
+// mini-docker --explain prints). A new limit is one entry here, one
+// field of Resources and its file in v1Writes/v2Writes.
+type LimitFlag struct {
+	Name, Help string
+	Bool       bool // a switch: Set gets "true"
+	Set        func(r *Resources, value string) error
+	Value      func(r Resources) string // "" when not set
+}
+
+// LimitFlags are cgroupctl's limit flags, in the order Flags renders them.
+var LimitFlags = []LimitFlag{
+	{"memory", "memory limit (like 100m; units b, k, m, g)", false,
+		func(r *Resources, v string) (err error) { r.Memory, err = ParseMemory(v); return },
+		func(r Resources) string { return positive(r.Memory) }},
+	{"memory-swap", "memory plus swap limit (like 200m), -1 for unlimited swap (default: twice --memory)", false,
+		func(r *Resources, v string) (err error) { r.MemorySwap, err = ParseMemorySwap(v); return },
+		func(r Resources) string { return nonZero(r.MemorySwap) }},
+	{"memory-reservation", "soft memory limit (like 50m): v1 memory.soft_limit_in_bytes, v2 memory.low", false,
+		func(r *Resources, v string) (err error) { r.MemoryReservation, err = ParseMemoryReservation(v); return },
+		func(r Resources) string { return positive(r.MemoryReservation) }},
+	{"oom-kill-disable", "at the memory limit, make tasks wait instead of killing one (v1 memory.oom_control; not on v2)", true,
+		func(r *Resources, v string) error { r.OOMKillDisable = v == "true"; return nil },
+		func(r Resources) string { return map[bool]string{true: "true"}[r.OOMKillDisable] }},
+	{"cpus", "CPUs the group may use (like 0.5: half of one CPU's time)", false,
+		func(r *Resources, v string) (err error) { r.NanoCPUs, err = ParseCPUs(v); return },
+		func(r Resources) string {
+			if r.NanoCPUs <= 0 {
+				return ""
+			}
+			return strconv.FormatFloat(float64(r.NanoCPUs)/1e9, 'f', -1, 64)
+		}},
+	{"cpu-shares", "relative CPU weight (v1 cpu.shares, default 1024; converted to cpu.weight on v2)", false,
+		func(r *Resources, v string) (err error) { r.CPUShares, err = ParseShares(v); return },
+		func(r Resources) string { return positive(int64(r.CPUShares)) }},
+	{"cpuset-cpus", "CPUs the group may run on (like 0-1 or 0,2)", false,
+		func(r *Resources, v string) (err error) { r.CpusetCpus, err = ParseCpuset(v); return },
+		func(r Resources) string { return r.CpusetCpus }},
+	{"pids-limit", "most tasks (processes and threads) the group may hold, -1 for unlimited", false,
+		func(r *Resources, v string) (err error) { r.PidsLimit, err = ParsePids(v); return },
+		func(r Resources) string { return positive(r.PidsLimit) }},
+}
+
+func positive(v int64) string {
+	if v <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(v, 10)
+}
+
+func nonZero(v int64) string {
+	if v == 0 {
+		return ""
+	}
+	return strconv.FormatInt(v, 10)
+}
+
 // Flags are cgroupctl create's flags that ask for r's limits (not
 // --devices), as mini-docker --explain prints them.
 func (r Resources) Flags() []string {
 	var f []string
-	if r.Memory > 0 {
-		f = append(f, "--memory", strconv.FormatInt(r.Memory, 10))
-	}
-	if r.MemorySwap != 0 {
-		f = append(f, "--memory-swap", strconv.FormatInt(r.MemorySwap, 10))
-	}
-	if r.NanoCPUs > 0 {
-		f = append(f, "--cpus", strconv.FormatFloat(float64(r.NanoCPUs)/1e9, 'f', -1, 64))
-	}
-	if r.CPUShares > 0 {
-		f = append(f, "--cpu-shares", strconv.FormatUint(r.CPUShares, 10))
-	}
-	if r.CpusetCpus != "" {
-		f = append(f, "--cpuset-cpus", r.CpusetCpus)
-	}
-	if r.PidsLimit > 0 {
-		f = append(f, "--pids-limit", strconv.FormatInt(r.PidsLimit, 10))
+	for _, l := range LimitFlags {
+		switch v := l.Value(r); {
+		case v == "":
+		case l.Bool:
+			f = append(f, "--"+l.Name)
+		default:
+			f = append(f, "--"+l.Name, v)
+		}
 	}
 	return f
+}
+
+// ParseMemoryReservation parses --memory-reservation: a size of at
+// least 6 MiB, as Docker demands.
+func ParseMemoryReservation(s string) (int64, error) {
+	v, err := parseSize(s)
+	if err != nil {
+		return 0, fmt.Errorf("--memory-reservation: %w", err)
+	}
+	if v < MinMemory {
+		return 0, fmt.Errorf("--memory-reservation %s: minimum memory reservation allowed is 6MB", s)
+	}
+	return v, nil
+}
+
+// ResourcesOf reads an OCI runtime spec's linux.resources into
+// cgroupctl's limits (--cpus from the CFS quota per period, the period
+// Docker's when the spec names none): the one conversion, used by
+// mini-docker's cgroup step and by its OCI runtime.
+func ResourcesOf(r *specs.LinuxResources) Resources {
+	var out Resources
+	if r == nil {
+		return out
+	}
+	if m := r.Memory; m != nil {
+		if m.Limit != nil && *m.Limit > 0 {
+			out.Memory = *m.Limit
+		}
+		if m.Swap != nil {
+			out.MemorySwap = *m.Swap
+		}
+		if m.Reservation != nil && *m.Reservation > 0 {
+			out.MemoryReservation = *m.Reservation
+		}
+		out.OOMKillDisable = m.DisableOOMKiller != nil && *m.DisableOOMKiller
+	}
+	if c := r.CPU; c != nil {
+		if c.Quota != nil && *c.Quota > 0 {
+			period := uint64(CFSPeriod)
+			if c.Period != nil && *c.Period > 0 {
+				period = *c.Period
+			}
+			out.NanoCPUs = *c.Quota * 1e9 / int64(period)
+		}
+		if c.Shares != nil && *c.Shares > 0 {
+			out.CPUShares = *c.Shares
+		}
+		out.CpusetCpus = c.Cpus
+	}
+	if r.Pids != nil && r.Pids.Limit != nil && *r.Pids.Limit != 0 {
+		out.PidsLimit = *r.Pids.Limit
+	}
+	return out
 }

@@ -34,6 +34,10 @@ func runFlagCases(t *testing.T) []struct {
 	layer string
 } {
 	dir := t.TempDir()
+	oomLayer := inOCI // memory.oom_control
+	if spec.CgroupV2() {
+		oomLayer = inRecord // dropped with Docker's warning: v2 has no switch
+	}
 	envFile := filepath.Join(dir, "env")
 	if err := os.WriteFile(envFile, []byte("FROM_FILE=1\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -84,6 +88,9 @@ func runFlagCases(t *testing.T) []struct {
 		{"stop-timeout", []string{"--stop-timeout", "3"}, inRecord},
 		{"platform", []string{"--platform", "linux/amd64"}, inRecord},
 		{"userns", []string{"--userns"}, inChain},
+		{"memory-reservation", []string{"--memory-reservation", "16m"}, inOCI},
+		{"oom-kill-disable", []string{"--oom-kill-disable"}, oomLayer},
+		{"shm-size", []string{"--shm-size", "1m"}, inChain},
 		// The files the runtime writes (resolv.conf, hosts): neither
 		// the chain nor the spec changes.
 		{"add-host", []string{"--add-host", "db:10.0.0.9"}, inRecord},
@@ -210,6 +217,9 @@ func chainFromInside(in *container.Inside, id string) []string {
 		c = append(c, "--bind", v)
 	}
 	c = append(c, tmpfs...)
+	if in.Shm != "" {
+		c = append(c, "--shm", in.Shm)
+	}
 	if in.ReadOnly {
 		c = append(c, "--read-only")
 	}

@@ -19,7 +19,7 @@ import (
 func (e *Engine) ociPaths(c *container.Container) spec.OCIPaths {
 	dir := e.Store.Dir(c.ID)
 	_, _, merged := graphDirs(dir)
-	at := spec.OCIPaths{CgroupsPath: CgroupParent + "/" + c.ID, Merged: merged, CgroupNS: cgroupV2(),
+	at := spec.OCIPaths{CgroupsPath: CgroupParent + "/" + c.ID, Merged: merged, CgroupNS: spec.CgroupV2(),
 		Etc:  spec.EtcFiles{Hostname: filepath.Join(dir, "hostname"), Hosts: filepath.Join(dir, "hosts"), ResolvConf: filepath.Join(dir, "resolv.conf")},
 		Home: homeInLayers(c.LowerDirs(), c.Config.User)}
 	if ownNetns(c.HostConfig.NetworkMode) {

@@ -252,14 +252,6 @@ func (e *Engine) runHostSteps(c *container.Container, spec *Spec, plan *Plan) er
 	return nil
 }
 
-// cgroupV2 reports whether the host runs the unified hierarchy only
-// (Docker gives containers a cgroup namespace there, not on v1 or
-// hybrid hosts). cgroupctl's detection reads it from the mounts.
-func cgroupV2() bool {
-	h, err := cgroup.Detected()
-	return err == nil && h.Mode == cgroup.V2
-}
-
 // Start prepares c and runs it: in the foreground, this process waits
 // for it and returns its exit code; with Detach, a monitor does, and
 // Start returns once the container runs.

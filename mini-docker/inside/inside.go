@@ -76,7 +76,7 @@ func inside(status io.Writer) (int, error) {
 		return 125, err
 	}
 	// chroot --pivot --docker [--privileged] --bind ... --workdir W ROOT
-	o := jail.Options{Root: in.Root, Privileged: in.Privileged, ReadOnly: in.ReadOnly, Workdir: in.Workdir}
+	o := jail.Options{Root: in.Root, Privileged: in.Privileged, ReadOnly: in.ReadOnly, Shm: in.Shm, Workdir: in.Workdir}
 	o.Binds, o.Tmpfs = jail.OCIMounts(in.Mounts)
 	o.Docker()
 	if _, err := jail.Enter(o, nil); err != nil {

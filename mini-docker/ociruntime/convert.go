@@ -17,47 +17,13 @@ import (
 // The spec read into the primitives' terms: each field of config.json
 // becomes the option of the package that lesson 01-07 taught for it.
 
-// resources are linux.resources as cgroupctl's limits.
-func resources(r *specs.LinuxResources) cgroup.Resources {
-	var out cgroup.Resources
-	if r == nil {
-		return out
-	}
-	if m := r.Memory; m != nil {
-		if m.Limit != nil && *m.Limit > 0 {
-			out.Memory = *m.Limit
-		}
-		if m.Swap != nil {
-			out.MemorySwap = *m.Swap
-		}
-	}
-	if c := r.CPU; c != nil {
-		if c.Quota != nil && *c.Quota > 0 {
-			period := uint64(cgroup.CFSPeriod)
-			if c.Period != nil && *c.Period > 0 {
-				period = *c.Period
-			}
-			out.NanoCPUs = *c.Quota * 1e9 / int64(period)
-		}
-		if c.Shares != nil && *c.Shares > 0 {
-			out.CPUShares = *c.Shares
-		}
-		out.CpusetCpus = c.Cpus
-	}
-	if r.Pids != nil && r.Pids.Limit != nil && *r.Pids.Limit != 0 {
-		out.PidsLimit = *r.Pids.Limit
-	}
-	return out
-}
-
 // v1Write is one limit cgroupctl has no option for, as the file of a v1
 // controller to write.
 type v1Write struct{ controller, file, value string }
 
 // v1Writes are the limits of linux.resources beyond cgroupctl's, for a
-// v1 (or hybrid) host: the CFS period as given, the memory reservation,
-// swappiness, the TCP buffer limit, the OOM killer switch, the cpuset's
-// memory nodes, the real-time budget. (memory.kernel is deprecated by
+// v1 (or hybrid) host: the CFS period as given, swappiness, the TCP
+// buffer limit, the cpuset's memory nodes, the real-time budget. (memory.kernel is deprecated by
 // the spec and ignored, as runc 1.1 does: recent kernels refuse it.)
 func v1Writes(r *specs.LinuxResources) []v1Write {
 	var w []v1Write
@@ -82,17 +48,11 @@ func v1Writes(r *specs.LinuxResources) []v1Write {
 		}
 	}
 	if m := r.Memory; m != nil {
-		if m.Reservation != nil && *m.Reservation != 0 {
-			w = append(w, v1Write{"memory", "memory.soft_limit_in_bytes", fmt.Sprint(*m.Reservation)})
-		}
 		if m.KernelTCP != nil && *m.KernelTCP != 0 {
 			w = append(w, v1Write{"memory", "memory.kmem.tcp.limit_in_bytes", fmt.Sprint(*m.KernelTCP)})
 		}
 		if m.Swappiness != nil && *m.Swappiness <= 100 {
 			w = append(w, v1Write{"memory", "memory.swappiness", fmt.Sprint(*m.Swappiness)})
-		}
-		if m.DisableOOMKiller != nil && *m.DisableOOMKiller {
-			w = append(w, v1Write{"memory", "memory.oom_control", "1"})
 		}
 	}
 	return w

@@ -214,7 +214,7 @@ func (r *Runtime) makeGroup(st *State, spec *specs.Spec) (*cgroup.Group, error) 
 	if err != nil {
 		return nil, err
 	}
-	g, _, err := cgroup.Create(h, parent, name, resources(spec.Linux.Resources), nil)
+	g, _, err := cgroup.Create(h, parent, name, cgroup.ResourcesOf(spec.Linux.Resources), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -15,10 +16,18 @@ import (
 func FromOCI(oci *specs.Spec, caps spec.CapSpec) Spec {
 	p, l := oci.Process, oci.Linux
 	s := Spec{Hostname: oci.Hostname, Merged: oci.Root.Path, ReadOnly: oci.Root.Readonly,
-		Mounts: oci.Mounts, Workdir: p.Cwd, User: p.User.Username, Argv: p.Args,
+		Workdir: p.Cwd, User: p.User.Username, Argv: p.Args,
 		Security: spec.Security{Seccomp: oci.Annotations[spec.AnnotationSeccomp], NoNewPrivs: p.NoNewPrivileges}, Caps: caps}
 	for _, n := range p.Capabilities.Bounding {
 		s.KeepCaps = append(s.KeepCaps, strings.TrimPrefix(n, "CAP_"))
+	}
+	for _, m := range oci.Mounts {
+		// Docker's /dev/shm is chroot --docker's own: only its size travels.
+		if m.Destination == "/dev/shm" && m.Source == "shm" {
+			s.Shm = shmOption(m.Options)
+			continue
+		}
+		s.Mounts = append(s.Mounts, m)
 	}
 	for _, ns := range l.Namespaces {
 		if ns.Type == specs.NetworkNamespace {
@@ -28,4 +37,15 @@ func FromOCI(oci *specs.Spec, caps spec.CapSpec) Spec {
 		s.Userns = s.Userns || ns.Type == specs.UserNamespace
 	}
 	return s
+}
+
+// shmOption is /dev/shm's size=BYTES as chroot --shm takes it ("" for
+// Docker's 64m, which chroot --docker makes by itself).
+func shmOption(opts []string) string {
+	for _, o := range opts {
+		if v, ok := strings.CutPrefix(o, "size="); ok && v != strconv.Itoa(spec.DefaultShmSize) {
+			return v
+		}
+	}
+	return ""
 }

@@ -37,6 +37,7 @@ type Spec struct {
 	Merged    string        // the root: the overlay mount
 	Mounts    []specs.Mount // bind mounts: the /etc files, the volumes, the init
 	ReadOnly  bool
+	Shm       string // /dev/shm's size in bytes, "" for chroot's 64m
 	Workdir   string
 	User      string
 	Security  spec.Security
@@ -117,6 +118,7 @@ type Pivot struct {
 	Root                 string
 	Privileged, ReadOnly bool
 	Mounts               []specs.Mount
+	Shm                  string // --shm: /dev/shm's size ("" = 64m)
 	Workdir              string
 }
 
@@ -135,6 +137,9 @@ func (p Pivot) Flags() []string {
 	for _, t := range tmpfs {
 		f = append(f, "--tmpfs", t.Flag())
 	}
+	if p.Shm != "" {
+		f = append(f, "--shm", p.Shm)
+	}
 	if p.ReadOnly {
 		f = append(f, "--read-only")
 	}
@@ -143,7 +148,7 @@ func (p Pivot) Flags() []string {
 
 // Configure records the root and its mounts.
 func (p Pivot) Configure(in *container.Inside) {
-	in.Root, in.ReadOnly, in.Mounts, in.Workdir = p.Root, p.ReadOnly, p.Mounts, p.Workdir
+	in.Root, in.ReadOnly, in.Mounts, in.Shm, in.Workdir = p.Root, p.ReadOnly, p.Mounts, p.Shm, p.Workdir
 	in.Privileged = in.Privileged || p.Privileged
 }
 
@@ -245,7 +250,7 @@ func Steps(s *Spec) []Step {
 		// inside the new PID namespace, the container's PID 1 itself.
 		steps = append(steps, join)
 	}
-	steps = append(steps, Step{"chroot", "pivot", Pivot{Root: s.Merged, Privileged: s.Caps.Privileged, ReadOnly: s.ReadOnly, Mounts: s.Mounts, Workdir: s.Workdir}})
+	steps = append(steps, Step{"chroot", "pivot", Pivot{Root: s.Merged, Privileged: s.Caps.Privileged, ReadOnly: s.ReadOnly, Mounts: s.Mounts, Shm: s.Shm, Workdir: s.Workdir}})
 	if s.Security.Seccomp != "unconfined" {
 		steps = append(steps, Step{"seccompctl", "seccomp", Seccomp{Profile: s.Security.Seccomp, Caps: s.KeepCaps}})
 	}

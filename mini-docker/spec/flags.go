@@ -77,6 +77,7 @@ type Options struct {
 	ToolChain      bool // run the inside steps as the separate tools, as --explain prints them
 
 	Lifecycle // --label, --restart, --ulimit, --device, --health-cmd ... (runopts.go)
+	Resources // --memory-reservation, --oom-kill-disable, --shm-size ... (resources.go)
 }
 
 // RunFlags defines docker run's flags, each setting its field of o. It is a plain pflag set, not
@@ -128,6 +129,7 @@ func RunFlags(o *Options) (*pflag.FlagSet, *bool) {
 	f.StringVar(&o.Platform, "platform", "", "platform (only linux/amd64 here)")
 	f.BoolVar(&o.Userns, "userns", false, "run in a new user namespace (root inside maps to us)")
 	lifecycleFlags(f, &o.Lifecycle)
+	resourceFlags(f, &o.Resources)
 	return f, help
 }
 
@@ -184,7 +186,7 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 		Binds: mf.Binds, Mounts: mf.Mounts, Tmpfs: mf.Tmpfs, VolumesFrom: o.VolumesFrom, NetworkMode: mode, PortBindings: ports,
 		PublishAllPorts: o.PublishAll, AutoRemove: o.Rm,
 		CapAdd: o.CapAdd, CapDrop: o.CapDrop, Privileged: o.Privileged, ReadonlyRootfs: o.ReadOnly,
-		SecurityOpt: SecurityOpts(sec), ShmSize: 64 << 20,
+		SecurityOpt: SecurityOpts(sec),
 	}
 	hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.ExtraHosts = dns, search, o.DNSOptions, o.AddHost
 	hc.Memory, hc.MemorySwap, hc.NanoCPUs, hc.CPUShares = limits.Memory, limits.MemorySwap, limits.NanoCPUs, limits.CPUShares
@@ -198,6 +200,9 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 	}
 	if o.Init {
 		hc.Init = &o.Init
+	}
+	if err := o.Resources.hostConfig(hc, CgroupV2()); err != nil {
+		return nil, err
 	}
 	return hc, nil
 }

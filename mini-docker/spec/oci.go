@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/moby/moby/api/types/mount"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"mini-docker/capctl/caps"
-	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/mini-docker/container"
 )
 
@@ -125,6 +125,9 @@ func ociMounts(c *container.Container, at OCIPaths) []specs.Mount {
 	} {
 		bind(f.src, f.dst, hc.ReadonlyRootfs)
 	}
+	// Docker's /dev/shm (chroot --docker makes it; its size is --shm-size).
+	ms = append(ms, specs.Mount{Type: "tmpfs", Source: "shm", Destination: "/dev/shm",
+		Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=" + strconv.FormatInt(shmSize(hc), 10)}})
 	var user []specs.Mount
 	for _, mp := range c.Mounts {
 		if mp.Type == mount.TypeTmpfs {
@@ -156,6 +159,14 @@ func ociMounts(c *container.Container, at OCIPaths) []specs.Mount {
 	return ms
 }
 
+// shmSize is /dev/shm's size: --shm-size, or Docker's default.
+func shmSize(hc *container.HostConfig) int64 {
+	if hc.ShmSize > 0 {
+		return hc.ShmSize
+	}
+	return DefaultShmSize
+}
+
 // tmpfsMount is one tmpfs, with Docker's flags (TmpfsOptions).
 func tmpfsMount(dst, opts string, o *mount.TmpfsOptions, ro bool) specs.Mount {
 	all := TmpfsOptions(opts, o)
@@ -173,38 +184,6 @@ func tmpfsOptionsOf(ms []mount.Mount, dst string) *mount.TmpfsOptions {
 		}
 	}
 	return nil
-}
-
-// ociResources are the cgroup's limits (--cpus as a quota per period of
-// cgroupctl's CFSPeriod, as Docker writes it).
-func ociResources(hc *container.HostConfig) *specs.LinuxResources {
-	r := &specs.LinuxResources{}
-	if hc.Memory > 0 || hc.MemorySwap != 0 {
-		r.Memory = &specs.LinuxMemory{}
-		if hc.Memory > 0 {
-			r.Memory.Limit = &hc.Memory
-		}
-		if hc.MemorySwap != 0 {
-			r.Memory.Swap = &hc.MemorySwap
-		}
-	}
-	if hc.NanoCPUs > 0 || hc.CPUShares > 0 || hc.CpusetCpus != "" {
-		r.CPU = &specs.LinuxCPU{Cpus: hc.CpusetCpus}
-		if hc.NanoCPUs > 0 {
-			period := uint64(cgroup.CFSPeriod)
-			quota := hc.NanoCPUs * int64(period) / 1e9
-			r.CPU.Period, r.CPU.Quota = &period, &quota
-		}
-		if hc.CPUShares > 0 {
-			shares := uint64(hc.CPUShares)
-			r.CPU.Shares = &shares
-		}
-	}
-	if hc.PidsLimit != nil && *hc.PidsLimit > 0 {
-		r.Pids = &specs.LinuxPids{Limit: hc.PidsLimit}
-	}
-	r.Devices = []specs.LinuxDeviceCgroup{{Allow: hc.Privileged, Access: "rwm"}}
-	return r
 }
 
 // ociNamespaces are the container's new namespaces, and the named

@@ -110,6 +110,9 @@ func create(root string, o *spec.Options) (*engine.Engine, *container.Container,
 		return nil, nil, err
 	}
 	ct, err := e.Create(o, PullFunc(e, root, o.Explain))
+	for _, w := range o.Warnings {
+		fmt.Fprintln(os.Stderr, "WARNING:", w) // as docker's CLI prints the daemon's
+	}
 	return e, ct, err
 }
 

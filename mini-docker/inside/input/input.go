@@ -24,6 +24,7 @@ type Inside struct {
 	Privileged  bool          `json:"Privileged,omitempty"`
 	Mounts      []specs.Mount `json:"Mounts,omitempty"` // the OCI spec's bind mounts, as chroot --bind
 	ReadOnly    bool          `json:"ReadOnly,omitempty"`
+	Shm         string        `json:"Shm,omitempty"` // /dev/shm's size, as chroot --shm ("" = 64m)
 	Workdir     string        `json:"Workdir"`
 	Seccomp     string        `json:"Seccomp"` // default, a profile file, or unconfined
 	SeccompCaps []string      `json:"SeccompCaps,omitempty"`

@@ -1,0 +1,40 @@
+package cgroup
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestLimitFlagsRoundTrip: the command line Resources.Flags renders
+// (what mini-docker --explain prints for cgroupctl create) parses back,
+// through cgroupctl's own flags (LimitFlags), into the same limits.
+func TestLimitFlagsRoundTrip(t *testing.T) {
+	for _, r := range []Resources{
+		{},
+		{Memory: 64 << 20, MemorySwap: 128 << 20, MemoryReservation: 20 << 20, OOMKillDisable: true},
+		{NanoCPUs: 500000000, CPUShares: 512, CpusetCpus: "0", PidsLimit: 20},
+		{Memory: 32 << 20, MemorySwap: -1},
+	} {
+		var back Resources
+		f := r.Flags()
+		for i := 0; i < len(f); i++ {
+			name := strings.TrimPrefix(f[i], "--")
+			k := slices.IndexFunc(LimitFlags, func(l LimitFlag) bool { return l.Name == name })
+			if k < 0 {
+				t.Fatalf("%q: no LimitFlag %s", f, name)
+			}
+			v := "true"
+			if !LimitFlags[k].Bool {
+				i++
+				v = f[i]
+			}
+			if err := LimitFlags[k].Set(&back, v); err != nil {
+				t.Fatalf("%q: %v", f, err)
+			}
+		}
+		if back != r {
+			t.Errorf("%+v renders as %q, which parses as %+v", r, f, back)
+		}
+	}
+}
