@@ -91,13 +91,16 @@ func parseSize(s string) (int64, error) {
 
 // ParseMemory parses --memory: a size of at least 6 MiB, as Docker demands
 // (below that the container cannot even start its runtime).
-func ParseMemory(s string) (int64, error) {
+func ParseMemory(s string) (int64, error) { return parseMemoryFlag("--memory", "memory limit", s) }
+
+// parseMemoryFlag parses a size flag that Docker wants at least 6 MiB of.
+func parseMemoryFlag(flag, what, s string) (int64, error) {
 	v, err := parseSize(s)
 	if err != nil {
-		return 0, fmt.Errorf("--memory: %w", err)
+		return 0, fmt.Errorf("%s: %w", flag, err)
 	}
 	if v < MinMemory {
-		return 0, fmt.Errorf("--memory %s: minimum memory limit allowed is 6MB", s)
+		return 0, fmt.Errorf("%s %s: minimum %s allowed is 6MB", flag, s, what)
 	}
 	return v, nil
 }
@@ -411,14 +414,7 @@ func (r Resources) Flags() []string {
 // ParseMemoryReservation parses --memory-reservation: a size of at
 // least 6 MiB, as Docker demands.
 func ParseMemoryReservation(s string) (int64, error) {
-	v, err := parseSize(s)
-	if err != nil {
-		return 0, fmt.Errorf("--memory-reservation: %w", err)
-	}
-	if v < MinMemory {
-		return 0, fmt.Errorf("--memory-reservation %s: minimum memory reservation allowed is 6MB", s)
-	}
-	return v, nil
+	return parseMemoryFlag("--memory-reservation", "memory reservation", s)
 }
 
 // ResourcesOf reads an OCI runtime spec's linux.resources into
