@@ -19,6 +19,7 @@ import (
 	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/filters"
 	"mini-docker/mini-docker/formatter"
 	"mini-docker/mini-docker/networks"
 	"mini-docker/mini-docker/spec"
@@ -44,62 +45,22 @@ func (s *Server) containerRoutes(m *http.ServeMux) {
 }
 
 // listFilters are the filters GET /containers/json takes.
-var listFilters = map[string]bool{"id": true, "name": true, "status": true}
+var listFilters = []string{"id", "name", "status", "label", "network"}
 
-// parseFilters reads the filters parameter, in both of its shapes:
-// {"status":{"running":true}} and the older {"status":["running"]}.
-func parseFilters(raw string, known map[string]bool) (map[string][]string, error) {
-	out := map[string][]string{}
-	if raw == "" {
-		return out, nil
-	}
-	var generic map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(raw), &generic); err != nil {
-		return nil, wire.Badf("invalid filters %q: %v", raw, err)
-	}
-	for k, v := range generic {
-		if !known[k] {
-			return nil, wire.Badf("invalid filter '%s'", k)
-		}
-		var set map[string]bool
-		var list []string
-		switch {
-		case json.Unmarshal(v, &set) == nil:
-			for val := range set {
-				list = append(list, val)
-			}
-		case json.Unmarshal(v, &list) == nil:
-		default:
-			return nil, wire.Badf("invalid filter '%s': want a list or a set of values", k)
-		}
-		out[k] = list
-	}
-	return out, nil
-}
-
-// matches reports whether ct passes every filter (any value of one).
-func matches(ct *container.Container, f map[string][]string) bool {
-	test := map[string]func(v string) bool{
-		"id": func(v string) bool { return strings.HasPrefix(ct.ID, v) },
-		"name": func(v string) bool {
+// matches reports whether ct passes every filter (any value of one;
+// every value of label).
+func matches(ct *container.Container, f filters.Args) bool {
+	return f.Any("id", func(v string) bool { return strings.HasPrefix(ct.ID, v) }) &&
+		f.Any("name", func(v string) bool {
 			return strings.Contains(strings.TrimPrefix(ct.Name, "/"), strings.TrimPrefix(v, "/"))
-		},
-		"status": func(v string) bool { return string(ct.State.Status) == v },
-	}
-	for k, vals := range f {
-		ok := false
-		for _, v := range vals {
-			ok = ok || test[k](v)
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		}) &&
+		f.Any("status", func(v string) bool { return string(ct.State.Status) == v }) &&
+		f.Any("network", func(v string) bool { return ct.NetworkSettings.Networks[v] != nil || networks.PrimaryNetwork(ct) == v }) &&
+		f.MatchLabels(ct.Config.Labels)
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	filters, err := parseFilters(r.URL.Query().Get("filters"), listFilters)
+	f, err := wire.ParseFilters(r.URL.Query().Get("filters"), listFilters...)
 	if err != nil {
 		wire.WriteErr(w, err)
 		return
@@ -116,10 +77,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		wire.WriteErr(w, err)
 		return
 	}
-	all := wire.BoolParam(r, "all") || limit > 0 || len(filters["status"]) > 0
+	all := wire.BoolParam(r, "all") || limit > 0 || len(f["status"]) > 0
 	out := []mobycontainer.Summary{}
 	for _, ct := range cs {
-		if (!all && !ct.State.Running) || !matches(ct, filters) || (limit > 0 && len(out) == limit) {
+		if (!all && !ct.State.Running) || !matches(ct, f) || (limit > 0 && len(out) == limit) {
 			continue
 		}
 		out = append(out, summary(ct))
@@ -166,16 +127,18 @@ func OptionsOf(name string, req *mobycontainer.CreateRequest) (*spec.Options, er
 	if hc.Memory < 0 || hc.NanoCPUs < 0 || hc.CPUShares < 0 {
 		return nil, wire.Badf("invalid Memory, NanoCpus or CpuShares (%d, %d, %d): want 0 or more", hc.Memory, hc.NanoCPUs, hc.CPUShares)
 	}
-	switch hc.NetworkMode {
-	case "", "default", container.NetworkBridge, container.NetworkNone, container.NetworkHost:
-	default:
-		return nil, wire.NotFoundf("network %s not found", hc.NetworkMode)
-	}
 	o := &spec.Options{Image: cfg.Image, Name: name, Env: cfg.Env, Workdir: cfg.WorkingDir, User: cfg.User,
 		Hostname: cfg.Hostname, TTY: cfg.Tty, Interactive: cfg.OpenStdin, Detach: !cfg.AttachStdout && !cfg.AttachStderr,
 		Rm: hc.AutoRemove, Privileged: hc.Privileged, ReadOnly: hc.ReadonlyRootfs, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop,
-		SecurityOpt: hc.SecurityOpt, Volumes: hc.Binds, Network: string(hc.NetworkMode), Pull: "never",
+		SecurityOpt: hc.SecurityOpt, Volumes: hc.Binds, Pull: "never",
 		CPUShares: hc.CPUShares, CpusetCpus: hc.CpusetCpus}
+	if err := networkOptions(o, string(hc.NetworkMode), req.NetworkingConfig); err != nil {
+		return nil, err
+	}
+	o.Labels, o.StopSignal, o.StopTimeout = labelList(cfg.Labels), cfg.StopSignal, -1
+	if cfg.StopTimeout != nil {
+		o.StopTimeout = *cfg.StopTimeout
+	}
 	if len(cfg.Entrypoint) > 0 {
 		entry := cfg.Entrypoint[0]
 		o.Entrypoint = &entry

@@ -40,6 +40,15 @@ func FuzzRequest(f *testing.F) {
 		{"GET", "/images/127.0.0.1:5000/debian:bookworm/json", ""},
 		{"DELETE", "/images/..%2F..", ""},
 		{"POST", "/images/a/tag?repo=UPPER&tag=x", ""},
+		{"GET", "/v1.41/networks?filters={\"label\":[\"com.docker.compose.project=demo\"]}", ""},
+		{"POST", "/v1.41/networks/create", `{"Name":"app","IPAM":{"Config":[{"Subnet":"10.9.0.0/24"}]},"Labels":{"a":"b"}}`},
+		{"GET", "/v1.41/networks/app", ""},
+		{"POST", "/v1.41/networks/app/connect", `{"Container":"x","EndpointConfig":{"Aliases":["web"]}}`},
+		{"DELETE", "/v1.41/networks/app", ""},
+		{"POST", "/v1.41/volumes/create", `{"Name":"data","Labels":{"a":"b"}}`},
+		{"GET", "/v1.41/volumes?filters={\"dangling\":[\"true\"]}", ""},
+		{"DELETE", "/v1.41/volumes/data?force=1", ""},
+		{"POST", "/v1.41/volumes/prune", ""},
 	} {
 		f.Add(seed.method, seed.path, seed.body)
 	}
@@ -55,6 +64,9 @@ func FuzzRequest(f *testing.F) {
 		}
 		if p := versionPrefix().ReplaceAllString(req.URL.Path, "/"); strings.HasPrefix(p, "/images/create") || strings.HasSuffix(p, "/images/create") {
 			return // a pull: the network
+		}
+		if p := versionPrefix().ReplaceAllString(req.URL.Path, "/"); strings.Contains(p, "networks/prune") {
+			return // syncs the firewall rules, here the host's own
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
@@ -81,6 +93,7 @@ func FuzzOptionsOf(f *testing.F) {
 	f.Add("", `{"Image":"debian","Entrypoint":["sh","-c"],"Cmd":["echo hi"],"HostConfig":{"Memory":33554432,"NanoCpus":500000000,"PortBindings":{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}]}}}`)
 	f.Add("x", `{"Image":"debian","Entrypoint":[""],"HostConfig":{"PidsLimit":100,"Binds":["/tmp:/data:ro"],"CapDrop":["NET_RAW"]}}`)
 	f.Add("x", `{"Image":"","HostConfig":{"Mounts":[{"Type":"bind"}]}}`)
+	f.Add("web", `{"Image":"busybox","Labels":{"com.docker.compose.project":"demo"},"HostConfig":{"NetworkMode":"demo_default"},"NetworkingConfig":{"EndpointsConfig":{"demo_default":{"Aliases":["web"]}}}}`)
 	f.Fuzz(func(t *testing.T, name, body string) {
 		var req mobycontainer.CreateRequest
 		if json.Unmarshal([]byte(body), &req) != nil {
@@ -108,13 +121,16 @@ func FuzzOptionsOf(f *testing.F) {
 		if err != nil {
 			return // the flag parsers' own refusal: a 400 when the engine says it
 		}
-		switch hc.NetworkMode {
-		case container.NetworkBridge, container.NetworkNone, container.NetworkHost:
-		default:
-			t.Fatalf("network mode %q from %s", hc.NetworkMode, body)
-		}
 		if req.HostConfig == nil {
 			req.HostConfig = &mobycontainer.HostConfig{}
+		}
+		switch m := req.HostConfig.NetworkMode; {
+		case m == "" || m == "default":
+			if hc.NetworkMode != container.NetworkBridge {
+				t.Fatalf("network mode %q from %s", hc.NetworkMode, body)
+			}
+		case hc.NetworkMode != m:
+			t.Fatalf("network mode %q from %q", hc.NetworkMode, m)
 		}
 		// A port with an empty list of bindings publishes nothing.
 		published := 0

@@ -184,10 +184,16 @@ func (h *harness) md(args ...string) (string, int) {
 // (host namespace), returning its reference.
 func (h *harness) debian() string {
 	ref := testenv.PushDebian(h.t, h.reg)
+	h.pullRef(ref)
+	return ref
+}
+
+// pullRef pulls ref with the mini-docker CLI (host namespace).
+func (h *harness) pullRef(ref string) {
+	h.t.Helper()
 	if out, code := testenv.RunCmd(h.t, exec.Command(h.bin, "--root", h.root, "pull", "-q", ref)); code != 0 {
 		h.t.Fatalf("pull %s: exit %d\n%s", ref, code, out)
 	}
-	return ref
 }
 
 // request sends one request to s and returns the status and body.

@@ -125,7 +125,7 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 // images answers GET /images/json: one entry per image ID, with every
 // name it has.
 func (s *Server) images(w http.ResponseWriter, r *http.Request) {
-	if _, err := parseFilters(r.URL.Query().Get("filters"), map[string]bool{"dangling": true, "reference": true}); err != nil {
+	if _, err := wire.ParseFilters(r.URL.Query().Get("filters"), "dangling", "reference"); err != nil {
 		wire.WriteErr(w, err)
 		return
 	}

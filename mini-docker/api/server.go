@@ -17,6 +17,7 @@
 //	               images, inspect, tag, rmi
 //	contents/      top, stats, diff (changes), export, cp (archive)
 //	ship/          commit, build, history, push
+//	objects/       networks and volumes
 //	wire/          errors, JSON, streams: what every endpoint shares
 //	serve.go       the serve command: sockets, permissions, shutdown
 //
@@ -37,6 +38,7 @@ import (
 	"mini-docker/internal/cli"
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/api/contents"
+	"mini-docker/mini-docker/api/objects"
 	"mini-docker/mini-docker/api/ship"
 	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/container"
@@ -99,6 +101,7 @@ func (s *Server) Handler() http.Handler {
 	s.imageRoutes(m)
 	contents.Routes(m, s.engine)
 	s.ship.Routes(m)
+	(&objects.Server{Open: s.engine}).Routes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, http.StatusNotFound, fmt.Errorf("page not found"))
 	})

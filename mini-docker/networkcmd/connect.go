@@ -57,18 +57,7 @@ func (c *cmd) withContainer(netRef, ctrRef string, ex *explain.Printer, fn func(
 	if err != nil {
 		return cli.Errorf(1, "%v", err)
 	}
-	l, err := c.ctrs.LockContainer(ctr.ID)
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	if ctr, err = c.ctrs.Load(ctr.ID); err != nil {
-		return err
-	}
-	err = fn(n, ctr, ex)
-	if serr := c.ctrs.Save(ctr); serr != nil && err == nil {
-		err = serr
-	}
+	err = networks.Locked(c.ctrs, ctr.ID, func(ctr *container.Container) error { return fn(n, ctr, ex) })
 	if err != nil {
 		return cli.Errorf(1, "%v", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -136,7 +135,7 @@ func (c *cmd) inspect(args []string) error {
 			failed = true
 			continue
 		}
-		in, err := c.inspectOne(n)
+		in, err := networks.Inspect(c.ctrs, n)
 		if err != nil {
 			return err
 		}
@@ -149,22 +148,6 @@ func (c *cmd) inspect(args []string) error {
 		return cli.ExitCode(1)
 	}
 	return nil
-}
-
-// inspectOne is n with its containers: those holding an address on it.
-func (c *cmd) inspectOne(n *networks.Network) (mobynet.Inspect, error) {
-	in := mobynet.Inspect{Network: *n, Containers: map[string]mobynet.EndpointResource{}}
-	members, err := networks.Members(c.ctrs, n)
-	if err != nil {
-		return in, err
-	}
-	for _, m := range members {
-		ep := m.NetworkSettings.Networks[n.Name]
-		ip, _ := netip.ParseAddr(ep.IPAddress)
-		in.Containers[m.ID] = mobynet.EndpointResource{Name: strings.TrimPrefix(m.Name, "/"), EndpointID: m.ID,
-			IPv4Address: netip.PrefixFrom(ip, ep.IPPrefixLen)}
-	}
-	return in, nil
 }
 
 // print writes v as docker inspect does (JSON indented by 4), or each
@@ -231,24 +214,12 @@ func (c *cmd) prune(args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
-	all, err := c.nets.List()
-	if err != nil {
-		return err
-	}
-	var removed []string
-	for _, n := range all {
-		if n.Name == networks.Default {
-			continue
-		}
-		if err := c.nets.Remove(c.ctrs, n, f.Explainer()); err == nil {
-			removed = append(removed, n.Name)
-		}
-	}
+	removed, err := c.nets.Prune(c.ctrs, func(*networks.Network) bool { return false }, f.Explainer())
 	if len(removed) > 0 {
 		fmt.Println("Deleted Networks:")
 		for _, n := range removed {
 			fmt.Println(n)
 		}
 	}
-	return c.nets.SyncFirewall(f.Explainer())
+	return err
 }

@@ -174,7 +174,7 @@ func remove(root string, args []string) error {
 	}
 	failed := false
 	for _, name := range f.Args() {
-		if err := removeOne(e, name); err != nil {
+		if err := RemoveUnused(e, name); err != nil {
 			if *force && errors.Is(err, local.ErrNoSuchVolume) {
 				continue
 			}
@@ -190,9 +190,10 @@ func remove(root string, args []string) error {
 	return nil
 }
 
-// removeOne removes volume name unless a container uses it (Docker's
-// "volume is in use" names them all).
-func removeOne(e *engine.Engine, name string) error {
+// RemoveUnused removes volume name unless a container uses it (Docker's
+// "volume is in use" names them all): volume rm, volume prune and the
+// API's DELETE /volumes/NAME.
+func RemoveUnused(e *engine.Engine, name string) error {
 	vs := e.Volumes()
 	if _, err := vs.Get(name); err != nil {
 		return err
@@ -230,7 +231,7 @@ func prune(root string, args []string) error {
 			continue
 		}
 		size := e.Volumes().Size(v.Name)
-		if removeOne(e, v.Name) == nil {
+		if RemoveUnused(e, v.Name) == nil {
 			deleted = append(deleted, v.Name)
 			space += size
 		}

@@ -23,7 +23,9 @@ import (
 
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/networks"
 	"mini-docker/mini-docker/spec"
+	"mini-docker/mini-docker/volume/local"
 	"mini-docker/pull/store"
 )
 
@@ -76,11 +78,20 @@ type NotFound struct{ error }
 // NotFoundf is a NotFound with a formatted message.
 func NotFoundf(format string, args ...any) error { return NotFound{fmt.Errorf(format, args...)} }
 
+// Forbidden is a request dockerd forbids (403): removing a network in
+// use or one of its own.
+type Forbidden struct{ error }
+
+// Forbid marks err as forbidden.
+func Forbid(err error) error { return Forbidden{err} }
+
 // StatusOf maps the engine's errors to dockerd's status codes.
 func StatusOf(err error) int {
 	var (
 		br  BadRequest
 		nf  NotFound
+		nn  *networks.NotFoundError
+		fb  Forbidden
 		cf  Conflict
 		nsc *container.ErrNoSuchContainer
 		nsi *engine.ImageNotFoundError
@@ -90,10 +101,12 @@ func StatusOf(err error) int {
 		mbe *http.MaxBytesError
 	)
 	switch {
-	case errors.As(err, &nsc), errors.As(err, &nsi), errors.As(err, &nf), errors.Is(err, store.ErrNotFound), errors.Is(err, engine.ErrImageNotFound):
+	case errors.As(err, &nsc), errors.As(err, &nsi), errors.As(err, &nf), errors.As(err, &nn), errors.Is(err, local.ErrNoSuchVolume), errors.Is(err, store.ErrNotFound), errors.Is(err, engine.ErrImageNotFound):
 		return http.StatusNotFound
 	case errors.As(err, &run), errors.As(err, &nu), errors.As(err, &cf):
 		return http.StatusConflict
+	case errors.As(err, &fb):
+		return http.StatusForbidden
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
 	case errors.As(err, &br), errors.As(err, &ue):
