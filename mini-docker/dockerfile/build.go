@@ -19,6 +19,7 @@ import (
 
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/dockerfile/ignore"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/imageops"
 	"mini-docker/mini-docker/spec"
@@ -71,7 +72,7 @@ type Builder struct {
 	stages []*stage
 	args   map[string]string // ARG values in scope (declared)
 	global map[string]string // ARGs declared before FROM
-	ignore *ignorer
+	ignore *ignore.Matcher
 	cmdSet bool // CMD was set in this stage (ENTRYPOINT then keeps it)
 	// declared are the ARG names of the Dockerfile: a --build-arg for
 	// another name is reported unused, as Docker does.
@@ -105,7 +106,7 @@ func Build(s *store.Store, e *engine.Engine, o Options) (*Result, error) {
 	if ins, err = untilTarget(ins, o.Target); err != nil {
 		return nil, err
 	}
-	ig, err := loadIgnore(ctxDir)
+	ig, err := ignore.Load(ctxDir)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +118,7 @@ func Build(s *store.Store, e *engine.Engine, o Options) (*Result, error) {
 	}
 	defer unlock()
 	b := &Builder{s: s, e: e, o: o, out: o.Out, args: map[string]string{}, global: map[string]string{}, ignore: ig, declared: map[string]bool{}}
-	fmt.Fprintf(b.out, "Sending build context to Docker daemon  %s\n", imageops.HumanSize(contextSize(ctxDir, ig)))
+	fmt.Fprintf(b.out, "Sending build context to Docker daemon  %s\n", imageops.HumanSize(ignore.ContextSize(ctxDir, ig)))
 	res := &Result{Steps: len(ins)}
 	for i, in := range ins {
 		fmt.Fprintf(b.out, "Step %d/%d : %s\n", i+1, len(ins), in.Original)

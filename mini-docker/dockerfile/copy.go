@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
 
+	"mini-docker/mini-docker/dockerfile/ignore"
 	"mini-docker/mini-docker/dockerfile/remote"
 	"mini-docker/mini-docker/imageops"
 	"mini-docker/pull/unpack"
@@ -27,111 +27,6 @@ import (
 func digestOf(b []byte) digest.Digest { return digest.FromBytes(b) }
 
 func statOf(fi fs.FileInfo) *syscall.Stat_t { return fi.Sys().(*syscall.Stat_t) }
-
-// ignorer holds the patterns of .dockerignore: files of the context that
-// COPY never sees (and the context size does not count).
-type ignorer struct {
-	rules []ignoreRule
-}
-
-type ignoreRule struct {
-	re     *regexp.Regexp
-	negate bool
-}
-
-// loadIgnore reads CONTEXT/.dockerignore (none: nothing ignored).
-func loadIgnore(ctxDir string) (*ignorer, error) {
-	ig := &ignorer{}
-	f, err := os.Open(filepath.Join(ctxDir, ".dockerignore"))
-	if os.IsNotExist(err) {
-		return ig, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		neg := strings.HasPrefix(line, "!")
-		line = strings.TrimPrefix(line, "!")
-		line = strings.TrimPrefix(filepath.Clean("/"+line), "/")
-		re, err := globRegexp(line)
-		if err != nil {
-			return nil, fmt.Errorf(".dockerignore: pattern %q: %w", line, err)
-		}
-		ig.rules = append(ig.rules, ignoreRule{re, neg})
-	}
-	return ig, sc.Err()
-}
-
-// globRegexp turns a .dockerignore pattern into a regexp: * and ? stay
-// within one path element, ** crosses any number of them.
-func globRegexp(p string) (*regexp.Regexp, error) {
-	var b strings.Builder
-	b.WriteString("^")
-	for i := 0; i < len(p); i++ {
-		switch c := p[i]; {
-		case c == '*' && i+1 < len(p) && p[i+1] == '*':
-			b.WriteString(".*")
-			i++
-			if i+1 < len(p) && p[i+1] == '/' {
-				i++
-				b.WriteString("/?")
-			}
-		case c == '*':
-			b.WriteString("[^/]*")
-		case c == '?':
-			b.WriteString("[^/]")
-		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
-		}
-	}
-	b.WriteString("$")
-	return regexp.Compile(b.String())
-}
-
-// Ignored reports whether the context path rel ("src/a.go") is excluded:
-// the last rule matching it or one of its parent folders decides.
-func (ig *ignorer) Ignored(rel string) bool {
-	ignored := false
-	for _, r := range ig.rules {
-		for p := rel; p != "." && p != "/" && p != ""; p = filepath.Dir(p) {
-			if r.re.MatchString(p) {
-				ignored = !r.negate
-				break
-			}
-		}
-	}
-	return ignored
-}
-
-// contextSize is the size of what `docker build` would send.
-func contextSize(dir string, ig *ignorer) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if rel != "." && ig.Ignored(rel) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n
-}
 
 // copyFile is one file (or folder, or link) a COPY puts into the image.
 type copyFile struct {
@@ -147,39 +42,11 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	// The files come from the context, or with --from from an earlier
-	// stage or an image, mounted for the time of the copy.
-	src := source{root: b.o.Context, ignore: b.ignore}
-	switch {
-	case len(in.Heredocs) > 0:
-		dir, names, err := b.heredocFiles(in, srcs)
-		if err != nil {
-			return false, err
-		}
-		defer os.RemoveAll(dir)
-		src, srcs = source{root: dir}, names
-	case in.Cmd == "ADD" && (remote.IsURL(srcs[0]) || checksum != ""):
-		if !remote.IsURL(srcs[0]) {
-			return false, &ParseError{in.Line, "checksum can't be specified for non-HTTP(S) sources"}
-		}
-		dir, names, err := b.downloads(in, srcs, checksum)
-		if err != nil {
-			return false, err
-		}
-		defer os.RemoveAll(dir)
-		src, srcs = source{root: dir, remote: true}, names
-	case from != "":
-		img, err := b.sourceImage(from)
-		if err != nil {
-			return false, err
-		}
-		root, undo, err := mountImage(b.s, img, b.o.Explain)
-		if err != nil {
-			return false, err
-		}
-		defer undo()
-		src = source{root: root, stage: true}
+	src, srcs, undo, err := b.copySource(in, from, checksum, srcs)
+	if err != nil {
+		return false, err
 	}
+	defer undo()
 	destIsDir := strings.HasSuffix(dest, "/") || dest == "." || strings.HasSuffix(dest, "/.") || len(srcs) > 1
 	if !filepath.IsAbs(dest) {
 		dest = filepath.Join("/", b.cfg.WorkingDir, dest)
@@ -231,9 +98,43 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 	return false, b.commit(key, createdBy, layer)
 }
 
+// copySource is where a COPY or ADD takes its files from, and the names
+// to take there: the context; with heredocs or ADD's URLs, a fresh folder
+// holding them; with --from, an earlier stage or an image, mounted for
+// the time of the copy. undo removes or unmounts what it made.
+func (b *Builder) copySource(in Instruction, from, checksum string, srcs []string) (source, []string, func(), error) {
+	switch {
+	case len(in.Heredocs) > 0:
+		dir, names, err := b.heredocFiles(in, srcs)
+		if err != nil {
+			return source{}, nil, nil, err
+		}
+		return source{root: dir}, names, func() { os.RemoveAll(dir) }, nil
+	case in.Cmd == "ADD" && (remote.IsURL(srcs[0]) || checksum != ""):
+		if !remote.IsURL(srcs[0]) {
+			return source{}, nil, nil, &ParseError{in.Line, "checksum can't be specified for non-HTTP(S) sources"}
+		}
+		dir, names, err := b.downloads(in, srcs, checksum)
+		if err != nil {
+			return source{}, nil, nil, err
+		}
+		return source{root: dir, remote: true}, names, func() { os.RemoveAll(dir) }, nil
+	case from != "":
+		img, err := b.sourceImage(from)
+		if err != nil {
+			return source{}, nil, nil, err
+		}
+		root, undo, err := mountImage(b.s, img, b.o.Explain)
+		if err != nil {
+			return source{}, nil, nil, err
+		}
+		return source{root: root, stage: true}, srcs, undo, nil
+	}
+	return source{root: b.o.Context, ignore: b.ignore}, srcs, func() {}, nil
+}
+
 // copyArgs reads COPY/ADD's --chown, --from (COPY) and --checksum (ADD)
-// and its
-// SOURCE... DEST words, expanded.
+// and its SOURCE... DEST words, expanded.
 func (b *Builder) copyArgs(in Instruction) (chown, from, sum string, srcs []string, dest string, err error) {
 	for _, f := range in.Flags {
 		switch {
@@ -268,9 +169,9 @@ func (b *Builder) copyArgs(in Instruction) (chown, from, sum string, srcs []stri
 // .dockerignore), or the root of an earlier stage or an image.
 type source struct {
 	root   string
-	ignore *ignorer // nil: nothing is excluded
-	stage  bool     // a stage's root: absolute paths are inside it
-	remote bool     // ADD's downloads: archives stay archives
+	ignore *ignore.Matcher // nil: nothing is excluded
+	stage  bool            // a stage's root: absolute paths are inside it
+	remote bool            // ADD's downloads: archives stay archives
 }
 
 // ignored reports whether .dockerignore excludes rel.

@@ -1,8 +1,6 @@
 package dockerfile
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -86,23 +84,6 @@ func TestKeyValues(t *testing.T) {
 		got, err := KeyValues(tt.in)
 		if err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("KeyValues(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
-}
-
-func TestDockerignore(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("# build output\n*.log\nsecret/\n**/*.tmp\n!keep.log\n"), 0o644)
-	ig, err := loadIgnore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for path, want := range map[string]bool{
-		"a.log": true, "keep.log": false, "sub/a.log": false, "secret": true, "secret/key": true,
-		"deep/er/x.tmp": true, "x.tmp": true, "main.go": false,
-	} {
-		if got := ig.Ignored(path); got != want {
-			t.Errorf("Ignored(%q) = %v, want %v", path, got, want)
 		}
 	}
 }
