@@ -13,6 +13,7 @@ import (
 
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/cli"
+	"mini-docker/internal/mountinfo"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/vethctl/network"
@@ -183,19 +184,17 @@ func treeFile(path string) string {
 // treeRoot shows the container's root mount, from its own mountinfo:
 // for an overlay, each lower layer (top first), the upper and work dirs.
 func treeRoot(top *treeNode, pid int) error {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	ms, err := mountinfo.Read(strconv.Itoa(pid))
 	if err != nil {
 		return fmt.Errorf("read the container's mounts: %w", err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		f, g := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(f) < 5 || f[4] != "/" || len(g) < 3 {
+	for _, m := range ms {
+		if m.Point != "/" {
 			continue
 		}
-		n := top.add("root: %s mount", g[0])
+		n := top.add("root: %s mount", m.FSType)
 		var lowers []string
-		for _, opt := range strings.Split(g[2], ",") {
+		for _, opt := range strings.Split(m.Super, ",") {
 			k, v, _ := strings.Cut(opt, "=")
 			switch k {
 			case "lowerdir", "lowerdir+":

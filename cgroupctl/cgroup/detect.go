@@ -1,8 +1,6 @@
 package cgroup
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"maps"
 	"os"
@@ -123,28 +121,18 @@ func Detected() (*Host, error) {
 // controllers bound to it.
 func Parse(mountInfo, selfCgroup []byte) (*Host, error) {
 	h := &Host{V1: map[string]string{}, Self: map[string]string{}}
-	sc := bufio.NewScanner(bytes.NewReader(mountInfo))
-	for sc.Scan() {
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		f, g := strings.Fields(pre), strings.Fields(post)
-		if len(f) < 5 || len(g) < 3 {
-			continue
-		}
-		point := mountinfo.Unescape(f[4])
-		switch g[0] {
+	for _, m := range mountinfo.Parse(string(mountInfo)) {
+		switch m.FSType {
 		case "cgroup2":
 			if h.V2Root == "" {
-				h.V2Root = point
+				h.V2Root = m.Point
 			}
 		case "cgroup":
 			var subs []string
-			for _, opt := range strings.Split(g[2], ",") {
+			for _, opt := range strings.Split(m.Super, ",") {
 				if isController(opt) {
 					if _, seen := h.V1[opt]; !seen {
-						h.V1[opt] = point
+						h.V1[opt] = m.Point
 					}
 				}
 				if isController(opt) || strings.HasPrefix(opt, "name=") {
@@ -152,7 +140,7 @@ func Parse(mountInfo, selfCgroup []byte) (*Host, error) {
 				}
 			}
 			if len(subs) > 0 && !h.hasHierarchy(subs) {
-				h.Hierarchies = append(h.Hierarchies, Hierarchy{Point: point, Root: mountinfo.Unescape(f[3]), Subsystems: subs})
+				h.Hierarchies = append(h.Hierarchies, Hierarchy{Point: m.Point, Root: m.Root, Subsystems: subs})
 			}
 		}
 	}

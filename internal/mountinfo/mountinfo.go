@@ -3,9 +3,11 @@
 // in a path or an option as a backslash and three octal digits (\040
 // for a space), so that the fields stay separated by spaces.
 //
-// cgroupctl reads it to find the cgroup hierarchies (lesson 03), overlay
-// to find an overlay's layers (lesson 04), mini-docker to find what a
-// container left mounted (lesson 09).
+// Parse reads its lines, the one parser of them: cgroupctl reads it to
+// find the cgroup hierarchies (lesson 03), overlay to find an overlay's
+// layers (lesson 04), mini-docker to find what a container left mounted
+// (lesson 09), the lessons' probe and checks to show what a container
+// sees.
 package mountinfo
 
 import (
@@ -34,19 +36,69 @@ func Unescape(s string) string {
 	return b.String()
 }
 
-// MountPoints lists the mount points of the calling process's mount
-// namespace (the fifth field of each line of /proc/self/mountinfo),
-// unescaped, in the order the kernel lists them.
-func MountPoints() ([]string, error) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
+// Mount is one line of mountinfo (proc(5)):
+//
+//	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+//	(1)(2) (3)  (4)   (5)      (6)       (7)  (8)(9)    (10)       (11)
+//
+// Root, Point and Source are unescaped. Super is as the kernel wrote it:
+// a value may hold a ',' as \054, so split it on ',' first and
+// unescape each value.
+type Mount struct {
+	Root   string // (4) the part of the file system seen at Point: "/", or a bind mount's source
+	Point  string // (5) the mount point
+	Opts   string // (6) per-mount options: rw, ro, nosuid...
+	FSType string // (9)
+	Source string // (10)
+	Super  string // (11) the file system's own options: lowerdir=...,upperdir=...
+}
+
+// Parse reads the lines of a mountinfo file. Mount points are chosen by
+// whoever mounts, so a line without the shape (six fields, the optional
+// ones, "-", a type and a source) is left out rather than trusted.
+func Parse(text string) []Mount {
+	var out []Mount
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		sep := -1
+		for i := 6; i < len(f); i++ {
+			if f[i] == "-" {
+				sep = i
+				break
+			}
+		}
+		if sep < 0 || sep+2 >= len(f) {
+			continue
+		}
+		m := Mount{Root: Unescape(f[3]), Point: Unescape(f[4]), Opts: f[5], FSType: f[sep+1], Source: Unescape(f[sep+2])}
+		if sep+3 < len(f) {
+			m.Super = f[sep+3]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// Read parses /proc/PID/mountinfo: the mount table of PID's mount
+// namespace ("self" for the caller's).
+func Read(pid string) ([]Mount, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/mountinfo")
 	if err != nil {
 		return nil, err
 	}
-	var points []string
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) > 4 {
-			points = append(points, Unescape(f[4]))
-		}
+	return Parse(string(b)), nil
+}
+
+// MountPoints lists the mount points of the calling process's mount
+// namespace, in the order the kernel lists them.
+func MountPoints() ([]string, error) {
+	ms, err := Read("self")
+	if err != nil {
+		return nil, err
+	}
+	points := make([]string, len(ms))
+	for i, m := range ms {
+		points[i] = m.Point
 	}
 	return points, nil
 }

@@ -3,6 +3,8 @@ package mountinfo
 import (
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestUnescape(t *testing.T) {
@@ -29,6 +31,69 @@ func FuzzUnescape(f *testing.F) {
 		got := Unescape(s)
 		if len(got) > len(s) || (!strings.Contains(s, `\`) && got != s) {
 			t.Fatalf("Unescape(%q) = %q", s, got)
+		}
+	})
+}
+
+// TestParse: the fields by place, with and without optional fields,
+// paths unescaped and the super options as written; lines without the
+// shape are left out.
+func TestParse(t *testing.T) {
+	text := `22 1 0:21 / /sys rw,nosuid shared:7 - sysfs sysfs rw
+35 31 0:32 /docker/1 /sys/fs/cgroup/my\040memory rw,relatime - cgroup cgroup rw,memory
+90 80 0:50 / /c/merged rw master:1 shared:2 - overlay overlay rw,lowerdir=/l/a\054b:/l/c,upperdir=/u
+91 80 0:51 / /no/super rw - tmpfs tmpfs
+too short - x y z
+92 80 0:52 / /no/source rw - tmpfs
+`
+	want := []Mount{
+		{Root: "/", Point: "/sys", Opts: "rw,nosuid", FSType: "sysfs", Source: "sysfs", Super: "rw"},
+		{Root: "/docker/1", Point: "/sys/fs/cgroup/my memory", Opts: "rw,relatime", FSType: "cgroup", Source: "cgroup", Super: "rw,memory"},
+		{Root: "/", Point: "/c/merged", Opts: "rw", FSType: "overlay", Source: "overlay", Super: `rw,lowerdir=/l/a\054b:/l/c,upperdir=/u`},
+		{Root: "/", Point: "/no/super", Opts: "rw", FSType: "tmpfs", Source: "tmpfs"},
+	}
+	got := Parse(text)
+	if len(got) != len(want) {
+		t.Fatalf("Parse: %d mounts, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d: %+v, want %+v", i+1, got[i], want[i])
+		}
+	}
+}
+
+// TestReadSelf: the caller's own table has a root mount.
+func TestReadSelf(t *testing.T) {
+	points, err := MountPoints()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range points {
+		if p == "/" {
+			return
+		}
+	}
+	t.Errorf("no mount at / among %q", points)
+}
+
+// FuzzParse: no input makes Parse fail or return more mounts than lines;
+// a well-formed line built from the input's words comes back field by
+// field.
+func FuzzParse(f *testing.F) {
+	f.Add("22 1 0:21 / /sys rw,nosuid shared:7 - sysfs sysfs rw\n", "/a\\040b", "ext4")
+	f.Add("- - - - - - - -\n", "/", "-")
+	f.Fuzz(func(t *testing.T, text, point, fstype string) {
+		if n := len(Parse(text)); n > strings.Count(text, "\n")+1 {
+			t.Fatalf("%d mounts from %q", n, text)
+		}
+		if point == "" || fstype == "" || fstype == "-" || strings.IndexFunc(point+fstype, unicode.IsSpace) >= 0 || !utf8.ValidString(point+fstype) {
+			return
+		}
+		got := Parse("1 2 3:4 / " + point + " rw - " + fstype + " src opts\n")
+		want := Mount{Root: "/", Point: Unescape(point), Opts: "rw", FSType: fstype, Source: "src", Super: "opts"}
+		if len(got) != 1 || got[0] != want {
+			t.Fatalf("Parse of one line = %+v, want %+v", got, want)
 		}
 	})
 }

@@ -21,14 +21,6 @@ type Layers struct {
 	Merged string   // the mount point
 }
 
-// mountEntry is one line of /proc/self/mountinfo.
-type mountEntry struct {
-	MountPoint string
-	FSType     string
-	Source     string
-	SuperOpts  string
-}
-
 // Inspect reads back the layers of the overlay mounted on merged from
 // /proc/self/mountinfo: the kernel shows an overlay's lowerdir, upperdir
 // and workdir among its superblock options. Lower layers mounted through
@@ -47,8 +39,8 @@ func Inspect(merged, linkDir string) (*Layers, error) {
 	if m.FSType != "overlay" {
 		return nil, fmt.Errorf("inspect %s: it is a %s mount, not an overlay", abs, m.FSType)
 	}
-	l := parseOverlayOptions(m.SuperOpts)
-	l.Merged = m.MountPoint
+	l := parseOverlayOptions(m.Super)
+	l.Merged = m.Point
 	l.resolveLinks(linkDir)
 	return l, nil
 }
@@ -70,17 +62,17 @@ func (l *Layers) resolveLinks(linkDir string) {
 
 // findMount returns the topmost mount on mountPoint (the last one listed:
 // later mounts stack on earlier ones).
-func findMount(mountinfo, mountPoint string) (*mountEntry, error) {
-	entries, err := readMountinfo(mountinfo)
+func findMount(table, mountPoint string) (*mountinfo.Mount, error) {
+	entries, err := readMountinfo(table)
 	if err != nil {
 		return nil, err
 	}
 	if resolved, err := filepath.EvalSymlinks(mountPoint); err == nil {
 		mountPoint = resolved
 	}
-	var found *mountEntry
+	var found *mountinfo.Mount
 	for i := range entries {
-		if entries[i].MountPoint == mountPoint {
+		if entries[i].Point == mountPoint {
 			found = &entries[i]
 		}
 	}
@@ -92,52 +84,29 @@ func findMount(mountinfo, mountPoint string) (*mountEntry, error) {
 }
 
 // overlayMounts returns the layers of every overlay in the mount table.
-func overlayMounts(mountinfo string) ([]*Layers, error) {
-	entries, err := readMountinfo(mountinfo)
+func overlayMounts(table string) ([]*Layers, error) {
+	entries, err := readMountinfo(table)
 	if err != nil {
 		return nil, err
 	}
 	var out []*Layers
 	for _, e := range entries {
 		if e.FSType == "overlay" {
-			l := parseOverlayOptions(e.SuperOpts)
-			l.Merged = e.MountPoint
+			l := parseOverlayOptions(e.Super)
+			l.Merged = e.Point
 			out = append(out, l)
 		}
 	}
 	return out, nil
 }
 
-// readMountinfo parses lines of the form (proc(5)):
-//
-//	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
-//	(1)(2) (3)  (4)   (5)      (6)       (7)  (8)(9)    (10)       (11)
-func readMountinfo(path string) ([]mountEntry, error) {
+// readMountinfo reads a mount table (mountinfoPath, or a test's file).
+func readMountinfo(path string) ([]mountinfo.Mount, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read mount table: %w", err)
 	}
-	var out []mountEntry
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		sep := -1
-		for i := 6; i < len(f); i++ {
-			if f[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(f) < 5 || sep < 0 || sep+3 >= len(f) {
-			continue
-		}
-		out = append(out, mountEntry{
-			MountPoint: mountinfo.Unescape(f[4]),
-			FSType:     f[sep+1],
-			Source:     mountinfo.Unescape(f[sep+2]),
-			SuperOpts:  f[sep+3],
-		})
-	}
-	return out, nil
+	return mountinfo.Parse(string(b)), nil
 }
 
 // parseOverlayOptions reads lowerdir (a ':' list), lowerdir+ (one per

@@ -14,43 +14,20 @@ import (
 	"mini-docker/internal/mountinfo"
 )
 
-// Mount is one line of /proc/PID/mountinfo.
-type Mount struct {
-	Root   string // the part of the file system seen at Point
-	Point  string
-	Opts   string // per-mount options: rw, ro, nosuid...
-	FSType string
-	Source string
-	Super  string // the file system's options: lowerdir=...,upperdir=...
-}
+// Mount is one line of /proc/PID/mountinfo, as internal/mountinfo
+// parses it.
+type Mount = mountinfo.Mount
 
-// ParseMountinfo parses /proc/PID/mountinfo. A line reads
-//
-//	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
-//
-// Mount points are chosen by whoever mounts, so lines that do not have
-// the shape are left out rather than trusted.
+// ParseMountinfo parses /proc/PID/mountinfo with mountinfo.Parse, which
+// leaves out lines that do not have the shape (mount points are chosen
+// by whoever mounts), and unescapes the super options as a whole: the
+// checks compare whole values.
 func ParseMountinfo(text string) []Mount {
-	var out []Mount
-	for _, line := range strings.Split(text, "\n") {
-		f := strings.Fields(line)
-		sep := -1
-		for i := 6; i < len(f); i++ {
-			if f[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || sep+2 >= len(f) {
-			continue
-		}
-		m := Mount{Root: mountinfo.Unescape(f[3]), Point: mountinfo.Unescape(f[4]), Opts: f[5], FSType: f[sep+1], Source: mountinfo.Unescape(f[sep+2])}
-		if sep+3 < len(f) {
-			m.Super = mountinfo.Unescape(f[sep+3])
-		}
-		out = append(out, m)
+	ms := mountinfo.Parse(text)
+	for i := range ms {
+		ms[i].Super = mountinfo.Unescape(ms[i].Super)
 	}
-	return out
+	return ms
 }
 
 // MountsOf reads the mount table a process sees ("self" for the checker).

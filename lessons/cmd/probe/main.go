@@ -41,6 +41,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"mini-docker/internal/mountinfo"
 	"mini-docker/internal/riskycalls"
 )
 
@@ -242,49 +243,21 @@ func namespaces(o *out, host map[string]string) {
 // options (what the filesystem was created with) and, when only part of
 // the filesystem is mounted, which part.
 func mounts(o *out) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	ms, err := mountinfo.Read("self")
 	if err != nil {
 		o.put("mount", errName(err))
 		return
 	}
-	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		// ID PARENT MAJ:MIN ROOT TARGET OPTS [OPTIONAL...] - TYPE SOURCE SUPER
-		pre, post, ok := strings.Cut(l, " - ")
-		if !ok {
-			continue
-		}
-		f, g := strings.Fields(pre), strings.Fields(post)
-		if len(f) < 6 || len(g) < 3 {
-			continue
-		}
-		v := g[0] + " " + f[5] + " " + g[2]
-		// ROOT is the folder of the filesystem that is mounted: "/" for
+	for _, m := range ms {
+		v := m.FSType + " " + m.Opts + " " + m.Super
+		// Root is the folder of the filesystem that is mounted: "/" for
 		// a whole filesystem, the source path for a bind mount (the
 		// container's own group for a cgroup hierarchy).
-		if root := unescape(f[3]); root != "/" {
-			v += " root=" + root
+		if m.Root != "/" {
+			v += " root=" + m.Root
 		}
-		o.put("mount."+unescape(f[4]), v)
+		o.put("mount."+m.Point, v)
 	}
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // devices: everything under /dev, with type, mode and major:minor (or
