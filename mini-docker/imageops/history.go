@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -66,14 +67,7 @@ func dirSize(dir string) int64 {
 }
 
 // HumanSize prints a size as Docker does (decimal units, 3 digits).
-func HumanSize(n int64) string {
-	f, units, i := float64(n), []string{"B", "kB", "MB", "GB", "TB"}, 0
-	for f >= 1000 && i < len(units)-1 {
-		f /= 1000
-		i++
-	}
-	return fmt.Sprintf("%.3g%s", f, units[i])
-}
+func HumanSize(n int64) string { return units.HumanSizeWithPrecision(float64(n), 3) }
 
 // Truncate shortens s to n characters with "…", as docker history does
 // without --no-trunc.

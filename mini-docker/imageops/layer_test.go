@@ -42,3 +42,12 @@ func TestWriteLayerTarMarkers(t *testing.T) {
 		t.Errorf("the whiteout device itself is in the tar: %q", got)
 	}
 }
+
+// TestHumanSize: docker images' SIZE column (decimal units, 3 digits).
+func TestHumanSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0B", 999: "999B", 1000: "1kB", 74_800_000: "74.8MB", 1_234_567_890: "1.23GB"} {
+		if got := imageops.HumanSize(n); got != want {
+			t.Errorf("HumanSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

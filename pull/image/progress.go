@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/docker/go-units"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"mini-docker/pull/store"
@@ -150,18 +151,13 @@ func (p *progress) bar() string {
 	return fmt.Sprintf("[%s] %s/%s%s", bar, HumanSize(float64(n)), HumanSize(float64(p.total)), rate)
 }
 
-// HumanSize prints sizes as Docker does (decimal units: 12.3MB).
+// HumanSize prints sizes as Docker does (decimal units: 12.3MB), whole
+// bytes below a kilobyte.
 func HumanSize(f float64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB"}
-	i := 0
-	for f >= 1000 && i < len(units)-1 {
-		f /= 1000
-		i++
-	}
-	if i == 0 {
+	if f < 1000 {
 		return fmt.Sprintf("%dB", int64(f))
 	}
-	return fmt.Sprintf("%.3g%s", f, units[i])
+	return units.HumanSizeWithPrecision(f, 3)
 }
 
 func (p *progress) add(n int64) { p.n.Add(n) }

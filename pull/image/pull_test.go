@@ -676,3 +676,13 @@ func TestLayerLimitsSources(t *testing.T) {
 		}
 	}
 }
+
+// TestHumanSize: Docker's decimal sizes, 3 digits, whole bytes below a
+// kilobyte (a rate of 12.7 B/s shows as 12B).
+func TestHumanSize(t *testing.T) {
+	for f, want := range map[float64]string{0: "0B", 12.7: "12B", 999: "999B", 1000: "1kB", 1234567: "1.23MB", 1.5e9: "1.5GB"} {
+		if got := image.HumanSize(f); got != want {
+			t.Errorf("HumanSize(%v) = %q, want %q", f, got, want)
+		}
+	}
+}

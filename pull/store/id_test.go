@@ -21,3 +21,12 @@ func FuzzIsIDPrefix(f *testing.F) {
 		}
 	})
 }
+
+// TestHumanBytes: binary units with one decimal, as df -h.
+func TestHumanBytes(t *testing.T) {
+	for f, want := range map[float64]string{0: "0.0B", 1023: "1023.0B", 1536: "1.5KiB", 5 << 30: "5.0GiB"} {
+		if got := humanBytes(f); got != want {
+			t.Errorf("humanBytes(%v) = %q, want %q", f, got, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/docker/go-units"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,13 +55,7 @@ func (s *Store) CheckReserve(ahead int64) error {
 
 // humanBytes prints a size in binary units, as df -h does.
 func humanBytes(f float64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	return fmt.Sprintf("%.1f%s", f, units[i])
+	return units.CustomSize("%.1f%s", f, 1024, []string{"B", "KiB", "MiB", "GiB", "TiB"})
 }
 
 // IsLocalWriteError reports whether err is the store's own disk failing
