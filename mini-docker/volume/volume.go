@@ -18,6 +18,7 @@ import (
 	gounits "github.com/docker/go-units"
 
 	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/spec"
 	"mini-docker/mini-docker/volume/local"
@@ -49,19 +50,9 @@ func Command(root string, args []string) error {
 	return d.Run(args)
 }
 
+// flags is the flag set of "mini-docker volume NAME".
 func flags(name, usage, summary string, examples ...string) *cli.Flags {
-	f := cli.NewFlags(cli.Command{Tool: tool + " " + name, Usage: usage, Summary: summary, Examples: examples})
-	f.SetInterspersed(true)
-	return f
-}
-
-func openEngine(root string, f *cli.Flags) (*engine.Engine, error) {
-	e, err := engine.NewEngine(root)
-	if err != nil {
-		return nil, err
-	}
-	e.Explain = f.Explainer()
-	return e, nil
+	return command.NewFlags("volume "+name, usage, summary, examples...)
 }
 
 func create(root string, args []string) error {
@@ -96,7 +87,7 @@ func create(root string, args []string) error {
 		}
 		lm[k] = v
 	}
-	e, err := openEngine(root, f)
+	e, err := command.OpenEngine(root, f)
 	if err != nil {
 		return err
 	}
@@ -137,8 +128,8 @@ func inspect(root string, args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
-	if f.NArg() == 0 {
-		return cli.Usagef(tool+" inspect", "\"mini-docker volume inspect\" requires at least 1 argument")
+	if err := command.NeedArgs(f, "volume inspect", 1); err != nil {
+		return err
 	}
 	s := &local.Store{Root: root}
 	out := []*local.Volume{}
@@ -162,15 +153,9 @@ func inspect(root string, args []string) error {
 func remove(root string, args []string) error {
 	f := flags("rm", "[-f] NAME...", "Remove volumes: refused for a volume a container (in any state) uses.", "mini-docker volume rm data")
 	force := f.BoolP("force", "f", false, "do not fail on a volume that does not exist")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if f.NArg() == 0 {
-		return cli.Usagef(tool+" rm", "\"mini-docker volume rm\" requires at least 1 argument")
-	}
-	e, err := openEngine(root, f)
+	e, err := command.Open(root, f, args, "volume rm", 1)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	failed := false
 	for _, name := range f.Args() {
@@ -213,12 +198,9 @@ func prune(root string, args []string) error {
 		"mini-docker volume prune -f")
 	f.BoolP("force", "f", false, "do not prompt for confirmation (mini-docker never prompts)")
 	all := f.BoolP("all", "a", false, "remove named volumes too")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	e, err := openEngine(root, f)
+	e, err := command.Open(root, f, args, "volume prune", 0)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	vs, err := e.Volumes().List()
 	if err != nil {

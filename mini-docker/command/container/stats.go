@@ -42,12 +42,9 @@ func Stats(root string, args []string) error {
 	noStream := f.Bool("no-stream", false, "disable streaming stats and only pull the first result")
 	noTrunc := f.Bool("no-trunc", false, "do not truncate output")
 	format := command.FormatFlag(f)
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	e, err := command.OpenEngine(root, f)
+	e, err := command.Open(root, f, args, "stats", 0)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	fm := formatter.Pick(*format, false, defaultStatsTable)
 	h, err := cgroup.Detect()

@@ -24,12 +24,9 @@ var dfHeader = formatter.SubHeaderContext{"Type": "TYPE", "TotalCount": "TOTAL",
 func Df(root string, args []string) error {
 	f := command.NewFlags("system df", "[--format TEMPLATE]", "Show mini-docker disk usage.", "mini-docker system df")
 	format := command.FormatFlag(f)
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	e, err := command.OpenEngine(root, f)
+	e, err := command.Open(root, f, args, "system df", 0)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	cs, err := e.List()
 	if err != nil {

@@ -30,12 +30,9 @@ func Info(root string, args []string) error {
 	f := command.NewFlags("info", "[--format TEMPLATE]", "Show what this host supports (kernel, cgroups, overlay, seccomp, user namespaces) and what mini-docker holds.",
 		"mini-docker info", "mini-docker info --format '{{.CgroupVersion}} {{.KernelVersion}}'", "mini-docker info --format json")
 	format := f.String("format", "", "format the output using a Go template, or json")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	e, err := command.OpenEngine(root, f)
+	e, err := command.Open(root, f, args, "info", 0)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	info := collect(root, e)
 	if *format != "" {
