@@ -83,18 +83,11 @@ func exNet() (*networks.Network, error) {
 	return n, nil
 }
 
-// runningOn finds a running container attached to ex-net, whose process
-// is alive.
+// runningOn finds a running container attached to ex-net.
 func runningOn(name string) (*container.Container, error) {
-	c, err := (&container.Store{Root: cli.StateRoot()}).Find(name)
+	c, err := running(name)
 	if err != nil {
 		return nil, err
-	}
-	if !c.State.Running || c.State.Pid == 0 {
-		return nil, fmt.Errorf("%s is not running", name)
-	}
-	if _, err := os.Stat(fmt.Sprintf("/proc/%d", c.State.Pid)); err != nil {
-		return nil, fmt.Errorf("%s's process %d is gone", name, c.State.Pid)
 	}
 	if ep := c.NetworkSettings.Networks["ex-net"]; ep == nil || ep.IPAddress == "" {
 		return nil, fmt.Errorf("%s is not on ex-net (--network ex-net)", name)

@@ -11,7 +11,7 @@
 // like; `make lessons` compares the mount table, cgroups, links and files
 // before and after every check to hold it to that.
 //
-// It belongs to every lesson from 01 to 12: each lessonNN.go file holds
+// It belongs to every lesson from 01 to 15: each lessonNN.go file holds
 // that lesson's exercises, built from package probe's readers.
 package lessoncheck
 

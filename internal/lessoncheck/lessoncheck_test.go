@@ -68,24 +68,29 @@ func TestExercisesMatchTheirFiles(t *testing.T) {
 	}
 }
 
-// On an empty scratch folder the exercises fail (but those about
-// processes alone, which another test's containers may satisfy: make
-// lessons proves ✗ for each in namespaces of its own); each ✗ line says
-// why and the first gives a hint. Every check has a command for
+// On an empty scratch folder, with an empty mini-docker state root, the
+// exercises fail; each ✗ line says why and the first gives a hint.
+// Lessons 03, 09 and 10 look at objects of the whole host (the mine*
+// cgroups, any process named hand, web or ex10), which another run of
+// their exercises may hold at the same time: those may pass here (make
+// lessons proves ✗ for each in a sandbox of its own, and refuses to start
+// while another run's groups are there). Every check has a command for
 // --explain, a hint and a description.
 func TestNothingDoneFails(t *testing.T) {
 	dir := t.TempDir()
+	t.Setenv("MINI_DOCKER_ROOT", filepath.Join(dir, ".mini-docker"))
 	s := NewState(dir)
+	hostWide := map[string]bool{"03": true, "09": true, "10": true}
 	for _, e := range All() {
 		rs := e.Run(s, nil)
 		var out bytes.Buffer
 		Print(&out, e, rs)
 		text := out.String()
 		switch {
-		case Passed(rs) && !strings.HasPrefix(e.ID, "10."):
+		case Passed(rs) && !hostWide[e.ID[:2]]:
 			t.Errorf("%s passes in an empty folder:\n%s", e.ID, text)
 		case Passed(rs):
-			t.Logf("%s passes: another test's containers are running", e.ID)
+			t.Logf("%s passes: another run holds what it looks for on the host", e.ID)
 		case !strings.Contains(text, "✗ ") || !strings.Contains(text, "  hint: ") || !strings.HasSuffix(text, " checks pass\n"):
 			t.Errorf("%s prints:\n%s", e.ID, text)
 		}
@@ -150,6 +155,12 @@ func TestParsers(t *testing.T) {
 	if len(socks) != 1 || socks[0].Port != 80 || socks[0].State != "0A" || socks[0].UID != "65534" || socks[0].Inode != "12345" {
 		t.Errorf("tcp: %+v", socks)
 	}
+	us := probe.ParseUnix("Num       RefCount Protocol Flags    Type St Inode Path\n" +
+		"0000000000000000: 00000002 00000000 00010000 0001 01 4242 /tmp/a b.sock\n" +
+		"0000000000000000: 00000003 00000000 00000000 0001 03 4243\n")
+	if len(us) != 2 || !us[0].Listening || us[0].Inode != "4242" || us[0].Path != "/tmp/a b.sock" || us[1].Listening || us[1].Path != "" {
+		t.Errorf("unix: %+v", us)
+	}
 	if g, ok := probe.GroupIn("12:pids:/a\n4:memory:/mini-docker/box\n0::/x:y\n", "memory", false); !ok || g != "/mini-docker/box" {
 		t.Errorf("v1 group: %q %v", g, ok)
 	}
@@ -170,6 +181,7 @@ func FuzzParsers(f *testing.F) {
 	f.Add("   0: 00000000:0050 00000000:0000 0A 0:0 0:0 0 0 0 1\n")
 	f.Add("4:memory:/a\n0::/b\n")
 	f.Add(`\\\0`)
+	f.Add("0000000000000000: 00000002 00000000 00010000 0001 01 4242 /run/x.sock\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		st := probe.ParseStatus(text)
 		p := probe.Proc{Status: st}
@@ -184,6 +196,11 @@ func FuzzParsers(f *testing.F) {
 		for _, s := range probe.ParseTCP(text) {
 			if s.Port < 0 || s.Port > 65535 {
 				t.Errorf("port %d", s.Port)
+			}
+		}
+		for _, u := range probe.ParseUnix(text) {
+			if strings.Contains(u.Path, "\n") || u.Inode == "" || strings.ContainsAny(u.Inode, " \t\n") {
+				t.Errorf("socket %+v", u)
 			}
 		}
 		probe.GroupIn(text, "memory", false)

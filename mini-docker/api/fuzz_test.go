@@ -90,6 +90,7 @@ func FuzzRequest(f *testing.F) {
 // ports and command.
 func FuzzOptionsOf(f *testing.F) {
 	f.Add("demo", `{"Image":"debian","Cmd":["echo","hi"],"HostConfig":{"NetworkMode":"none"}}`)
+	f.Add("l", `{"Image":"debian","Labels":{"made-by":"curl","a":""},"StopTimeout":3,"StopSignal":"SIGINT"}`)
 	f.Add("", `{"Image":"debian","Entrypoint":["sh","-c"],"Cmd":["echo hi"],"HostConfig":{"Memory":33554432,"NanoCpus":500000000,"PortBindings":{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}]}}}`)
 	f.Add("x", `{"Image":"debian","Entrypoint":[""],"HostConfig":{"PidsLimit":100,"Binds":["/tmp:/data:ro"],"CapDrop":["NET_RAW"]}}`)
 	f.Add("x", `{"Image":"","HostConfig":{"Mounts":[{"Type":"bind"}]}}`)
@@ -116,6 +117,15 @@ func FuzzOptionsOf(f *testing.F) {
 		}
 		if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
 			t.Fatalf("command %q, want %q", got, want)
+		}
+		// Labels and the stop settings reach the run flags (a missing
+		// timeout is -1, docker stop's 10 s; 0 would kill at once).
+		timeout := -1
+		if req.StopTimeout != nil {
+			timeout = *req.StopTimeout
+		}
+		if len(o.Labels) != len(req.Labels) || o.StopTimeout != timeout || o.StopSignal != req.StopSignal {
+			t.Fatalf("labels %q stop timeout %d from %s", o.Labels, o.StopTimeout, body)
 		}
 		hc, err := o.HostConfig()
 		if err != nil {

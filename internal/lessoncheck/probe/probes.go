@@ -1,5 +1,5 @@
 // Package probe reads the state of the system that the workshop's
-// exercises leave (lessons 01 to 11): files under /proc and /sys, the
+// exercises leave (lessons 01 to 15): files under /proc and /sys, the
 // mount table, cgroup files, links and counters of a network namespace,
 // the processes and their namespaces. Every function only looks: what it
 // enters with setns(2) it enters on a thread of its own. Package

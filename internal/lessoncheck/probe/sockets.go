@@ -57,6 +57,12 @@ func Listener(port int) (Proc, error) {
 	if len(inodes) == 0 {
 		return Proc{}, fmt.Errorf("nothing listens on port %d", port)
 	}
+	return holder(inodes, fmt.Sprintf("port %d", port))
+}
+
+// holder finds a process that has one of the sockets open (its
+// /proc/PID/fd links read "socket:[INODE]").
+func holder(inodes map[string]bool, what string) (Proc, error) {
 	for _, p := range Processes() {
 		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.PID))
 		for _, fd := range fds {
@@ -65,7 +71,66 @@ func Listener(port int) (Proc, error) {
 			}
 		}
 	}
-	return Proc{}, fmt.Errorf("a socket listens on port %d, but no process holds it", port)
+	return Proc{}, fmt.Errorf("a socket listens on %s, but no process holds it", what)
+}
+
+// UnixSocket is one line of /proc/net/unix.
+type UnixSocket struct {
+	Listening bool // the __SO_ACCEPTCON flag (0x10000): listen(2) was called
+	Inode     string
+	Path      string // "" for an unnamed socket; "@name" for the abstract namespace
+}
+
+// ParseUnix parses /proc/net/unix: a header, then
+//
+//	Num       RefCount Protocol Flags    Type St Inode Path
+//	0000000000000000: 00000002 00000000 00010000 0001 01 12345 /run/mini-docker.sock
+//
+// The path is chosen by whoever binds, spaces and all: it is everything
+// after the seventh field.
+func ParseUnix(text string) []UnixSocket {
+	var out []UnixSocket
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 7 || !strings.HasSuffix(f[0], ":") {
+			continue
+		}
+		flags, err := strconv.ParseUint(f[3], 16, 32)
+		if err != nil {
+			continue
+		}
+		rest := line
+		for range 7 {
+			rest = strings.TrimLeft(rest, " ")
+			if i := strings.IndexByte(rest, ' '); i >= 0 {
+				rest = rest[i:]
+			} else {
+				rest = ""
+			}
+		}
+		out = append(out, UnixSocket{Listening: flags&0x10000 != 0, Inode: f[6], Path: strings.TrimPrefix(rest, " ")})
+	}
+	return out
+}
+
+// UnixListener finds the process holding a unix socket that listens at
+// path, in the checker's network namespace (/proc/net/unix lists that
+// namespace's sockets).
+func UnixListener(path string) (Proc, error) {
+	b, err := os.ReadFile("/proc/net/unix")
+	if err != nil {
+		return Proc{}, NotThere(err)
+	}
+	inodes := map[string]bool{}
+	for _, u := range ParseUnix(string(b)) {
+		if u.Listening && u.Path == path {
+			inodes["socket:["+u.Inode+"]"] = true
+		}
+	}
+	if len(inodes) == 0 {
+		return Proc{}, fmt.Errorf("nothing listens on %s", path)
+	}
+	return holder(inodes, path)
 }
 
 // GroupIn finds the group of controller ctrl in the text of
