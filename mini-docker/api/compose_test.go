@@ -59,8 +59,7 @@ func TestComposeUpAndDown(t *testing.T) {
 		t.Skip("docker-compose is not installed (make setup installs it)")
 	}
 	h := newHarness(t)
-	ref := testenv.PushBusybox(t, h.reg)
-	h.pullRef(ref)
+	ref := h.busybox()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(strings.ReplaceAll(composeFile, "IMAGE", ref)), 0o644); err != nil {
 		t.Fatal(err)

@@ -16,9 +16,11 @@ import (
 
 	mobycontainer "github.com/moby/moby/api/types/container"
 
+	"mini-docker/mini-docker/api/objects"
 	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/events"
 	"mini-docker/mini-docker/filters"
 	"mini-docker/mini-docker/formatter"
 	"mini-docker/mini-docker/networks"
@@ -42,6 +44,7 @@ func (s *Server) containerRoutes(m *http.ServeMux) {
 	on("POST /containers/{id}/attach", s.attach)
 	on("POST /containers/{id}/resize", s.resize)
 	on("GET /containers/{id}/logs", s.logs)
+	on("POST /containers/{id}/rename", s.rename)
 }
 
 // listFilters are the filters GET /containers/json takes.
@@ -132,10 +135,10 @@ func OptionsOf(name string, req *mobycontainer.CreateRequest) (*spec.Options, er
 		Rm: hc.AutoRemove, Privileged: hc.Privileged, ReadOnly: hc.ReadonlyRootfs, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop,
 		SecurityOpt: hc.SecurityOpt, Volumes: hc.Binds, Pull: "never",
 		CPUShares: hc.CPUShares, CpusetCpus: hc.CpusetCpus}
-	if err := networkOptions(o, string(hc.NetworkMode), req.NetworkingConfig); err != nil {
+	if err := objects.NetworkOptions(o, string(hc.NetworkMode), req.NetworkingConfig); err != nil {
 		return nil, err
 	}
-	o.Labels, o.StopSignal, o.StopTimeout = labelList(cfg.Labels), cfg.StopSignal, -1
+	o.Labels, o.StopSignal, o.StopTimeout = objects.LabelList(cfg.Labels), cfg.StopSignal, -1
 	if cfg.StopTimeout != nil {
 		o.StopTimeout = *cfg.StopTimeout
 	}
@@ -535,6 +538,27 @@ func (s *Server) waitFor(ctx context.Context, e *engine.Engine, ct *container.Co
 			}
 		}
 	}
+}
+
+// rename is docker rename: the store's Rename, under the lock that
+// gives names, as `mini-docker rename` does. A name in use is a 409,
+// a bad name or the same name again the client's error.
+func (s *Server) rename(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+	name := r.URL.Query().Get("name")
+	if name == "" {
+		wire.WriteErr(w, wire.Badf("Neither old nor new names may be empty"))
+		return
+	}
+	renamed, err := e.Store.Rename(ct.ID, name)
+	if err != nil {
+		if msg := err.Error(); wire.StatusOf(err) == http.StatusInternalServerError && (strings.HasPrefix(msg, "Error when allocating") || strings.HasPrefix(msg, "Renaming")) {
+			err = wire.Bad(err)
+		}
+		wire.WriteErr(w, err)
+		return
+	}
+	events.Container(s.Root, "rename", renamed, map[string]string{"oldName": ct.Name})
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // notRunning is dockerd's 409 for a container that must be running.

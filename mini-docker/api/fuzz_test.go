@@ -49,6 +49,10 @@ func FuzzRequest(f *testing.F) {
 		{"GET", "/v1.41/volumes?filters={\"dangling\":[\"true\"]}", ""},
 		{"DELETE", "/v1.41/volumes/data?force=1", ""},
 		{"POST", "/v1.41/volumes/prune", ""},
+		{"POST", "/v1.41/containers/demo/rename?name=web", ""},
+		{"GET", "/v1.41/images/get?names=busybox&names=debian", ""},
+		{"GET", "/v1.41/images/busybox/get", ""},
+		{"POST", "/v1.41/images/load?quiet=1", "oci-layout\x00"},
 	} {
 		f.Add(seed.method, seed.path, seed.body)
 	}

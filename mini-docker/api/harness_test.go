@@ -188,6 +188,14 @@ func (h *harness) debian() string {
 	return ref
 }
 
+// busybox pushes the busybox image and pulls it with the mini-docker
+// CLI, returning its reference.
+func (h *harness) busybox() string {
+	ref := testenv.PushBusybox(h.t, h.reg)
+	h.pullRef(ref)
+	return ref
+}
+
 // pullRef pulls ref with the mini-docker CLI (host namespace).
 func (h *harness) pullRef(ref string) {
 	h.t.Helper()

@@ -88,6 +88,12 @@ func hostileRequests(ref string) []hostile {
 		{"GET", "/v1.41/volumes/.hidden", "", 404, "no such volume"},
 		{"DELETE", "/v1.41/volumes/..%2Fnetworks", "", 400, "invalid path"},
 		{"GET", "/v1.41/volumes?filters=" + `{"evil":["x"]}`, "", 400, "invalid filter 'evil'"},
+		{"POST", "/v1.41/containers/nope/rename?name=x", "", 404, "No such container: nope"},
+		{"GET", "/v1.41/images/get?names=never-made", "", 404, "No such image: never-made"},
+		{"GET", "/v1.41/images/get?names=UPPER", "", 400, "invalid reference format"},
+		{"GET", "/v1.41/images/get", "", 400, "names is empty"},
+		{"GET", "/v1.41/images/never-made/get", "", 404, "No such image: never-made"},
+		{"POST", "/v1.41/images/load", "not a tar archive", 400, "invalid image archive"},
 	}
 }
 

@@ -172,10 +172,13 @@ func imageName(r *http.Request, actions ...string) (name, action string) {
 }
 
 func (s *Server) imageGet(w http.ResponseWriter, r *http.Request) {
-	name, action := imageName(r, "json", "history")
+	name, action := imageName(r, "json", "history", "get")
 	switch action {
 	case "history":
 		ship.History(w, s.Root, name)
+		return
+	case "get":
+		ship.Save(w, s.Root, []string{name})
 		return
 	case "":
 		wire.WriteError(w, http.StatusNotFound, fmt.Errorf("page not found"))

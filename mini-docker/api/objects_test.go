@@ -3,8 +3,6 @@ package api
 import (
 	"strings"
 	"testing"
-
-	"mini-docker/internal/testenv"
 )
 
 // TestDockerCLINetworksAndVolumes: docker network and docker volume,
@@ -16,8 +14,7 @@ import (
 // sees the same networks and volumes.
 func TestDockerCLINetworksAndVolumes(t *testing.T) {
 	h := newHarness(t)
-	ref := testenv.PushBusybox(t, h.reg)
-	h.pullRef(ref)
+	ref := h.busybox()
 	for _, cli := range dockerCLIs(t) {
 		t.Run(strings.ReplaceAll(cli, "/", "_"), func(t *testing.T) {
 			d := func(args ...string) string { return h.mustDocker(h.srv, cli, args...) }

@@ -9,15 +9,16 @@
 // Lesson 14 (lessons/14-api.md) teaches it. The files, by endpoint:
 //
 //	server.go      listening, API versions (/_ping, /version), errors
-//	containers.go  create, start, stop, kill, rm, wait, list, inspect
+//	containers.go  create, start, stop, kill, rm, wait, list, inspect,
+//	               rename
 //	attach.go      attach and logs: the hijacked connection, and the
 //	               multiplexed stream (stdcopy framing) without a TTY
 //	exec.go        exec create, start, inspect, resize
 //	images.go      pull (the pull tool's output as a progress stream),
 //	               images, inspect, tag, rmi
 //	contents/      top, stats, diff (changes), export, cp (archive)
-//	ship/          commit, build, history, push
-//	objects/       networks and volumes
+//	ship/          commit, build, history, push, save, load
+//	objects/       networks and volumes (and a create's network and labels)
 //	wire/          errors, JSON, streams: what every endpoint shares
 //	serve.go       the serve command: sockets, permissions, shutdown
 //

@@ -4,7 +4,8 @@
 // (mini-docker/networks, mini-docker/volume). docker network, docker
 // volume and docker compose reach them here: compose finds the objects
 // of a project by their labels (com.docker.compose.project=NAME), so
-// every list here takes the label filter.
+// every list here takes the label filter. A container create's
+// network, aliases and labels are read here too (create.go).
 //
 // Lesson 14 (lessons/14-api.md) teaches the API; lesson 12 networks,
 // lesson 13 volumes.

@@ -1,7 +1,8 @@
 // Package ship is the Engine API's endpoints that make and ship images,
 // for `mini-docker serve`: docker commit (POST /commit), docker build
 // (POST /build, a tar context in, the builder's output streamed out),
-// docker history and docker push. Each calls what the mini-docker
+// docker history, docker push, docker save (GET /images/get) and
+// docker load (POST /images/load). Each calls what the mini-docker
 // command of the same name runs (imageops, dockerfile): the API is a
 // front end over the same engine, not a second one.
 //
@@ -32,12 +33,15 @@ type Server struct {
 	Open func() (*engine.Engine, error) // the engine for a request
 }
 
-// Routes adds POST /commit and POST /build to m. History and push sit
-// under /images/NAME/..., whose router (package api) calls History
-// and Push.
+// Routes adds POST /commit, POST /build, GET /images/get (save) and
+// POST /images/load to m. History, push and save of one image sit
+// under /images/NAME/..., whose router (package api) calls History,
+// Push and Save.
 func (s *Server) Routes(m *http.ServeMux) {
 	m.HandleFunc("POST /commit", s.commit)
 	m.HandleFunc("POST /build", s.build)
+	m.HandleFunc("GET /images/get", s.save)
+	m.HandleFunc("POST /images/load", s.load)
 }
 
 // open opens the engine and the image store for a request.

@@ -1,4 +1,4 @@
-package api
+package objects
 
 import (
 	"sort"
@@ -11,13 +11,13 @@ import (
 	"mini-docker/mini-docker/spec"
 )
 
-// networkOptions sets run's --network and --network-alias from a create
+// NetworkOptions sets run's --network and --network-alias from a create
 // request: its HostConfig.NetworkMode (bridge, none, host, a user
 // network's name, container:NAME) and its NetworkingConfig, which
 // names the endpoint's aliases on that network (docker run
 // --network-alias, compose's service names). API 1.41 takes one
 // endpoint, as dockerd 20.10 does.
-func networkOptions(o *spec.Options, mode string, nc *mobynet.NetworkingConfig) error {
+func NetworkOptions(o *spec.Options, mode string, nc *mobynet.NetworkingConfig) error {
 	m := container.NetworkMode(mode)
 	switch {
 	case mode == "", mode == "default", m.IsBridge(), m.IsNone(), m.IsHost(), m.IsContainer():
@@ -48,9 +48,9 @@ func networkOptions(o *spec.Options, mode string, nc *mobynet.NetworkingConfig) 
 	return nil
 }
 
-// labelList is a create request's labels as docker run's --label
+// LabelList is a create request's labels as docker run's --label
 // flags, KEY=VALUE, in a stable order.
-func labelList(labels map[string]string) []string {
+func LabelList(labels map[string]string) []string {
 	var out []string
 	for k, v := range labels {
 		out = append(out, k+"="+v)
