@@ -81,9 +81,16 @@ setup:
 # The host matrix (scripts/vm list): on each VM host, the kernel-touching
 # packages' tests, the lessons, the demo and (where Docker runs) the compare
 # suite. HOST=debian13-v2 make test-vm runs one host.
-.PHONY: vm test-vm test-vm-quick
+.PHONY: vm test-vm test-vm-quick test-vm-ci
 test-vm: build
 	bash scripts/vm-matrix $(HOST)
+
+# What CI would run after make test: the matrix with two hosts booted at
+# a time (one emulated CPU each, so a 2-CPU machine without KVM runs two
+# in the time of one), the two images built side by side on a cold
+# machine, the test binaries compiled once for every host.
+test-vm-ci: build
+	VM_MATRIX_PARALLEL=2 bash scripts/vm-matrix $(HOST)
 
 # The host-dependent core of the matrix, minutes per host: the cgroup
 # limits on each host's real hierarchy and overlay's 200 layers.
