@@ -295,6 +295,12 @@ func TestCompareSuite(t *testing.T) {
 			}
 			t.Logf("%d ✓  %d ~  %d ✗   docker %.3fs  mini-docker %.3fs  ratio %.2f",
 				r.Same, r.Must, r.Differs, r.Docker.Elapsed.Seconds(), r.Mini.Elapsed.Seconds(), r.Ratio)
+			// Each ~ with its reason (the list bench/results/compare-*.md keeps).
+			for _, row := range r.Rows {
+				if row.Mark == compare.Must {
+					t.Logf("~ %s %s: %s", tc.name, row.Key, row.Why)
+				}
+			}
 			noCgroupLeft(t, &r)
 			if (code != 0) != (r.Differs > 0) {
 				t.Errorf("exit %d with %d ✗ rows: want non-zero exactly when a row is ✗", code, r.Differs)
