@@ -194,18 +194,19 @@ func TestBadInputIsOneLineAndLeavesNothing(t *testing.T) {
 // when the container's init already runs.
 func TestCreateIntoProcessNamespace(t *testing.T) {
 	host := hostNetns(t)
-	sleeper := exec.Command("unshare", "--net", "sleep", "60")
+	// (sleep infinity: it is killed below; under emulation the test ran
+	// longer than a fixed sleep, 530 s in the debian13-v2 VM under TCG)
+	sleeper := exec.Command("unshare", "--net", "sleep", "infinity")
 	if err := sleeper.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
 	pid := fmt.Sprint(sleeper.Process.Pid)
 	// unshare(1) execs sleep once its namespace is made: wait for that.
-	for i := 0; i < 100; i++ {
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		if exe, _ := os.Readlink("/proc/" + pid + "/exe"); strings.HasSuffix(exe, "/sleep") {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	out, code := vethctl(t, host, "create", "vc-p", "eth0", "--pid", pid, "--addr", "10.214.0.2/24", "--explain")
 	if code != 0 || !strings.Contains(out, "+ nsenter -t "+pid+" -n ip addr add 10.214.0.2/24 dev eth0") {
@@ -215,14 +216,14 @@ func TestCreateIntoProcessNamespace(t *testing.T) {
 	if !strings.Contains(out, "10.214.0.2/24") {
 		t.Errorf("show --pid %s:\n%s", pid, out)
 	}
-	// When the process dies, its namespace goes, and the veth with it.
+	// When the process dies, its namespace goes, and the veth with it
+	// (the kernel tears a namespace down in a work queue: a minute).
 	sleeper.Process.Kill()
 	sleeper.Wait()
-	for i := 0; i < 100; i++ {
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		if out, _ := vethctl(t, host, "show"); !strings.Contains(out, "vc-p") {
 			return
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	t.Error("vc-p still in the host namespace after its peer's namespace died")
 }
