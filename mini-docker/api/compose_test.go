@@ -92,6 +92,11 @@ func TestComposeUpAndDown(t *testing.T) {
 			t.Errorf("docker-compose ps does not show %q:\n%s", want, ps)
 		}
 	}
+	// Again: compose finds its network and containers by their labels,
+	// and the network's options as its file has them.
+	if again := h.mustCompose(h.srv, dir, "up", "-d", "web"); !strings.Contains(again, "demo_web_1 is up-to-date") {
+		t.Errorf("a second docker-compose up -d web:\n%s", again)
+	}
 	down := h.mustCompose(h.srv, dir, "down")
 	for _, want := range []string{"Removing demo_web_1", "Removing demo_client_1", "Removing network demo_default"} {
 		if !strings.Contains(down, want) {
