@@ -272,6 +272,12 @@ func TestEveryRunFlagRendersTheSameBothWays(t *testing.T) {
 			}
 			chainChanged := !reflect.DeepEqual(r.chain, base.chain)
 			ociChanged := r.oci != base.oci
+			// The inside program's input changes exactly when the chain
+			// does: a flag that reached only one rendering would pass
+			// the comparison above unseen.
+			if insideChanged := !reflect.DeepEqual(r.inside, base.inside); insideChanged != chainChanged {
+				t.Errorf("%v: inside's input changed %v, the chain %v:\n%+v", tc.args, insideChanged, chainChanged, r.inside)
+			}
 			switch tc.layer {
 			case inChain:
 				if !chainChanged {
@@ -303,4 +309,41 @@ func TestEveryRunFlagIsCovered(t *testing.T) {
 			t.Errorf("run flag --%s has no case in runFlagCases", fl.Name)
 		}
 	})
+}
+
+// TestChainFromInsideReadsEveryField: the comparison of the two
+// renderings sees every field of the inside program's input, so a step
+// cannot change one the chain does not show. Program and the cgroup
+// directories are the exceptions: the chain names the tools by path and
+// the group by the container's ID.
+func TestChainFromInsideReadsEveryField(t *testing.T) {
+	id := strings.Repeat("ef", 32)
+	base := renderRun(t, nil).inside
+	before := chainFromInside(base, id)
+	notShown := map[string]bool{"Program": true, "CgroupV1": true, "CgroupV2": true}
+	v := reflect.ValueOf(base).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		name := v.Type().Field(i).Name
+		if notShown[name] {
+			continue
+		}
+		in := *base
+		f := reflect.ValueOf(&in).Elem().Field(i)
+		switch f.Kind() {
+		case reflect.Bool:
+			f.SetBool(!f.Bool())
+		case reflect.String:
+			f.SetString(f.String() + "x")
+		case reflect.Slice:
+			f.Set(reflect.Append(f, reflect.New(f.Type().Elem()).Elem()))
+			if f.Type().Elem().Kind() == reflect.String {
+				f.Index(f.Len() - 1).SetString("x")
+			}
+		default:
+			t.Fatalf("field %s: kind %s has no case here", name, f.Kind())
+		}
+		if reflect.DeepEqual(chainFromInside(&in, id), before) {
+			t.Errorf("chainFromInside ignores Inside.%s", name)
+		}
+	}
 }

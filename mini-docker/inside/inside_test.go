@@ -50,6 +50,49 @@ func TestInsideStepsAgainstTheKernel(t *testing.T) {
 		KeepCaps: keepNames,
 		Argv: []string{"/bin/sh", "-c", "hostname; pwd; id -u; cat /data/x; touch /data/y 2>/dev/null || echo read-only; " +
 			"grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; ls /proc/self/fd"}}
+	stages, out := runInside(t, prog, s)
+	if got := strings.Join(stages, " "); got != "cgroup pivot seccomp caps close exec" {
+		t.Errorf("stages reported: %q", got)
+	}
+	want := "insidebox\n/tmp\n0\nfrom the host\nread-only\n" +
+		"CapEff:\t" + keep.Hex() + "\nNoNewPrivs:\t1\nSeccomp:\t2\n0\n1\n2\n3\n"
+	if out != want {
+		t.Errorf("the command saw:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// TestInsideReadOnlyRootTmpfsAndUser: the other half of run's flags
+// that act inside, against the kernel: --read-only (the root refuses a
+// write), --tmpfs (a tmpfs takes one), --shm-size (/dev/shm's size), -u
+// 1000:1000 (the command's IDs, and no capability left to it) and
+// --security-opt seccomp=unconfined (no filter: the seccomp stage is
+// still reported, and installs nothing).
+func TestInsideReadOnlyRootTmpfsAndUser(t *testing.T) {
+	testenv.Integration(t)
+	prog := testenv.Bin(t, "mini-docker-inside")
+	root := testenv.BusyboxRootfs(t)
+	s := &plan.Spec{ID: "insidetest2", Hostname: "robox", Merged: root, Workdir: "/", ReadOnly: true, Shm: "1048576",
+		Mounts:   []specs.Mount{{Type: "tmpfs", Source: "tmpfs", Destination: "/tmp", Options: []string{"size=1m"}}},
+		Security: spec.Security{Seccomp: "unconfined"}, User: "1000:1000",
+		Argv: []string{"/bin/sh", "-c", "touch /x 2>/dev/null || echo root read-only; touch /tmp/y && echo tmpfs written; " +
+			"grep -E ' /(tmp|dev/shm) ' /proc/self/mountinfo | awk '{match($NF, /size=[0-9]+k/); print $5, $(NF-2), substr($NF, RSTART, RLENGTH)}'; " +
+			"id -u; id -g; grep -E '^(CapEff|Seccomp):' /proc/self/status"}}
+	stages, out := runInside(t, prog, s)
+	if got := strings.Join(stages, " "); got != "cgroup pivot seccomp caps close exec" {
+		t.Errorf("stages reported: %q", got)
+	}
+	want := "root read-only\ntmpfs written\n/dev/shm tmpfs size=1024k\n/tmp tmpfs size=1024k\n1000\n1000\nCapEff:\t0000000000000000\nSeccomp:\t0\n"
+	if out != want {
+		t.Errorf("the command saw:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// runInside starts mini-docker-inside with s's steps as its input, cloned
+// as the engine clones it (new UTS, IPC and PID namespaces; the host's
+// network, no cgroup to join), and returns the stages it reported and
+// what the command printed.
+func runInside(t *testing.T, prog string, s *plan.Spec) ([]string, string) {
+	t.Helper()
 	in := plan.RenderInside(plan.Steps(s), s.Argv, prog)
 	cfg, _ := json.Marshal(in)
 
@@ -84,12 +127,8 @@ func TestInsideStepsAgainstTheKernel(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("mini-docker-inside: %v\n%s%s", err, out.String(), errOut.String())
 	}
-	if got := strings.Join(stages, " "); got != "cgroup pivot seccomp caps close exec" {
-		t.Errorf("stages reported: %q", got)
+	if errOut.Len() > 0 {
+		t.Logf("stderr: %s", errOut.String())
 	}
-	want := "insidebox\n/tmp\n0\nfrom the host\nread-only\n" +
-		"CapEff:\t" + keep.Hex() + "\nNoNewPrivs:\t1\nSeccomp:\t2\n0\n1\n2\n3\n"
-	if out.String() != want {
-		t.Errorf("the command saw:\n%s\nwant:\n%s\n(stderr %s)", out.String(), want, errOut.String())
-	}
+	return stages, out.String()
 }
