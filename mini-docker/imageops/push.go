@@ -260,28 +260,30 @@ func (p *pusher) pushBlob(s *store.Store, desc ocispec.Descriptor, from string, 
 			resp.Body.Close()
 			location = resp.Header.Get("Location")
 		}
-		resp, err := p.do(http.MethodPut, withDigest(location, desc.Digest), nil, nil, 0)
-		if err != nil {
-			return "", err
-		}
-		if resp.StatusCode != http.StatusCreated {
-			defer resp.Body.Close() // regError reads the registry's error body
-			return "", regError(resp, "finish upload of "+desc.Digest.String())
-		}
-		resp.Body.Close()
-		return "Pushed", nil
+		err = p.finishUpload(location, desc.Digest, nil, nil, 0, "finish upload of ")
+	} else {
+		h := http.Header{"Content-Type": {"application/octet-stream"}}
+		err = p.finishUpload(location, desc.Digest, h, open(0, desc.Size), desc.Size, "upload ")
 	}
-	h := http.Header{"Content-Type": {"application/octet-stream"}}
-	resp, err = p.do(http.MethodPut, withDigest(location, desc.Digest), h, open(0, desc.Size), desc.Size)
 	if err != nil {
 		return "", err
 	}
-	if resp.StatusCode != http.StatusCreated {
-		defer resp.Body.Close() // regError reads the registry's error body
-		return "", regError(resp, "upload "+desc.Digest.String())
-	}
-	resp.Body.Close()
 	return "Pushed", nil
+}
+
+// finishUpload ends an upload with the PUT that names the blob's digest
+// (and carries its bytes, or the last of them; none after chunks): the
+// registry answers 201 Created once the content matches it.
+func (p *pusher) finishUpload(location string, d digest.Digest, h http.Header, body func() (io.Reader, error), size int64, what string) error {
+	resp, err := p.do(http.MethodPut, withDigest(location, d), h, body, size)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close() // regError reads the registry's error body
+	if resp.StatusCode != http.StatusCreated {
+		return regError(resp, what+d.String())
+	}
+	return nil
 }
 
 // withDigest adds digest=D to an upload location (which may have a query).
