@@ -9,7 +9,6 @@
 package events
 
 import (
-	"bufio"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	mobyevents "github.com/moby/moby/api/types/events"
 
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/logs"
 )
 
 // Message is Docker's event.
@@ -77,40 +77,12 @@ func trimSlash(s string) string {
 func Read(root string, offset int64) ([]Message, int64, error) {
 	var out []Message
 	if offset == 0 {
-		old, _, _ := readFile(Path(root)+".1", 0)
+		old, _, _ := logs.ReadJSONLines[Message](Path(root)+".1", 0)
 		out = old
 	}
-	cur, next, err := readFile(Path(root), offset)
+	cur, next, err := logs.ReadJSONLines[Message](Path(root), offset)
 	if os.IsNotExist(err) {
 		return out, 0, nil
 	}
 	return append(out, cur...), next, err
-}
-
-func readFile(p string, offset int64) ([]Message, int64, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, offset, err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() < offset {
-		offset = 0 // rotated since: the new file from its start
-	}
-	if _, err := f.Seek(offset, 0); err != nil {
-		return nil, offset, err
-	}
-	var out []Message
-	r := bufio.NewReader(f)
-	for {
-		line, err := r.ReadBytes('\n')
-		if err != nil {
-			break // a partial last line is read next time
-		}
-		offset += int64(len(line))
-		var m Message
-		if json.Unmarshal(line, &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out, offset, nil
 }

@@ -99,18 +99,31 @@ func (f *File) Pump(stream string, r io.Reader, done chan<- struct{}) {
 // Read returns the entries of the log at path from offset on, and the
 // offset after the last whole line. A missing file is an empty log.
 func Read(path string, offset int64) ([]Entry, int64, error) {
-	f, err := os.Open(path)
+	es, next, err := ReadJSONLines[Entry](path, offset)
 	if os.IsNotExist(err) {
 		return nil, offset, nil
 	}
+	return es, next, err
+}
+
+// ReadJSONLines returns the values of a file of one JSON object a line
+// (a container's log, the events log) from offset on, and the offset
+// after the last whole line: a line being written is read next time, a
+// line that is not a T is skipped. A file shorter than offset has been
+// rotated since, and is read from its start.
+func ReadJSONLines[T any](path string, offset int64) ([]T, int64, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, offset, err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() < offset {
+		offset = 0
+	}
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return nil, offset, err
 	}
-	var out []Entry
+	var out []T
 	r := bufio.NewReader(f)
 	for {
 		line, err := r.ReadBytes('\n')
@@ -118,9 +131,9 @@ func Read(path string, offset int64) ([]Entry, int64, error) {
 			break
 		}
 		offset += int64(len(line))
-		var e Entry
-		if json.Unmarshal(line, &e) == nil {
-			out = append(out, e)
+		var v T
+		if json.Unmarshal(line, &v) == nil {
+			out = append(out, v)
 		}
 	}
 	return out, offset, nil

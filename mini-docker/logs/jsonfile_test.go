@@ -46,3 +46,32 @@ func TestWriteRead(t *testing.T) {
 		t.Errorf("missing file: %v %v", es, err)
 	}
 }
+
+// TestReadJSONLines: a line still being written waits for the next read,
+// a line that does not parse is skipped, and a file shorter than the
+// offset (rotated) is read from its start.
+func TestReadJSONLines(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "log")
+	if err := os.WriteFile(p, []byte(`{"log":"a\n"}`+"\nnot json\n"+`{"log":"b`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	es, off, err := ReadJSONLines[Entry](p, 0)
+	if err != nil || len(es) != 1 || es[0].Log != "a\n" || off != 23 {
+		t.Fatalf("first read: %+v at %d, %v; want one entry and offset 23", es, off, err)
+	}
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\"}\n")
+	f.Close()
+	if es, off, err = ReadJSONLines[Entry](p, off); err != nil || len(es) != 1 || es[0].Log != "b" {
+		t.Fatalf("the finished line: %+v at %d, %v", es, off, err)
+	}
+	if err := os.WriteFile(p, []byte(`{"log":"c"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if es, _, err = ReadJSONLines[Entry](p, off); err != nil || len(es) != 1 || es[0].Log != "c" {
+		t.Fatalf("after rotation: %+v, %v", es, err)
+	}
+}
