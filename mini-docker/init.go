@@ -73,7 +73,7 @@ func runInit(args []string) int {
 				break
 			}
 			if pid == child {
-				return engine.WaitCode(ws)
+				return launch.WaitCode(ws)
 			}
 		}
 	}

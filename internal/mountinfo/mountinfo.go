@@ -12,8 +12,10 @@ package mountinfo
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Unescape undoes the kernel's \ooo escapes in a mountinfo field. A
@@ -101,4 +103,22 @@ func MountPoints() ([]string, error) {
 		points[i] = m.Point
 	}
 	return points, nil
+}
+
+// IsMountPoint reports whether path is a mount point in the calling
+// process's mount namespace.
+func IsMountPoint(path string) bool {
+	points, _ := MountPoints()
+	return slices.Contains(points, path)
+}
+
+// UnmountUnder detaches every mount below dir (umount -l), so that
+// removing dir cannot delete through a live mount into what it shows.
+func UnmountUnder(dir string) {
+	points, _ := MountPoints()
+	for _, p := range points {
+		if strings.HasPrefix(p, dir+"/") {
+			syscall.Unmount(p, syscall.MNT_DETACH)
+		}
+	}
 }

@@ -164,6 +164,9 @@ func OptionsOf(name string, req *mobycontainer.CreateRequest) (*spec.Options, er
 	if hc.Init != nil {
 		o.Init = *hc.Init
 	}
+	if p := hc.RestartPolicy; p.Name != "" {
+		o.Restart = string(p.Name) + ":" + strconv.Itoa(p.MaximumRetryCount)
+	}
 	for port, bs := range hc.PortBindings {
 		for _, b := range bs {
 			p := b.HostPort + ":" + port.String()

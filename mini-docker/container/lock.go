@@ -180,7 +180,18 @@ func (s *Store) Find(ref string) (*Container, error) {
 
 // Remove deletes container id's state folder.
 func (s *Store) Remove(id string) error {
-	if err := os.RemoveAll(s.Dir(id)); err != nil {
+	// The folder is renamed away first, in one step: a process that opens
+	// the lock file now (O_CREAT: a monitor recording the end) finds no
+	// folder, instead of creating the file again in a folder RemoveAll is
+	// emptying, which rmdir then refuses (ENOTEMPTY).
+	gone := filepath.Join(s.Root, "containers", ".removing-"+id)
+	if err := os.Rename(s.Dir(id), gone); err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		gone = s.Dir(id)
+	}
+	if err := os.RemoveAll(gone); err != nil {
 		return fmt.Errorf("remove container folder %s: %w", s.Dir(id), err)
 	}
 	return nil

@@ -26,7 +26,11 @@ type (
 	NetworkMode = mobycontainer.NetworkMode
 	Status      = mobycontainer.ContainerState
 	Health      = mobycontainer.Health
-	MountPoint  = mobycontainer.MountPoint
+	// HealthConfig is the health check (--health-cmd, HEALTHCHECK);
+	// HealthResult one check's result in State.Health.Log.
+	HealthConfig = mobycontainer.HealthConfig
+	HealthResult = mobycontainer.HealthcheckResult
+	MountPoint   = mobycontainer.MountPoint
 )
 
 // The states of a container, Docker's (docker ps shows them).
@@ -36,6 +40,26 @@ const (
 	Paused  = mobycontainer.StatePaused
 	Exited  = mobycontainer.StateExited
 	Dead    = mobycontainer.StateDead
+	// Restarting is the wait between a container's end and the start
+	// its restart policy asked for (package engine/restart).
+	Restarting = mobycontainer.StateRestarting
+)
+
+// The health check's verdicts (State.Health.Status).
+const (
+	Starting  = mobycontainer.Starting
+	Healthy   = mobycontainer.Healthy
+	Unhealthy = mobycontainer.Unhealthy
+)
+
+// RestartPolicy is docker run --restart, Docker's type.
+type RestartPolicy = mobycontainer.RestartPolicy
+
+// The restart policies (docker run --restart).
+const (
+	RestartAlways        = mobycontainer.RestartPolicyAlways
+	RestartUnlessStopped = mobycontainer.RestartPolicyUnlessStopped
+	RestartOnFailure     = mobycontainer.RestartPolicyOnFailure
 )
 
 // The network modes of docker run --network that mini-docker knows.
@@ -157,6 +181,12 @@ type Runtime struct {
 	Caps       []string          `json:"Caps,omitempty"` // capabilities the container keeps
 	NoNewPrivs bool              `json:"NoNewPrivs,omitempty"`
 	Released   bool              `json:"Released,omitempty"` // kernel objects released
+	// ManuallyStopped says the user stopped the container (stop, rm -f),
+	// so its restart policy leaves it stopped (Docker's
+	// HasBeenManuallyStopped); RestartDelay is the back-off the last
+	// restart waited (package engine/restart).
+	ManuallyStopped bool          `json:"ManuallyStopped,omitempty"`
+	RestartDelay    time.Duration `json:"RestartDelay,omitempty"`
 	// Inside is the chain's work inside the namespaces, done in one
 	// process (see engine/launch/inside.go); ToolChain says the chain is run
 	// as the separate tools instead (run --tool-chain).

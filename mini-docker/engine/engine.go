@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -55,7 +53,7 @@ func NewEngine(root string) (*Engine, error) {
 // crash recovery: when mini-docker or a monitor was SIGKILLed, nobody
 // recorded the container's end, so the next command to look does.
 func (e *Engine) Refresh(c *container.Container) (*container.Container, error) {
-	if c.State.Status != container.Running && c.State.Status != container.Paused && c.State.Status != container.Created {
+	if !c.State.Running && c.State.Status != container.Created {
 		if !c.Runtime.Released && !monitorAlive(c) {
 			return e.releaseLocked(c)
 		}
@@ -76,7 +74,7 @@ func (e *Engine) Refresh(c *container.Container) (*container.Container, error) {
 		return nil, err
 	}
 	defer l.Unlock()
-	if (c.State.Status == container.Running || c.State.Status == container.Paused) && !monitorAlive(c) {
+	if c.State.Running && !monitorAlive(c) { // running, paused or restarting
 		// The monitor was killed, and the container with it: its first
 		// process dies by PR_SET_PDEATHSIG (SIGKILL). If it still runs (the
 		// signal not yet delivered, or a container of an older mini-docker),
@@ -93,7 +91,7 @@ func (e *Engine) Refresh(c *container.Container) (*container.Container, error) {
 			}
 		}
 		c.State.Status = container.Exited
-		c.State.Running, c.State.Paused = false, false
+		c.State.Running, c.State.Paused, c.State.Restarting = false, false, false
 		c.State.Pid = 0
 		c.State.ExitCode = 128 + int(syscall.SIGKILL)
 		c.State.Error = "the process watching the container was killed, and the container with it"
@@ -156,25 +154,8 @@ func (e *Engine) removeBroken(id string) {
 	if err != nil || time.Since(st.ModTime()) < 10*time.Second {
 		return // maybe being created right now
 	}
-	unmountUnder(dir)
+	mountinfo.UnmountUnder(dir)
 	e.Store.Remove(id)
-}
-
-// unmountUnder detaches any mount left below dir (a merged overlay) so
-// removing the folder cannot delete through a live mount.
-func unmountUnder(dir string) {
-	points, _ := mountinfo.MountPoints()
-	for _, p := range points {
-		if strings.HasPrefix(p, dir+"/") {
-			syscall.Unmount(p, syscall.MNT_DETACH)
-		}
-	}
-}
-
-// isMounted reports whether path is a mount point in our namespace.
-func isMounted(path string) bool {
-	points, _ := mountinfo.MountPoints()
-	return slices.Contains(points, path)
 }
 
 // release undoes every kernel object the container's last start made,
@@ -200,13 +181,13 @@ func (e *Engine) release(c *container.Container) (*container.Container, error) {
 		}
 	}
 	if m := c.Runtime.Merged; m != "" {
-		if isMounted(m) {
+		if mountinfo.IsMountPoint(m) {
 			e.Explain.Argv("umount", m)
 			if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
 				errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
 			}
 		}
-		if !isMounted(m) {
+		if !mountinfo.IsMountPoint(m) {
 			c.Runtime.Merged = ""
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
+	"time"
 
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/launch"
@@ -24,6 +25,7 @@ type ExecOptions struct {
 	Interactive bool
 	TTY         bool
 	Detach      bool
+	Timeout     time.Duration // killed after it (a health check's, package engine/health)
 }
 
 // ExecInArg is the hidden mode of mini-docker that ends an exec chain:
@@ -127,7 +129,10 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 		return 125, err
 	}
 	closeFds()
-	return WaitCode(launch.Foreground(cmd, sock, e.Stdout, o.Interactive, e.Terminal, nil)), nil
+	if o.Timeout > 0 {
+		defer time.AfterFunc(o.Timeout, func() { cmd.Process.Kill() }).Stop()
+	}
+	return launch.WaitCode(launch.Foreground(cmd, sock, e.Stdout, o.Interactive, e.Terminal, nil)), nil
 }
 
 func setEnv(env []string, kv string) []string {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -12,7 +13,9 @@ import (
 	mobyevents "github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
 
+	"mini-docker/internal/mountinfo"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine/restart"
 	"mini-docker/mini-docker/events"
 )
 
@@ -72,6 +75,7 @@ func (e *Engine) WaitExit(c *container.Container, timeout time.Duration) (*conta
 // STOPSIGNAL, else SIGTERM), waits up to timeout, then SIGKILL, as
 // docker stop (a timeout of 0 kills at once, a negative one never does).
 func (e *Engine) Stop(c *container.Container, timeout time.Duration) error {
+	c = restart.Cancel(e.Store, c)
 	if !running(c) {
 		return nil
 	}
@@ -98,17 +102,23 @@ func (e *Engine) Stop(c *container.Container, timeout time.Duration) error {
 	return nil
 }
 
-// ErrRunning is Docker's refusal to remove a running container.
-type ErrRunning struct{ ID string }
+// ErrRunning is Docker's refusal to remove a running (or restarting) container.
+type ErrRunning struct{ ID, State string } // State: running (""), restarting
 
 func (e *ErrRunning) Error() string {
-	return fmt.Sprintf("cannot remove container %q: container is running: stop the container before removing or force remove", e.ID)
+	return fmt.Sprintf("cannot remove container %q: container is %s: stop the container before removing or force remove", e.ID, cmp.Or(e.State, "running"))
 }
 
 // Remove deletes c: with force, it kills a running container first.
 // Whatever state c is in (running, crashed, half made), Remove releases
 // every kernel object recorded for it and deletes its folder.
 func (e *Engine) Remove(c *container.Container, force bool) error {
+	if c.State.Restarting && !force && monitorAlive(c) {
+		return &ErrRunning{ID: "/" + strings.TrimPrefix(c.Name, "/"), State: "restarting"}
+	}
+	if force {
+		c = restart.Cancel(e.Store, c)
+	}
 	if running(c) {
 		if !force {
 			return &ErrRunning{ID: "/" + strings.TrimPrefix(c.Name, "/")}
@@ -149,7 +159,7 @@ func (e *Engine) Remove(c *container.Container, force bool) error {
 	if _, err := e.release(cur); err != nil && !force {
 		return err
 	}
-	unmountUnder(e.Store.Dir(c.ID))
+	mountinfo.UnmountUnder(e.Store.Dir(c.ID))
 	e.Explain.Argv("rm", "-rf", e.Store.Dir(c.ID))
 	e.event("destroy", cur, nil)
 	return e.Store.Remove(c.ID)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"mini-docker/internal/mountinfo"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/initlayer"
 	"mini-docker/overlay/overlayfs"
@@ -53,7 +54,7 @@ func (e *Engine) MountRoot(c *container.Container) (*RootFS, error) {
 			r.Mounts = append(r.Mounts, container.MountPoint{Type: "bind", Source: f.src, Destination: f.dst})
 		}
 	}
-	if cur.State.Running && isMounted(merged) {
+	if cur.State.Running && mountinfo.IsMountPoint(merged) {
 		l.Unlock()
 		return r, nil
 	}

@@ -57,6 +57,7 @@ func (e *Engine) Create(o *spec.Options, pull PullFunc) (*container.Container, e
 	if err != nil {
 		return nil, err
 	}
+	cfg.Healthcheck = spec.MergeHealthcheck(cfg.Healthcheck, img.Healthcheck)
 	mps, undo, err := mounts.Resolve(e.Volumes(), e.Store, hc, cfg)
 	if err != nil {
 		return nil, err

@@ -35,6 +35,9 @@ type Attach struct {
 	// socket: the client at the other end is attached before the
 	// container runs (start -a; package attach).
 	Client *os.File
+	// Restart says the restart policy starts it (package engine/restart),
+	// not the user, whose start resets the policy's count and back-off.
+	Restart bool
 }
 
 // stage times one stage of a run for --timings.
@@ -260,9 +263,12 @@ func (e *Engine) Start(c *container.Container, a Attach) (int, error) {
 	if err != nil {
 		return 125, err
 	}
-	if c.State.Running {
+	if c.State.Running && !a.Restart {
 		l.Unlock()
 		return 0, nil
+	}
+	if !a.Restart {
+		c.RestartCount, c.Runtime.RestartDelay, c.Runtime.ManuallyStopped = 0, 0, false
 	}
 	// The process that records the container's end is, for now, us.
 	c.Runtime.MonitorPid = os.Getpid()
@@ -301,7 +307,7 @@ func (e *Engine) MarkRunning(c *container.Container, pid int) error {
 // Finish records the container's end, releases its kernel objects and,
 // with --rm, removes it.
 func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, error) {
-	code := WaitCode(ws)
+	code := launch.WaitCode(ws)
 	cur, l, err := e.Store.LockLoad(c.ID)
 	if err != nil {
 		return code, err
@@ -329,15 +335,6 @@ func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, err
 		e.event("destroy", cur, nil)
 	}
 	return code, err
-}
-
-// WaitCode is a wait status as Docker reports it: the exit status, or
-// 128+N when killed by signal N.
-func WaitCode(ws syscall.WaitStatus) int {
-	if ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ws.ExitStatus()
 }
 
 // oomKilled reads the cgroup's OOM kill counter (v1 memory.oom_control,

@@ -20,7 +20,11 @@ func (a storeImages) Lookup(ref string) (*engine.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &engine.Image{Ref: img.Ref, ID: img.ID.String(), Config: img.Config, LayerDirs: img.LayerDirs}, nil
+	out := &engine.Image{Ref: img.Ref, ID: img.ID.String(), Config: img.Config, LayerDirs: img.LayerDirs}
+	if raw, err := a.s.ReadBlob(img.ID); err == nil {
+		out.Healthcheck = ConfigExt(&Image{ConfigRaw: raw}).Healthcheck // Docker's, beside the OCI fields
+	}
+	return out, nil
 }
 
 // OpenImages gives e the image store under its state root, the one

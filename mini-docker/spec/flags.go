@@ -204,7 +204,7 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 	if err := o.Resources.hostConfig(hc, CgroupV2()); err != nil {
 		return nil, err
 	}
-	return hc, nil
+	return hc, o.MonitorOpts.hostConfig(hc)
 }
 
 // checkJoin refuses, with --network container:NAME, the flags that

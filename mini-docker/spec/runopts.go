@@ -17,12 +17,14 @@ type Lifecycle struct {
 	Labels      []string
 	StopSignal  string
 	StopTimeout int // -1: not given (docker stop's 10 seconds)
+	MonitorOpts     // --restart, --health-*, --log-opt (monitoropts.go)
 }
 
 func lifecycleFlags(f *pflag.FlagSet, l *Lifecycle) {
 	f.StringArrayVarP(&l.Labels, "label", "l", nil, "set meta data on a container (KEY=VALUE or KEY)")
 	f.StringVar(&l.StopSignal, "stop-signal", "", "signal to stop the container (default the image's STOPSIGNAL, else SIGTERM)")
 	f.IntVar(&l.StopTimeout, "stop-timeout", -1, "timeout (in seconds) to stop a container (-1: docker stop's 10)")
+	monitorFlags(f, &l.MonitorOpts)
 }
 
 // CheckSignal accepts a signal as docker run --stop-signal and docker
@@ -46,6 +48,9 @@ func (l *Lifecycle) config(c *container.Config, imageLabels map[string]string) e
 	}
 	if l.StopTimeout != -1 {
 		c.StopTimeout = &l.StopTimeout
+	}
+	if err := l.MonitorOpts.config(c); err != nil {
+		return err
 	}
 	for k, v := range imageLabels {
 		c.Labels[k] = v

@@ -15,6 +15,8 @@ import (
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/engine/monitor"
+	"mini-docker/mini-docker/engine/restart"
 	"mini-docker/mini-docker/imageops"
 	"mini-docker/mini-docker/spec"
 	"mini-docker/pull/reference"
@@ -60,6 +62,13 @@ func Run(root string, args []string) error {
 	if o.Detach {
 		fmt.Println(ct.ID)
 		return nil
+	}
+	// --restart in the foreground: as Docker's CLI, run returns the
+	// first exit's code, and a monitor takes the container on.
+	if !ct.HostConfig.RestartPolicy.IsNone() {
+		if _, err := restart.After(e.Store, ct.ID, monitor.StartAgain(e)); err != nil {
+			return RunError(err)
+		}
 	}
 	if code != 0 {
 		return cli.ExitCode(code)

@@ -234,3 +234,12 @@ func siginfoPid(info *unix.Siginfo) int32 {
 	b := (*[24]byte)(unsafe.Pointer(info))
 	return *(*int32)(unsafe.Pointer(&b[16]))
 }
+
+// WaitCode is a wait status as Docker reports it: the exit status, or
+// 128+N when killed by signal N.
+func WaitCode(ws syscall.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"errors"
 	"io"
 	"os"
 	"runtime/debug"
@@ -12,8 +13,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mini-docker/mini-docker/attach"
+	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/engine/health"
 	"mini-docker/mini-docker/engine/launch"
+	"mini-docker/mini-docker/engine/restart"
 	"mini-docker/mini-docker/logs"
 )
 
@@ -87,19 +91,23 @@ func Run(root, id string) int {
 	if pid != 0 {
 		e.MarkRunning(c, pid)
 	}
+	stopHealth := make(chan struct{})
+	healthDone := health.Monitor(e, c.ID, pid, stopHealth) // --health-cmd, HEALTHCHECK
 	if started {
 		report("ok")
 	}
 	idleGC()
 	shrink()
 	cmd.Wait()
+	close(stopHealth)
+	<-healthDone
 	if ttyDone != nil {
 		<-ttyDone
 	}
 	stdout.Close()
 	stderr.Close()
 	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	code := engine.WaitCode(ws)
+	code := launch.WaitCode(ws)
 	if !started {
 		if code == 125 || code == 126 || code == 127 {
 			report("exit " + strconv.Itoa(code))
@@ -109,7 +117,23 @@ func Run(root, id string) int {
 	}
 	code, _ = e.Finish(c, ws)
 	st.hub.End(code)
+	if !c.HostConfig.RestartPolicy.IsNone() {
+		// --restart: after the back-off, a new monitor runs the container again.
+		restart.After(e.Store, c.ID, StartAgain(e))
+	}
 	return 0
+}
+
+// StartAgain is the start a restart policy asks for (package
+// engine/restart): the engine's, detached, with a monitor of its own.
+func StartAgain(e *engine.Engine) func(*container.Container) error {
+	return func(c *container.Container) error {
+		_, err := e.Start(c, engine.Attach{Detach: true, Restart: true})
+		if errors.As(err, new(engine.ChainExit)) {
+			return nil // it ended at once: its new monitor recorded that, and applies the policy again
+		}
+		return err
+	}
 }
 
 // idleGC turns the collector's pacing off for the wait: left on, it

@@ -1,0 +1,173 @@
+// Package restart is docker run --restart in mini-docker's terms. When
+// a container's process ends, whoever waited for it (its monitor, or
+// the foreground run) calls After: Decide says whether the policy
+// restarts it and after how long (Docker's restart manager, moby's
+// restartmanager: 100 ms, doubled at each restart up to a minute, back
+// to 100 ms once the container had run 10 s), the wait is recorded as
+// Docker's state "restarting", and the container is started again
+// through the engine, with a monitor of its own, as `start` would.
+// `stop` ends the loop: Cancel records the manual stop and wakes a
+// waiting monitor with SIGTERM. Lesson 09 shows it.
+package restart
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"mini-docker/mini-docker/container"
+)
+
+// Docker's back-off (moby/restartmanager).
+const (
+	firstDelay = 100 * time.Millisecond
+	maxDelay   = time.Minute
+	resetAfter = 10 * time.Second
+)
+
+// Decide is Docker's restart manager's ShouldRestart: whether policy p
+// restarts a container that exited with code after running for ran,
+// having restarted count times already after the back-off prev, and the
+// back-off to wait before this restart. stopped says the user stopped it
+// (docker stop): no policy restarts it then. unless-stopped and always
+// differ only when the daemon starts, and mini-docker has none.
+func Decide(p container.RestartPolicy, count int, prev time.Duration, code int, stopped bool, ran time.Duration) (bool, time.Duration) {
+	delay := prev
+	if ran >= resetAfter {
+		delay = 0
+	}
+	switch {
+	case delay == 0:
+		delay = firstDelay
+	case delay < maxDelay:
+		delay *= 2
+	}
+	delay = min(delay, maxDelay)
+	if stopped {
+		return false, delay
+	}
+	switch p.Name {
+	case container.RestartAlways, container.RestartUnlessStopped:
+		return true, delay
+	case container.RestartOnFailure:
+		return code != 0 && (p.MaximumRetryCount == 0 || count < p.MaximumRetryCount), delay
+	}
+	return false, delay
+}
+
+// After applies c's restart policy once its process has ended and its
+// end is recorded: it waits out the back-off in state "restarting",
+// then starts c again with start (the engine's Start, by the policy).
+// It reports whether c was restarted; a stop during the wait ends it
+// with c exited.
+func After(s *container.Store, id string, start func(*container.Container) error) (bool, error) {
+	// A stop wakes the wait with SIGTERM (Cancel); listening before the
+	// state says "restarting" means no stop can find us deaf.
+	wake := make(chan os.Signal, 1)
+	signal.Notify(wake, syscall.SIGTERM)
+	defer signal.Stop(wake)
+	delay, ok, err := begin(s, id)
+	if !ok || err != nil {
+		return false, err
+	}
+	t := time.NewTimer(delay)
+	select {
+	case <-t.C:
+	case <-wake:
+		t.Stop()
+	}
+	c, l, err := s.LockLoad(id)
+	if err != nil {
+		return false, nil // removed meanwhile
+	}
+	if c.Runtime.ManuallyStopped || !c.State.Restarting {
+		end(c, "")
+		err := s.Save(c)
+		l.Unlock()
+		return false, err
+	}
+	l.Unlock()
+	if err := start(c); err != nil {
+		failed(s, id, err)
+		return false, err
+	}
+	return true, nil
+}
+
+// Cancel records that the user stopped c (stop, rm -f), so that its
+// restart policy leaves it stopped (Docker's HasBeenManuallyStopped),
+// and wakes a monitor waiting out a back-off, which then records c
+// exited. It returns c's state once that monitor has ended.
+func Cancel(s *container.Store, c *container.Container) *container.Container {
+	cur, l, err := s.LockLoad(c.ID)
+	if err != nil {
+		return c
+	}
+	if cur.HostConfig.RestartPolicy.IsNone() {
+		l.Unlock()
+		return c
+	}
+	cur.Runtime.ManuallyStopped = true
+	s.Save(cur)
+	l.Unlock()
+	if !cur.State.Restarting || !monitorAlive(cur) {
+		return cur
+	}
+	syscall.Kill(cur.Runtime.MonitorPid, syscall.SIGTERM)
+	for deadline := time.Now().Add(time.Minute); monitorAlive(cur) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if now, err := s.Load(c.ID); err == nil {
+		return now
+	}
+	return cur
+}
+
+func monitorAlive(c *container.Container) bool {
+	return c.Runtime.MonitorPid != 0 && container.Alive(c.Runtime.MonitorPid, c.Runtime.MonitorStart)
+}
+
+// begin decides, and records the wait: Docker's "restarting" state
+// (Running and Restarting both true, no process) and one more restart.
+func begin(s *container.Store, id string) (time.Duration, bool, error) {
+	c, l, err := s.LockLoad(id)
+	if err != nil {
+		return 0, false, nil // removed (--rm, rm -f)
+	}
+	defer l.Unlock()
+	ran := c.State.FinishedAt.Sub(c.State.StartedAt)
+	restart, delay := Decide(c.HostConfig.RestartPolicy, c.RestartCount, c.Runtime.RestartDelay, c.State.ExitCode, c.Runtime.ManuallyStopped, ran)
+	if !restart || c.State.Status != container.Exited {
+		return 0, false, nil
+	}
+	c.RestartCount++
+	c.Runtime.RestartDelay = delay
+	c.State.Status = container.Restarting
+	c.State.Running, c.State.Restarting = true, true
+	return delay, true, s.Save(c)
+}
+
+// end records c as exited (its exit code kept), no longer restarting.
+func end(c *container.Container, msg string) {
+	c.State.Status = container.Exited
+	c.State.Running, c.State.Restarting = false, false
+	if msg != "" {
+		c.State.Error = msg
+	}
+}
+
+// failed records a restart whose start failed: the container stays
+// exited, with the reason in State.Error, as Docker records it.
+func failed(s *container.Store, id string, err error) {
+	c, l, lerr := s.LockLoad(id)
+	if lerr != nil {
+		return
+	}
+	defer l.Unlock()
+	if c.State.Restarting {
+		end(c, fmt.Sprintf("restart: %v", err))
+		s.Save(c)
+	}
+}
