@@ -99,6 +99,7 @@ func summary(ct *container.Container) mobycontainer.Summary {
 		Mounts: []mobycontainer.MountPoint{}}
 	sum.HostConfig.NetworkMode = string(ct.HostConfig.NetworkMode)
 	sum.Ports = networks.PortSummaries(ct) // the ports it got, as Docker lists them
+	sum.NetworkSettings = objects.Endpoints(ct)
 	return sum
 }
 

@@ -32,6 +32,9 @@ func TestDockerCLINetworksAndVolumes(t *testing.T) {
 			if out := d("run", "--rm", "--network", "app", ref, "ping", "-c1", "-W5", "database"); !strings.Contains(out, "1 packets received") {
 				t.Errorf("ping of db by its alias on app:\n%s", out)
 			}
+			if out := d("ps", "--filter", "network=app", "--format", "{{.Names}} {{.Networks}}"); out != "db app\n" {
+				t.Errorf("docker ps --filter network=app printed %q", out)
+			}
 			if out := d("network", "inspect", "--format", "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}} {{(index .IPAM.Config 0).Subnet}}", "app"); !strings.HasPrefix(out, "db 10.77.0.") || !strings.HasSuffix(out, " 10.77.0.0/24\n") {
 				t.Errorf("network inspect app printed %q", out)
 			}

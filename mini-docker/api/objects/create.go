@@ -1,9 +1,12 @@
 package objects
 
 import (
+	"net"
+	"net/netip"
 	"sort"
 	"strings"
 
+	mobycontainer "github.com/moby/moby/api/types/container"
 	mobynet "github.com/moby/moby/api/types/network"
 
 	"mini-docker/mini-docker/api/wire"
@@ -56,5 +59,20 @@ func LabelList(labels map[string]string) []string {
 		out = append(out, k+"="+v)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// Endpoints is a container's networks as GET /containers/json lists
+// them (docker ps --format '{{.Networks}}'): each network's endpoint,
+// its address while the container holds one.
+func Endpoints(ct *container.Container) *mobycontainer.NetworkSettingsSummary {
+	out := &mobycontainer.NetworkSettingsSummary{Networks: map[string]*mobynet.EndpointSettings{}}
+	for name, ep := range ct.NetworkSettings.Networks {
+		ip, _ := netip.ParseAddr(ep.IPAddress)
+		gw, _ := netip.ParseAddr(ep.Gateway)
+		mac, _ := net.ParseMAC(ep.MacAddress)
+		out.Networks[name] = &mobynet.EndpointSettings{NetworkID: ep.NetworkID, Aliases: ep.Aliases, IPAddress: ip,
+			Gateway: gw, IPPrefixLen: ep.IPPrefixLen, MacAddress: mobynet.HardwareAddr(mac)}
+	}
 	return out
 }
