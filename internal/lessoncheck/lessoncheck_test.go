@@ -61,9 +61,18 @@ func TestExercisesMatchTheirFiles(t *testing.T) {
 			}
 		}
 	}
+	perLesson := map[string]int{}
 	for _, e := range All() {
 		if !inFiles[e.ID] {
 			t.Errorf("exercise %s has checks but no section in lessons/exercises/", e.ID)
+		}
+		perLesson[e.ID[:2]]++
+	}
+	// Every lesson but 00 (the set-up) has two exercises or more.
+	lessons, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(), "lessons", "[0-9][0-9]-*.md"))
+	for _, f := range lessons {
+		if nn := filepath.Base(f)[:2]; nn != "00" && perLesson[nn] < 2 {
+			t.Errorf("lesson %s has %d exercises, want two or more (lessons/exercises/%s-*.md)", filepath.Base(f), perLesson[nn], nn)
 		}
 	}
 }
