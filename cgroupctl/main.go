@@ -43,7 +43,7 @@ var commands = []command{
 	{"info", "info", "Show the host's cgroup mode (v2, v1 or hybrid), where each controller is mounted, what can be enabled, and this process's cgroups.",
 		[]string{"cgroupctl info"}, runInfo, false, false},
 	{"create", "create NAME [limits]", "Make a group under the parent (default mini-docker) with the given limits.",
-		[]string{"cgroupctl create t1 --memory 32m --cpus 0.5 --pids-limit 100", "cgroupctl --explain create t1 --memory 32m"}, runCreate, true, false},
+		[]string{"cgroupctl create t1 --memory 32m --cpus 0.5 --pids-limit 100", "cgroupctl --explain create t1 --memory 32m", "cgroupctl create --parent testdir/cgrouptest container --pids-limit 100"}, runCreate, true, false},
 	{"set", "set NAME [limits]", "Change the limits of an existing group.",
 		[]string{"cgroupctl set t1 --cpus 1.5 --memory 64m"}, runSet, true, false},
 	{"add", "add NAME PID...", "Move processes (with all their threads) into a group.",
@@ -57,8 +57,8 @@ var commands = []command{
 	{"thaw", "thaw NAME", "Let the processes of a frozen group run again.",
 		[]string{"cgroupctl thaw t1"}, runThaw, false, false},
 	{"list", "list", "List the groups under the parent, with their process count and directories.",
-		[]string{"cgroupctl list", "cgroupctl list --parent mini-docker"}, runList, false, false},
-	{"delete", "delete NAME [--kill]", "Remove a group from every hierarchy (and the parent when it is left empty). A group with live processes is refused unless --kill is given (cgroup.kill on v2).",
+		[]string{"cgroupctl list", "cgroupctl list --parent mini-docker", "cgroupctl list --parent testdir/cgrouptest"}, runList, false, false},
+	{"delete", "delete NAME [--kill]", "Remove a group from every hierarchy (and each level of the parent left empty). A group with live processes is refused unless --kill is given (cgroup.kill on v2).",
 		[]string{"cgroupctl delete t1", "cgroupctl delete --kill t1"}, runDelete, false, false},
 }
 
@@ -69,7 +69,7 @@ func run(args []string) error {
 		Notes: `Limits (Docker's names and units):
   --memory 100m  --memory-swap 200m|-1  --cpus 0.5  --cpu-shares 512
   --pids-limit 100  --cpuset-cpus 0-1  --devices docker|all
-Every command takes --parent NAME (default mini-docker), --mode auto|v1|v2,
+Every command takes --parent NAME[/NAME...] (default mini-docker), --mode auto|v1|v2,
 --v2-root DIR and --explain (print every mkdir and write as a shell command).
 
 On a hybrid host the v2 code path (--mode v2) runs for real for groups,
@@ -97,7 +97,7 @@ directory: see cgroupctl/README.md.`,
 func (c command) parseAndRun(args []string) error {
 	x := &cmd{Flags: cli.NewFlags(cli.Command{Tool: tool + " " + c.name, Usage: strings.TrimPrefix(c.usage, c.name+" "), Summary: c.summary, Examples: c.examples})}
 	x.SetInterspersed(!c.exec) // exec's own flags end at CMD
-	x.StringVar(&x.parent, "parent", "mini-docker", "parent group the group lives under (\"\" for the root)")
+	x.StringVar(&x.parent, "parent", "mini-docker", "parent group the group lives under, one level or several (a/b/c); \"\" for the root")
 	x.StringVar(&x.mode, "mode", "auto", "which tree to use: auto (v2 on a v2 host, v1 on v1 and hybrid hosts, like runc), v1, or v2")
 	x.StringVar(&x.v2root, "v2-root", "", "use the cgroup2 tree mounted at this directory (implies --mode v2)")
 	if c.limits {

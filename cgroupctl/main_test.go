@@ -323,6 +323,46 @@ func TestDeleteLeavesNothing(t *testing.T) {
 	}
 }
 
+// TestNestedParent: --parent several levels deep (an OCI bundle's
+// testdir/cgrouptest) makes each missing level, --explain printing each
+// mkdir, and delete removes the levels left empty, each rmdir printed.
+func TestNestedParent(t *testing.T) {
+	b := newBox(t)
+	nested := b.parent + "/testdir/cgrouptest"
+	_, errs, code := b.run("create", "--parent", nested, "--explain", "--pids-limit", "20", "c")
+	if code != 0 {
+		t.Fatalf("create: exit %d\n%s", code, errs)
+	}
+	h, err := cgroup.Detect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := cgroup.New(h, nested, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range g.Dirs() {
+		for _, want := range []string{filepath.Dir(filepath.Dir(d)), filepath.Dir(d), d} {
+			if !strings.Contains(errs, "+ mkdir "+want+"\n") {
+				t.Errorf("--explain does not show mkdir %s:\n%s", want, errs)
+			}
+		}
+	}
+	out := b.must("exec", "--parent", nested, "--name", "c", "--", "cat", "/proc/self/cgroup")
+	if !strings.Contains(out, ":/"+nested+"/c\n") {
+		t.Errorf("/proc/self/cgroup does not show /%s/c:\n%s", nested, out)
+	}
+	_, errs, code = b.run("delete", "--parent", nested, "--explain", "c")
+	if code != 0 {
+		t.Fatalf("delete: exit %d\n%s", code, errs)
+	}
+	for _, d := range g.Dirs() {
+		if !strings.Contains(errs, "+ rmdir "+filepath.Dir(filepath.Dir(d))+"\n") {
+			t.Errorf("--explain does not show rmdir of the emptied level %s:\n%s", filepath.Dir(filepath.Dir(d)), errs)
+		}
+	}
+}
+
 // Bad input: one-line errors, exit 125, nothing half-created.
 func TestBadInput(t *testing.T) {
 	b := newBox(t)
@@ -342,6 +382,8 @@ func TestBadInput(t *testing.T) {
 		{"cpuset beyond the CPUs", []string{"create", "t1", "--cpuset-cpus", "0-" + strconv.Itoa(runtime.NumCPU())}, "not available"},
 		{"swap below memory", []string{"create", "t1", "--memory", "64m", "--memory-swap", "32m"}, "at least --memory"},
 		{"bad name", []string{"create", "../t1"}, "invalid cgroup name"},
+		{"parent escaping the tree", []string{"create", "t1", "--parent", "a/../../etc"}, "invalid parent cgroup"},
+		{"absolute parent", []string{"create", "t1", "--parent", "/a/b"}, "invalid parent cgroup"},
 		{"unknown group stats", []string{"stats", "nosuch"}, "no such cgroup"},
 		{"unknown group delete", []string{"delete", "nosuch"}, "no such cgroup"},
 		{"unknown group exec", []string{"exec", "--name", "nosuch", "--", "true"}, "no such cgroup"},

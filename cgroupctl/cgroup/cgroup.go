@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,10 +49,31 @@ var ErrNotFound = errors.New("no such cgroup")
 // Group is one control group: a directory in the v2 tree, or one
 // directory in each v1 hierarchy cgroupctl uses.
 type Group struct {
-	Name   string // "t1"
-	Parent string // "mini-docker"; "" for a group right under the root
-	host   *Host
+	Name string // "t1"
+	// Parent is the path of groups the group lives under: "mini-docker",
+	// or several levels ("testdir/cgrouptest", an OCI bundle's relative
+	// linux.cgroupsPath); "" for a group right under the root.
+	Parent string
+	// Base, when set, is where Parent starts in each tree instead of the
+	// tree's root: a tree's mount point mapped to a group in it, as
+	// Host.SelfBase gives them (a relative cgroupsPath starts at the
+	// runtime's own group, as runc makes it).
+	Base map[string]string
+	// Made, when not nil, lists the only parent directories Delete may
+	// remove (when left empty), deepest first: those Create made, as
+	// MadeParents gives them, kept by the caller (an OCI runtime's state)
+	// for the delete. When it is nil, Delete removes every level of Parent
+	// left empty, whoever made it: groups sharing a parent, made and
+	// deleted in any order, leave nothing.
+	Made []string
+	made []string // what Create made, for MadeParents
+	host *Host
 }
+
+// MadeParents returns the parent directories Create made for the group
+// (missing levels of Parent, in any tree), deepest first: empty when
+// they all existed.
+func (g *Group) MadeParents() []string { return g.made }
 
 // validName is ^[A-Za-z0-9_][A-Za-z0-9_.-]*$, checked by hand: every
 // container start names its group, and a regexp compiled at start-up
@@ -69,16 +91,42 @@ func validName(s string) bool {
 	return s != ""
 }
 
+// validParent reports whether parent is "" or valid names joined by
+// single slashes: no "..", ".", empty level, or leading "/" can take a
+// group out of the tree (or of its Base).
+func validParent(parent string) bool {
+	if parent == "" {
+		return true
+	}
+	for _, p := range strings.Split(parent, "/") {
+		if !validName(p) {
+			return false
+		}
+	}
+	return true
+}
+
 // New returns the Group called name under parent, without touching the
-// kernel. Names are single path components.
+// kernel. A name is one path component; a parent is one or more.
 func New(h *Host, parent, name string) (*Group, error) {
 	if !validName(name) {
 		return nil, fmt.Errorf("invalid cgroup name %q: use letters, digits, '_', '-' and '.', not starting with '.' or '-'", name)
 	}
-	if parent != "" && !validName(parent) {
-		return nil, fmt.Errorf("invalid parent cgroup %q: one name, like mini-docker", parent)
+	if !validParent(parent) {
+		return nil, fmt.Errorf("invalid parent cgroup %q: names joined by '/', like mini-docker or a/b/c (no '..', no leading '/')", parent)
 	}
 	return &Group{Name: name, Parent: parent, host: h}, nil
+}
+
+// at is the group's directory in the tree mounted at mp.
+func (g *Group) at(mp string) string {
+	return filepath.Join(mp, g.Base[mp], g.Parent, g.Name)
+}
+
+// top is the directory Parent starts from in the tree mounted at mp:
+// the tree's root, or the group's Base in it.
+func (g *Group) top(mp string) string {
+	return filepath.Join(mp, g.Base[mp])
 }
 
 // Dirs returns the group's directory in each tree it lives in: one on v2,
@@ -88,17 +136,24 @@ func New(h *Host, parent, name string) (*Group, error) {
 // only names the group (systemd and tools reading the "0::" line of
 // /proc/PID/cgroup see the container's group, not the root).
 func (g *Group) Dirs() []string {
+	v1, v2 := g.SplitDirs()
+	if v2 != "" {
+		return append(v1, v2)
+	}
+	return v1
+}
+
+// trees are the mount points of the trees the group lives in, in the
+// order of Dirs.
+func (g *Group) trees() []string {
 	if g.host.Driver == V2 {
-		return []string{filepath.Join(g.host.V2Root, g.Parent, g.Name)}
+		return []string{g.host.V2Root}
 	}
-	var d []string
-	for _, mp := range g.host.hierarchies() {
-		d = append(d, filepath.Join(mp, g.Parent, g.Name))
-	}
+	t := g.host.hierarchies()
 	if g.host.Mode == Hybrid && g.host.V2Root != "" {
-		d = append(d, filepath.Join(g.host.V2Root, g.Parent, g.Name))
+		t = append(t, g.host.V2Root)
 	}
-	return d
+	return t
 }
 
 // SplitDirs returns Dirs in two parts: the directories in v1 hierarchies
@@ -107,13 +162,13 @@ func (g *Group) Dirs() []string {
 // CLONE_INTO_CGROUP), while v1 needs a write to each hierarchy.
 func (g *Group) SplitDirs() (v1 []string, v2 string) {
 	if g.host.Driver == V2 {
-		return nil, g.Dirs()[0]
+		return nil, g.at(g.host.V2Root)
 	}
 	for _, mp := range g.host.hierarchies() {
-		v1 = append(v1, filepath.Join(mp, g.Parent, g.Name))
+		v1 = append(v1, g.at(mp))
 	}
 	if g.host.Mode == Hybrid && g.host.V2Root != "" {
-		v2 = filepath.Join(g.host.V2Root, g.Parent, g.Name)
+		v2 = g.at(g.host.V2Root)
 	}
 	return v1, v2
 }
@@ -144,7 +199,7 @@ func (g *Group) Paths() map[string]string {
 	m := map[string]string{}
 	for _, c := range Controllers {
 		if mp, ok := g.host.V1[c]; ok {
-			m[c] = filepath.Join(mp, g.Parent, g.Name)
+			m[c] = g.at(mp)
 		}
 	}
 	return m
@@ -155,15 +210,7 @@ func (g *Group) dir(c string) string {
 	if g.host.Driver == V2 {
 		return g.Dirs()[0]
 	}
-	return filepath.Join(g.host.V1[c], g.Parent, g.Name)
-}
-
-func (g *Group) parentDirs() []string {
-	var d []string
-	for _, x := range g.Dirs() {
-		d = append(d, filepath.Dir(x))
-	}
-	return d
+	return g.at(g.host.V1[c])
 }
 
 // Exists reports whether the group's directory exists in any tree.
@@ -199,9 +246,16 @@ func orRoot(parent string) string {
 // deletes it, killing what is inside). A failed Create removes every
 // directory it made, so nothing is left half-created.
 func Create(h *Host, parent, name string, r Resources, ex *explain.Printer) (g *Group, undo func() error, err error) {
+	return CreateIn(h, nil, parent, name, r, ex)
+}
+
+// CreateIn is Create with parent starting at base in each tree (see
+// Group.Base; nil: at the trees' roots).
+func CreateIn(h *Host, base map[string]string, parent, name string, r Resources, ex *explain.Printer) (g *Group, undo func() error, err error) {
 	if g, err = New(h, parent, name); err != nil {
 		return nil, nil, err
 	}
+	g.Base = base
 	if err := h.check(r); err != nil {
 		return nil, nil, fmt.Errorf("create cgroup %q: %w", name, err)
 	}
@@ -224,10 +278,23 @@ func Create(h *Host, parent, name string, r Resources, ex *explain.Printer) (g *
 	if err != nil {
 		return nil, nil, fmt.Errorf("create cgroup %q: %w", name, err)
 	}
+	g.made = madeParents(made, g.Dirs())
 	if err = g.Set(r, ex); err != nil {
 		return nil, nil, fmt.Errorf("create cgroup %q: %w", name, err)
 	}
 	return g, func() error { return g.Delete(true, ex) }, nil
+}
+
+// madeParents are the directories of made (in the order they were made)
+// that are not the group's own, deepest first and each once.
+func madeParents(made, dirs []string) []string {
+	out := []string{}
+	for i := len(made) - 1; i >= 0; i-- {
+		if !slices.Contains(dirs, made[i]) && !slices.Contains(out, made[i]) {
+			out = append(out, made[i])
+		}
+	}
+	return out
 }
 
 // createV2 makes the parent and the group in the single v2 tree.
@@ -244,11 +311,8 @@ func (g *Group) createV2(ex *explain.Printer, made *[]string) error {
 	if err := enableControllers(ex, root, want, true); err != nil {
 		return err
 	}
-	var prepareParent func(string) error
-	if g.Parent != "" {
-		prepareParent = func(p string) error { return enableControllers(ex, p, want, false) }
-	}
-	return mkdirGroup(ex, g.Dirs()[0], made, prepareParent, nil)
+	prepareParent := func(p string) error { return enableControllers(ex, p, want, false) }
+	return mkdirGroup(ex, root, g.at(root), made, prepareParent, nil)
 }
 
 // controllersToEnable are the v2 controllers the root offers that
@@ -295,65 +359,86 @@ func enableControllers(ex *explain.Printer, dir string, want []string, isRoot bo
 // createV1 makes the parent and the group in each v1 hierarchy (and, on
 // a hybrid host, in the cgroup2 tree: see Dirs).
 func (g *Group) createV1(ex *explain.Printer, made *[]string) error {
-	for _, d := range g.Dirs() {
-		var prepareParent, prepare func(string) error
-		if cs := g.host.V1["cpuset"]; cs != "" && strings.HasPrefix(d, cs+"/") {
+	for _, mp := range g.trees() {
+		var prepare func(string) error
+		if mp == g.host.V1["cpuset"] {
 			prepare = func(d string) error { return inheritCpuset(ex, d) }
-			if g.Parent != "" {
-				prepareParent = prepare
-			}
 		}
-		if err := mkdirGroup(ex, d, made, prepareParent, prepare); err != nil {
+		if err := mkdirGroup(ex, mp, g.at(mp), made, prepare, prepare); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// mkdirGroup makes the group directory dir, after its parent (made when
-// missing, then readied by prepareParent); prepare readies dir itself.
-// Another cgroupctl deleting the parent's last group removes the empty
-// parent, possibly between our mkdir of the parent and our write into it
-// (ENOENT, or ENODEV from a group being removed) or our mkdir of dir
-// (ENOENT): then it is made again. It may also be removed and made again
-// by a third between our write and our mkdir, unready (on v2: without
-// the controllers handed down, so dir gets no limit files), so once dir
-// holds the parent, the parent is readied again (a no-op when it is).
-func mkdirGroup(ex *explain.Printer, dir string, made *[]string, prepareParent, prepare func(string) error) error {
+// parentLevels are the directories between root (a tree's mount point)
+// and dir, both left out, from the top down: mkdir -p's steps.
+func parentLevels(root, dir string) []string {
+	rel, err := filepath.Rel(root, filepath.Dir(dir))
+	if err != nil || rel == "." {
+		return nil
+	}
+	var levels []string
+	for _, p := range strings.Split(rel, "/") {
+		root = filepath.Join(root, p)
+		levels = append(levels, root)
+	}
+	return levels
+}
+
+// mkdirGroup makes the group directory dir in the tree mounted at root,
+// after each level of its parent (made when missing, then readied by
+// prepareParent, from the top down); prepare readies dir itself.
+// Another cgroupctl deleting a parent's last group removes the empty
+// parent, possibly between our mkdir of a level and our write into it
+// (ENOENT, or ENODEV from a group being removed) or our mkdir below it
+// (ENOENT): then the levels are made again. A level may also be removed
+// and made again by a third between our write and our mkdir, unready (on
+// v2: without the controllers handed down, so dir gets no limit files),
+// so once dir holds them, the levels are readied again (a no-op when
+// they are).
+func mkdirGroup(ex *explain.Printer, root, dir string, made *[]string, prepareParent, prepare func(string) error) error {
 	const attempts = 5
-	parent := filepath.Dir(dir)
+	levels := parentLevels(root, dir)
 	gone := func(err error) bool { return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENODEV) }
 	for attempt := 1; ; attempt++ {
-		if ok, err := mkdirIfMissing(ex, parent); err != nil {
-			return err
-		} else if ok {
-			*made = append(*made, parent)
-		}
-		if prepareParent != nil {
-			if err := prepareParent(parent); err != nil {
-				if gone(err) && attempt < attempts {
-					continue
-				}
-				return err
-			}
-		}
-		err := mkdir(ex, dir)
+		err := makeLevels(ex, levels, made, prepareParent)
 		if err == nil {
-			*made = append(*made, dir)
-			if prepareParent != nil {
-				if err := prepareParent(parent); err != nil {
+			if err = mkdir(ex, dir); err == nil {
+				*made = append(*made, dir)
+				if err := makeLevels(ex, levels, nil, prepareParent); err != nil {
 					return err
 				}
+				if prepare != nil {
+					return prepare(dir)
+				}
+				return nil
 			}
-			if prepare != nil {
-				return prepare(dir)
-			}
-			return nil
 		}
-		if !errors.Is(err, syscall.ENOENT) || attempt == attempts {
+		if !gone(err) || attempt == attempts {
 			return err
 		}
 	}
+}
+
+// makeLevels makes each missing directory of levels, top down, noting
+// it in made (when made is not nil), and readies each with prepare.
+func makeLevels(ex *explain.Printer, levels []string, made *[]string, prepare func(string) error) error {
+	for _, l := range levels {
+		if made != nil {
+			if ok, err := mkdirIfMissing(ex, l); err != nil {
+				return err
+			} else if ok {
+				*made = append(*made, l)
+			}
+		}
+		if prepare != nil {
+			if err := prepare(l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // inheritCpuset copies the parent's CPUs and memory nodes into a new v1
@@ -525,16 +610,17 @@ func (g *Group) Join(pid int, ex *explain.Printer) error {
 	if pid == 0 {
 		ex.Note("0 = the writing process, whatever its PID in its own PID namespace")
 	}
-	for _, d := range g.Dirs() {
+	for _, mp := range g.trees() {
+		d := g.at(mp)
 		// A group made by an older cgroupctl lives in fewer hierarchies:
 		// make it where it is missing, as runc's Apply does (mkdir -p).
 		if !exists(d) {
 			var made []string
 			var prepare func(string) error
-			if cs := g.host.V1["cpuset"]; cs != "" && strings.HasPrefix(d, cs+"/") {
+			if g.host.Driver != V2 && mp == g.host.V1["cpuset"] {
 				prepare = func(d string) error { return inheritCpuset(ex, d) }
 			}
-			if err := mkdirGroup(ex, d, &made, prepare, prepare); err != nil {
+			if err := mkdirGroup(ex, mp, d, &made, prepare, prepare); err != nil {
 				return fmt.Errorf("join cgroup %q: %w", g.Name, err)
 			}
 		}
@@ -617,8 +703,9 @@ func (g *Group) Procs() ([]int, error) {
 	return all, nil
 }
 
-// Delete removes the group from every tree, and the parent when it is
-// left empty. The kernel refuses to remove a group that still holds a
+// Delete removes the group from every tree, then the parent levels left
+// empty: those Create made (Made), or when Made is nil every level of
+// Parent, deepest first, never Base or above it. The kernel refuses to remove a group that still holds a
 // process (EBUSY), so with kill the processes are killed first; without
 // it, a group with live processes is an error and is left alone.
 func (g *Group) Delete(kill bool, ex *explain.Printer) error {
@@ -645,14 +732,27 @@ func (g *Group) Delete(kill bool, ex *explain.Printer) error {
 			return fmt.Errorf("delete cgroup %q: %w", g.Name, err)
 		}
 	}
-	if g.Parent != "" {
-		for _, p := range g.parentDirs() {
-			if isEmptyGroup(p) {
-				rmdir(ex, p) // a sibling made meanwhile keeps it: EBUSY is fine
-			}
+	for _, p := range g.emptyParents() {
+		if isEmptyGroup(p) {
+			rmdir(ex, p) // a sibling made meanwhile keeps it: EBUSY is fine
 		}
 	}
 	return nil
+}
+
+// emptyParents are the parent directories Delete may remove, deepest
+// first: Made, or each level of Parent in every tree.
+func (g *Group) emptyParents() []string {
+	if g.Made != nil {
+		return g.Made
+	}
+	var out []string
+	for _, mp := range g.trees() {
+		levels := parentLevels(g.top(mp), g.at(mp))
+		slices.Reverse(levels)
+		out = append(out, levels...)
+	}
+	return out
 }
 
 // Kill ends every process in the group with SIGKILL and waits until the

@@ -17,18 +17,7 @@ import (
 // undo, which kills the process and leaves nothing behind. It runs in
 // the tree runc would use (v1 on a hybrid host) and in the cgroup2 tree.
 func TestAPIOnRealKernel(t *testing.T) {
-	testenv.Integration(t)
-	host, err := Detect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	trees := map[string]*Host{"auto": host}
-	if host.V2Root != "" && host.Driver != V2 {
-		if trees["v2"], err = host.UseV2(""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for name, h := range trees {
+	for name, h := range realTrees(t) {
 		t.Run(name, func(t *testing.T) {
 			parent := fmt.Sprintf("mini-docker-test-%d-api-%s", os.Getpid(), name)
 			r := Resources{Memory: 64 << 20, PidsLimit: 64}
@@ -74,7 +63,7 @@ func TestAPIOnRealKernel(t *testing.T) {
 			if err := undo(); err != nil {
 				t.Fatal(err)
 			}
-			for _, d := range append(g.Dirs(), g.parentDirs()...) {
+			for _, d := range append(g.Dirs(), g.MadeParents()...) {
 				if _, err := os.Stat(d); err == nil {
 					t.Errorf("undo left %s", d)
 				}
@@ -87,6 +76,24 @@ func TestAPIOnRealKernel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// realTrees are the hosts a test runs in: the tree runc would use
+// ("auto": v1 on a hybrid host), and the cgroup2 tree ("v2") when that
+// is another.
+func realTrees(t *testing.T) map[string]*Host {
+	testenv.Integration(t)
+	host, err := Detect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	trees := map[string]*Host{"auto": host}
+	if host.V2Root != "" && host.Driver != V2 {
+		if trees["v2"], err = host.UseV2(""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return trees
 }
 
 // TestDetectMatchesStatfs cross-checks the mode read from mountinfo with

@@ -3,6 +3,7 @@ package cgroup
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -49,7 +50,8 @@ func TestCreateWhileOthersDeleteTheParent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range g.parentDirs() {
+	for _, d := range g.Dirs() {
+		d = filepath.Dir(d)
 		if _, err := os.Stat(d); err == nil {
 			t.Errorf("parent %s left behind", d)
 			os.Remove(d)

@@ -51,6 +51,12 @@ type Options struct {
 	ReadonlyPaths []string // paths made read-only
 	ReadOnly      bool     // the root filesystem itself read-only
 	Workdir       string   // directory to start in (created when missing, like Docker); "" = /
+
+	// JoinedMountNamespace builds the root in the caller's mount
+	// namespace instead of a new one: an OCI bundle's mount namespace
+	// joined by path is the container's own, as runc uses it (its other
+	// members see the pivot too).
+	JoinedMountNamespace bool
 }
 
 // Bind is a bind mount of a host path (Src) onto a path inside the root (Dst).
@@ -117,8 +123,10 @@ func Enter(o Options, ex *explain.Printer) (string, error) {
 	// final execve, must run on this one thread.
 	runtime.LockOSThread()
 
-	if err := newMountNamespace(ex); err != nil {
-		return "", err
+	if !o.JoinedMountNamespace {
+		if err := newMountNamespace(ex); err != nil {
+			return "", err
+		}
 	}
 	if err := makeRootPrivate(ex); err != nil {
 		return "", err

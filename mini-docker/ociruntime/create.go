@@ -169,13 +169,28 @@ func checkSpec(s *specs.Spec) error {
 	case s.Linux == nil:
 		return errors.New("linux is required (this runtime runs Linux containers)")
 	}
+	var newNS, newUser bool
+	var joinUser string
 	for _, ns := range s.Linux.Namespaces {
 		if _, ok := cloneFlags[ns.Type]; !ok {
 			return fmt.Errorf("namespace type %q: unknown", ns.Type)
 		}
-		if ns.Path != "" && (ns.Type == specs.MountNamespace || ns.Type == specs.UserNamespace) {
-			return fmt.Errorf("joining an existing %s namespace (%s) is not supported: setns(2) into it needs a single-threaded process", ns.Type, ns.Path)
+		newNS = newNS || ns.Path == ""
+		newUser = newUser || (ns.Path == "" && ns.Type == specs.UserNamespace)
+		if ns.Path != "" && ns.Type == specs.UserNamespace {
+			joinUser = ns.Path
 		}
+	}
+	// The namespaces joined by path in unshare's constructor (see
+	// hopThroughUnshare) are joined after the new ones are made, by the
+	// clone: runc joins first. Where the order shows, it is refused.
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Path != "" && ns.Type == specs.MountNamespace && newUser {
+			return fmt.Errorf("joining the mount namespace %s from a new user namespace is not supported: the new namespace holds no capability over it", ns.Path)
+		}
+	}
+	if joinUser != "" && newNS {
+		return fmt.Errorf("joining the user namespace %s beside new namespaces is not supported: they would belong to the host's user namespace, not to it", joinUser)
 	}
 	return nil
 }
@@ -195,29 +210,39 @@ var cloneFlags = map[specs.LinuxNamespaceType]uintptr{
 	specs.CgroupNamespace: unix.CLONE_NEWCGROUP, specs.TimeNamespace: unix.CLONE_NEWTIME,
 }
 
-// makeGroup creates the container's cgroup with the spec's limits:
-// linux.cgroupsPath is PARENT/NAME (Docker's /docker/ID) or NAME; without
-// one the group is /ID, as runc makes it.
+// makeGroup creates the container's cgroup with the spec's limits.
+// linux.cgroupsPath is a path of groups: absolute (Docker's /docker/ID)
+// from each tree's root, relative (testdir/cgrouptest/ID) from the
+// runtime's own group in each tree, as runc takes them; every level but
+// the last is the parent, made when missing. Without one the group is
+// /ID. The state keeps where the group is and which levels were made.
 func (r *Runtime) makeGroup(st *State, spec *specs.Spec) (*cgroup.Group, error) {
-	parent, name := "", st.ID
-	if p := strings.Trim(spec.Linux.CgroupsPath, "/"); p != "" {
-		parts := strings.Split(p, "/")
-		if len(parts) > 2 || strings.Contains(p, ":") {
-			return nil, fmt.Errorf("linux.cgroupsPath %q: want NAME or PARENT/NAME (systemd slices are not supported)", spec.Linux.CgroupsPath)
-		}
-		parent, name = "", parts[len(parts)-1]
-		if len(parts) == 2 {
-			parent = parts[0]
-		}
-	}
 	h, err := cgroup.Detect()
 	if err != nil {
 		return nil, err
 	}
-	g, _, err := cgroup.Create(h, parent, name, cgroup.ResourcesOf(spec.Linux.Resources), nil)
-	if err != nil {
-		return nil, err
+	parent, name, base := "", st.ID, map[string]string(nil)
+	if p := spec.Linux.CgroupsPath; p != "" {
+		if strings.Contains(p, ":") {
+			return nil, fmt.Errorf("linux.cgroupsPath %q: systemd's slice:prefix:name is not supported: give a path of groups", p)
+		}
+		if !filepath.IsAbs(p) {
+			base = h.SelfBase()
+		}
+		// Not cleaned: cgroup.New refuses "..", "." and empty levels.
+		rel := strings.TrimPrefix(p, "/")
+		if i := strings.LastIndex(rel, "/"); i >= 0 {
+			parent, name = rel[:i], rel[i+1:]
+		} else {
+			name = rel
+		}
 	}
+	g, _, err := cgroup.CreateIn(h, base, parent, name, cgroup.ResourcesOf(spec.Linux.Resources), nil)
+	if err != nil {
+		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", spec.Linux.CgroupsPath, err)
+	}
+	g.Made = g.MadeParents()
+	st.CgroupBase, st.CgroupMade = base, g.Made
 	st.CgroupParent, st.CgroupName = parent, name
 	if err := g.SetDeviceRules(deviceRules(spec), nil); err != nil {
 		g.Delete(true, nil)
@@ -244,9 +269,11 @@ func (r *Runtime) makeGroup(st *State, spec *specs.Spec) (*cgroup.Group, error) 
 func (r *Runtime) startInit(st *State, spec *specs.Spec, g *cgroup.Group, consoleSocket string) (*exec.Cmd, error) {
 	cfg := initConfig{Spec: spec, Rootfs: st.Rootfs, Console: spec.Process.Terminal}
 	attr := &syscall.SysProcAttr{}
-	var joins []specs.LinuxNamespace
+	var joins, hop []specs.LinuxNamespace
 	for _, ns := range spec.Linux.Namespaces {
 		switch {
+		case ns.Path != "" && (ns.Type == specs.UserNamespace || ns.Type == specs.MountNamespace):
+			hop = append(hop, ns)
 		case ns.Path != "":
 			joins = append(joins, ns)
 		case ns.Type == specs.CgroupNamespace:
@@ -292,6 +319,11 @@ func (r *Runtime) startInit(st *State, spec *specs.Spec, g *cgroup.Group, consol
 	cmd.ExtraFiles = files.child
 	cmd.Env = []string{}
 	cmd.SysProcAttr = attr
+	if len(hop) > 0 {
+		if cmd, err = hopThroughUnshare(cmd, hop, prog); err != nil {
+			return nil, err
+		}
+	}
 	if err := startIn(joins, cmd); err != nil {
 		return nil, fmt.Errorf("start the container's process: %w", err)
 	}
@@ -414,6 +446,40 @@ func startIn(joins []specs.LinuxNamespace, cmd *exec.Cmd) error {
 		done <- cmd.Start()
 	}()
 	return <-done
+}
+
+// hopThroughUnshare makes cmd start as `unshare --ns TYPE=PATH ... --
+// /proc/self/fd/N runtime init` instead: setns(2) into a mount namespace
+// is refused to a process whose root and working directory are shared
+// with another thread (EINVAL), and into a user namespace to any
+// multi-threaded process, and a Go program has threads before main. The
+// unshare tool (next to this binary) joins them in its C constructor,
+// single-threaded, user first (see unshare/nsenter), then execs this
+// binary, passed to it as descriptor N, as the container's process.
+func hopThroughUnshare(cmd *exec.Cmd, hop []specs.LinuxNamespace, prog *os.File) (*exec.Cmd, error) {
+	unshare, err := unshareTool()
+	if err != nil {
+		return nil, fmt.Errorf("join the %s namespace %s: %w", hop[0].Type, hop[0].Path, err)
+	}
+	for _, ns := range hop { // the common mistake, in one line before the hop
+		if _, err := os.Stat(ns.Path); err != nil {
+			return nil, fmt.Errorf("join the %s namespace: %w", ns.Type, err)
+		}
+	}
+	args := []string{unshare}
+	for _, t := range []specs.LinuxNamespaceType{specs.UserNamespace, specs.MountNamespace} {
+		for _, ns := range hop {
+			if ns.Type == t {
+				args = append(args, "--ns", string(t)+"="+ns.Path) // "user", "mount"
+			}
+		}
+	}
+	c := exec.Command(unshare)
+	c.Args = append(args, "--", fmt.Sprintf("/proc/self/fd/%d", 3+len(cmd.ExtraFiles)), "runtime", initArg)
+	c.Stdin, c.Stdout, c.Stderr = cmd.Stdin, cmd.Stdout, cmd.Stderr
+	c.ExtraFiles = append(append([]*os.File{}, cmd.ExtraFiles...), prog)
+	c.Env, c.SysProcAttr = cmd.Env, cmd.SysProcAttr
+	return c, nil
 }
 
 // userns maps the new user namespace's IDs. The process is exec'd after

@@ -110,6 +110,22 @@ func execProcess(spec *specs.Spec, o *execOptions, argv []string) error {
 	return nil
 }
 
+// unshareTool is the unshare tool next to this binary: exec, and create
+// when it joins a mount or user namespace, hop through it (its C
+// constructor joins namespaces before its Go runtime starts threads).
+func unshareTool() (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	self, _ = filepath.EvalSymlinks(self)
+	unshare := filepath.Join(filepath.Dir(self), "unshare")
+	if _, err := os.Stat(unshare); err != nil {
+		return "", fmt.Errorf("needs the unshare tool next to %s: %w", self, err)
+	}
+	return unshare, nil
+}
+
 // execIn joins the group, then starts `unshare join PID -- exec-init`
 // with this binary and the configuration as descriptors.
 func (r *Runtime) execIn(st *State, spec *specs.Spec, o *execOptions) error {
@@ -120,14 +136,13 @@ func (r *Runtime) execIn(st *State, spec *specs.Spec, o *execOptions) error {
 	if err := g.Join(os.Getpid(), nil); err != nil {
 		return err
 	}
+	unshare, err := unshareTool()
+	if err != nil {
+		return fmt.Errorf("exec: %w", err)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
-	}
-	self, _ = filepath.EvalSymlinks(self)
-	unshare := filepath.Join(filepath.Dir(self), "unshare")
-	if _, err := os.Stat(unshare); err != nil {
-		return fmt.Errorf("exec: needs the unshare tool next to %s: %w", self, err)
 	}
 	prog, err := launch.ReadOnlyExecutable(self) // CVE-2019-5736, as for create's process
 	if err != nil {

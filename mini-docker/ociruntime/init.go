@@ -114,8 +114,12 @@ func prepare(cfg *initConfig) error {
 			return err
 		}
 	}
-	if hasNewNS(s, specs.MountNamespace) {
-		if _, err := jail.Enter(jailOptions(s, cfg.Rootfs, filepath.Dir(cfg.Rootfs)), nil); err != nil {
+	if hasNS(s, specs.MountNamespace) {
+		// A new mount namespace, or one joined by path: the root is made
+		// in it either way, as runc does.
+		o := jailOptions(s, cfg.Rootfs, filepath.Dir(cfg.Rootfs))
+		o.JoinedMountNamespace = !hasNewNS(s, specs.MountNamespace)
+		if _, err := jail.Enter(o, nil); err != nil {
 			return err
 		}
 	} else if err := unix.Chroot(cfg.Rootfs); err != nil {
@@ -234,6 +238,17 @@ func compileSeccomp(s *specs.Spec) (*seccomp.Program, error) {
 	}
 	_, prog, err := seccomp.Build(prof, seccomp.Options{Caps: set})
 	return prog, err
+}
+
+// hasNS reports whether the spec names a namespace of type t, new or
+// joined by path.
+func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
 }
 
 // hasNewNS reports whether the spec asks for a new namespace of type t.

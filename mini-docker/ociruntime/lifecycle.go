@@ -78,7 +78,18 @@ func group(st *State) (*cgroup.Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cgroup.Open(h, st.CgroupParent, st.CgroupName)
+	g, err := cgroup.New(h, st.CgroupParent, st.CgroupName)
+	if err != nil {
+		return nil, err
+	}
+	g.Base, g.Made = st.CgroupBase, st.CgroupMade
+	if g.Made == nil {
+		g.Made = []string{} // a state from before cgroupMade: remove no parent
+	}
+	if !g.Exists() {
+		return nil, fmt.Errorf("cgroup %s/%s: %w (looked in %s)", st.CgroupParent, st.CgroupName, cgroup.ErrNotFound, strings.Join(g.Dirs(), ", "))
+	}
+	return g, nil
 }
 
 // procs lists the processes of the container's group (host PIDs).

@@ -13,6 +13,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/testenv"
 	"mini-docker/mini-docker/ociruntime"
 )
@@ -260,11 +261,19 @@ func TestBadBundle(t *testing.T) {
 		"bad namespace": func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "bogus"})
 		},
-		"join mount ns": func(s *specs.Spec) {
-			s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace, Path: "/proc/1/ns/mnt"}}
+		"join mount ns from a new user ns": func(s *specs.Spec) {
+			s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace, Path: "/proc/1/ns/mnt"}, {Type: specs.UserNamespace}}
 		},
-		"missing command": func(s *specs.Spec) { s.Process.Args = []string{"/no/such/thing"} },
-		"missing rootfs":  func(s *specs.Spec) { s.Root.Path = "nowhere" },
+		"join user ns beside new ones": func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/1/ns/user"})
+		},
+		"join a missing mount ns": func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces[:0:0], specs.LinuxNamespace{Type: specs.MountNamespace, Path: "/proc/no-such/ns/mnt"}, specs.LinuxNamespace{Type: specs.PIDNamespace})
+		},
+		"missing command":             func(s *specs.Spec) { s.Process.Args = []string{"/no/such/thing"} },
+		"cgroupsPath out of the tree": func(s *specs.Spec) { s.Linux.CgroupsPath = "/oci-test/../../etc" },
+		"cgroupsPath empty level":     func(s *specs.Spec) { s.Linux.CgroupsPath = "oci-test//x" },
+		"missing rootfs":              func(s *specs.Spec) { s.Root.Path = "nowhere" },
 	}
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -284,5 +293,101 @@ func TestBadBundle(t *testing.T) {
 				t.Errorf("group left behind: %v", err)
 			}
 		})
+	}
+}
+
+// TestRelativeCgroupsPath: a relative linux.cgroupsPath several levels
+// deep (runtime-tools' testdir/cgrouptest/ID) is made below the
+// runtime's own group in every tree, as runc makes it: the runtime runs
+// in a group of the test's (cgroupctl exec), the container's
+// /proc/self/cgroup shows the path below it in every line, and when run
+// ends the levels it made are gone and the runtime's group is not.
+func TestRelativeCgroupsPath(t *testing.T) {
+	testenv.Integration(t)
+	h, err := cgroup.Detect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := fmt.Sprintf("oci-test-self-%d", os.Getpid())
+	g, undo, err := cgroup.Create(h, "", self, cgroup.Resources{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer undo()
+	dir, spec := bundle(t, "cat", "/proc/self/cgroup")
+	spec.Linux.CgroupsPath = "testdir/cgrouptest/rel1"
+	var ns []specs.LinuxNamespace
+	for _, n := range spec.Linux.Namespaces {
+		if n.Type != specs.CgroupNamespace { // the host's view of the groups
+			ns = append(ns, n)
+		}
+	}
+	spec.Linux.Namespaces = ns
+	writeSpec(t, dir, spec)
+	testenv.Bin(t, "unshare")
+	out, code := runFile(t, exec.Command(testenv.Bin(t, "cgroupctl"), "exec", "--parent", "", "--name", self, "--",
+		testenv.Bin(t, "mini-docker"), "runtime", "--root", t.TempDir(), "run", "--bundle", dir, "rel1"))
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, out)
+	}
+	want, lines := "/"+self+"/testdir/cgrouptest/rel1", 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.SplitN(l, ":", 3); len(f) == 3 {
+			lines++
+			if f[2] != want {
+				t.Errorf("/proc/self/cgroup line %q, want %s in every tree", l, want)
+			}
+		}
+	}
+	if lines != len(g.Dirs()) {
+		t.Errorf("%d lines of /proc/self/cgroup, %d trees:\n%s", lines, len(g.Dirs()), out)
+	}
+	for _, d := range g.Dirs() {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("the runtime's own group went with the container: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(d, "testdir")); !os.IsNotExist(err) {
+			t.Errorf("the level create made is left: %s: %v", filepath.Join(d, "testdir"), err)
+		}
+	}
+}
+
+// TestJoinMountNamespaceByPath: a bundle that names an existing mount
+// namespace (runtime-tools' linux_ns_path: one util-linux unshare made)
+// runs in it, the join done in unshare's C constructor: the container's
+// process shows that namespace's inode, and the namespace's holder is
+// untouched.
+func TestJoinMountNamespaceByPath(t *testing.T) {
+	testenv.Integration(t)
+	holder := exec.Command(testenv.RequireCommand(t, "unshare"), "--mount", "sleep", "1000")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { holder.Process.Kill(); holder.Wait() }()
+	path := fmt.Sprintf("/proc/%d/ns/mnt", holder.Process.Pid)
+	var want string
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		want, _ = os.Readlink(path)
+		self, _ := os.Readlink("/proc/self/ns/mnt")
+		if want != "" && want != self {
+			break // unshare has made it and exec'd sleep in it
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is still %q a minute after unshare --mount started", path, want)
+		}
+	}
+	dir, spec := bundle(t, "readlink", "/proc/self/ns/mnt")
+	for i, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.MountNamespace {
+			spec.Linux.Namespaces[i].Path = path
+		}
+	}
+	writeSpec(t, dir, spec)
+	out, code := runtime(t, t.TempDir(), "run", "--bundle", dir, "joinmnt")
+	if code != 0 || strings.TrimSpace(out) != want {
+		t.Errorf("run in %s: exit %d, the container's mount namespace %q, want %q", path, code, strings.TrimSpace(out), want)
+	}
+	if now, _ := os.Readlink(path); now != want {
+		t.Errorf("the holder's namespace changed: %s, was %s", now, want)
 	}
 }

@@ -28,10 +28,15 @@ type State struct {
 	Rootfs   string    `json:"rootfs"`
 	Created  time.Time `json:"created"`
 	PidStart uint64    `json:"pidStart"` // the init's start time: a reused PID is not ours
-	// CgroupParent and CgroupName name the group create made.
-	CgroupParent string       `json:"cgroupParent"`
-	CgroupName   string       `json:"cgroupName"`
-	Hooks        *specs.Hooks `json:"hooks,omitempty"` // poststart and poststop run later
+	// CgroupParent and CgroupName name the group create made; a
+	// relative cgroupsPath starts at CgroupBase in each tree (the
+	// runtime's own group at create), and CgroupMade are the parent
+	// levels create made, the only ones delete removes.
+	CgroupParent string            `json:"cgroupParent"`
+	CgroupName   string            `json:"cgroupName"`
+	CgroupBase   map[string]string `json:"cgroupBase,omitempty"`
+	CgroupMade   []string          `json:"cgroupMade"`
+	Hooks        *specs.Hooks      `json:"hooks,omitempty"` // poststart and poststop run later
 }
 
 // idRE is what runc accepts as a container ID.
