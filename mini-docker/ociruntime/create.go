@@ -24,6 +24,7 @@ import (
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/launch"
+	"mini-docker/mini-docker/ociruntime/convert"
 )
 
 // createOptions are create's flags (run's too).
@@ -244,17 +245,17 @@ func (r *Runtime) makeGroup(st *State, spec *specs.Spec) (*cgroup.Group, error) 
 	g.Made = g.MadeParents()
 	st.CgroupBase, st.CgroupMade = base, g.Made
 	st.CgroupParent, st.CgroupName = parent, name
-	if err := g.SetDeviceRules(deviceRules(spec), nil); err != nil {
+	if err := g.SetDeviceRules(convert.DeviceRules(spec), nil); err != nil {
 		g.Delete(true, nil)
 		return nil, err
 	}
 	if h.Driver != cgroup.V2 {
 		dirs := g.Paths()
-		for _, w := range v1Writes(spec.Linux.Resources) {
-			p := filepath.Join(dirs[w.controller], w.file)
-			if err := os.WriteFile(p, []byte(w.value), 0); dirs[w.controller] == "" || err != nil {
+		for _, w := range convert.V1Writes(spec.Linux.Resources) {
+			p := filepath.Join(dirs[w.Controller], w.File)
+			if err := os.WriteFile(p, []byte(w.Value), 0); dirs[w.Controller] == "" || err != nil {
 				g.Delete(true, nil)
-				return nil, fmt.Errorf("echo %s > %s: %v", w.value, p, err)
+				return nil, fmt.Errorf("echo %s > %s: %v", w.Value, p, err)
 			}
 		}
 	}

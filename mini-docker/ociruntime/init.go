@@ -17,6 +17,7 @@ import (
 	"mini-docker/chroot/jail"
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/inside"
+	"mini-docker/mini-docker/ociruntime/convert"
 	"mini-docker/seccompctl/seccomp"
 )
 
@@ -106,7 +107,7 @@ func prepare(cfg *initConfig) error {
 			return fmt.Errorf("oom_score_adj: %w", err)
 		}
 	}
-	if err := setRlimits(s.Process.Rlimits); err != nil {
+	if err := convert.SetRlimits(s.Process.Rlimits); err != nil {
 		return err
 	}
 	if hasNewNS(s, specs.NetworkNamespace) {
@@ -117,7 +118,7 @@ func prepare(cfg *initConfig) error {
 	if hasNS(s, specs.MountNamespace) {
 		// A new mount namespace, or one joined by path: the root is made
 		// in it either way, as runc does.
-		o := jailOptions(s, cfg.Rootfs, filepath.Dir(cfg.Rootfs))
+		o := convert.JailOptions(s, cfg.Rootfs, filepath.Dir(cfg.Rootfs))
 		o.JoinedMountNamespace = !hasNewNS(s, specs.MountNamespace)
 		if _, err := jail.Enter(o, nil); err != nil {
 			return err
@@ -188,7 +189,7 @@ func finish(cfg *initConfig) error {
 	if err != nil {
 		return err
 	}
-	cs, err := capsSpec(p)
+	cs, err := convert.CapsSpec(p)
 	if err != nil {
 		return err
 	}

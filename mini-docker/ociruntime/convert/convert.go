@@ -1,4 +1,9 @@
-package ociruntime
+// Package convert reads an OCI bundle's config.json into the
+// primitives' terms: each field becomes the option of the package that
+// lessons 01-07 taught for it (cgroupctl's device rules, chroot's jail,
+// capctl's sets, rlimits; the limits are cgroup.ResourcesOf). mini-docker
+// runtime uses it.
+package convert
 
 import (
 	"fmt"
@@ -14,55 +19,52 @@ import (
 	"mini-docker/chroot/jail"
 )
 
-// The spec read into the primitives' terms: each field of config.json
-// becomes the option of the package that lesson 01-07 taught for it.
-
-// v1Write is one limit cgroupctl has no option for, as the file of a v1
+// V1Write is one limit cgroupctl has no option for, as the file of a v1
 // controller to write.
-type v1Write struct{ controller, file, value string }
+type V1Write struct{ Controller, File, Value string }
 
-// v1Writes are the limits of linux.resources beyond cgroupctl's, for a
+// V1Writes are the limits of linux.resources beyond cgroupctl's, for a
 // v1 (or hybrid) host: the CFS period as given, swappiness, the TCP
 // buffer limit, the cpuset's memory nodes, the real-time budget. (memory.kernel is deprecated by
 // the spec and ignored, as runc 1.1 does: recent kernels refuse it.)
-func v1Writes(r *specs.LinuxResources) []v1Write {
-	var w []v1Write
+func V1Writes(r *specs.LinuxResources) []V1Write {
+	var w []V1Write
 	if r == nil {
 		return nil
 	}
 	if c := r.CPU; c != nil {
 		if c.Period != nil && *c.Period > 0 {
-			w = append(w, v1Write{"cpu", "cpu.cfs_period_us", fmt.Sprint(*c.Period)})
+			w = append(w, V1Write{"cpu", "cpu.cfs_period_us", fmt.Sprint(*c.Period)})
 		}
 		if c.Quota != nil && *c.Quota != 0 {
-			w = append(w, v1Write{"cpu", "cpu.cfs_quota_us", fmt.Sprint(*c.Quota)})
+			w = append(w, V1Write{"cpu", "cpu.cfs_quota_us", fmt.Sprint(*c.Quota)})
 		}
 		if c.RealtimePeriod != nil && *c.RealtimePeriod > 0 {
-			w = append(w, v1Write{"cpu", "cpu.rt_period_us", fmt.Sprint(*c.RealtimePeriod)})
+			w = append(w, V1Write{"cpu", "cpu.rt_period_us", fmt.Sprint(*c.RealtimePeriod)})
 		}
 		if c.RealtimeRuntime != nil && *c.RealtimeRuntime != 0 {
-			w = append(w, v1Write{"cpu", "cpu.rt_runtime_us", fmt.Sprint(*c.RealtimeRuntime)})
+			w = append(w, V1Write{"cpu", "cpu.rt_runtime_us", fmt.Sprint(*c.RealtimeRuntime)})
 		}
 		if c.Mems != "" {
-			w = append(w, v1Write{"cpuset", "cpuset.mems", c.Mems})
+			w = append(w, V1Write{"cpuset", "cpuset.mems", c.Mems})
 		}
 	}
 	if m := r.Memory; m != nil {
 		if m.KernelTCP != nil && *m.KernelTCP != 0 {
-			w = append(w, v1Write{"memory", "memory.kmem.tcp.limit_in_bytes", fmt.Sprint(*m.KernelTCP)})
+			w = append(w, V1Write{"memory", "memory.kmem.tcp.limit_in_bytes", fmt.Sprint(*m.KernelTCP)})
 		}
 		if m.Swappiness != nil && *m.Swappiness <= 100 {
-			w = append(w, v1Write{"memory", "memory.swappiness", fmt.Sprint(*m.Swappiness)})
+			w = append(w, V1Write{"memory", "memory.swappiness", fmt.Sprint(*m.Swappiness)})
 		}
 	}
 	return w
 }
 
-// deviceRules are the spec's device rules, then what every container
+// DeviceRules are the spec's device rules, then what every container
 // needs whatever the spec says, as runc adds them (its AllowedDevices:
 // mknod of any node, the default devices, the terminals; Docker's own
 // list is the same), then the spec's own devices.
-func deviceRules(s *specs.Spec) []cgroup.DeviceRule {
+func DeviceRules(s *specs.Spec) []cgroup.DeviceRule {
 	var rules []cgroup.DeviceRule
 	if s.Linux.Resources != nil {
 		for _, d := range s.Linux.Resources.Devices {
@@ -104,9 +106,9 @@ func deviceRule(d specs.LinuxDeviceCgroup) string {
 	return fmt.Sprintf("%s %s:%s %s", typ, num(d.Major), num(d.Minor), access)
 }
 
-// jailOptions are the mounts, masked and read-only paths, devices and
+// JailOptions are the mounts, masked and read-only paths, devices and
 // root of the spec, as chroot's jail takes them.
-func jailOptions(s *specs.Spec, rootfs, bundle string) jail.Options {
+func JailOptions(s *specs.Spec, rootfs, bundle string) jail.Options {
 	o := jail.Options{Root: rootfs, ReadOnly: s.Root.Readonly, Workdir: s.Process.Cwd,
 		Mask: s.Linux.MaskedPaths, ReadonlyPaths: s.Linux.ReadonlyPaths}
 	for _, m := range s.Mounts {
@@ -135,10 +137,10 @@ func jailOptions(s *specs.Spec, rootfs, bundle string) jail.Options {
 	return o
 }
 
-// capsSpec is process.capabilities and process.user as capctl applies
+// CapsSpec is process.capabilities and process.user as capctl applies
 // them: the five sets as given (capabilities this kernel does not know
 // are left out, as runc does), the numeric user and its groups.
-func capsSpec(p *specs.Process) (caps.Spec, error) {
+func CapsSpec(p *specs.Process) (caps.Spec, error) {
 	set := func(names []string) (caps.Set, error) {
 		var known []string
 		for _, n := range names {
@@ -187,8 +189,8 @@ var rlimitTypes = map[string]int{
 	"RLIMIT_STACK": unix.RLIMIT_STACK,
 }
 
-// setRlimits is process.rlimits: setrlimit(2) for each (prlimit --TYPE=SOFT:HARD).
-func setRlimits(rl []specs.POSIXRlimit) error {
+// SetRlimits is process.rlimits: setrlimit(2) for each (prlimit --TYPE=SOFT:HARD).
+func SetRlimits(rl []specs.POSIXRlimit) error {
 	for _, l := range rl {
 		t, ok := rlimitTypes[l.Type]
 		if !ok {
