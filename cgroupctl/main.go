@@ -18,7 +18,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -194,7 +196,7 @@ func runInfo(x *cmd) error {
 	if x.json {
 		return printJSON(h)
 	}
-	for _, l := range h.Describe() {
+	for _, l := range describe(h) {
 		fmt.Println(l)
 	}
 	return nil
@@ -391,4 +393,45 @@ func printJSON(v any) error {
 	}
 	fmt.Println(string(b))
 	return nil
+}
+
+// describe returns the lines `cgroupctl info` prints.
+func describe(h *cgroup.Host) []string {
+	var l []string
+	switch h.Mode {
+	case cgroup.V2:
+		l = append(l, "mode: v2 (unified hierarchy only)")
+	case cgroup.V1:
+		l = append(l, "mode: v1 (one hierarchy per controller)")
+	case cgroup.Hybrid:
+		l = append(l, "mode: hybrid (v1 hierarchies hold the controllers, plus a cgroup2 tree)")
+	}
+	if h.V2Root != "" {
+		av := strings.Join(h.V2Available, " ")
+		if av == "" {
+			av = "none"
+		}
+		l = append(l, fmt.Sprintf("cgroup2 tree: %s (controllers it can enable: %s)", h.V2Root, av))
+	}
+	if len(h.V1) > 0 {
+		l = append(l, "v1 hierarchies:")
+		for _, c := range slices.Sorted(maps.Keys(h.V1)) {
+			l = append(l, fmt.Sprintf("  %-10s %s", c, h.V1[c]))
+		}
+	}
+	switch {
+	case h.Driver == cgroup.V2:
+		l = append(l, "groups are made in: v2 ("+h.V2Root+")")
+	default:
+		l = append(l, "groups are made in: v1 (like runc and Docker on this host)")
+	}
+	l = append(l, "this process:")
+	for _, k := range slices.Sorted(maps.Keys(h.Self)) {
+		name := k
+		if name == "" {
+			name = "(v2)"
+		}
+		l = append(l, fmt.Sprintf("  %-14s %s", name, h.Self[k]))
+	}
+	return l
 }

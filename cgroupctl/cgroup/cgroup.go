@@ -55,9 +55,9 @@ type Group struct {
 	// linux.cgroupsPath); "" for a group right under the root.
 	Parent string
 	// Base, when set, is where Parent starts in each tree instead of the
-	// tree's root: a tree's mount point mapped to a group in it, as
-	// Host.SelfBase gives them (a relative cgroupsPath starts at the
-	// runtime's own group, as runc makes it).
+	// tree's root: a tree's mount point mapped to a group in it (an OCI
+	// runtime's own group, for a relative cgroupsPath: see
+	// ociruntime/convert.SelfBase).
 	Base map[string]string
 	// Made, when not nil, lists the only parent directories Delete may
 	// remove (when left empty), deepest first: those Create made, as

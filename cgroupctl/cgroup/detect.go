@@ -2,10 +2,8 @@ package cgroup
 
 import (
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 
@@ -203,46 +201,6 @@ func (h *Host) SelfPath(x Hierarchy) string {
 	return ""
 }
 
-// SelfBase maps each tree the driver makes groups in (by mount point) to
-// the calling process's group in it, from /proc/self/cgroup: where runc
-// makes a container whose linux.cgroupsPath is relative (Group.Base). On
-// a v2 host it is that group's parent, as runc takes it: the process's
-// own group holds a process, so cgroup v2's no-internal-processes rule
-// would keep it from handing controllers down to a child. A group the
-// mount does not show (outside a cgroup namespace's root: "/../x", or
-// outside the bound subtree) counts as the tree's root.
-func (h *Host) SelfBase() map[string]string {
-	m := map[string]string{}
-	if h.Driver == V2 {
-		own := inMount(h.Self[""], "/")
-		if h.Mode == V2 {
-			own = filepath.Dir(own)
-		}
-		m[h.V2Root] = own
-		return m
-	}
-	for _, x := range h.Hierarchies {
-		m[x.Point] = inMount(h.SelfPath(x), x.Root)
-	}
-	if h.Mode == Hybrid && h.V2Root != "" {
-		m[h.V2Root] = inMount(h.Self[""], "/")
-	}
-	return m
-}
-
-// inMount is group p as a path below a mount of the group root ("/" for
-// a whole hierarchy), or "/" when the mount does not show it.
-func inMount(p, root string) string {
-	if slices.Contains(strings.Split(p, "/"), "..") {
-		return "/"
-	}
-	p = filepath.Clean("/" + p)
-	if p != root && !strings.HasPrefix(p, strings.TrimSuffix(root, "/")+"/") {
-		return "/"
-	}
-	return filepath.Clean("/" + strings.TrimPrefix(p, strings.TrimSuffix(root, "/")))
-}
-
 // isController tells v1 controller names from mount options like "rw" or
 // "name=systemd" (a named hierarchy with no controller).
 func isController(opt string) bool {
@@ -328,45 +286,4 @@ func (h *Host) hierarchies() []string {
 		add(x.Point)
 	}
 	return out
-}
-
-// Describe returns the lines `cgroupctl info` prints.
-func (h *Host) Describe() []string {
-	var l []string
-	switch h.Mode {
-	case V2:
-		l = append(l, "mode: v2 (unified hierarchy only)")
-	case V1:
-		l = append(l, "mode: v1 (one hierarchy per controller)")
-	case Hybrid:
-		l = append(l, "mode: hybrid (v1 hierarchies hold the controllers, plus a cgroup2 tree)")
-	}
-	if h.V2Root != "" {
-		av := strings.Join(readControllers(h.V2Root), " ")
-		if av == "" {
-			av = "none"
-		}
-		l = append(l, fmt.Sprintf("cgroup2 tree: %s (controllers it can enable: %s)", h.V2Root, av))
-	}
-	if len(h.V1) > 0 {
-		l = append(l, "v1 hierarchies:")
-		for _, c := range slices.Sorted(maps.Keys(h.V1)) {
-			l = append(l, fmt.Sprintf("  %-10s %s", c, h.V1[c]))
-		}
-	}
-	switch {
-	case h.Driver == V2:
-		l = append(l, "groups are made in: v2 ("+h.V2Root+")")
-	default:
-		l = append(l, "groups are made in: v1 (like runc and Docker on this host)")
-	}
-	l = append(l, "this process:")
-	for _, k := range slices.Sorted(maps.Keys(h.Self)) {
-		name := k
-		if name == "" {
-			name = "(v2)"
-		}
-		l = append(l, fmt.Sprintf("  %-14s %s", name, h.Self[k]))
-	}
-	return l
 }

@@ -143,37 +143,6 @@ func TestNestedParentRefused(t *testing.T) {
 	}
 }
 
-// TestSelfBase reads where a relative cgroupsPath starts, from
-// /proc/self/cgroup: the process's own group in each tree (its parent on
-// a v2 host), the root for a group the mount does not show.
-func TestSelfBase(t *testing.T) {
-	self := "9:name=systemd:/user.slice/s1\n4:memory:/process_api/c3\n2:cpuacct:/\n1:cpu:/../outside\n0::/user.slice/s1\n"
-	h, err := Parse([]byte(hybridMountinfo), []byte(self))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := h.SelfBase()
-	want := map[string]string{
-		"/sys/fs/cgroup/memory": "/process_api/c3", "/sys/fs/cgroup/cpu": "/", "/sys/fs/cgroup/cpuacct": "/",
-		"/sys/fs/cgroup/freezer": "/", "/sys/fs/cgroup/systemd": "/user.slice/s1", "/sys/fs/cgroup/unified": "/user.slice/s1",
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("hybrid SelfBase = %v\nwant %v", got, want)
-	}
-	h, err = Parse([]byte(v2Mountinfo), []byte("0::/user.slice/s1\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := h.SelfBase(); got["/sys/fs/cgroup"] != "/user.slice" || len(got) != 1 {
-		t.Errorf("v2 SelfBase = %v, want the own group's parent", got)
-	}
-	bound := strings.Replace(hybridMountinfo, "0:32 / /sys/fs/cgroup/memory", "0:32 /process_api /sys/fs/cgroup/memory", 1)
-	h, _ = Parse([]byte(bound), []byte(self))
-	if got := h.SelfBase()["/sys/fs/cgroup/memory"]; got != "/c3" {
-		t.Errorf("SelfBase in a bound subtree = %q, want /c3", got)
-	}
-}
-
 // FuzzValidParent holds the parent check to what it guards: a valid
 // parent is names joined by '/', and joined to a directory it stays
 // below it, unchanged by Clean (no "..", ".", "//" or leading '/').

@@ -228,7 +228,7 @@ func (r *Runtime) makeGroup(st *State, spec *specs.Spec) (*cgroup.Group, error) 
 			return nil, fmt.Errorf("linux.cgroupsPath %q: systemd's slice:prefix:name is not supported: give a path of groups", p)
 		}
 		if !filepath.IsAbs(p) {
-			base = h.SelfBase()
+			base = convert.SelfBase(h)
 		}
 		// Not cleaned: cgroup.New refuses "..", "." and empty levels.
 		rel := strings.TrimPrefix(p, "/")

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -201,4 +202,44 @@ func SetRlimits(rl []specs.POSIXRlimit) error {
 		}
 	}
 	return nil
+}
+
+// SelfBase maps each tree h makes groups in (by mount point) to
+// the calling process's group in it, from /proc/self/cgroup: where runc
+// makes a container whose linux.cgroupsPath is relative (cgroup.Group.Base). On
+// a v2 host it is that group's parent, as runc takes it: the process's
+// own group holds a process, so cgroup v2's no-internal-processes rule
+// would keep it from handing controllers down to a child. A group the
+// mount does not show (outside a cgroup namespace's root: "/../x", or
+// outside the bound subtree) counts as the tree's root.
+func SelfBase(h *cgroup.Host) map[string]string {
+	m := map[string]string{}
+	if h.Driver == cgroup.V2 {
+		own := inMount(h.Self[""], "/")
+		if h.Mode == cgroup.V2 {
+			own = filepath.Dir(own)
+		}
+		m[h.V2Root] = own
+		return m
+	}
+	for _, x := range h.Hierarchies {
+		m[x.Point] = inMount(h.SelfPath(x), x.Root)
+	}
+	if h.Mode == cgroup.Hybrid && h.V2Root != "" {
+		m[h.V2Root] = inMount(h.Self[""], "/")
+	}
+	return m
+}
+
+// inMount is group p as a path below a mount of the group root ("/" for
+// a whole hierarchy), or "/" when the mount does not show it.
+func inMount(p, root string) string {
+	if slices.Contains(strings.Split(p, "/"), "..") {
+		return "/"
+	}
+	p = filepath.Clean("/" + p)
+	if p != root && !strings.HasPrefix(p, strings.TrimSuffix(root, "/")+"/") {
+		return "/"
+	}
+	return filepath.Clean("/" + strings.TrimPrefix(p, strings.TrimSuffix(root, "/")))
 }
