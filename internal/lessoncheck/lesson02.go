@@ -14,21 +14,8 @@ func init() {
 	register(
 		&Exercise{ID: "02.1", Title: "A host name and a PID 1 of its own, with util-linux only", Checks: func(s *State) []Check {
 			p := &procSearch{what: "named box in a UTS namespace of its own", stages: []func(p probe.Proc) error{
-				func(p probe.Proc) error {
-					if !probe.OwnNS(p.PID, "uts") {
-						return probe.ErrSkip
-					}
-					if name, err := probe.HostnameIn(fmt.Sprintf("/proc/%d/ns/uts", p.PID)); err != nil || name != "box" {
-						return probe.ErrSkip
-					}
-					return nil
-				},
-				func(p probe.Proc) error {
-					if p.NsPID() != "1" {
-						return fmt.Errorf("its NSpid is %q", p.Status["NSpid"])
-					}
-					return nil
-				},
+				named("box"),
+				probe.Proc.PID1,
 				parentIsUtilLinux,
 			}}
 			return []Check{

@@ -86,14 +86,9 @@ func checks0802(s *State) []Check {
 			}
 			return nil
 		},
+		probe.Proc.PID1,
 		func(p probe.Proc) error {
-			if !probe.OwnNS(p.PID, "pid") || p.NsPID() != "1" {
-				return fmt.Errorf("it is not PID 1 of a PID namespace of its own (NSpid %s)", p.Status["NSpid"])
-			}
-			return nil
-		},
-		func(p probe.Proc) error {
-			name, err := probe.HostnameIn(fmt.Sprintf("/proc/%d/ns/uts", p.PID))
+			name, err := probe.HostnameOf(p.PID)
 			if err != nil {
 				return err
 			}

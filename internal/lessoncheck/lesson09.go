@@ -66,21 +66,8 @@ func init() {
 // Docker's capabilities and a seccomp filter.
 func containerSearch(s *State, hostname string) *procSearch {
 	return &procSearch{what: "named " + hostname + " in a UTS namespace of its own", stages: []func(p probe.Proc) error{
-		func(p probe.Proc) error {
-			if !probe.OwnNS(p.PID, "uts") {
-				return probe.ErrSkip
-			}
-			if name, err := probe.HostnameIn(fmt.Sprintf("/proc/%d/ns/uts", p.PID)); err != nil || name != hostname {
-				return probe.ErrSkip
-			}
-			return nil
-		},
-		func(p probe.Proc) error {
-			if !probe.OwnNS(p.PID, "pid") || p.NsPID() != "1" {
-				return fmt.Errorf("its NSpid is %q", p.Status["NSpid"])
-			}
-			return nil
-		},
+		named(hostname),
+		probe.Proc.PID1,
 		func(p probe.Proc) error {
 			ms, err := probe.MountsOf(strconv.Itoa(p.PID))
 			if err != nil {
@@ -107,6 +94,17 @@ func containerSearch(s *State, hostname string) *procSearch {
 			return nil
 		},
 	}}
+}
+
+// named is a search's first stage: a process in a UTS namespace of its
+// own whose host name is name; any other is no candidate.
+func named(name string) func(p probe.Proc) error {
+	return func(p probe.Proc) error {
+		if !probe.OwnHostname(p.PID, name) {
+			return probe.ErrSkip
+		}
+		return nil
+	}
 }
 
 // also runs an extra condition on the process a search found, when it

@@ -46,10 +46,7 @@ func init() {
 // Docker, mini-docker/ID for mini-docker).
 func byRuntime(s *State, hostname string, docker bool) func(p probe.Proc) error {
 	return func(p probe.Proc) error {
-		if !probe.OwnNS(p.PID, "uts") || p.Status["Name"] != "sleep" {
-			return probe.ErrSkip
-		}
-		if name, err := probe.HostnameIn(fmt.Sprintf("/proc/%d/ns/uts", p.PID)); err != nil || name != hostname {
+		if p.Status["Name"] != "sleep" || !probe.OwnHostname(p.PID, hostname) {
 			return probe.ErrSkip
 		}
 		g, err := groupOf(s, p.PID, "memory")

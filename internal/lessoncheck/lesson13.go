@@ -75,7 +75,7 @@ func init() {
 				{What: "ex-hostname in your folder holds ex-tmp's host name, copied out", Cmd: "cat ex-hostname",
 					Hint: "mini-docker cp ex-tmp:/etc/hostname ex-hostname",
 					Test: inContainer("ex-tmp", func(pid int) error {
-						name, err := probe.HostnameIn(fmt.Sprintf("/proc/%d/ns/uts", pid))
+						name, err := probe.HostnameOf(pid)
 						if err != nil {
 							return err
 						}

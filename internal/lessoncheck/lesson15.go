@@ -48,14 +48,14 @@ func init() {
 						if err != nil {
 							return err
 						}
-						b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", st.Pid))
+						p, err := probe.ProcOf(st.Pid)
+						if err == nil {
+							err = p.PID1()
+						}
 						if err != nil {
-							return probe.NotThere(err)
+							return err
 						}
-						if p := (probe.Proc{PID: st.Pid, Status: probe.ParseStatus(string(b))}); !probe.OwnNS(st.Pid, "pid") || p.NsPID() != "1" {
-							return fmt.Errorf("its NSpid is %q", p.Status["NSpid"])
-						}
-						name, err := probe.HostnameIn(fmt.Sprintf("/proc/%d/ns/uts", st.Pid))
+						name, err := probe.HostnameOf(st.Pid)
 						if err == nil && (name != "oci-ex" || !probe.OwnNS(st.Pid, "uts")) {
 							err = fmt.Errorf("its host name is %q", name)
 						}

@@ -281,6 +281,40 @@ func HostnameIn(path string) (string, error) {
 	return name, err
 }
 
+// HostnameOf returns the host name of pid's UTS namespace.
+func HostnameOf(pid int) (string, error) {
+	return HostnameIn(fmt.Sprintf("/proc/%d/ns/uts", pid))
+}
+
+// OwnHostname reports whether pid is in a UTS namespace of its own whose
+// host name is name: how a search tells the learner's container from
+// every other process.
+func OwnHostname(pid int, name string) bool {
+	if !OwnNS(pid, "uts") {
+		return false
+	}
+	got, err := HostnameOf(pid)
+	return err == nil && got == name
+}
+
+// PID1 checks that p is PID 1 of a PID namespace of its own, as every
+// container's first process is.
+func (p Proc) PID1() error {
+	if !OwnNS(p.PID, "pid") || p.NsPID() != "1" {
+		return fmt.Errorf("it is not PID 1 of a PID namespace of its own (NSpid %q)", p.Status["NSpid"])
+	}
+	return nil
+}
+
+// ProcOf reads one process's status.
+func ProcOf(pid int) (Proc, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return Proc{}, NotThere(err)
+	}
+	return Proc{PID: pid, Status: ParseStatus(string(b))}, nil
+}
+
 // SameFile reports whether two paths are the same inode (a process's
 // /proc/PID/root and a folder, say).
 func SameFile(a, b string) bool {
