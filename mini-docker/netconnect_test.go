@@ -195,3 +195,55 @@ func TestNameFlags(t *testing.T) {
 	h.must("network", "rm", "app")
 	h.assertNoLeaks()
 }
+
+// run --ip and --mac-address: the container has the address and the
+// MAC it asked for, across a stop and start; another asking for the same
+// address is refused; network connect --ip chooses the second address;
+// and when the container loses its first network, its default route
+// moves to the gateway of the one it still has, as Docker moves it.
+func TestChosenAddressAndDefaultRoute(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	before := h.rules()
+	h.must("network", "create", "--subnet", "10.83.0.0/24", "lab")
+	h.must("network", "create", "--subnet", "10.84.0.0/24", "lab2")
+	h.must("run", "-d", "--name", "fixed", "--network", "lab", "--ip", "10.83.0.50", "--mac-address", "92:d0:c6:0a:29:33", ref, "sleep", "300")
+	check := func() {
+		h.eventually("fixed", "ip -o -4 addr show eth0", "inet 10.83.0.50/24")
+		h.eventually("fixed", "cat /sys/class/net/eth0/address", "92:d0:c6:0a:29:33")
+		got := h.must("inspect", "-f", "{{.NetworkSettings.Networks.lab.IPAMConfig.IPv4Address}} {{.NetworkSettings.Networks.lab.IPAddress}} {{.NetworkSettings.Networks.lab.MacAddress}}", "fixed")
+		if got != "10.83.0.50 10.83.0.50 92:d0:c6:0a:29:33\n" {
+			t.Errorf("inspect fixed: %q", got)
+		}
+	}
+	check()
+	h.must("stop", "-t", "0", "fixed")
+	h.must("start", "fixed")
+	check()
+	_, errOut, code := h.md("run", "--rm", "--network", "lab", "--ip", "10.83.0.50", ref, "true")
+	if code != 125 || !strings.Contains(errOut, "Address already in use") {
+		t.Errorf("a second container asking for 10.83.0.50: exit %d %q, want 125 and Address already in use", code, errOut)
+	}
+	// The pool's own choice goes around the chosen address.
+	h.must("run", "-d", "--name", "roam", "--network", "lab", ref, "sleep", "300")
+	h.eventually("roam", "ip -o -4 addr show eth0", "inet 10.83.0.2/24")
+	_, errOut, code = h.md("network", "connect", "--ip", "10.85.0.7", "lab2", "roam")
+	if code != 1 || !strings.Contains(errOut, "no configured subnet or ip-range contain the IP address 10.85.0.7") {
+		t.Errorf("connect --ip outside the subnet: exit %d %q", code, errOut)
+	}
+	h.must("network", "connect", "--ip", "10.84.0.77", "lab2", "roam")
+	h.eventually("roam", "ip -o -4 addr show eth1", "inet 10.84.0.77/24")
+	h.eventually("roam", "ip route show default", "default via 10.83.0.1 dev eth0")
+
+	h.must("network", "disconnect", "--explain", "lab", "roam")
+	h.eventually("roam", "ip route show default", "default via 10.84.0.1 dev eth1")
+	if out, _, _ := h.md("exec", "roam", "ping", "-c", "1", "-W", "5", "10.84.0.1"); !strings.Contains(out, "1 packets received") {
+		t.Errorf("roam pinging its new gateway: %q", out)
+	}
+	h.must("rm", "-f", "fixed", "roam")
+	h.must("network", "rm", "lab", "lab2")
+	if got := h.rules(); got != before {
+		t.Errorf("after the last container, the rule set is\n%s\nwant\n%s", got, before)
+	}
+	h.assertNoLeaks()
+}

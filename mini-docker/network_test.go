@@ -257,6 +257,7 @@ func TestNetworkBadInput(t *testing.T) {
 	h := newHarness(t)
 	ref := h.busybox()
 	h.must("network", "create", "--subnet", "10.31.0.0/24", "lab")
+	h.must("network", "create", "auto")
 	for _, c := range []struct {
 		args []string
 		code int
@@ -272,6 +273,13 @@ func TestNetworkBadInput(t *testing.T) {
 		{[]string{"run", "--rm", "--network", "nosuch", ref, "true"}, 125, "network nosuch not found"},
 		{[]string{"run", "--rm", "--network-alias", "x", ref, "true"}, 125, "network-scoped alias is supported only for containers in user defined networks"},
 		{[]string{"run", "--rm", "--network", "lab", "--network-alias", "a b", ref, "true"}, 125, `invalid alias "a b"`},
+		{[]string{"run", "--rm", "--ip", "172.18.0.9", ref, "true"}, 125, "user specified IP address is supported on user defined networks only"},
+		{[]string{"run", "--rm", "--network", "auto", "--ip", "172.19.0.9", ref, "true"}, 125, "user specified IP address is supported only when connecting to networks with user configured subnets"},
+		{[]string{"run", "--rm", "--network", "lab", "--ip", "10.31.1.9", ref, "true"}, 125, "no configured subnet or ip-range contain the IP address 10.31.1.9"},
+		{[]string{"run", "--rm", "--network", "lab", "--ip", "10.31.0.1", ref, "true"}, 125, "Address already in use"}, // the gateway
+		{[]string{"run", "--rm", "--network", "lab", "--ip", "10.31.0.x", ref, "true"}, 125, "invalid IPv4 address: 10.31.0.x"},
+		{[]string{"run", "--rm", "--mac-address", "92:d0:c6:0a:29", ref, "true"}, 125, "92:d0:c6:0a:29 is not a valid mac address"},
+		{[]string{"run", "--rm", "--network", "none", "--mac-address", "92:d0:c6:0a:29:33", ref, "true"}, 125, "conflicting options: mac-address and the network mode"},
 	} {
 		_, errOut, code := h.md(c.args...)
 		if code != c.code || !strings.Contains(errOut, c.msg) {

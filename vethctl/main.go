@@ -257,9 +257,10 @@ func cmdShow(args []string) error {
 }
 
 func cmdIpam(args []string) error {
-	f := newFlags("ipam alloc|release|list [ID] [--subnet CIDR] [--gateway IP] [--root DIR]",
-		"Lease addresses of a subnet to IDs (containers), as lease files under ROOT/network/. Never hands out the network, broadcast or gateway address, nor a leased one; safe for concurrent processes (flock).",
-		"vethctl ipam alloc c1 --subnet 10.0.0.0/24", "vethctl ipam list --subnet 10.0.0.0/24", "vethctl ipam release c1 --subnet 10.0.0.0/24")
+	f := newFlags("ipam alloc|release|list [ID] [--subnet CIDR] [--gateway IP] [--ip IP] [--root DIR]",
+		"Lease addresses of a subnet to IDs (containers), as lease files under ROOT/network/. Never hands out the network, broadcast or gateway address, nor a leased one; safe for concurrent processes (flock). alloc --ip leases that address or fails (docker run --ip).",
+		"vethctl ipam alloc c1 --subnet 10.0.0.0/24", "vethctl ipam alloc c2 --subnet 10.0.0.0/24 --ip 10.0.0.50", "vethctl ipam list --subnet 10.0.0.0/24", "vethctl ipam release c1 --subnet 10.0.0.0/24")
+	want := f.String("ip", "", "alloc: lease this `IP` (refused if leased, the gateway, or not in the subnet)")
 	subnet := f.String("subnet", network.DefaultSubnet, "the subnet to lease from, `CIDR`")
 	gw := f.String("gateway", "", "the address kept for the gateway, `IP` (default: the subnet's first)")
 	root := f.String("root", cli.StateRoot(), "state root `DIR` (env MINI_DOCKER_ROOT)")
@@ -278,7 +279,13 @@ func cmdIpam(args []string) error {
 		if verb == "release" {
 			return pool.Release(f.Arg(1))
 		}
-		ip, err := pool.Allocate(f.Arg(1))
+		var ip net.IP
+		if *want != "" {
+			if ip = net.ParseIP(*want).To4(); ip == nil {
+				return cli.Usagef(tool+" ipam", "invalid --ip %q (want an IPv4 address)", *want)
+			}
+		}
+		ip, err := pool.AllocateIP(f.Arg(1), ip)
 		if err != nil {
 			if errors.Is(err, ipam.ErrExhausted) {
 				return cli.WithHint(err, "release addresses (vethctl ipam release ID) or use a larger subnet")

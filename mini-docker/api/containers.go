@@ -139,6 +139,7 @@ func OptionsOf(name string, req *mobycontainer.CreateRequest) (*spec.Options, er
 	if err := objects.NetworkOptions(o, string(hc.NetworkMode), req.NetworkingConfig); err != nil {
 		return nil, err
 	}
+	netOptions(o, hc)
 	o.Labels, o.StopSignal, o.StopTimeout = objects.LabelList(cfg.Labels), cfg.StopSignal, -1
 	if cfg.StopTimeout != nil {
 		o.StopTimeout = *cfg.StopTimeout

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -99,6 +100,8 @@ func FuzzOptionsOf(f *testing.F) {
 	f.Add("x", `{"Image":"debian","Entrypoint":[""],"HostConfig":{"PidsLimit":100,"Binds":["/tmp:/data:ro"],"CapDrop":["NET_RAW"]}}`)
 	f.Add("x", `{"Image":"","HostConfig":{"Mounts":[{"Type":"bind"}]}}`)
 	f.Add("web", `{"Image":"busybox","Labels":{"com.docker.compose.project":"demo"},"HostConfig":{"NetworkMode":"demo_default"},"NetworkingConfig":{"EndpointsConfig":{"demo_default":{"Aliases":["web"]}}}}`)
+	f.Add("n", `{"Image":"debian","HostConfig":{"NetworkMode":"none","Dns":["9.9.9.9"],"DnsSearch":["a.example"],"DnsOptions":["ndots:2"],"ExtraHosts":["db:10.1.2.3"]}}`)
+	f.Add("j", `{"Image":"debian","HostConfig":{"NetworkMode":"container:db","Dns":["9.9.9.9"]}}`)
 	f.Fuzz(func(t *testing.T, name, body string) {
 		var req mobycontainer.CreateRequest
 		if json.Unmarshal([]byte(body), &req) != nil {
@@ -145,6 +148,10 @@ func FuzzOptionsOf(f *testing.F) {
 			}
 		case hc.NetworkMode != m:
 			t.Fatalf("network mode %q from %q", hc.NetworkMode, m)
+		}
+		// (a search domain is kept without its final dot, as Docker keeps it)
+		if fmt.Sprint(hc.DNS, hc.DNSOptions, hc.ExtraHosts) != fmt.Sprint(req.HostConfig.DNS, req.HostConfig.DNSOptions, req.HostConfig.ExtraHosts) || len(hc.DNSSearch) != len(req.HostConfig.DNSSearch) {
+			t.Fatalf("/etc files' settings %v %v %v %v from %s", hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.ExtraHosts, body)
 		}
 		// A port with an empty list of bindings publishes nothing.
 		published := 0

@@ -145,12 +145,14 @@ type NetworkSettings struct {
 
 // EndpointSetting is one network the container is attached to.
 type EndpointSetting struct {
-	NetworkID   string   `json:"NetworkID,omitempty"`
-	Aliases     []string `json:"Aliases,omitempty"` // --network-alias: more names on a user network
-	Gateway     string   `json:"Gateway"`
-	IPAddress   string   `json:"IPAddress"`
-	IPPrefixLen int      `json:"IPPrefixLen"`
-	MacAddress  string   `json:"MacAddress"`
+	NetworkID string   `json:"NetworkID,omitempty"`
+	Aliases   []string `json:"Aliases,omitempty"` // --network-alias: more names on a user network
+	// IPAMConfig is the address asked for (run --ip, network connect --ip).
+	IPAMConfig  *network.EndpointIPAMConfig `json:"IPAMConfig,omitempty"`
+	Gateway     string                      `json:"Gateway"`
+	IPAddress   string                      `json:"IPAddress"`
+	IPPrefixLen int                         `json:"IPPrefixLen"`
+	MacAddress  string                      `json:"MacAddress"`
 }
 
 // Runtime records the processes and kernel objects a run made.
@@ -170,6 +172,7 @@ type Runtime struct {
 	HostVeth   string            `json:"HostVeth,omitempty"`   // veth on the host side
 	Bridge     string            `json:"Bridge,omitempty"`     // bridge the veth is on
 	Lease      string            `json:"Lease,omitempty"`      // leased IP
+	MacAddress string            `json:"MacAddress,omitempty"` // --mac-address (eth0's; default MACFor(Lease))
 	Forwarders []int             `json:"Forwarders,omitempty"` // -p forwarder PIDs
 	Chain      []string          `json:"Chain,omitempty"`      // the exec'd chain, for exec and explain
 	Env        []string          `json:"Env,omitempty"`        // the chain's environment

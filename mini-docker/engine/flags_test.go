@@ -106,6 +106,9 @@ func runFlagCases(t *testing.T) []struct {
 		{"dns-option", []string{"--dns-option", "ndots:2"}, inRecord},
 		{"dns-search", []string{"--dns-search", "example.com"}, inRecord},
 		{"network-alias", []string{"--network", "app", "--network-alias", "db"}, inRecord},
+		// The lease and eth0's MAC: host steps (vethctl create --mac), not the chain.
+		{"ip", []string{"--network", "app", "--ip", "10.0.0.9"}, inRecord},
+		{"mac-address", []string{"--mac-address", "92:d0:c6:0a:29:33"}, inRecord},
 	}
 }
 

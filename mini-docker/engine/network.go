@@ -47,35 +47,18 @@ func (e *Engine) ensureBridge(vethctl, bridge, addr string) error {
 	return err
 }
 
-// leaseAddr leases the container's address, in-process through
-// vethctl's package (the same code as the printed `vethctl ipam alloc`).
-func (e *Engine) leaseAddr(vethctl, id, subnet, gateway string) (string, error) {
-	argv := []string{vethctl, "ipam", "alloc", id, "--subnet", subnet, "--gateway", gateway, "--root", e.Root}
-	e.Explain.Argv(argv...)
-	pool, err := ipam.OpenSubnet(e.Root, subnet, gateway)
-	if err != nil {
-		return "", stepError(argv, err)
-	}
-	ip, err := pool.Allocate(id)
+// leaseAddr leases the container's address on n (the one it asked
+// for with --ip, or the pool's next), in-process through vethctl's
+// package (the same code as the printed `vethctl ipam alloc`).
+func (e *Engine) leaseAddr(n *networks.Network, c *container.Container) (string, error) {
+	addr, err := e.networks().Lease(n, c.ID, c.NetworkSettings.Networks[n.Name], e.Explain)
 	if errors.Is(err, ipam.ErrExhausted) {
 		err = cli.WithHint(err, "release addresses (vethctl ipam release ID) or use a larger subnet")
 	}
 	if err != nil {
-		return "", stepError(argv, err)
+		return "", err
 	}
-	return pool.CIDR(ip).String(), nil
-}
-
-// releaseAddr gives the container's address back to its pool
-// (`vethctl ipam release`, in-process).
-func (e *Engine) releaseAddr(vethctl, id, subnet string) error {
-	argv := []string{vethctl, "ipam", "release", id, "--subnet", subnet, "--root", e.Root}
-	e.Explain.Argv(argv...)
-	pool, err := ipam.OpenSubnet(e.Root, subnet, "")
-	if err == nil {
-		err = pool.Release(id)
-	}
-	return stepError(argv, err)
+	return addr.String(), nil
 }
 
 // createVeth is the veth step in-process (`vethctl create HOST eth0
@@ -162,7 +145,7 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 		if c.HostConfig.NetworkMode.IsUserDefined() {
 			e.stage("names", t)
 		}
-		if err := e.releaseAddr(vethctl, c.ID, leaseSubnet(rt.Lease)); err != nil {
+		if err := e.networks().Release(c.ID, rt.Lease, e.Explain); err != nil {
 			errs = append(errs, err)
 		} else {
 			rt.Lease = ""
@@ -196,16 +179,6 @@ func macFor(lease string) string {
 		return ""
 	}
 	return network.MACFor(ip).String()
-}
-
-// leaseSubnet is the subnet of a lease: 172.19.0.5/16 -> 172.19.0.0/16
-// (DefaultSubnet for a lease that never got its address).
-func leaseSubnet(lease string) string {
-	_, sn, err := net.ParseCIDR(lease)
-	if err != nil {
-		return DefaultSubnet
-	}
-	return sn.String()
 }
 
 // networks is the state root's networks.

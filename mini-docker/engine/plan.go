@@ -98,6 +98,7 @@ type Spec struct {
 	Netns     string // md-ID12 (bridge, none)
 	HostVeth  string // vethXXXXXXX (bridge)
 	Addr      string // 172.18.0.2/16 (bridge)
+	MAC       string // eth0's, 02:42:ac:12:00:02 (bridge; --mac-address)
 	Gateway   string
 	Bridge    string
 	Env       []string
@@ -131,7 +132,7 @@ func BuildPlan(s *Spec) (*Plan, error) {
 func (s *Spec) host() *plan.Host {
 	return &plan.Host{ID: s.ID, Root: s.Root, Lower: s.Lower, Upper: s.Upper, Work: s.Work, Merged: s.Merged, Volatile: s.AutoRemove,
 		Resources: s.Resources, Privileged: s.Caps.Privileged, OwnNetns: ownNetns(s.Network), Bridged: onBridge(s.Network),
-		NoNet: s.Network == container.NetworkNone, Netns: s.Netns, HostVeth: s.HostVeth, Addr: s.Addr, MAC: macFor(s.Addr), Gateway: s.Gateway, Bridge: s.Bridge}
+		NoNet: s.Network == container.NetworkNone, Netns: s.Netns, HostVeth: s.HostVeth, Addr: s.Addr, MAC: s.MAC, Gateway: s.Gateway, Bridge: s.Bridge}
 }
 
 // hostFn does a host step in-process, through the tool's own package

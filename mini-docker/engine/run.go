@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	mobynet "github.com/moby/moby/api/types/network"
+
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/spec"
 	"mini-docker/mini-docker/volume/mounts"
@@ -31,8 +33,14 @@ func (e *Engine) Create(o *spec.Options, pull PullFunc) (*container.Container, e
 		return nil, err
 	}
 	if hc.NetworkMode.IsUserDefined() {
-		if _, err := e.networks().Find(hc.NetworkMode.NetworkName()); err != nil {
+		n, err := e.networks().Find(hc.NetworkMode.NetworkName())
+		if err != nil {
 			return nil, err
+		}
+		if ip, _ := spec.ParseEndpointIP(o.IP); ip.IsValid() { // checked by HostConfig
+			if err := e.networks().CheckIP(n, ip); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if o.Name != "" {
@@ -100,8 +108,15 @@ func record(o *spec.Options, c *container.Container, hc *container.HostConfig, c
 	c.Args = restOf(cfg.Entrypoint, cfg.Cmd)
 	c.GraphDriver = container.GraphDriver{Name: "overlay2", Data: map[string]string{"LowerDir": strings.Join(layers, ":")}}
 	c.NetworkSettings = container.NetworkSettings{Ports: hc.PortBindings, Networks: map[string]*container.EndpointSetting{}}
-	if len(o.NetworkAliases) > 0 { // on a user network (HostConfig checked)
-		c.NetworkSettings.Networks[hc.NetworkMode.NetworkName()] = &container.EndpointSetting{Aliases: o.NetworkAliases}
+	if ip, _ := spec.ParseEndpointIP(o.IP); len(o.NetworkAliases) > 0 || ip.IsValid() { // on a user network (HostConfig checked)
+		ep := &container.EndpointSetting{Aliases: o.NetworkAliases}
+		if ip.IsValid() {
+			ep.IPAMConfig = &mobynet.EndpointIPAMConfig{IPv4Address: ip}
+		}
+		c.NetworkSettings.Networks[hc.NetworkMode.NetworkName()] = ep
+	}
+	if mac, err := spec.ParseMAC(o.MacAddress); err == nil {
+		c.Runtime.MacAddress = mac.String()
 	}
 	c.Runtime.Userns = o.Userns
 	c.Runtime.ToolChain = o.ToolChain

@@ -188,7 +188,7 @@ func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (string, erro
 	if err := e.Store.Save(c); err != nil {
 		return "", err
 	}
-	addr, err := e.leaseAddr(vethctl, c.ID, prefix.String(), gw.String())
+	addr, err := e.leaseAddr(n, c)
 	if err != nil {
 		c.Runtime.Lease = ""
 		return "", err
@@ -198,15 +198,19 @@ func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (string, erro
 	if err := e.syncFirewall(); err != nil {
 		return "", err
 	}
-	spec.Addr, spec.Gateway, spec.Bridge = addr, gw.String(), networks.Bridge(n)
+	spec.Addr, spec.Gateway, spec.Bridge, spec.MAC = addr, gw.String(), networks.Bridge(n), c.Runtime.MacAddress
+	if spec.MAC == "" {
+		spec.MAC = macFor(addr)
+	}
 	spec.HostVeth = hostVethName()
 	ip, _, _ := strings.Cut(addr, "/")
 	ns := &c.NetworkSettings
 	ns.Bridge = ""
 	ns.MacAddress = ""
-	ep := &container.EndpointSetting{NetworkID: n.ID, Gateway: gw.String(), IPAddress: ip, IPPrefixLen: prefix.Bits(), MacAddress: macFor(addr)}
+	mac := spec.MAC
+	ep := &container.EndpointSetting{NetworkID: n.ID, Gateway: gw.String(), IPAddress: ip, IPPrefixLen: prefix.Bits(), MacAddress: mac}
 	if old := ns.Networks[n.Name]; old != nil {
-		ep.Aliases = old.Aliases
+		ep.Aliases, ep.IPAMConfig = old.Aliases, old.IPAMConfig
 	}
 	if ns.Networks == nil {
 		ns.Networks = map[string]*container.EndpointSetting{}

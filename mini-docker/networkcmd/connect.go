@@ -6,21 +6,30 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/networks"
+	"mini-docker/mini-docker/spec"
 )
 
 func (c *cmd) connect(args []string) error {
-	f := newFlags("connect", "[--alias NAME] NETWORK CONTAINER",
-		"Connect a container to a network: a running one gets one more interface now (eth1, eth2, ...: a veth pair to the network's bridge, an address from its subnet, the route to it; the default route stays on its first network), a stopped one when it starts. Its name (and aliases) resolve on that network.",
-		"mini-docker network connect app web", "mini-docker network connect --alias cache app redis", "mini-docker network connect --explain app web")
+	f := newFlags("connect", "[--alias NAME] [--ip IP] NETWORK CONTAINER",
+		"Connect a container to a network: a running one gets one more interface now (eth1, eth2, ...: a veth pair to the network's bridge, an address from its subnet, the route to it; the default route stays on its first network, or comes to this one if it has none), a stopped one when it starts. Its name (and aliases) resolve on that network. --ip chooses the address, on a network created with --subnet.",
+		"mini-docker network connect app web", "mini-docker network connect --alias cache app redis", "mini-docker network connect --ip 10.10.0.50 lab web", "mini-docker network connect --explain app web")
 	aliases := f.StringArray("alias", nil, "add a network-scoped alias `NAME` for the container")
+	ip := f.String("ip", "", "IPv4 address `IP` (e.g. 172.30.100.104), on a network created with --subnet")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
 	if f.NArg() != 2 {
 		return cli.WithCode(cli.Usagef(tool+" connect", "\"network connect\" requires exactly 2 arguments"), 1)
 	}
+	o := networks.EndpointOptions{Aliases: *aliases}
+	if *ip != "" {
+		var err error
+		if o.IP, err = spec.ParseEndpointIP(*ip); err != nil {
+			return cli.Errorf(1, "%v", err)
+		}
+	}
 	return c.withContainer(f.Arg(0), f.Arg(1), f.Explainer(), func(n *networks.Network, ctr *container.Container, ex *explain.Printer) error {
-		return c.nets.Connect(c.ctrs, ctr, n, networks.EndpointOptions{Aliases: *aliases}, ex)
+		return c.nets.Connect(c.ctrs, ctr, n, o, ex)
 	})
 }
 

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
+
+	mobynet "github.com/moby/moby/api/types/network"
 
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
@@ -34,9 +37,10 @@ var (
 )
 
 // EndpointOptions are an endpoint's settings: network connect's
-// --alias, run's --network-alias.
+// --alias and --ip, run's --network-alias and --ip.
 type EndpointOptions struct {
 	Aliases []string
+	IP      netip.Addr // the address asked for (zero: the pool's next)
 }
 
 // PrimaryNetwork is the name of the network c was run on (--network):
@@ -93,10 +97,18 @@ func (s *Store) Connect(cs *container.Store, c *container.Container, n *Network,
 	if err := checkEndpoint(o); err != nil {
 		return err
 	}
+	if o.IP.IsValid() {
+		if err := s.CheckIP(n, o.IP); err != nil {
+			return err
+		}
+	}
 	if c.NetworkSettings.Networks == nil {
 		c.NetworkSettings.Networks = map[string]*container.EndpointSetting{}
 	}
 	ep := &container.EndpointSetting{NetworkID: n.ID, Aliases: o.Aliases}
+	if o.IP.IsValid() {
+		ep.IPAMConfig = &mobynet.EndpointIPAMConfig{IPv4Address: o.IP}
+	}
 	c.NetworkSettings.Networks[n.Name] = ep
 	if !c.State.Running || c.Runtime.Netns == "" {
 		return nil
@@ -141,11 +153,11 @@ func (s *Store) Wire(cs *container.Store, c *container.Container, n *Network, ex
 	if err != nil {
 		return err
 	}
-	ex.Argv("vethctl", "ipam", "alloc", c.ID, "--subnet", prefix.String(), "--gateway", gw.String(), "--root", s.Root)
-	ip, err := pool.Allocate(c.ID)
+	addr, err := s.Lease(n, c.ID, ep, ex)
 	if err != nil {
 		return err
 	}
+	ip := addr.IP
 	defer func() {
 		if err != nil {
 			pool.Release(c.ID)
@@ -176,7 +188,37 @@ func (s *Store) Wire(cs *container.Store, c *container.Container, n *Network, ex
 			return err
 		}
 	}
+	if err = keepDefaultRoute(c, ex); err != nil {
+		return err
+	}
 	return s.UpdateHosts(cs, n, c, "", ex)
+}
+
+// keepDefaultRoute gives running c's namespace a default route if it has
+// none: through the gateway of the first network (by name) c holds an
+// address on, as Docker picks its gateway endpoint. The route goes with
+// the interface it went through: when c is disconnected from its first
+// network, its next one takes over, and a container left without any
+// gets one from the network connected next.
+func keepDefaultRoute(c *container.Container, ex *explain.Printer) error {
+	if c.Runtime.Netns == "" {
+		return nil
+	}
+	ns := network.Named(c.Runtime.Netns)
+	if gw, err := network.RouteGateway(ns); err != nil || gw != nil {
+		return err
+	}
+	names := make([]string, 0, len(c.NetworkSettings.Networks))
+	for name := range c.NetworkSettings.Networks {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if gw := net.ParseIP(c.NetworkSettings.Networks[name].Gateway); gw != nil && Attached(c, name) {
+			return network.AddDefaultRoute(ns, gw, ex)
+		}
+	}
+	return nil
 }
 
 // freeEth is the lowest ethN that the namespace has no link of.
@@ -234,6 +276,9 @@ func (s *Store) Disconnect(cs *container.Store, c *container.Container, n *Netwo
 	}
 	if emptied { // n's last container: its rules go
 		errs = append(errs, s.SyncFirewall(ex))
+	}
+	if attached && c.State.Running {
+		errs = append(errs, keepDefaultRoute(c, ex))
 	}
 	return errors.Join(errs...)
 }

@@ -67,7 +67,7 @@ func (s *Store) Create(o CreateOptions) (*Network, error) {
 	if n.Labels == nil {
 		n.Labels = map[string]string{}
 	}
-	return n, s.save(n)
+	return n, s.save(n, o.Subnet != "")
 }
 
 // pickSubnet checks --subnet/--gateway, or picks a free subnet.

@@ -114,13 +114,39 @@ func (s *Store) Find(ref string) (*Network, error) {
 	return nil, &NotFoundError{Ref: ref}
 }
 
+// record is a network's file: Docker's record, and beside it what
+// mini-docker keeps that inspect does not show (as a container's state
+// keeps its "MiniDocker" part).
+type record struct {
+	*Network
+	MiniDocker struct {
+		// UserSubnet: the subnet was --subnet's, not picked from the
+		// pool. Docker lets a container choose its address (--ip) only
+		// then: a picked subnet may differ on the next machine.
+		UserSubnet bool `json:"UserSubnet,omitempty"`
+	} `json:"MiniDocker"`
+}
+
+// UserSubnet reports whether n's subnet was given by network create
+// --subnet (the default network's never is).
+func (s *Store) UserSubnet(n *Network) bool {
+	b, err := os.ReadFile(filepath.Join(s.dir(), n.ID+".json"))
+	if err != nil {
+		return false
+	}
+	var r record
+	return json.Unmarshal(b, &r) == nil && r.MiniDocker.UserSubnet
+}
+
 // save writes n's record (a new file renamed into place: a reader sees
 // the old record or the new one).
-func (s *Store) save(n *Network) error {
+func (s *Store) save(n *Network, userSubnet bool) error {
 	if err := os.MkdirAll(s.dir(), 0o755); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(n, "", "  ")
+	r := record{Network: n}
+	r.MiniDocker.UserSubnet = userSubnet
+	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ type Host struct {
 	OwnNetns, Bridged, NoNet bool   // a netns of its own; wired to a bridge; --network none
 	Netns, HostVeth          string // md-ID12, vethXXXXXXX
 	Addr, Gateway, Bridge    string
-	MAC                      string // eth0's, derived from Addr (network.MACFor)
+	MAC                      string // eth0's: --mac-address, or derived from Addr (network.MACFor)
 }
 
 // HostStep is one step on the host, before the container's first

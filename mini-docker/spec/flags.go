@@ -57,6 +57,8 @@ type Options struct {
 	AddHost     []string // NAME:IP or NAME:host-gateway
 	// NetworkAliases are more names of the container on its user network.
 	NetworkAliases []string
+	IP             string // --ip: its address on its user network
+	MacAddress     string // --mac-address: eth0's hardware address
 	Memory         string
 	MemorySwap     string
 	CPUs           string
@@ -112,6 +114,8 @@ func RunFlags(o *Options) (*pflag.FlagSet, *bool) {
 	f.StringArrayVar(&o.DNSSearch, "dns-search", nil, "set custom DNS search domains (\".\" for none)")
 	f.StringArrayVar(&o.DNSOptions, "dns-option", nil, "set DNS options (/etc/resolv.conf's options line, e.g. ndots:2)")
 	f.StringArrayVar(&o.NetworkAliases, "network-alias", nil, "add a network-scoped alias for the container (a user-defined network's /etc/hosts)")
+	f.StringVar(&o.IP, "ip", "", "IPv4 address (e.g. 172.30.100.104) on a user network created with --subnet")
+	f.StringVar(&o.MacAddress, "mac-address", "", "container MAC address (e.g. 92:d0:c6:0a:29:33; default: 02:42 and the IPv4 address's bytes)")
 	f.StringArrayVar(&o.AddHost, "add-host", nil, "add a custom host-to-IP mapping to /etc/hosts: NAME:IP, or NAME:host-gateway for the host")
 	f.StringVarP(&o.Memory, "memory", "m", "", "memory limit")
 	f.StringVar(&o.MemorySwap, "memory-swap", "", "memory plus swap limit, -1 for unlimited swap")
@@ -177,6 +181,9 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 		return nil, err
 	}
 	if err := o.checkAliases(mode); err != nil {
+		return nil, err
+	}
+	if err := o.checkEndpoint(mode); err != nil {
 		return nil, err
 	}
 	if mode == container.NetworkNone || mode == container.NetworkHost {

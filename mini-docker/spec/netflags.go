@@ -1,11 +1,15 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"regexp"
 	"strings"
 	"unicode"
+
+	"mini-docker/mini-docker/container"
 )
 
 // The run flags that write the container's /etc/resolv.conf and
@@ -142,4 +146,59 @@ func BuildResolvConf(base []byte, dns []netip.Addr, search, options []string) []
 		b.WriteString("options " + s + "\n")
 	}
 	return []byte(b.String())
+}
+
+// Docker's refusals of --ip and --mac-address off a bridge network
+// (moby's runconfig errors).
+var (
+	ErrIPNotUserNetwork  = errors.New("user specified IP address is supported on user defined networks only")
+	ErrMacAndNetworkMode = errors.New("conflicting options: mac-address and the network mode")
+)
+
+// checkEndpoint checks --ip and --mac-address: what eth0 gets on a
+// bridge network. A network namespace of the host's or another
+// container's has no eth0 of this container's to set, and Docker lets a
+// container choose its address on a user network only (the default
+// bridge's addresses are the engine's to hand out).
+func (o *Options) checkEndpoint(mode container.NetworkMode) error {
+	if o.IP != "" {
+		if _, err := ParseEndpointIP(o.IP); err != nil {
+			return err
+		}
+		if !mode.IsUserDefined() {
+			return ErrIPNotUserNetwork
+		}
+	}
+	if o.MacAddress != "" {
+		if _, err := ParseMAC(o.MacAddress); err != nil {
+			return err
+		}
+		if mode != container.NetworkBridge && !mode.IsUserDefined() {
+			return ErrMacAndNetworkMode
+		}
+	}
+	return nil
+}
+
+// ParseEndpointIP reads --ip (run, network connect): an IPv4 address,
+// not 0.0.0.0, refused in the words of Docker's engine (20.10 and 28
+// alike: "invalid IPv4 address: 10.0.0.x").
+func ParseEndpointIP(v string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(v)
+	if a = a.Unmap(); err != nil || !a.Is4() || a.IsUnspecified() {
+		return netip.Addr{}, fmt.Errorf("invalid IPv4 address: %s", v)
+	}
+	return a, nil
+}
+
+// ParseMAC reads --mac-address: six bytes (net.ParseMAC's forms) that
+// an Ethernet interface can carry: unicast (the first byte's lowest bit
+// is the group bit: the kernel refuses a multicast address for a
+// device, EADDRNOTAVAIL) and not all zero.
+func ParseMAC(v string) (net.HardwareAddr, error) {
+	mac, err := net.ParseMAC(v)
+	if err != nil || len(mac) != 6 || mac[0]&1 == 1 || string(mac) == "\x00\x00\x00\x00\x00\x00" {
+		return nil, &UsageError{Msg: fmt.Sprintf("%s is not a valid mac address", v)}
+	}
+	return mac, nil
 }

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -20,6 +21,17 @@ func TestNameFlagsBadInput(t *testing.T) {
 		{Options{DNSSearch: []string{"-bad-.example"}}, `-bad-.example is not a valid domain`},
 		{Options{Network: "container:db", DNS: []string{"1.1.1.1"}}, "conflicting options: dns and the network mode"},
 		{Options{Network: "container:db", AddHost: []string{"a:1.2.3.4"}}, "conflicting options: custom host-to-IP mapping and the network mode"},
+		{Options{Network: "app", IP: "foo"}, "invalid IPv4 address: foo"},
+		{Options{Network: "app", IP: "2001:db8::5"}, "invalid IPv4 address: 2001:db8::5"},
+		{Options{Network: "app", IP: "0.0.0.0"}, "invalid IPv4 address: 0.0.0.0"},
+		{Options{Network: "bridge", IP: "172.18.0.9"}, "user specified IP address is supported on user defined networks only"},
+		{Options{Network: "none", IP: "172.18.0.9"}, "user specified IP address is supported on user defined networks only"},
+		{Options{Network: "app", MacAddress: "92:d0:c6:0a:29"}, "92:d0:c6:0a:29 is not a valid mac address"},
+		{Options{Network: "app", MacAddress: "93:d0:c6:0a:29:33"}, "93:d0:c6:0a:29:33 is not a valid mac address"}, // multicast
+		{Options{Network: "app", MacAddress: "00:00:00:00:00:00"}, "00:00:00:00:00:00 is not a valid mac address"},
+		{Options{Network: "none", MacAddress: "92:d0:c6:0a:29:33"}, "conflicting options: mac-address and the network mode"},
+		{Options{Network: "host", MacAddress: "92:d0:c6:0a:29:33"}, "conflicting options: mac-address and the network mode"},
+		{Options{Network: "container:db", MacAddress: "92:d0:c6:0a:29:33"}, "conflicting options: mac-address and the network mode"},
 	} {
 		_, err := c.o.HostConfig()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -89,6 +101,48 @@ func FuzzDNSSearch(f *testing.F) {
 		}
 		if len(got) != 1 || got[0] == "" || strings.ContainsAny(got[0], " \t\n\r\f\v#;") {
 			t.Fatalf("%q is recorded as %q, which would break the search line", v, got)
+		}
+	})
+}
+
+// FuzzMACAddress: a --mac-address that passes the check is six bytes
+// that an Ethernet device takes (unicast, not zero), and prints back in
+// a form the check reads again as the same address.
+func FuzzMACAddress(f *testing.F) {
+	for _, s := range []string{"92:d0:c6:0a:29:33", "02-42-ac-11-00-02", "0242.ac11.0002", "93:d0:c6:0a:29:33", "00:00:00:00:00:00", "00:00:5e:00:53:01:02:03", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		mac, err := ParseMAC(v)
+		if err != nil {
+			return
+		}
+		if len(mac) != 6 || mac[0]&1 != 0 || mac.String() == "00:00:00:00:00:00" {
+			t.Fatalf("%q passed as %s", v, mac)
+		}
+		again, err := ParseMAC(mac.String())
+		if err != nil || again.String() != mac.String() {
+			t.Fatalf("%q -> %s -> %v, %v", v, mac, again, err)
+		}
+	})
+}
+
+// FuzzEndpointIP: an --ip that passes is an IPv4 address other than
+// 0.0.0.0, printed as the kernel and the pool's lease files name it.
+func FuzzEndpointIP(f *testing.F) {
+	for _, s := range []string{"172.30.0.5", "::ffff:10.0.0.1", "0.0.0.0", "2001:db8::1", "10.0.0.1%eth0", "010.0.0.1", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		a, err := ParseEndpointIP(v)
+		if err != nil {
+			return
+		}
+		if !a.Is4() || a.IsUnspecified() || a.Zone() != "" {
+			t.Fatalf("%q passed as %s", v, a)
+		}
+		if b := net.ParseIP(a.String()).To4(); b == nil || b.String() != a.String() {
+			t.Fatalf("%q passed as %s, which net.ParseIP reads as %v", v, a, b)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package ipam
 
 import (
+	"errors"
 	"net"
 	"testing"
 
@@ -50,6 +51,51 @@ func FuzzAddressPool(f *testing.F) {
 		}
 		if err := p.Release("fuzz"); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzAllocateIP checks docker run --ip's path into the pool: a chosen
+// address is leased only if it is inside the subnet and neither the
+// network, broadcast nor gateway address, and then it is exactly the
+// one asked for; a second ID asking for it is refused with ErrInUse.
+func FuzzAllocateIP(f *testing.F) {
+	for _, s := range [][2]string{
+		{"10.5.0.0/24", "10.5.0.9"}, {"10.5.0.0/24", "10.5.0.1"}, {"10.5.0.0/24", "10.5.0.0"}, {"10.5.0.0/24", "10.5.0.255"},
+		{"10.5.0.0/24", "10.6.0.9"}, {"10.5.0.0/30", "10.5.0.2"}, {"172.18.0.0/16", "::1"}, {"172.18.0.0/16", "172.18.255.254"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	root := f.TempDir()
+	f.Fuzz(func(t *testing.T, cidr, addr string) {
+		sn, err := network.ParseCIDR(cidr)
+		want := net.ParseIP(addr)
+		if err != nil || want == nil {
+			return
+		}
+		p, err := OpenPool(root, sn, nil)
+		if err != nil {
+			return
+		}
+		defer p.Release("a")
+		ip, err := p.AllocateIP("a", want)
+		network := p.Subnet().IP.To4()
+		broadcast := u32ToIP(ipToU32(network) | ^ipToU32(net.IP(p.Subnet().Mask)))
+		usable := want.To4() != nil && p.Subnet().Contains(want) && !want.Equal(network) && !want.Equal(broadcast) && !want.Equal(p.Gateway())
+		if err != nil {
+			if usable {
+				t.Fatalf("pool %s refused %s: %v", p.Subnet(), want, err)
+			}
+			if !errors.Is(err, ErrOutOfRange) && !errors.Is(err, ErrInUse) {
+				t.Fatalf("pool %s refused %s with %v, want ErrOutOfRange or ErrInUse", p.Subnet(), want, err)
+			}
+			return
+		}
+		if !usable || !ip.Equal(want) {
+			t.Fatalf("pool %s (gateway %s) asked for %s leased %s", p.Subnet(), p.Gateway(), want, ip)
+		}
+		if _, err := p.AllocateIP("b", want); !errors.Is(err, ErrInUse) {
+			t.Fatalf("pool %s: a second ID asking for %s got %v, want ErrInUse", p.Subnet(), want, err)
 		}
 	})
 }

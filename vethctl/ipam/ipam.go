@@ -31,6 +31,17 @@ import (
 // ErrExhausted is returned when every usable address of a subnet is leased.
 var ErrExhausted = errors.New("no free address left")
 
+// A chosen address (AllocateIP) can be refused for two reasons, which
+// Docker's IPAM tells apart in the same words.
+var (
+	// ErrInUse: the address is leased to another ID, or is the gateway.
+	//lint:ignore ST1005 Docker's own words, as docker prints them
+	ErrInUse = errors.New("Address already in use")
+	// ErrOutOfRange: the address is not one the subnet can lease (outside
+	// it, or its network or broadcast address).
+	ErrOutOfRange = errors.New("requested address is out of range")
+)
+
 // Pool hands out the addresses of one IPv4 subnet, as Docker's IPAM
 // does for a bridge network. Leases are files, so they survive the
 // process and are shared by every process using the same state root:
@@ -99,22 +110,43 @@ func (p *Pool) CIDR(ip net.IP) *net.IPNet { return &net.IPNet{IP: ip, Mask: p.su
 
 // Allocate leases the lowest free address to id and returns it. An id
 // that already holds a lease gets the same address back.
-func (p *Pool) Allocate(id string) (net.IP, error) {
+func (p *Pool) Allocate(id string) (net.IP, error) { return p.AllocateIP(id, nil) }
+
+// AllocateIP leases the address want to id (docker run --ip), or, with
+// want nil, the lowest free one. An id that already holds a lease gets
+// it back (with want, only if it is want: ErrInUse otherwise). want must
+// be an address the subnet can lease (ErrOutOfRange) that is neither the
+// gateway nor leased to another ID (ErrInUse).
+func (p *Pool) AllocateIP(id string, want net.IP) (net.IP, error) {
 	if err := checkLeaseID(id); err != nil {
 		return nil, err
 	}
 	var ip net.IP
+	network := ipToU32(p.subnet.IP)
+	broadcast := network | ^binary.BigEndian.Uint32(p.subnet.Mask)
+	first, last := network+1, broadcast-1
+	gw := ipToU32(p.gateway)
 	err := p.locked(func(leases map[string]string) error {
 		for addr, owner := range leases {
 			if owner == id {
 				ip = net.ParseIP(addr).To4()
+				if want != nil && !ip.Equal(want) {
+					return fmt.Errorf("%w: %s already holds %s", ErrInUse, id, ip)
+				}
 				return nil
 			}
 		}
-		network := ipToU32(p.subnet.IP)
-		broadcast := network | ^binary.BigEndian.Uint32(p.subnet.Mask)
-		first, last := network+1, broadcast-1
-		gw := ipToU32(p.gateway)
+		if want != nil {
+			w := want.To4()
+			if w == nil || !p.subnet.Contains(w) || ipToU32(w) < first || ipToU32(w) > last {
+				return fmt.Errorf("%w: %s", ErrOutOfRange, want)
+			}
+			if ipToU32(w) == gw || leases[w.String()] != "" {
+				return ErrInUse
+			}
+			ip = w
+			return writeLease(filepath.Join(p.dir, w.String()), id)
+		}
 		for a := first; a <= last; a++ {
 			cand := u32ToIP(a)
 			if a == gw || leases[cand.String()] != "" {

@@ -159,3 +159,42 @@ func mustSubnetNoT(s string) *net.IPNet {
 	}
 	return n
 }
+
+// docker run --ip: the address asked for, or a refusal that says why;
+// the automatic allocation goes around a chosen address.
+func TestAllocateIP(t *testing.T) {
+	p := openPool(t, t.TempDir(), "10.9.2.0/29")
+	ip, err := p.AllocateIP("web", net.ParseIP("10.9.2.5"))
+	if err != nil || ip.String() != "10.9.2.5" {
+		t.Fatalf("AllocateIP 10.9.2.5: %v, %v", ip, err)
+	}
+	if again, err := p.AllocateIP("web", net.ParseIP("10.9.2.5")); err != nil || !again.Equal(ip) {
+		t.Fatalf("the same ID asking again: %v, %v; want its lease back", again, err)
+	}
+	for _, tc := range []struct {
+		id, ip string
+		want   error
+	}{
+		{"db", "10.9.2.5", ErrInUse},      // leased to web
+		{"db", "10.9.2.1", ErrInUse},      // the gateway
+		{"db", "10.9.2.0", ErrOutOfRange}, // the network address
+		{"db", "10.9.2.7", ErrOutOfRange}, // the broadcast address
+		{"db", "10.9.3.2", ErrOutOfRange}, // another subnet
+		{"web", "10.9.2.6", ErrInUse},     // web holds 10.9.2.5 already
+	} {
+		if _, err := p.AllocateIP(tc.id, net.ParseIP(tc.ip)); !errors.Is(err, tc.want) {
+			t.Errorf("AllocateIP(%s, %s): %v, want %v", tc.id, tc.ip, err, tc.want)
+		}
+	}
+	var got []string
+	for i := 0; i < 4; i++ {
+		ip, err := p.Allocate(fmt.Sprintf("c%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ip.String())
+	}
+	if want := "[10.9.2.2 10.9.2.3 10.9.2.4 10.9.2.6]"; fmt.Sprint(got) != want {
+		t.Fatalf("automatic leases %v, want %s (around the chosen 10.9.2.5)", got, want)
+	}
+}

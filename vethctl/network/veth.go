@@ -350,3 +350,49 @@ func LinkExists(name string) bool {
 	}
 	return false
 }
+
+// RouteGateway returns the gateway of ns's default IPv4 route (nil:
+// it has none), what `ip route show default` prints.
+func RouteGateway(ns NS) (net.IP, error) {
+	h, err := ns.handle()
+	if err != nil {
+		return nil, fmt.Errorf("routes of %s: %w", ns, err)
+	}
+	defer h.Close()
+	routes, err := h.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return nil, fmt.Errorf("routes of %s: %w", ns, err)
+	}
+	for _, r := range routes {
+		if (r.Dst == nil || r.Dst.IP.IsUnspecified() && isZeroMask(r.Dst.Mask)) && r.Gw != nil {
+			return r.Gw, nil
+		}
+	}
+	return nil, nil
+}
+
+func isZeroMask(m net.IPMask) bool {
+	ones, _ := m.Size()
+	return ones == 0
+}
+
+// AddDefaultRoute gives ns a default route via gw, through the link
+// whose subnet holds gw (`ip route add default via GW`): when a
+// container loses the network its default route went through, and has
+// another, the kernel has deleted the route with the link, and the
+// container reaches out through the other network's gateway instead.
+func AddDefaultRoute(ns NS, gw net.IP, ex *explain.Printer) error {
+	h, err := ns.handle()
+	if err != nil {
+		return fmt.Errorf("add default route via %s in %s: %w", gw, ns, err)
+	}
+	defer h.Close()
+	ex.Cmd("%s route add default via %s", ns.ip(), gw)
+	if err := h.RouteAdd(&netlink.Route{Gw: gw}); err != nil {
+		if errors.Is(err, unix.ENETUNREACH) {
+			return fmt.Errorf("add default route via %s in %s: no link of it has that gateway's subnet", gw, ns)
+		}
+		return fmt.Errorf("add default route via %s in %s: %w", gw, ns, err)
+	}
+	return nil
+}

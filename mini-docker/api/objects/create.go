@@ -43,8 +43,11 @@ func NetworkOptions(o *spec.Options, mode string, nc *mobynet.NetworkingConfig) 
 		if ep == nil || (name != mode && !(name == "bridge" && mode == "")) {
 			continue
 		}
-		if ep.IPAMConfig != nil && (ep.IPAMConfig.IPv4Address.IsValid() || ep.IPAMConfig.IPv6Address.IsValid()) {
-			return wire.Badf("a chosen address (IPAMConfig) is not supported by mini-docker")
+		if ep.IPAMConfig != nil && ep.IPAMConfig.IPv6Address.IsValid() {
+			return wire.Badf("a chosen IPv6 address (IPAMConfig.IPv6Address) is not supported by mini-docker")
+		}
+		if ep.IPAMConfig != nil && ep.IPAMConfig.IPv4Address.IsValid() {
+			o.IP = ep.IPAMConfig.IPv4Address.String() // docker run --ip
 		}
 		o.NetworkAliases = ep.Aliases
 	}

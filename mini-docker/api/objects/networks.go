@@ -295,9 +295,12 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request, e *engine.Engin
 	}
 	var o networks.EndpointOptions
 	if ec := req.EndpointConfig; ec != nil {
-		if ec.IPAMConfig != nil && (ec.IPAMConfig.IPv4Address.IsValid() || ec.IPAMConfig.IPv6Address.IsValid()) {
-			wire.WriteErr(w, wire.Badf("a chosen address (IPAMConfig) is not supported by mini-docker"))
+		if ec.IPAMConfig != nil && ec.IPAMConfig.IPv6Address.IsValid() {
+			wire.WriteErr(w, wire.Badf("a chosen IPv6 address (IPAMConfig.IPv6Address) is not supported by mini-docker"))
 			return
+		}
+		if ec.IPAMConfig != nil {
+			o.IP = ec.IPAMConfig.IPv4Address.Unmap() // network connect --ip
 		}
 		o.Aliases = ec.Aliases
 	}
