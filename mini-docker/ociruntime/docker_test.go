@@ -61,8 +61,8 @@ func dockerd(t *testing.T) func(args ...string) (string, int) {
 }
 
 // TestDockerOnOurRuntime: Docker's whole stack (dockerd, containerd,
-// containerd's runc shim) with our runtime at the bottom: run prints
-// hello world; -d, exec (with its exit code), stop and rm work; -m 32m
+// containerd's runc shim) with our runtime at the bottom: run of debian
+// prints hello world; -d, exec (with its exit code), stop and rm work; -m 32m
 // ends an allocation loop with the OOM killer (137); nothing is left.
 func TestDockerOnOurRuntime(t *testing.T) {
 	testenv.Integration(t)
@@ -80,8 +80,12 @@ func TestDockerOnOurRuntime(t *testing.T) {
 		n++
 		return append([]string{"run", "--runtime", "mini", "--network", "none", "--cidfile", filepath.Join(cids, fmt.Sprint(n))}, args...)
 	}
-	if out, code := docker(runArgs("--rm", "busybox:oci", "echo", "hello", "world")...); code != 0 || out != "hello world\n" {
-		t.Fatalf("docker run --runtime mini: exit %d: %q", code, out)
+	// The issue's own line, on Debian's root filesystem.
+	if out, code := docker("import", testenv.DebianTar(t), "debian"); code != 0 {
+		t.Fatalf("docker import of the Debian rootfs: exit %d: %s", code, out)
+	}
+	if out, code := docker(runArgs("--rm", "debian", "echo", "hello", "world")...); code != 0 || out != "hello world\n" {
+		t.Fatalf("docker run --runtime mini --rm --network none debian echo hello world: exit %d: %q", code, out)
 	}
 	if out, code := docker(runArgs("-d", "--name", "d1", "busybox:oci", "sleep", "1000")...); code != 0 {
 		t.Fatalf("docker run -d: exit %d: %s", code, out)
