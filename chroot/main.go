@@ -105,6 +105,7 @@ func defineMountFlags(f *cli.Flags, o *jail.Options) *[]string {
 	f.StringArrayVar(&o.Mask, "mask", nil, "hide PATH (file: /dev/null over it; directory: empty read-only tmpfs); repeatable")
 	f.StringArrayVar(&o.ReadonlyPaths, "readonly-path", nil, "make PATH read-only; repeatable")
 	f.StringArrayVar(&binds, "bind", nil, "bind-mount host SRC at DST inside (SRC:DST[:OPTS], OPTS: ro or rw, and a propagation: rshared, rslave, ...); repeatable")
+	f.Var(deviceFlag{&o.Devices}, "device", "make the host's device node HOST (a directory: every node under it) at CONTAINER inside, or at the same path (HOST[:CONTAINER], as docker run --device); repeatable")
 	f.Var(tmpfsFlag{&o.Tmpfs}, "tmpfs", "mount a tmpfs at DST inside (DST[:OPTS], OPTS as mount(8)'s: size=64m,mode=1777,noexec,...); repeatable")
 	f.BoolVar(&o.ReadOnly, "read-only", false, "make the root filesystem read-only")
 	f.StringVar(&o.Workdir, "workdir", "", "start in DIR inside the root (created when missing)")
@@ -114,7 +115,7 @@ func defineMountFlags(f *cli.Flags, o *jail.Options) *[]string {
 // mountFlagsUsed returns the first flag given that only --pivot can honour.
 func mountFlagsUsed(f *cli.Flags) string {
 	for _, name := range []string{"docker", "privileged", "proc", "dev", "devpts", "shm", "mqueue", "sys",
-		"cgroupfs", "mask", "readonly-path", "bind", "tmpfs", "read-only", "workdir"} {
+		"cgroupfs", "mask", "readonly-path", "bind", "device", "tmpfs", "read-only", "workdir"} {
 		if f.Changed(name) {
 			return "--" + name
 		}
@@ -169,6 +170,25 @@ func (f tmpfsFlag) Set(v string) error {
 	}
 	*f.ts = append(*f.ts, jail.Tmpfs{Dst: dst, Options: opts})
 	return nil
+}
+
+// deviceFlag is --device HOST[:CONTAINER] as a flag value: the host's
+// node is read now, while the host's /dev is in sight.
+type deviceFlag struct{ ds *[]jail.Device }
+
+func (f deviceFlag) String() string { return "" }
+func (f deviceFlag) Type() string   { return "device" }
+func (f deviceFlag) Set(v string) error {
+	host, ctr, _ := strings.Cut(v, ":")
+	if ctr == "" {
+		ctr = host
+	}
+	if !strings.HasPrefix(ctr, "/") {
+		return fmt.Errorf("want HOST[:CONTAINER] with an absolute CONTAINER, got %q", v)
+	}
+	ds, err := jail.HostDevices(host, ctr)
+	*f.ds = append(*f.ds, ds...)
+	return err
 }
 
 func prepare(args []string) error {

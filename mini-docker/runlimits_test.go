@@ -4,6 +4,7 @@ package main
 // soft limit and OOM switch (cgroupctl), /dev/shm's size (chroot).
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,6 +68,97 @@ func TestResourceRunFlags(t *testing.T) {
 		_, errOut, code := h.md(append(append([]string{"run", "--rm", "--network", "none"}, c.args...), ref, "true")...)
 		if code != 125 || !strings.Contains(errOut, c.msg) {
 			t.Errorf("%v: exit %d %q, want 125 and %q", c.args, code, errOut, c.msg)
+		}
+	}
+	if l := h.leftSince(before); len(l) > 0 {
+		t.Errorf("bad input left behind %v", l)
+	}
+	h.assertNoLeaks()
+}
+
+// TestUlimit: --ulimit sets the command's resource limits (soft, hard;
+// -1 unlimited), as Docker's container shows them in `ulimit`, in the
+// default run and in the chain of tools, where --explain prints it as
+// util-linux's prlimit; bad values are refused in Docker's CLI's words
+// (exit 125, nothing made).
+func TestUlimit(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	const want = "100\n200\n50\n100\nunlimited\n"
+	for _, mode := range [][]string{nil, {"--tool-chain", "--explain"}} {
+		args := append([]string{"run", "--rm", "--network", "none", "--ulimit", "nofile=100:200", "--ulimit", "nproc=50:100", "--ulimit", "core=-1"}, mode...)
+		out, errOut, code := h.md(append(args, ref, "sh", "-c", "ulimit -n; ulimit -Hn; ulimit -u; ulimit -Hu; ulimit -c")...)
+		if code != 0 || out != want {
+			t.Errorf("%v: exit %d, ulimit printed %q, want %q\n%s", mode, code, out, want, errOut)
+		}
+		if mode != nil && !strings.Contains(errOut, " --nofile=100:200 --nproc=50:100 --core=unlimited:unlimited -- ") {
+			t.Errorf("--explain does not show prlimit's options:\n%s", errOut)
+		}
+	}
+	before := h.snap()
+	for _, c := range []struct{ val, msg string }{
+		{"nofile=x", `invalid argument "nofile=x" for "--ulimit" flag: strconv.ParseInt: parsing "x": invalid syntax`},
+		{"nofil=1", `invalid argument "nofil=1" for "--ulimit" flag: invalid ulimit type: nofil`},
+		{"nofile=3:2", `invalid argument "nofile=3:2" for "--ulimit" flag: ulimit soft limit must be less than or equal to hard limit: 3 > 2`},
+		{"nofile", `invalid argument "nofile" for "--ulimit" flag: invalid ulimit argument: nofile`},
+		{"nofile=1:2:3", "too many limit value arguments - 1:2:3, can only have up to two, `soft[:hard]`"},
+	} {
+		_, errOut, code := h.md("run", "--rm", "--network", "none", "--ulimit", c.val, ref, "true")
+		if code != 125 || !strings.Contains(errOut, c.msg) {
+			t.Errorf("--ulimit %s: exit %d %q, want 125 and %q", c.val, code, errOut, c.msg)
+		}
+	}
+	if l := h.leftSince(before); len(l) > 0 {
+		t.Errorf("bad input left behind %v", l)
+	}
+	h.assertNoLeaks()
+}
+
+// TestDevice: --device HOST:CONTAINER:PERMISSIONS makes the host's node
+// in the container's /dev (chroot --device, in both run paths) with the
+// host's type, number and mode, and on a host with the v1 devices
+// controller allows it with those permissions only (/dev/fuse read:
+// opened; written: refused), where a node the container makes itself
+// stays closed to it. A missing host node is refused in Docker's words
+// with Docker's 127; bad specs with 125.
+func TestDevice(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skip("no /dev/fuse on this host:", err)
+	}
+	v1Devices := !spec.CgroupV2()
+	if _, err := os.Stat("/sys/fs/cgroup/devices"); err != nil {
+		v1Devices = false // cgroupctl loads no eBPF device program on v2
+	}
+	const script = `ls -ln /dev/myfuse | cut -c1-10; stat -c '%t:%T' /dev/myfuse
+dd if=/dev/myfuse of=/dev/null bs=1 count=0 2>/dev/null && echo read-ok
+(echo x > /dev/myfuse) 2>/dev/null || echo write-refused
+mknod /dev/own c 10 237 && (dd if=/dev/own of=/dev/null bs=1 count=0 2>/dev/null || echo own-refused)`
+	for _, mode := range [][]string{nil, {"--tool-chain"}} {
+		args := append([]string{"run", "--rm", "--network", "none", "--device", "/dev/fuse:/dev/myfuse:r"}, mode...)
+		out, errOut, code := h.md(append(args, ref, "sh", "-c", script)...)
+		want := "crw-------\na:e5\nread-ok\n"
+		if v1Devices {
+			want += "write-refused\nown-refused\n"
+		}
+		if code != 0 || !strings.HasPrefix(out, want) {
+			t.Errorf("%v: exit %d %q, want %q\n%s", mode, code, out, want, errOut)
+		}
+	}
+	before := h.snap()
+	for _, c := range []struct {
+		dev  string
+		code int
+		msg  string
+	}{
+		{"/dev/nope", 127, `error gathering device information while adding custom device "/dev/nope": no such file or directory`},
+		{"/dev/fuse:/dev/x:zz", 125, "bad mode specified: zz"},
+		{"/dev/fuse:rel", 125, "rel is not an absolute path"},
+	} {
+		_, errOut, code := h.md("run", "--rm", "--network", "none", "--device", c.dev, ref, "true")
+		if code != c.code || !strings.Contains(errOut, c.msg) {
+			t.Errorf("--device %s: exit %d %q, want %d and %q", c.dev, code, errOut, c.code, c.msg)
 		}
 	}
 	if l := h.leftSince(before); len(l) > 0 {

@@ -467,7 +467,7 @@ func (g *Group) Set(r Resources, ex *explain.Printer) error {
 		return err
 	}
 	if g.host.Driver == V2 {
-		if r.Devices != "" {
+		if r.Devices != "" || r.DeviceRules != "" {
 			// On v2 device access is an eBPF program (BPF_CGROUP_DEVICE)
 			// attached to the group, not a file: cgroupctl does not load one.
 			ex.Note("--devices: not done on cgroup v2 (device rules are a BPF program there, which cgroupctl does not load)")
@@ -490,7 +490,7 @@ func (g *Group) Set(r Resources, ex *explain.Printer) error {
 	if err := g.setMemoryV1(r, ex); err != nil {
 		return err
 	}
-	if err := g.setDevicesV1(r.Devices, ex); err != nil {
+	if err := g.setDevicesV1(r.Devices, r.DeviceRules, ex); err != nil {
 		return err
 	}
 	for _, w := range r.v1Writes() {
@@ -505,21 +505,29 @@ func (g *Group) Set(r Resources, ex *explain.Printer) error {
 // new group starts with its parent's rules (on the host root: every
 // device allowed). "docker" denies all, then allows Docker's default list
 // one rule per write, as runc does; "all" allows every device.
-func (g *Group) setDevicesV1(mode string, ex *explain.Printer) error {
-	if mode == "" {
+func (g *Group) setDevicesV1(mode, rules string, ex *explain.Printer) error {
+	if mode == "" && rules == "" {
 		return nil
 	}
 	if _, ok := g.host.V1["devices"]; !ok {
 		return fmt.Errorf("--devices: the devices controller is not available: no v1 hierarchy has it mounted (host mode %s)", g.host.Mode)
 	}
 	dir := g.dir("devices")
-	if mode == "all" {
-		return writeFile(ex, filepath.Join(dir, "devices.allow"), "a")
+	allow := DockerDeviceRules
+	switch mode {
+	case "all":
+		allow = []string{"a"}
+	case "docker":
+		if err := writeFile(ex, filepath.Join(dir, "devices.deny"), "a"); err != nil {
+			return err
+		}
+	default:
+		allow = nil
 	}
-	if err := writeFile(ex, filepath.Join(dir, "devices.deny"), "a"); err != nil {
-		return err
+	if rules != "" {
+		allow = append(append([]string{}, allow...), strings.Split(rules, ",")...)
 	}
-	for _, rule := range DockerDeviceRules {
+	for _, rule := range allow {
 		if err := writeFile(ex, filepath.Join(dir, "devices.allow"), rule); err != nil {
 			return err
 		}

@@ -42,6 +42,9 @@ type Resources struct {
 	// (DockerDeviceRules) into the v1 devices controller, "all" allows
 	// every device (docker run --privileged); "" leaves the parent's.
 	Devices string
+	// DeviceRules are more devices.allow rules, written after Devices'
+	// ("c 10:229 rwm", comma-separated): docker run --device's.
+	DeviceRules string
 }
 
 // DockerDeviceRules is the device access every Docker container gets
@@ -362,6 +365,9 @@ var LimitFlags = []LimitFlag{
 	{"oom-kill-disable", "at the memory limit, make tasks wait instead of killing one (v1 memory.oom_control; not on v2)", true,
 		func(r *Resources, v string) error { r.OOMKillDisable = v == "true"; return nil },
 		func(r Resources) string { return map[bool]string{true: "true"}[r.OOMKillDisable] }},
+	{"device-cgroup-rule", "more device rules for devices.allow on v1, after --devices (like 'c 10:229 rwm'; several comma-separated); not done on v2", false,
+		func(r *Resources, v string) (err error) { r.DeviceRules, err = ParseDeviceRules(v); return },
+		func(r Resources) string { return r.DeviceRules }},
 	{"cpus", "CPUs the group may use (like 0.5: half of one CPU's time)", false,
 		func(r *Resources, v string) (err error) { r.NanoCPUs, err = ParseCPUs(v); return },
 		func(r Resources) string {
@@ -415,6 +421,50 @@ func (r Resources) Flags() []string {
 // least 6 MiB, as Docker demands.
 func ParseMemoryReservation(s string) (int64, error) {
 	return parseMemoryFlag("--memory-reservation", "memory reservation", s)
+}
+
+// ParseDeviceRules checks rules as devices.allow reads them: TYPE
+// MAJOR:MINOR ACCESS, TYPE a (all), b or c, a number or * each, ACCESS
+// some of r, w, m; comma-separated.
+func ParseDeviceRules(s string) (string, error) {
+	num := func(n string) bool {
+		_, err := strconv.ParseUint(n, 10, 32)
+		return n == "*" || err == nil
+	}
+	for _, r := range strings.Split(s, ",") {
+		f := strings.Fields(r)
+		var maj, min string
+		// One space between fields: a newline would be a second rule.
+		ok := len(f) == 3 && strings.Join(f, " ") == r && (f[0] == "a" || f[0] == "b" || f[0] == "c") && strings.Count(f[1], ":") == 1
+		if ok {
+			maj, min, _ = strings.Cut(f[1], ":")
+			ok = num(maj) && num(min) && f[2] != "" && strings.Trim(f[2], "rwm") == "" && len(f[2]) <= 3
+		}
+		if !ok {
+			return "", fmt.Errorf("--device-cgroup-rule %q: want TYPE MAJOR:MINOR ACCESS, like 'c 10:229 rwm'", r)
+		}
+	}
+	return s, nil
+}
+
+// OCIDeviceRule writes a rule of an OCI spec's linux.resources.devices
+// as devices.allow reads it ("a" for every device).
+func OCIDeviceRule(d specs.LinuxDeviceCgroup) string {
+	typ := d.Type
+	if typ == "" || typ == "a" {
+		return "a"
+	}
+	num := func(p *int64) string {
+		if p == nil || *p < 0 {
+			return "*"
+		}
+		return strconv.FormatInt(*p, 10)
+	}
+	access := d.Access
+	if access == "" {
+		access = "rwm"
+	}
+	return fmt.Sprintf("%s %s:%s %s", typ, num(d.Major), num(d.Minor), access)
 }
 
 // ResourcesOf reads an OCI runtime spec's linux.resources into

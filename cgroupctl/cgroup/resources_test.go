@@ -38,3 +38,27 @@ func TestLimitFlagsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseDeviceRules: rules ParseDeviceRules accepts are lines the
+// devices controller reads: TYPE MAJOR:MINOR ACCESS, no comma or newline
+// inside one (a newline would be a second write's worth in one).
+func FuzzParseDeviceRules(f *testing.F) {
+	for _, s := range []string{"c 10:229 rwm", "b *:* m", "c 1:3 r,c 1:5 rw", "a", "c 10:229", "x 1:1 r", "c 1:1 rwmr", "c -1:1 r"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseDeviceRules(s)
+		if err != nil {
+			return
+		}
+		if got != s {
+			t.Fatalf("ParseDeviceRules(%q) = %q", s, got)
+		}
+		for _, r := range strings.Split(s, ",") {
+			f := strings.Fields(r)
+			if len(f) != 3 || strings.ContainsAny(r, "\n\r") || !strings.Contains("abc", f[0]) {
+				t.Fatalf("ParseDeviceRules accepted %q", r)
+			}
+		}
+	})
+}

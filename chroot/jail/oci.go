@@ -217,7 +217,7 @@ func makeNode(root string, d Device, ex *explain.Printer) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("create device %s: %w", d.Path, err)
 	}
-	kind := map[uint32]string{unix.S_IFCHR: "c", unix.S_IFBLK: "b", unix.S_IFIFO: "p"}[d.Type]
+	kind := d.TypeLetter()
 	ex.Cmd("mknod -m %o %s %s %d %d", d.Mode.Perm(), p, kind, d.Major, d.Minor)
 	os.Remove(p) // the bundle's node replaces a default one of the same path
 	if err := unix.Mknod(p, d.Type|uint32(d.Mode.Perm()), int(unix.Mkdev(d.Major, d.Minor))); err != nil {

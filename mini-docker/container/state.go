@@ -31,6 +31,9 @@ type (
 	HealthConfig = mobycontainer.HealthConfig
 	HealthResult = mobycontainer.HealthcheckResult
 	MountPoint   = mobycontainer.MountPoint
+	// DeviceMapping is one --device: the host's node, where it goes, the
+	// devices cgroup's permissions.
+	DeviceMapping = mobycontainer.DeviceMapping
 )
 
 // The states of a container, Docker's (docker ps shows them).

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -99,6 +100,8 @@ func runFlagCases(t *testing.T) []struct {
 		{"memory-reservation", []string{"--memory-reservation", "16m"}, inOCI},
 		{"oom-kill-disable", []string{"--oom-kill-disable"}, oomLayer},
 		{"shm-size", []string{"--shm-size", "1m"}, inChain},
+		{"device", []string{"--device", "/dev/null:/dev/mynull:r"}, inChain},
+		{"ulimit", []string{"--ulimit", "nofile=1024:2048", "--ulimit", "nproc=50"}, inChain},
 		// The files the runtime writes (resolv.conf, hosts): neither
 		// the chain nor the spec changes.
 		{"add-host", []string{"--add-host", "db:10.0.0.9"}, inRecord},
@@ -205,6 +208,13 @@ func chainFromInside(in *container.Inside, id string) []string {
 	if !in.CgroupNS {
 		c = append(c, join...)
 	}
+	if len(in.Rlimits) > 0 {
+		c = append(c, "/bin/prlimit")
+		for _, l := range in.Rlimits {
+			c = append(c, fmt.Sprintf("--%s=%d:%d", strings.ToLower(strings.TrimPrefix(l.Type, "RLIMIT_")), l.Soft, l.Hard))
+		}
+		c = append(c, "--")
+	}
 	c = append(c, "/bin/chroot", "--pivot", "--docker")
 	if in.Privileged {
 		c = append(c, "--privileged")
@@ -228,6 +238,9 @@ func chainFromInside(in *container.Inside, id string) []string {
 		c = append(c, "--bind", v)
 	}
 	c = append(c, tmpfs...)
+	for _, d := range in.Devices {
+		c = append(c, "--device", d.Host+":"+d.Container)
+	}
 	if in.Shm != "" {
 		c = append(c, "--shm", in.Shm)
 	}

@@ -25,6 +25,7 @@ import (
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/chroot/jail"
 	"mini-docker/internal/cli"
+	"mini-docker/internal/rlimit"
 	"mini-docker/mini-docker/inside/input"
 	"mini-docker/seccompctl/seccomp"
 )
@@ -75,9 +76,20 @@ func inside(status io.Writer) (int, error) {
 	if err != nil {
 		return 125, err
 	}
+	// prlimit --nofile=S:H ... (--ulimit), before the pivot as in the chain.
+	if err := rlimit.Set(in.Rlimits); err != nil {
+		return 125, err
+	}
 	// chroot --pivot --docker [--privileged] --bind ... --workdir W ROOT
 	o := jail.Options{Root: in.Root, Privileged: in.Privileged, ReadOnly: in.ReadOnly, Shm: in.Shm, Workdir: in.Workdir}
 	o.Binds, o.Tmpfs = jail.OCIMounts(in.Mounts)
+	for _, d := range in.Devices {
+		ds, err := jail.HostDevices(d.Host, d.Container)
+		if err != nil {
+			return 125, err
+		}
+		o.Devices = append(o.Devices, ds...)
+	}
 	o.Docker()
 	if _, err := jail.Enter(o, nil); err != nil {
 		return 125, err

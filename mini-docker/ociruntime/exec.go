@@ -14,9 +14,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mini-docker/internal/cli"
+	"mini-docker/internal/rlimit"
 	"mini-docker/mini-docker/engine/launch"
 	"mini-docker/mini-docker/inside"
-	"mini-docker/mini-docker/ociruntime/convert"
 )
 
 // execInitArg is the hidden command that ends an exec: inside the
@@ -205,7 +205,7 @@ func cmdExecInit(_ *Runtime, _ []string) error {
 		return err
 	}
 	p := cfg.Spec.Process
-	if err := convert.SetRlimits(p.Rlimits); err != nil {
+	if err := rlimit.Set(p.Rlimits); err != nil {
 		return err
 	}
 	if err := unix.Chdir(p.Cwd); err != nil {

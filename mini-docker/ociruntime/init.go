@@ -16,6 +16,7 @@ import (
 	"mini-docker/capctl/caps"
 	"mini-docker/chroot/jail"
 	"mini-docker/internal/cli"
+	"mini-docker/internal/rlimit"
 	"mini-docker/mini-docker/inside"
 	"mini-docker/mini-docker/ociruntime/convert"
 	"mini-docker/seccompctl/seccomp"
@@ -107,7 +108,7 @@ func prepare(cfg *initConfig) error {
 			return fmt.Errorf("oom_score_adj: %w", err)
 		}
 	}
-	if err := convert.SetRlimits(s.Process.Rlimits); err != nil {
+	if err := rlimit.Set(s.Process.Rlimits); err != nil {
 		return err
 	}
 	if hasNewNS(s, specs.NetworkNamespace) {

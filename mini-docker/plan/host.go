@@ -12,13 +12,24 @@ import (
 
 // CgroupResources are the OCI spec's resources in cgroupctl's terms
 // (cgroup.ResourcesOf, the one conversion): the cgroup step's limits,
-// with Docker's device rules, or every device when privileged.
+// with Docker's device rules, or every device when privileged, and the
+// rules of --device after them.
 func CgroupResources(r *specs.LinuxResources, privileged bool) cgroup.Resources {
 	res := cgroup.ResourcesOf(r)
 	res.Devices = "docker"
 	if privileged {
 		res.Devices = "all"
 	}
+	if r == nil {
+		return res
+	}
+	var rules []string
+	for _, d := range r.Devices {
+		if d.Allow && d.Type != "" && d.Type != "a" {
+			rules = append(rules, cgroup.OCIDeviceRule(d))
+		}
+	}
+	res.DeviceRules = strings.Join(rules, ",")
 	return res
 }
 

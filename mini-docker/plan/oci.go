@@ -6,6 +6,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/inside/input"
 	"mini-docker/mini-docker/spec"
 )
 
@@ -16,7 +18,7 @@ import (
 func FromOCI(oci *specs.Spec, caps spec.CapSpec) Spec {
 	p, l := oci.Process, oci.Linux
 	s := Spec{Hostname: oci.Hostname, Merged: oci.Root.Path, ReadOnly: oci.Root.Readonly,
-		Workdir: p.Cwd, User: p.User.Username, Argv: p.Args,
+		Workdir: p.Cwd, Rlimits: p.Rlimits, User: p.User.Username, Argv: p.Args,
 		Security: spec.Security{Seccomp: oci.Annotations[spec.AnnotationSeccomp], NoNewPrivs: p.NoNewPrivileges}, Caps: caps}
 	for _, n := range p.Capabilities.Bounding {
 		s.KeepCaps = append(s.KeepCaps, strings.TrimPrefix(n, "CAP_"))
@@ -48,4 +50,15 @@ func shmOption(opts []string) string {
 		}
 	}
 	return ""
+}
+
+// DevicesOf are --device's nodes as chroot --device takes them: the
+// host's path, which chroot reads again before its pivot (the OCI spec's
+// linux.devices has only the container's).
+func DevicesOf(ms []container.DeviceMapping) []input.Device {
+	var ds []input.Device
+	for _, m := range ms {
+		ds = append(ds, input.Device{Host: m.PathOnHost, Container: m.PathInContainer})
+	}
+	return ds
 }

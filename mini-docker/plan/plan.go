@@ -19,7 +19,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"mini-docker/chroot/jail"
+	"mini-docker/internal/rlimit"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/inside/input"
 	"mini-docker/mini-docker/spec"
 )
 
@@ -37,7 +39,9 @@ type Spec struct {
 	Merged    string        // the root: the overlay mount
 	Mounts    []specs.Mount // bind mounts: the /etc files, the volumes, the init
 	ReadOnly  bool
-	Shm       string // /dev/shm's size in bytes, "" for chroot's 64m
+	Shm       string              // /dev/shm's size in bytes, "" for chroot's 64m
+	Rlimits   []specs.POSIXRlimit // --ulimit
+	Devices   []input.Device      // --device, the host's nodes chroot makes again
 	Workdir   string
 	User      string
 	Security  spec.Security
@@ -57,7 +61,7 @@ const ExecInArg = "__execin"
 // Step is one step inside the namespaces: the tool that does it and its
 // typed arguments.
 type Step struct {
-	Tool  string // the toolkit program: unshare, cgroupctl, chroot, seccompctl, capctl, mini-docker
+	Tool  string // the toolkit program: unshare, cgroupctl, chroot, seccompctl, capctl, mini-docker; or the host's prlimit
 	Stage string // its name in --timings
 	Args  Args
 }
@@ -112,6 +116,19 @@ func (c CgroupJoin) Flags() []string {
 // Configure records the group's directories.
 func (c CgroupJoin) Configure(in *container.Inside) { in.CgroupV1, in.CgroupV2 = c.V1, c.V2 }
 
+// Prlimit is util-linux prlimit: the process's resource limits
+// (--ulimit), inherited by every program after it. It comes before the
+// pivot, as runc sets them before its init runs: the host's prlimit is
+// out of sight after it, and raising a hard limit needs
+// CAP_SYS_RESOURCE, which capctl drops.
+type Prlimit struct{ Limits []specs.POSIXRlimit }
+
+// Flags renders prlimit's command line.
+func (p Prlimit) Flags() []string { return append(rlimit.PrlimitFlags(p.Limits), "--") }
+
+// Configure records the limits.
+func (p Prlimit) Configure(in *container.Inside) { in.Rlimits = p.Limits }
+
 // Pivot is chroot --pivot --docker: Docker's mounts, the binds, the new
 // root, the working directory.
 type Pivot struct {
@@ -119,6 +136,7 @@ type Pivot struct {
 	Privileged, ReadOnly bool
 	Mounts               []specs.Mount
 	Shm                  string // --shm: /dev/shm's size ("" = 64m)
+	Devices              []input.Device
 	Workdir              string
 }
 
@@ -137,6 +155,9 @@ func (p Pivot) Flags() []string {
 	for _, t := range tmpfs {
 		f = append(f, "--tmpfs", t.Flag())
 	}
+	for _, d := range p.Devices {
+		f = append(f, "--device", d.Host+":"+d.Container)
+	}
 	if p.Shm != "" {
 		f = append(f, "--shm", p.Shm)
 	}
@@ -149,6 +170,7 @@ func (p Pivot) Flags() []string {
 // Configure records the root and its mounts.
 func (p Pivot) Configure(in *container.Inside) {
 	in.Root, in.ReadOnly, in.Mounts, in.Shm, in.Workdir = p.Root, p.ReadOnly, p.Mounts, p.Shm, p.Workdir
+	in.Devices = p.Devices
 	in.Privileged = in.Privileged || p.Privileged
 }
 
@@ -250,7 +272,10 @@ func Steps(s *Spec) []Step {
 		// inside the new PID namespace, the container's PID 1 itself.
 		steps = append(steps, join)
 	}
-	steps = append(steps, Step{"chroot", "pivot", Pivot{Root: s.Merged, Privileged: s.Caps.Privileged, ReadOnly: s.ReadOnly, Mounts: s.Mounts, Shm: s.Shm, Workdir: s.Workdir}})
+	if len(s.Rlimits) > 0 {
+		steps = append(steps, Step{"prlimit", "rlimits", Prlimit{Limits: s.Rlimits}})
+	}
+	steps = append(steps, Step{"chroot", "pivot", Pivot{Root: s.Merged, Privileged: s.Caps.Privileged, ReadOnly: s.ReadOnly, Mounts: s.Mounts, Shm: s.Shm, Devices: s.Devices, Workdir: s.Workdir}})
 	if s.Security.Seccomp != "unconfined" {
 		steps = append(steps, Step{"seccompctl", "seccomp", Seccomp{Profile: s.Security.Seccomp, Caps: s.KeepCaps}})
 	}

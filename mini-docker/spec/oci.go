@@ -89,6 +89,7 @@ func OCISpec(c *container.Container, at OCIPaths) (*specs.Spec, error) {
 			Capabilities: &specs.LinuxCapabilities{Bounding: capNames, Effective: capNames,
 				Permitted: capNames},
 			NoNewPrivileges: sec.NoNewPrivs,
+			Rlimits:         ociRlimits(hc),
 		},
 		Annotations: map[string]string{AnnotationSeccomp: sec.Seccomp,
 			AnnotationLower: c.GraphDriver.Data["LowerDir"]},
@@ -103,6 +104,12 @@ func OCISpec(c *container.Container, at OCIPaths) (*specs.Spec, error) {
 		s.Linux.GIDMappings = s.Linux.UIDMappings
 	}
 	s.Mounts = ociMounts(c, at)
+	devs, rules, err := ociDevices(hc.Devices)
+	if err != nil {
+		return nil, err
+	}
+	s.Linux.Devices = devs
+	s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, rules...)
 	return s, nil
 }
 

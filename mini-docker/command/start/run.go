@@ -132,6 +132,12 @@ func RunError(err error) error {
 	if errors.As(err, &ue) {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker run --help'"}
 	}
+	var de *spec.DeviceError
+	if errors.As(err, &de) {
+		// Docker's CLI gives a start error that says "no such file or
+		// directory" the exit code of a missing command.
+		return &cli.Error{Code: cli.ExitNotFound, Err: err}
+	}
 	var ce engine.ChainExit
 	if errors.As(err, &ce) {
 		return cli.ExitCode(ce.ExitCode())

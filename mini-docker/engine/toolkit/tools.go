@@ -44,9 +44,20 @@ func (e *MissingToolError) Error() string {
 	return fmt.Sprintf("%s: needs the %s tool, not found at %s", e.Stage, e.Tool, e.Path)
 }
 
+// hostTools are the host's own programs a chain names: util-linux's
+// prlimit (--ulimit), found on PATH rather than next to mini-docker.
+var hostTools = map[string]bool{"prlimit": true}
+
 // Path returns the absolute path of tool, or a MissingToolError naming
 // the stage that needs it.
 func (t Tools) Path(tool, stage string) (string, error) {
+	if hostTools[tool] {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			return "", &MissingToolError{Tool: tool, Path: "$PATH (util-linux)", Stage: stage}
+		}
+		return filepath.Abs(p)
+	}
 	p := filepath.Join(t.Dir, tool)
 	if st, err := os.Stat(p); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 		return "", &MissingToolError{Tool: tool, Path: p, Stage: stage}

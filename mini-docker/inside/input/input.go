@@ -13,25 +13,34 @@ import specs "github.com/opencontainers/runtime-spec/specs-go"
 // as data for mini-docker's own first process of the container, which
 // does the same steps through the same packages without an exec per tool.
 type Inside struct {
-	Program     string        `json:"Program"`         // mini-docker-inside, run from a read-only mount of it
-	Netns       string        `json:"Netns,omitempty"` // /run/netns/NAME to join ("" = the host's)
-	Hostname    string        `json:"Hostname"`
-	Userns      bool          `json:"Userns,omitempty"`   // a user namespace mapping root to root
-	CgroupNS    bool          `json:"CgroupNS,omitempty"` // a cgroup namespace rooted at the container's group
-	CgroupV1    []string      `json:"CgroupV1,omitempty"` // the group's directory in each v1 hierarchy
-	CgroupV2    string        `json:"CgroupV2,omitempty"` // its cgroup2 directory
-	Root        string        `json:"Root"`               // the merged overlay
-	Privileged  bool          `json:"Privileged,omitempty"`
-	Mounts      []specs.Mount `json:"Mounts,omitempty"` // the OCI spec's bind mounts, as chroot --bind
-	ReadOnly    bool          `json:"ReadOnly,omitempty"`
-	Shm         string        `json:"Shm,omitempty"` // /dev/shm's size, as chroot --shm ("" = 64m)
-	Workdir     string        `json:"Workdir"`
-	Seccomp     string        `json:"Seccomp"` // default, a profile file, or unconfined
-	SeccompCaps []string      `json:"SeccompCaps,omitempty"`
-	CapAdd      []string      `json:"CapAdd,omitempty"`
-	CapDrop     []string      `json:"CapDrop,omitempty"`
-	User        string        `json:"User,omitempty"`
-	NoNewPrivs  bool          `json:"NoNewPrivs,omitempty"`
-	Console     bool          `json:"Console,omitempty"` // -t: make the terminal inside
-	Argv        []string      `json:"Argv"`
+	Program     string              `json:"Program"`         // mini-docker-inside, run from a read-only mount of it
+	Netns       string              `json:"Netns,omitempty"` // /run/netns/NAME to join ("" = the host's)
+	Hostname    string              `json:"Hostname"`
+	Userns      bool                `json:"Userns,omitempty"`   // a user namespace mapping root to root
+	CgroupNS    bool                `json:"CgroupNS,omitempty"` // a cgroup namespace rooted at the container's group
+	CgroupV1    []string            `json:"CgroupV1,omitempty"` // the group's directory in each v1 hierarchy
+	CgroupV2    string              `json:"CgroupV2,omitempty"` // its cgroup2 directory
+	Root        string              `json:"Root"`               // the merged overlay
+	Privileged  bool                `json:"Privileged,omitempty"`
+	Mounts      []specs.Mount       `json:"Mounts,omitempty"` // the OCI spec's bind mounts, as chroot --bind
+	ReadOnly    bool                `json:"ReadOnly,omitempty"`
+	Shm         string              `json:"Shm,omitempty"`     // /dev/shm's size, as chroot --shm ("" = 64m)
+	Rlimits     []specs.POSIXRlimit `json:"Rlimits,omitempty"` // --ulimit, as prlimit sets them
+	Devices     []Device            `json:"Devices,omitempty"` // --device, as chroot --device makes them
+	Workdir     string              `json:"Workdir"`
+	Seccomp     string              `json:"Seccomp"` // default, a profile file, or unconfined
+	SeccompCaps []string            `json:"SeccompCaps,omitempty"`
+	CapAdd      []string            `json:"CapAdd,omitempty"`
+	CapDrop     []string            `json:"CapDrop,omitempty"`
+	User        string              `json:"User,omitempty"`
+	NoNewPrivs  bool                `json:"NoNewPrivs,omitempty"`
+	Console     bool                `json:"Console,omitempty"` // -t: make the terminal inside
+	Argv        []string            `json:"Argv"`
+}
+
+// Device is one --device as chroot --device takes it: the host's node
+// (read before the pivot) and its path in the container.
+type Device struct {
+	Host      string `json:"Host"`
+	Container string `json:"Container"`
 }

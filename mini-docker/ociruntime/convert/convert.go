@@ -69,7 +69,7 @@ func DeviceRules(s *specs.Spec) []cgroup.DeviceRule {
 	var rules []cgroup.DeviceRule
 	if s.Linux.Resources != nil {
 		for _, d := range s.Linux.Resources.Devices {
-			rules = append(rules, cgroup.DeviceRule{Allow: d.Allow, Rule: deviceRule(d)})
+			rules = append(rules, cgroup.DeviceRule{Allow: d.Allow, Rule: cgroup.OCIDeviceRule(d)})
 		}
 	}
 	for _, r := range cgroup.DockerDeviceRules {
@@ -83,28 +83,6 @@ func DeviceRules(s *specs.Spec) []cgroup.DeviceRule {
 		}
 	}
 	return rules
-}
-
-// deviceRule writes an OCI device rule as devices.allow reads it.
-func deviceRule(d specs.LinuxDeviceCgroup) string {
-	typ := d.Type
-	if typ == "" {
-		typ = "a"
-	}
-	num := func(p *int64) string {
-		if p == nil || *p < 0 {
-			return "*"
-		}
-		return fmt.Sprint(*p)
-	}
-	if typ == "a" {
-		return "a"
-	}
-	access := d.Access
-	if access == "" {
-		access = "rwm"
-	}
-	return fmt.Sprintf("%s %s:%s %s", typ, num(d.Major), num(d.Minor), access)
 }
 
 // JailOptions are the mounts, masked and read-only paths, devices and
@@ -178,30 +156,6 @@ func CapsSpec(p *specs.Process) (caps.Spec, error) {
 	s.User = &caps.User{UID: int(p.User.UID), GID: int(p.User.GID), Groups: groups}
 	s.NoNewPrivs = p.NoNewPrivileges
 	return s, nil
-}
-
-// rlimitTypes are the resource names of process.rlimits.
-var rlimitTypes = map[string]int{
-	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
-	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
-	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
-	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
-	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
-	"RLIMIT_STACK": unix.RLIMIT_STACK,
-}
-
-// SetRlimits is process.rlimits: setrlimit(2) for each (prlimit --TYPE=SOFT:HARD).
-func SetRlimits(rl []specs.POSIXRlimit) error {
-	for _, l := range rl {
-		t, ok := rlimitTypes[l.Type]
-		if !ok {
-			return fmt.Errorf("process.rlimits: unknown type %q", l.Type)
-		}
-		if err := unix.Setrlimit(t, &unix.Rlimit{Cur: l.Soft, Max: l.Hard}); err != nil {
-			return fmt.Errorf("setrlimit %s %d:%d: %w", l.Type, l.Soft, l.Hard, err)
-		}
-	}
-	return nil
 }
 
 // SelfBase maps each tree h makes groups in (by mount point) to
