@@ -55,24 +55,12 @@ func TestResourceRunFlags(t *testing.T) {
 		}
 		h.must("rm", "-f", name)
 	}
-	before := h.snap()
-	for _, c := range []struct {
-		args []string
-		msg  string
-	}{
-		{[]string{"--memory-reservation", "1m"}, "Minimum memory reservation allowed is 6MB"},
-		{[]string{"--memory-reservation", "20m", "-m", "10m"}, "Minimum memory limit can not be less than memory reservation limit, see usage"},
-		{[]string{"--memory-reservation", "x"}, `invalid argument "x" for "--memory-reservation" flag: invalid size: 'x'`},
-		{[]string{"--shm-size", "x"}, `invalid argument "x" for "--shm-size" flag: invalid size: 'x'`},
-	} {
-		_, errOut, code := h.md(append(append([]string{"run", "--rm", "--network", "none"}, c.args...), ref, "true")...)
-		if code != 125 || !strings.Contains(errOut, c.msg) {
-			t.Errorf("%v: exit %d %q, want 125 and %q", c.args, code, errOut, c.msg)
-		}
-	}
-	if l := h.leftSince(before); len(l) > 0 {
-		t.Errorf("bad input left behind %v", l)
-	}
+	h.refusesRun(ref, []refusal{
+		{[]string{"--memory-reservation", "1m"}, 125, "Minimum memory reservation allowed is 6MB"},
+		{[]string{"--memory-reservation", "20m", "-m", "10m"}, 125, "Minimum memory limit can not be less than memory reservation limit, see usage"},
+		{[]string{"--memory-reservation", "x"}, 125, `invalid argument "x" for "--memory-reservation" flag: invalid size: 'x'`},
+		{[]string{"--shm-size", "x"}, 125, `invalid argument "x" for "--shm-size" flag: invalid size: 'x'`},
+	})
 	h.assertNoLeaks()
 }
 
@@ -95,22 +83,13 @@ func TestUlimit(t *testing.T) {
 			t.Errorf("--explain does not show prlimit's options:\n%s", errOut)
 		}
 	}
-	before := h.snap()
-	for _, c := range []struct{ val, msg string }{
-		{"nofile=x", `invalid argument "nofile=x" for "--ulimit" flag: strconv.ParseInt: parsing "x": invalid syntax`},
-		{"nofil=1", `invalid argument "nofil=1" for "--ulimit" flag: invalid ulimit type: nofil`},
-		{"nofile=3:2", `invalid argument "nofile=3:2" for "--ulimit" flag: ulimit soft limit must be less than or equal to hard limit: 3 > 2`},
-		{"nofile", `invalid argument "nofile" for "--ulimit" flag: invalid ulimit argument: nofile`},
-		{"nofile=1:2:3", "too many limit value arguments - 1:2:3, can only have up to two, `soft[:hard]`"},
-	} {
-		_, errOut, code := h.md("run", "--rm", "--network", "none", "--ulimit", c.val, ref, "true")
-		if code != 125 || !strings.Contains(errOut, c.msg) {
-			t.Errorf("--ulimit %s: exit %d %q, want 125 and %q", c.val, code, errOut, c.msg)
-		}
-	}
-	if l := h.leftSince(before); len(l) > 0 {
-		t.Errorf("bad input left behind %v", l)
-	}
+	h.refusesRun(ref, []refusal{
+		{[]string{"--ulimit", "nofile=x"}, 125, `invalid argument "nofile=x" for "--ulimit" flag: strconv.ParseInt: parsing "x": invalid syntax`},
+		{[]string{"--ulimit", "nofil=1"}, 125, `invalid argument "nofil=1" for "--ulimit" flag: invalid ulimit type: nofil`},
+		{[]string{"--ulimit", "nofile=3:2"}, 125, `invalid argument "nofile=3:2" for "--ulimit" flag: ulimit soft limit must be less than or equal to hard limit: 3 > 2`},
+		{[]string{"--ulimit", "nofile"}, 125, `invalid argument "nofile" for "--ulimit" flag: invalid ulimit argument: nofile`},
+		{[]string{"--ulimit", "nofile=1:2:3"}, 125, "too many limit value arguments - 1:2:3, can only have up to two, `soft[:hard]`"},
+	})
 	h.assertNoLeaks()
 }
 
@@ -146,23 +125,33 @@ mknod /dev/own c 10 237 && (dd if=/dev/own of=/dev/null bs=1 count=0 2>/dev/null
 			t.Errorf("%v: exit %d %q, want %q\n%s", mode, code, out, want, errOut)
 		}
 	}
+	h.refusesRun(ref, []refusal{
+		{[]string{"--device", "/dev/nope"}, 127, `error gathering device information while adding custom device "/dev/nope": no such file or directory`},
+		{[]string{"--device", "/dev/fuse:/dev/x:zz"}, 125, "bad mode specified: zz"},
+		{[]string{"--device", "/dev/fuse:rel"}, 125, "rel is not an absolute path"},
+	})
+	h.assertNoLeaks()
+}
+
+// refusal is a run flag docker run refuses: its exit code and words.
+type refusal struct {
+	args []string
+	code int
+	msg  string
+}
+
+// refusesRun runs `run --rm --network none ARGS ref true` for each
+// refusal, wants its code and words, and nothing left behind.
+func (h *harness) refusesRun(ref string, rs []refusal) {
+	h.t.Helper()
 	before := h.snap()
-	for _, c := range []struct {
-		dev  string
-		code int
-		msg  string
-	}{
-		{"/dev/nope", 127, `error gathering device information while adding custom device "/dev/nope": no such file or directory`},
-		{"/dev/fuse:/dev/x:zz", 125, "bad mode specified: zz"},
-		{"/dev/fuse:rel", 125, "rel is not an absolute path"},
-	} {
-		_, errOut, code := h.md("run", "--rm", "--network", "none", "--device", c.dev, ref, "true")
-		if code != c.code || !strings.Contains(errOut, c.msg) {
-			t.Errorf("--device %s: exit %d %q, want %d and %q", c.dev, code, errOut, c.code, c.msg)
+	for _, r := range rs {
+		_, errOut, code := h.md(append(append([]string{"run", "--rm", "--network", "none"}, r.args...), ref, "true")...)
+		if code != r.code || !strings.Contains(errOut, r.msg) {
+			h.t.Errorf("%v: exit %d %q, want %d and %q", r.args, code, errOut, r.code, r.msg)
 		}
 	}
 	if l := h.leftSince(before); len(l) > 0 {
-		t.Errorf("bad input left behind %v", l)
+		h.t.Errorf("bad input left behind %v", l)
 	}
-	h.assertNoLeaks()
 }
