@@ -42,8 +42,7 @@ type Resources struct {
 	// (DockerDeviceRules) into the v1 devices controller, "all" allows
 	// every device (docker run --privileged); "" leaves the parent's.
 	Devices string
-	// DeviceRules are more devices.allow rules, written after Devices'
-	// ("c 10:229 rwm", comma-separated): docker run --device's.
+	// DeviceRules: more devices.allow rules after Devices' ("c 10:229 rwm,...").
 	DeviceRules string
 }
 
@@ -339,11 +338,9 @@ func limitString(v int64) string {
 	return strconv.FormatInt(v, 10)
 }
 
-// LimitFlag is one of cgroupctl's limit flags, in one place: its name
-// and help, how its value sets Resources (cgroupctl create, set and
-// exec), and how Resources renders it back (Flags: the command
-// mini-docker --explain prints). A new limit is one entry here, one
-// field of Resources and its file in v1Writes/v2Writes.
+// LimitFlag is one of cgroupctl's limit flags: its name and help, how
+// its value sets Resources, how Resources renders it (Flags, as --explain
+// prints it). A new limit: an entry here, a field, its v1/v2 file.
 type LimitFlag struct {
 	Name, Help string
 	Bool       bool // a switch: Set gets "true"
