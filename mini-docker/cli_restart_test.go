@@ -175,3 +175,42 @@ func TestHealthCheck(t *testing.T) {
 		{"--health-retries -1", "--health-retries cannot be negative"},
 	})
 }
+
+// TestLogRotation: --log-opt max-size and max-file rotate the
+// container's json-file log as Docker's does (container-json.log and
+// .1, no .2 with max-file=2), logs reads across both files (the newest
+// lines, in order, ending with the last), and bad options are refused
+// in Docker's words.
+func TestLogRotation(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	t.Cleanup(func() { h.host("rm", "-f", "chatty") })
+	id := strings.TrimSpace(h.mustHost("run", "-d", "--network", "none", "--name", "chatty", "--log-opt", "max-size=1k", "--log-opt", "max-file=2", ref,
+		"sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); done"))
+	h.waitFor("chatty", "{{.State.Status}}", "exited")
+	if got := h.mustHost("inspect", "-f", "{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config \"max-size\"}} {{index .HostConfig.LogConfig.Config \"max-file\"}}", "chatty"); got != "json-file 1k 2\n" {
+		t.Errorf("LogConfig: %q", got)
+	}
+	log := filepath.Join(h.root, "containers", id, id+"-json.log")
+	for suffix, want := range map[string]bool{"": true, ".1": true, ".2": false} {
+		if _, err := os.Stat(log + suffix); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", filepath.Base(log+suffix), err == nil, want)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(h.mustHost("logs", "chatty")), "\n")
+	if len(lines) < 2 || len(lines) >= 200 {
+		t.Fatalf("logs: %d lines, want the newest of 200", len(lines))
+	}
+	first := 200 - len(lines)
+	for i, l := range lines {
+		if want := fmt.Sprintf("line %d", first+i); l != want {
+			t.Fatalf("logs line %d: %q, want %q", i, l, want)
+		}
+	}
+	h.mustHost("rm", "chatty")
+	h.refused(ref, []badFlags{
+		{"--log-opt max-size=abc", "failed to initialize logging driver: invalid size: 'abc'"},
+		{"--log-opt max-file=0", "failed to initialize logging driver: max-file cannot be less than 1"},
+		{"--log-opt foo=bar", "unknown log opt 'foo' for json-file log driver"},
+	})
+}

@@ -30,6 +30,7 @@ type (
 	// HealthResult one check's result in State.Health.Log.
 	HealthConfig = mobycontainer.HealthConfig
 	HealthResult = mobycontainer.HealthcheckResult
+	LogConfig    = mobycontainer.LogConfig
 	MountPoint   = mobycontainer.MountPoint
 	// DeviceMapping is one --device: the host's node, where it goes, the
 	// devices cgroup's permissions.

@@ -95,6 +95,7 @@ func runFlagCases(t *testing.T) []struct {
 		{"health-start-period", []string{"--health-start-period", "1s"}, inRecord},
 		{"health-retries", []string{"--health-retries", "4"}, inRecord},
 		{"no-healthcheck", []string{"--no-healthcheck"}, inRecord},
+		{"log-opt", []string{"--log-opt", "max-size=1m"}, inRecord},
 		{"platform", []string{"--platform", "linux/amd64"}, inRecord},
 		{"userns", []string{"--userns"}, inChain},
 		{"memory-reservation", []string{"--memory-reservation", "16m"}, inOCI},

@@ -363,16 +363,16 @@ func oomKilled(cg string) bool {
 // runForeground runs the chain attached to our terminal, records the
 // container while it runs, and returns its exit code.
 func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
-	logf, err := os.OpenFile(c.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	rot, _ := logs.ParseRotation(c.HostConfig.LogConfig.Config) // checked by Create
+	lf, err := logs.Open(c.LogPath, rot)
 	if err != nil {
 		return 125, err
 	}
-	defer logf.Close()
+	defer lf.Close()
 	var stdin io.Reader
 	if a.Stdin && e.Stdin != nil {
 		stdin = e.Stdin
 	}
-	lf := logs.NewFile(logf)
 	stdout, stderr := lf.Stream("stdout"), lf.Stream("stderr")
 	defer stderr.Close()
 	defer stdout.Close()

@@ -4,6 +4,7 @@
 // stdout and stderr stay apart and every line has its time. The
 // container's monitor writes it (Writer), `mini-docker logs` reads it
 // back (Read) and writes each line to the stream it came from.
+// --log-opt max-size and max-file rotate it (rotate.go).
 package logs
 
 import (
@@ -28,6 +29,11 @@ type Entry struct {
 type File struct {
 	mu sync.Mutex
 	f  io.Writer
+	// Set by Open: the file, its path and size, and when to rotate it (rotate.go).
+	file *os.File
+	path string
+	size int64
+	rot  Rotation
 }
 
 // NewFile writes entries to f.
@@ -83,7 +89,13 @@ func (f *File) write(stream string, line []byte) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	_, err = f.f.Write(append(b, '\n'))
+	if f.rot.MaxSize > 0 && f.size >= f.rot.MaxSize {
+		if err := f.rotate(); err != nil {
+			return err
+		}
+	}
+	n, err := f.f.Write(append(b, '\n'))
+	f.size += int64(n)
 	return err
 }
 
@@ -97,13 +109,18 @@ func (f *File) Pump(stream string, r io.Reader, done chan<- struct{}) {
 }
 
 // Read returns the entries of the log at path from offset on, and the
-// offset after the last whole line. A missing file is an empty log.
+// offset after the last whole line; from offset 0, the rotated files'
+// entries come first (--log-opt max-file). A missing file is an empty log.
 func Read(path string, offset int64) ([]Entry, int64, error) {
+	var older []Entry
+	if offset == 0 {
+		older = olderEntries(path)
+	}
 	es, next, err := ReadJSONLines[Entry](path, offset)
 	if os.IsNotExist(err) {
-		return nil, offset, nil
+		return older, offset, nil
 	}
-	return es, next, err
+	return append(older, es...), next, err
 }
 
 // ReadJSONLines returns the values of a file of one JSON object a line

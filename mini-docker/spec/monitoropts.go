@@ -12,13 +12,16 @@ import (
 	"github.com/spf13/pflag"
 
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/logs"
 )
 
 // MonitorOpts are the run flags that the container's monitor carries
 // out while the container lives (package engine/monitor): the restart
-// policy (engine/restart) and the health check (engine/health).
+// policy (engine/restart), the health check (engine/health) and the
+// log's rotation (package logs).
 type MonitorOpts struct {
 	Restart           string
+	LogOpts           []string // --log-opt max-size=10m, max-file=3
 	HealthCmd         string
 	HealthInterval    time.Duration
 	HealthTimeout     time.Duration
@@ -35,6 +38,7 @@ func monitorFlags(f *pflag.FlagSet, m *MonitorOpts) {
 	f.Var((*duration)(&m.HealthStartPeriod), "health-start-period", "start period for the container to initialize before starting health-retries countdown (ms|s|m|h)")
 	f.IntVar(&m.HealthRetries, "health-retries", 0, "consecutive failures needed to report unhealthy; 0: the image's, else 3")
 	f.BoolVar(&m.NoHealthcheck, "no-healthcheck", false, "disable any container-specified HEALTHCHECK")
+	f.StringArrayVar(&m.LogOpts, "log-opt", nil, "log driver options of json-file: max-size=SIZE (rotate the log at SIZE: 10m, 1g), max-file=N (keep N files, default 1)")
 }
 
 // config records the health check, as Docker's CLI makes it
@@ -110,7 +114,15 @@ func (m *MonitorOpts) hostConfig(hc *container.HostConfig) error {
 		return errors.New("conflicting options: cannot specify both --restart and --rm")
 	}
 	hc.RestartPolicy = p
-	return nil
+	// --log-opt K=V as Docker's CLI reads it (ConvertKVStringsToMap);
+	// the json-file driver, the only one, checks them.
+	hc.LogConfig = container.LogConfig{Type: "json-file", Config: map[string]string{}}
+	for _, kv := range m.LogOpts {
+		k, v, _ := strings.Cut(kv, "=")
+		hc.LogConfig.Config[k] = v
+	}
+	_, err = logs.ParseRotation(hc.LogConfig.Config)
+	return err
 }
 
 // ParseRestartPolicy reads --restart NAME[:MAX-RETRIES].

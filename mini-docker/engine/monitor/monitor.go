@@ -50,17 +50,18 @@ func Run(root, id string) int {
 		report(err.Error())
 		return 125
 	}
-	logf, err := os.OpenFile(c.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	// Each stream through a pipe into the json-file log (package logs),
+	// rotated as --log-opt says: exec.Cmd copies them, and Wait returns
+	// once both have ended.
+	rot, _ := logs.ParseRotation(c.HostConfig.LogConfig.Config) // checked by create
+	lf, err := logs.Open(c.LogPath, rot)
 	if err != nil {
 		report(err.Error())
 		e.FinishFailed(c)
 		return 125
 	}
-	// Each stream through a pipe into the json-file log (package logs):
-	// exec.Cmd copies them, and Wait returns once both have ended.
-	lf := logs.NewFile(logf)
 	stdout, stderr := lf.Stream("stdout"), lf.Stream("stderr")
-	defer logf.Close()
+	defer lf.Close()
 	st, err := openStreams(e, c)
 	if err != nil {
 		report(err.Error())

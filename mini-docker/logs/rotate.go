@@ -1,0 +1,117 @@
+package logs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	units "github.com/docker/go-units"
+)
+
+// Rotation is json-file's --log-opt max-size and max-file: once the log
+// holds MaxSize bytes, it becomes PATH.1 (PATH.1 becomes PATH.2, ...,
+// up to MaxFiles files in all) and a new PATH begins; with one file, the
+// log starts again empty. MaxSize 0 never rotates.
+type Rotation struct {
+	MaxSize  int64
+	MaxFiles int
+}
+
+// ParseRotation reads --log-opt's options for json-file, with Docker's
+// words for what it refuses (moby's daemon/logger/jsonfilelog).
+func ParseRotation(opts map[string]string) (Rotation, error) {
+	r := Rotation{MaxFiles: 1}
+	for k, v := range opts {
+		switch k {
+		case "max-size":
+			n, err := units.FromHumanSize(v)
+			if err != nil {
+				return r, fmt.Errorf("failed to initialize logging driver: %w", err)
+			}
+			if n <= 0 {
+				return r, errors.New("failed to initialize logging driver: max-size must be a positive number")
+			}
+			r.MaxSize = n
+		case "max-file":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return r, fmt.Errorf("failed to initialize logging driver: %w", err)
+			}
+			if n < 1 {
+				return r, errors.New("failed to initialize logging driver: max-file cannot be less than 1")
+			}
+			r.MaxFiles = n
+		case "compress", "labels", "labels-regex", "env", "env-regex", "tag":
+			return r, fmt.Errorf("log opt '%s' of the json-file log driver is not supported by mini-docker", k)
+		default:
+			return r, fmt.Errorf("unknown log opt '%s' for json-file log driver", k)
+		}
+	}
+	return r, nil
+}
+
+// Open opens the log at path for appending, rotated as r says.
+func Open(path string, r Rotation) (*File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	lf := &File{f: f, file: f, path: path, rot: r}
+	if st, err := f.Stat(); err == nil {
+		lf.size = st.Size()
+	}
+	return lf, nil
+}
+
+// Close closes the file Open opened.
+func (f *File) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.file == nil {
+		return nil
+	}
+	return f.file.Close()
+}
+
+// rotate moves the full log aside (PATH.N-1 to PATH.N, ..., PATH to
+// PATH.1) and opens a new, empty PATH, as Docker's json-file does
+// before the write that would go past max-size. The caller holds f.mu.
+func (f *File) rotate() error {
+	f.file.Close()
+	for i := f.rot.MaxFiles - 1; i > 1; i-- {
+		os.Rename(rotated(f.path, i-1), rotated(f.path, i))
+	}
+	if f.rot.MaxFiles > 1 {
+		if err := os.Rename(f.path, rotated(f.path, 1)); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("rotate %s: %w", f.path, err)
+		}
+	}
+	nf, err := os.OpenFile(f.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_TRUNC, 0o640)
+	if err != nil {
+		return fmt.Errorf("rotate %s: %w", f.path, err)
+	}
+	f.f, f.file, f.size = nf, nf, 0
+	return nil
+}
+
+// rotated is the name of the log's i-th older file: PATH.i.
+func rotated(path string, i int) string { return path + "." + strconv.Itoa(i) }
+
+// olderEntries are the entries of the rotated files of the log at path,
+// oldest first (PATH.N ... PATH.1), for a read from the start.
+func olderEntries(path string) []Entry {
+	var files []string
+	for i := 1; ; i++ {
+		if _, err := os.Stat(rotated(path, i)); err != nil {
+			break
+		}
+		files = append(files, rotated(path, i))
+	}
+	var out []Entry
+	for i := len(files) - 1; i >= 0; i-- {
+		es, _, _ := ReadJSONLines[Entry](files[i], 0)
+		out = append(out, es...)
+	}
+	return out
+}
