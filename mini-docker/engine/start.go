@@ -18,6 +18,7 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/launch"
 	"mini-docker/mini-docker/engine/portmap"
+	"mini-docker/mini-docker/engine/restart"
 	"mini-docker/mini-docker/initlayer"
 	"mini-docker/mini-docker/logs"
 	"mini-docker/mini-docker/networks"
@@ -326,6 +327,7 @@ func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, err
 	cur.State.ExitCode = code
 	cur.State.OOMKilled = oom
 	cur.State.FinishedAt = time.Now().UTC()
+	restart.Mark(cur) // --restart: "restarting" at once, in the same save
 	if err := e.Store.Save(cur); err != nil {
 		return code, err
 	}

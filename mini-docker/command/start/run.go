@@ -50,6 +50,10 @@ func Run(root string, args []string) error {
 	if err != nil {
 		return RunError(err)
 	}
+	var wake chan os.Signal
+	if !o.Detach && !ct.HostConfig.RestartPolicy.IsNone() {
+		wake = restart.Wake()
+	}
 	code, err := e.Start(ct, engine.Attach{Detach: o.Detach, Stdin: o.Interactive, TTY: o.TTY})
 	if err != nil {
 		if o.Rm {
@@ -65,8 +69,8 @@ func Run(root string, args []string) error {
 	}
 	// --restart in the foreground: as Docker's CLI, run returns the
 	// first exit's code, and a monitor takes the container on.
-	if !ct.HostConfig.RestartPolicy.IsNone() {
-		if _, err := restart.After(e.Store, ct.ID, monitor.StartAgain(e)); err != nil {
+	if wake != nil {
+		if _, err := restart.After(e.Store, ct.ID, wake, monitor.StartAgain(e)); err != nil {
 			return RunError(err)
 		}
 	}

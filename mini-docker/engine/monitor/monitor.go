@@ -50,6 +50,10 @@ func Run(root, id string) int {
 		report(err.Error())
 		return 125
 	}
+	var wake chan os.Signal
+	if !c.HostConfig.RestartPolicy.IsNone() {
+		wake = restart.Wake()
+	}
 	// Each stream through a pipe into the json-file log (package logs),
 	// rotated as --log-opt says: exec.Cmd copies them, and Wait returns
 	// once both have ended.
@@ -118,9 +122,9 @@ func Run(root, id string) int {
 	}
 	code, _ = e.Finish(c, ws)
 	st.hub.End(code)
-	if !c.HostConfig.RestartPolicy.IsNone() {
+	if wake != nil {
 		// --restart: after the back-off, a new monitor runs the container again.
-		restart.After(e.Store, c.ID, StartAgain(e))
+		restart.After(e.Store, c.ID, wake, StartAgain(e))
 	}
 	return 0
 }

@@ -1,13 +1,14 @@
 // Package restart is docker run --restart in mini-docker's terms. When
-// a container's process ends, whoever waited for it (its monitor, or
-// the foreground run) calls After: Decide says whether the policy
-// restarts it and after how long (Docker's restart manager, moby's
-// restartmanager: 100 ms, doubled at each restart up to a minute, back
-// to 100 ms once the container had run 10 s), the wait is recorded as
-// Docker's state "restarting", and the container is started again
-// through the engine, with a monitor of its own, as `start` would.
-// `stop` ends the loop: Cancel records the manual stop and wakes a
-// waiting monitor with SIGTERM. Lesson 09 shows it.
+// a container's process ends, the engine records its end and, in the
+// same save, Mark: Decide says whether the policy restarts it and after
+// how long (Docker's restart manager, moby's restartmanager: 100 ms,
+// doubled at each restart up to a minute, back to 100 ms once the
+// container had run 10 s), and the wait is recorded as Docker's state
+// "restarting". Whoever waited for it (its monitor, or the foreground
+// run) then calls After, which starts it again through the engine, with
+// a monitor of its own, as `start` would. `stop` ends the loop: Cancel
+// records the manual stop and wakes a waiting monitor with SIGTERM.
+// Lesson 09 shows it.
 package restart
 
 import (
@@ -57,22 +58,41 @@ func Decide(p container.RestartPolicy, count int, prev time.Duration, code int, 
 	return false, delay
 }
 
-// After applies c's restart policy once its process has ended and its
-// end is recorded: it waits out the back-off in state "restarting",
-// then starts c again with start (the engine's Start, by the policy).
-// It reports whether c was restarted; a stop during the wait ends it
-// with c exited.
-func After(s *container.Store, id string, start func(*container.Container) error) (bool, error) {
-	// A stop wakes the wait with SIGTERM (Cancel); listening before the
-	// state says "restarting" means no stop can find us deaf.
-	wake := make(chan os.Signal, 1)
-	signal.Notify(wake, syscall.SIGTERM)
-	defer signal.Stop(wake)
-	delay, ok, err := begin(s, id)
-	if !ok || err != nil {
-		return false, err
+// Wake is where a stop's SIGTERM wakes a back-off (Cancel sends it):
+// the process that waits for the container listens before the container
+// can end, so that no stop finds it deaf.
+func Wake() chan os.Signal {
+	w := make(chan os.Signal, 1)
+	signal.Notify(w, syscall.SIGTERM)
+	return w
+}
+
+// Mark decides, when c's end is being recorded (engine.Finish, under
+// c's lock, so that no command sees it exited in between), whether its
+// policy restarts it, and records the wait: Docker's "restarting" state
+// (Running and Restarting both true, no process) and one more restart.
+func Mark(c *container.Container) {
+	ran := c.State.FinishedAt.Sub(c.State.StartedAt)
+	restart, delay := Decide(c.HostConfig.RestartPolicy, c.RestartCount, c.Runtime.RestartDelay, c.State.ExitCode, c.Runtime.ManuallyStopped, ran)
+	if !restart || c.HostConfig.AutoRemove {
+		return
 	}
-	t := time.NewTimer(delay)
+	c.RestartCount++
+	c.Runtime.RestartDelay = delay
+	c.State.Status = container.Restarting
+	c.State.Running, c.State.Restarting = true, true
+}
+
+// After carries out what Mark recorded, once c's end is recorded: it
+// waits out the back-off (or until wake), then starts c again with start
+// (the engine's Start, by the policy). It reports whether c was
+// restarted; a stop during the wait ends it with c exited.
+func After(s *container.Store, id string, wake <-chan os.Signal, start func(*container.Container) error) (bool, error) {
+	c, err := s.Load(id)
+	if err != nil || !c.State.Restarting {
+		return false, nil
+	}
+	t := time.NewTimer(c.Runtime.RestartDelay)
 	select {
 	case <-t.C:
 	case <-wake:
@@ -127,26 +147,6 @@ func Cancel(s *container.Store, c *container.Container) *container.Container {
 
 func monitorAlive(c *container.Container) bool {
 	return c.Runtime.MonitorPid != 0 && container.Alive(c.Runtime.MonitorPid, c.Runtime.MonitorStart)
-}
-
-// begin decides, and records the wait: Docker's "restarting" state
-// (Running and Restarting both true, no process) and one more restart.
-func begin(s *container.Store, id string) (time.Duration, bool, error) {
-	c, l, err := s.LockLoad(id)
-	if err != nil {
-		return 0, false, nil // removed (--rm, rm -f)
-	}
-	defer l.Unlock()
-	ran := c.State.FinishedAt.Sub(c.State.StartedAt)
-	restart, delay := Decide(c.HostConfig.RestartPolicy, c.RestartCount, c.Runtime.RestartDelay, c.State.ExitCode, c.Runtime.ManuallyStopped, ran)
-	if !restart || c.State.Status != container.Exited {
-		return 0, false, nil
-	}
-	c.RestartCount++
-	c.Runtime.RestartDelay = delay
-	c.State.Status = container.Restarting
-	c.State.Running, c.State.Restarting = true, true
-	return delay, true, s.Save(c)
 }
 
 // end records c as exited (its exit code kept), no longer restarting.
