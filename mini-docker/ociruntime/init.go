@@ -75,7 +75,7 @@ func readInitConfig() (*initConfig, error) {
 }
 
 // prepare is everything that can fail before start: the cgroup
-// namespace, hostname, sysctls, the root and its mounts, rlimits, the
+// namespace, hostname, sysctls, the root and its mounts, the
 // terminal, and the command looked up.
 func prepare(cfg *initConfig) error {
 	s := cfg.Spec
@@ -107,9 +107,6 @@ func prepare(cfg *initConfig) error {
 		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*s.Process.OOMScoreAdj)), 0); err != nil {
 			return fmt.Errorf("oom_score_adj: %w", err)
 		}
-	}
-	if err := rlimit.Set(s.Process.Rlimits); err != nil {
-		return err
 	}
 	if hasNewNS(s, specs.NetworkNamespace) {
 		if err := loopbackUp(); err != nil {
@@ -196,6 +193,12 @@ func finish(cfg *initConfig) error {
 	}
 	if p.User.Umask != nil {
 		unix.Umask(int(*p.User.Umask))
+	}
+	// The rlimits last, with CAP_SYS_RESOURCE still held: an RLIMIT_AS
+	// of 1 GiB set earlier starved this Go process itself ("fatal error:
+	// runtime: out of memory" in runtime-tools' process_rlimits).
+	if err := rlimit.Set(p.Rlimits); err != nil {
+		return err
 	}
 	if prog != nil && !p.NoNewPrivileges {
 		if err := seccomp.Install(prog, nil); err != nil {
