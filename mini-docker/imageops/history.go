@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/docker/go-units"
@@ -51,16 +52,38 @@ func History(img *Image) ([]HistoryRow, error) {
 	return rows, nil
 }
 
-// dirSize adds up the sizes of the regular files under dir (what the
-// layer adds to the disk, as Docker's SIZE column).
+// UnpackedSize is docker images' SIZE of an image with these layers:
+// the layers as unpacked on disk (moby sums each layer's unpacked
+// files), not the compressed blobs.
+func UnpackedSize(layerDirs []string) int64 {
+	var n int64
+	for _, d := range layerDirs {
+		n += dirSize(d)
+	}
+	return n
+}
+
+// dirSize is what an unpacked layer adds to the disk, as moby's
+// overlay2 counts it (directory.Size, its layers' SIZE): every file but
+// directories, symbolic links by their length, a hard-linked inode once.
 func dirSize(dir string) int64 {
 	var n int64
+	seen := map[uint64]bool{}
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
+		if err != nil || d.IsDir() {
+			return nil
 		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			if seen[st.Ino] {
+				return nil
+			}
+			seen[st.Ino] = true
+		}
+		n += fi.Size()
 		return nil
 	})
 	return n

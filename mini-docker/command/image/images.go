@@ -12,6 +12,7 @@ import (
 	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/filters"
 	"mini-docker/mini-docker/formatter"
+	"mini-docker/mini-docker/imageops"
 	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
 )
@@ -79,7 +80,7 @@ func list(s *store.Store) ([]entry, error) {
 	}
 	var out []entry
 	for _, img := range imgs {
-		r := formatter.ImageRow{Repository: "<none>", Tag: "<none>", ID: img.ID.String(), Digest: img.Digest.String(), Size: img.Size}
+		r := formatter.ImageRow{Repository: "<none>", Tag: "<none>", ID: img.ID.String(), Digest: img.Digest.String(), Size: imageops.UnpackedSize(img.LayerDirs)}
 		if ref, err := reference.Parse(img.Ref); err == nil {
 			r.Repository = ref.FamiliarName()
 			if ref.Tag != "" {
