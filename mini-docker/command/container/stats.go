@@ -153,7 +153,7 @@ func read(h *cgroup.Host, ct *state.Container) sample {
 		s.cpuUsec = st.CPU.UsageUsec
 	}
 	if st.Memory != nil {
-		s.mem, s.memLimit = int64(st.Memory.Current), st.Memory.Limit
+		s.mem, s.memLimit = int64(usageNoCache(g.Paths(), st.Memory.Current)), st.Memory.Limit
 	}
 	if s.memLimit <= 0 {
 		var si unix.Sysinfo_t
@@ -169,6 +169,26 @@ func read(h *cgroup.Host, ct *state.Container) sample {
 	s.rx, s.tx = netBytes(ct.State.Pid)
 	s.read, s.write = blockBytes(g.Paths())
 	return s
+}
+
+// usageNoCache is docker stats' MEM USAGE: the group's usage less the
+// page cache the kernel drops first (docker's CLI,
+// calculateMemUsageUnixNoCache: memory.stat's total_inactive_file on v1,
+// inactive_file on v2).
+func usageNoCache(paths map[string]string, usage uint64) uint64 {
+	file, key := filepath.Join(paths["memory"], "memory.stat"), "total_inactive_file"
+	if d, ok := paths[""]; ok {
+		file, key = filepath.Join(d, "memory.stat"), "inactive_file"
+	}
+	b, _ := os.ReadFile(file)
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, " "); ok && k == key {
+			if n, err := strconv.ParseUint(v, 10, 64); err == nil && n < usage {
+				return usage - n
+			}
+		}
+	}
+	return usage
 }
 
 // systemUsec is the host's CPU time so far (/proc/stat's first line, all
