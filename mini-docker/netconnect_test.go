@@ -240,6 +240,18 @@ func TestChosenAddressAndDefaultRoute(t *testing.T) {
 	if out, _, _ := h.md("exec", "roam", "ping", "-c", "1", "-W", "5", "10.84.0.1"); !strings.Contains(out, "1 packets received") {
 		t.Errorf("roam pinging its new gateway: %q", out)
 	}
+	// Connected again, running, to the network it was run on: its
+	// neighbours know its name again, and its stop gives the address back.
+	h.must("network", "connect", "lab", "roam")
+	ip := strings.TrimSpace(h.must("inspect", "-f", "{{.NetworkSettings.Networks.lab.IPAddress}}", "roam"))
+	h.eventually("fixed", "cat /etc/hosts", ip+"\troam\n")
+	h.must("stop", "-t", "0", "roam")
+	if out, _, _ := h.md("exec", "fixed", "cat", "/etc/hosts"); strings.Contains(out, "roam") {
+		t.Errorf("fixed's /etc/hosts after roam stopped: %q", out)
+	}
+	if _, errOut, code := h.md("run", "--rm", "--network", "lab", "--ip", ip, ref, "true"); code != 0 {
+		t.Errorf("roam's address %s after its stop: exit %d %q (not given back?)", ip, code, errOut)
+	}
 	h.must("rm", "-f", "fixed", "roam")
 	h.must("network", "rm", "lab", "lab2")
 	if got := h.rules(); got != before {

@@ -183,6 +183,13 @@ func (s *Store) Wire(cs *container.Store, c *container.Container, n *Network, ex
 		}
 	}()
 	ep.IPAddress, ep.IPPrefixLen, ep.Gateway, ep.MacAddress = ip.String(), prefix.Bits(), gw.String(), v.PeerMAC.String()
+	if n.Name == PrimaryNetwork(c) {
+		// The network c was run on, connected again after a disconnect:
+		// the engine's lease and veth stand for it again, so that its
+		// members learn c's name (Attached) and c's stop gives the
+		// address back, as after a start.
+		c.Runtime.HostVeth, c.Runtime.Lease = v.Host, addr.String()
+	}
 	if len(leases) == 0 { // n's first container: its rules are not there yet
 		if err = s.SyncFirewall(ex); err != nil {
 			return err
