@@ -54,45 +54,13 @@ func Run(root, id string) int {
 	if !c.HostConfig.RestartPolicy.IsNone() {
 		wake = restart.Wake()
 	}
-	// Each stream through a pipe into the json-file log (package logs),
-	// rotated as --log-opt says: exec.Cmd copies them, and Wait returns
-	// once both have ended.
-	rot, _ := logs.ParseRotation(c.HostConfig.LogConfig.Config) // checked by create
-	lf, err := logs.Open(c.LogPath, rot)
+	l, err := start(e, c)
 	if err != nil {
 		report(err.Error())
-		e.FinishFailed(c)
 		return 125
 	}
-	stdout, stderr := lf.Stream("stdout"), lf.Stream("stderr")
-	defer lf.Close()
-	st, err := openStreams(e, c)
-	if err != nil {
-		report(err.Error())
-		e.FinishFailed(c)
-		return 125
-	}
-	var stdin io.Reader
-	if st.stdin != nil {
-		stdin = st.stdin
-	}
-	tty := c.Config.Tty
-	r, err := launch.Start(c, stdin, st.output(stdout, attach.Stdout), st.output(stderr, attach.Stderr), tty)
-	if st.stdin != nil {
-		st.stdin.Close() // the container has its own copy
-	}
-	if err != nil {
-		report(err.Error())
-		e.FinishFailed(c)
-		st.hub.End(125)
-		return 125
-	}
-	var ttyDone chan struct{}
-	if tty {
-		ttyDone, _ = st.terminal(r.Sock, c, st.output(stdout, attach.Stdout)) // no terminal: the chain failed first, Watch says so
-	}
-	cmd := r.Cmd
-	pid, started := r.Watch(e.Timings)
+	defer l.log.Close()
+	pid, started := l.r.Watch(e.Timings)
 	if pid != 0 {
 		e.MarkRunning(c, pid)
 	}
@@ -103,30 +71,81 @@ func Run(root, id string) int {
 	}
 	idleGC()
 	shrink()
-	cmd.Wait()
+	l.r.Cmd.Wait()
 	close(stopHealth)
 	<-healthDone
-	if ttyDone != nil {
-		<-ttyDone
+	ws := l.ended()
+	if code := launch.WaitCode(ws); !started && (code == 125 || code == 126 || code == 127) {
+		report("exit " + strconv.Itoa(code))
+	} else {
+		report("ok") // it ran (if it never said so, it was quick)
 	}
-	stdout.Close()
-	stderr.Close()
-	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	code := launch.WaitCode(ws)
-	if !started {
-		if code == 125 || code == 126 || code == 127 {
-			report("exit " + strconv.Itoa(code))
-		} else {
-			report("ok") // it ran, and was quick
-		}
-	}
-	code, _ = e.Finish(c, ws)
-	st.hub.End(code)
+	code, _ := e.Finish(c, ws)
+	l.st.hub.End(code)
 	if wake != nil {
 		// --restart: after the back-off, a new monitor runs the container again.
 		restart.After(e.Store, c.ID, wake, StartAgain(e))
 	}
 	return 0
+}
+
+// launched is a container started under the monitor: its chain, and
+// the log and attach streams its output goes through.
+type launched struct {
+	r              *launch.Started
+	st             *streams
+	log            *logs.File
+	stdout, stderr io.WriteCloser
+	ttyDone        chan struct{} // with a terminal: closed when its copying ends
+}
+
+// start opens c's log and attach streams and starts its chain. Each
+// stream goes through a pipe into the json-file log (package logs),
+// rotated as --log-opt says: exec.Cmd copies them, and Wait returns once
+// both have ended. On failure c is recorded as failed to start (125).
+func start(e *engine.Engine, c *container.Container) (*launched, error) {
+	rot, _ := logs.ParseRotation(c.HostConfig.LogConfig.Config) // checked by create
+	lf, err := logs.Open(c.LogPath, rot)
+	if err != nil {
+		e.FinishFailed(c)
+		return nil, err
+	}
+	l := &launched{log: lf, stdout: lf.Stream("stdout"), stderr: lf.Stream("stderr")}
+	if l.st, err = openStreams(e, c); err != nil {
+		lf.Close()
+		e.FinishFailed(c)
+		return nil, err
+	}
+	var stdin io.Reader
+	if l.st.stdin != nil {
+		stdin = l.st.stdin
+	}
+	tty := c.Config.Tty
+	l.r, err = launch.Start(c, stdin, l.st.output(l.stdout, attach.Stdout), l.st.output(l.stderr, attach.Stderr), tty)
+	if l.st.stdin != nil {
+		l.st.stdin.Close() // the container has its own copy
+	}
+	if err != nil {
+		lf.Close()
+		e.FinishFailed(c)
+		l.st.hub.End(125)
+		return nil, err
+	}
+	if tty {
+		l.ttyDone, _ = l.st.terminal(l.r.Sock, c, l.st.output(l.stdout, attach.Stdout)) // no terminal: the chain failed first, Watch says so
+	}
+	return l, nil
+}
+
+// ended waits for the output's copying to end once the chain has been
+// waited for, and returns how it ended.
+func (l *launched) ended() syscall.WaitStatus {
+	if l.ttyDone != nil {
+		<-l.ttyDone
+	}
+	l.stdout.Close()
+	l.stderr.Close()
+	return l.r.Cmd.ProcessState.Sys().(syscall.WaitStatus)
 }
 
 // StartAgain is the start a restart policy asks for (package
