@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"mini-docker/internal/cli"
@@ -182,7 +183,9 @@ func macFor(lease string) string {
 }
 
 // networks is the state root's networks.
-func (e *Engine) networks() *networks.Store { return &networks.Store{Root: e.Root} }
+func (e *Engine) networks() *networks.Store {
+	return &networks.Store{Root: e.Root, Vethctl: filepath.Join(e.Tools.Dir, "vethctl")}
+}
 
 // syncFirewall makes the host's NAT and isolation rules those of the
 // networks that have containers now (the last one gone: none of ours).

@@ -172,7 +172,7 @@ func (s *Store) Wire(cs *container.Store, c *container.Container, n *Network, ex
 		return err
 	}
 	v := network.Veth{Host: ConnectedVeth(c, n), Peer: peer, NS: network.Named(c.Runtime.Netns), Addr: pool.CIDR(ip), PeerMAC: network.MACFor(ip), Bridge: Bridge(n)}
-	ex.Argv("vethctl", "create", v.Host, v.Peer, "--netns", c.Runtime.Netns, "--addr", v.Addr.String(), "--mac", v.PeerMAC.String(), "--bridge", v.Bridge)
+	ex.Argv(s.vethctl(), "create", v.Host, v.Peer, "--netns", c.Runtime.Netns, "--addr", v.Addr.String(), "--mac", v.PeerMAC.String(), "--bridge", v.Bridge)
 	undo, err := network.CreateVeth(v, nil)
 	if err != nil {
 		return err
@@ -294,7 +294,7 @@ func (s *Store) Disconnect(cs *container.Store, c *container.Container, n *Netwo
 // returns its address to n's pool; emptied says n has no container left.
 func (s *Store) unwire(c *container.Container, n *Network, veth string, ex *explain.Printer) (emptied bool, err error) {
 	if _, err := net.InterfaceByName(veth); err == nil && veth != "" {
-		ex.Argv("vethctl", "delete", veth)
+		ex.Argv(s.vethctl(), "delete", veth)
 		if err := network.DeleteLink(veth, nil); err != nil {
 			return false, err
 		}
@@ -304,7 +304,7 @@ func (s *Store) unwire(c *container.Container, n *Network, veth string, ex *expl
 		return false, err
 	}
 	prefix, _ := Subnet(n)
-	ex.Argv("vethctl", "ipam", "release", c.ID, "--subnet", prefix.String(), "--root", s.Root)
+	ex.Argv(s.vethctl(), "ipam", "release", c.ID, "--subnet", prefix.String(), "--root", s.Root)
 	if err := pool.Release(c.ID); err != nil {
 		return false, err
 	}

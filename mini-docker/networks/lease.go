@@ -55,7 +55,7 @@ func (s *Store) Lease(n *Network, id string, ep *container.EndpointSetting, ex *
 	if err != nil {
 		return nil, err
 	}
-	argv := []string{"vethctl", "ipam", "alloc", id, "--subnet", prefix.String(), "--gateway", gw.String()}
+	argv := []string{s.vethctl(), "ipam", "alloc", id, "--subnet", prefix.String(), "--gateway", gw.String()}
 	want := WantedIP(ep)
 	if want != nil {
 		argv = append(argv, "--ip", want.String())
@@ -79,7 +79,7 @@ func (s *Store) Release(id, lease string, ex *explain.Printer) error {
 	if _, n, err := net.ParseCIDR(lease); err == nil {
 		sn = n.String()
 	}
-	ex.Argv("vethctl", "ipam", "release", id, "--subnet", sn, "--root", s.Root)
+	ex.Argv(s.vethctl(), "ipam", "release", id, "--subnet", sn, "--root", s.Root)
 	pool, err := ipam.OpenSubnet(s.Root, sn, "")
 	if err == nil {
 		err = pool.Release(id)

@@ -36,6 +36,18 @@ func (e *NotFoundError) Error() string { return "network " + e.Ref + " not found
 // Store is the networks of one state root.
 type Store struct {
 	Root string
+	// Vethctl is the program --explain's lines name for the steps done
+	// in-process (ipam alloc and release, create, delete): vethctl's path
+	// when the engine runs them, so that its printed script runs as it
+	// is; "vethctl" (found on PATH) when empty.
+	Vethctl string
+}
+
+func (s *Store) vethctl() string {
+	if s.Vethctl != "" {
+		return s.Vethctl
+	}
+	return "vethctl"
 }
 
 func (s *Store) dir() string { return filepath.Join(s.Root, "networks") }

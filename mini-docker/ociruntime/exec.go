@@ -219,5 +219,9 @@ func cmdExecInit(_ *Runtime, _ []string) error {
 	if _, err := cli.LookPath(p.Args[0], p.Env); err != nil {
 		return err
 	}
-	return finish(cfg)
+	l, err := lastSteps(cfg.Spec)
+	if err != nil {
+		return err
+	}
+	return l.finish(p)
 }

@@ -46,6 +46,10 @@ func cmdInit(_ *Runtime, _ []string) error {
 	if err == nil {
 		err = prepare(cfg)
 	}
+	var l *last
+	if err == nil {
+		l, err = lastSteps(cfg.Spec)
+	}
 	if err != nil {
 		fmt.Fprintf(status, "%v\n", err)
 		return cli.WithCode(err, 125)
@@ -60,7 +64,7 @@ func cmdInit(_ *Runtime, _ []string) error {
 	unix.Write(fifo, []byte("0"))
 	unix.Close(fifo)
 	unix.Close(proc)
-	return finish(cfg)
+	return l.finish(cfg.Spec.Process)
 }
 
 func readInitConfig() (*initConfig, error) {
@@ -176,21 +180,36 @@ func withHome(env []string, uid int) []string {
 	return append(env, "HOME="+home)
 }
 
+// last is what the steps after start need, made before it: the
+// compiled filter and the capability sets. Compiling the filter is the
+// slow part; done before "ready", a signal sent once start has returned
+// meets the command (or, for an instant, this process), not a runtime
+// still compiling (runtime-tools' killsig), and a bad filter fails
+// create, as runc's does.
+type last struct {
+	prog *seccomp.Program
+	cs   caps.Spec
+}
+
+func lastSteps(s *specs.Spec) (*last, error) {
+	prog, err := compileSeccomp(s)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := convert.CapsSpec(s.Process)
+	if err != nil {
+		return nil, err
+	}
+	return &last{prog, cs}, nil
+}
+
 // finish is the last steps, after start: the filter, the user and
 // capabilities (capctl's order), and the exec. With no_new_privs the
 // filter comes last, as runc does, so that as few system calls as
 // possible run under it; without it, the filter must be loaded while
 // CAP_SYS_ADMIN is still held.
-func finish(cfg *initConfig) error {
-	p := cfg.Spec.Process
-	prog, err := compileSeccomp(cfg.Spec)
-	if err != nil {
-		return err
-	}
-	cs, err := convert.CapsSpec(p)
-	if err != nil {
-		return err
-	}
+func (l *last) finish(p *specs.Process) error {
+	prog, cs := l.prog, l.cs
 	if p.User.Umask != nil {
 		unix.Umask(int(*p.User.Umask))
 	}
@@ -214,7 +233,7 @@ func finish(cfg *initConfig) error {
 		}
 	}
 	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
-	err = cli.Exec(p.Args, p.Env)
+	err := cli.Exec(p.Args, p.Env)
 	return cli.WithCode(err, cli.CodeOf(err))
 }
 
