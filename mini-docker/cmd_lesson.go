@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"mini-docker/internal/cli"
-	"mini-docker/internal/lessoncheck"
+	_ "mini-docker/internal/lessoncheck" // the lessons' exercises register themselves
+	"mini-docker/internal/lessoncheck/exercise"
 )
 
 // cmdLesson is `mini-docker lesson list|check`: the workshop's exercises
@@ -55,15 +56,15 @@ func cmdLessonList(args []string) error {
 	if f.NArg() > 0 {
 		return cli.Usagef(tool+" lesson list", "no arguments expected")
 	}
-	path, err := lessoncheck.ProgressPath()
+	path, err := exercise.ProgressPath()
 	if err != nil {
 		return err
 	}
-	p, err := lessoncheck.LoadProgress(path)
+	p, err := exercise.LoadProgress(path)
 	if err != nil {
 		return err
 	}
-	lesson, passed, all := "", 0, lessoncheck.All()
+	lesson, passed, all := "", 0, exercise.All()
 	for _, e := range all {
 		if l, _, _ := strings.Cut(e.ID, "."); l != lesson {
 			lesson = l
@@ -90,7 +91,7 @@ func cmdLessonCheck(args []string) error {
 	if f.NArg() != 1 {
 		return cli.Usagef(tool+" lesson check", "want one exercise, like 03.2 (see 'mini-docker lesson list')")
 	}
-	e, err := lessoncheck.Find(f.Arg(0))
+	e, err := exercise.Find(f.Arg(0))
 	if err != nil {
 		return cli.WithCode(err, 1)
 	}
@@ -99,13 +100,13 @@ func cmdLessonCheck(args []string) error {
 			return err
 		}
 	}
-	rs := e.Run(lessoncheck.NewState(*dir), f.Explainer())
-	lessoncheck.Print(os.Stdout, e, rs)
-	if !lessoncheck.Passed(rs) {
+	rs := e.Run(exercise.NewState(*dir), f.Explainer())
+	exercise.Print(os.Stdout, e, rs)
+	if !exercise.Passed(rs) {
 		return cli.ExitCode(1)
 	}
-	if path, err := lessoncheck.ProgressPath(); err == nil {
-		if err := lessoncheck.MarkPassed(path, e.ID, time.Now()); err != nil {
+	if path, err := exercise.ProgressPath(); err == nil {
+		if err := exercise.MarkPassed(path, e.ID, time.Now()); err != nil {
 			fmt.Fprintf(os.Stderr, "mini-docker lesson: %v\n", err)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 func init() {
 	register(
 		&Exercise{ID: "01.1", Title: "Escape a plain chroot with your own program", Checks: func(s *State) []Check {
-			secret, jail, mine, out := s.path("secret.txt"), s.path("jail"), s.path("jail/myescape"), s.path("escaped.txt")
+			secret, jail, mine, out := s.Path("secret.txt"), s.Path("jail"), s.Path("jail/myescape"), s.Path("escaped.txt")
 			return []Check{
 				{What: "secret.txt is outside the jail", Cmd: "cat " + secret,
 					Hint: `echo "only on the host" > secret.txt`,
@@ -31,7 +31,7 @@ func init() {
 			}
 		}},
 		&Exercise{ID: "01.2", Title: "Show that pivot_root stops it", Checks: func(s *State) []Check {
-			jail := s.path("jail")
+			jail := s.Path("jail")
 			p := &procSearch{what: "running with " + jail + " as its root, in a mount namespace of its own", stages: []func(p probe.Proc) error{
 				func(p probe.Proc) error {
 					if probe.OwnNS(p.PID, "mnt") && probe.SameFile(fmt.Sprintf("/proc/%d/root", p.PID), jail) {
@@ -53,9 +53,9 @@ func init() {
 				{What: "the host's root file system is gone from its mount table", Cmd: "cat /proc/PID/mountinfo",
 					Hint: "after pivot_root . old, detach the old root: umount -l /old",
 					Test: p.stage(2)},
-				{What: "jail/pivoted.txt shows your escape failing after the pivot", Cmd: "cat " + s.path("jail/pivoted.txt"),
+				{What: "jail/pivoted.txt shows your escape failing after the pivot", Cmd: "cat " + s.Path("jail/pivoted.txt"),
 					Hint: "run /myescape /usr/bin/cat $PWD/secret.txt > /pivoted.txt 2>&1 inside the pivoted jail, before the sleep",
-					Test: func() error { return probe.FileContains(s.path("jail/pivoted.txt"), "No such file or directory") }},
+					Test: func() error { return probe.FileContains(s.Path("jail/pivoted.txt"), "No such file or directory") }},
 			}
 		}},
 	)

@@ -32,7 +32,7 @@ func init() {
 			}
 		}},
 		&Exercise{ID: "02.2", Title: "A namespace that outlives its processes", Checks: func(s *State) []Check {
-			file := s.path("uts-ns")
+			file := s.Path("uts-ns")
 			return []Check{
 				{What: "uts-ns is a UTS namespace bound to a file", Cmd: "findmnt " + file,
 					Hint: "touch uts-ns && /usr/bin/unshare --uts=uts-ns hostname persist",

@@ -13,9 +13,9 @@ import (
 func init() {
 	register(
 		&Exercise{ID: "03.1", Title: "A memory limit, by hand, and the OOM kill it causes", Checks: func(s *State) []Check {
-			g := filepath.Join(s.cgroupDir("memory"), "mine-mem")
+			g := filepath.Join(s.CgroupDir("memory"), "mine-mem")
 			limit, events, key := g+"/memory.limit_in_bytes", g+"/memory.oom_control", "oom_kill"
-			if s.v2() {
+			if s.V2() {
 				limit, events = g+"/memory.max", g+"/memory.events"
 			}
 			return []Check{
@@ -29,7 +29,7 @@ func init() {
 			}
 		}},
 		&Exercise{ID: "03.2", Title: "Cap a fork bomb at 50 tasks", Checks: func(s *State) []Check {
-			g := filepath.Join(s.cgroupDir("pids"), "mine")
+			g := filepath.Join(s.CgroupDir("pids"), "mine")
 			return []Check{
 				{What: "a group mine exists in the pids tree", Cmd: "ls -d " + g,
 					Hint: "mkdir " + g, Test: func() error { return probe.IsDir(g) }},
@@ -44,10 +44,10 @@ func init() {
 			}
 		}},
 		&Exercise{ID: "03.3", Title: "Freeze a process without a signal", Checks: func(s *State) []Check {
-			g := filepath.Join(s.cgroupDir("freezer"), "mine-frozen")
+			g := filepath.Join(s.CgroupDir("freezer"), "mine-frozen")
 			state := Check{What: "the group is frozen", Cmd: "cat " + g + "/freezer.state",
 				Hint: "echo FROZEN > " + g + "/freezer.state", Test: func() error { return probe.FileIs(g+"/freezer.state", "FROZEN") }}
-			if s.v2() {
+			if s.V2() {
 				state = Check{What: "the group is frozen", Cmd: "grep frozen " + g + "/cgroup.events",
 					Hint: "echo 1 > " + g + "/cgroup.freeze", Test: func() error { return atLeast(g+"/cgroup.events", "frozen", 1) }}
 			}

@@ -17,7 +17,7 @@ import (
 func init() {
 	register(
 		&Exercise{ID: "04.1", Title: "Hide a lower file with a whiteout you make by hand", Checks: func(s *State) []Check {
-			d := s.path("wh")
+			d := s.Path("wh")
 			return []Check{
 				{What: "wh/lower/gone.txt is a file of the lower layer", Cmd: "ls -l " + d + "/lower/gone.txt",
 					Hint: "mkdir -p wh/lower wh/upper wh/work wh/merged && echo bye > wh/lower/gone.txt",
@@ -32,7 +32,7 @@ func init() {
 			}
 		}},
 		&Exercise{ID: "04.2", Title: "Replace a lower directory with an opaque one", Checks: func(s *State) []Check {
-			d := s.path("op")
+			d := s.Path("op")
 			return []Check{
 				{What: "op/lower/dir holds files", Cmd: "ls " + d + "/lower/dir",
 					Hint: "mkdir -p op/lower/dir op/upper/dir op/work op/merged && touch op/lower/dir/old1 op/lower/dir/old2",

@@ -99,8 +99,8 @@ func checks0602(s *State) []Check {
 			Hint: "drop it before the exec: capsh --drop=cap_chown -- -c '...'", Test: p.stage(1)},
 		{What: "it keeps every other capability", Cmd: "capsh --decode=$(awk '/CapBnd/ {print $2}' /proc/PID/status)",
 			Hint: "drop CAP_CHOWN and nothing else", Test: p.stage(2)},
-		{What: "chown.txt shows a chown refused", Cmd: "cat " + s.path("chown.txt"),
+		{What: "chown.txt shows a chown refused", Cmd: "cat " + s.Path("chown.txt"),
 			Hint: "in the same shell, before the sleep: touch f; chown 65534 f 2> chown.txt",
-			Test: func() error { return probe.FileContains(s.path("chown.txt"), "Operation not permitted") }},
+			Test: func() error { return probe.FileContains(s.Path("chown.txt"), "Operation not permitted") }},
 	}
 }

@@ -20,7 +20,7 @@ func init() {
 
 // checks0701 are exercise 07.1's checks.
 func checks0701(s *State) []Check {
-	file := s.path("no-mkdir.json")
+	file := s.Path("no-mkdir.json")
 	var prog *seccomp.Program
 	var arch *seccomp.Arch
 	load := func() error {
@@ -83,13 +83,13 @@ func checks0701(s *State) []Check {
 				}
 				return nil
 			}},
-		{What: "mkdir.txt shows mkdir refused under it, and no folder forbidden was made", Cmd: "cat " + s.path("mkdir.txt") + "; ls -d " + s.path("forbidden"),
+		{What: "mkdir.txt shows mkdir refused under it, and no folder forbidden was made", Cmd: "cat " + s.Path("mkdir.txt") + "; ls -d " + s.Path("forbidden"),
 			Hint: "seccompctl run --profile no-mkdir.json -- mkdir forbidden 2> mkdir.txt",
 			Test: func() error {
-				if err := probe.FileContains(s.path("mkdir.txt"), "Operation not permitted"); err != nil {
+				if err := probe.FileContains(s.Path("mkdir.txt"), "Operation not permitted"); err != nil {
 					return err
 				}
-				return absent(s.path("forbidden"))
+				return absent(s.Path("forbidden"))
 			}},
 	}
 }

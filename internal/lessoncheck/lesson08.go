@@ -25,7 +25,7 @@ func init() {
 
 // checks0801 are exercise 08.1's checks.
 func checks0801(s *State) []Check {
-	d := s.path("bb")
+	d := s.Path("bb")
 	var m ocispec.Manifest
 	manifest := func() error {
 		b, err := os.ReadFile(d + "/manifest.json")
@@ -72,7 +72,7 @@ func checks0801(s *State) []Check {
 
 // checks0802 are exercise 08.2's checks.
 func checks0802(s *State) []Check {
-	root := s.path("bb/rootfs")
+	root := s.Path("bb/rootfs")
 	p := &procSearch{what: "running with bb/rootfs as its root", stages: []func(p probe.Proc) error{
 		func(p probe.Proc) error {
 			if !probe.SameFile(fmt.Sprintf("/proc/%d/root", p.PID), root) {

@@ -22,7 +22,7 @@ func init() {
 					Hint: "unshare --pid", Test: p.stage(1)},
 				{What: "its root is an overlay mount", Cmd: "awk '$5 == \"/\"' /proc/PID/mountinfo",
 					Hint: "overlay mount --lower $LOWER --upper hand/diff --work hand/work hand/merged, then chroot --pivot ... hand/merged", Test: p.stage(2)},
-				{What: "its memory cgroup limits it to 64 MiB", Cmd: "cat /proc/PID/cgroup; cat " + s.cgroupDir("memory") + "/GROUP/" + memLimitFile(s),
+				{What: "its memory cgroup limits it to 64 MiB", Cmd: "cat /proc/PID/cgroup; cat " + s.CgroupDir("memory") + "/GROUP/" + memLimitFile(s),
 					Hint: "cgroupctl create hand --memory 64m, and cgroupctl exec --name hand -- ... in the chain", Test: p.stage(3)},
 				{What: "it has Docker's default capabilities (CapEff 00000000a80425fb)", Cmd: "grep CapEff /proc/PID/status",
 					Hint: "capctl run --docker-default -- ...", Test: p.stage(4)},
@@ -46,7 +46,7 @@ func init() {
 					Hint: "--memory 32m", Test: func() error {
 						return p.also(1, func(pr probe.Proc) error { return memLimit(s, pr, 32<<20) })
 					}},
-				{What: "its pids limit is 20", Cmd: "cat " + s.cgroupDir("pids") + "/GROUP/pids.max",
+				{What: "its pids limit is 20", Cmd: "cat " + s.CgroupDir("pids") + "/GROUP/pids.max",
 					Hint: "--pids-limit 20", Test: func() error {
 						return p.also(1, func(pr probe.Proc) error {
 							g, err := groupOf(s, pr.PID, "pids")
@@ -124,7 +124,7 @@ func (s *procSearch) also(n int, f func(p probe.Proc) error) error {
 
 // memLimitFile is the name of the memory limit file on this host.
 func memLimitFile(s *State) string {
-	if s.v2() {
+	if s.V2() {
 		return "memory.max"
 	}
 	return "memory.limit_in_bytes"
@@ -154,9 +154,9 @@ func groupOf(s *State, pid int, ctrl string) (string, error) {
 	if err != nil {
 		return "", probe.NotThere(err)
 	}
-	path, ok := probe.GroupIn(string(b), ctrl, s.v2())
+	path, ok := probe.GroupIn(string(b), ctrl, s.V2())
 	if !ok {
 		return "", fmt.Errorf("process %d has no %s group", pid, ctrl)
 	}
-	return filepath.Join(s.cgroupDir(ctrl), path), nil
+	return filepath.Join(s.CgroupDir(ctrl), path), nil
 }

@@ -21,7 +21,7 @@ import (
 func init() {
 	register(
 		&Exercise{ID: "11.1", Title: "Build an image without a Dockerfile", Checks: func(s *State) []Check {
-			d := s.path("img")
+			d := s.Path("img")
 			var m ocispec.Manifest
 			var c ocispec.Image
 			manifest := func() error {
@@ -85,9 +85,9 @@ func init() {
 				{What: "mini-docker's store names an image ex11:1", Cmd: "jq '.manifests[].annotations' " + store + "/index.json",
 					Hint: "name it in img/index.json (org.opencontainers.image.ref.name: ex11:1), then tar -C img -cf img.tar . && mini-docker load -i img.tar",
 					Test: func() error { return storeNames(store, "ex11:1") }},
-				{What: "ran.txt holds what it printed", Cmd: "cat " + s.path("ran.txt"),
+				{What: "ran.txt holds what it printed", Cmd: "cat " + s.Path("ran.txt"),
 					Hint: "mini-docker run --rm --network none ex11:1 > ran.txt",
-					Test: func() error { return probe.FileContains(s.path("ran.txt"), "made without a Dockerfile") }},
+					Test: func() error { return probe.FileContains(s.Path("ran.txt"), "made without a Dockerfile") }},
 			}
 		}},
 	)

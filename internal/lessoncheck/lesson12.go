@@ -85,7 +85,7 @@ func exNet() (*networks.Network, error) {
 
 // runningOn finds a running container attached to ex-net.
 func runningOn(name string) (*container.Container, error) {
-	c, err := running(name)
+	c, err := probe.Running(name)
 	if err != nil {
 		return nil, err
 	}

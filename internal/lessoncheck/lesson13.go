@@ -26,11 +26,11 @@ func init() {
 					Test: func() error { return probe.FileIs(filepath.Join(vols.Data("exvol"), "note"), "kept") }},
 				{What: "a container ex-reader is running", Cmd: "mini-docker ps --filter name=ex-reader",
 					Hint: "mini-docker run -d --name ex-reader -v exvol:/data:ro IMAGE sleep 300",
-					Test: func() error { _, err := running("ex-reader"); return err }},
+					Test: func() error { _, err := probe.Running("ex-reader"); return err }},
 				{What: "its /data is the volume's folder, bound", Cmd: "grep ' /data ' /proc/PID/mountinfo",
 					Hint: "-v exvol:/data (a NAME, not a path, before the colon: a named volume)",
 					Test: func() error {
-						m, err := mountIn("ex-reader", "/data")
+						m, err := probe.MountIn("ex-reader", "/data")
 						if err != nil {
 							return err
 						}
@@ -42,7 +42,7 @@ func init() {
 				{What: "it is read-only there", Cmd: "grep ' /data ' /proc/PID/mountinfo",
 					Hint: "-v exvol:/data:ro",
 					Test: func() error {
-						m, err := mountIn("ex-reader", "/data")
+						m, err := probe.MountIn("ex-reader", "/data")
 						if err == nil && !probe.HasOpt(m.Opts, "ro") {
 							err = fmt.Errorf("it is mounted %s", m.Opts)
 						}
@@ -54,11 +54,11 @@ func init() {
 			return []Check{
 				{What: "a container ex-tmp is running", Cmd: "mini-docker ps --filter name=ex-tmp",
 					Hint: "mini-docker run -d --name ex-tmp --tmpfs /scratch:size=8m IMAGE sleep 300",
-					Test: func() error { _, err := running("ex-tmp"); return err }},
+					Test: func() error { _, err := probe.Running("ex-tmp"); return err }},
 				{What: "its /scratch is a tmpfs of 8 MiB", Cmd: "grep ' /scratch ' /proc/PID/mountinfo",
 					Hint: "--tmpfs /scratch:size=8m",
 					Test: func() error {
-						m, err := mountIn("ex-tmp", "/scratch")
+						m, err := probe.MountIn("ex-tmp", "/scratch")
 						if err != nil {
 							return err
 						}
@@ -69,17 +69,17 @@ func init() {
 					}},
 				{What: "its /srv/hello.txt is your hello.txt, copied in", Cmd: "cmp hello.txt /proc/PID/root/srv/hello.txt",
 					Hint: "echo hi > hello.txt; mini-docker cp hello.txt ex-tmp:/srv/",
-					Test: inContainer("ex-tmp", func(pid int) error {
-						return sameContent(s.path("hello.txt"), fmt.Sprintf("/proc/%d/root/srv/hello.txt", pid))
+					Test: probe.InContainer("ex-tmp", func(pid int) error {
+						return sameContent(s.Path("hello.txt"), fmt.Sprintf("/proc/%d/root/srv/hello.txt", pid))
 					})},
 				{What: "ex-hostname in your folder holds ex-tmp's host name, copied out", Cmd: "cat ex-hostname",
 					Hint: "mini-docker cp ex-tmp:/etc/hostname ex-hostname",
-					Test: inContainer("ex-tmp", func(pid int) error {
+					Test: probe.InContainer("ex-tmp", func(pid int) error {
 						name, err := probe.HostnameOf(pid)
 						if err != nil {
 							return err
 						}
-						return probe.FileIs(s.path("ex-hostname"), name)
+						return probe.FileIs(s.Path("ex-hostname"), name)
 					})},
 			}
 		}},

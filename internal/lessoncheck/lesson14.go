@@ -21,7 +21,7 @@ func init() {
 				{What: "a container ex-api has the label made-by=curl", Cmd: "mini-docker inspect -f '{{.Config.Labels}}' ex-api",
 					Hint: `POST /v1.41/containers/create?name=ex-api with a body that holds "Labels": {"made-by": "curl"}`,
 					Test: func() error {
-						c, err := record("ex-api")
+						c, err := probe.Record("ex-api")
 						if err == nil && c.Config.Labels["made-by"] != "curl" {
 							err = fmt.Errorf("its labels are %v", c.Config.Labels)
 						}
@@ -29,7 +29,7 @@ func init() {
 					}},
 				{What: "it is running", Cmd: "mini-docker ps --filter name=ex-api",
 					Hint: "POST /v1.41/containers/ex-api/start (curl -X POST: the start has no body)",
-					Test: func() error { _, err := running("ex-api"); return err }},
+					Test: func() error { _, err := probe.Running("ex-api"); return err }},
 			}
 		}},
 		&Exercise{ID: "14.2", Title: "The docker CLI, pointed at mini-docker", Checks: func(s *State) []Check {
@@ -37,10 +37,10 @@ func init() {
 				serving(s),
 				{What: "mini-docker runs a container ex-cli", Cmd: "mini-docker ps --filter name=ex-cli",
 					Hint: "export DOCKER_HOST=unix://$PWD/ex.sock; docker run -d --name ex-cli ... IMAGE sleep 300",
-					Test: func() error { _, err := running("ex-cli"); return err }},
+					Test: func() error { _, err := probe.Running("ex-cli"); return err }},
 				{What: "its process has GREETING=hello in its environment", Cmd: "tr '\\0' '\\n' < /proc/PID/environ",
 					Hint: "docker run -e GREETING=hello",
-					Test: inContainer("ex-cli", func(pid int) error {
+					Test: probe.InContainer("ex-cli", func(pid int) error {
 						b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
 						if err != nil {
 							return probe.NotThere(err)
@@ -50,9 +50,9 @@ func init() {
 						}
 						return nil
 					})},
-				{What: "its memory limit is 32 MiB", Cmd: "cat /proc/PID/cgroup; cat " + s.cgroupDir("memory") + "/GROUP/" + memLimitFile(s),
+				{What: "its memory limit is 32 MiB", Cmd: "cat /proc/PID/cgroup; cat " + s.CgroupDir("memory") + "/GROUP/" + memLimitFile(s),
 					Hint: "docker run -m 32m",
-					Test: inContainer("ex-cli", func(pid int) error { return memLimit(s, probe.Proc{PID: pid}, 32<<20) })},
+					Test: probe.InContainer("ex-cli", func(pid int) error { return memLimit(s, probe.Proc{PID: pid}, 32<<20) })},
 			}
 		}},
 	)
@@ -61,7 +61,7 @@ func init() {
 // serving checks that mini-docker serve listens on ex.sock in the
 // scratch folder.
 func serving(s *State) Check {
-	sock := s.path("ex.sock")
+	sock := s.Path("ex.sock")
 	return Check{What: "mini-docker serve listens on ex.sock in your folder", Cmd: "ss -xlp | grep " + sock,
 		Hint: "mini-docker serve -H unix://$PWD/ex.sock 2> serve.log &",
 		Test: func() error {

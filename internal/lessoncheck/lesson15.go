@@ -80,7 +80,7 @@ func init() {
 				{What: "the runtime (--root state) runs ex2 from ex-bundle", Cmd: "mini-docker runtime --root state state ex2",
 					Hint: "mini-docker runtime --root state create --bundle ex-bundle ex2, then start ex2 (the process must keep running: sleep 300)",
 					Test: func() error { _, err := runtimeContainer(s, "ex2"); return err }},
-				{What: "the kernel holds its process to 32 MiB", Cmd: "cat /proc/PID/cgroup; cat " + s.cgroupDir("memory") + "/GROUP/" + memLimitFile(s),
+				{What: "the kernel holds its process to 32 MiB", Cmd: "cat /proc/PID/cgroup; cat " + s.CgroupDir("memory") + "/GROUP/" + memLimitFile(s),
 					Hint: "the runtime writes config.json's limit into the container's memory group: was ex2 created after the change?",
 					Test: func() error {
 						st, err := runtimeContainer(s, "ex2")
@@ -97,7 +97,7 @@ func init() {
 // bundleSpec reads ex-bundle/config.json as the runtime spec's type.
 func bundleSpec(s *State) (*specs.Spec, error) {
 	var sp specs.Spec
-	if err := readJSON(s.path("ex-bundle/config.json"), &sp); err != nil {
+	if err := readJSON(s.Path("ex-bundle/config.json"), &sp); err != nil {
 		return nil, err
 	}
 	return &sp, nil
@@ -109,12 +109,12 @@ func bundleSpec(s *State) (*specs.Spec, error) {
 // process: its start time is the one recorded) and started (the
 // exec.fifo that create leaves is gone).
 func runtimeContainer(s *State, id string) (*ociruntime.State, error) {
-	dir := filepath.Join(s.path("state"), id)
+	dir := filepath.Join(s.Path("state"), id)
 	var st ociruntime.State
 	if err := readJSON(filepath.Join(dir, "state.json"), &st); err != nil {
 		return nil, err
 	}
-	if !probe.SameFile(st.Bundle, s.path("ex-bundle")) {
+	if !probe.SameFile(st.Bundle, s.Path("ex-bundle")) {
 		return nil, fmt.Errorf("%s was made from %s", id, st.Bundle)
 	}
 	if !container.Alive(st.Pid, st.PidStart) {

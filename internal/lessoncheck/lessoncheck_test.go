@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"mini-docker/internal/lessoncheck/exercise"
 	"mini-docker/internal/lessoncheck/probe"
 	"mini-docker/internal/lessonrun"
 	"mini-docker/internal/testenv"
@@ -48,7 +49,7 @@ func TestExercisesMatchTheirFiles(t *testing.T) {
 			if !strings.HasPrefix(filepath.Base(f), id[:2]+"-") {
 				t.Errorf("%s: exercise %s is in another lesson's file", f, id)
 			}
-			e, err := Find(id)
+			e, err := exercise.Find(id)
 			if err != nil {
 				t.Errorf("%s: %s has no checks: %v", f, id, err)
 				continue
@@ -62,7 +63,7 @@ func TestExercisesMatchTheirFiles(t *testing.T) {
 		}
 	}
 	perLesson := map[string]int{}
-	for _, e := range All() {
+	for _, e := range exercise.All() {
 		if !inFiles[e.ID] {
 			t.Errorf("exercise %s has checks but no section in lessons/exercises/", e.ID)
 		}
@@ -88,17 +89,17 @@ func TestExercisesMatchTheirFiles(t *testing.T) {
 func TestNothingDoneFails(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("MINI_DOCKER_ROOT", filepath.Join(dir, ".mini-docker"))
-	s := NewState(dir)
+	s := exercise.NewState(dir)
 	hostWide := map[string]bool{"03": true, "09": true, "10": true}
-	for _, e := range All() {
+	for _, e := range exercise.All() {
 		rs := e.Run(s, nil)
 		var out bytes.Buffer
-		Print(&out, e, rs)
+		exercise.Print(&out, e, rs)
 		text := out.String()
 		switch {
-		case Passed(rs) && !hostWide[e.ID[:2]]:
+		case exercise.Passed(rs) && !hostWide[e.ID[:2]]:
 			t.Errorf("%s passes in an empty folder:\n%s", e.ID, text)
-		case Passed(rs):
+		case exercise.Passed(rs):
 			t.Logf("%s passes: another run holds what it looks for on the host", e.ID)
 		case !strings.Contains(text, "✗ ") || !strings.Contains(text, "  hint: ") || !strings.HasSuffix(text, " checks pass\n"):
 			t.Errorf("%s prints:\n%s", e.ID, text)
@@ -113,34 +114,34 @@ func TestNothingDoneFails(t *testing.T) {
 
 func TestFind(t *testing.T) {
 	for _, id := range []string{"03.2", "3.2"} {
-		if e, err := Find(id); err != nil || e.ID != "03.2" {
-			t.Errorf("Find(%q) = %v, %v", id, e, err)
+		if e, err := exercise.Find(id); err != nil || e.ID != "03.2" {
+			t.Errorf("exercise.Find(%q) = %v, %v", id, e, err)
 		}
 	}
-	if _, err := Find("99.1"); err == nil {
-		t.Error("Find(99.1) found something")
+	if _, err := exercise.Find("99.1"); err == nil {
+		t.Error("exercise.Find(99.1) found something")
 	}
 }
 
 func TestProgress(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "lessons.json")
-	p, err := LoadProgress(path)
+	p, err := exercise.LoadProgress(path)
 	if err != nil || len(p.Passed) != 0 {
 		t.Fatalf("no file: %v, %v", p, err)
 	}
 	now := time.Date(2026, 12, 3, 4, 0, 0, 0, time.UTC)
-	if err := MarkPassed(path, "03.2", now); err != nil {
+	if err := exercise.MarkPassed(path, "03.2", now); err != nil {
 		t.Fatal(err)
 	}
-	if err := MarkPassed(path, "03.2", now.Add(time.Hour)); err != nil {
+	if err := exercise.MarkPassed(path, "03.2", now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	p, err = LoadProgress(path)
+	p, err = exercise.LoadProgress(path)
 	if err != nil || !p.Passed["03.2"].Equal(now) || len(p.Passed) != 1 {
 		t.Fatalf("after two passes: %v, %v", p, err)
 	}
 	os.WriteFile(path, []byte("{not json"), 0o644)
-	if _, err := LoadProgress(path); err == nil {
+	if _, err := exercise.LoadProgress(path); err == nil {
 		t.Error("a broken progress file loads")
 	}
 }

@@ -1,4 +1,4 @@
-package lessoncheck
+package probe
 
 import (
 	"fmt"
@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"mini-docker/internal/cli"
-	"mini-docker/internal/lessoncheck/probe"
 	"mini-docker/mini-docker/container"
 )
 
@@ -14,15 +13,15 @@ import (
 // (in the state root the learner's commands use, $MINI_DOCKER_ROOT),
 // then the kernel's view of the container's process.
 
-// record finds mini-docker's record of container name.
-func record(name string) (*container.Container, error) {
+// Record finds mini-docker's record of container name.
+func Record(name string) (*container.Container, error) {
 	return (&container.Store{Root: cli.StateRoot()}).Find(name)
 }
 
-// running finds mini-docker's container name, running, with its process
+// Running finds mini-docker's container name, running, with its process
 // alive.
-func running(name string) (*container.Container, error) {
-	c, err := record(name)
+func Running(name string) (*container.Container, error) {
+	c, err := Record(name)
 	if err != nil {
 		return nil, err
 	}
@@ -35,11 +34,11 @@ func running(name string) (*container.Container, error) {
 	return c, nil
 }
 
-// inContainer is a check's test that runs f on the first process of
+// InContainer is a check's test that runs f on the first process of
 // mini-docker's running container name.
-func inContainer(name string, f func(pid int) error) func() error {
+func InContainer(name string, f func(pid int) error) func() error {
 	return func() error {
-		c, err := running(name)
+		c, err := Running(name)
 		if err != nil {
 			return err
 		}
@@ -47,21 +46,21 @@ func inContainer(name string, f func(pid int) error) func() error {
 	}
 }
 
-// mountIn returns the topmost mount at point in the mount table of
+// MountIn returns the topmost mount at point in the mount table of
 // container name's process.
-func mountIn(name, point string) (probe.Mount, error) {
-	c, err := running(name)
+func MountIn(name, point string) (Mount, error) {
+	c, err := Running(name)
 	if err != nil {
-		return probe.Mount{}, err
+		return Mount{}, err
 	}
-	ms, err := probe.MountsOf(strconv.Itoa(c.State.Pid))
+	ms, err := MountsOf(strconv.Itoa(c.State.Pid))
 	if err != nil {
-		return probe.Mount{}, err
+		return Mount{}, err
 	}
 	for i := len(ms) - 1; i >= 0; i-- {
 		if ms[i].Point == point {
 			return ms[i], nil
 		}
 	}
-	return probe.Mount{}, fmt.Errorf("nothing is mounted on %s in %s", point, name)
+	return Mount{}, fmt.Errorf("nothing is mounted on %s in %s", point, name)
 }

@@ -1,4 +1,4 @@
-package lessoncheck
+package exercise
 
 import (
 	"encoding/json"
