@@ -70,6 +70,8 @@ vet:
 	  if [ -n "$$out" ]; then echo "no package comment (say which lesson it belongs to):"; echo "$$out"; exit 1; fi
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	# No function over 80 lines, no package over 2,000 (tests and generated files aside).
+	$(GO) run ./internal/codesize
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

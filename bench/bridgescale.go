@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"mini-docker/bench/proc"
 	"os/exec"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ func BenchBridgeScale(e *Env, r *report.Report) error {
 		return fmt.Errorf("a first start on the bridge: %v", err)
 	}
 	before := e.Snap()
-	wall, ids, errs := parallelLimit(n, 2*time.Minute, func(i int) (*exec.Cmd, func(*exec.Cmd) error) {
+	wall, ids, errs := proc.ParallelLimit(n, 2*time.Minute, func(i int) (*exec.Cmd, func(*exec.Cmd) error) {
 		cmd := exec.Command(e.MD(), "--root", e.Root, "run", "-d", "--name", fmt.Sprintf("mdb-bscale-%d", i), e.Ref, "sleep", "600")
 		return cmd, e.startInNetns
 	})
@@ -64,7 +65,7 @@ func BenchBridgeScale(e *Env, r *report.Report) error {
 	r.Add(report.Row{Bench: bench, Subject: fmt.Sprintf("mini-docker rm -f of the %d", len(started)), Unit: "ms", Value: ms(rm)})
 	var leak []string
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		if leak = Leaks(before, e.Snap()); len(leak) == 0 || time.Now().After(deadline) {
+		if leak = proc.Leaks(before, e.Snap()); len(leak) == 0 || time.Now().After(deadline) {
 			break
 		}
 	}

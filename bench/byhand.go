@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"mini-docker/bench/proc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,7 +26,7 @@ func BenchByHand(e *Env, r *report.Report) error {
 	cmd := exec.Command(e.MD(), "--root", e.Root, "run", "--rm", "--explain", "--network", "none", e.Ref, "true")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if err := runTimeout(cmd, startHost, time.Minute); err != nil {
+	if err := proc.RunTimeout(cmd, proc.StartHost, time.Minute); err != nil {
 		return fmt.Errorf("run --explain: %v\n%s", err, stderr.String())
 	}
 	setup, chain, teardown := splitExplain(stderr.String())

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"mini-docker/bench/proc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -233,4 +234,23 @@ func (e *Env) snapshotBin() error {
 	e.SourceBin = e.Opt.Bin
 	e.Opt.Bin = dst
 	return nil
+}
+
+// Cmd is one command hyperfine times (package proc).
+type Cmd = proc.Cmd
+
+// timer times commands in e: its scratch folder, its state root, its
+// namespace playing the host.
+func (e *Env) timer() proc.Timer {
+	return proc.Timer{Tmp: e.Tmp, Root: e.Root, StartInNetns: e.startInNetns, Logf: logf}
+}
+
+// Hyperfine times c in e (proc.Timer.Hyperfine).
+func Hyperfine(e *Env, c Cmd, warmup, runs int) ([]float64, error) {
+	return e.timer().Hyperfine(c, warmup, runs)
+}
+
+// Interleaved times a and b in alternating rounds in e (proc.Timer.Interleaved).
+func Interleaved(e *Env, a, b Cmd, runs, rounds int) (as, bs []float64, err error) {
+	return e.timer().Interleaved(a, b, runs, rounds)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"mini-docker/bench/proc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,7 +73,7 @@ func BenchStop(e *Env, r *report.Report) error {
 	md := e.MD()
 	defer exec.Command(md, "--root", e.Root, "rm", "-f", "mdb-stop").Run()
 	mdS, err := Hyperfine(e, Cmd{Name: "mini-docker stop",
-		Prepare: shellJoin([]string{"sh", "-c", fmt.Sprintf("%[1]s --root %[2]s rm -f mdb-stop >/dev/null 2>&1; %[1]s --root %[2]s run -d --network none --name mdb-stop %[3]s sleep 600 >/dev/null", md, e.Root, e.Ref)}),
+		Prepare: proc.ShellJoin([]string{"sh", "-c", fmt.Sprintf("%[1]s --root %[2]s rm -f mdb-stop >/dev/null 2>&1; %[1]s --root %[2]s run -d --network none --name mdb-stop %[3]s sleep 600 >/dev/null", md, e.Root, e.Ref)}),
 		Argv:    []string{md, "--root", e.Root, "stop", "-t", "1", "mdb-stop"}}, w, n)
 	if err != nil {
 		return err
@@ -85,7 +86,7 @@ func BenchStop(e *Env, r *report.Report) error {
 	}
 	defer e.dockerRemove(r, bench, []string{"mdb-stop"})
 	dS, err := Hyperfine(e, Cmd{Name: "docker stop",
-		Prepare: shellJoin([]string{"sh", "-c", fmt.Sprintf("docker rm -f mdb-stop >/dev/null 2>&1; docker run -d --network none --name mdb-stop %s sleep 600 >/dev/null", e.Ref)}),
+		Prepare: proc.ShellJoin([]string{"sh", "-c", fmt.Sprintf("docker rm -f mdb-stop >/dev/null 2>&1; docker run -d --network none --name mdb-stop %s sleep 600 >/dev/null", e.Ref)}),
 		Argv:    []string{"docker", "stop", "-t", "1", "mdb-stop"}}, w, e.runs(10, 3))
 	if err != nil {
 		return err
@@ -156,15 +157,15 @@ func (e *Env) dockerDetached() (string, error) {
 // left (rm -f returns before the last shims are gone), and says in the
 // table what it removed and what, if anything, stayed.
 func (e *Env) dockerRemove(r *report.Report, bench string, ids []string) {
-	ids = dockerIDs(ids)
+	ids = proc.DockerIDs(ids)
 	if len(ids) == 0 {
 		return
 	}
 	exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
 	left, shims := ids, 0
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		left = dockerStillThere(ids)
-		if shims = len(shimsOf(ids)); len(left) == 0 && shims == 0 {
+		left = proc.DockerStillThere(ids)
+		if shims = len(proc.ShimsOf(ids)); len(left) == 0 && shims == 0 {
 			break
 		}
 		if len(left) > 0 {
@@ -176,60 +177,4 @@ func (e *Env) dockerRemove(r *report.Report, bench string, ids []string) {
 		return
 	}
 	r.Finding("%s: after docker rm -f and 60 s, %d of its %d Docker container(s) and %d shim(s) were still there.", bench, len(left), len(ids), shims)
-}
-
-// dockerIDs resolves names and IDs to the full IDs of the containers
-// that exist.
-func dockerIDs(refs []string) []string {
-	if len(refs) == 0 {
-		return nil
-	}
-	// One call for all: it prints the IDs it found, and fails (ignored)
-	// for the ones it did not.
-	out, _ := exec.Command("docker", append([]string{"inspect", "--type", "container", "-f", "{{.Id}}"}, refs...)...).Output()
-	return strings.Fields(string(out))
-}
-
-// dockerStillThere returns the ids Docker still lists.
-func dockerStillThere(ids []string) []string {
-	out, _ := exec.Command("docker", "ps", "-aq", "--no-trunc").Output()
-	all := "\n" + string(out)
-	var left []string
-	for _, id := range ids {
-		if strings.Contains(all, "\n"+id) {
-			left = append(left, id)
-		}
-	}
-	return left
-}
-
-// shimsOf returns the PIDs of running containerd-shim-runc-v2 processes
-// whose command line names one of ids (the shim's -id flag).
-func shimsOf(ids []string) []int {
-	var pids []int
-	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, d := range dirs {
-		b, err := os.ReadFile(d)
-		if err != nil || !strings.Contains(string(b), "containerd-shim") {
-			continue
-		}
-		args := strings.Split(string(b), "\x00")
-		for i, a := range args {
-			if a == "-id" && i+1 < len(args) && contains(ids, args[i+1]) {
-				var pid int
-				fmt.Sscanf(filepath.Base(filepath.Dir(d)), "%d", &pid)
-				pids = append(pids, pid)
-			}
-		}
-	}
-	return pids
-}
-
-func contains(ids []string, s string) bool {
-	for _, id := range ids {
-		if id == s {
-			return true
-		}
-	}
-	return false
 }

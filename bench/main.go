@@ -16,6 +16,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"mini-docker/bench/proc"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,8 +114,8 @@ func run(o Options) error {
 		}
 		logf("   %s took %s", s.name, time.Since(t).Round(time.Second))
 	}
-	for name, n := range Failed {
-		rep.Finding("%s: %d of %d timed runs failed or hung (killed by PID after the time limit); they are left out of the medians.", name, n, Runs[name])
+	for name, n := range proc.Failed {
+		rep.Finding("%s: %d of %d timed runs failed or hung (killed by PID after the time limit); they are left out of the medians.", name, n, proc.Runs[name])
 	}
 	rep.Duration = time.Since(started).Round(time.Second).String()
 	md := rep.Markdown()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"mini-docker/bench/proc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +20,7 @@ var layerSplit = []string{"usr/bin", "usr/lib/x86_64-linux-gnu", "usr/share"}
 
 // BenchPull4 is benchmark 10: a cold pull of a 4-layer image (the debian
 // tree cut in four, about 140 MB unpacked: the layers download and unpack
-// in parallel), against skopeo copy + umoci unpack and docker pull.
+// in proc.Parallel), against skopeo copy + umoci unpack and docker pull.
 func BenchPull4(e *Env, r *report.Report) error {
 	const bench = "10 pull, cold, 4 layers"
 	ref, err := e.pushLayers4()
@@ -47,7 +48,7 @@ func BenchPull4(e *Env, r *report.Report) error {
 		return nil
 	}
 	defer exec.Command("docker", "rmi", "-f", ref).Run()
-	dk, err := Hyperfine(e, Cmd{Name: "docker pull (4 layers)", Limit: 2 * time.Minute, Prepare: shellJoin([]string{"sh", "-c", "docker rmi -f " + ref + " >/dev/null 2>&1 || true"}),
+	dk, err := Hyperfine(e, Cmd{Name: "docker pull (4 layers)", Limit: 2 * time.Minute, Prepare: proc.ShellJoin([]string{"sh", "-c", "docker rmi -f " + ref + " >/dev/null 2>&1 || true"}),
 		Argv: []string{"docker", "pull", "-q", ref}}, w, n)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"mini-docker/bench/proc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -156,16 +157,16 @@ func BenchStages(e *Env, r *report.Report) error {
 			var stderr bytes.Buffer
 			cmd := exec.Command(argv[0], argv[1:]...)
 			cmd.Stderr = &stderr
-			start := startHost
+			start := proc.StartHost
 			if net != "none" {
 				start = e.startInNetns
 			}
 			t := time.Now()
-			err := runTimeout(cmd, start, 5*time.Second)
+			err := proc.RunTimeout(cmd, start, 5*time.Second)
 			wall := ms(time.Since(t))
-			Runs["run --timings"]++
+			proc.Runs["run --timings"]++
 			if err != nil {
-				Failed["run --timings"]++
+				proc.Failed["run --timings"]++
 				logf("run --timings --network %s: %v\n%s", net, err, stderr.String())
 				continue
 			}
