@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mini-docker/internal/cli"
-	"mini-docker/internal/rlimit"
 	"mini-docker/mini-docker/engine/launch"
 	"mini-docker/mini-docker/inside"
 )
@@ -205,9 +204,6 @@ func cmdExecInit(_ *Runtime, _ []string) error {
 		return err
 	}
 	p := cfg.Spec.Process
-	if err := rlimit.Set(p.Rlimits); err != nil {
-		return err
-	}
 	if err := unix.Chdir(p.Cwd); err != nil {
 		return fmt.Errorf("chdir to %s: %w", p.Cwd, err)
 	}
