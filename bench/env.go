@@ -193,13 +193,17 @@ func (e *Env) setupDocker() {
 
 // removeContainers removes whatever containers a failed benchmark left
 // in the bench's root (inside the bench netns, where bridge ones live).
-func (e *Env) removeContainers() {
-	out, _ := exec.Command(e.MD(), "--root", e.Root, "ps", "-aq", "--no-trunc").Output()
+func (e *Env) removeContainers() { e.removeContainersOf(e.MD(), e.Root) }
+
+// removeContainersOf removes every container the mini-docker md holds
+// in the state root root.
+func (e *Env) removeContainersOf(md, root string) {
+	out, _ := exec.Command(md, "--root", root, "ps", "-aq", "--no-trunc").Output()
 	ids := strings.Fields(string(out))
 	if len(ids) == 0 {
 		return
 	}
-	e.RunInNetns(exec.Command(e.MD(), append([]string{"--root", e.Root, "rm", "-f"}, ids...)...))
+	e.RunInNetns(exec.Command(md, append([]string{"--root", root, "rm", "-f"}, ids...)...))
 }
 
 // removeIfUnmounted removes dir unless something is still mounted under
@@ -219,11 +223,21 @@ func removeIfUnmounted(dir string) {
 // Opt.Bin there (the tools find their siblings next to themselves).
 func (e *Env) snapshotBin() error {
 	dst := filepath.Join(e.Tmp, "bin")
+	if err := copyTools(e.Opt.Bin, dst); err != nil {
+		return err
+	}
+	e.SourceBin = e.Opt.Bin
+	e.Opt.Bin = dst
+	return nil
+}
+
+// copyTools copies the toolkit's programs from the folder src into dst.
+func copyTools(src, dst string) error {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err
 	}
 	for _, t := range toolNames {
-		b, err := os.ReadFile(filepath.Join(e.Opt.Bin, t))
+		b, err := os.ReadFile(filepath.Join(src, t))
 		if err != nil {
 			return err
 		}
@@ -231,8 +245,6 @@ func (e *Env) snapshotBin() error {
 			return err
 		}
 	}
-	e.SourceBin = e.Opt.Bin
-	e.Opt.Bin = dst
 	return nil
 }
 

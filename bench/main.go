@@ -29,7 +29,8 @@ func main() {
 	var o Options
 	flag.StringVar(&o.Bin, "bin", "bin", "folder holding the built toolkit (make build)")
 	flag.StringVar(&o.Out, "out", "bench/results", "folder the results are written to")
-	flag.StringVar(&o.Only, "only", "", "comma-separated benchmarks to run (start,bridge,stages,byhand,pull,overlay,scale,bridgescale,throughput,exec,stop,pull4,micro); default all")
+	flag.StringVar(&o.Only, "only", "", "comma-separated benchmarks to run (start,before,bridge,stages,byhand,pull,overlay,scale,bridgescale,throughput,exec,stop,pull4,micro); default all")
+	flag.StringVar(&o.Before, "before", os.Getenv("BENCH_BEFORE"), "folder holding an earlier build of the toolkit, timed against this one (benchmark \"before\"; also BENCH_BEFORE=DIR)")
 	flag.BoolVar(&o.Quick, "quick", os.Getenv("BENCH_QUICK") == "1", "fewer runs (also BENCH_QUICK=1)")
 	flag.BoolVar(&o.NoWrite, "no-write", false, "print the table but write no results file")
 	flag.DurationVar(&o.Hold, "hold", 0, "after setup, print the environment and wait this long (to explore by hand), then clean up")
@@ -43,6 +44,7 @@ func main() {
 // Options are the command line.
 type Options struct {
 	Bin, Out, Only string
+	Before         string
 	Quick, NoWrite bool
 	Hold           time.Duration
 }
@@ -87,6 +89,7 @@ func run(o Options) error {
 		fn   func(*Env, *report.Report) error
 	}{
 		{"start", BenchStart},
+		{"before", BenchBefore},
 		{"bridge", BenchBridge},
 		{"stages", BenchStages},
 		{"byhand", BenchByHand},

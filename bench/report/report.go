@@ -56,6 +56,15 @@ func (r *Report) Add(row Row) *Row {
 	return &row
 }
 
+// Again adds row once more, without its comparison and target, to be
+// compared with another row (mini-docker's start against runc, then
+// against Docker).
+func (r *Report) Again(row *Row) *Row {
+	c := *row
+	c.Versus, c.Ratio, c.Target, c.Status = "", 0, "", ""
+	return r.Add(c)
+}
+
 // Sample records samples under key and returns a row for them.
 func (r *Report) Sample(bench, subject, unit string, xs []float64) *Row {
 	r.Raw[bench+" | "+subject] = xs
@@ -87,7 +96,7 @@ func (row *Row) Vs(other *Row) *Row {
 
 // AtMost marks the target "ratio ≤ limit" met or not, with the gap.
 func (row *Row) AtMost(limit float64, what string) *Row {
-	row.Target = fmt.Sprintf("≤ %.2g× %s", limit, what)
+	row.Target = fmt.Sprintf("≤ %.3g× %s", limit, what)
 	if row.Ratio <= limit {
 		row.Status = "met"
 	} else {

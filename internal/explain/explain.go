@@ -36,14 +36,7 @@ func New(w io.Writer) *Printer {
 func (p *Printer) Enabled() bool { return p != nil }
 
 // Cmd prints one step: a shell command line, formatted like fmt.Sprintf.
-func (p *Printer) Cmd(format string, args ...any) {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "+ %s\n", fmt.Sprintf(format, args...))
-}
+func (p *Printer) Cmd(format string, args ...any) { p.line("+ ", format, args) }
 
 // Argv prints one step given as an argument vector, quoting each word
 // for the shell where it needs it.
@@ -56,13 +49,17 @@ func (p *Printer) Argv(argv ...string) {
 
 // Note prints a comment line ("# ...") that explains why the next step is
 // needed. Use it sparingly: the commands are the lesson.
-func (p *Printer) Note(format string, args ...any) {
+func (p *Printer) Note(format string, args ...any) { p.line("# ", format, args) }
+
+// line prints one line, prefix first, whole: lines of steps run on
+// several threads do not interleave.
+func (p *Printer) line(prefix, format string, args []any) {
 	if p == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "# %s\n", fmt.Sprintf(format, args...))
+	fmt.Fprintf(p.w, "%s%s\n", prefix, fmt.Sprintf(format, args...))
 }
 
 // File prints the command that writes content, a text file, to path:

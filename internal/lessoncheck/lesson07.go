@@ -41,15 +41,23 @@ func checks0701(s *State) []Check {
 		_, prog, err = seccomp.Build(p, seccomp.Options{Arch: arch})
 		return err
 	}
-	ret := func(name string) (string, error) {
-		if err := load(); err != nil {
-			return "", fmt.Errorf("the profile does not load")
+	// gets checks that the profile gives each of names the action want.
+	gets := func(want string, names ...string) func() error {
+		return func() error {
+			if err := load(); err != nil {
+				return fmt.Errorf("the profile does not load")
+			}
+			for _, n := range names {
+				r, err := seccomp.Check(prog, arch, n, nil)
+				if err != nil {
+					return err
+				}
+				if got := seccomp.RetString(r); got != want {
+					return fmt.Errorf("%s gets %s", n, got)
+				}
+			}
+			return nil
 		}
-		r, err := seccomp.Check(prog, arch, name, nil)
-		if err != nil {
-			return "", err
-		}
-		return seccomp.RetString(r), nil
 	}
 	return []Check{
 		{What: "no-mkdir.json is a seccomp profile", Cmd: "seccompctl dump " + file,
@@ -57,32 +65,10 @@ func checks0701(s *State) []Check {
 			Test: load},
 		{What: "it answers mkdir and mkdirat with EPERM", Cmd: "seccompctl check " + file + " mkdir; seccompctl check " + file + " mkdirat",
 			Hint: `a rule {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}: mkdir(1) calls mkdirat on most machines`,
-			Test: func() error {
-				for _, n := range []string{"mkdir", "mkdirat"} {
-					r, err := ret(n)
-					if err != nil {
-						return err
-					}
-					if r != "ERRNO(EPERM)" {
-						return fmt.Errorf("%s gets %s", n, r)
-					}
-				}
-				return nil
-			}},
+			Test: gets("ERRNO(EPERM)", "mkdir", "mkdirat")},
 		{What: "it allows everything else", Cmd: "seccompctl check " + file + " openat",
 			Hint: `"defaultAction": "SCMP_ACT_ALLOW", and no other rule`,
-			Test: func() error {
-				for _, n := range []string{"openat", "read", "write", "execve", "rmdir", "exit_group"} {
-					r, err := ret(n)
-					if err != nil {
-						return err
-					}
-					if r != "ALLOW" {
-						return fmt.Errorf("%s gets %s", n, r)
-					}
-				}
-				return nil
-			}},
+			Test: gets("ALLOW", "openat", "read", "write", "execve", "rmdir", "exit_group")},
 		{What: "mkdir.txt shows mkdir refused under it, and no folder forbidden was made", Cmd: "cat " + s.Path("mkdir.txt") + "; ls -d " + s.Path("forbidden"),
 			Hint: "seccompctl run --profile no-mkdir.json -- mkdir forbidden 2> mkdir.txt",
 			Test: func() error {

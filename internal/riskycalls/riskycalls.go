@@ -108,8 +108,8 @@ func Probes() []Probe {
 				_, _, e := unix.Syscall6(unix.SYS_REBOOT, 0, 0, 0, 0, 0, 0)
 				return errnoErr(e)
 			}},
-		{"file", "ordinary work: create, write, read back, rename, remove", tryFile},
-		{"dir", "ordinary work: mkdir and rmdir", tryDir},
+		{"file", "ordinary work: create, write, read back, rename, remove", inTempDir(tryFile)},
+		{"dir", "ordinary work: mkdir and rmdir", inTempDir(tryDir)},
 		{"process", "ordinary work: fork and exec a child, wait for it", tryProcess},
 		{"socket_unix", "ordinary work: a socketpair round trip", trySocketpair},
 		{"socket_inet", "ordinary work: a TCP socket", func() error { return trySocket(unix.AF_INET, unix.SOCK_STREAM) }},
@@ -153,12 +153,20 @@ func trySocket(family, typ int) error {
 	return unix.Close(fd)
 }
 
-func tryFile() error {
-	dir, err := os.MkdirTemp("", "riskycalls-")
-	if err != nil {
-		return err
+// inTempDir returns a probe that runs try in a temporary folder of its
+// own, removed afterwards.
+func inTempDir(try func(dir string) error) func() error {
+	return func() error {
+		dir, err := os.MkdirTemp("", "riskycalls-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		return try(dir)
 	}
-	defer os.RemoveAll(dir)
+}
+
+func tryFile(dir string) error {
 	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	if err := os.WriteFile(a, []byte("hello"), 0o600); err != nil {
 		return err
@@ -176,12 +184,7 @@ func tryFile() error {
 	return os.Remove(b)
 }
 
-func tryDir() error {
-	dir, err := os.MkdirTemp("", "riskycalls-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+func tryDir(dir string) error {
 	d := filepath.Join(dir, "d")
 	if err := os.Mkdir(d, 0o700); err != nil {
 		return err

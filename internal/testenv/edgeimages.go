@@ -3,7 +3,6 @@ package testenv
 import (
 	"archive/tar"
 	"bytes"
-	"encoding/json"
 	"runtime"
 	"strings"
 	"testing"
@@ -214,14 +213,12 @@ func PushZstdImage(t testing.TB, r *Registry) (string, []byte) {
 	created := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	cfg := ocispec.Image{Created: &created, Platform: ocispec.Platform{OS: "linux", Architecture: runtime.GOARCH},
 		RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromBytes(layer)}}}
-	cb, _ := json.Marshal(cfg)
-	cdesc, err := l.AddBlob(ocispec.MediaTypeImageConfig, cb)
+	cdesc, err := l.addJSON(ocispec.MediaTypeImageConfig, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb, _ := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+	mdesc, err := l.addJSON(ocispec.MediaTypeImageManifest, ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
 		Config: cdesc, Layers: []ocispec.Descriptor{ldesc}})
-	mdesc, err := l.AddBlob(ocispec.MediaTypeImageManifest, mb)
 	if err != nil {
 		t.Fatal(err)
 	}

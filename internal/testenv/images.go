@@ -66,6 +66,16 @@ func (l *Layout) AddBlob(mediaType string, data []byte) (ocispec.Descriptor, err
 	return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(data))}, nil
 }
 
+// addJSON stores v, marshalled to JSON, as a blob of mediaType (an
+// image's config, manifest or index) and returns its descriptor.
+func (l *Layout) addJSON(mediaType string, v any) (ocispec.Descriptor, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	return l.AddBlob(mediaType, b)
+}
+
 // AddBlobFile stores the file at path as a blob (copied) and returns its
 // descriptor.
 func (l *Layout) AddBlobFile(mediaType, path string) (ocispec.Descriptor, error) {
@@ -162,21 +172,13 @@ func (l *Layout) AddImage(img Image) (ocispec.Descriptor, error) {
 		}
 		cfg.History = append(cfg.History, ocispec.History{Created: &created, CreatedBy: comment})
 	}
-	cfgJSON, err := json.Marshal(cfg)
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	cfgDesc, err := l.AddBlob(ocispec.MediaTypeImageConfig, cfgJSON)
+	cfgDesc, err := l.addJSON(ocispec.MediaTypeImageConfig, cfg)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	m := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
 		Config: cfgDesc, Layers: layers}
-	mJSON, err := json.Marshal(m)
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	desc, err := l.AddBlob(ocispec.MediaTypeImageManifest, mJSON)
+	desc, err := l.addJSON(ocispec.MediaTypeImageManifest, m)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -188,11 +190,7 @@ func (l *Layout) AddImage(img Image) (ocispec.Descriptor, error) {
 func (l *Layout) AddIndex(manifests ...ocispec.Descriptor) (ocispec.Descriptor, error) {
 	idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex,
 		Manifests: manifests}
-	b, err := json.Marshal(idx)
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	return l.AddBlob(ocispec.MediaTypeImageIndex, b)
+	return l.addJSON(ocispec.MediaTypeImageIndex, idx)
 }
 
 // Tag names desc in the layout's index.json (org.opencontainers.image.ref.name).

@@ -160,29 +160,29 @@ func compileArg(a *assembler, c Arg, fail label) {
 		a.load(argLo(c.Index), loC)
 		a.and(mlo)
 		a.jump(jeqK, wlo, next, fail, what)
-	case OpGT, OpGE:
+	case OpGT, OpGE, OpLT, OpLE:
+		// A 64-bit comparison on 32-bit words: the high words decide
+		// unless they are equal, then the low words do. LT and LE are GT
+		// and GE with the two outcomes swapped (a < b is a >= b false).
+		less := c.Op == OpLT || c.Op == OpLE
 		pass := a.newLabel()
-		a.load(argHi(c.Index), hiC)
-		a.jump(jgtK, hi, pass, next, "")
-		a.jump(jeqK, hi, next, fail, "")
-		a.load(argLo(c.Index), loC)
-		code := uint16(jgtK)
-		if c.Op == OpGE {
-			code = jgeK
+		above, below := pass, fail
+		if less {
+			above, below = fail, pass
 		}
-		a.jump(code, lo, next, fail, what)
-		a.bind(pass)
-	case OpLT, OpLE:
-		pass := a.newLabel()
 		a.load(argHi(c.Index), hiC)
-		a.jump(jgtK, hi, fail, next, "")
-		a.jump(jeqK, hi, next, pass, "")
+		a.jump(jgtK, hi, above, next, "")
+		a.jump(jeqK, hi, next, below, "")
 		a.load(argLo(c.Index), loC)
-		code := uint16(jgeK) // LT fails when A >= lo
-		if c.Op == OpLE {
-			code = jgtK // LE fails when A > lo
+		code := uint16(jgtK) // A > lo: GT holds, LE fails
+		if c.Op == OpGE || c.Op == OpLT {
+			code = jgeK // A >= lo: GE holds, LT fails
 		}
-		a.jump(code, lo, fail, next, what)
+		yes, no := next, fail
+		if less {
+			yes, no = fail, next
+		}
+		a.jump(code, lo, yes, no, what)
 		a.bind(pass)
 	}
 }

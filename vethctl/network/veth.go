@@ -215,20 +215,10 @@ func addDefaultRoute(h *netlink.Handle, ns NS, l netlink.Link, gw net.IP, ex *ex
 // DeleteLink deletes a link of the caller's namespace. Deleting either
 // end of a veth pair deletes both, wherever the other end is.
 func DeleteLink(name string, ex *explain.Printer) error {
-	h, err := NS{}.handle()
-	if err != nil {
-		return fmt.Errorf("delete link %s: netlink: %w", name, err)
-	}
-	defer h.Close()
-	l, err := h.LinkByName(name)
-	if err != nil {
-		return fmt.Errorf("delete link %s: %w", name, notFound(err, name))
-	}
-	ex.Cmd("ip link del %s", explain.Quote(name))
-	if err := h.LinkDel(l); err != nil {
-		return fmt.Errorf("delete link %s: %w", name, err)
-	}
-	return nil
+	return onLink(NS{}, name, "delete link "+name, func(h *netlink.Handle, l netlink.Link) error {
+		ex.Cmd("ip link del %s", explain.Quote(name))
+		return h.LinkDel(l)
+	})
 }
 
 // SetLinkDown takes a link of the caller's namespace down (`ip link set
@@ -236,34 +226,35 @@ func DeleteLink(name string, ex *explain.Printer) error {
 // on a bridge port it stops the forwarding at once: far cheaper than
 // deleting the link, which waits for the kernel's cleanup of the device.
 func SetLinkDown(name string, ex *explain.Printer) error {
-	h, err := NS{}.handle()
-	if err != nil {
-		return fmt.Errorf("set link %s down: netlink: %w", name, err)
-	}
-	defer h.Close()
-	l, err := h.LinkByName(name)
-	if err != nil {
-		return fmt.Errorf("set link %s down: %w", name, notFound(err, name))
-	}
-	ex.Cmd("ip link set %s down", explain.Quote(name))
-	if err := h.LinkSetDown(l); err != nil {
-		return fmt.Errorf("set link %s down: %w", name, err)
-	}
-	return nil
+	return onLink(NS{}, name, "set link "+name+" down", func(h *netlink.Handle, l netlink.Link) error {
+		ex.Cmd("ip link set %s down", explain.Quote(name))
+		return h.LinkSetDown(l)
+	})
 }
 
 // AddAddr assigns addr to the link called name in ns (`ip addr add`).
 func AddAddr(ns NS, name string, addr *net.IPNet, ex *explain.Printer) error {
+	return onLink(ns, name, "add address to "+name, func(h *netlink.Handle, l netlink.Link) error {
+		return addAddr(h, ns, l, addr, ex)
+	})
+}
+
+// onLink finds the link called name in ns and does one thing to it; an
+// error says what (doing) and on which link.
+func onLink(ns NS, name, doing string, do func(*netlink.Handle, netlink.Link) error) error {
 	h, err := ns.handle()
 	if err != nil {
-		return fmt.Errorf("add address to %s: %w", name, err)
+		return fmt.Errorf("%s: netlink: %w", doing, err)
 	}
 	defer h.Close()
 	l, err := h.LinkByName(name)
 	if err != nil {
-		return fmt.Errorf("add address to %s: %w", name, notFound(err, name))
+		return fmt.Errorf("%s: %w", doing, notFound(err, name))
 	}
-	return addAddr(h, ns, l, addr, ex)
+	if err := do(h, l); err != nil {
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	return nil
 }
 
 func (v Veth) check() error {

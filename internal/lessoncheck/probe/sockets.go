@@ -2,6 +2,7 @@ package probe
 
 import (
 	"fmt"
+	"iter"
 	"os"
 	"strconv"
 	"strings"
@@ -21,11 +22,7 @@ type Socket struct {
 //	0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000 65534 0 12345 ...
 func ParseTCP(text string) []Socket {
 	var out []Socket
-	for _, line := range strings.Split(text, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 10 || !strings.HasSuffix(f[0], ":") {
-			continue
-		}
+	for _, f := range procNetRows(text, 10) {
 		i := strings.LastIndexByte(f[1], ':')
 		if i < 0 {
 			continue
@@ -37,6 +34,20 @@ func ParseTCP(text string) []Socket {
 		out = append(out, Socket{Port: int(port), State: f[3], UID: f[7], Inode: f[9]})
 	}
 	return out
+}
+
+// procNetRows yields the rows of a /proc/net table (a header, then one
+// row a line, numbered "N:") that have min fields or more: each line
+// with its fields. The header's first field has no colon.
+func procNetRows(text string, min int) iter.Seq2[string, []string] {
+	return func(yield func(string, []string) bool) {
+		for _, line := range strings.Split(text, "\n") {
+			f := strings.Fields(line)
+			if len(f) >= min && strings.HasSuffix(f[0], ":") && !yield(line, f) {
+				return
+			}
+		}
+	}
 }
 
 // Listener finds the process holding a TCP socket that listens on port,
@@ -90,11 +101,7 @@ type UnixSocket struct {
 // after the seventh field.
 func ParseUnix(text string) []UnixSocket {
 	var out []UnixSocket
-	for _, line := range strings.Split(text, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 7 || !strings.HasSuffix(f[0], ":") {
-			continue
-		}
+	for line, f := range procNetRows(text, 7) {
 		flags, err := strconv.ParseUint(f[3], 16, 32)
 		if err != nil {
 			continue
