@@ -137,7 +137,7 @@ func (x *cmd) addLimitFlags() {
 			x.Lookup(l.Name).NoOptDefVal = "true"
 		}
 	}
-	x.StringVar(&x.devices, "devices", "", "device access on v1: docker (deny all, then allow Docker's default devices, as docker run) or all (as --privileged); not done on v2")
+	x.StringVar(&x.devices, "devices", "", "device access: docker (deny all, then allow Docker's default devices, as docker run) or all (as --privileged); the v1 devices controller, or an eBPF program attached to the group on v2")
 }
 
 // resources turns the limit flags into cgroup.Resources.

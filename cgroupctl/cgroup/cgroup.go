@@ -40,6 +40,7 @@ import (
 	"syscall"
 	"time"
 
+	"mini-docker/cgroupctl/cgroup/devicefilter"
 	"mini-docker/internal/explain"
 )
 
@@ -467,10 +468,8 @@ func (g *Group) Set(r Resources, ex *explain.Printer) error {
 		return err
 	}
 	if g.host.Driver == V2 {
-		if r.Devices != "" || r.DeviceRules != "" {
-			// On v2 device access is an eBPF program (BPF_CGROUP_DEVICE)
-			// attached to the group, not a file: cgroupctl does not load one.
-			ex.Note("--devices: not done on cgroup v2 (device rules are a BPF program there, which cgroupctl does not load)")
+		if err := g.SetDeviceRules(devicefilter.RulesOf(r.Devices, r.DeviceRules), ex); err != nil {
+			return err
 		}
 		if r.OOMKillDisable {
 			// v1's memory.oom_control has no v2 file: Docker drops the flag there too.
@@ -490,7 +489,7 @@ func (g *Group) Set(r Resources, ex *explain.Printer) error {
 	if err := g.setMemoryV1(r, ex); err != nil {
 		return err
 	}
-	if err := g.setDevicesV1(r.Devices, r.DeviceRules, ex); err != nil {
+	if err := g.SetDeviceRules(devicefilter.RulesOf(r.Devices, r.DeviceRules), ex); err != nil {
 		return err
 	}
 	for _, w := range r.v1Writes() {
@@ -501,58 +500,20 @@ func (g *Group) Set(r Resources, ex *explain.Printer) error {
 	return nil
 }
 
-// setDevicesV1 writes the device rules of the v1 devices controller: a
-// new group starts with its parent's rules (on the host root: every
-// device allowed). "docker" denies all, then allows Docker's default list
-// one rule per write, as runc does; "all" allows every device.
-func (g *Group) setDevicesV1(mode, rules string, ex *explain.Printer) error {
-	if mode == "" && rules == "" {
-		return nil
-	}
-	if _, ok := g.host.V1["devices"]; !ok {
-		return fmt.Errorf("--devices: the devices controller is not available: no v1 hierarchy has it mounted (host mode %s)", g.host.Mode)
-	}
-	dir := g.dir("devices")
-	allow := DockerDeviceRules
-	switch mode {
-	case "all":
-		allow = []string{"a"}
-	case "docker":
-		if err := writeFile(ex, filepath.Join(dir, "devices.deny"), "a"); err != nil {
-			return err
-		}
-	default:
-		allow = nil
-	}
-	if rules != "" {
-		allow = append(append([]string{}, allow...), strings.Split(rules, ",")...)
-	}
-	for _, rule := range allow {
-		if err := writeFile(ex, filepath.Join(dir, "devices.allow"), rule); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// DeviceRule is one rule of the v1 devices controller, as an OCI
-// runtime spec lists them (linux.resources.devices): "c 1:3 rwm" written
-// to devices.allow (Allow) or devices.deny.
-type DeviceRule struct {
-	Allow bool
-	Rule  string // TYPE MAJOR:MINOR ACCESS, "a" for every device
-}
-
-// SetDeviceRules writes rules in order, as runc does for a bundle. On a
-// host without the v1 devices controller (pure v2, where device access
-// is an eBPF program attached to the group) it does nothing and says so.
-func (g *Group) SetDeviceRules(rules []DeviceRule, ex *explain.Printer) error {
+// SetDeviceRules applies rules (devices.allow and devices.deny lines,
+// like --devices docker's) in order. On v1 each is one write to the
+// devices controller, as runc does; on v2, which has no devices
+// controller, the same rules are compiled into one eBPF program
+// attached to the group (devicefilter, with the same meaning).
+func (g *Group) SetDeviceRules(rules []devicefilter.Rule, ex *explain.Printer) error {
 	if len(rules) == 0 {
 		return nil
 	}
+	if g.host.Driver == V2 {
+		return devicefilter.Apply(g.dir(""), rules, ex)
+	}
 	if _, ok := g.host.V1["devices"]; !ok {
-		ex.Note("no v1 devices controller: the device rules are not enforced (cgroup v2 needs an eBPF program)")
-		return nil
+		return fmt.Errorf("device rules: the devices controller is not available: no v1 hierarchy has it mounted (host mode %s)", g.host.Mode)
 	}
 	for _, r := range rules {
 		file := "devices.deny"

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"mini-docker/cgroupctl/cgroup/devicefilter"
 	"mini-docker/internal/testenv"
 )
 
@@ -157,6 +158,38 @@ func TestJoinEveryHierarchy(t *testing.T) {
 	// mknod needs no access to the device; opening it does.
 	dir := t.TempDir()
 	script := `cat /proc/self/cgroup; mknod ` + dir + `/disk b 8 0 && { head -c1 ` + dir + `/disk >/dev/null 2>&1 && echo disk-open || echo disk-denied; }; cat /dev/null && echo null-ok`
+	out := runIn(t, g, script)
+	want := "/" + parent + "/every"
+	lines := 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		parts := strings.SplitN(l, ":", 3)
+		if len(parts) != 3 || !strings.HasPrefix(parts[2], "/") {
+			continue
+		}
+		lines++
+		if parts[1] == "" && h.Mode != Hybrid {
+			continue
+		}
+		if parts[2] != want {
+			t.Errorf("/proc/self/cgroup line %q: want the group %s in every hierarchy", l, want)
+		}
+	}
+	if lines != len(h.Hierarchies)+map[bool]int{true: 1, false: 0}[h.V2Root != ""] {
+		t.Errorf("%d lines in /proc/self/cgroup, %d hierarchies mounted\n%s", lines, len(h.Hierarchies), out)
+	}
+	if !strings.Contains(out, "disk-denied") || !strings.Contains(out, "null-ok") {
+		t.Errorf("want a disk denied and /dev/null allowed by Docker's device rules, got\n%s", out)
+	}
+	list := read(t, filepath.Join(h.V1["devices"], parent, "every", "devices.list"))
+	if got, want := strings.Split(strings.TrimSpace(list), "\n"), devicefilter.DockerRules; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("devices.list:\n%s\nwant Docker's:\n%s", list, strings.Join(want, "\n"))
+	}
+}
+
+// runIn runs the shell script in a process moved into g before it
+// starts the script, and returns what it printed.
+func runIn(t *testing.T, g *Group, script string) string {
+	t.Helper()
 	cmd := exec.Command("sh", "-c", "read _; "+script)
 	stdin, _ := cmd.StdinPipe()
 	var out strings.Builder
@@ -174,29 +207,5 @@ func TestJoinEveryHierarchy(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	want := "/" + parent + "/every"
-	lines := 0
-	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		parts := strings.SplitN(l, ":", 3)
-		if len(parts) != 3 || !strings.HasPrefix(parts[2], "/") {
-			continue
-		}
-		lines++
-		if parts[1] == "" && h.Mode != Hybrid {
-			continue
-		}
-		if parts[2] != want {
-			t.Errorf("/proc/self/cgroup line %q: want the group %s in every hierarchy", l, want)
-		}
-	}
-	if lines != len(h.Hierarchies)+map[bool]int{true: 1, false: 0}[h.V2Root != ""] {
-		t.Errorf("%d lines in /proc/self/cgroup, %d hierarchies mounted\n%s", lines, len(h.Hierarchies), out.String())
-	}
-	if !strings.Contains(out.String(), "disk-denied") || !strings.Contains(out.String(), "null-ok") {
-		t.Errorf("want a disk denied and /dev/null allowed by Docker's device rules, got\n%s", out.String())
-	}
-	list := read(t, filepath.Join(h.V1["devices"], parent, "every", "devices.list"))
-	if got, want := strings.Split(strings.TrimSpace(list), "\n"), DockerDeviceRules; strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("devices.list:\n%s\nwant Docker's:\n%s", list, strings.Join(want, "\n"))
-	}
+	return out.String()
 }

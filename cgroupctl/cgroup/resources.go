@@ -9,6 +9,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"mini-docker/cgroupctl/cgroup/devicefilter"
 	"mini-docker/internal/units"
 )
 
@@ -38,25 +39,12 @@ type Resources struct {
 	// tasks wait for memory instead of being killed (v1
 	// memory.oom_control). cgroup v2 has no such switch.
 	OOMKillDisable bool
-	// Devices is --devices: "docker" writes Docker's default device rules
-	// (DockerDeviceRules) into the v1 devices controller, "all" allows
+	// Devices is --devices: "docker" applies Docker's default device rules
+	// (devicefilter.DockerRules: v1 devices controller, v2 eBPF program), "all" allows
 	// every device (docker run --privileged); "" leaves the parent's.
 	Devices string
 	// DeviceRules: more devices.allow rules after Devices' ("c 10:229 rwm,...").
 	DeviceRules string
-}
-
-// DockerDeviceRules is the device access every Docker container gets
-// (runc's and moby's defaults, as /sys/fs/cgroup/devices/devices.list
-// shows it inside `docker run`): first everything is denied ("a" to
-// devices.deny), then these are allowed. "m" alone lets mknod make any
-// node (it still cannot be opened); the rest are the devices of Docker's
-// /dev: null, zero, full, random, urandom, tty, console, ptmx, tun, and
-// every pseudo-terminal (136:*). /dev/fuse (10:229) stays denied.
-var DockerDeviceRules = []string{
-	"c *:* m", "b *:* m",
-	"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-	"c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 10:200 rwm", "c 136:* rwm",
 }
 
 // ParseDevices checks --devices.
@@ -362,7 +350,7 @@ var LimitFlags = []LimitFlag{
 	{"oom-kill-disable", "at the memory limit, make tasks wait instead of killing one (v1 memory.oom_control; not on v2)", true,
 		func(r *Resources, v string) error { r.OOMKillDisable = v == "true"; return nil },
 		func(r Resources) string { return map[bool]string{true: "true"}[r.OOMKillDisable] }},
-	{"device-cgroup-rule", "more device rules for devices.allow on v1, after --devices (like 'c 10:229 rwm'; several comma-separated); not done on v2", false,
+	{"device-cgroup-rule", "more device rules to allow, after --devices (like 'c 10:229 rwm'; several comma-separated): devices.allow on v1, the eBPF device program on v2", false,
 		func(r *Resources, v string) (err error) { r.DeviceRules, err = ParseDeviceRules(v); return },
 		func(r Resources) string { return r.DeviceRules }},
 	{"cpus", "CPUs the group may use (like 0.5: half of one CPU's time)", false,
@@ -421,47 +409,14 @@ func ParseMemoryReservation(s string) (int64, error) {
 }
 
 // ParseDeviceRules checks rules as devices.allow reads them: TYPE
-// MAJOR:MINOR ACCESS, TYPE a (all), b or c, a number or * each, ACCESS
-// some of r, w, m; comma-separated.
+// MAJOR:MINOR ACCESS (devicefilter.Parse), comma-separated.
 func ParseDeviceRules(s string) (string, error) {
-	num := func(n string) bool {
-		_, err := strconv.ParseUint(n, 10, 32)
-		return n == "*" || err == nil
-	}
 	for _, r := range strings.Split(s, ",") {
-		f := strings.Fields(r)
-		var maj, min string
-		// One space between fields: a newline would be a second rule.
-		ok := len(f) == 3 && strings.Join(f, " ") == r && (f[0] == "a" || f[0] == "b" || f[0] == "c") && strings.Count(f[1], ":") == 1
-		if ok {
-			maj, min, _ = strings.Cut(f[1], ":")
-			ok = num(maj) && num(min) && f[2] != "" && strings.Trim(f[2], "rwm") == "" && len(f[2]) <= 3
-		}
-		if !ok {
+		if _, _, err := devicefilter.Parse(r); err != nil || strings.Count(r, " ") != 2 {
 			return "", fmt.Errorf("--device-cgroup-rule %q: want TYPE MAJOR:MINOR ACCESS, like 'c 10:229 rwm'", r)
 		}
 	}
 	return s, nil
-}
-
-// OCIDeviceRule writes a rule of an OCI spec's linux.resources.devices
-// as devices.allow reads it ("a" for every device).
-func OCIDeviceRule(d specs.LinuxDeviceCgroup) string {
-	typ := d.Type
-	if typ == "" || typ == "a" {
-		return "a"
-	}
-	num := func(p *int64) string {
-		if p == nil || *p < 0 {
-			return "*"
-		}
-		return strconv.FormatInt(*p, 10)
-	}
-	access := d.Access
-	if access == "" {
-		access = "rwm"
-	}
-	return fmt.Sprintf("%s %s:%s %s", typ, num(d.Major), num(d.Minor), access)
 }
 
 // ResourcesOf reads an OCI runtime spec's linux.resources into

@@ -6,6 +6,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"mini-docker/cgroupctl/cgroup"
+	"mini-docker/cgroupctl/cgroup/devicefilter"
 )
 
 // The host's steps take their arguments from the same OCI spec.
@@ -26,7 +27,7 @@ func CgroupResources(r *specs.LinuxResources, privileged bool) cgroup.Resources 
 	var rules []string
 	for _, d := range r.Devices {
 		if d.Allow && d.Type != "" && d.Type != "a" {
-			rules = append(rules, cgroup.OCIDeviceRule(d))
+			rules = append(rules, devicefilter.OCIRule(d))
 		}
 	}
 	res.DeviceRules = strings.Join(rules, ",")

@@ -17,6 +17,7 @@ import (
 
 	"mini-docker/capctl/caps"
 	"mini-docker/cgroupctl/cgroup"
+	"mini-docker/cgroupctl/cgroup/devicefilter"
 	"mini-docker/chroot/jail"
 )
 
@@ -65,21 +66,21 @@ func V1Writes(r *specs.LinuxResources) []V1Write {
 // needs whatever the spec says, as runc adds them (its AllowedDevices:
 // mknod of any node, the default devices, the terminals; Docker's own
 // list is the same), then the spec's own devices.
-func DeviceRules(s *specs.Spec) []cgroup.DeviceRule {
-	var rules []cgroup.DeviceRule
+func DeviceRules(s *specs.Spec) []devicefilter.Rule {
+	var rules []devicefilter.Rule
 	if s.Linux.Resources != nil {
 		for _, d := range s.Linux.Resources.Devices {
-			rules = append(rules, cgroup.DeviceRule{Allow: d.Allow, Rule: cgroup.OCIDeviceRule(d)})
+			rules = append(rules, devicefilter.Rule{Allow: d.Allow, Rule: devicefilter.OCIRule(d)})
 		}
 	}
-	for _, r := range cgroup.DockerDeviceRules {
-		rules = append(rules, cgroup.DeviceRule{Allow: true, Rule: r})
+	for _, r := range devicefilter.DockerRules {
+		rules = append(rules, devicefilter.Rule{Allow: true, Rule: r})
 	}
 	for _, d := range s.Linux.Devices {
 		// Only character and block devices have rules ("u" is an
 		// unbuffered character device); a fifo needs none.
 		if typ := map[string]string{"c": "c", "u": "c", "b": "b"}[d.Type]; typ != "" {
-			rules = append(rules, cgroup.DeviceRule{Allow: true, Rule: fmt.Sprintf("%s %d:%d rwm", typ, d.Major, d.Minor)})
+			rules = append(rules, devicefilter.Rule{Allow: true, Rule: fmt.Sprintf("%s %d:%d rwm", typ, d.Major, d.Minor)})
 		}
 	}
 	return rules
