@@ -198,7 +198,7 @@ func (s *Store) Wire(cs *container.Store, c *container.Container, n *Network, ex
 	if err = keepDefaultRoute(c, ex); err != nil {
 		return err
 	}
-	return s.UpdateHosts(cs, n, c, "", ex)
+	return s.UpdateHosts(cs, n, c, false, ex)
 }
 
 // keepDefaultRoute gives running c's namespace a default route if it has
@@ -279,7 +279,7 @@ func (s *Store) Disconnect(cs *container.Store, c *container.Container, n *Netwo
 		}
 	}
 	if attached {
-		errs = append(errs, s.UpdateHosts(cs, n, nil, c.ID, ex))
+		errs = append(errs, s.UpdateHosts(cs, n, c, true, ex))
 	}
 	if emptied { // n's last container: its rules go
 		errs = append(errs, s.SyncFirewall(ex))
@@ -334,7 +334,7 @@ func (s *Store) ReleaseConnected(cs *container.Store, c *container.Container, ex
 			errs = append(errs, err)
 			continue
 		}
-		errs = append(errs, s.UpdateHosts(cs, n, nil, c.ID, ex))
+		errs = append(errs, s.UpdateHosts(cs, n, c, true, ex))
 		ep.IPAddress, ep.IPPrefixLen, ep.Gateway, ep.MacAddress = "", 0, "", ""
 		emptied = emptied || last
 	}

@@ -29,7 +29,7 @@ func (s *Store) JoinNames(cs *container.Store, mode container.NetworkMode, c *co
 	if err != nil {
 		return err
 	}
-	return s.UpdateHosts(cs, n, c, "", ex)
+	return s.UpdateHosts(cs, n, c, false, ex)
 }
 
 // LeaveNames takes c out of the hosts files of its user network's members.
@@ -41,14 +41,14 @@ func (s *Store) LeaveNames(cs *container.Store, c *container.Container, ex *expl
 	if err != nil {
 		return nil // removed meanwhile: no one to tell
 	}
-	return s.UpdateHosts(cs, n, nil, c.ID, ex)
+	return s.UpdateHosts(cs, n, c, true, ex)
 }
 
-// UpdateHosts rewrites the hosts files after a container joined n
-// (joined, as it is now, not yet saved) or left it (the container with
-// ID left): the file of every member of n, and the leaving one's own.
-// A container on several user networks lists the members of each.
-func (s *Store) UpdateHosts(cs *container.Store, n *Network, joined *container.Container, left string, ex *explain.Printer) error {
+// UpdateHosts rewrites the hosts files after c joined n (as it is now,
+// not yet saved) or left it (left): the file of every member of n, and
+// the leaving one's own. A container on several user networks lists
+// the members of each.
+func (s *Store) UpdateHosts(cs *container.Store, n *Network, c *container.Container, left bool, ex *explain.Printer) error {
 	if n.Name == Default {
 		return nil // the default bridge has no names, as in Docker
 	}
@@ -57,22 +57,16 @@ func (s *Store) UpdateHosts(cs *container.Store, n *Network, joined *container.C
 		return err
 	}
 	defer unlock()
-	all, _, err := cs.List()
+	all, err := s.neighbours(cs, n, c)
 	if err != nil {
 		return err
 	}
-	v := hostsView{left: left, net: n.Name}
-	for _, c := range all {
-		if joined == nil || c.ID != joined.ID {
-			v.all = append(v.all, c)
-		}
+	v := hostsView{all: all, net: n.Name}
+	if left {
+		v.left = c.ID
 	}
-	if joined != nil {
-		v.all = append(v.all, joined)
-	}
-	sort.Slice(v.all, func(i, j int) bool { return v.all[i].Name < v.all[j].Name })
 	for _, m := range v.all {
-		if m.HostsPath == "" || (!v.member(m, n.Name) && m.ID != left) {
+		if m.HostsPath == "" || (!v.member(m, n.Name) && m.ID != v.left) {
 			continue
 		}
 		b := v.hostsFor(m)
@@ -84,6 +78,73 @@ func (s *Store) UpdateHosts(cs *container.Store, n *Network, joined *container.C
 		}
 	}
 	return nil
+}
+
+// neighbours returns, sorted by name, the containers the hosts files
+// to rewrite must show: self (as it is now, not as saved), the holders
+// of an address in n's pool (n's members: their files are rewritten),
+// and the members of the other user networks those are on (each file
+// lists them too). The pools say who is where without reading every
+// container's state: a network's only container reads none, so a
+// start on a user network costs no more than one on the default bridge
+// until it has neighbours to name.
+func (s *Store) neighbours(cs *container.Store, n *Network, self *container.Container) ([]*container.Container, error) {
+	byID := map[string]*container.Container{self.ID: self}
+	load := func(net *Network) error {
+		ids, err := s.leaseHolders(net)
+		for _, id := range ids {
+			if byID[id] != nil {
+				continue
+			}
+			if c, err := cs.Load(id); err == nil { // removed meanwhile, or a lease by hand (vethctl ipam alloc)
+				byID[id] = c
+			}
+		}
+		return err
+	}
+	if err := load(n); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{n.Name: true, Default: true}
+	members := make([]*container.Container, 0, len(byID))
+	for _, c := range byID {
+		members = append(members, c)
+	}
+	for _, m := range members {
+		for name := range m.NetworkSettings.Networks {
+			if seen[name] || !Attached(m, name) {
+				continue
+			}
+			seen[name] = true
+			other, err := s.Find(name)
+			if err != nil {
+				continue // removed meanwhile: its members are no one's neighbours
+			}
+			if err := load(other); err != nil {
+				return nil, err
+			}
+		}
+	}
+	all := make([]*container.Container, 0, len(byID))
+	for _, c := range byID {
+		all = append(all, c)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	return all, nil
+}
+
+// leaseHolders are the IDs holding an address in n's pool.
+func (s *Store) leaseHolders(n *Network) ([]string, error) {
+	pool, err := s.pool(n)
+	if err != nil {
+		return nil, err
+	}
+	leases, err := pool.Leases()
+	ids := make([]string, 0, len(leases))
+	for _, l := range leases {
+		ids = append(ids, l.ID)
+	}
+	return ids, err
 }
 
 // hostsView is every container as the hosts files must show them: the
