@@ -75,6 +75,11 @@ func TestNetworkConnectDisconnect(t *testing.T) {
 	h.must("network", "connect", "app", "late")
 	h.must("start", "late")
 	h.eventually("late", httpGet("db"), "hello from db")
+	// web is on both networks: late's start, on one, rewrote web's file,
+	// which still names db, on the other.
+	if out, _, _ := h.md("exec", "web", "cat", "/etc/hosts"); !strings.Contains(out, "\tdb\n") || !strings.Contains(out, "\tlate\n") {
+		t.Errorf("web's /etc/hosts after late started, want db and late:\n%s", out)
+	}
 
 	h.must("network", "disconnect", "--explain", "app", "web")
 	if out, _, _ := h.md("exec", "web", "ip", "link", "show", "eth1"); out != "" {
@@ -86,6 +91,70 @@ func TestNetworkConnectDisconnect(t *testing.T) {
 	}
 	h.must("rm", "-f", "db", "web", "late")
 	h.must("network", "rm", "app", "other")
+	if got := h.rules(); got != before {
+		t.Errorf("after the last container, the rule set is\n%s\nwant\n%s", got, before)
+	}
+	h.assertNoLeaks()
+}
+
+// A container disconnected from the network it was run on does not go
+// back to it at its next start, as in Docker: it starts with the
+// networks it still has (the first of them as eth0, with the default
+// route) or with lo only, until network connect gives its network back.
+func TestDisconnectedStaysDisconnected(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	before := h.rules()
+	h.must("network", "create", "--subnet", "10.86.0.0/24", "app")
+	h.must("network", "create", "--subnet", "10.87.0.0/24", "side")
+	h.must("run", "-d", "--name", "db", "--network", "app", ref, "sleep", "300")
+	h.must("run", "-d", "--name", "web", "--network", "app", ref, "sleep", "300")
+	h.must("run", "-d", "--name", "solo", ref, "sleep", "300")
+	h.eventually("db", "cat /etc/hosts", "\tweb\n")
+	h.must("network", "disconnect", "app", "web")
+	h.must("network", "connect", "side", "web")
+	h.must("network", "disconnect", "bridge", "solo")
+	for _, c := range []string{"web", "solo"} {
+		h.must("stop", "-t", "0", c)
+		h.must("start", c)
+	}
+	networksOf := func(c string) string {
+		return h.must("inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}", c)
+	}
+
+	h.eventually("web", "ip -o -4 addr show eth0", "inet 10.87.0.2/24")
+	h.eventually("web", "ip route show default", "default via 10.87.0.1 dev eth0")
+	if out := h.must("exec", "web", "ip", "-o", "-4", "addr", "show"); strings.Contains(out, "10.86.0.") {
+		t.Errorf("web is back on app after its start:\n%s", out)
+	}
+	if got := networksOf("web"); got != "side=10.87.0.2 \n" {
+		t.Errorf("inspect web: networks %q, want side only", got)
+	}
+	if got := h.must("network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", "app"); got != "db \n" {
+		t.Errorf("network inspect app: %q, want db only", got)
+	}
+	if out := h.must("exec", "db", "cat", "/etc/hosts"); strings.Contains(out, "web") {
+		t.Errorf("db's /etc/hosts names web, which left app:\n%s", out)
+	}
+	if out := h.must("exec", "solo", "ip", "-o", "-4", "addr", "show"); strings.Contains(out, "eth0") || !strings.Contains(out, "127.0.0.1") {
+		t.Errorf("solo, disconnected from bridge, after its start: want lo only:\n%s", out)
+	}
+	if got := networksOf("solo"); got != "\n" {
+		t.Errorf("inspect solo: networks %q, want none", got)
+	}
+
+	// Connected again, its network is wired at the next start: eth0,
+	// the default route, and its name on app.
+	h.must("stop", "-t", "0", "web")
+	h.must("network", "connect", "app", "web")
+	h.must("start", "web")
+	h.eventually("web", "ip -o -4 addr show eth0", "inet 10.86.0.")
+	h.eventually("web", "ip route show default", "default via 10.86.0.1 dev eth0")
+	h.eventually("web", "ip -o -4 addr show eth1", "inet 10.87.0.2/24")
+	h.eventually("db", "cat /etc/hosts", "\tweb\n")
+
+	h.must("rm", "-f", "db", "web", "solo")
+	h.must("network", "rm", "app", "side")
 	if got := h.rules(); got != before {
 		t.Errorf("after the last container, the rule set is\n%s\nwant\n%s", got, before)
 	}

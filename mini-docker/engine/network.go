@@ -166,7 +166,7 @@ func onBridge(mode container.NetworkMode) bool {
 
 // bridgeIP is c's address on its bridge network ("" without one).
 func bridgeIP(c *container.Container) string {
-	for _, ep := range c.NetworkSettings.Networks {
+	if ep := c.NetworkSettings.Networks[networks.PrimaryNetwork(c)]; ep != nil {
 		return ep.IPAddress
 	}
 	return ""

@@ -95,13 +95,17 @@ type Spec struct {
 	Work      string
 	Resources *specs.LinuxResources // the cgroup's limits, the OCI spec's
 	Network   container.NetworkMode
-	Netns     string // md-ID12 (bridge, none)
-	HostVeth  string // vethXXXXXXX (bridge)
-	Addr      string // 172.18.0.2/16 (bridge)
-	MAC       string // eth0's, 02:42:ac:12:00:02 (bridge; --mac-address)
-	Gateway   string
-	Bridge    string
-	Env       []string
+	// Unwired: disconnected from Network (network disconnect), the
+	// container's namespace is not wired to it: lo only, as with
+	// --network none, and the networks connected to it besides.
+	Unwired  bool
+	Netns    string // md-ID12 (bridge, none)
+	HostVeth string // vethXXXXXXX (bridge)
+	Addr     string // 172.18.0.2/16 (bridge)
+	MAC      string // eth0's, 02:42:ac:12:00:02 (bridge; --mac-address)
+	Gateway  string
+	Bridge   string
+	Env      []string
 	// AutoRemove (run --rm): the overlay is mounted volatile, since its
 	// upper layer is removed with the container (plan.OverlayMount).
 	AutoRemove bool
@@ -131,8 +135,8 @@ func BuildPlan(s *Spec) (*Plan, error) {
 // host is s's host side in the plan's terms.
 func (s *Spec) host() *plan.Host {
 	return &plan.Host{ID: s.ID, Root: s.Root, Lower: s.Lower, Upper: s.Upper, Work: s.Work, Merged: s.Merged, Volatile: s.AutoRemove,
-		Resources: s.Resources, Privileged: s.Caps.Privileged, OwnNetns: ownNetns(s.Network), Bridged: onBridge(s.Network),
-		NoNet: s.Network == container.NetworkNone, Netns: s.Netns, HostVeth: s.HostVeth, Addr: s.Addr, MAC: s.MAC, Gateway: s.Gateway, Bridge: s.Bridge}
+		Resources: s.Resources, Privileged: s.Caps.Privileged, OwnNetns: ownNetns(s.Network), Bridged: onBridge(s.Network) && !s.Unwired,
+		NoNet: s.Network == container.NetworkNone || s.Unwired, Netns: s.Netns, HostVeth: s.HostVeth, Addr: s.Addr, MAC: s.MAC, Gateway: s.Gateway, Bridge: s.Bridge}
 }
 
 // hostFn does a host step in-process, through the tool's own package

@@ -108,9 +108,12 @@ func record(o *spec.Options, c *container.Container, hc *container.HostConfig, c
 	c.Args = restOf(cfg.Entrypoint, cfg.Cmd)
 	c.GraphDriver = container.GraphDriver{Name: "overlay2", Data: map[string]string{"LowerDir": strings.Join(layers, ":")}}
 	c.NetworkSettings = container.NetworkSettings{Ports: hc.PortBindings, Networks: map[string]*container.EndpointSetting{}}
-	if ip, _ := spec.ParseEndpointIP(o.IP); len(o.NetworkAliases) > 0 || ip.IsValid() { // on a user network (HostConfig checked)
+	if onBridge(hc.NetworkMode) {
+		// The endpoint on its network, as Docker records it at create: a
+		// start wires the network only while it is there (network
+		// disconnect takes it away, connect gives it back).
 		ep := &container.EndpointSetting{Aliases: o.NetworkAliases}
-		if ip.IsValid() {
+		if ip, _ := spec.ParseEndpointIP(o.IP); ip.IsValid() { // on a user network (HostConfig checked)
 			ep.IPAMConfig = &mobynet.EndpointIPAMConfig{IPv4Address: ip}
 		}
 		c.NetworkSettings.Networks[hc.NetworkMode.NetworkName()] = ep

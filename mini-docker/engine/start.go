@@ -77,8 +77,12 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	spec.ID, spec.Self, spec.Root, spec.Tools = c.ID, e.self(), e.Root, e.Tools
 	spec.Upper, spec.Work = upper, work
 	spec.Console = a.TTY || c.Config.Tty // detached: the monitor holds the terminal
+	// Disconnected from its network (network disconnect), a container
+	// does not go back to it at its next start, as in Docker: its
+	// namespace has lo only, and the networks connected to it besides.
+	spec.Unwired = onBridge(spec.Network) && c.NetworkSettings.Networks[networks.PrimaryNetwork(c)] == nil
 	var vethctl string
-	if onBridge(spec.Network) {
+	if onBridge(spec.Network) && !spec.Unwired {
 		if vethctl, err = e.prepareBridge(c, spec); err != nil {
 			return nil, err
 		}
@@ -136,7 +140,7 @@ func (e *Engine) etcFiles(c *container.Container, spec *Spec, dir string) error 
 		}
 		c.HostnamePath, c.HostsPath, c.ResolvConfPath = etc.Hostname, etc.Hosts, etc.ResolvConf
 	}
-	if !spec.Network.IsUserDefined() {
+	if !spec.Network.IsUserDefined() || spec.Unwired {
 		return nil
 	}
 	defer e.stage("names", time.Now())
@@ -150,7 +154,7 @@ func (e *Engine) connectAndPublish(c *container.Container, spec *Spec, vethctl s
 	if serr := e.Store.Save(c); err == nil {
 		err = serr
 	}
-	if err != nil || len(portmap.Published(c)) == 0 {
+	if err != nil || len(portmap.Published(c)) == 0 || spec.Unwired {
 		return err
 	}
 	ip, _, _ := strings.Cut(spec.Addr, "/")
