@@ -110,10 +110,9 @@ func BenchBridge(e *Env, r *report.Report) error {
 	if startNoNet != nil {
 		row.Vs(startNoNet).AtMost(2, "no-network start")
 	}
-	// Issue 17: a start on a user network is no slower than on the
-	// default bridge.
+	// Issue 17: a start on a user network is no slower than on the default bridge.
 	userRow := r.Sample(bench, "mini-docker run --rm --network mdb-net debian true (a user network; timed in rounds alternating with the row above)", "ms", user).Vs(row).AtMost(1, "default bridge (no slower)")
-	rs := report.Summarize(roundRatios(md, user, n, rounds))
+	rs := report.Summarize(proc.RoundRatios(md, user, n, rounds))
 	userRow.Note = fmt.Sprintf("ratio per round: median %.2f×, IQR %.2f–%.2f×, [%.2f–%.2f×] over %d rounds", rs.Median, rs.Q1, rs.Q3, rs.Min, rs.Max, rs.N)
 	r.Add(report.Row{Bench: bench, Subject: "runc run with a bridge", Status: "n/a: runc has no networking of its own (a CNI plugin's job)"})
 	why := "n/a: " + e.NoDocker
@@ -127,29 +126,6 @@ func BenchBridge(e *Env, r *report.Report) error {
 	}
 	r.Add(report.Row{Bench: bench, Subject: "docker run --rm debian true", Status: why})
 	return nil
-}
-
-// roundRatios are b's median over a's in each round of Interleaved
-// (runs split over rounds as it splits them): how much the ratio of the
-// two rows moves with the machine's load.
-func roundRatios(as, bs []float64, runs, rounds int) []float64 {
-	var out []float64
-	at := 0
-	for i := 0; i < rounds; i++ {
-		n := runs / rounds
-		if i < runs%rounds {
-			n++
-		}
-		if n == 0 || at+n > len(as) || at+n > len(bs) {
-			break
-		}
-		a, b := report.Summarize(as[at:at+n]), report.Summarize(bs[at:at+n])
-		if a.Median > 0 {
-			out = append(out, b.Median/a.Median)
-		}
-		at += n
-	}
-	return out
 }
 
 // stageLine is one line of run --timings: "NAME   12.345 ms".

@@ -308,10 +308,7 @@ func (t Timer) Hyperfine(c Cmd, warmup, runs int) ([]float64, error) {
 // puts both under the same drift.
 func (t Timer) Interleaved(a, b Cmd, runs, rounds int) (as, bs []float64, err error) {
 	for i := 0; i < rounds; i++ {
-		n := runs / rounds
-		if i < runs%rounds {
-			n++
-		}
+		n := roundSize(i, runs, rounds)
 		for _, c := range []struct {
 			cmd Cmd
 			out *[]float64
@@ -324,6 +321,42 @@ func (t Timer) Interleaved(a, b Cmd, runs, rounds int) (as, bs []float64, err er
 		}
 	}
 	return as, bs, nil
+}
+
+// roundSize is the number of runs of round i when Interleaved splits
+// runs over rounds.
+func roundSize(i, runs, rounds int) int {
+	if i < runs%rounds {
+		return runs/rounds + 1
+	}
+	return runs / rounds
+}
+
+// RoundRatios are, for each round of Interleaved(a, b, runs, rounds),
+// the median of b's runs over the median of a's: how much the ratio of
+// the two moves with the load of a shared machine.
+func RoundRatios(as, bs []float64, runs, rounds int) []float64 {
+	var out []float64
+	for i, at := 0, 0; i < rounds; i++ {
+		n := roundSize(i, runs, rounds)
+		if n == 0 || at+n > len(as) || at+n > len(bs) {
+			break
+		}
+		if ma := median(as[at : at+n]); ma > 0 {
+			out = append(out, median(bs[at:at+n])/ma)
+		}
+		at += n
+	}
+	return out
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // ShellJoin quotes argv for hyperfine's own word splitting.
