@@ -8,33 +8,16 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/testenv/debianfs"
 )
-
-// CacheDir holds what is slow to make and safe to keep between runs: the
-// Debian root filesystem tarball. Override with MINI_DOCKER_TEST_CACHE.
-func CacheDir() string {
-	if d := os.Getenv("MINI_DOCKER_TEST_CACHE"); d != "" {
-		return d
-	}
-	return "/var/cache/mini-docker-test"
-}
-
-// DebianMirror is the Debian archive debootstrap fetches from
-// (MINI_DOCKER_DEBIAN_MIRROR overrides).
-func DebianMirror() string {
-	if m := os.Getenv("MINI_DOCKER_DEBIAN_MIRROR"); m != "" {
-		return m
-	}
-	return "http://deb.debian.org/debian"
-}
 
 // DebianTar returns the path of a gzip tarball holding a Debian bookworm
 // minbase root filesystem with iproute2 and procps, built once with
-// debootstrap (about a minute) and cached in CacheDir. A file lock makes
-// concurrent test processes wait for one build.
+// debootstrap (about a minute) and cached in CacheDir (debianfs.Tar).
 func DebianTar(t testing.TB) string {
 	t.Helper()
-	p, err := EnsureDebianTar()
+	p, err := debianfs.Tar()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,77 +26,36 @@ func DebianTar(t testing.TB) string {
 
 // EnsureDebianTar is DebianTar for callers without a testing.TB (the
 // lesson runner, the demo).
-func EnsureDebianTar() (string, error) {
-	dir := CacheDir()
-	tarball := filepath.Join(dir, "debian-bookworm-minbase.tar.gz")
-	if _, err := os.Stat(tarball); err == nil {
-		return tarball, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", err
-	}
-	defer lock.Close()
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return "", err
-	}
-	if _, err := os.Stat(tarball); err == nil {
-		return tarball, nil // another process built it while we waited
-	}
-	if _, err := exec.LookPath("debootstrap"); err != nil {
-		return "", fmt.Errorf("build Debian rootfs: debootstrap not installed (run: sudo make setup)")
-	}
-	root, err := os.MkdirTemp(dir, "debootstrap-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(root)
-	out, err := exec.Command("debootstrap", "--variant=minbase", "--include=iproute2,procps",
-		"bookworm", root, DebianMirror()).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("debootstrap bookworm: %v\n%s", err, tail(out, 20))
-	}
-	// An image has no cached packages or device nodes: Docker's own
-	// debian images ship an empty /dev and no apt lists.
-	for _, p := range []string{"var/cache/apt/archives", "var/lib/apt/lists"} {
-		entries, _ := os.ReadDir(filepath.Join(root, p))
-		for _, e := range entries {
-			if e.Type().IsRegular() {
-				os.Remove(filepath.Join(root, p, e.Name()))
-			}
-		}
-	}
-	devs, _ := os.ReadDir(filepath.Join(root, "dev"))
-	for _, e := range devs {
-		os.RemoveAll(filepath.Join(root, "dev", e.Name()))
-	}
-	tmp := tarball + ".tmp"
-	out, err = exec.Command("tar", "--numeric-owner", "--xattrs", "--xattrs-include=*",
-		"-C", root, "-czf", tmp, ".").CombinedOutput()
-	if err != nil {
-		os.Remove(tmp)
-		return "", fmt.Errorf("tar Debian rootfs: %v\n%s", err, out)
-	}
-	if err := os.Rename(tmp, tarball); err != nil {
-		return "", err
-	}
-	return tarball, nil
-}
+func EnsureDebianTar() (string, error) { return debianfs.Tar() }
 
-// DebianRootfs extracts the cached Debian root filesystem into a fresh
-// temporary folder, removed when the test ends.
+// DebianRootfs returns a writable Debian root filesystem of its own: an
+// overlay mount in a fresh temporary folder, the cached tree
+// (debianfs.Tree) below and the test's changes above, unmounted and
+// removed when the test ends.
 func DebianRootfs(t testing.TB) string {
 	t.Helper()
-	tarball := DebianTar(t)
-	dir := t.TempDir()
-	if out, err := exec.Command("tar", "--numeric-owner", "--xattrs", "--xattrs-include=*",
-		"-C", dir, "-xzf", tarball).CombinedOutput(); err != nil {
-		t.Fatalf("extract %s: %v\n%s", tarball, err, out)
+	tree, err := debianfs.Tree()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return dir
+	dir := t.TempDir()
+	root, upper, work := filepath.Join(dir, "root"), filepath.Join(dir, "upper"), filepath.Join(dir, "work")
+	for _, d := range []string{root, upper, work} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := "lowerdir=" + tree + ",upperdir=" + upper + ",workdir=" + work
+	if err := unix.Mount("overlay", root, "overlay", 0, opts); err != nil {
+		t.Fatalf("mount overlay %s on %s: %v", opts, root, err)
+	}
+	// (before TempDir's removal: cleanups run last first)
+	t.Cleanup(func() {
+		if err := unix.Unmount(root, unix.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", root, err)
+		}
+	})
+	return root
 }
 
 // BusyboxRootfs makes a small root filesystem from the static busybox
@@ -187,16 +129,4 @@ func splitLines(s string) []string {
 		out = append(out, s[start:])
 	}
 	return out
-}
-
-func tail(b []byte, n int) string {
-	lines := splitLines(string(b))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	s := ""
-	for _, l := range lines {
-		s += l + "\n"
-	}
-	return s
 }

@@ -18,6 +18,7 @@ import (
 
 	"mini-docker/internal/cli"
 	"mini-docker/internal/testenv"
+	"mini-docker/internal/testenv/debianfs"
 )
 
 const tool = "workshop-mirror"
@@ -36,6 +37,12 @@ func run(args []string) error {
 	}
 	switch args[0] {
 	case "prepare":
+		// The Debian tree the tests' overlays sit on, extracted here once:
+		// scripts/vm-matrix copies it into its VMs, where extracting it
+		// costs minutes of an emulated CPU.
+		if _, err := debianfs.Tree(); err != nil {
+			return err
+		}
 		marker := filepath.Join(*storage, ".workshop-images")
 		if _, err := os.Stat(marker); err == nil {
 			fmt.Printf("%s: images already in %s\n", tool, *storage)
