@@ -237,12 +237,11 @@ func copyTools(src, dst string) error {
 		return err
 	}
 	for _, t := range toolNames {
-		b, err := os.ReadFile(filepath.Join(src, t))
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dst, t), b, 0o755); err != nil {
-			return err
+		// As cp: one write of the whole file (os.WriteFile) gets 2 MiB page
+		// cache folios on ext4, each mapped whole on a first fault in it:
+		// a monitor then read 8.4 MiB RSS instead of 3.9 (FilePmdMapped).
+		if out, err := exec.Command("cp", filepath.Join(src, t), filepath.Join(dst, t)).CombinedOutput(); err != nil {
+			return fmt.Errorf("cp %s: %v: %s", t, err, out)
 		}
 	}
 	return nil

@@ -52,7 +52,7 @@ func (e *Engine) startMonitor(c *container.Container, client *os.File) error {
 	cmd.ExtraFiles = []*os.File{w}
 	if client != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, client) // fd 4: AttachedFd
-		cmd.Env = []string{AttachedEnv + "=1"}
+		cmd.Env = append(cmd.Env, AttachedEnv+"=1")     // GOMAXPROCS=1 kept
 	}
 	if err := cmd.Start(); err != nil {
 		w.Close()
