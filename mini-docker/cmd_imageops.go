@@ -236,15 +236,9 @@ func cmdPush(c *ctx, args []string) error {
 
 func cmdExport(c *ctx, args []string) error {
 	f := newFlags("export", "-o FILE CONTAINER", "Export a container's filesystem as a tar archive (its image layers and upper layer, merged).", "mini-docker export -o demo.tar demo")
-	out := f.StringP("output", "o", "", "write to FILE instead of stdout")
-	if err := f.Parse(args); err != nil {
+	out, err := parseOutput(f, "export", args)
+	if err != nil {
 		return cli.Done(err)
-	}
-	if err := needArgs(f, "export", 1); err != nil {
-		return err
-	}
-	if *out == "" && isTerminal(os.Stdout) {
-		return cli.Usagef("mini-docker export", "cowardly refusing to save to a terminal. Use the -o flag or redirect")
 	}
 	e, ct, upper, lower, err := containerLayers(c, f, f.Arg(0))
 	if err != nil {
@@ -255,7 +249,23 @@ func cmdExport(c *ctx, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	return writeOutput(*out, func(w *os.File) error { return imageops.Export(w, upper, lower, scratch, f.Explainer()) })
+	return writeOutput(out, func(w *os.File) error { return imageops.Export(w, upper, lower, scratch, f.Explainer()) })
+}
+
+// parseOutput parses the command line of export or save: -o FILE (""
+// for stdout, which must not be a terminal) and at least one operand.
+func parseOutput(f *cli.Flags, cmd string, args []string) (string, error) {
+	out := f.StringP("output", "o", "", "write to FILE instead of stdout")
+	if err := f.Parse(args); err != nil {
+		return "", err
+	}
+	if err := needArgs(f, cmd, 1); err != nil {
+		return "", err
+	}
+	if *out == "" && isTerminal(os.Stdout) {
+		return "", cli.Usagef("mini-docker "+cmd, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
+	}
+	return *out, nil
 }
 
 // writeOutput writes to FILE through a temporary name (nothing half
@@ -288,15 +298,9 @@ func isTerminal(f *os.File) bool {
 
 func cmdSave(c *ctx, args []string) error {
 	f := newFlags("save", "[-o FILE] IMAGE...", "Save images to a tar archive that is both a docker-archive (manifest.json, for docker load)\nand an OCI archive (oci-layout, index.json).", "mini-docker save -o hello.tar hello:1.0", "mini-docker save hello:1.0 | docker load")
-	out := f.StringP("output", "o", "", "write to FILE instead of stdout")
-	if err := f.Parse(args); err != nil {
+	out, err := parseOutput(f, "save", args)
+	if err != nil {
 		return cli.Done(err)
-	}
-	if err := needArgs(f, "save", 1); err != nil {
-		return err
-	}
-	if *out == "" && isTerminal(os.Stdout) {
-		return cli.Usagef("mini-docker save", "cowardly refusing to save to a terminal. Use the -o flag or redirect")
 	}
 	s, err := store.Open(c.root)
 	if err != nil {
@@ -307,7 +311,7 @@ func cmdSave(c *ctx, args []string) error {
 			return notFound(err)
 		}
 	}
-	return writeOutput(*out, func(w *os.File) error { return image.Save(s, f.Args(), w) })
+	return writeOutput(out, func(w *os.File) error { return image.Save(s, f.Args(), w) })
 }
 
 func cmdLoad(c *ctx, args []string) error {
@@ -320,20 +324,13 @@ func cmdLoad(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
-	r := os.Stdin
-	if *in != "" && *in != "-" {
-		if r, err = os.Open(*in); err != nil {
-			return err
-		}
-		defer r.Close()
-	}
 	// The bounds on layers of daemon.json, as `pull load` applies them.
 	lim, reserve, err := image.LayerLimits("", -1, -1)
 	if err != nil {
 		return err
 	}
 	s.Reserve = reserve
-	names, err := image.Load(context.Background(), s, r, lim, f.Explainer())
+	names, err := image.LoadFile(context.Background(), s, *in, lim, f.Explainer())
 	if err != nil {
 		return cli.WithCode(err, 1)
 	}

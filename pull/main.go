@@ -302,14 +302,7 @@ func load(args []string) error {
 	if err != nil {
 		return err
 	}
-	in := os.Stdin
-	if *input != "" && *input != "-" {
-		if in, err = os.Open(*input); err != nil {
-			return err
-		}
-		defer in.Close()
-	}
-	names, err := image.Load(context.Background(), s, in, lim, f.Explainer())
+	names, err := image.LoadFile(context.Background(), s, *input, lim, f.Explainer())
 	if err != nil {
 		return hint(err)
 	}

@@ -205,16 +205,13 @@ func (a *attachment) close() {
 // the client's bytes to the pty, the pty's to the client.
 func (a *attachment) terminal(p *pty.Pty, out io.Writer, withStdin bool) func() {
 	a.setMaster(p.Master)
+	var in io.Reader
 	if withStdin && a.stdinR != nil {
-		go io.Copy(p.Master, a.stdinR)
+		in = a.stdinR
 	}
-	done := make(chan struct{})
-	go func() {
-		io.Copy(out, p.Master) // ends with EIO once the last slave closes
-		close(done)
-	}()
+	drained := p.Pump(in, out)
 	return func() {
-		<-done
+		drained()
 		a.setMaster(nil)
 	}
 }

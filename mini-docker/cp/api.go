@@ -40,7 +40,7 @@ type Stat struct {
 // written; then, when w is not nil, writes p to w as a tar stream
 // named by its last name (SRC/. : what is in it), as `cp CONTAINER:SRC -`.
 func Archive(e *engine.Engine, ct *container.Container, p string, stat func(Stat), w io.Writer) error {
-	from, release, err := openContainer(e, ct, p)
+	from, release, err := openContainer(e, ct, strings.TrimPrefix(ct.Name, "/"), p)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func statOf(fd int, st unix.Stat_t, p string) Stat {
 // Extract unpacks the tar stream r into the folder dir of ct, which must
 // exist, as `cp - CONTAINER:DIR` (owners as the archive says).
 func Extract(e *engine.Engine, ct *container.Container, dir string, r io.Reader) error {
-	to, release, err := openContainer(e, ct, dir)
+	to, release, err := openContainer(e, ct, strings.TrimPrefix(ct.Name, "/"), dir)
 	if err != nil {
 		return err
 	}
@@ -108,13 +108,14 @@ func Extract(e *engine.Engine, ct *container.Container, dir string, r io.Reader)
 }
 
 // openContainer opens the root that holds p in ct (mounted afresh when
-// ct is stopped), and returns how to let it go.
-func openContainer(e *engine.Engine, ct *container.Container, p string) (side, func(), error) {
+// ct is stopped), and returns how to let it go; name is what errors
+// call ct (what the user typed).
+func openContainer(e *engine.Engine, ct *container.Container, name, p string) (side, func(), error) {
 	rfs, err := e.MountRoot(ct)
 	if err != nil {
 		return side{}, nil, err
 	}
-	s, err := containerSide(rfs, strings.TrimPrefix(ct.Name, "/"), p)
+	s, err := containerSide(rfs, name, p)
 	if err != nil {
 		rfs.Release()
 		return side{}, nil, err

@@ -22,7 +22,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mini-docker/internal/cli"
-	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 )
 
@@ -57,9 +56,9 @@ func Command(root string, args []string) error {
 	case srcCtr != "" && dstCtr != "":
 		cerr = errors.New("copying between containers is not supported")
 	case srcCtr != "":
-		cerr = fromContainer(e, srcCtr, srcPath, dstPath, *archive, *follow)
+		cerr = copyContainer(e, srcCtr, srcPath, dstPath, false, *archive, *follow)
 	default:
-		cerr = toContainer(e, srcPath, dstCtr, dstPath, *archive, *follow)
+		cerr = copyContainer(e, dstCtr, dstPath, srcPath, true, *archive, *follow)
 	}
 	return cli.WithCode(cerr, 1)
 }
@@ -125,58 +124,34 @@ func containerSide(rfs *engine.RootFS, name, p string) (side, error) {
 		}}, nil
 }
 
-// find gives the container and its root filesystem.
-func find(e *engine.Engine, ref string) (*container.Container, *engine.RootFS, error) {
-	c, err := e.Find(ref)
-	if err != nil {
-		return nil, nil, err
-	}
-	rfs, err := e.MountRoot(c)
-	return c, rfs, err
-}
-
-func fromContainer(e *engine.Engine, ref, src, dst string, keepID, follow bool) error {
-	_, rfs, err := find(e, ref)
+// copyContainer copies between the path inCtr of container ref and the
+// host's path onHost, into the container when toCtr; an onHost of "-"
+// is a tar stream on stdin or stdout.
+func copyContainer(e *engine.Engine, ref, inCtr, onHost string, toCtr, keepID, follow bool) error {
+	ct, err := e.Find(ref)
 	if err != nil {
 		return err
 	}
-	defer rfs.Release()
-	from, err := containerSide(rfs, ref, src)
+	ctr, release, err := openContainer(e, ct, ref, inCtr)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(from.rootfd)
-	if dst == "-" {
-		return archiveTo(os.Stdout, from, src, follow)
+	defer release()
+	if onHost == "-" && toCtr {
+		return extractInto(os.Stdin, ctr, inCtr)
 	}
-	to, err := hostSide(dst)
+	if onHost == "-" {
+		return archiveTo(os.Stdout, ctr, inCtr, follow)
+	}
+	host, err := hostSide(onHost)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(to.rootfd)
-	return copyBetween(from, src, to, dst, keepID, follow)
-}
-
-func toContainer(e *engine.Engine, src, ref, dst string, keepID, follow bool) error {
-	_, rfs, err := find(e, ref)
-	if err != nil {
-		return err
+	defer unix.Close(host.rootfd)
+	if toCtr {
+		return copyBetween(host, onHost, ctr, inCtr, keepID, follow)
 	}
-	defer rfs.Release()
-	to, err := containerSide(rfs, ref, dst)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(to.rootfd)
-	if src == "-" {
-		return extractInto(os.Stdin, to, dst)
-	}
-	from, err := hostSide(src)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(from.rootfd)
-	return copyBetween(from, src, to, dst, keepID, follow)
+	return copyBetween(ctr, inCtr, host, onHost, keepID, follow)
 }
 
 // openSource opens the source path: its folder resolved in the root,

@@ -40,7 +40,7 @@ func History(img *Image) ([]HistoryRow, error) {
 			}
 			r.DiffID = img.Config.RootFS.DiffIDs[layer]
 			if layer < len(img.LayerDirs) {
-				r.Size = dirSize(img.LayerDirs[layer])
+				r.Size = DirSize(img.LayerDirs[layer])
 			}
 			layer++
 		}
@@ -58,15 +58,19 @@ func History(img *Image) ([]HistoryRow, error) {
 func UnpackedSize(layerDirs []string) int64 {
 	var n int64
 	for _, d := range layerDirs {
-		n += dirSize(d)
+		n += DirSize(d)
 	}
 	return n
 }
 
-// dirSize is what an unpacked layer adds to the disk, as moby's
-// overlay2 counts it (directory.Size, its layers' SIZE): every file but
+// DirSize is what the files under dir take on disk, as moby counts it
+// (directory.Size: its layers' SIZE, ps -s, system df): every file but
 // directories, symbolic links by their length, a hard-linked inode once.
-func dirSize(dir string) int64 {
+// A missing or empty dir is 0.
+func DirSize(dir string) int64 {
+	if dir == "" {
+		return 0
+	}
 	var n int64
 	seen := map[uint64]bool{}
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {

@@ -113,6 +113,20 @@ func layerDigests(m ocispec.Manifest) []digest.Digest {
 	return ds
 }
 
+// LoadFile is Load from the archive at path, or from stdin when path
+// is "" or "-" (load -i FILE).
+func LoadFile(ctx context.Context, s *store.Store, path string, lim Limits, ex *explain.Printer) ([]string, error) {
+	if path == "" || path == "-" {
+		return Load(ctx, s, os.Stdin, lim, ex)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Load(ctx, s, f, lim, ex)
+}
+
 // Load imports the images of an archive (an OCI archive, a `docker save`
 // tarball, or both at once) into the store, verifying every blob, and
 // unpacks their layers. It returns the names it tagged.

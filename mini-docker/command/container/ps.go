@@ -16,6 +16,7 @@ import (
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/filters"
 	"mini-docker/mini-docker/formatter"
+	"mini-docker/mini-docker/imageops"
 	"mini-docker/pull/store"
 )
 
@@ -190,10 +191,10 @@ func createdOf(e *engine.Engine, refs []string) (*time.Time, error) {
 // containerSize is ps -s: the bytes of the upper layer, and of the
 // upper layer with the image's layers (hard links counted once).
 func containerSize(ct *state.Container) (rw, virtual int64) {
-	rw = command.DirSize(ct.GraphDriver.Data["UpperDir"])
+	rw = imageops.DirSize(ct.GraphDriver.Data["UpperDir"])
 	virtual = rw
 	for _, l := range ct.LowerDirs() {
-		virtual += command.DirSize(l)
+		virtual += imageops.DirSize(l)
 	}
 	return rw, virtual
 }

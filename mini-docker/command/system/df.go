@@ -10,6 +10,7 @@ import (
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/formatter"
+	"mini-docker/mini-docker/imageops"
 	"mini-docker/pull/store"
 )
 
@@ -45,7 +46,7 @@ func Df(root string, args []string) error {
 	ctrs.typ, ctrs.total = "Containers", len(cs)
 	for _, ct := range cs {
 		used[ct.Image] = true
-		n := command.DirSize(ct.GraphDriver.Data["UpperDir"])
+		n := imageops.DirSize(ct.GraphDriver.Data["UpperDir"])
 		ctrs.size += n
 		if ct.State.Running {
 			ctrs.active++
@@ -59,7 +60,7 @@ func Df(root string, args []string) error {
 	for _, img := range imgs {
 		for _, l := range img.LayerDirs {
 			if _, ok := layerSize[l]; !ok {
-				layerSize[l] = command.DirSize(l)
+				layerSize[l] = imageops.DirSize(l)
 			}
 			layerUsed[l] = layerUsed[l] || used[img.ID.String()]
 		}
@@ -78,7 +79,7 @@ func Df(root string, args []string) error {
 	for _, v := range ents {
 		if v.IsDir() {
 			vols.total++
-			n := command.DirSize(filepath.Join(root, "volumes", v.Name()))
+			n := imageops.DirSize(filepath.Join(root, "volumes", v.Name()))
 			vols.size, vols.reclaim = vols.size+n, vols.reclaim+n
 		}
 	}

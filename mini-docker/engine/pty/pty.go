@@ -44,19 +44,31 @@ func (p *Pty) Attach(in *os.File, out io.Writer, withStdin bool) func() {
 	stopResize := FollowSize(fd, func(ws *unix.Winsize) {
 		unix.IoctlSetWinsize(int(p.Master.Fd()), unix.TIOCSWINSZ, ws)
 	})
+	var src io.Reader
 	if withStdin {
+		src = in
+	}
+	drained := p.Pump(src, out)
+	return func() {
+		drained()
+		stopResize()
+		restoreMode()
+	}
+}
+
+// Pump copies in (unless nil) to the master and the master to out. It
+// returns a function that waits until the output is drained: the copy
+// ends with EIO once the last slave closes.
+func (p *Pty) Pump(in io.Reader, out io.Writer) (drained func()) {
+	if in != nil {
 		go io.Copy(p.Master, in)
 	}
 	done := make(chan struct{})
 	go func() {
-		io.Copy(out, p.Master) // ends with EIO when the last slave closes
+		io.Copy(out, p.Master)
 		close(done)
 	}()
-	return func() {
-		<-done
-		stopResize()
-		restoreMode()
-	}
+	return func() { <-done }
 }
 
 // FollowSize calls fn with the size of the terminal fd now and on
