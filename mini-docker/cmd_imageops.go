@@ -249,7 +249,7 @@ func cmdExport(c *ctx, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	return writeOutput(out, func(w *os.File) error { return imageops.Export(w, upper, lower, scratch, f.Explainer()) })
+	return cli.WriteOutput(out, func(w *os.File) error { return imageops.Export(w, upper, lower, scratch, f.Explainer()) })
 }
 
 // parseOutput parses the command line of export or save: -o FILE (""
@@ -262,38 +262,10 @@ func parseOutput(f *cli.Flags, cmd string, args []string) (string, error) {
 	if err := needArgs(f, cmd, 1); err != nil {
 		return "", err
 	}
-	if *out == "" && isTerminal(os.Stdout) {
+	if *out == "" && cli.IsTerminal(os.Stdout) {
 		return "", cli.Usagef("mini-docker "+cmd, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
 	}
 	return *out, nil
-}
-
-// writeOutput writes to FILE through a temporary name (nothing half
-// written is left under FILE), or to stdout.
-func writeOutput(path string, write func(*os.File) error) error {
-	if path == "" || path == "-" {
-		return write(os.Stdout)
-	}
-	tmp := path + ".tmp"
-	fh, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if err := write(fh); err != nil {
-		fh.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := fh.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func cmdSave(c *ctx, args []string) error {
@@ -311,7 +283,7 @@ func cmdSave(c *ctx, args []string) error {
 			return notFound(err)
 		}
 	}
-	return writeOutput(out, func(w *os.File) error { return image.Save(s, f.Args(), w) })
+	return cli.WriteOutput(out, func(w *os.File) error { return image.Save(s, f.Args(), w) })
 }
 
 func cmdLoad(c *ctx, args []string) error {

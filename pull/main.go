@@ -103,7 +103,7 @@ func pull(args []string) error {
 	defer stop()
 	_, err = image.Pull(ctx, s, f.Arg(0), image.Options{
 		Platform: platform, MaxConcurrent: maxConcurrent, Registry: regOpts, Limits: lim,
-		Out: os.Stdout, Err: os.Stderr, TTY: isTerminal(os.Stdout), Quiet: quiet, Implicit: implicit,
+		Out: os.Stdout, Err: os.Stderr, TTY: cli.IsTerminal(os.Stdout), Quiet: quiet, Implicit: implicit,
 		Explain: f.Explainer(),
 	})
 	return hint(err)
@@ -149,11 +149,6 @@ func hint(err error) error {
 		return cli.WithHint(err, "the registry served altered or corrupt content; nothing was stored")
 	}
 	return err
-}
-
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }
 
 func storeFlags(name, usage, summary string, examples ...string) (*cli.Flags, *string) {
@@ -327,25 +322,8 @@ func save(args []string) error {
 	if err != nil {
 		return err
 	}
-	out := os.Stdout
-	if *output == "" && isTerminal(os.Stdout) {
+	if *output == "" && cli.IsTerminal(os.Stdout) {
 		return cli.Usagef(tool+" save", "refusing to write a tar archive to a terminal: give -o FILE")
 	}
-	if *output != "" && *output != "-" {
-		tmp := *output + ".tmp"
-		if out, err = os.Create(tmp); err != nil {
-			return err
-		}
-		if err := image.Save(s, f.Args(), out); err != nil {
-			out.Close()
-			os.Remove(tmp)
-			return err
-		}
-		if err := out.Close(); err != nil {
-			os.Remove(tmp)
-			return err
-		}
-		return os.Rename(tmp, *output)
-	}
-	return image.Save(s, f.Args(), out)
+	return cli.WriteOutput(*output, func(w *os.File) error { return image.Save(s, f.Args(), w) })
 }
