@@ -19,6 +19,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"mini-docker/internal/procfs"
 )
 
 // Timer times commands with hyperfine: Tmp holds its export, Root is
@@ -126,17 +128,8 @@ func ShimMemory(dids []string) (rss, pss []float64) {
 
 // Ppid reads the parent of pid.
 func Ppid(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 2 {
-		return 0
-	}
-	p, _ := strconv.Atoi(f[1])
-	return p
+	st, _ := procfs.ReadStat(pid)
+	return st.Ppid
 }
 
 // RunTimeout runs cmd (started by start) and, if it has not ended after
@@ -405,13 +398,8 @@ func watchdog(root int, limit time.Duration, stop chan struct{}, logf func(strin
 
 // descendants lists the processes below root (from /proc/PID/stat).
 func descendants(root int) []int {
-	ents, _ := os.ReadDir("/proc")
 	children := map[int][]int{}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
+	for _, pid := range procfs.PIDs() {
 		if pp := Ppid(pid); pp > 0 {
 			children[pp] = append(children[pp], pid)
 		}

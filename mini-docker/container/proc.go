@@ -8,30 +8,22 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/procfs"
 )
 
 // StartTime returns field 22 of /proc/PID/stat (the process's start time
 // in clock ticks since boot). A PID plus its start time names one process
 // for good: the kernel reuses PIDs, never the pair.
 func StartTime(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	st, err := procfs.ReadStat(pid)
 	if err != nil {
 		return 0, err
 	}
-	// The command name (field 2) is in parentheses and may hold spaces.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	if f[0] == "Z" || f[0] == "X" {
+	if st.State == 'Z' || st.State == 'X' {
 		return 0, fmt.Errorf("process %d is a zombie", pid)
 	}
-	return strconv.ParseUint(f[19], 10, 64)
+	return st.StartTime, nil
 }
 
 // Alive reports whether the process pid started at start still runs
@@ -55,14 +47,9 @@ func PidsInNamespace(pid int) []int {
 	if err != nil {
 		return nil
 	}
-	ents, _ := os.ReadDir("/proc")
 	var pids []int
-	for _, d := range ents {
-		n, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		if ns, err := os.Readlink("/proc/" + d.Name() + "/ns/pid"); err == nil && ns == want {
+	for _, n := range procfs.PIDs() {
+		if ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", n)); err == nil && ns == want {
 			pids = append(pids, n)
 		}
 	}

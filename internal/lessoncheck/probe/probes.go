@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/procfs"
 )
 
 // The probes below only read. Each returns an error that reads as the
@@ -158,14 +160,9 @@ type Proc struct {
 // Processes lists every process with its status; processes that end
 // while being read are left out.
 func Processes() []Proc {
-	entries, _ := os.ReadDir("/proc")
 	var out []Proc
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/status")
+	for _, pid := range procfs.PIDs() {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 		if err != nil {
 			continue
 		}

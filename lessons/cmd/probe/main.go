@@ -42,6 +42,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mini-docker/internal/mountinfo"
+	"mini-docker/internal/procfs"
 	"mini-docker/internal/riskycalls"
 )
 
@@ -202,14 +203,7 @@ func processes(o *out) {
 		o.put("pid1.cmd", strings.Join(strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00"), " "))
 	}
 	o.put("pid.self", strconv.Itoa(os.Getpid()))
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		if n, err := strconv.Atoi(e.Name()); err == nil {
-			pids = append(pids, n)
-		}
-	}
-	sort.Ints(pids)
+	pids := procfs.PIDs()
 	s := make([]string, len(pids))
 	for i, p := range pids {
 		s[i] = strconv.Itoa(p)

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"mini-docker/internal/procfs"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/pty"
 )
@@ -165,16 +166,8 @@ func exited(pid int) bool {
 // procState reads the command name and state letter of pid from
 // /proc/PID/stat.
 func procState(pid int) (comm string, state byte, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return "", 0, false
-	}
-	s := string(b)
-	i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if i < 0 || j < i || j+2 >= len(s) {
-		return "", 0, false
-	}
-	return s[i+1 : j], s[j+2], true
+	st, err := procfs.ReadStat(pid)
+	return st.Comm, st.State, err == nil
 }
 
 // watchChain finds the container's PID and follows it through the chain
