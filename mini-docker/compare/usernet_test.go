@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"mini-docker/internal/procfs"
 	"mini-docker/internal/testenv"
 )
 
@@ -158,7 +159,7 @@ func waitGone(pid int, limit time.Duration) bool {
 		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
 			return true
 		}
-		if b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat")); err == nil && strings.Contains(string(b), ") Z ") {
+		if st, err := procfs.ReadStat(pid); err == nil && st.State == 'Z' {
 			return true
 		}
 	}
