@@ -12,53 +12,45 @@ import (
 	"mini-docker/internal/lessoncheck/probe"
 )
 
-// Lesson 01: the filesystem jail. Your own escape from a plain chroot,
-// then pivot_root, which leaves nothing above / to climb to.
-func init() {
-	register(
-		&Exercise{ID: "01.1", Title: "Escape a plain chroot with your own program", Checks: func(s *State) []Check {
-			secret, jail, mine, out := s.Path("secret.txt"), s.Path("jail"), s.Path("jail/myescape"), s.Path("escaped.txt")
-			return []Check{
-				{What: "secret.txt is outside the jail", Cmd: "cat " + secret,
-					Hint: `echo "only on the host" > secret.txt`,
-					Test: func() error { _, err := nonEmpty(secret); return err }},
-				{What: "jail/ holds your own program, jail/myescape", Cmd: "ls -l " + mine,
-					Hint: "write the escape in C (mkdir, chroot, chdir(\"..\") in a loop, chroot(\".\"), execv) and build it with gcc -static -o jail/myescape myescape.c",
-					Test: func() error { return ownProgram(jail, mine) }},
-				{What: "escaped.txt holds what the escaped cat read from secret.txt", Cmd: "diff " + secret + " " + out,
-					Hint: "chroot jail /myescape /bin/cat $PWD/secret.txt > escaped.txt (after the escape, /bin/cat is the host's)",
-					Test: func() error { return sameContent(secret, out) }},
-			}
-		}},
-		&Exercise{ID: "01.2", Title: "Show that pivot_root stops it", Checks: func(s *State) []Check {
-			jail := s.Path("jail")
-			p := &procSearch{what: "running with " + jail + " as its root, in a mount namespace of its own", stages: []func(p probe.Proc) error{
-				func(p probe.Proc) error {
-					if probe.OwnNS(p.PID, "mnt") && probe.SameFile(fmt.Sprintf("/proc/%d/root", p.PID), jail) {
-						return nil
-					}
-					return probe.ErrSkip
-				},
-				func(p probe.Proc) error { return rootIsMount(p.PID, jail) },
-				func(p probe.Proc) error { return hostRootGone(p.PID) },
-			}}
-			return []Check{
-				{What: "a process runs with jail/ as its root, in a mount namespace of its own",
-					Cmd:  "for p in /proc/[0-9]*; do [ $p/root -ef " + jail + " ] && echo $p $(readlink $p/ns/mnt); done",
-					Hint: "unshare --mount -- sh -c 'mount --bind jail jail && mkdir -p jail/proc && mount -t proc proc jail/proc && cd jail && mkdir -p old && pivot_root . old && umount -l /old && exec sleep 300' & (the jail needs every program the shell runs after the pivot: chroot prepare jail sh sleep umount rmdir)",
-					Test: p.stage(0)},
-				{What: "jail/ is the root mount of its table", Cmd: "awk '$5 == \"/\"' /proc/PID/mountinfo",
-					Hint: "chroot only changes the root directory: bind the jail onto itself (mount --bind jail jail) and pivot_root into it",
-					Test: p.stage(1)},
-				{What: "the host's root file system is gone from its mount table", Cmd: "cat /proc/PID/mountinfo",
-					Hint: "after pivot_root . old, detach the old root: umount -l /old",
-					Test: p.stage(2)},
-				{What: "jail/pivoted.txt shows your escape failing after the pivot", Cmd: "cat " + s.Path("jail/pivoted.txt"),
-					Hint: "run /myescape /usr/bin/cat $PWD/secret.txt > /pivoted.txt 2>&1 inside the pivoted jail, before the sleep",
-					Test: func() error { return probe.FileContains(s.Path("jail/pivoted.txt"), "No such file or directory") }},
-			}
-		}},
-	)
+// checks0101 are exercise 01.1's checks.
+func checks0101(s *State) []Check {
+	secret, jail, mine, out := s.Path("secret.txt"), s.Path("jail"), s.Path("jail/myescape"), s.Path("escaped.txt")
+	return []Check{
+		{What: "secret.txt is outside the jail", Cmd: "cat " + secret,
+			Hint: `echo "only on the host" > secret.txt`,
+			Test: func() error { _, err := nonEmpty(secret); return err }},
+		{What: "jail/ holds your own program, jail/myescape", Cmd: "ls -l " + mine,
+			Hint: "write the escape in C (mkdir, chroot, chdir(\"..\") in a loop, chroot(\".\"), execv) and build it with gcc -static -o jail/myescape myescape.c",
+			Test: func() error { return ownProgram(jail, mine) }},
+		{What: "escaped.txt holds what the escaped cat read from secret.txt", Cmd: "diff " + secret + " " + out,
+			Hint: "chroot jail /myescape /bin/cat $PWD/secret.txt > escaped.txt (after the escape, /bin/cat is the host's)",
+			Test: func() error { return sameContent(secret, out) }},
+	}
+}
+
+// checks0102 are exercise 01.2's checks.
+func checks0102(s *State) []Check {
+	jail := s.Path("jail")
+	return append(searchChecks("running with "+jail+" as its root, in a mount namespace of its own", []procCheck{
+		{What: "a process runs with jail/ as its root, in a mount namespace of its own",
+			Cmd:  "for p in /proc/[0-9]*; do [ $p/root -ef " + jail + " ] && echo $p $(readlink $p/ns/mnt); done",
+			Hint: "unshare --mount -- sh -c 'mount --bind jail jail && mkdir -p jail/proc && mount -t proc proc jail/proc && cd jail && mkdir -p old && pivot_root . old && umount -l /old && exec sleep 300' & (the jail needs every program the shell runs after the pivot: chroot prepare jail sh sleep umount rmdir)",
+			Test: func(p probe.Proc) error {
+				if probe.OwnNS(p.PID, "mnt") && probe.SameFile(fmt.Sprintf("/proc/%d/root", p.PID), jail) {
+					return nil
+				}
+				return probe.ErrSkip
+			}},
+		{What: "jail/ is the root mount of its table", Cmd: "awk '$5 == \"/\"' /proc/PID/mountinfo",
+			Hint: "chroot only changes the root directory: bind the jail onto itself (mount --bind jail jail) and pivot_root into it",
+			Test: func(p probe.Proc) error { return rootIsMount(p.PID, jail) }},
+		{What: "the host's root file system is gone from its mount table", Cmd: "cat /proc/PID/mountinfo",
+			Hint: "after pivot_root . old, detach the old root: umount -l /old",
+			Test: func(p probe.Proc) error { return hostRootGone(p.PID) }},
+	}),
+		Check{What: "jail/pivoted.txt shows your escape failing after the pivot", Cmd: "cat " + s.Path("jail/pivoted.txt"),
+			Hint: "run /myescape /usr/bin/cat $PWD/secret.txt > /pivoted.txt 2>&1 inside the pivoted jail, before the sleep",
+			Test: func() error { return probe.FileContains(s.Path("jail/pivoted.txt"), "No such file or directory") }})
 }
 
 // nonEmpty reads a file that must hold something.
@@ -157,6 +149,28 @@ type procSearch struct {
 	found  bool
 	best   probe.Proc
 	errs   []error
+}
+
+// procCheck is one condition of a search for a process, with its words:
+// the first condition finds the process, each later one looks at the
+// best candidate.
+type procCheck struct {
+	What, Cmd, Hint string
+	Test            func(p probe.Proc) error
+}
+
+// searchChecks returns the checks of a search for the process that is
+// what, one for each condition, in order.
+func searchChecks(what string, conds []procCheck) []Check {
+	s := &procSearch{what: what}
+	for _, c := range conds {
+		s.stages = append(s.stages, c.Test)
+	}
+	out := make([]Check, len(conds))
+	for i, c := range conds {
+		out[i] = Check{What: c.What, Cmd: c.Cmd, Hint: c.Hint, Test: s.stage(i)}
+	}
+	return out
 }
 
 func (s *procSearch) run() {

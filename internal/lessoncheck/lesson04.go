@@ -12,41 +12,38 @@ import (
 	"mini-docker/internal/lessoncheck/probe"
 )
 
-// Lesson 04: OverlayFS, its whiteouts and opaque directories made by
-// hand, the way a container runtime unpacks an image's layers.
-func init() {
-	register(
-		&Exercise{ID: "04.1", Title: "Hide a lower file with a whiteout you make by hand", Checks: func(s *State) []Check {
-			d := s.Path("wh")
-			return []Check{
-				{What: "wh/lower/gone.txt is a file of the lower layer", Cmd: "ls -l " + d + "/lower/gone.txt",
-					Hint: "mkdir -p wh/lower wh/upper wh/work wh/merged && echo bye > wh/lower/gone.txt",
-					Test: func() error { _, err := nonEmpty(d + "/lower/gone.txt"); return err }},
-				{What: "wh/upper/gone.txt is a whiteout: a character device 0:0", Cmd: "stat -c '%F %t:%T' " + d + "/upper/gone.txt",
-					Hint: "mknod wh/upper/gone.txt c 0 0 (before mounting: the upper layer is not to be changed under a mounted overlay)",
-					Test: func() error { return isWhiteout(d + "/upper/gone.txt") }},
-				overlayMounted(d),
-				{What: "wh/merged/gone.txt is hidden", Cmd: "ls " + d + "/merged",
-					Hint: "the whiteout hides the lower file only in the merged view: ls wh/merged",
-					Test: func() error { return absent(d + "/merged/gone.txt") }},
-			}
-		}},
-		&Exercise{ID: "04.2", Title: "Replace a lower directory with an opaque one", Checks: func(s *State) []Check {
-			d := s.Path("op")
-			return []Check{
-				{What: "op/lower/dir holds files", Cmd: "ls " + d + "/lower/dir",
-					Hint: "mkdir -p op/lower/dir op/upper/dir op/work op/merged && touch op/lower/dir/old1 op/lower/dir/old2",
-					Test: func() error { return hasEntries(d + "/lower/dir") }},
-				{What: "op/upper/dir is opaque (trusted.overlay.opaque=y)", Cmd: "getfattr -n trusted.overlay.opaque " + d + "/upper/dir",
-					Hint: "setfattr -n trusted.overlay.opaque -v y op/upper/dir (and put a file of its own in it: touch op/upper/dir/new)",
-					Test: func() error { return xattrIs(d+"/upper/dir", "trusted.overlay.opaque", "y") }},
-				overlayMounted(d),
-				{What: "op/merged/dir shows the upper's files and none of the lower's", Cmd: "ls " + d + "/merged/dir",
-					Hint: "an opaque directory hides everything below it: only op/upper/dir's files show",
-					Test: func() error { return onlyUpper(d+"/lower/dir", d+"/upper/dir", d+"/merged/dir") }},
-			}
-		}},
-	)
+// checks0401 are exercise 04.1's checks.
+func checks0401(s *State) []Check {
+	d := s.Path("wh")
+	return []Check{
+		{What: "wh/lower/gone.txt is a file of the lower layer", Cmd: "ls -l " + d + "/lower/gone.txt",
+			Hint: "mkdir -p wh/lower wh/upper wh/work wh/merged && echo bye > wh/lower/gone.txt",
+			Test: func() error { _, err := nonEmpty(d + "/lower/gone.txt"); return err }},
+		{What: "wh/upper/gone.txt is a whiteout: a character device 0:0", Cmd: "stat -c '%F %t:%T' " + d + "/upper/gone.txt",
+			Hint: "mknod wh/upper/gone.txt c 0 0 (before mounting: the upper layer is not to be changed under a mounted overlay)",
+			Test: func() error { return isWhiteout(d + "/upper/gone.txt") }},
+		overlayMounted(d),
+		{What: "wh/merged/gone.txt is hidden", Cmd: "ls " + d + "/merged",
+			Hint: "the whiteout hides the lower file only in the merged view: ls wh/merged",
+			Test: func() error { return absent(d + "/merged/gone.txt") }},
+	}
+}
+
+// checks0402 are exercise 04.2's checks.
+func checks0402(s *State) []Check {
+	d := s.Path("op")
+	return []Check{
+		{What: "op/lower/dir holds files", Cmd: "ls " + d + "/lower/dir",
+			Hint: "mkdir -p op/lower/dir op/upper/dir op/work op/merged && touch op/lower/dir/old1 op/lower/dir/old2",
+			Test: func() error { return hasEntries(d + "/lower/dir") }},
+		{What: "op/upper/dir is opaque (trusted.overlay.opaque=y)", Cmd: "getfattr -n trusted.overlay.opaque " + d + "/upper/dir",
+			Hint: "setfattr -n trusted.overlay.opaque -v y op/upper/dir (and put a file of its own in it: touch op/upper/dir/new)",
+			Test: func() error { return xattrIs(d+"/upper/dir", "trusted.overlay.opaque", "y") }},
+		overlayMounted(d),
+		{What: "op/merged/dir shows the upper's files and none of the lower's", Cmd: "ls " + d + "/merged/dir",
+			Hint: "an opaque directory hides everything below it: only op/upper/dir's files show",
+			Test: func() error { return onlyUpper(d+"/lower/dir", d+"/upper/dir", d+"/merged/dir") }},
+	}
 }
 
 // overlayMounted checks that DIR/merged is an overlay of DIR/lower under

@@ -9,31 +9,27 @@ import (
 	"mini-docker/internal/lessoncheck/probe"
 )
 
-// Lesson 05: network namespaces joined by veth pairs and a bridge, built
-// with ip alone, inside the lesson's own network namespace (never the
-// host's: `sudo make shell LESSON=05` gives one).
-func init() {
-	register(
-		&Exercise{ID: "05.1", Title: "Two namespaces, one cable", Checks: func(s *State) []Check {
-			return []Check{
-				notHostNet(),
-				addrCheck("ex-red", "10.9.1.1/24", "ip netns add ex-red; ip netns add ex-blue; ip link add v-red netns ex-red type veth peer name v-blue netns ex-blue"),
-				addrCheck("ex-blue", "10.9.1.2/24", "ip -n ex-blue addr add 10.9.1.2/24 dev v-blue && ip -n ex-blue link set v-blue up"),
-				pinged("ex-red", "ex-blue", "10.9.1.2"),
-			}
-		}},
-		&Exercise{ID: "05.2", Title: "Two namespaces through a bridge", Checks: func(s *State) []Check {
-			return []Check{
-				notHostNet(),
-				{What: "a bridge exbr0 is up, with two ports or more", Cmd: "ip -br link show master exbr0",
-					Hint: "ip link add exbr0 type bridge && ip link set exbr0 up; then ip link set HOST-END master exbr0 up for each veth",
-					Test: func() error { return bridgePorts("exbr0", 2) }},
-				addrCheck("ex-a", "10.9.2.1/24", "ip netns add ex-a; ip link add a-host type veth peer name eth0 netns ex-a; ip -n ex-a addr add 10.9.2.1/24 dev eth0; ip -n ex-a link set eth0 up"),
-				addrCheck("ex-b", "10.9.2.2/24", "the same for ex-b, with 10.9.2.2/24"),
-				pinged("ex-a", "ex-b", "10.9.2.2"),
-			}
-		}},
-	)
+// checks0501 are exercise 05.1's checks.
+func checks0501(s *State) []Check {
+	return []Check{
+		notHostNet(),
+		addrCheck("ex-red", "10.9.1.1/24", "ip netns add ex-red; ip netns add ex-blue; ip link add v-red netns ex-red type veth peer name v-blue netns ex-blue"),
+		addrCheck("ex-blue", "10.9.1.2/24", "ip -n ex-blue addr add 10.9.1.2/24 dev v-blue && ip -n ex-blue link set v-blue up"),
+		pinged("ex-red", "ex-blue", "10.9.1.2"),
+	}
+}
+
+// checks0502 are exercise 05.2's checks.
+func checks0502(s *State) []Check {
+	return []Check{
+		notHostNet(),
+		{What: "a bridge exbr0 is up, with two ports or more", Cmd: "ip -br link show master exbr0",
+			Hint: "ip link add exbr0 type bridge && ip link set exbr0 up; then ip link set HOST-END master exbr0 up for each veth",
+			Test: func() error { return bridgePorts("exbr0", 2) }},
+		addrCheck("ex-a", "10.9.2.1/24", "ip netns add ex-a; ip link add a-host type veth peer name eth0 netns ex-a; ip -n ex-a addr add 10.9.2.1/24 dev eth0; ip -n ex-a link set eth0 up"),
+		addrCheck("ex-b", "10.9.2.2/24", "the same for ex-b, with 10.9.2.2/24"),
+		pinged("ex-a", "ex-b", "10.9.2.2"),
+	}
 }
 
 // notHostNet checks that the learner works in a network namespace of

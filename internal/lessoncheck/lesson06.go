@@ -7,14 +7,6 @@ import (
 	"mini-docker/internal/lessoncheck/probe"
 )
 
-// Lesson 06: capabilities, one at a time.
-func init() {
-	register(
-		&Exercise{ID: "06.1", Title: "Bind port 80 as a non-root user with one capability", Checks: checks0601},
-		&Exercise{ID: "06.2", Title: "Root without CAP_CHOWN", Checks: checks0602},
-	)
-}
-
 // checks0601 are exercise 06.1's checks.
 func checks0601(s *State) []Check {
 	var owner *probe.Proc
@@ -62,45 +54,43 @@ func checks0601(s *State) []Check {
 // checks0602 are exercise 06.2's checks.
 func checks0602(s *State) []Check {
 	const chown, dacOverride = 1 << 0, 1 << 1
-	p := &procSearch{what: "a root process whose bounding set lacks CAP_CHOWN", stages: []func(p probe.Proc) error{
-		func(p probe.Proc) error {
-			if p.UID() != "0" || p.Caps("CapBnd")&chown != 0 || p.Caps("CapBnd") == 0 {
-				return probe.ErrSkip
-			}
-			return nil
-		},
-		func(p probe.Proc) error {
-			if p.Caps("CapEff")&chown != 0 {
-				return fmt.Errorf("its CapEff %016x has CAP_CHOWN", p.Caps("CapEff"))
-			}
-			return nil
-		},
-		func(p probe.Proc) error {
-			// What the checker itself may have: the host may hold some
-			// back from everyone (CAP_SYS_MODULE in a container, say).
-			self, err := os.ReadFile("/proc/self/status")
-			if err != nil {
-				return err
-			}
-			all := probe.Proc{Status: probe.ParseStatus(string(self))}.Caps("CapBnd")
-			if b := p.Caps("CapBnd"); b != all&^chown {
-				return fmt.Errorf("its CapBnd is %016x: drop CAP_CHOWN alone (want %016x)", b, all&^chown)
-			}
-			if p.Caps("CapEff")&dacOverride == 0 {
-				return fmt.Errorf("it lost CAP_DAC_OVERRIDE too")
-			}
-			return nil
-		},
-	}}
-	return []Check{
+	return append(searchChecks("a root process whose bounding set lacks CAP_CHOWN", []procCheck{
 		{What: "a root process runs with CAP_CHOWN out of its bounding set", Cmd: "grep -l '^Uid:\\s0' /proc/[0-9]*/status | xargs grep CapBnd",
-			Hint: "capsh --drop=cap_chown -- -c 'exec sleep 300' &", Test: p.stage(0)},
+			Hint: "capsh --drop=cap_chown -- -c 'exec sleep 300' &",
+			Test: func(p probe.Proc) error {
+				if p.UID() != "0" || p.Caps("CapBnd")&chown != 0 || p.Caps("CapBnd") == 0 {
+					return probe.ErrSkip
+				}
+				return nil
+			}},
 		{What: "its effective set lacks CAP_CHOWN", Cmd: "grep CapEff /proc/PID/status",
-			Hint: "drop it before the exec: capsh --drop=cap_chown -- -c '...'", Test: p.stage(1)},
+			Hint: "drop it before the exec: capsh --drop=cap_chown -- -c '...'",
+			Test: func(p probe.Proc) error {
+				if p.Caps("CapEff")&chown != 0 {
+					return fmt.Errorf("its CapEff %016x has CAP_CHOWN", p.Caps("CapEff"))
+				}
+				return nil
+			}},
 		{What: "it keeps every other capability", Cmd: "capsh --decode=$(awk '/CapBnd/ {print $2}' /proc/PID/status)",
-			Hint: "drop CAP_CHOWN and nothing else", Test: p.stage(2)},
-		{What: "chown.txt shows a chown refused", Cmd: "cat " + s.Path("chown.txt"),
+			Hint: "drop CAP_CHOWN and nothing else",
+			Test: func(p probe.Proc) error {
+				// What the checker itself may have: the host may hold some
+				// back from everyone (CAP_SYS_MODULE in a container, say).
+				self, err := os.ReadFile("/proc/self/status")
+				if err != nil {
+					return err
+				}
+				all := probe.Proc{Status: probe.ParseStatus(string(self))}.Caps("CapBnd")
+				if b := p.Caps("CapBnd"); b != all&^chown {
+					return fmt.Errorf("its CapBnd is %016x: drop CAP_CHOWN alone (want %016x)", b, all&^chown)
+				}
+				if p.Caps("CapEff")&dacOverride == 0 {
+					return fmt.Errorf("it lost CAP_DAC_OVERRIDE too")
+				}
+				return nil
+			}},
+	}),
+		Check{What: "chown.txt shows a chown refused", Cmd: "cat " + s.Path("chown.txt"),
 			Hint: "in the same shell, before the sleep: touch f; chown 65534 f 2> chown.txt",
-			Test: func() error { return probe.FileContains(s.Path("chown.txt"), "Operation not permitted") }},
-	}
+			Test: func() error { return probe.FileContains(s.Path("chown.txt"), "Operation not permitted") }})
 }

@@ -9,15 +9,6 @@ import (
 	"mini-docker/seccompctl/seccomp"
 )
 
-// Lesson 07: seccomp profiles, checked with seccompctl's own compiler
-// and BPF interpreter (the same instructions the kernel would run).
-func init() {
-	register(
-		&Exercise{ID: "07.1", Title: "A profile that forbids mkdir, and the proof", Checks: checks0701},
-		&Exercise{ID: "07.2", Title: "Lock a process in: a filter, no_new_privs, not root", Checks: checks0702},
-	)
-}
-
 // checks0701 are exercise 07.1's checks.
 func checks0701(s *State) []Check {
 	file := s.Path("no-mkdir.json")
@@ -82,32 +73,30 @@ func checks0701(s *State) []Check {
 
 // checks0702 are exercise 07.2's checks.
 func checks0702(s *State) []Check {
-	p := &procSearch{what: "a sleep under a seccomp filter", stages: []func(p probe.Proc) error{
-		func(p probe.Proc) error {
-			if p.Status["Name"] != "sleep" || p.Status["Seccomp"] != "2" {
-				return probe.ErrSkip
-			}
-			return nil
-		},
-		func(p probe.Proc) error {
-			if p.Status["NoNewPrivs"] != "1" {
-				return fmt.Errorf("its NoNewPrivs is %s", p.Status["NoNewPrivs"])
-			}
-			return nil
-		},
-		func(p probe.Proc) error {
-			if p.UID() == "0" || strings.TrimSpace(p.UID()) == "" {
-				return fmt.Errorf("its UID is %s", p.UID())
-			}
-			return nil
-		},
-	}}
-	return []Check{
+	return searchChecks("a sleep under a seccomp filter", []procCheck{
 		{What: "a sleep runs under a seccomp filter (Seccomp: 2)", Cmd: "grep -H Seccomp: /proc/$(pgrep -n -x sleep)/status",
-			Hint: "seccompctl run --profile no-mkdir.json -- sleep 300 &", Test: p.stage(0)},
+			Hint: "seccompctl run --profile no-mkdir.json -- sleep 300 &",
+			Test: func(p probe.Proc) error {
+				if p.Status["Name"] != "sleep" || p.Status["Seccomp"] != "2" {
+					return probe.ErrSkip
+				}
+				return nil
+			}},
 		{What: "it has no_new_privs (NoNewPrivs: 1)", Cmd: "grep NoNewPrivs /proc/PID/status",
-			Hint: "setpriv --no-new-privs, inside the filter: seccompctl run --profile no-mkdir.json -- setpriv --no-new-privs ... sleep 300", Test: p.stage(1)},
+			Hint: "setpriv --no-new-privs, inside the filter: seccompctl run --profile no-mkdir.json -- setpriv --no-new-privs ... sleep 300",
+			Test: func(p probe.Proc) error {
+				if p.Status["NoNewPrivs"] != "1" {
+					return fmt.Errorf("its NoNewPrivs is %s", p.Status["NoNewPrivs"])
+				}
+				return nil
+			}},
 		{What: "it does not run as root", Cmd: "grep Uid /proc/PID/status",
-			Hint: "setpriv --reuid=65534 --regid=65534 --clear-groups", Test: p.stage(2)},
-	}
+			Hint: "setpriv --reuid=65534 --regid=65534 --clear-groups",
+			Test: func(p probe.Proc) error {
+				if p.UID() == "0" || strings.TrimSpace(p.UID()) == "" {
+					return fmt.Errorf("its UID is %s", p.UID())
+				}
+				return nil
+			}},
+	})
 }

@@ -14,15 +14,6 @@ import (
 	"mini-docker/internal/lessoncheck/probe"
 )
 
-// Lesson 08: an image pulled by hand, with curl, sha256sum and tar, then
-// run from the folder it was unpacked into.
-func init() {
-	register(
-		&Exercise{ID: "08.1", Title: "Pull an image by hand with curl and tar", Checks: checks0801},
-		&Exercise{ID: "08.2", Title: "Run what you pulled", Checks: checks0802},
-	)
-}
-
 // checks0801 are exercise 08.1's checks.
 func checks0801(s *State) []Check {
 	d := s.Path("bb")
@@ -73,41 +64,38 @@ func checks0801(s *State) []Check {
 // checks0802 are exercise 08.2's checks.
 func checks0802(s *State) []Check {
 	root := s.Path("bb/rootfs")
-	p := &procSearch{what: "running with bb/rootfs as its root", stages: []func(p probe.Proc) error{
-		func(p probe.Proc) error {
-			if !probe.SameFile(fmt.Sprintf("/proc/%d/root", p.PID), root) {
-				return probe.ErrSkip
-			}
-			return nil
-		},
-		func(p probe.Proc) error {
-			if !probe.OwnNS(p.PID, "mnt") {
-				return fmt.Errorf("it shares the host's mount namespace")
-			}
-			return nil
-		},
-		probe.Proc.PID1,
-		func(p probe.Proc) error {
-			name, err := probe.HostnameOf(p.PID)
-			if err != nil {
-				return err
-			}
-			if !probe.OwnNS(p.PID, "uts") || name != "bb" {
-				return fmt.Errorf("its host name is %q", name)
-			}
-			return nil
-		},
-	}}
-	return []Check{
+	return searchChecks("running with bb/rootfs as its root", []procCheck{
 		{What: "a process runs with bb/rootfs as its root", Cmd: "for p in /proc/[0-9]*; do [ $p/root -ef " + root + " ] && echo $p; done",
-			Hint: "unshare --mount --pid --uts --hostname bb -- chroot --pivot bb/rootfs -- /bin/sleep 300 &", Test: p.stage(0)},
+			Hint: "unshare --mount --pid --uts --hostname bb -- chroot --pivot bb/rootfs -- /bin/sleep 300 &",
+			Test: func(p probe.Proc) error {
+				if !probe.SameFile(fmt.Sprintf("/proc/%d/root", p.PID), root) {
+					return probe.ErrSkip
+				}
+				return nil
+			}},
 		{What: "in a mount namespace of its own", Cmd: "readlink /proc/PID/ns/mnt /proc/self/ns/mnt",
-			Hint: "unshare --mount, and chroot --pivot rather than a plain chroot", Test: p.stage(1)},
+			Hint: "unshare --mount, and chroot --pivot rather than a plain chroot",
+			Test: func(p probe.Proc) error {
+				if !probe.OwnNS(p.PID, "mnt") {
+					return fmt.Errorf("it shares the host's mount namespace")
+				}
+				return nil
+			}},
 		{What: "as PID 1 of a PID namespace of its own", Cmd: "grep NSpid /proc/PID/status",
-			Hint: "unshare --pid", Test: p.stage(2)},
+			Hint: "unshare --pid", Test: probe.Proc.PID1},
 		{What: "with the host name bb", Cmd: "nsenter --uts --target PID hostname",
-			Hint: "unshare --uts --hostname bb", Test: p.stage(3)},
-	}
+			Hint: "unshare --uts --hostname bb",
+			Test: func(p probe.Proc) error {
+				name, err := probe.HostnameOf(p.PID)
+				if err != nil {
+					return err
+				}
+				if !probe.OwnNS(p.PID, "uts") || name != "bb" {
+					return fmt.Errorf("its host name is %q", name)
+				}
+				return nil
+			}},
+	})
 }
 
 // sha256File returns "sha256:HEX" of a file's bytes, or of what r gives.

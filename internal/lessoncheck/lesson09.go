@@ -9,56 +9,53 @@ import (
 	"mini-docker/internal/lessoncheck/probe"
 )
 
-// Lesson 09: the whole chain, by hand and with mini-docker run, checked
-// from the outside as the kernel sees the container's process.
-func init() {
-	register(
-		&Exercise{ID: "09.1", Title: "Run the printed chain yourself", Checks: func(s *State) []Check {
-			p := containerSearch(s, "hand")
-			return []Check{
-				{What: "a process runs with the host name hand, in a UTS namespace of its own", Cmd: "for p in /proc/[0-9]*; do nsenter --uts --target ${p#/proc/} hostname; done 2>/dev/null | grep -x hand",
-					Hint: "unshare --uts --hostname hand ... (the chain of lesson 09's \"The same container, by hand\", ending in sleep 300)", Test: p.stage(0)},
-				{What: "it is PID 1 of its own PID namespace", Cmd: "grep NSpid /proc/PID/status",
-					Hint: "unshare --pid", Test: p.stage(1)},
-				{What: "its root is an overlay mount", Cmd: "awk '$5 == \"/\"' /proc/PID/mountinfo",
-					Hint: "overlay mount --lower $LOWER --upper hand/diff --work hand/work hand/merged, then chroot --pivot ... hand/merged", Test: p.stage(2)},
-				{What: "its memory cgroup limits it to 64 MiB", Cmd: "cat /proc/PID/cgroup; cat " + s.CgroupDir("memory") + "/GROUP/" + memLimitFile(s),
-					Hint: "cgroupctl create hand --memory 64m, and cgroupctl exec --name hand -- ... in the chain", Test: p.stage(3)},
-				{What: "it has Docker's default capabilities (CapEff 00000000a80425fb)", Cmd: "grep CapEff /proc/PID/status",
-					Hint: "capctl run --docker-default -- ...", Test: p.stage(4)},
-				{What: "it runs under a seccomp filter", Cmd: "grep Seccomp: /proc/PID/status",
-					Hint: "seccompctl run --profile default -- ...", Test: p.stage(5)},
-			}
-		}},
-		&Exercise{ID: "09.2", Title: "The same with mini-docker run, and limits you can see", Checks: func(s *State) []Check {
-			p := containerSearch(s, "web")
-			return []Check{
-				{What: "a process runs with the host name web, in a UTS namespace of its own", Cmd: "mini-docker ps",
-					Hint: "mini-docker run -d --name web --hostname web --memory 32m --pids-limit 20 --read-only --network none IMAGE sleep 300", Test: p.stage(0)},
-				{What: "it is PID 1 of its own PID namespace", Cmd: "grep NSpid /proc/PID/status", Hint: "run it with mini-docker run", Test: p.stage(1)},
-				{What: "its root is an overlay mount, read-only", Cmd: "awk '$5 == \"/\"' /proc/PID/mountinfo",
-					Hint: "--read-only", Test: func() error {
-						return p.also(2, func(pr probe.Proc) error {
-							return probe.RootReadOnly(pr.PID)
-						})
-					}},
-				{What: "its memory limit is 32 MiB", Cmd: "cat /proc/PID/cgroup",
-					Hint: "--memory 32m", Test: func() error {
-						return p.also(1, func(pr probe.Proc) error { return memLimit(s, pr, 32<<20) })
-					}},
-				{What: "its pids limit is 20", Cmd: "cat " + s.CgroupDir("pids") + "/GROUP/pids.max",
-					Hint: "--pids-limit 20", Test: func() error {
-						return p.also(1, func(pr probe.Proc) error {
-							g, err := groupOf(s, pr.PID, "pids")
-							if err != nil {
-								return err
-							}
-							return probe.FileIs(g+"/pids.max", "20")
-						})
-					}},
-			}
-		}},
-	)
+// checks0901 are exercise 09.1's checks.
+func checks0901(s *State) []Check {
+	p := containerSearch(s, "hand")
+	return []Check{
+		{What: "a process runs with the host name hand, in a UTS namespace of its own", Cmd: "for p in /proc/[0-9]*; do nsenter --uts --target ${p#/proc/} hostname; done 2>/dev/null | grep -x hand",
+			Hint: "unshare --uts --hostname hand ... (the chain of lesson 09's \"The same container, by hand\", ending in sleep 300)", Test: p.stage(0)},
+		{What: "it is PID 1 of its own PID namespace", Cmd: "grep NSpid /proc/PID/status",
+			Hint: "unshare --pid", Test: p.stage(1)},
+		{What: "its root is an overlay mount", Cmd: "awk '$5 == \"/\"' /proc/PID/mountinfo",
+			Hint: "overlay mount --lower $LOWER --upper hand/diff --work hand/work hand/merged, then chroot --pivot ... hand/merged", Test: p.stage(2)},
+		{What: "its memory cgroup limits it to 64 MiB", Cmd: "cat /proc/PID/cgroup; cat " + s.CgroupDir("memory") + "/GROUP/" + memLimitFile(s),
+			Hint: "cgroupctl create hand --memory 64m, and cgroupctl exec --name hand -- ... in the chain", Test: p.stage(3)},
+		{What: "it has Docker's default capabilities (CapEff 00000000a80425fb)", Cmd: "grep CapEff /proc/PID/status",
+			Hint: "capctl run --docker-default -- ...", Test: p.stage(4)},
+		{What: "it runs under a seccomp filter", Cmd: "grep Seccomp: /proc/PID/status",
+			Hint: "seccompctl run --profile default -- ...", Test: p.stage(5)},
+	}
+}
+
+// checks0902 are exercise 09.2's checks.
+func checks0902(s *State) []Check {
+	p := containerSearch(s, "web")
+	return []Check{
+		{What: "a process runs with the host name web, in a UTS namespace of its own", Cmd: "mini-docker ps",
+			Hint: "mini-docker run -d --name web --hostname web --memory 32m --pids-limit 20 --read-only --network none IMAGE sleep 300", Test: p.stage(0)},
+		{What: "it is PID 1 of its own PID namespace", Cmd: "grep NSpid /proc/PID/status", Hint: "run it with mini-docker run", Test: p.stage(1)},
+		{What: "its root is an overlay mount, read-only", Cmd: "awk '$5 == \"/\"' /proc/PID/mountinfo",
+			Hint: "--read-only", Test: func() error {
+				return p.also(2, func(pr probe.Proc) error {
+					return probe.RootReadOnly(pr.PID)
+				})
+			}},
+		{What: "its memory limit is 32 MiB", Cmd: "cat /proc/PID/cgroup",
+			Hint: "--memory 32m", Test: func() error {
+				return p.also(1, func(pr probe.Proc) error { return memLimit(s, pr, 32<<20) })
+			}},
+		{What: "its pids limit is 20", Cmd: "cat " + s.CgroupDir("pids") + "/GROUP/pids.max",
+			Hint: "--pids-limit 20", Test: func() error {
+				return p.also(1, func(pr probe.Proc) error {
+					g, err := groupOf(s, pr.PID, "pids")
+					if err != nil {
+						return err
+					}
+					return probe.FileIs(g+"/pids.max", "20")
+				})
+			}},
+	}
 }
 
 // containerSearch looks for a container's process by its host name, and

@@ -7,37 +7,34 @@ import (
 	"mini-docker/internal/lessoncheck/probe"
 )
 
-// Lesson 10: the same container under Docker and under mini-docker,
-// compared from the outside, in the kernel's own files.
-func init() {
-	register(
-		&Exercise{ID: "10.1", Title: "One memory limit, two runtimes", Checks: func(s *State) []Check {
-			d, m := runtimeSearch(s, "ex10", true), runtimeSearch(s, "ex10", false)
-			return []Check{
-				{What: "Docker runs a container with the host name ex10", Cmd: "docker ps --filter name=ex10",
-					Hint: "docker run -d --name ex10-docker --hostname ex10 --memory 64m --network none IMAGE sleep 300", Test: d.stage(0)},
-				{What: "its memory limit is 64 MiB", Cmd: "cat /proc/$(docker inspect -f '{{.State.Pid}}' ex10-docker)/cgroup",
-					Hint: "--memory 64m", Test: d.stage(1)},
-				{What: "mini-docker runs one with the host name ex10 too", Cmd: "mini-docker ps --filter name=ex10",
-					Hint: "mini-docker run -d --name ex10 --hostname ex10 --memory 64m --network none IMAGE sleep 300", Test: m.stage(0)},
-				{What: "its memory limit is 64 MiB as well", Cmd: "cat /proc/$(mini-docker inspect -f '{{.State.Pid}}' ex10)/cgroup",
-					Hint: "--memory 64m", Test: m.stage(1)},
-			}
-		}},
-		&Exercise{ID: "10.2", Title: "Read-only and no capabilities, in both", Checks: func(s *State) []Check {
-			d, m := lockedSearch(s, "ex10ro", true), lockedSearch(s, "ex10ro", false)
-			return []Check{
-				{What: "Docker runs a container with the host name ex10ro", Cmd: "docker ps --filter name=ex10ro",
-					Hint: "docker run -d --name ex10ro-docker --hostname ex10ro --read-only --cap-drop ALL --network none IMAGE sleep 300", Test: d.stage(0)},
-				{What: "its root is read-only", Cmd: "awk '$5 == \"/\"' /proc/PID/mountinfo", Hint: "--read-only", Test: d.stage(1)},
-				{What: "it has no capability at all", Cmd: "grep CapEff /proc/PID/status", Hint: "--cap-drop ALL", Test: d.stage(2)},
-				{What: "mini-docker runs one with the host name ex10ro too", Cmd: "mini-docker ps",
-					Hint: "mini-docker run -d --name ex10ro --hostname ex10ro --read-only --cap-drop ALL --network none IMAGE sleep 300", Test: m.stage(0)},
-				{What: "its root is read-only", Cmd: "awk '$5 == \"/\"' /proc/PID/mountinfo", Hint: "--read-only", Test: m.stage(1)},
-				{What: "it has no capability at all", Cmd: "grep CapEff /proc/PID/status", Hint: "--cap-drop ALL", Test: m.stage(2)},
-			}
-		}},
-	)
+// checks1001 are exercise 10.1's checks.
+func checks1001(s *State) []Check {
+	d, m := runtimeSearch(s, "ex10", true), runtimeSearch(s, "ex10", false)
+	return []Check{
+		{What: "Docker runs a container with the host name ex10", Cmd: "docker ps --filter name=ex10",
+			Hint: "docker run -d --name ex10-docker --hostname ex10 --memory 64m --network none IMAGE sleep 300", Test: d.stage(0)},
+		{What: "its memory limit is 64 MiB", Cmd: "cat /proc/$(docker inspect -f '{{.State.Pid}}' ex10-docker)/cgroup",
+			Hint: "--memory 64m", Test: d.stage(1)},
+		{What: "mini-docker runs one with the host name ex10 too", Cmd: "mini-docker ps --filter name=ex10",
+			Hint: "mini-docker run -d --name ex10 --hostname ex10 --memory 64m --network none IMAGE sleep 300", Test: m.stage(0)},
+		{What: "its memory limit is 64 MiB as well", Cmd: "cat /proc/$(mini-docker inspect -f '{{.State.Pid}}' ex10)/cgroup",
+			Hint: "--memory 64m", Test: m.stage(1)},
+	}
+}
+
+// checks1002 are exercise 10.2's checks.
+func checks1002(s *State) []Check {
+	d, m := lockedSearch(s, "ex10ro", true), lockedSearch(s, "ex10ro", false)
+	return []Check{
+		{What: "Docker runs a container with the host name ex10ro", Cmd: "docker ps --filter name=ex10ro",
+			Hint: "docker run -d --name ex10ro-docker --hostname ex10ro --read-only --cap-drop ALL --network none IMAGE sleep 300", Test: d.stage(0)},
+		{What: "its root is read-only", Cmd: "awk '$5 == \"/\"' /proc/PID/mountinfo", Hint: "--read-only", Test: d.stage(1)},
+		{What: "it has no capability at all", Cmd: "grep CapEff /proc/PID/status", Hint: "--cap-drop ALL", Test: d.stage(2)},
+		{What: "mini-docker runs one with the host name ex10ro too", Cmd: "mini-docker ps",
+			Hint: "mini-docker run -d --name ex10ro --hostname ex10ro --read-only --cap-drop ALL --network none IMAGE sleep 300", Test: m.stage(0)},
+		{What: "its root is read-only", Cmd: "awk '$5 == \"/\"' /proc/PID/mountinfo", Hint: "--read-only", Test: m.stage(1)},
+		{What: "it has no capability at all", Cmd: "grep CapEff /proc/PID/status", Hint: "--cap-drop ALL", Test: m.stage(2)},
+	}
 }
 
 // byRuntime is the first condition of a search for a container of

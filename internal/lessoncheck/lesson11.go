@@ -16,81 +16,78 @@ import (
 	"mini-docker/internal/lessoncheck/probe"
 )
 
-// Lesson 11: an image made with tar, gzip, sha256sum and printf, no
-// Dockerfile, checked blob by blob the way a runtime reads it.
-func init() {
-	register(
-		&Exercise{ID: "11.1", Title: "Build an image without a Dockerfile", Checks: func(s *State) []Check {
-			d := s.Path("img")
-			var m ocispec.Manifest
-			var c ocispec.Image
-			manifest := func() error {
+// checks1101 are exercise 11.1's checks.
+func checks1101(s *State) []Check {
+	d := s.Path("img")
+	var m ocispec.Manifest
+	var c ocispec.Image
+	manifest := func() error {
+		var err error
+		m, err = layoutManifest(d)
+		return err
+	}
+	return []Check{
+		{What: "img/ is an OCI image layout whose index names one manifest", Cmd: "cat " + d + "/oci-layout " + d + "/index.json",
+			Hint: `printf '{"imageLayoutVersion": "1.0.0"}' > img/oci-layout, and an index.json naming the manifest's digest and size`,
+			Test: manifest},
+		{What: "its config blob is there, digest verified, with a command", Cmd: "jq .config " + d + "/blobs/sha256/$(jq -r '.config.digest | ltrimstr(\"sha256:\")' MANIFEST)",
+			Hint: `config.json: {"architecture": "amd64", "os": "linux", "config": {"Cmd": [...]}, "rootfs": {"type": "layers", "diff_ids": ["sha256:..."]}}`,
+			Test: func() error {
+				if manifest() != nil {
+					return fmt.Errorf("no manifest yet")
+				}
 				var err error
-				m, err = layoutManifest(d)
-				return err
-			}
-			return []Check{
-				{What: "img/ is an OCI image layout whose index names one manifest", Cmd: "cat " + d + "/oci-layout " + d + "/index.json",
-					Hint: `printf '{"imageLayoutVersion": "1.0.0"}' > img/oci-layout, and an index.json naming the manifest's digest and size`,
-					Test: manifest},
-				{What: "its config blob is there, digest verified, with a command", Cmd: "jq .config " + d + "/blobs/sha256/$(jq -r '.config.digest | ltrimstr(\"sha256:\")' MANIFEST)",
-					Hint: `config.json: {"architecture": "amd64", "os": "linux", "config": {"Cmd": [...]}, "rootfs": {"type": "layers", "diff_ids": ["sha256:..."]}}`,
-					Test: func() error {
-						if manifest() != nil {
-							return fmt.Errorf("no manifest yet")
-						}
-						var err error
-						if c, err = configOf(d, m); err != nil {
-							return err
-						}
-						if len(c.Config.Cmd) == 0 && len(c.Config.Entrypoint) == 0 {
-							return fmt.Errorf("the config has no Cmd")
-						}
+				if c, err = configOf(d, m); err != nil {
+					return err
+				}
+				if len(c.Config.Cmd) == 0 && len(c.Config.Entrypoint) == 0 {
+					return fmt.Errorf("the config has no Cmd")
+				}
+				return nil
+			}},
+		{What: "every layer blob is there, digest verified, one diff ID each", Cmd: "sha256sum " + d + "/blobs/sha256/*",
+			Hint: "copy layer.tar.gz to img/blobs/sha256/ under its sha256, and put the sha256 of the uncompressed tar in rootfs.diff_ids",
+			Test: func() error {
+				if manifest() != nil {
+					return fmt.Errorf("no manifest yet")
+				}
+				if len(m.Layers) == 0 || len(m.Layers) != len(c.RootFS.DiffIDs) {
+					return fmt.Errorf("%d layer(s), %d diff ID(s)", len(m.Layers), len(c.RootFS.DiffIDs))
+				}
+				for _, l := range m.Layers {
+					if err := digestIs(blobPath(d, string(l.Digest)), string(l.Digest)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+		{What: "a layer holds hello.txt", Cmd: "tar -tzf " + d + "/blobs/sha256/LAYER",
+			Hint: `echo "made without a Dockerfile" > rootfs/hello.txt before tar -C rootfs -cf layer.tar .`,
+			Test: func() error {
+				if manifest() != nil {
+					return fmt.Errorf("no manifest yet")
+				}
+				for _, l := range m.Layers {
+					if ok, _ := tarHas(blobPath(d, string(l.Digest)), "hello.txt"); ok {
 						return nil
-					}},
-				{What: "every layer blob is there, digest verified, one diff ID each", Cmd: "sha256sum " + d + "/blobs/sha256/*",
-					Hint: "copy layer.tar.gz to img/blobs/sha256/ under its sha256, and put the sha256 of the uncompressed tar in rootfs.diff_ids",
-					Test: func() error {
-						if manifest() != nil {
-							return fmt.Errorf("no manifest yet")
-						}
-						if len(m.Layers) == 0 || len(m.Layers) != len(c.RootFS.DiffIDs) {
-							return fmt.Errorf("%d layer(s), %d diff ID(s)", len(m.Layers), len(c.RootFS.DiffIDs))
-						}
-						for _, l := range m.Layers {
-							if err := digestIs(blobPath(d, string(l.Digest)), string(l.Digest)); err != nil {
-								return err
-							}
-						}
-						return nil
-					}},
-				{What: "a layer holds hello.txt", Cmd: "tar -tzf " + d + "/blobs/sha256/LAYER",
-					Hint: `echo "made without a Dockerfile" > rootfs/hello.txt before tar -C rootfs -cf layer.tar .`,
-					Test: func() error {
-						if manifest() != nil {
-							return fmt.Errorf("no manifest yet")
-						}
-						for _, l := range m.Layers {
-							if ok, _ := tarHas(blobPath(d, string(l.Digest)), "hello.txt"); ok {
-								return nil
-							}
-						}
-						return fmt.Errorf("no layer has hello.txt")
-					}},
-			}
-		}},
-		&Exercise{ID: "11.2", Title: "Load it and run it", Checks: func(s *State) []Check {
-			store := filepath.Join(cli.StateRoot(), "images")
-			return []Check{
-				{What: "mini-docker's store names an image ex11:1", Cmd: "jq '.manifests[].annotations' " + store + "/index.json",
-					Hint: "name it in img/index.json (org.opencontainers.image.ref.name: ex11:1), then tar -C img -cf img.tar . && mini-docker load -i img.tar",
-					Test: func() error { return storeNames(store, "ex11:1") }},
-				{What: "ran.txt holds what it printed", Cmd: "cat " + s.Path("ran.txt"),
-					Hint: "mini-docker run --rm --network none ex11:1 > ran.txt",
-					Test: func() error { return probe.FileContains(s.Path("ran.txt"), "made without a Dockerfile") }},
-			}
-		}},
-	)
+					}
+				}
+				return fmt.Errorf("no layer has hello.txt")
+			}},
+	}
+}
+
+// checks1102 are exercise 11.2's checks.
+func checks1102(s *State) []Check {
+	store := filepath.Join(cli.StateRoot(), "images")
+	return []Check{
+		{What: "mini-docker's store names an image ex11:1", Cmd: "jq '.manifests[].annotations' " + store + "/index.json",
+			Hint: "name it in img/index.json (org.opencontainers.image.ref.name: ex11:1), then tar -C img -cf img.tar . && mini-docker load -i img.tar",
+			Test: func() error { return storeNames(store, "ex11:1") }},
+		{What: "ran.txt holds what it printed", Cmd: "cat " + s.Path("ran.txt"),
+			Hint: "mini-docker run --rm --network none ex11:1 > ran.txt",
+			Test: func() error { return probe.FileContains(s.Path("ran.txt"), "made without a Dockerfile") }},
+	}
 }
 
 // blobPath is where a layout keeps the blob with that digest.

@@ -13,62 +13,58 @@ import (
 	"mini-docker/mini-docker/networks"
 )
 
-// Lesson 12: a user-defined network, names on it, and the NAT rule that
-// takes its containers out, checked in mini-docker's records and in the
-// kernel (the container's address, the bridge, the rule set).
-func init() {
-	register(
-		&Exercise{ID: "12.1", Title: "A network of your own", Checks: func(s *State) []Check {
-			return []Check{
-				notHostNet(),
-				{What: "a network ex-net has the subnet 10.12.0.0/24", Cmd: "mini-docker network inspect ex-net",
-					Hint: "mini-docker network create --subnet 10.12.0.0/24 ex-net",
-					Test: func() error { _, err := exNet(); return err }},
-				{What: "a container ex-db runs on ex-net", Cmd: "mini-docker ps --filter name=ex-db",
-					Hint: "mini-docker run -d --name ex-db --network ex-net debian sleep 300",
-					Test: func() error { _, err := runningOn("ex-db"); return err }},
-				{What: "ex-db's eth0 holds its address, in its own network namespace", Cmd: "ip -n md-ID12 -br addr show eth0",
-					Hint: "the container's namespace is md- and the first 12 digits of its ID",
-					Test: func() error {
-						c, err := runningOn("ex-db")
-						if err != nil {
-							return err
-						}
-						_, err = probe.AddrUp("md-"+container.ShortID(c.ID), c.NetworkSettings.Networks["ex-net"].IPAddress+"/24")
-						return err
-					}},
-				{What: "ex-net's bridge is up, with ex-db's veth plugged in", Cmd: "ip -br link show master mdbr-...",
-					Hint: "the bridge is made when the first container joins: is ex-db running?",
-					Test: func() error {
-						n, err := exNet()
-						if err != nil {
-							return err
-						}
-						return bridgePorts(networks.Bridge(n), 1)
-					}},
-			}
-		}},
-		&Exercise{ID: "12.2", Title: "By name, and out", Checks: func(s *State) []Check {
-			return []Check{
-				notHostNet(),
-				{What: "containers ex-db and ex-web run on ex-net", Cmd: "mini-docker network inspect ex-net",
-					Hint: "mini-docker network create --subnet 10.12.0.0/24 ex-net; then a container of each name with --network ex-net",
-					Test: func() error {
-						if _, err := runningOn("ex-db"); err != nil {
-							return err
-						}
-						_, err := runningOn("ex-web")
-						return err
-					}},
-				{What: "ex-web's /etc/hosts names ex-db with ex-db's address", Cmd: "mini-docker exec ex-web getent hosts ex-db",
-					Hint: "both must be on ex-net (mini-docker network inspect ex-net)",
-					Test: func() error { return namedIn("ex-web", "ex-db") }},
-				{What: "a masquerading rule takes 10.12.0.0/24 out", Cmd: "nft list chain ip mini-docker postrouting",
-					Hint: "the rule exists while the network has containers, unless daemon.json says \"iptables\": false",
-					Test: func() error { return masqueraded("10.12.0.0/24") }},
-			}
-		}},
-	)
+// checks1201 are exercise 12.1's checks.
+func checks1201(s *State) []Check {
+	return []Check{
+		notHostNet(),
+		{What: "a network ex-net has the subnet 10.12.0.0/24", Cmd: "mini-docker network inspect ex-net",
+			Hint: "mini-docker network create --subnet 10.12.0.0/24 ex-net",
+			Test: func() error { _, err := exNet(); return err }},
+		{What: "a container ex-db runs on ex-net", Cmd: "mini-docker ps --filter name=ex-db",
+			Hint: "mini-docker run -d --name ex-db --network ex-net debian sleep 300",
+			Test: func() error { _, err := runningOn("ex-db"); return err }},
+		{What: "ex-db's eth0 holds its address, in its own network namespace", Cmd: "ip -n md-ID12 -br addr show eth0",
+			Hint: "the container's namespace is md- and the first 12 digits of its ID",
+			Test: func() error {
+				c, err := runningOn("ex-db")
+				if err != nil {
+					return err
+				}
+				_, err = probe.AddrUp("md-"+container.ShortID(c.ID), c.NetworkSettings.Networks["ex-net"].IPAddress+"/24")
+				return err
+			}},
+		{What: "ex-net's bridge is up, with ex-db's veth plugged in", Cmd: "ip -br link show master mdbr-...",
+			Hint: "the bridge is made when the first container joins: is ex-db running?",
+			Test: func() error {
+				n, err := exNet()
+				if err != nil {
+					return err
+				}
+				return bridgePorts(networks.Bridge(n), 1)
+			}},
+	}
+}
+
+// checks1202 are exercise 12.2's checks.
+func checks1202(s *State) []Check {
+	return []Check{
+		notHostNet(),
+		{What: "containers ex-db and ex-web run on ex-net", Cmd: "mini-docker network inspect ex-net",
+			Hint: "mini-docker network create --subnet 10.12.0.0/24 ex-net; then a container of each name with --network ex-net",
+			Test: func() error {
+				if _, err := runningOn("ex-db"); err != nil {
+					return err
+				}
+				_, err := runningOn("ex-web")
+				return err
+			}},
+		{What: "ex-web's /etc/hosts names ex-db with ex-db's address", Cmd: "mini-docker exec ex-web getent hosts ex-db",
+			Hint: "both must be on ex-net (mini-docker network inspect ex-net)",
+			Test: func() error { return namedIn("ex-web", "ex-db") }},
+		{What: "a masquerading rule takes 10.12.0.0/24 out", Cmd: "nft list chain ip mini-docker postrouting",
+			Hint: "the rule exists while the network has containers, unless daemon.json says \"iptables\": false",
+			Test: func() error { return masqueraded("10.12.0.0/24") }},
+	}
 }
 
 // exNet is the network ex-net, checked for its subnet.

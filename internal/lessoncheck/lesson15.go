@@ -12,86 +12,81 @@ import (
 	"mini-docker/mini-docker/ociruntime"
 )
 
-// Lesson 15: an OCI bundle and the runtime that runs it, checked in the
-// bundle's config.json, in the runtime's own state (ROOT/ID/state.json,
-// what `runtime state` prints) and in the kernel's view of the
-// container's first process.
-func init() {
-	register(
-		&Exercise{ID: "15.1", Title: "A bundle of your own", Checks: func(s *State) []Check {
-			return []Check{
-				{What: "ex-bundle/config.json gives the host name oci-ex", Cmd: "jq .hostname ex-bundle/config.json",
-					Hint: "mkdir -p ex-bundle/rootfs (busybox in rootfs/bin), cd ex-bundle && mini-docker runtime spec, then jq '.hostname = \"oci-ex\"'",
-					Test: func() error {
-						sp, err := bundleSpec(s)
-						if err == nil && sp.Hostname != "oci-ex" {
-							err = fmt.Errorf("its hostname is %q", sp.Hostname)
-						}
-						return err
-					}},
-				{What: "its process is sleep, without a terminal", Cmd: "jq -c '.process.args, .process.terminal' ex-bundle/config.json",
-					Hint: "jq '.process.terminal = false | .process.args = [\"sleep\", \"300\"]'",
-					Test: func() error {
-						sp, err := bundleSpec(s)
-						if err == nil && (sp.Process == nil || len(sp.Process.Args) == 0 || sp.Process.Args[0] != "sleep" || sp.Process.Terminal) {
-							err = fmt.Errorf("its process is %+v", sp.Process)
-						}
-						return err
-					}},
-				{What: "the runtime (--root state) runs ex1 from ex-bundle", Cmd: "mini-docker runtime --root state state ex1",
-					Hint: "mini-docker runtime --root state create --bundle ex-bundle ex1, then start ex1",
-					Test: func() error { _, err := runtimeContainer(s, "ex1"); return err }},
-				{What: "its first process is PID 1 of its own PID namespace, with the host name oci-ex", Cmd: "grep NSpid /proc/PID/status; nsenter --uts --target PID hostname",
-					Hint: "the namespaces of config.json (runtime spec's default has pid and uts) and its hostname",
-					Test: func() error {
-						st, err := runtimeContainer(s, "ex1")
-						if err != nil {
-							return err
-						}
-						p, err := probe.ProcOf(st.Pid)
-						if err == nil {
-							err = p.PID1()
-						}
-						if err != nil {
-							return err
-						}
-						name, err := probe.HostnameOf(st.Pid)
-						if err == nil && (name != "oci-ex" || !probe.OwnNS(st.Pid, "uts")) {
-							err = fmt.Errorf("its host name is %q", name)
-						}
-						return err
-					}},
-			}
-		}},
-		&Exercise{ID: "15.2", Title: "A limit in config.json", Checks: func(s *State) []Check {
-			return []Check{
-				{What: "ex-bundle/config.json limits memory to 32 MiB", Cmd: "jq .linux.resources.memory ex-bundle/config.json",
-					Hint: "jq '.linux.resources.memory = {\"limit\": 33554432}' (bytes)",
-					Test: func() error {
-						sp, err := bundleSpec(s)
-						if err != nil {
-							return err
-						}
-						if r := sp.Linux; r == nil || r.Resources == nil || r.Resources.Memory == nil || r.Resources.Memory.Limit == nil || *r.Resources.Memory.Limit != 32<<20 {
-							return fmt.Errorf("linux.resources.memory.limit is not 33554432")
-						}
-						return nil
-					}},
-				{What: "the runtime (--root state) runs ex2 from ex-bundle", Cmd: "mini-docker runtime --root state state ex2",
-					Hint: "mini-docker runtime --root state create --bundle ex-bundle ex2, then start ex2 (the process must keep running: sleep 300)",
-					Test: func() error { _, err := runtimeContainer(s, "ex2"); return err }},
-				{What: "the kernel holds its process to 32 MiB", Cmd: "cat /proc/PID/cgroup; cat " + s.CgroupDir("memory") + "/GROUP/" + memLimitFile(s),
-					Hint: "the runtime writes config.json's limit into the container's memory group: was ex2 created after the change?",
-					Test: func() error {
-						st, err := runtimeContainer(s, "ex2")
-						if err != nil {
-							return err
-						}
-						return memLimit(s, probe.Proc{PID: st.Pid}, 32<<20)
-					}},
-			}
-		}},
-	)
+// checks1501 are exercise 15.1's checks.
+func checks1501(s *State) []Check {
+	return []Check{
+		{What: "ex-bundle/config.json gives the host name oci-ex", Cmd: "jq .hostname ex-bundle/config.json",
+			Hint: "mkdir -p ex-bundle/rootfs (busybox in rootfs/bin), cd ex-bundle && mini-docker runtime spec, then jq '.hostname = \"oci-ex\"'",
+			Test: func() error {
+				sp, err := bundleSpec(s)
+				if err == nil && sp.Hostname != "oci-ex" {
+					err = fmt.Errorf("its hostname is %q", sp.Hostname)
+				}
+				return err
+			}},
+		{What: "its process is sleep, without a terminal", Cmd: "jq -c '.process.args, .process.terminal' ex-bundle/config.json",
+			Hint: "jq '.process.terminal = false | .process.args = [\"sleep\", \"300\"]'",
+			Test: func() error {
+				sp, err := bundleSpec(s)
+				if err == nil && (sp.Process == nil || len(sp.Process.Args) == 0 || sp.Process.Args[0] != "sleep" || sp.Process.Terminal) {
+					err = fmt.Errorf("its process is %+v", sp.Process)
+				}
+				return err
+			}},
+		{What: "the runtime (--root state) runs ex1 from ex-bundle", Cmd: "mini-docker runtime --root state state ex1",
+			Hint: "mini-docker runtime --root state create --bundle ex-bundle ex1, then start ex1",
+			Test: func() error { _, err := runtimeContainer(s, "ex1"); return err }},
+		{What: "its first process is PID 1 of its own PID namespace, with the host name oci-ex", Cmd: "grep NSpid /proc/PID/status; nsenter --uts --target PID hostname",
+			Hint: "the namespaces of config.json (runtime spec's default has pid and uts) and its hostname",
+			Test: func() error {
+				st, err := runtimeContainer(s, "ex1")
+				if err != nil {
+					return err
+				}
+				p, err := probe.ProcOf(st.Pid)
+				if err == nil {
+					err = p.PID1()
+				}
+				if err != nil {
+					return err
+				}
+				name, err := probe.HostnameOf(st.Pid)
+				if err == nil && (name != "oci-ex" || !probe.OwnNS(st.Pid, "uts")) {
+					err = fmt.Errorf("its host name is %q", name)
+				}
+				return err
+			}},
+	}
+}
+
+// checks1502 are exercise 15.2's checks.
+func checks1502(s *State) []Check {
+	return []Check{
+		{What: "ex-bundle/config.json limits memory to 32 MiB", Cmd: "jq .linux.resources.memory ex-bundle/config.json",
+			Hint: "jq '.linux.resources.memory = {\"limit\": 33554432}' (bytes)",
+			Test: func() error {
+				sp, err := bundleSpec(s)
+				if err != nil {
+					return err
+				}
+				if r := sp.Linux; r == nil || r.Resources == nil || r.Resources.Memory == nil || r.Resources.Memory.Limit == nil || *r.Resources.Memory.Limit != 32<<20 {
+					return fmt.Errorf("linux.resources.memory.limit is not 33554432")
+				}
+				return nil
+			}},
+		{What: "the runtime (--root state) runs ex2 from ex-bundle", Cmd: "mini-docker runtime --root state state ex2",
+			Hint: "mini-docker runtime --root state create --bundle ex-bundle ex2, then start ex2 (the process must keep running: sleep 300)",
+			Test: func() error { _, err := runtimeContainer(s, "ex2"); return err }},
+		{What: "the kernel holds its process to 32 MiB", Cmd: "cat /proc/PID/cgroup; cat " + s.CgroupDir("memory") + "/GROUP/" + memLimitFile(s),
+			Hint: "the runtime writes config.json's limit into the container's memory group: was ex2 created after the change?",
+			Test: func() error {
+				st, err := runtimeContainer(s, "ex2")
+				if err != nil {
+					return err
+				}
+				return memLimit(s, probe.Proc{PID: st.Pid}, 32<<20)
+			}},
+	}
 }
 
 // bundleSpec reads ex-bundle/config.json as the runtime spec's type.
