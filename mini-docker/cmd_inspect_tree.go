@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/cli"
@@ -231,14 +230,13 @@ func treeNetwork(n *treeNode, pid int) error {
 	if err != nil {
 		return err
 	}
-	peers := vethPeers(pid)
 	for _, l := range snap.Links {
 		addrs := strings.Join(l.Addrs, " ")
 		if addrs == "" {
 			addrs = "-"
 		}
 		k := n.add("%-5s %-6s %s", l.Name, l.Type, addrs)
-		if p, ok := peers[l.Name]; ok {
+		if p := hostEnd(l.Peer); p != "" {
 			k.add("%s", p)
 		}
 	}
@@ -250,38 +248,22 @@ func treeNetwork(n *treeNode, pid int) error {
 	return nil
 }
 
-// vethPeers maps each veth of the container to a line naming its host end.
-func vethPeers(pid int) map[string]string {
-	out := map[string]string{}
-	ns, err := netns.GetFromPid(pid)
+// hostEnd names a veth's host end from its peer's index (in this, the
+// host's namespace, where the engine made the pair) and its bridge; ""
+// for no peer.
+func hostEnd(peer int) string {
+	if peer == 0 {
+		return ""
+	}
+	l, err := netlink.LinkByIndex(peer)
 	if err != nil {
-		return out
+		return ""
 	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		return out
-	}
-	defer h.Close()
-	links, err := h.LinkList()
-	if err != nil {
-		return out
-	}
-	for _, l := range links {
-		if l.Type() != "veth" || l.Attrs().ParentIndex == 0 {
-			continue
+	line := "host end " + l.Attrs().Name + " (index " + strconv.Itoa(peer) + ")"
+	if m := l.Attrs().MasterIndex; m != 0 {
+		if br, err := netlink.LinkByIndex(m); err == nil {
+			line += " on bridge " + br.Attrs().Name
 		}
-		peer, err := netlink.LinkByIndex(l.Attrs().ParentIndex)
-		if err != nil {
-			continue
-		}
-		line := "host end " + peer.Attrs().Name + " (index " + strconv.Itoa(peer.Attrs().Index) + ")"
-		if m := peer.Attrs().MasterIndex; m != 0 {
-			if br, err := netlink.LinkByIndex(m); err == nil {
-				line += " on bridge " + br.Attrs().Name
-			}
-		}
-		out[l.Attrs().Name] = line
 	}
-	return out
+	return line
 }

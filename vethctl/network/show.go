@@ -19,6 +19,9 @@ type LinkInfo struct {
 	Up     bool     // IFF_UP: the administrative state
 	Master string   // the bridge it is attached to, if any
 	Addrs  []string // IPv4 addresses with prefix
+	// Peer is, for a veth, the index of its other end (IFLA_LINK) in
+	// the namespace that created the pair; 0 otherwise.
+	Peer int
 }
 
 // Snapshot is what a namespace holds: links (with IPv4 addresses) and
@@ -48,6 +51,9 @@ func Show(ns NS) (*Snapshot, error) {
 	for _, l := range links {
 		a := l.Attrs()
 		li := LinkInfo{Index: a.Index, Name: a.Name, Type: l.Type(), Up: a.Flags&net.FlagUp != 0, Master: names[a.MasterIndex]}
+		if l.Type() == "veth" {
+			li.Peer = a.ParentIndex
+		}
 		addrs, err := h.AddrList(l, netlink.FAMILY_V4)
 		if err != nil {
 			return nil, fmt.Errorf("show %s: addresses of %s: %w", ns, a.Name, err)
