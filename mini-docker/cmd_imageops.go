@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker/go-units"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"mini-docker/internal/cli"
@@ -83,7 +84,7 @@ func cmdCommit(c *ctx, args []string) error {
 		"mini-docker commit -c 'CMD [\"cat\", \"/hello\"]' demo hello:2.0")
 	msg := f.StringP("message", "m", "", "commit message")
 	author := f.StringP("author", "a", "", "author")
-	changes := f.StringArrayP("change", "c", nil, "apply a Dockerfile instruction (ENV, CMD, ENTRYPOINT, WORKDIR, USER, EXPOSE, LABEL)")
+	changes := f.StringArrayP("change", "c", nil, "apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, USER, VOLUME, WORKDIR)")
 	pause := f.BoolP("pause", "p", true, "pause the container during the commit")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
@@ -109,9 +110,9 @@ func cmdCommit(c *ctx, args []string) error {
 		return err
 	}
 	img, err := imageops.CommitContainer(e, s, ct, imageops.ContainerCommit{Ref: f.Arg(1), Comment: *msg, Author: *author, Pause: *pause,
-		Changes: func(cfg ocispec.ImageConfig) (ocispec.ImageConfig, error) {
-			cfg, err := dockerfile.ApplyChanges(cfg, *changes)
-			return cfg, cli.WithCode(err, 1)
+		Changes: func(cfg ocispec.ImageConfig, ext dockerspec.DockerOCIImageConfigExt) (ocispec.ImageConfig, dockerspec.DockerOCIImageConfigExt, error) {
+			cfg, ext, err := dockerfile.ApplyChanges(cfg, ext, *changes)
+			return cfg, ext, cli.WithCode(err, 1)
 		}, Explain: f.Explainer()})
 	if err != nil {
 		return err

@@ -80,6 +80,7 @@ Images:
   logout [SERVER]          remove it
   save [-o FILE] IMAGE...  images as a tar archive (docker save format)
   load [-i FILE]           images from such an archive
+  import FILE|URL|- [REF]  an image of one layer from a root filesystem tar (docker export)
   rmi IMAGE...             remove images
   image prune              remove untagged images
 
@@ -191,7 +192,7 @@ func init() {
 		"container ls": ps, "container list": ps, "image ls": images, "image list": images, "image rm": cmdRmi,
 		"image prune": rooted(system.ImagePrune), "compare": cmdCompare, "build": cmdBuild, "commit": cmdCommit,
 		"diff": cmdDiff, "history": cmdHistory, "tag": cmdTag, "push": cmdPush,
-		"export": cmdExport, "save": cmdSave, "load": cmdLoad, "lesson": cmdLesson, "network": func(c *ctx, a []string) error { return networkcmd.Run(c.root, a) },
+		"export": cmdExport, "import": rooted(image.Import), "save": cmdSave, "load": cmdLoad, "lesson": cmdLesson, "network": func(c *ctx, a []string) error { return networkcmd.Run(c.root, a) },
 		"port":    func(c *ctx, a []string) error { return networkcmd.Port(c.root, a) },
 		"runtime": func(_ *ctx, args []string) error { return ociruntime.Main(args) }, "login": rooted(login.Login), "logout": rooted(login.Logout),
 		"volume": rooted(volume.Command), "cp": rooted(cp.Command),

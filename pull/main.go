@@ -218,8 +218,10 @@ func rmi(args []string) error {
 		if err != nil {
 			return err
 		}
-		r, t := splitRef(img.Ref)
-		fmt.Printf("Untagged: %s:%s\n", r, t)
+		if img.Ref != "" { // an untagged image (docker import without a name) is only deleted
+			r, t := splitRef(img.Ref)
+			fmt.Printf("Untagged: %s:%s\n", r, t)
+		}
 		for _, d := range removed {
 			fmt.Printf("Deleted: %s\n", d)
 		}

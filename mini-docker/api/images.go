@@ -153,8 +153,10 @@ func (s *Server) images(w http.ResponseWriter, r *http.Request) {
 			byID[img.ID.String()] = sum
 			out = append(out, sum)
 		}
-		sum.RepoTags = append(sum.RepoTags, imageops.FamiliarRef(img.Ref))
-		sum.RepoDigests = append(sum.RepoDigests, imageops.FamiliarRef(imageops.RepoName(img.Ref))+"@"+img.Digest.String())
+		if img.Ref != "" { // an untagged image (docker import without a name) lists none
+			sum.RepoTags = append(sum.RepoTags, imageops.FamiliarRef(img.Ref))
+			sum.RepoDigests = append(sum.RepoDigests, imageops.FamiliarRef(imageops.RepoName(img.Ref))+"@"+img.Digest.String())
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created > out[j].Created })
 	wire.WriteJSON(w, http.StatusOK, out)
@@ -268,7 +270,10 @@ func (s *Server) rmi(w http.ResponseWriter, r *http.Request) {
 		wire.WriteErr(w, err)
 		return
 	}
-	out := []image.DeleteResponse{{Untagged: imageops.FamiliarRef(img.Ref)}}
+	out := []image.DeleteResponse{}
+	if img.Ref != "" {
+		out = append(out, image.DeleteResponse{Untagged: imageops.FamiliarRef(img.Ref)})
+	}
 	for _, d := range deleted {
 		out = append(out, image.DeleteResponse{Deleted: d.String()})
 	}

@@ -721,17 +721,20 @@ func mkdirLike(root, p string, layers []string) error {
 }
 
 // ApplyChanges applies Dockerfile instructions that only change the
-// config (commit --change): ENV, CMD, ENTRYPOINT, WORKDIR, USER, EXPOSE,
-// LABEL, STOPSIGNAL, VOLUME.
-func ApplyChanges(cfg ocispec.ImageConfig, changes []string) (ocispec.ImageConfig, error) {
+// config, as docker commit -c and docker import -c do: the instructions
+// Docker's BuildFromConfig accepts (CMD, ENTRYPOINT, ENV, EXPOSE,
+// HEALTHCHECK, LABEL, ONBUILD, USER, VOLUME, WORKDIR); HEALTHCHECK and
+// ONBUILD land in ext, Docker's own config fields. Any other is refused
+// in Docker's words ("stopsignal is not a valid change command").
+func ApplyChanges(cfg ocispec.ImageConfig, ext dockerspec.DockerOCIImageConfigExt, changes []string) (ocispec.ImageConfig, dockerspec.DockerOCIImageConfigExt, error) {
 	if len(changes) == 0 {
-		return cfg, nil
+		return cfg, ext, nil
 	}
 	ins, err := Parse("FROM scratch\n" + strings.Join(changes, "\n"))
 	if err != nil {
-		return cfg, err
+		return cfg, ext, err
 	}
-	b := &Builder{cfg: cfg, args: map[string]string{}, declared: map[string]bool{}}
+	b := &Builder{cfg: cfg, ext: ext, args: map[string]string{}, declared: map[string]bool{}}
 	for _, in := range ins[1:] {
 		switch in.Cmd {
 		case "WORKDIR":
@@ -740,15 +743,15 @@ func ApplyChanges(cfg ocispec.ImageConfig, changes []string) (ocispec.ImageConfi
 				dir = filepath.Join("/", b.cfg.WorkingDir, dir)
 			}
 			b.cfg.WorkingDir = filepath.Clean(dir)
-		case "ENV", "CMD", "ENTRYPOINT", "USER", "EXPOSE", "LABEL", "STOPSIGNAL", "VOLUME":
+		case "ENV", "CMD", "ENTRYPOINT", "USER", "EXPOSE", "LABEL", "VOLUME", "HEALTHCHECK", "ONBUILD":
 			next, err := b.metaConfig(in)
 			if err != nil {
-				return cfg, err
+				return cfg, ext, err
 			}
 			b.cfg = next
 		default:
-			return cfg, fmt.Errorf("%s is not a valid change command", in.Cmd)
+			return cfg, ext, fmt.Errorf("%s is not a valid change command", strings.ToLower(in.Cmd))
 		}
 	}
-	return b.cfg, nil
+	return b.cfg, b.ext, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -90,7 +91,8 @@ func TestKeyValues(t *testing.T) {
 
 func TestApplyChanges(t *testing.T) {
 	cfg := ocispec.ImageConfig{Env: []string{"PATH=/bin"}, Cmd: []string{"bash"}}
-	got, err := ApplyChanges(cfg, []string{`ENV A=1`, `WORKDIR /srv`, `ENTRYPOINT ["/bin/app"]`, `EXPOSE 80`, `USER nobody`, `LABEL k="v w"`})
+	got, ext, err := ApplyChanges(cfg, dockerspec.DockerOCIImageConfigExt{}, []string{`ENV A=1`, `WORKDIR /srv`, `ENTRYPOINT ["/bin/app"]`,
+		`EXPOSE 80`, `USER nobody`, `LABEL k="v w"`, `HEALTHCHECK CMD true`, `ONBUILD RUN x`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,8 +109,17 @@ func TestApplyChanges(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Env, []string{"PATH=/bin"}) {
 		t.Errorf("the original config changed: %v", cfg.Env)
 	}
-	if _, err := ApplyChanges(cfg, []string{"RUN true"}); err == nil {
-		t.Errorf("RUN accepted as a change")
+	// Docker's own fields, as docker import -c 'HEALTHCHECK CMD true' sets them.
+	if ext.Healthcheck == nil || !reflect.DeepEqual(ext.Healthcheck.Test, []string{"CMD-SHELL", "true"}) || !reflect.DeepEqual(ext.OnBuild, []string{"RUN x"}) {
+		t.Errorf("ext: %+v", ext)
+	}
+	// Docker 20.10's words for what BuildFromConfig refuses.
+	for _, bad := range []string{"RUN true", "STOPSIGNAL 9", "SHELL [\"sh\"]", "FROM x"} {
+		_, _, err := ApplyChanges(cfg, dockerspec.DockerOCIImageConfigExt{}, []string{bad})
+		want := strings.ToLower(strings.Fields(bad)[0]) + " is not a valid change command"
+		if err == nil || err.Error() != want {
+			t.Errorf("change %q: %v, want %q", bad, err, want)
+		}
 	}
 }
 

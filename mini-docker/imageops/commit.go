@@ -315,17 +315,30 @@ func CommitLayer(s *store.Store, upper string, ex *explain.Printer) (*Layer, err
 	ex.Cmd("tar --xattrs --numeric-owner -C %s -cf layer.tar .   # whiteouts written as .wh. entries", explain.Quote(upper))
 	ex.Cmd("sha256sum layer.tar   # the diffID")
 	ex.Cmd("gzip -n layer.tar && sha256sum layer.tar.gz   # the layer's digest")
+	l, err := storeLayer(s, upper, func(w io.Writer) error { return writeTar(w, upper, RuntimeMountPoint) })
+	if err != nil {
+		return nil, fmt.Errorf("commit %s: %w", upper, err)
+	}
+	ex.Note("layer %s: diffID %s, %d bytes compressed", l.Desc.Digest, l.DiffID, l.Desc.Size)
+	return l, nil
+}
+
+// storeLayer is a layer's one pass: the tar that write writes is hashed
+// (the diffID), gzipped and hashed again (the digest) into a blob of the
+// store, and unpacked by pull's safe unpacker into <root>/layers/<diffID>.
+// name says where the tar comes from (the ingest folder's names).
+func storeLayer(s *store.Store, name string, write func(io.Writer) error) (*Layer, error) {
 	ingest := filepath.Join(s.Root, "ingest")
 	tmp, err := os.CreateTemp(ingest, "commit.gz."+strconv.Itoa(os.Getpid())+".*")
 	if err != nil {
-		return nil, fmt.Errorf("commit %s: %w", upper, err)
+		return nil, err
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 
 	// The unpacked copy goes into an ingest folder named by a random
 	// digest whose lock we hold: CleanIngest leaves locked folders alone.
-	work := digest.FromString(fmt.Sprintf("%s %d %d", upper, os.Getpid(), time.Now().UnixNano()))
+	work := digest.FromString(fmt.Sprintf("%s %d %d", name, os.Getpid(), time.Now().UnixNano()))
 	unlock, err := s.LockBlob(work)
 	if err != nil {
 		return nil, err
@@ -353,7 +366,7 @@ func CommitLayer(s *store.Store, upper string, ex *explain.Printer) (*Layer, err
 		pr.CloseWithError(err)
 		unpacked <- err
 	}()
-	err = writeTar(io.MultiWriter(diff, zw, pw), upper, RuntimeMountPoint)
+	err = write(io.MultiWriter(diff, zw, pw))
 	pw.CloseWithError(err)
 	if uerr := <-unpacked; err == nil && uerr != nil {
 		err = fmt.Errorf("unpack the new layer: %w", uerr)
@@ -380,7 +393,6 @@ func CommitLayer(s *store.Store, upper string, ex *explain.Printer) (*Layer, err
 	if l.Dir, err = s.LayerDir(l.DiffID); err != nil {
 		return nil, err
 	}
-	ex.Note("layer %s: diffID %s, %d bytes compressed", l.Desc.Digest, l.DiffID, l.Desc.Size)
 	return l, nil
 }
 
@@ -394,6 +406,9 @@ type Change struct {
 	// Ext are Docker's own config fields (Healthcheck, OnBuild, Shell),
 	// which the OCI config has no place for; nil keeps the parent's.
 	Ext *dockerspec.DockerOCIImageConfigExt
+	// Platform is the image's (docker import --platform); nil: the
+	// parent's, else the host's.
+	Platform *ocispec.Platform
 }
 
 // ConfigExt reads Docker's own config fields (HEALTHCHECK, ONBUILD,
@@ -430,6 +445,9 @@ func New(s *store.Store, parent *Image, ch Change, ex *explain.Printer) (*Image,
 			m.Layers = append(m.Layers, l)
 		}
 		dirs = append(dirs, parent.LayerDirs...)
+	}
+	if ch.Platform != nil {
+		cfg.Platform = *ch.Platform
 	}
 	h := ocispec.History{Created: &now, CreatedBy: ch.CreatedBy, Comment: ch.Comment, Author: ch.Author, EmptyLayer: ch.Layer == nil}
 	cfg.History = append(cfg.History, h)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"mini-docker/internal/explain"
@@ -20,8 +21,9 @@ type ContainerCommit struct {
 	Pause           bool // freeze the container while its layer is read
 	// Changes edits the config the commit starts from (the image's, with
 	// the container's Env, Cmd, Entrypoint, WorkingDir and User): docker
-	// commit -c, applied by the Dockerfile parser. Nil changes nothing.
-	Changes func(ocispec.ImageConfig) (ocispec.ImageConfig, error)
+	// commit -c, applied by the Dockerfile parser, with Docker's own
+	// fields beside it (HEALTHCHECK, ONBUILD). Nil changes nothing.
+	Changes func(ocispec.ImageConfig, dockerspec.DockerOCIImageConfigExt) (ocispec.ImageConfig, dockerspec.DockerOCIImageConfigExt, error)
 	Explain *explain.Printer
 }
 
@@ -47,8 +49,9 @@ func CommitContainer(e *engine.Engine, s *store.Store, ct *container.Container, 
 	cfg := parent.Config.Config
 	cfg.Env, cfg.Cmd, cfg.Entrypoint = ct.Config.Env, ct.Config.Cmd, ct.Config.Entrypoint
 	cfg.WorkingDir, cfg.User = ct.Config.WorkingDir, ct.Config.User
+	ext := ConfigExt(parent)
 	if c.Changes != nil {
-		if cfg, err = c.Changes(cfg); err != nil {
+		if cfg, ext, err = c.Changes(cfg, ext); err != nil {
 			return nil, err
 		}
 	}
@@ -67,7 +70,7 @@ func CommitContainer(e *engine.Engine, s *store.Store, ct *container.Container, 
 		return nil, err
 	}
 	createdBy := strings.TrimSpace(ct.Path + " " + strings.Join(ct.Args, " "))
-	img, err := New(s, parent, Change{Config: cfg, CreatedBy: createdBy, Comment: c.Comment, Author: c.Author, Layer: layer}, c.Explain)
+	img, err := New(s, parent, Change{Config: cfg, CreatedBy: createdBy, Comment: c.Comment, Author: c.Author, Layer: layer, Ext: &ext}, c.Explain)
 	if err != nil {
 		return nil, err
 	}

@@ -49,10 +49,14 @@ func Inspect(root, ref string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	tags, digests := []string{}, []string{} // an untagged image's are empty lists, as Docker's
+	if img.Ref != "" {
+		tags, digests = []string{FamiliarRef(img.Ref)}, []string{RepoName(img.Ref) + "@" + img.Digest.String()}
+	}
 	return map[string]any{
 		"Id":           img.ID.String(),
-		"RepoTags":     []string{FamiliarRef(img.Ref)},
-		"RepoDigests":  []string{RepoName(img.Ref) + "@" + img.Digest.String()},
+		"RepoTags":     tags,
+		"RepoDigests":  digests,
 		"Created":      img.Config.Created,
 		"Config":       InspectConfig(s, img),
 		"Architecture": img.Config.Architecture,

@@ -211,16 +211,43 @@ func (s *Store) Tag(ref reference.Reference, desc ocispec.Descriptor) (bool, err
 	}
 	kept := idx.Manifests[:0]
 	for _, m := range idx.Manifests {
-		if m.Annotations[AnnotationImageName] == name {
+		have := m.Annotations[AnnotationImageName]
+		if have == name {
 			if m.Digest == desc.Digest {
 				return false, nil
 			}
 			continue
 		}
+		if have == "" && m.Digest == desc.Digest {
+			continue // the untagged entry gives way to the name
+		}
 		kept = append(kept, m)
 	}
 	idx.Manifests = append(kept, entry)
 	return true, s.writeIndex(idx)
+}
+
+// KeepUntagged records desc in index.json without a name, so that the
+// garbage collector keeps the image: Docker's <none>:<none>, what
+// docker import and docker build make when not given a name. Found by
+// its ID; a later Tag replaces the entry.
+func (s *Store) KeepUntagged(desc ocispec.Descriptor) error {
+	unlock, err := s.lock("index", unix.LOCK_EX)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	idx, err := s.readIndex()
+	if err != nil {
+		return err
+	}
+	for _, m := range idx.Manifests {
+		if m.Digest == desc.Digest {
+			return nil // named or kept already
+		}
+	}
+	idx.Manifests = append(idx.Manifests, ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size, Platform: desc.Platform})
+	return s.writeIndex(idx)
 }
 
 // isIDPrefix reports whether ref reads as an image ID or a prefix of one
@@ -353,7 +380,8 @@ func (s *Store) Remove(ref string) ([]digest.Digest, error) {
 	if err == nil {
 		kept := idx.Manifests[:0]
 		for _, m := range idx.Manifests {
-			if m.Annotations[AnnotationImageName] != img.Ref {
+			// An untagged image (no name) is removed by its digest alone.
+			if m.Annotations[AnnotationImageName] != img.Ref || img.Ref == "" && m.Digest != img.Digest {
 				kept = append(kept, m)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strings"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	mobycontainer "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -99,13 +100,13 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 	}
 	pause := q.Get("pause") == "" || wire.BoolParam(r, "pause")
 	img, err := imageops.CommitContainer(e, st, ct, imageops.ContainerCommit{Ref: ref, Comment: q.Get("comment"), Author: q.Get("author"),
-		Pause: pause, Changes: func(cfg ocispec.ImageConfig) (ocispec.ImageConfig, error) {
+		Pause: pause, Changes: func(cfg ocispec.ImageConfig, ext dockerspec.DockerOCIImageConfigExt) (ocispec.ImageConfig, dockerspec.DockerOCIImageConfigExt, error) {
 			merge(&cfg, body)
-			cfg, err := dockerfile.ApplyChanges(cfg, q["changes"])
+			cfg, ext, err := dockerfile.ApplyChanges(cfg, ext, q["changes"])
 			if err != nil {
-				return cfg, wire.Bad(err)
+				return cfg, ext, wire.Bad(err)
 			}
-			return cfg, nil
+			return cfg, ext, nil
 		}, Explain: e.Explain})
 	var never *imageops.ErrNeverRan
 	if errors.As(err, &never) {

@@ -29,10 +29,11 @@ func ContainerPrune(root string, args []string) error {
 	return err
 }
 
-// ImagePrune is `mini-docker image prune`: the blobs no image references
-// removed, and with -a every image no container uses.
+// ImagePrune is `mini-docker image prune`: the untagged images no
+// container uses and the blobs no image references removed, and with -a
+// every image no container uses.
 func ImagePrune(root string, args []string) error {
-	f := command.NewFlags("image prune", "[-f] [-a]", "Remove images no container uses (with -a).", "mini-docker image prune -a -f")
+	f := command.NewFlags("image prune", "[-f] [-a]", "Remove untagged images no container uses (every such image with -a).", "mini-docker image prune -a -f")
 	all := f.BoolP("all", "a", false, "remove all images not used by a container")
 	e, err := confirmed(root, f, args, "WARNING! This will remove images without a container.")
 	if e == nil {
@@ -119,26 +120,34 @@ func printDeleted(ids []string) {
 	fmt.Println()
 }
 
-// pruneImages removes the images no container uses (all) and the blobs
+// pruneImages removes the images no container uses (untagged ones, or
+// all) and the blobs
 // no image references.
 func pruneImages(root string, e *engine.Engine, all bool) error {
 	s, err := store.Open(root)
 	if err != nil {
 		return err
 	}
-	if all {
-		list, err := s.List()
-		if err != nil {
+	list, err := s.List()
+	if err != nil {
+		return err
+	}
+	for _, img := range list {
+		// Without -a only the untagged images (docker import without a name).
+		if (!all && img.Ref != "") || len(command.ImageUsers(e, img.ID.String())) > 0 {
+			continue
+		}
+		if img.Ref == "" {
+			if _, err := s.Remove(img.ID.String()); err != nil {
+				return err
+			}
+			fmt.Printf("Deleted Images:\ndeleted: %s\n", img.ID)
+			continue
+		}
+		if _, err := s.Remove(img.Ref); err != nil {
 			return err
 		}
-		for _, img := range list {
-			if len(command.ImageUsers(e, img.ID.String())) == 0 {
-				if _, err := s.Remove(img.Ref); err != nil {
-					return err
-				}
-				fmt.Printf("Deleted Images:\nuntagged: %s\n", img.Ref)
-			}
-		}
+		fmt.Printf("Deleted Images:\nuntagged: %s\n", img.Ref)
 	}
 	_, err = s.Prune()
 	return err

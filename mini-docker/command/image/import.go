@@ -1,0 +1,119 @@
+package image
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/command"
+	"mini-docker/mini-docker/dockerfile"
+	"mini-docker/mini-docker/imageops"
+	pullimage "mini-docker/pull/image"
+	"mini-docker/pull/reference"
+	"mini-docker/pull/store"
+)
+
+// Import is `mini-docker import file|URL|- [REPOSITORY[:TAG]]` (docker
+// import): a root filesystem tar becomes an image of one layer.
+func Import(root string, args []string) error {
+	f := command.NewFlags("import", "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+		"Import the contents from a tarball to create a filesystem image: the tar (plain, gzip,\n"+
+			"bzip2 or zstd) becomes one layer, unpacked as pull unpacks one; prints the image ID.",
+		"mini-docker export box | mini-docker import - box:flat",
+		"mini-docker import -c 'CMD [\"sh\"]' -c 'ENV A=b' -m 'from a tar' rootfs.tar.gz mybase:1")
+	changes := f.StringArrayP("change", "c", nil, "apply Dockerfile instruction to the created image (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, USER, VOLUME, WORKDIR)")
+	msg := f.StringP("message", "m", "", "set commit message for imported image")
+	platform := f.String("platform", "", "set platform (os[/arch[/variant]]; os must be linux)")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if f.NArg() < 1 || f.NArg() > 2 {
+		return cli.WithCode(cli.Usagef("mini-docker import", "\"mini-docker import\" requires at least 1 and at most 2 arguments"), 1)
+	}
+	ref := f.Arg(1)
+	if ref != "" {
+		r, err := reference.Parse(ref)
+		if err != nil {
+			return cli.WithCode(err, 1)
+		}
+		if r.Digest != "" {
+			return cli.Errorf(1, "cannot import digest reference")
+		}
+	}
+	plat, err := importPlatform(*platform)
+	if err != nil {
+		return cli.WithCode(err, 1)
+	}
+	src, source, err := openSource(f.Arg(0))
+	if err != nil {
+		return cli.WithCode(err, 1)
+	}
+	defer src.Close()
+	s, err := store.Open(root)
+	if err != nil {
+		return err
+	}
+	img, err := imageops.Import(s, src, imageops.ImportOptions{Ref: ref, Source: source, Message: *msg, Platform: plat, Explain: f.Explainer(),
+		Changes: func(cfg ocispec.ImageConfig, ext dockerspec.DockerOCIImageConfigExt) (ocispec.ImageConfig, dockerspec.DockerOCIImageConfigExt, error) {
+			return dockerfile.ApplyChanges(cfg, ext, *changes)
+		}})
+	if err != nil {
+		return cli.WithCode(err, 1)
+	}
+	fmt.Println(img.ID)
+	return nil
+}
+
+// importPlatform reads --platform as Docker's import does: the host's
+// when empty, an OS alone keeps the host's architecture, and only linux
+// images are made ("operating system is not supported").
+func importPlatform(v string) (ocispec.Platform, error) {
+	host := pullimage.HostPlatform()
+	if v == "" {
+		return host, nil
+	}
+	p := ocispec.Platform{OS: strings.ToLower(v), Architecture: host.Architecture, Variant: host.Variant}
+	if strings.Contains(v, "/") {
+		var err error
+		if p, err = pullimage.ParsePlatform(v); err != nil {
+			return p, err
+		}
+	}
+	if p.OS != "linux" {
+		return p, errors.New("operating system is not supported") // Docker's words
+	}
+	return p, nil
+}
+
+// openSource opens what docker import reads: stdin for "-", a URL's
+// body for http:// and https://, else a file. The second value is the
+// source as the daemon names it in the history ("-" for a file too: the
+// docker CLI sends a file's content as stdin).
+func openSource(arg string) (io.ReadCloser, string, error) {
+	switch {
+	case arg == "-":
+		return io.NopCloser(os.Stdin), "-", nil
+	case strings.HasPrefix(arg, "http://") || strings.HasPrefix(arg, "https://"):
+		resp, err := http.Get(arg)
+		if err != nil {
+			return nil, "", err
+		}
+		if resp.StatusCode/100 != 2 {
+			resp.Body.Close()
+			return nil, "", fmt.Errorf("error downloading %s: %s", arg, resp.Status)
+		}
+		return resp.Body, arg, nil
+	}
+	fh, err := os.Open(arg)
+	if err != nil {
+		return nil, "", err
+	}
+	return fh, "-", nil
+}
