@@ -2,8 +2,13 @@ package dockerfile
 
 import (
 	"encoding/json"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // FuzzParse feeds arbitrary text to the Dockerfile parser. It must not
@@ -150,6 +155,41 @@ func FuzzHealthcheck(f *testing.F) {
 			t.Fatalf("test kind %q", hc.Test[0])
 		case hc.Retries < 0 || hc.Interval < 0 || hc.Timeout < 0 || hc.StartPeriod < 0 || hc.StartInterval < 0:
 			t.Fatalf("negative setting: %+v", hc)
+		}
+	})
+}
+
+// FuzzApplyChanges feeds docker import/commit -c values to ApplyChanges.
+// It must not panic nor touch the config it is given; a change it
+// accepts is one of Docker's commit commands, and leaves an absolute,
+// clean WORKDIR.
+func FuzzApplyChanges(f *testing.F) {
+	for _, seed := range []string{`CMD ["sh"]`, "ENV A=b C=d", "WORKDIR srv", "HEALTHCHECK --interval=5s CMD true", "ONBUILD RUN x",
+		"STOPSIGNAL 9", "RUN true", "LABEL k=\"v w\"\nUSER 1:2", "EXPOSE 80/udp", "VOLUME [\"/data\"]", "ENTRYPOINT", "FROM x", ""} {
+		f.Add(seed)
+	}
+	allowed := map[string]bool{"CMD": true, "ENTRYPOINT": true, "ENV": true, "EXPOSE": true, "HEALTHCHECK": true,
+		"LABEL": true, "ONBUILD": true, "USER": true, "VOLUME": true, "WORKDIR": true}
+	f.Fuzz(func(t *testing.T, change string) {
+		cfg := ocispec.ImageConfig{Env: []string{"PATH=/bin"}, Labels: map[string]string{"a": "b"}, WorkingDir: "/w"}
+		ext := dockerspec.DockerOCIImageConfigExt{OnBuild: []string{"RUN y"}}
+		got, _, err := ApplyChanges(cfg, ext, []string{change})
+		if !reflect.DeepEqual(cfg.Env, []string{"PATH=/bin"}) || !reflect.DeepEqual(cfg.Labels, map[string]string{"a": "b"}) ||
+			!reflect.DeepEqual(ext.OnBuild, []string{"RUN y"}) {
+			t.Fatalf("the given config changed: %+v %+v", cfg, ext)
+		}
+		if err != nil {
+			return
+		}
+		if ins, perr := Parse("FROM scratch\n" + change); perr == nil {
+			for _, in := range ins[1:] {
+				if !allowed[in.Cmd] {
+					t.Fatalf("%s accepted as a change", in.Cmd)
+				}
+			}
+		}
+		if got.WorkingDir != "" && (!filepath.IsAbs(got.WorkingDir) || filepath.Clean(got.WorkingDir) != got.WorkingDir) {
+			t.Fatalf("WORKDIR %q", got.WorkingDir)
 		}
 	})
 }
