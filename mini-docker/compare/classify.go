@@ -57,6 +57,7 @@ var rules = []rule{
 	addresses,
 	newerSeccompProfile,
 	newerMaskedPath,
+	inheritedRlimit,
 }
 
 // Classify lines up the keys of both sides (Docker's order, with keys
@@ -303,6 +304,27 @@ func networkMode(flags []string) string {
 		}
 	}
 	return ""
+}
+
+// inheritedRlimit: a resource limit no --ulimit sets is inherited from
+// the process that starts the container: dockerd's (its systemd unit's
+// LimitNOFILE, ...) for Docker, the shell that ran mini-docker for ours.
+// One --ulimit names it, and then both must agree exactly.
+func inheritedRlimit(key, _, _ string, _, _ Side, c Context) (Mark, string, bool) {
+	name, ok := strings.CutPrefix(key, "rlimit.")
+	if !ok {
+		return "", "", false
+	}
+	for i, f := range c.RunFlags {
+		v, ok := strings.CutPrefix(f, "--ulimit=")
+		if !ok && f == "--ulimit" && i+1 < len(c.RunFlags) {
+			v, ok = c.RunFlags[i+1], true
+		}
+		if ok && strings.HasPrefix(v, name+"=") {
+			return "", "", false
+		}
+	}
+	return Must, "no --ulimit sets it: each side inherits its starter's limit (dockerd's, the shell's)", true
 }
 
 func hasNetworkFlag(flags []string) bool {

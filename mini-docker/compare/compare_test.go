@@ -280,6 +280,14 @@ func TestCompareSuite(t *testing.T) {
 		{"no-new-privileges", []string{"--security-opt", "no-new-privileges"}},
 		{"seccomp-unconfined", []string{"--security-opt", "seccomp=unconfined"}},
 		{"privileged", []string{"--privileged"}},
+		// Last round's run flags, each ending in a primitive the probe sees:
+		// prlimit (rlimit.*), the /dev/shm tmpfs's size, the device node.
+		{"ulimit-shm-device", []string{"--network", "none", "--ulimit", "nofile=1024:2048", "--ulimit", "core=1000:2000",
+			"--shm-size", "128m", "--device", "/dev/null:/dev/xnull"}},
+		// The memory cgroup's soft limit and OOM killer switch (v1's
+		// soft_limit_in_bytes and oom_control, v2's memory.low; on v2
+		// both engines drop --oom-kill-disable with a warning).
+		{"memory-soft", []string{"--network", "none", "-m", "128m", "--memory-reservation", "32m", "--oom-kill-disable"}},
 	}
 	before := leftovers(t, s)
 	for _, tc := range cases {

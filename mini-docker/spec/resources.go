@@ -76,7 +76,8 @@ func (r *Resources) hostConfig(hc *container.HostConfig, cgroupV2 bool) error {
 			hc.ShmSize = size
 		}
 	}
-	hc.Ulimits = nil
+	// Empty lists and false, not null, in inspect: what Docker's CLI sends.
+	hc.Ulimits, hc.Devices, hc.OomKillDisable = []*dockerunits.Ulimit{}, []container.DeviceMapping{}, new(bool)
 	for _, u := range r.Ulimits {
 		// Docker's CLI parses it with go-units, as here.
 		l, err := dockerunits.ParseUlimit(u)
@@ -85,7 +86,6 @@ func (r *Resources) hostConfig(hc *container.HostConfig, cgroupV2 bool) error {
 		}
 		hc.Ulimits = append(hc.Ulimits, l)
 	}
-	hc.Devices = nil
 	for _, d := range r.Devices {
 		m, err := ParseDevice(d)
 		if err != nil {
@@ -99,6 +99,7 @@ func (r *Resources) hostConfig(hc *container.HostConfig, cgroupV2 bool) error {
 		// switch for the OOM killer, so the flag is dropped there.
 		if cgroupV2 {
 			r.Warnings = append(r.Warnings, "Your kernel does not support OomKillDisable. OomKillDisable discarded.")
+			hc.OomKillDisable = nil
 			return nil
 		}
 		hc.OomKillDisable = &r.OOMKillDisable
@@ -200,7 +201,7 @@ func ociRlimits(hc *container.HostConfig) []specs.POSIXRlimit {
 // cgroupctl's CFSPeriod, as Docker writes it).
 func ociResources(hc *container.HostConfig) *specs.LinuxResources {
 	r := &specs.LinuxResources{}
-	if hc.Memory > 0 || hc.MemorySwap != 0 || hc.MemoryReservation > 0 || hc.OomKillDisable != nil {
+	if hc.Memory > 0 || hc.MemorySwap != 0 || hc.MemoryReservation > 0 || hc.OomKillDisable != nil && *hc.OomKillDisable {
 		r.Memory = &specs.LinuxMemory{DisableOOMKiller: hc.OomKillDisable}
 		if hc.Memory > 0 {
 			r.Memory.Limit = &hc.Memory

@@ -12,6 +12,7 @@
 //	dev.*       the /dev entries with their device numbers (01)
 //	masked.* readonly.*   what reading and writing Docker's hidden paths gives (01)
 //	cgroup.*    the cgroup path and its memory, CPU and pids limits (03)
+//	rlimit.*    the resource limits, soft and hard (docker run --ulimit)
 //	net.*, sysctl.*   links, addresses, the network sysctls Docker sets (05)
 //	cap.*, nonewprivs, uid, gid, groups   (06)
 //	seccomp, syscall.*   the filter and what it answers (07)
@@ -92,6 +93,7 @@ func main() {
 	hiddenPaths(o)
 	etcFiles(o)
 	cgroups(o)
+	rlimits(o)
 	network(o)
 	for _, r := range riskycalls.Run() {
 		o.put("syscall."+r.Name, riskycalls.Outcome(r.Err))
@@ -417,12 +419,12 @@ func cgroups(o *out) {
 	files := []string{
 		// cgroup v1
 		"memory/memory.limit_in_bytes", "memory/memory.memsw.limit_in_bytes",
-		"memory/memory.soft_limit_in_bytes", "memory/memory.swappiness",
+		"memory/memory.soft_limit_in_bytes", "memory/memory.swappiness", "memory/memory.oom_control",
 		"cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us", "cpu/cpu.shares",
 		"cpuset/cpuset.cpus", "pids/pids.max",
 		"blkio/blkio.weight",
 		// cgroup v2
-		"memory.max", "memory.swap.max", "cpu.max", "cpu.weight", "pids.max",
+		"memory.max", "memory.swap.max", "memory.low", "cpu.max", "cpu.weight", "pids.max",
 	}
 	for _, f := range files {
 		b, err := os.ReadFile("/sys/fs/cgroup/" + f)
@@ -434,6 +436,36 @@ func cgroups(o *out) {
 			continue
 		}
 		o.put("cgroup."+f, string(bytes.TrimSpace(b)))
+	}
+}
+
+// rlimitNames are the resource limits by docker run --ulimit's names.
+var rlimitNames = []struct {
+	name     string
+	resource int
+}{
+	{"as", unix.RLIMIT_AS}, {"core", unix.RLIMIT_CORE}, {"cpu", unix.RLIMIT_CPU}, {"data", unix.RLIMIT_DATA},
+	{"fsize", unix.RLIMIT_FSIZE}, {"locks", unix.RLIMIT_LOCKS}, {"memlock", unix.RLIMIT_MEMLOCK},
+	{"msgqueue", unix.RLIMIT_MSGQUEUE}, {"nice", unix.RLIMIT_NICE}, {"nofile", unix.RLIMIT_NOFILE},
+	{"nproc", unix.RLIMIT_NPROC}, {"rss", unix.RLIMIT_RSS}, {"rtprio", unix.RLIMIT_RTPRIO},
+	{"rttime", unix.RLIMIT_RTTIME}, {"sigpending", unix.RLIMIT_SIGPENDING}, {"stack", unix.RLIMIT_STACK},
+}
+
+// rlimits: each resource limit as "soft hard" (--ulimit, prlimit).
+func rlimits(o *out) {
+	num := func(v uint64) string {
+		if v == unix.RLIM_INFINITY {
+			return "unlimited"
+		}
+		return strconv.FormatUint(v, 10)
+	}
+	for _, r := range rlimitNames {
+		var l unix.Rlimit
+		if err := unix.Getrlimit(r.resource, &l); err != nil {
+			o.put("rlimit."+r.name, errName(err))
+			continue
+		}
+		o.put("rlimit."+r.name, num(l.Cur)+" "+num(l.Max))
 	}
 }
 

@@ -1,0 +1,134 @@
+package main
+
+// Last round's run flags side by side with Docker's engine: what inspect
+// says of each (HostConfig, the restart count, the health status), for
+// the flags the probe of the compare suite cannot see.
+
+import (
+	"encoding/json"
+	"os/exec"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"mini-docker/internal/testenv"
+)
+
+// flagFields are the inspect fields the run flags set.
+type flagFields struct {
+	RestartCount int
+	State        struct {
+		Status   string
+		ExitCode int
+		Health   *struct{ Status string }
+	}
+	Config struct {
+		Healthcheck *struct {
+			Test                           []string
+			Interval, Timeout, StartPeriod int64
+			Retries                        int
+		}
+	}
+	HostConfig struct {
+		RestartPolicy struct {
+			Name              string
+			MaximumRetryCount int
+		}
+		LogConfig struct {
+			Type   string
+			Config map[string]string
+		}
+		Memory, MemoryReservation, ShmSize int64
+		OomKillDisable                     *bool
+		Ulimits                            []struct {
+			Name       string
+			Soft, Hard int64
+		}
+		Devices []struct{ PathOnHost, PathInContainer, CgroupPermissions string }
+	}
+}
+
+// inspectFields reads flagFields from inspect's JSON (an array of one).
+func inspectFields(t *testing.T, out []byte) flagFields {
+	t.Helper()
+	var v []flagFields
+	if err := json.Unmarshal(out, &v); err != nil || len(v) != 1 {
+		t.Fatalf("inspect: %v\n%s", err, out)
+	}
+	return v[0]
+}
+
+// TestRunFlagsInspectLikeDocker: the same docker run flags under Docker
+// and mini-docker give the same inspect fields: --restart on-failure:2
+// of a command that fails (RestartPolicy, RestartCount 2, exited with
+// its code), --health-cmd passing and failing (Config.Healthcheck,
+// State.Health.Status healthy and unhealthy), --log-opt max-size and
+// max-file, --ulimit, --shm-size, --device, --memory-reservation and
+// --oom-kill-disable (HostConfig).
+func TestRunFlagsInspectLikeDocker(t *testing.T) {
+	testenv.RequireDockerEngine(t)
+	h := newHarness(t)
+	ref := h.busybox()
+	if out, err := exec.Command("docker", "pull", "-q", ref).CombinedOutput(); err != nil {
+		t.Fatalf("docker pull %s: %v\n%s", ref, err, out)
+	}
+	prefix := "mdflags-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))[:10] + "-" + h.netns[len(h.netns)-6:] + "-"
+	cases := []struct {
+		name        string
+		flags, cmd  []string
+		until, want string // poll inspect -f until (both engines) prints want
+	}{
+		{"restart", []string{"--restart", "on-failure:2"}, []string{"sh", "-c", "exit 3"}, "{{.State.Status}} {{.RestartCount}}", "exited 2"},
+		{"healthy", []string{"--health-cmd", "true", "--health-interval", "1s", "--health-retries", "2"}, []string{"sleep", "120"},
+			"{{.State.Health.Status}}", "healthy"},
+		{"unhealthy", []string{"--health-cmd", "exit 1", "--health-interval", "1s", "--health-timeout", "5s", "--health-retries", "1", "--health-start-period", "0s"},
+			[]string{"sleep", "120"}, "{{.State.Health.Status}}", "unhealthy"},
+		{"hostconfig", []string{"--log-opt", "max-size=1k", "--log-opt", "max-file=2", "--ulimit", "nofile=1024:2048", "--shm-size", "128m",
+			"--device", "/dev/null:/dev/xnull:r", "-m", "128m", "--memory-reservation", "32m", "--oom-kill-disable"}, []string{"sleep", "120"},
+			"{{.State.Status}}", "running"},
+	}
+	t.Cleanup(func() {
+		for _, c := range cases {
+			exec.Command("docker", "rm", "-f", prefix+c.name).Run()
+			h.host("rm", "-f", prefix+c.name)
+		}
+	})
+	for _, c := range cases {
+		args := append(append([]string{"run", "-d", "--network", "none", "--name", prefix + c.name}, c.flags...), append([]string{ref}, c.cmd...)...)
+		if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		h.mustHost(args...)
+	}
+	for _, c := range cases {
+		name := prefix + c.name
+		dockerWait(t, name, c.until, c.want)
+		h.waitFor(name, c.until, c.want)
+		dout, err := exec.Command("docker", "inspect", name).Output()
+		if err != nil {
+			t.Fatalf("docker inspect %s: %v", name, err)
+		}
+		want := inspectFields(t, dout)
+		got := inspectFields(t, []byte(h.mustHost("inspect", name)))
+		if !reflect.DeepEqual(got, want) {
+			gj, _ := json.Marshal(got)
+			wj, _ := json.Marshal(want)
+			t.Errorf("%s: inspect differs\n mini-docker %s\n docker      %s", c.name, gj, wj)
+		}
+	}
+}
+
+// dockerWait polls docker inspect -f format on name until it prints
+// want (a generous deadline: the machine may be loaded).
+func dockerWait(t *testing.T, name, format, want string) {
+	t.Helper()
+	var got string
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		out, _ := exec.Command("docker", "inspect", "-f", format, name).Output()
+		if got = strings.TrimSpace(string(out)); got == want {
+			return
+		}
+	}
+	t.Fatalf("docker %s: inspect -f %q is %q, never %q", name, format, got, want)
+}
