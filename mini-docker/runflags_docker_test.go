@@ -132,3 +132,35 @@ func dockerWait(t *testing.T, name, format, want string) {
 	}
 	t.Fatalf("docker %s: inspect -f %q is %q, never %q", name, format, got, want)
 }
+
+// TestUsernsHost: --userns=host is accepted as Docker accepts it (no
+// user namespace: the host's whole uid map, UsernsMode "host" in
+// inspect); --userns alone is mini-docker's new user namespace (root
+// mapped to root only); another mode is refused (125) with Docker's
+// words and leaves nothing. Docker's own uid map under --userns=host
+// is the same.
+func TestUsernsHost(t *testing.T) {
+	testenv.RequireDockerEngine(t)
+	h := newHarness(t)
+	ref := h.busybox()
+	t.Cleanup(func() { h.host("rm", "-f", "uh") })
+	uidMap := func(out string) string { return strings.Join(strings.Fields(out), " ") }
+	if got := uidMap(h.mustHost("run", "--name", "uh", "--network", "none", "--userns=host", ref, "cat", "/proc/self/uid_map")); got != "0 0 4294967295" {
+		t.Errorf("--userns=host: uid_map %q, want the host's", got)
+	}
+	if mode := strings.TrimSpace(h.mustHost("inspect", "-f", "{{.HostConfig.UsernsMode}}", "uh")); mode != "host" {
+		t.Errorf("UsernsMode %q, want host", mode)
+	}
+	if got := uidMap(h.mustHost("run", "--rm", "--network", "none", "--userns", ref, "cat", "/proc/self/uid_map")); got != "0 0 1" {
+		t.Errorf("--userns: uid_map %q, want root mapped to root only", got)
+	}
+	if out, err := exec.Command("docker", "pull", "-q", ref).CombinedOutput(); err != nil {
+		t.Fatalf("docker pull: %v\n%s", err, out)
+	}
+	out, err := exec.Command("docker", "run", "--rm", "--network", "none", "--userns=host", ref, "cat", "/proc/self/uid_map").Output()
+	if err != nil || uidMap(string(out)) != "0 0 4294967295" {
+		t.Errorf("docker --userns=host: uid_map %q %v", out, err)
+	}
+	h.mustHost("rm", "uh")
+	h.refused(ref, []badFlags{{"--userns=private", "invalid USER mode"}})
+}

@@ -9,6 +9,7 @@ package spec
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -19,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 
+	mobycontainer "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -73,7 +75,8 @@ type Options struct {
 	Init           bool
 	Pull           string // missing (default), always, never
 	Platform       string
-	Userns         bool
+	Userns         bool   // --userns alone: a new user namespace
+	UsernsMode     string // --userns=host: Docker's HostConfig.UsernsMode
 	Explain        bool
 	Timings        bool
 	ToolChain      bool // run the inside steps as the separate tools, as --explain prints them
@@ -131,11 +134,45 @@ func RunFlags(o *Options) (*pflag.FlagSet, *bool) {
 	f.BoolVar(&o.Init, "init", false, "run an init inside the container that forwards signals and reaps processes")
 	f.StringVar(&o.Pull, "pull", "missing", "pull image before running: always, missing or never")
 	f.StringVar(&o.Platform, "platform", "", "platform (only linux/amd64 here)")
-	f.BoolVar(&o.Userns, "userns", false, "run in a new user namespace (root inside maps to us)")
+	f.Var(usernsMode{&o.Userns, &o.UsernsMode}, "userns", "user namespace: host (Docker's: none), or --userns alone for a new one mapping root inside to us")
+	f.Lookup("userns").NoOptDefVal = "new"
 	lifecycleFlags(f, &o.Lifecycle)
 	resourceFlags(f, &o.Resources)
 	return f, help
 }
+
+// usernsMode is --userns: Docker's string flag, whose one value without
+// a daemon's remapping is "host" (no user namespace: what mini-docker
+// does by default anyway), and mini-docker's --userns alone, a new user
+// namespace. Anything else is Docker's "invalid USER mode".
+type usernsMode struct {
+	new  *bool
+	mode *string
+}
+
+func (u usernsMode) String() string {
+	if u.new != nil && *u.new {
+		return "new"
+	}
+	if u.mode != nil {
+		return *u.mode
+	}
+	return ""
+}
+
+func (u usernsMode) Set(v string) error {
+	switch v {
+	case "new":
+		*u.new, *u.mode = true, ""
+	case "host", "":
+		*u.new, *u.mode = false, v
+	default:
+		return errors.New("invalid USER mode")
+	}
+	return nil
+}
+
+func (usernsMode) Type() string { return "string" }
 
 // HostConfig parses the flags that say what the host gives the
 // container: mounts, network, ports, limits, capabilities, security.
@@ -193,7 +230,7 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 		Binds: mf.Binds, Mounts: mf.Mounts, Tmpfs: mf.Tmpfs, VolumesFrom: o.VolumesFrom, NetworkMode: mode, PortBindings: ports,
 		PublishAllPorts: o.PublishAll, AutoRemove: o.Rm,
 		CapAdd: o.CapAdd, CapDrop: o.CapDrop, Privileged: o.Privileged, ReadonlyRootfs: o.ReadOnly,
-		SecurityOpt: SecurityOpts(sec),
+		SecurityOpt: SecurityOpts(sec), UsernsMode: mobycontainer.UsernsMode(o.UsernsMode),
 	}
 	hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.ExtraHosts = dns, search, o.DNSOptions, o.AddHost
 	hc.Memory, hc.MemorySwap, hc.NanoCPUs, hc.CPUShares = limits.Memory, limits.MemorySwap, limits.NanoCPUs, limits.CPUShares
