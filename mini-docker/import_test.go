@@ -27,25 +27,14 @@ type importedImage struct {
 	RootFS struct{ Layers []string }
 }
 
-// inspectImported reads id's fields from inspect output (our RootFS is
-// the OCI config's diff_ids, Docker's is Layers).
+// inspectImported reads the fields of the one image inspect printed.
 func inspectImported(t *testing.T, out string) importedImage {
 	t.Helper()
-	var raw []map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(out), &raw); err != nil || len(raw) != 1 {
+	var imgs []importedImage
+	if err := json.Unmarshal([]byte(out), &imgs); err != nil || len(imgs) != 1 {
 		t.Fatalf("inspect: %v\n%s", err, out)
 	}
-	var img importedImage
-	b, _ := json.Marshal(raw[0])
-	json.Unmarshal(b, &img)
-	var rootfs struct {
-		DiffIDs []string `json:"diff_ids"`
-	}
-	json.Unmarshal(raw[0]["RootFS"], &rootfs)
-	if len(img.RootFS.Layers) == 0 {
-		img.RootFS.Layers = rootfs.DiffIDs
-	}
-	return img
+	return imgs[0]
 }
 
 // TestImportLikeDocker: docker import and mini-docker import of the same

@@ -37,9 +37,6 @@ func (s *Server) imageRoutes(m *http.ServeMux) {
 // its tag (or digest).
 func pullRef(r *http.Request) (string, error) {
 	q := r.URL.Query()
-	if q.Get("fromSrc") != "" {
-		return "", wire.Badf("importing an image (fromSrc) is not supported by mini-docker")
-	}
 	ref := q.Get("fromImage")
 	if tag := q.Get("tag"); tag != "" {
 		if strings.HasPrefix(tag, "sha256:") {
@@ -58,6 +55,10 @@ func pullRef(r *http.Request) (string, error) {
 // and sends each line it prints as a progress message. A client that
 // leaves stops the pull (SIGTERM: pull removes what it half made).
 func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("fromSrc") != "" {
+		s.ship.Import(w, r) // docker import
+		return
+	}
 	ref, err := pullRef(r)
 	if err != nil {
 		wire.WriteErr(w, err)

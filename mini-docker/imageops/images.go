@@ -62,7 +62,7 @@ func Inspect(root, ref string) (map[string]any, error) {
 		"Architecture": img.Config.Architecture,
 		"Os":           img.Config.OS,
 		"Size":         img.Size,
-		"RootFS":       img.Config.RootFS,
+		"RootFS":       map[string]any{"Type": img.Config.RootFS.Type, "Layers": img.Config.RootFS.DiffIDs}, // Docker's names for the config's
 		"GraphDriver":  map[string]any{"Name": "overlay2", "Data": map[string]string{"LowerDir": strings.Join(img.LayerDirs, ":")}},
 	}, nil
 }

@@ -1,7 +1,6 @@
 package image
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/dockerfile"
 	"mini-docker/mini-docker/imageops"
-	pullimage "mini-docker/pull/image"
 	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
 )
@@ -47,7 +45,7 @@ func Import(root string, args []string) error {
 			return cli.Errorf(1, "cannot import digest reference")
 		}
 	}
-	plat, err := importPlatform(*platform)
+	plat, err := imageops.ImportPlatform(*platform)
 	if err != nil {
 		return cli.WithCode(err, 1)
 	}
@@ -69,27 +67,6 @@ func Import(root string, args []string) error {
 	}
 	fmt.Println(img.ID)
 	return nil
-}
-
-// importPlatform reads --platform as Docker's import does: the host's
-// when empty, an OS alone keeps the host's architecture, and only linux
-// images are made ("operating system is not supported").
-func importPlatform(v string) (ocispec.Platform, error) {
-	host := pullimage.HostPlatform()
-	if v == "" {
-		return host, nil
-	}
-	p := ocispec.Platform{OS: strings.ToLower(v), Architecture: host.Architecture, Variant: host.Variant}
-	if strings.Contains(v, "/") {
-		var err error
-		if p, err = pullimage.ParsePlatform(v); err != nil {
-			return p, err
-		}
-	}
-	if p.OS != "linux" {
-		return p, errors.New("operating system is not supported") // Docker's words
-	}
-	return p, nil
 }
 
 // openSource opens what docker import reads: stdin for "-", a URL's
