@@ -164,3 +164,22 @@ func TestUsernsHost(t *testing.T) {
 	h.mustHost("rm", "uh")
 	h.refused(ref, []badFlags{{"--userns=private", "invalid USER mode"}})
 }
+
+// TestHealthStartInterval: Docker 25's --health-start-interval. With an
+// interval of an hour, a passing check is seen within the start period
+// only because the start interval (1s) applies there: the container
+// turns healthy well before the hour. inspect shows the field; a
+// negative value is refused in Docker's words and leaves nothing.
+func TestHealthStartInterval(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	t.Cleanup(func() { h.host("rm", "-f", "hsi") })
+	h.mustHost("run", "-d", "--network", "none", "--name", "hsi", "--health-cmd", "true", "--health-interval", "1h",
+		"--health-start-period", "10m", "--health-start-interval", "1s", ref, "sleep", "600")
+	h.waitFor("hsi", "{{.State.Health.Status}}", "healthy")
+	if got := strings.TrimSpace(h.mustHost("inspect", "-f", "{{.Config.Healthcheck.StartInterval}} {{.Config.Healthcheck.Interval}}", "hsi")); got != "1s 1h0m0s" {
+		t.Errorf("Healthcheck StartInterval Interval: %q", got)
+	}
+	h.mustHost("rm", "-f", "hsi")
+	h.refused(ref, []badFlags{{"--health-cmd true --health-start-interval -1s", "--health-start-interval cannot be negative"}})
+}

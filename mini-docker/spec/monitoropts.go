@@ -26,8 +26,11 @@ type MonitorOpts struct {
 	HealthInterval    time.Duration
 	HealthTimeout     time.Duration
 	HealthStartPeriod time.Duration
-	HealthRetries     int
-	NoHealthcheck     bool
+	// HealthStartInterval is Docker 25's --health-start-interval: the
+	// time between checks during the start period.
+	HealthStartInterval time.Duration
+	HealthRetries       int
+	NoHealthcheck       bool
 }
 
 func monitorFlags(f *pflag.FlagSet, m *MonitorOpts) {
@@ -36,6 +39,7 @@ func monitorFlags(f *pflag.FlagSet, m *MonitorOpts) {
 	f.Var((*duration)(&m.HealthInterval), "health-interval", "time between running the check (ms|s|m|h); 0: the image's, else 30s")
 	f.Var((*duration)(&m.HealthTimeout), "health-timeout", "maximum time to allow one check to run (ms|s|m|h); 0: the image's, else 30s")
 	f.Var((*duration)(&m.HealthStartPeriod), "health-start-period", "start period for the container to initialize before starting health-retries countdown (ms|s|m|h)")
+	f.Var((*duration)(&m.HealthStartInterval), "health-start-interval", "time between running the check during the start period (ms|s|m|h); 0: the image's, else 5s")
 	f.IntVar(&m.HealthRetries, "health-retries", 0, "consecutive failures needed to report unhealthy; 0: the image's, else 3")
 	f.BoolVar(&m.NoHealthcheck, "no-healthcheck", false, "disable any container-specified HEALTHCHECK")
 	f.StringArrayVar(&m.LogOpts, "log-opt", nil, "log driver options of json-file: max-size=SIZE (rotate the log at SIZE: 10m, 1g), max-file=N (keep N files, default 1)")
@@ -47,7 +51,7 @@ func monitorFlags(f *pflag.FlagSet, m *MonitorOpts) {
 // zero take the image's HEALTHCHECK (MergeHealthcheck), then Docker's
 // defaults (package engine/health).
 func (m *MonitorOpts) config(c *container.Config) error {
-	set := m.HealthCmd != "" || m.HealthInterval != 0 || m.HealthTimeout != 0 || m.HealthStartPeriod != 0 || m.HealthRetries != 0
+	set := m.HealthCmd != "" || m.HealthInterval != 0 || m.HealthTimeout != 0 || m.HealthStartPeriod != 0 || m.HealthStartInterval != 0 || m.HealthRetries != 0
 	if m.NoHealthcheck {
 		if set {
 			return errors.New("--no-healthcheck conflicts with --health-* options")
@@ -61,7 +65,8 @@ func (m *MonitorOpts) config(c *container.Config) error {
 	for _, d := range []struct {
 		flag, field string
 		v           time.Duration
-	}{{"interval", "Interval", m.HealthInterval}, {"timeout", "Timeout", m.HealthTimeout}, {"start-period", "StartPeriod", m.HealthStartPeriod}} {
+	}{{"interval", "Interval", m.HealthInterval}, {"timeout", "Timeout", m.HealthTimeout}, {"start-period", "StartPeriod", m.HealthStartPeriod},
+		{"start-interval", "StartInterval", m.HealthStartInterval}} {
 		if d.v < 0 {
 			return fmt.Errorf("--health-%s cannot be negative", d.flag)
 		}
@@ -72,7 +77,8 @@ func (m *MonitorOpts) config(c *container.Config) error {
 	if m.HealthRetries < 0 {
 		return errors.New("--health-retries cannot be negative")
 	}
-	c.Healthcheck = &container.HealthConfig{Interval: m.HealthInterval, Timeout: m.HealthTimeout, StartPeriod: m.HealthStartPeriod, Retries: m.HealthRetries}
+	c.Healthcheck = &container.HealthConfig{Interval: m.HealthInterval, Timeout: m.HealthTimeout, StartPeriod: m.HealthStartPeriod,
+		StartInterval: m.HealthStartInterval, Retries: m.HealthRetries}
 	if m.HealthCmd != "" {
 		c.Healthcheck.Test = []string{"CMD-SHELL", m.HealthCmd}
 	}

@@ -26,10 +26,13 @@ import (
 // Docker's defaults and bounds (daemon/health.go).
 const (
 	defaultInterval = 30 * time.Second
-	defaultTimeout  = 30 * time.Second
-	defaultRetries  = 3
-	maxLogEntries   = 5
-	maxOutputLen    = 4096
+	// defaultStartInterval is Docker 25's: checks come this often while
+	// the container is still "starting" within its start period.
+	defaultStartInterval = 5 * time.Second
+	defaultTimeout       = 30 * time.Second
+	defaultRetries       = 3
+	maxLogEntries        = 5
+	maxOutputLen         = 4096
 )
 
 // Check is c's health check, its defaults filled in; nil when it has
@@ -41,6 +44,7 @@ func Check(c *container.Container) *container.HealthConfig {
 	}
 	h := *hc
 	h.Interval = cmp.Or(h.Interval, defaultInterval)
+	h.StartInterval = cmp.Or(h.StartInterval, defaultStartInterval)
 	h.Timeout = cmp.Or(h.Timeout, defaultTimeout)
 	h.Retries = cmp.Or(h.Retries, defaultRetries)
 	return &h
@@ -87,9 +91,14 @@ func Monitor(e *engine.Engine, id string, pid int, stop <-chan struct{}) <-chan 
 	return done
 }
 
-// loop runs the check every interval until stop is closed.
+// loop runs the check every interval (every start interval while the
+// container is starting within its start period) until stop is closed.
 func loop(e *engine.Engine, id string, pid int, check *container.HealthConfig, stop <-chan struct{}) {
-	t := time.NewTicker(check.Interval)
+	c, err := e.Store.Load(id)
+	if err != nil {
+		return
+	}
+	t := time.NewTimer(interval(check, c))
 	defer t.Stop()
 	for {
 		select {
@@ -97,11 +106,12 @@ func loop(e *engine.Engine, id string, pid int, check *container.HealthConfig, s
 			return
 		case <-t.C:
 		}
-		c, err := e.Store.Load(id)
+		c, err = e.Store.Load(id)
 		if err != nil || !c.State.Running || c.State.Pid != pid {
 			return
 		}
 		if c.State.Paused {
+			t.Reset(interval(check, c))
 			continue // a frozen container cannot answer; Docker's check waits too
 		}
 		r := probe(e, c, check)
@@ -110,8 +120,27 @@ func loop(e *engine.Engine, id string, pid int, check *container.HealthConfig, s
 			return // the container ended during the check: its result says nothing
 		default:
 		}
-		record(e, id, pid, func(h *container.Health) { update(h, r, check, c.State.StartedAt) })
+		var next time.Duration
+		record(e, id, pid, func(h *container.Health) {
+			update(h, r, check, c.State.StartedAt)
+			c.State.Health = h
+			next = interval(check, c) // after the verdict: a healthy container leaves the start interval
+		})
+		if next == 0 {
+			next = check.Interval
+		}
+		t.Reset(next)
 	}
+}
+
+// interval is the time to the next check, as Docker 25's monitor
+// chooses it: the start interval while the container is still starting
+// within its start period, else the interval.
+func interval(check *container.HealthConfig, c *container.Container) time.Duration {
+	if time.Since(c.State.StartedAt) < check.StartPeriod && (c.State.Health == nil || c.State.Health.Status == container.Starting) {
+		return check.StartInterval
+	}
+	return check.Interval
 }
 
 // probe runs the check once, as mini-docker exec would, its output

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	mobycontainer "github.com/moby/moby/api/types/container"
+
 	"mini-docker/mini-docker/container"
 )
 
@@ -76,5 +78,32 @@ func TestLimited(t *testing.T) {
 	}
 	if l.String() != "abcd" {
 		t.Errorf("kept %q", l.String())
+	}
+}
+
+// TestInterval: the start interval applies only while the container is
+// starting within its start period, as Docker 25's monitor decides.
+func TestInterval(t *testing.T) {
+	check := &container.HealthConfig{Interval: time.Hour, StartInterval: time.Second, StartPeriod: time.Minute}
+	c := &container.Container{}
+	for _, tc := range []struct {
+		name    string
+		started time.Duration // ago
+		status  mobycontainer.HealthStatus
+		want    time.Duration
+	}{
+		{"no verdict yet", time.Second, "", time.Second},
+		{"starting", time.Second, container.Starting, time.Second},
+		{"healthy already", time.Second, container.Healthy, time.Hour},
+		{"start period over", 2 * time.Minute, container.Starting, time.Hour},
+	} {
+		c.State.StartedAt = time.Now().Add(-tc.started)
+		c.State.Health = nil
+		if tc.status != "" {
+			c.State.Health = &container.Health{Status: tc.status}
+		}
+		if got := interval(check, c); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
