@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,16 +24,6 @@ type importedImage struct {
 		Healthcheck          *struct{ Test []string }
 	}
 	RootFS struct{ Layers []string }
-}
-
-// inspectImported reads the fields of the one image inspect printed.
-func inspectImported(t *testing.T, out string) importedImage {
-	t.Helper()
-	var imgs []importedImage
-	if err := json.Unmarshal([]byte(out), &imgs); err != nil || len(imgs) != 1 {
-		t.Fatalf("inspect: %v\n%s", err, out)
-	}
-	return imgs[0]
 }
 
 // TestImportLikeDocker: docker import and mini-docker import of the same
@@ -82,8 +71,8 @@ func TestImportLikeDocker(t *testing.T) {
 			t.Fatalf("%s: docker exit %d %q %s; mini-docker exit %d %q %s", tc.name, dcode, dout, derr, code, out, errOut)
 		}
 		dout, _, _ = runCmd(t, exec.Command("docker", "image", "inspect", tag+":"+tc.name))
-		want := inspectImported(t, dout)
-		got := inspectImported(t, h.mustHost("image", "inspect", tag+":"+tc.name))
+		want := inspectOne[importedImage](t, []byte(dout))
+		got := inspectOne[importedImage](t, []byte(h.mustHost("image", "inspect", tag+":"+tc.name)))
 		t.Logf("%s: %+v", tc.name, got)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: inspect differs:\n mini-docker %+v\n docker      %+v", tc.name, got, want)

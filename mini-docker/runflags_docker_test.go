@@ -49,10 +49,10 @@ type flagFields struct {
 	}
 }
 
-// inspectFields reads flagFields from inspect's JSON (an array of one).
-func inspectFields(t *testing.T, out []byte) flagFields {
+// inspectOne reads the one object of inspect's JSON array into a T.
+func inspectOne[T any](t *testing.T, out []byte) T {
 	t.Helper()
-	var v []flagFields
+	var v []T
 	if err := json.Unmarshal(out, &v); err != nil || len(v) != 1 {
 		t.Fatalf("inspect: %v\n%s", err, out)
 	}
@@ -109,8 +109,8 @@ func TestRunFlagsInspectLikeDocker(t *testing.T) {
 		if err != nil {
 			t.Fatalf("docker inspect %s: %v", name, err)
 		}
-		want := inspectFields(t, dout)
-		got := inspectFields(t, []byte(h.mustHost("inspect", name)))
+		want := inspectOne[flagFields](t, dout)
+		got := inspectOne[flagFields](t, []byte(h.mustHost("inspect", name)))
 		if !reflect.DeepEqual(got, want) {
 			gj, _ := json.Marshal(got)
 			wj, _ := json.Marshal(want)
