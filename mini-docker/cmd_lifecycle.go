@@ -11,6 +11,7 @@ import (
 	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/engine/restart"
 	"mini-docker/mini-docker/imageops"
 	"mini-docker/mini-docker/volume/mounts"
 )
@@ -52,6 +53,10 @@ func cmdKill(c *ctx, args []string) error {
 		return err
 	}
 	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
+		ct, done := restart.ForKill(e.Store, ct)
+		if done {
+			return nil
+		}
 		if err := e.Kill(ct, s); err != nil {
 			return err
 		}

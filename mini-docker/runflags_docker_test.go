@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,4 +183,72 @@ func TestHealthStartInterval(t *testing.T) {
 	}
 	h.mustHost("rm", "-f", "hsi")
 	h.refused(ref, []badFlags{{"--health-cmd true --health-start-interval -1s", "--health-start-interval cannot be negative"}})
+}
+
+// TestKillUnderRestartPolicy: docker kill leaves a container with a
+// restart policy stopped (Docker's kill marks it manually stopped), and
+// kill of a restarting container succeeds, printing its name, and only
+// ends the loop: exited, its restart count kept. Both engines, the same.
+func TestKillUnderRestartPolicy(t *testing.T) {
+	testenv.RequireDockerEngine(t)
+	h := newHarness(t)
+	ref := h.busybox()
+	if out, err := exec.Command("docker", "pull", "-q", ref).CombinedOutput(); err != nil {
+		t.Fatalf("docker pull: %v\n%s", err, out)
+	}
+	prefix := "mdkill-" + h.netns[len(h.netns)-6:] + "-"
+	t.Cleanup(func() {
+		for _, n := range []string{"running", "looping"} {
+			exec.Command("docker", "rm", "-f", prefix+n).Run()
+			h.host("rm", "-f", prefix+n)
+		}
+	})
+	type engineCmd struct {
+		name string
+		run  func(args ...string) (string, string, int)
+	}
+	engines := []engineCmd{
+		{"docker", func(args ...string) (string, string, int) { return runCmd(t, exec.Command("docker", args...)) }},
+		{"mini-docker", h.host},
+	}
+	for _, en := range engines {
+		inspect := func(name string) string {
+			out, _, _ := en.run("inspect", "-f", "{{.State.Status}} {{.RestartCount}}", name)
+			return strings.TrimSpace(out)
+		}
+		running, looping := prefix+"running", prefix+"looping"
+		en.run("run", "-d", "--network", "none", "--name", running, "--restart", "always", ref, "sleep", "300")
+		en.run("run", "-d", "--network", "none", "--name", looping, "--restart", "always", ref, "sh", "-c", "exit 1")
+		if out, errOut, code := en.run("kill", running); code != 0 || out != running+"\n" {
+			t.Errorf("%s kill of a running container: exit %d %q %s", en.name, code, out, errOut)
+		}
+		// Caught between two runs: the back-off doubles, so the wait grows.
+		var state string
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if state = inspect(looping); strings.HasPrefix(state, "restarting ") && state != "restarting 0" && state != "restarting 1" {
+				break
+			}
+		}
+		if out, errOut, code := en.run("kill", looping); code != 0 || out != looping+"\n" {
+			t.Errorf("%s kill of a restarting container (%s): exit %d %q %s", en.name, state, code, out, errOut)
+		}
+		// The loop may have started it once more between inspect and kill:
+		// then kill found it running. Either way it stays exited.
+		count, _ := strconv.Atoi(strings.TrimPrefix(state, "restarting "))
+		for _, c := range []struct {
+			name     string
+			minCount int
+		}{{running, 0}, {looping, count}} {
+			var got string
+			for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				if got = inspect(c.name); strings.HasPrefix(got, "exited ") {
+					break
+				}
+			}
+			n, err := strconv.Atoi(strings.TrimPrefix(got, "exited "))
+			if err != nil || n < c.minCount || (c.name == running && n != 0) {
+				t.Errorf("%s %s after kill: %q, want exited with its restart count (at least %d)", en.name, c.name, got, c.minCount)
+			}
+		}
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/engine/restart"
 	"mini-docker/mini-docker/events"
 	"mini-docker/mini-docker/filters"
 	"mini-docker/mini-docker/formatter"
@@ -418,6 +419,11 @@ func (s *Server) kill(w http.ResponseWriter, r *http.Request, e *engine.Engine, 
 	sig, err := container.ParseSignal(name)
 	if err != nil {
 		wire.WriteErr(w, wire.Bad(err))
+		return
+	}
+	ct, done := restart.ForKill(e.Store, ct)
+	if done { // a restarting container only leaves its loop
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	if !ct.State.Running {

@@ -145,6 +145,17 @@ func Cancel(s *container.Store, c *container.Container) *container.Container {
 	return cur
 }
 
+// ForKill is docker kill's part in the restart policy: the policy then
+// leaves c stopped (Docker's kill sets HasBeenManuallyStopped too), and
+// a restarting c is only taken out of its loop (recorded exited, as
+// Docker's kill of a restarting container does, with nothing to
+// signal). done reports that case.
+func ForKill(s *container.Store, c *container.Container) (cur *container.Container, done bool) {
+	was := c.State.Restarting
+	cur = Cancel(s, c)
+	return cur, was && !cur.State.Restarting && !cur.State.Running
+}
+
 func monitorAlive(c *container.Container) bool {
 	return c.Runtime.MonitorPid != 0 && container.Alive(c.Runtime.MonitorPid, c.Runtime.MonitorStart)
 }
