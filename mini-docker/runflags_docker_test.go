@@ -6,7 +6,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -250,5 +252,38 @@ func TestKillUnderRestartPolicy(t *testing.T) {
 				t.Errorf("%s %s after kill: %q, want exited with its restart count (at least %d)", en.name, c.name, got, c.minCount)
 			}
 		}
+	}
+}
+
+// TestHealthTimeoutKillsChain: a health check that times out is killed
+// with everything it started in the container (a shell's background
+// child too), not only its first process. Checks run one after the
+// other, so after three timed-out checks at most the current one's two
+// sleeps exist; without the group kill each check left one behind.
+func TestHealthTimeoutKillsChain(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	t.Cleanup(func() { h.host("rm", "-f", "hto") })
+	mark := strconv.Itoa(50000 + os.Getpid()%10000) // a sleep no other test runs
+	h.mustHost("run", "-d", "--network", "none", "--name", "hto", "--health-cmd", "sleep "+mark+" & sleep "+mark,
+		"--health-interval", "1s", "--health-timeout", "1s", "--health-retries", "1", ref, "sleep", "600")
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		n, _ := strconv.Atoi(strings.TrimSpace(h.mustHost("inspect", "-f", "{{.State.Health.FailingStreak}}", "hto")))
+		if n >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("three checks never timed out (streak %d)", n)
+		}
+	}
+	var left []string
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range cmdlines {
+		if b, _ := os.ReadFile(f); string(b) == "sleep\x00"+mark+"\x00" {
+			left = append(left, f)
+		}
+	}
+	if len(left) > 2 {
+		t.Errorf("the timed-out checks left their processes: %v", left)
 	}
 }

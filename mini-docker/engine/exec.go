@@ -125,12 +125,17 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 		cmd.Process.Release()
 		return 0, nil
 	}
+	if o.Timeout > 0 {
+		// A health check's chain is a process group of its own, so that
+		// its timeout kills what the check started in the container too.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
 	if err := cmd.Start(); err != nil {
 		return 125, err
 	}
 	closeFds()
 	if o.Timeout > 0 {
-		defer time.AfterFunc(o.Timeout, func() { cmd.Process.Kill() }).Stop()
+		defer time.AfterFunc(o.Timeout, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Process.Kill() }).Stop()
 	}
 	return launch.WaitCode(launch.Foreground(cmd, sock, e.Stdout, o.Interactive, e.Terminal, nil)), nil
 }

@@ -93,6 +93,7 @@ func runFlagCases(t *testing.T) []struct {
 		{"health-interval", []string{"--health-interval", "5s"}, inRecord},
 		{"health-timeout", []string{"--health-timeout", "2s"}, inRecord},
 		{"health-start-period", []string{"--health-start-period", "1s"}, inRecord},
+		{"health-start-interval", []string{"--health-start-interval", "1s"}, inRecord},
 		{"health-retries", []string{"--health-retries", "4"}, inRecord},
 		{"no-healthcheck", []string{"--no-healthcheck"}, inRecord},
 		{"log-opt", []string{"--log-opt", "max-size=1m"}, inRecord},
