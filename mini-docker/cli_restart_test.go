@@ -3,8 +3,10 @@ package main
 // Run flags of issue 18, item 6, that the monitor carries out: --restart.
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -174,6 +176,48 @@ func TestHealthCheck(t *testing.T) {
 		{"--health-timeout -1s", "--health-timeout cannot be negative"},
 		{"--health-retries -1", "--health-retries cannot be negative"},
 	})
+}
+
+// TestHealthCheckForeground: a container run in the foreground (no -d,
+// so no monitor) is checked too, as Docker's daemon checks every running
+// container: starting, then healthy once the check passes, then
+// unhealthy when it fails; the run returns the container's own exit code.
+func TestHealthCheckForeground(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	t.Cleanup(func() { h.host("rm", "-f", "fg") })
+	run := h.command(false, "run", "--network", "none", "--name", "fg", "--health-cmd", "test -e /tmp/ok",
+		"--health-interval", "100ms", "--health-retries", "1", ref,
+		"sh", "-c", "touch /tmp/ok; while [ ! -e /tmp/stop ]; do sleep 0.1; done; exit 7")
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() { ended <- run.Wait() }()
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if _, _, code := h.host("inspect", "fg"); code == 0 {
+			break // created: from here on inspect answers
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the foreground run never created its container")
+		}
+	}
+	h.waitFor("fg", "{{.State.Health.Status}}", "healthy")
+	h.mustHost("exec", "fg", "rm", "/tmp/ok")
+	h.waitFor("fg", "{{.State.Health.Status}}", "unhealthy")
+	h.mustHost("exec", "fg", "touch", "/tmp/stop")
+	select {
+	case err := <-ended:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 7 {
+			t.Errorf("foreground run ended with %v, want exit 7", err)
+		}
+	case <-time.After(2 * time.Minute):
+		run.Process.Kill()
+		t.Fatal("the foreground run did not end after its command did")
+	}
+	h.waitFor("fg", "{{.State.Status}} {{.State.ExitCode}}", "exited 7")
+	h.mustHost("rm", "fg")
 }
 
 // TestLogRotation: --log-opt max-size and max-file rotate the

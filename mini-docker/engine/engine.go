@@ -35,6 +35,10 @@ type Engine struct {
 	Terminal launch.Terminal
 	// Timings, when set, receives one line per stage of a run.
 	Timings io.Writer
+	// Health, when set, checks a foreground container while it runs, as
+	// the monitor checks a detached one (package health's Monitor, which
+	// imports this package: run sets it).
+	Health func(e *Engine, id string, pid int, stop <-chan struct{}) <-chan struct{}
 }
 
 // NewEngine returns an Engine on state root root, with the tools next to

@@ -393,13 +393,20 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 		e.FinishFailed(c)
 		return 125, err
 	}
+	stopHealth, checked := make(chan struct{}), (<-chan struct{})(nil)
 	ws := launch.Foreground(r.Cmd, r.Sock, io.MultiWriter(e.Stdout, stdout), a.Stdin, e.Terminal, func() {
 		if pid, _ := r.Watch(e.Timings); pid != 0 {
 			if err := e.MarkRunning(c, pid); err != nil {
 				r.Cmd.Process.Kill()
+			} else if e.Health != nil {
+				checked = e.Health(e, c.ID, pid, stopHealth) // --health-cmd, HEALTHCHECK
 			}
 		}
 	})
+	close(stopHealth)
+	if checked != nil {
+		<-checked // nothing is recorded after the container's end
+	}
 	stdout.Close()
 	stderr.Close()
 	return e.Finish(c, ws)

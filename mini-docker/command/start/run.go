@@ -15,6 +15,7 @@ import (
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/engine/health"
 	"mini-docker/mini-docker/engine/monitor"
 	"mini-docker/mini-docker/engine/restart"
 	"mini-docker/mini-docker/imageops"
@@ -110,6 +111,7 @@ func create(root string, o *spec.Options) (*engine.Engine, *container.Container,
 	if err != nil {
 		return nil, nil, err
 	}
+	e.Health = health.Monitor // a foreground run checks its container itself
 	if o.Explain {
 		e.Explain = explain.New(os.Stderr)
 	}

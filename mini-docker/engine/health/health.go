@@ -148,7 +148,7 @@ func interval(check *container.HealthConfig, c *container.Container) time.Durati
 func probe(e *engine.Engine, c *container.Container, check *container.HealthConfig) *container.HealthResult {
 	out := &limited{max: maxOutputLen}
 	x := *e
-	x.Stdout, x.Stderr, x.Stdin, x.Explain, x.Terminal = out, out, nil, nil, nil
+	x.Stdout, x.Stderr, x.Stdin, x.Explain, x.Terminal, x.Timings = out, out, nil, nil, nil, nil
 	r := &container.HealthResult{Start: time.Now()}
 	code, err := x.Exec(c, &engine.ExecOptions{Argv: Argv(c, check.Test), Timeout: check.Timeout})
 	r.End = time.Now()
