@@ -55,6 +55,21 @@ type PidsStats struct {
 	Refused uint64 `json:"refused"`
 }
 
+// OOMKilled says whether the kernel's OOM killer has killed a task of
+// group name under parent on this host (v1 memory.oom_control, v2
+// memory.events): false when the group or its counter cannot be read.
+func OOMKilled(parent, name string) bool {
+	h, err := Detected()
+	if err != nil {
+		return false
+	}
+	g, err := Open(h, parent, name)
+	if err != nil {
+		return false
+	}
+	return g.OOMKills() > 0
+}
+
 // OOMKills reads only the OOM kill counter (v2 memory.events
 // "oom_kill", v1 memory.oom_control "oom_kill"): one file, where Stats
 // reads every controller's. 0 when the group has no memory controller.

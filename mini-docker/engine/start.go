@@ -324,7 +324,7 @@ func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, err
 		return code, err
 	}
 	defer l.Unlock()
-	oom := oomKilled(cur.Runtime.Cgroup)
+	oom := cur.Runtime.Cgroup != "" && cgroup.OOMKilled(CgroupParent, cur.Runtime.Cgroup)
 	cur.State.Status = container.Exited
 	cur.State.Running, cur.State.Paused = false, false
 	cur.State.Pid = 0
@@ -347,23 +347,6 @@ func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, err
 		e.event("destroy", cur, nil)
 	}
 	return code, err
-}
-
-// oomKilled reads the cgroup's OOM kill counter (v1 memory.oom_control,
-// v2 memory.events), through cgroupctl's package, which knows both.
-func oomKilled(cg string) bool {
-	if cg == "" {
-		return false
-	}
-	h, err := cgroup.Detected()
-	if err != nil {
-		return false
-	}
-	g, err := cgroup.Open(h, CgroupParent, cg)
-	if err != nil {
-		return false
-	}
-	return g.OOMKills() > 0 // one file, not every controller's counters
 }
 
 // runForeground runs the chain attached to our terminal, records the
