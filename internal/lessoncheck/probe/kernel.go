@@ -141,16 +141,20 @@ func LinksIn(name string) ([]netlink.Link, *netlink.Handle, error) {
 	return ls, h, nil
 }
 
+// Handle opens a route netlink socket in network namespace name (ours
+// when empty). Route netlink only, as vethctl's: a handle of every
+// family also opens xfrm and netfilter sockets, which fail on kernels
+// without those modules.
 func Handle(name string) (*netlink.Handle, error) {
 	if name == "" {
-		return netlink.NewHandle()
+		return netlink.NewHandle(unix.NETLINK_ROUTE)
 	}
 	ns, err := netns.GetFromPath(NetnsPath(name))
 	if err != nil {
 		return nil, fmt.Errorf("no network namespace %s: %w", name, NotThere(err))
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netlink in %s: %w", name, err)
 	}
