@@ -132,14 +132,25 @@ func Load(prog []Insn) (int, error) {
 		expectedAttType: unix.BPF_CGROUP_DEVICE,
 	}
 	copy(attr.progName[:], "md_devices")
-	fd, err := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	// The verifier gives up with EAGAIN when a signal is pending, and the
+	// Go runtime signals its threads (preemption): ask again, a few times.
+	load := func() (fd int, err error) {
+		for range 10 {
+			if fd, err = bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); !errors.Is(err, unix.EAGAIN) {
+				break
+			}
+		}
+		return fd, err
+	}
+	fd, err := load()
 	if err == nil {
 		return fd, nil
 	}
 	log := make([]byte, 64*1024)
 	attr.logLevel, attr.logSize, attr.logBuf = 1, uint32(len(log)), addr(&pin, &log[0])
-	if _, err2 := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); err2 == nil {
-		return 0, fmt.Errorf("BPF_PROG_LOAD: %w (and loaded when asked again with a log)", err)
+	if fd2, err2 := load(); err2 == nil {
+		unix.Close(fd2)
+		return -1, fmt.Errorf("BPF_PROG_LOAD: %w (and loaded when asked again with a log)", err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(bytes.TrimRight(log, "\x00"))), "\n")
 	return -1, fmt.Errorf("BPF_PROG_LOAD cgroup/dev: %w: %s", err, lines[len(lines)-1])
