@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // LookPath finds argv0 the way execvp(3) does, in the current root and
@@ -76,6 +77,13 @@ func Exec(argv []string, env []string) error {
 		return err
 	}
 	err = syscall.Exec(p, argv, env)
+	// ETXTBSY: a process forked at the same moment elsewhere may still
+	// hold a writable descriptor of the program (a sealed copy being
+	// made), until its own exec closes it: ask again for a while.
+	for i := 0; errors.Is(err, syscall.ETXTBSY) && i < 100; i++ {
+		time.Sleep(10 * time.Millisecond)
+		err = syscall.Exec(p, argv, env)
+	}
 	switch {
 	case errors.Is(err, syscall.ENOENT):
 		// The file exists but its interpreter (ELF loader or #! line) does not.
