@@ -180,6 +180,25 @@ func (s *Store) readIndex() (ocispec.Index, error) {
 	return idx, nil
 }
 
+// editIndex changes index.json under the index lock, held exclusively
+// from the read to the write so that two tags at once cannot lose one:
+// edit changes idx and reports whether it is to be written back.
+func (s *Store) editIndex(edit func(idx *ocispec.Index) bool) error {
+	unlock, err := s.lock("index", unix.LOCK_EX)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	idx, err := s.readIndex()
+	if err != nil {
+		return err
+	}
+	if !edit(&idx) {
+		return nil
+	}
+	return s.writeIndex(idx)
+}
+
 func (s *Store) writeIndex(idx ocispec.Index) error {
 	if idx.Manifests == nil {
 		idx.Manifests = []ocispec.Descriptor{}
@@ -194,37 +213,33 @@ func (s *Store) writeIndex(idx ocispec.Index) error {
 // Tag records manifest desc in index.json under ref, replacing the image
 // the name pointed to before. It returns whether anything changed.
 func (s *Store) Tag(ref reference.Reference, desc ocispec.Descriptor) (bool, error) {
-	unlock, err := s.lock("index", unix.LOCK_EX)
-	if err != nil {
-		return false, err
-	}
-	defer unlock()
-	idx, err := s.readIndex()
-	if err != nil {
-		return false, err
-	}
 	name := ref.String()
 	entry := ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size,
 		Platform: desc.Platform, Annotations: map[string]string{AnnotationImageName: name}}
 	if ref.Tag != "" {
 		entry.Annotations[ocispec.AnnotationRefName] = ref.Familiar()
 	}
-	kept := idx.Manifests[:0]
-	for _, m := range idx.Manifests {
-		have := m.Annotations[AnnotationImageName]
-		if have == name {
-			if m.Digest == desc.Digest {
-				return false, nil
+	changed := false
+	err := s.editIndex(func(idx *ocispec.Index) bool {
+		kept := idx.Manifests[:0]
+		for _, m := range idx.Manifests {
+			have := m.Annotations[AnnotationImageName]
+			if have == name {
+				if m.Digest == desc.Digest {
+					return false
+				}
+				continue
 			}
-			continue
+			if have == "" && m.Digest == desc.Digest {
+				continue // the untagged entry gives way to the name
+			}
+			kept = append(kept, m)
 		}
-		if have == "" && m.Digest == desc.Digest {
-			continue // the untagged entry gives way to the name
-		}
-		kept = append(kept, m)
-	}
-	idx.Manifests = append(kept, entry)
-	return true, s.writeIndex(idx)
+		idx.Manifests = append(kept, entry)
+		changed = true
+		return true
+	})
+	return changed, err
 }
 
 // KeepUntagged records desc in index.json without a name, so that the
@@ -232,22 +247,15 @@ func (s *Store) Tag(ref reference.Reference, desc ocispec.Descriptor) (bool, err
 // docker import and docker build make when not given a name. Found by
 // its ID; a later Tag replaces the entry.
 func (s *Store) KeepUntagged(desc ocispec.Descriptor) error {
-	unlock, err := s.lock("index", unix.LOCK_EX)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	idx, err := s.readIndex()
-	if err != nil {
-		return err
-	}
-	for _, m := range idx.Manifests {
-		if m.Digest == desc.Digest {
-			return nil // named or kept already
+	return s.editIndex(func(idx *ocispec.Index) bool {
+		for _, m := range idx.Manifests {
+			if m.Digest == desc.Digest {
+				return false // named or kept already
+			}
 		}
-	}
-	idx.Manifests = append(idx.Manifests, ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size, Platform: desc.Platform})
-	return s.writeIndex(idx)
+		idx.Manifests = append(idx.Manifests, ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size, Platform: desc.Platform})
+		return true
+	})
 }
 
 // isIDPrefix reports whether ref reads as an image ID or a prefix of one
@@ -372,12 +380,7 @@ func (s *Store) Remove(ref string) ([]digest.Digest, error) {
 		return nil, err
 	}
 	defer unlock()
-	unlockIdx, err := s.lock("index", unix.LOCK_EX)
-	if err != nil {
-		return nil, err
-	}
-	idx, err := s.readIndex()
-	if err == nil {
+	err = s.editIndex(func(idx *ocispec.Index) bool {
 		kept := idx.Manifests[:0]
 		for _, m := range idx.Manifests {
 			// An untagged image (no name) is removed by its digest alone.
@@ -386,9 +389,8 @@ func (s *Store) Remove(ref string) ([]digest.Digest, error) {
 			}
 		}
 		idx.Manifests = kept
-		err = s.writeIndex(idx)
-	}
-	unlockIdx()
+		return true
+	})
 	if err != nil {
 		return nil, err
 	}
