@@ -4,6 +4,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -244,7 +245,11 @@ func cmdDump(args []string) error {
 		return err
 	}
 	if *oci {
-		fmt.Print(r.OCI(prof).JSON())
+		b, err := json.MarshalIndent(r.OCI(prof), "", "\t")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s\n", b)
 		return nil
 	}
 	fmt.Print(seccomp.Dump(prof, r, prog))
