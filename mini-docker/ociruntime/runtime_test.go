@@ -297,11 +297,14 @@ func TestBadBundle(t *testing.T) {
 }
 
 // TestRelativeCgroupsPath: a relative linux.cgroupsPath several levels
-// deep (runtime-tools' testdir/cgrouptest/ID) is made below the
-// runtime's own group in every tree, as runc makes it: the runtime runs
-// in a group of the test's (cgroupctl exec), the container's
-// /proc/self/cgroup shows the path below it in every line, and when run
-// ends the levels it made are gone and the runtime's group is not.
+// deep (runtime-tools' testdir/cgrouptest/ID) is made where runc makes
+// it: below the runtime's own group in every tree of a v1 or hybrid
+// host, and beside it, below its parent, on a pure v2 host (runc's
+// fs2.defaultDirPath: the group holds the runtime, and v2 gives no
+// controllers to the children of a group with processes). The runtime
+// runs in a group of the test's (cgroupctl exec), the container's
+// /proc/self/cgroup shows that path in every line, and when run ends
+// the levels it made are gone and the runtime's group is not.
 func TestRelativeCgroupsPath(t *testing.T) {
 	testenv.Integration(t)
 	h, err := cgroup.Detect()
@@ -330,7 +333,11 @@ func TestRelativeCgroupsPath(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("run: exit %d\n%s", code, out)
 	}
-	want, lines := "/"+self+"/testdir/cgrouptest/rel1", 0
+	under := "/" + self
+	if h.Mode == cgroup.V2 {
+		under = "/" // the parent of the runtime's group, the tree's root
+	}
+	want, lines := filepath.Join(under, "testdir/cgrouptest/rel1"), 0
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if f := strings.SplitN(l, ":", 3); len(f) == 3 {
 			lines++
@@ -346,8 +353,12 @@ func TestRelativeCgroupsPath(t *testing.T) {
 		if _, err := os.Stat(d); err != nil {
 			t.Errorf("the runtime's own group went with the container: %v", err)
 		}
-		if _, err := os.Stat(filepath.Join(d, "testdir")); !os.IsNotExist(err) {
-			t.Errorf("the level create made is left: %s: %v", filepath.Join(d, "testdir"), err)
+		made := filepath.Join(d, "testdir")
+		if h.Mode == cgroup.V2 {
+			made = filepath.Join(filepath.Dir(d), "testdir")
+		}
+		if _, err := os.Stat(made); !os.IsNotExist(err) {
+			t.Errorf("the level create made is left: %s: %v", made, err)
 		}
 	}
 }
