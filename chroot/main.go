@@ -16,14 +16,17 @@ import (
 
 const tool = "chroot"
 
-func main() {
-	cli.Main(tool, run)
+// commands is chroot's top level: `chroot prepare ...`, or else the jail
+// itself, whose flags answer --help.
+var commands = cli.Dispatcher{
+	Tool:     tool,
+	Commands: []cli.Subcommand{{Name: "prepare", Run: prepare}},
+	Default:  run,
 }
 
+func main() { cli.Main(tool, commands.Run) }
+
 func run(args []string) error {
-	if len(args) > 0 && args[0] == "prepare" {
-		return prepare(args[1:])
-	}
 	var o jail.Options
 	var pivot, docker bool
 	f := cli.NewFlags(cli.Command{

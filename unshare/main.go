@@ -37,14 +37,19 @@ func run(args []string) error {
 		// `unshare --explain join PID ...` means `unshare join --explain PID ...`.
 		args = append([]string{args[1], args[0]}, args[2:]...)
 	}
-	if len(args) > 0 {
-		switch args[0] {
-		case "join":
-			return join(args[1:])
-		case "show":
-			return show(args[1:])
-		}
-	}
+	return commands.Run(args)
+}
+
+// commands is unshare's top level: join and show, or else new
+// namespaces for a command, whose flags answer --help.
+var commands = cli.Dispatcher{
+	Tool:     tool,
+	Commands: []cli.Subcommand{{Name: "join", Run: join}, {Name: "show", Run: show}},
+	Default:  runNew,
+}
+
+// runNew runs a command in new (or given) namespaces.
+func runNew(args []string) error {
 	var c ns.Config
 	var o runFlags
 	f := cli.NewFlags(cli.Command{
