@@ -249,14 +249,12 @@ func sizeParams(r *http.Request) (uint16, uint16, error) {
 // run attaches, then starts), the connection waits for the start, which
 // runs the container with it; to a running container it streams the
 // container's output from now on.
-func (s *Server) attach(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func (s *Server) attach(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	if !wire.BoolParam(r, "stream") && !wire.BoolParam(r, "logs") {
-		wire.WriteErr(w, wire.Badf("attach wants stream=1 (or logs=1)"))
-		return
+		return wire.Badf("attach wants stream=1 (or logs=1)")
 	}
 	if ct.State.Running {
-		s.attachRunning(w, r, e, ct)
-		return
+		return s.attachRunning(w, r, e, ct)
 	}
 	// Registered before the answer: the client starts the container as
 	// soon as it has it.
@@ -279,7 +277,7 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request, e *engine.Engine
 			s.takeAttachment(ct.ID)
 			a.close()
 		}
-		return
+		return nil
 	}
 	// Dropped when its client leaves before the start, or when no start
 	// comes within ten minutes.
@@ -299,6 +297,7 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request, e *engine.Engine
 		s.mu.Unlock()
 		a.close()
 	}()
+	return nil
 }
 
 // takeAttachment returns (and forgets) the client attached to container
@@ -317,11 +316,10 @@ func (s *Server) takeAttachment(id string) *attachment {
 // attachRunning streams a running container's output (its log, from
 // its current end) until the container ends. Its stdin belongs to
 // whoever started it.
-func (s *Server) attachRunning(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func (s *Server) attachRunning(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	_, offset, err := logs.Read(ct.LogPath, 0)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	var a *attachment
 	err = hijack(w, r, ct.Config.Tty, func(conn net.Conn, in *bufio.Reader) (err error) {
@@ -329,12 +327,13 @@ func (s *Server) attachRunning(w http.ResponseWriter, r *http.Request, e *engine
 		return err
 	})
 	if err != nil {
-		return
+		return nil
 	}
 	defer a.close()
 	stop := make(chan struct{})
 	defer close(stop)
 	follow(a.gone(stop), e, ct, offset, a.stdout, a.stderr)
+	return nil
 }
 
 // follow sends the log's entries from offset on, each to its stream, as
@@ -371,11 +370,10 @@ func send(es []logs.Entry, stdout, stderr io.Writer) {
 	}
 }
 
-func (s *Server) resize(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func (s *Server) resize(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	h, wd, err := sizeParams(r)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	s.mu.Lock()
 	rn := s.runs[ct.ID]
@@ -387,25 +385,23 @@ func (s *Server) resize(w http.ResponseWriter, r *http.Request, e *engine.Engine
 	case a != nil:
 		a.resize(h, wd)
 	default:
-		wire.WriteErr(w, wire.Conflicting(fmt.Errorf("container %s has no terminal attached here", ct.ID)))
-		return
+		return wire.Conflicting(fmt.Errorf("container %s has no terminal attached here", ct.ID))
 	}
 	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // logs answers GET /containers/{id}/logs from the container's log
 // file (stdout and stderr, together, as the CLI's logs prints them).
-func (s *Server) logs(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func (s *Server) logs(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	if !wire.BoolParam(r, "stdout") && !wire.BoolParam(r, "stderr") {
-		wire.WriteErr(w, wire.Badf("Bad parameters: you must choose at least one stream"))
-		return
+		return wire.Badf("Bad parameters: you must choose at least one stream")
 	}
 	tail := -1
 	if v := r.URL.Query().Get("tail"); v != "" && v != "all" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			wire.WriteErr(w, wire.Badf("invalid tail %q: want a number or all", v))
-			return
+			return wire.Badf("invalid tail %q: want a number or all", v)
 		}
 		tail = n
 	}
@@ -429,7 +425,7 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request, e *engine.Engine, 
 	}
 	es, offset, err := logs.Read(ct.LogPath, 0)
 	if err != nil {
-		return
+		return nil
 	}
 	if tail >= 0 && tail < len(es) {
 		es = es[len(es)-tail:]
@@ -438,4 +434,5 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request, e *engine.Engine, 
 	if wire.BoolParam(r, "follow") {
 		follow(r.Context().Done(), e, ct, offset, out, errOut)
 	}
+	return nil
 }

@@ -31,8 +31,8 @@ import (
 
 func (s *Server) containerRoutes(m *http.ServeMux) {
 	on := wire.ContainerRoutes(m, s.engine)
-	m.HandleFunc("GET /containers/json", s.list)
-	m.HandleFunc("POST /containers/create", s.create)
+	wire.Handle(m, "GET /containers/json", s.list)
+	wire.Handle(m, "POST /containers/create", s.create)
 	on("GET /containers/{id}/json", s.inspect)
 	on("POST /containers/{id}/start", s.start)
 	on("POST /containers/{id}/stop", s.stop)
@@ -63,23 +63,20 @@ func matches(ct *container.Container, f filters.Args) bool {
 		f.MatchLabels(ct.Config.Labels)
 }
 
-func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+func (s *Server) list(w http.ResponseWriter, r *http.Request) error {
 	f, err := wire.ParseFilters(r.URL.Query().Get("filters"), listFilters...)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	limit := -1
 	if v := r.URL.Query().Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil {
-			wire.WriteErr(w, wire.Badf("invalid limit %q", v))
-			return
+			return wire.Badf("invalid limit %q", v)
 		}
 	}
 	_, cs, err := s.containers()
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	all := wire.BoolParam(r, "all") || limit > 0 || len(f["status"]) > 0
 	out := []mobycontainer.Summary{}
@@ -90,6 +87,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		out = append(out, summary(ct))
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // summary is a container as GET /containers/json lists it.
@@ -104,8 +102,9 @@ func summary(ct *container.Container) mobycontainer.Summary {
 	return sum
 }
 
-func (s *Server) inspect(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func (s *Server) inspect(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	wire.WriteJSON(w, http.StatusOK, ct)
+	return nil
 }
 
 // OptionsOf turns a create request into docker run's flags, which the
@@ -183,47 +182,41 @@ func OptionsOf(name string, req *mobycontainer.CreateRequest) (*spec.Options, er
 	return o, nil
 }
 
-func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	var req mobycontainer.CreateRequest
 	if err := wire.DecodeBody(r, &req); err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	name := r.URL.Query().Get("name")
 	if name != "" {
 		if err := container.CheckName(strings.TrimPrefix(name, "/")); err != nil {
-			wire.WriteErr(w, wire.Bad(err))
-			return
+			return wire.Bad(err)
 		}
 	}
 	o, err := OptionsOf(name, &req)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	o.Platform = r.URL.Query().Get("platform")
 	if _, err := o.HostConfig(); err != nil {
-		wire.WriteErr(w, wire.Bad(err)) // the flag parsers' refusal
-		return
+		return wire.Bad(err) // the flag parsers' refusal
 	}
 	e, err := s.engine()
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	ct, err := e.Create(o, nil)
 	if err != nil {
-		wire.WriteErr(w, createError(err))
-		return
+		return createError(err)
 	}
 	// The container waits for its start, which may come from any client
 	// at any time: no process watches it until then.
 	ct.Runtime.MonitorPid, ct.Runtime.MonitorStart = 0, 0
 	if err := e.Store.Save(ct); err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusCreated, mobycontainer.CreateResponse{ID: ct.ID, Warnings: []string{}})
+	return nil
 }
 
 // createError gives Create's validation errors (bad flags, a bad
@@ -244,28 +237,27 @@ func createError(err error) error {
 // start starts ct: attached to the client that attached before (its
 // output streamed to it, this process waiting for it), or detached,
 // with a monitor, as docker start and docker run -d do.
-func (s *Server) start(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func (s *Server) start(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	if ct.State.Running {
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return nil
 	}
 	a := s.takeAttachment(ct.ID)
 	if a == nil {
 		var msg bytes.Buffer
 		e.Stdout, e.Stderr = &msg, &msg
 		if _, err := e.Start(ct, engine.Attach{Detach: true}); err != nil {
-			wire.WriteErr(w, startError(err, msg.String()))
-			return
+			return startError(err, msg.String())
 		}
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
 	started := s.runAttached(e, ct, a)
 	if err := <-started; err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // startError is a failed start as dockerd words it, so that the docker
@@ -354,16 +346,16 @@ func (s *Server) runAttached(e *engine.Engine, ct *container.Container, a *attac
 	return started
 }
 
-func (s *Server) stop(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func (s *Server) stop(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	if !ct.State.Running {
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return nil
 	}
 	if err := stopWithin(r, e, ct); err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // stopWithin stops ct within the request's ?t= (Engine.Stop: SIGTERM,
@@ -392,7 +384,7 @@ func timeoutParam(r *http.Request) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
-func (s *Server) restart(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func (s *Server) restart(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	err := stopWithin(r, e, ct)
 	if err == nil {
 		ct, err = e.Find(ct.ID)
@@ -405,42 +397,40 @@ func (s *Server) restart(w http.ResponseWriter, r *http.Request, e *engine.Engin
 		}
 	}
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) kill(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func (s *Server) kill(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	name := r.URL.Query().Get("signal")
 	if name == "" {
 		name = "KILL"
 	}
 	sig, err := container.ParseSignal(name)
 	if err != nil {
-		wire.WriteErr(w, wire.Bad(err))
-		return
+		return wire.Bad(err)
 	}
 	ct, done := restart.ForKill(e.Store, ct)
 	if done { // a restarting container only leaves its loop
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
 	if !ct.State.Running {
-		wire.WriteErr(w, notRunning(ct.ID))
-		return
+		return notRunning(ct.ID)
 	}
 	if err := e.Kill(ct, sig); err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	if sig == syscall.SIGKILL {
 		e.WaitExit(ct, 5*time.Second)
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) pause(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func (s *Server) pause(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	var err error
 	if strings.HasSuffix(r.URL.Path, "/unpause") {
 		err = e.Unpause(ct)
@@ -451,33 +441,32 @@ func (s *Server) pause(w http.ResponseWriter, r *http.Request, e *engine.Engine,
 		if !ct.State.Running {
 			err = wire.Conflicting(err)
 		}
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) remove(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func (s *Server) remove(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	if err := e.Remove(ct, wire.BoolParam(r, "force")); err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	if a := s.takeAttachment(ct.ID); a != nil {
 		a.close()
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // wait answers POST /containers/{id}/wait: the header at once (the
 // client starts the container only after it), the exit code once the
 // condition holds: not-running (the default), next-exit, or removed.
-func (s *Server) wait(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func (s *Server) wait(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	cond := r.URL.Query().Get("condition")
 	switch cond {
 	case "", "not-running", "next-exit", "removed":
 	default:
-		wire.WriteErr(w, wire.Badf("invalid condition: %q", cond))
-		return
+		return wire.Badf("invalid condition: %q", cond)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
@@ -486,9 +475,10 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request, e *engine.Engine, 
 	}
 	code, ok := s.waitFor(r.Context(), e, ct, cond)
 	if !ok {
-		return
+		return nil
 	}
 	json.NewEncoder(w).Encode(mobycontainer.WaitResponse{StatusCode: int64(code)})
+	return nil
 }
 
 // active reports whether a container counts as running for wait.
@@ -554,22 +544,21 @@ func (s *Server) waitFor(ctx context.Context, e *engine.Engine, ct *container.Co
 // rename is docker rename: the store's Rename, under the lock that
 // gives names, as `mini-docker rename` does. A name in use is a 409,
 // a bad name or the same name again the client's error.
-func (s *Server) rename(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func (s *Server) rename(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	name := r.URL.Query().Get("name")
 	if name == "" {
-		wire.WriteErr(w, wire.Badf("Neither old nor new names may be empty"))
-		return
+		return wire.Badf("Neither old nor new names may be empty")
 	}
 	renamed, err := e.Store.Rename(ct.ID, name)
 	if err != nil {
 		if msg := err.Error(); wire.StatusOf(err) == http.StatusInternalServerError && (strings.HasPrefix(msg, "Error when allocating") || strings.HasPrefix(msg, "Renaming")) {
 			err = wire.Bad(err)
 		}
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	events.Container(s.Root, "rename", renamed, map[string]string{"oldName": ct.Name})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // notRunning is dockerd's 409 for a container that must be running.

@@ -35,29 +35,25 @@ type execRecord struct {
 }
 
 func (s *Server) execRoutes(m *http.ServeMux) {
-	m.HandleFunc("POST /containers/{id}/exec", wire.WithContainer(s.engine, s.execCreate))
-	m.HandleFunc("POST /exec/{id}/start", s.execStart)
-	m.HandleFunc("GET /exec/{id}/json", s.execInspect)
-	m.HandleFunc("POST /exec/{id}/resize", s.execResize)
+	wire.Handle(m, "POST /containers/{id}/exec", wire.WithContainer(s.engine, s.execCreate))
+	wire.Handle(m, "POST /exec/{id}/start", s.execStart)
+	wire.Handle(m, "GET /exec/{id}/json", s.execInspect)
+	wire.Handle(m, "POST /exec/{id}/resize", s.execResize)
 }
 
-func (s *Server) execCreate(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func (s *Server) execCreate(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	var req mobycontainer.ExecCreateRequest
 	if err := wire.DecodeBody(r, &req); err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	if len(req.Cmd) == 0 {
-		wire.WriteErr(w, wire.Badf("No exec command specified"))
-		return
+		return wire.Badf("No exec command specified")
 	}
 	if err := spec.CheckEnv(req.Env); err != nil {
-		wire.WriteErr(w, wire.Bad(err))
-		return
+		return wire.Bad(err)
 	}
 	if !ct.State.Running {
-		wire.WriteErr(w, notRunning(ct.ID))
-		return
+		return notRunning(ct.ID)
 	}
 	b := make([]byte, 32)
 	rand.Read(b)
@@ -67,12 +63,13 @@ func (s *Server) execCreate(w http.ResponseWriter, r *http.Request, e *engine.En
 	if len(s.execs) >= maxExecs {
 		s.mu.Unlock()
 		wire.WriteError(w, http.StatusServiceUnavailable, fmt.Errorf("too many exec instances (%d): try again later", maxExecs))
-		return
+		return nil
 	}
 	s.execs[x.id] = x
 	s.mu.Unlock()
 	s.forgetExec(x, false)
 	wire.WriteJSON(w, http.StatusCreated, mobycontainer.ExecCreateResponse{ID: x.id})
+	return nil
 }
 
 // forgetExec drops x ten minutes from now, unless it is running then
@@ -98,31 +95,26 @@ func (s *Server) exec(id string) (*execRecord, error) {
 	return x, nil
 }
 
-func (s *Server) execStart(w http.ResponseWriter, r *http.Request) {
+func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 	var req mobycontainer.ExecStartRequest
 	if err := wire.DecodeBody(r, &req); err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	x, err := s.exec(r.PathValue("id"))
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	s.mu.Lock()
 	if x.running || x.ran {
 		s.mu.Unlock()
-		wire.WriteErr(w, wire.Conflicting(fmt.Errorf("exec %s has already run", x.id)))
-		return
+		return wire.Conflicting(fmt.Errorf("exec %s has already run", x.id))
 	}
 	x.running, x.ran = true, true
 	s.mu.Unlock()
 	code, err := s.runExec(w, r, x, req.Detach)
 	s.ended(x, code)
 	s.forgetExec(x, true)
-	if err != nil {
-		wire.WriteErr(w, err)
-	}
+	return err
 }
 
 // runExec runs x: detached, or attached to the connection of r, which
@@ -178,11 +170,10 @@ func (s *Server) ended(x *execRecord, code int) {
 	s.mu.Unlock()
 }
 
-func (s *Server) execInspect(w http.ResponseWriter, r *http.Request) {
+func (s *Server) execInspect(w http.ResponseWriter, r *http.Request) error {
 	x, err := s.exec(r.PathValue("id"))
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	s.mu.Lock()
 	resp := mobycontainer.ExecInspectResponse{ID: x.id, ContainerID: x.containerID, Running: x.running,
@@ -194,26 +185,25 @@ func (s *Server) execInspect(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	wire.WriteJSON(w, http.StatusOK, resp)
+	return nil
 }
 
-func (s *Server) execResize(w http.ResponseWriter, r *http.Request) {
+func (s *Server) execResize(w http.ResponseWriter, r *http.Request) error {
 	h, wd, err := sizeParams(r)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	x, err := s.exec(r.PathValue("id"))
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	s.mu.Lock()
 	a := x.att
 	s.mu.Unlock()
 	if a == nil {
-		wire.WriteErr(w, wire.Conflicting(fmt.Errorf("exec %s has no terminal attached", x.id)))
-		return
+		return wire.Conflicting(fmt.Errorf("exec %s has no terminal attached", x.id))
 	}
 	a.resize(h, wd)
 	w.WriteHeader(http.StatusOK)
+	return nil
 }

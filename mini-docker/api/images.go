@@ -24,13 +24,13 @@ import (
 )
 
 func (s *Server) imageRoutes(m *http.ServeMux) {
-	m.HandleFunc("POST /images/create", s.pull)
-	m.HandleFunc("GET /images/json", s.images)
+	wire.Handle(m, "POST /images/create", s.pull)
+	wire.Handle(m, "GET /images/json", s.images)
 	// Image names hold slashes (127.0.0.1:5000/debian:12), so the rest
 	// of the path is the name, then the action.
-	m.HandleFunc("GET /images/{rest...}", s.imageGet)
-	m.HandleFunc("POST /images/{rest...}", s.imagePost)
-	m.HandleFunc("DELETE /images/{rest...}", s.rmi)
+	wire.Handle(m, "GET /images/{rest...}", s.imageGet)
+	wire.Handle(m, "POST /images/{rest...}", s.imagePost)
+	wire.Handle(m, "DELETE /images/{rest...}", s.rmi)
 }
 
 // pullRef is the reference POST /images/create names: fromImage with
@@ -54,25 +54,21 @@ func pullRef(r *http.Request) (string, error) {
 // pull runs the pull tool, the same program `mini-docker pull` runs,
 // and sends each line it prints as a progress message. A client that
 // leaves stops the pull (SIGTERM: pull removes what it half made).
-func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
+func (s *Server) pull(w http.ResponseWriter, r *http.Request) error {
 	if r.URL.Query().Get("fromSrc") != "" {
-		s.ship.Import(w, r) // docker import
-		return
+		return s.ship.Import(w, r) // docker import
 	}
 	ref, err := pullRef(r)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	t, err := toolkit.SelfTools()
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	p, err := t.Path("pull", "pull")
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	cmd := exec.CommandContext(r.Context(), p, "--root", s.Root, ref)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -81,16 +77,14 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	cmd.Stdout, cmd.Stderr = pw, pw
 	err = cmd.Start()
 	pw.Close()
 	if err != nil {
 		pr.Close()
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	defer pr.Close()
 	// The header goes at once (NewStream flushes it): the client learns
@@ -116,29 +110,27 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 			msg = err.Error()
 		}
 		stream.Send(jsonstream.Message{Error: &jsonstream.Error{Message: msg}})
-		return
+		return nil
 	}
 	if last != "" {
 		stream.Send(wire.Progress(last))
 	}
+	return nil
 }
 
 // images answers GET /images/json: one entry per image ID, with every
 // name it has.
-func (s *Server) images(w http.ResponseWriter, r *http.Request) {
+func (s *Server) images(w http.ResponseWriter, r *http.Request) error {
 	if _, err := wire.ParseFilters(r.URL.Query().Get("filters"), "dangling", "reference"); err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	st, err := store.Open(s.Root)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	list, err := st.List()
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	byID := map[string]*image.Summary{}
 	out := []*image.Summary{}
@@ -161,6 +153,7 @@ func (s *Server) images(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created > out[j].Created })
 	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // imageName splits /images/NAME/ACTION.
@@ -174,80 +167,69 @@ func imageName(r *http.Request, actions ...string) (name, action string) {
 	return rest, ""
 }
 
-func (s *Server) imageGet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) imageGet(w http.ResponseWriter, r *http.Request) error {
 	name, action := imageName(r, "json", "history", "get")
 	switch action {
 	case "history":
-		ship.History(w, s.Root, name)
-		return
+		return ship.History(w, s.Root, name)
 	case "get":
-		ship.Save(w, s.Root, []string{name})
-		return
+		return ship.Save(w, s.Root, []string{name})
 	case "":
-		wire.WriteError(w, http.StatusNotFound, fmt.Errorf("page not found"))
-		return
+		return wire.NotFoundf("page not found")
 	}
 	obj, err := imageops.Inspect(s.Root, name)
 	if err != nil {
-		wire.WriteErr(w, ship.NoSuchImage(name, err))
-		return
+		return ship.NoSuchImage(name, err)
 	}
 	wire.WriteJSON(w, http.StatusOK, obj)
+	return nil
 }
 
-func (s *Server) imagePost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) imagePost(w http.ResponseWriter, r *http.Request) error {
 	name, action := imageName(r, "tag", "push")
 	switch action {
 	case "push":
-		s.ship.Push(w, r, name)
-		return
+		return s.ship.Push(w, r, name)
 	case "":
-		wire.WriteError(w, http.StatusNotFound, fmt.Errorf("page not found"))
-		return
+		return wire.NotFoundf("page not found")
 	}
 	target := r.URL.Query().Get("repo")
 	if tag := r.URL.Query().Get("tag"); tag != "" {
 		target += ":" + tag
 	}
 	if _, err := reference.Parse(target); err != nil {
-		wire.WriteErr(w, wire.Badf("invalid reference format: %q", target))
-		return
+		return wire.Badf("invalid reference format: %q", target)
 	}
 	st, err := store.Open(s.Root)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	img, err := imageops.Lookup(st, name)
 	if err != nil {
-		wire.WriteErr(w, ship.NoSuchImage(name, err))
-		return
+		return ship.NoSuchImage(name, err)
 	}
 	if _, err := imageops.Tag(st, img, target, nil); err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusCreated)
+	return nil
 }
 
 // rmi answers DELETE /images/NAME: refused (409) while a container uses
 // the image, unless forced (which removes those containers first).
-func (s *Server) rmi(w http.ResponseWriter, r *http.Request) {
+func (s *Server) rmi(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("rest")
 	st, err := store.Open(s.Root)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	img, err := st.Lookup(name)
 	if err != nil {
-		wire.WriteErr(w, ship.NoSuchImage(name, err))
-		return
+		return ship.NoSuchImage(name, err)
 	}
 	e, cs, err := s.containers()
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	var users []*container.Container
 	for _, ct := range cs {
@@ -256,20 +238,17 @@ func (s *Server) rmi(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(users) > 0 && !wire.BoolParam(r, "force") {
-		wire.WriteErr(w, wire.Conflicting(fmt.Errorf("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s",
-			name, container.ShortID(users[0].ID), img.ID.Encoded()[:12])))
-		return
+		return wire.Conflicting(fmt.Errorf("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s",
+			name, container.ShortID(users[0].ID), img.ID.Encoded()[:12]))
 	}
 	for _, u := range users {
 		if err := e.Remove(u, true); err != nil {
-			wire.WriteErr(w, err)
-			return
+			return err
 		}
 	}
 	deleted, err := st.Remove(name)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	out := []image.DeleteResponse{}
 	if img.Ref != "" {
@@ -279,4 +258,5 @@ func (s *Server) rmi(w http.ResponseWriter, r *http.Request) {
 		out = append(out, image.DeleteResponse{Deleted: d.String()})
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }

@@ -96,7 +96,7 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("GET /_ping", ping)
 	m.HandleFunc("HEAD /_ping", ping)
 	m.HandleFunc("GET /version", version)
-	m.HandleFunc("GET /info", s.info)
+	wire.Handle(m, "GET /info", s.info)
 	s.containerRoutes(m)
 	s.execRoutes(m)
 	s.imageRoutes(m)
@@ -202,11 +202,10 @@ func (s *Server) containers() (*engine.Engine, []*container.Container, error) {
 	return e, cs, err
 }
 
-func (s *Server) info(w http.ResponseWriter, r *http.Request) {
+func (s *Server) info(w http.ResponseWriter, r *http.Request) error {
 	_, cs, err := s.containers()
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	info := system.Info{ID: "mini-docker", Name: hostname(), ServerVersion: cli.Version, Driver: "overlay2",
 		DockerRootDir: s.Root, OperatingSystem: "mini-docker", OSType: runtime.GOOS, Architecture: runtime.GOARCH,
@@ -228,4 +227,5 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	wire.WriteJSON(w, http.StatusOK, info)
+	return nil
 }

@@ -34,42 +34,40 @@ var changeKinds = map[overlayfs.ChangeKind]mobycontainer.ChangeType{
 
 // changes is GET /containers/{id}/changes (docker diff): the upper
 // layer against the image's, as `mini-docker diff` compares them.
-func changes(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func changes(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	upper, lower, err := layers(ct)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	list, err := overlayfs.Diff(upper, lower)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	out := []mobycontainer.FilesystemChange{}
 	for _, ch := range imageops.DropMountPoints(list, upper) {
 		out = append(out, mobycontainer.FilesystemChange{Path: ch.Path, Kind: changeKinds[ch.Kind]})
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // export is GET /containers/{id}/export: the merged filesystem as a tar
 // stream, as `mini-docker export` writes it.
-func export(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func export(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	upper, lower, err := layers(ct)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	scratch, err := os.MkdirTemp(e.Store.Dir(ct.ID), "export-")
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	defer os.RemoveAll(scratch)
 	w.Header().Set("Content-Type", "application/x-tar")
 	// Once the stream has begun an error can only cut it short: the
 	// client sees a truncated archive, as with dockerd.
 	imageops.Export(w, upper, lower, scratch, e.Explain)
+	return nil
 }
 
 // pathParam is the ?path= of the archive endpoints.
@@ -98,11 +96,10 @@ func archiveError(err error) error {
 // in the X-Docker-Container-Path-Stat header (base64 JSON), then, for
 // GET, the path as a tar stream: the container's half of
 // `docker cp CONTAINER:SRC DEST`.
-func getArchive(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func getArchive(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	p, err := pathParam(r)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	started := false
 	setStat := func(st cp.Stat) {
@@ -117,22 +114,22 @@ func getArchive(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *co
 		body = w
 	}
 	if err := cp.Archive(e, ct, p, setStat, body); err != nil && !started {
-		wire.WriteErr(w, archiveError(err))
+		return archiveError(err)
 	}
+	return nil
 }
 
 // putArchive is PUT /containers/{id}/archive: the tar stream of the
 // body unpacked into the folder ?path=, which must exist: the
 // container's half of `docker cp SRC CONTAINER:DEST`.
-func putArchive(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) {
+func putArchive(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
 	p, err := pathParam(r)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	if err := cp.Extract(e, ct, p, r.Body); err != nil {
-		wire.WriteErr(w, archiveError(err))
-		return
+		return archiveError(err)
 	}
 	w.WriteHeader(http.StatusOK)
+	return nil
 }

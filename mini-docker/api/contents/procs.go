@@ -26,10 +26,9 @@ func notRunning(id string) error {
 // top is GET /containers/{id}/top?ps_args=: the host's ps (ps -ef by
 // default) cut to the container's processes, as dockerd and
 // `mini-docker top` do, so the PIDs are the host's.
-func top(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *state.Container) {
+func top(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *state.Container) error {
 	if !ct.State.Running {
-		wire.WriteErr(w, notRunning(ct.ID))
-		return
+		return notRunning(ct.ID)
 	}
 	args := strings.Fields(r.URL.Query().Get("ps_args"))
 	if len(args) == 0 {
@@ -37,8 +36,7 @@ func top(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *state.Con
 	}
 	out, err := exec.CommandContext(r.Context(), "ps", args...).Output()
 	if err != nil {
-		wire.WriteErr(w, wire.Badf("ps: %v", err))
-		return
+		return wire.Badf("ps: %v", err)
 	}
 	pids := map[string]bool{}
 	for _, p := range e.Pids(ct) {
@@ -46,10 +44,10 @@ func top(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *state.Con
 	}
 	resp, err := psTable(string(out), pids)
 	if err != nil {
-		wire.WriteErr(w, wire.Bad(err))
-		return
+		return wire.Bad(err)
 	}
 	wire.WriteJSON(w, http.StatusOK, resp)
+	return nil
 }
 
 // psTable reads ps's output as dockerd's parsePSOutput does: the
@@ -90,18 +88,16 @@ func psTable(out string, pids map[string]bool) (mobycontainer.TopResponse, error
 // rate, and the client computes it from cpu_stats and precpu_stats);
 // with one-shot, one sample at once; otherwise one a second until the
 // client leaves.
-func stats(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *state.Container) {
+func stats(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *state.Container) error {
 	h, err := cgroup.Detect()
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	q := r.URL.Query()
 	stream := q.Get("stream") == "" || wire.BoolParam(r, "stream")
 	oneShot := wire.BoolParam(r, "one-shot")
 	if oneShot && stream {
-		wire.WriteErr(w, wire.Badf("cannot have stream=true and one-shot=true"))
-		return
+		return wire.Badf("cannot have stream=true and one-shot=true")
 	}
 	s := wire.NewStream(w)
 	wait := func() bool {
@@ -115,7 +111,7 @@ func stats(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *state.C
 	var prev container.Usage
 	if !stream && !oneShot {
 		if prev = container.ReadUsage(h, ct); !wait() {
-			return
+			return nil
 		}
 	}
 	for {
@@ -125,7 +121,7 @@ func stats(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *state.C
 		u := container.ReadUsage(h, ct)
 		s.Send(statsResponse(ct, u, prev))
 		if prev = u; !stream || !wait() {
-			return
+			return nil
 		}
 	}
 }

@@ -33,36 +33,34 @@ type Server struct {
 
 // Routes adds the endpoints to m.
 func (s *Server) Routes(m *http.ServeMux) {
-	m.HandleFunc("GET /networks", s.networks)
-	m.HandleFunc("GET /networks/{$}", s.networks)
-	m.HandleFunc("POST /networks/create", s.createNetwork)
-	m.HandleFunc("POST /networks/prune", s.pruneNetworks)
-	m.HandleFunc("GET /networks/{id}", s.withNetwork(s.inspectNetwork))
-	m.HandleFunc("DELETE /networks/{id}", s.withNetwork(s.removeNetwork))
-	m.HandleFunc("POST /networks/{id}/connect", s.withNetwork(s.connect))
-	m.HandleFunc("POST /networks/{id}/disconnect", s.withNetwork(s.disconnect))
+	wire.Handle(m, "GET /networks", s.networks)
+	wire.Handle(m, "GET /networks/{$}", s.networks)
+	wire.Handle(m, "POST /networks/create", s.createNetwork)
+	wire.Handle(m, "POST /networks/prune", s.pruneNetworks)
+	wire.Handle(m, "GET /networks/{id}", s.withNetwork(s.inspectNetwork))
+	wire.Handle(m, "DELETE /networks/{id}", s.withNetwork(s.removeNetwork))
+	wire.Handle(m, "POST /networks/{id}/connect", s.withNetwork(s.connect))
+	wire.Handle(m, "POST /networks/{id}/disconnect", s.withNetwork(s.disconnect))
 	s.volumeRoutes(m)
 }
 
 // networkHandler answers a request about one network.
-type networkHandler func(http.ResponseWriter, *http.Request, *engine.Engine, *networks.Store, *networks.Network)
+type networkHandler func(http.ResponseWriter, *http.Request, *engine.Engine, *networks.Store, *networks.Network) error
 
 // withNetwork finds the network the path's {id} names (a name, an ID
 // or an ID's prefix) before h runs.
-func (s *Server) withNetwork(h networkHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) withNetwork(h networkHandler) wire.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		e, err := s.Open()
 		if err != nil {
-			wire.WriteErr(w, err)
-			return
+			return err
 		}
 		st := &networks.Store{Root: e.Root}
 		n, err := st.Find(r.PathValue("id"))
 		if err != nil {
-			wire.WriteErr(w, err)
-			return
+			return err
 		}
-		h(w, r, e, st, n)
+		return h(w, r, e, st, n)
 	}
 }
 
@@ -119,40 +117,29 @@ func view(n *networks.Network) mobynet.Network {
 	return v
 }
 
-// begin reads a list's or a prune's filters and opens an engine;
-// false when it answered with the error.
-func (s *Server) begin(w http.ResponseWriter, r *http.Request, known ...string) (*engine.Engine, filters.Args, bool) {
+// begin reads a list's or a prune's filters and opens an engine.
+func (s *Server) begin(r *http.Request, known ...string) (*engine.Engine, filters.Args, error) {
 	f, err := wire.ParseFilters(r.URL.Query().Get("filters"), known...)
-	if err == nil {
-		for _, key := range []string{"dangling", "all"} {
-			_, _, err = f.Bool(key)
-			if err != nil {
-				err = wire.Bad(err)
-				break
-			}
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, key := range []string{"dangling", "all"} {
+		if _, _, err := f.Bool(key); err != nil {
+			return nil, nil, wire.Bad(err)
 		}
 	}
-	if err != nil {
-		wire.WriteErr(w, err)
-		return nil, nil, false
-	}
 	e, err := s.Open()
-	if err != nil {
-		wire.WriteErr(w, err)
-		return nil, nil, false
-	}
-	return e, f, true
+	return e, f, err
 }
 
-func (s *Server) networks(w http.ResponseWriter, r *http.Request) {
-	e, f, ok := s.begin(w, r, networkFilters...)
-	if !ok {
-		return
+func (s *Server) networks(w http.ResponseWriter, r *http.Request) error {
+	e, f, err := s.begin(r, networkFilters...)
+	if err != nil {
+		return err
 	}
 	list, err := all(&networks.Store{Root: e.Root})
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	out := []mobynet.Summary{}
 	for _, n := range list {
@@ -161,16 +148,17 @@ func (s *Server) networks(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) inspectNetwork(w http.ResponseWriter, r *http.Request, e *engine.Engine, st *networks.Store, n *networks.Network) {
+func (s *Server) inspectNetwork(w http.ResponseWriter, r *http.Request, e *engine.Engine, st *networks.Store, n *networks.Network) error {
 	in, err := networks.Inspect(e.Store, n)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	in.Network = view(n)
 	wire.WriteJSON(w, http.StatusOK, in)
+	return nil
 }
 
 // createRequest checks what a network create asks for against what
@@ -209,28 +197,25 @@ func createRequest(req *mobynet.CreateRequest) (networks.CreateOptions, error) {
 	return o, nil
 }
 
-func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request) error {
 	var req mobynet.CreateRequest
 	if err := wire.DecodeBody(r, &req); err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	o, err := createRequest(&req)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	e, err := s.Open()
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	n, err := (&networks.Store{Root: e.Root}).Create(o)
 	if err != nil {
-		wire.WriteErr(w, networkError(err))
-		return
+		return networkError(err)
 	}
 	wire.WriteJSON(w, http.StatusCreated, mobynet.CreateResponse{ID: n.ID})
+	return nil
 }
 
 // networkError gives the networks store's refusals dockerd's statuses:
@@ -251,71 +236,66 @@ func networkError(err error) error {
 	return err
 }
 
-func (s *Server) removeNetwork(w http.ResponseWriter, r *http.Request, e *engine.Engine, st *networks.Store, n *networks.Network) {
+func (s *Server) removeNetwork(w http.ResponseWriter, r *http.Request, e *engine.Engine, st *networks.Store, n *networks.Network) error {
 	if builtin(n) {
-		wire.WriteErr(w, wire.Forbid(fmt.Errorf("%s is a pre-defined network and cannot be removed", n.Name)))
-		return
+		return wire.Forbid(fmt.Errorf("%s is a pre-defined network and cannot be removed", n.Name))
 	}
 	if err := st.Remove(e.Store, n, e.Explain); err != nil {
-		wire.WriteErr(w, networkError(err))
-		return
+		return networkError(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) pruneNetworks(w http.ResponseWriter, r *http.Request) {
-	e, f, ok := s.begin(w, r, "label", "until")
-	if !ok {
-		return
+func (s *Server) pruneNetworks(w http.ResponseWriter, r *http.Request) error {
+	e, f, err := s.begin(r, "label", "until")
+	if err != nil {
+		return err
 	}
 	if len(f["until"]) > 0 {
-		wire.WriteErr(w, wire.Badf("the until filter is not supported by mini-docker"))
-		return
+		return wire.Badf("the until filter is not supported by mini-docker")
 	}
 	keep := func(n *networks.Network) bool { return !f.MatchLabels(n.Labels) }
 	removed, err := (&networks.Store{Root: e.Root}).Prune(e.Store, keep, e.Explain)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	if removed == nil {
 		removed = []string{}
 	}
 	wire.WriteJSON(w, http.StatusOK, mobynet.PruneReport{NetworksDeleted: removed})
+	return nil
 }
 
 // connect is docker network connect: the container gets its endpoint
 // on n (an interface now when it runs, at its start when not), with
 // the aliases asked for.
-func (s *Server) connect(w http.ResponseWriter, r *http.Request, e *engine.Engine, st *networks.Store, n *networks.Network) {
+func (s *Server) connect(w http.ResponseWriter, r *http.Request, e *engine.Engine, st *networks.Store, n *networks.Network) error {
 	var req mobynet.ConnectRequest
 	if err := wire.DecodeBody(r, &req); err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	var o networks.EndpointOptions
 	if ec := req.EndpointConfig; ec != nil {
 		if ec.IPAMConfig != nil && ec.IPAMConfig.IPv6Address.IsValid() {
-			wire.WriteErr(w, wire.Badf("a chosen IPv6 address (IPAMConfig.IPv6Address) is not supported by mini-docker"))
-			return
+			return wire.Badf("a chosen IPv6 address (IPAMConfig.IPv6Address) is not supported by mini-docker")
 		}
 		if ec.IPAMConfig != nil {
 			o.IP = ec.IPAMConfig.IPv4Address.Unmap() // network connect --ip
 		}
 		o.Aliases = ec.Aliases
 	}
-	s.changeNetworks(w, e, req.Container, func(c *container.Container) error {
+	return s.changeNetworks(w, e, req.Container, func(c *container.Container) error {
 		return st.Connect(e.Store, c, n, o, e.Explain)
 	})
 }
 
-func (s *Server) disconnect(w http.ResponseWriter, r *http.Request, e *engine.Engine, st *networks.Store, n *networks.Network) {
+func (s *Server) disconnect(w http.ResponseWriter, r *http.Request, e *engine.Engine, st *networks.Store, n *networks.Network) error {
 	var req mobynet.DisconnectRequest
 	if err := wire.DecodeBody(r, &req); err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
-	s.changeNetworks(w, e, req.Container, func(c *container.Container) error {
+	return s.changeNetworks(w, e, req.Container, func(c *container.Container) error {
 		return st.Disconnect(e.Store, c, n, e.Explain)
 	})
 }
@@ -324,15 +304,13 @@ func (s *Server) disconnect(w http.ResponseWriter, r *http.Request, e *engine.En
 // its lock (networks.Locked, as network connect and disconnect do). The
 // store's refusals (a container on the host's network, one already on
 // n, or not on it) are dockerd's 403.
-func (s *Server) changeNetworks(w http.ResponseWriter, e *engine.Engine, ref string, fn func(*container.Container) error) {
+func (s *Server) changeNetworks(w http.ResponseWriter, e *engine.Engine, ref string, fn func(*container.Container) error) error {
 	if ref == "" {
-		wire.WriteErr(w, wire.Badf("no container given: Container is empty"))
-		return
+		return wire.Badf("no container given: Container is empty")
 	}
 	ct, err := e.Find(ref)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	var refused bool
 	err = networks.Locked(e.Store, ct.ID, func(c *container.Container) error {
@@ -344,10 +322,10 @@ func (s *Server) changeNetworks(w http.ResponseWriter, e *engine.Engine, ref str
 		err = wire.Forbid(err)
 	}
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // refusal reports whether err is the networks store saying no, not

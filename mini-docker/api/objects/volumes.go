@@ -16,38 +16,35 @@ import (
 )
 
 func (s *Server) volumeRoutes(m *http.ServeMux) {
-	m.HandleFunc("GET /volumes", s.volumes)
-	m.HandleFunc("GET /volumes/{$}", s.volumes)
-	m.HandleFunc("POST /volumes/create", s.createVolume)
-	m.HandleFunc("POST /volumes/prune", s.pruneVolumes)
-	m.HandleFunc("GET /volumes/{name}", s.withVolume(s.inspectVolume))
-	m.HandleFunc("DELETE /volumes/{name}", s.withVolume(s.removeVolume))
+	wire.Handle(m, "GET /volumes", s.volumes)
+	wire.Handle(m, "GET /volumes/{$}", s.volumes)
+	wire.Handle(m, "POST /volumes/create", s.createVolume)
+	wire.Handle(m, "POST /volumes/prune", s.pruneVolumes)
+	wire.Handle(m, "GET /volumes/{name}", s.withVolume(s.inspectVolume))
+	wire.Handle(m, "DELETE /volumes/{name}", s.withVolume(s.removeVolume))
 }
 
 // volumeHandler answers a request about one volume.
-type volumeHandler func(http.ResponseWriter, *http.Request, *engine.Engine, *local.Volume)
+type volumeHandler func(http.ResponseWriter, *http.Request, *engine.Engine, *local.Volume) error
 
 // withVolume finds the volume the path names before h runs. A name
 // that is no volume's name (local's rule: no slash, no dot first) is
 // no volume: it never reaches the store's folders.
-func (s *Server) withVolume(h volumeHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) withVolume(h volumeHandler) wire.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		name := r.PathValue("name")
 		if spec.CheckVolumeName(name) != nil {
-			wire.WriteError(w, http.StatusNotFound, wire.NotFoundf("get %s: %v", name, local.ErrNoSuchVolume))
-			return
+			return wire.NotFoundf("get %s: %v", name, local.ErrNoSuchVolume)
 		}
 		e, err := s.Open()
 		if err != nil {
-			wire.WriteErr(w, err)
-			return
+			return err
 		}
 		v, err := e.Volumes().Get(name)
 		if err != nil {
-			wire.WriteErr(w, err)
-			return
+			return err
 		}
-		h(w, r, e, v)
+		return h(w, r, e, v)
 	}
 }
 
@@ -62,15 +59,21 @@ func volumeMatches(e *engine.Engine, v *local.Volume, f filters.Args) bool {
 	return f.Match("name", v.Name) && f.Any("driver", func(x string) bool { return v.Driver == x }) && f.MatchLabels(v.Labels)
 }
 
-func (s *Server) volumes(w http.ResponseWriter, r *http.Request) {
-	e, f, ok := s.begin(w, r, "name", "driver", "dangling", "label")
-	if !ok {
-		return
+// listVolumes reads a list's or a prune's filters (begin) and lists
+// every volume.
+func (s *Server) listVolumes(r *http.Request, known ...string) (*engine.Engine, filters.Args, []*local.Volume, error) {
+	e, f, err := s.begin(r, known...)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	vs, err := e.Volumes().List()
+	return e, f, vs, err
+}
+
+func (s *Server) volumes(w http.ResponseWriter, r *http.Request) error {
+	e, f, vs, err := s.listVolumes(r, "name", "driver", "dangling", "label")
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	out := mobyvolume.ListResponse{Volumes: []mobyvolume.Volume{}, Warnings: []string{}}
 	for _, v := range vs {
@@ -79,76 +82,67 @@ func (s *Server) volumes(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // createVolume is docker volume create: a new volume, or the one of
 // that name already there (as dockerd answers, 201 both times).
-func (s *Server) createVolume(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createVolume(w http.ResponseWriter, r *http.Request) error {
 	var req mobyvolume.CreateRequest
 	if err := wire.DecodeBody(r, &req); err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	if req.Name != "" {
 		if err := spec.CheckVolumeName(req.Name); err != nil {
-			wire.WriteErr(w, wire.Badf("create %s: %v", req.Name, err))
-			return
+			return wire.Badf("create %s: %v", req.Name, err)
 		}
 	}
 	if req.Driver != "" && req.Driver != local.Driver {
-		wire.WriteErr(w, wire.NotFoundf("create %s: error looking up volume plugin %s: plugin %q not found", req.Name, req.Driver, req.Driver))
-		return
+		return wire.NotFoundf("create %s: error looking up volume plugin %s: plugin %q not found", req.Name, req.Driver, req.Driver)
 	}
 	for k := range req.DriverOpts {
-		wire.WriteErr(w, wire.Badf("create %s: the local driver here takes no options (%s)", req.Name, k))
-		return
+		return wire.Badf("create %s: the local driver here takes no options (%s)", req.Name, k)
 	}
 	if req.ClusterVolumeSpec != nil {
-		wire.WriteErr(w, wire.Badf("cluster volumes are not supported by mini-docker"))
-		return
+		return wire.Badf("cluster volumes are not supported by mini-docker")
 	}
 	e, err := s.Open()
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	v, _, err := e.Volumes().Create(req.Name, req.Labels)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusCreated, v)
+	return nil
 }
 
-func (s *Server) inspectVolume(w http.ResponseWriter, r *http.Request, e *engine.Engine, v *local.Volume) {
+func (s *Server) inspectVolume(w http.ResponseWriter, r *http.Request, e *engine.Engine, v *local.Volume) error {
 	wire.WriteJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // removeVolume is docker volume rm, through the command's own check:
 // a volume a container uses (in any state) stays, a 409.
-func (s *Server) removeVolume(w http.ResponseWriter, r *http.Request, e *engine.Engine, v *local.Volume) {
+func (s *Server) removeVolume(w http.ResponseWriter, r *http.Request, e *engine.Engine, v *local.Volume) error {
 	if err := volume.RemoveUnused(e, v.Name); err != nil {
 		if strings.Contains(err.Error(), "volume is in use") {
 			err = wire.Conflicting(err)
 		}
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // pruneVolumes is docker volume prune. Under API 1.41 dockerd removes
 // every volume no container uses, named or not (from 1.42 only the
 // anonymous ones, unless all=true); the label filter narrows it.
-func (s *Server) pruneVolumes(w http.ResponseWriter, r *http.Request) {
-	e, f, ok := s.begin(w, r, "label", "all")
-	if !ok {
-		return
-	}
-	vs, err := e.Volumes().List()
+func (s *Server) pruneVolumes(w http.ResponseWriter, r *http.Request) error {
+	e, f, vs, err := s.listVolumes(r, "label", "all")
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	report := mobyvolume.PruneReport{VolumesDeleted: []string{}}
 	for _, v := range vs {
@@ -162,4 +156,5 @@ func (s *Server) pruneVolumes(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	wire.WriteJSON(w, http.StatusOK, report)
+	return nil
 }

@@ -19,53 +19,49 @@ import (
 // /images/NAME/get: one tar archive of the images, both a docker save
 // tarball and an OCI archive. Every name is looked up before the
 // first byte goes: a missing image is a 404, not a cut archive.
-func Save(w http.ResponseWriter, root string, names []string) {
+func Save(w http.ResponseWriter, root string, names []string) error {
 	if len(names) == 0 {
-		wire.WriteErr(w, wire.Badf("no image given: names is empty"))
-		return
+		return wire.Badf("no image given: names is empty")
 	}
 	st, err := store.Open(root)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	for _, name := range names {
 		if _, err := st.Lookup(name); err != nil {
-			wire.WriteErr(w, NoSuchImage(name, err))
-			return
+			return NoSuchImage(name, err)
 		}
 	}
 	w.Header().Set("Content-Type", "application/x-tar")
 	image.Save(st, names, w) // an error past the header cuts the archive: the client sees a short tar
+	return nil
 }
 
-func (s *Server) save(w http.ResponseWriter, r *http.Request) {
-	Save(w, s.Root, r.URL.Query()["names"])
+func (s *Server) save(w http.ResponseWriter, r *http.Request) error {
+	return Save(w, s.Root, r.URL.Query()["names"])
 }
 
 // load answers POST /images/load: the archive in the body, its blobs
 // verified and its layers unpacked (within daemon.json's bounds, as
 // `mini-docker load`), then one message per image tagged. A client
 // that leaves stops the load, which removes what it half made.
-func (s *Server) load(w http.ResponseWriter, r *http.Request) {
+func (s *Server) load(w http.ResponseWriter, r *http.Request) error {
 	e, st, err := s.open()
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	lim, reserve, err := image.LayerLimits("", -1, -1)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	st.Reserve = reserve
 	names, err := image.Load(r.Context(), st, r.Body, lim, e.Explain)
 	if err != nil {
-		wire.WriteErr(w, wire.Badf("invalid image archive: %v", err))
-		return
+		return wire.Badf("invalid image archive: %v", err)
 	}
 	stream := wire.NewStream(w)
 	for _, n := range names {
 		stream.Send(jsonstream.Message{Stream: fmt.Sprintf("Loaded image: %s\n", n)})
 	}
+	return nil
 }

@@ -80,33 +80,28 @@ func BuildOptions(q map[string][]string) (dockerfile.Options, bool, error) {
 // (gzip'd with --compress), unpacked into a folder of its own; the
 // build is `mini-docker build`'s (dockerfile.Build), its output sent as
 // {"stream": ...} messages, the image ID as {"aux": {"ID": ...}}.
-func (s *Server) build(w http.ResponseWriter, r *http.Request) {
+func (s *Server) build(w http.ResponseWriter, r *http.Request) error {
 	o, quiet, err := BuildOptions(r.URL.Query())
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	e, st, err := s.open()
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	dir, err := os.MkdirTemp("", "mini-docker-build-")
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	defer os.RemoveAll(dir)
 	if err := extractContext(r.Body, dir); err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	if o.Dockerfile == "" {
 		o.Dockerfile = "Dockerfile"
 	}
 	if fi, err := os.Lstat(filepath.Join(dir, o.Dockerfile)); err != nil || !fi.Mode().IsRegular() {
-		wire.WriteErr(w, wire.Badf("Cannot locate specified Dockerfile: %s", o.Dockerfile))
-		return
+		return wire.Badf("Cannot locate specified Dockerfile: %s", o.Dockerfile)
 	}
 	o.Context, o.Dockerfile = dir, filepath.Join(dir, o.Dockerfile)
 	stream := wire.NewStream(w)
@@ -124,7 +119,7 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request) {
 			code = re.Code
 		}
 		stream.Send(jsonstream.Message{Error: &jsonstream.Error{Code: code, Message: err.Error()}})
-		return
+		return nil
 	}
 	aux, _ := json.Marshal(map[string]string{"ID": res.Image.ID.String()})
 	raw := json.RawMessage(aux)
@@ -132,6 +127,7 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request) {
 	if quiet { // all the docker CLI prints of build -q is the stream: the ID
 		stream.Send(jsonstream.Message{Stream: res.Image.ID.String() + "\n"})
 	}
+	return nil
 }
 
 // buildOutput sends the builder's lines as {"stream": ...} messages,

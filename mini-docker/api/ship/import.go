@@ -20,11 +20,10 @@ import (
 // status message with the image ID, which the docker CLI prints. A URL
 // in fromSrc (the daemon downloading) is refused: the CLI sends files
 // and stdin as the body.
-func (s *Server) Import(w http.ResponseWriter, r *http.Request) {
+func (s *Server) Import(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if src := q.Get("fromSrc"); src != "-" {
-		wire.WriteErr(w, wire.Badf("importing from a URL (fromSrc=%s) is not supported by mini-docker's API: send the tar as the body, fromSrc=-", src))
-		return
+		return wire.Badf("importing from a URL (fromSrc=%s) is not supported by mini-docker's API: send the tar as the body, fromSrc=-", src)
 	}
 	ref := q.Get("repo")
 	if ref != "" && q.Get("tag") != "" {
@@ -32,19 +31,16 @@ func (s *Server) Import(w http.ResponseWriter, r *http.Request) {
 	}
 	if ref != "" {
 		if rr, err := reference.Parse(ref); err != nil || rr.Digest != "" {
-			wire.WriteErr(w, wire.Badf("invalid reference format: %q: a REPOSITORY[:TAG] to import into", ref))
-			return
+			return wire.Badf("invalid reference format: %q: a REPOSITORY[:TAG] to import into", ref)
 		}
 	}
 	plat, err := imageops.ImportPlatform(q.Get("platform"))
 	if err != nil {
-		wire.WriteErr(w, wire.Bad(err))
-		return
+		return wire.Bad(err)
 	}
 	st, err := store.Open(s.Root)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	img, err := imageops.Import(st, r.Body, imageops.ImportOptions{Ref: ref, Source: "-", Message: q.Get("message"), Platform: plat,
 		Changes: func(cfg ocispec.ImageConfig, ext dockerspec.DockerOCIImageConfigExt) (ocispec.ImageConfig, dockerspec.DockerOCIImageConfigExt, error) {
@@ -56,11 +52,10 @@ func (s *Server) Import(w http.ResponseWriter, r *http.Request) {
 		}})
 	if err != nil {
 		if wire.StatusOf(err) < 500 {
-			wire.WriteErr(w, err)
-		} else {
-			wire.WriteErr(w, wire.Bad(err)) // the tar the client sent
+			return err
 		}
-		return
+		return wire.Bad(err) // the tar the client sent
 	}
 	wire.NewStream(w).Send(jsonstream.Message{Status: img.ID.String()})
+	return nil
 }

@@ -20,22 +20,20 @@ import (
 // line per layer as the docker CLI draws them. Credentials are the
 // server's (~/.docker/config.json, as for pulls); a client that leaves
 // cancels the push.
-func (s *Server) Push(w http.ResponseWriter, r *http.Request, name string) {
+func (s *Server) Push(w http.ResponseWriter, r *http.Request, name string) error {
 	ref := name
 	if tag := r.URL.Query().Get("tag"); tag != "" {
 		ref += ":" + tag
 	}
 	st, err := store.Open(s.Root)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	if _, err := st.Lookup(ref); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			err = wire.NotFoundf("An image does not exist locally with the tag: %s", ref)
 		}
-		wire.WriteErr(w, NoSuchImage(ref, err))
-		return
+		return NoSuchImage(ref, err)
 	}
 	stream := wire.NewStream(w)
 	pr, pw := io.Pipe()
@@ -55,7 +53,7 @@ func (s *Server) Push(w http.ResponseWriter, r *http.Request, name string) {
 	<-done
 	if err != nil {
 		stream.Send(jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}})
-		return
+		return nil
 	}
 	tag := r.URL.Query().Get("tag")
 	if tag == "" {
@@ -64,4 +62,5 @@ func (s *Server) Push(w http.ResponseWriter, r *http.Request, name string) {
 	aux, _ := json.Marshal(map[string]any{"Tag": tag, "Digest": res.Digest.String(), "Size": res.Size})
 	raw := json.RawMessage(aux)
 	stream.Send(jsonstream.Message{Progress: &jsonstream.Progress{}, Aux: &raw})
+	return nil
 }

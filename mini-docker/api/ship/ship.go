@@ -39,10 +39,10 @@ type Server struct {
 // under /images/NAME/..., whose router (package api) calls History,
 // Push and Save.
 func (s *Server) Routes(m *http.ServeMux) {
-	m.HandleFunc("POST /commit", s.commit)
-	m.HandleFunc("POST /build", s.build)
-	m.HandleFunc("GET /images/get", s.save)
-	m.HandleFunc("POST /images/load", s.load)
+	wire.Handle(m, "POST /commit", s.commit)
+	wire.Handle(m, "POST /build", s.build)
+	wire.Handle(m, "GET /images/get", s.save)
+	wire.Handle(m, "POST /images/load", s.load)
 }
 
 // open opens the engine and the image store for a request.
@@ -72,7 +72,7 @@ func commitConfig(r *http.Request) (*mobycontainer.Config, error) {
 
 // commit is POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=
 // (docker commit): `mini-docker commit` through imageops.CommitContainer.
-func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) commit(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	ref := q.Get("repo")
 	if ref != "" && q.Get("tag") != "" {
@@ -80,14 +80,12 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 	}
 	if ref != "" {
 		if _, err := reference.Parse(ref); err != nil {
-			wire.WriteErr(w, wire.Badf("invalid reference format: %q: %v", ref, err))
-			return
+			return wire.Badf("invalid reference format: %q: %v", ref, err)
 		}
 	}
 	body, err := commitConfig(r)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	e, st, err := s.open()
 	var ct *container.Container
@@ -95,8 +93,7 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 		ct, err = e.Find(q.Get("container"))
 	}
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	pause := q.Get("pause") == "" || wire.BoolParam(r, "pause")
 	img, err := imageops.CommitContainer(e, st, ct, imageops.ContainerCommit{Ref: ref, Comment: q.Get("comment"), Author: q.Get("author"),
@@ -113,10 +110,10 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 		err = wire.Conflicting(err)
 	}
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusCreated, mobycontainer.CommitResponse{ID: img.ID.String()})
+	return nil
 }
 
 // merge sets the fields body sets.
@@ -146,21 +143,18 @@ func merge(cfg *ocispec.ImageConfig, body *mobycontainer.Config) {
 
 // History answers GET /images/NAME/history (docker history): the rows
 // of `mini-docker history`, newest first.
-func History(w http.ResponseWriter, root, name string) {
+func History(w http.ResponseWriter, root, name string) error {
 	st, err := store.Open(root)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	img, err := imageops.Lookup(st, name)
 	if err != nil {
-		wire.WriteErr(w, NoSuchImage(name, err))
-		return
+		return NoSuchImage(name, err)
 	}
 	rows, err := imageops.History(img)
 	if err != nil {
-		wire.WriteErr(w, err)
-		return
+		return err
 	}
 	out := []image.HistoryResponseItem{}
 	for i, row := range rows {
@@ -174,6 +168,7 @@ func History(w http.ResponseWriter, root, name string) {
 		out = append(out, item)
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // NoSuchImage gives a lookup's not-found dockerd's words.

@@ -142,32 +142,50 @@ func BoolParam(r *http.Request, name string) bool {
 	return true
 }
 
-// ContainerHandler answers a request about one container.
-type ContainerHandler func(http.ResponseWriter, *http.Request, *engine.Engine, *container.Container)
+// HandlerFunc is an endpoint that returns its failure instead of
+// writing it: ServeHTTP writes a returned error in dockerd's shape, with
+// the status of its kind (WriteErr). An endpoint returns an error only
+// while its answer is unsent; once a stream has begun or the connection
+// is hijacked, a failure is told in the stream.
+type HandlerFunc func(http.ResponseWriter, *http.Request) error
+
+// ServeHTTP runs h and writes the error it returns.
+func (h HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h(w, r); err != nil {
+		WriteErr(w, err)
+	}
+}
+
+// Handle adds the endpoint h to m, at pattern.
+func Handle(m *http.ServeMux, pattern string, h HandlerFunc) {
+	m.Handle(pattern, h)
+}
+
+// ContainerHandler answers a request about one container, as a
+// HandlerFunc does.
+type ContainerHandler func(http.ResponseWriter, *http.Request, *engine.Engine, *container.Container) error
 
 // WithContainer resolves the {id} of the path (a full ID, a name or an
 // ID prefix, never a path on disk) with an engine open opens, before h
 // runs.
-func WithContainer(open func() (*engine.Engine, error), h ContainerHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func WithContainer(open func() (*engine.Engine, error), h ContainerHandler) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		e, err := open()
 		if err != nil {
-			WriteErr(w, err)
-			return
+			return err
 		}
 		ct, err := e.Find(r.PathValue("id"))
 		if err != nil {
-			WriteErr(w, err)
-			return
+			return err
 		}
-		h(w, r, e, ct)
+		return h(w, r, e, ct)
 	}
 }
 
 // ContainerRoutes returns how to add an endpoint about one container
 // to m, its {id} resolved by WithContainer with open.
 func ContainerRoutes(m *http.ServeMux, open func() (*engine.Engine, error)) func(pattern string, h ContainerHandler) {
-	return func(pattern string, h ContainerHandler) { m.HandleFunc(pattern, WithContainer(open, h)) }
+	return func(pattern string, h ContainerHandler) { m.Handle(pattern, WithContainer(open, h)) }
 }
 
 // Stream is a stream of JSON messages, as pull, push and build answer
