@@ -66,16 +66,12 @@ func inside(status io.Writer) (int, error) {
 		return 125, err
 	}
 	env := os.Environ()
+	filter := compileFilter(in)
 	if err := joinCgroup(in); err != nil {
 		return 125, err
 	}
 	stage("cgroup join")
 
-	// seccompctl run's profile is read before the pivot hides the host.
-	prog, err := loadFilter(in)
-	if err != nil {
-		return 125, err
-	}
 	// prlimit --nofile=S:H ... (--ulimit), before the pivot as in the chain.
 	if err := rlimit.Set(in.Rlimits); err != nil {
 		return 125, err
@@ -96,12 +92,16 @@ func inside(status io.Writer) (int, error) {
 	}
 	stage("pivot")
 
+	f := <-filter
+	if f.err != nil {
+		return 125, f.err
+	}
 	// The command is looked for before the filter, as seccompctl does: a
 	// missing one is 127 either way.
 	if _, err := cli.LookPath(in.Argv[0], env); err != nil {
 		return cli.CodeOf(err), err
 	}
-	if prog != nil {
+	if prog := f.prog; prog != nil {
 		if err := seccomp.Install(prog, nil); err != nil {
 			return 125, err
 		}
@@ -162,6 +162,29 @@ func joinCgroup(in *input.Inside) error {
 		}
 	}
 	return nil
+}
+
+// compiledFilter is loadFilter's answer.
+type compiledFilter struct {
+	prog *seccomp.Program
+	err  error
+}
+
+// compileFilter runs loadFilter on another thread while this one joins
+// the cgroups and pivots: the compilation (parsing Docker's profile and
+// building the BPF program, a few milliseconds) is pure computation, and
+// the second CPU is otherwise idle then, the parent only waiting for the
+// status pipe. The main thread is locked to the main goroutine (see
+// LockThread), so the goroutine never runs on it: it stays in the host's
+// mount namespace and reads a profile file from the host's file system,
+// as seccompctl run reads it before the pivot.
+func compileFilter(in *input.Inside) <-chan compiledFilter {
+	done := make(chan compiledFilter, 1)
+	go func() {
+		prog, err := loadFilter(in)
+		done <- compiledFilter{prog, err}
+	}()
+	return done
 }
 
 // loadFilter is seccompctl run's profile, compiled for the capabilities
