@@ -95,14 +95,14 @@ func (c command) parseAndRun(args []string) error {
 		x.BoolVar(&x.volatile, "volatile", false, "no syncs of the upper layer, not even at unmount (overlay's volatile option): for a container removed when it ends")
 		x.StringVar(&x.method, "method", "auto", "system calls to use: auto, fsconfig (new mount API, Linux 6.8+), or mount (classic mount(2))")
 		x.StringVar(&x.links, "links", "", "folder for short layer links when a mount(2) option string would pass one page (default ROOT/overlay/l)")
-		x.StringVar(&x.root, "root", cli.StateRoot(), "state root (env MINI_DOCKER_ROOT)")
+		x.StateRootVar(&x.root)
 	case "diff":
 		x.StringArrayVar(&x.lower, "lower", nil, "lower layers, TOP-FIRST, separated by ':' (default: from the mount table)")
 		x.StringVar(&x.links, "links", "", "folder of short layer links to resolve (default ROOT/overlay/l)")
-		x.StringVar(&x.root, "root", cli.StateRoot(), "state root (env MINI_DOCKER_ROOT)")
+		x.StateRootVar(&x.root)
 	case "inspect":
 		x.StringVar(&x.links, "links", "", "folder of short layer links to resolve (default ROOT/overlay/l)")
-		x.StringVar(&x.root, "root", cli.StateRoot(), "state root (env MINI_DOCKER_ROOT)")
+		x.StateRootVar(&x.root)
 	}
 	if err := x.Parse(args); err != nil {
 		return cli.Done(err)

@@ -69,7 +69,7 @@ func pull(args []string) error {
 			"pull save -o debian.tar debian:bookworm && pull load -i debian.tar",
 		},
 	})
-	f.StringVar(&root, "root", cli.StateRoot(), "state root (env MINI_DOCKER_ROOT)")
+	f.StateRootVar(&root)
 	f.StringVar(&platform, "platform", "", "platform to pull from a multi-platform image, os/arch[/variant] (default: this host's)")
 	f.IntVar(&maxConcurrent, "max-concurrent", 3, "layers downloaded at the same time")
 	f.StringArrayVar(&mirrors, "registry-mirror", nil, "registry mirror for docker.io images, tried first (repeatable)")
@@ -153,8 +153,9 @@ func hint(err error) error {
 
 func storeFlags(name, usage, summary string, examples ...string) (*cli.Flags, *string) {
 	f := cli.NewFlags(cli.Command{Tool: tool + " " + name, Usage: usage, Summary: summary, Examples: examples})
-	root := f.String("root", cli.StateRoot(), "state root (env MINI_DOCKER_ROOT)")
-	return f, root
+	var root string
+	f.StateRootVar(&root)
+	return f, &root
 }
 
 func images(args []string) error {

@@ -272,3 +272,9 @@ func StateRoot() string {
 	}
 	return "/var/lib/mini-docker"
 }
+
+// StateRootVar defines --root, the state root the tools share (default
+// StateRoot()), storing its value in p.
+func (f *Flags) StateRootVar(p *string) {
+	f.StringVar(p, "root", StateRoot(), "state root (env MINI_DOCKER_ROOT)")
+}
