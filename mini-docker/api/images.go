@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/moby/moby/api/types/image"
@@ -66,14 +64,11 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := t.Path("pull", "pull")
+	cmd, err := ship.PullCommand(r, t, "--root", s.Root, ref)
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(r.Context(), p, "--root", s.Root, ref)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = time.Minute
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	pr, pw, err := os.Pipe()
 	if err != nil {

@@ -145,16 +145,28 @@ func (b buildOutput) Write(p []byte) (int, error) {
 // by dockerd pulls FROM's image; its lines go to out.
 func (s *Server) pullFunc(r *http.Request, e *engine.Engine, out io.Writer) func(ref string) error {
 	return func(ref string) error {
-		p, err := e.Tools.Path("pull", "pull")
+		cmd, err := PullCommand(r, e.Tools, "--implicit", "--root", s.Root, ref)
 		if err != nil {
 			return err
 		}
-		cmd := exec.CommandContext(r.Context(), p, "--implicit", "--root", s.Root, ref)
-		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 		cmd.Stdout, cmd.Stderr = out, out
 		return cmd.Run()
 	}
+}
+
+// PullCommand is the pull tool of tools (the program `mini-docker pull`
+// runs) with args, for the request r: when the client leaves, or this
+// server dies, the pull gets SIGTERM, on which it removes what it half
+// made.
+func PullCommand(r *http.Request, tools engine.Tools, args ...string) (*exec.Cmd, error) {
+	p, err := tools.Path("pull", "pull")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(r.Context(), p, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	return cmd, nil
 }
 
 // extractContext unpacks the build context r into dir through an
