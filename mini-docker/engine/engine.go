@@ -169,6 +169,13 @@ func (e *Engine) release(c *container.Container) (*container.Container, error) {
 	if c.Runtime.Released {
 		return c, nil
 	}
+	err := e.releaseObjects(c)
+	return c, errors.Join(err, e.Store.Save(c))
+}
+
+// releaseObjects is release without recording it in c's state: for a
+// container whose folder is removed next (--rm), that write is wasted.
+func (e *Engine) releaseObjects(c *container.Container) error {
 	var errs []error
 	portmap.Stop(c)
 	if err := e.networks().ReleaseConnected(e.Store, c, e.Explain); err != nil {
@@ -198,10 +205,7 @@ func (e *Engine) release(c *container.Container) (*container.Container, error) {
 	if len(errs) == 0 {
 		c.Runtime.Released = true
 	}
-	if err := e.Store.Save(c); err != nil {
-		errs = append(errs, err)
-	}
-	return c, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // deleteCgroup removes the container's cgroup with cgroupctl. The last

@@ -104,8 +104,7 @@ func record(o *spec.Options, c *container.Container, hc *container.HostConfig, c
 		c.Config.Hostname, _ = os.Hostname()
 	}
 	c.HostConfig = *hc
-	c.Path = firstOf(cfg.Entrypoint, cfg.Cmd)
-	c.Args = restOf(cfg.Entrypoint, cfg.Cmd)
+	c.Path, c.Args = pathArgs(cfg.Entrypoint, cfg.Cmd)
 	c.GraphDriver = container.GraphDriver{Name: "overlay2", Data: map[string]string{"LowerDir": strings.Join(layers, ":")}}
 	c.NetworkSettings = container.NetworkSettings{Ports: hc.PortBindings, Networks: map[string]*container.EndpointSetting{}}
 	if onBridge(hc.NetworkMode) {
@@ -125,20 +124,14 @@ func record(o *spec.Options, c *container.Container, hc *container.HostConfig, c
 	c.Runtime.ToolChain = o.ToolChain
 }
 
-func firstOf(a, b []string) string {
-	all := append(append([]string{}, a...), b...)
+// pathArgs splits the command that entrypoint and cmd make into Docker's
+// Path and Args.
+func pathArgs(entrypoint, cmd []string) (string, []string) {
+	all := append(append([]string{}, entrypoint...), cmd...)
 	if len(all) == 0 {
-		return ""
+		return "", []string{}
 	}
-	return all[0]
-}
-
-func restOf(a, b []string) []string {
-	all := append(append([]string{}, a...), b...)
-	if len(all) <= 1 {
-		return []string{}
-	}
-	return all[1:]
+	return all[0], all[1:]
 }
 
 // ImageNotFoundError is Docker's "No such image" for --pull never.

@@ -337,9 +337,13 @@ func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, err
 	}
 	e.event("die", cur, map[string]string{"exitCode": strconv.Itoa(code)})
 	t := time.Now()
-	cur, err = e.release(cur)
+	if !cur.HostConfig.AutoRemove {
+		cur, err = e.release(cur)
+	} else if err = e.releaseObjects(cur); err != nil {
+		e.Store.Save(cur) // what is left, for rm to release
+	}
 	e.stage("release", t)
-	if cur != nil && cur.HostConfig.AutoRemove && err == nil {
+	if cur.HostConfig.AutoRemove && err == nil {
 		e.Explain.Argv("rm", "-rf", e.Store.Dir(cur.ID))
 		if err = e.Store.Remove(cur.ID); err == nil {
 			mounts.RemoveAnonymous(e.Volumes(), e.Store, cur)
