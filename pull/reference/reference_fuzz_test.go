@@ -1,6 +1,7 @@
 package reference
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -21,6 +22,12 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		// The hand-written match agrees with the expression wherever it answers.
+		if m, ok := matchPlain(s); ok {
+			if re := referenceRE().FindStringSubmatch(s); !slices.Equal(m, re) {
+				t.Fatalf("matchPlain(%q) = %q, the expression %q", s, m, re)
+			}
+		}
 		r, err := Parse(s)
 		if err != nil {
 			return
