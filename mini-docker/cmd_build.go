@@ -26,11 +26,8 @@ func cmdBuild(c *ctx, args []string) error {
 	noCache := f.Bool("no-cache", false, "do not use the cache")
 	target := f.String("target", "", "set the target build stage to build (its AS NAME)")
 	network := f.String("network", "none", "network of the RUN containers: none, host or bridge")
-	if err := f.Parse(args); err != nil {
+	if err := parseArgs(f, args, "build", 1); err != nil {
 		return cli.Done(err)
-	}
-	if err := needArgs(f, "build", 1); err != nil {
-		return err
 	}
 	for _, t := range *tags {
 		if err := checkRef(t); err != nil {

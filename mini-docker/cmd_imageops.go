@@ -55,11 +55,8 @@ func containerLayers(c *ctx, f *cli.Flags, ref string) (*engine.Engine, *contain
 
 func cmdDiff(c *ctx, args []string) error {
 	f := newFlags("diff", "CONTAINER", "Show what a container changed in its filesystem: its overlay upper layer\ncompared with the image (A added, C changed, D deleted).", "mini-docker diff demo")
-	if err := f.Parse(args); err != nil {
+	if err := parseArgs(f, args, "diff", 1); err != nil {
 		return cli.Done(err)
-	}
-	if err := needArgs(f, "diff", 1); err != nil {
-		return err
 	}
 	_, _, upper, lower, err := containerLayers(c, f, f.Arg(0))
 	if err != nil {
@@ -125,11 +122,8 @@ func cmdHistory(c *ctx, args []string) error {
 	f := newFlags("history", "[--no-trunc] [-q] IMAGE", "Show the history of an image: one line per entry of its config's history,\nnewest first, with the size of the layer the step made.", "mini-docker history hello:1.0")
 	noTrunc := f.Bool("no-trunc", false, "don't truncate output")
 	quiet := f.BoolP("quiet", "q", false, "only show image IDs")
-	if err := f.Parse(args); err != nil {
+	if err := parseArgs(f, args, "history", 1); err != nil {
 		return cli.Done(err)
-	}
-	if err := needArgs(f, "history", 1); err != nil {
-		return err
 	}
 	_, img, err := lookupImage(c.root, f.Arg(0))
 	if err != nil {
@@ -203,11 +197,8 @@ func cmdPush(c *ctx, args []string) error {
 		"mini-docker push 127.0.0.1:5000/hello:1.0")
 	chunk := f.Int64("chunk-size", 16<<20, "upload blobs larger than this in PATCH chunks of this size")
 	insecure := f.StringArray("insecure-registry", nil, "registry HOST:PORT that may be reached over plain HTTP (loopback always may)")
-	if err := f.Parse(args); err != nil {
+	if err := parseArgs(f, args, "push", 1); err != nil {
 		return cli.Done(err)
-	}
-	if err := needArgs(f, "push", 1); err != nil {
-		return err
 	}
 	s, err := store.Open(c.root)
 	if err != nil {
@@ -257,10 +248,7 @@ func cmdExport(c *ctx, args []string) error {
 // for stdout, which must not be a terminal) and at least one operand.
 func parseOutput(f *cli.Flags, cmd string, args []string) (string, error) {
 	out := f.StringP("output", "o", "", "write to FILE instead of stdout")
-	if err := f.Parse(args); err != nil {
-		return "", err
-	}
-	if err := needArgs(f, cmd, 1); err != nil {
+	if err := parseArgs(f, args, cmd, 1); err != nil {
 		return "", err
 	}
 	if *out == "" && cli.IsTerminal(os.Stdout) {

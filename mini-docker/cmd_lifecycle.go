@@ -38,11 +38,8 @@ func cmdStop(c *ctx, args []string) error {
 func cmdKill(c *ctx, args []string) error {
 	f := newFlags("kill", "[-s SIGNAL] CONTAINER...", "Send a signal to containers' PID 1 (default SIGKILL).", "mini-docker kill -s TERM demo")
 	sig := f.StringP("signal", "s", "KILL", "signal to send to the container")
-	if err := f.Parse(args); err != nil {
+	if err := parseArgs(f, args, "kill", 1); err != nil {
 		return cli.Done(err)
-	}
-	if err := needArgs(f, "kill", 1); err != nil {
-		return err
 	}
 	s, err := container.ParseSignal(*sig)
 	if err != nil {
@@ -107,11 +104,8 @@ func pauseCmd(c *ctx, args []string, pause bool) error {
 		name = "pause"
 	}
 	f := newFlags(name, "CONTAINER...", "Freeze (pause) or thaw (unpause) every process of containers, with the freezer cgroup.", "mini-docker "+name+" demo")
-	if err := f.Parse(args); err != nil {
+	if err := parseArgs(f, args, name, 1); err != nil {
 		return cli.Done(err)
-	}
-	if err := needArgs(f, name, 1); err != nil {
-		return err
 	}
 	e, err := openEngine(c, f)
 	if err != nil {

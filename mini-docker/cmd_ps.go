@@ -7,9 +7,9 @@ import (
 )
 
 var (
-	newFlags = command.NewFlags
-	notFound = command.NotFound
-	needArgs = command.NeedArgs
+	newFlags  = command.NewFlags
+	notFound  = command.NotFound
+	parseArgs = command.Parse
 	// eachContainer runs fn for every name (command.Each).
 	eachContainer = command.Each
 )

@@ -15,6 +15,7 @@ import (
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/filters"
 	"mini-docker/mini-docker/formatter"
 )
 
@@ -39,13 +40,20 @@ func OpenEngine(root string, f *cli.Flags) (*engine.Engine, error) {
 // Open parses a command's flags, checks it got at least n arguments and
 // opens the engine. Callers return cli.Done(err), which is nil after --help.
 func Open(root string, f *cli.Flags, args []string, name string, n int) (*engine.Engine, error) {
-	if err := f.Parse(args); err != nil {
-		return nil, err
-	}
-	if err := NeedArgs(f, name, n); err != nil {
+	if err := Parse(f, args, name, n); err != nil {
 		return nil, err
 	}
 	return OpenEngine(root, f)
+}
+
+// Parse parses a command's flags and checks it got at least n
+// arguments (NeedArgs). Callers return cli.Done(err), which is nil
+// after --help.
+func Parse(f *cli.Flags, args []string, name string, n int) error {
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	return NeedArgs(f, name, n)
 }
 
 // NeedArgs refuses fewer than n arguments with docker's words (exit 125).
@@ -92,6 +100,22 @@ func Execute(tmpl *template.Template, v any, prefix string) error {
 // FormatFlag defines a list's --format flag, with docker's help.
 func FormatFlag(f *cli.Flags) *string {
 	return f.String("format", "", "format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template")
+}
+
+// FilterFlag defines a list's --filter (-f) flag, its help naming the
+// conditions the command knows (keys), as docker's.
+func FilterFlag(f *cli.Flags, keys string) *[]string {
+	return f.StringArrayP("filter", "f", nil, "filter output based on conditions provided ("+keys+")")
+}
+
+// ParseFilters parses the --filter values of command name as docker
+// does; a malformed one is a usage error (exit 125).
+func ParseFilters(name string, values []string) (filters.Args, error) {
+	a, err := filters.Parse(values)
+	if err != nil {
+		return nil, cli.Usagef("mini-docker "+name, "%v", err)
+	}
+	return a, nil
 }
 
 // ImageUsers lists the containers (any state) made from image imageID.

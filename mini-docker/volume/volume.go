@@ -125,11 +125,8 @@ func list(root string, args []string) error {
 
 func inspect(root string, args []string) error {
 	f := flags("inspect", "NAME...", "Print volumes as Docker's JSON.", "mini-docker volume inspect data")
-	if err := f.Parse(args); err != nil {
+	if err := command.Parse(f, args, "volume inspect", 1); err != nil {
 		return cli.Done(err)
-	}
-	if err := command.NeedArgs(f, "volume inspect", 1); err != nil {
-		return err
 	}
 	s := &local.Store{Root: root}
 	out := []*local.Volume{}

@@ -35,13 +35,13 @@ func Ps(root string, args []string) error {
 	last := f.IntP("last", "n", -1, "show n last created containers (includes all states)")
 	latest := f.BoolP("latest", "l", false, "show the latest created container (includes all states)")
 	format := command.FormatFlag(f)
-	filterFlags := f.StringArrayP("filter", "f", nil, "filter output based on conditions provided (status, name, label, ancestor, before, since, id, exited, health, network)")
+	filterFlags := command.FilterFlag(f, "status, name, label, ancestor, before, since, id, exited, health, network")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
-	args0, err := filters.Parse(*filterFlags)
+	args0, err := command.ParseFilters("ps", *filterFlags)
 	if err != nil {
-		return cli.Usagef("mini-docker ps", "%v", err)
+		return err
 	}
 	table := formatter.DefaultContainerTable
 	if *size {

@@ -27,16 +27,16 @@ func Images(root string, args []string) error {
 	digests := f.Bool("digests", false, "show digests")
 	noTrunc := f.Bool("no-trunc", false, "don't truncate output")
 	format := command.FormatFlag(f)
-	filterFlags := f.StringArrayP("filter", "f", nil, "filter output based on conditions provided (dangling, label, before, since, reference)")
+	filterFlags := command.FilterFlag(f, "dangling, label, before, since, reference")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
 	if f.NArg() > 1 {
 		return cli.Usagef("mini-docker images", "\"mini-docker images\" requires at most 1 argument")
 	}
-	a, err := filters.Parse(*filterFlags)
+	a, err := command.ParseFilters("images", *filterFlags)
 	if err != nil {
-		return cli.Usagef("mini-docker images", "%v", err)
+		return err
 	}
 	if f.NArg() == 1 {
 		a["reference"] = append(a["reference"], f.Arg(0))

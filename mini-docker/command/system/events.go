@@ -25,13 +25,13 @@ func Events(root string, args []string) error {
 	since := f.String("since", "", "show all events created since timestamp")
 	until := f.String("until", "", "stream events until this timestamp")
 	format := f.String("format", "", "format the output using a Go template, or json")
-	filterFlags := f.StringArrayP("filter", "f", nil, "filter output based on conditions provided (container, event, type, image, label)")
+	filterFlags := command.FilterFlag(f, "container, event, type, image, label")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
-	a, err := filters.Parse(*filterFlags)
+	a, err := command.ParseFilters("events", *filterFlags)
 	if err != nil {
-		return cli.Usagef("mini-docker events", "%v", err)
+		return err
 	}
 	if err := a.Validate("container", "event", "image", "label", "type"); err != nil {
 		return cli.WithCode(err, 1)
