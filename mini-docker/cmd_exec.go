@@ -27,13 +27,9 @@ func cmdExec(c *ctx, args []string) error {
 	if f.NArg() < 2 {
 		return cli.Usagef("mini-docker exec", "\"mini-docker exec\" requires at least 2 arguments")
 	}
-	e, err := openEngine(c, f)
+	e, ct, err := openContainer(c, f, f.Arg(0))
 	if err != nil {
 		return err
-	}
-	ct, err := e.Find(f.Arg(0))
-	if err != nil {
-		return notFound(err)
 	}
 	o.Argv = f.Args()[1:]
 	code, err := e.Exec(ct, &o)

@@ -26,23 +26,10 @@ import (
 	"mini-docker/pull/store"
 )
 
-// findContainer resolves a container for diff, commit and export.
-func findContainer(e *engine.Engine, ref string) (*container.Container, error) {
-	ct, err := e.Find(ref)
-	if err != nil {
-		return nil, notFound(err)
-	}
-	return ct, nil
-}
-
 // containerLayers finds the container ref and its layers: the engine,
 // the container, its upper dir and its lower dirs (top first).
 func containerLayers(c *ctx, f *cli.Flags, ref string) (*engine.Engine, *container.Container, string, []string, error) {
-	e, err := openEngine(c, f)
-	if err != nil {
-		return nil, nil, "", nil, err
-	}
-	ct, err := findContainer(e, ref)
+	e, ct, err := openContainer(c, f, ref)
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
@@ -94,11 +81,7 @@ func cmdCommit(c *ctx, args []string) error {
 			return cli.WithCode(err, 1)
 		}
 	}
-	e, err := openEngine(c, f)
-	if err != nil {
-		return err
-	}
-	ct, err := findContainer(e, f.Arg(0))
+	e, ct, err := openContainer(c, f, f.Arg(0))
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,20 @@ func Parse(f *cli.Flags, args []string, name string, n int) error {
 	return NeedArgs(f, name, n)
 }
 
+// OpenContainer opens the engine (OpenEngine) and finds container ref
+// in it (Find).
+func OpenContainer(root string, f *cli.Flags, ref string) (*engine.Engine, *container.Container, error) {
+	e, err := OpenEngine(root, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	ct, err := Find(e, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, ct, nil
+}
+
 // NeedArgs refuses fewer than n arguments with docker's words (exit 125).
 func NeedArgs(f *cli.Flags, name string, n int) error {
 	if f.NArg() < n {
@@ -66,6 +80,16 @@ func NeedArgs(f *cli.Flags, name string, n int) error {
 
 // NotFound gives Docker's exit code (1) to a lookup failure.
 func NotFound(err error) error { return cli.WithCode(err, 1) }
+
+// Find resolves a container by name or ID prefix; one that is not there
+// is Docker's exit code 1 (NotFound).
+func Find(e *engine.Engine, ref string) (*container.Container, error) {
+	ct, err := e.Find(ref)
+	if err != nil {
+		return nil, NotFound(err)
+	}
+	return ct, nil
+}
 
 // TemplateError words a --format failure as the docker CLI's command
 // does (parse and exec are each prefixed by the command's own words),

@@ -46,9 +46,9 @@ func Logs(root string, args []string) error {
 			return cli.WithCode(err, 1)
 		}
 	}
-	ct, err := e.Find(f.Arg(0))
+	ct, err := command.Find(e, f.Arg(0))
 	if err != nil {
-		return command.NotFound(err)
+		return err
 	}
 	entries, offset, err := logs.Read(ct.LogPath, 0)
 	if err != nil {

@@ -20,9 +20,9 @@ func Rename(root string, args []string) error {
 	if f.Arg(0) == "" || f.Arg(1) == "" {
 		return cli.Errorf(1, "Neither old nor new names may be empty")
 	}
-	ct, err := e.Find(f.Arg(0))
+	ct, err := command.Find(e, f.Arg(0))
 	if err != nil {
-		return command.NotFound(err)
+		return err
 	}
 	renamed, err := e.Store.Rename(ct.ID, f.Arg(1))
 	if err != nil {

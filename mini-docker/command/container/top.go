@@ -22,9 +22,9 @@ func Top(root string, args []string) error {
 	if err != nil {
 		return cli.Done(err)
 	}
-	ct, err := e.Find(f.Arg(0))
+	ct, err := command.Find(e, f.Arg(0))
 	if err != nil {
-		return command.NotFound(err)
+		return err
 	}
 	if !ct.State.Running {
 		return cli.Errorf(1, "Container %s is not running", ct.ID)

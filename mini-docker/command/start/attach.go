@@ -32,11 +32,7 @@ func Attach(root string, args []string) error {
 	if f.NArg() != 1 {
 		return cli.Usagef("mini-docker attach", "\"mini-docker attach\" requires exactly 1 argument")
 	}
-	ct, err := e.Find(f.Arg(0))
-	if err != nil {
-		return command.NotFound(err)
-	}
-	detach, err := detachKeys(*keys)
+	ct, detach, err := target(e, f.Arg(0), *keys)
 	if err != nil {
 		return err
 	}
@@ -56,23 +52,19 @@ func attachTo(e *engine.Engine, ct *container.Container, withStdin bool, keys []
 	if err != nil {
 		return cli.Errorf(1, "cannot attach to container %s: no monitor holds its streams (it runs in the foreground of the mini-docker run that started it; run -d or start it to attach)", container.ShortID(ct.ID))
 	}
-	code, err := stream(e, ct, conn, withStdin, keys, sigProxy)
+	err = stream(e, ct, conn, withStdin, keys, sigProxy)
 	if errors.Is(err, attach.ErrDetached) {
 		fmt.Fprintln(os.Stderr, err)
 		return cli.ExitCode(1)
 	}
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return cli.ExitCode(code)
-	}
-	return nil
+	return err
 }
 
-// stream copies between this terminal and the container on conn until the container ends (its exit code) or the user detaches.
-// Without a terminal, the signals we receive go on to the container.
-func stream(e *engine.Engine, ct *container.Container, conn net.Conn, withStdin bool, keys []byte, sigProxy bool) (int, error) {
+// stream copies between this terminal and the container on conn until
+// the container ends (its exit code becomes ours, a cli.ExitCode) or the
+// user detaches (attach.ErrDetached). Without a terminal, the signals we
+// receive go on to the container.
+func stream(e *engine.Engine, ct *container.Container, conn net.Conn, withStdin bool, keys []byte, sigProxy bool) error {
 	defer conn.Close()
 	o := attach.Options{Out: os.Stdout, Err: os.Stderr, TTY: ct.Config.Tty, DetachKeys: keys}
 	if withStdin && ct.Config.OpenStdin {
@@ -90,5 +82,9 @@ func stream(e *engine.Engine, ct *container.Container, conn net.Conn, withStdin 
 			}
 		}()
 	}
-	return attach.Stream(conn, o)
+	code, err := attach.Stream(conn, o)
+	if err == nil && code != 0 {
+		return cli.ExitCode(code)
+	}
+	return err
 }

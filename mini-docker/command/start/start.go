@@ -40,11 +40,7 @@ func Start(root string, args []string) error {
 	if f.NArg() > 1 {
 		return cli.Errorf(1, "you cannot start and attach multiple containers at once")
 	}
-	ct, err := e.Find(f.Arg(0))
-	if err != nil {
-		return command.NotFound(err)
-	}
-	detach, err := detachKeys(*keys)
+	ct, detach, err := target(e, f.Arg(0), *keys)
 	if err != nil {
 		return err
 	}
@@ -68,17 +64,22 @@ func Start(root string, args []string) error {
 		conn.Close()
 		return RunError(err)
 	}
-	code, err := stream(e, ct, conn, *interactive, detach, true)
+	err = stream(e, ct, conn, *interactive, detach, true)
 	if errors.Is(err, attach.ErrDetached) {
 		return nil // start -a: detaching is a success
 	}
+	return err
+}
+
+// target finds the container attach and start -a connect to, and reads
+// the detach keys (--detach-keys) they answer to.
+func target(e *engine.Engine, ref, keys string) (*container.Container, []byte, error) {
+	ct, err := command.Find(e, ref)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if code != 0 {
-		return cli.ExitCode(code)
-	}
-	return nil
+	detach, err := detachKeys(keys)
+	return ct, detach, err
 }
 
 // detachKeys reads --detach-keys (empty: Docker's ctrl-p,ctrl-q).
