@@ -7,10 +7,11 @@ import (
 	"io"
 	"os"
 	"path"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"mini-docker/pull/unpack"
 )
 
 // Every path cp touches is resolved by the kernel relative to a root
@@ -170,18 +171,8 @@ type dirTime struct {
 
 // extract reads r and creates its entries.
 func (x *extractor) extract(r io.Reader) error {
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if err := x.entry(hdr, tr); err != nil {
-			return err
-		}
+	if err := unpack.Each(r, x.entry); err != nil {
+		return err
 	}
 	for i := len(x.times) - 1; i >= 0; i-- {
 		t := x.times[i]
@@ -196,8 +187,8 @@ func (x *extractor) extract(r io.Reader) error {
 // cleanName is an archive's entry name relative to its top, refusing
 // absolute names and ".." that climbs out.
 func cleanName(name string) (string, error) {
-	clean := path.Clean(name)
-	if strings.HasPrefix(name, "/") || clean == ".." || strings.HasPrefix(clean, "../") {
+	clean, err := unpack.EntryName(name)
+	if err != nil {
 		return "", fmt.Errorf("archive entry %q: outside the destination", name)
 	}
 	return clean, nil

@@ -12,6 +12,7 @@ import (
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/initlayer"
 	"mini-docker/overlay/overlayfs"
+	"mini-docker/pull/unpack"
 )
 
 // Export writes the container's filesystem, as the container sees it,
@@ -50,21 +51,16 @@ func Export(w io.Writer, upper string, lowerTopFirst []string, scratch string, e
 // appendInit copies the tar stream r to w, then adds the init layer's
 // entries the root does not have.
 func appendInit(w io.Writer, r io.Reader, root string) error {
-	tr, tw := tar.NewReader(r), tar.NewWriter(w)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	tw := tar.NewWriter(w)
+	err := unpack.Each(r, func(hdr *tar.Header, content io.Reader) error {
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
-		if _, err := io.Copy(tw, tr); err != nil {
-			return err
-		}
+		_, err := io.Copy(tw, content)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	now := time.Now()
 	made := map[string]bool{}

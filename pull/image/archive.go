@@ -166,37 +166,29 @@ func Load(ctx context.Context, s *store.Store, r io.Reader, lim Limits, ex *expl
 // one: an archive is untrusted input too.
 func extractPlain(r io.Reader, dir string, charge func(n int64) error) (map[string]string, error) {
 	links := map[string]string{}
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return links, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+	err := unpack.Each(r, func(hdr *tar.Header, content io.Reader) error {
 		name, err := archiveName(hdr.Name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p := filepath.Join(dir, name)
 		switch hdr.Typeflag {
 		case tar.TypeDir:
 			if err := os.MkdirAll(p, 0o755); err != nil {
-				return nil, err
+				return err
 			}
 		case tar.TypeReg:
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return nil, err
+				return err
 			}
 			f, err := os.OpenFile(p, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|syscall.O_NOFOLLOW, 0o644)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			_, err = io.Copy(unpack.ChargedWriter{W: f, Charge: charge}, tr)
+			_, err = io.Copy(unpack.ChargedWriter{W: f, Charge: charge}, content)
 			f.Close()
 			if err != nil {
-				return nil, err
+				return err
 			}
 		case tar.TypeSymlink:
 			target := hdr.Linkname
@@ -204,16 +196,21 @@ func extractPlain(r io.Reader, dir string, charge func(n int64) error) (map[stri
 				target = path.Join(path.Dir(name), target)
 			}
 			if links[name], err = archiveName(target); err != nil {
-				return nil, err
+				return err
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return links, nil
 }
 
 // archiveName cleans a name of the archive, refusing names outside it.
 func archiveName(name string) (string, error) {
-	clean := path.Clean(name)
-	if strings.HasPrefix(name, "/") || clean == ".." || strings.HasPrefix(clean, "../") {
+	clean, err := unpack.EntryName(name)
+	if err != nil {
 		return "", fmt.Errorf("archive entry %q: outside the archive", name)
 	}
 	return clean, nil

@@ -397,14 +397,45 @@ func (u *unpacker) openDir(dir, entry string) (int, error) {
 // cleanName turns a tar name into a clean path relative to the layer
 // root, refusing absolute names and ".." that climbs out.
 func cleanName(name string) (string, error) {
+	clean, err := EntryName(name)
+	if err != nil {
+		return "", fmt.Errorf("layer entry %q: %w", name, err)
+	}
+	return clean, nil
+}
+
+// EntryName turns a tar entry's name into a clean path relative to the
+// archive's top. It refuses, with an error that wraps ErrOutsideRoot, an
+// absolute name and one whose ".." climbs out: an archive is untrusted
+// input, and joined to a folder such a name would land outside it.
+func EntryName(name string) (string, error) {
 	if strings.HasPrefix(name, "/") {
-		return "", fmt.Errorf("layer entry %q: absolute path: %w", name, ErrOutsideRoot)
+		return "", fmt.Errorf("absolute path: %w", ErrOutsideRoot)
 	}
 	clean := path.Clean(name)
 	if clean == ".." || strings.HasPrefix(clean, "../") {
-		return "", fmt.Errorf("layer entry %q: \"..\" climbs out: %w", name, ErrOutsideRoot)
+		return "", fmt.Errorf("\"..\" climbs out: %w", ErrOutsideRoot)
 	}
 	return clean, nil
+}
+
+// Each calls fn on each entry of the tar stream r in order, with the
+// entry's content to read, until the stream ends (nil) or reading it or
+// fn fails (that error, as it is).
+func Each(r io.Reader, fn func(hdr *tar.Header, content io.Reader) error) error {
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(hdr, tr); err != nil {
+			return err
+		}
+	}
 }
 
 // procPath names base inside the directory fd through /proc/self/fd:
