@@ -100,7 +100,13 @@ func TestImagesQuietRmi(t *testing.T) {
 func TestFormatErrorsAsDocker(t *testing.T) {
 	testenv.RequireDockerEngine(t)
 	h := newHarness(t)
-	h.busybox()
+	ref := h.busybox()
+	// docker images evaluates --format only when it has an image to
+	// print (with none it exits 0), so the engine gets the same one.
+	if out, err := exec.Command("docker", "pull", "-q", ref).CombinedOutput(); err != nil {
+		t.Fatalf("docker pull %s: %v\n%s", ref, err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", ref).Run() })
 	for _, args := range [][]string{
 		{"ps", "--format", "{{.Foo}}"},
 		{"ps", "--format", "{{.Names"},
