@@ -18,6 +18,7 @@ func cmdExec(c *ctx, args []string) error {
 	f.StringArrayVarP(&o.Env, "env", "e", nil, "set environment variables")
 	f.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container")
 	f.StringVarP(&o.User, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")
+	f.BoolVar(&o.ToolChain, "tool-chain", false, "run the steps inside the namespaces as the separate tools --explain prints (cgroupctl ... mini-docker __execin, one program each), not in one process")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}

@@ -380,3 +380,27 @@ func Text(perm, inh, eff Set) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// AsAfterExec gives the calling thread, when it is not root, the
+// effective set that execve(2) of an ordinary program (no file
+// capabilities, not set-user-ID) will leave it: its ambient set. The
+// capabilities Apply set stay in the permitted set. A runtime that
+// still changes directory for the command after Apply then does it with
+// the command's own rights, as a program exec'd in between would (capctl
+// run's next hop).
+func AsAfterExec() error {
+	if unix.Geteuid() == 0 {
+		return nil // root keeps its permitted set as effective across execve
+	}
+	perm, _, inh, err := ReadThread()
+	if err != nil {
+		return err
+	}
+	var amb Set
+	for _, c := range perm.Caps() {
+		if on, _ := unix.PrctlRetInt(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_IS_SET, uintptr(c), 0, 0); on == 1 {
+			amb |= SetOf(c)
+		}
+	}
+	return setCaps(perm, amb, inh, nil)
+}

@@ -191,6 +191,17 @@ func JoinThread(v1 []string, ex *explain.Printer) error {
 	return nil
 }
 
+// DirsOf is SplitDirs of group parent/name on this host, or nothing
+// when the host has no cgroups (what needs the group then fails there).
+func DirsOf(parent, name string) (v1 []string, v2 string) {
+	if h, err := Detected(); err == nil {
+		if g, err := New(h, parent, name); err == nil {
+			return g.SplitDirs()
+		}
+	}
+	return nil, ""
+}
+
 // Paths maps each controller to the group's directory for it ("" → the
 // v2 directory), for `mini-docker inspect`.
 func (g *Group) Paths() map[string]string {

@@ -84,6 +84,13 @@ func Exec(argv []string, env []string) error {
 		time.Sleep(10 * time.Millisecond)
 		err = syscall.Exec(p, argv, env)
 	}
+	return ExecError(p, err)
+}
+
+// ExecError is the error, with its exit code, of an execve(2) of program
+// p that failed with err: 127 for a missing interpreter, 126 for a file
+// that cannot be executed, 125 otherwise.
+func ExecError(p string, err error) error {
 	switch {
 	case errors.Is(err, syscall.ENOENT):
 		// The file exists but its interpreter (ELF loader or #! line) does not.

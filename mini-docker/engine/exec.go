@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/launch"
 	"mini-docker/mini-docker/engine/pty"
@@ -26,6 +26,7 @@ type ExecOptions struct {
 	TTY         bool
 	Detach      bool
 	Timeout     time.Duration // killed after it (a health check's, package engine/health)
+	ToolChain   bool          // run the printed chain of tools, one program per step
 }
 
 // ExecInArg is the hidden mode of mini-docker that ends an exec chain:
@@ -42,24 +43,22 @@ const ExecInArg = plan.ExecInArg
 //
 // the tools to pass as descriptors 3, 4, 5, and the chain's hops (its
 // programs named by host path: cgroupctl, unshare), which Exec runs
-// through descriptors too (see launch/hops.go).
-func (e *Engine) ExecChain(c *container.Container, o *ExecOptions) (chain, files []string, hops []int, err error) {
-	// The run's capabilities, with exec's own user (no default root here:
-	// exec runs as the container's user).
-	hc := c.HostConfig
-	x := &plan.Exec{ID: c.ID, Pid: c.State.Pid, Seccomp: c.Runtime.Seccomp, KeepCaps: c.Runtime.Caps,
-		Caps:    plan.Caps{Privileged: hc.Privileged, Add: hc.CapAdd, Drop: hc.CapDrop, User: c.Config.User, NoNewPrivs: c.Runtime.NoNewPrivs},
-		Workdir: cmp.Or(o.Workdir, c.Config.WorkingDir, "/"), Console: o.TTY && !o.Detach}
-	if o.User != "" {
-		x.Caps.User = o.User
-	}
+// through descriptors too (see launch/hops.go); and the same steps as
+// mini-docker-inside's configuration, which Exec runs by default (see
+// launch/execjoin.go).
+func (e *Engine) ExecChain(c *container.Container, o *ExecOptions) (ch *plan.Chain, in *container.Inside, err error) {
+	x := plan.ExecOf(c, o.User, o.Workdir, o.TTY && !o.Detach)
+	x.CgroupV1, x.CgroupV2 = cgroup.DirsOf(CgroupParent, c.ID)
 	steps := plan.ExecSteps(x)
 	paths, err := toolPaths(e.Tools, e.self(), steps, "exec: ")
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	ch := plan.RenderChain(steps, o.Argv, func(t string) string { return paths[t] })
-	return ch.Argv, ch.Files, ch.Hops, nil
+	prog, err := e.Tools.Path("mini-docker-inside", "exec: namespaces")
+	if err != nil {
+		return nil, nil, err
+	}
+	return plan.RenderChain(steps, o.Argv, func(t string) string { return paths[t] }), plan.RenderInside(steps, o.Argv, prog), nil
 }
 
 // execEnv is the environment of an exec'd command: the container's,
@@ -85,12 +84,12 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 	if c.State.Paused {
 		return 1, fmt.Errorf("container %s is paused, unpause the container before exec", c.ID)
 	}
-	chain, files, hops, err := e.ExecChain(c, o)
+	ch, in, err := e.ExecChain(c, o)
 	if err != nil {
 		return 125, err
 	}
 	env := execEnv(c, o)
-	e.Explain.Cmd("%s", launch.ChainLine(env, chain, files))
+	e.Explain.Cmd("%s", launch.ChainLine(env, ch.Argv, ch.Files))
 	var sock, theirs *os.File
 	if o.TTY && !o.Detach {
 		if sock, theirs, err = pty.SocketPair(); err != nil {
@@ -99,7 +98,20 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 		defer sock.Close()
 		defer theirs.Close()
 	}
-	argv, fds, err := launch.OpenChain(chain, files, hops, theirs)
+	// The chain as its tools when asked, and for a user namespace,
+	// which only unshare join's C constructor can enter.
+	var cmd *exec.Cmd
+	var fds []*os.File
+	start := func() error { return launch.StartExec(cmd, in) }
+	if o.ToolChain || c.Runtime.ToolChain || c.Runtime.Userns {
+		var argv []string
+		if argv, fds, err = launch.OpenChain(ch.Argv, ch.Files, ch.Hops, theirs); err == nil {
+			cmd = exec.Command(argv[0], argv[1:]...)
+			cmd.ExtraFiles, start = fds, cmd.Start
+		}
+	} else {
+		cmd, fds, err = launch.ExecInside(in, theirs)
+	}
 	if err != nil {
 		return 125, err
 	}
@@ -109,9 +121,7 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 		}
 	}
 	defer closeFds()
-	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
-	cmd.ExtraFiles = fds
 	if o.Interactive && !o.TTY && e.Stdin != nil {
 		cmd.Stdin = e.Stdin
 	}
@@ -119,7 +129,7 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 	if o.Detach {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		if err := cmd.Start(); err != nil {
+		if err := start(); err != nil {
 			return 125, err
 		}
 		cmd.Process.Release()
@@ -130,7 +140,7 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 		// its timeout kills what the check started in the container too.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	}
-	if err := cmd.Start(); err != nil {
+	if err := start(); err != nil {
 		return 125, err
 	}
 	closeFds()

@@ -192,6 +192,11 @@ func volumeSource(t *testing.T) *Engine {
 // tools' words. It knows nothing of the plan's steps.
 func chainFromInside(in *container.Inside, id string) []string {
 	join := []string{"/bin/cgroupctl", "exec", "--name", id, "--parent", CgroupParent, "--"}
+	if in.Join != 0 {
+		// docker exec: the group, the first process's namespaces and
+		// root, then the same tail with exec's directory.
+		return chainTail(in, append(join, "/bin/unshare", "join", strconv.Itoa(in.Join), "--"), in.Workdir)
+	}
 	var c []string
 	if in.CgroupNS {
 		c = append(c, join...)
@@ -249,7 +254,12 @@ func chainFromInside(in *container.Inside, id string) []string {
 	if in.ReadOnly {
 		c = append(c, "--read-only")
 	}
-	c = append(c, "--workdir", in.Workdir, in.Root, "--")
+	return chainTail(in, append(c, "--workdir", in.Workdir, in.Root, "--"), ".")
+}
+
+// chainTail is chainFromInside's steps after the pivot (or exec's join):
+// the filter, the capabilities and user, __execin DIR.
+func chainTail(in *container.Inside, c []string, dir string) []string {
 	fd := 3
 	if in.Seccomp != "unconfined" {
 		c = append(c, "/proc/self/fd/3", "run", "--profile", in.Seccomp, "--caps", strings.Join(in.SeccompCaps, ","), "--")
@@ -273,7 +283,7 @@ func chainFromInside(in *container.Inside, id string) []string {
 	if in.NoNewPrivs {
 		c = append(c, "--no-new-privs")
 	}
-	c = append(c, "--", "/proc/self/fd/"+strconv.Itoa(fd+1), ExecInArg, ".")
+	c = append(c, "--", "/proc/self/fd/"+strconv.Itoa(fd+1), ExecInArg, dir)
 	if in.Console {
 		c = append(c, "--console-socket", strconv.Itoa(fd+2))
 	}
@@ -322,6 +332,44 @@ func TestEveryRunFlagRendersTheSameBothWays(t *testing.T) {
 	}
 }
 
+// TestEveryExecFlagRendersTheSameBothWays: docker exec's printed chain
+// (--explain, exec --tool-chain) and mini-docker-inside's configuration
+// (the default exec) come from the same steps and say the same, for
+// exec's flags and the run flags exec inherits.
+func TestEveryExecFlagRendersTheSameBothWays(t *testing.T) {
+	id := strings.Repeat("ef", 32)
+	cases := []struct {
+		name string
+		set  func(c *container.Container, o *ExecOptions)
+	}{
+		{"plain", func(c *container.Container, o *ExecOptions) {}},
+		{"-u", func(c *container.Container, o *ExecOptions) { o.User = "1000:1000" }},
+		{"-w", func(c *container.Container, o *ExecOptions) { o.Workdir = "/tmp" }},
+		{"-t", func(c *container.Container, o *ExecOptions) { o.TTY = true }},
+		{"-dt", func(c *container.Container, o *ExecOptions) { o.TTY, o.Detach = true, true }},
+		{"run -u -w", func(c *container.Container, o *ExecOptions) { c.Config.User, c.Config.WorkingDir = "nobody", "/srv" }},
+		{"run --privileged", func(c *container.Container, o *ExecOptions) { c.HostConfig.Privileged = true }},
+		{"run --cap-add --cap-drop", func(c *container.Container, o *ExecOptions) {
+			c.HostConfig.CapAdd, c.HostConfig.CapDrop = []string{"NET_ADMIN"}, []string{"CHOWN"}
+		}},
+		{"run seccomp=unconfined", func(c *container.Container, o *ExecOptions) { c.Runtime.Seccomp = "unconfined" }},
+		{"run no-new-privileges", func(c *container.Container, o *ExecOptions) { c.Runtime.NoNewPrivs = true }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &container.Container{ID: id}
+			c.State.Pid, c.Runtime.Seccomp, c.Runtime.Caps = 42, "default", []string{"CHOWN", "KILL"}
+			o := &ExecOptions{Argv: []string{"sh", "-c", "true"}}
+			tc.set(c, o)
+			steps := plan.ExecSteps(plan.ExecOf(c, o.User, o.Workdir, o.TTY && !o.Detach))
+			chain := plan.RenderChain(steps, o.Argv, func(tool string) string { return "/bin/" + tool }).Argv
+			if got := chainFromInside(plan.RenderInside(steps, o.Argv, "/bin/mini-docker-inside"), id); !reflect.DeepEqual(got, chain) {
+				t.Fatalf("the two renderings differ:\nchain:  %q\ninside: %q", chain, got)
+			}
+		})
+	}
+}
+
 // TestEveryRunFlagIsCovered: a new run flag needs its case above.
 func TestEveryRunFlagIsCovered(t *testing.T) {
 	have := map[string]bool{}
@@ -360,6 +408,8 @@ func TestChainFromInsideReadsEveryField(t *testing.T) {
 			f.SetBool(!f.Bool())
 		case reflect.String:
 			f.SetString(f.String() + "x")
+		case reflect.Int:
+			f.SetInt(f.Int() + 7)
 		case reflect.Slice:
 			f.Set(reflect.Append(f, reflect.New(f.Type().Elem()).Elem()))
 			if f.Type().Elem().Kind() == reflect.String {

@@ -176,13 +176,9 @@ func hostFn(a plan.HostArgs, do []string) func() error {
 // chainSteps are the steps inside the namespaces (package plan), rendered
 // both ways into p: the chain of tools and mini-docker-inside's input.
 func chainSteps(s *Spec, p *Plan) error {
-	if h, err := cgroup.Detected(); err == nil {
-		// The group's directories, when this host has cgroups (a plan
-		// built without them fails at the start, where the cgroup step does).
-		if g, err := cgroup.New(h, CgroupParent, s.ID); err == nil {
-			s.CgroupV1, s.CgroupV2 = g.SplitDirs()
-		}
-	}
+	// The group's directories (none when this host has no cgroups: the
+	// start then fails at the cgroup step).
+	s.CgroupV1, s.CgroupV2 = cgroup.DirsOf(CgroupParent, s.ID)
 	steps := plan.Steps(&s.Spec)
 	paths, err := toolPaths(s.Tools, s.Self, steps, "")
 	if err != nil {

@@ -65,6 +65,9 @@ func inside(status io.Writer) (int, error) {
 	if err != nil {
 		return 125, err
 	}
+	if in.Join != 0 {
+		return joined(in) // docker exec (exec.go)
+	}
 	env := os.Environ()
 	filter := compileFilter(in)
 	if err := joinCgroup(in); err != nil {

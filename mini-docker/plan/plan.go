@@ -12,6 +12,7 @@
 package plan
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -250,8 +251,13 @@ func (x ExecIn) Flags() []string {
 	return append(f, "--")
 }
 
-// Configure records -t.
-func (x ExecIn) Configure(in *container.Inside) { in.Console = x.Console }
+// Configure records -t, and exec's working directory.
+func (x ExecIn) Configure(in *container.Inside) {
+	in.Console = x.Console
+	if x.Dir != "" {
+		in.Workdir = x.Dir
+	}
+}
 
 // Steps are s's steps inside the namespaces, in order.
 func Steps(s *Spec) []Step {
@@ -301,14 +307,17 @@ type Join struct{ Pid int }
 // Flags renders unshare join's command line.
 func (j Join) Flags() []string { return []string{"join", strconv.Itoa(j.Pid), "--"} }
 
-// Configure records nothing: exec runs as the chain of tools only.
-func (j Join) Configure(in *container.Inside) {}
+// Configure records the process to join (mini-docker-inside joins it
+// on its main thread, ns.EnterThread).
+func (j Join) Configure(in *container.Inside) { in.Join = j.Pid }
 
 // Exec is what docker exec's chain is made from: the running
 // container, its seccomp profile and kept capabilities as its run
 // recorded them, and exec's own process.
 type Exec struct {
 	ID       string
+	CgroupV1 []string // the group's directories, for mini-docker-inside
+	CgroupV2 string
 	Pid      int    // the container's first process, whose namespaces it joins
 	Seccomp  string // "" or "unconfined": no filter
 	KeepCaps []string
@@ -317,12 +326,24 @@ type Exec struct {
 	Console  bool // -t in the foreground
 }
 
+// ExecOf is docker exec's process in the running container c: the
+// filter, capabilities and no_new_privs its run recorded, with exec's
+// own user and working directory when given, the container's otherwise
+// (no default root here: exec runs as the container's user).
+func ExecOf(c *container.Container, user, workdir string, console bool) *Exec {
+	hc := c.HostConfig
+	return &Exec{ID: c.ID, Pid: c.State.Pid, Seccomp: c.Runtime.Seccomp, KeepCaps: c.Runtime.Caps,
+		Caps: Caps{Privileged: hc.Privileged, Add: hc.CapAdd, Drop: hc.CapDrop,
+			User: cmp.Or(user, c.Config.User), NoNewPrivs: c.Runtime.NoNewPrivs},
+		Workdir: cmp.Or(workdir, c.Config.WorkingDir, "/"), Console: console}
+}
+
 // ExecSteps are the steps of docker exec, in order: join the group,
 // join the namespaces (and so the root), then the same filter,
 // capabilities and last hop as the run's chain.
 func ExecSteps(x *Exec) []Step {
 	steps := []Step{
-		{"cgroupctl", "cgroup join", CgroupJoin{Name: x.ID, Parent: CgroupParent}},
+		{"cgroupctl", "cgroup join", CgroupJoin{Name: x.ID, Parent: CgroupParent, V1: x.CgroupV1, V2: x.CgroupV2}},
 		{"unshare", "namespaces", Join{Pid: x.Pid}},
 	}
 	if x.Seccomp != "unconfined" && x.Seccomp != "" {

@@ -80,7 +80,19 @@ func TestExecChain(t *testing.T) {
 	if want := []string{"/bin/seccompctl", "/bin/capctl", "/bin/mini-docker"}; !reflect.DeepEqual(c.Files, want) {
 		t.Errorf("files %v, want %v", c.Files, want)
 	}
+	// The same steps as mini-docker-inside's configuration: the process
+	// to join, its group, the filter, the capabilities, the directory.
+	x.CgroupV1, x.CgroupV2 = []string{"/sys/fs/cgroup/pids/mini-docker/abc"}, "/sys/fs/cgroup/unified/mini-docker/abc"
+	in := RenderInside(ExecSteps(x), []string{"sh"}, "/bin/inside")
+	if in.Join != 42 || in.Seccomp != "default" || !reflect.DeepEqual(in.SeccompCaps, x.KeepCaps) ||
+		!reflect.DeepEqual(in.CgroupV1, x.CgroupV1) || in.CgroupV2 != x.CgroupV2 || in.User != "1000" ||
+		!reflect.DeepEqual(in.CapAdd, []string{"NET_ADMIN"}) || in.Workdir != "/w" || !in.Console || in.Root != "" {
+		t.Errorf("exec, inside = %+v", in)
+	}
 	x.Seccomp, x.Console = "unconfined", false
+	if in = RenderInside(ExecSteps(x), []string{"sh"}, "/bin/inside"); in.Seccomp != "unconfined" || in.Console {
+		t.Errorf("exec, unconfined: inside = %+v", in)
+	}
 	c = RenderChain(ExecSteps(x), []string{"sh"}, path)
 	if got := strings.Join(c.Argv, " "); strings.Contains(got, "--profile") || !strings.HasSuffix(got, "/proc/self/fd/4 __execin /w -- sh") {
 		t.Errorf("exec chain, unconfined:\n%s", got)

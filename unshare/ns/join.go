@@ -73,7 +73,7 @@ func joinFirst(joins []Join, dirs *rootDirs, argv []string, ex *explain.Printer)
 		}
 	}()
 	for _, j := range joins {
-		fd, same, err := openNamespace(j)
+		fd, same, err := openNamespace(j, 0)
 		if err != nil {
 			return err
 		}
@@ -121,11 +121,11 @@ func joinFirst(joins []Join, dirs *rootDirs, argv []string, ex *explain.Printer)
 // of the namespace a file descriptor refers to.
 const nsGetNSType = 0xb703
 
-// openNamespace opens a namespace file (without O_CLOEXEC), checks that it
-// is a namespace of the expected type, and tells whether this process is
-// already a member.
-func openNamespace(j Join) (fd int, same bool, err error) {
-	fd, err = unix.Open(j.Path, unix.O_RDONLY, 0)
+// openNamespace opens a namespace file (with flags: O_CLOEXEC, or 0 for
+// a descriptor the re-exec keeps), checks that it is a namespace of the
+// expected type, and tells whether this process is already a member.
+func openNamespace(j Join, flags int) (fd int, same bool, err error) {
+	fd, err = unix.Open(j.Path, unix.O_RDONLY|flags, 0)
 	if err != nil {
 		return -1, false, fmt.Errorf("open %s namespace %s: %w", j.Type.Name, j.Path, err)
 	}

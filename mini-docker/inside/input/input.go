@@ -36,6 +36,10 @@ type Inside struct {
 	NoNewPrivs  bool                `json:"NoNewPrivs,omitempty"`
 	Console     bool                `json:"Console,omitempty"` // -t: make the terminal inside
 	Argv        []string            `json:"Argv"`
+	// Join is docker exec's: the container's first process, whose
+	// namespaces, root and working directory to join (no new
+	// namespaces, no pivot).
+	Join int `json:"Join,omitempty"`
 }
 
 // Device is one --device as chroot --device takes it: the host's node
