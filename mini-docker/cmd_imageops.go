@@ -219,12 +219,7 @@ func cmdExport(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
-	scratch, err := os.MkdirTemp(e.Store.Dir(ct.ID), "export-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(scratch)
-	return cli.WriteOutput(out, func(w *os.File) error { return imageops.Export(w, upper, lower, scratch, f.Explainer()) })
+	return cli.WriteOutput(out, func(w *os.File) error { return imageops.Export(w, upper, lower, e.Store.Dir(ct.ID), f.Explainer()) })
 }
 
 // parseOutput parses the command line of export or save: -o FILE (""
@@ -269,11 +264,10 @@ func cmdLoad(c *ctx, args []string) error {
 		return err
 	}
 	// The bounds on layers of daemon.json, as `pull load` applies them.
-	lim, reserve, err := image.LayerLimits("", -1, -1)
+	lim, err := image.DaemonLimits(s)
 	if err != nil {
 		return err
 	}
-	s.Reserve = reserve
 	names, err := image.LoadFile(context.Background(), s, *in, lim, f.Explainer())
 	if err != nil {
 		return cli.WithCode(err, 1)

@@ -18,9 +18,15 @@ import (
 // Export writes the container's filesystem, as the container sees it,
 // as one flat tar (docker export): the image layers and the upper dir
 // are mounted read-only, one overlay of lower layers only, at a scratch
-// mount point, and the merged view is tarred. Whiteouts never appear:
+// mount point made (and removed) in the container's state folder
+// stateDir, and the merged view is tarred. Whiteouts never appear:
 // overlay already hides what they delete.
-func Export(w io.Writer, upper string, lowerTopFirst []string, scratch string, ex *explain.Printer) (err error) {
+func Export(w io.Writer, upper string, lowerTopFirst []string, stateDir string, ex *explain.Printer) (err error) {
+	scratch, err := os.MkdirTemp(stateDir, "export-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
 	merged := filepath.Join(scratch, "export-merged")
 	if err := os.MkdirAll(merged, 0o755); err != nil {
 		return err

@@ -79,6 +79,18 @@ func ReadDaemonConfig() (DaemonConfig, string, error) {
 	return cfg, path, nil
 }
 
+// DaemonLimits is LayerLimits with daemon.json's values alone, as
+// `mini-docker load` and POST /images/load apply them: it sets the
+// store's reserve and returns the limits on each layer.
+func DaemonLimits(s *store.Store) (Limits, error) {
+	lim, reserve, err := LayerLimits("", -1, -1)
+	if err != nil {
+		return Limits{}, err
+	}
+	s.Reserve = reserve
+	return lim, nil
+}
+
 // LayerLimits gathers the bounds on layers from daemon.json and the
 // command line (flags win; an empty flag or a negative number leaves
 // daemon.json's value). It returns the limits and the store reserve.

@@ -58,15 +58,10 @@ func export(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *contai
 	if err != nil {
 		return err
 	}
-	scratch, err := os.MkdirTemp(e.Store.Dir(ct.ID), "export-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(scratch)
 	w.Header().Set("Content-Type", "application/x-tar")
 	// Once the stream has begun an error can only cut it short: the
 	// client sees a truncated archive, as with dockerd.
-	imageops.Export(w, upper, lower, scratch, e.Explain)
+	imageops.Export(w, upper, lower, e.Store.Dir(ct.ID), e.Explain)
 	return nil
 }
 

@@ -50,11 +50,10 @@ func (s *Server) load(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	lim, reserve, err := image.LayerLimits("", -1, -1)
+	lim, err := image.DaemonLimits(st)
 	if err != nil {
 		return err
 	}
-	st.Reserve = reserve
 	names, err := image.Load(r.Context(), st, r.Body, lim, e.Explain)
 	if err != nil {
 		return wire.Badf("invalid image archive: %v", err)
