@@ -82,12 +82,15 @@ func ParseHealthcheck(flags []string, args string) (*dockerspec.HealthcheckConfi
 	return hc, nil
 }
 
-// healthDesc is HEALTHCHECK's history line as Docker 20.10's classic
-// builder writes it: its HealthConfig printed with %q, which quotes each
-// word of the test, each duration, and the retries as a character.
+// healthDesc is HEALTHCHECK's history line as Docker's classic builder
+// writes it since Docker 25 (26.1.5 checked): its HealthConfig printed
+// with %q, which quotes each word of the test, each duration (interval,
+// timeout, start period, start interval) and the retries as a character.
+// Docker 20.10's HealthConfig had no start interval, so its line has one
+// duration fewer; the line shows every field mini-docker keeps.
 func healthDesc(hc *dockerspec.HealthcheckConfig) string {
-	return fmt.Sprintf("HEALTHCHECK &{%s %q %q %q %s}", quoteArgv(hc.Test), hc.Interval.String(), hc.Timeout.String(),
-		hc.StartPeriod.String(), strconv.QuoteRune(rune(hc.Retries)))
+	return fmt.Sprintf("HEALTHCHECK &{%s %q %q %q %q %s}", quoteArgv(hc.Test), hc.Interval.String(), hc.Timeout.String(),
+		hc.StartPeriod.String(), hc.StartInterval.String(), strconv.QuoteRune(rune(hc.Retries)))
 }
 
 // triggers runs the ONBUILD instructions of the stage's base image, as

@@ -136,8 +136,9 @@ func TestParseHealthcheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// docker history --no-trunc of an image docker build made (20.10.24).
-	if got, want := healthDesc(hc), `HEALTHCHECK &{["CMD-SHELL" "wget -q localhost || exit 1"] "5s" "0s" "0s" '\x02'}`; got != want {
+	// docker history --no-trunc of an image docker build made (26.1.5;
+	// 20.10.24 wrote no start interval, the fourth duration).
+	if got, want := healthDesc(hc), `HEALTHCHECK &{["CMD-SHELL" "wget -q localhost || exit 1"] "5s" "0s" "0s" "0s" '\x02'}`; got != want {
 		t.Errorf("history line\n got %s\nwant %s", got, want)
 	}
 	hc, err = ParseHealthcheck(ins[2].Flags, ins[2].Args)
