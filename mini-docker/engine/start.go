@@ -325,12 +325,8 @@ func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, err
 	}
 	defer l.Unlock()
 	oom := cur.Runtime.Cgroup != "" && cgroup.OOMKilled(CgroupParent, cur.Runtime.Cgroup)
-	cur.State.Status = container.Exited
-	cur.State.Running, cur.State.Paused = false, false
-	cur.State.Pid = 0
-	cur.State.ExitCode = code
-	cur.State.OOMKilled = oom
-	cur.State.FinishedAt = time.Now().UTC()
+	cur.State.Status, cur.State.Running, cur.State.Paused, cur.State.Pid = container.Exited, false, false, 0
+	cur.State.ExitCode, cur.State.OOMKilled, cur.State.FinishedAt = code, oom, time.Now().UTC()
 	restart.Mark(cur) // --restart: "restarting" at once, in the same save
 	if err := e.Store.Save(cur); err != nil {
 		return code, err
@@ -401,18 +397,14 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 
 // FinishFailed releases a container whose chain never started.
 func (e *Engine) FinishFailed(c *container.Container) {
-	l, err := e.Store.LockContainer(c.ID)
+	cur, l, err := e.Store.LockLoad(c.ID)
 	if err != nil {
 		return
 	}
 	defer l.Unlock()
-	if cur, err := e.Store.Load(c.ID); err == nil {
-		cur.State.Status = container.Exited
-		cur.State.ExitCode = 125
-		cur.State.FinishedAt = time.Now().UTC()
-		e.Store.Save(cur)
-		e.release(cur)
-	}
+	cur.State.Status, cur.State.ExitCode, cur.State.FinishedAt = container.Exited, 125, time.Now().UTC()
+	e.Store.Save(cur)
+	e.release(cur)
 }
 
 // ErrChainFailed is returned when the chain exits before the container runs.
