@@ -195,11 +195,13 @@ func TestHealthCheckForeground(t *testing.T) {
 	ended := make(chan error, 1)
 	go func() { ended <- run.Wait() }()
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
-		if _, _, code := h.host("inspect", "fg"); code == 0 {
-			break // created: from here on inspect answers
+		// Created and its check begun: as Docker's, a container has no
+		// State.Health until its start records it "starting".
+		if out, _, code := h.host("inspect", "-f", "{{if .State.Health}}checked{{end}}", "fg"); code == 0 && strings.TrimSpace(out) == "checked" {
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the foreground run never created its container")
+			t.Fatal("the foreground run never started its container")
 		}
 	}
 	h.waitFor("fg", "{{.State.Health.Status}}", "healthy")
