@@ -3,6 +3,8 @@ package compare
 import (
 	"net"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -38,6 +40,9 @@ type Context struct {
 	// dockerd (a test's or a lesson's), so with --network host each side
 	// joins a different "host" network.
 	OtherHostNet bool
+	// DockerVersion is the engine's (docker version's Server.Version):
+	// some rows differ only by what one engine version does.
+	DockerVersion string
 }
 
 // rule explains a difference: it returns the mark and the reason, or
@@ -57,6 +62,8 @@ var rules = []rule{
 	addresses,
 	newerSeccompProfile,
 	newerMaskedPath,
+	olderLoopbackIPv6,
+	newerResolvConfText,
 	inheritedRlimit,
 }
 
@@ -270,6 +277,17 @@ func noDockerBridge(key, dv, mv string, _, _ Side, c Context) (Mark, string, boo
 		if dv == "none" {
 			return Must, why, true
 		}
+	case key == "etc.resolv.conf":
+		// Docker 26 gives a container without a network endpoint the
+		// host's file untransformed (this host's names no nameserver);
+		// mini-docker's bridge gets the public fallback nameservers.
+		d, want := resolvDirectives(dv), "nameserver 8.8.8.8\nnameserver 8.8.4.4"
+		if d != "" {
+			want += "\n" + d
+		}
+		if !strings.Contains(d, "nameserver ") && resolvDirectives(mv) == want {
+			return Must, why + "; Docker's resolv.conf is the host's (no nameserver), mini-docker's bridge has the fallback ones", true
+		}
 	case strings.HasPrefix(key, "net.link."), strings.HasPrefix(key, "net.mac."), strings.HasPrefix(key, "net.addr."):
 		if dv == Absent && !strings.HasSuffix(key, ".lo") {
 			return Must, why, true
@@ -404,4 +422,59 @@ func newerMaskedPath(key, dv, mv string, _, _ Side, _ Context) (Mark, string, bo
 		}
 	}
 	return "", "", false
+}
+
+// dockerMajor is the engine's major version (26 of "26.1.5+dfsg1"), 0
+// when unknown.
+func dockerMajor(c Context) int {
+	v, _, _ := strings.Cut(c.DockerVersion, ".")
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+// olderLoopbackIPv6: mini-docker leaves IPv6 on in a container's network
+// namespace, as Docker 26 does (moby#47062: lo holds ::1/128 where the
+// kernel has IPv6); an older engine (20.10) turned it off in a --network
+// none container, leaving lo 127.0.0.1/8 only.
+func olderLoopbackIPv6(key, dv, mv string, _, _ Side, c Context) (Mark, string, bool) {
+	if key == "net.addr.lo" && dockerMajor(c) > 0 && dockerMajor(c) < 26 && dv == "127.0.0.1/8" && mv == "127.0.0.1/8 ::1/128" {
+		return Must, "lo keeps ::1 as in Docker 26; this engine turns IPv6 off with --network none", true
+	}
+	return "", "", false
+}
+
+// newerResolvConfText: Docker 26 writes /etc/resolv.conf with comments of
+// its own (a header saying it generated the file, the host file it is
+// based on, whether it used the default nameservers) and with the
+// nameservers first; mini-docker writes it as Docker 20.10 did. The
+// nameserver, search and options lines must still be the same.
+func newerResolvConfText(key, dv, mv string, _, _ Side, c Context) (Mark, string, bool) {
+	if key == "etc.resolv.conf" && dockerMajor(c) >= 26 && resolvDirectives(dv) == resolvDirectives(mv) {
+		return Must, "Docker 26's own comments and order of lines; the same nameserver, search and options lines", true
+	}
+	return "", "", false
+}
+
+// resolvDirectives is a probed resolv.conf (lines joined by " ; ") without
+// comments and blank lines: nameserver lines, then search (or domain),
+// options and any other, each kind in the file's order.
+func resolvDirectives(v string) string {
+	var kinds [4][]string
+	for _, l := range strings.Split(v, " ; ") {
+		f := strings.Fields(l)
+		if len(f) == 0 || f[0][0] == '#' || f[0][0] == ';' {
+			continue
+		}
+		kind := 3
+		switch f[0] {
+		case "nameserver":
+			kind = 0
+		case "search", "domain":
+			kind = 1
+		case "options":
+			kind = 2
+		}
+		kinds[kind] = append(kinds[kind], strings.Join(f, " "))
+	}
+	return strings.Join(slices.Concat(kinds[:]...), "\n")
 }

@@ -130,9 +130,10 @@ func Run(o Options) (*Report, error) {
 	}
 
 	r.Rows = Classify(r.Docker, r.Mini, Context{
-		DockerBridge: r.DockerBridge,
-		RunFlags:     o.RunFlags,
-		OtherHostNet: nsOf(dockerNS, "net") != nsOf(ourNS, "net"),
+		DockerBridge:  r.DockerBridge,
+		RunFlags:      o.RunFlags,
+		OtherHostNet:  nsOf(dockerNS, "net") != nsOf(ourNS, "net"),
+		DockerVersion: version,
 	})
 	for _, row := range r.Rows {
 		switch row.Mark {

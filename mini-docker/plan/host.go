@@ -115,7 +115,8 @@ func (v VethCreate) Flags() []string {
 // Netconf is what Docker sets in every container's network namespace:
 // any user may bind ports below 1024 and send pings (the namespace is the
 // container's own, so this opens nothing on the host); with --network
-// none, IPv6 off (lo then gets 127.0.0.1/8 only) and lo up.
+// none, lo up (the lo up step). IPv6 stays on, as Docker 26 leaves it: lo
+// gets ::1/128 beside 127.0.0.1/8 (Docker 20.10 turned IPv6 off there).
 type Netconf struct {
 	Netns string
 	None  bool
@@ -123,11 +124,7 @@ type Netconf struct {
 
 // Flags renders the step as ip netns exec ... sysctl.
 func (n Netconf) Flags() []string {
-	f := []string{"netns", "exec", n.Netns, "sysctl", "-qw", "net.ipv4.ip_unprivileged_port_start=0", "net.ipv4.ping_group_range=0 2147483647"}
-	if n.None {
-		f = append(f, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1", "net.ipv6.conf.lo.disable_ipv6=1")
-	}
-	return f
+	return []string{"netns", "exec", n.Netns, "sysctl", "-qw", "net.ipv4.ip_unprivileged_port_start=0", "net.ipv4.ping_group_range=0 2147483647"}
 }
 
 // LoUp is ip link set lo up, which the netconf step already does in

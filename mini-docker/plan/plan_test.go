@@ -129,7 +129,7 @@ func TestHostSteps(t *testing.T) {
 	if got := stages(h); got != "overlay,cgroup,netns,netconf,lo up" {
 		t.Errorf("--network none: %s", got)
 	}
-	if got := strings.Join(steps[3].Args.Flags(), " "); !strings.Contains(got, "net.ipv6.conf.lo.disable_ipv6=1") {
-		t.Errorf("netconf, none: %s", got)
+	if got := strings.Join(steps[3].Args.Flags(), " "); strings.Contains(got, "disable_ipv6") {
+		t.Errorf("netconf, none: %s: IPv6 stays on, as Docker 26 leaves it", got)
 	}
 }

@@ -1,17 +1,17 @@
 package network
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 )
 
 // ConfigureContainerNetns sets, inside the network namespace at path,
 // the two sysctls Docker sets for every container. With none (--network
-// none: no veth brought lo up) it also turns IPv6 off in the namespace,
-// as Docker does for a network without IPv6, then brings lo up: lo then
-// holds 127.0.0.1/8 only, not ::1.
+// none: no veth brought lo up) it also brings lo up. IPv6 stays as the
+// kernel gives it to a new namespace, so lo holds 127.0.0.1/8 and ::1/128
+// where the kernel has IPv6, as Docker 26 and later leave it (moby#47062:
+// a container turns it off with --sysctl net.ipv6.conf.all.disable_ipv6=1);
+// Docker 20.10 turned IPv6 off in a --network none container.
 func ConfigureContainerNetns(path string, none bool) error {
 	return DoAt(path, func() error {
 		// /proc/sys/net shows the namespace of the thread that opens the
@@ -26,15 +26,6 @@ func ConfigureContainerNetns(path string, none bool) error {
 		}
 		if !none {
 			return nil
-		}
-		// Before lo goes up, so the kernel never gives it ::1. "all" and
-		// "default" too, as Docker sets them (no IPv6 in this namespace).
-		for _, dev := range []string{"all", "default", "lo"} {
-			p := "/proc/sys/net/ipv6/conf/" + dev + "/disable_ipv6"
-			err := os.WriteFile(p, []byte("1"), 0o644)
-			if err != nil && !errors.Is(err, fs.ErrNotExist) { // a kernel without IPv6 has no such file
-				return fmt.Errorf("turn IPv6 off (%s) in %s: %w", p, path, err)
-			}
 		}
 		h, err := NS{}.handle() // made on this thread: inside
 		if err != nil {
