@@ -328,17 +328,22 @@ func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, err
 	cur.State.Status, cur.State.Running, cur.State.Paused, cur.State.Pid = container.Exited, false, false, 0
 	cur.State.ExitCode, cur.State.OOMKilled, cur.State.FinishedAt = code, oom, time.Now().UTC()
 	restart.Mark(cur) // --restart: "restarting" at once, in the same save
-	if err := e.Store.Save(cur); err != nil {
-		return code, err
-	}
-	e.event("die", cur, map[string]string{"exitCode": strconv.Itoa(code)})
+	// Released before the end is recorded, as Docker cleans up before it
+	// marks a container stopped: whoever waits for the exit (stop, wait)
+	// finds the address given back and the neighbours' hosts rewritten.
 	t := time.Now()
-	if !cur.HostConfig.AutoRemove {
-		cur, err = e.release(cur)
-	} else if err = e.releaseObjects(cur); err != nil {
-		e.Store.Save(cur) // what is left, for rm to release
+	if !cur.Runtime.Released {
+		err = e.releaseObjects(cur)
 	}
 	e.stage("release", t)
+	// An auto-removed container's folder goes next: its state is written
+	// only when something is left for rm to release.
+	if !cur.HostConfig.AutoRemove || err != nil {
+		if serr := e.Store.Save(cur); serr != nil {
+			return code, errors.Join(err, serr)
+		}
+	}
+	e.event("die", cur, map[string]string{"exitCode": strconv.Itoa(code)})
 	if cur.HostConfig.AutoRemove && err == nil {
 		e.Explain.Argv("rm", "-rf", e.Store.Dir(cur.ID))
 		if err = e.Store.Remove(cur.ID); err == nil {
