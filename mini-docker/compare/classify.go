@@ -43,6 +43,9 @@ type Context struct {
 	// DockerVersion is the engine's (docker version's Server.Version):
 	// some rows differ only by what one engine version does.
 	DockerVersion string
+	// NoDockerSwap: the engine reports no swap limit support (docker
+	// info's SwapLimit false), so it sets no swap limit.
+	NoDockerSwap bool
 }
 
 // rule explains a difference: it returns the mark and the reason, or
@@ -65,6 +68,7 @@ var rules = []rule{
 	olderLoopbackIPv6,
 	newerResolvConfText,
 	inheritedRlimit,
+	noDockerSwapLimit,
 }
 
 // Classify lines up the keys of both sides (Docker's order, with keys
@@ -477,4 +481,15 @@ func resolvDirectives(v string) string {
 		kinds[kind] = append(kinds[kind], strings.Join(f, " "))
 	}
 	return strings.Join(slices.Concat(kinds[:]...), "\n")
+}
+
+// noDockerSwapLimit: an engine without swap limit support (a dockerd in
+// the root cgroup of a pure v2 host finds no memory.swap.max to probe)
+// leaves swap unlimited, where mini-docker sets memory.swap.max as
+// Docker does on a host that has it.
+func noDockerSwapLimit(key, dv, _ string, _, _ Side, c Context) (Mark, string, bool) {
+	if key == "cgroup.memory.swap.max" && c.NoDockerSwap && dv == "max" {
+		return Must, "this engine reports no swap limit support (docker info: SwapLimit false), so it sets no swap limit", true
+	}
+	return "", "", false
 }

@@ -89,6 +89,9 @@ func TestClassify(t *testing.T) {
 		{"etc.resolv.conf", docker26NoBridge, " ; nameserver 8.8.8.8 ; nameserver 8.8.4.4", v26, Must},
 		{"etc.resolv.conf", docker26NoBridge, " ; nameserver 8.8.8.8 ; nameserver 8.8.4.4", Context{DockerVersion: "26.1.5", DockerBridge: true}, Differs},
 		{"etc.resolv.conf", docker26NoBridge, " ; nameserver 10.0.0.2", v26, Differs},
+		{"cgroup.memory.swap.max", "max", "67108864", Context{NoDockerSwap: true}, Must},
+		{"cgroup.memory.swap.max", "max", "67108864", Context{}, Differs},
+		{"cgroup.memory.swap.max", "0", "67108864", Context{NoDockerSwap: true}, Differs},
 	}
 	for _, tc := range tests {
 		d := side("seccomp: 2\n" + tc.key + ": " + tc.docker + "\n")

@@ -95,6 +95,8 @@ func Run(o Options) (*Report, error) {
 	// With dockerd --bridge=none there is no "bridge" network: a
 	// container without --network gets only a loopback link.
 	r.DockerBridge = exec.Command(o.Docker, "network", "inspect", "bridge").Run() == nil
+	swap, _ := exec.Command(o.Docker, "info", "--format", "{{.SwapLimit}}").Output()
+	noSwap := strings.TrimSpace(string(swap)) == "false"
 
 	dir, cleanup, err := stageProbe(o.Probe, o.Explain)
 	if err != nil {
@@ -134,6 +136,7 @@ func Run(o Options) (*Report, error) {
 		RunFlags:      o.RunFlags,
 		OtherHostNet:  nsOf(dockerNS, "net") != nsOf(ourNS, "net"),
 		DockerVersion: version,
+		NoDockerSwap:  noSwap,
 	})
 	for _, row := range r.Rows {
 		switch row.Mark {
