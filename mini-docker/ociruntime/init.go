@@ -20,6 +20,7 @@ import (
 	"mini-docker/mini-docker/inside"
 	"mini-docker/mini-docker/ociruntime/convert"
 	"mini-docker/seccompctl/seccomp"
+	"mini-docker/vethctl/network"
 )
 
 // initArg is the hidden command of the container's process: runc's
@@ -113,7 +114,7 @@ func prepare(cfg *initConfig) error {
 		}
 	}
 	if hasNewNS(s, specs.NetworkNamespace) {
-		if err := loopbackUp(); err != nil {
+		if err := network.LoopbackUp(); err != nil {
 			return err
 		}
 	}
@@ -139,28 +140,6 @@ func prepare(cfg *initConfig) error {
 	s.Process.Env = withHome(s.Process.Env, int(s.Process.User.UID))
 	if _, err := cli.LookPath(s.Process.Args[0], s.Process.Env); err != nil {
 		return err
-	}
-	return nil
-}
-
-// loopbackUp is `ip link set lo up` in the new network namespace, as
-// runc does: its lo starts down, and 127.0.0.1 with it.
-func loopbackUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("ip link set lo up: %w", err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("ip link set lo up: %w", err)
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("ip link set lo up: %w", err)
 	}
 	return nil
 }

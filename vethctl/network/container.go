@@ -3,6 +3,8 @@ package network
 import (
 	"fmt"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 // ConfigureContainerNetns sets, inside the network namespace at path,
@@ -27,18 +29,36 @@ func ConfigureContainerNetns(path string, none bool) error {
 		if !none {
 			return nil
 		}
-		h, err := NS{}.handle() // made on this thread: inside
-		if err != nil {
-			return err
-		}
-		defer h.Close()
-		lo, err := h.LinkByName("lo")
-		if err != nil {
-			return fmt.Errorf("find lo in %s: %w", path, err)
-		}
-		if err := h.LinkSetUp(lo); err != nil {
-			return fmt.Errorf("set lo up in %s: %w", path, err)
+		if err := LoopbackUp(); err != nil {
+			return fmt.Errorf("in %s: %w", path, err)
 		}
 		return nil
 	})
+}
+
+// LoopbackUp is `ip link set lo up` in the calling thread's network
+// namespace: a new namespace's lo starts down, and 127.0.0.1 with it.
+// It sets the same IFF_UP flag ip sets over netlink, through the older
+// interface ifconfig uses (SIOCSIFFLAGS on any socket of the
+// namespace, netdevice(7)): one socket and two ioctls, where a netlink
+// handle and the lookup of lo cost a fresh process about a millisecond
+// more (the netlink package's first use).
+func LoopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("ip link set lo up: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("ip link set lo up: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("ip link set lo up: %w", err)
+	}
+	return nil
 }
