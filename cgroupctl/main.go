@@ -30,45 +30,14 @@ import (
 
 const tool = "cgroupctl"
 
-func main() { cli.Main(tool, run) }
+func main() { cli.Main(tool, commands.Run) }
 
-// command is one of cgroupctl's sub-commands: its help, its function,
-// and which flags it takes besides the shared ones.
-type command struct {
-	name, usage, summary string
-	examples             []string
-	run                  func(c *cmd) error
-	limits, exec         bool
-}
-
-var commands = []command{
-	{"info", "info", "Show the host's cgroup mode (v2, v1 or hybrid), where each controller is mounted, what can be enabled, and this process's cgroups.",
-		[]string{"cgroupctl info"}, runInfo, false, false},
-	{"create", "create NAME [limits]", "Make a group under the parent (default mini-docker) with the given limits.",
-		[]string{"cgroupctl create t1 --memory 32m --cpus 0.5 --pids-limit 100", "cgroupctl --explain create t1 --memory 32m", "cgroupctl create --parent testdir/cgrouptest container --pids-limit 100"}, runCreate, true, false},
-	{"set", "set NAME [limits]", "Change the limits of an existing group.",
-		[]string{"cgroupctl set t1 --cpus 1.5 --memory 64m"}, runSet, true, false},
-	{"add", "add NAME PID...", "Move processes (with all their threads) into a group.",
-		[]string{"cgroupctl add t1 4242"}, runAdd, false, false},
-	{"exec", "exec [--name NAME] [limits] -- CMD [ARG...]", "Join a group (making it when limits are given and it does not exist), then exec CMD: the command and all its children live in the group. Works from inside a new PID namespace (it writes 0, \"myself\", to cgroup.procs).",
-		[]string{"cgroupctl exec --name t1 --memory 32m -- hog mem 64m", "cgroupctl exec --name t1 -- sh -c 'cat /proc/self/cgroup'"}, runExec, true, true},
-	{"stats", "stats NAME [--json]", "Show memory (current, peak, limit, OOM kills), CPU (usage, throttling), pids and freezer state of a group.",
-		[]string{"cgroupctl stats t1", "cgroupctl stats --json t1"}, runStats, false, false},
-	{"freeze", "freeze NAME", "Stop every process of a group where it stands (cgroup.freeze on v2, freezer.state on v1).",
-		[]string{"cgroupctl freeze t1"}, runFreeze, false, false},
-	{"thaw", "thaw NAME", "Let the processes of a frozen group run again.",
-		[]string{"cgroupctl thaw t1"}, runThaw, false, false},
-	{"list", "list", "List the groups under the parent, with their process count and directories.",
-		[]string{"cgroupctl list", "cgroupctl list --parent mini-docker", "cgroupctl list --parent testdir/cgrouptest"}, runList, false, false},
-	{"delete", "delete NAME [--kill]", "Remove a group from every hierarchy (and each level of the parent left empty). A group with live processes is refused unless --kill is given (cgroup.kill on v2).",
-		[]string{"cgroupctl delete t1", "cgroupctl delete --kill t1"}, runDelete, false, false},
-}
-
-func run(args []string) error {
-	d := cli.Dispatcher{
-		Tool:    tool,
-		Summary: "Make control groups and limit what their processes may use, on cgroup v2, v1 and hybrid hosts.",
-		Notes: `Limits (Docker's names and units):
+// commands is cgroupctl's top level: its sub-commands, each with the flags
+// parse gives it, and its help.
+var commands = cli.Dispatcher{
+	Tool:    tool,
+	Summary: "Make control groups and limit what their processes may use, on cgroup v2, v1 and hybrid hosts.",
+	Notes: `Limits (Docker's names and units):
   --memory 100m  --memory-swap 200m|-1  --cpus 0.5  --cpu-shares 512
   --pids-limit 100  --cpuset-cpus 0-1  --devices docker|all
 Every command takes --parent NAME[/NAME...] (default mini-docker), --mode auto|v1|v2,
@@ -78,46 +47,59 @@ On a hybrid host the v2 code path (--mode v2) runs for real for groups,
 joining, freezing and cgroup.kill; the v2 limit files (memory.max, cpu.max,
 pids.max, subtree_control) are tested only against a cgroupfs-shaped
 directory: see cgroupctl/README.md.`,
-		Examples: []string{
-			"cgroupctl info",
-			"cgroupctl exec --name t1 --memory 32m -- hog mem 64m",
-			"cgroupctl stats t1",
-			"cgroupctl delete --kill t1",
-		},
-		// The shared flags may come before the sub-command too, as in
-		// `cgroupctl --explain create t1` or `cgroupctl --mode v2 list`.
-		ValueFlags: []string{"mode", "v2-root", "parent"},
-	}
-	for _, c := range commands {
-		d.Commands = append(d.Commands, cli.Subcommand{Name: c.name, Usage: c.usage, Summary: c.summary,
-			Run: c.parseAndRun})
-	}
-	return d.Run(args)
+	Examples: []string{
+		"cgroupctl info",
+		"cgroupctl exec --name t1 --memory 32m -- hog mem 64m",
+		"cgroupctl stats t1",
+		"cgroupctl delete --kill t1",
+	},
+	// The shared flags may come before the sub-command too, as in
+	// `cgroupctl --explain create t1` or `cgroupctl --mode v2 list`.
+	ValueFlags: []string{"mode", "v2-root", "parent"},
+	Commands: cli.Actions(tool, []cli.Action[*cmd]{
+		{Name: "info", Usage: "info", Summary: "Show the host's cgroup mode (v2, v1 or hybrid), where each controller is mounted, what can be enabled, and this process's cgroups.",
+			Examples: []string{"cgroupctl info"}, Run: runInfo},
+		{Name: "create", Usage: "create NAME [limits]", Summary: "Make a group under the parent (default mini-docker) with the given limits.",
+			Examples: []string{"cgroupctl create t1 --memory 32m --cpus 0.5 --pids-limit 100", "cgroupctl --explain create t1 --memory 32m", "cgroupctl create --parent testdir/cgrouptest container --pids-limit 100"}, Run: runCreate},
+		{Name: "set", Usage: "set NAME [limits]", Summary: "Change the limits of an existing group.",
+			Examples: []string{"cgroupctl set t1 --cpus 1.5 --memory 64m"}, Run: runSet},
+		{Name: "add", Usage: "add NAME PID...", Summary: "Move processes (with all their threads) into a group.",
+			Examples: []string{"cgroupctl add t1 4242"}, Run: runAdd},
+		{Name: "exec", Usage: "exec [--name NAME] [limits] -- CMD [ARG...]", Summary: "Join a group (making it when limits are given and it does not exist), then exec CMD: the command and all its children live in the group. Works from inside a new PID namespace (it writes 0, \"myself\", to cgroup.procs).",
+			Examples: []string{"cgroupctl exec --name t1 --memory 32m -- hog mem 64m", "cgroupctl exec --name t1 -- sh -c 'cat /proc/self/cgroup'"}, Run: runExec},
+		{Name: "stats", Usage: "stats NAME [--json]", Summary: "Show memory (current, peak, limit, OOM kills), CPU (usage, throttling), pids and freezer state of a group.",
+			Examples: []string{"cgroupctl stats t1", "cgroupctl stats --json t1"}, Run: runStats},
+		{Name: "freeze", Usage: "freeze NAME", Summary: "Stop every process of a group where it stands (cgroup.freeze on v2, freezer.state on v1).",
+			Examples: []string{"cgroupctl freeze t1"}, Run: runFreeze},
+		{Name: "thaw", Usage: "thaw NAME", Summary: "Let the processes of a frozen group run again.",
+			Examples: []string{"cgroupctl thaw t1"}, Run: runThaw},
+		{Name: "list", Usage: "list", Summary: "List the groups under the parent, with their process count and directories.",
+			Examples: []string{"cgroupctl list", "cgroupctl list --parent mini-docker", "cgroupctl list --parent testdir/cgrouptest"}, Run: runList},
+		{Name: "delete", Usage: "delete NAME [--kill]", Summary: "Remove a group from every hierarchy (and each level of the parent left empty). A group with live processes is refused unless --kill is given (cgroup.kill on v2).",
+			Examples: []string{"cgroupctl delete t1", "cgroupctl delete --kill t1"}, Run: runDelete},
+	}, parse),
 }
 
-// parseAndRun reads c's flags from args, then runs c.
-func (c command) parseAndRun(args []string) error {
-	x := &cmd{Flags: cli.NewFlags(cli.Command{Tool: tool + " " + c.name, Usage: strings.TrimPrefix(c.usage, c.name+" "), Summary: c.summary, Examples: c.examples})}
-	x.SetInterspersed(!c.exec) // exec's own flags end at CMD
+// parse defines the flags command name takes on f, the shared ones and
+// its own, and reads them from args.
+func parse(name string, f *cli.Flags, args []string) (*cmd, error) {
+	x := &cmd{Flags: f}
+	x.SetInterspersed(name != "exec") // exec's own flags end at CMD
 	x.StringVar(&x.parent, "parent", "mini-docker", "parent group the group lives under, one level or several (a/b/c); \"\" for the root")
 	x.StringVar(&x.mode, "mode", "auto", "which tree to use: auto (v2 on a v2 host, v1 on v1 and hybrid hosts, like runc), v1, or v2")
 	x.StringVar(&x.v2root, "v2-root", "", "use the cgroup2 tree mounted at this directory (implies --mode v2)")
-	if c.limits {
+	switch name {
+	case "create", "set":
 		x.addLimitFlags()
-	}
-	if c.name == "stats" || c.name == "info" {
+	case "exec":
+		x.addLimitFlags()
+		x.StringVar(&x.name, "name", "", "group to join (default: exec-PID)")
+	case "stats", "info":
 		x.BoolVar(&x.json, "json", false, "print JSON")
-	}
-	if c.name == "delete" {
+	case "delete":
 		x.BoolVar(&x.kill, "kill", false, "kill the processes still in the group first")
 	}
-	if c.name == "exec" {
-		x.StringVar(&x.name, "name", "", "group to join (default: exec-PID)")
-	}
-	if err := x.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	return c.run(x)
+	return x, x.Parse(args)
 }
 
 type cmd struct {

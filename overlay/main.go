@@ -27,6 +27,8 @@ const tool = "overlay"
 
 func main() { cli.Main(tool, run) }
 
+func run(args []string) error { return withHint(commands.Run(args)) }
+
 type cmd struct {
 	*cli.Flags
 	lower    []string
@@ -39,54 +41,42 @@ type cmd struct {
 	root     string
 }
 
-// command is one of overlay's sub-commands: its help and its function.
-type command struct {
-	name, usage, summary string
-	examples             []string
-	run                  func(c *cmd) error
-}
-
-var commands = []command{
-	{"mount", "mount [--readonly] --lower DIR[:DIR...] [--upper DIR --work DIR] MERGED",
-		"Mount an overlay on MERGED. --lower lists the read-only layers TOP-FIRST, as the kernel's lowerdir does: the first one hides the others (an image's layers, which are stored base-first, go in reverse). Writes land in --upper; --work is the kernel's scratch folder, empty, on the same mount as --upper. --readonly mounts the lower layers alone (at least two). Up to 500 layers: the new mount API (fsconfig, one call per layer) where the kernel has it, else mount(2) with short links in --links when the option string would pass one page.",
-		[]string{"overlay mount --lower image/l2:image/l1 --upper c1/upper --work c1/work c1/merged",
-			"overlay mount --readonly --lower l2:l1 merged",
-			"overlay --explain mount --method mount --lower l2:l1 --upper u --work w merged"}, runMount},
-	{"umount", "umount MERGED", "Unmount the overlay on MERGED. A mount still used by a process (its working directory or an open file) is refused, and the error says so.",
-		[]string{"overlay umount c1/merged"}, runUmount},
-	{"diff", "diff [--lower DIR[:DIR...]] UPPER|MERGED", "Show what a container changed, as docker diff does: A added, C changed, D deleted, sorted by path. Given a mounted MERGED dir, or an UPPER dir in use by a mounted overlay, the lower layers are found in the mount table; otherwise give them with --lower (top-first).",
-		[]string{"overlay diff c1/merged", "overlay diff --lower image/l2:image/l1 c1/upper"}, runDiff},
-	{"markers", "markers UPPER", "List the whiteouts (character devices 0/0) and opaque directories (xattr trusted.overlay.opaque=y) of an upper layer, with the name each takes in an OCI image layer (.wh.NAME, .wh..wh..opq).",
-		[]string{"overlay markers c1/upper"}, runMarkers},
-	{"inspect", "inspect MERGED", "Show the layers of the overlay mounted on MERGED, read back from /proc/self/mountinfo, as docker inspect's GraphDriver block shows them.",
-		[]string{"overlay inspect c1/merged", "overlay inspect c1/merged | jq -r .GraphDriver.Data.UpperDir"}, runInspect},
-}
-
-func run(args []string) error {
-	d := cli.Dispatcher{
-		Tool:    tool,
-		Summary: "Build a container's layered, copy-on-write root filesystem with the kernel's overlay filesystem.",
-		Notes: `Lower layers are listed TOP-FIRST (the kernel's lowerdir order): in
+// commands is overlay's top level: its sub-commands, each with the flags
+// parse gives it, and its help.
+var commands = cli.Dispatcher{
+	Tool:    tool,
+	Summary: "Build a container's layered, copy-on-write root filesystem with the kernel's overlay filesystem.",
+	Notes: `Lower layers are listed TOP-FIRST (the kernel's lowerdir order): in
 --lower l2:l1, l2 hides what l1 holds at the same path.
 Every command takes --explain (print each kernel step as a shell command).`,
-		Examples: []string{
-			"overlay mount --lower l2:l1 --upper u --work w merged",
-			"overlay diff merged",
-			"overlay inspect merged",
-			"overlay umount merged",
-		},
-	}
-	for _, c := range commands {
-		d.Commands = append(d.Commands, cli.Subcommand{Name: c.name, Usage: c.usage, Summary: c.summary, Run: c.parseAndRun})
-	}
-	return d.Run(args)
+	Examples: []string{
+		"overlay mount --lower l2:l1 --upper u --work w merged",
+		"overlay diff merged",
+		"overlay inspect merged",
+		"overlay umount merged",
+	},
+	Commands: cli.Actions(tool, []cli.Action[*cmd]{
+		{Name: "mount", Usage: "mount [--readonly] --lower DIR[:DIR...] [--upper DIR --work DIR] MERGED", Summary: "Mount an overlay on MERGED. --lower lists the read-only layers TOP-FIRST, as the kernel's lowerdir does: the first one hides the others (an image's layers, which are stored base-first, go in reverse). Writes land in --upper; --work is the kernel's scratch folder, empty, on the same mount as --upper. --readonly mounts the lower layers alone (at least two). Up to 500 layers: the new mount API (fsconfig, one call per layer) where the kernel has it, else mount(2) with short links in --links when the option string would pass one page.",
+			Examples: []string{"overlay mount --lower image/l2:image/l1 --upper c1/upper --work c1/work c1/merged",
+				"overlay mount --readonly --lower l2:l1 merged",
+				"overlay --explain mount --method mount --lower l2:l1 --upper u --work w merged"}, Run: runMount},
+		{Name: "umount", Usage: "umount MERGED", Summary: "Unmount the overlay on MERGED. A mount still used by a process (its working directory or an open file) is refused, and the error says so.",
+			Examples: []string{"overlay umount c1/merged"}, Run: runUmount},
+		{Name: "diff", Usage: "diff [--lower DIR[:DIR...]] UPPER|MERGED", Summary: "Show what a container changed, as docker diff does: A added, C changed, D deleted, sorted by path. Given a mounted MERGED dir, or an UPPER dir in use by a mounted overlay, the lower layers are found in the mount table; otherwise give them with --lower (top-first).",
+			Examples: []string{"overlay diff c1/merged", "overlay diff --lower image/l2:image/l1 c1/upper"}, Run: runDiff},
+		{Name: "markers", Usage: "markers UPPER", Summary: "List the whiteouts (character devices 0/0) and opaque directories (xattr trusted.overlay.opaque=y) of an upper layer, with the name each takes in an OCI image layer (.wh.NAME, .wh..wh..opq).",
+			Examples: []string{"overlay markers c1/upper"}, Run: runMarkers},
+		{Name: "inspect", Usage: "inspect MERGED", Summary: "Show the layers of the overlay mounted on MERGED, read back from /proc/self/mountinfo, as docker inspect's GraphDriver block shows them.",
+			Examples: []string{"overlay inspect c1/merged", "overlay inspect c1/merged | jq -r .GraphDriver.Data.UpperDir"}, Run: runInspect},
+	}, parse),
 }
 
-// parseAndRun reads c's flags from args, then runs c.
-func (c command) parseAndRun(args []string) error {
-	x := &cmd{Flags: cli.NewFlags(cli.Command{Tool: tool + " " + c.name, Usage: strings.TrimPrefix(c.usage, c.name+" "), Summary: c.summary, Examples: c.examples})}
+// parse defines the flags command name takes on f and reads them from
+// args.
+func parse(name string, f *cli.Flags, args []string) (*cmd, error) {
+	x := &cmd{Flags: f}
 	x.SetInterspersed(true)
-	switch c.name {
+	switch name {
 	case "mount":
 		x.StringArrayVar(&x.lower, "lower", nil, "read-only layers, TOP-FIRST, separated by ':' (the flag may repeat; later ones go below)")
 		x.StringVar(&x.upper, "upper", "", "writable layer: the container's changes land here")
@@ -104,10 +94,7 @@ func (c command) parseAndRun(args []string) error {
 		x.StringVar(&x.links, "links", "", "folder of short layer links to resolve (default ROOT/overlay/l)")
 		x.StateRootVar(&x.root)
 	}
-	if err := x.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	return withHint(c.run(x))
+	return x, x.Parse(args)
 }
 
 func (c *cmd) linkDir() string {

@@ -126,3 +126,33 @@ func FirstSentence(s string) string {
 	}
 	return s
 }
+
+// Action is one sub-command of a tool whose sub-commands all read their
+// flags into one options type T, as cgroupctl's and overlay's do: its
+// line in the tool's help, its own help, and what it runs.
+type Action[T any] struct {
+	Name     string
+	Usage    string // "create NAME [limits]": its line in the tool's help, and (without the name) in its own
+	Summary  string
+	Examples []string
+	Run      func(T) error
+}
+
+// Actions turns actions into a Dispatcher's sub-commands. Each one makes
+// its flag set ("TOOL NAME", with the action's usage, summary and
+// examples), lets parse define the flags that action takes and parse
+// args into a T, then runs the action with it.
+func Actions[T any](tool string, actions []Action[T], parse func(name string, f *Flags, args []string) (T, error)) []Subcommand {
+	var cmds []Subcommand
+	for _, a := range actions {
+		cmds = append(cmds, Subcommand{Name: a.Name, Usage: a.Usage, Summary: a.Summary, Run: func(args []string) error {
+			f := NewFlags(Command{Tool: tool + " " + a.Name, Usage: strings.TrimPrefix(a.Usage, a.Name+" "), Summary: a.Summary, Examples: a.Examples})
+			opts, err := parse(a.Name, f, args)
+			if err != nil {
+				return Done(err)
+			}
+			return a.Run(opts)
+		}})
+	}
+	return cmds
+}

@@ -105,3 +105,30 @@ func TestDispatcherDefault(t *testing.T) {
 		t.Errorf("no arguments: Default called %v, %v", called, err)
 	}
 }
+
+// Actions gives each action a flag set named for it, with its own help,
+// the flags parse defines for it, and the options parse read.
+func TestActions(t *testing.T) {
+	var ran string
+	parse := func(name string, f *Flags, args []string) (*Flags, error) {
+		if name == "make" {
+			f.String("size", "", "how big")
+		}
+		return f, f.Parse(args)
+	}
+	run := func(f *Flags) error { ran = f.Name() + " " + strings.Join(f.Args(), ","); return nil }
+	d := &Dispatcher{Tool: "tool", Commands: Actions("tool", []Action[*Flags]{
+		{Name: "make", Usage: "make NAME [--size N]", Summary: "Make a thing.", Examples: []string{"tool make box"}, Run: run},
+		{Name: "list", Usage: "list", Summary: "List things.", Run: run},
+	}, parse)}
+	if err := d.Run([]string{"make", "--size", "2", "box"}); err != nil || ran != "tool make box" {
+		t.Errorf("make ran %q, %v", ran, err)
+	}
+	if err := d.Run([]string{"list", "--size", "2"}); CodeOf(err) != ExitToolFailure || !strings.Contains(err.Error(), "size") {
+		t.Errorf("list --size: got %v, want a usage error (only make takes --size)", err)
+	}
+	ran = ""
+	if err := d.Run([]string{"make", "--help"}); err != nil || ran != "" {
+		t.Errorf("make --help: got %v and ran %q, want help alone", err, ran)
+	}
+}
