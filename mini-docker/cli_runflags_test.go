@@ -11,7 +11,8 @@ import (
 // TestStopSignalAndTimeout: stop sends --stop-signal to the container's
 // process (here a shell that traps it and exits 7), and --stop-timeout
 // is the grace period stop gives before SIGKILL when -t is not given (a
-// shell ignoring the signal ends by SIGKILL: 137). Bad values are
+// shell ignoring the signal ends by SIGKILL: 137), for restart as for
+// stop. Bad values are
 // refused as docker run refuses them (125), with no container made.
 func TestStopSignalAndTimeout(t *testing.T) {
 	h := newHarness(t)
@@ -38,6 +39,14 @@ func TestStopSignalAndTimeout(t *testing.T) {
 	}
 	if !strings.Contains(h.mustHost("logs", "usr1"), "got USR1") {
 		t.Error("the trap did not run")
+	}
+	// restart without -t waits the container's own --stop-timeout too (1 s
+	// for deaf, whose PID 1 ignores SIGTERM), not the default 10 s.
+	h.mustHost("start", "deaf")
+	start := time.Now()
+	h.mustHost("restart", "deaf")
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("restart deaf took %v: the default 10 s grace, not deaf's --stop-timeout 1", d)
 	}
 	for _, c := range []struct{ flag, msg string }{
 		{"--stop-signal=FOO", "Invalid signal: FOO"},

@@ -28,11 +28,17 @@ func cmdStop(c *ctx, args []string) error {
 		return cli.Done(err)
 	}
 	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
-		if t := ct.Config.StopTimeout; t != nil && !f.Changed("time") {
-			return e.Stop(ct, time.Duration(*t)*time.Second) // run --stop-timeout
-		}
-		return e.Stop(ct, time.Duration(*secs)*time.Second)
+		return e.Stop(ct, grace(f, *secs, ct))
 	})
+}
+
+// grace is stop's and restart's wait before SIGKILL: -t when given, else
+// the container's own (run --stop-timeout), as docker stop and restart.
+func grace(f *cli.Flags, secs int, ct *container.Container) time.Duration {
+	if f.Changed("time") {
+		return time.Duration(secs) * time.Second
+	}
+	return ct.StopGrace()
 }
 
 func cmdKill(c *ctx, args []string) error {
@@ -84,7 +90,7 @@ func cmdRestart(c *ctx, args []string) error {
 		return cli.Done(err)
 	}
 	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
-		if err := e.Stop(ct, time.Duration(*secs)*time.Second); err != nil {
+		if err := e.Stop(ct, grace(f, *secs, ct)); err != nil {
 			return err
 		}
 		ct, err := e.Find(ct.ID)

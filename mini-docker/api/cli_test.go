@@ -54,14 +54,23 @@ func TestDockerCLIWalkthrough(t *testing.T) {
 			if out, _ := h.md("ps"); !strings.Contains(out, "demo") {
 				t.Errorf("mini-docker ps does not show the API's container:\n%s", out)
 			}
-			if out, code := h.md("run", "-d", "--name", "fromcli", "--network", "none", ref, "sleep", "300"); code != 0 {
+			if out, code := h.md("run", "-d", "--name", "fromcli", "--network", "none", "--stop-timeout", "1", ref, "sleep", "300"); code != 0 {
 				t.Fatalf("mini-docker run -d: exit %d\n%s", code, out)
 			}
 			if out := h.mustDocker(h.srv, cli, "ps"); !strings.Contains(out, "fromcli") {
 				t.Errorf("docker ps does not show mini-docker run's container:\n%s", out)
 			}
-			if out := h.mustDocker(h.srv, cli, "stop", "-t", "1", "demo", "fromcli"); out != "demo\nfromcli\n" {
+			if out := h.mustDocker(h.srv, cli, "stop", "-t", "1", "demo"); out != "demo\n" {
 				t.Errorf("docker stop printed %q", out)
+			}
+			// Without -t, the container's own --stop-timeout (1 s; sleep
+			// ignores SIGTERM as PID 1), not the default 10 s.
+			start := time.Now()
+			if out := h.mustDocker(h.srv, cli, "stop", "fromcli"); out != "fromcli\n" {
+				t.Errorf("docker stop printed %q", out)
+			}
+			if d := time.Since(start); d > 8*time.Second {
+				t.Errorf("docker stop fromcli took %v: the default 10 s, not its --stop-timeout 1", d)
 			}
 			if code := strings.TrimSpace(h.mustDocker(h.srv, cli, "inspect", "--format", "{{.State.ExitCode}}", "demo")); code != "137" {
 				t.Errorf("demo's exit code after stop = %s, want 137 (sleep ignores SIGTERM as PID 1: killed)", code)

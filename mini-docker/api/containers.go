@@ -361,18 +361,19 @@ func (s *Server) stop(w http.ResponseWriter, r *http.Request, e *engine.Engine, 
 // stopWithin stops ct within the request's ?t= (Engine.Stop: SIGTERM,
 // then SIGKILL once t has passed).
 func stopWithin(r *http.Request, e *engine.Engine, ct *container.Container) error {
-	t, err := timeoutParam(r)
+	t, err := timeoutParam(r, ct.StopGrace())
 	if err != nil {
 		return err
 	}
 	return e.Stop(ct, t)
 }
 
-// timeoutParam reads ?t=SECONDS (default 10).
-func timeoutParam(r *http.Request) (time.Duration, error) {
+// timeoutParam reads ?t=SECONDS (def when there is none: dockerd then
+// takes the container's own stop timeout).
+func timeoutParam(r *http.Request, def time.Duration) (time.Duration, error) {
 	v := r.URL.Query().Get("t")
 	if v == "" {
-		return 10 * time.Second, nil
+		return def, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < -1 {

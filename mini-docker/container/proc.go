@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -54,6 +55,20 @@ func PidsInNamespace(pid int) []int {
 		}
 	}
 	return pids
+}
+
+// StopGrace is how long stop and restart wait for c before SIGKILL when
+// the command names no time (docker stop without -t, the API without
+// ?t=): c's --stop-timeout (negative: for as long as it takes), else
+// dockerd's default of 10 seconds.
+func (c *Container) StopGrace() time.Duration {
+	if t := c.Config.StopTimeout; t != nil {
+		if *t < 0 {
+			return -1
+		}
+		return time.Duration(*t) * time.Second
+	}
+	return 10 * time.Second
 }
 
 // ParseSignal reads a signal as docker kill -s, run --stop-signal and
