@@ -41,7 +41,7 @@ const (
 const maxInsns = 4096
 
 // label names a place in a program being assembled.
-type label int
+type label int32
 
 // next, as a jump target, means the instruction that follows.
 const next label = -1
@@ -53,7 +53,6 @@ type insn struct {
 	jt, jf  label // conditional jumps
 	target  label // ja
 	comment string
-	labels  []label // the labels bound here
 }
 
 // assembler builds a program with symbolic labels, then lays it out,
@@ -61,22 +60,29 @@ type insn struct {
 // instructions into a jump to a nearby "ja" (or a copy of the "ret" it
 // was going to).
 type assembler struct {
-	prog    []*insn
-	nlabels int
+	prog    []insn
+	at      []int   // at[l] is the instruction label l is bound to (-1: none yet)
 	pending []label // bound to the next instruction emitted
 }
 
+// newAssembler returns an assembler with room for about n instructions.
+func newAssembler(n int) *assembler {
+	return &assembler{prog: make([]insn, 0, n), at: make([]int, 0, 2*n)}
+}
+
 func (a *assembler) newLabel() label {
-	a.nlabels++
-	return label(a.nlabels - 1)
+	a.at = append(a.at, -1)
+	return label(len(a.at) - 1)
 }
 
 // bind places l at the next instruction emitted.
 func (a *assembler) bind(l label) { a.pending = append(a.pending, l) }
 
-func (a *assembler) emit(in *insn) {
-	in.labels = append(in.labels, a.pending...)
-	a.pending = nil
+func (a *assembler) emit(in insn) {
+	for _, l := range a.pending {
+		a.at[l] = len(a.prog)
+	}
+	a.pending = a.pending[:0]
 	for _, t := range []*label{&in.jt, &in.jf} {
 		if *t == next {
 			*t = a.newLabel()
@@ -87,14 +93,14 @@ func (a *assembler) emit(in *insn) {
 }
 
 func (a *assembler) load(off uint32, comment string) {
-	a.emit(&insn{code: ldAbsW, k: off, comment: comment})
+	a.emit(insn{code: ldAbsW, k: off, comment: comment})
 }
-func (a *assembler) and(k uint32) { a.emit(&insn{code: andK, k: k}) }
+func (a *assembler) and(k uint32) { a.emit(insn{code: andK, k: k}) }
 func (a *assembler) jump(code uint16, k uint32, jt, jf label, comment string) {
-	a.emit(&insn{code: code, k: k, jt: jt, jf: jf, comment: comment})
+	a.emit(insn{code: code, k: k, jt: jt, jf: jf, comment: comment})
 }
 func (a *assembler) ret(k uint32, comment string) {
-	a.emit(&insn{code: retK, k: k, comment: comment})
+	a.emit(insn{code: retK, k: k, comment: comment})
 }
 
 // Program is an assembled filter and the comments that explain it.
@@ -112,35 +118,10 @@ func (a *assembler) link() (*Program, error) {
 		return nil, fmt.Errorf("internal error: label bound past the end of the program")
 	}
 	for {
-		pos := a.positions()
-		var out []*insn
-		added := false
-		for i, in := range a.prog {
-			out = append(out, in)
-			if in.code&0x07 != unix.BPF_JMP || in.code == ja {
-				continue
-			}
-			for _, t := range []*label{&in.jt, &in.jf} {
-				p, ok := pos[*t]
-				if !ok {
-					return nil, fmt.Errorf("internal error: unbound label %d", *t)
-				}
-				if p-(i+1) <= 255 {
-					continue
-				}
-				far := a.prog[p]
-				near := a.newLabel()
-				tramp := &insn{code: ja, target: *t, comment: "long jump", labels: []label{near}}
-				if far.code == retK {
-					// Returning is cheaper than jumping to a return.
-					tramp = &insn{code: retK, k: far.k, comment: far.comment, labels: []label{near}}
-				}
-				*t = near
-				out = append(out, tramp)
-				added = true
-			}
+		added, err := a.addTrampolines()
+		if err != nil {
+			return nil, err
 		}
-		a.prog = out
 		if !added {
 			break
 		}
@@ -148,32 +129,86 @@ func (a *assembler) link() (*Program, error) {
 	if len(a.prog) > maxInsns {
 		return nil, fmt.Errorf("the filter needs %d BPF instructions, more than the kernel's limit of %d (BPF_MAXINSNS): split the profile or use fewer argument rules", len(a.prog), maxInsns)
 	}
-	pos := a.positions()
-	out := &Program{}
+	out := &Program{Insns: make([]unix.SockFilter, len(a.prog)), Comments: make([]string, len(a.prog))}
 	for i, in := range a.prog {
 		f := unix.SockFilter{Code: in.code, K: in.k}
 		switch {
 		case in.code == ja:
-			f.K = uint32(pos[in.target] - (i + 1))
+			f.K = uint32(a.at[in.target] - (i + 1))
 		case in.code&0x07 == unix.BPF_JMP:
-			f.Jt = uint8(pos[in.jt] - (i + 1))
-			f.Jf = uint8(pos[in.jf] - (i + 1))
+			f.Jt = uint8(a.at[in.jt] - (i + 1))
+			f.Jf = uint8(a.at[in.jf] - (i + 1))
 		}
-		out.Insns = append(out.Insns, f)
-		out.Comments = append(out.Comments, in.comment)
+		out.Insns[i] = f
+		out.Comments[i] = in.comment
 	}
 	return out, nil
 }
 
-// positions maps each label to the index of the instruction it is bound to.
-func (a *assembler) positions() map[label]int {
-	pos := make(map[label]int, a.nlabels)
+// addTrampolines is one pass of link: it puts a trampoline right after
+// each conditional jump whose target is more than 255 instructions
+// away, and says whether it added any.
+func (a *assembler) addTrampolines() (bool, error) {
+	if far, err := a.farJump(); err != nil || !far {
+		return false, err
+	}
+	labels := len(a.at) // the labels bound before this pass, to a.prog's indexes
+	moved := make([]int, len(a.prog))
+	out := make([]insn, 0, len(a.prog)+len(a.prog)/8)
 	for i, in := range a.prog {
-		for _, l := range in.labels {
-			pos[l] = i
+		moved[i] = len(out)
+		out = append(out, in)
+		if in.code&0x07 != unix.BPF_JMP || in.code == ja {
+			continue
+		}
+		self := len(out) - 1
+		for _, t := range []*label{&in.jt, &in.jf} {
+			p := a.at[*t]
+			if p < 0 {
+				return false, fmt.Errorf("internal error: unbound label %d", *t)
+			}
+			if p-(i+1) <= 255 {
+				continue
+			}
+			far := a.prog[p]
+			tramp := insn{code: ja, target: *t, comment: "long jump"}
+			if far.code == retK {
+				// Returning is cheaper than jumping to a return.
+				tramp = insn{code: retK, k: far.k, comment: far.comment}
+			}
+			*t = a.newLabel()
+			a.at[*t] = len(out)
+			out = append(out, tramp)
+		}
+		out[self] = in
+	}
+	for l := range labels {
+		if a.at[l] >= 0 {
+			a.at[l] = moved[a.at[l]]
 		}
 	}
-	return pos
+	a.prog = out
+	return true, nil
+}
+
+// farJump says whether some conditional jump reaches further than 255
+// instructions.
+func (a *assembler) farJump() (bool, error) {
+	for i, in := range a.prog {
+		if in.code&0x07 != unix.BPF_JMP || in.code == ja {
+			continue
+		}
+		for _, t := range [2]label{in.jt, in.jf} {
+			p := a.at[t]
+			if p < 0 {
+				return false, fmt.Errorf("internal error: unbound label %d", t)
+			}
+			if p-(i+1) > 255 {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // Data is the struct seccomp_data the kernel hands a filter.

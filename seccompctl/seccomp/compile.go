@@ -1,8 +1,9 @@
 package seccomp
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,7 +27,8 @@ import (
 //     only handles 32-bit words; the first rule whose conditions all hold
 //     decides. When none does, the default action.
 func Compile(r *Resolved) (*Program, error) {
-	a := &assembler{}
+	groups := groupRules(r.Rules)
+	a := newAssembler(sizeHint(groups))
 	a.load(offArch, "A = seccomp_data.arch")
 	archOK := a.newLabel()
 	a.jump(jeqK, r.Arch.Audit, archOK, next, r.Arch.AuditName)
@@ -43,7 +45,6 @@ func Compile(r *Resolved) (*Program, error) {
 		a.bind(nrOK)
 	}
 
-	groups := groupRules(r.Rules)
 	deflt := "default: " + RetString(r.DefaultRet)
 	if len(groups) <= linearMax {
 		dispatchLinear(a, groups)
@@ -70,20 +71,33 @@ type group struct {
 	body  label
 }
 
+// groupRules sorts the rules by number, keeping profile order within
+// each system call, and cuts them into groups.
 func groupRules(rules []Rule) []*group {
-	byNr := map[uint32]*group{}
+	sorted := slices.Clone(rules)
+	slices.SortStableFunc(sorted, func(a, b Rule) int { return cmp.Compare(a.Nr, b.Nr) })
 	var gs []*group
-	for _, r := range rules {
-		g := byNr[r.Nr]
-		if g == nil {
-			g = &group{nr: r.Nr, name: r.Name}
-			byNr[r.Nr] = g
-			gs = append(gs, g)
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && sorted[j].Nr == sorted[i].Nr {
+			j++
 		}
-		g.rules = append(g.rules, r)
+		gs = append(gs, &group{nr: sorted[i].Nr, name: sorted[i].Name, rules: sorted[i:j:j]})
+		i = j
 	}
-	sort.Slice(gs, func(i, j int) bool { return gs[i].nr < gs[j].nr })
 	return gs
+}
+
+// sizeHint is about how many instructions (and labels) the program of
+// gs takes: the dispatch, a return per rule and a few per condition.
+func sizeHint(gs []*group) int {
+	n := 8 + 3*len(gs)
+	for _, g := range gs {
+		for _, r := range g.rules {
+			n += 1 + 6*len(r.Args)
+		}
+	}
+	return n
 }
 
 func dispatchLinear(a *assembler, gs []*group) {

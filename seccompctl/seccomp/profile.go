@@ -124,9 +124,10 @@ func ParseProfile(data []byte, source string) (*Profile, error) {
 	if err := json.Unmarshal(data, p); err != nil {
 		return nil, jsonError(data, source, err)
 	}
-	p.lines = ruleLines(data)
-	if err := p.validate(); err != nil {
-		return nil, err
+	if p.validate() != nil {
+		// Only a message needs the rules' lines: find them, and say it again.
+		p.lines = ruleLines(data)
+		return nil, p.validate()
 	}
 	return p, nil
 }

@@ -164,6 +164,11 @@ func Resolve(p *Profile, opts Options) (*Resolved, error) {
 			r.OtherArches = append(r.OtherArches, a)
 		}
 	}
+	n := 0
+	for i := range p.Syscalls {
+		n += len(p.Syscalls[i].Names) + 1
+	}
+	r.Rules = make([]Rule, 0, n)
 	seenSkip := map[string]bool{}
 	for i := range p.Syscalls {
 		s := &p.Syscalls[i]
