@@ -32,10 +32,20 @@ const tool = "pull"
 // --help), and the store's commands manage what it pulled.
 var commands = cli.Dispatcher{
 	Tool: tool,
-	Commands: []cli.Subcommand{
-		{Name: "images", Run: images}, {Name: "rmi", Run: rmi}, {Name: "inspect", Run: inspect},
-		{Name: "verify", Run: verify}, {Name: "load", Run: load}, {Name: "save", Run: save},
-	},
+	Commands: cli.Actions(tool, []cli.Action[*storeCmd]{
+		{Name: "images", Usage: "images [--root DIR]", Summary: "List the images of the store, like `docker images`.",
+			Examples: []string{"pull images"}, Run: images},
+		{Name: "rmi", Usage: "rmi [--root DIR] IMAGE...", Summary: "Untag images and delete the blobs and unpacked layers no other image uses.",
+			Examples: []string{"pull rmi debian:bookworm"}, Run: rmi},
+		{Name: "inspect", Usage: "inspect [--root DIR] IMAGE", Summary: "Print an image's manifest digest, config and unpacked layer folders as JSON.",
+			Examples: []string{"pull inspect debian:bookworm"}, Run: inspect},
+		{Name: "verify", Usage: "verify [--root DIR]", Summary: "Re-hash every blob of the store and check that every image is complete (like fsck).",
+			Examples: []string{"pull verify"}, Run: verify},
+		{Name: "load", Usage: "load [--root DIR] [-i FILE]", Summary: "Import the images of a `docker save` tarball or an OCI archive (default: from stdin).",
+			Examples: []string{"pull load -i debian.tar", "docker save busybox | pull load"}, Run: load},
+		{Name: "save", Usage: "save [--root DIR] -o FILE IMAGE...", Summary: "Write images to a tar archive that is both an OCI archive and a `docker save` tarball.",
+			Examples: []string{"pull save -o debian.tar debian:bookworm"}, Run: save},
+	}, parseStore),
 	Default: pull,
 }
 
@@ -151,23 +161,45 @@ func hint(err error) error {
 	return err
 }
 
-func storeFlags(name, usage, summary string, examples ...string) (*cli.Flags, *string) {
-	f := cli.NewFlags(cli.Command{Tool: tool + " " + name, Usage: usage, Summary: summary, Examples: examples})
-	var root string
-	f.StateRootVar(&root)
-	return f, &root
+// storeCmd is a store command (images, rmi, ...) once its flags are
+// read: the store it works on and its own flags.
+type storeCmd struct {
+	*cli.Flags
+	store  *store.Store
+	input  string                                   // load -i
+	limits func(*store.Store) (image.Limits, error) // load's limit flags
+	output string                                   // save -o
 }
 
-func images(args []string) error {
-	f, root := storeFlags("images", "[--root DIR]", "List the images of the store, like `docker images`.", "pull images")
+// parseStore reads the flags of store command name (--root, and load's
+// and save's own), checks the images it is given, and opens the store.
+func parseStore(name string, f *cli.Flags, args []string) (*storeCmd, error) {
+	c := &storeCmd{Flags: f}
+	var root string
+	f.StateRootVar(&root)
+	switch name {
+	case "load":
+		f.StringVarP(&c.input, "input", "i", "", "read from FILE instead of stdin")
+		c.limits = limitFlags(f)
+	case "save":
+		f.StringVarP(&c.output, "output", "o", "", "write to FILE (default: stdout, when it is not a terminal)")
+	}
 	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
+		return nil, err
 	}
-	s, err := store.Open(*root)
-	if err != nil {
-		return err
+	switch {
+	case (name == "rmi" || name == "save") && f.NArg() == 0:
+		return nil, cli.Usagef(tool+" "+name, "no image given")
+	case name == "inspect" && f.NArg() != 1:
+		return nil, cli.Usagef(tool+" inspect", "inspect takes one image")
 	}
-	list, err := s.List()
+	var err error
+	c.store, err = store.Open(root)
+	return c, err
+}
+
+func images(c *storeCmd) error {
+	list, err := c.store.List()
 	if err != nil {
 		return err
 	}
@@ -197,20 +229,9 @@ func splitRef(full string) (string, string) {
 	return r.FamiliarName(), tag
 }
 
-func rmi(args []string) error {
-	f, root := storeFlags("rmi", "[--root DIR] IMAGE...",
-		"Untag images and delete the blobs and unpacked layers no other image uses.", "pull rmi debian:bookworm")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if f.NArg() == 0 {
-		return cli.Usagef(tool+" rmi", "no image given")
-	}
-	s, err := store.Open(*root)
-	if err != nil {
-		return err
-	}
-	for _, ref := range f.Args() {
+func rmi(c *storeCmd) error {
+	s := c.store
+	for _, ref := range c.Args() {
 		img, err := s.Lookup(ref)
 		if err != nil {
 			return err
@@ -230,20 +251,8 @@ func rmi(args []string) error {
 	return nil
 }
 
-func inspect(args []string) error {
-	f, root := storeFlags("inspect", "[--root DIR] IMAGE",
-		"Print an image's manifest digest, config and unpacked layer folders as JSON.", "pull inspect debian:bookworm")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if f.NArg() != 1 {
-		return cli.Usagef(tool+" inspect", "inspect takes one image")
-	}
-	s, err := store.Open(*root)
-	if err != nil {
-		return err
-	}
-	img, err := s.Lookup(f.Arg(0))
+func inspect(c *storeCmd) error {
+	img, err := c.store.Lookup(c.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -252,17 +261,9 @@ func inspect(args []string) error {
 	return enc.Encode(img)
 }
 
-func verify(args []string) error {
-	f, root := storeFlags("verify", "[--root DIR]",
-		"Re-hash every blob of the store and check that every image is complete (like fsck).", "pull verify")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	s, err := store.Open(*root)
-	if err != nil {
-		return err
-	}
-	ex := f.Explainer()
+func verify(c *storeCmd) error {
+	s := c.store
+	ex := c.Explainer()
 	n := 0
 	problems, err := s.Verify(func(d digest.Digest) {
 		n++
@@ -283,24 +284,12 @@ func verify(args []string) error {
 	return nil
 }
 
-func load(args []string) error {
-	f, root := storeFlags("load", "[--root DIR] [-i FILE]",
-		"Import the images of a `docker save` tarball or an OCI archive (default: from stdin).",
-		"pull load -i debian.tar", "docker save busybox | pull load")
-	input := f.StringP("input", "i", "", "read from FILE instead of stdin")
-	limits := limitFlags(f)
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	s, err := store.Open(*root)
+func load(c *storeCmd) error {
+	lim, err := c.limits(c.store)
 	if err != nil {
 		return err
 	}
-	lim, err := limits(s)
-	if err != nil {
-		return err
-	}
-	names, err := image.LoadFile(context.Background(), s, *input, lim, f.Explainer())
+	names, err := image.LoadFile(context.Background(), c.store, c.input, lim, c.Explainer())
 	if err != nil {
 		return hint(err)
 	}
@@ -310,23 +299,9 @@ func load(args []string) error {
 	return nil
 }
 
-func save(args []string) error {
-	f, root := storeFlags("save", "[--root DIR] -o FILE IMAGE...",
-		"Write images to a tar archive that is both an OCI archive and a `docker save` tarball.",
-		"pull save -o debian.tar debian:bookworm")
-	output := f.StringP("output", "o", "", "write to FILE (default: stdout, when it is not a terminal)")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if f.NArg() == 0 {
-		return cli.Usagef(tool+" save", "no image given")
-	}
-	s, err := store.Open(*root)
-	if err != nil {
-		return err
-	}
-	if *output == "" && cli.IsTerminal(os.Stdout) {
+func save(c *storeCmd) error {
+	if c.output == "" && cli.IsTerminal(os.Stdout) {
 		return cli.Usagef(tool+" save", "refusing to write a tar archive to a terminal: give -o FILE")
 	}
-	return cli.WriteOutput(*output, func(w *os.File) error { return image.Save(s, f.Args(), w) })
+	return cli.WriteOutput(c.output, func(w *os.File) error { return image.Save(c.store, c.Args(), w) })
 }
