@@ -25,25 +25,20 @@ func checks1301(s *State) []Check {
 			Test: func() error { _, err := probe.Running("ex-reader"); return err }},
 		{What: "its /data is the volume's folder, bound", Cmd: "grep ' /data ' /proc/PID/mountinfo",
 			Hint: "-v exvol:/data (a NAME, not a path, before the colon: a named volume)",
-			Test: func() error {
-				m, err := probe.MountIn("ex-reader", "/data")
-				if err != nil {
-					return err
-				}
+			Test: probe.OnMount("ex-reader", "/data", func(m probe.Mount) error {
 				if !strings.HasSuffix(m.Root, "/volumes/exvol/_data") {
 					return fmt.Errorf("the folder bound there is %s", m.Root)
 				}
 				return nil
-			}},
+			})},
 		{What: "it is read-only there", Cmd: "grep ' /data ' /proc/PID/mountinfo",
 			Hint: "-v exvol:/data:ro",
-			Test: func() error {
-				m, err := probe.MountIn("ex-reader", "/data")
-				if err == nil && !probe.HasOpt(m.Opts, "ro") {
-					err = fmt.Errorf("it is mounted %s", m.Opts)
+			Test: probe.OnMount("ex-reader", "/data", func(m probe.Mount) error {
+				if !probe.HasOpt(m.Opts, "ro") {
+					return fmt.Errorf("it is mounted %s", m.Opts)
 				}
-				return err
-			}},
+				return nil
+			})},
 	}
 }
 
@@ -55,16 +50,12 @@ func checks1302(s *State) []Check {
 			Test: func() error { _, err := probe.Running("ex-tmp"); return err }},
 		{What: "its /scratch is a tmpfs of 8 MiB", Cmd: "grep ' /scratch ' /proc/PID/mountinfo",
 			Hint: "--tmpfs /scratch:size=8m",
-			Test: func() error {
-				m, err := probe.MountIn("ex-tmp", "/scratch")
-				if err != nil {
-					return err
-				}
+			Test: probe.OnMount("ex-tmp", "/scratch", func(m probe.Mount) error {
 				if m.FSType != "tmpfs" || probe.OptValue(m.Super, "size") != "8192k" {
 					return fmt.Errorf("it is %s, %s", m.FSType, m.Super)
 				}
 				return nil
-			}},
+			})},
 		{What: "its /srv/hello.txt is your hello.txt, copied in", Cmd: "cmp hello.txt /proc/PID/root/srv/hello.txt",
 			Hint: "echo hi > hello.txt; mini-docker cp hello.txt ex-tmp:/srv/",
 			Test: probe.InContainer("ex-tmp", func(pid int) error {

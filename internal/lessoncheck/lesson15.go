@@ -17,22 +17,20 @@ func checks1501(s *State) []Check {
 	return []Check{
 		{What: "ex-bundle/config.json gives the host name oci-ex", Cmd: "jq .hostname ex-bundle/config.json",
 			Hint: "mkdir -p ex-bundle/rootfs (busybox in rootfs/bin), cd ex-bundle && mini-docker runtime spec, then jq '.hostname = \"oci-ex\"'",
-			Test: func() error {
-				sp, err := bundleSpec(s)
-				if err == nil && sp.Hostname != "oci-ex" {
-					err = fmt.Errorf("its hostname is %q", sp.Hostname)
+			Test: bundleSpec(s, func(sp *specs.Spec) error {
+				if sp.Hostname != "oci-ex" {
+					return fmt.Errorf("its hostname is %q", sp.Hostname)
 				}
-				return err
-			}},
+				return nil
+			})},
 		{What: "its process is sleep, without a terminal", Cmd: "jq -c '.process.args, .process.terminal' ex-bundle/config.json",
 			Hint: "jq '.process.terminal = false | .process.args = [\"sleep\", \"300\"]'",
-			Test: func() error {
-				sp, err := bundleSpec(s)
-				if err == nil && (sp.Process == nil || len(sp.Process.Args) == 0 || sp.Process.Args[0] != "sleep" || sp.Process.Terminal) {
-					err = fmt.Errorf("its process is %+v", sp.Process)
+			Test: bundleSpec(s, func(sp *specs.Spec) error {
+				if sp.Process == nil || len(sp.Process.Args) == 0 || sp.Process.Args[0] != "sleep" || sp.Process.Terminal {
+					return fmt.Errorf("its process is %+v", sp.Process)
 				}
-				return err
-			}},
+				return nil
+			})},
 		{What: "the runtime (--root state) runs ex1 from ex-bundle", Cmd: "mini-docker runtime --root state state ex1",
 			Hint: "mini-docker runtime --root state create --bundle ex-bundle ex1, then start ex1",
 			Test: func() error { _, err := runtimeContainer(s, "ex1"); return err }},
@@ -64,16 +62,12 @@ func checks1502(s *State) []Check {
 	return []Check{
 		{What: "ex-bundle/config.json limits memory to 32 MiB", Cmd: "jq .linux.resources.memory ex-bundle/config.json",
 			Hint: "jq '.linux.resources.memory = {\"limit\": 33554432}' (bytes)",
-			Test: func() error {
-				sp, err := bundleSpec(s)
-				if err != nil {
-					return err
-				}
+			Test: bundleSpec(s, func(sp *specs.Spec) error {
 				if r := sp.Linux; r == nil || r.Resources == nil || r.Resources.Memory == nil || r.Resources.Memory.Limit == nil || *r.Resources.Memory.Limit != 32<<20 {
 					return fmt.Errorf("linux.resources.memory.limit is not 33554432")
 				}
 				return nil
-			}},
+			})},
 		{What: "the runtime (--root state) runs ex2 from ex-bundle", Cmd: "mini-docker runtime --root state state ex2",
 			Hint: "mini-docker runtime --root state create --bundle ex-bundle ex2, then start ex2 (the process must keep running: sleep 300)",
 			Test: func() error { _, err := runtimeContainer(s, "ex2"); return err }},
@@ -89,13 +83,16 @@ func checks1502(s *State) []Check {
 	}
 }
 
-// bundleSpec reads ex-bundle/config.json as the runtime spec's type.
-func bundleSpec(s *State) (*specs.Spec, error) {
-	var sp specs.Spec
-	if err := readJSON(s.Path("ex-bundle/config.json"), &sp); err != nil {
-		return nil, err
+// bundleSpec is a check's test that reads ex-bundle/config.json as the
+// runtime spec's type and runs f on it.
+func bundleSpec(s *State, f func(*specs.Spec) error) func() error {
+	return func() error {
+		var sp specs.Spec
+		if err := readJSON(s.Path("ex-bundle/config.json"), &sp); err != nil {
+			return err
+		}
+		return f(&sp)
 	}
-	return &sp, nil
 }
 
 // runtimeContainer reads container id's state as `mini-docker runtime

@@ -46,6 +46,18 @@ func InContainer(name string, f func(pid int) error) func() error {
 	}
 }
 
+// OnMount is a check's test that runs f on the topmost mount at point
+// in container name's mount table (MountIn).
+func OnMount(name, point string, f func(Mount) error) func() error {
+	return func() error {
+		m, err := MountIn(name, point)
+		if err != nil {
+			return err
+		}
+		return f(m)
+	}
+}
+
 // MountIn returns the topmost mount at point in the mount table of
 // container name's process.
 func MountIn(name, point string) (Mount, error) {
