@@ -3,13 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"mini-docker/bench/proc"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"mini-docker/bench/proc"
 	"mini-docker/bench/report"
 )
 
