@@ -1,26 +1,23 @@
 package seccomp
 
 import (
-	_ "embed"
 	"fmt"
 	"os"
 	"runtime"
 	"strings"
 )
 
-// defaultJSON is the built-in profile: Docker's default policy for x86_64
-// and aarch64 (see profiles/README.md for where it comes from).
-//
-//go:embed profiles/default.json
-var defaultJSON []byte
+//go:generate go run ./internal/mkdefault
 
-// DefaultProfile returns the built-in profile ("--profile default").
+// DefaultProfile returns the built-in profile ("--profile default"):
+// Docker's default policy for x86_64 and aarch64 (see profiles/README.md
+// for where it comes from). It is profiles/default.json, decoded when the
+// program is built (zdefault.go), so every container's start does not
+// decode and check it again; the profile shares its lists with every
+// other caller, who must not modify them.
 func DefaultProfile() *Profile {
-	p, err := ParseProfile(defaultJSON, "default")
-	if err != nil {
-		panic("built-in seccomp profile: " + err.Error())
-	}
-	return p
+	p := defaultProfile
+	return &p
 }
 
 // LoadProfile returns the profile a --profile value names: "default",

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -481,5 +482,21 @@ func TestDockerFormatVariants(t *testing.T) {
 		if got := check(t, p, "", "6.1", call); got != want {
 			t.Errorf("%s: %s, want %s", call, got, want)
 		}
+	}
+}
+
+// zdefault.go is profiles/default.json: `go generate` wrote it, nobody
+// edits it, and it changes when the JSON does.
+func TestDefaultProfileGenerated(t *testing.T) {
+	data, err := os.ReadFile("profiles/default.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ParseProfile(data, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(DefaultProfile(), want) {
+		t.Fatal("zdefault.go is stale: run go generate ./seccompctl/seccomp/")
 	}
 }
