@@ -48,10 +48,19 @@ type policy struct {
 	arch    string
 	kernel  string
 	cmdName string
-	hasArch bool
+	oci     bool // dump --oci
 }
 
-func (p *policy) define(f *cli.Flags, cmd string, withArch bool) {
+// parse makes the flag set of sub-command c (run, dump or check) with
+// the policy flags that command takes, and reads args.
+func parse(c cli.Command, args []string) (*cli.Flags, *policy, error) {
+	f := cli.NewFlags(c)
+	p := &policy{}
+	p.define(f, strings.TrimPrefix(c.Tool, tool+" "))
+	return f, p, f.Parse(args)
+}
+
+func (p *policy) define(f *cli.Flags, cmd string) {
 	p.cmdName = cmd
 	if cmd == "run" {
 		f.StringVar(&p.profile, "profile", "default", "the profile: default (Docker's), unconfined (no filter), or a JSON file")
@@ -62,10 +71,12 @@ func (p *policy) define(f *cli.Flags, cmd string, withArch bool) {
 	f.BoolVar(&p.log, "log", false, "with --deny: allow but log the calls to the kernel log (SCMP_ACT_LOG)")
 	f.BoolVar(&p.trap, "trap", false, "with --deny: send SIGSYS instead (SCMP_ACT_TRAP)")
 	f.StringVar(&p.caps, "caps", "", "the capabilities the process will keep, comma-separated: they select the profile's capability-dependent rules (default: Docker's 14; ALL; '' for none)")
-	if withArch {
-		p.hasArch = true
+	if cmd != "run" {
 		f.StringVar(&p.arch, "arch", "", "compile for this architecture (amd64, arm64) instead of the running one")
 		f.StringVar(&p.kernel, "kernel", "", "evaluate minKernel rules for this kernel version instead of the running one")
+	}
+	if cmd == "dump" {
+		f.BoolVar(&p.oci, "oci", false, "print the resolved profile as the OCI runtime config's linux.seccomp (what dockerd hands runc) instead of BPF")
 	}
 }
 
@@ -164,7 +175,7 @@ func splitList(s string) []string {
 }
 
 func cmdRun(args []string) error {
-	f := cli.NewFlags(cli.Command{
+	f, p, err := parse(cli.Command{
 		Tool:    tool + " run",
 		Usage:   "[--profile default|FILE|unconfined | --deny CALLS [--errno E|--kill|--log|--trap]] [--caps LIST] -- CMD [ARGS...]",
 		Summary: "Install a seccomp filter on this process, then exec CMD under it. The filter is inherited by every child and cannot be removed.",
@@ -174,10 +185,8 @@ func cmdRun(args []string) error {
 			"seccompctl run --profile my.json --caps CHOWN,KILL -- sh",
 			"seccompctl run --explain --deny unshare --kill -- unshare -U true",
 		},
-	})
-	var p policy
-	p.define(f, "run", false)
-	if err := f.Parse(args); err != nil {
+	}, args)
+	if err != nil {
 		return cli.Done(err)
 	}
 	argv := f.Args()
@@ -211,7 +220,7 @@ func cmdRun(args []string) error {
 }
 
 func cmdDump(args []string) error {
-	f := cli.NewFlags(cli.Command{
+	f, p, err := parse(cli.Command{
 		Tool:    tool + " dump",
 		Usage:   "[--caps LIST] [--arch ARCH] [--kernel VERSION] PROFILE | --deny CALLS",
 		Summary: "Print the BPF program a profile compiles to, as assembly with comments: what the kernel runs on every system call.",
@@ -221,11 +230,8 @@ func cmdDump(args []string) error {
 			"seccompctl dump --caps ALL default    # what --cap-add ALL would change",
 			"seccompctl dump --oci default         # the profile as dockerd hands it to runc",
 		},
-	})
-	var p policy
-	p.define(f, "dump", true)
-	oci := f.Bool("oci", false, "print the resolved profile as the OCI runtime config's linux.seccomp (what dockerd hands runc) instead of BPF")
-	if err := f.Parse(args); err != nil {
+	}, args)
+	if err != nil {
 		return cli.Done(err)
 	}
 	rest := f.Args()
@@ -244,7 +250,7 @@ func cmdDump(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *oci {
+	if p.oci {
 		b, err := json.MarshalIndent(r.OCI(prof), "", "\t")
 		if err != nil {
 			return err
@@ -257,7 +263,7 @@ func cmdDump(args []string) error {
 }
 
 func cmdCheck(args []string) error {
-	f := cli.NewFlags(cli.Command{
+	f, p, err := parse(cli.Command{
 		Tool:    tool + " check",
 		Usage:   "[--caps LIST] [--arch ARCH] [--kernel VERSION] PROFILE SYSCALL [ARG0 [ARG1 ...]] | --deny CALLS SYSCALL [ARGS]",
 		Summary: "Say which action a system call with these arguments would get, by running the compiled BPF program in an interpreter: the same instructions the kernel runs.",
@@ -267,10 +273,8 @@ func cmdCheck(args []string) error {
 			"seccompctl check default socket 40             # ERRNO(EPERM): AF_VSOCK",
 			"seccompctl check --caps ALL default mount      # ALLOW once CAP_SYS_ADMIN is kept",
 		},
-	})
-	var p policy
-	p.define(f, "check", true)
-	if err := f.Parse(args); err != nil {
+	}, args)
+	if err != nil {
 		return cli.Done(err)
 	}
 	rest := f.Args()
