@@ -2,7 +2,8 @@ package seccomp
 
 import (
 	"fmt"
-	"sync"
+	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,10 +27,7 @@ type Arch struct {
 	// marks its calls with bit 30 of the number instead.
 	X32 bool
 
-	table  []syscallEntry
-	once   sync.Once
-	byName map[string]uint32
-	byNr   map[uint32]string
+	table []syscallEntry // sorted by name
 }
 
 // The x32 ABI's system call numbers have this bit set (__X32_SYSCALL_BIT).
@@ -54,44 +52,31 @@ func LookupArch(name string) (*Arch, error) {
 	return nil, fmt.Errorf("unknown architecture %q (seccompctl knows amd64 and arm64)", name)
 }
 
-func (a *Arch) index() {
-	a.once.Do(func() {
-		a.byName = make(map[string]uint32, len(a.table))
-		a.byNr = make(map[uint32]string, len(a.table))
-		for _, e := range a.table {
-			a.byName[e.Name] = e.Nr
-			if _, dup := a.byNr[e.Nr]; !dup {
-				a.byNr[e.Nr] = e.Name
-			}
-		}
-	})
-}
-
 // Number returns the number of system call name on a.
 func (a *Arch) Number(name string) (uint32, bool) {
-	a.index()
-	nr, ok := a.byName[name]
-	return nr, ok
+	i, ok := slices.BinarySearchFunc(a.table, name, func(e syscallEntry, name string) int { return strings.Compare(e.Name, name) })
+	if !ok {
+		return 0, false
+	}
+	return a.table[i].Nr, true
 }
 
 // SyscallName returns the name of system call number nr on a.
 func (a *Arch) SyscallName(nr uint32) (string, bool) {
-	a.index()
-	n, ok := a.byNr[nr]
-	return n, ok
-}
-
-var known = sync.OnceValue(func() map[string]bool {
-	m := make(map[string]bool, len(knownNames))
-	for _, n := range knownNames {
-		m[n] = true
+	for _, e := range a.table {
+		if e.Nr == nr {
+			return e.Name, true
+		}
 	}
-	return m
-})
+	return "", false
+}
 
 // KnownName reports whether name is a system call on some Linux
 // architecture (so a profile naming it is not a typo).
-func KnownName(name string) bool { return known()[name] || armPrivate[name] }
+func KnownName(name string) bool {
+	_, ok := slices.BinarySearch(knownNames, name)
+	return ok || armPrivate[name]
+}
 
 // armPrivate are the 32-bit ARM "private" system calls (__ARM_NR_*,
 // numbered apart from asm/unistd.h's table, so x/sys/unix has no

@@ -67,7 +67,9 @@ func main() {
 		if len(es) == 0 {
 			fail(fmt.Errorf("no table for %s", arch))
 		}
-		fmt.Fprintf(&b, "// syscalls%s is the %s system call table, by number.\n", strings.ToUpper(arch), arch)
+		// By name, so that looking a name up is a binary search.
+		sort.Slice(es, func(i, j int) bool { return es[i].name < es[j].name })
+		fmt.Fprintf(&b, "// syscalls%s is the %s system call table, sorted by name.\n", strings.ToUpper(arch), arch)
 		fmt.Fprintf(&b, "var syscalls%s = []syscallEntry{\n", strings.ToUpper(arch))
 		for _, e := range es {
 			fmt.Fprintf(&b, "\t{%q, %d},\n", e.name, e.nr)
