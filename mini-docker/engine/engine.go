@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"mini-docker/internal/mountinfo"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/launch"
-	"mini-docker/mini-docker/engine/portmap"
 	"mini-docker/mini-docker/engine/toolkit"
 )
 
@@ -171,41 +169,6 @@ func (e *Engine) release(c *container.Container) (*container.Container, error) {
 	}
 	err := e.releaseObjects(c)
 	return c, errors.Join(err, e.Store.Save(c))
-}
-
-// releaseObjects is release without recording it in c's state: for a
-// container whose folder is removed next (--rm), that write is wasted.
-func (e *Engine) releaseObjects(c *container.Container) error {
-	var errs []error
-	portmap.Stop(c)
-	if err := e.networks().ReleaseConnected(e.Store, c, e.Explain); err != nil {
-		errs = append(errs, err)
-	}
-	if err := e.releaseNetwork(c); err != nil {
-		errs = append(errs, err)
-	}
-	if c.Runtime.Cgroup != "" {
-		if err := e.deleteCgroup(c); err != nil {
-			errs = append(errs, err)
-		} else {
-			c.Runtime.Cgroup = ""
-		}
-	}
-	if m := c.Runtime.Merged; m != "" {
-		if mountinfo.IsMountPoint(m) {
-			e.Explain.Argv("umount", m)
-			if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
-				errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
-			}
-		}
-		if !mountinfo.IsMountPoint(m) {
-			c.Runtime.Merged = ""
-		}
-	}
-	if len(errs) == 0 {
-		c.Runtime.Released = true
-	}
-	return errors.Join(errs...)
 }
 
 // deleteCgroup removes the container's cgroup with cgroupctl. The last

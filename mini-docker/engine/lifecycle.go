@@ -15,6 +15,7 @@ import (
 
 	"mini-docker/internal/mountinfo"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine/portmap"
 	"mini-docker/mini-docker/engine/restart"
 	"mini-docker/mini-docker/events"
 )
@@ -232,4 +233,52 @@ func (e *Engine) Pids(c *container.Container) []int {
 		return nil
 	}
 	return container.PidsInNamespace(c.State.Pid)
+}
+
+// releaseObjects is release without recording it in c's state: for a
+// container whose folder is removed next (--rm), that write is wasted.
+// It undoes the network (and the port forwarders), the cgroup and the
+// root filesystem, each tolerating what is already gone.
+func (e *Engine) releaseObjects(c *container.Container) error {
+	portmap.Stop(c)
+	// In this order, each printed line before its call: the printed
+	// script unmounts without -l, so the cgroup's delete --kill must have
+	// ended whatever process is left first.
+	err := errors.Join(e.networks().ReleaseConnected(e.Store, c, e.Explain), e.releaseNetwork(c), e.releaseCgroup(c), e.releaseRootfs(c))
+	if err == nil {
+		c.Runtime.Released = true
+	}
+	return err
+}
+
+// releaseCgroup deletes c's cgroup (with --kill) and forgets it.
+func (e *Engine) releaseCgroup(c *container.Container) error {
+	if c.Runtime.Cgroup == "" {
+		return nil
+	}
+	if err := e.deleteCgroup(c); err != nil {
+		return err
+	}
+	c.Runtime.Cgroup = ""
+	return nil
+}
+
+// releaseRootfs detaches c's overlay (umount -l: a process still inside
+// keeps it until it ends) and forgets it once it is no mount point.
+func (e *Engine) releaseRootfs(c *container.Container) error {
+	m := c.Runtime.Merged
+	if m == "" {
+		return nil
+	}
+	var err error
+	if mountinfo.IsMountRoot(m) {
+		e.Explain.Argv("umount", m)
+		if uerr := syscall.Unmount(m, syscall.MNT_DETACH); uerr != nil && !errors.Is(uerr, syscall.EINVAL) && !errors.Is(uerr, syscall.ENOENT) {
+			err = fmt.Errorf("unmount %s: %w", m, uerr)
+		}
+	}
+	if !mountinfo.IsMountRoot(m) {
+		c.Runtime.Merged = ""
+	}
+	return err
 }

@@ -166,7 +166,7 @@ func hostFn(a plan.HostArgs, do []string) func() error {
 			return stepError(do, err)
 		}
 	case plan.Netconf:
-		return func() error { return ConfigureNetns(filepath.Join("/run/netns", a.Netns), a.None) }
+		return func() error { return network.ConfigureContainerNetns(filepath.Join("/run/netns", a.Netns), a.None) }
 	case plan.LoUp:
 		return func() error { return nil } // done by the netconf step
 	}

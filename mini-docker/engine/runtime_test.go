@@ -14,6 +14,7 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/plan"
 	"mini-docker/mini-docker/spec"
+	"mini-docker/vethctl/network"
 )
 
 // fakeTools makes a folder with an executable file per tool.
@@ -220,7 +221,7 @@ func TestConfigureNetnsLeavesNoThreadInside(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 50; i++ {
-		if err := ConfigureNetns("/run/netns/"+name, true); err != nil {
+		if err := network.ConfigureContainerNetns("/run/netns/"+name, true); err != nil {
 			t.Fatal(err)
 		}
 		tasks, _ := filepath.Glob("/proc/self/task/*/ns/net")
