@@ -194,7 +194,7 @@ func TestOrdinaryDir(t *testing.T) {
 		{"/mnt/new", ""},
 		{"/etc", ""},
 	} {
-		got, err := ordinaryDir(root, c.target, "proc")
+		got, _, err := ordinaryDir(root, c.target, "proc")
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("ordinaryDir(%s): %v", c.target, err)

@@ -342,6 +342,7 @@ func mountCgroupfs(root string, rw bool, ex *explain.Printer) error {
 	if err := mountFS(root, "/sys/fs/cgroup", "tmpfs", "tmpfs", nosuidNoexecNodev, "mode=755", ex); err != nil {
 		return err
 	}
+	var binds []string // the mounts lockCgroupTree makes read-only
 	inNS := inCgroupNamespace()
 	seen := map[string]bool{}
 	for _, h := range host.Hierarchies {
@@ -351,8 +352,9 @@ func mountCgroupfs(root string, rw bool, ex *explain.Printer) error {
 		}
 		seen[name] = true
 		target := filepath.Join(dst, name)
-		if err := makeMountPoint(target, true); err != nil {
-			return err
+		// The tmpfs was just mounted: it is empty, no lookup needed first.
+		if err := os.Mkdir(target, 0o755); err != nil {
+			return fmt.Errorf("create mount point %s: %w", target, unwrapPathError(err))
 		}
 		err = unix.EPERM
 		if inNS {
@@ -361,11 +363,12 @@ func mountCgroupfs(root string, rw bool, ex *explain.Printer) error {
 		if errors.Is(err, unix.EPERM) {
 			// Outside a cgroup namespace, or in a user namespace, where a
 			// v1 hierarchy can only be bound, not mounted.
-			err = bindOwnGroup(ex, h, host.SelfPath(h), target, rw)
+			err = bindOwnGroup(ex, h, host.SelfPath(h), target)
 		}
 		if err != nil {
 			return err
 		}
+		binds = append(binds, target)
 		if strings.Contains(name, ",") {
 			for _, c := range strings.Split(name, ",") {
 				ex.Argv("ln", "-s", name, filepath.Join(dst, c))
@@ -375,31 +378,57 @@ func mountCgroupfs(root string, rw bool, ex *explain.Printer) error {
 			}
 		}
 	}
+	return lockCgroupTree(ex, dst, binds, rw)
+}
+
+// lockCgroupTree gives every hierarchy under the tmpfs at dst runc's
+// flags (ro, nosuid, nodev, noexec; rw for --privileged) and leaves the
+// tmpfs itself read-write, as Docker shows it. A bind mount takes its
+// source's flags, so each needs a change of its own after the bind: one
+// mount_setattr(2) with AT_RECURSIVE changes the whole tree at once
+// (util-linux 2.39's "=recursive" options), where a remount changes one
+// mount (binds, on a kernel before 5.12 that has no mount_setattr).
+func lockCgroupTree(ex *explain.Printer, dst string, binds []string, rw bool) error {
+	set := uint64(unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC)
+	flags := uintptr(nosuidNoexecNodev) // the same, for a remount
+	opts := "remount,bind,nosuid=recursive,nodev=recursive,noexec=recursive"
+	if !rw {
+		set, flags = set|unix.MOUNT_ATTR_RDONLY, flags|unix.MS_RDONLY
+		opts = "remount,bind,ro=recursive,nosuid=recursive,nodev=recursive,noexec=recursive"
+	}
+	ex.Argv("mount", "-o", opts, dst)
+	err := unix.MountSetattr(unix.AT_FDCWD, dst, unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: set})
+	if errors.Is(err, unix.ENOSYS) {
+		for _, b := range binds {
+			if err := remountBind(ex, b, flags); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mount_setattr %s (%s): %w", dst, opts, err)
+	}
+	if rw {
+		return nil
+	}
+	ex.Argv("mount", "-o", "remount,bind,rw", dst)
+	if err := unix.MountSetattr(unix.AT_FDCWD, dst, 0, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}); err != nil {
+		return fmt.Errorf("mount_setattr %s (remount,bind,rw): %w", dst, err)
+	}
 	return nil
 }
 
 // bindOwnGroup binds the process's own group of hierarchy h (self, from
-// /proc/self/cgroup) read-only at target, with the flags runc gives it
-// (ro, nosuid, nodev, noexec; rw for --privileged). self is relative to
-// the hierarchy's root; the host may show only part of it at h.Point
-// (mountinfo's root field).
-func bindOwnGroup(ex *explain.Printer, h cgroup.Hierarchy, self, target string, rw bool) error {
+// /proc/self/cgroup) at target; lockCgroupTree then gives it runc's
+// flags. self is relative to the hierarchy's root; the host may show
+// only part of it at h.Point (mountinfo's root field).
+func bindOwnGroup(ex *explain.Printer, h cgroup.Hierarchy, self, target string) error {
 	src := h.Point
 	if rel, err := filepath.Rel(h.Root, self); self != "" && err == nil && !strings.HasPrefix(rel, "..") {
 		src = filepath.Join(h.Point, rel)
 	}
-	if err := mount(ex, src, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return err
-	}
-	opts, flags := "remount,bind,ro,nosuid,nodev,noexec", lockedFlags(target)|nosuidNoexecNodev|unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY
-	if rw {
-		opts, flags = "remount,bind,nosuid,nodev,noexec", flags&^unix.MS_RDONLY
-	}
-	ex.Argv("mount", "-o", opts, target)
-	if err := unix.Mount("", target, "", flags, ""); err != nil {
-		return fmt.Errorf("remount %s (%s): %w", target, opts, err)
-	}
-	return nil
+	return mount(ex, src, target, "", unix.MS_BIND|unix.MS_REC, "")
 }
 
 // inCgroupNamespace reports whether this process has a cgroup namespace of
@@ -507,14 +536,29 @@ func bindReadOnly(ex *explain.Printer, src, dst string) error {
 }
 
 // remountBindReadOnly: a bind mount takes the flags of its source; making
-// it read-only is a second step, a remount. The flags the mount already
-// has (nosuid, nodev, ...) must be repeated, or a user namespace refuses
-// the remount: it may not clear flags locked by a more privileged owner.
+// it read-only is a second step. mount_setattr(2) sets the one flag and
+// leaves the others as they are (what mount(8) 2.39 does for
+// "remount,bind,ro"); before Linux 5.12 it is a remount.
 func remountBindReadOnly(ex *explain.Printer, dst string) error {
 	ex.Argv("mount", "-o", "remount,bind,ro", dst)
-	flags := lockedFlags(dst) | unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY
-	if err := unix.Mount("", dst, "", flags, ""); err != nil {
+	err := unix.MountSetattr(unix.AT_FDCWD, dst, 0, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})
+	if errors.Is(err, unix.ENOSYS) {
+		err = unix.Mount("", dst, "", lockedFlags(dst)|unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, "")
+	}
+	if err != nil {
 		return fmt.Errorf("remount %s read-only: %w", dst, err)
+	}
+	return nil
+}
+
+// remountBind is the remount of a bind with flags (mount(2)'s way, for a
+// kernel without mount_setattr). The flags the mount already has
+// (nosuid, nodev, ...) must be repeated, or a user namespace refuses
+// the remount: it may not clear flags locked by a more privileged owner.
+func remountBind(ex *explain.Printer, dst string, flags uintptr) error {
+	ex.Argv(mountArgv("", dst, "", flags, "remount,bind")...)
+	if err := unix.Mount("", dst, "", lockedFlags(dst)|flags|unix.MS_REMOUNT|unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("remount %s: %w", dst, err)
 	}
 	return nil
 }
@@ -565,35 +609,44 @@ func makeWorkdir(root, workdir string, ex *explain.Printer) error {
 // the mount point when the rootfs lacks it. The path must be an ordinary
 // directory, reached through no symlink (ordinaryDir).
 func mountFS(root, target, source, fstype string, flags uintptr, data string, ex *explain.Printer) error {
-	dst, err := ordinaryDir(root, target, fstype)
+	dst, missing, err := ordinaryDir(root, target, fstype)
 	if err != nil {
 		return err
 	}
-	if err := makeMountPoint(dst, true); err != nil {
-		return err
+	switch {
+	case missing == 1: // its parent was just seen to be a directory
+		if err := os.Mkdir(dst, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("create mount point %s: %w", dst, unwrapPathError(err))
+		}
+	case missing > 1:
+		if err := makeMountPoint(dst, true); err != nil {
+			return err
+		}
 	}
 	return mount(ex, source, dst, fstype, flags, data)
 }
 
 // ordinaryDir returns root/target after checking, component by
 // component with lstat(2), that each part of it the rootfs already has
-// is a directory and not a symlink. The image chooses its own /proc,
+// is a directory and not a symlink, and how many of its last components
+// the rootfs lacks. The image chooses its own /proc,
 // /sys and /dev: as a symlink, mount(2) would follow it, and an image
 // with /proc -> /etc would get proc mounted on its /etc (resolved in the
 // root) or, followed from outside the root, on a host directory. runc
 // refuses the same: "filesystem "proc" must be mounted on ordinary
 // directory". The root is not running anything yet, so nothing can swap
 // a component between this check and the mount.
-func ordinaryDir(root, target, fstype string) (string, error) {
+func ordinaryDir(root, target, fstype string) (string, int, error) {
 	p := root
-	for _, c := range strings.Split(strings.Trim(filepath.Clean("/"+target), "/"), "/") {
+	parts := strings.Split(strings.Trim(filepath.Clean("/"+target), "/"), "/")
+	for i, c := range parts {
 		p = filepath.Join(p, c)
 		fi, err := os.Lstat(p)
 		if errors.Is(err, os.ErrNotExist) {
-			break // makeMountPoint creates the rest, as directories
+			return filepath.Join(root, target), len(parts) - i, nil // made as directories
 		}
 		if err != nil {
-			return "", fmt.Errorf("mount %s on %s: %w", fstype, target, unwrapPathError(err))
+			return "", 0, fmt.Errorf("mount %s on %s: %w", fstype, target, unwrapPathError(err))
 		}
 		if fi.IsDir() {
 			continue
@@ -603,10 +656,10 @@ func ordinaryDir(root, target, fstype string) (string, error) {
 			link, _ := os.Readlink(p)
 			what = "a symlink to " + link
 		}
-		return "", fmt.Errorf("mount %s on %s: filesystem %q must be mounted on ordinary directory (the image's %s is %s)",
+		return "", 0, fmt.Errorf("mount %s on %s: filesystem %q must be mounted on ordinary directory (the image's %s is %s)",
 			fstype, target, fstype, strings.TrimPrefix(p, root), what)
 	}
-	return filepath.Join(root, target), nil
+	return filepath.Join(root, target), 0, nil
 }
 
 // makeMountPoint creates a directory (or, for a file bind mount, an empty
