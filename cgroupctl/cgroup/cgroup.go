@@ -40,6 +40,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"mini-docker/cgroupctl/cgroup/devicefilter"
 	"mini-docker/internal/explain"
 )
@@ -346,7 +348,7 @@ func enableControllers(ex *explain.Printer, dir string, want []string, isRoot bo
 	if len(want) == 0 {
 		return nil
 	}
-	cur, _ := os.ReadFile(filepath.Join(dir, "cgroup.subtree_control"))
+	cur, _ := readFile(filepath.Join(dir, "cgroup.subtree_control"))
 	have := map[string]bool{}
 	for _, c := range strings.Fields(string(cur)) {
 		have[strings.TrimPrefix(c, "+")] = true
@@ -458,11 +460,11 @@ func makeLevels(ex *explain.Printer, levels []string, made *[]string, prepare fu
 // a task into a cpuset with no CPU or no memory node (ENOSPC).
 func inheritCpuset(ex *explain.Printer, dir string) error {
 	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-		cur, _ := os.ReadFile(filepath.Join(dir, f))
+		cur, _ := readFile(filepath.Join(dir, f))
 		if strings.TrimSpace(string(cur)) != "" {
 			continue
 		}
-		v, err := os.ReadFile(filepath.Join(filepath.Dir(dir), f))
+		v, err := readFile(filepath.Join(filepath.Dir(dir), f))
 		if err != nil {
 			return fmt.Errorf("read %s: %w", filepath.Join(filepath.Dir(dir), f), err)
 		}
@@ -646,7 +648,7 @@ func (g *Group) setFrozen(frozen bool, ex *explain.Printer) error {
 		check = filepath.Join(g.dir(""), "cgroup.events")
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		b, err := os.ReadFile(check)
+		b, err := readFile(check)
 		if err != nil {
 			return fmt.Errorf("%s cgroup %q: %w", verb, g.Name, err)
 		}
@@ -689,6 +691,9 @@ func (g *Group) Procs() ([]int, error) {
 // process (EBUSY), so with kill the processes are killed first; without
 // it, a group with live processes is an error and is left alone.
 func (g *Group) Delete(kill bool, ex *explain.Printer) error {
+	if kill && ex == nil && g.removeIfEmpty() {
+		return nil
+	}
 	if !g.Exists() {
 		return fmt.Errorf("delete cgroup %q: %w under %s", g.Name, ErrNotFound, orRoot(g.Parent))
 	}
@@ -718,6 +723,28 @@ func (g *Group) Delete(kill bool, ex *explain.Printer) error {
 		}
 	}
 	return nil
+}
+
+// removeIfEmpty is Delete's short way for a group whose processes have
+// all exited (the usual end of a container): rmdir(2) in each tree, then
+// in each parent level, with nothing read first. The kernel itself
+// refuses to remove a group that still holds a process or a child group
+// (EBUSY), so no check is needed before. It reports false when an rmdir
+// is refused, or the group is not in the first tree: Delete then takes
+// the long way (its checks, kills, retries and messages) for what is
+// left. --explain always takes the long way, whose printed rmdirs are
+// only those that remove something.
+func (g *Group) removeIfEmpty() bool {
+	for i, d := range g.Dirs() {
+		err := syscall.Rmdir(d)
+		if err != nil && (i == 0 || !errors.Is(err, syscall.ENOENT)) {
+			return false
+		}
+	}
+	for _, p := range g.emptyParents() {
+		syscall.Rmdir(p) // refused (EBUSY) while a sibling group lives there
+	}
+	return true
 }
 
 // emptyParents are the parent directories Delete may remove, deepest
@@ -871,21 +898,46 @@ func isEmptyGroup(dir string) bool {
 }
 
 // writeFile writes one value to a cgroup file, in one write(2) as the
-// kernel wants it.
+// kernel wants it. It makes the system calls itself: an os.File would
+// register the (pollable) cgroup file with Go's network poller, two
+// epoll_ctl calls per file and the poller's set-up on the first. Go's
+// signal handlers are SA_RESTART, so no EINTR reaches here.
 func writeFile(ex *explain.Printer, path, value string) error {
 	ex.Cmd("echo %s > %s", explain.Quote(value), explain.Quote(path))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("write %s to %s: %w", value, path, unwrapPath(err))
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
+	if err == nil {
+		_, err = unix.Write(fd, []byte(value))
+		if cerr := unix.Close(fd); err == nil {
+			err = cerr
+		}
 	}
-	_, err = f.Write([]byte(value))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		return fmt.Errorf("write %s to %s: %w", value, path, unwrapPath(err))
+		return fmt.Errorf("write %s to %s: %w", value, path, err)
 	}
 	return nil
+}
+
+// readFile is os.ReadFile without an os.File (see writeFile), with its
+// errors.
+func readFile(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	for b := make([]byte, 0, 512); ; {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := unix.Read(fd, b[len(b):cap(b)])
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return b, nil
+		}
+		b = b[:len(b)+n]
+	}
 }
 
 func unwrapPath(err error) error {
@@ -902,7 +954,7 @@ func exists(p string) bool {
 }
 
 func readPids(path string) ([]int, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -916,7 +968,7 @@ func readPids(path string) ([]int, error) {
 }
 
 func readInt(path string) (int64, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if err != nil {
 		return 0, err
 	}

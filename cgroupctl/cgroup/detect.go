@@ -72,11 +72,11 @@ type Hierarchy struct {
 
 // Detect reads the calling process's view of the cgroup mounts.
 func Detect() (*Host, error) {
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	mi, err := readFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("detect cgroups: %w", err)
 	}
-	self, _ := os.ReadFile("/proc/self/cgroup") // only shown by info
+	self, _ := readFile("/proc/self/cgroup") // only shown by info
 	h, err := Parse(mi, self)
 	if err != nil {
 		return nil, err
@@ -213,7 +213,7 @@ func isController(opt string) bool {
 }
 
 func readControllers(dir string) []string {
-	b, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	b, err := readFile(filepath.Join(dir, "cgroup.controllers"))
 	if err != nil {
 		return nil
 	}

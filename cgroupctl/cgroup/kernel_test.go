@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -208,4 +209,48 @@ func runIn(t *testing.T, g *Group, script string) string {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	return out.String()
+}
+
+// TestDeleteEmptyGroupKeepsSharedParent deletes groups no process is
+// in, the way a container's group ends: the first of two siblings goes
+// and their parent stays, since the other still lives in it; the second
+// takes the parent with it.
+func TestDeleteEmptyGroupKeepsSharedParent(t *testing.T) {
+	for name, h := range realTrees(t) {
+		t.Run(name, func(t *testing.T) {
+			parent := fmt.Sprintf("mini-docker-test-%d-siblings-%s", os.Getpid(), name)
+			a, undoA, err := Create(h, parent, "a", Resources{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, undoB, err := Create(h, parent, "b", Resources{}, nil)
+			if err != nil {
+				undoA()
+				t.Fatal(err)
+			}
+			if err := a.Delete(true, nil); err != nil {
+				undoB()
+				t.Fatal(err)
+			}
+			for i, d := range a.Dirs() {
+				if _, err := os.Stat(d); err == nil {
+					t.Errorf("delete of a left %s", d)
+				}
+				if _, err := os.Stat(b.Dirs()[i]); err != nil {
+					t.Errorf("delete of a took its sibling: %v", err)
+				}
+			}
+			if err := undoB(); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range b.Dirs() {
+				if _, err := os.Stat(filepath.Dir(d)); err == nil {
+					t.Errorf("delete of the last group left its parent %s", filepath.Dir(d))
+				}
+			}
+			if err := a.Delete(true, nil); !errors.Is(err, ErrNotFound) {
+				t.Errorf("delete of a deleted group: %v, want ErrNotFound", err)
+			}
+		})
+	}
 }
