@@ -149,12 +149,13 @@ func (a *assembler) link() (*Program, error) {
 // each conditional jump whose target is more than 255 instructions
 // away, and says whether it added any.
 func (a *assembler) addTrampolines() (bool, error) {
-	if far, err := a.farJump(); err != nil || !far {
+	far, err := a.farJumps()
+	if err != nil || far == 0 {
 		return false, err
 	}
 	labels := len(a.at) // the labels bound before this pass, to a.prog's indexes
 	moved := make([]int, len(a.prog))
-	out := make([]insn, 0, len(a.prog)+len(a.prog)/8)
+	out := make([]insn, 0, len(a.prog)+far)
 	for i, in := range a.prog {
 		moved[i] = len(out)
 		out = append(out, in)
@@ -191,9 +192,10 @@ func (a *assembler) addTrampolines() (bool, error) {
 	return true, nil
 }
 
-// farJump says whether some conditional jump reaches further than 255
-// instructions.
-func (a *assembler) farJump() (bool, error) {
+// farJumps counts the conditional jumps that reach further than 255
+// instructions (a jump whose two targets are both far counts twice).
+func (a *assembler) farJumps() (int, error) {
+	n := 0
 	for i, in := range a.prog {
 		if in.code&0x07 != unix.BPF_JMP || in.code == ja {
 			continue
@@ -201,14 +203,14 @@ func (a *assembler) farJump() (bool, error) {
 		for _, t := range [2]label{in.jt, in.jf} {
 			p := a.at[t]
 			if p < 0 {
-				return false, fmt.Errorf("internal error: unbound label %d", t)
+				return 0, fmt.Errorf("internal error: unbound label %d", t)
 			}
 			if p-(i+1) > 255 {
-				return true, nil
+				n++
 			}
 		}
 	}
-	return false, nil
+	return n, nil
 }
 
 // Data is the struct seccomp_data the kernel hands a filter.

@@ -76,14 +76,18 @@ type group struct {
 func groupRules(rules []Rule) []*group {
 	sorted := slices.Clone(rules)
 	slices.SortStableFunc(sorted, func(a, b Rule) int { return cmp.Compare(a.Nr, b.Nr) })
-	var gs []*group
+	all := make([]group, 0, len(sorted))
 	for i := 0; i < len(sorted); {
 		j := i + 1
 		for j < len(sorted) && sorted[j].Nr == sorted[i].Nr {
 			j++
 		}
-		gs = append(gs, &group{nr: sorted[i].Nr, name: sorted[i].Name, rules: sorted[i:j:j]})
+		all = append(all, group{nr: sorted[i].Nr, name: sorted[i].Name, rules: sorted[i:j:j]})
 		i = j
+	}
+	gs := make([]*group, len(all))
+	for i := range all {
+		gs[i] = &all[i]
 	}
 	return gs
 }
