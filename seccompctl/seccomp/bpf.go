@@ -293,7 +293,7 @@ func RetString(r uint32) string {
 	case unix.SECCOMP_RET_ALLOW:
 		return "ALLOW"
 	case unix.SECCOMP_RET_ERRNO:
-		return fmt.Sprintf("ERRNO(%s)", errnoName(data))
+		return "ERRNO(" + errnoName(data) + ")"
 	case unix.SECCOMP_RET_KILL_PROCESS:
 		return "KILL_PROCESS"
 	case unix.SECCOMP_RET_KILL_THREAD:

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -121,7 +122,7 @@ func dispatchTree(a *assembler, gs []*group, deflt uint32, comment string) {
 	}
 	mid := len(gs) / 2
 	right := a.newLabel()
-	a.jump(jgeK, gs[mid].nr, right, next, fmt.Sprintf("nr >= %d (%s)?", gs[mid].nr, gs[mid].name))
+	a.jump(jgeK, gs[mid].nr, right, next, "nr >= " + strconv.FormatUint(uint64(gs[mid].nr), 10) + " (" + gs[mid].name + ")?")
 	dispatchTree(a, gs[:mid], deflt, comment)
 	a.bind(right)
 	dispatchTree(a, gs[mid:], deflt, comment)
@@ -133,7 +134,7 @@ func dispatchTree(a *assembler, gs []*group, deflt uint32, comment string) {
 func compileRules(a *assembler, g *group, deflt uint32, comment string) {
 	for _, r := range g.rules {
 		if len(r.Args) == 0 {
-			a.ret(r.Ret, fmt.Sprintf("%s: %s", g.name, RetString(r.Ret)))
+			a.ret(r.Ret, g.name + ": " + RetString(r.Ret))
 			return // later rules for this call can never be reached
 		}
 		fail := a.newLabel()
@@ -151,8 +152,8 @@ func compileRules(a *assembler, g *group, deflt uint32, comment string) {
 // compared high half first, then low half.
 func compileArg(a *assembler, c Arg, fail label) {
 	hi, lo := uint32(c.Value>>32), uint32(c.Value)
-	hiC := fmt.Sprintf("A = args[%d] >> 32", c.Index)
-	loC := fmt.Sprintf("A = args[%d] & 0xffffffff", c.Index)
+	hiC := "A = args[" + strconv.FormatUint(uint64(c.Index), 10) + "] >> 32"
+	loC := "A = args[" + strconv.FormatUint(uint64(c.Index), 10) + "] & 0xffffffff"
 	what := argString(c)
 	switch c.Op {
 	case OpEQ:
