@@ -122,7 +122,7 @@ func dispatchTree(a *assembler, gs []*group, deflt uint32, comment string) {
 	}
 	mid := len(gs) / 2
 	right := a.newLabel()
-	a.jump(jgeK, gs[mid].nr, right, next, "nr >= " + strconv.FormatUint(uint64(gs[mid].nr), 10) + " (" + gs[mid].name + ")?")
+	a.jump(jgeK, gs[mid].nr, right, next, "nr >= "+strconv.FormatUint(uint64(gs[mid].nr), 10)+" ("+gs[mid].name+")?")
 	dispatchTree(a, gs[:mid], deflt, comment)
 	a.bind(right)
 	dispatchTree(a, gs[mid:], deflt, comment)
@@ -134,7 +134,7 @@ func dispatchTree(a *assembler, gs []*group, deflt uint32, comment string) {
 func compileRules(a *assembler, g *group, deflt uint32, comment string) {
 	for _, r := range g.rules {
 		if len(r.Args) == 0 {
-			a.ret(r.Ret, g.name + ": " + RetString(r.Ret))
+			a.ret(r.Ret, g.name+": "+RetString(r.Ret))
 			return // later rules for this call can never be reached
 		}
 		fail := a.newLabel()
