@@ -165,7 +165,7 @@ func run(args []string) error {
 		}
 		name, rest = name+" "+rest[0], rest[1:]
 	}
-	cmd, ok := commands[name]
+	cmd, ok := commandTable()[name]
 	if !ok {
 		return cli.Usagef(tool, "unknown command %q", name)
 	}
@@ -177,11 +177,12 @@ type ctx struct {
 	root string
 }
 
-var commands map[string]func(*ctx, []string) error
-
-func init() {
+// commandTable maps each command's name to its function. It is built
+// when a command is looked up, not at start-up: a container's monitor
+// and init, modes of this binary that main picks first, never need it.
+func commandTable() map[string]func(*ctx, []string) error {
 	ps, images := rooted(mdcontainer.Ps), rooted(image.Images)
-	commands = map[string]func(*ctx, []string) error{
+	commands := map[string]func(*ctx, []string) error{
 		"run": rooted(start.Run), "create": rooted(start.Create), "attach": rooted(start.Attach), "ps": ps, "exec": cmdExec, "logs": rooted(mdcontainer.Logs), "stop": cmdStop,
 		"kill": cmdKill, "start": rooted(start.Start), "restart": cmdRestart, "pause": cmdPause,
 		"unpause": cmdUnpause, "rm": cmdRm, "wait": cmdWait, "inspect": cmdInspect, "top": rooted(mdcontainer.Top),
@@ -209,6 +210,7 @@ func init() {
 			}
 		}
 	}
+	return commands
 }
 
 // rooted adapts a command of a mini-docker/command package.

@@ -458,6 +458,7 @@ func TestDeviceCgroup(t *testing.T) {
 // mini-docker knows (the first word of each, and each "container"/"image"/
 // "system" sub-command that has no shorter name).
 func TestUsageListsEveryCommand(t *testing.T) {
+	commands := commandTable()
 	short := map[string]bool{}
 	for name := range commands {
 		if !strings.Contains(name, " ") {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 
 	"mini-docker/mini-docker/container"
@@ -47,8 +48,11 @@ func ParseDNS(vals []string) ([]netip.Addr, error) {
 	return out, nil
 }
 
-// domainRE is Docker's rule for a search domain (opts.validateDomain).
-var domainRE = regexp.MustCompile(`^(:?(?:[a-zA-Z0-9]|(?:[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9]))(:?\.(?:[a-zA-Z0-9]|(?:[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9])))*)\.?\s*$`)
+// domainRE is Docker's rule for a search domain (opts.validateDomain),
+// compiled at its first use: every command pays for what runs at start-up.
+var domainRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(:?(?:[a-zA-Z0-9]|(?:[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9]))(:?\.(?:[a-zA-Z0-9]|(?:[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9])))*)\.?\s*$`)
+})
 
 // ParseDNSSearch reads --dns-search values: domains (kept without a
 // final dot or trailing blanks, as Docker keeps them), or "." for none.
@@ -59,7 +63,7 @@ func ParseDNSSearch(vals []string) ([]string, error) {
 			out = append(out, v)
 			continue
 		}
-		m := domainRE.FindStringSubmatch(v)
+		m := domainRE().FindStringSubmatch(v)
 		if len(m) == 0 || len(m[1]) >= 255 {
 			return nil, flagErr(v, "--dns-search", "%s is not a valid domain", v)
 		}
