@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -17,6 +18,9 @@ import (
 // in clock ticks since boot). A PID plus its start time names one process
 // for good: the kernel reuses PIDs, never the pair.
 func StartTime(pid int) (uint64, error) {
+	if pid == os.Getpid() {
+		return ownStart()
+	}
 	st, err := procfs.ReadStat(pid)
 	if err != nil {
 		return 0, err
@@ -26,6 +30,16 @@ func StartTime(pid int) (uint64, error) {
 	}
 	return st.StartTime, nil
 }
+
+// ownStart is our own start time, read once: a run records it when it
+// starts the container and again when it marks it running.
+var ownStart = sync.OnceValues(func() (uint64, error) {
+	st, err := procfs.ReadStat(os.Getpid())
+	if err != nil {
+		return 0, err
+	}
+	return st.StartTime, nil
+})
 
 // Alive reports whether the process pid started at start still runs
 // (start 0 checks the PID only).

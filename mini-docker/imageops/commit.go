@@ -72,13 +72,15 @@ func (img *Image) Descriptor() ocispec.Descriptor {
 
 // FromStore reads a stored image with its raw manifest and config.
 func FromStore(s *store.Store, si *store.Image) (*Image, error) {
-	img := &Image{Digest: si.Digest, ID: si.ID, Manifest: si.Manifest, Config: si.Config, LayerDirs: si.LayerDirs}
+	img := &Image{Digest: si.Digest, ID: si.ID, Manifest: si.Manifest, Config: si.Config, ConfigRaw: si.ConfigRaw, LayerDirs: si.LayerDirs}
 	var err error
 	if img.ManifestRaw, err = s.ReadBlob(si.Digest); err != nil {
 		return nil, err
 	}
-	if img.ConfigRaw, err = s.ReadBlob(si.ID); err != nil {
-		return nil, err
+	if img.ConfigRaw == nil {
+		if img.ConfigRaw, err = s.ReadBlob(si.ID); err != nil {
+			return nil, err
+		}
 	}
 	return img, nil
 }

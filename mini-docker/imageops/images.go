@@ -21,9 +21,7 @@ func (a storeImages) Lookup(ref string) (*engine.Image, error) {
 		return nil, err
 	}
 	out := &engine.Image{Ref: img.Ref, ID: img.ID.String(), Config: img.Config, LayerDirs: img.LayerDirs}
-	if raw, err := a.s.ReadBlob(img.ID); err == nil {
-		out.Healthcheck = ConfigExt(&Image{ConfigRaw: raw}).Healthcheck // Docker's, beside the OCI fields
-	}
+	out.Healthcheck = ConfigExt(&Image{ConfigRaw: img.ConfigRaw}).Healthcheck // Docker's, beside the OCI fields
 	return out, nil
 }
 

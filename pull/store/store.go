@@ -70,6 +70,7 @@ type Image struct {
 	LayerDirs []string      // unpacked layer folders usable as overlay lowerdirs, base layer first
 
 	ID        digest.Digest      // config digest: Docker's image ID
+	ConfigRaw []byte             `json:"-"` // the config blob as read, for the fields beside the OCI ones (Docker's Healthcheck)
 	Manifest  ocispec.Manifest   // the manifest (OCI or Docker schema 2, same shape)
 	MediaType string             // the manifest's media type
 	Size      int64              // compressed size: manifest + config + layers
@@ -86,12 +87,17 @@ func Open(root string) (*Store, error) {
 		ingest:  filepath.Join(root, "ingest"),
 		locks:   filepath.Join(root, "locks"),
 	}
+	// oci-layout is written last, after the folders: when it is there,
+	// so are they (one stat instead of five on every run).
+	layout := filepath.Join(s.dir, ocispec.ImageLayoutFile)
+	if _, err := os.Stat(layout); err == nil {
+		return s, nil
+	}
 	for _, d := range []string{filepath.Join(s.dir, "blobs", "sha256"), s.layers, s.ingest, s.locks} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("open image store: %w", err)
 		}
 	}
-	layout := filepath.Join(s.dir, ocispec.ImageLayoutFile)
 	if _, err := os.Stat(layout); errors.Is(err, os.ErrNotExist) {
 		b, _ := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
 		if err := s.writeFileAtomic(layout, b); err != nil {
@@ -350,6 +356,7 @@ func (s *Store) image(entry ocispec.Descriptor) (*Image, error) {
 	if err := json.Unmarshal(cb, &img.Config); err != nil {
 		return nil, fmt.Errorf("image %s: parse config: %w", img.Ref, err)
 	}
+	img.ConfigRaw = cb
 	if err := ValidateConfig(img.Config, len(img.Manifest.Layers)); err != nil {
 		return nil, fmt.Errorf("image %s: config %s: %w", img.Ref, img.ID, err)
 	}

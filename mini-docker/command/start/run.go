@@ -10,12 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 
 	"mini-docker/internal/cli"
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/health"
+	"mini-docker/mini-docker/engine/launch"
 	"mini-docker/mini-docker/engine/monitor"
 	"mini-docker/mini-docker/engine/restart"
 	"mini-docker/mini-docker/imageops"
@@ -50,6 +52,9 @@ func Run(root string, args []string) error {
 	e, ct, err := create(root, o)
 	if err != nil {
 		return RunError(err)
+	}
+	if c, ok := e.Timings.(*stageClock); ok {
+		defer c.exit()
 	}
 	var wake chan os.Signal
 	if !o.Detach && !ct.HostConfig.RestartPolicy.IsNone() {
@@ -116,7 +121,10 @@ func create(root string, o *spec.Options) (*engine.Engine, *container.Container,
 		e.Explain = explain.New(os.Stderr)
 	}
 	if o.Timings {
-		e.Timings = os.Stderr
+		e.Timings = &stageClock{w: os.Stderr}
+		if d, ok := startup(); ok {
+			launch.Stage(e.Timings, "start-up", time.Now().Add(-d))
+		}
 	}
 	if err := imageops.OpenImages(e); err != nil {
 		return nil, nil, err
