@@ -1,7 +1,9 @@
 package mountinfo
 
 import (
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"unicode"
 	"unicode/utf8"
@@ -75,6 +77,35 @@ func TestReadSelf(t *testing.T) {
 		}
 	}
 	t.Errorf("no mount at / among %q", points)
+}
+
+// TestIsMountRootAgreesWithTheTable: statx's answer is the mount
+// table's, for /, for a folder, for the same folder with a tmpfs on it,
+// and after its umount.
+func TestIsMountRootAgreesWithTheTable(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	check := func(path string, want bool) {
+		t.Helper()
+		if got := IsMountRoot(path); got != want {
+			t.Errorf("IsMountRoot(%s) = %v, want %v", path, got, want)
+		}
+		if got := IsMountPoint(path); got != want {
+			t.Errorf("IsMountPoint(%s) = %v, want %v (the table)", path, got, want)
+		}
+	}
+	check("/", true)
+	check(dir, false)
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	check(dir, true)
+	if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+		t.Fatal(err)
+	}
+	check(dir, false)
 }
 
 // FuzzParse: no input makes Parse fail or return more mounts than lines;
