@@ -385,18 +385,17 @@ func mountCgroupfs(root string, rw bool, ex *explain.Printer) error {
 // flags (ro, nosuid, nodev, noexec; rw for --privileged) and leaves the
 // tmpfs itself read-write, as Docker shows it. A bind mount takes its
 // source's flags, so each needs a change of its own after the bind: one
-// mount_setattr(2) with AT_RECURSIVE changes the whole tree at once
-// (util-linux 2.39's "=recursive" options), where a remount changes one
-// mount (binds, on a kernel before 5.12 that has no mount_setattr).
+// mount_setattr(2) with AT_RECURSIVE changes the whole tree at once,
+// where a remount changes one mount (a kernel before 5.12 has no
+// mount_setattr: a remount per bind, then).
 func lockCgroupTree(ex *explain.Printer, dst string, binds []string, rw bool) error {
 	set := uint64(unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC)
 	flags := uintptr(nosuidNoexecNodev) // the same, for a remount
-	opts := "remount,bind,nosuid=recursive,nodev=recursive,noexec=recursive"
+	opts := "nosuid,nodev,noexec"
 	if !rw {
 		set, flags = set|unix.MOUNT_ATTR_RDONLY, flags|unix.MS_RDONLY
-		opts = "remount,bind,ro=recursive,nosuid=recursive,nodev=recursive,noexec=recursive"
+		opts = "ro," + opts
 	}
-	ex.Argv("mount", "-o", opts, dst)
 	err := unix.MountSetattr(unix.AT_FDCWD, dst, unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: set})
 	if errors.Is(err, unix.ENOSYS) {
 		for _, b := range binds {
@@ -407,12 +406,18 @@ func lockCgroupTree(ex *explain.Printer, dst string, binds []string, rw bool) er
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("mount_setattr %s (%s): %w", dst, opts, err)
+		return fmt.Errorf("mount_setattr %s (%s, recursive): %w", dst, opts, err)
+	}
+	// What the printed lines do a mount at a time, with any mount(8):
+	// util-linux 2.39's "ro=recursive" is the one call, and an older
+	// mount(8) takes that option without a word and changes nothing.
+	ex.Note("one mount_setattr(2) with AT_RECURSIVE: %s on every mount below %s at once, the tmpfs given back rw; a mount at a time:", opts, dst)
+	for _, b := range binds {
+		ex.Argv("mount", "-o", "remount,bind,"+opts, b)
 	}
 	if rw {
 		return nil
 	}
-	ex.Argv("mount", "-o", "remount,bind,rw", dst)
 	if err := unix.MountSetattr(unix.AT_FDCWD, dst, 0, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}); err != nil {
 		return fmt.Errorf("mount_setattr %s (remount,bind,rw): %w", dst, err)
 	}
