@@ -69,7 +69,9 @@ func inside(status io.Writer) (int, error) {
 		return joined(in) // docker exec (exec.go)
 	}
 	env := os.Environ()
-	filter := compileFilter(in)
+	// seccompctl run reads a profile file before the pivot, from the
+	// host's file system.
+	profile, profileErr := seccomp.LoadProfile(in.Seccomp)
 	if err := joinCgroup(in); err != nil {
 		return 125, err
 	}
@@ -95,16 +97,16 @@ func inside(status io.Writer) (int, error) {
 	}
 	stage("pivot")
 
-	f := <-filter
-	if f.err != nil {
-		return 125, f.err
+	prog, err := compileFilter(in, profile, profileErr)
+	if err != nil {
+		return 125, err
 	}
 	// The command is looked for before the filter, as seccompctl does: a
 	// missing one is 127 either way.
 	if _, err := cli.LookPath(in.Argv[0], env); err != nil {
 		return cli.CodeOf(err), err
 	}
-	if prog := f.prog; prog != nil {
+	if prog != nil {
 		if err := seccomp.Install(prog, nil); err != nil {
 			return 125, err
 		}
@@ -167,32 +169,12 @@ func joinCgroup(in *input.Inside) error {
 	return nil
 }
 
-// compiledFilter is loadFilter's answer.
-type compiledFilter struct {
-	prog *seccomp.Program
-	err  error
-}
-
-// compileFilter runs loadFilter on another thread while this one joins
-// the cgroups and pivots: the compilation (parsing Docker's profile and
-// building the BPF program, a few milliseconds) is pure computation, and
-// the second CPU is otherwise idle then, the parent only waiting for the
-// status pipe. The main thread is locked to the main goroutine (see
-// LockThread), so the goroutine never runs on it: it stays in the host's
-// mount namespace and reads a profile file from the host's file system,
-// as seccompctl run reads it before the pivot.
-func compileFilter(in *input.Inside) <-chan compiledFilter {
-	done := make(chan compiledFilter, 1)
-	go func() {
-		prog, err := loadFilter(in)
-		done <- compiledFilter{prog, err}
-	}()
-	return done
-}
-
-// loadFilter is seccompctl run's profile, compiled for the capabilities
-// the container keeps (nil when unconfined).
-func loadFilter(in *input.Inside) (*seccomp.Program, error) {
+// compileFilter is the rest of seccompctl run's profile: compiled for
+// the capabilities the container keeps (nil when unconfined). Compiling
+// Docker's default profile takes a fraction of a millisecond (its rules
+// are built into the program, see seccomp.DefaultProfile), so it runs
+// here, on the one thread, after the pivot.
+func compileFilter(in *input.Inside, profile *seccomp.Profile, loadErr error) (*seccomp.Program, error) {
 	if in.Seccomp == "unconfined" {
 		return nil, nil
 	}
@@ -200,14 +182,24 @@ func loadFilter(in *input.Inside) (*seccomp.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	prog, warnings, err := seccomp.Load(in.Seccomp, seccomp.Options{Caps: set})
+	if loadErr != nil {
+		return nil, loadErr
+	}
+	r, prog, err := seccomp.Build(profile, seccomp.Options{Caps: set})
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range warnings {
+	for _, w := range seccomp.Warnings(profile, r) {
 		fmt.Fprintln(os.Stderr, "seccompctl: warning:", w)
 	}
 	return prog, nil
+}
+
+// loadFilter is seccompctl run's profile, read and compiled for the
+// capabilities the container keeps (nil when unconfined).
+func loadFilter(in *input.Inside) (*seccomp.Program, error) {
+	profile, err := seccomp.LoadProfile(in.Seccomp)
+	return compileFilter(in, profile, err)
 }
 
 // setCaps is capctl run --docker-default|--privileged [--cap-add]

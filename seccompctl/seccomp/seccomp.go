@@ -129,22 +129,6 @@ func Check(prog *Program, arch *Arch, name string, args []uint64) (uint32, error
 	return Run(prog.Insns, d)
 }
 
-// Load reads the profile LoadProfile names (default, unconfined, a JSON
-// file) and builds it for opts: what `seccompctl run --profile NAME`
-// installs. A nil Program means unconfined. warnings are the lines
-// Docker prints for the names it skips (Warnings).
-func Load(name string, opts Options) (prog *Program, warnings []string, err error) {
-	p, err := LoadProfile(name)
-	if err != nil || p == nil {
-		return nil, nil, err
-	}
-	r, prog, err := Build(p, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	return prog, Warnings(p, r), nil
-}
-
 // Warnings returns one line for each name of p that is no system call
 // on any architecture (a typo, or a call newer than this table): Docker
 // skips those with a warning rather than refusing the profile.
