@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -69,9 +70,12 @@ func Run(root, id string) int {
 	if started {
 		report("ok")
 	}
-	idleGC()
-	shrink()
+	// The shrink waits a second for the start to settle: on a busy
+	// machine the goroutines started above (output copying, attach,
+	// health checks) may first run later, and would read pages back in.
+	settled := time.AfterFunc(time.Second, func() { idleGC(); shrink() })
 	l.r.Cmd.Wait()
+	settled.Stop()
 	close(stopHealth)
 	<-healthDone
 	ws := l.ended()
@@ -191,6 +195,7 @@ func shrink() {
 	if err != nil {
 		return
 	}
+	var ranges [][2]uintptr
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 6 || f[5] != self || strings.Contains(f[1], "w") {
@@ -202,9 +207,14 @@ func shrink() {
 		}
 		start, err1 := strconv.ParseUint(lo, 16, 64)
 		end, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil {
-			continue
+		if err1 == nil && err2 == nil {
+			ranges = append(ranges, [2]uintptr{uintptr(start), uintptr(end - start)})
 		}
-		unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_DONTNEED)
+	}
+	// Dropped last, in a loop that reads nothing else: parsing after a
+	// drop would read the read-only data back in (with the large folios
+	// of the page cache, up to 512 KiB at a time).
+	for _, r := range ranges {
+		unix.Syscall(unix.SYS_MADVISE, r[0], r[1], unix.MADV_DONTNEED)
 	}
 }
