@@ -80,7 +80,7 @@ func TestKilledPullClientEndsItsPull(t *testing.T) {
 	partial := filepath.Join(root, "ingest", layer.Digest.Encoded()+".partial")
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if child == 0 {
-			child = childOf(client.Process.Pid)
+			child = childOf(client.Process.Pid, "pull")
 		}
 		if st, err := os.Stat(partial); err == nil && st.Size() >= 1<<20 && child != 0 {
 			break
@@ -115,21 +115,26 @@ func TestKilledPullClientEndsItsPull(t *testing.T) {
 	}
 }
 
-// childOf returns a child process of pid (0: none yet), from
-// /proc/PID/task/*/children.
-func childOf(pid int) int {
+// childOf returns the child process of pid that runs the program named
+// comm (0: none yet), from /proc/PID/task/*/children. By name: Go's os
+// package clones a short-lived child of its own at the first process
+// start (its pidfd probe), and taking that one for the pull's child made
+// the test look at the store while the pull still ran.
+func childOf(pid int, comm string) int {
 	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
 	for _, f := range tasks {
 		b, _ := os.ReadFile(f)
-		if fields := strings.Fields(string(b)); len(fields) > 0 {
-			n, _ := strconv.Atoi(fields[0])
-			return n
+		for _, field := range strings.Fields(string(b)) {
+			name, _ := os.ReadFile("/proc/" + field + "/comm")
+			if strings.TrimSpace(string(name)) == comm {
+				n, _ := strconv.Atoi(field)
+				return n
+			}
 		}
 	}
 	return 0
 }
 
-// alive reports whether pid runs (a zombie waiting for its reaper does not).
 func alive(pid int) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
