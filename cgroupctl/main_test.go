@@ -251,17 +251,19 @@ func testFreezeThaw(t *testing.T, b *box) {
 	file := filepath.Join(t.TempDir(), "count")
 	b.must("create", "c1")
 	b.start("c1", b.hog, "count", file)
+	// A v1 freezer holds even SIGKILL until thaw: a test that fails while
+	// c1 is frozen thaws it first, or start's cleanup waits forever.
+	t.Cleanup(func() { b.run("thaw", "c1") })
 	counter := func() int {
 		t.Helper()
 		s, _ := os.ReadFile(file)
 		n, _ := strconv.Atoi(strings.TrimSpace(string(s)))
 		return n
 	}
-	for i := 0; counter() == 0; i++ {
-		if i > 500 {
+	for deadline := time.Now().Add(time.Minute); counter() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
 			t.Fatal("counter never started")
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	b.must("freeze", "c1")
 	if !b.stats("c1").Frozen {
@@ -273,9 +275,13 @@ func testFreezeThaw(t *testing.T, b *box) {
 		t.Fatalf("counter went from %d to %d while frozen", a, c)
 	}
 	b.must("thaw", "c1")
-	time.Sleep(300 * time.Millisecond)
-	if c := counter(); c <= a {
-		t.Fatalf("counter stuck at %d after thaw", c)
+	// The thawed counter runs again when the scheduler next gives it a
+	// CPU, which on a loaded host may be well after thaw returns: wait for
+	// it, with a deadline only a counter that stays frozen reaches.
+	for deadline := time.Now().Add(time.Minute); counter() <= a; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("counter stuck at %d a minute after thaw", counter())
+		}
 	}
 	b.must("delete", "--kill", "c1")
 }
