@@ -256,7 +256,11 @@ func (f *fakeRegistry) blobDesc() ocispec.Descriptor {
 
 func TestTokenFlowScopeAndExpiry(t *testing.T) {
 	f := newFakeRegistry(t)
-	f.expiresIn = 1
+	// Three seconds: the two requests below must fit in the token's life
+	// even when a loaded host stalls this process (with one second, a
+	// stall of one made the client fetch a second token before the
+	// sleep, or send one the server had already dropped).
+	f.expiresIn = 3
 	repo := f.repo(t, Options{})
 	ctx := context.Background()
 	if _, _, err := repo.Manifest(ctx, "1"); err != nil {
@@ -271,9 +275,9 @@ func TestTokenFlowScopeAndExpiry(t *testing.T) {
 	if len(f.scopes) != 1 || f.scopes[0] != "repository:library/app:pull" {
 		t.Errorf("scopes asked for: %q, want [repository:library/app:pull]", f.scopes)
 	}
-	// The token expires after a second: the client must notice and fetch a
-	// new one instead of sending the stale one.
-	time.Sleep(1100 * time.Millisecond)
+	// The token has expired: the client must notice and fetch a new one
+	// instead of sending the stale one.
+	time.Sleep(3100 * time.Millisecond)
 	if _, _, err := repo.Manifest(ctx, "1"); err != nil {
 		t.Fatal(err)
 	}
