@@ -242,14 +242,16 @@ func TestShowAndDecode(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sleep.Process.Kill(); sleep.Wait() })
-	// Wait until the exec happened (the name changes from capctl to sleep).
-	var out string
-	for i := 0; i < 200; i++ {
+	// Wait until the exec happened (the name changes from capctl to
+	// sleep): on a loaded host that can take longer than any fixed pause.
+	comm := func() string {
 		b, _ := os.ReadFile(filepath.Join("/proc", itoa(sleep.Process.Pid), "comm"))
-		if strings.TrimSpace(string(b)) == "sleep" {
-			break
+		return strings.TrimSpace(string(b))
+	}
+	for deadline := time.Now().Add(time.Minute); comm() != "sleep"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("capctl run did not exec sleep within a minute (comm %q)", comm())
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	out, code := testenv.Run(t, capctl, "show", itoa(sleep.Process.Pid))
 	names := "cap_chown,cap_dac_override,cap_fowner,cap_fsetid,cap_kill,cap_setgid,cap_setuid,cap_setpcap,cap_net_bind_service,cap_net_raw,cap_sys_chroot,cap_mknod,cap_audit_write,cap_setfcap"
