@@ -19,6 +19,60 @@ import (
 	"mini-docker/mini-docker/formatter"
 )
 
+// Spec is one command as data: its name after "mini-docker", what its
+// --help prints, and how many arguments it takes. Each command declares
+// its Spec once, beside its function; Flags builds the flag set from it
+// and Parse or Open check the arguments against it.
+type Spec struct {
+	Name     string // "logs", "system df"
+	Usage    string // the synopsis after the name: "[OPTIONS] CONTAINER"
+	Summary  string
+	Examples []string
+	// MinArgs: fewer arguments are docker's "requires at least N
+	// argument" (exit 125).
+	MinArgs int
+	// MaxArgs, when not 0: more are docker's "requires exactly N
+	// argument(s)" when MinArgs is the same, else "requires at most N
+	// argument(s)" (exit 125).
+	MaxArgs int
+}
+
+// Flags is the command's flag set (NewFlags).
+func (s *Spec) Flags() *cli.Flags {
+	return NewFlags(s.Name, s.Usage, s.Summary, s.Examples...)
+}
+
+// Parse parses the command's flags and checks the number of arguments.
+// Callers return cli.Done(err), which is nil after --help.
+func (s *Spec) Parse(f *cli.Flags, args []string) error {
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if err := NeedArgs(f, s.Name, s.MinArgs); err != nil {
+		return err
+	}
+	if s.MaxArgs == 0 || f.NArg() <= s.MaxArgs {
+		return nil
+	}
+	bound, noun := "at most", "argument"
+	if s.MinArgs == s.MaxArgs {
+		bound = "exactly"
+	}
+	if s.MaxArgs > 1 {
+		noun += "s"
+	}
+	return cli.Usagef("mini-docker "+s.Name, "\"mini-docker %s\" requires %s %d %s", s.Name, bound, s.MaxArgs, noun)
+}
+
+// Open parses the flags and checks the arguments (Parse), then opens
+// the engine (OpenEngine).
+func (s *Spec) Open(root string, f *cli.Flags, args []string) (*engine.Engine, error) {
+	if err := s.Parse(f, args); err != nil {
+		return nil, err
+	}
+	return OpenEngine(root, f)
+}
+
 // NewFlags is a command's flag set: "mini-docker NAME", flags anywhere
 // among the arguments, as docker's.
 func NewFlags(name, usage, summary string, examples ...string) *cli.Flags {
@@ -38,22 +92,15 @@ func OpenEngine(root string, f *cli.Flags) (*engine.Engine, error) {
 }
 
 // Open parses a command's flags, checks it got at least n arguments and
-// opens the engine. Callers return cli.Done(err), which is nil after --help.
+// opens the engine, for a command that declares no Spec (Spec.Open).
 func Open(root string, f *cli.Flags, args []string, name string, n int) (*engine.Engine, error) {
-	if err := Parse(f, args, name, n); err != nil {
-		return nil, err
-	}
-	return OpenEngine(root, f)
+	return (&Spec{Name: name, MinArgs: n}).Open(root, f, args)
 }
 
 // Parse parses a command's flags and checks it got at least n
-// arguments (NeedArgs). Callers return cli.Done(err), which is nil
-// after --help.
+// arguments, for a command that declares no Spec (Spec.Parse).
 func Parse(f *cli.Flags, args []string, name string, n int) error {
-	if err := f.Parse(args); err != nil {
-		return err
-	}
-	return NeedArgs(f, name, n)
+	return (&Spec{Name: name, MinArgs: n}).Parse(f, args)
 }
 
 // OpenContainer opens the engine (OpenEngine) and finds container ref

@@ -12,19 +12,24 @@ import (
 	"mini-docker/mini-docker/logs"
 )
 
+var logsSpec = command.Spec{
+	Name: "logs", Usage: "[OPTIONS] CONTAINER", MinArgs: 1,
+	Summary:  "Fetch the logs of a container (stdout and stderr, each to its own).",
+	Examples: []string{"mini-docker logs -f demo", "mini-docker logs -n 5 -t demo", "mini-docker logs --since 10m demo 2>/dev/null"},
+}
+
 // Logs is `mini-docker logs CONTAINER`: the container's json-file log
 // (package logs), each line written to the stream it came from, so
 // `mini-docker logs c 2>/dev/null` shows stdout only, as Docker's does.
 func Logs(root string, args []string) error {
-	f := command.NewFlags("logs", "[OPTIONS] CONTAINER", "Fetch the logs of a container (stdout and stderr, each to its own).",
-		"mini-docker logs -f demo", "mini-docker logs -n 5 -t demo", "mini-docker logs --since 10m demo 2>/dev/null")
+	f := logsSpec.Flags()
 	follow := f.BoolP("follow", "f", false, "follow log output")
 	tail := f.StringP("tail", "n", "all", "number of lines to show from the end of the logs")
 	stamps := f.BoolP("timestamps", "t", false, "show timestamps")
 	since := f.String("since", "", "show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
 	until := f.String("until", "", "show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
 	f.Bool("details", false, "show extra details provided to logs (none: mini-docker sets no log labels)")
-	e, err := command.Open(root, f, args, "logs", 1)
+	e, err := logsSpec.Open(root, f, args)
 	if err != nil {
 		return cli.Done(err)
 	}

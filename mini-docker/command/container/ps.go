@@ -23,11 +23,16 @@ import (
 // psFilters are the --filter keys docker ps accepts that mini-docker knows.
 var psFilters = []string{"ancestor", "before", "exited", "health", "id", "label", "name", "network", "since", "status"}
 
+var psSpec = command.Spec{
+	Name: "ps", Usage: "[OPTIONS]",
+	Summary: "List containers (running ones; -a for all).",
+	Examples: []string{"mini-docker ps -a", "mini-docker ps --format '{{.Names}}\\t{{.Status}}'",
+		"mini-docker ps -a --filter status=exited -q", "mini-docker ps -l -s"},
+}
+
 // Ps is `mini-docker ps`.
 func Ps(root string, args []string) error {
-	f := command.NewFlags("ps", "[OPTIONS]", "List containers (running ones; -a for all).",
-		"mini-docker ps -a", "mini-docker ps --format '{{.Names}}\\t{{.Status}}'",
-		"mini-docker ps -a --filter status=exited -q", "mini-docker ps -l -s")
+	f := psSpec.Flags()
 	all := f.BoolP("all", "a", false, "show all containers (default shows just running)")
 	quiet := f.BoolP("quiet", "q", false, "only display container IDs")
 	noTrunc := f.Bool("no-trunc", false, "don't truncate output")
@@ -36,7 +41,7 @@ func Ps(root string, args []string) error {
 	latest := f.BoolP("latest", "l", false, "show the latest created container (includes all states)")
 	format := command.FormatFlag(f)
 	filterFlags := command.FilterFlag(f, "status, name, label, ancestor, before, since, id, exited, health, network")
-	if err := f.Parse(args); err != nil {
+	if err := psSpec.Parse(f, args); err != nil {
 		return cli.Done(err)
 	}
 	args0, err := command.ParseFilters("ps", *filterFlags)

@@ -6,16 +6,18 @@ import (
 	"mini-docker/mini-docker/events"
 )
 
+var renameSpec = command.Spec{
+	Name: "rename", Usage: "CONTAINER NEW_NAME", MinArgs: 2, MaxArgs: 2,
+	Summary: "Rename a container.", Examples: []string{"mini-docker rename demo web"},
+}
+
 // Rename is `mini-docker rename CONTAINER NEW_NAME`: the name in the
 // container's recorded state changes; its ID, hostname and cgroup stay.
 func Rename(root string, args []string) error {
-	f := command.NewFlags("rename", "CONTAINER NEW_NAME", "Rename a container.", "mini-docker rename demo web")
-	e, err := command.Open(root, f, args, "rename", 2)
+	f := renameSpec.Flags()
+	e, err := renameSpec.Open(root, f, args)
 	if err != nil {
 		return cli.Done(err)
-	}
-	if f.NArg() != 2 {
-		return cli.Usagef("mini-docker rename", "\"mini-docker rename\" requires exactly 2 arguments")
 	}
 	if f.Arg(0) == "" || f.Arg(1) == "" {
 		return cli.Errorf(1, "Neither old nor new names may be empty")

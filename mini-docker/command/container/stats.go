@@ -30,19 +30,24 @@ var statsHeader = formatter.SubHeaderContext{
 	"MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %", "NetIO": "NET I/O", "BlockIO": "BLOCK I/O", "PIDs": "PIDS",
 }
 
+var statsSpec = command.Spec{
+	Name: "stats", Usage: "[OPTIONS] [CONTAINER...]",
+	Summary:  "Display a live stream of containers' resource usage, read from their cgroup files.",
+	Examples: []string{"mini-docker stats --no-stream", "mini-docker stats --no-stream --format '{{.Name}} {{.MemUsage}}' demo"},
+}
+
 // Stats is `mini-docker stats [CONTAINER...]`: each container's CPU,
 // memory and pids from its cgroup's files (what `cgroupctl stats` reads),
 // network bytes from its network namespace's /proc/PID/net/dev, block
 // I/O from the blkio (v1) or io (v2) files; redrawn every second until
 // interrupted, or once with --no-stream.
 func Stats(root string, args []string) error {
-	f := command.NewFlags("stats", "[OPTIONS] [CONTAINER...]", "Display a live stream of containers' resource usage, read from their cgroup files.",
-		"mini-docker stats --no-stream", "mini-docker stats --no-stream --format '{{.Name}} {{.MemUsage}}' demo")
+	f := statsSpec.Flags()
 	all := f.BoolP("all", "a", false, "show all containers (default shows just running)")
 	noStream := f.Bool("no-stream", false, "disable streaming stats and only pull the first result")
 	noTrunc := f.Bool("no-trunc", false, "do not truncate output")
 	format := command.FormatFlag(f)
-	e, err := command.Open(root, f, args, "stats", 0)
+	e, err := statsSpec.Open(root, f, args)
 	if err != nil {
 		return cli.Done(err)
 	}

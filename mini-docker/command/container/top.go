@@ -11,14 +11,19 @@ import (
 	"mini-docker/mini-docker/command"
 )
 
+var topSpec = command.Spec{
+	Name: "top", Usage: "CONTAINER [ps OPTIONS]", MinArgs: 1,
+	Summary:  "Display the running processes of a container, as seen from the host (ps -ef by default).",
+	Examples: []string{"mini-docker top demo", "mini-docker top demo -o pid,user,comm", "mini-docker top demo aux"},
+}
+
 // Top is `mini-docker top CONTAINER [ps OPTIONS]`: the host's ps(1) on
 // the processes of the container's PID namespace (ps -ef's columns by
 // default, as Docker's), so its PIDs are the host's.
 func Top(root string, args []string) error {
-	f := command.NewFlags("top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container, as seen from the host (ps -ef by default).",
-		"mini-docker top demo", "mini-docker top demo -o pid,user,comm", "mini-docker top demo aux")
+	f := topSpec.Flags()
 	f.SetInterspersed(false)
-	e, err := command.Open(root, f, args, "top", 1)
+	e, err := topSpec.Open(root, f, args)
 	if err != nil {
 		return cli.Done(err)
 	}

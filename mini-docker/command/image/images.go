@@ -17,22 +17,24 @@ import (
 	"mini-docker/pull/store"
 )
 
+var imagesSpec = command.Spec{
+	Name: "images", Usage: "[OPTIONS] [REPOSITORY[:TAG]]", MaxArgs: 1,
+	Summary: "List images.",
+	Examples: []string{"mini-docker images", "mini-docker rmi $(mini-docker images -q)",
+		"mini-docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}'", "mini-docker images --filter dangling=true"},
+}
+
 // Images is `mini-docker images [REPOSITORY[:TAG]]`.
 func Images(root string, args []string) error {
-	f := command.NewFlags("images", "[OPTIONS] [REPOSITORY[:TAG]]", "List images.",
-		"mini-docker images", "mini-docker rmi $(mini-docker images -q)",
-		"mini-docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}'", "mini-docker images --filter dangling=true")
+	f := imagesSpec.Flags()
 	f.BoolP("all", "a", false, "show all images (mini-docker keeps no intermediate images: the same list)")
 	quiet := f.BoolP("quiet", "q", false, "only show image IDs")
 	digests := f.Bool("digests", false, "show digests")
 	noTrunc := f.Bool("no-trunc", false, "don't truncate output")
 	format := command.FormatFlag(f)
 	filterFlags := command.FilterFlag(f, "dangling, label, before, since, reference")
-	if err := f.Parse(args); err != nil {
+	if err := imagesSpec.Parse(f, args); err != nil {
 		return cli.Done(err)
-	}
-	if f.NArg() > 1 {
-		return cli.Usagef("mini-docker images", "\"mini-docker images\" requires at most 1 argument")
 	}
 	a, err := command.ParseFilters("images", *filterFlags)
 	if err != nil {

@@ -18,18 +18,22 @@ import (
 	"mini-docker/pull/store"
 )
 
+var importSpec = command.Spec{
+	Name: "import", Usage: "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+	Summary: "Import the contents from a tarball to create a filesystem image: the tar (plain, gzip,\n" +
+		"bzip2 or zstd) becomes one layer, unpacked as pull unpacks one; prints the image ID.",
+	Examples: []string{"mini-docker export box | mini-docker import - box:flat",
+		"mini-docker import -c 'CMD [\"sh\"]' -c 'ENV A=b' -m 'from a tar' rootfs.tar.gz mybase:1"},
+}
+
 // Import is `mini-docker import file|URL|- [REPOSITORY[:TAG]]` (docker
 // import): a root filesystem tar becomes an image of one layer.
 func Import(root string, args []string) error {
-	f := command.NewFlags("import", "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
-		"Import the contents from a tarball to create a filesystem image: the tar (plain, gzip,\n"+
-			"bzip2 or zstd) becomes one layer, unpacked as pull unpacks one; prints the image ID.",
-		"mini-docker export box | mini-docker import - box:flat",
-		"mini-docker import -c 'CMD [\"sh\"]' -c 'ENV A=b' -m 'from a tar' rootfs.tar.gz mybase:1")
+	f := importSpec.Flags()
 	changes := f.StringArrayP("change", "c", nil, "apply Dockerfile instruction to the created image (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, USER, VOLUME, WORKDIR)")
 	msg := f.StringP("message", "m", "", "set commit message for imported image")
 	platform := f.String("platform", "", "set platform (os[/arch[/variant]]; os must be linux)")
-	if err := f.Parse(args); err != nil {
+	if err := importSpec.Parse(f, args); err != nil {
 		return cli.Done(err)
 	}
 	if f.NArg() < 1 || f.NArg() > 2 {

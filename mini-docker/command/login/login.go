@@ -35,13 +35,17 @@ import (
 // DockerHub is the key docker login uses for Docker Hub.
 const DockerHub = "https://index.docker.io/v1/"
 
+var loginSpec = command.Spec{
+	Name: "login", Usage: "[-u USER] [-p PASSWORD | --password-stdin] [SERVER]",
+	Summary: "Log in to a registry: check the password against the registry's /v2/, then keep it in\n" +
+		"~/.docker/config.json (base64 user:password), or in the credential helper it names.",
+	Examples: []string{"echo secret | mini-docker login -u alice --password-stdin 127.0.0.1:5000",
+		"mini-docker login -u alice -p secret registry.example.com"},
+}
+
 // Login is `mini-docker login [-u USER] [-p PASS | --password-stdin] [SERVER]`.
 func Login(_ string, args []string) error {
-	f := command.NewFlags("login", "[-u USER] [-p PASSWORD | --password-stdin] [SERVER]",
-		"Log in to a registry: check the password against the registry's /v2/, then keep it in\n"+
-			"~/.docker/config.json (base64 user:password), or in the credential helper it names.",
-		"echo secret | mini-docker login -u alice --password-stdin 127.0.0.1:5000",
-		"mini-docker login -u alice -p secret registry.example.com")
+	f := loginSpec.Flags()
 	user := f.StringP("username", "u", "", "username")
 	pass := f.StringP("password", "p", "", "password")
 	stdin := f.Bool("password-stdin", false, "take the password from stdin")
@@ -88,10 +92,15 @@ func Login(_ string, args []string) error {
 	return nil
 }
 
+var logoutSpec = command.Spec{
+	Name: "logout", Usage: "[SERVER]",
+	Summary:  "Log out from a registry: remove its credentials from ~/.docker/config.json (and its helper).",
+	Examples: []string{"mini-docker logout 127.0.0.1:5000"},
+}
+
 // Logout is `mini-docker logout [SERVER]`.
 func Logout(_ string, args []string) error {
-	f := command.NewFlags("logout", "[SERVER]", "Log out from a registry: remove its credentials from ~/.docker/config.json (and its helper).",
-		"mini-docker logout 127.0.0.1:5000")
+	f := logoutSpec.Flags()
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}

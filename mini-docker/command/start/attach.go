@@ -15,22 +15,23 @@ import (
 	"mini-docker/mini-docker/engine"
 )
 
+var attachSpec = command.Spec{
+	Name: "attach", Usage: "[OPTIONS] CONTAINER", MinArgs: 1, MaxArgs: 1,
+	Summary: "Attach local standard input, output, and error streams to a running container (one started with -d, or by start). ctrl-p ctrl-q detaches and leaves it running.",
+	Examples: []string{"mini-docker run -dit --name box debian bash && mini-docker attach box",
+		"mini-docker attach --detach-keys ctrl-x,x box", "mini-docker attach --no-stdin box"},
+}
+
 // Attach is docker attach: this terminal connected to a running
 // container's streams, through its monitor's attach socket.
 func Attach(root string, args []string) error {
-	f := command.NewFlags("attach", "[OPTIONS] CONTAINER",
-		"Attach local standard input, output, and error streams to a running container (one started with -d, or by start). ctrl-p ctrl-q detaches and leaves it running.",
-		"mini-docker run -dit --name box debian bash && mini-docker attach box",
-		"mini-docker attach --detach-keys ctrl-x,x box", "mini-docker attach --no-stdin box")
+	f := attachSpec.Flags()
 	keys := f.String("detach-keys", "", "override the key sequence for detaching a container (default ctrl-p,ctrl-q)")
 	noStdin := f.Bool("no-stdin", false, "do not attach STDIN")
 	sigProxy := f.Bool("sig-proxy", true, "proxy all received signals to the process")
-	e, err := command.Open(root, f, args, "attach", 1)
+	e, err := attachSpec.Open(root, f, args)
 	if err != nil {
 		return cli.Done(err)
-	}
-	if f.NArg() != 1 {
-		return cli.Usagef("mini-docker attach", "\"mini-docker attach\" requires exactly 1 argument")
 	}
 	ct, detach, err := target(e, f.Arg(0), *keys)
 	if err != nil {

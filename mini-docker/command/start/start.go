@@ -13,18 +13,22 @@ import (
 	"mini-docker/mini-docker/imageops"
 )
 
+var startSpec = command.Spec{
+	Name: "start", Usage: "[-a] [-i] CONTAINER...", MinArgs: 1,
+	Summary:  "Start one or more stopped containers. With -a, attach to its output (and with -i its input) as if it ran in the foreground; ctrl-p ctrl-q detaches and leaves it running.",
+	Examples: []string{"mini-docker start demo", "mini-docker create -it --name box debian bash && mini-docker start -ai box"},
+}
+
 // Start is docker start: each container started in the background
 // (its monitor holds its streams), or with -a one container whose
 // output this command shows (-i: and gets its input) until it ends,
 // its exit code ours, or until the user detaches.
 func Start(root string, args []string) error {
-	f := command.NewFlags("start", "[-a] [-i] CONTAINER...",
-		"Start one or more stopped containers. With -a, attach to its output (and with -i its input) as if it ran in the foreground; ctrl-p ctrl-q detaches and leaves it running.",
-		"mini-docker start demo", "mini-docker create -it --name box debian bash && mini-docker start -ai box")
+	f := startSpec.Flags()
 	attached := f.BoolP("attach", "a", false, "attach STDOUT/STDERR and forward signals")
 	interactive := f.BoolP("interactive", "i", false, "attach the container's STDIN")
 	keys := f.String("detach-keys", "", "override the key sequence for detaching a container (default ctrl-p,ctrl-q)")
-	e, err := command.Open(root, f, args, "start", 1)
+	e, err := startSpec.Open(root, f, args)
 	if err != nil {
 		return cli.Done(err)
 	}

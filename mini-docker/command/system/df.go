@@ -18,14 +18,20 @@ const defaultDfTable = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}
 
 var dfHeader = formatter.SubHeaderContext{"Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE", "Reclaimable": "RECLAIMABLE"}
 
+var dfSpec = command.Spec{
+	Name: "system df", Usage: "[--format TEMPLATE]",
+	Summary:  "Show mini-docker disk usage.",
+	Examples: []string{"mini-docker system df"},
+}
+
 // Df is `mini-docker system df`: the disk the state root's images
 // (their unpacked layers, each counted once), containers (their upper
 // layers) and volumes take, and what removing the unused ones would give
 // back.
 func Df(root string, args []string) error {
-	f := command.NewFlags("system df", "[--format TEMPLATE]", "Show mini-docker disk usage.", "mini-docker system df")
+	f := dfSpec.Flags()
 	format := command.FormatFlag(f)
-	e, err := command.Open(root, f, args, "system df", 0)
+	e, err := dfSpec.Open(root, f, args)
 	if err != nil {
 		return cli.Done(err)
 	}

@@ -16,17 +16,23 @@ import (
 	"mini-docker/mini-docker/formatter"
 )
 
+var eventsSpec = command.Spec{
+	Name: "events", Usage: "[OPTIONS]",
+	Summary: "Get real time events from mini-docker (its recorded state changes).",
+	Examples: []string{"mini-docker events --since 10m --until 0s",
+		"mini-docker events --filter event=die --format '{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}'"},
+}
+
 // Events is `mini-docker events`: the state changes recorded under the
 // root (package events), past ones from --since, then new ones as they
 // are appended, until --until or an interrupt.
 func Events(root string, args []string) error {
-	f := command.NewFlags("events", "[OPTIONS]", "Get real time events from mini-docker (its recorded state changes).",
-		"mini-docker events --since 10m --until 0s", "mini-docker events --filter event=die --format '{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}'")
+	f := eventsSpec.Flags()
 	since := f.String("since", "", "show all events created since timestamp")
 	until := f.String("until", "", "stream events until this timestamp")
 	format := f.String("format", "", "format the output using a Go template, or json")
 	filterFlags := command.FilterFlag(f, "container, event, type, image, label")
-	if err := f.Parse(args); err != nil {
+	if err := eventsSpec.Parse(f, args); err != nil {
 		return cli.Done(err)
 	}
 	a, err := command.ParseFilters("events", *filterFlags)

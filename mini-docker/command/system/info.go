@@ -24,13 +24,18 @@ type hostCheck struct {
 	info string
 }
 
+var infoSpec = command.Spec{
+	Name: "info", Usage: "[--format TEMPLATE]",
+	Summary:  "Show what this host supports (kernel, cgroups, overlay, seccomp, user namespaces) and what mini-docker holds.",
+	Examples: []string{"mini-docker info", "mini-docker info --format '{{.CgroupVersion}} {{.KernelVersion}}'", "mini-docker info --format json"},
+}
+
 // Info is `mini-docker info`: the host's kernel and what it supports,
 // and what mini-docker holds; --format picks fields of Docker's Info.
 func Info(root string, args []string) error {
-	f := command.NewFlags("info", "[--format TEMPLATE]", "Show what this host supports (kernel, cgroups, overlay, seccomp, user namespaces) and what mini-docker holds.",
-		"mini-docker info", "mini-docker info --format '{{.CgroupVersion}} {{.KernelVersion}}'", "mini-docker info --format json")
+	f := infoSpec.Flags()
 	format := f.String("format", "", "format the output using a Go template, or json")
-	e, err := command.Open(root, f, args, "info", 0)
+	e, err := infoSpec.Open(root, f, args)
 	if err != nil {
 		return cli.Done(err)
 	}

@@ -15,10 +15,16 @@ import (
 	"mini-docker/pull/store"
 )
 
+var containerPruneSpec = command.Spec{
+	Name: "container prune", Usage: "[-f]",
+	Summary:  "Remove all stopped containers.",
+	Examples: []string{"mini-docker container prune -f"},
+}
+
 // ContainerPrune is `mini-docker container prune`: every container that
 // is not running removed.
 func ContainerPrune(root string, args []string) error {
-	f := command.NewFlags("container prune", "[-f]", "Remove all stopped containers.", "mini-docker container prune -f")
+	f := containerPruneSpec.Flags()
 	e, err := confirmed(root, f, args, "WARNING! This will remove all stopped containers.")
 	if e == nil {
 		return err
@@ -29,11 +35,17 @@ func ContainerPrune(root string, args []string) error {
 	return err
 }
 
+var imagePruneSpec = command.Spec{
+	Name: "image prune", Usage: "[-f] [-a]",
+	Summary:  "Remove untagged images no container uses (every such image with -a).",
+	Examples: []string{"mini-docker image prune -a -f"},
+}
+
 // ImagePrune is `mini-docker image prune`: the untagged images no
 // container uses and the blobs no image references removed, and with -a
 // every image no container uses.
 func ImagePrune(root string, args []string) error {
-	f := command.NewFlags("image prune", "[-f] [-a]", "Remove untagged images no container uses (every such image with -a).", "mini-docker image prune -a -f")
+	f := imagePruneSpec.Flags()
 	all := f.BoolP("all", "a", false, "remove all images not used by a container")
 	e, err := confirmed(root, f, args, "WARNING! This will remove images without a container.")
 	if e == nil {
@@ -42,10 +54,16 @@ func ImagePrune(root string, args []string) error {
 	return pruneImages(root, e, *all)
 }
 
+var systemPruneSpec = command.Spec{
+	Name: "system prune", Usage: "[-f] [-a]",
+	Summary:  "Remove stopped containers, unused images (with -a) and what crashed runs left behind: network namespaces, cgroups, leases and mounts no container owns.",
+	Examples: []string{"mini-docker system prune -f"},
+}
+
 // SystemPrune is `mini-docker system prune`: stopped containers, what
 // crashed runs left behind (sweep), and with -a unused images.
 func SystemPrune(root string, args []string) error {
-	f := command.NewFlags("system prune", "[-f] [-a]", "Remove stopped containers, unused images (with -a) and what crashed runs left behind: network namespaces, cgroups, leases and mounts no container owns.", "mini-docker system prune -f")
+	f := systemPruneSpec.Flags()
 	all := f.BoolP("all", "a", false, "remove all images not used by a container")
 	e, err := confirmed(root, f, args, "WARNING! This will remove:\n  - all stopped containers\n  - network namespaces, cgroups and leases no container owns")
 	if e == nil {

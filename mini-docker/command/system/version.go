@@ -27,12 +27,17 @@ type clientVersion struct {
 	Context   string
 }
 
+var versionSpec = command.Spec{
+	Name: "version", Usage: "[--format TEMPLATE]",
+	Summary:  "Print the version.",
+	Examples: []string{"mini-docker version", "mini-docker version --format '{{.Server.Version}}'", "mini-docker version --format json"},
+}
+
 // Version is `mini-docker version [--format TEMPLATE]`.
 func Version(root string, args []string) error {
-	f := command.NewFlags("version", "[--format TEMPLATE]", "Print the version.",
-		"mini-docker version", "mini-docker version --format '{{.Server.Version}}'", "mini-docker version --format json")
+	f := versionSpec.Flags()
 	format := f.StringP("format", "f", "", "format the output using a Go template, or json")
-	if err := f.Parse(args); err != nil {
+	if err := versionSpec.Parse(f, args); err != nil {
 		return cli.Done(err)
 	}
 	if *format == "" {
