@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"mini-docker/internal/cli"
 )
 
 // ParseTimestamp reads a --since/--until value as Docker's CLI does
@@ -25,4 +27,21 @@ func ParseTimestamp(value string, now time.Time) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("invalid value for \"since\"/\"until\": failed to parse value as time or duration: %q", value)
+}
+
+// TimeRange reads --since and --until (ParseTimestamp, both against the
+// same now); an empty one is the zero time. A bad value is Docker's exit
+// code 1.
+func TimeRange(since, until string, now time.Time) (from, to time.Time, err error) {
+	if since != "" {
+		if from, err = ParseTimestamp(since, now); err != nil {
+			return from, to, cli.WithCode(err, 1)
+		}
+	}
+	if until != "" {
+		if to, err = ParseTimestamp(until, now); err != nil {
+			return from, to, cli.WithCode(err, 1)
+		}
+	}
+	return from, to, nil
 }

@@ -39,17 +39,9 @@ func Logs(root string, args []string) error {
 			return cli.Usagef("mini-docker logs", "invalid --tail %q", *tail)
 		}
 	}
-	var from, to time.Time
-	now := time.Now()
-	if *since != "" {
-		if from, err = command.ParseTimestamp(*since, now); err != nil {
-			return cli.WithCode(err, 1)
-		}
-	}
-	if *until != "" {
-		if to, err = command.ParseTimestamp(*until, now); err != nil {
-			return cli.WithCode(err, 1)
-		}
+	from, to, err := command.TimeRange(*since, *until, time.Now())
+	if err != nil {
+		return err
 	}
 	ct, err := command.Find(e, f.Arg(0))
 	if err != nil {

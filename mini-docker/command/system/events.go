@@ -43,16 +43,12 @@ func Events(root string, args []string) error {
 		return cli.WithCode(err, 1)
 	}
 	now := time.Now()
-	from, to := now, time.Time{}
-	if *since != "" {
-		if from, err = command.ParseTimestamp(*since, now); err != nil {
-			return cli.WithCode(err, 1)
-		}
+	from, to, err := command.TimeRange(*since, *until, now)
+	if err != nil {
+		return err
 	}
-	if *until != "" {
-		if to, err = command.ParseTimestamp(*until, now); err != nil {
-			return cli.WithCode(err, 1)
-		}
+	if *since == "" {
+		from = now // only what happens from now on
 	}
 	show, err := eventPrinter(*format)
 	if err != nil {
