@@ -67,6 +67,10 @@ func knownBug(caseName, key string) string {
 // runtimes, and the network namespace.
 type suite struct {
 	bin, root, netns, ref string
+	// tmp is compare's TMPDIR: its probe folders (and the Docker
+	// containers that mount them) are this suite's, not those of another
+	// compare that runs at the same time (the lessons').
+	tmp string
 }
 
 func setup(t *testing.T) *suite {
@@ -87,7 +91,7 @@ func setup(t *testing.T) *suite {
 	bin = filepath.Join(filepath.Dir(bin), "mini-docker")
 	b := make([]byte, 4)
 	rand.Read(b)
-	s := &suite{bin: bin, root: t.TempDir(), netns: "mdcmp-" + hex.EncodeToString(b)}
+	s := &suite{bin: bin, root: t.TempDir(), netns: "mdcmp-" + hex.EncodeToString(b), tmp: t.TempDir()}
 
 	reg := testenv.SharedRegistry(t)
 	s.ref = testenv.PushDebian(t, reg)
@@ -165,9 +169,10 @@ func (s *suite) compare(t *testing.T, args ...string) (stdout, stderr string, co
 	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd := s.command(true, append([]string{"compare"}, args...)...)
+	cmd.Env = append(cmd.Env, "TMPDIR="+s.tmp)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	probesBefore, _ := filepath.Glob(filepath.Join(os.TempDir(), "mini-docker-probe-*"))
+	probesBefore, _ := filepath.Glob(filepath.Join(s.tmp, "mini-docker-probe-*"))
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +187,7 @@ func (s *suite) compare(t *testing.T, args ...string) (stdout, stderr string, co
 	timer.Stop()
 	if hung.Load() {
 		// compare was killed before it could remove its probe folder.
-		probesAfter, _ := filepath.Glob(filepath.Join(os.TempDir(), "mini-docker-probe-*"))
+		probesAfter, _ := filepath.Glob(filepath.Join(s.tmp, "mini-docker-probe-*"))
 		for _, p := range probesAfter {
 			if !slices.Contains(probesBefore, p) {
 				os.RemoveAll(p)
@@ -232,16 +237,24 @@ func processTree(pid int, indent string) string {
 }
 
 // leftovers counts what runs can leave behind: containers and mounts of
-// this suite's mini-docker, probe folders, Docker's containers. (Other
-// tests may make mounts and cgroups at the same time: only ours count.)
+// this suite's mini-docker, its probe folders, the Docker containers that
+// mount one. (Other tests may make mounts, cgroups and Docker containers
+// of the same image at the same time: only ours count.)
 func leftovers(t *testing.T, s *suite) string {
 	t.Helper()
 	conts, _ := filepath.Glob(filepath.Join(s.root, "containers", "[0-9a-f]*"))
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")
-	probes, _ := filepath.Glob(filepath.Join(os.TempDir(), "mini-docker-probe-*"))
+	probes, _ := filepath.Glob(filepath.Join(s.tmp, "mini-docker-probe-*"))
 	dps, _ := exec.Command("docker", "ps", "-aq", "--filter", "ancestor="+s.ref).Output()
+	docker := 0
+	for _, id := range strings.Fields(string(dps)) {
+		binds, _ := exec.Command("docker", "inspect", "-f", "{{range .Mounts}}{{.Source}}\n{{end}}", id).Output()
+		if strings.Contains(string(binds), s.tmp+"/") {
+			docker++
+		}
+	}
 	return fmt.Sprintf("containers %d, mounts %d, probe folders %d, docker containers %d",
-		len(conts), strings.Count(string(mounts), s.root), len(probes), len(strings.Fields(string(dps))))
+		len(conts), strings.Count(string(mounts), s.root), len(probes), docker)
 }
 
 // noCgroupLeft checks that the cgroups of the mini-docker container the
