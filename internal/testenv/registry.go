@@ -24,6 +24,7 @@ type Registry struct {
 	User, Pass string // set when started with basic auth
 
 	cmd    *exec.Cmd
+	exited chan struct{} // closed once cmd has been waited for
 	dir    string
 	logf   string
 	pushed map[string]bool
@@ -174,8 +175,8 @@ func (r *Registry) start() error {
 	if err := <-errc; err != nil {
 		return fmt.Errorf("start docker-registry: %w", err)
 	}
-	r.cmd = cmd
 	exited := make(chan struct{})
+	r.cmd, r.exited = cmd, exited
 	go func() { cmd.Wait(); close(exited) }()
 	// Generous: under emulation (the VM matrix's TCG guests) the registry
 	// took longer than 15 s to answer its first request.
@@ -211,15 +212,16 @@ func (r *Registry) Stop() {
 	os.RemoveAll(r.dir)
 }
 
-// kill ends the registry's process and waits (briefly) until it is gone.
+// kill ends the registry's process and waits until it is gone: reaped
+// by start's Wait, not only signalled (a killed process with many
+// threads takes a while to exit on a loaded host, and stays a zombie
+// until reaped). The minute only bounds a process that never exits.
 func (r *Registry) kill() {
 	if r.cmd != nil && r.cmd.Process != nil {
 		r.cmd.Process.Kill()
-		for i := 0; i < 100; i++ {
-			if err := r.cmd.Process.Signal(syscall.Signal(0)); err != nil {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
+		select {
+		case <-r.exited:
+		case <-time.After(time.Minute):
 		}
 	}
 }
