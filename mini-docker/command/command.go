@@ -153,6 +153,21 @@ func TemplateError(err error, parse, exec string) error {
 	return err
 }
 
+// Template parses the --format of a command that prints one object
+// (info, version, events' events): "json" is the object as JSON, else a
+// Go template named name; a bad one is docker's "template parsing
+// error" (exit 1). Execute runs it.
+func Template(name, format string) (*template.Template, error) {
+	if format == formatter.JSONFormatKey {
+		format = "{{json .}}"
+	}
+	tmpl, err := formatter.Parse(name, format)
+	if err != nil {
+		return nil, cli.Errorf(1, "template parsing error: %v", err)
+	}
+	return tmpl, nil
+}
+
 // Execute runs a single-object template (info, version, inspect) and
 // prints its result and a newline; a failure is returned as docker
 // words it, prefix first (exit 1).

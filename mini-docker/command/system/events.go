@@ -13,7 +13,6 @@ import (
 	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/events"
 	"mini-docker/mini-docker/filters"
-	"mini-docker/mini-docker/formatter"
 )
 
 var eventsSpec = command.Spec{
@@ -109,12 +108,9 @@ func eventPrinter(format string) (func(events.Message) error, error) {
 			return nil
 		}, nil
 	}
-	if format == formatter.JSONFormatKey {
-		format = "{{json .}}"
-	}
-	tmpl, err := formatter.Parse("", format)
+	tmpl, err := command.Template("", format)
 	if err != nil {
-		return nil, cli.Errorf(1, "template parsing error: %v", err)
+		return nil, err
 	}
 	return func(m events.Message) error { return command.Execute(tmpl, m, "") }, nil
 }

@@ -13,7 +13,6 @@ import (
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/engine"
-	"mini-docker/mini-docker/formatter"
 	"mini-docker/pull/store"
 )
 
@@ -79,12 +78,9 @@ type clientInfo struct {
 
 // formatInfo prints info through a template, or as JSON.
 func formatInfo(format string, info *mobysystem.Info) error {
-	if format == formatter.JSONFormatKey {
-		format = "{{json .}}"
-	}
-	tmpl, err := formatter.Parse("", format)
+	tmpl, err := command.Template("", format)
 	if err != nil {
-		return cli.Errorf(1, "template parsing error: %v", err)
+		return err
 	}
 	v := dockerInfo{Info: info, ClientInfo: clientInfo{Version: cli.Version, GoVersion: runtime.Version(),
 		Os: runtime.GOOS, Arch: runtime.GOARCH, Context: "default", Plugins: []string{}}}

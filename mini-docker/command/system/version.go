@@ -9,7 +9,6 @@ import (
 
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/command"
-	"mini-docker/mini-docker/formatter"
 )
 
 // versionInfo is what version's --format sees, as the docker CLI's:
@@ -44,12 +43,9 @@ func Version(root string, args []string) error {
 		fmt.Printf("mini-docker version %s\n", cli.Version)
 		return nil
 	}
-	if *format == formatter.JSONFormatKey {
-		*format = "{{json .}}"
-	}
-	tmpl, err := formatter.Parse("version", *format)
+	tmpl, err := command.Template("version", *format)
 	if err != nil {
-		return cli.Errorf(1, "template parsing error: %v", err)
+		return err
 	}
 	var u unix.Utsname
 	unix.Uname(&u)
