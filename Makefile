@@ -1,6 +1,6 @@
 # mini-docker — see README.md. Everything here needs only Go and bash;
 # `make setup` installs the Debian packages the tests and lessons use.
-TOOLS   := chroot unshare cgroupctl overlay vethctl pull capctl seccompctl mini-docker mini-docker-inside
+TOOLS   := chroot unshare cgroupctl overlay vethctl pull capctl seccompctl mini-docker mini-docker-inside mini-docker-build mini-docker-serve
 HELPERS := $(notdir $(wildcard lessons/cmd/*))
 GO      ?= go
 TESTFLAGS ?=

@@ -12,12 +12,8 @@ import (
 
 	"github.com/docker/go-units"
 
-	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
-	"mini-docker/mini-docker/dockerfile"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/imageops"
 	"mini-docker/overlay/overlayfs"
@@ -56,48 +52,6 @@ func cmdDiff(c *ctx, args []string) error {
 	for _, ch := range imageops.DropMountPoints(changes, upper) {
 		fmt.Println(ch)
 	}
-	return nil
-}
-
-func cmdCommit(c *ctx, args []string) error {
-	f := newFlags("commit", "[-m MSG] [-a AUTHOR] [-c INSTRUCTION]... CONTAINER [REPO[:TAG]]",
-		"Create a new image from a container's changes: its upper layer becomes a gzip'd OCI layer\n"+
-			"(whiteouts written back as .wh. entries), on top of the image's layers, with the\n"+
-			"container's Env, Cmd, Entrypoint, WorkingDir and User in the new config.",
-		"mini-docker commit demo hello:1.0",
-		"mini-docker commit -c 'CMD [\"cat\", \"/hello\"]' demo hello:2.0")
-	msg := f.StringP("message", "m", "", "commit message")
-	author := f.StringP("author", "a", "", "author")
-	changes := f.StringArrayP("change", "c", nil, "apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, USER, VOLUME, WORKDIR)")
-	pause := f.BoolP("pause", "p", true, "pause the container during the commit")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	if f.NArg() < 1 || f.NArg() > 2 {
-		return cli.Usagef("mini-docker commit", "\"commit\" requires at least 1 and at most 2 arguments")
-	}
-	if f.NArg() == 2 {
-		if err := checkRef(f.Arg(1)); err != nil {
-			return cli.WithCode(err, 1)
-		}
-	}
-	e, ct, err := openContainer(c, f, f.Arg(0))
-	if err != nil {
-		return err
-	}
-	s, err := store.Open(c.root)
-	if err != nil {
-		return err
-	}
-	img, err := imageops.CommitContainer(e, s, ct, imageops.ContainerCommit{Ref: f.Arg(1), Comment: *msg, Author: *author, Pause: *pause,
-		Changes: func(cfg ocispec.ImageConfig, ext dockerspec.DockerOCIImageConfigExt) (ocispec.ImageConfig, dockerspec.DockerOCIImageConfigExt, error) {
-			cfg, ext, err := dockerfile.ApplyChanges(cfg, ext, *changes)
-			return cfg, ext, cli.WithCode(err, 1)
-		}, Explain: f.Explainer()})
-	if err != nil {
-		return err
-	}
-	fmt.Println(img.ID)
 	return nil
 }
 

@@ -20,9 +20,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"mini-docker/internal/cli"
-	"mini-docker/mini-docker/api"
+	"mini-docker/mini-docker/command"
 	mdcontainer "mini-docker/mini-docker/command/container"
 	"mini-docker/mini-docker/command/image"
 	"mini-docker/mini-docker/command/login"
@@ -31,6 +32,7 @@ import (
 	"mini-docker/mini-docker/cp"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/monitor"
+	"mini-docker/mini-docker/engine/toolkit"
 	"mini-docker/mini-docker/networkcmd"
 	"mini-docker/mini-docker/ociruntime"
 	"mini-docker/mini-docker/volume"
@@ -125,17 +127,6 @@ func main() {
 	cli.Main(tool, run)
 }
 
-// stateRoot returns the state root: --root, $MINI_DOCKER_ROOT, or the default.
-func stateRoot(flag string) string {
-	if flag != "" {
-		return flag
-	}
-	if r := os.Getenv("MINI_DOCKER_ROOT"); r != "" {
-		return r
-	}
-	return "/var/lib/mini-docker"
-}
-
 func run(args []string) error {
 	root := ""
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
@@ -169,7 +160,7 @@ func run(args []string) error {
 	if !ok {
 		return cli.Usagef(tool, "unknown command %q", name)
 	}
-	return cmd(&ctx{root: stateRoot(root)}, rest)
+	return cmd(&ctx{root: command.StateRoot(root)}, rest)
 }
 
 // ctx carries what every command needs.
@@ -191,13 +182,13 @@ func commandTable() map[string]func(*ctx, []string) error {
 		"system info": rooted(system.Info), "system df": rooted(system.Df), "events": rooted(system.Events), "system events": rooted(system.Events),
 		"container prune": rooted(system.ContainerPrune), "system prune": rooted(system.SystemPrune),
 		"container ls": ps, "container list": ps, "image ls": images, "image list": images, "image rm": cmdRmi,
-		"image prune": rooted(system.ImagePrune), "compare": cmdCompare, "build": cmdBuild, "commit": cmdCommit,
+		"image prune": rooted(system.ImagePrune), "compare": cmdCompare, "build": elsewhere("build"), "commit": elsewhere("commit"),
 		"diff": cmdDiff, "history": cmdHistory, "tag": cmdTag, "push": cmdPush,
-		"export": cmdExport, "import": rooted(image.Import), "save": cmdSave, "load": cmdLoad, "lesson": cmdLesson, "network": func(c *ctx, a []string) error { return networkcmd.Run(c.root, a) },
+		"export": cmdExport, "import": elsewhere("import"), "save": cmdSave, "load": cmdLoad, "lesson": cmdLesson, "network": func(c *ctx, a []string) error { return networkcmd.Run(c.root, a) },
 		"port":    func(c *ctx, a []string) error { return networkcmd.Port(c.root, a) },
 		"runtime": func(_ *ctx, args []string) error { return ociruntime.Main(args) }, "login": rooted(login.Login), "logout": rooted(login.Logout),
 		"volume": rooted(volume.Command), "cp": rooted(cp.Command),
-		"serve": func(c *ctx, a []string) error { return api.Main(c.root, a) },
+		"serve": elsewhere("serve"),
 	}
 	// Docker's management commands name the same commands: container stop, image tag, ...
 	for group, names := range map[string]string{
@@ -216,4 +207,33 @@ func commandTable() map[string]func(*ctx, []string) error {
 // rooted adapts a command of a mini-docker/command package.
 func rooted(cmd func(root string, args []string) error) func(*ctx, []string) error {
 	return func(c *ctx, args []string) error { return cmd(c.root, args) }
+}
+
+// elsewhere runs a command that lives in a program of its own beside
+// mini-docker, as git runs git-NAME and Docker's CLI its docker-buildx
+// plugin: serve in mini-docker-serve, the commands that read Dockerfile
+// instructions (build, commit, import) in mini-docker-build. Each links
+// packages no other command needs (buildkit's Dockerfile parser and
+// protobuf, the API server), which would otherwise be loaded and
+// initialised at every start of this program, `run` too. The program
+// replaces this one (execve(2)): same process, arguments, terminal,
+// signals and exit code; the state root goes in $MINI_DOCKER_ROOT.
+func elsewhere(name string) func(*ctx, []string) error {
+	prog := "mini-docker-" + name
+	if name == "commit" || name == "import" {
+		prog = "mini-docker-build"
+	}
+	return func(c *ctx, args []string) error {
+		t, err := toolkit.SelfTools()
+		if err != nil {
+			return err
+		}
+		p, err := t.Path(prog, name)
+		if err != nil {
+			return cli.WithCode(err, 125)
+		}
+		argv := []string{prog, name}
+		env := append(os.Environ(), "MINI_DOCKER_ROOT="+c.root)
+		return cli.WithCode(fmt.Errorf("run %s: %w", p, syscall.Exec(p, append(argv, args...), env)), 125)
+	}
 }

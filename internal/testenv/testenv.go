@@ -87,7 +87,8 @@ const PrebuiltBinEnv = "MINI_DOCKER_TEST_BIN"
 // like "hog") with scripts/build, the same way make does, once per test
 // process, and returns the path of the binary. All programs land in one
 // folder, so tools that look for their siblings next to themselves find
-// them (call Bin for each one needed, or BinDir after building). With
+// them (call Bin for each one needed, or BinDir after building; Bin of
+// mini-docker builds the programs it runs commands in too). With
 // MINI_DOCKER_TEST_BIN set, that folder is the prebuilt one.
 func Bin(t testing.TB, name string) string {
 	t.Helper()
@@ -119,6 +120,17 @@ func Bin(t testing.TB, name string) string {
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+	if name == "mini-docker" {
+		// mini-docker runs build, commit and import in mini-docker-build
+		// and serve in mini-docker-serve, found beside it.
+		for _, c := range []string{"mini-docker-build", "mini-docker-serve"} {
+			if _, done := built[c]; !done {
+				binMu.Unlock()
+				Bin(t, c)
+				binMu.Lock()
+			}
+		}
 	}
 	return filepath.Join(binDir, name)
 }

@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"text/template"
 
 	"mini-docker/internal/cli"
@@ -71,6 +73,31 @@ func (s *Spec) Open(root string, f *cli.Flags, args []string) (*engine.Engine, e
 		return nil, err
 	}
 	return OpenEngine(root, f)
+}
+
+// StateRoot is the state root: flag (--root) when set, else
+// $MINI_DOCKER_ROOT, else /var/lib/mini-docker.
+func StateRoot(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if r := os.Getenv("MINI_DOCKER_ROOT"); r != "" {
+		return r
+	}
+	return "/var/lib/mini-docker"
+}
+
+// Main runs d as the top level of a program that mini-docker runs some of
+// its commands in (mini-docker-build, mini-docker-serve): mini-docker
+// NAME ARGS execs PROGRAM NAME ARGS, with the state root in
+// $MINI_DOCKER_ROOT. A command's errors read as mini-docker's own, since
+// the user typed mini-docker NAME.
+func Main(d *cli.Dispatcher) {
+	tool := d.Tool
+	if len(os.Args) > 1 && slices.ContainsFunc(d.Commands, func(c cli.Subcommand) bool { return c.Name == os.Args[1] }) {
+		tool = "mini-docker"
+	}
+	cli.Main(tool, d.Run)
 }
 
 // NewFlags is a command's flag set: "mini-docker NAME", flags anywhere

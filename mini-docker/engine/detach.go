@@ -34,16 +34,12 @@ const (
 // runs its command (or fails to). client, if not nil, is the monitor's
 // end of a socket whose other end a client reads (start -a).
 func (e *Engine) startMonitor(c *container.Container, client *os.File) error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	cmd := exec.Command(self, MonitorArg, e.Root, c.ID)
+	cmd := exec.Command(e.self(), MonitorArg, e.Root, c.ID)
 	// One P: the monitor mostly waits, and each P the runtime sets up
 	// (its allocation cache, a GC worker, the threads that run them)
 	// stays resident in every detached container's monitor.

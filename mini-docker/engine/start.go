@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -415,11 +416,17 @@ func (e *Engine) FinishFailed(c *container.Container) {
 // ErrChainFailed is returned when the chain exits before the container runs.
 var ErrChainFailed = errors.New("the container did not start")
 
-// self returns mini-docker's own executable.
+// self returns mini-docker's own executable: a container's monitor, its
+// --init and an exec's last step are modes of it. mini-docker-build and
+// mini-docker-serve, which run containers too (RUN, the API), name the
+// mini-docker installed beside them.
 func (e *Engine) self() string {
 	p, err := os.Executable()
 	if err != nil {
 		return "/proc/self/exe"
+	}
+	if b := filepath.Base(p); b == "mini-docker-build" || b == "mini-docker-serve" {
+		return filepath.Join(filepath.Dir(p), "mini-docker")
 	}
 	return p
 }

@@ -1,4 +1,11 @@
-package main
+// Package build holds mini-docker's commands that read Dockerfile
+// instructions: build (lesson 09's images, made step by step), and commit
+// and import, whose --change takes instructions too. They run in a
+// program of their own, mini-docker-build (mini-docker/cmd), which
+// mini-docker runs for them as Docker's CLI runs its docker-buildx
+// plugin for docker build: buildkit's Dockerfile parser and the protobuf
+// packages it brings stay out of the program that starts every container.
+package build
 
 import (
 	"errors"
@@ -7,13 +14,16 @@ import (
 	"strings"
 
 	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/command/start"
 	"mini-docker/mini-docker/dockerfile"
+	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
 )
 
-func cmdBuild(c *ctx, args []string) error {
-	f := newFlags("build", "[-t NAME[:TAG]]... [-f Dockerfile] [--build-arg K=V]... [--no-cache] CONTEXT",
+// Build is `mini-docker build`: docker build with Docker's classic builder.
+func Build(root string, args []string) error {
+	f := command.NewFlags("build", "[-t NAME[:TAG]]... [-f Dockerfile] [--build-arg K=V]... [--no-cache] CONTEXT",
 		"Build an image from a Dockerfile, as Docker's classic builder does: each instruction runs on\n"+
 			"the image the previous one made (RUN in a mini-docker container, --network none by default)\n"+
 			"and is committed as a new image; an unchanged step reuses its image (Using cache).",
@@ -26,11 +36,11 @@ func cmdBuild(c *ctx, args []string) error {
 	noCache := f.Bool("no-cache", false, "do not use the cache")
 	target := f.String("target", "", "set the target build stage to build (its AS NAME)")
 	network := f.String("network", "none", "network of the RUN containers: none, host or bridge")
-	if err := parseArgs(f, args, "build", 1); err != nil {
+	if err := command.Parse(f, args, "build", 1); err != nil {
 		return cli.Done(err)
 	}
 	for _, t := range *tags {
-		if err := checkRef(t); err != nil {
+		if _, err := reference.Parse(t); err != nil {
 			return cli.WithCode(fmt.Errorf("invalid argument %q for \"-t, --tag\" flag: %w", t, err), 125)
 		}
 	}
@@ -45,17 +55,17 @@ func cmdBuild(c *ctx, args []string) error {
 		}
 		ba[k] = v
 	}
-	e, err := openEngine(c, f)
+	e, err := command.OpenEngine(root, f)
 	if err != nil {
 		return err
 	}
-	s, err := store.Open(c.root)
+	s, err := store.Open(root)
 	if err != nil {
 		return err
 	}
 	res, err := dockerfile.Build(s, e, dockerfile.Options{
 		Context: f.Arg(0), Dockerfile: *file, Tags: *tags, BuildArgs: ba, NoCache: *noCache, Target: *target, Network: *network,
-		Out: os.Stdout, Explain: f.Explainer(), Pull: start.PullFunc(e, c.root, f.Explaining()),
+		Out: os.Stdout, Explain: f.Explainer(), Pull: start.PullFunc(e, root, f.Explaining()),
 	})
 	if err != nil {
 		var re *dockerfile.RunError

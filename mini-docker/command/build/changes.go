@@ -1,4 +1,4 @@
-package image
+package build
 
 import (
 	"fmt"
@@ -68,6 +68,49 @@ func Import(root string, args []string) error {
 		}})
 	if err != nil {
 		return cli.WithCode(err, 1)
+	}
+	fmt.Println(img.ID)
+	return nil
+}
+
+// Commit is `mini-docker commit`: a new image from a container's changes.
+func Commit(root string, args []string) error {
+	f := command.NewFlags("commit", "[-m MSG] [-a AUTHOR] [-c INSTRUCTION]... CONTAINER [REPO[:TAG]]",
+		"Create a new image from a container's changes: its upper layer becomes a gzip'd OCI layer\n"+
+			"(whiteouts written back as .wh. entries), on top of the image's layers, with the\n"+
+			"container's Env, Cmd, Entrypoint, WorkingDir and User in the new config.",
+		"mini-docker commit demo hello:1.0",
+		"mini-docker commit -c 'CMD [\"cat\", \"/hello\"]' demo hello:2.0")
+	msg := f.StringP("message", "m", "", "commit message")
+	author := f.StringP("author", "a", "", "author")
+	changes := f.StringArrayP("change", "c", nil, "apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, USER, VOLUME, WORKDIR)")
+	pause := f.BoolP("pause", "p", true, "pause the container during the commit")
+	if err := f.Parse(args); err != nil {
+		return cli.Done(err)
+	}
+	if f.NArg() < 1 || f.NArg() > 2 {
+		return cli.Usagef("mini-docker commit", "\"commit\" requires at least 1 and at most 2 arguments")
+	}
+	if f.NArg() == 2 {
+		if _, err := reference.Parse(f.Arg(1)); err != nil {
+			return cli.WithCode(err, 1)
+		}
+	}
+	e, ct, err := command.OpenContainer(root, f, f.Arg(0))
+	if err != nil {
+		return err
+	}
+	s, err := store.Open(root)
+	if err != nil {
+		return err
+	}
+	img, err := imageops.CommitContainer(e, s, ct, imageops.ContainerCommit{Ref: f.Arg(1), Comment: *msg, Author: *author, Pause: *pause,
+		Changes: func(cfg ocispec.ImageConfig, ext dockerspec.DockerOCIImageConfigExt) (ocispec.ImageConfig, dockerspec.DockerOCIImageConfigExt, error) {
+			cfg, ext, err := dockerfile.ApplyChanges(cfg, ext, *changes)
+			return cfg, ext, cli.WithCode(err, 1)
+		}, Explain: f.Explainer()})
+	if err != nil {
+		return err
 	}
 	fmt.Println(img.ID)
 	return nil
