@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mini-docker/internal/explain"
-	"mini-docker/pull/image"
+	"mini-docker/pull/daemonjson"
 	"mini-docker/vethctl/ipam"
 	"mini-docker/vethctl/network"
 )
@@ -24,7 +24,7 @@ import (
 // Every process that adds or releases a container calls it, under one
 // lock, so the rules always follow the leases.
 func (s *Store) SyncFirewall(ex *explain.Printer) error {
-	cfg, path, err := image.ReadDaemonConfig()
+	cfg, path, err := daemonjson.Read()
 	if err != nil {
 		return err
 	}
