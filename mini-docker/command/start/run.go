@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"syscall"
 	"time"
 
@@ -49,6 +50,17 @@ func Run(root string, args []string) error {
 	if o == nil || err != nil {
 		return err
 	}
+	// A closed pipe on our stdout or stderr (run ... | head) must not end
+	// us: Go's runtime kills a program whose write to descriptor 1 or 2
+	// fails with EPIPE unless it asks for SIGPIPE itself, and a foreground
+	// run is its container's monitor, so the container would die with it
+	// half recorded (--rm left undone). Asked for, the write fails
+	// instead: the container's output copy stops and closes its pipe, so
+	// the container's next write gets its own SIGPIPE, as in a shell
+	// pipeline, and the run records its end as usual. The disposition is
+	// reset to the default in every child (Go resets caught signals at
+	// fork), so containers see SIGPIPE as they would anywhere.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	e, ct, err := create(root, o)
 	if err != nil {
 		return RunError(err)

@@ -48,12 +48,31 @@ func (p *Pty) Attach(in *os.File, out io.Writer, withStdin bool) func() {
 	if withStdin {
 		src = in
 	}
-	drained := p.Pump(src, out)
+	drained := p.Pump(src, hangUpOnError{out, p.Master})
 	return func() {
 		drained()
 		stopResize()
 		restoreMode()
 	}
+}
+
+// hangUpOnError writes to the user's output, and when that fails (run
+// -t ... | head: the reader is gone) closes the master, which hangs the
+// terminal up as closing a terminal window does: the container's next
+// write to its terminal fails (EIO) instead of blocking, with nobody
+// reading, on a full pty. The copy stops at the error, so nothing reads
+// the master after the close.
+type hangUpOnError struct {
+	io.Writer
+	master *os.File
+}
+
+func (h hangUpOnError) Write(b []byte) (int, error) {
+	n, err := h.Writer.Write(b)
+	if err != nil {
+		h.master.Close()
+	}
+	return n, err
 }
 
 // Pump copies in (unless nil) to the master and the master to out. It
