@@ -16,7 +16,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -31,7 +30,8 @@ import (
 )
 
 // Descriptors of the inside process: the plan (read to EOF), the status
-// pipe (closed by the exec), and -t's console socket.
+// pipe (closed by the exec), and -t's console socket; then the run's
+// seccomp filter (FilterFd, filter.go).
 const (
 	SpecFd    = 3
 	StatusFd  = 4
@@ -69,9 +69,6 @@ func inside(status io.Writer) (int, error) {
 		return joined(in) // docker exec (exec.go)
 	}
 	env := os.Environ()
-	// seccompctl run reads a profile file before the pivot, from the
-	// host's file system.
-	profile, profileErr := seccomp.LoadProfile(in.Seccomp)
 	if err := joinCgroup(in); err != nil {
 		return 125, err
 	}
@@ -97,7 +94,8 @@ func inside(status io.Writer) (int, error) {
 	}
 	stage("pivot")
 
-	prog, err := compileFilter(in, profile, profileErr)
+	// seccompctl run: the filter mini-docker compiled meanwhile (filter.go).
+	prog, err := receiveFilter(in)
 	if err != nil {
 		return 125, err
 	}
@@ -167,39 +165,6 @@ func joinCgroup(in *input.Inside) error {
 		}
 	}
 	return nil
-}
-
-// compileFilter is the rest of seccompctl run's profile: compiled for
-// the capabilities the container keeps (nil when unconfined). Compiling
-// Docker's default profile takes a fraction of a millisecond (its rules
-// are built into the program, see seccomp.DefaultProfile), so it runs
-// here, on the one thread, after the pivot.
-func compileFilter(in *input.Inside, profile *seccomp.Profile, loadErr error) (*seccomp.Program, error) {
-	if in.Seccomp == "unconfined" {
-		return nil, nil
-	}
-	set, err := seccomp.ParseCaps(strings.Join(in.SeccompCaps, ","))
-	if err != nil {
-		return nil, err
-	}
-	if loadErr != nil {
-		return nil, loadErr
-	}
-	r, prog, err := seccomp.Build(profile, seccomp.Options{Caps: set})
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range seccomp.Warnings(profile, r) {
-		fmt.Fprintln(os.Stderr, "seccompctl: warning:", w)
-	}
-	return prog, nil
-}
-
-// loadFilter is seccompctl run's profile, read and compiled for the
-// capabilities the container keeps (nil when unconfined).
-func loadFilter(in *input.Inside) (*seccomp.Program, error) {
-	profile, err := seccomp.LoadProfile(in.Seccomp)
-	return compileFilter(in, profile, err)
 }
 
 // setCaps is capctl run --docker-default|--privileged [--cap-add]

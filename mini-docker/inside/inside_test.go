@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"mini-docker/capctl/caps"
 	"mini-docker/internal/testenv"
+	"mini-docker/mini-docker/inside"
 	"mini-docker/mini-docker/plan"
 	"mini-docker/mini-docker/spec"
 )
@@ -87,11 +89,71 @@ func TestInsideReadOnlyRootTmpfsAndUser(t *testing.T) {
 	}
 }
 
+// TestInsideSeccompProfileFromTheHost: a profile file, read on the host
+// and compiled by the launcher (inside.SendFilter), reaches the
+// container: its rule denies mkdir, its unknown name is skipped with
+// seccompctl's warning; a profile gone from the host fails the start
+// with the reading's error, after the pivot, as seccompctl run fails.
+func TestInsideSeccompProfileFromTheHost(t *testing.T) {
+	testenv.Integration(t)
+	prog := testenv.Bin(t, "mini-docker-inside")
+	root := testenv.BusyboxRootfs(t)
+	profile := filepath.Join(t.TempDir(), "profile.json")
+	rules := `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat","nosuchcall"],"action":"SCMP_ACT_ERRNO"}]}`
+	if err := os.WriteFile(profile, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &plan.Spec{ID: "insidetest3", Hostname: "filterbox", Merged: root, Workdir: "/",
+		Mounts:   []specs.Mount{{Type: "tmpfs", Source: "tmpfs", Destination: "/tmp", Options: []string{"size=1m"}}},
+		Security: spec.Security{Seccomp: profile},
+		Argv:     []string{"/bin/sh", "-c", "mkdir /tmp/d 2>/dev/null || echo mkdir denied; grep '^Seccomp:' /proc/self/status"}}
+	stages, out, errOut, err := startInside(t, prog, s)
+	if err != nil {
+		t.Fatalf("mini-docker-inside: %v\n%s%s", err, out, errOut)
+	}
+	if got := strings.Join(stages, " "); got != "cgroup pivot seccomp caps close exec" {
+		t.Errorf("stages reported: %q", got)
+	}
+	if want := "mkdir denied\nSeccomp:\t2\n"; out != want {
+		t.Errorf("the command saw:\n%s\nwant:\n%s", out, want)
+	}
+	if want := "seccompctl: warning: " + profile + `: unknown system call "nosuchcall" skipped (as Docker does)` + "\n"; errOut != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", errOut, want)
+	}
+
+	os.Remove(profile)
+	stages, out, errOut, err = startInside(t, prog, s)
+	var x *exec.ExitError
+	if !errors.As(err, &x) || x.ExitCode() != 125 {
+		t.Fatalf("without the profile: %v, want exit 125\n%s%s", err, out, errOut)
+	}
+	if got := strings.Join(stages, " "); got != "cgroup pivot failed" {
+		t.Errorf("stages reported: %q", got)
+	}
+	if !strings.Contains(errOut, "read profile: open "+profile+": no such file or directory") || out != "" {
+		t.Errorf("stdout %q, stderr %q: want the profile's error only", out, errOut)
+	}
+}
+
 // runInside starts mini-docker-inside with s's steps as its input, cloned
 // as the engine clones it (new UTS, IPC and PID namespaces; the host's
 // network, no cgroup to join), and returns the stages it reported and
 // what the command printed.
 func runInside(t *testing.T, prog string, s *plan.Spec) ([]string, string) {
+	t.Helper()
+	stages, out, errOut, err := startInside(t, prog, s)
+	if err != nil {
+		t.Fatalf("mini-docker-inside: %v\n%s%s", err, out, errOut)
+	}
+	if errOut != "" {
+		t.Logf("stderr: %s", errOut)
+	}
+	return stages, out
+}
+
+// startInside is runInside that also returns the process's stderr and
+// how it ended.
+func startInside(t *testing.T, prog string, s *plan.Spec) (stages []string, out, errOut string, err error) {
 	t.Helper()
 	in := plan.RenderInside(plan.Steps(s), s.Argv, prog)
 	cfg, _ := json.Marshal(in)
@@ -108,9 +170,15 @@ func runInside(t *testing.T, prog string, s *plan.Spec) ([]string, string) {
 	}
 	cmd := exec.Command(prog)
 	cmd.Env = []string{"PATH=/bin"}
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	cmd.ExtraFiles = []*os.File{specR, statusW}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// The seccomp filter comes on its own pipe, compiled once the child
+	// runs, as the engine sends it.
+	filterR, filterW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.ExtraFiles = []*os.File{specR, statusW, nil, filterR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWPID,
 		Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -118,17 +186,16 @@ func runInside(t *testing.T, prog string, s *plan.Spec) ([]string, string) {
 	}
 	specR.Close()
 	statusW.Close()
-	var stages []string
+	filterR.Close()
+	if in.Seccomp != "unconfined" {
+		inside.SendFilter(filterW, in)
+	}
+	filterW.Close()
 	sc := bufio.NewScanner(statusR)
 	for sc.Scan() {
 		stages = append(stages, strings.Fields(sc.Text())[0])
 	}
 	statusR.Close()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("mini-docker-inside: %v\n%s%s", err, out.String(), errOut.String())
-	}
-	if errOut.Len() > 0 {
-		t.Logf("stderr: %s", errOut.String())
-	}
-	return stages, out.String()
+	err = cmd.Wait()
+	return stages, stdout.String(), stderr.String(), err
 }

@@ -1,7 +1,6 @@
 package launch
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -46,27 +45,16 @@ const execProgFd = 6
 // mini-docker-inside (in, plan.RenderInside of exec's steps), with -t's
 // console socket if any, and the descriptors to close once it started.
 func ExecInside(in *container.Inside, console *os.File) (*exec.Cmd, []*os.File, error) {
-	b, err := json.Marshal(in)
+	specR, err := planPipe(in)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("pass the plan to mini-docker-inside: %w", err)
 	}
-	var fds []*os.File
+	fds := []*os.File{specR}
 	fail := func(err error) (*exec.Cmd, []*os.File, error) {
 		for _, f := range fds {
 			f.Close()
 		}
 		return nil, nil, err
-	}
-	specR, specW, err := os.Pipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	fds = append(fds, specR)
-	// A few KiB: it fits the pipe, and the child reads it to EOF.
-	_, err = specW.Write(b)
-	specW.Close()
-	if err != nil {
-		return fail(fmt.Errorf("pass the plan to mini-docker-inside: %w", err))
 	}
 	status, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/pty"
+	"mini-docker/mini-docker/inside"
 	"mini-docker/vethctl/network"
 )
 
@@ -42,7 +43,9 @@ import (
 //     thread into the v1 groups (echo 0 > tasks: no global lock), pivots
 //     with Docker's mounts, installs the seccomp filter, sets the
 //     capabilities and user, and execs the command from that thread,
-//     which becomes the whole process.
+//     which becomes the whole process;
+//   - meanwhile the parent compiles the seccomp filter and passes it on a
+//     pipe, which the child reads after the pivot (inside/filter.go).
 //
 // The program runs from a read-only mount of it, like every program of
 // the chain, so that nothing in the container can write through
@@ -61,22 +64,11 @@ type insideLaunch struct {
 // launchInside starts the container's first process for c.
 func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Writer) (*insideLaunch, error) {
 	in := c.Runtime.Inside
-	spec, err := json.Marshal(in)
-	if err != nil {
-		return nil, err
-	}
-	specR, specW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer specR.Close()
-	// The plan is a few KiB: it fits the pipe, so it is written now and
-	// the child reads it to EOF.
-	_, err = specW.Write(spec)
-	specW.Close()
+	specR, err := planPipe(in)
 	if err != nil {
 		return nil, fmt.Errorf("pass the plan to the container's process: %w", err)
 	}
+	defer specR.Close()
 	statusR, statusW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -128,13 +120,79 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 		attr.UseCgroupFD, attr.CgroupFD = true, fd
 	}
 	cmd.SysProcAttr = attr
+	filter, err := newFilterPipe(cmd, in)
+	if err != nil {
+		l.close()
+		return nil, err
+	}
 	l.cmd = cmd
 	l.start = time.Now()
-	if err := startWatched(cmd, in.Netns); err != nil {
+	err = startWatched(cmd, in.Netns)
+	filter.send(in, err == nil)
+	if err != nil {
 		l.close()
 		return nil, fmt.Errorf("start the container's process: %w", err)
 	}
 	return l, nil
+}
+
+// planPipe returns the read end of a pipe that holds in, as JSON: a few
+// KiB, which fit the pipe, so it is written at once and the child reads
+// it to EOF.
+func planPipe(in *container.Inside) (*os.File, error) {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	_, err = w.Write(b)
+	w.Close()
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// filterPipe carries a run's seccomp filter to mini-docker-inside: the
+// read end is the child's inside.FilterFd.
+type filterPipe struct{ r, w *os.File }
+
+// newFilterPipe adds the filter's pipe to cmd's descriptors (nil when
+// unconfined: no filter to send).
+func newFilterPipe(cmd *exec.Cmd, in *container.Inside) (*filterPipe, error) {
+	if in.Seccomp == "unconfined" {
+		return nil, nil
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	for len(cmd.ExtraFiles) < inside.FilterFd-3 {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, nil) // no -t: no console socket
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, r)
+	return &filterPipe{r, w}, nil
+}
+
+// send compiles in's filter and writes it for the child, once it has
+// started: the child's runtime starts, it joins the cgroup and pivots
+// meanwhile, and reads the filter after the pivot (inside/filter.go).
+// The program fits the pipe (at most 4,096 instructions of 8 bytes), so
+// the write does not wait for the child. A child that failed first
+// leaves EPIPE, which nobody needs: its own error is the one reported.
+func (p *filterPipe) send(in *container.Inside, started bool) {
+	if p == nil {
+		return
+	}
+	p.r.Close()
+	if started {
+		inside.SendFilter(p.w, in)
+	}
+	p.w.Close()
 }
 
 // ReadOnlyExecutable opens path through a read-only bind mount of it
