@@ -50,22 +50,19 @@ func Command(root string, args []string) error {
 	return d.Run(args)
 }
 
-// flags is the flag set of "mini-docker volume NAME".
-func flags(name, usage, summary string, examples ...string) *cli.Flags {
-	return command.NewFlags("volume "+name, usage, summary, examples...)
+var createSpec = command.Spec{
+	Name: "volume create", Usage: "[OPTIONS] [VOLUME]", MaxArgs: 1,
+	Summary:  "Create a volume: the folder ROOT/volumes/NAME/_data and its record.",
+	Examples: []string{"mini-docker volume create data", "mini-docker volume create --label project=demo data"},
 }
 
 func create(root string, args []string) error {
-	f := flags("create", "[OPTIONS] [VOLUME]", "Create a volume: the folder ROOT/volumes/NAME/_data and its record.",
-		"mini-docker volume create data", "mini-docker volume create --label project=demo data")
+	f := createSpec.Flags()
 	driver := f.StringP("driver", "d", "local", "volume driver name (only local)")
 	labels := f.StringArray("label", nil, "set metadata for a volume (KEY=VALUE)")
 	opts := f.StringArrayP("opt", "o", nil, "driver options (the local driver here takes none)")
-	if err := f.Parse(args); err != nil {
+	if err := createSpec.Parse(f, args); err != nil {
 		return cli.Done(err)
-	}
-	if f.NArg() > 1 {
-		return cli.Usagef(tool+" create", "\"mini-docker volume create\" requires at most 1 argument")
 	}
 	name := f.Arg(0)
 	if name != "" {
@@ -99,10 +96,12 @@ func create(root string, args []string) error {
 	return nil
 }
 
+var listSpec = command.Spec{Name: "volume ls", Usage: "[-q]", Summary: "List volumes.", Examples: []string{"mini-docker volume ls"}}
+
 func list(root string, args []string) error {
-	f := flags("ls", "[-q]", "List volumes.", "mini-docker volume ls")
+	f := listSpec.Flags()
 	quiet := f.BoolP("quiet", "q", false, "only display volume names")
-	if err := f.Parse(args); err != nil {
+	if err := listSpec.Parse(f, args); err != nil {
 		return cli.Done(err)
 	}
 	vs, err := (&local.Store{Root: root}).List()
@@ -123,9 +122,14 @@ func list(root string, args []string) error {
 	return w.Flush()
 }
 
+var inspectSpec = command.Spec{
+	Name: "volume inspect", Usage: "NAME...", MinArgs: 1,
+	Summary: "Print volumes as Docker's JSON.", Examples: []string{"mini-docker volume inspect data"},
+}
+
 func inspect(root string, args []string) error {
-	f := flags("inspect", "NAME...", "Print volumes as Docker's JSON.", "mini-docker volume inspect data")
-	if err := command.Parse(f, args, "volume inspect", 1); err != nil {
+	f := inspectSpec.Flags()
+	if err := inspectSpec.Parse(f, args); err != nil {
 		return cli.Done(err)
 	}
 	s := &local.Store{Root: root}
@@ -147,10 +151,15 @@ func inspect(root string, args []string) error {
 	return nil
 }
 
+var removeSpec = command.Spec{
+	Name: "volume rm", Usage: "[-f] NAME...", MinArgs: 1,
+	Summary: "Remove volumes: refused for a volume a container (in any state) uses.", Examples: []string{"mini-docker volume rm data"},
+}
+
 func remove(root string, args []string) error {
-	f := flags("rm", "[-f] NAME...", "Remove volumes: refused for a volume a container (in any state) uses.", "mini-docker volume rm data")
+	f := removeSpec.Flags()
 	force := f.BoolP("force", "f", false, "do not fail on a volume that does not exist")
-	e, err := command.Open(root, f, args, "volume rm", 1)
+	e, err := removeSpec.Open(root, f, args)
 	if err != nil {
 		return cli.Done(err)
 	}
@@ -190,12 +199,17 @@ func RemoveUnused(e *engine.Engine, name string) error {
 	return vs.Remove(name)
 }
 
+var pruneSpec = command.Spec{
+	Name: "volume prune", Usage: "[-f] [-a]",
+	Summary:  "Remove the anonymous volumes no container uses; with -a, every unused volume (Docker 23 and later).",
+	Examples: []string{"mini-docker volume prune -f"},
+}
+
 func prune(root string, args []string) error {
-	f := flags("prune", "[-f] [-a]", "Remove the anonymous volumes no container uses; with -a, every unused volume (Docker 23 and later).",
-		"mini-docker volume prune -f")
+	f := pruneSpec.Flags()
 	f.BoolP("force", "f", false, "do not prompt for confirmation (mini-docker never prompts)")
 	all := f.BoolP("all", "a", false, "remove named volumes too")
-	e, err := command.Open(root, f, args, "volume prune", 0)
+	e, err := pruneSpec.Open(root, f, args)
 	if err != nil {
 		return cli.Done(err)
 	}
