@@ -233,7 +233,15 @@ func elsewhere(name string) func(*ctx, []string) error {
 			return cli.WithCode(err, 125)
 		}
 		argv := []string{prog, name}
-		env := append(os.Environ(), "MINI_DOCKER_ROOT="+c.root)
+		// The root this command line chose (--root, else the variable),
+		// in place of any MINI_DOCKER_ROOT we were given: with the
+		// variable twice, getenv(3) and Go's os.Getenv read the first.
+		env := []string{"MINI_DOCKER_ROOT=" + c.root}
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "MINI_DOCKER_ROOT=") {
+				env = append(env, kv)
+			}
+		}
 		return cli.WithCode(fmt.Errorf("run %s: %w", p, syscall.Exec(p, append(argv, args...), env)), 125)
 	}
 }
