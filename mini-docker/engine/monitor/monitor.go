@@ -4,8 +4,8 @@ import (
 	"errors"
 	"io"
 	"os"
-	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -172,12 +172,9 @@ func StartAgain(e *engine.Engine) func(*container.Container) error {
 // when it matters: a container that logs a lot makes garbage in the
 // monitor (each line is encoded as JSON), and the limit bounds it.
 func idleGC() {
-	// Sys less HeapReleased is what the limit is held against (runtime/metrics'
-	// /memory/classes/total less /memory/classes/heap/released; that
-	// package's init costs every mini-docker start half a millisecond).
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	held := int64(m.Sys - m.HeapReleased)
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	held := int64(s[0].Value.Uint64() - s[1].Value.Uint64())
 	debug.SetMemoryLimit(held + 2<<20)
 	debug.SetGCPercent(-1)
 }
