@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +101,10 @@ var protected = regexp.MustCompile(` (ro=true|sealed=true) `)
 func (ht *hostTools) judge(t *testing.T, report string) (entering map[string]int) {
 	t.Helper()
 	entering = map[string]int{}
+	var startsContainers []string
+	for _, p := range []string{"mini-docker", "mini-docker-build", "mini-docker-serve"} {
+		startsContainers = append(startsContainers, filepath.Join(testenv.BinDir(), p))
+	}
 	for _, l := range strings.Split(report, "\n") {
 		m := attackLine.FindStringSubmatch(l)
 		if m == nil {
@@ -107,10 +112,12 @@ func (ht *hostTools) judge(t *testing.T, report string) (entering map[string]int
 		}
 		tool, isTool := ht.byFile[m[4]]
 		switch {
-		case m[3] == "1" && m[7] == filepath.Join(testenv.BinDir(), "mini-docker"):
-			// mini-docker's clone (CLONE_NEWPID) before it execs
-			// mini-docker-inside: the first process of a new PID
-			// namespace, where nothing else can be yet to watch it.
+		case m[3] == "1" && slices.Contains(startsContainers, m[7]):
+			// The clone (CLONE_NEWPID) of the program that starts the
+			// container, before it execs mini-docker-inside: the first
+			// process of a new PID namespace, where nothing else can be
+			// yet to watch it. mini-docker, and mini-docker-build for a
+			// RUN step (mini-docker-serve's API runs go the same way).
 		case m[1] == "handle" && isTool:
 			entering[tool]++
 			if !protected.MatchString(l) {
