@@ -1,6 +1,7 @@
 package container
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -52,6 +53,19 @@ func Alive(pid int, start uint64) bool {
 		return false
 	}
 	return start == 0 || st == start
+}
+
+// Signal sends sig to process pid if it is still the one that started
+// at start (Alive). A process already gone is not an error: it ended
+// between its state's reading and now (ESRCH included).
+func Signal(pid int, start uint64, sig syscall.Signal) error {
+	if !Alive(pid, start) {
+		return nil
+	}
+	if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
 }
 
 // PidsInNamespace lists the host PIDs of the processes in pid's PID

@@ -28,18 +28,19 @@ func running(c *container.Container) bool {
 	return c.State.Running && container.Alive(c.State.Pid, c.Runtime.PidStart)
 }
 
-// Kill sends sig to the container's PID 1. Signals sent from outside
-// the PID namespace reach PID 1 only when it handles them, except
-// SIGKILL and SIGSTOP, which always do (pid_namespaces(7)).
+// Kill sends sig to the container's PID 1 (from outside its PID namespace
+// it arrives only if handled, but SIGKILL and SIGSTOP: pid_namespaces(7)).
+// A process found gone (its monitor still recording the end) is no error,
+// as in Docker; only a container recorded as stopped is refused.
 func (e *Engine) Kill(c *container.Container, sig syscall.Signal) error {
-	if !running(c) {
+	if !c.State.Running {
 		return fmt.Errorf("cannot kill container: %s: container %s is not running", strings.TrimPrefix(c.Name, "/"), c.ID)
 	}
 	if c.State.Paused && sig == syscall.SIGKILL {
 		e.thaw(c) // a frozen process cannot die until thawed
 	}
 	e.Explain.Cmd("kill -%s %d", signalName(sig), c.State.Pid)
-	if err := syscall.Kill(c.State.Pid, sig); err != nil {
+	if err := container.Signal(c.State.Pid, c.Runtime.PidStart, sig); err != nil {
 		return fmt.Errorf("kill %d: %w", c.State.Pid, err)
 	}
 	e.event("kill", c, map[string]string{"signal": strconv.Itoa(int(sig))})
