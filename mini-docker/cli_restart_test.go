@@ -79,6 +79,20 @@ func TestRestartPolicy(t *testing.T) {
 	if _, errOut, code := h.host("rm", "loop"); code == 0 || !strings.Contains(errOut, "stop the container before removing or force remove") {
 		t.Errorf("rm of a restarting container: exit %d %s", code, errOut)
 	}
+	// Six restarts before the stop (the back-off doubles from 100 ms: 6.3
+	// s of waits), so that a count that starts again from 0 after start
+	// is told from one that goes on, however slowly inspect runs.
+	restarts := func(atLeast int) int {
+		var n int
+		for deadline := time.Now().Add(2 * time.Minute); n < atLeast; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("loop's RestartCount is %d, never %d or more", n, atLeast)
+			}
+			fmt.Sscan(h.mustHost("inspect", "-f", "{{.RestartCount}}", "loop"), &n)
+		}
+		return n
+	}
+	before := restarts(6)
 	h.mustHost("stop", "loop")
 	// The monitor records the end, sees the stop and goes, restarting nothing.
 	var mon int
@@ -96,7 +110,12 @@ func TestRestartPolicy(t *testing.T) {
 		t.Errorf("after stop: %q, want exited false false and a count", after)
 	}
 	h.mustHost("start", "loop")
-	h.waitFor("loop", "{{.RestartCount}}", "1") // counted from 0 again
+	// Counted from 0 again: the first count seen is below the one before
+	// the stop (going on, it would be above; counting again from 0, it
+	// takes another 6.3 s of back-off to get there).
+	if n := restarts(1); n >= before {
+		t.Errorf("after start, RestartCount %d (it was %d before the stop): not counted from 0 again", n, before)
+	}
 	h.mustHost("stop", "loop")
 	h.mustHost("rm", "loop")
 
