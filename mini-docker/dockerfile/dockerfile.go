@@ -105,15 +105,13 @@ func Parse(text string) ([]Instruction, error) {
 // fromNode turns one node of the parser's tree into an Instruction.
 func fromNode(n *parser.Node, escape rune) (Instruction, error) {
 	cmd := strings.ToUpper(n.Value)
-	word := strings.TrimSpace(n.Original)
-	if i := strings.IndexAny(word, " \t"); i >= 0 {
-		word = word[:i]
-	}
 	if !known[cmd] {
 		return Instruction{}, &ParseError{n.StartLine, fmt.Sprintf("unknown instruction: %s", strings.TrimSpace(n.Original))}
 	}
 	in := Instruction{Line: n.StartLine, Cmd: cmd, Original: n.Original, Flags: n.Flags, Heredocs: n.Heredocs}
-	in.Args = strings.TrimSpace(afterFlags(n.Original[len(word):], escape))
+	if _, rest, ok := cutCommand(n.Original); ok {
+		in.Args = strings.TrimSpace(afterFlags(rest, escape))
+	}
 	if len(n.Flags) > 0 && !takesFlags[cmd] {
 		return Instruction{}, &ParseError{n.StartLine, fmt.Sprintf("unknown flag: %s", n.Flags[0])}
 	}
@@ -142,14 +140,31 @@ func fromNode(n *parser.Node, escape rune) (Instruction, error) {
 	return in, nil
 }
 
+// cutCommand splits a line into its instruction word and the rest, where
+// BuildKit splits it: at the first run of tab, vertical tab, form feed,
+// carriage return or space, after trimming the line. A line that is one
+// word has no rest.
+func cutCommand(line string) (word, rest string, ok bool) {
+	line = strings.TrimSpace(line)
+	i := strings.IndexAny(line, "\t\v\f\r ")
+	if i < 0 {
+		return line, "", false
+	}
+	return line[:i], strings.TrimLeft(line[i:], "\t\v\f\r "), true
+}
+
 // afterFlags returns what follows an instruction's flags, read the way
 // BuildKit reads them: leading words that start with "--" are flags
 // (quotes group, the escape character escapes, inside quotes too), and a
 // word that reads "--" once unquoted ends them. So `COPY --chown="a b" x y`
 // leaves "x y", and `CMD -- []` leaves "[]": the args BuildKit parsed.
+// Spaces are read a byte at a time, as BuildKit reads them, so a lone
+// byte 0x85 or 0xA0 separates words too.
 func afterFlags(s string, escape rune) string {
 	for {
-		s = strings.TrimLeftFunc(s, unicode.IsSpace)
+		for len(s) > 0 && isSpaceByte(s[0]) {
+			s = s[1:]
+		}
 		if !strings.HasPrefix(s, "--") {
 			return s
 		}
@@ -169,7 +184,7 @@ func firstWord(s string, escape rune) (int, string) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case quote == 0 && unicode.IsSpace(rune(c)):
+		case quote == 0 && isSpaceByte(c):
 			return i, b.String()
 		case quote != 0 && c == quote:
 			quote = 0
@@ -186,6 +201,10 @@ func firstWord(s string, escape rune) (int, string) {
 	}
 	return len(s), b.String()
 }
+
+// isSpaceByte reports whether BuildKit's flag reader takes the byte c for
+// a space: it converts each byte, not each character, to a rune.
+func isSpaceByte(c byte) bool { return unicode.IsSpace(rune(c)) }
 
 // Expand replaces $VAR, ${VAR}, ${VAR:-default} and ${VAR:+alt} with
 // values from vars (ENV and ARG), as the builder does for FROM, COPY,
