@@ -168,6 +168,24 @@ func TestUsernsHost(t *testing.T) {
 	h.refused(ref, []badFlags{{"--userns=private", "invalid USER mode"}})
 }
 
+// TestExecInUserNamespace: exec joins a --userns container, whose
+// network namespace the host's user namespace owns (mini-docker makes it
+// before the container's user namespace) and whose others the
+// container's user namespace owns. Joined in the order given, user
+// first, the network namespace was refused (EPERM); util-linux's nsenter
+// joins the others first and the user namespace after, and so do we.
+func TestExecInUserNamespace(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	t.Cleanup(func() { h.host("rm", "-f", "ue") })
+	h.mustHost("run", "-d", "--name", "ue", "--network", "none", "--userns", ref, "sleep", "60")
+	out := strings.Fields(h.mustHost("exec", "ue", "sh", "-c", "id -u; cat /proc/self/uid_map; for f in /proc/self/ns/net /proc/1/ns/net /proc/self/ns/user /proc/1/ns/user; do readlink $f; done"))
+	want := []string{"0", "0", "0", "1"}
+	if len(out) != 8 || strings.Join(out[:4], " ") != strings.Join(want, " ") || out[4] != out[5] || out[6] != out[7] {
+		t.Fatalf("exec in a --userns container: got %q, want uid 0, uid_map 0 0 1, PID 1's network and user namespaces", out)
+	}
+}
+
 // TestHealthStartInterval: Docker 25's --health-start-interval. With an
 // interval of an hour, a passing check is seen within the start period
 // only because the start interval (1s) applies there: the container

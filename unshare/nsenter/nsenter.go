@@ -16,8 +16,14 @@
 // _MINI_DOCKER_NSENTER ("user:3,net:4,mnt:5,root:6,cwd:7"), and re-executes
 // itself. The constructor then:
 //
-//  1. setns(2)s into each namespace, in the order given (user first, so the
-//     others, owned by that user namespace, may then be joined);
+//  1. setns(2)s into each namespace in two passes, as util-linux's nsenter
+//     does: first every namespace but the user namespace, passing over
+//     those refused, then the user namespace and the ones refused before.
+//     A namespace the host's user namespace owns (a network namespace made
+//     before the container's user namespace, as mini-docker makes it) can
+//     be joined only while we still have the host's privileges; one owned
+//     by a user namespace we have no privilege over (an unprivileged
+//     caller's) only once we are inside that user namespace;
 //  2. with root/cwd: fchdir + chroot(".") into the target's root, then
 //     fchdir into its working directory (what nsenter --root --wd does);
 //  3. after joining a PID or time namespace, forks: those apply only to
@@ -108,7 +114,8 @@ __attribute__((constructor)) static void nsenter(void) {
 		nsenter_die("read", "_MINI_DOCKER_NSENTER");
 	}
 	strcpy(buf, spec);
-	int rootfd = -1, cwdfd = -1, needfork = 0;
+	int rootfd = -1, cwdfd = -1, needfork = 0, n = 0;
+	struct { char *name; int fd, flag; } ns[16];
 	char *save = NULL;
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *colon = strchr(tok, ':');
@@ -129,11 +136,30 @@ __attribute__((constructor)) static void nsenter(void) {
 			errno = EINVAL;
 			nsenter_die("unknown namespace", tok);
 		}
-		if (setns(fd, flag) < 0)
-			nsenter_die("setns into the namespace", tok);
-		close(fd);
-		if (flag == CLONE_NEWPID || flag == CLONE_NEWTIME)
-			needfork = 1;
+		if (n == (int)(sizeof(ns) / sizeof(ns[0]))) {
+			errno = E2BIG;
+			nsenter_die("read", "_MINI_DOCKER_NSENTER");
+		}
+		ns[n].name = tok, ns[n].fd = fd, ns[n].flag = flag;
+		n++;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		// The second pass joins the user namespace before the rest.
+		for (int user = pass; user >= 0; user--) {
+			for (int i = 0; i < n; i++) {
+				if (ns[i].fd < 0 || (ns[i].flag == CLONE_NEWUSER) != (user == 1))
+					continue;
+				if (setns(ns[i].fd, ns[i].flag) < 0) {
+					if (pass == 0)
+						continue;
+					nsenter_die("setns into the namespace", ns[i].name);
+				}
+				close(ns[i].fd);
+				ns[i].fd = -1;
+				if (ns[i].flag == CLONE_NEWPID || ns[i].flag == CLONE_NEWTIME)
+					needfork = 1;
+			}
+		}
 	}
 	if (rootfd >= 0) {
 		if (fchdir(rootfd) < 0 || chroot(".") < 0)
