@@ -455,8 +455,9 @@ func startIn(joins []specs.LinuxNamespace, cmd *exec.Cmd) error {
 // with another thread (EINVAL), and into a user namespace to any
 // multi-threaded process, and a Go program has threads before main. The
 // unshare tool (next to this binary) joins them in its C constructor,
-// single-threaded, user first (see unshare/nsenter), then execs this
-// binary, passed to it as descriptor N, as the container's process.
+// single-threaded, in util-linux nsenter's order (see unshare/nsenter),
+// then execs this binary, passed to it as descriptor N, as the
+// container's process.
 func hopThroughUnshare(cmd *exec.Cmd, hop []specs.LinuxNamespace, prog *os.File) (*exec.Cmd, error) {
 	unshare, err := unshareTool()
 	if err != nil {

@@ -41,9 +41,11 @@ type Type struct {
 	Util string  // the util-linux option for it (unshare and nsenter)
 }
 
-// Types lists the namespace types in the order they must be joined:
-// user first (it grants the capabilities to join the others it owns),
-// mnt late (after it, paths resolve in the new mount table).
+// Types lists the namespace types in the order they are joined: user
+// first where it must be (it grants the capabilities to join the others
+// it owns; the constructor tries the others before it, see
+// unshare/nsenter), mnt late (after it, paths resolve in the new mount
+// table).
 var Types = []Type{
 	{"user", unix.CLONE_NEWUSER, "--user"},
 	{"cgroup", unix.CLONE_NEWCGROUP, "--cgroup"},
