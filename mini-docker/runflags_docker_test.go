@@ -184,6 +184,15 @@ func TestExecInUserNamespace(t *testing.T) {
 	if len(out) != 8 || strings.Join(out[:4], " ") != strings.Join(want, " ") || out[4] != out[5] || out[6] != out[7] {
 		t.Fatalf("exec in a --userns container: got %q, want uid 0, uid_map 0 0 1, PID 1's network and user namespaces", out)
 	}
+	// setgroups is denied there (as unshare --map-root-user denies it):
+	// root's own group is kept, as runc keeps it, and a user the
+	// namespace does not map is refused in runc's words.
+	if got := strings.TrimSpace(h.mustHost("exec", "-u", "0", "ue", "id", "-u")); got != "0" {
+		t.Errorf("exec -u 0: uid %q, want 0", got)
+	}
+	if _, errOut, code := h.host("exec", "-u", "1000", "ue", "id"); code == 0 || !strings.Contains(errOut, "cannot set uid to unmapped user in user namespace: uid 1000 is not in /proc/self/uid_map (0 0 1)") {
+		t.Errorf("exec -u 1000: exit %d, %q; want refused: uid 1000 unmapped", code, errOut)
+	}
 }
 
 // TestHealthStartInterval: Docker 25's --health-start-interval. With an

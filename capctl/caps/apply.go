@@ -30,7 +30,9 @@ package caps
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -175,18 +177,25 @@ func changeUser(u User, ex *explain.Printer) error {
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl PR_SET_KEEPCAPS: %w", err)
 	}
-	if err := setGroups(u.Groups, ex); err != nil {
-		return err
+	ownGroupOnly := !slices.ContainsFunc(u.Groups, func(g int) bool { return g != u.GID })
+	if ownGroupOnly && !SetgroupsAllowed() {
+		// A user namespace that denies setgroups(2) (unshare
+		// --map-root-user, run --userns) keeps the groups it has, as
+		// runc does there; other groups than the user's own are still
+		// asked for below, and refused.
+		ex.Note("setgroups is denied in this user namespace (/proc/self/setgroups): the groups stay")
+	} else if err := setGroups(u.Groups, ex); err != nil {
+		return withUnmapped(u, err)
 	}
 	// The gid before the uid: once the uid is not 0, changing the gid
 	// needs CAP_SETGID in the effective set, which setuid has just cleared.
 	ex.Cmd("setpriv --regid=%d", u.GID)
 	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {
-		return fmt.Errorf("setresgid %d: %w", u.GID, e)
+		return withUnmapped(u, fmt.Errorf("setresgid %d: %w", u.GID, e))
 	}
 	ex.Cmd("setpriv --reuid=%d", u.UID)
 	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID)); e != 0 {
-		return fmt.Errorf("setresuid %d: %w", u.UID, e)
+		return withUnmapped(u, fmt.Errorf("setresuid %d: %w", u.UID, e))
 	}
 	ex.Cmd("capsh --keep=0")
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
@@ -203,6 +212,52 @@ func changeUser(u User, ex *explain.Printer) error {
 		}
 	}
 	return nil
+}
+
+// withUnmapped puts before err, in runc's words, which of u's IDs this
+// process's user namespace does not map (setresuid(2) and setresgid(2)
+// refuse those with EINVAL), when one is not: the cause a bare EINVAL or
+// EPERM does not name.
+func withUnmapped(u User, err error) error {
+	if m := unmapped(u); m != "" {
+		return fmt.Errorf("%s: %w", m, err)
+	}
+	return err
+}
+
+// unmapped names the first of u's IDs that this process's user namespace
+// does not map, or is "".
+func unmapped(u User) string {
+	for _, id := range []struct {
+		kind string
+		id   int
+	}{{"uid", u.UID}, {"gid", u.GID}} {
+		path := "/proc/self/" + id.kind + "_map"
+		b, err := os.ReadFile(path)
+		if err != nil || mapsID(string(b), id.id) {
+			continue
+		}
+		return fmt.Sprintf("cannot set %s to unmapped user in user namespace: %s %d is not in %s (%s)",
+			id.kind, id.kind, id.id, path, strings.Join(strings.Fields(string(b)), " "))
+	}
+	return ""
+}
+
+// mapsID reports whether an ID map (uid_map, gid_map: "INSIDE OUTSIDE
+// COUNT" lines, user_namespaces(7)) maps id inside.
+func mapsID(idMap string, id int) bool {
+	for _, line := range strings.Split(idMap, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		in, err1 := strconv.ParseUint(f[0], 10, 32)
+		n, err2 := strconv.ParseUint(f[2], 10, 32)
+		if err1 == nil && err2 == nil && uint64(id) >= in && uint64(id) < in+n {
+			return true
+		}
+	}
+	return false
 }
 
 // setGroups replaces the supplementary groups; an empty list clears them,
