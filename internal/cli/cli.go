@@ -198,8 +198,7 @@ var ErrHelp = errors.New("help shown")
 // when asked; a bad flag gives an *Error with code 125 and a hint.
 func (f *Flags) Parse(args []string) error {
 	if err := f.FlagSet.Parse(args); err != nil {
-		return &Error{Code: ExitToolFailure, Err: err,
-			Hint: fmt.Sprintf("see '%s --help'", strings.TrimSpace(f.cmd.Tool+" "+firstWord(f.cmd.Usage)))}
+		return &Error{Code: ExitToolFailure, Err: err, Hint: fmt.Sprintf("see '%s --help'", f.command())}
 	}
 	if f.help {
 		f.PrintHelp(os.Stdout)
@@ -210,6 +209,25 @@ func (f *Flags) Parse(args []string) error {
 		return ErrHelp
 	}
 	return nil
+}
+
+// ParseAtLeast parses args (Parse) and wants at least n arguments left:
+// fewer is a usage error (exit 125) saying missing.
+func (f *Flags) ParseAtLeast(args []string, n int, missing string) error {
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if f.NArg() < n {
+		return Usagef(f.command(), "%s", missing)
+	}
+	return nil
+}
+
+// command is the command as typed: "capctl show", or "vethctl create"
+// where the tool's name is the Tool and the command's the Usage's first
+// word.
+func (f *Flags) command() string {
+	return strings.TrimSpace(f.cmd.Tool + " " + firstWord(f.cmd.Usage))
 }
 
 func firstWord(s string) string {
