@@ -165,6 +165,9 @@ type Command struct {
 	Summary  string // one sentence: what it does
 	Examples []string
 	Explain  bool // whether the command takes --explain (default true via NewFlags)
+	// Interspersed lets flags come after the positional arguments, as
+	// with ip(8); by default parsing stops at the first of them.
+	Interspersed bool
 }
 
 // Flags is a pflag.FlagSet with the toolkit's standard flags.
@@ -182,7 +185,7 @@ type Flags struct {
 // both leave CMD's own flags alone.
 func NewFlags(cmd Command) *Flags {
 	f := &Flags{FlagSet: pflag.NewFlagSet(cmd.Tool, pflag.ContinueOnError), cmd: cmd}
-	f.SetInterspersed(false)
+	f.SetInterspersed(cmd.Interspersed)
 	f.SetOutput(io.Discard)
 	f.BoolVar(&f.explainFlag, "explain", false, "print each kernel-level step as a shell command (to stderr) before doing it")
 	f.BoolVarP(&f.help, "help", "h", false, "show this help")
