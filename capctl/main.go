@@ -22,15 +22,38 @@ const tool = "capctl"
 var commands = cli.Dispatcher{
 	Tool:    tool,
 	Summary: "Linux capabilities: root split into pieces.",
-	Commands: []cli.Subcommand{
-		{Name: "show", Usage: "show [PID]", Summary: "print the capability sets of a process, decoded", Run: cmdShow},
-		{Name: "decode", Usage: "decode HEX...", Summary: "decode a capability set written in hex (capsh --decode)", Run: cmdDecode},
-		{Name: "run", Usage: "run [OPTIONS] -- COMMAND [ARG...]", Summary: "set capabilities (and user), then exec a command", Run: cmdRun},
-		{Name: "setfile", Usage: "setfile CAPS FILE...", Summary: "set the capabilities of a file (setcap)", Run: cmdSetFile},
-		{Name: "getfile", Usage: "getfile FILE...", Summary: "print the capabilities of files (getcap)", Run: cmdGetFile},
-		{Name: "rmfile", Usage: "rmfile FILE...", Summary: "remove the capabilities of files (setcap -r)", Run: cmdRmFile},
-		{Name: "list", Usage: "list", Summary: "list the capabilities the running kernel knows", Run: cmdList},
-	},
+	Commands: cli.Verbs(tool, []cli.Verb{
+		{Usage: "show [PID]", Short: "print the capability sets of a process, decoded", Run: cmdShow, Help: cli.Command{
+			Summary:  "Print the five capability sets of a process (default: capctl itself), decoded to names, with its no_new_privs flag and seccomp mode: the Cap lines of /proc/PID/status made readable.",
+			Examples: []string{"capctl show", "capctl show 1", "capctl run --docker-default -- capctl show"}}},
+		{Usage: "decode HEX...", Short: "decode a capability set written in hex (capsh --decode)", Run: cmdDecode, Help: cli.Command{
+			Summary:  "Decode capability sets written in hex, as /proc/PID/status prints them, into names (like capsh --decode).",
+			Examples: []string{"capctl decode 00000000a80425fb", "capctl decode $(awk '/CapEff/ {print $2}' /proc/self/status)"}}},
+		{Usage: "run [OPTIONS] -- COMMAND [ARG...]", Short: "set capabilities (and user), then exec a command", Run: cmdRun, Help: cli.Command{
+			Summary: "Set the bounding, inheritable, permitted, effective and ambient capability sets (and the user) of this thread, then exec COMMAND. " +
+				"Without --docker-default the starting sets are capctl's own permitted and bounding sets. A capability both added and dropped is kept (Docker's rule); ALL in --cap-add gives all but the dropped; ALL in --cap-drop gives only the added. " +
+				"Names are CHOWN, CAP_CHOWN, cap_chown or ALL, comma-separated or repeated.",
+			Examples: []string{
+				"capctl run --docker-default -- grep Cap /proc/self/status",
+				"capctl run --drop CHOWN -- chown 1 file          # fails, even as root",
+				"capctl run --cap-drop ALL --keep NET_BIND_SERVICE --user nobody -- ./server :80",
+				"capctl run --docker-default --user www-data:www-data --no-new-privs -- id",
+			}}},
+		{Usage: "setfile CAPS FILE...", Short: "set the capabilities of a file (setcap)", Run: cmdSetFile, Help: cli.Command{
+			Usage: "[--rootid UID] CAPS FILE...",
+			Summary: "Set the capabilities of files (the security.capability extended attribute, like setcap). CAPS is cap_from_text(3) text: " +
+				"names, then = + or -, then flags e (effective), i (inheritable), p (permitted). Written as revision 2, or revision 3 with --rootid. Needs CAP_SETFCAP.",
+			Examples: []string{"capctl setfile cap_net_bind_service+ep ./server", "capctl setfile 'cap_net_raw,cap_net_admin=ep' ./ping", "capctl setfile --rootid 100000 cap_net_raw+ep ./ping"}}},
+		{Usage: "getfile FILE...", Short: "print the capabilities of files (getcap)", Run: cmdGetFile, Help: cli.Command{
+			Summary:  "Print the capabilities of files, like getcap: 'FILE cap_net_bind_service=ep'. Files without capabilities print nothing.",
+			Examples: []string{"capctl getfile ./server", "capctl getfile /usr/bin/ping"}}},
+		{Usage: "rmfile FILE...", Short: "remove the capabilities of files (setcap -r)", Run: cmdRmFile, Help: cli.Command{
+			Summary:  "Remove the capabilities of files (setcap -r). Needs CAP_SETFCAP.",
+			Examples: []string{"capctl rmfile ./server"}}},
+		{Usage: "list", Short: "list the capabilities the running kernel knows", Run: cmdList, Help: cli.Command{
+			Summary:  "List every capability the running kernel knows (up to /proc/sys/kernel/cap_last_cap), with its bit number, and mark Docker's default set.",
+			Examples: []string{"capctl list"}}},
+	}),
 	Examples: []string{
 		"capctl show",
 		"capctl decode 00000000a80425fb",
@@ -52,12 +75,7 @@ func badCaps(err error) error {
 	return cli.WithCode(err, cli.ExitToolFailure)
 }
 
-func cmdShow(args []string) error {
-	f := cli.NewFlags(cli.Command{
-		Tool: tool + " show", Usage: "[PID]",
-		Summary:  "Print the five capability sets of a process (default: capctl itself), decoded to names, with its no_new_privs flag and seccomp mode: the Cap lines of /proc/PID/status made readable.",
-		Examples: []string{"capctl show", "capctl show 1", "capctl run --docker-default -- capctl show"},
-	})
+func cmdShow(f *cli.Flags, args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
@@ -114,18 +132,10 @@ func cmdShow(args []string) error {
 	return nil
 }
 
-func cmdDecode(args []string) error {
-	f := cli.NewFlags(cli.Command{
-		Tool: tool + " decode", Usage: "HEX...",
-		Summary:  "Decode capability sets written in hex, as /proc/PID/status prints them, into names (like capsh --decode).",
-		Examples: []string{"capctl decode 00000000a80425fb", "capctl decode $(awk '/CapEff/ {print $2}' /proc/self/status)"},
-	})
+func cmdDecode(f *cli.Flags, args []string) error {
 	f.Lookup("explain").Hidden = true
-	if err := f.Parse(args); err != nil {
+	if err := f.ParseAtLeast(args, 1, "no set given (like 00000000a80425fb)"); err != nil {
 		return cli.Done(err)
-	}
-	if len(f.Args()) == 0 {
-		return cli.Usagef(tool+" decode", "no set given (like 00000000a80425fb)")
 	}
 	for _, a := range f.Args() {
 		s, err := caps.ParseHex(a)
@@ -137,12 +147,7 @@ func cmdDecode(args []string) error {
 	return nil
 }
 
-func cmdList(args []string) error {
-	f := cli.NewFlags(cli.Command{
-		Tool: tool + " list", Usage: "",
-		Summary:  "List every capability the running kernel knows (up to /proc/sys/kernel/cap_last_cap), with its bit number, and mark Docker's default set.",
-		Examples: []string{"capctl list"},
-	})
+func cmdList(f *cli.Flags, args []string) error {
 	f.Lookup("explain").Hidden = true
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
@@ -157,19 +162,7 @@ func cmdList(args []string) error {
 	return nil
 }
 
-func cmdRun(args []string) error {
-	f := cli.NewFlags(cli.Command{
-		Tool: tool + " run", Usage: "[OPTIONS] -- COMMAND [ARG...]",
-		Summary: "Set the bounding, inheritable, permitted, effective and ambient capability sets (and the user) of this thread, then exec COMMAND. " +
-			"Without --docker-default the starting sets are capctl's own permitted and bounding sets. A capability both added and dropped is kept (Docker's rule); ALL in --cap-add gives all but the dropped; ALL in --cap-drop gives only the added. " +
-			"Names are CHOWN, CAP_CHOWN, cap_chown or ALL, comma-separated or repeated.",
-		Examples: []string{
-			"capctl run --docker-default -- grep Cap /proc/self/status",
-			"capctl run --drop CHOWN -- chown 1 file          # fails, even as root",
-			"capctl run --cap-drop ALL --keep NET_BIND_SERVICE --user nobody -- ./server :80",
-			"capctl run --docker-default --user www-data:www-data --no-new-privs -- id",
-		},
-	})
+func cmdRun(f *cli.Flags, args []string) error {
 	var r caps.Run
 	var capDrop, capAdd, ambient, groupAdd []string
 	f.StringSliceVar(&r.Drop, "drop", nil, "capabilities to drop from every set")
@@ -218,19 +211,10 @@ func cmdRun(args []string) error {
 	return cli.Exec(argv, env)
 }
 
-func cmdSetFile(args []string) error {
-	f := cli.NewFlags(cli.Command{
-		Tool: tool + " setfile", Usage: "[--rootid UID] CAPS FILE...",
-		Summary: "Set the capabilities of files (the security.capability extended attribute, like setcap). CAPS is cap_from_text(3) text: " +
-			"names, then = + or -, then flags e (effective), i (inheritable), p (permitted). Written as revision 2, or revision 3 with --rootid. Needs CAP_SETFCAP.",
-		Examples: []string{"capctl setfile cap_net_bind_service+ep ./server", "capctl setfile 'cap_net_raw,cap_net_admin=ep' ./ping", "capctl setfile --rootid 100000 cap_net_raw+ep ./ping"},
-	})
+func cmdSetFile(f *cli.Flags, args []string) error {
 	rootID := f.Uint32("rootid", 0, "write revision 3 for the user namespace whose root is host `UID`")
-	if err := f.Parse(args); err != nil {
+	if err := f.ParseAtLeast(args, 2, "need CAPS and at least one FILE"); err != nil {
 		return cli.Done(err)
-	}
-	if len(f.Args()) < 2 {
-		return cli.Usagef(tool+" setfile", "need CAPS and at least one FILE")
 	}
 	fc, err := caps.ParseFileCaps(f.Args()[0])
 	if err != nil {
@@ -255,17 +239,9 @@ func cmdSetFile(args []string) error {
 	return nil
 }
 
-func cmdGetFile(args []string) error {
-	f := cli.NewFlags(cli.Command{
-		Tool: tool + " getfile", Usage: "FILE...",
-		Summary:  "Print the capabilities of files, like getcap: 'FILE cap_net_bind_service=ep'. Files without capabilities print nothing.",
-		Examples: []string{"capctl getfile ./server", "capctl getfile /usr/bin/ping"},
-	})
-	if err := f.Parse(args); err != nil {
+func cmdGetFile(f *cli.Flags, args []string) error {
+	if err := f.ParseAtLeast(args, 1, "no FILE given"); err != nil {
 		return cli.Done(err)
-	}
-	if len(f.Args()) == 0 {
-		return cli.Usagef(tool+" getfile", "no FILE given")
 	}
 	for _, p := range f.Args() {
 		fc, err := caps.GetFile(p, f.Explainer())
@@ -280,17 +256,9 @@ func cmdGetFile(args []string) error {
 	return nil
 }
 
-func cmdRmFile(args []string) error {
-	f := cli.NewFlags(cli.Command{
-		Tool: tool + " rmfile", Usage: "FILE...",
-		Summary:  "Remove the capabilities of files (setcap -r). Needs CAP_SETFCAP.",
-		Examples: []string{"capctl rmfile ./server"},
-	})
-	if err := f.Parse(args); err != nil {
+func cmdRmFile(f *cli.Flags, args []string) error {
+	if err := f.ParseAtLeast(args, 1, "no FILE given"); err != nil {
 		return cli.Done(err)
-	}
-	if len(f.Args()) == 0 {
-		return cli.Usagef(tool+" rmfile", "no FILE given")
 	}
 	for _, p := range f.Args() {
 		if err := caps.RemoveFile(p, f.Explainer()); err != nil {

@@ -203,11 +203,8 @@ func prepare(args []string) error {
 			"Prints each file and link created.",
 		Examples: []string{"chroot prepare ./jail /bin/sh ls cat"},
 	})
-	if err := f.Parse(args); err != nil {
+	if err := f.ParseAtLeast(args, 2, "want ROOTFS and at least one BINARY"); err != nil {
 		return cli.Done(err)
-	}
-	if f.NArg() < 2 {
-		return cli.Usagef(tool+" prepare", "want ROOTFS and at least one BINARY")
 	}
 	made, err := jail.Prepare(f.Arg(0), f.Args()[1:], f.Explainer())
 	for _, m := range made {

@@ -21,11 +21,35 @@ var commands = cli.Dispatcher{
 	Tool: tool,
 	Summary: `Filter system calls with seccomp: compile a Docker/OCI JSON profile to
 BPF in Go, load it with seccomp(2), exec a command under it.`,
-	Commands: []cli.Subcommand{
-		{Name: "run", Usage: "run [flags] -- CMD [ARG...]", Summary: "install a filter, then exec a command under it", Run: cmdRun},
-		{Name: "dump", Usage: "dump [flags] PROFILE | --deny CALLS", Summary: "print the compiled BPF program as commented assembly", Run: cmdDump},
-		{Name: "check", Usage: "check [flags] PROFILE SYSCALL [ARG...]", Summary: "say which action a system call would get", Run: cmdCheck},
-	},
+	Commands: cli.Verbs(tool, []cli.Verb{
+		{Usage: "run [flags] -- CMD [ARG...]", Short: "install a filter, then exec a command under it", Run: withPolicy(cmdRun), Help: cli.Command{
+			Usage:   "[--profile default|FILE|unconfined | --deny CALLS [--errno E|--kill|--log|--trap]] [--caps LIST] -- CMD [ARGS...]",
+			Summary: "Install a seccomp filter on this process, then exec CMD under it. The filter is inherited by every child and cannot be removed.",
+			Examples: []string{
+				"seccompctl run --deny mkdir -- mkdir /tmp/x          # mkdir: cannot create directory: Operation not permitted",
+				"seccompctl run --profile default -- syscalls           # Docker's default profile",
+				"seccompctl run --profile my.json --caps CHOWN,KILL -- sh",
+				"seccompctl run --explain --deny unshare --kill -- unshare -U true",
+			}}},
+		{Usage: "dump [flags] PROFILE | --deny CALLS", Short: "print the compiled BPF program as commented assembly", Run: withPolicy(cmdDump), Help: cli.Command{
+			Usage:   "[--caps LIST] [--arch ARCH] [--kernel VERSION] PROFILE | --deny CALLS",
+			Summary: "Print the BPF program a profile compiles to, as assembly with comments: what the kernel runs on every system call.",
+			Examples: []string{
+				"seccompctl dump --deny mkdir",
+				"seccompctl dump default | less",
+				"seccompctl dump --caps ALL default    # what --cap-add ALL would change",
+				"seccompctl dump --oci default         # the profile as dockerd hands it to runc",
+			}}},
+		{Usage: "check [flags] PROFILE SYSCALL [ARG...]", Short: "say which action a system call would get", Run: withPolicy(cmdCheck), Help: cli.Command{
+			Usage:   "[--caps LIST] [--arch ARCH] [--kernel VERSION] PROFILE SYSCALL [ARG0 [ARG1 ...]] | --deny CALLS SYSCALL [ARGS]",
+			Summary: "Say which action a system call with these arguments would get, by running the compiled BPF program in an interpreter: the same instructions the kernel runs.",
+			Examples: []string{
+				"seccompctl check default mkdir                 # ALLOW",
+				"seccompctl check default personality 0x400000  # ERRNO(EPERM): READ_IMPLIES_EXEC",
+				"seccompctl check default socket 40             # ERRNO(EPERM): AF_VSOCK",
+				"seccompctl check --caps ALL default mount      # ALLOW once CAP_SYS_ADMIN is kept",
+			}}},
+	}),
 	Examples: []string{
 		"seccompctl run --deny mkdir -- mkdir /tmp/x      # mkdir fails with EPERM",
 		"seccompctl run --profile default -- syscalls     # Docker's default policy",
@@ -51,13 +75,17 @@ type policy struct {
 	oci     bool // dump --oci
 }
 
-// parse makes the flag set of sub-command c (run, dump or check) with
-// the policy flags that command takes, and reads args.
-func parse(c cli.Command, args []string) (*cli.Flags, *policy, error) {
-	f := cli.NewFlags(c)
-	p := &policy{}
-	p.define(f, strings.TrimPrefix(c.Tool, tool+" "))
-	return f, p, f.Parse(args)
+// withPolicy is run, dump or check as a cli.Verb's Run: the policy flags
+// that command takes defined on its flag set and args read, then run.
+func withPolicy(run func(f *cli.Flags, p *policy) error) func(*cli.Flags, []string) error {
+	return func(f *cli.Flags, args []string) error {
+		p := &policy{}
+		p.define(f, strings.TrimPrefix(f.Name(), tool+" "))
+		if err := f.Parse(args); err != nil {
+			return cli.Done(err)
+		}
+		return run(f, p)
+	}
 }
 
 func (p *policy) define(f *cli.Flags, cmd string) {
@@ -174,21 +202,7 @@ func splitList(s string) []string {
 	return out
 }
 
-func cmdRun(args []string) error {
-	f, p, err := parse(cli.Command{
-		Tool:    tool + " run",
-		Usage:   "[--profile default|FILE|unconfined | --deny CALLS [--errno E|--kill|--log|--trap]] [--caps LIST] -- CMD [ARGS...]",
-		Summary: "Install a seccomp filter on this process, then exec CMD under it. The filter is inherited by every child and cannot be removed.",
-		Examples: []string{
-			"seccompctl run --deny mkdir -- mkdir /tmp/x          # mkdir: cannot create directory: Operation not permitted",
-			"seccompctl run --profile default -- syscalls           # Docker's default profile",
-			"seccompctl run --profile my.json --caps CHOWN,KILL -- sh",
-			"seccompctl run --explain --deny unshare --kill -- unshare -U true",
-		},
-	}, args)
-	if err != nil {
-		return cli.Done(err)
-	}
+func cmdRun(f *cli.Flags, p *policy) error {
 	argv := f.Args()
 	if len(argv) > 0 && argv[0] == "--" {
 		argv = argv[1:]
@@ -219,21 +233,7 @@ func cmdRun(args []string) error {
 	return cli.Exec(argv, env)
 }
 
-func cmdDump(args []string) error {
-	f, p, err := parse(cli.Command{
-		Tool:    tool + " dump",
-		Usage:   "[--caps LIST] [--arch ARCH] [--kernel VERSION] PROFILE | --deny CALLS",
-		Summary: "Print the BPF program a profile compiles to, as assembly with comments: what the kernel runs on every system call.",
-		Examples: []string{
-			"seccompctl dump --deny mkdir",
-			"seccompctl dump default | less",
-			"seccompctl dump --caps ALL default    # what --cap-add ALL would change",
-			"seccompctl dump --oci default         # the profile as dockerd hands it to runc",
-		},
-	}, args)
-	if err != nil {
-		return cli.Done(err)
-	}
+func cmdDump(f *cli.Flags, p *policy) error {
 	rest := f.Args()
 	var profileArg string
 	switch {
@@ -262,21 +262,7 @@ func cmdDump(args []string) error {
 	return nil
 }
 
-func cmdCheck(args []string) error {
-	f, p, err := parse(cli.Command{
-		Tool:    tool + " check",
-		Usage:   "[--caps LIST] [--arch ARCH] [--kernel VERSION] PROFILE SYSCALL [ARG0 [ARG1 ...]] | --deny CALLS SYSCALL [ARGS]",
-		Summary: "Say which action a system call with these arguments would get, by running the compiled BPF program in an interpreter: the same instructions the kernel runs.",
-		Examples: []string{
-			"seccompctl check default mkdir                 # ALLOW",
-			"seccompctl check default personality 0x400000  # ERRNO(EPERM): READ_IMPLIES_EXEC",
-			"seccompctl check default socket 40             # ERRNO(EPERM): AF_VSOCK",
-			"seccompctl check --caps ALL default mount      # ALLOW once CAP_SYS_ADMIN is kept",
-		},
-	}, args)
-	if err != nil {
-		return cli.Done(err)
-	}
+func cmdCheck(f *cli.Flags, p *policy) error {
 	rest := f.Args()
 	var profileArg string
 	if p.deny == "" {

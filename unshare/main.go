@@ -232,11 +232,8 @@ func join(args []string) error {
 			"needs a single-threaded process.",
 		Examples: []string{"unshare join 1234 -- cat /etc/os-release"},
 	})
-	if err := f.Parse(args); err != nil {
+	if err := f.ParseAtLeast(args, 1, "no PID given"); err != nil {
 		return cli.Done(err)
-	}
-	if f.NArg() < 1 {
-		return cli.Usagef(tool+" join", "no PID given")
 	}
 	pid, err := strconv.Atoi(f.Arg(0))
 	if err != nil || pid <= 0 {

@@ -29,17 +29,35 @@ var commands = cli.Dispatcher{
 	Tool: tool,
 	Summary: `Network namespaces, veth pairs, bridges and port forwarding, built with
 netlink; --explain prints the equivalent ip(8) commands.`,
-	Commands: []cli.Subcommand{
-		{Name: "netns", Usage: "netns add|del|list [NAME]", Summary: "named namespaces in /run/netns (like ip netns)", Run: cmdNetns},
-		{Name: "create", Usage: "create HOST PEER [flags]", Summary: "a veth pair, PEER moved into a namespace", Run: cmdCreate},
-		{Name: "delete", Usage: "delete LINK", Summary: "delete a link (both ends of a veth)", Run: cmdDelete},
-		{Name: "bridge", Usage: "bridge add|del NAME [--addr CIDR]", Summary: "a bridge, the host side of a container network", Run: cmdBridge},
-		{Name: "attach", Usage: "attach BRIDGE LINK", Summary: "plug a link into a bridge", Run: cmdAttach},
-		{Name: "show", Usage: "show [--netns NAME|--pid PID]", Summary: "links, addresses and routes", Run: cmdShow},
-		{Name: "ipam", Usage: "ipam alloc|release|list [ID]", Summary: "lease addresses of a subnet (state root)", Run: cmdIpam},
-		{Name: "nat", Usage: "nat add|del --subnet CIDR --out IFACE", Summary: "masquerade a subnet's traffic out of an interface", Run: cmdNat},
-		{Name: "forward", Usage: "forward --listen ADDR:PORT --to ADDR:PORT", Summary: "relay a port to an address (docker run -p)", Run: cmdForward},
-	},
+	Commands: cli.Verbs(tool, []cli.Verb{
+		{Usage: "netns add|del|list [NAME]", Short: "named namespaces in /run/netns (like ip netns)", Run: cmdNetns, Help: help("netns add|del|list [NAME]",
+			"Manage named network namespaces exactly as `ip netns` does: each is bind-mounted on /run/netns/NAME, so `ip netns exec NAME CMD` and `nsenter --net=/run/netns/NAME CMD` enter it.",
+			"vethctl netns add box", "ip netns exec box ip link", "vethctl netns list", "vethctl netns del box")},
+		{Usage: "create HOST PEER [flags]", Short: "a veth pair, PEER moved into a namespace", Run: cmdCreate, Help: help("create HOST PEER [--netns NAME | --pid PID] [--addr CIDR] [--mac MAC] [--gateway IP] [--mtu N] [--bridge BR]",
+			"Create a veth pair HOST <-> PEER, move PEER into the namespace and give it that name, set its address and default route, and bring both ends and the namespace's lo up. If a step fails, the pair is deleted.",
+			"vethctl create veth0 eth0 --netns box --addr 10.0.0.2/24 --gateway 10.0.0.1",
+			"vethctl create veth1a2b3c4 eth0 --pid 4242 --addr 172.18.0.2/16 --mac 02:42:ac:12:00:02 --gateway 172.18.0.1 --bridge mini-docker0")},
+		{Usage: "delete LINK", Short: "delete a link (both ends of a veth)", Run: cmdDelete, Help: help("delete LINK", "Delete a link of this namespace (like `ip link del`). Deleting one end of a veth pair deletes both.",
+			"vethctl delete veth0")},
+		{Usage: "bridge add|del NAME [--addr CIDR]", Short: "a bridge, the host side of a container network", Run: cmdBridge, Help: help("bridge add|del NAME [--addr CIDR]",
+			"Create (with an address, up) or delete a bridge: the virtual switch the host ends of the veths plug into. Its address is the containers' gateway.",
+			"vethctl bridge add mini-docker0 --addr 172.18.0.1/16", "vethctl bridge del mini-docker0")},
+		{Usage: "attach BRIDGE LINK", Short: "plug a link into a bridge", Run: cmdAttach, Help: help("attach BRIDGE LINK", "Plug LINK into BRIDGE (like `ip link set LINK master BRIDGE`).",
+			"vethctl attach mini-docker0 veth0")},
+		{Usage: "show [--netns NAME|--pid PID]", Short: "links, addresses and routes", Run: cmdShow, Help: help("show [--netns NAME | --pid PID]",
+			"Show the links, IPv4 addresses and IPv4 routes of a namespace (default: this one).",
+			"vethctl show --netns box", "vethctl show --pid 4242")},
+		{Usage: "ipam alloc|release|list [ID]", Short: "lease addresses of a subnet (state root)", Run: cmdIpam, Help: help("ipam alloc|release|list [ID] [--subnet CIDR] [--gateway IP] [--ip IP] [--root DIR]",
+			"Lease addresses of a subnet to IDs (containers), as lease files under ROOT/network/. Never hands out the network, broadcast or gateway address, nor a leased one; safe for concurrent processes (flock). alloc --ip leases that address or fails (docker run --ip).",
+			"vethctl ipam alloc c1 --subnet 10.0.0.0/24", "vethctl ipam alloc c2 --subnet 10.0.0.0/24 --ip 10.0.0.50", "vethctl ipam list --subnet 10.0.0.0/24", "vethctl ipam release c1 --subnet 10.0.0.0/24")},
+		{Usage: "nat add|del --subnet CIDR --out IFACE", Short: "masquerade a subnet's traffic out of an interface", Run: cmdNat, Help: help("nat add|del --subnet CIDR --out IFACE",
+			"Masquerade traffic from SUBNET leaving through IFACE (iptables -t nat POSTROUTING ... -j MASQUERADE) and turn on IPv4 forwarding, in this namespace. Only done when asked; `nat del` removes the rule.",
+			"vethctl nat add --subnet 172.18.0.0/16 --out eth0", "vethctl nat del --subnet 172.18.0.0/16 --out eth0")},
+		{Usage: "forward --listen ADDR:PORT --to ADDR:PORT", Short: "relay a port to an address (docker run -p)", Run: cmdForward, Help: help("forward --listen ADDR:PORT --to ADDR:PORT [--proto tcp,udp] [--listen-netns NAME] [--to-netns NAME]",
+			"Relay connections (TCP) and datagrams (UDP) from a listening address to a target, in user space, as docker-proxy does for `docker run -p`. Runs until interrupted; prints one line per protocol once listening.",
+			"vethctl forward --listen 127.0.0.1:8080 --to 172.18.0.2:80",
+			"vethctl forward --listen 127.0.0.1:8080 --to 127.0.0.1:80 --to-netns box --proto tcp")},
+	}),
 	Examples: []string{
 		"vethctl netns add box",
 		"vethctl create veth0 eth0 --netns box --addr 10.0.0.2/24 --gateway 10.0.0.1 --explain",
@@ -49,12 +67,11 @@ netlink; --explain prints the equivalent ip(8) commands.`,
 
 func main() { cli.Main(tool, commands.Run) }
 
-// newFlags returns a sub-command's flag set. Flags may come after the
-// positional arguments, as with ip(8).
-func newFlags(usage, summary string, examples ...string) *cli.Flags {
-	f := cli.NewFlags(cli.Command{Tool: tool, Usage: usage, Summary: summary, Examples: examples})
-	f.SetInterspersed(true)
-	return f
+// help is a sub-command's own help, its usage naming it ("vethctl
+// create HOST PEER ..."). Flags may come after the positional arguments,
+// as with ip(8).
+func help(usage, summary string, examples ...string) cli.Command {
+	return cli.Command{Tool: tool, Usage: usage, Summary: summary, Examples: examples, Interspersed: true}
 }
 
 // nsFlags adds --netns/--pid and returns a function reading them.
@@ -89,10 +106,7 @@ func need(f *cli.Flags, cmd string, skip int, names ...string) error {
 	return cli.Usagef(tool+" "+cmd, "%s: want %s, got %d argument(s)", cmd, strings.Join(names, " "), len(got))
 }
 
-func cmdNetns(args []string) error {
-	f := newFlags("netns add|del|list [NAME]",
-		"Manage named network namespaces exactly as `ip netns` does: each is bind-mounted on /run/netns/NAME, so `ip netns exec NAME CMD` and `nsenter --net=/run/netns/NAME CMD` enter it.",
-		"vethctl netns add box", "ip netns exec box ip link", "vethctl netns list", "vethctl netns del box")
+func cmdNetns(f *cli.Flags, args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
@@ -122,11 +136,7 @@ func cmdNetns(args []string) error {
 	}
 }
 
-func cmdCreate(args []string) error {
-	f := newFlags("create HOST PEER [--netns NAME | --pid PID] [--addr CIDR] [--mac MAC] [--gateway IP] [--mtu N] [--bridge BR]",
-		"Create a veth pair HOST <-> PEER, move PEER into the namespace and give it that name, set its address and default route, and bring both ends and the namespace's lo up. If a step fails, the pair is deleted.",
-		"vethctl create veth0 eth0 --netns box --addr 10.0.0.2/24 --gateway 10.0.0.1",
-		"vethctl create veth1a2b3c4 eth0 --pid 4242 --addr 172.18.0.2/16 --mac 02:42:ac:12:00:02 --gateway 172.18.0.1 --bridge mini-docker0")
+func cmdCreate(f *cli.Flags, args []string) error {
 	ns := nsFlags(f, "where PEER goes")
 	addr := f.String("addr", "", "PEER's address and prefix, `CIDR` like 10.0.0.2/24")
 	mac := f.String("mac", "", "PEER's hardware address, `MAC` like 02:42:0a:00:00:02 (default: random)")
@@ -181,9 +191,7 @@ func hintFor(err error, ns network.NS) error {
 	return err
 }
 
-func cmdDelete(args []string) error {
-	f := newFlags("delete LINK", "Delete a link of this namespace (like `ip link del`). Deleting one end of a veth pair deletes both.",
-		"vethctl delete veth0")
+func cmdDelete(f *cli.Flags, args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
@@ -193,10 +201,7 @@ func cmdDelete(args []string) error {
 	return network.DeleteLink(f.Arg(0), f.Explainer())
 }
 
-func cmdBridge(args []string) error {
-	f := newFlags("bridge add|del NAME [--addr CIDR]",
-		"Create (with an address, up) or delete a bridge: the virtual switch the host ends of the veths plug into. Its address is the containers' gateway.",
-		"vethctl bridge add mini-docker0 --addr 172.18.0.1/16", "vethctl bridge del mini-docker0")
+func cmdBridge(f *cli.Flags, args []string) error {
 	addr := f.String("addr", "", "the bridge's address and prefix, `CIDR` like 172.18.0.1/16")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
@@ -222,9 +227,7 @@ func cmdBridge(args []string) error {
 	return cli.Usagef(tool+" bridge", "bridge: want add or del, got %q", verb)
 }
 
-func cmdAttach(args []string) error {
-	f := newFlags("attach BRIDGE LINK", "Plug LINK into BRIDGE (like `ip link set LINK master BRIDGE`).",
-		"vethctl attach mini-docker0 veth0")
+func cmdAttach(f *cli.Flags, args []string) error {
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
 	}
@@ -234,10 +237,7 @@ func cmdAttach(args []string) error {
 	return hintFor(network.Attach(f.Arg(0), f.Arg(1), f.Explainer()), network.NS{})
 }
 
-func cmdShow(args []string) error {
-	f := newFlags("show [--netns NAME | --pid PID]",
-		"Show the links, IPv4 addresses and IPv4 routes of a namespace (default: this one).",
-		"vethctl show --netns box", "vethctl show --pid 4242")
+func cmdShow(f *cli.Flags, args []string) error {
 	ns := nsFlags(f, "show")
 	if err := f.Parse(args); err != nil {
 		return cli.Done(err)
@@ -256,10 +256,7 @@ func cmdShow(args []string) error {
 	return s.Print(os.Stdout)
 }
 
-func cmdIpam(args []string) error {
-	f := newFlags("ipam alloc|release|list [ID] [--subnet CIDR] [--gateway IP] [--ip IP] [--root DIR]",
-		"Lease addresses of a subnet to IDs (containers), as lease files under ROOT/network/. Never hands out the network, broadcast or gateway address, nor a leased one; safe for concurrent processes (flock). alloc --ip leases that address or fails (docker run --ip).",
-		"vethctl ipam alloc c1 --subnet 10.0.0.0/24", "vethctl ipam alloc c2 --subnet 10.0.0.0/24 --ip 10.0.0.50", "vethctl ipam list --subnet 10.0.0.0/24", "vethctl ipam release c1 --subnet 10.0.0.0/24")
+func cmdIpam(f *cli.Flags, args []string) error {
 	want := f.String("ip", "", "alloc: lease this `IP` (refused if leased, the gateway, or not in the subnet)")
 	subnet := f.String("subnet", network.DefaultSubnet, "the subnet to lease from, `CIDR`")
 	gw := f.String("gateway", "", "the address kept for the gateway, `IP` (default: the subnet's first)")
@@ -305,10 +302,7 @@ func cmdIpam(args []string) error {
 	}
 }
 
-func cmdNat(args []string) error {
-	f := newFlags("nat add|del --subnet CIDR --out IFACE",
-		"Masquerade traffic from SUBNET leaving through IFACE (iptables -t nat POSTROUTING ... -j MASQUERADE) and turn on IPv4 forwarding, in this namespace. Only done when asked; `nat del` removes the rule.",
-		"vethctl nat add --subnet 172.18.0.0/16 --out eth0", "vethctl nat del --subnet 172.18.0.0/16 --out eth0")
+func cmdNat(f *cli.Flags, args []string) error {
 	subnet := f.String("subnet", "", "source subnet of the containers, `CIDR`")
 	out := f.String("out", "", "outgoing interface `IFACE`")
 	if err := f.Parse(args); err != nil {
@@ -333,11 +327,7 @@ func cmdNat(args []string) error {
 	return cli.Usagef(tool+" nat", "nat: want add or del, got %q", verb)
 }
 
-func cmdForward(args []string) error {
-	f := newFlags("forward --listen ADDR:PORT --to ADDR:PORT [--proto tcp,udp] [--listen-netns NAME] [--to-netns NAME]",
-		"Relay connections (TCP) and datagrams (UDP) from a listening address to a target, in user space, as docker-proxy does for `docker run -p`. Runs until interrupted; prints one line per protocol once listening.",
-		"vethctl forward --listen 127.0.0.1:8080 --to 172.18.0.2:80",
-		"vethctl forward --listen 127.0.0.1:8080 --to 127.0.0.1:80 --to-netns box --proto tcp")
+func cmdForward(f *cli.Flags, args []string) error {
 	listen := f.String("listen", "", "address to listen on, `IP:PORT`")
 	to := f.String("to", "", "address to relay to, `IP:PORT`")
 	proto := f.String("proto", "tcp,udp", "protocols to relay: tcp, udp or tcp,udp")

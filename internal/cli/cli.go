@@ -165,6 +165,9 @@ type Command struct {
 	Summary  string // one sentence: what it does
 	Examples []string
 	Explain  bool // whether the command takes --explain (default true via NewFlags)
+	// Interspersed lets flags come after the positional arguments, as
+	// with ip(8); by default parsing stops at the first of them.
+	Interspersed bool
 }
 
 // Flags is a pflag.FlagSet with the toolkit's standard flags.
@@ -182,7 +185,7 @@ type Flags struct {
 // both leave CMD's own flags alone.
 func NewFlags(cmd Command) *Flags {
 	f := &Flags{FlagSet: pflag.NewFlagSet(cmd.Tool, pflag.ContinueOnError), cmd: cmd}
-	f.SetInterspersed(false)
+	f.SetInterspersed(cmd.Interspersed)
 	f.SetOutput(io.Discard)
 	f.BoolVar(&f.explainFlag, "explain", false, "print each kernel-level step as a shell command (to stderr) before doing it")
 	f.BoolVarP(&f.help, "help", "h", false, "show this help")
@@ -198,8 +201,7 @@ var ErrHelp = errors.New("help shown")
 // when asked; a bad flag gives an *Error with code 125 and a hint.
 func (f *Flags) Parse(args []string) error {
 	if err := f.FlagSet.Parse(args); err != nil {
-		return &Error{Code: ExitToolFailure, Err: err,
-			Hint: fmt.Sprintf("see '%s --help'", strings.TrimSpace(f.cmd.Tool+" "+firstWord(f.cmd.Usage)))}
+		return &Error{Code: ExitToolFailure, Err: err, Hint: fmt.Sprintf("see '%s --help'", f.command())}
 	}
 	if f.help {
 		f.PrintHelp(os.Stdout)
@@ -210,6 +212,25 @@ func (f *Flags) Parse(args []string) error {
 		return ErrHelp
 	}
 	return nil
+}
+
+// ParseAtLeast parses args (Parse) and wants at least n arguments left:
+// fewer is a usage error (exit 125) saying missing.
+func (f *Flags) ParseAtLeast(args []string, n int, missing string) error {
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if f.NArg() < n {
+		return Usagef(f.command(), "%s", missing)
+	}
+	return nil
+}
+
+// command is the command as typed: "capctl show", or "vethctl create"
+// where the tool's name is the Tool and the command's the Usage's first
+// word.
+func (f *Flags) command() string {
+	return strings.TrimSpace(f.cmd.Tool + " " + firstWord(f.cmd.Usage))
 }
 
 func firstWord(s string) string {

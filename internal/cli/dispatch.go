@@ -156,3 +156,35 @@ func Actions[T any](tool string, actions []Action[T], parse func(name string, f 
 	}
 	return cmds
 }
+
+// Verb is one sub-command of a tool whose sub-commands each define their
+// own flags, as capctl's and seccompctl's do: declared once, its line in
+// the tool's help beside its own help.
+type Verb struct {
+	Usage string // its line in the tool's help, "show [PID]"; the first word is its name
+	Short string // its summary on that line
+	// Help is its own --help. Help.Tool is "TOOL NAME" when empty, and
+	// Help.Usage the line's Usage without the name.
+	Help Command
+	// Run defines the verb's flags on f, made from Help, and parses args.
+	Run func(f *Flags, args []string) error
+}
+
+// Verbs turns verbs into a Dispatcher's sub-commands.
+func Verbs(tool string, verbs []Verb) []Subcommand {
+	var cmds []Subcommand
+	for _, v := range verbs {
+		name, _, _ := strings.Cut(v.Usage, " ")
+		help := v.Help
+		if help.Tool == "" {
+			help.Tool = tool + " " + name
+		}
+		if help.Usage == "" {
+			help.Usage = strings.TrimSpace(strings.TrimPrefix(v.Usage, name))
+		}
+		cmds = append(cmds, Subcommand{Name: name, Usage: v.Usage, Summary: v.Short, Run: func(args []string) error {
+			return v.Run(NewFlags(help), args)
+		}})
+	}
+	return cmds
+}

@@ -132,3 +132,26 @@ func TestActions(t *testing.T) {
 		t.Errorf("make --help: got %v and ran %q, want help alone", err, ran)
 	}
 }
+
+// Verbs names each verb by its line's first word and makes its flag set
+// from its help: "TOOL NAME" with the line's usage, unless it says
+// otherwise. ParseAtLeast's error names the command too.
+func TestVerbs(t *testing.T) {
+	var got *Flags
+	run := func(f *Flags, args []string) error { got = f; return f.ParseAtLeast(args, 1, "no NAME given") }
+	d := &Dispatcher{Tool: "tool", Commands: Verbs("tool", []Verb{
+		{Usage: "make NAME", Short: "make a thing", Run: run},
+		{Usage: "list", Short: "list things", Run: run, Help: Command{Tool: "tool", Usage: "list [NAME]"}},
+	})}
+	if err := d.Run([]string{"make", "box"}); err != nil || got.Name() != "tool make" || got.cmd.Usage != "NAME" {
+		t.Errorf("make: flag set %q usage %q, %v; want tool make, NAME", got.Name(), got.cmd.Usage, err)
+	}
+	err := d.Run([]string{"list"})
+	if got.Name() != "tool" || got.cmd.Usage != "list [NAME]" {
+		t.Errorf("list: flag set %q usage %q; want its own help's", got.Name(), got.cmd.Usage)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Code != ExitToolFailure || e.Err.Error() != "no NAME given" || e.Hint != "see 'tool list --help'" {
+		t.Errorf("list with no argument: got %#v, want a usage error pointing at 'tool list --help'", err)
+	}
+}

@@ -43,8 +43,8 @@ func Main(root string, args []string) error {
 			"The socket is root's alone (0660 root:root; --group lets a group in). TCP only when asked: it gives\n" +
 			"root on this host to anyone who reaches the port. With --explain, each request and the engine's steps.",
 		Examples: []string{"mini-docker serve", "mini-docker serve -H unix:///tmp/md.sock", "DOCKER_HOST=unix:///tmp/md.sock docker ps",
-			"curl --unix-socket /tmp/md.sock http://localhost/_ping"}})
-	f.SetInterspersed(true)
+			"curl --unix-socket /tmp/md.sock http://localhost/_ping"},
+		Interspersed: true})
 	hosts := f.StringArrayP("host", "H", nil, "where to listen: unix:///PATH or tcp://IP:PORT (repeatable)")
 	group := f.String("group", "", "group that may use the unix socket (default: root only)")
 	if err := f.Parse(args); err != nil {

@@ -103,9 +103,7 @@ func Main(d *cli.Dispatcher) {
 // NewFlags is a command's flag set: "mini-docker NAME", flags anywhere
 // among the arguments, as docker's.
 func NewFlags(name, usage, summary string, examples ...string) *cli.Flags {
-	f := cli.NewFlags(cli.Command{Tool: "mini-docker " + name, Usage: usage, Summary: summary, Examples: examples})
-	f.SetInterspersed(true)
-	return f
+	return cli.NewFlags(cli.Command{Tool: "mini-docker " + name, Usage: usage, Summary: summary, Examples: examples, Interspersed: true})
 }
 
 // OpenEngine opens the engine on the state root, explaining when asked.

@@ -32,8 +32,8 @@ func Command(root string, args []string) error {
 	f := cli.NewFlags(cli.Command{Tool: tool, Usage: "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       mini-docker cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
 		Summary: "Copy files between a container and the host. '-' is a tar archive on stdout (from a container) or stdin (into one).\n" +
 			"A folder is copied with everything in it; SRC_PATH ending in /. copies only what is in it.",
-		Examples: []string{"mini-docker cp demo:/etc/hostname .", "mini-docker cp ./site demo:/srv/", "mini-docker cp demo:/var/log - | tar -tv"}})
-	f.SetInterspersed(true)
+		Examples:     []string{"mini-docker cp demo:/etc/hostname .", "mini-docker cp ./site demo:/srv/", "mini-docker cp demo:/var/log - | tar -tv"},
+		Interspersed: true})
 	archive := f.BoolP("archive", "a", false, "archive mode (copy all uid/gid information)")
 	follow := f.BoolP("follow-link", "L", false, "always follow symbol link in SRC_PATH")
 	if err := f.Parse(args); err != nil {

@@ -49,9 +49,7 @@ type cmd struct {
 }
 
 func newFlags(name, usage, summary string, examples ...string) *cli.Flags {
-	f := cli.NewFlags(cli.Command{Tool: tool + " " + name, Usage: usage, Summary: summary, Examples: examples})
-	f.SetInterspersed(true)
-	return f
+	return cli.NewFlags(cli.Command{Tool: tool + " " + name, Usage: usage, Summary: summary, Examples: examples, Interspersed: true})
 }
 
 func (c *cmd) create(args []string) error {
