@@ -6,6 +6,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,6 +193,54 @@ func TestExecInUserNamespace(t *testing.T) {
 	}
 	if _, errOut, code := h.host("exec", "-u", "1000", "ue", "id"); code == 0 || !strings.Contains(errOut, "cannot set uid to unmapped user in user namespace: uid 1000 is not in /proc/self/uid_map (0 0 1)") {
 		t.Errorf("exec -u 1000: exit %d, %q; want refused: uid 1000 unmapped", code, errOut)
+	}
+}
+
+// TestGroupAddLikeDocker: --group-add adds groups, by number or by a
+// name from the image's /etc/group, to root's or -u's; exec's processes
+// get them too; an unknown name fails the run with 125. Compared with
+// Docker's id(1) output on the same image.
+func TestGroupAddLikeDocker(t *testing.T) {
+	testenv.RequireDockerEngine(t)
+	h := newHarness(t)
+	ref := h.busybox()
+	if out, err := exec.Command("docker", "pull", "-q", ref).CombinedOutput(); err != nil {
+		t.Fatalf("docker pull: %v\n%s", err, out)
+	}
+	docker := func(args ...string) (string, int) {
+		out, err := exec.Command("docker", args...).Output()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return string(out), ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatalf("docker %s: %v", strings.Join(args, " "), err)
+		}
+		return string(out), 0
+	}
+	for _, flags := range [][]string{{"--group-add", "5", "--group-add", "99999"}, {"-u", "1000", "--group-add", "5"}, {"--group-add", "nosuch"}} {
+		args := append(append([]string{"run", "--rm", "--network", "none"}, flags...), ref, "id")
+		ours, _, code := h.host(args...)
+		theirs, dcode := docker(args...)
+		if ours != theirs || code != dcode {
+			t.Errorf("run %s: mini-docker exit %d %q, docker exit %d %q", strings.Join(flags, " "), code, ours, dcode, theirs)
+		}
+	}
+	t.Cleanup(func() { h.host("rm", "-f", "gadd"); exec.Command("docker", "rm", "-f", "gadd").Run() })
+	run := []string{"run", "-d", "--name", "gadd", "--network", "none", "--group-add", "5", ref, "sleep", "60"}
+	h.mustHost(run...)
+	if _, code := docker(run...); code != 0 {
+		t.Fatalf("docker %s: exit %d", strings.Join(run, " "), code)
+	}
+	for _, user := range []string{"", "1000"} {
+		args := []string{"exec", "gadd", "id"}
+		if user != "" {
+			args = []string{"exec", "-u", user, "gadd", "id"}
+		}
+		ours := h.mustHost(args...)
+		if theirs, _ := docker(args...); ours != theirs {
+			t.Errorf("%s: mini-docker %q, docker %q", strings.Join(args, " "), ours, theirs)
+		}
 	}
 }
 

@@ -80,6 +80,7 @@ func runFlagCases(t *testing.T) []struct {
 		{"cap-add", []string{"--cap-add", "NET_ADMIN"}, inChain},
 		{"cap-drop", []string{"--cap-drop", "CHOWN"}, inChain},
 		{"privileged", []string{"--privileged"}, inChain},
+		{"group-add", []string{"--group-add", "audio", "--group-add", "5"}, inChain},
 		{"security-opt", []string{"--security-opt", "no-new-privileges"}, inChain},
 		{"read-only", []string{"--read-only"}, inChain},
 		{"init", []string{"--init"}, inChain},
@@ -279,6 +280,9 @@ func chainTail(in *container.Inside, c []string, dir string) []string {
 	}
 	if in.User != "" {
 		c = append(c, "--user", in.User)
+	}
+	for _, g := range in.Groups {
+		c = append(c, "--group-add", g)
 	}
 	if in.NoNewPrivs {
 		c = append(c, "--no-new-privs")

@@ -169,7 +169,7 @@ func (e *Engine) connectAndPublish(c *container.Container, spec *Spec, vethctl s
 // steps' terms (plan.FromOCI) with HostConfig's capability flags, and the
 // host's side: the environment, the limits, the layers, the network.
 func planSpec(oci *specs.Spec, hc *container.HostConfig) *Spec {
-	s := plan.FromOCI(oci, spec.CapSpec{Privileged: hc.Privileged, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop})
+	s := plan.FromOCI(oci, spec.CapsOf(hc))
 	s.Devices = plan.DevicesOf(hc.Devices)
 	return &Spec{Spec: s,
 		Env: oci.Process.Env, Resources: oci.Linux.Resources, Lower: strings.Split(oci.Annotations[spec.AnnotationLower], ":"), Network: hc.NetworkMode,

@@ -171,7 +171,7 @@ func joinCgroup(in *input.Inside) error {
 // [--cap-drop] [--user U] [--no-new-privs]; it returns env with the
 // user's HOME when nothing set one.
 func setCaps(in *input.Inside, env []string) ([]string, error) {
-	r := caps.Run{Root: "/", Add: in.CapAdd, Drop: in.CapDrop, DockerDefault: true, Privileged: in.Privileged, User: in.User, NoNewPrivs: in.NoNewPrivs}
+	r := caps.Run{Root: "/", Add: in.CapAdd, Drop: in.CapDrop, DockerDefault: true, Privileged: in.Privileged, User: in.User, Groups: in.Groups, NoNewPrivs: in.NoNewPrivs}
 	spec, home, err := r.Spec()
 	if err != nil {
 		return nil, err

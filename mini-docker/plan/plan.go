@@ -196,6 +196,7 @@ type Caps struct {
 	Privileged bool
 	Add, Drop  []string
 	User       string
+	Groups     []string // --group-add
 	NoNewPrivs bool
 }
 
@@ -216,6 +217,9 @@ func (c Caps) Flags() []string {
 	if c.User != "" {
 		f = append(f, "--user", c.User)
 	}
+	for _, g := range c.Groups {
+		f = append(f, "--group-add", g)
+	}
 	if c.NoNewPrivs {
 		f = append(f, "--no-new-privs")
 	}
@@ -224,7 +228,7 @@ func (c Caps) Flags() []string {
 
 // Configure records the capabilities and the user.
 func (c Caps) Configure(in *container.Inside) {
-	in.CapAdd, in.CapDrop, in.User, in.NoNewPrivs = c.Add, c.Drop, c.User, c.NoNewPrivs
+	in.CapAdd, in.CapDrop, in.User, in.Groups, in.NoNewPrivs = c.Add, c.Drop, c.User, c.Groups, c.NoNewPrivs
 	in.Privileged = in.Privileged || c.Privileged
 }
 
@@ -295,7 +299,7 @@ func Steps(s *Spec) []Step {
 	if user == "" && !s.Userns {
 		user = "0"
 	}
-	steps = append(steps, Step{"capctl", "caps", Caps{Privileged: s.Caps.Privileged, Add: s.Caps.CapAdd, Drop: s.Caps.CapDrop, User: user, NoNewPrivs: s.Security.NoNewPrivs}})
+	steps = append(steps, Step{"capctl", "caps", Caps{Privileged: s.Caps.Privileged, Add: s.Caps.CapAdd, Drop: s.Caps.CapDrop, User: user, Groups: s.Caps.GroupAdd, NoNewPrivs: s.Security.NoNewPrivs}})
 	return append(steps, Step{"mini-docker", "close fds", ExecIn{Console: s.Console}})
 }
 
@@ -332,9 +336,14 @@ type Exec struct {
 // (no default root here: exec runs as the container's user).
 func ExecOf(c *container.Container, user, workdir string, console bool) *Exec {
 	hc := c.HostConfig
+	user = cmp.Or(user, c.Config.User)
+	if user == "" && len(hc.GroupAdd) > 0 && !c.Runtime.Userns {
+		// --group-add's groups are for a user: root's, as in the run.
+		user = "0"
+	}
 	return &Exec{ID: c.ID, Pid: c.State.Pid, Seccomp: c.Runtime.Seccomp, KeepCaps: c.Runtime.Caps,
 		Caps: Caps{Privileged: hc.Privileged, Add: hc.CapAdd, Drop: hc.CapDrop,
-			User: cmp.Or(user, c.Config.User), NoNewPrivs: c.Runtime.NoNewPrivs},
+			User: user, Groups: hc.GroupAdd, NoNewPrivs: c.Runtime.NoNewPrivs},
 		Workdir: cmp.Or(workdir, c.Config.WorkingDir, "/"), Console: console}
 }
 

@@ -69,6 +69,7 @@ type Options struct {
 	PidsLimit      int64
 	CapAdd         []string
 	CapDrop        []string
+	GroupAdd       []string
 	Privileged     bool
 	SecurityOpt    []string
 	ReadOnly       bool
@@ -128,6 +129,7 @@ func RunFlags(o *Options) (*pflag.FlagSet, *bool) {
 	f.Int64Var(&o.PidsLimit, "pids-limit", 0, "tune container pids limit (-1 for unlimited)")
 	f.StringSliceVar(&o.CapAdd, "cap-add", nil, "add Linux capabilities")
 	f.StringSliceVar(&o.CapDrop, "cap-drop", nil, "drop Linux capabilities")
+	f.StringArrayVar(&o.GroupAdd, "group-add", nil, "add additional groups to join (names from the image's /etc/group, or numbers)")
 	f.BoolVar(&o.Privileged, "privileged", false, "give extended privileges to this container")
 	f.StringArrayVar(&o.SecurityOpt, "security-opt", nil, "security options: seccomp=PROFILE|unconfined, no-new-privileges")
 	f.BoolVar(&o.ReadOnly, "read-only", false, "mount the container's root filesystem as read only")
@@ -229,7 +231,7 @@ func (o *Options) HostConfig() (*container.HostConfig, error) {
 	hc := &container.HostConfig{
 		Binds: mf.Binds, Mounts: mf.Mounts, Tmpfs: mf.Tmpfs, VolumesFrom: o.VolumesFrom, NetworkMode: mode, PortBindings: ports,
 		PublishAllPorts: o.PublishAll, AutoRemove: o.Rm,
-		CapAdd: o.CapAdd, CapDrop: o.CapDrop, Privileged: o.Privileged, ReadonlyRootfs: o.ReadOnly,
+		CapAdd: o.CapAdd, CapDrop: o.CapDrop, GroupAdd: o.GroupAdd, Privileged: o.Privileged, ReadonlyRootfs: o.ReadOnly,
 		SecurityOpt: SecurityOpts(sec), UsernsMode: mobycontainer.UsernsMode(o.UsernsMode),
 	}
 	hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.ExtraHosts = dns, search, o.DNSOptions, o.AddHost
@@ -315,10 +317,19 @@ type Security struct {
 	NoNewPrivs bool
 }
 
-// CapSpec is the capability part of the run flags.
+// CapSpec is the part of the run flags that capctl applies: the
+// capabilities, and --group-add's groups (names capctl looks up in the
+// container's /etc/group after the pivot, as Docker looks them up in the
+// container's root before it writes the OCI spec's additionalGids).
 type CapSpec struct {
 	Privileged      bool
 	CapAdd, CapDrop []string
+	GroupAdd        []string
+}
+
+// CapsOf is hc's CapSpec.
+func CapsOf(hc *container.HostConfig) CapSpec {
+	return CapSpec{Privileged: hc.Privileged, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop, GroupAdd: hc.GroupAdd}
 }
 
 // UsageError is a bad flag value: Docker prints it with a pointer to

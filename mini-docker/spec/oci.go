@@ -57,7 +57,7 @@ func OCISpec(c *container.Container, at OCIPaths) (*specs.Spec, error) {
 	if hc.Privileged {
 		sec.Seccomp = "unconfined"
 	}
-	caps, err := EffectiveCaps(CapSpec{Privileged: hc.Privileged, CapAdd: hc.CapAdd, CapDrop: hc.CapDrop})
+	caps, err := EffectiveCaps(CapsOf(hc))
 	if err != nil {
 		return nil, err
 	}

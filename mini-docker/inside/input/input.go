@@ -33,6 +33,7 @@ type Inside struct {
 	CapAdd      []string            `json:"CapAdd,omitempty"`
 	CapDrop     []string            `json:"CapDrop,omitempty"`
 	User        string              `json:"User,omitempty"`
+	Groups      []string            `json:"Groups,omitempty"` // --group-add, as capctl --group-add takes them
 	NoNewPrivs  bool                `json:"NoNewPrivs,omitempty"`
 	Console     bool                `json:"Console,omitempty"` // -t: make the terminal inside
 	Argv        []string            `json:"Argv"`
