@@ -317,10 +317,9 @@ type Security struct {
 	NoNewPrivs bool
 }
 
-// CapSpec is the part of the run flags that capctl applies: the
-// capabilities, and --group-add's groups (names capctl looks up in the
-// container's /etc/group after the pivot, as Docker looks them up in the
-// container's root before it writes the OCI spec's additionalGids).
+// CapSpec is what capctl applies of the run flags: the capabilities, and
+// --group-add's groups (names capctl looks up in the container's
+// /etc/group after the pivot, as Docker does in the container's root).
 type CapSpec struct {
 	Privileged      bool
 	CapAdd, CapDrop []string
