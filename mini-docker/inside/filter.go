@@ -1,6 +1,7 @@
 package inside
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -33,11 +34,13 @@ import (
 // console socket (closed without -t).
 const FilterFd = 6
 
-// filterMessage is what SendFilter writes: the program, 8 bytes per
-// instruction as the kernel's struct sock_filter lays them out, or the
-// error that stopped it, and the profile's warnings.
+// filterMessage heads what SendFilter writes: the profile's warnings,
+// or the error that stopped the compile, as one line of JSON. The
+// program follows the line's newline, 8 bytes per instruction as the
+// kernel's struct sock_filter lays them out, to EOF: as a JSON string
+// (base64) the child would scan each of its bytes, about 13 KB for
+// Docker's profile, to read what is already the kernel's format.
 type filterMessage struct {
-	Insns    []byte   `json:"Insns,omitempty"`
 	Warnings []string `json:"Warnings,omitempty"`
 	Error    string   `json:"Error,omitempty"`
 }
@@ -52,17 +55,18 @@ func SendFilter(w io.Writer, in *input.Inside) error {
 	m.Warnings = warnings
 	if err != nil {
 		m.Error = err.Error()
-	} else if prog != nil {
-		m.Insns = make([]byte, 0, 8*len(prog.Insns))
-		for _, f := range prog.Insns {
-			m.Insns = binary.LittleEndian.AppendUint16(m.Insns, f.Code)
-			m.Insns = append(m.Insns, f.Jt, f.Jf)
-			m.Insns = binary.LittleEndian.AppendUint32(m.Insns, f.K)
-		}
 	}
-	b, err := json.Marshal(m)
+	b, err := json.Marshal(m) // one line: JSON escapes any newline
 	if err != nil {
 		return err
+	}
+	b = append(b, '\n')
+	if m.Error == "" && prog != nil {
+		for _, f := range prog.Insns {
+			b = binary.LittleEndian.AppendUint16(b, f.Code)
+			b = append(b, f.Jt, f.Jf)
+			b = binary.LittleEndian.AppendUint32(b, f.K)
+		}
 	}
 	_, err = w.Write(b)
 	return err
@@ -76,11 +80,18 @@ func receiveFilter(in *input.Inside) (*seccomp.Program, error) {
 		return nil, nil
 	}
 	f := os.NewFile(FilterFd, "filter")
-	b, err := io.ReadAll(f)
+	// Room for Docker's profile at once: a read, then the EOF.
+	var buf bytes.Buffer
+	buf.Grow(16 << 10)
+	_, err := buf.ReadFrom(f)
 	f.Close()
+	head, insns, found := bytes.Cut(buf.Bytes(), []byte{'\n'})
 	var m filterMessage
+	if err == nil && !found {
+		err = io.ErrUnexpectedEOF
+	}
 	if err == nil {
-		err = json.Unmarshal(b, &m)
+		err = json.Unmarshal(head, &m)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the seccomp filter: %w", err)
@@ -89,12 +100,12 @@ func receiveFilter(in *input.Inside) (*seccomp.Program, error) {
 	if m.Error != "" {
 		return nil, fmt.Errorf("%s", m.Error) // the compile's error, word for word
 	}
-	if len(m.Insns) == 0 || len(m.Insns)%8 != 0 {
-		return nil, fmt.Errorf("read the seccomp filter: %d bytes, not a program", len(m.Insns))
+	if len(insns) == 0 || len(insns)%8 != 0 {
+		return nil, fmt.Errorf("read the seccomp filter: %d bytes, not a program", len(insns))
 	}
-	prog := &seccomp.Program{Insns: make([]unix.SockFilter, len(m.Insns)/8)}
+	prog := &seccomp.Program{Insns: make([]unix.SockFilter, len(insns)/8)}
 	for i := range prog.Insns {
-		b := m.Insns[8*i:]
+		b := insns[8*i:]
 		prog.Insns[i] = unix.SockFilter{Code: binary.LittleEndian.Uint16(b), Jt: b[2], Jf: b[3], K: binary.LittleEndian.Uint32(b[4:])}
 	}
 	return prog, nil
