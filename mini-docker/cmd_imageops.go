@@ -1,24 +1,20 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/docker/go-units"
 
 	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/imageops"
 	"mini-docker/overlay/overlayfs"
-	"mini-docker/pull/image"
-	"mini-docker/pull/registry"
 	"mini-docker/pull/store"
 )
 
@@ -126,46 +122,9 @@ func cmdTag(c *ctx, args []string) error {
 	return err
 }
 
-func cmdPush(c *ctx, args []string) error {
-	f := newFlags("push", "[--chunk-size BYTES] NAME[:TAG]",
-		"Upload an image to its registry with the distribution API: a HEAD per blob (skip what the\n"+
-			"registry has), a cross-repository mount where it can, monolithic or chunked uploads, and\n"+
-			"the manifest last. Passwords: ~/.docker/config.json (docker login), as for pull.",
-		"mini-docker push 127.0.0.1:5000/hello:1.0")
-	chunk := f.Int64("chunk-size", 16<<20, "upload blobs larger than this in PATCH chunks of this size")
-	insecure := f.StringArray("insecure-registry", nil, "registry HOST:PORT that may be reached over plain HTTP (loopback always may)")
-	if err := parseArgs(f, args, "push", 1); err != nil {
-		return cli.Done(err)
-	}
-	s, err := store.Open(c.root)
-	if err != nil {
-		return err
-	}
-	if _, err := s.Lookup(f.Arg(0)); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			//lint:ignore ST1005 Docker's own words, as docker prints them
-			return cli.WithCode(fmt.Errorf("An image does not exist locally with the tag: %s", f.Arg(0)), 1)
-		}
-		return cli.WithCode(err, 1)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	_, err = imageops.Push(ctx, s, f.Arg(0), imageops.PushOptions{
-		Registry: registry.Options{Insecure: *insecure}, ChunkSize: *chunk, Out: os.Stdout, Explain: f.Explainer(),
-	})
-	if err != nil {
-		var re *registry.Error
-		if errors.As(err, &re) && re.Code != "" {
-			return cli.WithHint(cli.WithCode(err, 1), "the registry refused with "+re.Code)
-		}
-		return cli.WithCode(err, 1)
-	}
-	return nil
-}
-
 func cmdExport(c *ctx, args []string) error {
 	f := newFlags("export", "-o FILE CONTAINER", "Export a container's filesystem as a tar archive (its image layers and upper layer, merged).", "mini-docker export -o demo.tar demo")
-	out, err := parseOutput(f, "export", args)
+	out, err := command.ParseOutput(f, "export", args)
 	if err != nil {
 		return cli.Done(err)
 	}
@@ -174,60 +133,4 @@ func cmdExport(c *ctx, args []string) error {
 		return err
 	}
 	return cli.WriteOutput(out, func(w *os.File) error { return imageops.Export(w, upper, lower, e.Store.Dir(ct.ID), f.Explainer()) })
-}
-
-// parseOutput parses the command line of export or save: -o FILE (""
-// for stdout, which must not be a terminal) and at least one operand.
-func parseOutput(f *cli.Flags, cmd string, args []string) (string, error) {
-	out := f.StringP("output", "o", "", "write to FILE instead of stdout")
-	if err := parseArgs(f, args, cmd, 1); err != nil {
-		return "", err
-	}
-	if *out == "" && cli.IsTerminal(os.Stdout) {
-		return "", cli.Usagef("mini-docker "+cmd, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
-	}
-	return *out, nil
-}
-
-func cmdSave(c *ctx, args []string) error {
-	f := newFlags("save", "[-o FILE] IMAGE...", "Save images to a tar archive that is both a docker-archive (manifest.json, for docker load)\nand an OCI archive (oci-layout, index.json).", "mini-docker save -o hello.tar hello:1.0", "mini-docker save hello:1.0 | docker load")
-	out, err := parseOutput(f, "save", args)
-	if err != nil {
-		return cli.Done(err)
-	}
-	s, err := store.Open(c.root)
-	if err != nil {
-		return err
-	}
-	for _, ref := range f.Args() {
-		if _, err := s.Lookup(ref); err != nil {
-			return notFound(err)
-		}
-	}
-	return cli.WriteOutput(out, func(w *os.File) error { return image.Save(s, f.Args(), w) })
-}
-
-func cmdLoad(c *ctx, args []string) error {
-	f := newFlags("load", "[-i FILE]", "Load images from a docker-archive (docker save) or an OCI archive.", "mini-docker load -i hello.tar", "docker save busybox | mini-docker load")
-	in := f.StringP("input", "i", "", "read from FILE instead of stdin")
-	if err := f.Parse(args); err != nil {
-		return cli.Done(err)
-	}
-	s, err := store.Open(c.root)
-	if err != nil {
-		return err
-	}
-	// The bounds on layers of daemon.json, as `pull load` applies them.
-	lim, err := image.DaemonLimits(s)
-	if err != nil {
-		return err
-	}
-	names, err := image.LoadFile(context.Background(), s, *in, lim, f.Explainer())
-	if err != nil {
-		return cli.WithCode(err, 1)
-	}
-	for _, n := range names {
-		fmt.Printf("Loaded image: %s\n", n)
-	}
-	return nil
 }

@@ -26,7 +26,6 @@ import (
 	"mini-docker/mini-docker/command"
 	mdcontainer "mini-docker/mini-docker/command/container"
 	"mini-docker/mini-docker/command/image"
-	"mini-docker/mini-docker/command/login"
 	"mini-docker/mini-docker/command/start"
 	"mini-docker/mini-docker/command/system"
 	"mini-docker/mini-docker/cp"
@@ -183,10 +182,10 @@ func commandTable() map[string]func(*ctx, []string) error {
 		"container prune": rooted(system.ContainerPrune), "system prune": rooted(system.SystemPrune),
 		"container ls": ps, "container list": ps, "image ls": images, "image list": images, "image rm": cmdRmi,
 		"image prune": rooted(system.ImagePrune), "compare": cmdCompare, "build": elsewhere("build"), "commit": elsewhere("commit"),
-		"diff": cmdDiff, "history": cmdHistory, "tag": cmdTag, "push": cmdPush,
-		"export": cmdExport, "import": elsewhere("import"), "save": cmdSave, "load": cmdLoad, "lesson": cmdLesson, "network": func(c *ctx, a []string) error { return networkcmd.Run(c.root, a) },
+		"diff": cmdDiff, "history": cmdHistory, "tag": cmdTag, "push": elsewhere("push"),
+		"export": cmdExport, "import": elsewhere("import"), "save": elsewhere("save"), "load": elsewhere("load"), "lesson": cmdLesson, "network": func(c *ctx, a []string) error { return networkcmd.Run(c.root, a) },
 		"port":    func(c *ctx, a []string) error { return networkcmd.Port(c.root, a) },
-		"runtime": func(_ *ctx, args []string) error { return ociruntime.Main(args) }, "login": rooted(login.Login), "logout": rooted(login.Logout),
+		"runtime": func(_ *ctx, args []string) error { return ociruntime.Main(args) }, "login": elsewhere("login"), "logout": elsewhere("logout"),
 		"volume": rooted(volume.Command), "cp": rooted(cp.Command),
 		"serve": elsewhere("serve"),
 	}
@@ -211,17 +210,19 @@ func rooted(cmd func(root string, args []string) error) func(*ctx, []string) err
 
 // elsewhere runs a command that lives in a program of its own beside
 // mini-docker, as git runs git-NAME and Docker's CLI its docker-buildx
-// plugin: serve in mini-docker-serve, the commands that read Dockerfile
-// instructions (build, commit, import) in mini-docker-build. Each links
-// packages no other command needs (buildkit's Dockerfile parser and
-// protobuf, the API server), which would otherwise be loaded and
+// plugin: serve in mini-docker-serve; in mini-docker-build the commands
+// that read Dockerfile instructions (build, commit, import) and those
+// that talk to registries or move images in archives (push, login,
+// logout, save, load). Each links packages no other command needs
+// (buildkit's Dockerfile parser and protobuf, the registry client and
+// net/http, the API server), which would otherwise be loaded and
 // initialised at every start of this program, `run` too. The program
 // replaces this one (execve(2)): same process, arguments, terminal,
 // signals and exit code; the state root goes in $MINI_DOCKER_ROOT.
 func elsewhere(name string) func(*ctx, []string) error {
-	prog := "mini-docker-" + name
-	if name == "commit" || name == "import" {
-		prog = "mini-docker-build"
+	prog := "mini-docker-build"
+	if name == "serve" {
+		prog = "mini-docker-serve"
 	}
 	return func(c *ctx, args []string) error {
 		t, err := toolkit.SelfTools()

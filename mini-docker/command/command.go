@@ -240,3 +240,16 @@ func ImageUsers(e *engine.Engine, imageID string) []*container.Container {
 	}
 	return out
 }
+
+// ParseOutput parses the command line of export or save: -o FILE (""
+// for stdout, which must not be a terminal) and at least one operand.
+func ParseOutput(f *cli.Flags, cmd string, args []string) (string, error) {
+	out := f.StringP("output", "o", "", "write to FILE instead of stdout")
+	if err := Parse(f, args, cmd, 1); err != nil {
+		return "", err
+	}
+	if *out == "" && cli.IsTerminal(os.Stdout) {
+		return "", cli.Usagef("mini-docker "+cmd, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
+	}
+	return *out, nil
+}

@@ -45,7 +45,6 @@ import (
 	"mini-docker/internal/explain"
 	"mini-docker/overlay/overlayfs"
 	"mini-docker/pull/reference"
-	"mini-docker/pull/registry"
 	"mini-docker/pull/store"
 	"mini-docker/pull/unpack"
 )
@@ -443,7 +442,7 @@ func New(s *store.Store, parent *Image, ch Change, ex *explain.Printer) (*Image,
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, parent.Config.RootFS.DiffIDs...)
 		cfg.History = append(cfg.History, parent.Config.History...)
 		for _, l := range parent.Manifest.Layers {
-			l.MediaType = registry.OCILayerType(l.MediaType)
+			l.MediaType = store.OCILayerType(l.MediaType)
 			m.Layers = append(m.Layers, l)
 		}
 		dirs = append(dirs, parent.LayerDirs...)

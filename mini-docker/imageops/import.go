@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -14,7 +13,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"mini-docker/internal/explain"
-	"mini-docker/pull/image"
 	"mini-docker/pull/store"
 )
 
@@ -85,28 +83,6 @@ func Import(s *store.Store, r io.Reader, o ImportOptions) (*Image, error) {
 	}
 	_, err = Tag(s, img, o.Ref, o.Explain)
 	return img, err
-}
-
-// ImportPlatform reads docker import's --platform (the API's platform)
-// as Docker does: the host's when empty, an OS alone keeps the host's
-// architecture, and only linux images are made ("operating system is
-// not supported").
-func ImportPlatform(v string) (ocispec.Platform, error) {
-	host := image.HostPlatform()
-	if v == "" {
-		return host, nil
-	}
-	p := ocispec.Platform{OS: strings.ToLower(v), Architecture: host.Architecture, Variant: host.Variant}
-	if strings.Contains(v, "/") {
-		var err error
-		if p, err = image.ParsePlatform(v); err != nil {
-			return p, err
-		}
-	}
-	if p.OS != "linux" {
-		return p, errors.New("operating system is not supported") // Docker's words
-	}
-	return p, nil
 }
 
 // errXz is an xz archive, which Docker decompresses with the xz program.

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"mini-docker/mini-docker/imageops"
+	"mini-docker/mini-docker/imageops/push"
 	"mini-docker/pull/registry"
 	"mini-docker/pull/store"
 )
@@ -104,7 +105,7 @@ func TestPushWithBearerToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	res, err := imageops.Push(context.Background(), s, target, imageops.PushOptions{Out: &out, Registry: registry.Options{}})
+	res, err := push.Push(context.Background(), s, target, push.Options{Out: &out, Registry: registry.Options{}})
 	if err != nil {
 		t.Fatalf("push through the token gate: %v\n%s", err, out.String())
 	}

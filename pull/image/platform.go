@@ -1,6 +1,7 @@
 package image
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -88,4 +89,26 @@ func ChoosePlatform(idx ocispec.Index, want ocispec.Platform) (ocispec.Descripto
 	}
 	return ocispec.Descriptor{}, fmt.Errorf("no matching manifest for %s in the manifest list entries (the image offers %s)",
 		PlatformString(want), strings.Join(offers, ", "))
+}
+
+// ImportPlatform reads docker import's --platform (the API's platform)
+// as Docker does: the host's when empty, an OS alone keeps the host's
+// architecture, and only linux images are made ("operating system is
+// not supported").
+func ImportPlatform(v string) (ocispec.Platform, error) {
+	host := HostPlatform()
+	if v == "" {
+		return host, nil
+	}
+	p := ocispec.Platform{OS: strings.ToLower(v), Architecture: host.Architecture, Variant: host.Variant}
+	if strings.Contains(v, "/") {
+		var err error
+		if p, err = ParsePlatform(v); err != nil {
+			return p, err
+		}
+	}
+	if p.OS != "linux" {
+		return p, errors.New("operating system is not supported") // Docker's words
+	}
+	return p, nil
 }

@@ -572,7 +572,7 @@ func ToOCI(m ocispec.Manifest) ([]byte, ocispec.Descriptor, error) {
 	m.Config.MediaType = ocispec.MediaTypeImageConfig
 	layers := make([]ocispec.Descriptor, len(m.Layers))
 	for i, l := range m.Layers {
-		l.MediaType = registry.OCILayerType(l.MediaType)
+		l.MediaType = store.OCILayerType(l.MediaType)
 		layers[i] = l
 	}
 	m.Layers = layers

@@ -39,27 +39,14 @@ import (
 	"mini-docker/pull/store"
 )
 
-// Media types of Docker's image format (the OCI ones are in ocispec).
+// Media types of Docker's image format (the OCI ones are in ocispec;
+// the layer's, which the store reads too, is store.MediaTypeDockerLayer).
 const (
 	MediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
 	MediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
 	MediaTypeDockerConfig       = "application/vnd.docker.container.image.v1+json"
-	MediaTypeDockerLayer        = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 	MediaTypeDockerSchema1      = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 )
-
-// OCILayerType maps Docker's layer media types to OCI's: the same bytes,
-// so digests do not change, but one manifest must not mix the two. Any
-// other type is returned as it is.
-func OCILayerType(mt string) string {
-	switch mt {
-	case MediaTypeDockerLayer:
-		return ocispec.MediaTypeImageLayerGzip
-	case "application/vnd.docker.image.rootfs.diff.tar":
-		return ocispec.MediaTypeImageLayer
-	}
-	return mt
-}
 
 // ManifestTypes is the Accept header of a manifest request: every format
 // we can read, so the registry never falls back to schema 1.

@@ -10,6 +10,7 @@ import (
 	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/dockerfile"
 	"mini-docker/mini-docker/imageops"
+	"mini-docker/pull/image"
 	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
 )
@@ -34,7 +35,7 @@ func (s *Server) Import(w http.ResponseWriter, r *http.Request) error {
 			return wire.Badf("invalid reference format: %q: a REPOSITORY[:TAG] to import into", ref)
 		}
 	}
-	plat, err := imageops.ImportPlatform(q.Get("platform"))
+	plat, err := image.ImportPlatform(q.Get("platform"))
 	if err != nil {
 		return wire.Bad(err)
 	}

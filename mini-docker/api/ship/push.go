@@ -11,12 +11,12 @@ import (
 	"github.com/moby/moby/api/types/jsonstream"
 
 	"mini-docker/mini-docker/api/wire"
-	"mini-docker/mini-docker/imageops"
+	"mini-docker/mini-docker/imageops/push"
 	"mini-docker/pull/store"
 )
 
 // Push answers POST /images/NAME/push?tag= (docker push): `mini-docker
-// push` (imageops.Push) with its lines sent as progress messages, one
+// push` (push.Push) with its lines sent as progress messages, one
 // line per layer as the docker CLI draws them. Credentials are the
 // server's (~/.docker/config.json, as for pulls); a client that leaves
 // cancels the push.
@@ -48,7 +48,7 @@ func (s *Server) Push(w http.ResponseWriter, r *http.Request, name string) error
 		}
 		io.Copy(io.Discard, pr)
 	}()
-	res, err := imageops.Push(r.Context(), st, ref, imageops.PushOptions{Out: pw})
+	res, err := push.Push(r.Context(), st, ref, push.Options{Out: pw})
 	pw.Close()
 	<-done
 	if err != nil {

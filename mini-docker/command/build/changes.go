@@ -14,6 +14,7 @@ import (
 	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/dockerfile"
 	"mini-docker/mini-docker/imageops"
+	"mini-docker/pull/image"
 	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
 )
@@ -49,7 +50,7 @@ func Import(root string, args []string) error {
 			return cli.Errorf(1, "cannot import digest reference")
 		}
 	}
-	plat, err := imageops.ImportPlatform(*platform)
+	plat, err := image.ImportPlatform(*platform)
 	if err != nil {
 		return cli.WithCode(err, 1)
 	}

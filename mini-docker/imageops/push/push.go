@@ -1,4 +1,8 @@
-package imageops
+// Package push uploads a stored image to its registry (mini-docker push,
+// the API's POST /images/NAME/push). It is apart from imageops because it
+// links the registry client and net/http, which the program that starts
+// containers (mini-docker) does not: push runs in mini-docker-build.
+package push
 
 import (
 	"bytes"
@@ -14,6 +18,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"mini-docker/internal/explain"
+	"mini-docker/mini-docker/imageops"
 	"mini-docker/pull/reference"
 	"mini-docker/pull/registry"
 	"mini-docker/pull/store"
@@ -31,16 +36,16 @@ import (
 // Authentication is pull's: the same WWW-Authenticate challenge, the same
 // ~/.docker/config.json credentials, with the scope "pull,push".
 
-// PushOptions configure a push.
-type PushOptions struct {
+// Options configure a push.
+type Options struct {
 	Registry  registry.Options // mirrors are ignored: a push goes to the named registry
 	ChunkSize int64            // blobs larger than this go up in PATCH chunks of this size (default 16 MiB)
 	Out       io.Writer        // Docker's progress lines
 	Explain   *explain.Printer
 }
 
-// PushResult is what the registry stored.
-type PushResult struct {
+// Result is what the registry stored.
+type Result struct {
 	Digest digest.Digest
 	Size   int64
 	Blobs  map[digest.Digest]string // blob → "Pushed", "Layer already exists", "Mounted from REPO"
@@ -56,12 +61,12 @@ type pusher struct {
 
 // Push uploads the stored image ref (a name with its registry,
 // "127.0.0.1:5000/app:1.0") to that registry.
-func Push(ctx context.Context, s *store.Store, ref string, opts PushOptions) (*PushResult, error) {
+func Push(ctx context.Context, s *store.Store, ref string, opts Options) (*Result, error) {
 	r, err := reference.Parse(ref)
 	if err != nil {
 		return nil, err
 	}
-	img, err := Lookup(s, ref)
+	img, err := imageops.Lookup(s, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +95,7 @@ func Push(ctx context.Context, s *store.Store, ref string, opts PushOptions) (*P
 	if err := c.Ping(ctx, p.ep); err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
-	res := &PushResult{Blobs: map[digest.Digest]string{}}
+	res := &Result{Blobs: map[digest.Digest]string{}}
 	sources := mountSources(s, r)
 	// Layers top first, as docker push lists them, then the config.
 	for i := len(img.Manifest.Layers) - 1; i >= 0; i-- {
