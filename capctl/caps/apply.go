@@ -29,6 +29,7 @@
 package caps
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -177,15 +178,16 @@ func changeUser(u User, ex *explain.Printer) error {
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl PR_SET_KEEPCAPS: %w", err)
 	}
-	ownGroupOnly := !slices.ContainsFunc(u.Groups, func(g int) bool { return g != u.GID })
-	if ownGroupOnly && !SetgroupsAllowed() {
+	if err := setGroups(u.Groups, ex); err != nil {
 		// A user namespace that denies setgroups(2) (unshare
 		// --map-root-user, run --userns) keeps the groups it has, as
-		// runc does there; other groups than the user's own are still
-		// asked for below, and refused.
+		// runc does there, when the user asks for no other group than
+		// its own. Read only on failure: not on every start.
+		ownGroupOnly := !slices.ContainsFunc(u.Groups, func(g int) bool { return g != u.GID })
+		if !errors.Is(err, unix.EPERM) || !ownGroupOnly || SetgroupsAllowed() {
+			return withUnmapped(u, err)
+		}
 		ex.Note("setgroups is denied in this user namespace (/proc/self/setgroups): the groups stay")
-	} else if err := setGroups(u.Groups, ex); err != nil {
-		return withUnmapped(u, err)
 	}
 	// The gid before the uid: once the uid is not 0, changing the gid
 	// needs CAP_SETGID in the effective set, which setuid has just cleared.
