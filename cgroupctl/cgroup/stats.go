@@ -190,53 +190,6 @@ func (g *Group) statsV1(s *Stats) {
 	}
 }
 
-// Lines formats s for people.
-func (s *Stats) Lines() []string {
-	l := []string{fmt.Sprintf("cgroup:   %s (%s)", s.Name, s.Mode)}
-	state := "running"
-	if s.Frozen {
-		state = "frozen"
-	}
-	l = append(l, fmt.Sprintf("procs:    %d (%s)", len(s.Procs), state))
-	if m := s.Memory; m != nil {
-		l = append(l, fmt.Sprintf("memory:   %s used, %s peak, limit %s", size(int64(m.Current)), size(int64(m.Peak)), size(m.Limit)),
-			fmt.Sprintf("oom:      %d hit(s) of the limit, %d OOM kill(s)", m.LimitHits, m.OOMKills))
-	}
-	if c := s.CPU; c != nil {
-		lim := "unlimited"
-		if c.QuotaUsec >= 0 && c.PeriodUsec > 0 {
-			lim = fmt.Sprintf("%.2f CPUs (%dus per %dus)", float64(c.QuotaUsec)/float64(c.PeriodUsec), c.QuotaUsec, c.PeriodUsec)
-		}
-		l = append(l, fmt.Sprintf("cpu:      %.3fs used, limit %s, throttled %d of %d periods (%.3fs)",
-			float64(c.UsageUsec)/1e6, lim, c.Throttled, c.Periods, float64(c.ThrottledUsec)/1e6))
-	}
-	if p := s.Pids; p != nil {
-		max := "unlimited"
-		if p.Max >= 0 {
-			max = strconv.FormatInt(p.Max, 10)
-		}
-		l = append(l, fmt.Sprintf("pids:     %d of %s, %d fork(s) refused", p.Current, max, p.Refused))
-	}
-	return l
-}
-
-// size prints bytes the way Docker's units do (binary units).
-func size(b int64) string {
-	if b < 0 {
-		return "unlimited"
-	}
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	f, i := float64(b), 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%dB", b)
-	}
-	return fmt.Sprintf("%.4g%s", f, units[i])
-}
-
 func readUint(path string) uint64 {
 	b, err := os.ReadFile(path)
 	if err != nil {

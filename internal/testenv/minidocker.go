@@ -43,7 +43,11 @@ func NewMiniDocker(t *testing.T, prefix string) *MiniDocker {
 	b := make([]byte, 4)
 	rand.Read(b)
 	md.Netns = prefix + "-" + hex.EncodeToString(b)
-	md.Seen = WatchNames(t, filepath.Join(md.Root, "containers"), ContainerID)
+	// A foreground run makes its container's cgroup before the
+	// container's folder, recording the ID under early/ first.
+	containers := WatchNames(t, filepath.Join(md.Root, "containers"), ContainerID)
+	early := WatchNames(t, filepath.Join(md.Root, "early"), ContainerID)
+	md.Seen = func() []string { return append(containers(), early()...) }
 	if out, err := exec.Command("ip", "netns", "add", md.Netns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v %s", err, out)
 	}

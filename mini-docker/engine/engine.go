@@ -37,6 +37,11 @@ type Engine struct {
 	// the monitor checks a detached one (package health's Monitor, which
 	// imports this package: run sets it).
 	Health func(e *Engine, id string, pid int, stop <-chan struct{}) <-chan struct{}
+	// Prestarted, when set, is the first process of the container that
+	// Create makes next, started early (launch.Prestart, by a foreground
+	// run) into the cgroup made early for the ID NextID.
+	Prestarted *launch.Prestarted
+	NextID     string
 }
 
 // NewEngine returns an Engine on state root root, with the tools next to

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/networks"
-	"mini-docker/mini-docker/plan"
 	"mini-docker/vethctl/ipam"
 	"mini-docker/vethctl/network"
 )
@@ -60,27 +58,6 @@ func (e *Engine) leaseAddr(n *networks.Network, c *container.Container) (string,
 		return "", err
 	}
 	return addr.String(), nil
-}
-
-// createVeth is the veth step in-process (`vethctl create HOST eth0
-// --netns NS --addr ... --gateway ... --bridge BR`, through vethctl's
-// package): the peer is born in the container's namespace as eth0.
-func createVeth(a plan.VethCreate, do []string) func() error {
-	return func() error {
-		v := network.Veth{Host: a.Host, Peer: "eth0", NS: network.Named(a.Netns), Bridge: a.Bridge}
-		var err error
-		if v.Addr, err = network.ParseCIDR(a.Addr); err != nil {
-			return stepError(do, err)
-		}
-		if v.PeerMAC, err = net.ParseMAC(a.MAC); err != nil {
-			return stepError(do, fmt.Errorf("invalid --mac %q: %w", a.MAC, err))
-		}
-		if v.Gateway = net.ParseIP(a.Gateway).To4(); v.Gateway == nil {
-			return stepError(do, fmt.Errorf("invalid --gateway %q (want an IP address)", a.Gateway))
-		}
-		_, err = network.CreateVeth(v, nil)
-		return stepError(do, err)
-	}
 }
 
 // releaseNetwork deletes the namespace (which takes the veth pair with

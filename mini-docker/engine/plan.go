@@ -1,16 +1,13 @@
 package engine
 
 import (
-	"path/filepath"
-
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine/hoststep"
 	"mini-docker/mini-docker/engine/launch"
 	"mini-docker/mini-docker/plan"
-	"mini-docker/overlay/overlayfs"
-	"mini-docker/vethctl/network"
 )
 
 // The chain: how `mini-docker run` becomes the toolkit's own commands.
@@ -127,7 +124,7 @@ func BuildPlan(s *Spec) (*Plan, error) {
 			do[0] = path
 		}
 		do = append(do, st.Args.Flags()...)
-		p.Steps = append(p.Steps, Step{Stage: st.Stage, Do: do, Fn: hostFn(st.Args, do)})
+		p.Steps = append(p.Steps, Step{Stage: st.Stage, Do: do, Fn: hoststep.Fn(st.Args, do)})
 	}
 	return p, chainSteps(s, p)
 }
@@ -137,40 +134,6 @@ func (s *Spec) host() *plan.Host {
 	return &plan.Host{ID: s.ID, Root: s.Root, Lower: s.Lower, Upper: s.Upper, Work: s.Work, Merged: s.Merged, Volatile: s.AutoRemove,
 		Resources: s.Resources, Privileged: s.Caps.Privileged, OwnNetns: ownNetns(s.Network), Bridged: onBridge(s.Network) && !s.Unwired,
 		NoNet: s.Network == container.NetworkNone || s.Unwired, Netns: s.Netns, HostVeth: s.HostVeth, Addr: s.Addr, MAC: s.MAC, Gateway: s.Gateway, Bridge: s.Bridge}
-}
-
-// hostFn does a host step in-process, through the tool's own package
-// (the same code as its command, without starting a program); the
-// bridge, made once, and freeze outside the plan still run their tool.
-func hostFn(a plan.HostArgs, do []string) func() error {
-	switch a := a.(type) {
-	case plan.OverlayMount:
-		return func() error {
-			_, err := overlayfs.Mount(overlayfs.Options{Lower: a.Lower, Upper: a.Upper, Work: a.Work, Merged: a.Merged, Volatile: a.Volatile,
-				LinkDir: filepath.Join(a.Root, "overlay", "l")}, nil) // as overlay mount --root ROOT
-			return stepError(do, err)
-		}
-	case plan.CgroupCreate:
-		return func() error {
-			h, err := cgroup.Detected()
-			if err == nil {
-				_, _, err = cgroup.Create(h, a.Parent, a.Name, a.Resources, nil)
-			}
-			return stepError(do, err)
-		}
-	case plan.VethCreate:
-		return createVeth(a, do)
-	case plan.NetnsAdd:
-		return func() error {
-			_, err := network.NetnsAdd(a.Name, nil)
-			return stepError(do, err)
-		}
-	case plan.Netconf:
-		return func() error { return network.ConfigureContainerNetns(filepath.Join("/run/netns", a.Netns), a.None) }
-	case plan.LoUp:
-		return func() error { return nil } // done by the netconf step
-	}
-	return nil
 }
 
 // chainSteps are the steps inside the namespaces (package plan), rendered

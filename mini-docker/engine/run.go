@@ -75,6 +75,9 @@ func (e *Engine) Create(o *spec.Options, pull PullFunc) (*container.Container, e
 		layers = append(layers, img.LayerDirs[i])
 	}
 	fill := func(c *container.Container) {
+		if e.NextID != "" {
+			c.ID = e.NextID // its cgroup is made (Prestarted)
+		}
 		// Docker's init layer sits on the image, under the upper layer.
 		record(o, c, hc, cfg, append([]string{initDir(e.Store.Dir(c.ID))}, layers...))
 		c.Mounts = mps

@@ -252,6 +252,7 @@ func (e *Engine) runHostSteps(c *container.Container, spec *Spec, plan *Plan) er
 	if err := e.Store.Save(c); err != nil {
 		return err
 	}
+	e.Prestarted.Wait() // its cgroup made, for the cgroup step to take over
 	for _, s := range plan.Steps {
 		t := time.Now()
 		if s.Fn != nil {
@@ -375,9 +376,12 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 	if a.TTY {
 		// The tools' own errors, before the terminal exists, go to ours.
 		r, err = launch.Start(c, nil, e.Stdout, e.Stderr, true)
-	} else {
+	} else if r, err = e.Prestarted.Launch(c, io.MultiWriter(e.Stdout, stdout), io.MultiWriter(e.Stderr, stderr)); errors.Is(err, launch.ErrNotPrestartable) {
+		e.Prestarted.Drop()
 		r, err = launch.Start(c, stdin, io.MultiWriter(e.Stdout, stdout), io.MultiWriter(e.Stderr, stderr), false)
 	}
+	e.Prestarted.Drop() // unless it became the container
+	e.Prestarted = nil
 	if err != nil {
 		e.FinishFailed(c)
 		return 125, err

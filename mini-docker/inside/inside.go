@@ -15,7 +15,9 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -69,6 +71,12 @@ func inside(status io.Writer) (int, error) {
 		return joined(in) // docker exec (exec.go)
 	}
 	env := os.Environ()
+	if in.Prestarted {
+		env = in.Env
+		if err := joinNetns(in.Netns); err != nil {
+			return 125, err
+		}
+	}
 	if err := joinCgroup(in); err != nil {
 		return 125, err
 	}
@@ -167,6 +175,24 @@ func joinCgroup(in *input.Inside) error {
 	return nil
 }
 
+// joinNetns is what the parent's clone from a thread in the network
+// namespace at path ("" = the host's: none) does for a process it cloned
+// before the namespace existed: setns(2) on this, the exec'ing, thread.
+func joinNetns(path string) error {
+	if path == "" {
+		return nil
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open network namespace %s: %w", path, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("setns into the network namespace %s: %w", path, err)
+	}
+	return nil
+}
+
 // setCaps is capctl run --docker-default|--privileged [--cap-add]
 // [--cap-drop] [--user U] [--no-new-privs]; it returns env with the
 // user's HOME when nothing set one.
@@ -176,7 +202,7 @@ func setCaps(in *input.Inside, env []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if home != "" && os.Getenv("HOME") == "" {
+	if home != "" && !slices.ContainsFunc(env, func(v string) bool { return strings.HasPrefix(v, "HOME=") && v != "HOME=" }) {
 		env = append(env, "HOME="+home)
 	}
 	return env, caps.Apply(spec, nil)

@@ -31,7 +31,7 @@ func Create(root string, args []string) error {
 	if o.Detach {
 		return cli.Usagef("mini-docker create", "unknown flag: --detach")
 	}
-	_, ct, err := create(root, o)
+	_, ct, _, err := create(root, o, false)
 	if err != nil {
 		return RunError(err)
 	}

@@ -61,7 +61,8 @@ func Run(root string, args []string) error {
 	// reset to the default in every child (Go resets caught signals at
 	// fork), so containers see SIGPIPE as they would anywhere.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	e, ct, err := create(root, o)
+	e, ct, done, err := create(root, o, true)
+	defer done() // what was started early and not used
 	if err != nil {
 		return RunError(err)
 	}
@@ -123,10 +124,10 @@ func parse(name, usage string, args []string) (*spec.Options, error) {
 
 // create opens the engine and records the container o describes,
 // pulling its image when needed.
-func create(root string, o *spec.Options) (*engine.Engine, *container.Container, error) {
+func create(root string, o *spec.Options, run bool) (*engine.Engine, *container.Container, func(), error) {
 	e, err := engine.NewEngine(root)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, func() {}, err
 	}
 	e.Health = health.Monitor // a foreground run checks its container itself
 	if o.Explain {
@@ -138,17 +139,21 @@ func create(root string, o *spec.Options) (*engine.Engine, *container.Container,
 			launch.Stage(e.Timings, "start-up", time.Now().Add(-d))
 		}
 	}
+	done := func() {}
+	if run {
+		done = prestart(e, o)
+	}
 	if err := imageops.OpenImages(e); err != nil {
-		return nil, nil, err
+		return nil, nil, done, err
 	}
 	if _, err := reference.Parse(o.Image); err != nil {
-		return nil, nil, err
+		return nil, nil, done, err
 	}
 	ct, err := e.Create(o, PullFunc(e, root, o.Explain))
 	for _, w := range o.Warnings {
 		fmt.Fprintln(os.Stderr, "WARNING:", w) // as docker's CLI prints the daemon's
 	}
-	return e, ct, err
+	return e, ct, done, err
 }
 
 // RunError gives run's failures Docker's exit codes: a chain that failed

@@ -72,6 +72,7 @@ func SystemPrune(root string, args []string) error {
 	ids, err := pruneContainers(e)
 	printDeleted(ids)
 	swept, err2 := sweep.Leases(e)
+	swept = append(swept, sweep.EarlyGroups(e)...)
 	if len(swept) > 0 {
 		fmt.Println("Released leftovers:")
 		for _, s := range swept {

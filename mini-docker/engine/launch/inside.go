@@ -75,19 +75,14 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 	}
 	defer statusW.Close()
 	l := &insideLaunch{status: statusR}
-	prog, err := ReadOnlyExecutable(in.Program)
+	cmd, closeProg, err := insideCmd(in.Program, specR, statusW)
 	if err != nil {
 		statusR.Close()
 		return nil, err
 	}
-	defer prog.Close()
-	// Exec'd by the child through its own descriptor table, which holds
-	// this (close-on-exec) descriptor until the exec.
-	cmd := exec.Command(fmt.Sprintf("/proc/self/fd/%d", prog.Fd()))
-	cmd.Args[0] = "mini-docker-inside"
+	defer closeProg()
 	cmd.Env = c.Runtime.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	cmd.ExtraFiles = []*os.File{specR, statusW}
 	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWPID,
 		Pdeathsig: syscall.SIGKILL} // dies with us (startWatched)
 	if in.Console {
@@ -134,6 +129,23 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 		return nil, fmt.Errorf("start the container's process: %w", err)
 	}
 	return l, nil
+}
+
+// insideCmd is the command that starts program (mini-docker-inside)
+// from a read-only mount of it, with the plan's pipe and the status pipe
+// as its descriptors 3 and 4. closeProg closes our descriptor of the
+// program once the child has started.
+func insideCmd(program string, plan, status *os.File) (cmd *exec.Cmd, closeProg func() error, err error) {
+	prog, err := ReadOnlyExecutable(program)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Exec'd by the child through its own descriptor table, which holds
+	// this (close-on-exec) descriptor until the exec.
+	cmd = exec.Command(fmt.Sprintf("/proc/self/fd/%d", prog.Fd()))
+	cmd.Args[0] = "mini-docker-inside"
+	cmd.ExtraFiles = []*os.File{plan, status}
+	return cmd, prog.Close, nil
 }
 
 // planPipe returns the read end of a pipe that holds in, as JSON: a few
@@ -189,7 +201,7 @@ func (p *filterPipe) send(in *container.Inside, started bool) {
 		return
 	}
 	p.r.Close()
-	if started {
+	if started && in.Seccomp != "unconfined" {
 		inside.SendFilter(p.w, in)
 	}
 	p.w.Close()

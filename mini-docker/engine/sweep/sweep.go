@@ -1,14 +1,17 @@
 // Package sweep releases what crashed runs left behind that no
 // container records: the address leases of containers whose state is
-// gone. Lesson 09 (lessons/09-mini-docker.md) teaches it, with `mini-docker
+// gone, and the cgroups made early for a container never recorded. Lesson 09 (lessons/09-mini-docker.md) teaches it, with `mini-docker
 // container prune`.
 package sweep
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"mini-docker/cgroupctl/cgroup"
+	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 )
 
@@ -50,4 +53,51 @@ func Leases(e *engine.Engine) ([]string, error) {
 		return swept, e.SyncFirewall()
 	}
 	return swept, nil
+}
+
+// EarlyRecord is the file that records the cgroup a foreground run
+// makes for container id before the container's state exists (its
+// first process is cloned into it early: launch.Prestart). The run
+// writes it before it makes the group and removes it when it ends.
+func EarlyRecord(e *engine.Engine, id string) string {
+	return filepath.Join(e.Root, "early", id)
+}
+
+// EarlyOwner is what an EarlyRecord holds: the run's PID and start
+// time, so that EarlyGroups leaves the group of a run still going alone.
+func EarlyOwner() []byte {
+	st, _ := container.StartTime(os.Getpid())
+	return fmt.Appendf(nil, "%d %d\n", os.Getpid(), st)
+}
+
+// EarlyGroups deletes the cgroups that runs made early (EarlyRecord) and
+// that no container records: the run was killed before it saved the
+// container's state, or before it could remove the group itself.
+func EarlyGroups(e *engine.Engine) []string {
+	var swept []string
+	records, _ := filepath.Glob(filepath.Join(e.Root, "early", "*"))
+	for _, r := range records {
+		var pid int
+		var start uint64
+		b, _ := os.ReadFile(r)
+		fmt.Sscan(string(b), &pid, &start)
+		id := filepath.Base(r)
+		if container.Alive(pid, start) || len(id) != 64 {
+			continue
+		}
+		if _, err := os.Stat(e.Store.Dir(id)); os.IsNotExist(err) {
+			h, err := cgroup.Detected()
+			if err != nil {
+				continue
+			}
+			if g, err := cgroup.Open(h, engine.CgroupParent, id); err == nil {
+				if g.Delete(true, e.Explain) != nil {
+					continue
+				}
+				swept = append(swept, "cgroup "+engine.CgroupParent+"/"+id)
+			}
+		}
+		os.Remove(r)
+	}
+	return swept
 }

@@ -41,6 +41,12 @@ type Inside struct {
 	// namespaces, root and working directory to join (no new
 	// namespaces, no pivot).
 	Join int `json:"Join,omitempty"`
+	// Prestarted: the process was started before its plan existed
+	// (engine/launch/prestart.go), outside the network namespace and
+	// with an empty environment, so it joins Netns itself and gives the
+	// command Env.
+	Prestarted bool     `json:"Prestarted,omitempty"`
+	Env        []string `json:"Env,omitempty"`
 }
 
 // Device is one --device as chroot --device takes it: the host's node

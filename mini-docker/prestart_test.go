@@ -1,0 +1,123 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"mini-docker/internal/testenv"
+	"mini-docker/mini-docker/container"
+)
+
+// TestEarlyStart: a foreground run starts its container's first process
+// before it has recorded the container (launch.Prestart), in a cgroup
+// made early for the ID the container then gets. The container is the
+// same as one started the usual way (-t still starts that way): its
+// environment, network namespace and cgroup; a run refused after the
+// early start leaves nothing; and the group of a run killed before it
+// recorded the container is swept by the next run, but not the group of
+// a run still going.
+func TestEarlyStart(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	probe := `echo "env=$(env | sort | tr '\n' ' ')"; echo "net=$(readlink /proc/self/ns/net)"; ` +
+		`echo "cg=$(grep -c /mini-docker/ /proc/self/cgroup)"; echo "host=$(hostname)"`
+	run := func(extra ...string) map[string]string {
+		t.Helper()
+		args := append(append([]string{"run", "--rm", "-e", "X=1", "--hostname", "box"}, extra...), ref, "sh", "-c", probe)
+		out := h.must(args...)
+		got := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(strings.ReplaceAll(out, "\r", "")), "\n") {
+			k, v, _ := strings.Cut(l, "=")
+			got[k] = v
+		}
+		return got
+	}
+	early, usual := run("--network", "none"), run("--network", "none", "-t")
+	// The namespace playing the host's, which mini-docker runs in.
+	var st syscall.Stat_t
+	if err := syscall.Stat("/run/netns/"+h.netns, &st); err != nil {
+		t.Fatal(err)
+	}
+	hostNet := fmt.Sprintf("net:[%d]", st.Ino)
+	usual["env"] = strings.Replace(usual["env"], "TERM=xterm ", "", 1) // -t's
+	if early["env"] != usual["env"] || !strings.Contains(early["env"], "X=1") {
+		t.Errorf("environment started early %q, usually %q", early["env"], usual["env"])
+	}
+	if early["net"] == "" || early["net"] == hostNet {
+		t.Errorf("network namespace started early %q: not the container's own (the host's is %s)", early["net"], hostNet)
+	}
+	if early["cg"] != usual["cg"] || early["host"] != "box" {
+		t.Errorf("started early: %d group(s) of the container, hostname %q; usually %d, %q", atoi(early["cg"]), early["host"], atoi(usual["cg"]), usual["host"])
+	}
+	if got := run("--network", "host"); got["net"] != hostNet {
+		t.Errorf("--network host started early: namespace %s, want the host's %s", got["net"], hostNet)
+	}
+	h.must("run", "--name", "taken", "--network", "none", ref, "true")
+	if _, errOut, code := h.md("run", "--name", "taken", "--network", "none", ref, "true"); code != 125 || !strings.Contains(errOut, "Conflict") {
+		t.Errorf("a second run named taken: exit %d %s", code, errOut)
+	}
+	h.must("rm", "taken")
+
+	// A run killed between its early start and its container's state:
+	// its record names a process that is gone. One still going is left.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	cgroupctl := testenv.Bin(t, "cgroupctl")
+	self, err := container.StartTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed, going := earlyGroup(t, h, cgroupctl, dead.Process.Pid, 0), earlyGroup(t, h, cgroupctl, os.Getpid(), self)
+	h.must("run", "--rm", "--network", "none", ref, "true")
+	if dirs := groupDirs(killed); len(dirs) > 0 {
+		t.Errorf("the early group of a killed run is still there: %v", dirs)
+	}
+	if _, err := os.Stat(filepath.Join(h.root, "early", killed)); err == nil {
+		t.Error("the record of a killed run's early group is still there")
+	}
+	if len(groupDirs(going)) == 0 {
+		t.Error("the next run removed the early group of a run still going")
+	}
+	exec.Command(cgroupctl, "delete", going, "--parent", "mini-docker").Run()
+	os.Remove(filepath.Join(h.root, "early", going))
+	h.assertNoLeaks()
+}
+
+// earlyGroup makes what a run that started early leaves when it is
+// killed before it records its container: the record naming owner, and
+// the group.
+func earlyGroup(t *testing.T, h *harness, cgroupctl string, owner int, start uint64) string {
+	t.Helper()
+	b := make([]byte, 32)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	os.MkdirAll(filepath.Join(h.root, "early"), 0o700)
+	if err := os.WriteFile(filepath.Join(h.root, "early", id), fmt.Appendf(nil, "%d %d\n", owner, start), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(cgroupctl, "create", id, "--parent", "mini-docker").CombinedOutput(); err != nil {
+		t.Fatalf("cgroupctl create: %v %s", err, out)
+	}
+	return id
+}
+
+func groupDirs(id string) []string {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/mini-docker/" + id)
+	more, _ := filepath.Glob("/sys/fs/cgroup/mini-docker/" + id)
+	return append(dirs, more...)
+}
+
+func atoi(s string) int {
+	var n int
+	fmt.Sscan(s, &n)
+	return n
+}
