@@ -76,11 +76,19 @@ func TestEarlyStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	killed, going := earlyGroup(t, h, cgroupctl, dead.Process.Pid, 0), earlyGroup(t, h, cgroupctl, os.Getpid(), self)
+	killed, going := earlyGroup(t, h, cgroupctl, dead.Process.Pid, 0, ""), earlyGroup(t, h, cgroupctl, os.Getpid(), self, "")
+	// Killed after it recorded its container, before the container's
+	// state recorded the group: the container must still start.
+	half := strings.TrimSpace(h.must("create", "--network", "none", ref, "sleep", "60"))
+	earlyGroup(t, h, cgroupctl, dead.Process.Pid, 0, half)
 	h.must("run", "--rm", "--network", "none", ref, "true")
-	if dirs := groupDirs(killed); len(dirs) > 0 {
-		t.Errorf("the early group of a killed run is still there: %v", dirs)
+	for _, id := range []string{killed, half} {
+		if dirs := groupDirs(id); len(dirs) > 0 {
+			t.Errorf("the early group of a killed run is still there: %v", dirs)
+		}
 	}
+	h.must("start", half)
+	h.must("rm", "-f", half)
 	if _, err := os.Stat(filepath.Join(h.root, "early", killed)); err == nil {
 		t.Error("the record of a killed run's early group is still there")
 	}
@@ -93,13 +101,15 @@ func TestEarlyStart(t *testing.T) {
 }
 
 // earlyGroup makes what a run that started early leaves when it is
-// killed before it records its container: the record naming owner, and
-// the group.
-func earlyGroup(t *testing.T, h *harness, cgroupctl string, owner int, start uint64) string {
+// killed before its container's state records the group: the record
+// naming owner, and the group, for id (a new ID when "").
+func earlyGroup(t *testing.T, h *harness, cgroupctl string, owner int, start uint64, id string) string {
 	t.Helper()
-	b := make([]byte, 32)
-	rand.Read(b)
-	id := hex.EncodeToString(b)
+	if id == "" {
+		b := make([]byte, 32)
+		rand.Read(b)
+		id = hex.EncodeToString(b)
+	}
 	os.MkdirAll(filepath.Join(h.root, "early"), 0o700)
 	if err := os.WriteFile(filepath.Join(h.root, "early", id), fmt.Appendf(nil, "%d %d\n", owner, start), 0o600); err != nil {
 		t.Fatal(err)

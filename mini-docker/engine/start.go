@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -253,8 +254,35 @@ func (e *Engine) runHostSteps(c *container.Container, spec *Spec, plan *Plan) er
 		return err
 	}
 	e.Prestarted.Wait() // its cgroup made, for the cgroup step to take over
-	for _, s := range plan.Steps {
-		t := time.Now()
+	// The network's steps need nothing of the root's or the cgroup's:
+	// unless printed (in order), they run meanwhile on a thread of their
+	// own. Release tolerates any step not done. --timings lists them in
+	// the plan's order.
+	took := make([]time.Duration, len(plan.Steps))
+	var root, net []int
+	for i, s := range plan.Steps {
+		if e.Explain == nil && slices.Contains([]string{"netns", "veth", "netconf", "lo up"}, s.Stage) {
+			net = append(net, i)
+		} else {
+			root = append(root, i)
+		}
+	}
+	netErr := make(chan error, 1)
+	go func() { netErr <- e.runSteps(plan.Steps, net, took) }()
+	err := cmp.Or(e.runSteps(plan.Steps, root, took), <-netErr)
+	for i, s := range plan.Steps {
+		if took[i] > 0 {
+			launch.Stage(e.Timings, s.Stage, time.Now().Add(-took[i]))
+		}
+	}
+	return err
+}
+
+// runSteps does the host steps of steps at indexes, in order, until one
+// fails, noting how long each took.
+func (e *Engine) runSteps(steps []Step, indexes []int, took []time.Duration) error {
+	for _, i := range indexes {
+		s, t := steps[i], time.Now()
 		if s.Fn != nil {
 			e.Explain.Argv(s.Do...)
 			if err := s.Fn(); err != nil {
@@ -263,7 +291,7 @@ func (e *Engine) runHostSteps(c *container.Container, spec *Spec, plan *Plan) er
 		} else if err := runTool(e.Explain, s.Do); err != nil {
 			return err
 		}
-		e.stage(s.Stage, t)
+		took[i] = max(time.Since(t), time.Nanosecond)
 	}
 	return nil
 }
@@ -288,7 +316,8 @@ func (e *Engine) Start(c *container.Container, a Attach) (int, error) {
 	c.Runtime.MonitorStart, _ = container.StartTime(os.Getpid())
 	plan, err := e.Prepare(c, a)
 	if err != nil {
-		e.release(c) // the error to report is Prepare's
+		e.Prestarted.Drop() // out of the group before release deletes it
+		e.release(c)        // the error to report is Prepare's
 		l.Unlock()
 		return 125, err
 	}

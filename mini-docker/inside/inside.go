@@ -70,6 +70,7 @@ func inside(status io.Writer) (int, error) {
 	if in.Join != 0 {
 		return joined(in) // docker exec (exec.go)
 	}
+	t = time.Now() // an early child waited for the plan (engine/launch/prestart.go)
 	env := os.Environ()
 	if in.Prestarted {
 		env = in.Env

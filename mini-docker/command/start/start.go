@@ -10,6 +10,7 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/pty"
+	"mini-docker/mini-docker/engine/sweep"
 	"mini-docker/mini-docker/imageops"
 )
 
@@ -35,6 +36,9 @@ func Start(root string, args []string) error {
 	if err := imageops.OpenImages(e); err != nil {
 		return err
 	}
+	// A run killed right after its early start may have left the group
+	// of the container it recorded: its next start would find it there.
+	sweep.EarlyGroups(e)
 	if !*attached && !*interactive {
 		return command.Each(e, f.Args(), false, func(ct *container.Container) error {
 			_, err := e.Start(ct, engine.Attach{Detach: true})

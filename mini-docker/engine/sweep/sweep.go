@@ -71,8 +71,10 @@ func EarlyOwner() []byte {
 }
 
 // EarlyGroups deletes the cgroups that runs made early (EarlyRecord) and
-// that no container records: the run was killed before it saved the
-// container's state, or before it could remove the group itself.
+// that no container's state records: the run was killed before it had
+// recorded the group (the container's state may exist already, without
+// it), or before it could remove the group itself. A group a state
+// records is released with its container (Engine.Refresh).
 func EarlyGroups(e *engine.Engine) []string {
 	var swept []string
 	records, _ := filepath.Glob(filepath.Join(e.Root, "early", "*"))
@@ -85,7 +87,7 @@ func EarlyGroups(e *engine.Engine) []string {
 		if container.Alive(pid, start) || len(id) != 64 {
 			continue
 		}
-		if _, err := os.Stat(e.Store.Dir(id)); os.IsNotExist(err) {
+		if c, err := e.Store.Load(id); err != nil || c.Runtime.Cgroup != id {
 			h, err := cgroup.Detected()
 			if err != nil {
 				continue
