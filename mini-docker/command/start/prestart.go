@@ -30,12 +30,12 @@ func prestart(e *engine.Engine, o *spec.Options) (done func()) {
 		return nothing
 	}
 	id := container.NewID()
-	_, v2 := cgroup.DirsOf(engine.CgroupParent, id)
 	var abandon func()
 	record := sweep.EarlyRecord(e, id)
-	first := func() error { // on the early child's thread
+	first := func() (string, error) { // on the early child's thread
+		_, v2 := cgroup.DirsOf(engine.CgroupParent, id)
 		if v2 == "" {
-			return nil
+			return "", nil
 		}
 		// Recorded before it is made, as every object of a container is:
 		// a run killed before the container's state records the group
@@ -43,19 +43,19 @@ func prestart(e *engine.Engine, o *spec.Options) (done func()) {
 		sweep.EarlyGroups(e)
 		os.Mkdir(filepath.Dir(record), 0o700)
 		if err := os.WriteFile(record, sweep.EarlyOwner(), 0o600); err != nil {
-			return err
+			return "", err
 		}
 		h, err := cgroup.Detected()
 		if err == nil {
 			abandon, err = cgroup.CreateEarly(h, engine.CgroupParent, id)
 		}
-		return err
+		return v2, err
 	}
 	var stdin *os.File
 	if o.Interactive {
 		stdin = e.Stdin
 	}
-	p := launch.Prestart(prog, stdin, v2, first)
+	p := launch.Prestart(prog, stdin, first)
 	e.Prestarted, e.NextID = p, id
 	return func() {
 		p.Drop() // after the early thread's end: abandon is set

@@ -48,15 +48,15 @@ type Prestarted struct {
 var ErrNotPrestartable = errors.New("the plan needs another clone than the early one")
 
 // Prestart starts program (mini-docker-inside) with the clone of a
-// container's first process, into the cgroup2 directory cgroupV2 (if
-// any, made by first), its stdin stdin (nil: /dev/null), waiting for its
+// container's first process, into the cgroup2 directory that first
+// makes (if any), its stdin stdin (nil: /dev/null), waiting for its
 // plan. It returns at once: first, the clone and the child's exec happen
 // on a thread of their own meanwhile (Wait waits for them).
-func Prestart(program string, stdin *os.File, cgroupV2 string, first func() error) *Prestarted {
-	p := &Prestarted{out: newLateWriter(), err: newLateWriter(), cgroupV2: cgroupV2, ready: make(chan struct{})}
+func Prestart(program string, stdin *os.File, first func() (cgroupV2 string, err error)) *Prestarted {
+	p := &Prestarted{out: newLateWriter(), err: newLateWriter(), ready: make(chan struct{})}
 	go func() {
 		defer close(p.ready)
-		if p.failed = first(); p.failed == nil {
+		if p.cgroupV2, p.failed = first(); p.failed == nil {
 			p.failed = p.start(program, stdin)
 		}
 	}()
