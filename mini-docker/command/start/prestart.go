@@ -2,7 +2,6 @@ package start
 
 import (
 	"os"
-	"path/filepath"
 
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/mini-docker/container"
@@ -41,8 +40,7 @@ func prestart(e *engine.Engine, o *spec.Options) (done func()) {
 		// a run killed before the container's state records the group
 		// leaves it to the next run, or to prune (sweep.EarlyGroups).
 		sweep.EarlyGroups(e)
-		os.Mkdir(filepath.Dir(record), 0o700)
-		if err := os.WriteFile(record, sweep.EarlyOwner(), 0o600); err != nil {
+		if err := sweep.WriteEarlyRecord(record); err != nil {
 			return "", err
 		}
 		h, err := cgroup.Detected()

@@ -63,11 +63,21 @@ func EarlyRecord(e *engine.Engine, id string) string {
 	return filepath.Join(e.Root, "early", id)
 }
 
-// EarlyOwner is what an EarlyRecord holds: the run's PID and start
-// time, so that EarlyGroups leaves the group of a run still going alone.
-func EarlyOwner() []byte {
-	st, _ := container.StartTime(os.Getpid())
-	return fmt.Appendf(nil, "%d %d\n", os.Getpid(), st)
+// WriteEarlyRecord writes the EarlyRecord at path: this run's PID and
+// start time, so that EarlyGroups leaves the group of a run still going
+// alone. It is written whole or not at all (a file renamed into place),
+// since another run's EarlyGroups may read it at any moment.
+func WriteEarlyRecord(path string) error {
+	os.Mkdir(filepath.Dir(path), 0o700)
+	st, err := container.StartTime(os.Getpid())
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path))
+	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %d\n", os.Getpid(), st), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // EarlyGroups deletes the cgroups that runs made early (EarlyRecord) and
@@ -81,10 +91,12 @@ func EarlyGroups(e *engine.Engine) []string {
 	for _, r := range records {
 		var pid int
 		var start uint64
-		b, _ := os.ReadFile(r)
-		fmt.Sscan(string(b), &pid, &start)
+		b, err := os.ReadFile(r)
+		if err != nil {
+			continue // removed by its run meanwhile
+		}
 		id := filepath.Base(r)
-		if container.Alive(pid, start) || len(id) != 64 {
+		if n, _ := fmt.Sscan(string(b), &pid, &start); n != 2 || container.Alive(pid, start) || len(id) != 64 {
 			continue
 		}
 		if c, err := e.Store.Load(id); err != nil || c.Runtime.Cgroup != id {
