@@ -273,10 +273,11 @@ func CreateIn(h *Host, base map[string]string, parent, name string, r Resources,
 	if err := h.check(r); err != nil {
 		return nil, nil, fmt.Errorf("create cgroup %q: %w", name, err)
 	}
-	if g.Exists() && g.takeEarly() { // made by CreateEarly: set its limits
+	exists := g.Exists()
+	if exists && g.takeEarly() { // made by CreateEarly: set its limits
 		return g, func() error { return g.Delete(true, ex) }, g.Set(r, ex)
 	}
-	if g.Exists() {
+	if exists {
 		return nil, nil, fmt.Errorf("create cgroup %q: it already exists (%s)", name, strings.Join(g.Dirs(), ", "))
 	}
 	var made []string // directories to remove, in reverse, if a step fails

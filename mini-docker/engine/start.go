@@ -272,7 +272,7 @@ func (e *Engine) runHostSteps(c *container.Container, spec *Spec, plan *Plan) er
 	err := cmp.Or(e.runSteps(plan.Steps, root, took), <-netErr)
 	for i, s := range plan.Steps {
 		if took[i] > 0 {
-			launch.Stage(e.Timings, s.Stage, time.Now().Add(-took[i]))
+			e.stage(s.Stage, time.Now().Add(-took[i]))
 		}
 	}
 	return err
@@ -402,12 +402,13 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 	defer stderr.Close()
 	defer stdout.Close()
 	var r *launch.Started
+	out, errOut := io.MultiWriter(e.Stdout, stdout), io.MultiWriter(e.Stderr, stderr)
 	if a.TTY {
 		// The tools' own errors, before the terminal exists, go to ours.
 		r, err = launch.Start(c, nil, e.Stdout, e.Stderr, true)
-	} else if r, err = e.Prestarted.Launch(c, io.MultiWriter(e.Stdout, stdout), io.MultiWriter(e.Stderr, stderr)); errors.Is(err, launch.ErrNotPrestartable) {
+	} else if r, err = e.Prestarted.Launch(c, out, errOut); errors.Is(err, launch.ErrNotPrestartable) {
 		e.Prestarted.Drop()
-		r, err = launch.Start(c, stdin, io.MultiWriter(e.Stdout, stdout), io.MultiWriter(e.Stderr, stderr), false)
+		r, err = launch.Start(c, stdin, out, errOut, false)
 	}
 	e.Prestarted.Drop() // unless it became the container
 	e.Prestarted = nil
@@ -416,7 +417,7 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 		return 125, err
 	}
 	stopHealth, checked := make(chan struct{}), (<-chan struct{})(nil)
-	ws := launch.Foreground(r.Cmd, r.Sock, io.MultiWriter(e.Stdout, stdout), a.Stdin, e.Terminal, func() {
+	ws := launch.Foreground(r.Cmd, r.Sock, out, a.Stdin, e.Terminal, func() {
 		if pid, _ := r.Watch(e.Timings); pid != 0 {
 			if err := e.MarkRunning(c, pid); err != nil {
 				r.Cmd.Process.Kill()

@@ -6,8 +6,6 @@ import (
 	"os/exec"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"mini-docker/mini-docker/container"
 )
 
@@ -75,16 +73,13 @@ func ExecInside(in *container.Inside, console *os.File) (*exec.Cmd, []*os.File, 
 // StartExec starts cmd (ExecInside's) in the group's cgroup2 directory
 // (the v1 ones the program joins itself).
 func StartExec(cmd *exec.Cmd, in *container.Inside) error {
-	if in.CgroupV2 != "" {
-		fd, err := unix.Open(in.CgroupV2, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open cgroup %s: %w", in.CgroupV2, err)
-		}
-		defer unix.Close(fd)
-		if cmd.SysProcAttr == nil {
-			cmd.SysProcAttr = &syscall.SysProcAttr{}
-		}
-		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
+	closeGroup, err := intoCgroup(cmd.SysProcAttr, in.CgroupV2)
+	if err != nil {
+		return err
+	}
+	defer closeGroup()
 	return cmd.Start()
 }

@@ -105,15 +105,12 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}
 	}
-	if in.CgroupV2 != "" {
-		fd, err := unix.Open(in.CgroupV2, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			l.close()
-			return nil, fmt.Errorf("open cgroup %s: %w", in.CgroupV2, err)
-		}
-		defer unix.Close(fd)
-		attr.UseCgroupFD, attr.CgroupFD = true, fd
+	closeGroup, err := intoCgroup(attr, in.CgroupV2)
+	if err != nil {
+		l.close()
+		return nil, err
 	}
+	defer closeGroup()
 	cmd.SysProcAttr = attr
 	filter, err := newFilterPipe(cmd, in)
 	if err != nil {
@@ -129,6 +126,32 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 		return nil, fmt.Errorf("start the container's process: %w", err)
 	}
 	return l, nil
+}
+
+// intoCgroup makes attr's clone start the child in the cgroup2
+// directory dir (clone3's CLONE_INTO_CGROUP; "" = where we are). done
+// closes the directory once the child has started.
+func intoCgroup(attr *syscall.SysProcAttr, dir string) (done func(), err error) {
+	if dir == "" {
+		return func() {}, nil
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open cgroup %s: %w", dir, err)
+	}
+	attr.UseCgroupFD, attr.CgroupFD = true, fd
+	return func() { unix.Close(fd) }, nil
+}
+
+// started is l as a Started: its command, console socket, and the wait
+// for its exec.
+func (l *insideLaunch) started() *Started {
+	return &Started{Cmd: l.cmd, Sock: l.sock, Watch: func(timings io.Writer) (int, bool) {
+		if l.wait(timings) {
+			return l.cmd.Process.Pid, true
+		}
+		return 0, false
+	}}
 }
 
 // insideCmd is the command that starts program (mini-docker-inside)

@@ -60,12 +60,7 @@ func Start(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, co
 	if err != nil {
 		return nil, err
 	}
-	return &Started{Cmd: l.cmd, Sock: l.sock, Watch: func(timings io.Writer) (int, bool) {
-		if l.wait(timings) {
-			return l.cmd.Process.Pid, true
-		}
-		return 0, false
-	}}, nil
+	return l.started(), nil
 }
 
 // startTools starts the chain of tools, each exec'd through a read-only

@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"mini-docker/mini-docker/container"
 )
 
@@ -96,15 +94,12 @@ func (p *Prestarted) start(program string, stdin *os.File) error {
 	cmd.Stdout, cmd.Stderr = p.out, p.err
 	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWPID,
 		Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if p.cgroupV2 != "" {
-		fd, err := unix.Open(p.cgroupV2, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			p.closePipes()
-			return fmt.Errorf("open cgroup %s: %w", p.cgroupV2, err)
-		}
-		defer unix.Close(fd)
-		attr.UseCgroupFD, attr.CgroupFD = true, fd
+	closeGroup, err := intoCgroup(attr, p.cgroupV2)
+	if err != nil {
+		p.closePipes()
+		return err
 	}
+	defer closeGroup()
 	cmd.SysProcAttr = attr
 	if p.filter, err = newFilterPipe(cmd, &container.Inside{}); err != nil {
 		p.closePipes()
@@ -147,13 +142,7 @@ func (p *Prestarted) Launch(c *container.Container, stdout, stderr io.Writer) (*
 		p.kill()
 		return nil, fmt.Errorf("pass the plan to the container's process: %w", err)
 	}
-	l := p.l
-	return &Started{Cmd: l.cmd, Watch: func(timings io.Writer) (int, bool) {
-		if l.wait(timings) {
-			return l.cmd.Process.Pid, true
-		}
-		return 0, false
-	}}, nil
+	return p.l.started(), nil
 }
 
 // Drop ends the early child unless Launch gave it its plan.
