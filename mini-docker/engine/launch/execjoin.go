@@ -81,5 +81,5 @@ func StartExec(cmd *exec.Cmd, in *container.Inside) error {
 		return err
 	}
 	defer closeGroup()
-	return cmd.Start()
+	return startUnlessBusy(cmd)
 }

@@ -3,6 +3,7 @@ package launch
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -126,6 +127,24 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 		return nil, fmt.Errorf("start the container's process: %w", err)
 	}
 	return l, nil
+}
+
+// startUnlessBusy starts cmd, again while the kernel refuses the exec
+// with ETXTBSY. A program that enters a container is watched from
+// inside it (see ReadOnlyExecutable): a process there holding an
+// O_PATH handle of our program, say from an earlier exec, may try to
+// reopen it for writing, which fails (EROFS) but holds the file's write
+// count for a moment, and an exec in that moment fails. An exec.Cmd
+// starts once, so each try is a fresh one with cmd's settings.
+func startUnlessBusy(cmd *exec.Cmd) error {
+	err := cmd.Start()
+	for i := 0; errors.Is(err, syscall.ETXTBSY) && i < 100; i++ {
+		time.Sleep(time.Millisecond)
+		*cmd = exec.Cmd{Path: cmd.Path, Args: cmd.Args, Env: cmd.Env, Dir: cmd.Dir, Stdin: cmd.Stdin, Stdout: cmd.Stdout,
+			Stderr: cmd.Stderr, ExtraFiles: cmd.ExtraFiles, SysProcAttr: cmd.SysProcAttr}
+		err = cmd.Start()
+	}
+	return err
 }
 
 // intoCgroup makes attr's clone start the child in the cgroup2
@@ -278,7 +297,7 @@ func startWatched(cmd *exec.Cmd, path string) error {
 	done := make(chan error, 1)
 	go func() {
 		err := network.DoAt(path, func() error {
-			if err := cmd.Start(); err != nil {
+			if err := startUnlessBusy(cmd); err != nil {
 				return err
 			}
 			pidfd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
