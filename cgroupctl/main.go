@@ -175,13 +175,7 @@ func runInfo(x *cmd) error {
 	if err != nil {
 		return err
 	}
-	if x.json {
-		return printJSON(h)
-	}
-	for _, l := range describe(h) {
-		fmt.Println(l)
-	}
-	return nil
+	return x.print(h, describe(h))
 }
 
 func runCreate(x *cmd) error {
@@ -308,13 +302,7 @@ func runStats(x *cmd) error {
 	if err != nil {
 		return err
 	}
-	if x.json {
-		return printJSON(s)
-	}
-	for _, l := range statsLines(s) {
-		fmt.Println(l)
-	}
-	return nil
+	return x.print(s, statsLines(s))
 }
 
 func runFreeze(x *cmd) error {
@@ -368,7 +356,15 @@ func runDelete(x *cmd) error {
 	return nil
 }
 
-func printJSON(v any) error {
+// print is what info and stats print: v as indented JSON with --json,
+// else lines, its text for people.
+func (x *cmd) print(v any, lines []string) error {
+	if !x.json {
+		for _, l := range lines {
+			fmt.Println(l)
+		}
+		return nil
+	}
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
