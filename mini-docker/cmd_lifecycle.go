@@ -22,13 +22,27 @@ func open(c *ctx, f *cli.Flags, args []string, name string, n int) (*engine.Engi
 
 func cmdStop(c *ctx, args []string) error {
 	f := newFlags("stop", "[-t SECONDS] CONTAINER...", "Stop containers: SIGTERM, then SIGKILL after the grace period.", "mini-docker stop -t 1 demo")
+	return stopEach(c, f, args, "stop", nil)
+}
+
+// stopEach is stop and restart (name): their -t flag, then each
+// container stopped and, when then is not nil, then run on the
+// container as the stop left it (restart starts it again).
+func stopEach(c *ctx, f *cli.Flags, args []string, name string, then func(*engine.Engine, *container.Container) error) error {
 	secs := f.IntP("time", "t", 10, "seconds to wait before killing the container")
-	e, err := open(c, f, args, "stop", 1)
+	e, err := open(c, f, args, name, 1)
 	if err != nil {
 		return cli.Done(err)
 	}
 	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
-		return e.Stop(ct, grace(f, *secs, ct))
+		if err := e.Stop(ct, grace(f, *secs, ct)); err != nil || then == nil {
+			return err
+		}
+		ct, err := e.Find(ct.ID)
+		if err != nil {
+			return err
+		}
+		return then(e, ct)
 	})
 }
 
@@ -84,21 +98,7 @@ func startAgain(e *engine.Engine, ct *container.Container) error {
 
 func cmdRestart(c *ctx, args []string) error {
 	f := newFlags("restart", "[-t SECONDS] CONTAINER...", "Stop and start containers.", "mini-docker restart demo")
-	secs := f.IntP("time", "t", 10, "seconds to wait before killing the container")
-	e, err := open(c, f, args, "restart", 1)
-	if err != nil {
-		return cli.Done(err)
-	}
-	return eachContainer(e, f.Args(), false, func(ct *container.Container) error {
-		if err := e.Stop(ct, grace(f, *secs, ct)); err != nil {
-			return err
-		}
-		ct, err := e.Find(ct.ID)
-		if err != nil {
-			return err
-		}
-		return startAgain(e, ct)
-	})
+	return stopEach(c, f, args, "restart", startAgain)
 }
 
 func cmdPause(c *ctx, args []string) error   { return pauseCmd(c, args, true) }
