@@ -219,12 +219,16 @@ func FilterFlag(f *cli.Flags, keys string) *[]string {
 	return f.StringArrayP("filter", "f", nil, "filter output based on conditions provided ("+keys+")")
 }
 
-// ParseFilters parses the --filter values of command name as docker
-// does; a malformed one is a usage error (exit 125).
-func ParseFilters(name string, values []string) (filters.Args, error) {
-	a, err := filters.Parse(values)
+// ParseFilters parses a list's flags and checks its arguments (Parse),
+// then reads its --filter values as docker does; a malformed one is a
+// usage error (exit 125). Callers return cli.Done(err).
+func (s *Spec) ParseFilters(f *cli.Flags, args []string, values *[]string) (filters.Args, error) {
+	if err := s.Parse(f, args); err != nil {
+		return nil, err
+	}
+	a, err := filters.Parse(*values)
 	if err != nil {
-		return nil, cli.Usagef("mini-docker "+name, "%v", err)
+		return nil, cli.Usagef("mini-docker "+s.Name, "%v", err)
 	}
 	return a, nil
 }

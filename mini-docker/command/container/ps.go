@@ -41,12 +41,9 @@ func Ps(root string, args []string) error {
 	latest := f.BoolP("latest", "l", false, "show the latest created container (includes all states)")
 	format := command.FormatFlag(f)
 	filterFlags := command.FilterFlag(f, "status, name, label, ancestor, before, since, id, exited, health, network")
-	if err := psSpec.Parse(f, args); err != nil {
-		return cli.Done(err)
-	}
-	args0, err := command.ParseFilters("ps", *filterFlags)
+	args0, err := psSpec.ParseFilters(f, args, filterFlags)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	table := formatter.DefaultContainerTable
 	if *size {

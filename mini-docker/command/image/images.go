@@ -33,12 +33,9 @@ func Images(root string, args []string) error {
 	noTrunc := f.Bool("no-trunc", false, "don't truncate output")
 	format := command.FormatFlag(f)
 	filterFlags := command.FilterFlag(f, "dangling, label, before, since, reference")
-	if err := imagesSpec.Parse(f, args); err != nil {
-		return cli.Done(err)
-	}
-	a, err := command.ParseFilters("images", *filterFlags)
+	a, err := imagesSpec.ParseFilters(f, args, filterFlags)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	if f.NArg() == 1 {
 		a["reference"] = append(a["reference"], f.Arg(0))

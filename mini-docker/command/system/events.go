@@ -31,12 +31,9 @@ func Events(root string, args []string) error {
 	until := f.String("until", "", "stream events until this timestamp")
 	format := f.String("format", "", "format the output using a Go template, or json")
 	filterFlags := command.FilterFlag(f, "container, event, type, image, label")
-	if err := eventsSpec.Parse(f, args); err != nil {
-		return cli.Done(err)
-	}
-	a, err := command.ParseFilters("events", *filterFlags)
+	a, err := eventsSpec.ParseFilters(f, args, filterFlags)
 	if err != nil {
-		return err
+		return cli.Done(err)
 	}
 	if err := a.Validate("container", "event", "image", "label", "type"); err != nil {
 		return cli.WithCode(err, 1)
