@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"mini-docker/internal/procfs"
+	"mini-docker/internal/tick"
 )
 
 // Timer times commands with hyperfine: Tmp holds its export, Root is
@@ -369,14 +370,7 @@ func ShellJoin(argv []string) string {
 // this bench started are ever touched: they descend from root.
 func watchdog(root int, limit time.Duration, stop chan struct{}, logf func(string, ...any)) {
 	first := map[int]time.Time{}
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-		}
+	tick.Until(stop, 250*time.Millisecond, func() bool {
 		now := time.Now()
 		seen := map[int]bool{}
 		for _, pid := range descendants(root) {
@@ -393,7 +387,8 @@ func watchdog(root int, limit time.Duration, stop chan struct{}, logf func(strin
 				delete(first, pid)
 			}
 		}
-	}
+		return false
+	})
 }
 
 // descendants lists the processes below root (from /proc/PID/stat).

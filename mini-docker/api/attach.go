@@ -16,6 +16,7 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"golang.org/x/sys/unix"
 
+	"mini-docker/internal/tick"
 	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
@@ -166,28 +167,19 @@ func (a *attachment) gone(stop <-chan struct{}) <-chan struct{} {
 	if err != nil {
 		return ch
 	}
-	go func() {
-		tick := time.NewTicker(500 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
+	go tick.Until(stop, 500*time.Millisecond, func() bool {
+		hup := false
+		raw.Control(func(fd uintptr) {
+			p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+			if n, err := unix.Poll(p, 0); n == 1 && err == nil {
+				hup = p[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0
 			}
-			hup := false
-			raw.Control(func(fd uintptr) {
-				p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
-				if n, err := unix.Poll(p, 0); n == 1 && err == nil {
-					hup = p[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0
-				}
-			})
-			if hup {
-				close(ch)
-				return
-			}
+		})
+		if hup {
+			close(ch)
 		}
-	}()
+		return hup
+	})
 	return ch
 }
 
@@ -340,22 +332,21 @@ func (s *Server) attachRunning(w http.ResponseWriter, r *http.Request, e *engine
 // the log grows, until the container is no longer running or stop is
 // closed.
 func follow(stop <-chan struct{}, e *engine.Engine, ct *container.Container, offset int64, stdout, stderr io.Writer) {
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	// sendNew sends what the log gained; once the container no longer
+	// runs, what it wrote last too, and it is done.
+	sendNew := func() (done bool) {
 		var es []logs.Entry
 		es, offset, _ = logs.Read(ct.LogPath, offset)
 		send(es, stdout, stderr)
-		if cur, err := e.Find(ct.ID); err != nil || !cur.State.Running {
-			es, _, _ = logs.Read(ct.LogPath, offset)
-			send(es, stdout, stderr)
-			return
+		if cur, err := e.Find(ct.ID); err == nil && cur.State.Running {
+			return false
 		}
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-		}
+		es, _, _ = logs.Read(ct.LogPath, offset)
+		send(es, stdout, stderr)
+		return true
+	}
+	if !sendNew() {
+		tick.Until(stop, 50*time.Millisecond, sendNew)
 	}
 }
 
