@@ -253,7 +253,7 @@ func (e *Engine) runHostSteps(c *container.Container, spec *Spec, plan *Plan) er
 	if err := e.Store.Save(c); err != nil {
 		return err
 	}
-	e.Prestarted.Wait() // its cgroup made, for the cgroup step to take over
+	e.Prestarted.WaitGroup() // made, for the cgroup step to take over
 	// The network's steps need nothing of the root's or the cgroup's:
 	// unless printed (in order), they run meanwhile on a thread of their
 	// own. Release tolerates any step not done. --timings lists them in

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -32,10 +33,11 @@ import (
 // Prestarted is mini-docker-inside started before its plan exists.
 type Prestarted struct {
 	l        *insideLaunch
-	plan     *os.File    // write end of the plan's pipe
-	filter   *filterPipe // the seccomp filter's pipe
-	out, err *lateWriter // the container's stdout and stderr, bound by Launch
-	cgroupV2 string      // the group it was cloned into ("" = none)
+	plan     *os.File      // write end of the plan's pipe
+	filter   *filterPipe   // the seccomp filter's pipe
+	out, err *lateWriter   // the container's stdout and stderr, bound by Launch
+	cgroupV2 string        // the group it was cloned into ("" = none)
+	grouped  chan struct{} // closed once first has made the group (or failed)
 	ready    chan struct{}
 	failed   error // why it did not start (read once ready is closed)
 	done     bool  // launched or dropped
@@ -51,14 +53,27 @@ var ErrNotPrestartable = errors.New("the plan needs another clone than the early
 // plan. It returns at once: first, the clone and the child's exec happen
 // on a thread of their own meanwhile (Wait waits for them).
 func Prestart(program string, stdin *os.File, first func() (cgroupV2 string, err error)) *Prestarted {
-	p := &Prestarted{out: newLateWriter(), err: newLateWriter(), ready: make(chan struct{})}
+	p := &Prestarted{out: newLateWriter(), err: newLateWriter(), grouped: make(chan struct{}), ready: make(chan struct{})}
 	go func() {
 		defer close(p.ready)
-		if p.cgroupV2, p.failed = first(); p.failed == nil {
+		cg, err := first()
+		p.cgroupV2, p.failed = cg, err
+		close(p.grouped)
+		if err == nil {
 			p.failed = p.start(program, stdin)
 		}
 	}()
+	runtime.Gosched()
 	return p
+}
+
+// WaitGroup waits until the early child's cgroup is made (or failed to
+// be): the run's cgroup step takes it over meanwhile, while the clone
+// goes on.
+func (p *Prestarted) WaitGroup() {
+	if p != nil {
+		<-p.grouped
+	}
 }
 
 // Wait waits until the early child has started or failed to.
