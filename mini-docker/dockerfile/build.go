@@ -22,6 +22,7 @@ import (
 	"mini-docker/mini-docker/dockerfile/ignore"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/imageops"
+	"mini-docker/mini-docker/imageops/newlayer"
 	"mini-docker/mini-docker/spec"
 	"mini-docker/pull/store"
 )
@@ -640,7 +641,7 @@ func (b *Builder) runContainer(argv []string, in Instruction) (*imageops.Layer, 
 	if upper == "" {
 		return nil, fmt.Errorf("container %s: no upper dir recorded", container.ShortID(c.ID))
 	}
-	return imageops.CommitLayer(b.s, upper, b.o.Explain)
+	return newlayer.Commit(b.s, upper, b.o.Explain)
 }
 
 // workdir sets the working directory, and makes it in a layer of its own
@@ -666,7 +667,7 @@ func (b *Builder) workdir(in Instruction) (bool, error) {
 		if err := mkdirLike(tmp, dir, b.cur.LayerDirs); err != nil {
 			return false, err
 		}
-		if layer, err = imageops.CommitLayer(b.s, tmp, b.o.Explain); err != nil {
+		if layer, err = newlayer.Commit(b.s, tmp, b.o.Explain); err != nil {
 			return false, err
 		}
 	}

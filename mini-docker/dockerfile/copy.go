@@ -20,7 +20,7 @@ import (
 
 	"mini-docker/mini-docker/dockerfile/ignore"
 	"mini-docker/mini-docker/dockerfile/remote"
-	"mini-docker/mini-docker/imageops"
+	"mini-docker/mini-docker/imageops/newlayer"
 	"mini-docker/pull/unpack"
 )
 
@@ -91,7 +91,7 @@ func (b *Builder) copy(in Instruction) (bool, error) {
 	if err := b.layOut(in.Cmd, in.Cmd == "ADD" && !src.remote, tmp, dest, files, uid, gid); err != nil {
 		return false, err
 	}
-	layer, err := imageops.CommitLayer(b.s, tmp, b.o.Explain)
+	layer, err := newlayer.Commit(b.s, tmp, b.o.Explain)
 	if err != nil {
 		return false, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mini-docker/internal/explain"
+	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/initlayer"
 	"mini-docker/overlay/overlayfs"
 	"mini-docker/pull/unpack"
@@ -104,4 +105,12 @@ func parents(name string) []string {
 		out = append([]string{d}, out...)
 	}
 	return out
+}
+
+// ErrNeverRan is a commit (or diff, or export) of a container that has
+// no upper layer yet.
+type ErrNeverRan struct{ ID string }
+
+func (e *ErrNeverRan) Error() string {
+	return fmt.Sprintf("container %s has never run: no upper layer yet", container.ShortID(e.ID))
 }

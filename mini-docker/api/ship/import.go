@@ -9,7 +9,7 @@ import (
 
 	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/dockerfile"
-	"mini-docker/mini-docker/imageops"
+	"mini-docker/mini-docker/imageops/newlayer"
 	"mini-docker/pull/image"
 	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
@@ -17,7 +17,7 @@ import (
 
 // Import answers POST /images/create?fromSrc=-&repo=&tag=&message=&changes=&platform=
 // (docker import): the body is the tar, made an image of one layer by
-// imageops.Import as `mini-docker import` makes it; the answer is one
+// newlayer.Import as `mini-docker import` makes it; the answer is one
 // status message with the image ID, which the docker CLI prints. A URL
 // in fromSrc (the daemon downloading) is refused: the CLI sends files
 // and stdin as the body.
@@ -43,7 +43,7 @@ func (s *Server) Import(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	img, err := imageops.Import(st, r.Body, imageops.ImportOptions{Ref: ref, Source: "-", Message: q.Get("message"), Platform: plat,
+	img, err := newlayer.Import(st, r.Body, newlayer.ImportOptions{Ref: ref, Source: "-", Message: q.Get("message"), Platform: plat,
 		Changes: func(cfg ocispec.ImageConfig, ext dockerspec.DockerOCIImageConfigExt) (ocispec.ImageConfig, dockerspec.DockerOCIImageConfigExt, error) {
 			cfg, ext, err := dockerfile.ApplyChanges(cfg, ext, q["changes"])
 			if err != nil {

@@ -24,6 +24,7 @@ import (
 	"mini-docker/mini-docker/dockerfile"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/imageops"
+	"mini-docker/mini-docker/imageops/newlayer"
 	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
 )
@@ -71,7 +72,7 @@ func commitConfig(r *http.Request) (*mobycontainer.Config, error) {
 }
 
 // commit is POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=
-// (docker commit): `mini-docker commit` through imageops.CommitContainer.
+// (docker commit): `mini-docker commit` through newlayer.CommitContainer.
 func (s *Server) commit(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	ref := q.Get("repo")
@@ -96,7 +97,7 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pause := q.Get("pause") == "" || wire.BoolParam(r, "pause")
-	img, err := imageops.CommitContainer(e, st, ct, imageops.ContainerCommit{Ref: ref, Comment: q.Get("comment"), Author: q.Get("author"),
+	img, err := newlayer.CommitContainer(e, st, ct, newlayer.ContainerCommit{Ref: ref, Comment: q.Get("comment"), Author: q.Get("author"),
 		Pause: pause, Changes: func(cfg ocispec.ImageConfig, ext dockerspec.DockerOCIImageConfigExt) (ocispec.ImageConfig, dockerspec.DockerOCIImageConfigExt, error) {
 			merge(&cfg, body)
 			cfg, ext, err := dockerfile.ApplyChanges(cfg, ext, q["changes"])

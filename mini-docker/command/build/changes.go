@@ -13,7 +13,7 @@ import (
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/dockerfile"
-	"mini-docker/mini-docker/imageops"
+	"mini-docker/mini-docker/imageops/newlayer"
 	"mini-docker/pull/image"
 	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
@@ -63,7 +63,7 @@ func Import(root string, args []string) error {
 	if err != nil {
 		return err
 	}
-	img, err := imageops.Import(s, src, imageops.ImportOptions{Ref: ref, Source: source, Message: *msg, Platform: plat, Explain: f.Explainer(),
+	img, err := newlayer.Import(s, src, newlayer.ImportOptions{Ref: ref, Source: source, Message: *msg, Platform: plat, Explain: f.Explainer(),
 		Changes: func(cfg ocispec.ImageConfig, ext dockerspec.DockerOCIImageConfigExt) (ocispec.ImageConfig, dockerspec.DockerOCIImageConfigExt, error) {
 			return dockerfile.ApplyChanges(cfg, ext, *changes)
 		}})
@@ -105,7 +105,7 @@ func Commit(root string, args []string) error {
 	if err != nil {
 		return err
 	}
-	img, err := imageops.CommitContainer(e, s, ct, imageops.ContainerCommit{Ref: f.Arg(1), Comment: *msg, Author: *author, Pause: *pause,
+	img, err := newlayer.CommitContainer(e, s, ct, newlayer.ContainerCommit{Ref: f.Arg(1), Comment: *msg, Author: *author, Pause: *pause,
 		Changes: func(cfg ocispec.ImageConfig, ext dockerspec.DockerOCIImageConfigExt) (ocispec.ImageConfig, dockerspec.DockerOCIImageConfigExt, error) {
 			cfg, ext, err := dockerfile.ApplyChanges(cfg, ext, *changes)
 			return cfg, ext, cli.WithCode(err, 1)

@@ -1,4 +1,4 @@
-package imageops
+package newlayer
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/imageops"
 	"mini-docker/pull/store"
 )
 
@@ -27,29 +28,21 @@ type ContainerCommit struct {
 	Explain *explain.Printer
 }
 
-// ErrNeverRan is a commit (or diff, or export) of a container that has
-// no upper layer yet.
-type ErrNeverRan struct{ ID string }
-
-func (e *ErrNeverRan) Error() string {
-	return fmt.Sprintf("container %s has never run: no upper layer yet", container.ShortID(e.ID))
-}
-
 // CommitContainer makes a new image from ct's changes: its upper layer
 // becomes a gzip'd layer on top of its image's, and the image is tagged.
-func CommitContainer(e *engine.Engine, s *store.Store, ct *container.Container, c ContainerCommit) (*Image, error) {
+func CommitContainer(e *engine.Engine, s *store.Store, ct *container.Container, c ContainerCommit) (*imageops.Image, error) {
 	upper := ct.GraphDriver.Data["UpperDir"]
 	if upper == "" {
-		return nil, &ErrNeverRan{ID: ct.ID}
+		return nil, &imageops.ErrNeverRan{ID: ct.ID}
 	}
-	parent, err := Lookup(s, ct.Image)
+	parent, err := imageops.Lookup(s, ct.Image)
 	if err != nil {
 		return nil, fmt.Errorf("the container's image %s: %w", ct.Image, err)
 	}
 	cfg := parent.Config.Config
 	cfg.Env, cfg.Cmd, cfg.Entrypoint = ct.Config.Env, ct.Config.Cmd, ct.Config.Entrypoint
 	cfg.WorkingDir, cfg.User = ct.Config.WorkingDir, ct.Config.User
-	ext := ConfigExt(parent)
+	ext := imageops.ConfigExt(parent)
 	if c.Changes != nil {
 		if cfg, ext, err = c.Changes(cfg, ext); err != nil {
 			return nil, err
@@ -65,12 +58,12 @@ func CommitContainer(e *engine.Engine, s *store.Store, ct *container.Container, 
 		return nil, err
 	}
 	defer unlock()
-	layer, err := CommitLayer(s, upper, c.Explain)
+	layer, err := Commit(s, upper, c.Explain)
 	if err != nil {
 		return nil, err
 	}
 	createdBy := strings.TrimSpace(ct.Path + " " + strings.Join(ct.Args, " "))
-	img, err := New(s, parent, Change{Config: cfg, CreatedBy: createdBy, Comment: c.Comment, Author: c.Author, Layer: layer, Ext: &ext}, c.Explain)
+	img, err := imageops.New(s, parent, imageops.Change{Config: cfg, CreatedBy: createdBy, Comment: c.Comment, Author: c.Author, Layer: layer, Ext: &ext}, c.Explain)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +71,7 @@ func CommitContainer(e *engine.Engine, s *store.Store, ct *container.Container, 
 	if name == "" {
 		name = "mini-docker-commit-" + img.ID.Encoded()[:12]
 	}
-	if _, err := Tag(s, img, name, c.Explain); err != nil {
+	if _, err := imageops.Tag(s, img, name, c.Explain); err != nil {
 		return nil, err
 	}
 	return img, nil

@@ -1,4 +1,4 @@
-package imageops_test
+package newlayer_test
 
 import (
 	"archive/tar"
@@ -14,6 +14,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"mini-docker/mini-docker/imageops"
+	"mini-docker/mini-docker/imageops/newlayer"
 	"mini-docker/pull/store"
 )
 
@@ -64,7 +65,7 @@ func TestImport(t *testing.T) {
 		name, ref string
 		data      []byte
 	}{{"plain", "imp:plain", plain}, {"gzip", "imp:gzip", gz.Bytes()}, {"zstd", "", zs.Bytes()}} {
-		img, err := imageops.Import(s, bytes.NewReader(tc.data), imageops.ImportOptions{Ref: tc.ref, Source: "-"})
+		img, err := newlayer.Import(s, bytes.NewReader(tc.data), newlayer.ImportOptions{Ref: tc.ref, Source: "-"})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -123,7 +124,7 @@ func TestImport(t *testing.T) {
 			}
 			tw.Close()
 		}
-		if _, err := imageops.Import(s, &b, imageops.ImportOptions{Ref: "imp:" + name, Source: "-"}); err == nil {
+		if _, err := newlayer.Import(s, &b, newlayer.ImportOptions{Ref: "imp:" + name, Source: "-"}); err == nil {
 			t.Errorf("%s: imported", name)
 		}
 	}
