@@ -16,12 +16,14 @@ package main
 import (
 	"flag"
 	"fmt"
-	"mini-docker/bench/proc"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
+	"mini-docker/bench/proc"
 	"mini-docker/bench/report"
 )
 
@@ -79,8 +81,7 @@ func run(o Options) error {
 		return err
 	}
 	if o.Hold > 0 {
-		logf("holding for %s: ROOT=%s REF=%s NETNS=%s ROOTFS=%s BUNDLE=%s RUNCROOT=%s", o.Hold, env.Root, env.Ref, env.Netns, env.Rootfs, env.Bundle, env.RuncRoot)
-		time.Sleep(o.Hold)
+		hold(o.Hold, env)
 		return nil
 	}
 	rep := &report.Report{Started: started.UTC(), Machine: MachineFacts(env), Quick: o.Quick, Raw: map[string][]float64{}}
@@ -141,4 +142,16 @@ func run(o Options) error {
 // logf prints progress to stderr, so stdout is only the table.
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+// hold prints env and waits d, or until Ctrl-C, for a look by hand.
+func hold(d time.Duration, env *Env) {
+	logf("holding for %s (Ctrl-C ends it, cleaning up): ROOT=%s REF=%s NETNS=%s ROOTFS=%s BUNDLE=%s RUNCROOT=%s", d, env.Root, env.Ref, env.Netns, env.Rootfs, env.Bundle, env.RuncRoot)
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	select {
+	case <-time.After(d):
+	case s := <-stop:
+		logf("%s: cleaning up", s)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+
+	"mini-docker/cgroupctl/cgroup"
 )
 
 // MachineFacts records what the numbers depend on.
@@ -62,30 +64,16 @@ func MachineFacts(e *Env) map[string]string {
 	return m
 }
 
-// cgroupMode tells v1, v2 or hybrid from what is mounted.
+// cgroupMode is cgroupctl's reading of the host's cgroups.
 func cgroupMode() string {
-	b, _ := os.ReadFile("/proc/self/mountinfo")
-	v1, v2 := false, ""
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		for i, x := range f {
-			if x == "-" && i+1 < len(f) {
-				switch f[i+1] {
-				case "cgroup":
-					v1 = true
-				case "cgroup2":
-					v2 = f[4]
-				}
-			}
-		}
-	}
+	h, err := cgroup.Detect()
 	switch {
-	case v1 && v2 != "":
-		return "hybrid (v1 controllers, v2 at " + v2 + ")"
-	case v1:
-		return "v1"
-	case v2 != "":
+	case err != nil:
+		return "unknown: " + err.Error()
+	case h.Mode == cgroup.Hybrid:
+		return "hybrid (v1 controllers, v2 at " + h.V2Root + ")"
+	case h.Mode == cgroup.V2:
 		return "v2 (unified)"
 	}
-	return "none"
+	return string(h.Mode)
 }
