@@ -185,13 +185,23 @@ func (r *Report) Markdown() string {
 
 func esc(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
 
-// Write saves the table and the JSON under dir, named by date, and
+// Write saves the table and the JSON under dir, named by date (with a
+// letter after the first of the day), and
 // copies the table to latest.md (what the README links).
 func (r *Report) Write(dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	base := filepath.Join(dir, r.Started.Format("2006-01-02"))
+	// A second run on the same day is 2026-12-04b, then c, and so on: an
+	// earlier table of the day is never written over.
+	day := filepath.Join(dir, r.Started.Format("2006-01-02"))
+	base := day
+	for next := 'b'; next <= 'z'; next++ {
+		if _, err := os.Stat(base + ".md"); os.IsNotExist(err) {
+			break
+		}
+		base = day + string(next)
+	}
 	j, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return nil, err
