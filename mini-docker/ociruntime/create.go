@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -566,7 +567,9 @@ func runHooks(hooks []specs.Hook, state specs.State) error {
 
 // cmdStart lets a created container's process exec its command: it
 // opens the fifo for reading, which unblocks the process's open for
-// writing, and reads the byte it writes.
+// writing, reads the byte it writes, then waits for the end of the
+// fifo, which the process's exec closes: start returns with the command
+// running.
 func cmdStart(r *Runtime, args []string) error {
 	id, err := parseID(flags("start"), args)
 	if err != nil {
@@ -589,6 +592,9 @@ func (r *Runtime) start(id string) error {
 	}
 	b := make([]byte, 1)
 	n, _ := f.Read(b)
+	if n == 1 {
+		io.Copy(io.Discard, f) // until the process's exec closes its end
+	}
 	f.Close()
 	os.Remove(r.fifo(id))
 	if n != 1 {

@@ -62,8 +62,11 @@ func cmdInit(_ *Runtime, _ []string) error {
 	if err != nil {
 		return fmt.Errorf("open exec.fifo: %w", err)
 	}
+	// Kept open: it closes at the exec (O_CLOEXEC), and start waits for
+	// that, so that it returns with the command running, not with this
+	// process still dropping its privileges (a docker exec at once found
+	// the runtime's init as PID 1).
 	unix.Write(fifo, []byte("0"))
-	unix.Close(fifo)
 	unix.Close(proc)
 	return l.finish(cfg.Spec.Process)
 }
