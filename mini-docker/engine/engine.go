@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/launch"
 	"mini-docker/mini-docker/engine/toolkit"
+	"mini-docker/mini-docker/initlayer"
 )
 
 // Engine runs and manages containers under one state root.
@@ -207,8 +209,17 @@ func (e *Engine) deleteCgroup(c *container.Container) error {
 	return last
 }
 
-// initDir is where a container's init layer is (package initlayer).
-func initDir(dir string) string { return filepath.Join(dir, "init") }
+// makeInitLayer makes the init layer c's overlay lists, if it lists
+// one: the state root's shared one, or the container's own for a
+// container recorded by an older mini-docker (package initlayer).
+func (e *Engine) makeInitLayer(c *container.Container) error {
+	for _, d := range []string{initlayer.Shared(e.Root), filepath.Join(e.Store.Dir(c.ID), "init")} {
+		if slices.Contains(c.LowerDirs(), d) {
+			return initlayer.Make(d, e.Explain)
+		}
+	}
+	return nil
+}
 
 // graphDirs are the overlay's folders in dir, named as Docker's overlay2
 // names them: diff (the upper layer), work and merged.

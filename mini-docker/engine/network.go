@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"time"
 
 	"mini-docker/internal/cli"
@@ -61,15 +63,17 @@ func (e *Engine) leaseAddr(n *networks.Network, c *container.Container) (string,
 }
 
 // releaseNetwork deletes the namespace (which takes the veth pair with
-// it) and returns the address to the pool.
-func (e *Engine) releaseNetwork(c *container.Container) error {
+// it) and returns the address to the pool, then syncs the firewall
+// meanwhile (syncFirewallMeanwhile): firewall waits for that.
+func (e *Engine) releaseNetwork(c *container.Container) (firewall func() error, err error) {
+	firewall = func() error { return nil }
 	rt := &c.Runtime
 	if rt.Netns == "" && rt.HostVeth == "" && rt.Lease == "" {
-		return nil
+		return firewall, nil
 	}
 	vethctl, err := e.Tools.Path("vethctl", "network cleanup")
 	if err != nil {
-		return err
+		return firewall, err
 	}
 	var errs []error
 	if rt.HostVeth != "" && rt.Netns != "" && network.LinkExists(rt.HostVeth) {
@@ -127,12 +131,10 @@ func (e *Engine) releaseNetwork(c *container.Container) error {
 			errs = append(errs, err)
 		} else {
 			rt.Lease = ""
-			if err := e.syncFirewall(); err != nil {
-				errs = append(errs, err)
-			}
+			firewall = e.syncFirewallMeanwhile()
 		}
 	}
-	return errors.Join(errs...)
+	return firewall, errors.Join(errs...)
 }
 
 // onBridge reports whether mode puts the container on a bridge network:
@@ -169,4 +171,20 @@ func (e *Engine) networks() *networks.Store {
 func (e *Engine) syncFirewall() error {
 	defer e.stage("firewall", time.Now())
 	return e.networks().SyncFirewall(e.Explain)
+}
+
+// syncFirewallMeanwhile starts syncFirewall on a goroutine of its own
+// and returns the wait for its end. Printed (--explain), it runs at
+// once instead, in the printed order.
+func (e *Engine) syncFirewallMeanwhile() (wait func() error) {
+	if e.Explain != nil {
+		err := e.syncFirewall()
+		return func() error { return err }
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.syncFirewall() }()
+	// The new goroutine would wait for this one to block, on this CPU:
+	// yielding lets it start now, and this one goes on on the other CPU.
+	runtime.Gosched()
+	return sync.OnceValue(func() error { return <-done })
 }

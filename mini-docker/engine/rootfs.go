@@ -7,7 +7,6 @@ import (
 
 	"mini-docker/internal/mountinfo"
 	"mini-docker/mini-docker/container"
-	"mini-docker/mini-docker/initlayer"
 	"mini-docker/overlay/overlayfs"
 )
 
@@ -65,7 +64,7 @@ func (e *Engine) MountRoot(c *container.Container) (*RootFS, error) {
 			return nil, fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	if err := initlayer.Make(initDir(dir), e.Explain); err != nil {
+	if err := e.makeInitLayer(cur); err != nil {
 		r.Release()
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	mobynet "github.com/moby/moby/api/types/network"
 
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/initlayer"
 	"mini-docker/mini-docker/spec"
 	"mini-docker/mini-docker/volume/mounts"
 )
@@ -78,8 +79,9 @@ func (e *Engine) Create(o *spec.Options, pull PullFunc) (*container.Container, e
 		if e.NextID != "" {
 			c.ID = e.NextID // its cgroup is made (Prestarted)
 		}
-		// Docker's init layer sits on the image, under the upper layer.
-		record(o, c, hc, cfg, append([]string{initDir(e.Store.Dir(c.ID))}, layers...))
+		// Docker's init layer sits on the image, under the upper layer:
+		// one for all containers (package initlayer).
+		record(o, c, hc, cfg, append([]string{initlayer.Shared(e.Root)}, layers...))
 		c.Mounts = mps
 		c.Image = img.ID
 		c.LogPath = filepath.Join(e.Store.Dir(c.ID), c.ID+"-json.log")

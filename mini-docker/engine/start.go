@@ -21,7 +21,6 @@ import (
 	"mini-docker/mini-docker/engine/launch"
 	"mini-docker/mini-docker/engine/portmap"
 	"mini-docker/mini-docker/engine/restart"
-	"mini-docker/mini-docker/initlayer"
 	"mini-docker/mini-docker/logs"
 	"mini-docker/mini-docker/networks"
 	"mini-docker/mini-docker/plan"
@@ -52,7 +51,7 @@ func (e *Engine) stage(name string, start time.Time) {
 // network, /etc files) and returns the plan whose chain becomes the
 // container. Each object is recorded in c before it is made, so that
 // whatever happens next, release finds it. The caller holds c's lock.
-func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
+func (e *Engine) Prepare(c *container.Container, a Attach) (plan *Plan, err error) {
 	dir := e.Store.Dir(c.ID)
 	upper, work, merged := graphDirs(dir)
 	e.Explain.Argv("mkdir", "-p", upper, work, merged)
@@ -61,10 +60,8 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 			return nil, fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	if slices.Contains(c.LowerDirs(), initDir(dir)) {
-		if err := initlayer.Make(initDir(dir), e.Explain); err != nil {
-			return nil, err
-		}
+	if err := e.makeInitLayer(c); err != nil {
+		return nil, err
 	}
 	if c.HostConfig.NetworkMode.IsContainer() {
 		if err := networks.JoinNetns(e.Store, c, e.Explain); err != nil {
@@ -85,9 +82,17 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 	spec.Unwired = onBridge(spec.Network) && c.NetworkSettings.Networks[networks.PrimaryNetwork(c)] == nil
 	var vethctl string
 	if onBridge(spec.Network) && !spec.Unwired {
-		if vethctl, err = e.prepareBridge(c, spec); err != nil {
+		var firewall func() error
+		if vethctl, firewall, err = e.prepareBridge(c, spec); err != nil {
 			return nil, err
 		}
+		// The network's rules are in place before the container can
+		// send a packet (a connection that left without NAT stays so).
+		defer func() {
+			if ferr := firewall(); ferr != nil && err == nil {
+				plan, err = nil, ferr
+			}
+		}()
 	}
 	if ownNetns(spec.Network) {
 		spec.Netns = NetnsName(c.ID)
@@ -97,7 +102,7 @@ func (e *Engine) Prepare(c *container.Container, a Attach) (*Plan, error) {
 		return nil, err
 	}
 
-	plan, err := BuildPlan(spec)
+	plan, err = BuildPlan(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -179,34 +184,34 @@ func planSpec(oci *specs.Spec, hc *container.HostConfig) *Spec {
 
 // prepareBridge makes the network's bridge on first use and leases the
 // address (first, so that /etc/hosts can name it), recording the lease.
-func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (string, error) {
-	vethctl, err := e.Tools.Path("vethctl", "network")
+// The firewall's sync for the new lease runs meanwhile
+// (syncFirewallMeanwhile): firewall waits for it.
+func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (vethctl string, firewall func() error, err error) {
+	vethctl, err = e.Tools.Path("vethctl", "network")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	n, err := e.networks().Find(spec.Network.NetworkName())
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	prefix, gw := networks.Subnet(n)
 	t := time.Now()
 	if err := e.ensureBridge(vethctl, networks.Bridge(n), fmt.Sprintf("%s/%d", gw, prefix.Bits())); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	c.Runtime.Lease = "pending"
 	if err := e.Store.Save(c); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	addr, err := e.leaseAddr(n, c)
 	if err != nil {
 		c.Runtime.Lease = ""
-		return "", err
+		return "", nil, err
 	}
 	c.Runtime.Lease = addr
 	e.stage("ipam", t)
-	if err := e.syncFirewall(); err != nil {
-		return "", err
-	}
+	firewall = e.syncFirewallMeanwhile()
 	spec.Addr, spec.Gateway, spec.Bridge, spec.MAC = addr, gw.String(), networks.Bridge(n), c.Runtime.MacAddress
 	if spec.MAC == "" {
 		spec.MAC = macFor(addr)
@@ -229,7 +234,7 @@ func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (string, erro
 		// Docker fills the top-level fields for the default bridge only.
 		ns.IPAddress, ns.Gateway, ns.IPPrefixLen, ns.MacAddress = ip, gw.String(), prefix.Bits(), ep.MacAddress
 	}
-	return vethctl, nil
+	return vethctl, firewall, nil
 }
 
 // runHostSteps records every kernel object the plan's host steps will
@@ -363,13 +368,17 @@ func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, err
 	// marks a container stopped: whoever waits for the exit (stop, wait)
 	// finds the address given back and the neighbours' hosts rewritten.
 	t := time.Now()
+	firewall := func() error { return nil }
 	if !cur.Runtime.Released {
-		err = e.releaseObjects(cur)
+		firewall, err = e.releaseObjectsMeanwhile(cur)
 	}
 	e.stage("release", t)
-	// An auto-removed container's folder goes next: its state is written
-	// only when something is left for rm to release.
+	// An auto-removed container's folder goes next, while the firewall
+	// drops the rules of a network it was the last container of: its
+	// state is written only when something is left for rm to release.
+	// A kept container's end is recorded once the rules are gone.
 	if !cur.HostConfig.AutoRemove || err != nil {
+		err = errors.Join(err, firewall())
 		if serr := e.Store.Save(cur); serr != nil {
 			return code, errors.Join(err, serr)
 		}
@@ -380,6 +389,7 @@ func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, err
 		if err = e.Store.Remove(cur.ID); err == nil {
 			mounts.RemoveAnonymous(e.Volumes(), e.Store, cur)
 		}
+		err = errors.Join(err, firewall())
 		e.event("destroy", cur, nil)
 	}
 	return code, err

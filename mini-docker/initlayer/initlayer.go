@@ -8,6 +8,13 @@
 // none of it lands in the container's upper layer: `diff` and `commit`
 // never see it, while `find / -xdev` and `export` list it, as Docker's do.
 //
+// Docker makes one per container (/var/lib/docker/overlay2/ID-init).
+// Its content is the same for every container, so mini-docker makes one
+// per state root (ROOT/init, Shared) and every container's overlay lists
+// it as a lower layer, as it lists the image's: nothing of it is made or
+// removed per container. A container recorded by an older mini-docker
+// keeps its own (containers/ID/init); Make makes either.
+//
 // Lesson 13 (lessons/13-data-and-state.md) teaches it.
 package initlayer
 
@@ -17,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"mini-docker/internal/explain"
 )
@@ -32,16 +40,53 @@ var Entries = []Entry{
 	{"etc/hostname", "file"}, {"dev/console", "file"}, {"etc/mtab", "/proc/mounts"},
 }
 
+// Shared is the init layer every container of the state root root
+// shares.
+func Shared(root string) string { return filepath.Join(root, "init") }
+
 // Make writes the init layer into dir, as moby's initlayer.Setup does:
 // folders 0755, empty files 0755, the mtab link. It does nothing when
-// dir is there already (a container started before).
+// dir is there already (made by an earlier start). The layer is written
+// in a folder beside dir and renamed to dir once whole, so that a start
+// running meanwhile never mounts half of it; of two starts that make it
+// at once, the first rename wins and the other's copy is removed.
 func Make(dir string, ex *explain.Printer) error {
 	if _, err := os.Stat(dir); err == nil {
+		ex.Note("%s: the init layer, made by an earlier start", dir)
 		return nil
 	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return fmt.Errorf("init layer: %w", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".init-")
+	if err != nil {
+		return fmt.Errorf("init layer: %w", err)
+	}
+	if err := write(tmp, dir, ex); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("init layer: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) {
+			return nil // another start made it first
+		}
+		return fmt.Errorf("init layer: %w", err)
+	}
+	return nil
+}
+
+// write makes the init layer's entries in tmp, printing them as made in
+// dir (where the rename puts them).
+func write(tmp, dir string, ex *explain.Printer) error {
+	shown := func(p string) string { return dir + strings.TrimPrefix(p, tmp) }
 	var dirs, files []string
 	for _, e := range Entries {
-		p := filepath.Join(dir, e.Name)
+		p := filepath.Join(tmp, e.Name)
 		switch e.Type {
 		case "dir":
 			dirs = append(dirs, p)
@@ -53,14 +98,14 @@ func Make(dir string, ex *explain.Printer) error {
 		}
 	}
 	dirs = leaves(dirs)
-	ex.Argv(append([]string{"mkdir", "-p"}, dirs...)...)
+	ex.Argv(append([]string{"mkdir", "-p"}, mapped(dirs, shown)...)...)
 	for _, d := range dirs {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("init layer: %w", err)
 		}
 	}
-	ex.Argv(append([]string{"touch"}, files...)...)
-	ex.Argv(append([]string{"chmod", "755"}, files...)...)
+	ex.Argv(append([]string{"touch"}, mapped(files, shown)...)...)
+	ex.Argv(append([]string{"chmod", "755"}, mapped(files, shown)...)...)
 	for _, f := range files {
 		fd, err := os.OpenFile(f, os.O_CREATE|os.O_WRONLY, 0o755)
 		if err != nil {
@@ -73,14 +118,22 @@ func Make(dir string, ex *explain.Printer) error {
 	}
 	for _, e := range Entries {
 		if e.Type != "dir" && e.Type != "file" {
-			p := filepath.Join(dir, e.Name)
-			ex.Argv("ln", "-s", e.Type, p)
+			p := filepath.Join(tmp, e.Name)
+			ex.Argv("ln", "-sf", e.Type, shown(p)) // as the printed script may run again
 			if err := os.Symlink(e.Type, p); err != nil && !errors.Is(err, os.ErrExist) {
 				return fmt.Errorf("init layer: %w", err)
 			}
 		}
 	}
 	return nil
+}
+
+func mapped(ps []string, f func(string) string) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = f(p)
+	}
+	return out
 }
 
 // leaves drops repeated paths and those that are a parent of another
