@@ -139,6 +139,26 @@ func TestDefaultBridgeNATToInternet(t *testing.T) {
 		t.Errorf("after the last container, the rule set is\n%s\nwant, as before\n%s", got, before)
 	}
 
+	// A container that ends while another is on its network leaves the
+	// network's rules to the other (its own address is not counted once
+	// it ends: the sync starts before the address is given back).
+	h.must("run", "-d", "--name", "stay", ref, "sleep", "1000")
+	with := h.rules()
+	if !strings.Contains(with, "masquerade") {
+		t.Errorf("no masquerading rule while a container runs:\n%s", with)
+	}
+	h.must("run", "--rm", ref, "true")
+	if got := h.rules(); got != with {
+		t.Errorf("after a second container on the network ended, the rule set is\n%s\nwant, as with the first alone\n%s", got, with)
+	}
+	if out, _, _ := h.md("exec", "stay", "sh", "-c", reachInternet); !strings.Contains(out, "from 192.0.2.1\n") {
+		t.Errorf("the container left on the network no longer reaches the internet through the NAT: %q", out)
+	}
+	h.must("rm", "-f", "stay")
+	if got := h.rules(); got != before {
+		t.Errorf("after rm -f of the last container, the rule set is\n%s\nwant, as before\n%s", got, before)
+	}
+
 	off := filepath.Join(t.TempDir(), "daemon.json")
 	os.WriteFile(off, []byte(`{"iptables": false}`), 0o644)
 	cmd := h.command(true, "run", "--rm", "--explain", ref, "sh", "-c", "echo hi | nc -w 3 "+internetAddr+" 7000; nslookup -timeout=3 "+internetName+" "+internetAddr+" || echo lookup failed")

@@ -211,7 +211,7 @@ func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (vethctl stri
 	}
 	c.Runtime.Lease = addr
 	e.stage("ipam", t)
-	firewall = e.syncFirewallMeanwhile()
+	firewall = e.syncFirewallMeanwhile("")
 	spec.Addr, spec.Gateway, spec.Bridge, spec.MAC = addr, gw.String(), networks.Bridge(n), c.Runtime.MacAddress
 	if spec.MAC == "" {
 		spec.MAC = macFor(addr)

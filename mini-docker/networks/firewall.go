@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"golang.org/x/sys/unix"
 
@@ -23,7 +24,14 @@ import (
 //
 // Every process that adds or releases a container calls it, under one
 // lock, so the rules always follow the leases.
-func (s *Store) SyncFirewall(ex *explain.Printer) error {
+func (s *Store) SyncFirewall(ex *explain.Printer) error { return s.SyncFirewallWithout("", ex) }
+
+// SyncFirewallWithout is SyncFirewall with container id's leases
+// counted as given back already: a container that has ended syncs the
+// rules first, and gives its addresses back meanwhile. A start on the
+// same network at the same moment syncs after it (one lock), counting
+// its own lease.
+func (s *Store) SyncFirewallWithout(id string, ex *explain.Printer) error {
 	cfg, path, err := daemonjson.Read()
 	if err != nil {
 		return err
@@ -41,15 +49,16 @@ func (s *Store) SyncFirewall(ex *explain.Printer) error {
 		return err
 	}
 	defer unlock()
-	nets, err := s.active()
+	nets, err := s.active(id)
 	if err != nil {
 		return err
 	}
 	return network.SyncFirewall(backend, nets, ex)
 }
 
-// active lists the networks that have at least one leased address.
-func (s *Store) active() ([]network.FirewallNet, error) {
+// active lists the networks that have at least one leased address
+// (not counting those of container ending, if not "").
+func (s *Store) active(ending string) ([]network.FirewallNet, error) {
 	all, err := s.List()
 	if err != nil {
 		return nil, err
@@ -69,7 +78,7 @@ func (s *Store) active() ([]network.FirewallNet, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(leases) > 0 {
+		if slices.ContainsFunc(leases, func(l ipam.Lease) bool { return l.ID != ending || ending == "" }) {
 			out = append(out, network.FirewallNet{Bridge: Bridge(n), Subnet: pool.Subnet()})
 		}
 	}
