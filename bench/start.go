@@ -179,7 +179,7 @@ func BenchStages(e *Env, r *report.Report) error {
 			host, chain, total := parseStages(&stderr, add)
 			add("wall (whole run, timed by the bench)", wall)
 			if total {
-				add("rest: wall − stages (Go start-up, state files, waiting; outside --timings)", wall-host-chain)
+				add("rest: wall − stages on the run's own thread (Go start-up, state files, waiting; outside --timings; the network steps and the firewall run beside)", wall-host-chain)
 			} else {
 				partial++
 			}
@@ -203,6 +203,11 @@ func BenchStages(e *Env, r *report.Report) error {
 // parseStages reads run --timings' stage lines, passing each to add,
 // and returns the host-side stages' total, the chain's, and whether
 // the chain's total was printed.
+// besideStages are the host stages that run beside the run's own
+// thread (engine.runHostSteps's network lane, and the firewall's syncs):
+// their time overlaps the others', so "rest" does not subtract it.
+var besideStages = map[string]bool{"netns": true, "veth": true, "netconf": true, "lo up": true, "firewall": true}
+
 func parseStages(stderr io.Reader, add func(string, float64)) (host, chain float64, total bool) {
 	seen := map[string]int{}
 	inChain := false
@@ -220,6 +225,8 @@ func parseStages(stderr io.Reader, add func(string, float64)) (host, chain float
 		// Stages before the chain (pull check … netconf) and after
 		// it (release) are host-side; the chain's own stages
 		// (from namespaces or clone on) are inside "chain total".
+		// The network's steps and the firewall's syncs run on threads
+		// of their own, beside the others: they are not added.
 		switch {
 		case m[1] == "chain total":
 			chain, total, inChain = v, true, false
@@ -227,7 +234,7 @@ func parseStages(stderr io.Reader, add func(string, float64)) (host, chain float
 			// The chain's first stage: clone with --tool-chain,
 			// cgroup join in mini-docker-inside.
 			inChain = true
-		case !inChain:
+		case !inChain && !besideStages[m[1]]:
 			host += v
 		}
 		add(name, v)
