@@ -73,14 +73,7 @@ func BenchScale(e *Env, r *report.Report) error {
 	e.removeContainers()
 	rm := time.Since(t)
 	rmRow := r.Add(report.Row{Bench: bench, Subject: "mini-docker rm -f of the 50", Unit: "ms", Value: ms(rm)})
-	// The kernel reaps a container's veth with its network namespace,
-	// in the background (engine.releaseNetwork): polled, as in 6b.
-	var leak []string
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		if leak = proc.Leaks(before, e.Snap()); len(leak) == 0 || time.Now().After(deadline) {
-			break
-		}
-	}
+	leak := proc.LeaksAfter(before, e.Snap)
 	rmRow.Note = fmt.Sprintf("%d objects left (checked until %.0f ms after rm -f returned)", len(leak), ms(time.Since(t)-rm))
 	r.Finding("%s: removed its %d mini-docker containers (rm -f); %d of their objects left (mounts, cgroups, links, netns, leases, state folders counted before and after; veths polled until the kernel reaped them, at most a minute).", bench, len(ids), len(leak))
 	for _, l := range leak {

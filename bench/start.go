@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"mini-docker/bench/proc"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -128,9 +124,6 @@ func BenchBridge(e *Env, r *report.Report) error {
 	return nil
 }
 
-// stageLine is one line of run --timings: "NAME   12.345 ms".
-var stageLine = regexp.MustCompile(`^(\S(?:.*\S)?)\s+([0-9.]+) ms$`)
-
 // BenchStages is benchmark 3: each stage of the chain, from --timings,
 // over repeated runs with and without a network. What --timings does not
 // cover (mini-docker's own start-up, state files, waiting for the
@@ -176,7 +169,7 @@ func BenchStages(e *Env, r *report.Report) error {
 				logf("run --timings --network %s printed:\n%s", net, stderr.String())
 				continue // warm-up
 			}
-			host, chain, total := parseStages(&stderr, add)
+			host, chain, total := proc.ParseStages(&stderr, add)
 			add("wall (whole run, timed by the bench)", wall)
 			if total {
 				add("rest: wall − stages on the run's own thread (Go start-up, state files, waiting; outside --timings; the network steps and the firewall run beside)", wall-host-chain)
@@ -203,45 +196,6 @@ func BenchStages(e *Env, r *report.Report) error {
 // parseStages reads run --timings' stage lines, passing each to add,
 // and returns the host-side stages' total, the chain's, and whether
 // the chain's total was printed.
-// besideStages are the host stages that run beside the run's own
-// thread (engine.runHostSteps's network lane, and the firewall's syncs):
-// their time overlaps the others', so "rest" does not subtract it.
-var besideStages = map[string]bool{"netns": true, "veth": true, "netconf": true, "lo up": true, "firewall": true}
-
-func parseStages(stderr io.Reader, add func(string, float64)) (host, chain float64, total bool) {
-	seen := map[string]int{}
-	inChain := false
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		m := stageLine.FindStringSubmatch(strings.TrimSpace(sc.Text()))
-		if m == nil {
-			continue
-		}
-		v, _ := strconv.ParseFloat(m[2], 64)
-		name := m[1]
-		if seen[name]++; seen[name] > 1 {
-			name = fmt.Sprintf("%s #%d", name, seen[name])
-		}
-		// Stages before the chain (pull check … netconf) and after
-		// it (release) are host-side; the chain's own stages
-		// (from namespaces or clone on) are inside "chain total".
-		// The network's steps and the firewall's syncs run on threads
-		// of their own, beside the others: they are not added.
-		switch {
-		case m[1] == "chain total":
-			chain, total, inChain = v, true, false
-		case m[1] == "namespaces" || m[1] == "clone" || (m[1] == "cgroup join" && !inChain):
-			// The chain's first stage: clone with --tool-chain,
-			// cgroup join in mini-docker-inside.
-			inChain = true
-		case !inChain && !besideStages[m[1]]:
-			host += v
-		}
-		add(name, v)
-	}
-	return host, chain, total
-}
-
 // hops counts the programs one start executes (strace, execve only) and
 // what starting one Go program costs here, against /usr/bin/true.
 func (e *Env) hops(r *report.Report) {

@@ -8,11 +8,14 @@
 package proc
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -504,3 +507,56 @@ func isID(s string) bool {
 	}
 	return true
 }
+
+// LeaksAfter is Leaks(before, snap()) polled every 50 ms for up to a
+// minute until it is empty: the kernel reaps a container's veth with its
+// network namespace in the background (engine.releaseNetwork).
+func LeaksAfter(before Snapshot, snap func() Snapshot) []string {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if leak := Leaks(before, snap()); len(leak) == 0 || time.Now().After(deadline) {
+			return leak
+		}
+	}
+}
+
+// besideStages are the host stages that run beside the run's own
+// thread (engine.runHostSteps's network lane, and the firewall's syncs):
+// their time overlaps the others', so "rest" does not subtract it.
+var besideStages = map[string]bool{"netns": true, "veth": true, "netconf": true, "lo up": true, "firewall": true}
+
+func ParseStages(stderr io.Reader, add func(string, float64)) (host, chain float64, total bool) {
+	seen := map[string]int{}
+	inChain := false
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		m := StageLine.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+		if m == nil {
+			continue
+		}
+		v, _ := strconv.ParseFloat(m[2], 64)
+		name := m[1]
+		if seen[name]++; seen[name] > 1 {
+			name = fmt.Sprintf("%s #%d", name, seen[name])
+		}
+		// Stages before the chain (pull check … netconf) and after
+		// it (release) are host-side; the chain's own stages
+		// (from namespaces or clone on) are inside "chain total".
+		// The network's steps and the firewall's syncs run on threads
+		// of their own, beside the others: they are not added.
+		switch {
+		case m[1] == "chain total":
+			chain, total, inChain = v, true, false
+		case m[1] == "namespaces" || m[1] == "clone" || (m[1] == "cgroup join" && !inChain):
+			// The chain's first stage: clone with --tool-chain,
+			// cgroup join in mini-docker-inside.
+			inChain = true
+		case !inChain && !besideStages[m[1]]:
+			host += v
+		}
+		add(name, v)
+	}
+	return host, chain, total
+}
+
+// StageLine is one line of run --timings: "NAME   12.345 ms".
+var StageLine = regexp.MustCompile(`^(\S(?:.*\S)?)\s+([0-9.]+) ms$`)

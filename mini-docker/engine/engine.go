@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"syscall"
 	"time"
 
@@ -209,16 +208,9 @@ func (e *Engine) deleteCgroup(c *container.Container) error {
 	return last
 }
 
-// makeInitLayer makes the init layer c's overlay lists, if it lists
-// one: the state root's shared one, or the container's own for a
-// container recorded by an older mini-docker (package initlayer).
+// makeInitLayer makes the init layer c's overlay lists (initlayer.MakeListed).
 func (e *Engine) makeInitLayer(c *container.Container) error {
-	for _, d := range []string{initlayer.Shared(e.Root), filepath.Join(e.Store.Dir(c.ID), "init")} {
-		if slices.Contains(c.LowerDirs(), d) {
-			return initlayer.Make(d, e.Explain)
-		}
-	}
-	return nil
+	return initlayer.MakeListed(c.LowerDirs(), e.Root, e.Store.Dir(c.ID), e.Explain)
 }
 
 // graphDirs are the overlay's folders in dir, named as Docker's overlay2

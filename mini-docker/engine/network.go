@@ -1,14 +1,9 @@
 package engine
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"time"
 
 	"mini-docker/internal/cli"
@@ -28,26 +23,6 @@ import (
 // NetnsName is the name of a container's network namespace in /run/netns.
 func NetnsName(id string) string { return "md-" + container.ShortID(id) }
 
-// hostVethName returns a Docker-style host-side veth name: "veth" and 7
-// random hex digits.
-func hostVethName() string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return "veth" + hex.EncodeToString(b)[:7]
-}
-
-// ensureBridge creates a network's bridge on first use.
-func (e *Engine) ensureBridge(vethctl, bridge, addr string) error {
-	if network.LinkExists(bridge) {
-		return nil
-	}
-	err := runTool(e.Explain, []string{vethctl, "bridge", "add", bridge, "--addr", addr})
-	if err != nil && network.LinkExists(bridge) {
-		return nil // another run made it at the same moment
-	}
-	return err
-}
-
 // leaseAddr leases the container's address on n (the one it asked
 // for with --ip, or the pool's next), in-process through vethctl's
 // package (the same code as the printed `vethctl ipam alloc`).
@@ -63,13 +38,10 @@ func (e *Engine) leaseAddr(n *networks.Network, c *container.Container) (string,
 }
 
 // releaseNetwork deletes the namespace (which takes the veth pair with
-// it) and returns the address to the pool, and syncs the firewall
-// meanwhile (syncFirewallMeanwhile): firewall waits for that. The sync
-// starts first, with c's address counted as given back already: when c
-// was its network's last container, the sync removes the network's
-// rules, the kernel takes 7-15 ms to do so, and the rest of the release
-// goes on meanwhile. Printed (--explain), the steps keep their order:
-// the sync comes once the address is back.
+// it) and returns the address to the pool. The firewall's sync starts
+// first, c's address counted as given back (firewall waits for it):
+// removing the rules of c's network, c its last container, takes the
+// kernel 7-15 ms, and the rest goes on meanwhile. Printed, it comes last.
 func (e *Engine) releaseNetwork(c *container.Container) (firewall func() error, err error) {
 	firewall = func() error { return nil }
 	rt := &c.Runtime
@@ -161,16 +133,6 @@ func bridgeIP(c *container.Container) string {
 	return ""
 }
 
-// macFor is eth0's MAC for a lease (172.17.0.2/16 -> 02:42:ac:11:00:02,
-// network.MACFor); "" without one.
-func macFor(lease string) string {
-	ip, _, err := net.ParseCIDR(lease)
-	if err != nil {
-		return ""
-	}
-	return network.MACFor(ip).String()
-}
-
 // networks is the state root's networks.
 func (e *Engine) networks() *networks.Store {
 	return &networks.Store{Root: e.Root, Vethctl: filepath.Join(e.Tools.Dir, "vethctl")}
@@ -183,29 +145,8 @@ func (e *Engine) syncFirewall() error {
 	return e.networks().SyncFirewall(e.Explain)
 }
 
-// syncFirewallMeanwhile starts syncFirewall, with the leases of
-// container ending counted as given back (if not ""), on a goroutine of
-// its own, and returns the wait for its end. Printed (--explain), it
-// runs at once instead, in the printed order.
-//
-// A new goroutine waits until its maker blocks, or until the other CPU
-// takes it (a thread woken there: 0.5-1.4 ms on a small VM). When the
-// sync is the longer of the two lanes (ending: removing rules),
-// its maker yields, so that it starts at once on this CPU, and the
-// maker is the one taken over.
+// syncFirewallMeanwhile is networks.Store.SyncFirewallMeanwhile, timed
+// as the "firewall" stage.
 func (e *Engine) syncFirewallMeanwhile(ending string) (wait func() error) {
-	syncRules := func() error {
-		defer e.stage("firewall", time.Now())
-		return e.networks().SyncFirewallWithout(ending, e.Explain)
-	}
-	if e.Explain != nil {
-		err := syncRules()
-		return func() error { return err }
-	}
-	done := make(chan error, 1)
-	go func() { done <- syncRules() }()
-	if ending != "" {
-		runtime.Gosched()
-	}
-	return sync.OnceValue(func() error { return <-done })
+	return e.networks().SyncFirewallMeanwhile(ending, e.Explain, func(t time.Time) { e.stage("firewall", t) })
 }

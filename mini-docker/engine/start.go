@@ -197,7 +197,7 @@ func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (vethctl stri
 	}
 	prefix, gw := networks.Subnet(n)
 	t := time.Now()
-	if err := e.ensureBridge(vethctl, networks.Bridge(n), fmt.Sprintf("%s/%d", gw, prefix.Bits())); err != nil {
+	if err := e.networks().EnsureBridge(n, e.Explain); err != nil {
 		return "", nil, err
 	}
 	c.Runtime.Lease = "pending"
@@ -214,9 +214,9 @@ func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (vethctl stri
 	firewall = e.syncFirewallMeanwhile("")
 	spec.Addr, spec.Gateway, spec.Bridge, spec.MAC = addr, gw.String(), networks.Bridge(n), c.Runtime.MacAddress
 	if spec.MAC == "" {
-		spec.MAC = macFor(addr)
+		spec.MAC = networks.MACForLease(addr)
 	}
-	spec.HostVeth = hostVethName()
+	spec.HostVeth = networks.HostVethName()
 	ip, _, _ := strings.Cut(addr, "/")
 	ns := &c.NetworkSettings
 	ns.Bridge = ""

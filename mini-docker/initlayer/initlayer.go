@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -43,6 +44,19 @@ var Entries = []Entry{
 // Shared is the init layer every container of the state root root
 // shares.
 func Shared(root string) string { return filepath.Join(root, "init") }
+
+// MakeListed makes the init layer that lower (a container's overlay's
+// lower layers) lists, if it lists one: the state root's (Shared(root)),
+// or the container's own (containerDir/init), as a container recorded by
+// an older mini-docker has.
+func MakeListed(lower []string, root, containerDir string, ex *explain.Printer) error {
+	for _, d := range []string{Shared(root), filepath.Join(containerDir, "init")} {
+		if slices.Contains(lower, d) {
+			return Make(d, ex)
+		}
+	}
+	return nil
+}
 
 // Make writes the init layer into dir, as moby's initlayer.Setup does:
 // folders 0755, empty files 0755, the mtab link. It does nothing when

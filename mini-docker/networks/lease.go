@@ -1,6 +1,8 @@
 package networks
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -8,8 +10,10 @@ import (
 
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine/toolkit"
 	"mini-docker/mini-docker/spec"
 	"mini-docker/vethctl/ipam"
+	"mini-docker/vethctl/network"
 )
 
 // A container's address on a network is a lease in the network's pool
@@ -83,6 +87,37 @@ func (s *Store) Release(id, lease string, ex *explain.Printer) error {
 	pool, err := ipam.OpenSubnet(s.Root, sn, "")
 	if err == nil {
 		err = pool.Release(id)
+	}
+	return err
+}
+
+// HostVethName returns a Docker-style host-side veth name: "veth" and 7
+// random hex digits.
+func HostVethName() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return "veth" + hex.EncodeToString(b)[:7]
+}
+
+// MACForLease is eth0's MAC for a lease (172.17.0.2/16 ->
+// 02:42:ac:11:00:02, network.MACFor); "" without one.
+func MACForLease(lease string) string {
+	ip, _, err := net.ParseCIDR(lease)
+	if err != nil {
+		return ""
+	}
+	return network.MACFor(ip).String()
+}
+
+// EnsureBridge makes n's bridge on first use, with vethctl bridge add.
+func (s *Store) EnsureBridge(n *Network, ex *explain.Printer) error {
+	if network.LinkExists(Bridge(n)) {
+		return nil
+	}
+	prefix, gw := Subnet(n)
+	err := toolkit.Run(ex, []string{s.vethctl(), "bridge", "add", Bridge(n), "--addr", fmt.Sprintf("%s/%d", gw, prefix.Bits())})
+	if err != nil && network.LinkExists(Bridge(n)) {
+		return nil // another run made it at the same moment
 	}
 	return err
 }

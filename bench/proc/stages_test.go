@@ -1,4 +1,4 @@
-package main
+package proc
 
 import (
 	"strings"
@@ -27,7 +27,7 @@ firewall        9.000 ms
 exit            0.300 ms
 `
 	got := map[string]float64{}
-	host, chain, total := parseStages(strings.NewReader(out), func(name string, v float64) { got[name] = v })
+	host, chain, total := ParseStages(strings.NewReader(out), func(name string, v float64) { got[name] = v })
 	if !total || chain != 6 {
 		t.Fatalf("chain %v (total %v), want 6", chain, total)
 	}
