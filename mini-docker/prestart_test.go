@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"mini-docker/internal/testenv"
 	"mini-docker/mini-docker/container"
@@ -130,4 +132,47 @@ func atoi(s string) int {
 	var n int
 	fmt.Sscan(s, &n)
 	return n
+}
+
+// schedPolicy is the policy line of /proc/PID/sched ("0" SCHED_OTHER,
+// "3" SCHED_BATCH), as a program inside the container prints it.
+const schedPolicy = `sed -n 's/^policy *: *//p' /proc/self/sched`
+
+// Done when: run's own threads are SCHED_BATCH while it starts a
+// container (launch.BatchThreads), and the container's processes keep
+// the default policy, SCHED_OTHER, whatever path starts them: the early
+// child, the chain of tools, a detached container's monitor, and exec.
+func TestContainersKeepTheDefaultSchedulingPolicy(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	for _, args := range [][]string{
+		{"run", "--rm", "--network", "none", ref, "sh", "-c", schedPolicy},
+		{"run", "--rm", "--network", "none", "--tool-chain", ref, "sh", "-c", schedPolicy},
+	} {
+		if out, errOut, code := h.host(args...); code != 0 || strings.TrimSpace(out) != "0" {
+			t.Errorf("%v: policy %q (exit %d), want 0 (SCHED_OTHER)\n%s", args, out, code, errOut)
+		}
+	}
+	h.mustHost("run", "-d", "--name", "pol", "--network", "none", ref, "sleep", "300")
+	if out, _, _ := h.host("exec", "pol", "sh", "-c", schedPolicy+"; sed -n 's/^policy *: *//p' /proc/1/sched"); out != "0\n0\n" {
+		t.Errorf("a detached container's PID 1 and an exec'd process: policies %q, want 0 and 0", out)
+	}
+	// run itself, while its container runs.
+	cmd := h.command(false, "run", "--rm", "--network", "none", ref, "sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	batch := 0
+	for deadline := time.Now().Add(time.Minute); batch == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/sched", cmd.Process.Pid))
+		for _, p := range tasks {
+			if b, err := os.ReadFile(p); err == nil && regexp.MustCompile(`(?m)^policy\s*:\s*3$`).Match(b) {
+				batch++
+			}
+		}
+	}
+	if batch == 0 {
+		t.Errorf("no thread of mini-docker run is SCHED_BATCH")
+	}
 }

@@ -62,6 +62,12 @@ func Run(root string, args []string) error {
 	// reset to the default in every child (Go resets caught signals at
 	// fork), so containers see SIGPIPE as they would anywhere.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	if !o.TTY {
+		// Without a terminal to answer keystrokes, run's own threads
+		// wait their turn instead of preempting each other (the
+		// container's processes keep the default policy).
+		launch.BatchThreads()
+	}
 	e, ct, done, err := create(root, o, true)
 	defer done() // what was started early and not used
 	if err != nil {

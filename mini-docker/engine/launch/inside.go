@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -137,6 +138,11 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 // count for a moment, and an exec in that moment fails. An exec.Cmd
 // starts once, so each try is a fresh one with cmd's settings.
 func startUnlessBusy(cmd *exec.Cmd) error {
+	// The child inherits this thread's scheduling policy: the default
+	// one, whatever BatchThreads gave mini-docker's own threads.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	normalThread()
 	err := cmd.Start()
 	for i := 0; errors.Is(err, syscall.ETXTBSY) && i < 100; i++ {
 		time.Sleep(time.Millisecond)
