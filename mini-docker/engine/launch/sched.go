@@ -45,4 +45,3 @@ func setPolicy(tid int, policy uint32) {
 	attr.Policy = policy
 	unix.SchedSetAttr(tid, attr, 0)
 }
-
