@@ -1,13 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -134,9 +134,25 @@ func atoi(s string) int {
 	return n
 }
 
-// schedPolicy is the policy line of /proc/PID/sched ("0" SCHED_OTHER,
-// "3" SCHED_BATCH), as a program inside the container prints it.
-const schedPolicy = `sed -n 's/^policy *: *//p' /proc/self/sched`
+// schedPolicy prints the scheduling policy of the program that runs it
+// inside the container ("0" SCHED_OTHER, "3" SCHED_BATCH): field 41 of
+// /proc/PID/stat, which every kernel has (/proc/PID/sched needs
+// CONFIG_SCHED_DEBUG).
+const schedPolicy = `awk '{print $41}' /proc/self/stat`
+
+// statPolicy is field 41 of a /proc/PID/stat (or task) file, counted
+// after the command's name, which may hold spaces; "" if unreadable.
+func statPolicy(path string) string {
+	b, err := os.ReadFile(path)
+	i := bytes.LastIndexByte(b, ')')
+	if err != nil || i < 0 {
+		return ""
+	}
+	if f := strings.Fields(string(b[i+1:])); len(f) > 38 {
+		return f[38] // field 3 is f[0]
+	}
+	return ""
+}
 
 // Done when: run's own threads are SCHED_BATCH while it starts a
 // container (launch.BatchThreads), and the container's processes keep
@@ -154,7 +170,7 @@ func TestContainersKeepTheDefaultSchedulingPolicy(t *testing.T) {
 		}
 	}
 	h.mustHost("run", "-d", "--name", "pol", "--network", "none", ref, "sleep", "300")
-	if out, _, _ := h.host("exec", "pol", "sh", "-c", schedPolicy+"; sed -n 's/^policy *: *//p' /proc/1/sched"); out != "0\n0\n" {
+	if out, _, _ := h.host("exec", "pol", "sh", "-c", schedPolicy+"; awk '{print $41}' /proc/1/stat"); out != "0\n0\n" {
 		t.Errorf("a detached container's PID 1 and an exec'd process: policies %q, want 0 and 0", out)
 	}
 	// run itself, while its container runs.
@@ -165,9 +181,9 @@ func TestContainersKeepTheDefaultSchedulingPolicy(t *testing.T) {
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	batch := 0
 	for deadline := time.Now().Add(time.Minute); batch == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/sched", cmd.Process.Pid))
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", cmd.Process.Pid))
 		for _, p := range tasks {
-			if b, err := os.ReadFile(p); err == nil && regexp.MustCompile(`(?m)^policy\s*:\s*3$`).Match(b) {
+			if statPolicy(p) == "3" {
 				batch++
 			}
 		}

@@ -245,15 +245,14 @@ func (e *Engine) releaseObjects(c *container.Container) error {
 	return errors.Join(err, firewall())
 }
 
-// releaseObjectsMeanwhile is releaseObjects whose last network step,
-// the firewall's sync once c's address is back in its pool, may still
-// run when it returns: firewall waits for it and gives its error. When
-// c was its network's last container, the sync removes the network's
-// rules, and the kernel takes 7-15 ms to do so (it waits until no
-// packet can still be using them): the cgroup, the root, and with --rm
-// the container's folder go meanwhile. The rules are not one of c's
-// objects (each sync makes them those of the leases there are), so c
-// counts as released without them.
+// releaseObjectsMeanwhile is releaseObjects whose firewall sync (which
+// releaseNetwork starts first, c's address counted as given back) may
+// still run when it returns: firewall waits for it and gives its error.
+// When c was its network's last container, the sync removes the
+// network's rules, and the kernel takes 7-15 ms to do so: the cgroup,
+// the root, and with --rm the container's folder go meanwhile. The
+// rules are not one of c's objects (each sync makes them those of the
+// leases there are), so c counts as released without them.
 func (e *Engine) releaseObjectsMeanwhile(c *container.Container) (firewall func() error, err error) {
 	portmap.Stop(c)
 	// In this order, each printed line before its call: the printed

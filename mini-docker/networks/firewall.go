@@ -81,7 +81,7 @@ func (s *Store) active(ending string) ([]network.FirewallNet, error) {
 		if err != nil {
 			return nil, err
 		}
-		if slices.ContainsFunc(leases, func(l ipam.Lease) bool { return l.ID != ending || ending == "" }) {
+		if slices.ContainsFunc(leases, func(l ipam.Lease) bool { return l.ID != ending }) {
 			out = append(out, network.FirewallNet{Bridge: Bridge(n), Subnet: pool.Subnet()})
 		}
 	}
