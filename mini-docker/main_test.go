@@ -172,14 +172,7 @@ func (h *harness) snap() snapshot {
 			s.leases = append(s.leases, l)
 		}
 	}
-	// The firewall of the namespace playing the host: NAT and isolation
-	// rules go when the last container does.
-	out, _ = exec.Command("ip", "netns", "exec", h.netns, "nft", "list", "ruleset").Output()
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if l != "" {
-			s.rules = append(s.rules, l)
-		}
-	}
+	s.rules = h.orphanRules()
 	states, _ := filepath.Glob(filepath.Join(h.root, "containers", "*"))
 	for _, st := range states {
 		if hex64.MatchString(filepath.Base(st)) {
@@ -187,6 +180,39 @@ func (h *harness) snap() snapshot {
 		}
 	}
 	return s
+}
+
+// orphanRules are the firewall rules of the namespace playing the host
+// that outlive their network's bridge: a network's NAT and isolation
+// rules live as long as its bridge (which stays after its last
+// container, as docker0 does), so a rule naming a bridge that is gone,
+// or mini-docker's table with no bridge of ours, is left behind.
+func (h *harness) orphanRules() []string {
+	out, _ := exec.Command("ip", "-n", h.netns, "-o", "link", "show", "type", "bridge").Output()
+	bridges := map[string]bool{}
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 1 {
+			bridges[strings.TrimSuffix(f[1], ":")] = true
+		}
+	}
+	ours := bridges["mini-docker0"]
+	for b := range bridges {
+		ours = ours || strings.HasPrefix(b, "mdbr-")
+	}
+	out, _ = exec.Command("ip", "netns", "exec", h.netns, "nft", "list", "ruleset").Output()
+	var orphans []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "table ip mini-docker ") && !ours {
+			orphans = append(orphans, "table ip mini-docker, with no bridge of ours")
+		}
+		for _, q := range regexp.MustCompile(`ifname (?:!= )?"([^"]+)"`).FindAllStringSubmatch(l, -1) {
+			if !bridges[q[1]] {
+				orphans = append(orphans, strings.TrimSpace(l)+" (no bridge "+q[1]+")")
+				break
+			}
+		}
+	}
+	return orphans
 }
 
 // leaks lists what after has that before had not.

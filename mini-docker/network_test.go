@@ -120,50 +120,37 @@ func (h *harness) rules() string {
 	return string(out)
 }
 
+// assertRulesGone fails when the rule set still names one of subnets,
+// or a user network's bridge: after network rm, the networks' rules go
+// with their bridges.
+func (h *harness) assertRulesGone(subnets ...string) {
+	h.t.Helper()
+	got := h.rules()
+	for _, sn := range append(subnets, "mdbr-") {
+		if strings.Contains(got, sn) {
+			h.t.Errorf("after network rm, the rule set still names %s:\n%s", sn, got)
+		}
+	}
+}
+
 // Done when: from a container on the default bridge, a TCP connection
 // and a DNS query to the internet succeed through the NAT; with NAT
-// turned off ("iptables": false) they fail; the rule set is back to what
-// it was after the last container goes, and after a SIGKILLed run plus
-// system prune.
+// turned off ("iptables": false) they fail. The rules live as long as
+// the bridge, as Docker's live as long as docker0: a container's end,
+// the last one's included, a SIGKILLed run and system prune leave them
+// as they are; the bridge deleted, the next sync removes them.
 func TestDefaultBridgeNATToInternet(t *testing.T) {
 	h := newHarness(t)
 	ref := h.busybox()
 	h.internet()
 	before := h.rules()
 
-	out, errOut, code := h.md("run", "--rm", ref, "sh", "-c", reachInternet)
-	if code != 0 || !strings.Contains(out, "from 192.0.2.1\n") || !strings.Contains(out, internetA) {
-		t.Errorf("through the NAT: exit %d, want the host's address as the source and %s for %s:\n%s%s", code, internetA, internetName, out, errOut)
-	}
-	if got := h.rules(); got != before {
-		t.Errorf("after the last container, the rule set is\n%s\nwant, as before\n%s", got, before)
-	}
-
-	// A container that ends while another is on its network leaves the
-	// network's rules to the other (its own address is not counted once
-	// it ends: the sync starts before the address is given back).
-	h.must("run", "-d", "--name", "stay", ref, "sleep", "1000")
-	with := h.rules()
-	if !strings.Contains(with, "masquerade") {
-		t.Errorf("no masquerading rule while a container runs:\n%s", with)
-	}
-	h.must("run", "--rm", ref, "true")
-	if got := h.rules(); got != with {
-		t.Errorf("after a second container on the network ended, the rule set is\n%s\nwant, as with the first alone\n%s", got, with)
-	}
-	if out, _, _ := h.md("exec", "stay", "sh", "-c", reachInternet); !strings.Contains(out, "from 192.0.2.1\n") {
-		t.Errorf("the container left on the network no longer reaches the internet through the NAT: %q", out)
-	}
-	h.must("rm", "-f", "stay")
-	if got := h.rules(); got != before {
-		t.Errorf("after rm -f of the last container, the rule set is\n%s\nwant, as before\n%s", got, before)
-	}
-
+	// NAT off: the first run makes the bridge, and no rule.
 	off := filepath.Join(t.TempDir(), "daemon.json")
 	os.WriteFile(off, []byte(`{"iptables": false}`), 0o644)
 	cmd := h.command(true, "run", "--rm", "--explain", ref, "sh", "-c", "echo hi | nc -w 3 "+internetAddr+" 7000; nslookup -timeout=3 "+internetName+" "+internetAddr+" || echo lookup failed")
 	cmd.Env = append(cmd.Env, "MINI_DOCKER_CONFIG="+off)
-	out, errOut, _ = runCmd(t, cmd)
+	out, errOut, _ := runCmd(t, cmd)
 	if strings.Contains(out, "from ") || strings.Contains(out, internetA) || !strings.Contains(errOut, `# no NAT or isolation rules: "iptables": false in `+off) {
 		t.Errorf("with \"iptables\": false the container reached the internet or --explain did not say so:\n%s%s", out, errOut)
 	}
@@ -171,25 +158,54 @@ func TestDefaultBridgeNATToInternet(t *testing.T) {
 		t.Errorf("with \"iptables\": false the rule set changed:\n%s", got)
 	}
 
-	// A SIGKILLed run keeps its lease and its rules until system prune.
+	out, errOut, code := h.md("run", "--rm", ref, "sh", "-c", reachInternet)
+	if code != 0 || !strings.Contains(out, "from 192.0.2.1\n") || !strings.Contains(out, internetA) {
+		t.Errorf("through the NAT: exit %d, want the host's address as the source and %s for %s:\n%s%s", code, internetA, internetName, out, errOut)
+	}
+	with := h.rules()
+	if !strings.Contains(with, `ip saddr 172.18.0.0/16 oifname != "mini-docker0" masquerade`) {
+		t.Errorf("after the last container, the bridge stays, and its masquerading rule should too:\n%s", with)
+	}
+
+	// Containers come and go; the rules do not change.
+	h.must("run", "-d", "--name", "stay", ref, "sleep", "1000")
+	h.must("run", "--rm", ref, "true")
+	if out, _, _ := h.md("exec", "stay", "sh", "-c", reachInternet); !strings.Contains(out, "from 192.0.2.1\n") {
+		t.Errorf("the container left on the network no longer reaches the internet through the NAT: %q", out)
+	}
+	h.must("rm", "-f", "stay")
+	if got := h.rules(); got != with {
+		t.Errorf("after containers came and went, the rule set is\n%s\nwant, as before them\n%s", got, with)
+	}
+
+	// A SIGKILLed run keeps its lease until system prune; the rules stay.
 	kill := h.command(true, "run", "--name", "killed", ref, "sleep", "1000")
 	if err := kill.Start(); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(2 * time.Minute)
-	for !strings.Contains(h.rules(), "masquerade") {
+	for out, _, _ := h.md("ps", "-q", "-f", "name=killed"); out == ""; out, _, _ = h.md("ps", "-q", "-f", "name=killed") {
 		if time.Now().After(deadline) {
-			t.Fatalf("no masquerading rule while a container runs:\n%s", h.rules())
+			t.Fatal("the run to kill never showed in ps")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	kill.Process.Signal(syscall.SIGKILL)
 	kill.Wait()
 	h.must("system", "prune", "-f")
-	if got := h.rules(); got != before {
-		t.Errorf("after a SIGKILLed run and system prune, the rule set is\n%s\nwant, as before\n%s", got, before)
+	if got := h.rules(); got != with {
+		t.Errorf("after a SIGKILLed run and system prune, the rule set is\n%s\nwant\n%s", got, with)
 	}
 	h.assertNoLeaks()
+
+	// The bridge gone (by hand), the next sync takes its rules.
+	if out, err := exec.Command("ip", "-n", h.netns, "link", "del", "mini-docker0").CombinedOutput(); err != nil {
+		t.Fatalf("ip link del mini-docker0: %v: %s", err, out)
+	}
+	h.must("network", "prune", "-f")
+	if got := h.rules(); got != before {
+		t.Errorf("after the bridge was deleted and network prune, the rule set is\n%s\nwant, as before\n%s", got, before)
+	}
 }
 
 // httpGet is a shell line that fetches / from HOST port 80 with nc.
@@ -267,7 +283,7 @@ func TestUserNetworksByName(t *testing.T) {
 	h.must("rm", "-f", "db", "web")
 	h.must("network", "rm", "app", "other")
 	if got := h.rules(); got != before {
-		t.Errorf("after the last container, the rule set is\n%s\nwant\n%s", got, before)
+		t.Errorf("after network rm of the only two networks used, the rule set is\n%s\nwant\n%s", got, before)
 	}
 	h.assertNoLeaks()
 }

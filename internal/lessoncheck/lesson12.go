@@ -62,7 +62,7 @@ func checks1202(s *State) []Check {
 			Hint: "both must be on ex-net (mini-docker network inspect ex-net)",
 			Test: func() error { return namedIn("ex-web", "ex-db") }},
 		{What: "a masquerading rule takes 10.12.0.0/24 out", Cmd: "nft list chain ip mini-docker postrouting",
-			Hint: "the rule exists while the network has containers, unless daemon.json says \"iptables\": false",
+			Hint: "the rule exists while the network's bridge does (made by its first container), unless daemon.json says \"iptables\": false",
 			Test: func() error { return masqueraded("10.12.0.0/24") }},
 	}
 }

@@ -241,29 +241,16 @@ func (e *Engine) Pids(c *container.Container) []int {
 // It undoes the network (and the port forwarders), the cgroup and the
 // root filesystem, each tolerating what is already gone.
 func (e *Engine) releaseObjects(c *container.Container) error {
-	firewall, err := e.releaseObjectsMeanwhile(c)
-	return errors.Join(err, firewall())
-}
-
-// releaseObjectsMeanwhile is releaseObjects whose firewall sync (which
-// releaseNetwork starts first, c's address counted as given back) may
-// still run when it returns: firewall waits for it and gives its error.
-// When c was its network's last container, the sync removes the
-// network's rules, and the kernel takes 7-15 ms to do so: the cgroup,
-// the root, and with --rm the container's folder go meanwhile. The
-// rules are not one of c's objects (each sync makes them those of the
-// leases there are), so c counts as released without them.
-func (e *Engine) releaseObjectsMeanwhile(c *container.Container) (firewall func() error, err error) {
 	portmap.Stop(c)
 	// In this order, each printed line before its call: the printed
 	// script unmounts without -l, so the cgroup's delete --kill must have
 	// ended whatever process is left first.
-	firewall, netErr := e.releaseNetwork(c)
-	err = errors.Join(e.networks().ReleaseConnected(e.Store, c, e.Explain), netErr, e.releaseCgroup(c), e.releaseRootfs(c))
+	netErr := e.releaseNetwork(c)
+	err := errors.Join(e.networks().ReleaseConnected(e.Store, c, e.Explain), netErr, e.releaseCgroup(c), e.releaseRootfs(c))
 	if err == nil {
 		c.Runtime.Released = true
 	}
-	return firewall, err
+	return err
 }
 
 // releaseCgroup deletes c's cgroup (with --kill) and forgets it.

@@ -17,7 +17,7 @@ import (
 // (made on first use), an address leased from its subnet, a named network
 // namespace, and a veth pair with one end in the namespace as eth0 and
 // the other plugged into the bridge. Outbound NAT and isolation between
-// networks are firewall rules kept for every network that has containers
+// networks are firewall rules kept for every network whose bridge exists
 // (networks.SyncFirewall, lesson 12), off with daemon.json's "iptables": false.
 
 // NetnsName is the name of a container's network namespace in /run/netns.
@@ -38,22 +38,16 @@ func (e *Engine) leaseAddr(n *networks.Network, c *container.Container) (string,
 }
 
 // releaseNetwork deletes the namespace (which takes the veth pair with
-// it) and returns the address to the pool. The firewall's sync starts
-// first, c's address counted as given back (firewall waits for it):
-// removing the rules of c's network, c its last container, takes the
-// kernel 7-15 ms, and the rest goes on meanwhile. Printed, it comes last.
-func (e *Engine) releaseNetwork(c *container.Container) (firewall func() error, err error) {
-	firewall = func() error { return nil }
+// it) and returns the address to the pool. The firewall's rules stay:
+// they go with the bridge, which stays too (networks.SyncFirewall).
+func (e *Engine) releaseNetwork(c *container.Container) error {
 	rt := &c.Runtime
 	if rt.Netns == "" && rt.HostVeth == "" && rt.Lease == "" {
-		return firewall, nil
+		return nil
 	}
 	vethctl, err := e.Tools.Path("vethctl", "network cleanup")
 	if err != nil {
-		return firewall, err
-	}
-	if rt.Lease != "" && e.Explain == nil {
-		firewall = e.syncFirewallMeanwhile(c.ID)
+		return err
 	}
 	var errs []error
 	if rt.HostVeth != "" && rt.Netns != "" && network.LinkExists(rt.HostVeth) {
@@ -111,12 +105,9 @@ func (e *Engine) releaseNetwork(c *container.Container) (firewall func() error, 
 			errs = append(errs, err)
 		} else {
 			rt.Lease = ""
-			if e.Explain != nil {
-				firewall = e.syncFirewallMeanwhile("")
-			}
 		}
 	}
-	return firewall, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // onBridge reports whether mode puts the container on a bridge network:
@@ -139,7 +130,7 @@ func (e *Engine) networks() *networks.Store {
 }
 
 // syncFirewall makes the host's NAT and isolation rules those of the
-// networks that have containers now (the last one gone: none of ours).
+// networks whose bridge exists.
 func (e *Engine) syncFirewall() error {
 	defer e.stage("firewall", time.Now())
 	return e.networks().SyncFirewall(e.Explain)
@@ -147,6 +138,6 @@ func (e *Engine) syncFirewall() error {
 
 // syncFirewallMeanwhile is networks.Store.SyncFirewallMeanwhile, timed
 // as the "firewall" stage.
-func (e *Engine) syncFirewallMeanwhile(ending string) (wait func() error) {
-	return e.networks().SyncFirewallMeanwhile(ending, e.Explain, func(t time.Time) { e.stage("firewall", t) })
+func (e *Engine) syncFirewallMeanwhile() (wait func() error) {
+	return e.networks().SyncFirewallMeanwhile(e.Explain, func(t time.Time) { e.stage("firewall", t) })
 }

@@ -184,8 +184,8 @@ func planSpec(oci *specs.Spec, hc *container.HostConfig) *Spec {
 
 // prepareBridge makes the network's bridge on first use and leases the
 // address (first, so that /etc/hosts can name it), recording the lease.
-// The firewall's sync for the new lease runs meanwhile
-// (syncFirewallMeanwhile): firewall waits for it.
+// The firewall's sync, which adds the network's rules when its bridge
+// is new, runs meanwhile (syncFirewallMeanwhile): firewall waits for it.
 func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (vethctl string, firewall func() error, err error) {
 	vethctl, err = e.Tools.Path("vethctl", "network")
 	if err != nil {
@@ -211,7 +211,7 @@ func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (vethctl stri
 	}
 	c.Runtime.Lease = addr
 	e.stage("ipam", t)
-	firewall = e.syncFirewallMeanwhile("")
+	firewall = e.syncFirewallMeanwhile()
 	spec.Addr, spec.Gateway, spec.Bridge, spec.MAC = addr, gw.String(), networks.Bridge(n), c.Runtime.MacAddress
 	if spec.MAC == "" {
 		spec.MAC = networks.MACForLease(addr)
@@ -368,17 +368,13 @@ func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, err
 	// marks a container stopped: whoever waits for the exit (stop, wait)
 	// finds the address given back and the neighbours' hosts rewritten.
 	t := time.Now()
-	firewall := func() error { return nil }
 	if !cur.Runtime.Released {
-		firewall, err = e.releaseObjectsMeanwhile(cur)
+		err = e.releaseObjects(cur)
 	}
 	e.stage("release", t)
-	// An auto-removed container's folder goes next, while the firewall
-	// drops the rules of a network it was the last container of: its
-	// state is written only when something is left for rm to release.
-	// A kept container's end is recorded once the rules are gone.
+	// An auto-removed container's state is written only when something
+	// is left for rm to release.
 	if !cur.HostConfig.AutoRemove || err != nil {
-		err = errors.Join(err, firewall())
 		if serr := e.Store.Save(cur); serr != nil {
 			return code, errors.Join(err, serr)
 		}
@@ -389,7 +385,6 @@ func (e *Engine) Finish(c *container.Container, ws syscall.WaitStatus) (int, err
 		if err = e.Store.Remove(cur.ID); err == nil {
 			mounts.RemoveAnonymous(e.Volumes(), e.Store, cur)
 		}
-		err = errors.Join(err, firewall())
 		e.event("destroy", cur, nil)
 	}
 	return code, err

@@ -149,10 +149,6 @@ func (s *Store) Wire(cs *container.Store, c *container.Container, n *Network, ex
 	if err != nil {
 		return err
 	}
-	leases, err := pool.Leases()
-	if err != nil {
-		return err
-	}
 	addr, err := s.Lease(n, c.ID, ep, ex)
 	if err != nil {
 		return err
@@ -164,7 +160,8 @@ func (s *Store) Wire(cs *container.Store, c *container.Container, n *Network, ex
 		}
 	}()
 	brAddr := &net.IPNet{IP: gw.AsSlice(), Mask: net.CIDRMask(prefix.Bits(), 32)}
-	if _, _, err = network.EnsureBridge(Bridge(n), brAddr, ex); err != nil {
+	_, newBridge, err := network.EnsureBridge(Bridge(n), brAddr, ex)
+	if err != nil {
 		return err
 	}
 	peer, err := freeEth(c.Runtime.Netns)
@@ -190,7 +187,7 @@ func (s *Store) Wire(cs *container.Store, c *container.Container, n *Network, ex
 		// address back, as after a start.
 		c.Runtime.HostVeth, c.Runtime.Lease = v.Host, addr.String()
 	}
-	if len(leases) == 0 { // n's first container: its rules are not there yet
+	if newBridge { // a new bridge: its rules
 		if err = s.SyncFirewall(ex); err != nil {
 			return err
 		}
@@ -265,11 +262,8 @@ func (s *Store) Disconnect(cs *container.Store, c *container.Container, n *Netwo
 		veth = c.Runtime.HostVeth
 	}
 	var errs []error
-	emptied := false
 	if attached {
-		var err error
-		emptied, err = s.unwire(c, n, veth, ex)
-		errs = append(errs, err)
+		errs = append(errs, s.unwire(c, n, veth, ex))
 	}
 	delete(c.NetworkSettings.Networks, n.Name)
 	if n.Name == PrimaryNetwork(c) {
@@ -281,9 +275,6 @@ func (s *Store) Disconnect(cs *container.Store, c *container.Container, n *Netwo
 	if attached {
 		errs = append(errs, s.UpdateHosts(cs, n, c, true, ex))
 	}
-	if emptied { // n's last container: its rules go
-		errs = append(errs, s.SyncFirewall(ex))
-	}
 	if attached && c.State.Running {
 		errs = append(errs, keepDefaultRoute(c, ex))
 	}
@@ -291,25 +282,21 @@ func (s *Store) Disconnect(cs *container.Store, c *container.Container, n *Netwo
 }
 
 // unwire deletes c's veth on n (its end inside goes with it) and
-// returns its address to n's pool; emptied says n has no container left.
-func (s *Store) unwire(c *container.Container, n *Network, veth string, ex *explain.Printer) (emptied bool, err error) {
+// returns its address to n's pool.
+func (s *Store) unwire(c *container.Container, n *Network, veth string, ex *explain.Printer) error {
 	if _, err := net.InterfaceByName(veth); err == nil && veth != "" {
 		ex.Argv(s.vethctl(), "delete", veth)
 		if err := network.DeleteLink(veth, nil); err != nil {
-			return false, err
+			return err
 		}
 	}
 	pool, err := s.pool(n)
 	if err != nil {
-		return false, err
+		return err
 	}
 	prefix, _ := Subnet(n)
 	ex.Argv(s.vethctl(), "ipam", "release", c.ID, "--subnet", prefix.String(), "--root", s.Root)
-	if err := pool.Release(c.ID); err != nil {
-		return false, err
-	}
-	leases, err := pool.Leases()
-	return len(leases) == 0, err
+	return pool.Release(c.ID)
 }
 
 // ReleaseConnected undoes the interfaces of the networks c was
@@ -318,7 +305,6 @@ func (s *Store) unwire(c *container.Container, n *Network, veth string, ex *expl
 // without an address, to be wired again at the next start.
 func (s *Store) ReleaseConnected(cs *container.Store, c *container.Container, ex *explain.Printer) error {
 	var errs []error
-	emptied := false
 	for _, name := range connectedNames(c) {
 		ep := c.NetworkSettings.Networks[name]
 		if ep.IPAddress == "" {
@@ -329,17 +315,12 @@ func (s *Store) ReleaseConnected(cs *container.Store, c *container.Container, ex
 			ep.IPAddress = "" // the network is gone, and its pool with it
 			continue
 		}
-		last, err := s.unwire(c, n, ConnectedVeth(c, n), ex)
-		if err != nil {
+		if err := s.unwire(c, n, ConnectedVeth(c, n), ex); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		errs = append(errs, s.UpdateHosts(cs, n, c, true, ex))
 		ep.IPAddress, ep.IPPrefixLen, ep.Gateway, ep.MacAddress = "", 0, "", ""
-		emptied = emptied || last
-	}
-	if emptied {
-		errs = append(errs, s.SyncFirewall(ex))
 	}
 	return errors.Join(errs...)
 }

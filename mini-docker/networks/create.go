@@ -151,10 +151,20 @@ func Members(cs *container.Store, n *Network) ([]*container.Container, error) {
 	return out, nil
 }
 
-// Remove deletes n's record, its bridge if this namespace has it, and
-// its address pool's folder. It refuses while containers are attached
-// (running or not), as Docker does.
+// Remove deletes n's record, its bridge if this namespace has it (and
+// with it, its firewall rules), and its address pool's folder. It
+// refuses while containers are attached (running or not), as Docker
+// does.
 func (s *Store) Remove(cs *container.Store, n *Network, ex *explain.Printer) error {
+	if err := s.remove(cs, n, ex); err != nil {
+		return err
+	}
+	return s.SyncFirewall(ex)
+}
+
+// remove is Remove without the firewall's sync: prune syncs once, after
+// the networks it removes.
+func (s *Store) remove(cs *container.Store, n *Network, ex *explain.Printer) error {
 	if builtin[n.Name] {
 		return fmt.Errorf("%s is a pre-defined network and cannot be removed", n.Name)
 	}

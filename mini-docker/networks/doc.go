@@ -9,5 +9,6 @@
 // the first container joins it, and its addresses are leased from
 // vethctl's pool (<root>/network/SUBNET/). The kernel side is vethctl's:
 // the bridge, the veths, and the firewall rules (firewall.go here decides
-// which networks need rules: those that have containers).
+// which networks need rules: those whose bridge exists; the rules come
+// and go with the bridge).
 package networks

@@ -43,7 +43,7 @@ func (s *Store) Prune(cs *container.Store, keep func(*Network) bool, ex *explain
 		if n.Name == Default || keep(n) {
 			continue
 		}
-		if err := s.Remove(cs, n, ex); err == nil {
+		if err := s.remove(cs, n, ex); err == nil {
 			removed = append(removed, n.Name)
 		}
 	}
