@@ -262,6 +262,12 @@ func TestUserNetworksByName(t *testing.T) {
 	if got, _, _ := h.md("exec", "db", "cat", "/sys/class/net/eth0/address"); got != wantMAC+"\n" {
 		t.Errorf("db's eth0 address %q, want %s", got, wantMAC)
 	}
+	// A --rm container that ends is taken out of its neighbours' files
+	// (its own goes with its folder).
+	h.must("run", "--rm", "--name", "brief", "--network", "app", ref, "sh", "-c", "grep -q db /etc/hosts")
+	if out := h.must("exec", "db", "cat", "/etc/hosts"); strings.Contains(out, "brief") {
+		t.Errorf("db's /etc/hosts still names brief, ended and removed:\n%s", out)
+	}
 	third := "nc -w 3 db 80 </dev/null && echo reached db by name; " + httpGet(dbIP) + " -w 3 && echo reached db by address; " + reachInternet
 	out, _, _ := h.md("run", "--rm", "--network", "other", ref, "sh", "-c", third)
 	if strings.Contains(out, "reached db") || !strings.Contains(out, "from 192.0.2.1\n") {

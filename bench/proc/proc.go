@@ -296,20 +296,27 @@ func (t Timer) Hyperfine(c Cmd, warmup, runs int) ([]float64, error) {
 	return ms, nil
 }
 
-// Interleaved times two commands in alternating rounds (a, b, a, b,
-// ...; each round one warm-up run and then its share of runs) and returns
-// both sets of samples. Two rows taken one after the other on a shared
-// machine compare two different loads: the 1.52x of a user network
-// against the default bridge in the 2026-12-03 run was mostly that (the
-// same two starts alternated one by one measured 0.94x). Alternating
-// puts both under the same drift.
+// Interleaved times two commands in alternating rounds (a, b, then b,
+// a, ...; each round one warm-up run and then its share of runs) and
+// returns both sets of samples. Two rows taken one after the other on a
+// shared machine compare two different loads: the 1.52x of a user
+// network against the default bridge in the 2026-12-03 run was mostly
+// that (the same two starts alternated one by one measured 0.94x).
+// Alternating puts both under the same drift, and swapping which goes
+// first each round puts neither always behind the other (a run leaves
+// work to the kernel, such as reaping its network namespace, that the
+// next one shares the CPUs with).
 func (t Timer) Interleaved(a, b Cmd, runs, rounds int) (as, bs []float64, err error) {
 	for i := 0; i < rounds; i++ {
 		n := roundSize(i, runs, rounds)
-		for _, c := range []struct {
+		order := []struct {
 			cmd Cmd
 			out *[]float64
-		}{{a, &as}, {b, &bs}} {
+		}{{a, &as}, {b, &bs}}
+		if i%2 == 1 {
+			order[0], order[1] = order[1], order[0]
+		}
+		for _, c := range order {
 			ms, err := t.Hyperfine(c.cmd, 1, n)
 			if err != nil {
 				return nil, nil, err

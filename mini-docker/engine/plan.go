@@ -7,6 +7,7 @@ import (
 	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine/hoststep"
 	"mini-docker/mini-docker/engine/launch"
+	"mini-docker/mini-docker/networks"
 	"mini-docker/mini-docker/plan"
 )
 
@@ -102,6 +103,7 @@ type Spec struct {
 	MAC      string // eth0's, 02:42:ac:12:00:02 (bridge; --mac-address)
 	Gateway  string
 	Bridge   string
+	bridged  *networks.Network // Network's record (bridge; prepareBridge)
 	Env      []string
 	// AutoRemove (run --rm): the overlay is mounted volatile, since its
 	// upper layer is removed with the container (plan.OverlayMount).

@@ -151,7 +151,7 @@ func (e *Engine) etcFiles(c *container.Container, spec *Spec, dir string) error 
 		return nil
 	}
 	defer e.stage("names", time.Now())
-	return e.networks().JoinNames(e.Store, spec.Network, c, e.Explain)
+	return e.networks().UpdateHosts(e.Store, spec.bridged, c, false, e.Explain)
 }
 
 // connectAndPublish wires the networks connected to c besides its first
@@ -212,7 +212,7 @@ func (e *Engine) prepareBridge(c *container.Container, spec *Spec) (vethctl stri
 	c.Runtime.Lease = addr
 	e.stage("ipam", t)
 	firewall = e.syncFirewallMeanwhile()
-	spec.Addr, spec.Gateway, spec.Bridge, spec.MAC = addr, gw.String(), networks.Bridge(n), c.Runtime.MacAddress
+	spec.Addr, spec.Gateway, spec.Bridge, spec.MAC, spec.bridged = addr, gw.String(), networks.Bridge(n), c.Runtime.MacAddress, n
 	if spec.MAC == "" {
 		spec.MAC = networks.MACForLease(addr)
 	}

@@ -61,10 +61,11 @@ func (s *Store) bridged() ([]network.FirewallNet, error) {
 	if err != nil {
 		return nil, err
 	}
+	links := network.LinkNames()
 	var out []network.FirewallNet
 	for _, n := range all {
 		prefix, _ := Subnet(n)
-		if !prefix.IsValid() || !network.LinkExists(Bridge(n)) {
+		if !prefix.IsValid() || !links[Bridge(n)] {
 			continue
 		}
 		sn := &net.IPNet{IP: prefix.Addr().AsSlice(), Mask: net.CIDRMask(prefix.Bits(), 32)}

@@ -3,12 +3,15 @@ package networks
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
+	"mini-docker/vethctl/ipam"
 )
 
 // Names on a user network: each member's /etc/hosts lists every other
@@ -19,22 +22,15 @@ import (
 // so it is rewritten in place (same inode): a new file renamed over it
 // would not be seen through the mount, which holds the old inode.
 
-// JoinNames adds c to the hosts files of the members of its user
-// network (mode), and them to its own (UpdateHosts).
-func (s *Store) JoinNames(cs *container.Store, mode container.NetworkMode, c *container.Container, ex *explain.Printer) error {
-	if !mode.IsUserDefined() {
-		return nil
-	}
-	n, err := s.Find(mode.NetworkName())
-	if err != nil {
-		return err
-	}
-	return s.UpdateHosts(cs, n, c, false, ex)
-}
-
-// LeaveNames takes c out of the hosts files of its user network's members.
+// LeaveNames takes c out of the hosts files of its user network's
+// members. A container that has ended and is removed next (run --rm)
+// keeps no file of its own to rewrite: when its lease's pool holds no
+// one else's, no file is, and the network's record is not even read.
 func (s *Store) LeaveNames(cs *container.Store, c *container.Container, ex *explain.Printer) error {
 	if !c.HostConfig.NetworkMode.IsUserDefined() {
+		return nil
+	}
+	if c.HostConfig.AutoRemove && !c.State.Running && s.alone(c) {
 		return nil
 	}
 	n, err := s.Find(c.HostConfig.NetworkMode.NetworkName())
@@ -131,6 +127,21 @@ func (s *Store) neighbours(cs *container.Store, n *Network, self *container.Cont
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all, nil
+}
+
+// alone reports whether c's lease (c.Runtime.Lease) is the only one
+// in its pool.
+func (s *Store) alone(c *container.Container) bool {
+	_, sn, err := net.ParseCIDR(c.Runtime.Lease)
+	if err != nil {
+		return false
+	}
+	pool, err := ipam.OpenSubnet(s.Root, sn.String(), "")
+	if err != nil {
+		return false
+	}
+	leases, err := pool.Leases()
+	return err == nil && !slices.ContainsFunc(leases, func(l ipam.Lease) bool { return l.ID != c.ID })
 }
 
 // leaseHolders are the IDs holding an address in n's pool.

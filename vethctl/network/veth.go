@@ -329,17 +329,23 @@ func ParseCIDR(s string) (*net.IPNet, error) {
 // reader's namespace (/sys/class/net lists those of whoever mounted
 // /sys, and /proc/self/net the main thread's, which need not be this
 // thread's).
-func LinkExists(name string) bool {
+func LinkExists(name string) bool { return LinkNames()[name] }
+
+// LinkNames are the names of the links in the calling thread's network
+// namespace (LinkExists, for several names in one read); none when
+// /proc cannot say.
+func LinkNames() map[string]bool {
+	names := map[string]bool{}
 	b, err := os.ReadFile("/proc/thread-self/net/dev")
 	if err != nil {
-		return false
+		return names
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if n, _, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(n) == name {
-			return true
+		if n, _, ok := strings.Cut(line, ":"); ok {
+			names[strings.TrimSpace(n)] = true
 		}
 	}
-	return false
+	return names
 }
 
 // RouteGateway returns the gateway of ns's default IPv4 route (nil:
