@@ -261,6 +261,12 @@ func Hyperfine(e *Env, c Cmd, warmup, runs int) ([]float64, error) {
 	return e.timer().Hyperfine(c, warmup, runs)
 }
 
+// Rounds times cmds in rounds in e, each round begun by the next
+// (proc.Timer.Rounds).
+func Rounds(e *Env, cmds []Cmd, runs, rounds int) ([][]float64, error) {
+	return e.timer().Rounds(cmds, runs, rounds)
+}
+
 // Interleaved times a and b in alternating rounds in e (proc.Timer.Interleaved).
 func Interleaved(e *Env, a, b Cmd, runs, rounds int) (as, bs []float64, err error) {
 	return e.timer().Interleaved(a, b, runs, rounds)

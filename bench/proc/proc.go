@@ -296,35 +296,49 @@ func (t Timer) Hyperfine(c Cmd, warmup, runs int) ([]float64, error) {
 	return ms, nil
 }
 
-// Interleaved times two commands in alternating rounds (a, b, then b,
-// a, ...; each round one warm-up run and then its share of runs) and
-// returns both sets of samples. Two rows taken one after the other on a
-// shared machine compare two different loads: the 1.52x of a user
-// network against the default bridge in the 2026-12-03 run was mostly
-// that (the same two starts alternated one by one measured 0.94x).
-// Alternating puts both under the same drift, and swapping which goes
-// first each round puts neither always behind the other (a run leaves
-// work to the kernel, such as reaping its network namespace, that the
-// next one shares the CPUs with).
+// Interleaved times two commands in alternating rounds (Rounds): a, b,
+// then b, a, and so on. Two rows taken one after the other on a shared
+// machine compare two different loads: the 1.52x of a user network
+// against the default bridge in the 2026-12-03 run was mostly that (the
+// same two starts alternated one by one measured 0.94x).
 func (t Timer) Interleaved(a, b Cmd, runs, rounds int) (as, bs []float64, err error) {
+	out, err := t.Rounds([]Cmd{a, b}, runs, rounds)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out[0], out[1], nil
+}
+
+// Rounds times cmds in rounds, each round one warm-up run of each and
+// then its share of runs, and returns each command's samples. Each
+// round begins with the next command (a b c, b c a, c a b, ...): all
+// stand under the same drift of a shared machine's load, and none is
+// always the one right behind another (a run leaves the kernel work,
+// such as reaping its namespaces or writing back its files, that the
+// next one shares the CPUs with).
+func (t Timer) Rounds(cmds []Cmd, runs, rounds int) ([][]float64, error) {
+	out := make([][]float64, len(cmds))
 	for i := 0; i < rounds; i++ {
 		n := roundSize(i, runs, rounds)
-		order := []struct {
-			cmd Cmd
-			out *[]float64
-		}{{a, &as}, {b, &bs}}
-		if i%2 == 1 {
-			order[0], order[1] = order[1], order[0]
-		}
-		for _, c := range order {
-			ms, err := t.Hyperfine(c.cmd, 1, n)
+		for _, j := range roundOrder(i, len(cmds)) {
+			ms, err := t.Hyperfine(cmds[j], 1, n)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			*c.out = append(*c.out, ms...)
+			out[j] = append(out[j], ms...)
 		}
 	}
-	return as, bs, nil
+	return out, nil
+}
+
+// roundOrder is the order of n commands in round i: from command i mod
+// n on, round and round.
+func roundOrder(i, n int) []int {
+	order := make([]int, n)
+	for k := range order {
+		order[k] = (i + k) % n
+	}
+	return order
 }
 
 // roundSize is the number of runs of round i when Interleaved splits

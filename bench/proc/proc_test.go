@@ -17,3 +17,16 @@ func TestRoundRatios(t *testing.T) {
 		t.Errorf("RoundRatios with a round short of samples: %v, want none", got)
 	}
 }
+
+// Each round of Rounds begins with the next command: every command goes
+// first as often as the others, and two commands swap every round.
+func TestRoundOrder(t *testing.T) {
+	for _, c := range []struct {
+		i, n int
+		want []int
+	}{{0, 2, []int{0, 1}}, {1, 2, []int{1, 0}}, {2, 2, []int{0, 1}}, {0, 3, []int{0, 1, 2}}, {1, 3, []int{1, 2, 0}}, {5, 3, []int{2, 0, 1}}} {
+		if got := roundOrder(c.i, c.n); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("roundOrder(%d, %d) = %v, want %v", c.i, c.n, got, c.want)
+		}
+	}
+}
