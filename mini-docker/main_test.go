@@ -182,6 +182,9 @@ func (h *harness) snap() snapshot {
 	return s
 }
 
+// ruleIfname finds the interface names an nft rule matches on.
+var ruleIfname = regexp.MustCompile(`ifname (?:!= )?"([^"]+)"`)
+
 // orphanRules are the firewall rules of the namespace playing the host
 // that outlive their network's bridge: a network's NAT and isolation
 // rules live as long as its bridge (which stays after its last
@@ -205,7 +208,7 @@ func (h *harness) orphanRules() []string {
 		if strings.HasPrefix(l, "table ip mini-docker ") && !ours {
 			orphans = append(orphans, "table ip mini-docker, with no bridge of ours")
 		}
-		for _, q := range regexp.MustCompile(`ifname (?:!= )?"([^"]+)"`).FindAllStringSubmatch(l, -1) {
+		for _, q := range ruleIfname.FindAllStringSubmatch(l, -1) {
 			if !bridges[q[1]] {
 				orphans = append(orphans, strings.TrimSpace(l)+" (no bridge "+q[1]+")")
 				break
