@@ -7,12 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"mini-docker/internal/procfs"
+	"mini-docker/internal/testenv/dockerimages"
 )
 
 // Options says where a lesson runs.
@@ -63,7 +65,8 @@ const RegistryAddr = "127.0.0.1:5000"
 // and UTS namespaces, then its cleanup steps, then kills every process
 // the lesson left behind. Steps of a block whose host condition does not
 // hold on this host are skipped. It returns a *Failure on the first
-// mismatch.
+// mismatch, and an error when the lesson passed but left images named
+// for its registry in Docker's engine (docker load of a saved image).
 func Run(l *Lesson, opts Options) (err error) {
 	if opts.StepTimeout == 0 {
 		opts.StepTimeout = 300 * time.Second
@@ -79,6 +82,7 @@ func Run(l *Lesson, opts Options) (err error) {
 		}
 	}
 	logf("%s\n", opts.Host)
+	defer dockerLeftovers(l.Path, &err)()
 	sb, err := openSandbox()
 	if err != nil {
 		return err
@@ -141,6 +145,25 @@ func Run(l *Lesson, opts Options) (err error) {
 		}
 	}
 	return failure
+}
+
+// dockerLeftovers notes the images Docker's engine holds named for the
+// lesson's registry (docker load of a saved image names them so), and
+// returns the check to defer: when the lesson passed, a name it added
+// and did not remove is its error.
+func dockerLeftovers(path string, err *error) func() {
+	before := dockerimages.Names(RegistryAddr)
+	return func() {
+		var left []string
+		for _, n := range dockerimages.Names(RegistryAddr) {
+			if !slices.Contains(before, n) {
+				left = append(left, n)
+			}
+		}
+		if *err == nil && len(left) > 0 {
+			*err = fmt.Errorf("%s: its cleanup left images in Docker's engine: %s (docker rmi them in a cleanup block)", path, strings.Join(left, " "))
+		}
+	}
 }
 
 func firstLine(s string) string {

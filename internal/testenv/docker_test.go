@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"mini-docker/internal/testenv/dockerimages"
 )
 
 // childEnv makes TestRequireDockerEngineChild run: the parent test starts
@@ -43,5 +45,52 @@ func TestRequireDockerEngineFailsInCI(t *testing.T) {
 				t.Errorf("child: %v (want failure: %v), output:\n%s\nwant it to contain %q", err, tc.wantExit, out, tc.want)
 			}
 		})
+	}
+}
+
+// A registry's Stop takes out of Docker's engine the images tests
+// pulled from it and the stage a multi-stage build left untagged on
+// them, and leaves an image that has a name of its own.
+func TestRegistryStopForgetsDockerImages(t *testing.T) {
+	Integration(t)
+	RequireDockerEngine(t)
+	r, err := StartRegistry(RegistryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	busybox := PushBusybox(t, r)
+	docker := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("docker", args...)
+		cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	docker("pull", "-q", busybox)
+	keep := "mdtest/keep:" + itoa(os.Getpid())
+	docker("tag", busybox, keep)
+	defer exec.Command("docker", "rmi", keep).Run()
+	ctx := t.TempDir()
+	dockerfile := "FROM " + busybox + " AS one\nRUN echo one > /one\nFROM " + busybox + "\nCOPY --from=one /one /one\n"
+	if err := os.WriteFile(ctx+"/Dockerfile", []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	final := "mdtest/forget:" + itoa(os.Getpid())
+	docker("build", "--network", "none", "-q", "-t", final, ctx)
+	docker("rmi", final)
+	left := func() (names, built []string) { return dockerimages.Of(r.Addr) }
+	if names, built := left(); len(names) == 0 || len(built) == 0 {
+		t.Fatalf("before Stop: names %v, stages built on them %v; want both (the test sets them up)", names, built)
+	}
+	r.Stop()
+	if names, built := left(); len(names)+len(built) > 0 {
+		t.Errorf("after Stop, Docker still holds %v and the stages built on them %v", names, built)
+	}
+	if err := exec.Command("docker", "image", "inspect", keep).Run(); err != nil {
+		t.Errorf("%s, a name of its own on the same image, is gone too: %v", keep, err)
 	}
 }

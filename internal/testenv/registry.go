@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"mini-docker/internal/testenv/dockerimages"
 )
 
 // Registry is a real distribution v2 registry (Debian's docker-registry)
@@ -206,10 +208,12 @@ func (r *Registry) start() error {
 const startWithin = 2 * time.Minute
 
 // Stop ends the registry process and removes its folder (and the
-// storage, unless it was given by the caller).
+// storage, unless it was given by the caller), and what tests left of
+// its images in Docker's engine (dockerimages.Forget).
 func (r *Registry) Stop() {
 	r.kill()
 	os.RemoveAll(r.dir)
+	dockerimages.Forget(r.Addr)
 }
 
 // kill ends the registry's process and waits until it is gone: reaped

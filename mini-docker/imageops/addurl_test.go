@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"mini-docker/internal/testenv"
+	"mini-docker/internal/testenv/dockerimages"
 )
 
 // TestBuildAddURLMatchesDocker: ADD from a URL (a server on loopback)
@@ -70,7 +71,7 @@ func TestBuildAddURLMatchesDocker(t *testing.T) {
 	testenv.RequireDockerEngine(t)
 	dockerPulled(t, busybox)
 	tag := fmt.Sprintf("mdtest/addurl:%d", os.Getpid())
-	dockerBuild(t, tag, ctx, "--build-arg", "FINAL="+busybox)
+	dockerimages.Build(t, tag, ctx, "--build-arg", "FINAL="+busybox)
 	id, err := exec.Command("docker", "create", "--network", "none", tag).Output()
 	if err != nil {
 		t.Fatal(err)

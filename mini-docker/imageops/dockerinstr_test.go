@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"mini-docker/internal/testenv"
+	"mini-docker/internal/testenv/dockerimages"
 )
 
 // parentDockerfile uses the instructions whose result lives in Docker's
@@ -101,18 +102,6 @@ func withoutStartInterval(line string) string {
 	return re.ReplaceAllString(line, "$1$2")
 }
 
-func dockerBuild(t *testing.T, tag, ctx string, args ...string) string {
-	t.Helper()
-	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", tag).Run() })
-	cmd := exec.Command("docker", append([]string{"build", "--network", "none", "-t", tag}, append(args, ctx)...)...)
-	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
-	}
-	return string(out)
-}
-
 // TestBuildShellHealthcheckOnbuildMatchDocker: SHELL, HEALTHCHECK and
 // ONBUILD end in the image config and its history as with Docker's
 // classic builder, and a child image runs the triggers (once: they are
@@ -140,7 +129,7 @@ func TestBuildShellHealthcheckOnbuildMatchDocker(t *testing.T) {
 	testenv.RequireDockerEngine(t)
 	dockerPulled(t, busybox)
 	tag := fmt.Sprintf("mdtest/onbuild-parent:%d", os.Getpid())
-	dockerBuild(t, tag, parent, "--build-arg", "FINAL="+busybox)
+	dockerimages.Build(t, tag, parent, "--build-arg", "FINAL="+busybox)
 	b, err := exec.Command("docker", "image", "inspect", "-f", "{{json .Config}}", tag).Output()
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +151,7 @@ func TestBuildShellHealthcheckOnbuildMatchDocker(t *testing.T) {
 	if want := dockerHistory(t, tag, 1); strings.Join(myHistory, "\n") != strings.Join(want, "\n") {
 		t.Errorf("history differs\nmini-docker:\n%s\ndocker:\n%s", strings.Join(myHistory, "\n"), strings.Join(want, "\n"))
 	}
-	dout := dockerBuild(t, tag+"-child", child, "--build-arg", "PARENT="+tag)
+	dout := dockerimages.Build(t, tag+"-child", child, "--build-arg", "PARENT="+tag)
 	if !strings.Contains(dout, "# Executing 2 build triggers\n") {
 		t.Errorf("docker's output differs from the expectation:\n%s", dout)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"mini-docker/internal/testenv"
+	"mini-docker/internal/testenv/dockerimages"
 )
 
 // twoStage builds a program in a debian stage and copies only its output
@@ -146,12 +147,7 @@ func TestMultiStageMatchesDocker(t *testing.T) {
 	dockerPulled(t, e.debian)
 	dockerPulled(t, busybox)
 	tag := fmt.Sprintf("mdtest/multistage:%d", os.Getpid())
-	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", tag).Run() })
-	build := exec.Command("docker", append([]string{"build", "--network", "none", "-t", tag}, append(args, ctx)...)...)
-	build.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, b)
-	}
+	dockerimages.Build(t, tag, ctx, args...)
 	id, err := exec.Command("docker", "create", "--network", "none", tag).Output()
 	if err != nil {
 		t.Fatal(err)
