@@ -6,12 +6,14 @@
 package dockerimages
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Of returns what the engine holds of the registry at addr's images:
@@ -25,15 +27,12 @@ func Of(addr string) (names, built []string) { return of(images(), addr) }
 // leaves behind. An image that also has a name elsewhere keeps it; other
 // images are not touched. Without an engine it does nothing.
 func Forget(addr string) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		return
-	}
-	names, built := of(images(), addr)
+	names, built := Of(addr)
 	if len(built) > 0 {
-		exec.Command("docker", append([]string{"rmi", "-f"}, built...)...).Run()
+		docker(append([]string{"rmi", "-f"}, built...)...)
 	}
 	if len(names) > 0 {
-		exec.Command("docker", append([]string{"rmi", "-f"}, names...)...).Run()
+		docker(append([]string{"rmi", "-f"}, names...)...)
 	}
 }
 
@@ -48,7 +47,7 @@ func Names(addr string) []string {
 // images is docker image inspect's line for each image in the
 // engine, intermediate ones too: ID|PARENT|TAGS|DIGESTS.
 func images() string {
-	list, err := exec.Command("docker", "images", "-a", "-q", "--no-trunc").Output()
+	list, err := docker("images", "-a", "-q", "--no-trunc")
 	if err != nil {
 		return ""
 	}
@@ -64,7 +63,7 @@ func images() string {
 		return ""
 	}
 	args := append([]string{"image", "inspect", "--format", `{{.Id}}|{{.Parent}}|{{range .RepoTags}}{{.}} {{end}}|{{range .RepoDigests}}{{.}} {{end}}`}, ids...)
-	out, _ := exec.Command("docker", args...).Output() // an image removed meanwhile fails only its own line
+	out, _ := docker(args...) // an image removed meanwhile fails only its own line
 	return string(out)
 }
 
@@ -116,9 +115,9 @@ func Build(t testing.TB, tag, ctx string, args ...string) string {
 	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	out, err := cmd.CombinedOutput()
 	t.Cleanup(func() {
-		exec.Command("docker", "rmi", "-f", tag).Run()
+		docker("rmi", "-f", tag)
 		if left := untaggedSteps(string(out), images()); len(left) > 0 {
-			exec.Command("docker", append([]string{"rmi"}, left...)...).Run()
+			docker(append([]string{"rmi"}, left...)...)
 		}
 	})
 	if err != nil {
@@ -149,6 +148,14 @@ func untaggedSteps(build, lines string) []string {
 	}
 	slices.Reverse(ids)
 	return ids
+}
+
+// docker runs the docker CLI and returns its output, ended after two
+// minutes: an engine that hangs fails the clean-up, not the test run.
+func docker(args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return exec.CommandContext(ctx, "docker", args...).Output()
 }
 
 // buildStep matches the line the classic builder prints after each step.
