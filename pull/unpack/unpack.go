@@ -207,6 +207,10 @@ func (u *unpacker) whiteout(pfd int, parent, base, name string) error {
 		return wrap(name, "setxattr "+OpaqueXattr, unix.Setxattr(procPath(pfd, ""), OpaqueXattr, []byte("y"), 0))
 	}
 	target := strings.TrimPrefix(base, WhiteoutPrefix)
+	if !isName(target) {
+		// ".wh.." would remove the layer's parent folder (".." of it).
+		return fmt.Errorf("layer entry %q: whiteout of %q: %w", name, target, ErrOutsideRoot)
+	}
 	if u.created[path.Join(parent, target)] {
 		// A whiteout hides only what lower layers hold; the file this
 		// layer itself wrote hides them already.
@@ -322,6 +326,9 @@ func (c ChargedWriter) Write(p []byte) (int, error) {
 
 // remove deletes base in the directory pfd, recursively for a directory.
 func (u *unpacker) remove(pfd int, base string) error {
+	if !isName(base) {
+		return fmt.Errorf("remove %q: not a name in its folder: %w", base, ErrOutsideRoot)
+	}
 	err := unix.Unlinkat(pfd, base, 0)
 	if err == nil || errors.Is(err, unix.ENOENT) {
 		return nil
@@ -330,6 +337,12 @@ func (u *unpacker) remove(pfd int, base string) error {
 		return os.RemoveAll(procPath(pfd, base))
 	}
 	return err
+}
+
+// isName reports whether base names an entry of its folder: not empty,
+// ".", ".." or a path.
+func isName(base string) bool {
+	return base != "" && base != "." && base != ".." && !strings.Contains(base, "/")
 }
 
 // parent returns an fd for the directory that will hold entry, creating

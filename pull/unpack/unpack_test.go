@@ -192,6 +192,11 @@ func TestUnpackRefusesEscapes(t *testing.T) {
 		{"hardlink through symlink", func(c string) []tar.Header {
 			return []tar.Header{symlink("evil", c), hardlink("stolen", "evil/file")}
 		}},
+		// A whiteout names an entry of its own folder: ".wh.." would
+		// remove the folder above the layer root, canary and all.
+		{"whiteout of ..", func(string) []tar.Header { return []tar.Header{reg(".wh..", "")} }},
+		{"whiteout of .. below", func(string) []tar.Header { return []tar.Header{dir("a"), reg("a/.wh..", "")} }},
+		{"whiteout of nothing", func(string) []tar.Header { return []tar.Header{reg(".wh.", "")} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
