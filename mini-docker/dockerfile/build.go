@@ -664,7 +664,12 @@ func (b *Builder) workdir(in Instruction) (bool, error) {
 			return false, err
 		}
 		defer os.RemoveAll(tmp)
-		if err := mkdirLike(tmp, dir, b.cur.LayerDirs); err != nil {
+		root, err := os.OpenRoot(tmp)
+		if err != nil {
+			return false, err
+		}
+		defer root.Close()
+		if err := mkdirLike(root, dir, b.cur.LayerDirs); err != nil {
 			return false, err
 		}
 		if layer, err = newlayer.Commit(b.s, tmp, b.o.Explain); err != nil {
@@ -691,34 +696,51 @@ func existsInLayers(layers []string, p string) bool {
 	return false
 }
 
-// mkdirLike makes p (and its parents) under root, the parents with the
-// mode, owner and time they have in the image, the new folders 0755 root.
-func mkdirLike(root, p string, layers []string) error {
+// mkdirLike makes p (and its parents) inside root, the parents with the
+// mode, owner and time they have in the image, the new folders 0755
+// root. One that is there but is not a folder (an earlier SOURCE's
+// symlink) is replaced by a folder, never followed.
+func mkdirLike(root *os.Root, p string, layers []string) error {
 	var chain []string
-	for d := p; d != "/"; d = filepath.Dir(d) {
-		chain = append([]string{d}, chain...)
+	for d := p; d != "/" && d != "."; d = filepath.Dir(d) {
+		chain = append([]string{strings.TrimPrefix(d, "/")}, chain...)
 	}
 	for _, d := range chain {
-		target := filepath.Join(root, d)
-		if _, err := os.Lstat(target); err == nil {
-			continue
+		if fi, err := root.Lstat(d); err == nil {
+			if fi.IsDir() {
+				continue
+			}
+			if err := root.Remove(d); err != nil {
+				return err
+			}
 		}
 		mode, uid, gid, mtime := os.FileMode(0o755), 0, 0, time.Now()
 		for i := len(layers) - 1; i >= 0; i-- {
-			if fi, err := os.Lstat(filepath.Join(layers[i], d)); err == nil && fi.IsDir() {
+			if fi, err := lstatIn(layers[i], d); err == nil && fi.IsDir() {
 				st := statOf(fi)
 				mode, uid, gid, mtime = fi.Mode().Perm()|fi.Mode()&(os.ModeSticky|os.ModeSetgid), int(st.Uid), int(st.Gid), fi.ModTime()
 				break
 			}
 		}
-		if err := os.Mkdir(target, mode); err != nil {
+		if err := root.Mkdir(d, mode); err != nil {
 			return err
 		}
-		os.Chmod(target, mode)
-		os.Lchown(target, uid, gid)
-		os.Chtimes(target, mtime, mtime)
+		root.Lchown(d, uid, gid)
+		root.Chmod(d, mode)
+		root.Chtimes(d, mtime, mtime)
 	}
 	return nil
+}
+
+// lstatIn is Lstat of rel inside the folder dir (a layer), its parents
+// resolved inside it: a layer's symlink never leads to the host's files.
+func lstatIn(dir, rel string) (os.FileInfo, error) {
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.Lstat(rel)
 }
 
 // ApplyChanges applies Dockerfile instructions that only change the

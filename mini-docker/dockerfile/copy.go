@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,13 +14,16 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
 
 	"mini-docker/mini-docker/dockerfile/ignore"
 	"mini-docker/mini-docker/dockerfile/remote"
+	"mini-docker/mini-docker/imagefile"
 	"mini-docker/mini-docker/imageops/newlayer"
 	"mini-docker/pull/unpack"
 )
@@ -32,6 +36,9 @@ func statOf(fi fs.FileInfo) *syscall.Stat_t { return fi.Sys().(*syscall.Stat_t) 
 type copyFile struct {
 	src  string // on the host, inside the context
 	dest string // in the image, absolute
+	// top: src is itself a SOURCE of the instruction, not a file found
+	// in a folder SOURCE: only such a tar archive is unpacked by ADD.
+	top bool
 }
 
 // copy runs COPY and ADD for files of the context: they are gathered
@@ -220,7 +227,7 @@ func (s source) gather(in Instruction, src, dest string, destIsDir bool) ([]copy
 			if destIsDir {
 				d = filepath.Join(dest, filepath.Base(m))
 			}
-			files = append(files, copyFile{src: full, dest: d})
+			files = append(files, copyFile{src: full, dest: d, top: true})
 			continue
 		}
 		err = filepath.WalkDir(full, func(p string, d fs.DirEntry, err error) error {
@@ -246,16 +253,24 @@ func (s source) gather(in Instruction, src, dest string, destIsDir bool) ([]copy
 }
 
 // layOut writes files into tmp as the image will see them (ADD unpacks
-// a local tar archive, plain or gzip'd, into dest), their parent folders
-// made like the image's own.
+// a local tar archive, plain or gzip'd, that is itself a SOURCE into
+// dest), their parent folders made like the image's own. Every path is
+// resolved inside tmp (os.Root): an entry an earlier SOURCE made there,
+// a symlink to a host path say, is replaced, as Docker's untar replaces
+// it, and never written through.
 func (b *Builder) layOut(cmd string, unpack bool, tmp, dest string, files []copyFile, uid, gid int) error {
 	var layers []string
 	if b.cur != nil {
 		layers = b.cur.LayerDirs
 	}
+	root, err := os.OpenRoot(tmp)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	for _, f := range files {
-		if unpack && isArchive(f.src) {
-			if err := mkdirLike(tmp, dest, layers); err != nil {
+		if unpack && f.top && isArchive(f.src) {
+			if err := mkdirLike(root, dest, layers); err != nil {
 				return err
 			}
 			if err := extract(f.src, filepath.Join(tmp, dest)); err != nil {
@@ -263,10 +278,10 @@ func (b *Builder) layOut(cmd string, unpack bool, tmp, dest string, files []copy
 			}
 			continue
 		}
-		if err := mkdirLike(tmp, filepath.Dir(f.dest), layers); err != nil {
+		if err := mkdirLike(root, filepath.Dir(f.dest), layers); err != nil {
 			return err
 		}
-		if err := copyOne(f.src, filepath.Join(tmp, f.dest), uid, gid); err != nil {
+		if err := copyOne(root, f.src, strings.TrimPrefix(f.dest, "/"), uid, gid); err != nil {
 			return fmt.Errorf("%s failed: %w", cmd, err)
 		}
 	}
@@ -309,9 +324,11 @@ func contentHash(files []copyFile, uid, gid int) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// copyOne copies a file, folder or symlink, keeping mode and mtime, and
-// owned by uid:gid (root unless --chown; -1 keeps the source's owner).
-func copyOne(src, dst string, uid, gid int) error {
+// copyOne copies a file, folder or symlink to rel inside root, keeping
+// mode and mtime, owned by uid:gid (root unless --chown; -1 keeps the
+// source's owner). What rel names already is replaced, unless both are
+// folders.
+func copyOne(root *os.Root, src, rel string, uid, gid int) error {
 	fi, err := os.Lstat(src)
 	if err != nil {
 		return err
@@ -319,29 +336,40 @@ func copyOne(src, dst string, uid, gid int) error {
 	if uid < 0 {
 		uid, gid = int(statOf(fi).Uid), int(statOf(fi).Gid)
 	}
-	switch {
-	case fi.IsDir():
-		if err := os.MkdirAll(dst, fi.Mode().Perm()); err != nil {
+	if old, err := root.Lstat(rel); err == nil && !(old.IsDir() && fi.IsDir()) {
+		remove := root.Remove
+		if old.IsDir() {
+			remove = root.RemoveAll
+		}
+		if err := remove(rel); err != nil {
 			return err
 		}
-		os.Chmod(dst, fi.Mode().Perm())
+	}
+	mode := fi.Mode().Perm() | fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
+	switch {
+	case fi.IsDir():
+		if err := root.Mkdir(rel, mode); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
 	case fi.Mode()&fs.ModeSymlink != 0:
 		t, err := os.Readlink(src)
 		if err != nil {
 			return err
 		}
-		os.Remove(dst)
-		if err := os.Symlink(t, dst); err != nil {
+		if err := root.Symlink(t, rel); err != nil {
 			return err
 		}
-		return os.Lchown(dst, uid, gid)
+		if err := root.Lchown(rel, uid, gid); err != nil {
+			return err
+		}
+		return lchtimes(root, rel, fi.ModTime())
 	case fi.Mode().IsRegular():
 		in, err := os.Open(src)
 		if err != nil {
 			return err
 		}
 		defer in.Close()
-		out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, fi.Mode().Perm())
+		out, err := root.OpenFile(rel, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode.Perm())
 		if err != nil {
 			return err
 		}
@@ -352,14 +380,29 @@ func copyOne(src, dst string, uid, gid int) error {
 		if err != nil {
 			return err
 		}
-		os.Chmod(dst, fi.Mode().Perm())
 	default:
 		return fmt.Errorf("%s: only files, folders and symlinks can be copied", src)
 	}
-	if err := os.Lchown(dst, uid, gid); err != nil {
+	// The owner before the mode: chown clears the set-user-ID bits.
+	if err := root.Lchown(rel, uid, gid); err != nil {
 		return err
 	}
-	return os.Chtimes(dst, fi.ModTime(), fi.ModTime())
+	if err := root.Chmod(rel, mode); err != nil {
+		return err
+	}
+	return root.Chtimes(rel, fi.ModTime(), fi.ModTime())
+}
+
+// lchtimes sets the times of the symlink rel inside root, not of what
+// it points to.
+func lchtimes(root *os.Root, rel string, t time.Time) error {
+	dir, err := root.Open(filepath.Dir(rel))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	ts := []unix.Timespec{unix.NsecToTimespec(t.UnixNano()), unix.NsecToTimespec(t.UnixNano())}
+	return unix.UtimesNanoAt(int(dir.Fd()), filepath.Base(rel), ts, unix.AT_SYMLINK_NOFOLLOW)
 }
 
 // resolveChown turns --chown=USER[:GROUP] into numbers, names looked up
@@ -397,7 +440,7 @@ func lookupID(layers []string, file, name string, passwd bool) (int, int, error)
 		return n, -1, nil
 	}
 	for i := len(layers) - 1; i >= 0; i-- {
-		data, err := os.ReadFile(filepath.Join(layers[i], file))
+		data, err := imagefile.Read(layers[i], file)
 		if err != nil {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/imagefile"
 	"mini-docker/mini-docker/spec"
 )
 
@@ -51,9 +52,9 @@ func (e *Engine) OCISpec(c *container.Container) (*specs.Spec, error) {
 // layers directly (top-most first) since the root is not mounted yet.
 func homeInLayers(layers []string, user string) string {
 	for _, l := range layers {
-		if _, err := os.Stat(filepath.Join(l, "etc", "passwd")); err == nil {
-			return spec.HomeOf(l, user)
+		if _, err := os.Lstat(filepath.Join(l, "etc", "passwd")); err == nil {
+			return imagefile.Home(l, user)
 		}
 	}
-	return spec.HomeOf("/nonexistent", user)
+	return imagefile.Home("/nonexistent", user)
 }

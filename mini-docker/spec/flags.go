@@ -604,29 +604,6 @@ func ContainerEnv(hostname string, tty bool, imageEnv, userEnv []string, home st
 // DefaultPath is the PATH Docker gives a container.
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// HomeOf returns the home folder of user (a name or uid, before any
-// ":group") in the root filesystem at rootfs, "/" when unknown, as runc does.
-func HomeOf(rootfs, user string) string {
-	u, _, _ := strings.Cut(user, ":")
-	if u == "" {
-		u = "0"
-	}
-	b, err := os.ReadFile(filepath.Join(rootfs, "etc", "passwd"))
-	if err != nil {
-		if u == "0" || u == "root" {
-			return "/root"
-		}
-		return "/"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Split(line, ":")
-		if len(f) >= 6 && (f[0] == u || f[2] == u) {
-			return f[5]
-		}
-	}
-	return "/"
-}
-
 // Config is the container's Config: the image's, with the flags'
 // command, user, working directory and environment over it.
 func (o *Options) Config(img ocispec.ImageConfig, envFiles []string) (*container.Config, error) {

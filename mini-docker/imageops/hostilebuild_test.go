@@ -1,0 +1,101 @@
+package imageops_test
+
+import (
+	"archive/tar"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// victim is a host folder a hostile build context aims at: a file and
+// the folder's mode and time, to check that nothing of it changed.
+type victim struct {
+	dir   string
+	mode  os.FileMode
+	mtime time.Time
+}
+
+func newVictim(t *testing.T) victim {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "secret"), []byte("SECRET"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Unix(1500000000, 0)
+	os.Chmod(dir, 0o700)
+	os.Chtimes(dir, old, old)
+	fi, _ := os.Stat(dir)
+	return victim{dir, fi.Mode(), fi.ModTime()}
+}
+
+// untouched fails t unless the folder holds its one file, unchanged,
+// with its mode and time.
+func (v victim) untouched(t *testing.T) {
+	t.Helper()
+	if b, _ := os.ReadFile(filepath.Join(v.dir, "secret")); string(b) != "SECRET" {
+		t.Errorf("the host file %s/secret now holds %q", v.dir, b)
+	}
+	if es, _ := os.ReadDir(v.dir); len(es) != 1 {
+		t.Errorf("the host folder %s holds %d entries, want 1 (its secret)", v.dir, len(es))
+	}
+	if fi, _ := os.Stat(v.dir); fi.Mode() != v.mode || !fi.ModTime().Equal(v.mtime) {
+		t.Errorf("the host folder %s changed: mode %v time %v, was %v %v", v.dir, fi.Mode(), fi.ModTime(), v.mode, v.mtime)
+	}
+}
+
+// A COPY of several sources lays them out in one folder: a symlink the
+// first leaves there (to a host folder, to a host file) is replaced by
+// what the second has at the same path, as Docker's untar replaces it,
+// and never written through. The image gets a folder and a file there.
+func TestBuildCopyNeverWritesThroughItsSymlinks(t *testing.T) {
+	e := newEnv(t)
+	v := newVictim(t)
+	ctx := writeContext(t, map[string]string{
+		"Dockerfile":    "FROM " + e.debian + "\nCOPY a b /dst/\n",
+		"b/sub/newfile": "new",
+		"b/x":           "replaced",
+	})
+	if err := os.MkdirAll(filepath.Join(ctx, "a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink(v.dir, filepath.Join(ctx, "a/sub"))
+	os.Symlink(filepath.Join(v.dir, "secret"), filepath.Join(ctx, "a/x"))
+	os.Chmod(filepath.Join(ctx, "b/sub"), 0o777)
+	e.must("build", "-t", "symlinks:1", ctx)
+	v.untouched(t)
+	got := e.must("run", "--rm", "--network", "none", "symlinks:1", "sh", "-c",
+		"stat -c '%F %a' /dst/sub /dst/x; cat /dst/sub/newfile /dst/x")
+	if want := "directory 777\nregular file 644\nnewreplaced"; got != want {
+		t.Errorf("the image's /dst/sub and /dst/x:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// ADD unpacks a tar archive that is itself a SOURCE; one inside a
+// folder SOURCE is copied as a file, as Docker's ADD does. Unpacked,
+// the archive below would plant /app/zz.conf as a symlink to a host
+// file for the folder's own zz.conf to be written through.
+func TestBuildAddFolderKeepsItsArchives(t *testing.T) {
+	e := newEnv(t)
+	v := newVictim(t)
+	ctx := writeContext(t, map[string]string{
+		"Dockerfile":  "FROM " + e.debian + "\nADD d /app/\n",
+		"d/zz.conf":   "conf",
+		"d/keep/note": "kept",
+	})
+	f, err := os.Create(filepath.Join(ctx, "d/a.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "zz.conf", Linkname: filepath.Join(v.dir, "planted"), Format: tar.FormatUSTAR})
+	tw.Close()
+	f.Close()
+	e.must("build", "-t", "adddir:1", ctx)
+	v.untouched(t)
+	got := e.must("run", "--rm", "--network", "none", "adddir:1", "sh", "-c",
+		"stat -c '%F' /app/a.tar /app/zz.conf; cat /app/zz.conf /app/keep/note")
+	if want := "regular file\nregular file\nconfkept"; got != want {
+		t.Errorf("the image's /app:\n%s\nwant:\n%s", got, want)
+	}
+}
