@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -166,5 +167,51 @@ func TestCpSymlinkRace(t *testing.T) {
 		t.Logf("no copy met the symlink (the race went the other way every time)")
 	}
 	h.mustHost("rm", "-f", "racer")
+	h.assertNoLeaks()
+}
+
+// A cp from a stopped container that dies mid-copy leaves nothing
+// mounted: killed by SIGPIPE (cp box:/ - | head) or by SIGKILL, its
+// fresh mount of the container's layers goes with it, and the container
+// starts at the first try.
+func TestCpKilledLeavesNoMount(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	h.mustHost("create", "--name", "box", "--network", "none", ref, "sleep", "300")
+	merged := ""
+	mounted := func() bool {
+		b, _ := os.ReadFile("/proc/self/mountinfo")
+		return strings.Contains(string(b), h.root)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGPIPE, syscall.SIGKILL} {
+		cmd := h.command(false, "cp", "box:/", "-")
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(out, make([]byte, 4096)); err != nil {
+			t.Fatalf("cp box:/ - wrote no 4 KiB: %v", err)
+		}
+		if sig == syscall.SIGKILL {
+			cmd.Process.Kill() // stdout still open: cp was mid-copy
+		}
+		out.Close() // SIGPIPE at cp's next write
+		err = cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != sig {
+			t.Fatalf("cp box:/ - ended with %v, want killed by %v", err, sig)
+		}
+		if mounted() {
+			b, _ := os.ReadFile("/proc/self/mountinfo")
+			t.Errorf("after cp was killed by %v, a mount under %s is left:\n%s", sig, h.root, b)
+			merged = "left"
+		}
+	}
+	if merged == "" {
+		h.mustHost("start", "box")
+	}
+	h.mustHost("rm", "-f", "box")
 	h.assertNoLeaks()
 }

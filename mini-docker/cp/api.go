@@ -116,6 +116,11 @@ func openContainer(e *engine.Engine, ct *container.Container, name, p string) (s
 		return side{}, nil, err
 	}
 	s, err := containerSide(rfs, name, p)
+	if err == nil {
+		if err = rfs.Detach(e.Explain); err != nil {
+			unix.Close(s.rootfd)
+		}
+	}
 	if err != nil {
 		rfs.Release()
 		return side{}, nil, err

@@ -5,6 +5,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/explain"
 	"mini-docker/internal/mountinfo"
 	"mini-docker/mini-docker/container"
 	"mini-docker/overlay/overlayfs"
@@ -32,6 +35,24 @@ func (r *RootFS) Release() error {
 		r.unlock()
 	}
 	return err
+}
+
+// Detach takes the overlay MountRoot mounted for a stopped container
+// out of the mount table (umount -l) once the caller holds a descriptor
+// of what it needs in it: the descriptor keeps the mount usable until it
+// is closed, and the kernel frees it then, even when the process is
+// killed (cp into a pipe that closes), so nothing is left mounted. The
+// lock stays held until Release.
+func (r *RootFS) Detach(p *explain.Printer) error {
+	if r.undo == nil {
+		return nil // a running container's root, or nothing mounted
+	}
+	p.Argv("umount", "-l", r.Merged)
+	if err := unix.Unmount(r.Merged, unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach %s: %w", r.Merged, err)
+	}
+	r.undo = nil
+	return nil
 }
 
 // MountRoot gives c's root filesystem: a running container's overlay
