@@ -11,7 +11,6 @@ import (
 	"compress/gzip"
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -407,18 +406,6 @@ func pullEnv(t *testing.T, root string, env []string, args ...string) (string, s
 	return o.String(), e.String(), 0
 }
 
-// smallDisk mounts a tmpfs of size bytes for the test (unmounted at its
-// end): a store's filesystem that a test may fill.
-func smallDisk(t *testing.T, size int64) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, fmt.Sprintf("size=%d,mode=0755", size)); err != nil {
-		t.Fatalf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
-	return dir
-}
-
 func freeBytes(t *testing.T, dir string) (free, total int64) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
@@ -440,7 +427,7 @@ func TestAttackLayerFillsDisk(t *testing.T) {
 	ref := serveLayerGz(h, gz, diffID)
 
 	t.Run("reserve", func(t *testing.T) {
-		root := smallDisk(t, 48<<20)
+		root := testenv.SmallDisk(t, 48<<20)
 		free0, total := freeBytes(t, root)
 		reserve := total * 5 / 100
 		lowest := free0
@@ -472,7 +459,7 @@ func TestAttackLayerFillsDisk(t *testing.T) {
 		}
 	})
 	t.Run("disk full", func(t *testing.T) {
-		root := smallDisk(t, 48<<20)
+		root := testenv.SmallDisk(t, 48<<20)
 		stdout, stderr, code := pullSplit(t, root, "--root", root, "--store-reserve", "0", ref)
 		refused(t, stdout, stderr, code, "no space left on device")
 		if strings.Contains(stderr, "size mismatch") || strings.Contains(stderr, "digest mismatch") {
@@ -489,7 +476,7 @@ func TestAttackLayerFillsDisk(t *testing.T) {
 		e := newEvilImage(h, layer)
 		m, _ := e.manifest()
 		ref := e.serve("evil/random:latest", m)
-		root := smallDisk(t, 6<<20)
+		root := testenv.SmallDisk(t, 6<<20)
 		stdout, stderr, code := pullSplit(t, root, "--root", root, "--store-reserve", "0", ref)
 		refused(t, stdout, stderr, code, "store blob sha256:")
 		refused(t, stdout, stderr, code, "no space left on device")
@@ -546,7 +533,7 @@ func TestAttackLoadFillsDisk(t *testing.T) {
 
 	for name, archive := range map[string]string{"archive larger than the disk": big, "layer larger than the disk": zeros} {
 		t.Run(name, func(t *testing.T) {
-			root := smallDisk(t, 32<<20)
+			root := testenv.SmallDisk(t, 32<<20)
 			stdout, stderr, code := pullSplit(t, root, "load", "--root", root, "-i", archive)
 			refused(t, stdout, stderr, code, "the store's disk reserve is reached")
 			storeEmpty(t, root)

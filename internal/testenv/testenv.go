@@ -24,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // InCI reports whether the tests run in CI (CI=true), where skips for
@@ -237,4 +239,16 @@ func Integration(t testing.TB) {
 		t.Skip("integration test: skipped with -short")
 	}
 	RequireRoot(t)
+}
+
+// SmallDisk mounts a tmpfs of size bytes for the test (unmounted at its
+// end): a filesystem the test may fill, as a hostile archive would.
+func SmallDisk(t testing.TB, size int64) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, fmt.Sprintf("size=%d,mode=0755", size)); err != nil {
+		t.Fatalf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	return dir
 }

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"mini-docker/pull/store"
 	"mini-docker/pull/unpack"
 )
 
@@ -162,6 +163,8 @@ type extractor struct {
 	rename func(string) string // an entry's name in the archive → in dir
 	keepID bool                // -a: the archive's owners; else root's
 	times  []dirTime
+	charge func(n int64) error // the destination's disk reserve (checkReserve)
+	pfd    int                 // the folder the entry being made goes in
 }
 
 type dirTime struct {
@@ -171,6 +174,7 @@ type dirTime struct {
 
 // extract reads r and creates its entries.
 func (x *extractor) extract(r io.Reader) error {
+	x.charge = store.EveryAfter(x.checkReserve)
 	if err := unpack.Each(r, x.entry); err != nil {
 		return err
 	}
@@ -210,6 +214,10 @@ func (x *extractor) entry(hdr *tar.Header, content io.Reader) error {
 		return err
 	}
 	defer unix.Close(pfd)
+	x.pfd = pfd
+	if err := x.charge(unpack.EntryCost); err != nil {
+		return err
+	}
 	if err := x.make(pfd, base, hdr, content); err != nil {
 		return fmt.Errorf("%s: %w", rel, err)
 	}
@@ -280,9 +288,12 @@ func (x *extractor) make(pfd int, base string, hdr *tar.Header, content io.Reade
 			return err
 		}
 		f := os.NewFile(uintptr(fd), base)
-		_, err = io.Copy(f, content)
+		_, err = io.Copy(unpack.ChargedWriter{W: f, Charge: x.charge}, content)
 		if cerr := f.Close(); err == nil {
 			err = cerr
+		}
+		if err != nil {
+			unix.Unlinkat(pfd, base, 0) // no half-written file
 		}
 		return err
 	case tar.TypeSymlink:
@@ -303,6 +314,17 @@ func (x *extractor) make(pfd int, base string, hdr *tar.Header, content io.Reade
 		return unix.Mknodat(pfd, base, mode|0o600, int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))))
 	}
 	return fmt.Errorf("archive entry %q: type %q not supported", hdr.Name, hdr.Typeflag)
+}
+
+// checkReserve keeps store.DefaultReserve percent of the destination's
+// filesystem free, as a pull or load keeps the store's: a sparse entry
+// of a few bytes in the archive writes gigabytes of zeros.
+func (x *extractor) checkReserve(ahead int64) error {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(x.pfd, &st); err != nil {
+		return fmt.Errorf("statfs the destination: %w", err)
+	}
+	return store.ReserveLeft(&st, store.DefaultReserve, ahead, "the destination")
 }
 
 // mkdirAll opens the folder rel inside the root, making what is

@@ -145,8 +145,7 @@ func Load(ctx context.Context, s *store.Store, r io.Reader, lim Limits, ex *expl
 	}
 	defer os.RemoveAll(tmp)
 	// The archive's files count against the store's reserve as layers do.
-	reserve := &budget{s: s, unchecked: store.ReserveCheckEvery}
-	links, err := extractPlain(r, tmp, reserve.charge)
+	links, err := extractPlain(r, tmp, store.Every(s.CheckReserve))
 	if err != nil {
 		return nil, fmt.Errorf("read archive: %w", err)
 	}

@@ -31,15 +31,14 @@ type Limits struct {
 // (stream) and the bytes the unpacker writes (charge, which also keeps
 // the store's reserve, checking it every store.ReserveCheckEvery bytes).
 type budget struct {
-	s         *store.Store
-	max       int64  // 0: none
-	why       string // which limit max comes from, for the message
-	written   int64
-	unchecked int64
+	max     int64  // 0: none
+	why     string // which limit max comes from, for the message
+	written int64
+	reserve func(n int64) error // store.Every(s.CheckReserve)
 }
 
 func newBudget(s *store.Store, desc ocispec.Descriptor, lim Limits) *budget {
-	b := &budget{s: s, unchecked: store.ReserveCheckEvery}
+	b := &budget{reserve: store.Every(s.CheckReserve)}
 	if lim.MaxLayerSize > 0 {
 		b.max, b.why = lim.MaxLayerSize, fmt.Sprintf("max-layer-size %d", lim.MaxLayerSize)
 	}
@@ -61,11 +60,7 @@ func (b *budget) charge(n int64) error {
 	if b.max > 0 && b.written > b.max {
 		return b.tooLarge()
 	}
-	if b.unchecked += n; b.unchecked >= store.ReserveCheckEvery {
-		b.unchecked = 0
-		return b.s.CheckReserve(store.ReserveCheckEvery)
-	}
-	return nil
+	return b.reserve(n)
 }
 
 // stream bounds the uncompressed stream: bytes after the tar's end are

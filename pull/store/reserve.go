@@ -34,23 +34,55 @@ func (s *Store) CheckReserve(ahead int64) error {
 	if err := unix.Statfs(s.ingest, &st); err != nil {
 		return fmt.Errorf("statfs %s: %w", s.ingest, err)
 	}
+	return ReserveLeft(&st, s.Reserve, ahead, s.Root)
+}
+
+// ReserveLeft fails with ErrReserve when writing ahead more bytes (and
+// ahead/512 more inodes) on the filesystem st describes would leave
+// less than reserve percent of it free; where names it in the message.
+func ReserveLeft(st *unix.Statfs_t, reserve float64, ahead int64, where string) error {
 	bsize := st.Frsize
 	if bsize == 0 {
 		bsize = st.Bsize
 	}
 	total, avail := float64(st.Blocks)*float64(bsize), float64(st.Bavail)*float64(bsize)
-	if keep := total * s.Reserve / 100; avail-float64(ahead) < keep {
+	if keep := total * reserve / 100; avail-float64(ahead) < keep {
 		return fmt.Errorf("%s free on the filesystem of %s, the reserve is %.0f%% (%s): %w",
-			humanBytes(avail), s.Root, s.Reserve, humanBytes(keep), ErrReserve)
+			humanBytes(avail), where, reserve, humanBytes(keep), ErrReserve)
 	}
 	// Filesystems with a fixed inode table (ext4, tmpfs) run out of those too.
 	if st.Files > 0 {
-		if keep := float64(st.Files) * s.Reserve / 100; float64(st.Ffree)-float64(ahead/512) < keep {
+		if keep := float64(st.Files) * reserve / 100; float64(st.Ffree)-float64(ahead/512) < keep {
 			return fmt.Errorf("%d inodes free on the filesystem of %s, the reserve is %.0f%% (%.0f): %w",
-				st.Ffree, s.Root, s.Reserve, keep, ErrReserve)
+				st.Ffree, where, reserve, keep, ErrReserve)
 		}
 	}
 	return nil
+}
+
+// Every turns check (CheckReserve, say) into a charge function for
+// unpack.UnpackCharged and unpack.ChargedWriter: n bytes are about to
+// be written, and check runs before the first and then once every
+// ReserveCheckEvery bytes, for that many ahead.
+func Every(check func(ahead int64) error) func(n int64) error {
+	return every(check, ReserveCheckEvery)
+}
+
+// EveryAfter is Every without the check before the first byte: a small
+// copy is never refused (mini-docker cp onto a nearly full disk, as
+// docker cp), a large one is once it has written ReserveCheckEvery.
+func EveryAfter(check func(ahead int64) error) func(n int64) error {
+	return every(check, 0)
+}
+
+func every(check func(ahead int64) error, unchecked int64) func(n int64) error {
+	return func(n int64) error {
+		if unchecked += n; unchecked >= ReserveCheckEvery {
+			unchecked = 0
+			return check(ReserveCheckEvery)
+		}
+		return nil
+	}
 }
 
 // humanBytes prints a size in binary units, as df -h does.

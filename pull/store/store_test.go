@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -340,5 +341,36 @@ func TestImageWithHostileDiffIDRefused(t *testing.T) {
 	}
 	if _, err := s.List(); !errors.Is(err, ErrInvalidDigest) {
 		t.Errorf("List = %v", err)
+	}
+}
+
+// Every checks before the first byte and then once each
+// ReserveCheckEvery bytes; EveryAfter only from the first
+// ReserveCheckEvery on, so a small write is never refused.
+func TestEveryChecksEachMiB(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		every func(func(int64) error) func(int64) error
+		want  []int // the checks made after each charge of 300 KiB
+	}{
+		{"Every", Every, []int{1, 1, 1, 1, 2, 2, 2, 2}},
+		{"EveryAfter", EveryAfter, []int{0, 0, 0, 1, 1, 1, 1, 2}},
+	} {
+		checks := 0
+		charge := tc.every(func(ahead int64) error {
+			if ahead != ReserveCheckEvery {
+				t.Errorf("%s: checked for %d bytes ahead, want %d", tc.name, ahead, ReserveCheckEvery)
+			}
+			checks++
+			return nil
+		})
+		var got []int
+		for range tc.want {
+			charge(300 << 10)
+			got = append(got, checks)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: checks after each 300 KiB: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

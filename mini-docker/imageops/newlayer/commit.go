@@ -87,7 +87,7 @@ func storeLayer(s *store.Store, name string, write func(io.Writer) error) (*imag
 	pr, pw := io.Pipe()
 	unpacked := make(chan error, 1)
 	go func() {
-		err := unpack.Unpack(pr, dir)
+		err := unpack.UnpackCharged(pr, dir, store.Every(s.CheckReserve)) // bounded as a pull is
 		io.Copy(io.Discard, pr)
 		pr.CloseWithError(err)
 		unpacked <- err
