@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // tarNames lists the names in a tar stream.
@@ -213,5 +214,50 @@ func TestCpKilledLeavesNoMount(t *testing.T) {
 		h.mustHost("start", "box")
 	}
 	h.mustHost("rm", "-f", "box")
+	h.assertNoLeaks()
+}
+
+// In a running container cp resolves a path as the container does, in
+// its own mount namespace: through a symlink into a volume (the file
+// lands in the volume, where the container sees it), and onto a file
+// bound from the host, which cannot be replaced: refused with Docker's
+// "device or resource busy", the host file unchanged.
+func TestCpSeesTheContainersMounts(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "app.conf")
+	os.WriteFile(conf, []byte("old\n"), 0o644)
+	newfile := filepath.Join(dir, "newfile")
+	os.WriteFile(newfile, []byte("new\n"), 0o644)
+	h.mustHost("run", "-d", "--name", "box", "--network", "none", "-v", "cpmounts:/data", "-v", conf+":/app.conf", ref,
+		"sh", "-c", "ln -s /data /link && echo in-volume > /data/inside && touch /ready && sleep 300")
+	for i := 0; h.mustHost("exec", "box", "ls", "/") != "" && !strings.Contains(h.mustHost("exec", "box", "ls", "/"), "ready"); i++ {
+		if i == 100 {
+			t.Fatal("the container never made /ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.mustHost("cp", newfile, "box:/link/")
+	if got := h.mustHost("exec", "box", "cat", "/data/newfile"); got != "new\n" {
+		t.Errorf("cp into box:/link/ (a symlink to the volume /data): the container's /data/newfile holds %q", got)
+	}
+	out := filepath.Join(dir, "out")
+	h.mustHost("cp", "box:/link/inside", out)
+	if b, _ := os.ReadFile(out); string(b) != "in-volume\n" {
+		t.Errorf("cp box:/link/inside (in the volume): %q", b)
+	}
+	_, errOut, code := h.host("cp", newfile, "box:/app.conf")
+	if code != 1 || !strings.Contains(errOut, "device or resource busy") {
+		t.Errorf("cp onto the bound file /app.conf: exit %d %q, want 1 and device or resource busy", code, errOut)
+	}
+	if b, _ := os.ReadFile(conf); string(b) != "old\n" {
+		t.Errorf("the host's bound file now holds %q", b)
+	}
+	if got := h.mustHost("exec", "box", "cat", "/app.conf"); got != "old\n" {
+		t.Errorf("the container's /app.conf holds %q", got)
+	}
+	h.mustHost("rm", "-f", "box")
+	h.mustHost("volume", "rm", "cpmounts")
 	h.assertNoLeaks()
 }

@@ -111,3 +111,36 @@ func ParseSignal(s string) (syscall.Signal, error) {
 	}
 	return 0, fmt.Errorf("invalid signal: %s", s)
 }
+
+// OpenProcRoot opens (O_PATH) the root of a running container's first
+// process pid, started at start, as that process sees it: /proc/PID/root,
+// its mount namespace's view, the volumes and binds mounted where the
+// container has them, so a path is resolved as in the container (a
+// symlink into a volume, a bound file that cannot be replaced). /proc/PID is held open while its
+// start time is checked, so a PID reused meanwhile is refused.
+func OpenProcRoot(pid int, start uint64) (int, error) {
+	dfd, err := unix.Open(fmt.Sprintf("/proc/%d", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("the container's process %d: %w", pid, err)
+	}
+	defer unix.Close(dfd)
+	sfd, err := unix.Openat(dfd, "stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("the container's process %d: %w", pid, err)
+	}
+	b := make([]byte, 4096)
+	n, err := unix.Read(sfd, b)
+	unix.Close(sfd)
+	if err != nil || n <= 0 {
+		return -1, fmt.Errorf("the container's process %d: read stat: %v", pid, err)
+	}
+	st, err := procfs.ParseStat(string(b[:n]))
+	if err != nil || start != 0 && st.StartTime != start {
+		return -1, fmt.Errorf("the container's process %d has ended", pid)
+	}
+	fd, err := unix.Openat(dfd, "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("the container's process %d: open its root: %w", pid, err)
+	}
+	return fd, nil
+}

@@ -271,6 +271,11 @@ func (x *extractor) make(pfd int, base string, hdr *tar.Header, content io.Reade
 		if hdr.Typeflag == tar.TypeDir && st.Mode&unix.S_IFMT == unix.S_IFDIR {
 			return nil
 		}
+		if mountRoot(pfd, base) {
+			// A file or folder mounted there in the container (a bind):
+			// unlinked from the host's namespace, its mount would go.
+			return fmt.Errorf("unlinkat: %w", unix.EBUSY)
+		}
 		flag := 0
 		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 			flag = unix.AT_REMOVEDIR
@@ -314,6 +319,16 @@ func (x *extractor) make(pfd int, base string, hdr *tar.Header, content io.Reade
 		return unix.Mknodat(pfd, base, mode|0o600, int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))))
 	}
 	return fmt.Errorf("archive entry %q: type %q not supported", hdr.Name, hdr.Typeflag)
+}
+
+// mountRoot reports whether base in the folder pfd is the root of a
+// mount, as seen from pfd's mount namespace (a running container's).
+func mountRoot(pfd int, base string) bool {
+	var stx unix.Statx_t
+	if unix.Statx(pfd, base, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS, &stx) != nil {
+		return false
+	}
+	return stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
 }
 
 // checkReserve keeps store.DefaultReserve percent of the destination's

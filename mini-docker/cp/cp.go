@@ -1,10 +1,11 @@
 // Package cp is `mini-docker cp`, Docker's copy between a container's
 // files and the host's, both ways, or as a tar archive on stdin or
-// stdout ("-"). The container's files are its root as the host sees it
-// (the merged overlay; for a stopped container its layers mounted
-// afresh) and, below a volume's or bind's mount point, that folder on
-// the host. Paths are resolved inside those roots by the kernel
-// (archive.go), safe against the symlink race of CVE-2018-15664.
+// stdout ("-"). A running container's files are its own view of its
+// root (/proc/PID/root of its first process: its mounts included, each
+// path resolved as in the container); a stopped container's are its
+// layers mounted afresh and, below a volume's or bind's mount point,
+// that folder on the host. Paths are resolved inside those roots by the
+// kernel (archive.go), safe against the symlink race of CVE-2018-15664.
 //
 // Lesson 13 (lessons/13-data-and-state.md) teaches it.
 package cp
@@ -22,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mini-docker/internal/cli"
+	"mini-docker/mini-docker/container"
 	"mini-docker/mini-docker/engine"
 )
 
@@ -95,11 +97,24 @@ func hostSide(p string) (side, error) {
 		notFound: func(p string) error { return fmt.Errorf("lstat %s: no such file or directory", p) }}, err
 }
 
-// containerSide opens the root that holds p in the container: its
-// merged root, or the host folder of the volume or bind whose mount
+// containerSide opens the root that holds p in the container: a running
+// one's own view of its root (container.OpenProcRoot); for a stopped one
+// its merged root, or the host folder of the volume or bind whose mount
 // point is the longest prefix of p.
 func containerSide(rfs *engine.RootFS, name, p string) (side, error) {
 	p = path.Clean("/" + p)
+	notFound := func(q string) error {
+		//lint:ignore ST1005 Docker's own words, as docker prints them
+		return &NotFoundError{fmt.Errorf("Could not find the file %s in container %s", q, name)}
+	}
+	if rfs.Pid > 0 {
+		// Running: its own view, each path resolved as in the container.
+		fd, err := container.OpenProcRoot(rfs.Pid, rfs.PidStart)
+		if err != nil {
+			return side{}, fmt.Errorf("open the root of %s: %w", name, err)
+		}
+		return side{rootfd: fd, rel: strings.TrimPrefix(p, "/"), notFound: notFound}, nil
+	}
 	root, rel := rfs.Merged, p
 	best := ""
 	for _, mp := range rfs.Mounts {
@@ -117,11 +132,7 @@ func containerSide(rfs *engine.RootFS, name, p string) (side, error) {
 	if err != nil {
 		return side{}, fmt.Errorf("open the root of %s: %w", name, err)
 	}
-	return side{rootfd: fd, rel: strings.TrimPrefix(rel, "/"),
-		notFound: func(q string) error {
-			//lint:ignore ST1005 Docker's own words, as docker prints them
-			return &NotFoundError{fmt.Errorf("Could not find the file %s in container %s", q, name)}
-		}}, nil
+	return side{rootfd: fd, rel: strings.TrimPrefix(rel, "/"), notFound: notFound}, nil
 }
 
 // copyContainer copies between the path inCtr of container ref and the

@@ -21,8 +21,14 @@ import (
 type RootFS struct {
 	Merged string
 	Mounts []container.MountPoint
-	undo   func() error
-	unlock func()
+	// Pid and PidStart: a running container's first process (its start
+	// time, field 22 of /proc/PID/stat), whose /proc/PID/root is the
+	// container's own view of its root, mounts and all
+	// (container.OpenProcRoot).
+	Pid      int
+	PidStart uint64
+	undo     func() error
+	unlock   func()
 }
 
 // Release unmounts what MountRoot mounted and lets the container start.
@@ -75,6 +81,7 @@ func (e *Engine) MountRoot(c *container.Container) (*RootFS, error) {
 		}
 	}
 	if cur.State.Running && mountinfo.IsMountPoint(merged) {
+		r.Pid, r.PidStart = cur.State.Pid, cur.Runtime.PidStart
 		l.Unlock()
 		return r, nil
 	}
