@@ -693,6 +693,8 @@ func TestBadInput(t *testing.T) {
 	h.must("run", "--name", "taken", "--network", "none", ref, "true")
 	envFile := filepath.Join(t.TempDir(), "env")
 	os.WriteFile(envFile, []byte("A=1\n=x\n"), 0o644)
+	longEnv := filepath.Join(t.TempDir(), "long.env") // Docker: not the rest of the file dropped
+	os.WriteFile(longEnv, []byte("A=1\nLONG="+strings.Repeat("0", 70000)+"\nB=2\n"), 0o644)
 	before := h.snap()
 	for _, tc := range []struct {
 		args []string
@@ -714,6 +716,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "-e", "=x", ref, "true"}, 125, `invalid argument "=x" for "-e, --env" flag: invalid environment variable: =x`},
 		{[]string{"exec", "-e", "=x", "taken", "true"}, 125, `invalid argument "=x" for "-e, --env" flag: invalid environment variable: =x`},
 		{[]string{"run", "--env-file", envFile, ref, "true"}, 125, "invalid env file (" + envFile + "): no variable name on line '=x'"},
+		{[]string{"run", "--env-file", longEnv, ref, "true"}, 125, "invalid env file (" + longEnv + "): bufio.Scanner: token too long"},
 		{[]string{"stop", "nope"}, 1, "No such container: nope"},
 		{[]string{"inspect", "nope"}, 1, "No such object: nope"},
 	} {

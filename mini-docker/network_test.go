@@ -308,6 +308,8 @@ func TestNetworkBadInput(t *testing.T) {
 		{[]string{"network", "create", "lab"}, 1, "network with name lab already exists"},
 		{[]string{"network", "create", "--subnet", "10.31.0.128/25", "lab2"}, 1, "Pool overlaps with other one on this address space"},
 		{[]string{"network", "create", "--subnet", "10.32.0.0/24", "--gateway", "10.33.0.1", "lab3"}, 1, "invalid gateway"},
+		{[]string{"network", "create", "--subnet", "10.32.0.0/24", "--gateway", "10.32.0.255", "lab3"}, 1, "failed to allocate gateway (10.32.0.255): Address already in use"},
+		{[]string{"network", "create", "--subnet", "10.32.0.0/24", "--gateway", "10.32.0.0", "lab3"}, 1, "failed to allocate gateway (10.32.0.0): Address already in use"},
 		{[]string{"network", "create", "bad/name"}, 1, "invalid network name"},
 		{[]string{"network", "create", "host"}, 1, "predefined host network"},
 		{[]string{"network", "rm", "nosuch"}, 1, "network nosuch not found"},

@@ -132,6 +132,17 @@ func TestAnonymousVolumes(t *testing.T) {
 	if out := h.mustHost("volume", "ls", "-q"); out != "" {
 		t.Errorf("run --rm left volumes:\n%s", out)
 	}
+	// A start that fails once the volumes are made (an image VOLUME the
+	// kernel refuses: a name over 255 bytes): --rm takes them all the same.
+	h.mustHost("run", "--name", "base", "--network", "none", ref, "true")
+	h.mustHost("commit", "-c", "VOLUME /"+strings.Repeat("a", 300), "base", "longvol:1")
+	h.mustHost("rm", "-v", "base")
+	if _, errOut, code := h.host("run", "--rm", "--network", "none", "longvol:1", "true"); code != 125 || !strings.Contains(errOut, "file name too long") {
+		t.Errorf("run --rm of an image whose VOLUME has a 300-byte name: exit %d %q, want 125 and file name too long", code, errOut)
+	}
+	if out := h.mustHost("volume", "ls", "-q"); out != "" {
+		t.Errorf("run --rm that failed to start left volumes:\n%s", out)
+	}
 	// rm without -v keeps it, until volume prune.
 	h.mustHost("run", "--name", "other", "--network", "none", ref, "true")
 	h.mustHost("rm", "other")

@@ -107,8 +107,20 @@ func pickSubnet(o CreateOptions, all []*Network) (netip.Prefix, netip.Addr, erro
 		if gw, err = netip.ParseAddr(o.Gateway); err != nil || !p.Contains(gw) {
 			return netip.Prefix{}, netip.Addr{}, fmt.Errorf("invalid gateway %s: not an address of %s", o.Gateway, p)
 		}
+		if gw == p.Addr() || gw == broadcast(p) {
+			// The subnet's own address and its broadcast are no host's.
+			return netip.Prefix{}, netip.Addr{}, fmt.Errorf("failed to allocate gateway (%s): Address already in use", gw)
+		}
 	}
 	return p, gw, nil
+}
+
+// broadcast is the last address of the IPv4 subnet p.
+func broadcast(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	host := uint32(1)<<(32-p.Bits()) - 1
+	n := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3]) | host
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 }
 
 func overlapsAny(p netip.Prefix, taken []netip.Prefix) bool {

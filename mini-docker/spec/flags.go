@@ -527,7 +527,11 @@ func (o *Options) ReadEnvFiles() ([]string, error) {
 			}
 			env = append(env, ExpandEnv(line))
 		}
+		err = sc.Err() // a line over 64 KiB (or /dev/zero) stops the scan
 		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("invalid env file (%s): %w", path, err)
+		}
 	}
 	return env, nil
 }

@@ -288,6 +288,14 @@ func (f Forward) check() error {
 			return fmt.Errorf("forward: invalid address %q (want IP:PORT, PORT from 0 to 65535, e.g. 127.0.0.1:8080)", a)
 		}
 	}
+	// Checked before the --explain line names them.
+	for _, ns := range []NS{f.ListenNS, f.TargetNS} {
+		if ns.Name != "" {
+			if err := checkNetnsName(ns.Name); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -299,7 +307,8 @@ func isPort(s string) bool {
 	return err == nil
 }
 
-// socat is the classic command doing the same relay, for --explain.
+// socat is the classic command doing the same relay, for --explain,
+// each word quoted for the shell: a learner may paste it.
 func (f Forward) socat() string {
 	lhost, lport, _ := net.SplitHostPort(f.Listen)
 	p := "TCP"
@@ -310,10 +319,11 @@ func (f Forward) socat() string {
 	if lhost != "" {
 		listen += ",bind=" + lhost
 	}
-	cmd := fmt.Sprintf("socat %s %s:%s", listen, p, f.Target)
+	argv := []string{"socat", listen, p + ":" + f.Target}
 	if !f.ListenNS.IsCurrent() {
-		cmd = "nsenter --net=" + f.ListenNS.Path() + " " + cmd
+		argv = append([]string{"nsenter", "--net=" + f.ListenNS.Path()}, argv...)
 	}
+	cmd := explain.Join(argv...)
 	if !f.TargetNS.IsCurrent() {
 		cmd += " # connecting from inside " + f.TargetNS.String()
 	}

@@ -24,6 +24,7 @@ import (
 	"mini-docker/mini-docker/engine/restart"
 	"mini-docker/mini-docker/imageops"
 	"mini-docker/mini-docker/spec"
+	"mini-docker/mini-docker/volume/mounts"
 	"mini-docker/pull/reference"
 )
 
@@ -83,8 +84,10 @@ func Run(root string, args []string) error {
 	code, err := e.Start(ct, engine.Attach{Detach: o.Detach, Stdin: o.Interactive, TTY: o.TTY})
 	if err != nil {
 		if o.Rm {
-			if cur, ferr := e.Store.Load(ct.ID); ferr == nil {
-				e.Remove(cur, true)
+			// --rm takes the container's anonymous volumes with it, as
+			// when it ends (Engine.Finish), even when it never started.
+			if cur, ferr := e.Store.Load(ct.ID); ferr == nil && e.Remove(cur, true) == nil {
+				mounts.RemoveAnonymous(e.Volumes(), e.Store, cur)
 			}
 		}
 		return RunError(err)

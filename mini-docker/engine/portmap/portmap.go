@@ -97,7 +97,7 @@ func Published(c *container.Container) mobynet.PortMap {
 // startOne starts one forwarder, records its PID and returns the line
 // it prints once it listens.
 func startOne(ex *explain.Printer, store *container.Store, c *container.Container, argv []string) (string, error) {
-	ex.Cmd("%s &", strings.Join(argv, " "))
+	ex.Cmd("%s &", explain.Join(argv...))
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	r, w, err := os.Pipe()
