@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -317,5 +318,48 @@ func TestChosenAddressAndDefaultRoute(t *testing.T) {
 	h.must("rm", "-f", "fixed", "roam")
 	h.must("network", "rm", "lab", "lab2")
 	h.assertRulesGone("10.83.0.0/24", "10.84.0.0/24")
+	h.assertNoLeaks()
+}
+
+// A network connect and a network rm of the same network at once are
+// one after the other, as Docker serialises them: either the connect
+// fails (not found) or the rm (active endpoints), never both succeed,
+// and no bridge, lease or rule is left behind by the loser.
+func TestNetworkConnectRacesRemove(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	h.must("network", "create", "--subnet", "10.88.0.0/24", "home")
+	h.must("run", "-d", "--name", "c1", "--network", "home", ref, "sleep", "300")
+	var subnets []string
+	for i := 0; i < 8; i++ {
+		name, subnet := fmt.Sprintf("race%d", i), fmt.Sprintf("10.89.%d.0/24", i)
+		subnets = append(subnets, subnet)
+		h.must("network", "create", "--subnet", subnet, name)
+		codes := make(chan [2]int, 2)
+		for j, args := range [][]string{{"network", "connect", name, "c1"}, {"network", "rm", name}} {
+			go func() {
+				_, errOut, code := h.md(args...)
+				if code != 0 && !strings.Contains(errOut, "not found") && !strings.Contains(errOut, "has active endpoints") {
+					t.Errorf("%v: exit %d %q", args, code, errOut)
+				}
+				codes <- [2]int{j, code}
+			}()
+		}
+		var got [2]int
+		for range 2 {
+			c := <-codes
+			got[c[0]] = c[1]
+		}
+		if (got[0] == 0) == (got[1] == 0) {
+			t.Errorf("round %d: connect exit %d, rm exit %d: want exactly one to succeed", i, got[0], got[1])
+		}
+		if got[0] == 0 { // connected first: disconnect, then the rm goes
+			h.must("network", "disconnect", name, "c1")
+			h.must("network", "rm", name)
+		}
+	}
+	h.must("rm", "-f", "c1")
+	h.must("network", "rm", "home")
+	h.assertRulesGone(append(subnets, "10.88.0.0/24")...)
 	h.assertNoLeaks()
 }

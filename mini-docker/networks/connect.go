@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -89,7 +92,10 @@ func checkConnect(c *container.Container, n *Network) error {
 
 // Connect attaches c to n. A running c gets its interface now (Wire);
 // a stopped one has the endpoint recorded, and gets it when it starts.
-// The caller holds c's lock and saves c.
+// The caller holds c's lock. c is saved under the lock network rm takes,
+// after n is found still there: a connect and an rm of one network are
+// one after the other, as Docker serialises them (the connect fails
+// with not found, or the rm with active endpoints).
 func (s *Store) Connect(cs *container.Store, c *container.Container, n *Network, o EndpointOptions, ex *explain.Printer) error {
 	if err := checkConnect(c, n); err != nil {
 		return err
@@ -97,6 +103,22 @@ func (s *Store) Connect(cs *container.Store, c *container.Container, n *Network,
 	if err := checkEndpoint(o); err != nil {
 		return err
 	}
+	unlock, err := s.lock("networks.lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := os.Stat(filepath.Join(s.dir(), n.ID+".json")); !builtin[n.Name] && errors.Is(err, fs.ErrNotExist) {
+		return &NotFoundError{Ref: n.Name}
+	}
+	if err := s.connect(cs, c, n, o, ex); err != nil {
+		return err
+	}
+	return cs.Save(c)
+}
+
+// connect is Connect once n is known to be there.
+func (s *Store) connect(cs *container.Store, c *container.Container, n *Network, o EndpointOptions, ex *explain.Printer) error {
 	if o.IP.IsValid() {
 		if err := s.CheckIP(n, o.IP); err != nil {
 			return err
