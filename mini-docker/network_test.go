@@ -276,6 +276,10 @@ func TestUserNetworksByName(t *testing.T) {
 	if got := h.must("network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", "app"); got != "db web \n" && got != "web db \n" {
 		t.Errorf("network inspect app: containers %q", got)
 	}
+	// The docker CLI's template functions, json among them.
+	if got := h.must("network", "inspect", "-f", "{{json .Name}} {{upper .Driver}}", "app"); got != "\"app\" BRIDGE\n" {
+		t.Errorf("network inspect -f '{{json .Name}} {{upper .Driver}}' app: %q", got)
+	}
 
 	// Names follow a container that stops and starts.
 	h.must("stop", "-t", "1", "db")

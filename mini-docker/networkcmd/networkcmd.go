@@ -9,12 +9,12 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-	"text/template"
 
 	mobynet "github.com/moby/moby/api/types/network"
 
 	"mini-docker/internal/cli"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/formatter"
 	"mini-docker/mini-docker/networks"
 )
 
@@ -163,7 +163,7 @@ func print(v []mobynet.Inspect, format string) error {
 		_, err := os.Stdout.Write(b.Bytes())
 		return err
 	}
-	tmpl, err := template.New("").Parse(format)
+	tmpl, err := formatter.Parse("", format) // json, join, upper, ... as docker's
 	if err != nil {
 		return cli.Errorf(1, "template parsing error: %v", err)
 	}
