@@ -120,6 +120,7 @@ mknod /dev/own c 10 237 && (dd if=/dev/own of=/dev/null bs=1 count=0 2>/dev/null
 	}
 	h.refusesRun(ref, []refusal{
 		{[]string{"--device", "/dev/nope"}, 127, `error gathering device information while adding custom device "/dev/nope": no such file or directory`},
+		{[]string{"--device", "/etc/passwd"}, 125, `error gathering device information while adding custom device "/etc/passwd": not a device node`},
 		{[]string{"--device", "/dev/fuse:/dev/x:zz"}, 125, "bad mode specified: zz"},
 		{[]string{"--device", "/dev/fuse:rel"}, 125, "rel is not an absolute path"},
 	})

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -178,9 +179,10 @@ func RunError(err error) error {
 		return &cli.Error{Code: cli.ExitToolFailure, Err: err, Hint: "see 'mini-docker run --help'"}
 	}
 	var de *spec.DeviceError
-	if errors.As(err, &de) {
+	if errors.As(err, &de) && errors.Is(err, fs.ErrNotExist) {
 		// Docker's CLI gives a start error that says "no such file or
-		// directory" the exit code of a missing command.
+		// directory" the exit code of a missing command; "not a device
+		// node" (a regular file) is 125, as any other.
 		return &cli.Error{Code: cli.ExitNotFound, Err: err}
 	}
 	var ce engine.ChainExit
