@@ -6,6 +6,7 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,6 +22,7 @@ import (
 
 	"mini-docker/internal/mountinfo"
 	"mini-docker/internal/testenv"
+	"mini-docker/mini-docker/ociruntime"
 )
 
 // hostTools are the toolkit's programs on the host, by "dev=MAJ:MIN
@@ -214,9 +216,34 @@ func TestRunCannotOverwriteHostBinaries(t *testing.T) {
 	dockerfile := filepath.Join(t.TempDir(), "ctx")
 	os.MkdirAll(dockerfile, 0o755)
 	os.WriteFile(filepath.Join(dockerfile, "Dockerfile"), []byte("FROM "+ref+"\nRUN echo built > /built\n"), 0o644)
+	// The OCI runtime's exec joins a running container's namespaces
+	// through the unshare tool: `mini-docker runtime exec`.
+	rtRoot, rtBundle := t.TempDir(), t.TempDir()
+	if err := testenv.MakeBusyboxRootfs(filepath.Join(rtBundle, "rootfs")); err != nil {
+		t.Fatal(err)
+	}
+	spec := ociruntime.DefaultSpec()
+	spec.Process.Terminal, spec.Process.Args = false, []string{"sleep", "300"}
+	spec.Linux.CgroupsPath = "/attack-" + filepath.Base(rtBundle)
+	b, _ := json.Marshal(spec)
+	os.WriteFile(filepath.Join(rtBundle, "config.json"), b, 0o644)
+	rtOut, err := os.Create(filepath.Join(rtRoot, "out")) // not a pipe: the container keeps it
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := exec.Command(h.bin, "runtime", "--root", rtRoot, "run", "--bundle", rtBundle, "--detach", "rtbox")
+	rt.Stdout, rt.Stderr = rtOut, rtOut
+	err = rt.Run()
+	rtOut.Close()
+	if err != nil {
+		out, _ := os.ReadFile(rtOut.Name())
+		t.Fatalf("mini-docker runtime run --detach: %v\n%s", err, out)
+	}
 	all := map[string]int{}
 	start := time.Now()
 	for _, args := range [][]string{
+		{"runtime", "--root", rtRoot, "exec", "rtbox", "true"},
+		{"runtime", "--root", rtRoot, "delete", "--force", "rtbox"},
 		{"run", "--rm", "--network", "none", ref, "true"},
 		{"run", "--rm", "--tool-chain", "--network", "none", ref, "true"},
 		{"run", "--rm", "--tool-chain", "--privileged", ref, "true"},

@@ -193,12 +193,15 @@ func TestOrdinaryDir(t *testing.T) {
 		{"/run/real/x", ""},
 		{"/mnt/new", ""},
 		{"/etc", ""},
+		// ".." stops at the root, as in the container: never the host's.
+		{"/../../escape/deeper", ""},
+		{"../etc/x", ""},
 	} {
 		got, _, err := ordinaryDir(root, c.target, "proc")
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("ordinaryDir(%s): %v", c.target, err)
-		case c.want == "" && got != filepath.Join(root, c.target):
+		case c.want == "" && got != filepath.Join(root, filepath.Clean("/"+c.target)):
 			t.Errorf("ordinaryDir(%s) = %s", c.target, got)
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("ordinaryDir(%s) = %q, %v; want an error with %q", c.target, got, err, c.want)

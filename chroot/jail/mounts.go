@@ -643,12 +643,15 @@ func mountFS(root, target, source, fstype string, flags uintptr, data string, ex
 // a component between this check and the mount.
 func ordinaryDir(root, target, fstype string) (string, int, error) {
 	p := root
+	// Cleaned as in the container ("/../x" is "/x"): joined as it was,
+	// its ".." would climb out of root on the host.
+	clean := filepath.Join(root, filepath.Clean("/"+target))
 	parts := strings.Split(strings.Trim(filepath.Clean("/"+target), "/"), "/")
 	for i, c := range parts {
 		p = filepath.Join(p, c)
 		fi, err := os.Lstat(p)
 		if errors.Is(err, os.ErrNotExist) {
-			return filepath.Join(root, target), len(parts) - i, nil // made as directories
+			return clean, len(parts) - i, nil // made as directories
 		}
 		if err != nil {
 			return "", 0, fmt.Errorf("mount %s on %s: %w", fstype, target, unwrapPathError(err))
@@ -664,7 +667,7 @@ func ordinaryDir(root, target, fstype string) (string, int, error) {
 		return "", 0, fmt.Errorf("mount %s on %s: filesystem %q must be mounted on ordinary directory (the image's %s is %s)",
 			fstype, target, fstype, strings.TrimPrefix(p, root), what)
 	}
-	return filepath.Join(root, target), 0, nil
+	return clean, 0, nil
 }
 
 // makeMountPoint creates a directory (or, for a file bind mount, an empty

@@ -171,6 +171,9 @@ func checkSpec(s *specs.Spec) error {
 	case s.Linux == nil:
 		return errors.New("linux is required (this runtime runs Linux containers)")
 	}
+	if err := checkProcess(s.Process); err != nil {
+		return err
+	}
 	var newNS, newUser bool
 	var joinUser string
 	for _, ns := range s.Linux.Namespaces {
@@ -460,7 +463,7 @@ func startIn(joins []specs.LinuxNamespace, cmd *exec.Cmd) error {
 // then execs this binary, passed to it as descriptor N, as the
 // container's process.
 func hopThroughUnshare(cmd *exec.Cmd, hop []specs.LinuxNamespace, prog *os.File) (*exec.Cmd, error) {
-	unshare, err := unshareTool()
+	unshare, err := sealedUnshare() // it joins namespaces others may share
 	if err != nil {
 		return nil, fmt.Errorf("join the %s namespace %s: %w", hop[0].Type, hop[0].Path, err)
 	}
@@ -469,7 +472,7 @@ func hopThroughUnshare(cmd *exec.Cmd, hop []specs.LinuxNamespace, prog *os.File)
 			return nil, fmt.Errorf("join the %s namespace: %w", ns.Type, err)
 		}
 	}
-	args := []string{unshare}
+	args := []string{"unshare"}
 	for _, t := range []specs.LinuxNamespaceType{specs.UserNamespace, specs.MountNamespace} {
 		for _, ns := range hop {
 			if ns.Type == t {
@@ -477,11 +480,11 @@ func hopThroughUnshare(cmd *exec.Cmd, hop []specs.LinuxNamespace, prog *os.File)
 			}
 		}
 	}
-	c := exec.Command(unshare)
-	c.Args = append(args, "--", fmt.Sprintf("/proc/self/fd/%d", 3+len(cmd.ExtraFiles)), "runtime", initArg)
+	c := &exec.Cmd{Args: append(args, "--", fmt.Sprintf("/proc/self/fd/%d", 3+len(cmd.ExtraFiles)), "runtime", initArg)}
 	c.Stdin, c.Stdout, c.Stderr = cmd.Stdin, cmd.Stdout, cmd.Stderr
 	c.ExtraFiles = append(append([]*os.File{}, cmd.ExtraFiles...), prog)
 	c.Env, c.SysProcAttr = cmd.Env, cmd.SysProcAttr
+	runFd(c, unshare) // unshare's descriptor stays open until the process starts: the caller's Start
 	return c, nil
 }
 

@@ -2,7 +2,9 @@ package ociruntime
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,10 +95,10 @@ func execProcess(spec *specs.Spec, o *execOptions, argv []string) error {
 			if g == "" {
 				g = "0"
 			}
-			uid, err1 := strconv.Atoi(u)
-			gid, err2 := strconv.Atoi(g)
+			uid, err1 := strconv.ParseUint(u, 10, 31)
+			gid, err2 := strconv.ParseUint(g, 10, 31)
 			if err1 != nil || err2 != nil {
-				return cli.Usagef(Tool, "exec --user %q: want UID[:GID]", o.user)
+				return cli.Usagef(Tool, "exec --user %q: want UID[:GID], each from 0 to 2147483647", o.user)
 			}
 			spec.Process.User = specs.User{UID: uint32(uid), GID: uint32(gid)}
 		}
@@ -107,7 +109,47 @@ func execProcess(spec *specs.Spec, o *execOptions, argv []string) error {
 	if spec.Process.Cwd == "" {
 		spec.Process.Cwd = "/"
 	}
+	return checkProcess(spec.Process)
+}
+
+// checkProcess refuses, in runc's words, a process the kernel would
+// run otherwise than it says: an ID of 2^31 or more (4294967295 is -1,
+// which setresuid takes as "unchanged": the process would stay root),
+// and a relative cwd (without a mount namespace it would be resolved
+// from the runtime's own folder, on the host).
+func checkProcess(p *specs.Process) error {
+	ids := append([]uint32{p.User.UID, p.User.GID}, p.User.AdditionalGids...)
+	for _, id := range ids {
+		if id > math.MaxInt32 {
+			return errors.New("uids and gids must be in range 0-2147483647")
+		}
+	}
+	if p.Cwd != "" && !filepath.IsAbs(p.Cwd) {
+		//lint:ignore ST1005 runc's own words
+		return errors.New("Cwd must be an absolute path")
+	}
 	return nil
+}
+
+// sealedUnshare opens the unshare tool read-only (a read-only mount of
+// it, or a sealed copy: launch.ReadOnlyExecutable), as this binary is:
+// it joins a running container's namespaces, where the container's
+// processes see it in /proc and could reopen its file for writing
+// through /proc/PID/exe (CVE-2019-5736). Its re-exec (/proc/self/exe)
+// stays on the read-only file.
+func sealedUnshare() (*os.File, error) {
+	path, err := unshareTool()
+	if err != nil {
+		return nil, err
+	}
+	return launch.ReadOnlyExecutable(path)
+}
+
+// runFd makes cmd run the program f, passed to it as its last
+// descriptor (/proc/self/fd/N), not a path of the host's.
+func runFd(cmd *exec.Cmd, f *os.File) {
+	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	cmd.Path = fmt.Sprintf("/proc/self/fd/%d", 2+len(cmd.ExtraFiles))
 }
 
 // unshareTool is the unshare tool next to this binary: exec, and create
@@ -136,10 +178,11 @@ func (r *Runtime) execIn(st *State, spec *specs.Spec, o *execOptions) error {
 	if err := g.Join(os.Getpid(), nil); err != nil {
 		return err
 	}
-	unshare, err := unshareTool()
+	unshare, err := sealedUnshare()
 	if err != nil {
 		return fmt.Errorf("exec: %w", err)
 	}
+	defer unshare.Close()
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -160,8 +203,9 @@ func (r *Runtime) execIn(st *State, spec *specs.Spec, o *execOptions) error {
 	if err != nil {
 		return err
 	}
-	// The configuration on 3 (as for create's init), this binary on 4.
-	cmd := exec.Command(unshare, "join", strconv.Itoa(st.Pid), "--", "/proc/self/fd/4", "runtime", execInitArg)
+	// The configuration on 3 (as for create's init), this binary on 4,
+	// the unshare tool last (runFd).
+	cmd := &exec.Cmd{Args: []string{"unshare", "join", strconv.Itoa(st.Pid), "--", "/proc/self/fd/4", "runtime", execInitArg}}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{cr, prog}
 	cmd.Env = []string{}
@@ -174,8 +218,9 @@ func (r *Runtime) execIn(st *State, spec *specs.Spec, o *execOptions) error {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, nil, conn)
 		cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
 	}
+	runFd(cmd, unshare)
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("exec: start %s: %w", unshare, err)
+		return fmt.Errorf("exec: start %s: %w", unshare.Name(), err)
 	}
 	if o.pidFile != "" {
 		if err := writePidFile(o.pidFile, cmd.Process.Pid); err != nil {

@@ -271,6 +271,10 @@ func TestBadBundle(t *testing.T) {
 		"cgroupsPath out of the tree": func(s *specs.Spec) { s.Linux.CgroupsPath = "/oci-test/../../etc" },
 		"cgroupsPath empty level":     func(s *specs.Spec) { s.Linux.CgroupsPath = "oci-test//x" },
 		"missing rootfs":              func(s *specs.Spec) { s.Root.Path = "nowhere" },
+		// uid 4294967295 is -1 to setresuid: "unchanged", root stays.
+		"uid -1":        func(s *specs.Spec) { s.Process.User.UID = 4294967295 },
+		"gid past 2^31": func(s *specs.Spec) { s.Process.User.GID = 2147483648 },
+		"relative cwd":  func(s *specs.Spec) { s.Process.Cwd = "../../tmp" },
 	}
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {
