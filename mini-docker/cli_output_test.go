@@ -5,8 +5,11 @@ package main
 // failure worded and coded as the docker CLI's.
 
 import (
+	"bufio"
+	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -206,5 +209,28 @@ func TestLogsStreams(t *testing.T) {
 	}
 	if out, _, _ := h.host("logs", "--since", "5m", "fg"); out != "out1\nout2\ntail" {
 		t.Errorf("--since 5m: %q", out)
+	}
+
+	// A large log is read one line at a time: -n 3 and --since of a log
+	// of 96 MiB hold a few MiB, not the log (which took gigabytes).
+	logPath := strings.TrimSpace(h.mustHost("inspect", "-f", "{{.LogPath}}", "fg"))
+	lf, err := os.OpenFile(logPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := []byte(`{"log":"` + strings.Repeat("x", 1000) + `\n","stream":"stdout","time":"2026-01-02T03:04:05.000000000Z"}` + "\n")
+	bw := bufio.NewWriterSize(lf, 1<<20)
+	for i := 0; i < 96<<10; i++ {
+		bw.Write(line)
+	}
+	bw.Flush()
+	lf.Close()
+	for _, args := range [][]string{{"logs", "-n", "3", "fg"}, {"logs", "--since", "5m", "fg"}} {
+		cmd := h.command(false, args...)
+		out, _, code := runCmd(t, cmd)
+		maxRSS := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB
+		if code != 0 || maxRSS > 64<<10 {
+			t.Errorf("%v of a 96 MiB log: exit %d, max RSS %d KiB (want under 64 MiB), %d bytes out", args, code, maxRSS, len(out))
+		}
 	}
 }

@@ -371,3 +371,28 @@ func TestHealthTimeoutKillsChain(t *testing.T) {
 		t.Errorf("the timed-out checks left their processes: %v", left)
 	}
 }
+
+// TestHealthCheckNotHeldByItsChildren: a check that ends but leaves a
+// child of its own session (setsid) holding its output open is judged
+// all the same, and the checks go on: the container turns unhealthy
+// once its check fails. Before, the check waited for the child's end
+// (days), and the status stayed healthy for good.
+func TestHealthCheckNotHeldByItsChildren(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	t.Cleanup(func() { h.host("rm", "-f", "hsid") })
+	mark := strconv.Itoa(60000 + os.Getpid()%10000)
+	h.mustHost("run", "-d", "--network", "none", "--name", "hsid",
+		"--health-cmd", "if [ -e /ok ]; then exit 0; fi; setsid sleep "+mark+" & exit 1",
+		"--health-interval", "1s", "--health-timeout", "5s", "--health-retries", "1",
+		ref, "sh", "-c", "touch /ok; sleep 3; rm /ok; sleep 600")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		status := strings.TrimSpace(h.mustHost("inspect", "-f", "{{.State.Health.Status}}", "hsid"))
+		if status == "unhealthy" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the container is still %s a minute after its check began to fail", status)
+		}
+	}
+}

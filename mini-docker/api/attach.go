@@ -309,7 +309,7 @@ func (s *Server) takeAttachment(id string) *attachment {
 // its current end) until the container ends. Its stdin belongs to
 // whoever started it.
 func (s *Server) attachRunning(w http.ResponseWriter, r *http.Request, e *engine.Engine, ct *container.Container) error {
-	_, offset, err := logs.Read(ct.LogPath, 0)
+	offset, err := logs.Each(ct.LogPath, 0, func(logs.Entry) error { return nil }) // its end, without holding it
 	if err != nil {
 		return err
 	}
@@ -414,14 +414,13 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request, e *engine.Engine, 
 	if wire.BoolParam(r, "stderr") {
 		errOut = stderr
 	}
-	es, offset, err := logs.Read(ct.LogPath, 0)
+	offset, err := logs.Tail(ct.LogPath, tail, nil, func(en logs.Entry) error {
+		send([]logs.Entry{en}, out, errOut)
+		return nil
+	})
 	if err != nil {
 		return nil
 	}
-	if tail >= 0 && tail < len(es) {
-		es = es[len(es)-tail:]
-	}
-	send(es, out, errOut)
 	if wire.BoolParam(r, "follow") {
 		follow(r.Context().Done(), e, ct, offset, out, errOut)
 	}

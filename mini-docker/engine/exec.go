@@ -137,8 +137,12 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 	}
 	if o.Timeout > 0 {
 		// A health check's chain is a process group of its own, so that
-		// its timeout kills what the check started in the container too.
+		// its timeout kills what the check started in the container too;
+		// and what left the group (setsid) and holds the check's output
+		// open is not waited for more than a second once the check ended,
+		// or every later check would wait behind it.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.WaitDelay = time.Second
 	}
 	if err := start(); err != nil {
 		return 125, err

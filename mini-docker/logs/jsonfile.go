@@ -111,36 +111,90 @@ func (f *File) Pump(stream string, r io.Reader, done chan<- struct{}) {
 // Read returns the entries of the log at path from offset on, and the
 // offset after the last whole line; from offset 0, the rotated files'
 // entries come first (--log-opt max-file). A missing file is an empty log.
+// It holds the whole log in memory: Each is for what may be large.
 func Read(path string, offset int64) ([]Entry, int64, error) {
-	var older []Entry
+	var out []Entry
+	next, err := Each(path, offset, func(e Entry) error {
+		out = append(out, e)
+		return nil
+	})
+	return out, next, err
+}
+
+// Each calls fn with each entry of the log at path from offset on, in
+// order, reading one line at a time (a log has no bound but its
+// --log-opt max-size), and returns the offset after the last whole
+// line; from offset 0, the rotated files' entries come first. An error
+// from fn stops it. A missing file is an empty log.
+func Each(path string, offset int64, fn func(Entry) error) (int64, error) {
 	if offset == 0 {
-		older = olderEntries(path)
+		if err := eachOlder(path, fn); err != nil {
+			return 0, err
+		}
 	}
-	es, next, err := ReadJSONLines[Entry](path, offset)
+	next, err := EachJSONLine(path, offset, fn)
 	if os.IsNotExist(err) {
-		return older, offset, nil
+		return offset, nil
 	}
-	return append(older, es...), next, err
+	return next, err
+}
+
+// Tail calls fn with the entries of the log at path that keep accepts
+// (nil: all), or with only the last n of them (n >= 0, --tail), in order,
+// holding no more than n at a time; it returns the offset after the
+// last whole line, where a follow goes on.
+func Tail(path string, n int, keep func(Entry) bool, fn func(Entry) error) (int64, error) {
+	var last []Entry // a ring once full: the oldest at next
+	next := 0
+	offset, err := Each(path, 0, func(e Entry) error {
+		switch {
+		case keep != nil && !keep(e):
+		case n < 0:
+			return fn(e)
+		case len(last) < n:
+			last = append(last, e)
+		case n > 0:
+			last[next], next = e, (next+1)%n
+		}
+		return nil
+	})
+	for _, e := range append(last[next:], last[:next]...) {
+		if err == nil {
+			err = fn(e)
+		}
+	}
+	return offset, err
 }
 
 // ReadJSONLines returns the values of a file of one JSON object a line
 // (a container's log, the events log) from offset on, and the offset
-// after the last whole line: a line being written is read next time, a
-// line that is not a T is skipped. A file shorter than offset has been
-// rotated since, and is read from its start.
+// after the last whole line (EachJSONLine).
 func ReadJSONLines[T any](path string, offset int64) ([]T, int64, error) {
+	var out []T
+	next, err := EachJSONLine(path, offset, func(v T) error {
+		out = append(out, v)
+		return nil
+	})
+	return out, next, err
+}
+
+// EachJSONLine calls fn with the value of each line of a file of one
+// JSON object a line from offset on, and returns the offset after the
+// last whole line: a line being written is read next time, a line that
+// is not a T is skipped. A file shorter than offset has been rotated
+// since, and is read from its start. An error from fn stops it.
+func EachJSONLine[T any](path string, offset int64, fn func(T) error) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, offset, err
+		return offset, err
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.Size() < offset {
 		offset = 0
 	}
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return nil, offset, err
+		return offset, err
 	}
-	var out []T
 	r := bufio.NewReader(f)
 	for {
 		line, err := r.ReadBytes('\n')
@@ -150,10 +204,12 @@ func ReadJSONLines[T any](path string, offset int64) ([]T, int64, error) {
 		offset += int64(len(line))
 		var v T
 		if json.Unmarshal(line, &v) == nil {
-			out = append(out, v)
+			if err := fn(v); err != nil {
+				return offset, err
+			}
 		}
 	}
-	return out, offset, nil
+	return offset, nil
 }
 
 // Text is the log's lines, both streams in order, as plain text.

@@ -2,6 +2,7 @@ package logs
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,5 +74,40 @@ func TestReadJSONLines(t *testing.T) {
 	}
 	if es, _, err = ReadJSONLines[Entry](p, off); err != nil || len(es) != 1 || es[0].Log != "c" {
 		t.Fatalf("after rotation: %+v, %v", es, err)
+	}
+}
+
+// Tail gives the last n entries (of those keep accepts) in order, the
+// rotated files' first, all of them for n < 0, none for 0.
+func TestTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c-json.log")
+	write := func(p string, from, to int) {
+		var b strings.Builder
+		for i := from; i <= to; i++ {
+			fmt.Fprintf(&b, `{"log":"%d\n","stream":"stdout","time":"2026-01-02T03:04:%02dZ"}`+"\n", i, i)
+		}
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(path+".1", 1, 4)
+	write(path, 5, 9)
+	odd := func(e Entry) bool { return e.Time.Second()%2 == 1 }
+	for _, tc := range []struct {
+		n    int
+		keep func(Entry) bool
+		want string
+	}{
+		{3, nil, "789"}, {6, nil, "456789"}, {-1, nil, "123456789"}, {0, nil, ""}, {100, nil, "123456789"},
+		{2, odd, "79"}, {-1, odd, "13579"},
+	} {
+		var got strings.Builder
+		offset, err := Tail(path, tc.n, tc.keep, func(e Entry) error { got.WriteString(strings.TrimSpace(e.Log)); return nil })
+		if err != nil || got.String() != tc.want {
+			t.Errorf("Tail(n=%d): %q, %v; want %q", tc.n, got.String(), err, tc.want)
+		}
+		if st, _ := os.Stat(path); offset != st.Size() {
+			t.Errorf("Tail(n=%d) offset %d, want the file's end %d", tc.n, offset, st.Size())
+		}
 	}
 }

@@ -98,9 +98,9 @@ func (f *File) rotate() error {
 // rotated is the name of the log's i-th older file: PATH.i.
 func rotated(path string, i int) string { return path + "." + strconv.Itoa(i) }
 
-// olderEntries are the entries of the rotated files of the log at path,
-// oldest first (PATH.N ... PATH.1), for a read from the start.
-func olderEntries(path string) []Entry {
+// eachOlder calls fn with the entries of the rotated files of the log
+// at path, oldest first (PATH.N ... PATH.1), for a read from the start.
+func eachOlder(path string, fn func(Entry) error) error {
 	var files []string
 	for i := 1; ; i++ {
 		if _, err := os.Stat(rotated(path, i)); err != nil {
@@ -108,10 +108,10 @@ func olderEntries(path string) []Entry {
 		}
 		files = append(files, rotated(path, i))
 	}
-	var out []Entry
 	for i := len(files) - 1; i >= 0; i-- {
-		es, _, _ := ReadJSONLines[Entry](files[i], 0)
-		out = append(out, es...)
+		if _, err := EachJSONLine(files[i], 0, fn); err != nil && !os.IsNotExist(err) {
+			return err
+		}
 	}
-	return out
+	return nil
 }

@@ -47,40 +47,31 @@ func Logs(root string, args []string) error {
 	if err != nil {
 		return err
 	}
-	entries, offset, err := logs.Read(ct.LogPath, 0)
+	show := func(en logs.Entry) error {
+		var w io.Writer = os.Stdout
+		if en.Stream == "stderr" {
+			w = os.Stderr
+		}
+		if *stamps {
+			fmt.Fprint(w, en.Time.Format("2006-01-02T15:04:05.000000000Z07:00")+" ")
+		}
+		io.WriteString(w, en.Log)
+		return nil
+	}
+	// One entry at a time: a log may be gigabytes.
+	inRange := func(en logs.Entry) bool {
+		return (from.IsZero() || !en.Time.Before(from)) && (to.IsZero() || !en.Time.After(to))
+	}
+	offset, err := logs.Tail(ct.LogPath, n, inRange, show)
 	if err != nil {
 		return err
 	}
-	var kept []logs.Entry
-	for _, en := range entries {
-		if (from.IsZero() || !en.Time.Before(from)) && (to.IsZero() || !en.Time.After(to)) {
-			kept = append(kept, en)
-		}
-	}
-	if n >= 0 && n < len(kept) {
-		kept = kept[len(kept)-n:]
-	}
-	show := func(es []logs.Entry) {
-		for _, en := range es {
-			var w io.Writer = os.Stdout
-			if en.Stream == "stderr" {
-				w = os.Stderr
-			}
-			if *stamps {
-				fmt.Fprint(w, en.Time.Format("2006-01-02T15:04:05.000000000Z07:00")+" ")
-			}
-			io.WriteString(w, en.Log)
-		}
-	}
-	show(kept)
 	if !*follow || !to.IsZero() {
 		return nil
 	}
 	for {
 		cur, err := e.Find(ct.ID)
-		more, next, _ := logs.Read(ct.LogPath, offset)
-		show(more)
-		offset = next
+		offset, _ = logs.EachJSONLine(ct.LogPath, offset, show) // the rotated files were read
 		if err != nil || !cur.State.Running {
 			return nil
 		}
