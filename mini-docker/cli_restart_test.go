@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -278,4 +279,26 @@ func TestLogRotation(t *testing.T) {
 		{"--log-opt max-file=0", "failed to initialize logging driver: max-file cannot be less than 1"},
 		{"--log-opt foo=bar", "unknown log opt 'foo' for json-file log driver"},
 	})
+}
+
+// TestLogsFollowAcrossRotation: logs -f of a container whose log
+// rotates every few lines (max-size=1k) shows every line once, in order:
+// what was written to the file it read after its last poll, before the
+// file became .1, is read there (it lost about one line in six).
+func TestLogsFollowAcrossRotation(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	t.Cleanup(func() { h.host("rm", "-f", "rot") })
+	h.mustHost("run", "-d", "--network", "none", "--name", "rot", "--log-opt", "max-size=1k", "--log-opt", "max-file=10", ref,
+		"sh", "-c", "sleep 1; i=0; while [ $i -lt 400 ]; do i=$((i+1)); echo $i; usleep 20000; done")
+	out := h.mustHost("logs", "-f", "rot")
+	lines := strings.Fields(out)
+	if len(lines) != 400 {
+		t.Errorf("logs -f: %d lines, want 400", len(lines))
+	}
+	for i, l := range lines {
+		if l != strconv.Itoa(i+1) {
+			t.Fatalf("logs -f line %d: %q, want %d (lost or repeated lines)", i, l, i+1)
+		}
+	}
 }

@@ -189,6 +189,11 @@ func EachJSONLine[T any](path string, offset int64, fn func(T) error) (int64, er
 		return offset, err
 	}
 	defer f.Close()
+	return eachLine(f, offset, fn)
+}
+
+// eachLine is EachJSONLine on an open file.
+func eachLine[T any](f *os.File, offset int64, fn func(T) error) (int64, error) {
 	if st, err := f.Stat(); err == nil && st.Size() < offset {
 		offset = 0
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
 
 	units "github.com/docker/go-units"
 )
@@ -114,4 +115,64 @@ func eachOlder(path string, fn func(Entry) error) error {
 		}
 	}
 	return nil
+}
+
+// Follower reads what a log gains, poll after poll (logs -f), across
+// its rotations: the lines written to the file it was reading after its
+// last poll, before the file became PATH.1, are read there first, then
+// any rotated file newer than it, then the new file from its start.
+type Follower struct {
+	path   string
+	ino    uint64 // the file read so far (0: none yet)
+	offset int64  // and how far
+}
+
+// NewFollower follows the log at path from offset on (the end a Tail
+// returned), in the file that is at path now.
+func NewFollower(path string, offset int64) *Follower {
+	f := &Follower{path: path, offset: offset}
+	if st, err := os.Stat(path); err == nil {
+		f.ino = st.Sys().(*syscall.Stat_t).Ino
+	}
+	return f
+}
+
+// Next calls fn with the entries the log gained since the last call.
+func (f *Follower) Next(fn func(Entry) error) error {
+	cur, err := os.Open(f.path)
+	if err != nil {
+		return nil // between a rotation's rename and the new file: next time
+	}
+	defer cur.Close()
+	st, err := cur.Stat()
+	if err != nil {
+		return err
+	}
+	ino := st.Sys().(*syscall.Stat_t).Ino
+	if f.ino != 0 && ino != f.ino {
+		f.drainRotated(fn)
+		f.offset = 0
+	}
+	f.ino = ino
+	f.offset, err = eachLine(cur, f.offset, fn)
+	return err
+}
+
+// drainRotated reads the rest of the file read so far, now a rotated
+// one (found by its inode), then the rotated files newer than it.
+func (f *Follower) drainRotated(fn func(Entry) error) {
+	for i := 1; ; i++ {
+		st, err := os.Stat(rotated(f.path, i))
+		if err != nil {
+			return // rotated past max-file already: gone
+		}
+		if st.Sys().(*syscall.Stat_t).Ino != f.ino {
+			continue
+		}
+		EachJSONLine(rotated(f.path, i), f.offset, fn)
+		for j := i - 1; j >= 1; j-- {
+			EachJSONLine(rotated(f.path, j), 0, fn)
+		}
+		return
+	}
 }

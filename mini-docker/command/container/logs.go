@@ -69,9 +69,10 @@ func Logs(root string, args []string) error {
 	if !*follow || !to.IsZero() {
 		return nil
 	}
+	fw := logs.NewFollower(ct.LogPath, offset)
 	for {
 		cur, err := e.Find(ct.ID)
-		offset, _ = logs.EachJSONLine(ct.LogPath, offset, show) // the rotated files were read
+		fw.Next(show)
 		if err != nil || !cur.State.Running {
 			return nil
 		}
