@@ -334,15 +334,17 @@ func (s *Server) attachRunning(w http.ResponseWriter, r *http.Request, e *engine
 func follow(stop <-chan struct{}, e *engine.Engine, ct *container.Container, offset int64, stdout, stderr io.Writer) {
 	// sendNew sends what the log gained; once the container no longer
 	// runs, what it wrote last too, and it is done.
+	fw := logs.NewFollower(ct.LogPath, offset) // across rotations
+	one := func(en logs.Entry) error {
+		send([]logs.Entry{en}, stdout, stderr)
+		return nil
+	}
 	sendNew := func() (done bool) {
-		var es []logs.Entry
-		es, offset, _ = logs.Read(ct.LogPath, offset)
-		send(es, stdout, stderr)
+		fw.Next(one)
 		if cur, err := e.Find(ct.ID); err == nil && cur.State.Running {
 			return false
 		}
-		es, _, _ = logs.Read(ct.LogPath, offset)
-		send(es, stdout, stderr)
+		fw.Next(one)
 		return true
 	}
 	if !sendNew() {
