@@ -132,7 +132,7 @@ type Follower struct {
 func NewFollower(path string, offset int64) *Follower {
 	f := &Follower{path: path, offset: offset}
 	if st, err := os.Stat(path); err == nil {
-		f.ino = st.Sys().(*syscall.Stat_t).Ino
+		f.ino = inode(st)
 	}
 	return f
 }
@@ -148,7 +148,7 @@ func (f *Follower) Next(fn func(Entry) error) error {
 	if err != nil {
 		return err
 	}
-	ino := st.Sys().(*syscall.Stat_t).Ino
+	ino := inode(st)
 	if f.ino != 0 && ino != f.ino {
 		f.drainRotated(fn)
 		f.offset = 0
@@ -166,7 +166,7 @@ func (f *Follower) drainRotated(fn func(Entry) error) {
 		if err != nil {
 			return // rotated past max-file already: gone
 		}
-		if st.Sys().(*syscall.Stat_t).Ino != f.ino {
+		if inode(st) != f.ino {
 			continue
 		}
 		EachJSONLine(rotated(f.path, i), f.offset, fn)
@@ -176,3 +176,6 @@ func (f *Follower) drainRotated(fn func(Entry) error) {
 		return
 	}
 }
+
+// inode is the inode number of the file fi describes.
+func inode(fi os.FileInfo) uint64 { return fi.Sys().(*syscall.Stat_t).Ino }
