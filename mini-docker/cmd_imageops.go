@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"text/tabwriter"
 	"time"
 
 	"github.com/docker/go-units"
@@ -66,14 +65,7 @@ func cmdHistory(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *quiet {
-		for _, r := range rows {
-			fmt.Println(r.ID)
-		}
-		return nil
-	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(w, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT")
+	l := cli.Listing{Header: []string{"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"}}
 	for _, r := range rows {
 		created := "N/A"
 		if !r.Created.IsZero() {
@@ -83,9 +75,9 @@ func cmdHistory(c *ctx, args []string) error {
 		if !*noTrunc {
 			by = imageops.Truncate(by, 45)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.ID, created, by, imageops.HumanSize(r.Size), r.Comment)
+		l.Rows = append(l.Rows, []string{r.ID, created, by, imageops.HumanSize(r.Size), r.Comment})
 	}
-	return w.Flush()
+	return l.Print(os.Stdout, *quiet)
 }
 
 // lookupImage opens the image store and finds ref in it; an image that

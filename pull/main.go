@@ -14,7 +14,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -203,17 +202,16 @@ func images(c *storeCmd) error {
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+	l := cli.Listing{Header: []string{"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"}}
 	for _, img := range list {
 		repo, tag := splitRef(img.Ref)
 		created := "N/A"
 		if img.Config.Created != nil {
 			created = img.Config.Created.UTC().Format(time.DateOnly)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", repo, tag, img.ID.Encoded()[:12], created, image.HumanSize(float64(img.Size)))
+		l.Rows = append(l.Rows, []string{repo, tag, img.ID.Encoded()[:12], created, image.HumanSize(float64(img.Size))})
 	}
-	return w.Flush()
+	return l.Print(os.Stdout, false)
 }
 
 // splitRef shows a stored name as Docker does: familiar repository, tag.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 
 	mobynet "github.com/moby/moby/api/types/network"
 
@@ -93,25 +92,14 @@ func (c *cmd) ls(args []string) error {
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 8, 3, ' ', 0)
-	if !*quiet {
-		fmt.Fprintln(w, "NETWORK ID\tNAME\tDRIVER\tSCOPE")
-	}
-	rows := [][3]string{}
+	l := cli.Listing{Header: []string{"NETWORK ID", "NAME", "DRIVER", "SCOPE"}}
 	for _, n := range all {
-		rows = append(rows, [3]string{n.ID[:12], n.Name, n.Driver})
+		l.Rows = append(l.Rows, []string{n.ID[:12], n.Name, n.Driver, "local"})
 		if n.Name == networks.Default {
-			rows = append(rows, [3]string{strings.Repeat("0", 11) + "1", "host", "host"}, [3]string{strings.Repeat("0", 11) + "2", "none", "null"})
+			l.Rows = append(l.Rows, []string{strings.Repeat("0", 11) + "1", "host", "host", "local"}, []string{strings.Repeat("0", 11) + "2", "none", "null", "local"})
 		}
 	}
-	for _, r := range rows {
-		if *quiet {
-			fmt.Fprintln(w, r[0])
-		} else {
-			fmt.Fprintf(w, "%s\t%s\t%s\tlocal\n", r[0], r[1], r[2])
-		}
-	}
-	return w.Flush()
+	return l.Print(os.Stdout, *quiet)
 }
 
 func (c *cmd) inspect(args []string) error {

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 
 	gounits "github.com/docker/go-units"
 
@@ -108,18 +107,11 @@ func list(root string, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *quiet {
-		for _, v := range vs {
-			fmt.Println(v.Name)
-		}
-		return nil
-	}
-	w := tabwriter.NewWriter(os.Stdout, 10, 1, 3, ' ', 0)
-	fmt.Fprintln(w, "DRIVER\tVOLUME NAME")
+	l := cli.Listing{Header: []string{"DRIVER", "VOLUME NAME"}, Key: 1}
 	for _, v := range vs {
-		fmt.Fprintf(w, "%s\t%s\n", v.Driver, v.Name)
+		l.Rows = append(l.Rows, []string{v.Driver, v.Name})
 	}
-	return w.Flush()
+	return l.Print(os.Stdout, *quiet)
 }
 
 var inspectSpec = command.Spec{
