@@ -221,7 +221,8 @@ func TestCpKilledLeavesNoMount(t *testing.T) {
 // its own mount namespace: through a symlink into a volume (the file
 // lands in the volume, where the container sees it), and onto a file
 // bound from the host, which cannot be replaced: refused with Docker's
-// "device or resource busy", the host file unchanged.
+// "device or resource busy", the host file unchanged; in a stopped
+// container too.
 func TestCpSeesTheContainersMounts(t *testing.T) {
 	h := newHarness(t)
 	ref := h.busybox()
@@ -256,6 +257,16 @@ func TestCpSeesTheContainersMounts(t *testing.T) {
 	}
 	if got := h.mustHost("exec", "box", "cat", "/app.conf"); got != "old\n" {
 		t.Errorf("the container's /app.conf holds %q", got)
+	}
+	// Stopped, the same: Docker's daemon mounts the binds for cp.
+	h.mustHost("kill", "box")
+	h.mustHost("wait", "box")
+	_, errOut, code = h.host("cp", newfile, "box:/app.conf")
+	if code != 1 || !strings.Contains(errOut, "device or resource busy") {
+		t.Errorf("cp onto the bound file /app.conf of the stopped box: exit %d %q, want 1 and device or resource busy", code, errOut)
+	}
+	if b, _ := os.ReadFile(conf); string(b) != "old\n" {
+		t.Errorf("after a cp to the stopped box, the host's bound file holds %q", b)
 	}
 	h.mustHost("rm", "-f", "box")
 	h.mustHost("volume", "rm", "cpmounts")

@@ -84,6 +84,10 @@ type side struct {
 	rootfd   int
 	rel      string
 	notFound func(p string) error
+	// bound: rel is a file bound from the host over the container's
+	// path (a stopped container's -v FILE:PATH), which a copy cannot
+	// replace, as the bind in a running container cannot be.
+	bound bool
 }
 
 // hostSide is a host path: the root is the host's /.
@@ -124,15 +128,16 @@ func containerSide(rfs *engine.RootFS, name, p string) (side, error) {
 		}
 		best, root, rel = d, mp.Source, strings.TrimPrefix(p, d)
 	}
+	bound := false
 	if fi, err := os.Stat(root); err == nil && !fi.IsDir() {
 		// A file bound over the root's (/etc/hosts): its folder is the root.
-		root, rel = filepath.Dir(root), filepath.Base(root)+rel
+		root, rel, bound = filepath.Dir(root), filepath.Base(root)+rel, true
 	}
 	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return side{}, fmt.Errorf("open the root of %s: %w", name, err)
 	}
-	return side{rootfd: fd, rel: strings.TrimPrefix(rel, "/"), notFound: notFound}, nil
+	return side{rootfd: fd, rel: strings.TrimPrefix(rel, "/"), notFound: notFound, bound: bound}, nil
 }
 
 // copyContainer copies between the path inCtr of container ref and the
@@ -261,6 +266,11 @@ func destination(to side, shown, top string, srcDir bool) (string, func(string) 
 		}
 		if srcDir {
 			return "", nil, errors.New("cannot copy a directory to a file")
+		}
+		if to.bound {
+			// The host's file itself: Docker's daemon mounts a stopped
+			// container's binds for cp, and unlinking a mount point fails.
+			return "", nil, fmt.Errorf("unlinkat: %w", unix.EBUSY)
 		}
 	} else if errors.Is(err, unix.ENOTDIR) {
 		return "", nil, errors.New("extraction point is not a directory")
