@@ -2,8 +2,10 @@ package imageops
 
 import (
 	"archive/tar"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -69,17 +71,28 @@ func appendInit(w io.Writer, r io.Reader, root string) error {
 	if err != nil {
 		return err
 	}
+	// Looked up inside the root: a symlink the container made (/dev ->
+	// /some/host/path) must not make the answer depend on the host's files.
+	r2, err := os.OpenRoot(root)
+	if err != nil {
+		return err
+	}
+	defer r2.Close()
+	has := func(name string) bool {
+		_, err := r2.Lstat(name)
+		return !errors.Is(err, fs.ErrNotExist)
+	}
 	now := time.Now()
 	made := map[string]bool{}
 	for _, e := range initlayer.Entries {
 		for _, d := range parents(e.Name) {
-			if _, err := os.Lstat(filepath.Join(root, d)); err == nil || made[d] {
+			if has(d) || made[d] {
 				continue
 			}
 			made[d] = true
 			tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: now, Format: tar.FormatPAX})
 		}
-		if _, err := os.Lstat(filepath.Join(root, e.Name)); err == nil {
+		if has(e.Name) {
 			continue
 		}
 		hdr := &tar.Header{Name: e.Name, ModTime: now, Format: tar.FormatPAX}
