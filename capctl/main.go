@@ -225,10 +225,10 @@ func cmdSetFile(f *cli.Flags, args []string) error {
 	}
 	// Check every file first, so a bad name leaves no file half done.
 	for _, p := range f.Args()[1:] {
-		if st, err := os.Stat(p); err != nil {
+		if st, err := os.Lstat(p); err != nil {
 			return err
 		} else if !st.Mode().IsRegular() {
-			return fmt.Errorf("set capabilities of %s: not a regular file", p)
+			return fmt.Errorf("set capabilities of %s: not a regular file (a symbolic link is not followed)", p)
 		}
 	}
 	for _, p := range f.Args()[1:] {

@@ -226,11 +226,29 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 	out, code := testenv.Run(t, capctl, "setfile", "cap_chown+ep", file, file+".missing")
-	if code != 125 || !strings.HasPrefix(out, "capctl: error: stat "+file+".missing: no such file or directory") {
+	if code != 125 || !strings.HasPrefix(out, "capctl: error: lstat "+file+".missing: no such file or directory") {
 		t.Errorf("setfile with a missing file: exit %d, %q", code, out)
 	}
 	if out, _ := testenv.Run(t, capctl, "getfile", file); out != "" {
 		t.Errorf("a failed setfile left capabilities behind: %q", out)
+	}
+
+	// A symbolic link is not followed, as setcap does not: in a root
+	// filesystem that is an image, its target may be a host file.
+	link := filepath.Join(t.TempDir(), "ping")
+	os.Symlink(file, link)
+	if out, code := testenv.Run(t, capctl, "setfile", "cap_net_raw+ep", link); code == 0 || !strings.Contains(out, "not a regular file") {
+		t.Errorf("setfile on a symbolic link: exit %d, %q; want refused", code, out)
+	}
+	if out, _ := testenv.Run(t, capctl, "getfile", file); out != "" {
+		t.Errorf("setfile on a link set the capabilities of its target: %q", out)
+	}
+	testenv.Run(t, capctl, "setfile", "cap_chown+ep", file)
+	if out, code := testenv.Run(t, capctl, "rmfile", link); code == 0 || !strings.Contains(out, "not a regular file") {
+		t.Errorf("rmfile on a symbolic link: exit %d, %q; want refused", code, out)
+	}
+	if out, _ := testenv.Run(t, capctl, "getfile", file); !strings.Contains(out, "cap_chown") {
+		t.Errorf("rmfile on a link took the capabilities of its target: %q", out)
 	}
 }
 

@@ -197,10 +197,41 @@ func (f FileCaps) String() string {
 // is written to, so set it last.
 func SetFile(path string, f FileCaps, ex *explain.Printer) error {
 	ex.Argv("setcap", f.String(), path)
-	if err := unix.Setxattr(path, XattrName, f.Encode(), 0); err != nil {
+	fd, err := openRegular(path)
+	if err != nil {
+		return fmt.Errorf("set %s on %s: %w", XattrName, path, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Fsetxattr(fd, XattrName, f.Encode(), 0); err != nil {
 		return fmt.Errorf("set %s on %s: %w", XattrName, path, err)
 	}
 	return nil
+}
+
+// errNotRegular refuses what setcap refuses: file capabilities belong
+// to a regular file, and a symbolic link is not followed (in a root
+// filesystem that is an image, its target may be a host file).
+var errNotRegular = errors.New("not a regular file (setcap acts on the file itself, never through a symbolic link)")
+
+// openRegular opens path for its attributes, not following a symbolic
+// link at its end, and refuses anything but a regular file.
+func openRegular(path string) (int, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ELOOP) {
+		return -1, errNotRegular
+	}
+	if err != nil {
+		return -1, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		if err == nil {
+			err = errNotRegular
+		}
+		return -1, err
+	}
+	return fd, nil
 }
 
 // ErrNoFileCaps is returned by GetFile for a file without capabilities.
@@ -223,7 +254,12 @@ func GetFile(path string, ex *explain.Printer) (FileCaps, error) {
 // RemoveFile removes the capabilities of path (no error when it had none).
 func RemoveFile(path string, ex *explain.Printer) error {
 	ex.Argv("setcap", "-r", path)
-	err := unix.Removexattr(path, XattrName)
+	fd, err := openRegular(path)
+	if err != nil {
+		return fmt.Errorf("remove %s of %s: %w", XattrName, path, err)
+	}
+	defer unix.Close(fd)
+	err = unix.Fremovexattr(fd, XattrName)
 	if err != nil && !errors.Is(err, unix.ENODATA) {
 		return fmt.Errorf("remove %s of %s: %w", XattrName, path, err)
 	}

@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // User is the identity a command runs as: what setgroups, setresgid and
@@ -41,26 +44,17 @@ func LookupUser(root, spec string, extra []string) (*User, error) {
 	if userArg == "" && groupArg != "" {
 		return nil, fmt.Errorf("user %q: no user name or id", spec)
 	}
-	passwd, err := readColonFile(filepath.Join(root, "etc/passwd"))
-	if err != nil {
-		return nil, err
-	}
-	group, err := readColonFile(filepath.Join(root, "etc/group"))
-	if err != nil {
-		return nil, err
-	}
 	u := &User{Home: "/"}
-
 	uid, uidErr := parseID(userArg)
 	found := false
-	for _, f := range passwd { // name:password:UID:GID:GECOS:directory:shell
+	err := eachLine(root, "etc/passwd", func(f []string) bool { // name:password:UID:GID:GECOS:directory:shell
 		if len(f) < 4 {
-			continue
+			return true
 		}
 		fuid, err1 := parseID(f[2])
 		fgid, err2 := parseID(f[3])
 		if err1 != nil || err2 != nil {
-			continue
+			return true
 		}
 		if (userArg == "" && fuid == 0) || (uidErr == nil && fuid == uid) || (userArg != "" && uidErr != nil && f[0] == userArg) {
 			u.Name, u.UID, u.GID = f[0], fuid, fgid
@@ -68,8 +62,12 @@ func LookupUser(root, spec string, extra []string) (*User, error) {
 				u.Home = f[5]
 			}
 			found = true
-			break // first match wins
+			return false // first match wins
 		}
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	if !found && userArg != "" {
 		if uidErr != nil {
@@ -80,29 +78,27 @@ func LookupUser(root, spec string, extra []string) (*User, error) {
 
 	var sgids []int
 	if groupArg != "" {
-		gid, err := lookupGroup(group, groupArg, root)
+		gid, err := lookupGroup(root, groupArg)
 		if err != nil {
 			return nil, err
 		}
 		u.GID = gid
 	} else if u.Name != "" {
-		for _, f := range group { // name:password:GID:user_list
+		err := eachLine(root, "etc/group", func(f []string) bool { // name:password:GID:user_list
 			if len(f) < 4 {
-				continue
+				return true
 			}
-			gid, err := parseID(f[2])
-			if err != nil {
-				continue
+			if gid, err := parseID(f[2]); err == nil && slices.Contains(strings.Split(f[3], ","), u.Name) {
+				sgids = append(sgids, gid)
 			}
-			for _, member := range strings.Split(f[3], ",") {
-				if member == u.Name {
-					sgids = append(sgids, gid)
-				}
-			}
+			return true
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	for _, g := range extra {
-		gid, err := lookupGroup(group, g, root)
+		gid, err := lookupGroup(root, g)
 		if err != nil {
 			return nil, err
 		}
@@ -115,21 +111,28 @@ func LookupUser(root, spec string, extra []string) (*User, error) {
 	return u, nil
 }
 
-func lookupGroup(group [][]string, arg, root string) (int, error) {
+// lookupGroup finds a group by name or number in root's /etc/group; a
+// number need not be listed.
+func lookupGroup(root, arg string) (int, error) {
 	gid, gidErr := parseID(arg)
-	for _, f := range group {
+	found := -1
+	err := eachLine(root, "etc/group", func(f []string) bool {
 		if len(f) < 3 {
-			continue
+			return true
 		}
 		fgid, err := parseID(f[2])
-		if err != nil {
-			continue
+		if err == nil && ((gidErr == nil && fgid == gid) || (gidErr != nil && f[0] == arg)) {
+			found = fgid
+			return false
 		}
-		if (gidErr == nil && fgid == gid) || (gidErr != nil && f[0] == arg) {
-			return fgid, nil
-		}
-	}
-	if gidErr != nil {
+		return true
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case found >= 0:
+		return found, nil
+	case gidErr != nil:
 		return 0, fmt.Errorf("unable to find group %s: no matching entries in %s", arg, filepath.Join(root, "etc/group"))
 	}
 	return gid, nil
@@ -155,29 +158,59 @@ func appendOnce(list []int, v int) []int {
 	return append(list, v)
 }
 
-// readColonFile reads an /etc/passwd-style file into its lines' fields.
-// A missing file is no error (a scratch image has none): numbers still
-// work, as with Docker.
-func readColonFile(path string) ([][]string, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+// maxUserFile bounds an /etc/passwd or /etc/group: the root may be an
+// image, and an image is an attacker.
+const maxUserFile = 8 << 20
+
+// eachLine calls fn with the fields of each line of the /etc/passwd-style
+// file name (etc/passwd) of root, until fn returns false. A missing file
+// is no error (a scratch image has none): numbers still work, as with
+// Docker. The file is opened as a process chrooted in root would open
+// it: its path, symlinks included (absolute ones too), resolved inside
+// root by the kernel (openat2 RESOLVE_IN_ROOT), so a link to a host file
+// reads nothing of the host's; a regular file only (a fifo would block
+// the start), at most 8 MiB.
+func eachLine(root, name string, fn func(fields []string) bool) error {
+	shown := filepath.Join(root, name)
+	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", shown, err)
+	}
+	flags := unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC
+	fd, err := unix.Openat2(dir, name, &unix.OpenHow{Flags: uint64(flags), Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM)) && filepath.Clean(root) == "/" {
+		// openat2 refused (a seccomp profile that lacks it): in the
+		// process's own root, nothing can resolve outside it anyway.
+		fd, err = unix.Openat(dir, name, flags, 0)
+	}
+	unix.Close(dir)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return fmt.Errorf("read %s: %w", shown, err)
 	}
+	f := os.NewFile(uintptr(fd), shown)
 	defer f.Close()
-	var out [][]string
-	sc := bufio.NewScanner(f)
+	if st, err := f.Stat(); err != nil {
+		return fmt.Errorf("read %s: %w", shown, err)
+	} else if !st.Mode().IsRegular() {
+		return fmt.Errorf("read %s: not a regular file", shown)
+	} else if st.Size() > maxUserFile {
+		return fmt.Errorf("read %s: larger than %d bytes", shown, maxUserFile)
+	}
+	sc := bufio.NewScanner(io.LimitReader(f, maxUserFile))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		out = append(out, strings.Split(line, ":"))
+		if !fn(strings.Split(line, ":")) {
+			return nil
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return fmt.Errorf("read %s: %w", shown, err)
 	}
-	return out, nil
+	return nil
 }
