@@ -129,6 +129,12 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
+// sameOrigin reports whether u is on the endpoint base's scheme and host
+// (its credentials and tokens may go there).
+func sameOrigin(u, base *url.URL) bool {
+	return u.Host == base.Host && u.Scheme == base.Scheme
+}
+
 // Endpoint is one place a repository can be fetched from: a mirror or
 // the registry itself.
 type Endpoint struct {
@@ -262,6 +268,11 @@ func (c *Client) Ping(ctx context.Context, ep Endpoint) error {
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusUnauthorized:
+		if !sameOrigin(resp.Request.URL, ep.URL) {
+			// Redirected, and the other host asks for a password: the
+			// endpoint's credentials are for the endpoint alone.
+			return fmt.Errorf("GET %s/v2/: redirected to %s, which asks for authentication: %s's credentials are not sent there", ep.URL, resp.Request.URL.Redacted(), ep.Host)
+		}
 		if ch, err = ParseChallenge(resp.Header.Get("WWW-Authenticate")); err != nil {
 			return fmt.Errorf("GET %s/v2/: %w", ep.URL, err)
 		}
@@ -493,14 +504,22 @@ func (c *Client) do(ctx context.Context, ep Endpoint, scope, method, target stri
 		for k, v := range header {
 			req.Header[k] = v
 		}
-		if err := c.authorize(ctx, req, ep, scope, attempt > 0); err != nil {
-			return nil, req, err
+		// Credentials go to the endpoint alone: an upload's Location may
+		// name another host (or plain http), which gets none, as in
+		// Docker, whose client looks them up by the request's own host.
+		own := sameOrigin(u, ep.URL)
+		if own {
+			if err := c.authorize(ctx, req, ep, scope, attempt > 0); err != nil {
+				return nil, req, err
+			}
 		}
 		resp, err := c.send(req)
 		if err != nil {
 			return nil, req, err
 		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
+		// A 401 from another host (a redirect's, an upload's) is an
+		// answer, not a challenge to meet with the endpoint's password.
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && own && sameOrigin(resp.Request.URL, ep.URL) {
 			// A challenge here may differ from /v2/'s (another scope, a
 			// registry that only protects some repositories): take it.
 			if ch, err := ParseChallenge(resp.Header.Get("WWW-Authenticate")); err == nil {

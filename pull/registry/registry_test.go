@@ -388,3 +388,85 @@ func TestPlainHTTPOnlyForLoopbackOrInsecure(t *testing.T) {
 		t.Errorf("endpoints for docker.io with a mirror = %v, %v", eps, err)
 	}
 }
+
+// TestCredentialsStayWithTheEndpoint: the password kept for registry A
+// goes to A alone, never to the other host B that A sends the client
+// to: not with an upload's Location on B, not to the token realm B's
+// 401 names after a blob redirect, not after /v2/ itself is redirected
+// to B (Docker's client keys credentials and challenges by the host a
+// request goes to).
+func TestCredentialsStayWithTheEndpoint(t *testing.T) {
+	var mu sync.Mutex
+	var leaked []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if a := r.Header.Get("Authorization"); a != "" {
+			leaked = append(leaked, r.Method+" "+r.URL.Path+": "+a)
+		}
+		mu.Unlock()
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/token"):
+			json.NewEncoder(w).Encode(map[string]any{"token": "b-token"})
+		case strings.HasPrefix(r.URL.Path, "/upload"):
+			w.WriteHeader(http.StatusCreated)
+		default:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="http://`+r.Host+`/token",service="b"`)
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	t.Cleanup(other.Close)
+	pingAway := false
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" && pingAway {
+			http.Redirect(w, r, other.URL+"/v2/", http.StatusFound)
+			return
+		}
+		if u, p, ok := r.BasicAuth(); !ok || u != "alice" || p != "SECRET" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="a"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if strings.Contains(r.URL.Path, "/blobs/") {
+			http.Redirect(w, r, other.URL+"/cdn/blob", http.StatusTemporaryRedirect)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(reg.Close)
+	host := strings.TrimPrefix(reg.URL, "http://")
+	creds := func(h string) (Credentials, bool) { return Credentials{"alice", "SECRET"}, h == host }
+	ref, err := reference.Parse(host + "/library/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := New(Options{Credentials: creds, RetryDelay: time.Millisecond})
+	repo, err := c.Repository(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.FetchBlob(ctx, ocispec.Descriptor{Digest: digest.FromString("x"), Size: 1}); err == nil {
+		t.Errorf("a blob redirected to a host that wants a token: fetched, want an error")
+	}
+	eps, _ := c.Endpoints(ref)
+	resp, err := c.Do(ctx, eps[0], "repository:library/app:pull,push", http.MethodPut, other.URL+"/upload/1?digest=x", nil,
+		func() (io.Reader, error) { return strings.NewReader("data"), nil }, 4)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Errorf("an upload on another host: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	pingAway = true
+	repo2, err := New(Options{Credentials: creds}).Repository(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := repo2.Manifest(ctx, "1"); err == nil || !strings.Contains(err.Error(), "credentials are not sent there") {
+		t.Errorf("/v2/ redirected to a host that asks for a password: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(leaked) > 0 {
+		t.Errorf("the other host received the registry's credentials or token: %q", leaked)
+	}
+}
