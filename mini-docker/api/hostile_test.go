@@ -1,6 +1,8 @@
 package api
 
 import (
+	"archive/tar"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -63,6 +65,10 @@ func hostileRequests(ref string) []hostile {
 		{"POST", "/v1.41/build?networkmode=container:x", "", 400, "invalid networkmode"},
 		{"POST", "/v1.41/build", "not a tar archive", 400, "invalid build context"},
 		{"POST", "/v1.41/build", "", 400, "Cannot locate specified Dockerfile: Dockerfile"},
+		// A link in the context to a host folder: the Dockerfile is
+		// looked for inside the context (as Docker's daemon does), never
+		// read from the host.
+		{"POST", "/v1.41/build?dockerfile=x/passwd", contextWithLink("x", "/etc"), 400, "Cannot locate specified Dockerfile: x/passwd"},
 		{"POST", "/v1.41/images/never-made/push", "", 404, "does not exist locally"},
 		{"GET", "/v1.41/images/never-made/history", "", 404, "No such image: never-made"},
 		{"POST", "/v1.41/networks/create", `{"Name":`, 400, "malformed JSON"},
@@ -98,6 +104,16 @@ func hostileRequests(ref string) []hostile {
 		{"GET", "/v1.41/images/never-made/get", "", 404, "No such image: never-made"},
 		{"POST", "/v1.41/images/load", "not a tar archive", 400, "invalid image archive"},
 	}
+}
+
+// contextWithLink is a build context (a tar) holding one symbolic link,
+// name -> target.
+func contextWithLink(name, target string) string {
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777})
+	tw.Close()
+	return b.String()
 }
 
 // check sends c and reports how the answer differs from the refusal wanted.
