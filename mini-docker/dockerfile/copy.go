@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -184,6 +185,27 @@ type source struct {
 // ignored reports whether .dockerignore excludes rel.
 func (s source) ignored(rel string) bool { return s.ignore != nil && s.ignore.Ignored(rel) }
 
+// sendable keeps the matches of a SOURCE that are in the context
+// Docker would send: none that .dockerignore excludes (a glob leaves
+// those out; a plain name matching one is not found), and for a glob,
+// none reached through a symbolic link to a folder (Docker matches a
+// glob against a walk of the context, which never follows one; a link
+// to a host folder would list the host's names).
+func (s source) sendable(matches []string, glob bool) []string {
+	return slices.DeleteFunc(matches, func(m string) bool {
+		mrel, _ := filepath.Rel(s.root, m)
+		if mrel != "." && s.ignored(mrel) {
+			return true
+		}
+		if !glob {
+			return false
+		}
+		dir, _ := filepath.Rel(s.root, filepath.Dir(m))
+		real, err := securejoin.SecureJoin(s.root, dir)
+		return err != nil || real != filepath.Dir(m)
+	})
+}
+
 // gather lists what SOURCE src (a glob, relative to the source's root)
 // puts under dest: a folder's whole tree, minus what .dockerignore
 // excludes.
@@ -201,6 +223,7 @@ func (s source) gather(in Instruction, src, dest string, destIsDir bool) ([]copy
 		return nil, fmt.Errorf("%s failed: forbidden path outside the build context: %s ()", in.Cmd, src)
 	}
 	matches, err := filepath.Glob(filepath.Join(s.root, rel))
+	matches = s.sendable(matches, strings.ContainsAny(rel, `*?[\`))
 	if err != nil || len(matches) == 0 {
 		return nil, fmt.Errorf("%s failed: file not found in build context or excluded by .dockerignore: stat %s: file does not exist", in.Cmd, src)
 	}
@@ -215,7 +238,9 @@ func (s source) gather(in Instruction, src, dest string, destIsDir bool) ([]copy
 		if err != nil {
 			return nil, fmt.Errorf("%s failed: %s: %w", in.Cmd, src, err)
 		}
-		if mrel != "." && s.ignored(mrel) {
+		// What a link names must be in the context Docker would send: a
+		// file .dockerignore excludes is not, whatever link reaches it.
+		if frel, _ := filepath.Rel(s.root, full); frel != "." && s.ignored(frel) {
 			return nil, fmt.Errorf("%s failed: file not found in build context or excluded by .dockerignore: stat %s: file does not exist", in.Cmd, src)
 		}
 		fi, err := os.Stat(full)
@@ -300,7 +325,10 @@ func contentHash(files []copyFile, uid, gid int) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(h, "%s %o ", f.dest, fi.Mode())
+		// Each field is quoted or of a fixed length (a file's content
+		// goes in as its own sha256), so no file's bytes can pose as the
+		// next entry: two different trees never share a key.
+		fmt.Fprintf(h, "%q %o ", f.dest, fi.Mode())
 		if uid < 0 {
 			fmt.Fprintf(h, "%d:%d ", statOf(fi).Uid, statOf(fi).Gid)
 		}
@@ -310,14 +338,16 @@ func contentHash(files []copyFile, uid, gid int) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			_, err = io.Copy(h, r)
+			fh := sha256.New()
+			_, err = io.Copy(fh, r)
 			r.Close()
 			if err != nil {
 				return "", err
 			}
+			fmt.Fprintf(h, "%x", fh.Sum(nil))
 		case fi.Mode()&fs.ModeSymlink != 0:
 			t, _ := os.Readlink(f.src)
-			h.Write([]byte(t))
+			fmt.Fprintf(h, "%q", t)
 		}
 		h.Write([]byte("\n"))
 	}

@@ -1,6 +1,8 @@
 package dockerfile
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -172,5 +174,33 @@ func TestHeredocScript(t *testing.T) {
 	}
 	if got := heredocScript(ins[2]); got != "cat <<A > /a && cat <<-B > /b\none\nA\n\ttwo\nB" {
 		t.Errorf("RUN with two heredocs runs %q", got)
+	}
+}
+
+// TestContentHashTellsTreesApart: COPY's cache key. A file whose bytes
+// spell the next entry of another tree ("Q\n\"/x/b\" 644 R") must not
+// give that tree's key, or a build reuses the wrong image (Using cache).
+func TestContentHashTellsTreesApart(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	one := []copyFile{{src: write("a1", "Q\n/x/b 644 R"), dest: "/x/a"}}
+	two := []copyFile{{src: write("a2", "Q"), dest: "/x/a"}, {src: write("b2", "R"), dest: "/x/b"}}
+	quoted := []copyFile{{src: write("a3", "Q\n\"/x/b\" 644 R"), dest: "/x/a"}}
+	keys := map[string]string{}
+	for name, files := range map[string][]copyFile{"one file": one, "two files": two, "one file, quoted": quoted} {
+		k, err := contentHash(files, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if other, ok := keys[k]; ok {
+			t.Errorf("%s and %s have the same cache key", name, other)
+		}
+		keys[k] = name
 	}
 }

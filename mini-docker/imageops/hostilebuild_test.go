@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -98,4 +99,37 @@ func TestBuildAddFolderKeepsItsArchives(t *testing.T) {
 	if want := "regular file\nregular file\nconfkept"; got != want {
 		t.Errorf("the image's /app:\n%s\nwant:\n%s", got, want)
 	}
+}
+
+// COPY sees the context Docker would send: a file .dockerignore excludes
+// is not in it, whatever symbolic link names it (not found, as in
+// Docker); a glob leaves excluded files out instead of failing; and a
+// glob never lists a folder through a symbolic link (a link to a host
+// folder would show the host's names in the error).
+func TestBuildCopySeesTheContextDockerSends(t *testing.T) {
+	e := newEnv(t)
+	v := newVictim(t)
+	ctx := writeContext(t, map[string]string{
+		"Dockerfile":    "FROM " + e.debian + "\nCOPY rel /r\n",
+		".dockerignore": "ign.txt\nsecret.txt\n",
+		"ign.txt":       "IGNORED",
+		"secret.txt":    "SECRET",
+		"a.txt":         "A",
+	})
+	os.Symlink("ign.txt", filepath.Join(ctx, "rel"))
+	os.Symlink(v.dir, filepath.Join(ctx, "dlink"))
+	if _, errOut, code := e.md("build", "-t", "ignored:1", ctx); code == 0 || !strings.Contains(errOut, "excluded by .dockerignore") {
+		t.Errorf("COPY of a link to an excluded file: exit %d %q, want not found", code, errOut)
+	}
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM "+e.debian+"\nCOPY *.txt /t/\n"), 0o644)
+	e.must("build", "-t", "ignored:2", ctx)
+	if got := e.must("run", "--rm", "--network", "none", "ignored:2", "ls", "/t"); got != "a.txt\n" {
+		t.Errorf("COPY *.txt with secret.txt and ign.txt excluded: /t holds %q, want a.txt", got)
+	}
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM "+e.debian+"\nCOPY dlink/* /x/\n"), 0o644)
+	if _, errOut, code := e.md("build", "-t", "ignored:3", ctx); code == 0 || strings.Contains(errOut, "secret") {
+		t.Errorf("COPY dlink/* (a link to a host folder): exit %d %q, want not found, naming no host file", code, errOut)
+	}
+	v.untouched(t)
+	e.md("rmi", "ignored:2")
 }
