@@ -19,6 +19,7 @@ import (
 
 	"mini-docker/internal/explain"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/dockerfile/healthcheck"
 	"mini-docker/mini-docker/dockerfile/ignore"
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/imageops"
@@ -481,11 +482,11 @@ func (b *Builder) configFor(in Instruction) (ocispec.ImageConfig, string, error)
 		b.ext.Shell = in.JSON
 		desc = "SHELL [" + strings.Join(in.JSON, " ") + "]"
 	case "HEALTHCHECK":
-		hc, err := ParseHealthcheck(in.Flags, in.Args)
+		hc, err := healthcheck.Parse(in.Flags, in.Args)
 		if err != nil {
 			return old, "", &ParseError{in.Line, err.Error()}
 		}
-		b.ext.Healthcheck, desc = hc, healthDesc(hc)
+		b.ext.Healthcheck, desc = hc, healthcheck.Describe(hc)
 	case "ONBUILD":
 		b.ext.OnBuild = append(append([]string{}, b.ext.OnBuild...), in.Args)
 		desc = "ONBUILD " + in.Args

@@ -131,34 +131,6 @@ func FuzzExpand(f *testing.F) {
 	})
 }
 
-// FuzzHealthcheck: HEALTHCHECK's reader never panics, and what it
-// accepts is a test Docker can run: NONE alone, CMD with its words, or
-// CMD-SHELL with one non-empty command; no negative retries.
-func FuzzHealthcheck(f *testing.F) {
-	for _, seed := range []string{"CMD true", "NONE", `CMD ["a", "b"]`, "CMD", "cmd [", "none x", "RUN x"} {
-		f.Add("--interval=5s", seed)
-		f.Add("--retries=-3", seed)
-	}
-	f.Fuzz(func(t *testing.T, flag, args string) {
-		hc, err := ParseHealthcheck([]string{flag}, args)
-		if err != nil {
-			return
-		}
-		switch {
-		case len(hc.Test) == 0:
-			t.Fatal("accepted an empty test")
-		case hc.Test[0] == "NONE" && len(hc.Test) != 1:
-			t.Fatalf("NONE with words: %q", hc.Test)
-		case hc.Test[0] == "CMD-SHELL" && (len(hc.Test) != 2 || hc.Test[1] == ""):
-			t.Fatalf("CMD-SHELL test %q", hc.Test)
-		case hc.Test[0] != "NONE" && hc.Test[0] != "CMD" && hc.Test[0] != "CMD-SHELL":
-			t.Fatalf("test kind %q", hc.Test[0])
-		case hc.Retries < 0 || hc.Interval < 0 || hc.Timeout < 0 || hc.StartPeriod < 0 || hc.StartInterval < 0:
-			t.Fatalf("negative setting: %+v", hc)
-		}
-	})
-}
-
 // FuzzApplyChanges feeds docker import/commit -c values to ApplyChanges.
 // It must not panic nor touch the config it is given; a change it
 // accepts is one of Docker's commit commands, and leaves an absolute,

@@ -125,44 +125,6 @@ func TestApplyChanges(t *testing.T) {
 	}
 }
 
-// TestParseHealthcheck: HEALTHCHECK's forms and flags become Docker's
-// HealthConfig, and its history line is the one Docker 20.10's classic
-// builder wrote for the same instruction.
-func TestParseHealthcheck(t *testing.T) {
-	ins, err := Parse("FROM x\nHEALTHCHECK --interval=5s --retries=2 CMD wget -q localhost || exit 1\n" +
-		"HEALTHCHECK --timeout=1m CMD [\"/bin/check\", \"-q\"]\nHEALTHCHECK NONE\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc, err := ParseHealthcheck(ins[1].Flags, ins[1].Args)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// docker history --no-trunc of an image docker build made (26.1.5;
-	// 20.10.24 wrote no start interval, the fourth duration).
-	if got, want := healthDesc(hc), `HEALTHCHECK &{["CMD-SHELL" "wget -q localhost || exit 1"] "5s" "0s" "0s" "0s" '\x02'}`; got != want {
-		t.Errorf("history line\n got %s\nwant %s", got, want)
-	}
-	hc, err = ParseHealthcheck(ins[2].Flags, ins[2].Args)
-	if err != nil || !reflect.DeepEqual(hc.Test, []string{"CMD", "/bin/check", "-q"}) || hc.Timeout.String() != "1m0s" {
-		t.Errorf("exec form: %+v %v", hc, err)
-	}
-	if hc, err = ParseHealthcheck(ins[3].Flags, ins[3].Args); err != nil || !reflect.DeepEqual(hc.Test, []string{"NONE"}) {
-		t.Errorf("NONE: %+v %v", hc, err)
-	}
-	for _, bad := range []struct {
-		flags []string
-		args  string
-	}{
-		{nil, "CMD"}, {nil, "RUN true"}, {[]string{"--retries=-1"}, "CMD true"}, {[]string{"--interval=1us"}, "CMD true"},
-		{[]string{"--color=red"}, "CMD true"}, {[]string{"--interval=5s"}, "NONE"},
-	} {
-		if hc, err := ParseHealthcheck(bad.flags, bad.args); err == nil {
-			t.Errorf("HEALTHCHECK %v %s accepted: %+v", bad.flags, bad.args, hc)
-		}
-	}
-}
-
 // TestHeredocScript: what RUN's shell runs for each heredoc form.
 func TestHeredocScript(t *testing.T) {
 	ins, err := Parse("FROM x\nRUN <<EOF\necho a\necho b\nEOF\nRUN cat <<A > /a && cat <<-B > /b\none\nA\n\ttwo\n\tB\n")
