@@ -492,3 +492,42 @@ readlink /dev/ptmx
 		})
 	}
 }
+
+// TestExplainQuotesPaths: every line --explain prints names the root and
+// a --device path as one quoted shell word, so a learner who pastes the
+// lines runs no code hidden in a name ($(...) in a folder's name).
+func TestExplainQuotesPaths(t *testing.T) {
+	testenv.Integration(t)
+	testenv.NoNewMounts(t)
+	odd := filepath.Join(t.TempDir(), "r$(touch pwned)")
+	if err := os.Rename(testenv.BusyboxRootfs(t), odd); err != nil {
+		t.Fatal(err)
+	}
+	dev := "/dev/x;touch${IFS}pwned"
+	out, code := runChroot(t, "--explain", "--pivot", odd, "--docker", "--device", "/dev/null:"+dev, "--", "/bin/true")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "+ ") && expandsOutsideQuotes(line) {
+			t.Errorf("a line names the root or the device unquoted: %s", line)
+		}
+	}
+}
+
+// expandsOutsideQuotes reports whether a shell line holds a $ outside
+// single quotes (where the shell would expand it).
+func expandsOutsideQuotes(line string) bool {
+	quoted := false
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '\'':
+			quoted = !quoted
+		case c == '\\' && !quoted:
+			i++
+		case c == '$' && !quoted:
+			return true
+		}
+	}
+	return false
+}

@@ -180,7 +180,7 @@ func copyHostDevice(dev string, d hostDevice, ex *explain.Printer) error {
 	if d.mode&unix.S_IFMT == unix.S_IFBLK {
 		kind = "b"
 	}
-	ex.Cmd("mknod -m %o %s %s %d %d", d.mode&0o7777, p, kind, unix.Major(d.rdev), unix.Minor(d.rdev))
+	ex.Argv("mknod", "-m", fmt.Sprintf("%o", d.mode&0o7777), p, kind, fmt.Sprint(unix.Major(d.rdev)), fmt.Sprint(unix.Minor(d.rdev)))
 	err := unix.Mknod(p, d.mode, int(d.rdev))
 	if errors.Is(err, unix.EPERM) {
 		f, cerr := os.Create(p)
@@ -198,7 +198,7 @@ func copyHostDevice(dev string, d hostDevice, ex *explain.Printer) error {
 		return fmt.Errorf("chmod %s: %w", p, err)
 	}
 	if d.uid != 0 || d.gid != 0 {
-		ex.Cmd("chown %d:%d %s", d.uid, d.gid, p)
+		ex.Argv("chown", fmt.Sprintf("%d:%d", d.uid, d.gid), p)
 		if err := os.Chown(p, int(d.uid), int(d.gid)); err != nil {
 			return fmt.Errorf("chown %s: %w", p, err)
 		}
@@ -222,7 +222,7 @@ var devices = []device{
 // device is refused, so, like runc, it bind-mounts the host's node instead.
 func makeDevice(dev string, d device, ex *explain.Printer) error {
 	p := filepath.Join(dev, d.name)
-	ex.Cmd("mknod -m 666 %s c %d %d", p, d.major, d.minor)
+	ex.Argv("mknod", "-m", "666", p, "c", fmt.Sprint(d.major), fmt.Sprint(d.minor))
 	err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor)))
 	if errors.Is(err, unix.EPERM) {
 		f, cerr := os.Create(p)
@@ -411,7 +411,7 @@ func lockCgroupTree(ex *explain.Printer, dst string, binds []string, rw bool) er
 	// What the printed lines do a mount at a time, with any mount(8):
 	// util-linux 2.39's "ro=recursive" is the one call, and an older
 	// mount(8) takes that option without a word and changes nothing.
-	ex.Note("one mount_setattr(2) with AT_RECURSIVE: %s on every mount below %s at once, the tmpfs given back rw; a mount at a time:", opts, dst)
+	ex.Note("one mount_setattr(2) with AT_RECURSIVE: %s on every mount below %s at once, the tmpfs given back rw; a mount at a time:", opts, explain.Quote(dst))
 	for _, b := range binds {
 		ex.Argv("mount", "-o", "remount,bind,"+opts, b)
 	}

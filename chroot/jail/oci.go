@@ -218,7 +218,7 @@ func makeNode(root string, d Device, ex *explain.Printer) error {
 		return fmt.Errorf("create device %s: %w", d.Path, err)
 	}
 	kind := d.TypeLetter()
-	ex.Cmd("mknod -m %o %s %s %d %d", d.Mode.Perm(), p, kind, d.Major, d.Minor)
+	ex.Argv("mknod", "-m", fmt.Sprintf("%o", d.Mode.Perm()), p, kind, fmt.Sprint(d.Major), fmt.Sprint(d.Minor))
 	os.Remove(p) // the bundle's node replaces a default one of the same path
 	if err := unix.Mknod(p, d.Type|uint32(d.Mode.Perm()), int(unix.Mkdev(d.Major, d.Minor))); err != nil {
 		return fmt.Errorf("mknod %s: %w", d.Path, err)

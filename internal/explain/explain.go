@@ -49,7 +49,11 @@ func (p *Printer) Argv(argv ...string) {
 
 // Note prints a comment line ("# ...") that explains why the next step is
 // needed. Use it sparingly: the commands are the lesson.
-func (p *Printer) Note(format string, args ...any) { p.line("# ", format, args) }
+// A newline in what it says (a name) starts another comment line, never
+// a line of commands.
+func (p *Printer) Note(format string, args ...any) {
+	p.line("# ", "%s", []any{strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", "\n# ")})
+}
 
 // line prints one line, prefix first, whole: lines of steps run on
 // several threads do not interleave.

@@ -17,3 +17,13 @@ func TestFile(t *testing.T) {
 	var p *Printer
 	p.File("/x", []byte("y\n"))
 }
+
+// Note keeps a newline in what it says (a name) inside the comment: the
+// next line starts with "# " too, never a command.
+func TestNoteKeepsNewlinesCommented(t *testing.T) {
+	var b bytes.Buffer
+	New(&b).Note("below %s", "/n\ntouch /tmp/x")
+	if want := "# below /n\n# touch /tmp/x\n"; b.String() != want {
+		t.Errorf("Note printed %q, want %q", b.String(), want)
+	}
+}
