@@ -56,11 +56,46 @@ func FuzzParseManifest(f *testing.F) {
 		if m.Config.Size > store.MaxSmallBlob {
 			t.Fatalf("config of %d bytes accepted", m.Config.Size)
 		}
+		if len(m.Layers) > MaxLayers {
+			t.Fatalf("%d layers accepted", len(m.Layers))
+		}
 		again, _ := json.Marshal(m)
 		if _, err := ParseManifest(again); err != nil {
 			t.Fatalf("accepted manifest written back is refused: %v\n%s", err, again)
 		}
 	})
+}
+
+// TestParseManifestOnlyImages: what a registry stores besides container
+// images (a Helm chart: its own config and layer media types) and an
+// image deeper than Docker's 125 layers are refused, each in one line.
+func TestParseManifestOnlyImages(t *testing.T) {
+	desc := func(mt string) string {
+		return `{"mediaType":"` + mt + `","digest":"` + fuzzDigest.String() + `","size":5}`
+	}
+	manifest := func(config string, layers ...string) []byte {
+		return []byte(`{"schemaVersion":2,"config":` + config + `,"layers":[` + strings.Join(layers, ",") + `]}`)
+	}
+	ociLayer := desc(ocispec.MediaTypeImageLayerGzip)
+	if _, err := ParseManifest(manifest(desc(ocispec.MediaTypeImageConfig), ociLayer, desc("application/vnd.docker.image.rootfs.diff.tar.gzip"))); err != nil {
+		t.Errorf("an image: %v", err)
+	}
+	many := make([]string, MaxLayers)
+	for i := range many {
+		many[i] = ociLayer
+	}
+	if _, err := ParseManifest(manifest(desc(ocispec.MediaTypeImageConfig), many...)); err != nil {
+		t.Errorf("%d layers: %v", MaxLayers, err)
+	}
+	for name, raw := range map[string][]byte{
+		"a Helm chart's config": manifest(desc("application/vnd.cncf.helm.config.v1+json")),
+		"a Helm chart's layer":  manifest(desc(ocispec.MediaTypeImageConfig), desc("application/vnd.cncf.helm.chart.content.v1.tar+gzip")),
+		"126 layers":            manifest(desc(ocispec.MediaTypeImageConfig), append(many, ociLayer)...),
+	} {
+		if _, err := ParseManifest(raw); err == nil || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want a one-line refusal", name, err)
+		}
+	}
 }
 
 func FuzzParseIndex(f *testing.F) {
