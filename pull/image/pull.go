@@ -340,7 +340,7 @@ func pullLayer(ctx context.Context, s *store.Store, repo *registry.Repository, d
 	if err := store.ValidateDigest(diffID); err != nil {
 		return "", fmt.Errorf("layer %s: diff ID: %w", desc.Digest, err)
 	}
-	unlock, err := s.LockBlob(desc.Digest)
+	unlock, err := s.LockBlobContext(ctx, desc.Digest)
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -61,6 +63,36 @@ func (s *Store) LockBlob(d digest.Digest) (func(), error) {
 		return nil, fmt.Errorf("lock blob: %w", err)
 	}
 	return s.lockPath(p, unix.LOCK_EX)
+}
+
+// LockBlobContext is LockBlob for a pull: it stops waiting when ctx ends
+// (Ctrl-C), however long another process holds the blob (a download
+// from a registry that stalls).
+func (s *Store) LockBlobContext(ctx context.Context, d digest.Digest) (func(), error) {
+	p, err := digestPath(s.locks, d, ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("lock blob: %w", err)
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", p, err)
+	}
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("flock %s: %w", p, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("wait for another pull of %s: %w", d, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
 }
 
 // writeFileAtomic writes data to path so that path holds either the old

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
@@ -373,4 +375,34 @@ func TestEveryChecksEachMiB(t *testing.T) {
 			t.Errorf("%s: checks after each 300 KiB: %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// TestLockBlobContextGivesUp: a pull that waits for a blob another pull
+// holds (a registry that stalls that download) stops waiting when its
+// context ends (Ctrl-C), and takes the lock once the holder lets go.
+func TestLockBlobContextGivesUp(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := digest.FromString("layer")
+	unlock, err := s.LockBlob(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if u, err := s.LockBlobContext(ctx, d); err == nil {
+		u()
+		t.Fatal("took a lock another holder has")
+	} else if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 10*time.Second {
+		t.Errorf("gave up after %v with %v, want the context's end", time.Since(start), err)
+	}
+	unlock()
+	u, err := s.LockBlobContext(context.Background(), d)
+	if err != nil {
+		t.Fatalf("once let go: %v", err)
+	}
+	u()
 }
