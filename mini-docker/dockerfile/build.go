@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -60,6 +63,36 @@ type RunError struct {
 
 func (e *RunError) Error() string {
 	return fmt.Sprintf("The command '%s' returned a non-zero code: %d", e.Cmd, e.Code)
+}
+
+// ErrInterrupted is a build stopped by Ctrl-C (SIGINT) or SIGTERM while
+// a RUN step ran: its container killed and removed, nothing committed,
+// as Docker's build stops when its client goes.
+var ErrInterrupted = errors.New("build interrupted: the RUN step's container was killed and removed")
+
+// killOnInterrupt kills the RUN step's container id when the build gets
+// SIGINT or SIGTERM, until stop is called; interrupted says whether it
+// did. The signal still reaches the container as docker run passes it
+// on, but a container's PID 1 may ignore it: the build must not go on.
+func (b *Builder) killOnInterrupt(id string) (interrupted func() bool, stop func()) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	var hit atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			hit.Store(true)
+			if c, err := b.e.Store.Load(id); err == nil {
+				b.e.Kill(c, syscall.SIGKILL)
+			}
+		case <-done:
+		}
+	}()
+	return hit.Load, func() {
+		signal.Stop(sigs)
+		close(done)
+	}
 }
 
 // Builder runs one Dockerfile.
@@ -623,7 +656,12 @@ func (b *Builder) runContainer(argv []string, in Instruction) (*imageops.Layer, 
 		fmt.Fprintf(b.out, "Removing intermediate container %s\n", container.ShortID(c.ID))
 	}()
 	fmt.Fprintf(b.out, " ---> Running in %s\n", container.ShortID(c.ID))
+	interrupted, stop := b.killOnInterrupt(c.ID)
 	code, err := e.Start(c, engine.Attach{})
+	stop()
+	if interrupted() {
+		return nil, ErrInterrupted
+	}
 	var ce engine.ChainExit
 	if errors.As(err, &ce) {
 		code, err = ce.ExitCode(), nil

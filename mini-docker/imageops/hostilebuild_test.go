@@ -2,9 +2,15 @@ package imageops_test
 
 import (
 	"archive/tar"
+	"bufio"
+	"bytes"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -132,4 +138,73 @@ func TestBuildCopySeesTheContextDockerSends(t *testing.T) {
 	}
 	v.untouched(t)
 	e.md("rmi", "ignored:2")
+}
+
+// Ctrl-C stops a build during a RUN step whose PID 1 ignores SIGINT:
+// the container is killed and removed, no image is committed or tagged,
+// and the build exits 130, as Docker's build stops when its client goes.
+func TestBuildInterruptedDuringRun(t *testing.T) {
+	e := newEnv(t)
+	ctx := writeContext(t, map[string]string{
+		"Dockerfile": "FROM " + e.debian + "\nRUN trap '' INT TERM; echo started; sleep 60\nRUN echo never\n",
+	})
+	cmd := exec.Command(e.bin, "--root", e.root, "build", "-t", "interrupted:1", ctx)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	var out lockedBuffer
+	started := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			out.Write([]byte(sc.Text() + "\n"))
+			if sc.Text() == "started" {
+				close(started)
+			}
+		}
+	}()
+	select {
+	case <-started:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the RUN step never started:\n%s", out.String())
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		pw.Close()
+		if code := cmd.ProcessState.ExitCode(); code != 130 {
+			t.Errorf("exit %d (%v), want 130:\n%s", code, err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the build went on after Ctrl-C:\n%s", out.String())
+	}
+	if ids := e.containers(); len(ids) != 0 {
+		t.Errorf("containers left: %q", ids)
+	}
+	if _, _, code := e.md("image", "inspect", "interrupted:1"); code == 0 {
+		t.Errorf("the interrupted build tagged interrupted:1")
+	}
+}
+
+// lockedBuffer is a bytes.Buffer one goroutine writes while another reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

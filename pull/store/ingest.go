@@ -461,6 +461,9 @@ func (s *Store) CleanIngest() error {
 		p := filepath.Join(s.ingest, e.Name())
 		if pid, ok := ownerPID(e.Name()); ok {
 			if unix.Kill(pid, 0) == unix.ESRCH {
+				// A build's FROM image was mounted at merged: detached
+				// first, so the removal stays in the scratch folder.
+				unix.Unmount(filepath.Join(p, "merged"), unix.MNT_DETACH)
 				os.RemoveAll(p)
 			}
 			continue
@@ -488,6 +491,8 @@ func ownerPID(name string) (int, bool) {
 	var field string
 	if rest, ok := strings.CutPrefix(name, "load-"); ok {
 		field, _, _ = strings.Cut(rest, "-")
+	} else if parts := strings.Split(name, "."); strings.HasPrefix(name, "build-") && len(parts) == 3 {
+		field = parts[1] // a build's scratch folder: build-STEP.PID.RANDOM
 	} else if parts := strings.Split(name, "."); len(parts) >= 4 && !strings.HasSuffix(name, ".partial") && !strings.HasSuffix(name, ".layer") {
 		field = parts[len(parts)-2]
 	}

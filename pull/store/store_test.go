@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -405,4 +408,49 @@ func TestLockBlobContextGivesUp(t *testing.T) {
 		t.Fatalf("once let go: %v", err)
 	}
 	u()
+}
+
+// TestCleanIngestTakesWhatKilledBuildsLeft: a build's scratch folders
+// (build-STEP.PID.RANDOM) whose process is gone are removed, a mount
+// left on one's merged folder detached first; a live process's stay.
+func TestCleanIngestTakesWhatKilledBuildsLeft(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := strconv.Itoa(gone.Process.Pid)
+	ingest := filepath.Join(s.Root, "ingest")
+	copyDir := filepath.Join(ingest, "build-copy."+dead+".123")
+	fromDir := filepath.Join(ingest, "build-from."+dead+".456")
+	liveDir := filepath.Join(ingest, "build-copy."+strconv.Itoa(os.Getpid())+".789")
+	for _, d := range []string{copyDir, filepath.Join(fromDir, "merged"), liveDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(copyDir, "big"), []byte("half"), 0o644)
+	merged := filepath.Join(fromDir, "merged")
+	if err := syscall.Mount("tmpfs", merged, "tmpfs", 0, "size=1m"); err != nil {
+		t.Skipf("mount a tmpfs: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(merged, syscall.MNT_DETACH) })
+	os.WriteFile(filepath.Join(merged, "in-the-image"), nil, 0o644)
+	if err := s.CleanIngest(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{copyDir, fromDir} {
+		if _, err := os.Lstat(d); err == nil {
+			t.Errorf("%s, left by a dead build, is still there", d)
+		}
+	}
+	if _, err := os.Stat(liveDir); err != nil {
+		t.Errorf("a live build's %s was removed: %v", liveDir, err)
+	}
+	if b, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(b), merged) {
+		t.Errorf("the mount on %s is still there", merged)
+	}
 }

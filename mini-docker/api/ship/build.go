@@ -90,6 +90,7 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	st.CleanIngest() // what a killed build (or pull) left in ingest/
 	dir, err := os.MkdirTemp("", "mini-docker-build-")
 	if err != nil {
 		return err

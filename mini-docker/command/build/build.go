@@ -63,11 +63,15 @@ func Build(root string, args []string) error {
 	if err != nil {
 		return err
 	}
+	s.CleanIngest() // what a killed build (or pull) left in ingest/
 	res, err := dockerfile.Build(s, e, dockerfile.Options{
 		Context: f.Arg(0), Dockerfile: *file, Tags: *tags, BuildArgs: ba, NoCache: *noCache, Target: *target, Network: *network,
 		Out: os.Stdout, Explain: f.Explainer(), Pull: start.PullFunc(e, root, f.Explaining()),
 	})
 	if err != nil {
+		if errors.Is(err, dockerfile.ErrInterrupted) {
+			return cli.WithCode(err, 130) // 128 + SIGINT, as a shell reports Ctrl-C
+		}
 		var re *dockerfile.RunError
 		if errors.As(err, &re) {
 			return cli.WithCode(err, re.Code)
