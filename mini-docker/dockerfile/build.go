@@ -215,7 +215,7 @@ func (b *Builder) step(in Instruction) (bool, error) {
 	if in.Cmd == "FROM" {
 		return false, b.from(in)
 	}
-	if b.cur == nil && in.Cmd == "ARG" {
+	if len(b.stages) == 0 && in.Cmd == "ARG" { // before the first FROM: a global ARG
 		k, v, hasDefault := strings.Cut(b.expand(in.Args), "=")
 		if bv, ok := b.o.BuildArgs[k]; ok {
 			v, hasDefault = bv, true

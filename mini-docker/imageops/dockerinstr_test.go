@@ -180,3 +180,15 @@ func TestBuildHeredocs(t *testing.T) {
 		t.Errorf("the heredoc image printed\n%s\nwant\n%s", got, want)
 	}
 }
+
+// An ARG after FROM scratch belongs to that stage, not to the global
+// ARGs before the first FROM: a later FROM cannot use it, as in Docker.
+func TestBuildArgInScratchStageIsNotGlobal(t *testing.T) {
+	e := newEnv(t)
+	ctx := writeContext(t, map[string]string{
+		"Dockerfile": "FROM scratch AS a\nARG IMG=" + e.debian + "\nCOPY Dockerfile /f\nFROM ${IMG}\nRUN true\n",
+	})
+	if _, errOut, code := e.md("build", ctx); code != 1 || !strings.Contains(errOut, "base name (${IMG}) should not be blank") {
+		t.Errorf("exit %d %q, want 1 and Docker's blank base name", code, errOut)
+	}
+}
