@@ -261,7 +261,7 @@ func (s source) gather(in Instruction, src, dest string, destIsDir bool) ([]copy
 			}
 			r, _ := filepath.Rel(s.root, p)
 			if r != mrel && s.ignored(r) {
-				if d.IsDir() {
+				if d.IsDir() && !s.ignore.KeepsBelow(r) {
 					return filepath.SkipDir
 				}
 				return nil

@@ -132,12 +132,25 @@ func TestBuildCopySeesTheContextDockerSends(t *testing.T) {
 	if got := e.must("run", "--rm", "--network", "none", "ignored:2", "ls", "/t"); got != "a.txt\n" {
 		t.Errorf("COPY *.txt with secret.txt and ign.txt excluded: /t holds %q, want a.txt", got)
 	}
+	// An exception below an excluded folder, and a pattern out of the
+	// context (matching nothing), as Docker reads them.
+	os.MkdirAll(filepath.Join(ctx, "dir"), 0o755)
+	os.WriteFile(filepath.Join(ctx, "dir/keep"), nil, 0o644)
+	os.WriteFile(filepath.Join(ctx, "dir/drop"), nil, 0o644)
+	os.WriteFile(filepath.Join(ctx, "x"), nil, 0o644)
+	os.WriteFile(filepath.Join(ctx, ".dockerignore"), []byte("ign.txt\nsecret.txt\ndlink\nrel\ndir\n!dir/keep\n../x\n"), 0o644)
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM "+e.debian+"\nCOPY . /c/\n"), 0o644)
+	e.must("build", "-t", "ignored:4", ctx)
+	if got := e.must("run", "--rm", "--network", "none", "ignored:4", "sh", "-c", "cd /c && ls dir x"); got != "x\n\ndir:\nkeep\n" {
+		t.Errorf("COPY . with dir, !dir/keep and ../x ignored: %q, want dir/keep and x", got)
+	}
+	os.WriteFile(filepath.Join(ctx, ".dockerignore"), []byte("ign.txt\nsecret.txt\n"), 0o644)
 	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM "+e.debian+"\nCOPY dlink/* /x/\n"), 0o644)
 	if _, errOut, code := e.md("build", "-t", "ignored:3", ctx); code == 0 || strings.Contains(errOut, "secret") {
 		t.Errorf("COPY dlink/* (a link to a host folder): exit %d %q, want not found, naming no host file", code, errOut)
 	}
 	v.untouched(t)
-	e.md("rmi", "ignored:2")
+	e.md("rmi", "ignored:2", "ignored:4")
 }
 
 // Ctrl-C stops a build during a RUN step whose PID 1 ignores SIGINT:

@@ -22,8 +22,9 @@ type Matcher struct {
 }
 
 type rule struct {
-	re     *regexp.Regexp
-	negate bool
+	pattern string
+	re      *regexp.Regexp
+	negate  bool
 }
 
 // Load reads CONTEXT/.dockerignore (none: nothing ignored).
@@ -40,7 +41,9 @@ func Load(ctxDir string) (*Matcher, error) {
 }
 
 // Parse reads the lines of a .dockerignore: blank lines and # comments
-// are skipped, each pattern is cleaned as a path below the context.
+// are skipped, each pattern is cleaned as a path (a leading / dropped),
+// as Docker reads it: one that climbs out of the context (../x) matches
+// nothing.
 func Parse(r io.Reader) (*Matcher, error) {
 	m := &Matcher{}
 	sc := bufio.NewScanner(r)
@@ -51,12 +54,14 @@ func Parse(r io.Reader) (*Matcher, error) {
 		}
 		neg := strings.HasPrefix(line, "!")
 		line = strings.TrimPrefix(line, "!")
-		line = strings.TrimPrefix(filepath.Clean("/"+line), "/")
+		if line = filepath.Clean(line); len(line) > 1 && line[0] == '/' {
+			line = line[1:]
+		}
 		re, err := globRegexp(line)
 		if err != nil {
 			return nil, fmt.Errorf(".dockerignore: pattern %q: %w", line, err)
 		}
-		m.rules = append(m.rules, rule{re, neg})
+		m.rules = append(m.rules, rule{line, re, neg})
 	}
 	return m, sc.Err()
 }
@@ -103,6 +108,22 @@ func (m *Matcher) Ignored(rel string) bool {
 	return ignored
 }
 
+// KeepsBelow reports whether an exception (a ! line) may take back a
+// path below the excluded folder dir ("!dir/keep" below "dir"): a walk
+// of the context must then go into dir, as Docker's does, and see each
+// file, instead of skipping the folder whole.
+func (m *Matcher) KeepsBelow(dir string) bool {
+	if m == nil {
+		return false
+	}
+	for _, r := range m.rules {
+		if r.negate && strings.HasPrefix(r.pattern+"/", dir+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // ContextSize is the size of what `docker build` would send of dir.
 func ContextSize(dir string, m *Matcher) int64 {
 	var n int64
@@ -112,7 +133,7 @@ func ContextSize(dir string, m *Matcher) int64 {
 		}
 		rel, _ := filepath.Rel(dir, p)
 		if rel != "." && m.Ignored(rel) {
-			if d.IsDir() {
+			if d.IsDir() && !m.KeepsBelow(rel) {
 				return filepath.SkipDir
 			}
 			return nil

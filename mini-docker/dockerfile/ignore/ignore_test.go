@@ -30,6 +30,33 @@ func TestDockerignore(t *testing.T) {
 	}
 }
 
+// TestDockerignoreAsDockerReadsIt: a pattern that climbs out of the
+// context (../x) matches nothing, a leading / is dropped, and an
+// exception below an excluded folder (!dir/keep) makes a walk go into
+// that folder (KeepsBelow) and keeps that one file, as Docker does.
+func TestDockerignoreAsDockerReadsIt(t *testing.T) {
+	m, err := Parse(strings.NewReader("dir\n!dir/keep\n../x\n/abs\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]bool{"x": false, "abs": true, "dir": true, "dir/drop": true, "dir/keep": false} {
+		if got := m.Ignored(path); got != want {
+			t.Errorf("Ignored(%q) = %v, want %v", path, got, want)
+		}
+	}
+	if !m.KeepsBelow("dir") || m.KeepsBelow("abs") || m.KeepsBelow("di") {
+		t.Errorf("KeepsBelow: dir %v (want true), abs %v, di %v (want false)", m.KeepsBelow("dir"), m.KeepsBelow("abs"), m.KeepsBelow("di"))
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"dir/keep", "dir/drop", "x"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		os.WriteFile(filepath.Join(dir, name), make([]byte, 10), 0o644)
+	}
+	if n := ContextSize(dir, m); n != 20 {
+		t.Errorf("context size %d, want 20 (dir/keep and x)", n)
+	}
+}
+
 // TestContextSize counts the regular files the context sends, not what
 // .dockerignore excludes; no .dockerignore excludes nothing.
 func TestContextSize(t *testing.T) {
@@ -69,8 +96,13 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		m.Ignored(path)
-		rel := strings.TrimPrefix(filepath.Clean("/"+path), "/")
-		if rel == "" || !utf8.ValidString(path) || strings.ContainsAny(path, "*?!#\n\r") || strings.TrimSpace(path) != path {
+		// The path the pattern names, as Docker cleans it: one that
+		// climbs out of the context names nothing in it.
+		rel := filepath.Clean(path)
+		if len(rel) > 1 && rel[0] == '/' {
+			rel = rel[1:]
+		}
+		if rel == "." || rel == "/" || rel == ".." || strings.HasPrefix(rel, "../") || !utf8.ValidString(path) || strings.ContainsAny(path, "*?!#\n\r") || strings.TrimSpace(path) != path {
 			return
 		}
 		if m, err = Parse(strings.NewReader(path + "\n")); err != nil || !m.Ignored(rel) {
