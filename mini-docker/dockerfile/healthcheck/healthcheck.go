@@ -2,7 +2,8 @@
 // instruction (NONE, or CMD with a command and its flags) and the history
 // line Docker's classic builder writes for it: what `docker build`, and
 // mini-docker build with it, record as the image's Healthcheck, which the
-// engine's health checks then run (lessons 11 and 13).
+// engine's health checks then run (lesson 11 builds images; lesson 09
+// shows a health check).
 package healthcheck
 
 import (

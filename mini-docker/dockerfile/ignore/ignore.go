@@ -1,5 +1,6 @@
-// Package ignore reads .dockerignore (lesson 15): the files of a build
-// context that COPY never sees and the context's size does not count.
+// Package ignore reads .dockerignore, the filter of a build's context
+// (lesson 11 builds images): the files of a build context that COPY
+// never sees and the context's size does not count.
 // Each line is a pattern of path elements (* and ? within one element,
 // ** across any number); a line starting with ! takes an earlier match
 // back; the last matching line decides.
