@@ -208,7 +208,24 @@ func (b *Builder) lookupVar(name string) (string, bool) {
 	return v, ok
 }
 
-func (b *Builder) expand(s string) string { return Expand(s, b.lookupVar) }
+// word expands s, a word of instruction in, with the stage's variables
+// (Word); a bad ${ is the instruction's parse error.
+func (b *Builder) word(in Instruction, s string) (string, error) {
+	w, err := Word(s, in.Escape, b.lookupVar)
+	if err != nil {
+		return "", &ParseError{in.Line, in.Cmd + ": " + err.Error()}
+	}
+	return w, nil
+}
+
+// fields is word for a list: the expansion split at unquoted spaces.
+func (b *Builder) fields(in Instruction, s string, vars Vars) ([]string, error) {
+	w, err := Fields(s, in.Escape, vars)
+	if err != nil {
+		return nil, &ParseError{in.Line, in.Cmd + ": " + err.Error()}
+	}
+	return w, nil
+}
 
 // step runs one instruction and reports whether the cache served it.
 func (b *Builder) step(in Instruction) (bool, error) {
@@ -216,7 +233,11 @@ func (b *Builder) step(in Instruction) (bool, error) {
 		return false, b.from(in)
 	}
 	if len(b.stages) == 0 && in.Cmd == "ARG" { // before the first FROM: a global ARG
-		k, v, hasDefault := strings.Cut(b.expand(in.Args), "=")
+		arg, err := b.word(in, in.Args)
+		if err != nil {
+			return false, err
+		}
+		k, v, hasDefault := strings.Cut(arg, "=")
 		if bv, ok := b.o.BuildArgs[k]; ok {
 			v, hasDefault = bv, true
 		}
@@ -240,7 +261,10 @@ func (b *Builder) step(in Instruction) (bool, error) {
 // from starts a stage: its base is an image (pulled when the store
 // lacks it), an earlier stage (FROM NAME), or scratch.
 func (b *Builder) from(in Instruction) error {
-	words := strings.Fields(Expand(in.Args, func(k string) (string, bool) { v, ok := b.global[k]; return v, ok }))
+	words, err := b.fields(in, in.Args, func(k string) (string, bool) { v, ok := b.global[k]; return v, ok })
+	if err != nil {
+		return err
+	}
 	if len(words) == 0 {
 		return &ParseError{in.Line, fmt.Sprintf("base name (%s) should not be blank", in.Args)}
 	}
@@ -397,11 +421,11 @@ func (b *Builder) metaConfig(in Instruction) (ocispec.ImageConfig, error) {
 	return next, err
 }
 
-// configFor returns the config after instruction in, and the text of its
-// declareArg is ARG inside a stage: the value from --build-arg, the
-// default, or a global ARG's, for RUN's environment.
-func (b *Builder) declareArg(in Instruction) {
-	k, v, hasDefault := strings.Cut(b.expand(in.Args), "=")
+// declareArg is ARG inside a stage (arg: its NAME[=default], expanded):
+// the value from --build-arg, the default, or a global ARG's, for RUN's
+// environment.
+func (b *Builder) declareArg(arg string) {
+	k, v, hasDefault := strings.Cut(arg, "=")
 	if gv, ok := b.global[k]; ok && !hasDefault {
 		v, hasDefault = gv, true
 	}
@@ -453,15 +477,20 @@ func (b *Builder) setCommand(cur *ocispec.ImageConfig, in Instruction) string {
 	return in.Cmd + " " + quoteArgv(argv)
 }
 
+// configFor returns the config after instruction in, and the text of its
 // history entry. ARG changes the builder's variables, not the config.
 func (b *Builder) configFor(in Instruction) (ocispec.ImageConfig, string, error) {
 	old := b.cfg
 	cur := old
 	cur.Env = append([]string{}, old.Env...)
-	desc := in.Cmd + " " + b.expand(in.Args)
+	arg, err := b.word(in, in.Args)
+	if err != nil {
+		return old, "", err
+	}
+	desc := in.Cmd + " " + arg
 	switch in.Cmd {
 	case "ENV":
-		kvs, err := KeyValues(b.expand(in.Args))
+		kvs, err := Pairs(in, b.lookupVar)
 		if err != nil {
 			return old, "", &ParseError{in.Line, "ENV: " + err.Error()}
 		}
@@ -472,15 +501,15 @@ func (b *Builder) configFor(in Instruction) (ocispec.ImageConfig, string, error)
 		}
 		desc = "ENV " + strings.Join(parts, " ")
 	case "ARG":
-		b.declareArg(in)
+		b.declareArg(arg)
 		desc = "ARG " + in.Args
 	case "LABEL", "MAINTAINER":
 		cur.Labels = copyMap(old.Labels)
 		if in.Cmd == "MAINTAINER" {
-			cur.Labels["maintainer"] = b.expand(in.Args)
+			cur.Labels["maintainer"] = arg
 			break
 		}
-		kvs, err := KeyValues(b.expand(in.Args))
+		kvs, err := Pairs(in, b.lookupVar)
 		if err != nil {
 			return old, "", &ParseError{in.Line, "LABEL: " + err.Error()}
 		}
@@ -491,18 +520,18 @@ func (b *Builder) configFor(in Instruction) (ocispec.ImageConfig, string, error)
 		}
 		desc = "LABEL " + strings.Join(parts, " ")
 	case "USER":
-		cur.User = b.expand(in.Args)
+		cur.User = arg
 	case "EXPOSE":
-		cur.ExposedPorts, desc = expose(old.ExposedPorts, b.expand(in.Args))
+		cur.ExposedPorts, desc = expose(old.ExposedPorts, arg)
 	case "CMD", "ENTRYPOINT":
 		desc = b.setCommand(&cur, in)
 	case "STOPSIGNAL":
-		cur.StopSignal = b.expand(in.Args)
+		cur.StopSignal = arg
 	case "VOLUME":
 		vols := copySet(old.Volumes)
 		list := in.JSON
 		if !in.IsJSON {
-			list = strings.Fields(b.expand(in.Args))
+			list, _ = Fields(in.Args, in.Escape, b.lookupVar) // its errors are arg's
 		}
 		for _, v := range list {
 			vols[v] = struct{}{}
@@ -686,7 +715,10 @@ func (b *Builder) runContainer(argv []string, in Instruction) (*imageops.Layer, 
 // workdir sets the working directory, and makes it in a layer of its own
 // when the image does not have it yet (as Docker's classic builder does).
 func (b *Builder) workdir(in Instruction) (bool, error) {
-	dir := b.expand(in.Args)
+	dir, err := b.word(in, in.Args)
+	if err != nil {
+		return false, err
+	}
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join("/", b.cfg.WorkingDir, dir)
 	}
@@ -800,7 +832,10 @@ func ApplyChanges(cfg ocispec.ImageConfig, ext dockerspec.DockerOCIImageConfigEx
 	for _, in := range ins[1:] {
 		switch in.Cmd {
 		case "WORKDIR":
-			dir := b.expand(in.Args)
+			dir, err := b.word(in, in.Args)
+			if err != nil {
+				return cfg, ext, err
+			}
 			if !filepath.IsAbs(dir) {
 				dir = filepath.Join("/", b.cfg.WorkingDir, dir)
 			}

@@ -145,30 +145,33 @@ func (b *Builder) copySource(in Instruction, from, checksum string, srcs []strin
 // and its SOURCE... DEST words, expanded.
 func (b *Builder) copyArgs(in Instruction) (chown, from, sum string, srcs []string, dest string, err error) {
 	for _, f := range in.Flags {
+		name, value, _ := strings.Cut(f, "=")
+		if value, err = b.word(in, value); err != nil {
+			return "", "", "", nil, "", err
+		}
 		switch {
-		case strings.HasPrefix(f, "--chown="):
-			chown = b.expand(strings.TrimPrefix(f, "--chown="))
-		case strings.HasPrefix(f, "--from=") && in.Cmd == "COPY":
-			from = b.expand(strings.TrimPrefix(f, "--from="))
-		case strings.HasPrefix(f, "--checksum=") && in.Cmd == "ADD":
-			if sum, err = remote.ParseChecksum(b.expand(strings.TrimPrefix(f, "--checksum="))); err != nil {
+		case name == "--chown":
+			chown = value
+		case name == "--from" && in.Cmd == "COPY":
+			from = value
+		case name == "--checksum" && in.Cmd == "ADD":
+			if sum, err = remote.ParseChecksum(value); err != nil {
 				return "", "", "", nil, "", &ParseError{in.Line, err.Error()}
 			}
 		default:
 			return "", "", "", nil, "", &ParseError{in.Line, fmt.Sprintf("%s: flag %s is not supported", in.Cmd, f)}
 		}
 	}
-	words := in.JSON
-	if !in.IsJSON {
-		if words, err = Words(in.Args); err != nil {
-			return "", "", "", nil, "", &ParseError{in.Line, err.Error()}
-		}
-	}
-	if len(words) < 2 {
+	// Each word as the parser split it (at spaces, or the JSON form's
+	// strings), expanded on its own, its quotes taken off.
+	if len(in.Words) < 2 {
 		return "", "", "", nil, "", &ParseError{in.Line, in.Cmd + " requires at least two arguments: SOURCE... DEST"}
 	}
-	for i := range words {
-		words[i] = b.expand(words[i])
+	words := make([]string, len(in.Words))
+	for i, w := range in.Words {
+		if words[i], err = b.word(in, w); err != nil {
+			return "", "", "", nil, "", err
+		}
 	}
 	return chown, from, sum, words[:len(words)-1], words[len(words)-1], nil
 }

@@ -86,7 +86,8 @@ func (b *Builder) heredocFiles(in Instruction, srcs []string) (string, []string,
 			if d.Name == h.Name {
 				content = d.Content
 				if d.Expand {
-					content = b.expand(content)
+					// Quotes are the file's own: only $ is expanded.
+					content = Heredoc(content, b.lookupVar)
 				}
 			}
 		}

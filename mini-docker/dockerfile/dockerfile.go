@@ -22,6 +22,7 @@ import (
 	"unicode"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	shlex "github.com/moby/buildkit/frontend/dockerfile/shell"
 )
 
 // Instruction is one instruction of a Dockerfile (continuations joined),
@@ -34,6 +35,12 @@ type Instruction struct {
 	Flags    []string
 	JSON     []string // the exec form ["a", "b"], when the arguments are one
 	IsJSON   bool
+	// Words are the arguments as BuildKit's parser split them, quotes and
+	// $ as written: ENV and LABEL's key, value, separator triples, FROM,
+	// EXPOSE and COPY's words; each is expanded on its own (Word).
+	Words []string
+	// Escape is the Dockerfile's escape character (\ or # escape=`).
+	Escape rune
 	// Heredocs are the here-documents (<<EOF ... EOF) that follow a RUN,
 	// COPY or ADD line, in order.
 	Heredocs []parser.Heredoc
@@ -119,6 +126,7 @@ func fromNode(n *parser.Node, escape rune) (Instruction, error) {
 	for v := n.Next; v != nil; v = v.Next {
 		words = append(words, v.Value)
 	}
+	in.Words, in.Escape = words, escape
 	if n.Attributes["json"] {
 		in.JSON, in.IsJSON = words, true
 	}
@@ -206,129 +214,62 @@ func firstWord(s string, escape rune) (int, string) {
 // a space: it converts each byte, not each character, to a rune.
 func isSpaceByte(c byte) bool { return unicode.IsSpace(rune(c)) }
 
-// Expand replaces $VAR, ${VAR}, ${VAR:-default} and ${VAR:+alt} with
-// values from vars (ENV and ARG), as the builder does for FROM, COPY,
-// ENV, WORKDIR, USER, EXPOSE, LABEL. A backslash escapes a dollar sign.
-func Expand(s string, vars func(string) (string, bool)) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\\' && i+1 < len(s) && s[i+1] == '$' {
-			b.WriteByte('$')
-			i++
-			continue
-		}
-		if c != '$' || i+1 >= len(s) {
-			b.WriteByte(c)
-			continue
-		}
-		if s[i+1] == '{' {
-			end := strings.IndexByte(s[i:], '}')
-			if end < 0 {
-				b.WriteString(s[i:])
-				break
-			}
-			expr := s[i+2 : i+end]
-			i += end
-			name, word, op := expr, "", ""
-			if k := strings.Index(expr, ":-"); k >= 0 {
-				name, word, op = expr[:k], expr[k+2:], "-"
-			} else if k := strings.Index(expr, ":+"); k >= 0 {
-				name, word, op = expr[:k], expr[k+2:], "+"
-			}
-			v, ok := vars(name)
-			switch {
-			case op == "-" && (!ok || v == ""):
-				v = Expand(word, vars)
-			case op == "+" && ok && v != "":
-				v = Expand(word, vars)
-			case op == "+":
-				v = ""
-			}
-			b.WriteString(v)
-			continue
-		}
-		j := i + 1
-		for j < len(s) && (s[j] == '_' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z' || j > i+1 && s[j] >= '0' && s[j] <= '9') {
-			j++
-		}
-		if j == i+1 {
-			b.WriteByte(c)
-			continue
-		}
-		v, _ := vars(s[i+1 : j])
-		b.WriteString(v)
-		i = j - 1
-	}
-	return b.String()
+// Vars is what a Dockerfile's $NAME reads: ENV, then ARG.
+type Vars func(name string) (string, bool)
+
+// Get and Keys make Vars BuildKit's shell.EnvGetter.
+func (v Vars) Get(name string) (string, bool) { return v(name) }
+
+// Keys lists no names: the lexer asks only for the ones it meets.
+func (v Vars) Keys() []string { return nil }
+
+// Word expands one word of an instruction as Docker's builder does, with
+// BuildKit's shell lexer: $NAME, ${NAME}, ${NAME:-word}, ${NAME:+word}
+// and the other forms it knows; quotes are taken off ('...' keeps a $ as
+// written, "..." expands it), and escape (\, or ` with # escape=`)
+// keeps the next character as it is. An unclosed ${ is an error.
+func Word(s string, escape rune, vars Vars) (string, error) {
+	r, _, err := shlex.NewLex(escape).ProcessWord(s, vars)
+	return r, err
 }
 
-// Words splits s at spaces, keeping quoted parts ("a b", 'a b') together
-// and removing the quotes: ENV and LABEL's key=value lists.
-func Words(s string) ([]string, error) {
-	var out []string
-	var b strings.Builder
-	in, quote, had := false, byte(0), false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0 && c == quote:
-			quote = 0
-		case quote != 0:
-			if c == '\\' && quote == '"' && i+1 < len(s) {
-				i++
-				c = s[i]
-			}
-			b.WriteByte(c)
-		case c == '"' || c == '\'':
-			quote, in, had = c, true, true
-		case c == '\\' && i+1 < len(s):
-			i++
-			b.WriteByte(s[i])
-			in = true
-		case c == ' ' || c == '\t':
-			if in {
-				out = append(out, b.String())
-				b.Reset()
-				in, had = false, false
-			}
-		default:
-			b.WriteByte(c)
-			in = true
-		}
-	}
-	if quote != 0 {
-		return nil, fmt.Errorf("unmatched quote in %q", s)
-	}
-	if in || had {
-		out = append(out, b.String())
-	}
-	return out, nil
+// Fields is Word for a list (FROM, EXPOSE, VOLUME): the expansion split
+// at the spaces outside quotes.
+func Fields(s string, escape rune, vars Vars) ([]string, error) {
+	return shlex.NewLex(escape).ProcessWords(s, vars)
 }
 
-// KeyValues parses ENV and LABEL arguments: "K=V K2=V2", or the old
-// one-pair form "K V with spaces".
-func KeyValues(args string) ([][2]string, error) {
-	words, err := Words(args)
-	if err != nil {
-		return nil, err
+// Heredoc expands a here-document's $ (COPY <<EOF): its quotes and
+// backslashes are the file's own, as BuildKit leaves them; a bad ${
+// leaves the text as written.
+func Heredoc(s string, vars Vars) string {
+	lex := shlex.NewLex('\\')
+	lex.SkipProcessQuotes = true
+	if r, _, err := lex.ProcessWord(s, vars); err == nil {
+		return r
 	}
-	if len(words) == 0 {
+	return s
+}
+
+// Pairs are ENV and LABEL's KEY=VALUE (or old KEY VALUE) pairs, as
+// BuildKit's parser split them (in.Words: key, value, separator, ...),
+// each key and value expanded.
+func Pairs(in Instruction, vars Vars) ([][2]string, error) {
+	if len(in.Words) == 0 || len(in.Words)%3 != 0 {
 		return nil, fmt.Errorf("missing KEY=VALUE")
 	}
-	if !strings.Contains(words[0], "=") {
-		k, v, _ := strings.Cut(strings.TrimSpace(args), " ")
-		vw, err := Words(strings.TrimSpace(v))
+	var out [][2]string
+	for i := 0; i < len(in.Words); i += 3 {
+		k, err := Word(in.Words[i], in.Escape, vars)
 		if err != nil {
 			return nil, err
 		}
-		return [][2]string{{k, strings.Join(vw, " ")}}, nil
-	}
-	var out [][2]string
-	for _, w := range words {
-		k, v, ok := strings.Cut(w, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("%q is not KEY=VALUE", w)
+		v, err := Word(in.Words[i+1], in.Escape, vars)
+		if err != nil {
+			return nil, err
+		}
+		if k == "" {
+			return nil, fmt.Errorf("%q is not KEY=VALUE", in.Words[i]+in.Words[i+2]+in.Words[i+1])
 		}
 		out = append(out, [2]string{k, v})
 	}

@@ -52,9 +52,12 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestExpand(t *testing.T) {
-	vars := map[string]string{"A": "x", "EMPTY": "", "DIR": "/app"}
-	look := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+// TestWord: an instruction's word is expanded as Docker's builder does
+// (BuildKit's shell lexer): the ${} forms, quotes taken off with '...'
+// keeping its $, an escaped $, positional $1 empty; an unclosed ${ fails.
+func TestWord(t *testing.T) {
+	vars := map[string]string{"A": "x", "EMPTY": "", "DIR": "/app", "B": "bee"}
+	look := Vars(func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
 	tests := map[string]string{
 		"$A":               "x",
 		"${A}y":            "xy",
@@ -66,15 +69,32 @@ func TestExpand(t *testing.T) {
 		`\$A`:              "$A",
 		"a $ b":            "a $ b",
 		"${NOPE:-$A-deep}": "x-deep",
+		`'$B'`:             "$B",
+		`"$B"`:             "bee",
+		"${UNSET:-${B}}":   "bee",
+		"${B}x$1y":         "beexy",
+		"/w/'$B'":          "/w/$B",
 	}
 	for in, want := range tests {
-		if got := Expand(in, look); got != want {
-			t.Errorf("Expand(%q) = %q, want %q", in, got, want)
+		if got, err := Word(in, '\\', look); err != nil || got != want {
+			t.Errorf("Word(%q) = %q, %v; want %q", in, got, err, want)
 		}
+	}
+	if got, err := Word(`C:\$B`, '`', look); err != nil || got != `C:\bee` {
+		t.Errorf("with escape=`: Word(C:\\$B) = %q, %v; want C:\\bee", got, err)
+	}
+	if got, err := Word("`$B", '`', look); err != nil || got != "$B" {
+		t.Errorf("with escape=`: Word(`$B) = %q, %v; want $B", got, err)
+	}
+	if got, err := Word("${A", '\\', look); err == nil {
+		t.Errorf("Word(${A) = %q: an unclosed ${ accepted", got)
 	}
 }
 
-func TestKeyValues(t *testing.T) {
+// TestPairs: ENV and LABEL's pairs as the parser splits them, each word
+// expanded on its own.
+func TestPairs(t *testing.T) {
+	look := Vars(func(k string) (string, bool) { return "bee", k == "B" })
 	tests := []struct {
 		in   string
 		want [][2]string
@@ -82,11 +102,16 @@ func TestKeyValues(t *testing.T) {
 		{`A=1 B="two words" C='x y'`, [][2]string{{"A", "1"}, {"B", "two words"}, {"C", "x y"}}},
 		{`GREETING hello world`, [][2]string{{"GREETING", "hello world"}}},
 		{`A=`, [][2]string{{"A", ""}}},
+		{`S1='$B' S2="$B" S3=${UNSET:-${B}}`, [][2]string{{"S1", "$B"}, {"S2", "bee"}, {"S3", "bee"}}},
 	}
 	for _, tt := range tests {
-		got, err := KeyValues(tt.in)
+		ins, err := Parse("FROM x\nENV " + tt.in + "\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Pairs(ins[1], look)
 		if err != nil || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("KeyValues(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			t.Errorf("Pairs(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
 }

@@ -192,3 +192,39 @@ func TestBuildArgInScratchStageIsNotGlobal(t *testing.T) {
 		t.Errorf("exit %d %q, want 1 and Docker's blank base name", code, errOut)
 	}
 }
+
+// expandDockerfile uses the quoting and ${} forms Docker's builder reads
+// with its shell lexer: single quotes keep a $, nested defaults, $1.
+const expandDockerfile = `ARG FINAL
+FROM ${FINAL}
+ARG B=bee
+ENV S1='$B' S2="$B" S3=${UNSET:-${B}} S8=${B}x$1y
+LABEL l1='$B' "l 2"="${B:+set}"
+WORKDIR /w/'$B'
+USER "1${UNSET:-0}"
+`
+
+// TestBuildExpandsLikeDocker: ENV, LABEL, WORKDIR and USER with quotes
+// and nested expansions give the config Docker's classic builder gives.
+func TestBuildExpandsLikeDocker(t *testing.T) {
+	e := newEnv(t)
+	busybox := testenv.PushBusybox(t, e.reg)
+	ctx := writeContext(t, map[string]string{"Dockerfile": expandDockerfile})
+	e.must("build", "-t", "expand:1", "--build-arg", "FINAL="+busybox, ctx)
+	const format = "{{json .Config.Env}} {{json .Config.Labels}} {{.Config.WorkingDir}} {{.Config.User}}"
+	mine := e.must("image", "inspect", "-f", format, "expand:1")
+	if want := `["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","S1=$B","S2=bee","S3=bee","S8=beexy"] {"l 2":"set","l1":"$B"} /w/$B 10` + "\n"; mine != want {
+		t.Errorf("mini-docker's config:\n%s\nwant:\n%s", mine, want)
+	}
+	testenv.RequireDockerEngine(t)
+	dockerPulled(t, busybox)
+	tag := fmt.Sprintf("mdtest/expand:%d", os.Getpid())
+	dockerimages.Build(t, tag, ctx, "--build-arg", "FINAL="+busybox)
+	theirs, err := exec.Command("docker", "image", "inspect", "-f", format, tag).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mine != string(theirs) {
+		t.Errorf("configs differ\nmini-docker: %sdocker:      %s", mine, theirs)
+	}
+}
