@@ -337,3 +337,54 @@ func TestSymlinkedKernelMountPoints(t *testing.T) {
 	}
 	h.assertNoLeaks()
 }
+
+// TestExitRecordedWhileOthersHoldTheOutput: a container passes its
+// stdout and stderr to another container over a socket in a shared
+// volume, then its PID 1 exits 3. The exit is recorded at once (the
+// output is not waited for longer than its grace), detached and in the
+// foreground, as containerd's shim reports it when it reaps the process.
+func TestExitRecordedWhileOthersHoldTheOutput(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	fdpass := testenv.Bin(t, "fdpass")
+	vols := []string{"-v", fdpass + ":/fdpass:ro", "-v", "fdsock:/s"}
+	hold := func(name string) {
+		h.must(append(append([]string{"run", "-d", "--name", name, "--network", "none"}, vols...), ref, "/fdpass", "hold", "/s/"+name, "--for", "5m")...)
+		waitLog(t, h, name, "listening")
+	}
+	t.Cleanup(func() { h.host("rm", "-f", "holder1", "holder2", "sender"); h.host("volume", "rm", "fdsock") })
+
+	hold("holder1")
+	h.must(append(append([]string{"run", "-d", "--name", "sender", "--network", "none"}, vols...), ref, "sh", "-c", "/fdpass send /s/holder1; exit 3")...)
+	waitLog(t, h, "holder1", "holding 3 descriptors")
+	deadline := time.Now().Add(20 * time.Second)
+	for h.must("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "sender") != "exited 3\n" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sender's exit is not recorded: %s", h.must("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "sender"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	hold("holder2")
+	start := time.Now()
+	args := append(append([]string{"run", "--rm", "--network", "none"}, vols...), ref, "sh", "-c", "/fdpass send /s/holder2; exit 3")
+	cmd := h.command(false, args...)
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		if code := cmd.ProcessState.ExitCode(); code != 3 {
+			t.Errorf("foreground run: exit %d, want 3", code)
+		}
+		t.Logf("the foreground run ended %v after it started", time.Since(start).Round(time.Millisecond))
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the foreground run waits for output another container holds")
+	}
+	h.must("rm", "-f", "holder1", "holder2", "sender")
+	h.must("volume", "rm", "fdsock")
+	h.assertNoLeaks()
+}

@@ -193,6 +193,7 @@ func insideCmd(program string, plan, status *os.File) (cmd *exec.Cmd, closeProg 
 	cmd = exec.Command(fmt.Sprintf("/proc/self/fd/%d", prog.Fd()))
 	cmd.Args[0] = "mini-docker-inside"
 	cmd.ExtraFiles = []*os.File{plan, status}
+	cmd.WaitDelay = pty.OutputGrace // Wait ends then, whoever holds the output
 	return cmd, prog.Close, nil
 }
 

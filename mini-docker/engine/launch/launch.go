@@ -90,6 +90,7 @@ func startTools(c *container.Container, stdin io.Reader, stdout, stderr io.Write
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = c.Runtime.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	cmd.WaitDelay = pty.OutputGrace // Wait ends then, whoever holds the output
 	cmd.ExtraFiles = fds
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := startWatched(cmd, ""); err != nil {

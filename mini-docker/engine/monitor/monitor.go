@@ -18,6 +18,7 @@ import (
 	"mini-docker/mini-docker/engine"
 	"mini-docker/mini-docker/engine/health"
 	"mini-docker/mini-docker/engine/launch"
+	"mini-docker/mini-docker/engine/pty"
 	"mini-docker/mini-docker/engine/restart"
 	"mini-docker/mini-docker/logs"
 )
@@ -145,7 +146,7 @@ func start(e *engine.Engine, c *container.Container) (*launched, error) {
 // waited for, and returns how it ended.
 func (l *launched) ended() syscall.WaitStatus {
 	if l.ttyDone != nil {
-		<-l.ttyDone
+		pty.Drained(l.ttyDone)
 	}
 	l.stdout.Close()
 	l.stderr.Close()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -87,7 +88,24 @@ func (p *Pty) Pump(in io.Reader, out io.Writer) (drained func()) {
 		io.Copy(out, p.Master)
 		close(done)
 	}()
-	return func() { <-done }
+	return func() { Drained(done) }
+}
+
+// OutputGrace is how long a container's output is still copied once the
+// process the engine waits for has ended. The kernel ends the rest of a
+// PID namespace with its first process, so the output closes at once;
+// a process that holds it longer (a descriptor passed to another
+// container, or --pid host) is not waited for: the exit is recorded, as
+// containerd's shim reports it when it reaps the container's process.
+const OutputGrace = 2 * time.Second
+
+// Drained waits for done (a copy of the output ending), OutputGrace at
+// the most.
+func Drained(done <-chan struct{}) {
+	select {
+	case <-done:
+	case <-time.After(OutputGrace):
+	}
 }
 
 // FollowSize calls fn with the size of the terminal fd now and on
