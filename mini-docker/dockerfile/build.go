@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -70,28 +71,35 @@ func (e *RunError) Error() string {
 // as Docker's build stops when its client goes.
 var ErrInterrupted = errors.New("build interrupted: the RUN step's container was killed and removed")
 
-// killOnInterrupt kills the RUN step's container id when the build gets
-// SIGINT or SIGTERM, until stop is called; interrupted says whether it
-// did. The signal still reaches the container as docker run passes it
-// on, but a container's PID 1 may ignore it: the build must not go on.
-func (b *Builder) killOnInterrupt(id string) (interrupted func() bool, stop func()) {
+// killOnInterrupt watches for SIGINT and SIGTERM until stop is called
+// (once or more): interrupted says whether one came. Once running names
+// the RUN step's container, a signal kills it: the signal also reaches
+// the container, as docker run passes it on, but its PID 1 may ignore
+// it, and the build must not go on.
+func (b *Builder) killOnInterrupt() (interrupted func() bool, running func(id string), stop func()) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	var hit atomic.Bool
+	var id atomic.Pointer[string]
 	done := make(chan struct{})
 	go func() {
 		select {
 		case <-sigs:
 			hit.Store(true)
-			if c, err := b.e.Store.Load(id); err == nil {
-				b.e.Kill(c, syscall.SIGKILL)
+			if p := id.Load(); p != nil {
+				if c, err := b.e.Store.Load(*p); err == nil {
+					b.e.Kill(c, syscall.SIGKILL)
+				}
 			}
 		case <-done:
 		}
 	}()
-	return hit.Load, func() {
-		signal.Stop(sigs)
-		close(done)
+	var once sync.Once
+	return hit.Load, func(s string) { id.Store(&s) }, func() {
+		once.Do(func() {
+			signal.Stop(sigs)
+			close(done)
+		})
 	}
 }
 
@@ -674,6 +682,8 @@ func (b *Builder) runContainer(argv []string, in Instruction) (*imageops.Layer, 
 		Image: b.cur.ID.String(), Args: argv, Entrypoint: &empty, Network: b.o.Network, Pull: "never",
 		Env: b.argEnv(), User: b.cfg.User, Workdir: b.cfg.WorkingDir,
 	}
+	interrupted, running, stop := b.killOnInterrupt()
+	defer stop()
 	c, err := e.Create(o, nil)
 	if err != nil {
 		return nil, err
@@ -684,11 +694,13 @@ func (b *Builder) runContainer(argv []string, in Instruction) (*imageops.Layer, 
 		}
 		fmt.Fprintf(b.out, "Removing intermediate container %s\n", container.ShortID(c.ID))
 	}()
-	fmt.Fprintf(b.out, " ---> Running in %s\n", container.ShortID(c.ID))
-	interrupted, stop := b.killOnInterrupt(c.ID)
-	code, err := e.Start(c, engine.Attach{})
-	stop()
 	if interrupted() {
+		return nil, ErrInterrupted
+	}
+	fmt.Fprintf(b.out, " ---> Running in %s\n", container.ShortID(c.ID))
+	running(c.ID)
+	code, err := e.Start(c, engine.Attach{})
+	if stop(); interrupted() {
 		return nil, ErrInterrupted
 	}
 	var ce engine.ChainExit
