@@ -410,3 +410,32 @@ func TestPublishAllPorts(t *testing.T) {
 	h.must(append([]string{"rm", "-f"}, strings.Fields(out)...)...)
 	h.assertNoLeaks()
 }
+
+// TestImmutableFilesStopNothing: a container given CAP_LINUX_IMMUTABLE
+// makes its /etc/hosts and a file of its upper layer immutable
+// (chattr +i). Another container still starts on its network (the
+// names in the first one's file go stale, with a warning), and rm -f
+// still takes the first, leaving nothing behind.
+func TestImmutableFilesStopNothing(t *testing.T) {
+	h := newHarness(t)
+	ref := h.debian()
+	h.must("network", "create", "imm")
+	t.Cleanup(func() { h.md("rm", "-f", "imm1", "imm2"); h.md("network", "rm", "imm") })
+	h.must("run", "-d", "--name", "imm1", "--network", "imm", "--cap-add", "LINUX_IMMUTABLE", ref, "sh", "-c",
+		"echo x > /f && chattr +i /f /etc/hosts && lsattr /f /etc/hosts && sleep 300")
+	waitLog(t, h, "imm1", "/etc/hosts")
+	if out := h.must("logs", "imm1"); !strings.Contains(out, "-i-") {
+		t.Skipf("chattr +i had no effect on this file system: %q", out)
+	}
+	if _, errOut, code := h.md("run", "-d", "--name", "imm2", "--network", "imm", ref, "sleep", "300"); code != 0 {
+		t.Errorf("a start beside a container whose /etc/hosts is immutable: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := h.md("rm", "-f", "imm1", "imm2"); code != 0 {
+		t.Errorf("rm -f of a container with immutable files: exit %d %s", code, errOut)
+	}
+	if left, _ := filepath.Glob(filepath.Join(h.root, "containers", ".removing-*")); len(left) > 0 {
+		t.Errorf("left behind: %q", left)
+	}
+	h.must("network", "rm", "imm")
+	h.assertNoLeaks()
+}

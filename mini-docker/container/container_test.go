@@ -3,7 +3,9 @@ package container
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -147,5 +149,28 @@ func TestAliveKnowsRecycledPIDs(t *testing.T) {
 	}
 	if Alive(0, 0) || Alive(1<<30, 0) {
 		t.Error("Alive of no process = true")
+	}
+}
+
+// TestSweepRemoving: what an rm killed during its removal left
+// (containers/.removing-ID, an upper layer in it) is taken by the sweep
+// system prune runs; the containers themselves are left alone.
+func TestSweepRemoving(t *testing.T) {
+	s := &Store{Root: t.TempDir()}
+	half := filepath.Join(s.Root, "containers", ".removing-"+strings.Repeat("a", 64))
+	if err := os.MkdirAll(filepath.Join(half, "diff", "usr"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(half, "diff", "usr", "big"), []byte("data"), 0o644)
+	live := filepath.Join(s.Root, "containers", strings.Repeat("b", 64))
+	os.MkdirAll(live, 0o755)
+	if took := s.SweepRemoving(); len(took) != 1 {
+		t.Errorf("swept %q, want the one half-removed folder", took)
+	}
+	if _, err := os.Lstat(half); err == nil {
+		t.Errorf("%s is still there", half)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("a container's folder went too: %v", err)
 	}
 }

@@ -191,10 +191,56 @@ func (s *Store) Remove(id string) error {
 		}
 		gone = s.Dir(id)
 	}
-	if err := os.RemoveAll(gone); err != nil {
+	if err := removeAll(gone); err != nil {
 		return fmt.Errorf("remove container folder %s: %w", s.Dir(id), err)
 	}
 	return nil
+}
+
+// SweepRemoving finishes the removals a killed rm left half done: the
+// containers/.removing-ID folders (a container's upper layer among
+// them), each mount left on one detached first. It returns what it took.
+func (s *Store) SweepRemoving() []string {
+	left, _ := filepath.Glob(filepath.Join(s.Root, "containers", ".removing-*"))
+	var took []string
+	for _, p := range left {
+		unix.Unmount(filepath.Join(p, "merged"), unix.MNT_DETACH)
+		if removeAll(p) == nil {
+			took = append(took, "container folder "+strings.TrimPrefix(filepath.Base(p), ".removing-"))
+		}
+	}
+	return took
+}
+
+// removeAll is os.RemoveAll that also takes files a container made
+// immutable or append-only (chattr +i, with --cap-add LINUX_IMMUTABLE):
+// root may clear those flags, and Docker's rm is not stopped by them.
+func removeAll(p string) error {
+	err := os.RemoveAll(p)
+	if !errors.Is(err, unix.EPERM) {
+		return err
+	}
+	filepath.WalkDir(p, func(q string, d os.DirEntry, err error) error {
+		if err == nil && (d.Type().IsRegular() || d.IsDir()) {
+			clearFlags(q)
+		}
+		return nil
+	})
+	return os.RemoveAll(p)
+}
+
+// clearFlags takes the immutable and append-only flags off file p
+// (FS_IOC_SETFLAGS), never through a symbolic link.
+func clearFlags(p string) {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	const immutable, appendOnly = 0x10, 0x20 // FS_IMMUTABLE_FL, FS_APPEND_FL
+	if flags, err := unix.IoctlGetInt(fd, unix.FS_IOC_GETFLAGS); err == nil && flags&(immutable|appendOnly) != 0 {
+		unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, flags&^(immutable|appendOnly))
+	}
 }
 
 // Rename gives container id a new name, under the same lock as Create,

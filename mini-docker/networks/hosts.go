@@ -69,8 +69,13 @@ func (s *Store) UpdateHosts(cs *container.Store, n *Network, c *container.Contai
 		if ex.Enabled() {
 			ex.Cmd("printf '%%s\\n' %s > %s", explain.Join(strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")...), explain.Quote(m.HostsPath))
 		}
-		if err := rewriteInPlace(m.HostsPath, b); err != nil {
+		if err := rewriteInPlace(m.HostsPath, b); err != nil && m.ID == c.ID {
 			return err
+		} else if err != nil {
+			// Another member's file (one it made immutable, with
+			// --cap-add LINUX_IMMUTABLE): its names go stale, but it
+			// cannot keep containers off the network.
+			fmt.Fprintf(os.Stderr, "WARNING: the names of network %s in %s's /etc/hosts are not updated: %v\n", n.Name, strings.TrimPrefix(m.Name, "/"), err)
 		}
 	}
 	return nil

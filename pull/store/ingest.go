@@ -491,9 +491,9 @@ func ownerPID(name string) (int, bool) {
 	var field string
 	if rest, ok := strings.CutPrefix(name, "load-"); ok {
 		field, _, _ = strings.Cut(rest, "-")
-	} else if parts := strings.Split(name, "."); strings.HasPrefix(name, "build-") && len(parts) == 3 {
-		field = parts[1] // a build's scratch folder: build-STEP.PID.RANDOM
-	} else if parts := strings.Split(name, "."); len(parts) >= 4 && !strings.HasSuffix(name, ".partial") && !strings.HasSuffix(name, ".layer") {
+	} else if parts := strings.Split(name, "."); len(parts) >= 3 && !strings.HasSuffix(name, ".partial") && !strings.HasSuffix(name, ".layer") {
+		// NAME.PID.RANDOM: a blob's or index.json's write (HEX.PID.*,
+		// index.json.PID.*), commit.gz.PID.*, a build's build-STEP.PID.*.
 		field = parts[len(parts)-2]
 	}
 	pid, err := strconv.Atoi(field)

@@ -433,6 +433,8 @@ func TestCleanIngestTakesWhatKilledBuildsLeft(t *testing.T) {
 		}
 	}
 	os.WriteFile(filepath.Join(copyDir, "big"), []byte("half"), 0o644)
+	blobTmp := filepath.Join(ingest, strings.Repeat("ab", 32)+"."+dead+".777") // a killed pull's blob write
+	os.WriteFile(blobTmp, []byte("half"), 0o644)
 	merged := filepath.Join(fromDir, "merged")
 	if err := syscall.Mount("tmpfs", merged, "tmpfs", 0, "size=1m"); err != nil {
 		t.Skipf("mount a tmpfs: %v", err)
@@ -442,7 +444,7 @@ func TestCleanIngestTakesWhatKilledBuildsLeft(t *testing.T) {
 	if err := s.CleanIngest(); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []string{copyDir, fromDir} {
+	for _, d := range []string{copyDir, fromDir, blobTmp} {
 		if _, err := os.Lstat(d); err == nil {
 			t.Errorf("%s, left by a dead build, is still there", d)
 		}

@@ -73,6 +73,10 @@ func SystemPrune(root string, args []string) error {
 	printDeleted(ids)
 	swept, err2 := sweep.Leases(e)
 	swept = append(swept, sweep.EarlyGroups(e)...)
+	swept = append(swept, e.Store.SweepRemoving()...)
+	if s, err := store.Open(root); err == nil {
+		s.CleanIngest() // what killed pulls, loads, builds and commits left in ingest/
+	}
 	if len(swept) > 0 {
 		fmt.Println("Released leftovers:")
 		for _, s := range swept {
