@@ -76,3 +76,34 @@ func TestImportAndCpKeepTheDiskReserve(t *testing.T) {
 	h.mustHost("rm", "-f", "box")
 	h.assertNoLeaks()
 }
+
+// TestExitRecordedOnAFullDisk: a container fills the disk its state
+// root is on, then exits 7. run still reports 7, and ps and inspect
+// show it exited (its end written over the state file's own blocks);
+// rm -f then frees the disk.
+func TestExitRecordedOnAFullDisk(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	store := testenv.SmallDisk(t, 24<<20)
+	md := func(args ...string) (string, string, int) {
+		return runCmd(t, h.command(false, append([]string{"--root", store}, args...)...))
+	}
+	if out, errOut, code := md("pull", "-q", ref); code != 0 {
+		t.Fatalf("pull into the small store: exit %d %s%s", code, out, errOut)
+	}
+	_, errOut, code := md("run", "--name", "fill", "--network", "none", ref, "sh", "-c", "dd if=/dev/zero of=/f bs=64k 2>/dev/null; exit 7")
+	if code != 7 {
+		t.Errorf("run that filled the disk: exit %d, want 7 (%s)", code, errOut)
+	}
+	if out, errOut, code := md("ps", "-a", "--format", "{{.Names}} {{.Status}}"); code != 0 || !strings.HasPrefix(out, "fill Exited (7)") {
+		t.Errorf("ps -a on the full disk: exit %d %q %s", code, out, errOut)
+	}
+	if out, _, code := md("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "fill"); code != 0 || out != "exited 7\n" {
+		t.Errorf("inspect on the full disk: exit %d %q", code, out)
+	}
+	if _, errOut, code := md("rm", "-f", "fill"); code != 0 {
+		t.Errorf("rm -f: exit %d %s", code, errOut)
+	}
+	md("rmi", ref)
+	h.assertNoLeaks()
+}

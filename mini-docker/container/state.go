@@ -2,6 +2,7 @@ package container
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	mobycontainer "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
+	"golang.org/x/sys/unix"
 
 	"mini-docker/mini-docker/inside/input"
 )
@@ -245,14 +247,22 @@ func (s *Store) Save(c *Container) error {
 
 // WriteFileAtomic writes data to a temporary file next to path, syncs
 // nothing (state is rebuilt after a crash anyway), and renames it over path.
+// On a full disk it writes over path itself when data fits the blocks
+// path already has: a container's end is recorded all the same.
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if errors.Is(err, unix.ENOSPC) {
+		return overwriteInPlace(path, data, err)
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
+		if errors.Is(err, unix.ENOSPC) {
+			return overwriteInPlace(path, data, err)
+		}
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := tmp.Chmod(mode); err != nil {
@@ -269,6 +279,25 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// overwriteInPlace writes data over the file path when its blocks hold
+// it (st_blocks: nothing to allocate on a full disk), else returns full,
+// the error that brought it here.
+func overwriteInPlace(path string, data []byte, full error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, full)
+	}
+	defer f.Close()
+	var st unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st) != nil || int64(len(data)) > st.Blocks*512 {
+		return fmt.Errorf("write %s: %w", path, full)
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Truncate(int64(len(data)))
 }
 
 // IDs lists the IDs of every container with a state folder.

@@ -124,13 +124,17 @@ func (e *Engine) releaseLocked(c *container.Container) (*container.Container, er
 	return e.release(c)
 }
 
-// Find resolves ref and refreshes its state.
+// Find resolves ref and refreshes its state. A refresh that cannot be
+// recorded (a full disk) leaves the state as stored, still shown.
 func (e *Engine) Find(ref string) (*container.Container, error) {
 	c, err := e.Store.Find(ref)
 	if err != nil {
 		return nil, err
 	}
-	return e.Refresh(c)
+	if c2, err := e.Refresh(c); err == nil || c2 != nil {
+		return c2, err
+	}
+	return c, nil
 }
 
 // List returns every container, refreshed, newest first. State folders
@@ -147,7 +151,7 @@ func (e *Engine) List() ([]*container.Container, error) {
 	for _, c := range cs {
 		c2, err := e.Refresh(c)
 		if err != nil {
-			return nil, err
+			c2 = c // as stored: the refresh could not be recorded (a full disk)
 		}
 		if c2 != nil {
 			out = append(out, c2)
