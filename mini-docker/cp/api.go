@@ -111,7 +111,7 @@ func Extract(e *engine.Engine, ct *container.Container, dir string, r io.Reader)
 // ct is stopped), and returns how to let it go; name is what errors
 // call ct (what the user typed).
 func openContainer(e *engine.Engine, ct *container.Container, name, p string) (side, func(), error) {
-	rfs, err := e.MountRoot(ct)
+	rfs, err := mountContainer(e, ct)
 	if err != nil {
 		return side{}, nil, err
 	}

@@ -105,7 +105,7 @@ func hostSide(p string) (side, error) {
 // one's own view of its root (container.OpenProcRoot); for a stopped one
 // its merged root, or the host folder of the volume or bind whose mount
 // point is the longest prefix of p.
-func containerSide(rfs *engine.RootFS, name, p string) (side, error) {
+func containerSide(rfs *rootFS, name, p string) (side, error) {
 	p = path.Clean("/" + p)
 	notFound := func(q string) error {
 		//lint:ignore ST1005 Docker's own words, as docker prints them

@@ -1,4 +1,4 @@
-package engine
+package cp
 
 import (
 	"fmt"
@@ -10,15 +10,17 @@ import (
 	"mini-docker/internal/explain"
 	"mini-docker/internal/mountinfo"
 	"mini-docker/mini-docker/container"
+	"mini-docker/mini-docker/engine"
+	"mini-docker/mini-docker/initlayer"
 	"mini-docker/overlay/overlayfs"
 )
 
-// RootFS is a container's root filesystem as the host sees it, for cp:
+// rootFS is a container's root filesystem as the host sees it, for cp:
 // the merged overlay, and the volumes and binds that the container sees
 // over it, and the /etc files bound over it (all mounted in the
 // container's own mount namespace only, so reached here through their
 // host paths).
-type RootFS struct {
+type rootFS struct {
 	Merged string
 	Mounts []container.MountPoint
 	// Pid and PidStart: a running container's first process (its start
@@ -31,8 +33,8 @@ type RootFS struct {
 	unlock   func()
 }
 
-// Release unmounts what MountRoot mounted and lets the container start.
-func (r *RootFS) Release() error {
+// Release unmounts what mountContainer mounted and lets the container start.
+func (r *rootFS) Release() error {
 	var err error
 	if r.undo != nil {
 		err = r.undo()
@@ -43,13 +45,13 @@ func (r *RootFS) Release() error {
 	return err
 }
 
-// Detach takes the overlay MountRoot mounted for a stopped container
+// Detach takes the overlay mountContainer mounted for a stopped container
 // out of the mount table (umount -l) once the caller holds a descriptor
 // of what it needs in it: the descriptor keeps the mount usable until it
 // is closed, and the kernel frees it then, even when the process is
 // killed (cp into a pipe that closes), so nothing is left mounted. The
 // lock stays held until Release.
-func (r *RootFS) Detach(p *explain.Printer) error {
+func (r *rootFS) Detach(p *explain.Printer) error {
 	if r.undo == nil {
 		return nil // a running container's root, or nothing mounted
 	}
@@ -61,18 +63,19 @@ func (r *RootFS) Detach(p *explain.Printer) error {
 	return nil
 }
 
-// MountRoot gives c's root filesystem: a running container's overlay
+// mountContainer gives c's root filesystem: a running container's overlay
 // as it is, or, for a stopped one, its layers mounted afresh (as Docker
 // mounts a stopped container's root for docker cp), with c's lock held
 // until Release so that it does not start meanwhile.
-func (e *Engine) MountRoot(c *container.Container) (*RootFS, error) {
+func mountContainer(e *engine.Engine, c *container.Container) (*rootFS, error) {
 	cur, l, err := e.Store.LockLoad(c.ID)
 	if err != nil {
 		return nil, err
 	}
 	dir := e.Store.Dir(c.ID)
-	upper, work, merged := graphDirs(dir)
-	r := &RootFS{Merged: merged, Mounts: append([]container.MountPoint{}, cur.Mounts...)}
+	// The overlay's folders, as Docker's overlay2 names them.
+	upper, work, merged := filepath.Join(dir, "diff"), filepath.Join(dir, "work"), filepath.Join(dir, "merged")
+	r := &rootFS{Merged: merged, Mounts: append([]container.MountPoint{}, cur.Mounts...)}
 	for _, f := range []struct{ src, dst string }{
 		{cur.HostnamePath, "/etc/hostname"}, {cur.HostsPath, "/etc/hosts"}, {cur.ResolvConfPath, "/etc/resolv.conf"},
 	} {
@@ -92,7 +95,7 @@ func (e *Engine) MountRoot(c *container.Container) (*RootFS, error) {
 			return nil, fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	if err := e.makeInitLayer(cur); err != nil {
+	if err := initlayer.MakeListed(cur.LowerDirs(), e.Root, dir, e.Explain); err != nil {
 		r.Release()
 		return nil, err
 	}
