@@ -37,14 +37,7 @@ func pullTool(c *ctx, args ...string) error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), "MINI_DOCKER_ROOT="+c.root)
 	start.EndsWithUs(cmd)
-	if err := cmd.Run(); err != nil {
-		var x *exec.ExitError
-		if errors.As(err, &x) {
-			return cli.ExitCode(x.ExitCode())
-		}
-		return err
-	}
-	return nil
+	return cli.ChildExit("pull", cmd.Run())
 }
 
 func cmdPull(c *ctx, args []string) error {

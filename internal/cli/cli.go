@@ -111,6 +111,21 @@ func WaitStatusCode(ws syscall.WaitStatus) int {
 	return ws.ExitStatus()
 }
 
+// ChildExit is the error for a tool that ran another (mini-docker pull
+// runs pull) and saw it fail: its exit code, the child having said why;
+// or, when a signal ended it before it could, 128+N and one line that
+// says so.
+func ChildExit(name string, err error) error {
+	var x *exec.ExitError
+	if !errors.As(err, &x) {
+		return err
+	}
+	if ws, ok := x.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return Errorf(WaitStatusCode(ws), "%s ended by signal %d (%v)", name, ws.Signal(), ws.Signal())
+	}
+	return ExitCode(x.ExitCode())
+}
+
 func hintOf(err error) string {
 	var e *Error
 	if errors.As(err, &e) {

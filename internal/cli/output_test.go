@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -23,5 +25,20 @@ func TestListingPrint(t *testing.T) {
 	}
 	if b.String() != "data\na-much-longer-name\n" {
 		t.Errorf("-q printed %q, want the Key column alone", b.String())
+	}
+}
+
+// TestChildExit: a child tool's exit code passes through; a child ended
+// by a signal gives 128+N and a line that says so (not 255 in silence).
+func TestChildExit(t *testing.T) {
+	if code := CodeOf(ChildExit("pull", exec.Command("sh", "-c", "exit 3").Run())); code != 3 {
+		t.Errorf("exit 3: code %d", code)
+	}
+	err := ChildExit("pull", exec.Command("sh", "-c", "kill -9 $$").Run())
+	if code := CodeOf(err); code != 137 || !strings.Contains(err.Error(), "pull ended by signal 9") {
+		t.Errorf("killed: code %d, %v; want 137 and the signal named", code, err)
+	}
+	if ChildExit("pull", nil) != nil {
+		t.Errorf("a child that succeeded is an error")
 	}
 }

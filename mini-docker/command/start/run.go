@@ -229,14 +229,7 @@ func PullFunc(e *engine.Engine, root string, explainOn bool) engine.PullFunc {
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		EndsWithUs(cmd)
-		if err := cmd.Run(); err != nil {
-			var x *exec.ExitError
-			if errors.As(err, &x) {
-				return cli.ExitCode(x.ExitCode()) // pull printed why
-			}
-			return err
-		}
-		return nil
+		return cli.ChildExit("pull", cmd.Run()) // pull printed why, unless a signal ended it
 	}
 }
 
