@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -387,4 +388,30 @@ func TestExitRecordedWhileOthersHoldTheOutput(t *testing.T) {
 	h.must("rm", "-f", "holder1", "holder2", "sender")
 	h.must("volume", "rm", "fdsock")
 	h.assertNoLeaks()
+}
+
+// TestSlowReaderGetsAllOutput: a foreground run whose reader takes its
+// time (run | less) still gets every byte after the container has
+// ended: the output is cut only when none comes, not when it comes
+// slowly.
+func TestSlowReaderGetsAllOutput(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	cmd := h.command(false, "run", "--rm", "--network", "none", ref, "sh", "-c", "head -c 180000 /dev/zero | tr '\\0' a")
+	pr, pw := io.Pipe()
+	cmd.Stdout = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan int, 1)
+	go func() {
+		time.Sleep(5 * time.Second) // the container has long ended: the rest waits in the pipes
+		n, _ := io.Copy(io.Discard, pr)
+		got <- int(n)
+	}()
+	err := cmd.Wait()
+	pw.Close()
+	if n := <-got; n != 180000 || err != nil {
+		t.Errorf("read %d bytes of 180000 (%v)", n, err)
+	}
 }

@@ -151,7 +151,7 @@ func (e *Engine) Exec(c *container.Container, o *ExecOptions) (int, error) {
 	if o.Timeout > 0 {
 		defer time.AfterFunc(o.Timeout, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Process.Kill() }).Stop()
 	}
-	return launch.WaitCode(launch.Foreground(cmd, sock, e.Stdout, o.Interactive, e.Terminal, nil)), nil
+	return launch.WaitCode(launch.Foreground(cmd, sock, e.Stdout, o.Interactive, e.Terminal, nil, nil)), nil
 }
 
 func setEnv(env []string, kv string) []string {

@@ -430,7 +430,7 @@ func (e *Engine) runForeground(c *container.Container, a Attach) (int, error) {
 				checked = e.Health(e, c.ID, pid, stopHealth) // --health-cmd, HEALTHCHECK
 			}
 		}
-	})
+	}, r.Drain)
 	close(stopHealth)
 	if checked != nil {
 		<-checked // nothing is recorded after the container's end

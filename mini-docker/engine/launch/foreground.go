@@ -39,9 +39,10 @@ type Terminal func(p *pty.Pty, out io.Writer, withStdin bool) (restore func())
 // signals mini-docker receives pass on to it, and with -t (sock not nil)
 // the terminal whose master end arrives on sock is connected to term (nil: ours),
 // its output copied to out (and our input to it with withStdin).
-// running, if not nil, runs once the terminal is connected. It returns
-// cmd's wait status.
-func Foreground(cmd *exec.Cmd, sock *os.File, out io.Writer, withStdin bool, term Terminal, running func()) syscall.WaitStatus {
+// running, if not nil, runs once the terminal is connected; drain, if
+// not nil, once cmd has ended (Started.Drain). It returns cmd's wait
+// status.
+func Foreground(cmd *exec.Cmd, sock *os.File, out io.Writer, withStdin bool, term Terminal, running, drain func()) syscall.WaitStatus {
 	defer ForwardSignals(cmd.Process)()
 	var restore func()
 	if sock != nil {
@@ -60,6 +61,9 @@ func Foreground(cmd *exec.Cmd, sock *os.File, out io.Writer, withStdin bool, ter
 		running()
 	}
 	cmd.Wait()
+	if drain != nil {
+		drain()
+	}
 	if restore != nil {
 		restore()
 	}

@@ -60,6 +60,7 @@ type insideLaunch struct {
 	cmd    *exec.Cmd
 	status *os.File // read end: stage lines, then "exec", EOF at the exec
 	sock   *os.File // -t: where the terminal's master end arrives
+	outs   outputs  // the container's stdout and stderr, copied (output.go)
 	start  time.Time
 }
 
@@ -84,13 +85,18 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 	}
 	defer closeProg()
 	cmd.Env = c.Runtime.Env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	cmd.Stdin = stdin
+	if l.outs, err = pipeOutputs(cmd, stdout, stderr); err != nil {
+		statusR.Close()
+		return nil, err
+	}
 	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWPID,
 		Pdeathsig: syscall.SIGKILL} // dies with us (startWatched)
 	if in.Console {
 		ours, theirs, err := pty.SocketPair()
 		if err != nil {
 			statusR.Close()
+			l.outs.close()
 			return nil, err
 		}
 		defer theirs.Close()
@@ -110,6 +116,7 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 	closeGroup, err := intoCgroup(attr, in.CgroupV2)
 	if err != nil {
 		l.close()
+		l.outs.close()
 		return nil, err
 	}
 	defer closeGroup()
@@ -117,6 +124,7 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 	filter, err := newFilterPipe(cmd, in)
 	if err != nil {
 		l.close()
+		l.outs.close()
 		return nil, err
 	}
 	l.cmd = cmd
@@ -125,8 +133,10 @@ func launchInside(c *container.Container, stdin io.Reader, stdout, stderr io.Wri
 	filter.send(in, err == nil)
 	if err != nil {
 		l.close()
+		l.outs.close()
 		return nil, fmt.Errorf("start the container's process: %w", err)
 	}
+	l.outs.started()
 	return l, nil
 }
 
@@ -171,7 +181,7 @@ func intoCgroup(attr *syscall.SysProcAttr, dir string) (done func(), err error) 
 // started is l as a Started: its command, console socket, and the wait
 // for its exec.
 func (l *insideLaunch) started() *Started {
-	return &Started{Cmd: l.cmd, Sock: l.sock, Watch: func(timings io.Writer) (int, bool) {
+	return &Started{Cmd: l.cmd, Sock: l.sock, Drain: l.outs.drain, Watch: func(timings io.Writer) (int, bool) {
 		if l.wait(timings) {
 			return l.cmd.Process.Pid, true
 		}

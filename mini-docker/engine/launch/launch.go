@@ -38,6 +38,9 @@ func Stage(w io.Writer, name string, start time.Time) {
 type Started struct {
 	Cmd  *exec.Cmd
 	Sock *os.File
+	// Drain, once Cmd is waited for, waits for the container's output
+	// (output.go): until EOF, or until none comes for pty.OutputGrace.
+	Drain func()
 	// Watch returns the container's PID once it runs the command (0 and
 	// false when the chain failed first), printing each stage's time to
 	// timings (if not nil).
@@ -48,11 +51,11 @@ type Started struct {
 // separate tools with run --tool-chain.
 func Start(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, console bool) (*Started, error) {
 	if c.Runtime.ToolChain || c.Runtime.Inside == nil {
-		cmd, sock, err := startTools(c, stdin, stdout, stderr, console)
+		cmd, sock, outs, err := startTools(c, stdin, stdout, stderr, console)
 		if err != nil {
 			return nil, err
 		}
-		return &Started{Cmd: cmd, Sock: sock, Watch: func(timings io.Writer) (int, bool) {
+		return &Started{Cmd: cmd, Sock: sock, Drain: outs.drain, Watch: func(timings io.Writer) (int, bool) {
 			return watchChain(timings, cmd.Process.Pid, filepath.Base(cmd.Path), c.Runtime.Comms)
 		}}, nil
 	}
@@ -66,12 +69,12 @@ func Start(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, co
 // startTools starts the chain of tools, each exec'd through a read-only
 // descriptor of it (hops.go). It returns the first tool's process; the
 // container is its child.
-func startTools(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, console bool) (*exec.Cmd, *os.File, error) {
+func startTools(c *container.Container, stdin io.Reader, stdout, stderr io.Writer, console bool) (*exec.Cmd, *os.File, outputs, error) {
 	var sock, theirs *os.File
 	if console {
 		var err error
 		if sock, theirs, err = pty.SocketPair(); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	argv, fds, err := OpenChain(c.Runtime.Chain, c.Runtime.Files, c.Runtime.Hops, theirs)
@@ -80,7 +83,7 @@ func startTools(c *container.Container, stdin io.Reader, stdout, stderr io.Write
 			sock.Close()
 			theirs.Close()
 		}
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer func() {
 		for _, f := range fds {
@@ -89,17 +92,26 @@ func startTools(c *container.Container, stdin io.Reader, stdout, stderr io.Write
 	}()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = c.Runtime.Env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	cmd.WaitDelay = pty.OutputGrace // Wait ends then, whoever holds the output
+	cmd.Stdin = stdin
+	cmd.WaitDelay = pty.OutputGrace // stdin's copy, if any, is not waited for longer
+	outs, err := pipeOutputs(cmd, stdout, stderr)
+	if err != nil {
+		if console {
+			sock.Close()
+		}
+		return nil, nil, nil, err
+	}
 	cmd.ExtraFiles = fds
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := startWatched(cmd, ""); err != nil {
 		if sock != nil {
 			sock.Close()
 		}
-		return nil, nil, fmt.Errorf("start %s: %w", c.Runtime.Chain[0], err)
+		outs.close()
+		return nil, nil, nil, fmt.Errorf("start %s: %w", c.Runtime.Chain[0], err)
 	}
-	return cmd, sock, nil
+	outs.started()
+	return cmd, sock, outs, nil
 }
 
 // containerPid finds the container's PID on the host: `unshare --pid`

@@ -106,26 +106,33 @@ func (p *Prestarted) start(program string, stdin *os.File) error {
 	if stdin != nil {
 		cmd.Stdin = stdin
 	}
-	cmd.Stdout, cmd.Stderr = p.out, p.err
+	if p.l.outs, err = pipeOutputs(cmd, p.out, p.err); err != nil {
+		p.closePipes()
+		return err
+	}
 	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWPID,
 		Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	closeGroup, err := intoCgroup(attr, p.cgroupV2)
 	if err != nil {
 		p.closePipes()
+		p.l.outs.close()
 		return err
 	}
 	defer closeGroup()
 	cmd.SysProcAttr = attr
 	if p.filter, err = newFilterPipe(cmd, &container.Inside{}); err != nil {
 		p.closePipes()
+		p.l.outs.close()
 		return err
 	}
 	p.l.cmd, p.l.start = cmd, time.Now()
 	if err := startWatched(cmd, ""); err != nil {
 		p.filter.send(nil, false)
 		p.closePipes()
+		p.l.outs.close()
 		return err
 	}
+	p.l.outs.started()
 	p.filter.r.Close() // the child has its own
 	return nil
 }
@@ -180,6 +187,7 @@ func (p *Prestarted) Drop() {
 func (p *Prestarted) kill() {
 	p.l.cmd.Process.Kill()
 	p.l.cmd.Wait()
+	p.l.outs.drain()
 	p.l.close()
 }
 

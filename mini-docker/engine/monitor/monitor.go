@@ -76,6 +76,7 @@ func Run(root, id string) int {
 	// health checks) may first run later, and would read pages back in.
 	settled := time.AfterFunc(time.Second, func() { idleGC(); shrink() })
 	l.r.Cmd.Wait()
+	l.r.Drain()
 	settled.Stop()
 	close(stopHealth)
 	<-healthDone
