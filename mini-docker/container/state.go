@@ -171,25 +171,28 @@ type Runtime struct {
 	// /proc/PID/stat), so a recycled PID is never mistaken for it.
 	PidStart uint64 `json:"PidStart,omitempty"`
 
-	ImageRef   string            `json:"ImageRef,omitempty"`
-	Merged     string            `json:"Merged,omitempty"`     // overlay mount point
-	Cgroup     string            `json:"Cgroup,omitempty"`     // cgroupctl group name
-	Netns      string            `json:"Netns,omitempty"`      // /run/netns name
-	HostVeth   string            `json:"HostVeth,omitempty"`   // veth on the host side
-	Bridge     string            `json:"Bridge,omitempty"`     // bridge the veth is on
-	Lease      string            `json:"Lease,omitempty"`      // leased IP
-	MacAddress string            `json:"MacAddress,omitempty"` // --mac-address (eth0's; default MACFor(Lease))
-	Forwarders []int             `json:"Forwarders,omitempty"` // -p forwarder PIDs
-	Chain      []string          `json:"Chain,omitempty"`      // the exec'd chain, for exec and explain
-	Env        []string          `json:"Env,omitempty"`        // the chain's environment
-	Files      []string          `json:"Files,omitempty"`      // tools passed as fds 3, 4, ...
-	Hops       []int             `json:"Hops,omitempty"`       // indexes in Chain of tools named by host path
-	Comms      map[string]string `json:"Comms,omitempty"`      // chain stage per command name
-	Userns     bool              `json:"Userns,omitempty"`
-	Seccomp    string            `json:"Seccomp,omitempty"`
-	Caps       []string          `json:"Caps,omitempty"` // capabilities the container keeps
-	NoNewPrivs bool              `json:"NoNewPrivs,omitempty"`
-	Released   bool              `json:"Released,omitempty"` // kernel objects released
+	ImageRef   string `json:"ImageRef,omitempty"`
+	Merged     string `json:"Merged,omitempty"`     // overlay mount point
+	Cgroup     string `json:"Cgroup,omitempty"`     // cgroupctl group name
+	Netns      string `json:"Netns,omitempty"`      // /run/netns name
+	HostVeth   string `json:"HostVeth,omitempty"`   // veth on the host side
+	Bridge     string `json:"Bridge,omitempty"`     // bridge the veth is on
+	Lease      string `json:"Lease,omitempty"`      // leased IP
+	MacAddress string `json:"MacAddress,omitempty"` // --mac-address (eth0's; default MACFor(Lease))
+	Forwarders []int  `json:"Forwarders,omitempty"` // -p forwarder PIDs
+	// ForwarderStarts are their start times (StartTime), one each: Stop
+	// signals a PID only while it is still that forwarder.
+	ForwarderStarts []uint64          `json:"ForwarderStarts,omitempty"`
+	Chain           []string          `json:"Chain,omitempty"` // the exec'd chain, for exec and explain
+	Env             []string          `json:"Env,omitempty"`   // the chain's environment
+	Files           []string          `json:"Files,omitempty"` // tools passed as fds 3, 4, ...
+	Hops            []int             `json:"Hops,omitempty"`  // indexes in Chain of tools named by host path
+	Comms           map[string]string `json:"Comms,omitempty"` // chain stage per command name
+	Userns          bool              `json:"Userns,omitempty"`
+	Seccomp         string            `json:"Seccomp,omitempty"`
+	Caps            []string          `json:"Caps,omitempty"` // capabilities the container keeps
+	NoNewPrivs      bool              `json:"NoNewPrivs,omitempty"`
+	Released        bool              `json:"Released,omitempty"` // kernel objects released
 	// ManuallyStopped says the user stopped the container (stop, rm -f),
 	// so its restart policy leaves it stopped (Docker's
 	// HasBeenManuallyStopped); RestartDelay is the back-off the last

@@ -69,12 +69,14 @@ func Start(ex *explain.Printer, store *container.Store, vethctl string, c *conta
 
 // Stop ends c's forwarders (SIGTERM) and forgets them.
 func Stop(c *container.Container) {
-	for _, pid := range c.Runtime.Forwarders {
-		if pid > 0 {
-			syscall.Kill(pid, syscall.SIGTERM)
+	for i, pid := range c.Runtime.Forwarders {
+		var start uint64 // a state from before the start times: the PID alone
+		if i < len(c.Runtime.ForwarderStarts) {
+			start = c.Runtime.ForwarderStarts[i]
 		}
+		container.Signal(pid, start, syscall.SIGTERM) // not a process that took a dead forwarder's PID
 	}
-	c.Runtime.Forwarders = nil
+	c.Runtime.Forwarders, c.Runtime.ForwarderStarts = nil, nil
 }
 
 // Published are -p's bindings, plus with -P every exposed port that -p
@@ -111,7 +113,9 @@ func startOne(ex *explain.Printer, store *container.Store, c *container.Containe
 		return "", fmt.Errorf("start port forwarder: %w", err)
 	}
 	w.Close()
+	start, _ := container.StartTime(cmd.Process.Pid)
 	c.Runtime.Forwarders = append(c.Runtime.Forwarders, cmd.Process.Pid)
+	c.Runtime.ForwarderStarts = append(c.Runtime.ForwarderStarts, start)
 	if err := store.Save(c); err != nil {
 		return "", err
 	}
