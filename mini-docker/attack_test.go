@@ -415,3 +415,29 @@ func TestSlowReaderGetsAllOutput(t *testing.T) {
 		t.Errorf("read %d bytes of 180000 (%v)", n, err)
 	}
 }
+
+// TestExecFilterIsTheHosts: a container started under a seccomp profile
+// named by a host path writes an allow-all profile at that same path in
+// its own root. exec still runs under the host's profile (read before
+// it joins the container), as Docker's, which keeps the profile's text.
+func TestExecFilterIsTheHosts(t *testing.T) {
+	h := newHarness(t)
+	ref := h.busybox()
+	dir := t.TempDir()
+	profile := filepath.Join(dir, "nochmod.json")
+	os.WriteFile(profile, []byte(`{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["chmod","fchmod","fchmodat","fchmodat2"],"action":"SCMP_ACT_ERRNO"}]}`), 0o644)
+	h.mustHost("run", "-d", "--name", "seccomp-own", "--network", "none", "--security-opt", "seccomp="+profile, ref, "sh", "-c",
+		"touch /f; mkdir -p "+dir+"; echo '{\"defaultAction\":\"SCMP_ACT_ALLOW\"}' > "+profile+"; touch /ready; sleep 300")
+	t.Cleanup(func() { h.host("rm", "-f", "seccomp-own") })
+	for i := 0; !strings.Contains(h.mustHost("exec", "seccomp-own", "ls", "/"), "ready"); i++ {
+		if i == 100 {
+			t.Fatal("the container never made /ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if out, errOut, code := h.host("exec", "seccomp-own", "sh", "-c", "chmod 600 /f && echo ALLOWED"); code == 0 || strings.Contains(out, "ALLOWED") {
+		t.Errorf("exec's chmod under the host's no-chmod profile: exit %d %q %q, want it refused", code, out, errOut)
+	}
+	h.mustHost("rm", "-f", "seccomp-own")
+	h.assertNoLeaks()
+}

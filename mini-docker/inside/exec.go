@@ -30,18 +30,21 @@ import (
 // container can see enter (see mini-docker/engine/launch/execjoin.go).
 func joined(in *input.Inside) (int, error) {
 	env := os.Environ()
+	// seccompctl run's profile is read and compiled here, before the
+	// join: a path names the host's file, as at the container's start,
+	// never one the container could write in its own root.
+	prog, err := loadFilter(in)
+	if err != nil {
+		return 125, err
+	}
 	if err := cgroup.JoinThread(in.CgroupV1, nil); err != nil {
 		return 125, err
 	}
 	if err := ns.EnterThread(in.Join); err != nil {
 		return 125, err
 	}
-	// seccompctl run: the profile, the command looked for before the
-	// filter (a missing one is 127 either way), the filter.
-	prog, err := loadFilter(in)
-	if err != nil {
-		return 125, err
-	}
+	// The command is looked for before the filter (a missing one is 127
+	// either way), then the filter.
 	path, err := cli.LookPath(in.Argv[0], env)
 	if err != nil {
 		return cli.CodeOf(err), err
