@@ -719,6 +719,10 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--env-file", longEnv, ref, "true"}, 125, "invalid env file (" + longEnv + "): bufio.Scanner: token too long"},
 		{[]string{"stop", "nope"}, 1, "No such container: nope"},
 		{[]string{"inspect", "nope"}, 1, "No such object: nope"},
+		// A seccomp profile is read and parsed before anything is made,
+		// as Docker's CLI does: not JSON, a device that never ends.
+		{[]string{"create", "--security-opt", "seccomp=/etc/passwd", ref, "true"}, 125, "compacting json for seccomp profile (/etc/passwd) failed"},
+		{[]string{"run", "--rm", "--security-opt", "seccomp=/dev/zero", ref, "true"}, 125, "opening seccomp profile (/dev/zero) failed: read profile: /dev/zero: not a regular file"},
 	} {
 		_, errOut, code := h.md(tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.msg) {

@@ -29,6 +29,7 @@ import (
 	"mini-docker/cgroupctl/cgroup"
 	"mini-docker/internal/units"
 	"mini-docker/mini-docker/container"
+	"mini-docker/seccompctl/seccomp"
 )
 
 // Options are the flags of `mini-docker run`, with Docker's names.
@@ -444,12 +445,16 @@ func (o *Options) ParsePublish() (network.PortMap, error) {
 }
 
 // ParseSecurity reads --security-opt, and checks that a seccomp
-// profile file exists.
+// profile file is there and parses (a regular file, bounded), as
+// Docker's CLI does before it creates anything.
 func (o *Options) ParseSecurity() (Security, error) {
 	s, err := ParseSecurityOpt(o.SecurityOpt, o.Privileged)
 	if err == nil && s.Seccomp != "unconfined" && s.Seccomp != "default" {
-		if _, serr := os.Stat(s.Seccomp); serr != nil {
-			return s, fmt.Errorf("opening seccomp profile (%s) failed: %w", s.Seccomp, serr)
+		var re *seccomp.ReadError
+		if _, serr := seccomp.LoadProfile(s.Seccomp); errors.As(serr, &re) {
+			return s, fmt.Errorf("opening seccomp profile (%s) failed: %w", s.Seccomp, re.Err)
+		} else if serr != nil {
+			return s, fmt.Errorf("compacting json for seccomp profile (%s) failed: %w", s.Seccomp, serr)
 		}
 	}
 	return s, err

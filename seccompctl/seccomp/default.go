@@ -2,9 +2,11 @@ package seccomp
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
+	"syscall"
 )
 
 //go:generate go run ./internal/mkdefault
@@ -29,11 +31,41 @@ func LoadProfile(name string) (*Profile, error) {
 	case "unconfined":
 		return nil, nil
 	}
-	data, err := os.ReadFile(name)
+	data, err := readProfile(name)
 	if err != nil {
-		return nil, fmt.Errorf("read profile: %w", err)
+		return nil, &ReadError{fmt.Errorf("read profile: %w", err)}
 	}
 	return ParseProfile(data, name)
+}
+
+// ReadError is a profile that could not be read (not one that did not
+// parse).
+type ReadError struct{ Err error }
+
+func (e *ReadError) Error() string { return e.Err.Error() }
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// maxProfile bounds a profile file: Docker's own is about 20 KiB.
+const maxProfile = 4 << 20
+
+// readProfile reads a regular file of at most maxProfile bytes (a fifo
+// would block, /dev/zero never end).
+func readProfile(name string) ([]byte, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", name)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxProfile+1))
+	if err == nil && len(data) > maxProfile {
+		err = fmt.Errorf("%s: larger than %d bytes", name, maxProfile)
+	}
+	return data, err
 }
 
 // DenyProfile builds the profile of `seccompctl run --deny`: everything
