@@ -723,6 +723,9 @@ func TestBadInput(t *testing.T) {
 		// as Docker's CLI does: not JSON, a device that never ends.
 		{[]string{"create", "--security-opt", "seccomp=/etc/passwd", ref, "true"}, 125, "compacting json for seccomp profile (/etc/passwd) failed"},
 		{[]string{"run", "--rm", "--security-opt", "seccomp=/dev/zero", ref, "true"}, 125, "opening seccomp profile (/dev/zero) failed: read profile: /dev/zero: not a regular file"},
+		// Sizes past 8 EiB wrap negative (Docker's go-units too) and get Docker's refusals.
+		{[]string{"run", "--rm", "--shm-size", "9999999999999999999", ref, "true"}, 125, "SHM size can not be less than 0"},
+		{[]string{"run", "--rm", "-m", "9999999999999999999", ref, "true"}, 125, "Minimum memory limit allowed is 6MB"},
 	} {
 		_, errOut, code := h.md(tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.msg) {

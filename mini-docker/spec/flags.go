@@ -362,7 +362,7 @@ func (o *Options) ParseLimits() (Limits, error) {
 		if l.Memory, err = units.RAMInBytes(o.Memory); err != nil {
 			return l, flagErr(o.Memory, "-m, --memory", "%v", err)
 		}
-		if l.Memory > 0 && l.Memory < 6<<20 {
+		if l.Memory != 0 && l.Memory < 6<<20 { // negative: a size past 8 EiB wrapped, as in Docker's go-units
 			//lint:ignore ST1005 Docker's own words, as docker prints them
 			return l, fmt.Errorf("Minimum memory limit allowed is 6MB")
 		}
