@@ -73,7 +73,6 @@ func (r *Resources) hostConfig(hc *container.HostConfig, cgroupV2 bool) error {
 			return flagErr(r.ShmSize, "--shm-size", "%v", err)
 		}
 		if size < 0 { // a size past 8 EiB wraps, in Docker's go-units as here
-			//lint:ignore ST1005 Docker's own words, as docker prints them
 			return fmt.Errorf("SHM size can not be less than 0")
 		}
 		if size > 0 {
