@@ -483,7 +483,12 @@ func ParseSecurityOpt(opts []string, privileged bool) (Security, error) {
 			}
 			s.Seccomp = v
 		case "no-new-privileges":
-			s.NoNewPrivs = v == "" || v == "true"
+			if s.NoNewPrivs = true; v != "" { // Docker's daemon: strconv.ParseBool, else its "2" error
+				var err error
+				if s.NoNewPrivs, err = strconv.ParseBool(v); err != nil {
+					return s, fmt.Errorf("invalid --security-opt 2: %q", opt)
+				}
+			}
 		case "apparmor", "label":
 		default:
 			return s, fmt.Errorf("invalid --security-opt: %q", opt)

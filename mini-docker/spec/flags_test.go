@@ -122,3 +122,18 @@ func TestParsePublish(t *testing.T) {
 		}
 	}
 }
+
+// TestNoNewPrivilegesValue: no-new-privileges takes a boolean as
+// Docker's daemon reads it (strconv.ParseBool); anything else is its
+// "invalid --security-opt 2" error, not silently false.
+func TestNoNewPrivilegesValue(t *testing.T) {
+	for opt, want := range map[string]bool{"no-new-privileges": true, "no-new-privileges=true": true, "no-new-privileges=1": true,
+		"no-new-privileges=false": false, "no-new-privileges:true": true} {
+		if s, err := ParseSecurityOpt([]string{opt}, false); err != nil || s.NoNewPrivs != want {
+			t.Errorf("%s: %v, %v; want %v", opt, s.NoNewPrivs, err, want)
+		}
+	}
+	if _, err := ParseSecurityOpt([]string{"no-new-privileges=bogus"}, false); err == nil || err.Error() != `invalid --security-opt 2: "no-new-privileges=bogus"` {
+		t.Errorf("no-new-privileges=bogus: %v", err)
+	}
+}
