@@ -179,7 +179,55 @@ func OptionsOf(name string, req *mobycontainer.CreateRequest) (*spec.Options, er
 		}
 	}
 	sort.Strings(o.Publish)
-	return o, nil
+	return o, resourceOptions(o, hc)
+}
+
+// resourceOptions carries the HostConfig fields docker run's other
+// flags set over to o, as those flags would (--tmpfs, --shm-size,
+// --ulimit, --group-add, --memory-reservation, --oom-kill-disable,
+// --log-driver/--log-opt), and refuses, in one line, the fields
+// mini-docker has no flag for: a setting the caller asked for is never
+// dropped in silence.
+func resourceOptions(o *spec.Options, hc *mobycontainer.HostConfig) error {
+	for _, f := range []struct {
+		set  bool
+		name string
+	}{
+		{hc.PidMode != "", "PidMode"}, {hc.IpcMode != "" && hc.IpcMode != "private" && hc.IpcMode != "shareable", "IpcMode"},
+		{hc.UTSMode != "", "UTSMode"}, {hc.UsernsMode != "", "UsernsMode"}, {len(hc.Sysctls) > 0, "Sysctls"},
+		{hc.CgroupParent != "", "CgroupParent"}, {hc.CgroupnsMode != "" && hc.CgroupnsMode != "private", "CgroupnsMode"},
+		{hc.OomScoreAdj != 0, "OomScoreAdj"}, {hc.CpusetMems != "", "CpusetMems"}, {len(hc.DeviceCgroupRules) > 0, "DeviceCgroupRules"},
+		{hc.LogConfig.Type != "" && hc.LogConfig.Type != "json-file", "LogConfig.Type " + hc.LogConfig.Type},
+	} {
+		if f.set {
+			return wire.Badf("HostConfig.%s is not supported by mini-docker (docker run has it; mini-docker run has no such flag)", f.name)
+		}
+	}
+	for dst, opts := range hc.Tmpfs {
+		if opts != "" {
+			dst += ":" + opts
+		}
+		o.Tmpfs = append(o.Tmpfs, dst)
+	}
+	sort.Strings(o.Tmpfs)
+	if hc.ShmSize != 0 {
+		o.ShmSize = strconv.FormatInt(hc.ShmSize, 10)
+	}
+	if hc.MemoryReservation != 0 {
+		o.MemoryReservation = strconv.FormatInt(hc.MemoryReservation, 10)
+	}
+	if hc.OomKillDisable != nil {
+		o.OOMKillDisable = *hc.OomKillDisable
+	}
+	for _, u := range hc.Ulimits {
+		o.Ulimits = append(o.Ulimits, u.String())
+	}
+	o.GroupAdd = hc.GroupAdd
+	for k, v := range hc.LogConfig.Config {
+		o.LogOpts = append(o.LogOpts, k+"="+v)
+	}
+	sort.Strings(o.LogOpts)
+	return nil
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) error {

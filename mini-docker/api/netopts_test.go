@@ -36,3 +36,31 @@ func TestDockerCLINetworkSettings(t *testing.T) {
 		})
 	}
 }
+
+// Docker's CLI through the API: the HostConfig fields of docker run's
+// other flags reach the container as mini-docker run's own flags would
+// (--ulimit, --tmpfs, --shm-size, --group-add, --log-opt), and a field
+// mini-docker has no flag for is refused, not dropped in silence.
+func TestDockerCLIHostConfigFields(t *testing.T) {
+	h := newHarness(t)
+	ref := h.debian()
+	for _, cli := range dockerCLIs(t) {
+		t.Run(strings.ReplaceAll(cli, "/", "_"), func(t *testing.T) {
+			out := h.mustDocker(h.srv, cli, "run", "--rm", "--network", "none", "--ulimit", "nofile=100:200", "--tmpfs", "/scratch:size=1m",
+				"--shm-size", "8m", "--group-add", "5", ref, "sh", "-c", "ulimit -n; ulimit -Hn; df -k /scratch /dev/shm | tail -2 | tr -s ' ' | cut -d' ' -f2; id -G")
+			if want := "100\n200\n1024\n8192\n0 5\n"; out != want {
+				t.Errorf("--ulimit, --tmpfs, --shm-size, --group-add through the API: %q, want %q", out, want)
+			}
+			if _, errOut, code := h.docker(h.srv, cli, "run", "--rm", "--network", "none", "--log-opt", "max-size=0", ref, "true"); code != 125 {
+				t.Errorf("--log-opt max-size=0 (refused by mini-docker run): exit %d %q", code, errOut)
+			}
+			for _, flag := range [][]string{{"--sysctl", "net.core.somaxconn=100"}, {"--pid", "host"}, {"--oom-score-adj", "100"}, {"--log-driver", "syslog"}} {
+				args := append(append([]string{"run", "--rm", "--network", "none"}, flag...), ref, "true")
+				if _, errOut, code := h.docker(h.srv, cli, args...); code != 125 || !strings.Contains(errOut, "not supported by mini-docker") {
+					t.Errorf("docker run %s through the API: exit %d %q, want a refusal", strings.Join(flag, " "), code, errOut)
+				}
+			}
+			h.assertNoLeaks()
+		})
+	}
+}
