@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"mini-docker/internal/inroot"
 )
 
 // User is the identity a command runs as: what setgroups, setresgid and
@@ -172,30 +173,16 @@ const maxUserFile = 8 << 20
 // the start), at most 8 MiB.
 func eachLine(root, name string, fn func(fields []string) bool) error {
 	shown := filepath.Join(root, name)
-	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", shown, err)
-	}
-	flags := unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC
-	fd, err := unix.Openat2(dir, name, &unix.OpenHow{Flags: uint64(flags), Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
-	if (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM)) && filepath.Clean(root) == "/" {
-		// openat2 refused (a seccomp profile that lacks it): in the
-		// process's own root, nothing can resolve outside it anyway.
-		fd, err = unix.Openat(dir, name, flags, 0)
-	}
-	unix.Close(dir)
+	f, err := inroot.OpenRegular(root, name)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", shown, err)
 	}
-	f := os.NewFile(uintptr(fd), shown)
 	defer f.Close()
 	if st, err := f.Stat(); err != nil {
 		return fmt.Errorf("read %s: %w", shown, err)
-	} else if !st.Mode().IsRegular() {
-		return fmt.Errorf("read %s: not a regular file", shown)
 	} else if st.Size() > maxUserFile {
 		return fmt.Errorf("read %s: larger than %d bytes", shown, maxUserFile)
 	}

@@ -17,8 +17,8 @@ import (
 	"syscall"
 
 	"github.com/moby/moby/api/types/jsonstream"
-	"golang.org/x/sys/unix"
 
+	"mini-docker/internal/inroot"
 	"mini-docker/mini-docker/api/wire"
 	"mini-docker/mini-docker/dockerfile"
 	"mini-docker/mini-docker/engine"
@@ -102,7 +102,9 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request) error {
 	if o.Dockerfile == "" {
 		o.Dockerfile = "Dockerfile"
 	}
-	df, err := openInContext(dir, o.Dockerfile)
+	// Found inside the context, as Docker's daemon finds it: a link in
+	// the context to a host file reads the context's own file of that name.
+	df, err := inroot.OpenRegular(dir, o.Dockerfile)
 	if err != nil {
 		return wire.Badf("Cannot locate specified Dockerfile: %s", o.Dockerfile)
 	}
@@ -270,28 +272,4 @@ func (b *bounded) Read(p []byte) (int, error) {
 		return n, errors.New("more content than was sent: sparse files are not supported")
 	}
 	return n, err
-}
-
-// openInContext opens the file name of the context folder dir as
-// Docker's daemon finds a build's Dockerfile: its path, symlinks
-// included, resolved inside the context by the kernel (openat2
-// RESOLVE_IN_ROOT), so a link in the context to a host file reads the
-// context's own file of that name, never the host's; a regular file.
-func openInContext(dir, name string) (*os.File, error) {
-	root, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(root)
-	fd, err := unix.Openat2(root, name, &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), name)
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, errors.New("not a regular file")
-	}
-	return f, nil
 }
