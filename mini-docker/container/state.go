@@ -240,10 +240,18 @@ func (s *Store) Load(id string) (*Container, error) {
 // JSON is compact, as Docker writes its config.v2.json (`jq .` shows it
 // indented): a run saves its state three times, and indenting cost
 // five times what encoding did.
+//
+// A --rm container's state is swapped in without the disk write that
+// replacing a file starts (writeFileSwapped): its folder goes when it
+// ends, and after a crash a state the disk never got is a broken folder,
+// which List's sweep removes, as --rm asked.
 func (s *Store) Save(c *Container) error {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return err
+	}
+	if c.HostConfig.AutoRemove {
+		return writeFileSwapped(s.StatePath(c.ID), b, 0o600)
 	}
 	return WriteFileAtomic(s.StatePath(c.ID), b, 0o600)
 }
@@ -252,7 +260,25 @@ func (s *Store) Save(c *Container) error {
 // nothing (state is rebuilt after a crash anyway), and renames it over path.
 // On a full disk it writes over path itself when data fits the blocks
 // path already has: a container's end is recorded all the same.
+//
+// Renaming over a file makes ext4 start writing the new file's data at
+// once (its auto_da_alloc: so that a crash leaves the old content or
+// the new, not an empty file), and the next replace of it waits for
+// that write to finish.
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	return writeFile(path, data, mode, false)
+}
+
+// writeFileSwapped is WriteFileAtomic for a file that need not survive
+// a crash: the temporary file and path trade places in one step
+// (renameat2 RENAME_EXCHANGE, which starts no write: a reader still
+// sees the old file or the new one), then the old one, now under the
+// temporary name, is removed, its data never written.
+func writeFileSwapped(path string, data []byte, mode os.FileMode) error {
+	return writeFile(path, data, mode, true)
+}
+
+func writeFile(path string, data []byte, mode os.FileMode, swap bool) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if errors.Is(err, unix.ENOSPC) {
 		return overwriteInPlace(path, data, err)
@@ -277,6 +303,12 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	if swap && unix.Renameat2(unix.AT_FDCWD, tmp.Name(), unix.AT_FDCWD, path, unix.RENAME_EXCHANGE) == nil {
+		os.Remove(tmp.Name())
+		return nil
+	}
+	// No file to trade with yet (ENOENT), or a file system without
+	// RENAME_EXCHANGE (EINVAL): a plain rename.
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", path, err)
