@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"mini-docker/cgroupctl/cgroup"
@@ -59,9 +61,28 @@ func MachineFacts(e *Env) map[string]string {
 		m["load at start"] = strings.Join(strings.Fields(string(b))[:3], " ") + " (1, 5, 15 min; other work on the machine adds noise)"
 	}
 	if e.Tmp != "" {
-		m["state root fs"] = first("findmnt", "-no", "FSTYPE,SOURCE", "-T", e.Tmp)
+		m["state root fs"] = stateRootFS(first("findmnt", "-no", "FSTYPE,SOURCE,OPTIONS", "-T", e.Tmp))
 	}
 	return m
+}
+
+// stateRootFS is findmnt's type, source and options of the state root's
+// file system, and for ext4 whether it keeps a journal: without one, each
+// new inode skips those freed in the last minutes, and with discard each
+// freed block is trimmed at once, which every start's files pay.
+func stateRootFS(findmnt string) string {
+	f := strings.Fields(findmnt)
+	if len(f) < 3 {
+		return findmnt
+	}
+	out := f[0] + " on " + f[1]
+	if slices.Contains(strings.Split(f[2], ","), "discard") {
+		out += ", discard"
+	}
+	if b, err := os.ReadFile(filepath.Join("/sys/fs/ext4", filepath.Base(f[1]), "journal_task")); err == nil && f[0] == "ext4" {
+		out += map[bool]string{true: ", no journal", false: ", journal"}[strings.TrimSpace(string(b)) == "<none>"]
+	}
+	return out
 }
 
 // cgroupMode is cgroupctl's reading of the host's cgroups.

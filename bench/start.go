@@ -27,7 +27,7 @@ var startNoNet *report.Row
 // the floor (namespaces + chroot + one cgroup mkdir, nothing else).
 func BenchStart(e *Env, r *report.Report) error {
 	const bench = "1 start, no network"
-	w, n := e.runs(3, 1), e.runs(30, 5)
+	w, n := e.runs(3, 1), e.runs(60, 5)
 	// The three rows the targets compare are timed in rounds, each round
 	// begun by the next of them, so that none of them stands alone under
 	// the load left by the bench's set-up or by another row.
@@ -38,7 +38,7 @@ func BenchStart(e *Env, r *report.Report) error {
 		{Name: "floor",
 			Shell:   fmt.Sprintf("mkdir %s && /usr/bin/unshare --mount --uts --ipc --pid --fork /usr/sbin/chroot %s true", floorCgroup, e.Rootfs),
 			Prepare: fmt.Sprintf("rmdir %s 2>/dev/null || true", floorCgroup)},
-	}, n, e.runs(10, 2))
+	}, n, e.runs(20, 2))
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func BenchStart(e *Env, r *report.Report) error {
 	floorRow := r.Sample(bench, "floor: mkdir cgroup + unshare -muip --fork chroot ROOTFS true", "ms", floor)
 	floorNetRow := r.Sample(bench, "floor + a new network namespace (unshare --net too)", "ms", floorNet)
 	floorNetRow.Vs(floorRow)
-	mdRow.Note = fmt.Sprintf("timed in %d rounds with runc's and the floor's, each round begun by the next", e.runs(10, 2))
+	mdRow.Note = fmt.Sprintf("timed in %d rounds with runc's and the floor's, each round begun by the next", e.runs(20, 2))
 	startNoNet = mdRow
 	r.Sample(bench, "mini-docker run --rm --tool-chain --network none debian true (the printed chain: one program per tool)", "ms", mdTools).Vs(mdRow)
 	mdRow.Vs(runcRow).AtMost(0.5, "runc run")
@@ -86,7 +86,7 @@ func BenchStart(e *Env, r *report.Report) error {
 // network, inside the namespace playing the host.
 func BenchBridge(e *Env, r *report.Report) error {
 	const bench = "2 start, bridge"
-	n := e.runs(30, 6)
+	n := e.runs(60, 6)
 	// A user-defined network: its own bridge and subnet, and the hosts
 	// files of its members rewritten at each start and stop (lesson 12).
 	if out, err := exec.Command(e.MD(), "--root", e.Root, "network", "create", "mdb-net").CombinedOutput(); err != nil {
@@ -94,7 +94,7 @@ func BenchBridge(e *Env, r *report.Report) error {
 	}
 	// The two are timed in alternating rounds of two runs (the load of a
 	// shared machine drifts less within one round): they are compared.
-	rounds := e.runs(15, 3)
+	rounds := e.runs(30, 3)
 	md, user, err := Interleaved(e,
 		Cmd{Name: "mini-docker bridge", InNetns: true, Limit: 5 * time.Second,
 			Argv: []string{e.MD(), "--root", e.Root, "run", "--rm", e.Ref, "true"}},
@@ -108,9 +108,12 @@ func BenchBridge(e *Env, r *report.Report) error {
 	if startNoNet != nil {
 		row.Vs(startNoNet).AtMost(2, "no-network start")
 	}
-	// Issue 17: a start on a user network is no slower than on the default bridge.
-	userRow := r.Sample(bench, "mini-docker run --rm --network mdb-net debian true (a user network; timed in rounds alternating with the row above)", "ms", user).Vs(row).AtMost(1, "default bridge (no slower)")
-	rs := report.Summarize(proc.RoundRatios(md, user, n, rounds))
+	// Issue 17: a start on a user network is no slower than on the default
+	// bridge. It does the same work and its names besides (tenths of a
+	// millisecond, the stages row says), so the rounds' ratios judge it.
+	ratios := proc.RoundRatios(md, user, n, rounds)
+	userRow := r.Sample(bench, "mini-docker run --rm --network mdb-net debian true (a user network; timed in rounds alternating with the row above)", "ms", user).Vs(row).NoSlower(ratios, "the default bridge")
+	rs := report.Summarize(ratios)
 	userRow.Note = fmt.Sprintf("ratio per round: median %.2f×, IQR %.2f–%.2f×, [%.2f–%.2f×] over %d rounds", rs.Median, rs.Q1, rs.Q3, rs.Min, rs.Max, rs.N)
 	r.Add(report.Row{Bench: bench, Subject: "runc run with a bridge", Status: "n/a: runc has no networking of its own (a CNI plugin's job)"})
 	why := "n/a: " + e.NoDocker

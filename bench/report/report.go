@@ -106,6 +106,41 @@ func (row *Row) AtMost(limit float64, what string) *Row {
 	return row
 }
 
+// NoSlower judges row, a run timed in rounds alternating with the row it
+// is compared with, as no slower than it: ratios are the rounds' own
+// ratios (row's median over the other's, each round). Two starts that do
+// the same work differ by less than a shared machine's noise, so a
+// ratio of medians a hair over 1× says nothing: the row is slower only
+// when the 95% confidence interval of the rounds' median ratio lies
+// wholly above 1× (order statistics: no assumption about the spread).
+func (row *Row) NoSlower(ratios []float64, what string) *Row {
+	row.Target = "no slower than " + what + " (95% CI of the per-round ratio reaches ≤ 1×)"
+	lo, med, hi := MedianCI(ratios)
+	ci := fmt.Sprintf("per-round ratio %.3f×, 95%% CI %.3f–%.3f× over %d rounds", med, lo, hi, len(ratios))
+	if lo <= 1 {
+		row.Status = "met: " + ci
+	} else {
+		row.Status = fmt.Sprintf("NOT met: slower: %s (%.1f %s over)", ci, row.Median()-row.Median()/med, row.Unit)
+	}
+	return row
+}
+
+// MedianCI returns the median of xs and a 95% confidence interval for
+// it, from the order statistics (the binomial's normal approximation):
+// the samples ranked n/2 ∓ 0.98·√n.
+func MedianCI(xs []float64) (lo, med, hi float64) {
+	if len(xs) == 0 {
+		return 0, 0, 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	n := float64(len(s))
+	j := int(math.Floor(n/2 - 0.98*math.Sqrt(n)))
+	k := int(math.Ceil(n/2 + 0.98*math.Sqrt(n)))
+	j, k = max(j, 0), min(k, len(s)-1)
+	return s[j], quantile(s, 0.5), s[k]
+}
+
 func fmtNum(x float64) string {
 	switch {
 	case x == 0:

@@ -3,6 +3,7 @@ package report
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -32,5 +33,34 @@ func TestWriteKeepsTheDaysEarlierTables(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "latest.md")); string(b) != want[2] {
 		t.Error("latest.md is not the last run's table")
+	}
+}
+
+// A run judged no slower than another is slower only when the 95%
+// confidence interval of its per-round ratio lies wholly above 1×.
+func TestNoSlowerJudgesTheRoundsRatios(t *testing.T) {
+	var even, slower, noise []float64
+	for i := 0; i < 30; i++ {
+		even = append(even, 0.95+0.1*float64(i)/29) // 0.95 ... 1.05
+		slower = append(slower, 1.04+0.02*float64(i)/29)
+		noise = append(noise, 0.96+0.1*float64(i)/29) // median 1.01, CI reaching below 1
+	}
+	for _, c := range []struct {
+		name   string
+		ratios []float64
+		met    bool
+	}{{"even", even, true}, {"a hair over, within the noise", noise, true}, {"slower in every round", slower, false}} {
+		row := &Row{Unit: "ms", Stats: &Stats{Median: 16}}
+		row.NoSlower(c.ratios, "the other")
+		if got := strings.HasPrefix(row.Status, "met"); got != c.met {
+			t.Errorf("%s: status %q, want met=%v", c.name, row.Status, c.met)
+		}
+	}
+	var ranks []float64
+	for i := 1; i <= 30; i++ {
+		ranks = append(ranks, float64(i))
+	}
+	if lo, med, hi := MedianCI(ranks); lo != 10 || med != 15.5 || hi != 22 {
+		t.Errorf("MedianCI(1..30) = %v, %v, %v; want the 10th, the median 15.5, the 22nd", lo, med, hi)
 	}
 }
