@@ -35,6 +35,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"mini-docker/internal/explain"
+	"mini-docker/internal/idlehttp"
 	"mini-docker/pull/reference"
 	"mini-docker/pull/store"
 )
@@ -80,7 +81,17 @@ type Options struct {
 	// (default 4), with exponential backoff from RetryDelay (default 200ms).
 	Retries    int
 	RetryDelay time.Duration
+	// IdleTimeout is how long a connection to a registry may stay silent
+	// while the client waits for an answer or reads one (default
+	// DefaultIdleTimeout), with the default Transport: a registry that
+	// stops sending fails the request (retried, and a blob resumed, as
+	// any broken connection) instead of holding the pull forever. Every
+	// byte that comes, and every request sent, restarts the clock.
+	IdleTimeout time.Duration
 }
+
+// DefaultIdleTimeout is Options.IdleTimeout's default.
+const DefaultIdleTimeout = idlehttp.DefaultIdle
 
 // Client talks to registries. It is safe for concurrent use.
 type Client struct {
@@ -103,9 +114,12 @@ func New(opts Options) *Client {
 	if opts.Credentials == nil {
 		opts.Credentials = func(string) (Credentials, bool) { return Credentials{}, false }
 	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
 	tr := opts.Transport
 	if tr == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
+		t := idlehttp.Transport(opts.IdleTimeout)
 		t.MaxIdleConnsPerHost = 8
 		t.DisableCompression = true // layers are compressed already; keep bytes as the digest names them
 		tr = t

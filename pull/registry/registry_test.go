@@ -124,6 +124,11 @@ type fakeRegistry struct {
 	failFirst    int  // answer 503 to that many blob requests first
 	noRange      bool // ignore Range headers (answer 200 with everything)
 	blobRequests int
+	// stallAt, when not nil, makes the first blob answer stop sending
+	// once it has sent that many bytes of the blob (-1: before its
+	// headers), and wait until stop is closed.
+	stallAt *int
+	stop    chan struct{}
 }
 
 func newFakeRegistry(t *testing.T) *fakeRegistry {
@@ -213,6 +218,9 @@ func (f *fakeRegistry) serveRegistry(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "try later", http.StatusServiceUnavailable)
 			return
 		}
+		if f.stall(w) {
+			return
+		}
 		if f.redirect {
 			http.Redirect(w, r, f.cdn.URL+"/blob", http.StatusTemporaryRedirect)
 			return
@@ -234,6 +242,25 @@ func (f *fakeRegistry) serveRegistry(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// stall answers the first blob request as stallAt says (once) and
+// reports whether it did.
+func (f *fakeRegistry) stall(w http.ResponseWriter) bool {
+	f.mu.Lock()
+	at := f.stallAt
+	f.stallAt = nil
+	f.mu.Unlock()
+	if at == nil {
+		return false
+	}
+	if *at >= 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(len(f.blob)))
+		w.Write(f.blob[:*at])
+		w.(http.Flusher).Flush()
+	}
+	<-f.stop
+	return true
 }
 
 func (f *fakeRegistry) repo(t *testing.T, opts Options) *Repository {
@@ -468,5 +495,30 @@ func TestCredentialsStayWithTheEndpoint(t *testing.T) {
 	defer mu.Unlock()
 	if len(leaked) > 0 {
 		t.Errorf("the other host received the registry's credentials or token: %q", leaked)
+	}
+}
+
+// A registry that stops sending, before its answer's headers or in the
+// middle of a blob, is given up after IdleTimeout of silence: the
+// request is tried again (the blob resumed from where it stopped)
+// instead of holding the pull forever.
+func TestStalledRegistryIsGivenUp(t *testing.T) {
+	for _, at := range []int{-1, 100_000} {
+		f := newFakeRegistry(t)
+		f.stallAt, f.stop = &at, make(chan struct{})
+		t.Cleanup(func() { close(f.stop) }) // before the servers close: they wait for their handlers
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		start := time.Now()
+		b, err := f.repo(t, Options{IdleTimeout: 300 * time.Millisecond}).FetchBlob(ctx, f.blobDesc())
+		cancel()
+		if err != nil {
+			t.Fatalf("stalled at %d: FetchBlob = %v after %s, want the blob, the stalled request given up after 300ms of silence", at, err, time.Since(start).Round(time.Millisecond))
+		}
+		if !bytes.Equal(b, f.blob) {
+			t.Errorf("stalled at %d: the blob differs", at)
+		}
+		if f.blobRequests != 2 {
+			t.Errorf("stalled at %d: %d blob requests, want the stalled one and one more", at, f.blobRequests)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package build
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 
@@ -11,6 +10,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"mini-docker/internal/cli"
+	"mini-docker/internal/idlehttp"
 	"mini-docker/mini-docker/command"
 	"mini-docker/mini-docker/dockerfile"
 	"mini-docker/mini-docker/imageops/newlayer"
@@ -126,7 +126,7 @@ func openSource(arg string) (io.ReadCloser, string, error) {
 	case arg == "-":
 		return io.NopCloser(os.Stdin), "-", nil
 	case strings.HasPrefix(arg, "http://") || strings.HasPrefix(arg, "https://"):
-		resp, err := http.Get(arg)
+		resp, err := idlehttp.Client().Get(arg)
 		if err != nil {
 			return nil, "", err
 		}

@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"mini-docker/internal/idlehttp"
 )
 
 // MaxDownload bounds what ADD downloads from one URL (1 GiB).
@@ -63,7 +65,7 @@ func FileName(raw string) (string, error) {
 // time), refusing more than limit bytes and, when sum is set, content
 // whose sha256 differs.
 func Download(raw, dir, name, sum string, limit int64) error {
-	resp, err := http.Get(raw)
+	resp, err := idlehttp.Client().Get(raw)
 	if err != nil {
 		return fmt.Errorf("ADD failed: %w", err)
 	}
