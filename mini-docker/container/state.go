@@ -242,7 +242,7 @@ func (s *Store) Load(id string) (*Container, error) {
 // five times what encoding did.
 //
 // A --rm container's state is swapped in without the disk write that
-// replacing a file starts (writeFileSwapped): its folder goes when it
+// replacing a file starts (writeFile's swap): its folder goes when it
 // ends, and after a crash a state the disk never got is a broken folder,
 // which List's sweep removes, as --rm asked.
 func (s *Store) Save(c *Container) error {
@@ -250,10 +250,7 @@ func (s *Store) Save(c *Container) error {
 	if err != nil {
 		return err
 	}
-	if c.HostConfig.AutoRemove {
-		return writeFileSwapped(s.StatePath(c.ID), b, 0o600)
-	}
-	return WriteFileAtomic(s.StatePath(c.ID), b, 0o600)
+	return writeFile(s.StatePath(c.ID), b, 0o600, c.HostConfig.AutoRemove)
 }
 
 // WriteFileAtomic writes data to a temporary file next to path, syncs
@@ -269,15 +266,11 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	return writeFile(path, data, mode, false)
 }
 
-// writeFileSwapped is WriteFileAtomic for a file that need not survive
-// a crash: the temporary file and path trade places in one step
+// writeFile is WriteFileAtomic; with swap, for a file that need not
+// survive a crash, the temporary file and path trade places in one step
 // (renameat2 RENAME_EXCHANGE, which starts no write: a reader still
 // sees the old file or the new one), then the old one, now under the
 // temporary name, is removed, its data never written.
-func writeFileSwapped(path string, data []byte, mode os.FileMode) error {
-	return writeFile(path, data, mode, true)
-}
-
 func writeFile(path string, data []byte, mode os.FileMode, swap bool) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if errors.Is(err, unix.ENOSPC) {
